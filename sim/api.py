@@ -1,0 +1,148 @@
+"""Python entry points: `sim.run` returns the aggregates as an xarray Dataset."""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from . import __version__
+from .model import IndustrialEconomy
+from .scenario import Scenario, ScenarioError, load_scenario, scenario_toml
+from .scenario.schema import SECTORS
+
+PANEL_VARS = ("sector", "ownership", "alive", "output", "capacity", "productivity", "energy_intensity",
+              "net_worth", "loans", "cash", "age", "sme", "exit_reason", "price", "markup")
+
+
+def _resolve(scenario: Scenario | str | Path, **overrides: Any) -> Scenario:
+    over = {k: v for k, v in overrides.items() if v is not None}
+    if isinstance(scenario, str | Path):
+        return load_scenario(scenario, **over)
+    if over:
+        data = scenario.model_dump()
+        data["run"].update(over)
+        try:
+            return Scenario.model_validate(data)
+        except Exception as e:  # pydantic ValidationError
+            raise ScenarioError("<overrides>", None, str(e)) from None
+    return scenario
+
+
+def run(scenario: Scenario | str | Path, seed: int | None = None, *, firms: int | None = None,
+        months: int | None = None, engine: str = "numba", panel: bool = False, progress: Any = None,
+        ) -> xr.Dataset | tuple[xr.Dataset, xr.Dataset]:
+    """Run one scenario and return its Dataset (and the firm panel when panel=True).
+
+    `scenario` is a loaded Scenario or a path to a TOML file; `seed`, `firms` and `months` override
+    the file's [run] table. `progress` is an optional callable `progress(done, total)`.
+    """
+    sc = _resolve(scenario, firms=firms, months=months, seed=seed)
+    if engine != "numba":
+        raise ScenarioError("<arguments>", "engine", f"engine {engine!r} is not available (use 'numba')")
+    model = IndustrialEconomy(sc)
+    snaps: list[tuple[int, dict[str, np.ndarray]]] = []
+    for t in range(sc.run.months):
+        model.step()
+        if panel and ((t + 1) % 12 == 0 or t == sc.run.months - 1):
+            snaps.append((t, _snapshot(model)))
+        if progress is not None:
+            progress(t + 1, sc.run.months)
+    attrs = {
+        "scenario": sc.name,
+        "description": sc.description,
+        "scenario_toml": scenario_toml(sc),
+        "seed": int(model.run_seed),
+        "engine": engine,
+        "engine_version": __version__,
+        "firm_weight": float(np.sum(model.population) / np.sum(model.n_alloc)),
+        "firms_simulated": int(np.sum(model.n_alloc)),
+        "capacity_units": "; ".join(f"{s}: {sc.sectors[s].capacity_unit}" for s in SECTORS),
+        "Conventions": "CF-1.8",
+    }
+    ds = model.rec.to_dataset(sc.run.start, attrs)
+    ds["firm_weight"] = xr.DataArray(model.weight, dims=("sector",),
+                                     attrs={"units": "firms per model firm", "long_name": "Real firms each "
+                                            "simulated firm stands for"})
+    if not panel:
+        return ds
+    return ds, _panel(snaps, sc, model)
+
+
+def _snapshot(model: IndustrialEconomy) -> dict[str, np.ndarray]:
+    F = model.firms
+    return {
+        "sector": F.sector.copy(), "ownership": np.where(F.soe, 1, 0), "alive": F.alive.copy(),
+        "output": F.output.copy(), "capacity": F.capacity.copy(), "productivity": F.productivity.copy(),
+        "energy_intensity": F.energy_intensity.copy(), "net_worth": F.net_worth.copy(), "loans": F.loans.copy(),
+        "cash": F.cash.copy(), "age": F.age.copy(), "sme": F.sme.copy(), "exit_reason": F.exit_reason.copy(),
+        "price": F.price.copy(), "markup": F.markup.copy(),
+    }
+
+
+PANEL_ATTRS = {
+    "sector": ("1", "Sector index into the sector_names attribute"),
+    "ownership": ("1", "1 state-owned, 0 private"),
+    "alive": ("1", "1 if the row holds an active firm"),
+    "output": ("yuan/month at 2019 prices", "Output"),
+    "capacity": ("yuan/month at 2019 prices", "Capacity"),
+    "productivity": ("1 (2019 sector mean = 1)", "Productivity"),
+    "energy_intensity": ("1 (2019 sector mean = 1)", "Energy intensity"),
+    "net_worth": ("yuan", "Net worth"),
+    "loans": ("yuan", "Bank loans"),
+    "cash": ("yuan", "Deposits"),
+    "age": ("months", "Age"),
+    "sme": ("1", "1 if small or medium enterprise"),
+    "exit_reason": ("1", "0 none, 1 bankruptcy, 2 forced, 3 voluntary"),
+    "price": ("1", "Posted ex-VAT price index"),
+    "markup": ("1", "Markup over unit cost"),
+}
+
+
+def _panel(snaps, sc: Scenario, model: IndustrialEconomy) -> xr.Dataset:
+    t0 = np.datetime64(sc.run.start, "M")
+    times = np.array([(t0 + t) for t, _ in snaps]).astype("datetime64[ns]")
+    data = {}
+    for name in PANEL_VARS:
+        arr = np.stack([s[name] for _, s in snaps])
+        if arr.dtype == bool:
+            arr = arr.astype(np.int8)
+        units, long = PANEL_ATTRS[name]
+        data[name] = xr.DataArray(arr, dims=("time", "firm"), attrs={"units": units, "long_name": long})
+    ds = xr.Dataset(data, coords={"time": times, "firm": np.arange(model.firms.n_rows)})
+    ds.attrs.update(scenario=sc.name, seed=int(model.run_seed), engine_version=__version__,
+                    sector_names=",".join(SECTORS))
+    ds["weight"] = xr.DataArray(model.weight, dims=("sector_id",), attrs={"units": "firms per model firm",
+                                                                         "long_name": "Weight by sector index"})
+    return ds
+
+
+def write(ds: xr.Dataset, path: str | Path) -> Path:
+    """Write to .nc or .zarr under a temporary name, then rename: never a half-written file."""
+    import os
+    import shutil
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".nc", ".zarr"):
+        raise ScenarioError(path, None, "output must end in .nc (NetCDF) or .zarr (Zarr)")
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        if suffix == ".nc":
+            ds.to_netcdf(tmp, engine="netcdf4")
+        else:
+            ds.to_zarr(tmp, mode="w", consolidated=True)
+        if path.is_dir():
+            shutil.rmtree(path)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp) if tmp.is_dir() else tmp.unlink()
+    return path
+
+
+def nullprogress():
+    return nullcontext()

@@ -1,0 +1,145 @@
+"""Investment (MODEL.md step 8): capacity expansion with a build lag, technology upgrades toward a
+moving frontier, imitation, and depreciation of capacity."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._numba import kernel
+
+
+@kernel
+def plan_investment(alive, sector, orders, capacity, pipeline, build_left, upgrade_left, productivity,
+                    energy_intensity, u_review, target_util, growth, lag, frontier_a, frontier_ei, va_cost,
+                    energy_cost, capital_per_capacity, subsidy, alpha, threshold, max_expansion, p_review,
+                    annuity, cost_fixed, cost_per_gap, expected, plan_expansion, plan_upgrade, requested):
+    """Adaptive expectations of orders; desired capacity = expected orders grown over the build lag,
+    over normal utilisation; a project when the gap exceeds a threshold and none is running.
+
+    An upgrade (jump to the sector frontier) is planned when its discounted cost saving exceeds its
+    cost net of subsidy; firms review upgrades at random times (u_review < p_review).
+    """
+    requested[:] = 0.0
+    for i in range(alive.shape[0]):
+        plan_expansion[i] = 0.0
+        plan_upgrade[i] = 0.0
+        if not alive[i]:
+            continue
+        s = sector[i]
+        expected[i] += alpha * (orders[i] - expected[i])
+        desired = expected[i] * (1.0 + growth[s] * lag[s] / 12.0) / target_util[s]
+        gap = desired - capacity[i] - pipeline[i]
+        if build_left[i] == 0 and gap > threshold * capacity[i]:
+            x = gap
+            if x > max_expansion * capacity[i]:
+                x = max_expansion * capacity[i]
+            plan_expansion[i] = x
+            requested[s] += x
+        if upgrade_left[i] == 0 and u_review[i] < p_review:
+            a_star = frontier_a[s]
+            e_star = frontier_ei[s]
+            gain = 0.0
+            if a_star > productivity[i]:
+                gain += np.log(a_star / productivity[i])
+            if e_star < energy_intensity[i]:
+                gain += np.log(energy_intensity[i] / e_star)
+            if gain > 0:
+                a_new = a_star if a_star > productivity[i] else productivity[i]
+                e_new = e_star if e_star < energy_intensity[i] else energy_intensity[i]
+                c_old = va_cost[s] / productivity[i] + energy_cost[s] * energy_intensity[i]
+                c_new = va_cost[s] / a_new + energy_cost[s] * e_new
+                q = expected[i] if expected[i] < capacity[i] else capacity[i]
+                value = q * (c_old - c_new) * annuity
+                cost = capital_per_capacity[s] * capacity[i] * (cost_fixed + cost_per_gap * gain)
+                if value > cost * (1.0 - subsidy[s]):
+                    plan_upgrade[i] = cost
+
+
+# columns of the per-sector investment table
+(V_ADDED, V_RETIRED_DEP, V_GRANTED, V_UPGRADES, V_UPGRADES_DONE, V_SUBSIDY, V_INVESTMENT) = range(7)
+N_INVEST = 7
+
+
+@kernel
+def execute_investment(alive, sector, factor, plan_expansion, plan_upgrade, subsidy, capital_per_capacity,
+                       lag, frontier_a, frontier_ei, upgrade_lag, u_imitate, p_imitate, imitation_speed,
+                       dep_capacity, cash, capital, capacity, pipeline, build_left, upgrade_left,
+                       upgrade_productivity, upgrade_energy, productivity, energy_intensity, investment, age,
+                       table):
+    """Projects in progress advance; new projects and upgrades start within the firm's funds (an
+    unaffordable upgrade is dropped first, then the expansion is scaled down); laggards imitate;
+    capacity depreciates."""
+    table[:, :] = 0.0
+    for i in range(alive.shape[0]):
+        investment[i] = 0.0
+        if not alive[i]:
+            continue
+        s = sector[i]
+        age[i] += 1
+        # projects and upgrades under way
+        if build_left[i] > 0:
+            build_left[i] -= 1
+            if build_left[i] == 0:
+                capacity[i] += pipeline[i]
+                table[s, V_ADDED] += pipeline[i]
+                pipeline[i] = 0.0
+        if upgrade_left[i] > 0:
+            upgrade_left[i] -= 1
+            if upgrade_left[i] == 0:
+                if upgrade_productivity[i] > productivity[i]:
+                    productivity[i] = upgrade_productivity[i]
+                if upgrade_energy[i] < energy_intensity[i]:
+                    energy_intensity[i] = upgrade_energy[i]
+                table[s, V_UPGRADES_DONE] += 1.0
+        # new projects
+        x = plan_expansion[i] * factor[s]
+        capex = x * capital_per_capacity[s]
+        up = plan_upgrade[i]
+        own_up = up * (1.0 - subsidy[s])
+        avail = cash[i] if cash[i] > 0 else 0.0
+        if capex + own_up > avail:
+            up = 0.0
+            own_up = 0.0
+            if capex > avail:
+                x = x * avail / capex if capex > 0 else 0.0
+                capex = avail
+        inv = 0.0
+        if x > 0:
+            if lag[s] == 0:
+                capacity[i] += x
+                table[s, V_ADDED] += x
+            else:
+                pipeline[i] += x
+                build_left[i] = lag[s]
+            cash[i] -= capex
+            capital[i] += capex
+            inv += capex
+            table[s, V_GRANTED] += x
+        if up > 0:
+            cash[i] -= own_up
+            capital[i] += up
+            inv += up
+            table[s, V_SUBSIDY] += up - own_up
+            table[s, V_UPGRADES] += 1.0
+            upgrade_productivity[i] = frontier_a[s]
+            upgrade_energy[i] = frontier_ei[s]
+            if upgrade_lag == 0:
+                if frontier_a[s] > productivity[i]:
+                    productivity[i] = frontier_a[s]
+                if frontier_ei[s] < energy_intensity[i]:
+                    energy_intensity[i] = frontier_ei[s]
+                table[s, V_UPGRADES_DONE] += 1.0
+            else:
+                upgrade_left[i] = upgrade_lag
+        investment[i] = inv
+        table[s, V_INVESTMENT] += inv
+        # imitation of the frontier by laggards (free, gradual)
+        if u_imitate[i] < p_imitate:
+            if frontier_a[s] > productivity[i]:
+                productivity[i] *= np.exp(imitation_speed * np.log(frontier_a[s] / productivity[i]))
+            if frontier_ei[s] < energy_intensity[i]:
+                energy_intensity[i] *= np.exp(-imitation_speed * np.log(energy_intensity[i] / frontier_ei[s]))
+        # physical depreciation
+        d = capacity[i] * dep_capacity[s]
+        capacity[i] -= d
+        table[s, V_RETIRED_DEP] += d

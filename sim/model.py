@@ -1,0 +1,619 @@
+"""The industrial economy as a mesa Model: firms as arrays, regulators as agents.
+
+`IndustrialEconomy.step` is the one place where the step order lives; it reads like MODEL.md.
+`PLAN` lists the phases, printable with `python -m sim.model`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import mesa
+import numpy as np
+from scipy.stats import poisson
+
+from .kernels import accounting as acc
+from .kernels import exit_entry as xe
+from .kernels import finance as fin
+from .kernels import investment as inv
+from .kernels import market as mkt
+from .kernels import production as prod
+from .records import Recorder
+from .regulators import REGULATORS, PolicySchedule, PolicyState
+from .rng import Streams
+from .scenario.schema import SECTORS, Scenario, interest_share, materials_share
+from .state import Firms
+
+PLAN = (
+    ("1 policy", "regulators apply the schedule for this month; VAT changes reprice at once"),
+    ("2 demand", "final demand (trend, cycle, tax-inclusive price, income, support) + input-output + investment"),
+    ("3 market shares", "replicator dynamics on relative price and unfilled orders; orders = share x demand"),
+    ("4 production", "output = min(orders, capacity); unfilled orders go to spare capacity; labour, energy"),
+    ("5 costs and prices", "unit cost at input prices; markups; price for next month with VAT pass-through"),
+    ("6 income", "sales, wages, energy, inputs, interest, depreciation, VAT, CIT, dividends; balance sheets"),
+    ("7 credit", "plan investment; firms ask the lender for shortfalls, investment beyond funds, rollover"),
+    ("8 investment", "projects within bans, replacement ratios and caps; upgrades; frontier; imitation"),
+    ("9 exit", "bankruptcy, voluntary exit after losses, forced closure of backward capacity by quota"),
+    ("10 entry", "entrants in proportion to profitability, damped by the barrier, none under a ban"),
+    ("11 accounting", "identities checked, aggregates recorded"),
+)
+
+N_S = len(SECTORS)
+CASH_TO_REVENUE = 0.12  # deposits over annual revenue at start (inferred from NBS current assets)
+OTHER_ASSETS_TO_REVENUE = 0.55  # receivables and inventories over annual revenue (inferred, NBS 2019)
+
+
+class IndustrialEconomy(mesa.Model):
+    def __init__(self, scenario: Scenario, seed: int | None = None):
+        seed = scenario.run.seed if seed is None else int(seed)
+        super().__init__(seed=seed)
+        self.sc = scenario
+        self.run_seed = seed
+        self.streams = Streams(seed)
+        self.t = 0
+        self.months = scenario.run.months
+        self.b = scenario.behaviour
+        self._setup_sectors()
+        self._setup_firms()
+        self.policy = PolicyState()
+        self.policy_schedule = PolicySchedule(scenario)
+        for cls in REGULATORS:
+            cls(self)
+        self.rec = Recorder(self.months)
+        self._predraw()
+        # scratch arrays (preallocated, reused every step)
+        n = self.firms.n_rows
+        self._granted = np.zeros(n)
+        self._repaid = np.zeros(n)
+        self._income = np.zeros((N_S, acc.N_INCOME))
+        self._stocks = np.zeros((N_S, acc.N_STOCKS))
+        self._invest = np.zeros((N_S, inv.N_INVEST))
+        self._exits = np.zeros((N_S, xe.N_EXIT))
+        self._requested = np.zeros(N_S)
+        self._cls_loans = np.zeros(2)
+        self._cls_interest = np.zeros(2)
+
+    # ------------------------------------------------------------------------------------------
+    # set-up
+    # ------------------------------------------------------------------------------------------
+    def _setup_sectors(self) -> None:
+        sc, b = self.sc, self.b
+        ps = [sc.sectors[s] for s in SECTORS]
+        f = lambda name: np.array([getattr(p, name) for p in ps], dtype=float)  # noqa: E731
+        self.io = np.zeros((N_S, N_S))  # io[k, s]: yuan bought from k per yuan of s's output
+        for s, p in enumerate(ps):
+            for k, a in p.inputs.items():
+                self.io[SECTORS.index(k), s] = a
+        self.labour = f("labour_share")
+        self.services = f("services_share")
+        self.energy_share = f("energy_share")
+        self.materials = np.array([materials_share(p, b) for p in ps])
+        self.elec_share = f("electricity_share")
+        self.large_share = f("large_tariff_share")
+        self.util_target = f("utilisation_2019")
+        self.growth = f("demand_growth")
+        self.lag = np.array([p.build_lag for p in ps], dtype=np.int64)
+        self.dep_month = f("depreciation") / 12.0
+        self.cap_output = f("capital_output")
+        self.elasticity = f("price_elasticity")
+        self.income_el = f("income_elasticity")
+        self.inv_share = f("investment_share")
+        self.pass_through = f("vat_pass_through")
+        self.frontier_growth = f("frontier_growth")
+        self.ei_decline = f("energy_frontier_decline")
+        self.entry_rate = f("entry_rate")
+        self.rev_month = f("revenue_2019") * 1e12 / 12.0  # yuan/month at 2019 prices
+        self.cap0 = self.rev_month / self.util_target
+        self.phys_per_yuan = f("capacity_2019") / (self.cap0 * 12.0)  # physical units/yr per yuan/month
+        unit = 1.0 - f("profit_margin") - self.cap_output * f("depreciation") - np.array(
+            [interest_share(p, b) for p in ps])
+        self.markup0 = 1.0 / unit - 1.0
+        self.margin0 = f("profit_margin")
+        self.population = np.array([p.firms_2019 for p in ps], dtype=float)
+        self.workers_per_yuan = self.labour / (b.labour_cost_per_worker / 12.0)
+        self.mwh_per_yuan = self.energy_share / b.energy_price_2019
+        # demand at start: final = output - intermediate - investment demand
+        q0 = self.rev_month
+        self.invest0 = float(np.sum((f("depreciation") + self.growth) * self.cap_output * q0))
+        z0 = self.io @ q0
+        f0 = q0 - z0 - self.inv_share * self.invest0
+        bad = [SECTORS[s] for s in range(N_S) if f0[s] < 0.02 * q0[s]]
+        if bad:
+            raise ValueError(
+                f"sectors {bad}: intermediate and investment demand exceed output at start; lower their "
+                "inputs (input-output coefficients of buyers) or investment_share"
+            )
+        self.final0 = f0
+
+    def _allocate_rows(self) -> np.ndarray:
+        n = self.sc.run.firms
+        pop = self.population
+        if n >= pop.sum():
+            alloc = np.floor(pop * n / pop.sum()).astype(np.int64)
+        else:
+            alloc = np.maximum(np.round(pop * n / pop.sum()).astype(np.int64), min(50, n // (2 * N_S)))
+        alloc[np.argmax(alloc)] += n - alloc.sum()
+        return alloc
+
+    def _setup_firms(self) -> None:
+        sc, b = self.sc, self.b
+        alloc = self._allocate_rows()
+        self.n_alloc = alloc
+        self.weight = self.population / alloc  # real firms per model firm, by sector
+        n = int(alloc.sum())
+        rows = n + max(int(math.ceil(n * sc.run.headroom)), 10)
+        self.firms = F = Firms(rows)
+        g = self.streams["init"]
+        z = g.standard_normal((3, n))
+        u = g.random((2, n))
+        sector = np.repeat(np.arange(N_S), alloc)
+        F.alive[:n] = True
+        F.sector[:n] = sector
+        F.soe[:n] = u[0] < np.array([sc.sectors[s].soe_share for s in SECTORS])[sector]
+        F.age[:n] = (u[1] * 240).astype(np.int64)
+        rho_sa, rho_ae = b.size_productivity_corr, b.productivity_energy_corr
+        sig_size = np.array([sc.sectors[s].size_dispersion for s in SECTORS])[sector]
+        sig_a = np.array([sc.sectors[s].productivity_dispersion for s in SECTORS])[sector]
+        sig_e = np.array([sc.sectors[s].energy_intensity_dispersion for s in SECTORS])[sector]
+        za = rho_sa * z[0] + math.sqrt(1 - rho_sa**2) * z[1]
+        ze = rho_ae * za + math.sqrt(1 - rho_ae**2) * z[2]
+        size = np.exp(sig_size * z[0]) * np.where(F.soe[:n], b.soe_size_ratio, 1.0)
+        prod_ = np.exp(sig_a * za)
+        ei = np.exp(sig_e * ze)
+        self.frontier_a = np.ones(N_S)
+        self.frontier_ei = np.ones(N_S)
+        self.median_capacity = np.ones(N_S)
+        for s in range(N_S):
+            m = sector == s
+            cap = size[m] / size[m].sum() * self.cap0[s] / self.weight[s]
+            a = prod_[m] * np.sum(cap / prod_[m]) / cap.sum()  # capacity-weighted mean of 1/A is 1
+            e = ei[m] / (np.sum(cap * ei[m]) / cap.sum())  # capacity-weighted mean of EI is 1
+            F.capacity[:n][m] = cap
+            F.productivity[:n][m] = a
+            F.energy_intensity[:n][m] = e
+            F.share[:n][m] = cap / cap.sum()
+            self.frontier_a[s] = np.quantile(a, 0.98)
+            self.frontier_ei[s] = np.quantile(e, 0.02)
+            self.median_capacity[s] = np.median(cap)
+        self.frontier_a0 = self.frontier_a.copy()
+        sl = slice(0, n)
+        F.share_prev[sl] = F.share[sl]
+        F.output[sl] = F.capacity[sl] * self.util_target[sector]
+        F.orders[sl] = F.output[sl]
+        F.expected[sl] = F.output[sl]
+        F.markup[sl] = self.markup0[sector]
+        va = self.labour + self.services
+        F.unit_cost[sl] = va[sector] / F.productivity[sl] + self.energy_share[sector] * F.energy_intensity[sl] + (
+            self.io.sum(axis=0) + self.materials)[sector]
+        F.price[sl] = (1 + F.markup[sl]) * F.unit_cost[sl]
+        F.revenue[sl] = F.price[sl] * F.output[sl]
+        self._init_balance_sheets(np.arange(n), 12.0 * F.output[sl])
+        self.sme_threshold = b.sme_revenue_threshold / 12.0
+        F.sme[sl] = F.capacity[sl] < self.sme_threshold
+        r = sc.policy.policy_rate + np.where(F.sme[sl], b.spread_sme, b.spread_large) - np.where(
+            F.soe[sl], b.soe_discount, 0.0)
+        F.loan_rate[sl] = r
+        F.bank[sl] = np.arange(n) % max(sc.run.banks, 1)
+        # sector state
+        self.price_index = np.ones(N_S)
+        self.out_prev = self.rev_month.copy()  # economy-wide real output last month
+        self.vat_factor = np.ones(N_S)
+        self.util_smooth = self.util_target.copy()
+        self.invest_prev = self.invest0
+        self.cycle = np.zeros(N_S)
+        self.support = np.ones(N_S)
+        self.quota_pool = np.zeros(N_S)
+        self.income_smooth = None
+        self.income0 = None
+        self.tax_smooth = None
+        self.tax0 = None
+        self.margin_smooth = self.margin0.copy()
+        self.ptax0 = None
+        self.entry_max = np.maximum(4, np.ceil(0.02 * alloc)).astype(np.int64)
+
+    def _init_balance_sheets(self, idx: np.ndarray, revenue_year: np.ndarray) -> None:
+        F, b = self.firms, self.b
+        s = F.sector[idx]
+        F.capital[idx] = self.cap_output[s] * revenue_year
+        F.cash[idx] = CASH_TO_REVENUE * revenue_year
+        F.other_assets[idx] = OTHER_ASSETS_TO_REVENUE * revenue_year
+        assets = F.capital[idx] + F.cash[idx] + F.other_assets[idx]
+        F.loans[idx] = b.debt_to_assets * b.interest_bearing_share * assets
+        F.other_liab[idx] = b.debt_to_assets * (1 - b.interest_bearing_share) * assets
+        F.net_worth[idx] = assets - F.loans[idx] - F.other_liab[idx]
+
+    def _predraw(self) -> None:
+        """Draws whose shape depends only on the run size: made once, shared across scenarios."""
+        g = self.streams["demand"]
+        self.shocks = g.standard_normal((self.months, N_S + 1))
+        g = self.streams["innovation"]
+        self.frontier_shocks = g.standard_normal((self.months, 2, N_S))
+
+    # ------------------------------------------------------------------------------------------
+    # helpers
+    # ------------------------------------------------------------------------------------------
+    def sector_capacity(self) -> np.ndarray:
+        F = self.firms
+        cap = np.bincount(F.sector[F.alive], weights=F.capacity[F.alive], minlength=N_S)
+        return cap * self.weight
+
+    def energy_price_index(self) -> np.ndarray:
+        p = self.policy
+        elec = 1 + self.large_share * p.electricity_price_change_large + (
+            1 - self.large_share) * p.electricity_price_change_general
+        return self.elec_share * elec + (1 - self.elec_share) * (1 + p.fuel_price_change)
+
+    def investment_price(self) -> float:
+        return float(np.sum(self.inv_share * self.price_index) / np.sum(self.inv_share))
+
+    # ------------------------------------------------------------------------------------------
+    # the step
+    # ------------------------------------------------------------------------------------------
+    def step(self) -> None:
+        t, F, b, p = self.t, self.firms, self.b, self.policy
+        rec = self.rec
+        W = self.weight
+
+        # 1. policy: regulators apply the schedule; a VAT change reprices at once (pass-through)
+        self.policy_schedule.advance(t)
+        self.agents.do("step")
+        tau = p.vat_rate
+        tau_prev = p.previous.get("vat_rate", tau)
+        if np.any(tau != tau_prev):
+            ratio = ((1 + tau_prev) / (1 + tau)) ** (1 - self.pass_through)
+            self.vat_factor *= ratio
+            F.price[F.alive] *= ratio[F.sector[F.alive]]
+        self.vat_factor = 1 + (self.vat_factor - 1) * (1 - b.vat_margin_decay)
+
+        # 2. demand
+        ptax = self.price_index * (1 + tau) * (1 - p.purchase_subsidy)
+        if self.ptax0 is None:
+            self.ptax0 = ptax.copy()
+        shock = self.shocks[t]
+        self.cycle = b.cycle_persistence * self.cycle + b.cycle_sigma_common * shock[N_S] + (
+            b.cycle_sigma_sector * shock[:N_S])
+        self.support *= 1 + p.demand_support / 12.0
+        y = 1.0 if self.income0 is None else self.income_smooth / (self.income0 * self._trend(t))
+        final = (self.final0 * np.exp(self.growth * t / 12.0) * self.support * np.exp(self.cycle)
+                 * (ptax / self.ptax0) ** (-self.elasticity) * y ** self.income_el)
+        intermediate = self.io @ self.out_prev
+        invest_demand = self.inv_share * self.invest_prev / self.price_index
+        demand = final + intermediate + invest_demand
+
+        # 3. market shares and orders
+        mkt.update_shares(F.alive, F.sector, F.price, F.unfilled, self.price_index, b.replicator_speed,
+                          b.share_price_sensitivity, b.share_backlog_sensitivity, F.share, F.share_prev)
+        # 4. production (revenue at the posted price), labour and energy
+        mkt.allocate_orders(F.alive, F.sector, F.share, demand / W, F.capacity, F.price, F.orders, F.output,
+                            F.unfilled, F.revenue)
+        prod.labour_and_energy(F.alive, F.sector, F.output, F.productivity, F.energy_intensity,
+                               self.workers_per_yuan, self.mwh_per_yuan, F.workers, F.energy)
+
+        # 5. costs and prices
+        wage_index = math.exp(b.wage_growth * t / 12.0)
+        labour_cost = self.labour * wage_index
+        va_cost = labour_cost + self.services
+        energy_cost = self.energy_share * self.energy_price_index()
+        material_cost = self.io.T @ self.price_index + self.materials
+        prod.unit_costs(F.alive, F.sector, F.productivity, F.energy_intensity, va_cost, energy_cost, material_cost,
+                        F.unit_cost)
+        anchor = self.markup0 + b.markup_utilisation_response * (self.util_smooth - self.util_target)
+        anchor = np.maximum(anchor, 0.0)
+        prod.set_prices(F.alive, F.sector, F.share, F.share_prev, F.unit_cost, anchor, self.vat_factor,
+                        b.markup_share_response, b.markup_anchor_speed, F.markup, F.price)
+
+        # 6. income
+        vat_inputs_per_q = self.io.T @ (tau * self.price_index) + p.vat_rate_inputs * self.materials
+        prod_small = b.small_profit_threshold / 12.0
+        acc.income(F.alive, F.sector, F.sme, F.output, F.capacity, F.revenue, F.productivity, F.energy_intensity, F.loans,
+                   F.loan_rate, labour_cost, self.services, energy_cost, material_cost, self.dep_month, tau,
+                   vat_inputs_per_q, p.vat_rate_inputs, p.cit_rate, p.cit_rate_small, prod_small,
+                   b.dividend_payout, F.cash, F.capital, F.other_assets, F.other_liab, F.profit, F.loss_months,
+                   F.net_worth, self._income)
+        inc = self._income * W[:, None]
+
+        # 7. credit: plan investment, then ask the lender
+        pi = self.investment_price()
+        cap_per_capacity = self.cap_output * 12.0 * self.util_target * pi
+        annuity = _annuity(b.upgrade_discount_rate / 12.0, b.upgrade_horizon)
+        u_review = self.streams["upgrade"].random(F.n_rows)
+        inv.plan_investment(F.alive, F.sector, F.orders, F.capacity, F.pipeline, F.build_left, F.upgrade_left,
+                            F.productivity, F.energy_intensity, u_review, self.util_target, self.growth, self.lag,
+                            self.frontier_a, self.frontier_ei, va_cost, energy_cost, cap_per_capacity,
+                            p.upgrade_subsidy, b.expectation_speed,
+                            b.expansion_threshold, b.max_expansion, b.upgrade_review_prob, annuity,
+                            b.upgrade_cost_fixed, b.upgrade_cost_per_gap, F.expected, F.plan_expansion,
+                            F.plan_upgrade, self._requested)
+        factor = self._capacity_rules(self._requested * W)
+        spend = (F.plan_expansion * factor[F.sector] * cap_per_capacity[F.sector]
+                 + F.plan_upgrade * (1 - p.upgrade_subsidy[F.sector]))
+        buffer = b.cash_buffer_months * F.revenue
+        np.maximum(spend + buffer - F.cash, 0.0, out=F.need)
+        F.need[~F.alive] = 0.0
+        self.credit_market()
+
+        # 8. investment
+        u_imit = self.streams["imitation"].random(F.n_rows)
+        inv.execute_investment(F.alive, F.sector, factor, F.plan_expansion, F.plan_upgrade, p.upgrade_subsidy,
+                               cap_per_capacity, self.lag, self.frontier_a, self.frontier_ei, b.upgrade_lag,
+                               u_imit, b.imitation_prob, b.imitation_speed, self.dep_month, F.cash, F.capital,
+                               F.capacity, F.pipeline, F.build_left, F.upgrade_left, F.upgrade_productivity,
+                               F.upgrade_energy, F.productivity, F.energy_intensity, F.investment, F.age,
+                               self._invest)
+        ivt = self._invest * W[:, None]
+        fs = self.frontier_shocks[t]
+        sig = b.frontier_volatility
+        self.frontier_a *= np.exp(self.frontier_growth / 12.0 + sig * fs[0] - 0.5 * sig**2)
+        self.frontier_ei *= np.exp(-self.ei_decline / 12.0 + sig * fs[1] - 0.5 * sig**2)
+        F.net_worth[:] = F.cash + F.capital + F.other_assets - F.loans - F.other_liab
+
+        # 9. exit: bankruptcy and voluntary exit, then forced closure of backward capacity
+        xe.exits(F.alive, F.sector, F.sme, F.cash, F.capital, F.other_assets, F.other_liab, F.loans, F.net_worth,
+                 F.loss_months, F.capacity, F.pipeline, F.share, b.loss_months_exit, b.recovery_rate,
+                 F.exit_reason, self._exits)
+        self._forced_exit()
+        ext = self._exits * W[:, None]
+        retired = ext[:, xe.X_RETIRED] + ivt[:, inv.V_RETIRED_DEP]
+        rule = (np.maximum(p.replacement_ratio, np.where(p.ban_new_capacity > 0, 1.0, 0.0)) > 0)
+        self.quota_pool = np.where(rule, self.quota_pool * (1 - 1 / 24) + retired, 0.0)
+
+        # 10. entry
+        entries, entry_cap = self._entry(demand)
+
+        # 11. accounting and records
+        self._record(t, demand, final, inc, ivt, ext, retired, entries, entry_cap, ptax)
+        self.t += 1
+
+    # ------------------------------------------------------------------------------------------
+    def credit_market(self) -> None:
+        """Step 7: the single place where firms ask for credit. Until the banking sector exists a
+        passive lender supplies it within a debt-to-assets ceiling."""
+        F, b, p = self.firms, self.b, self.policy
+        fin.passive_lender(F.alive, F.soe, F.sme, F.need, F.cash, F.capital, F.other_assets, F.loans, F.loan_rate,
+                           F.net_worth, float(b.loan_maturity), b.max_debt_to_assets, p.policy_rate,
+                           b.spread_large, b.spread_sme, b.soe_discount, self._granted, self._repaid)
+
+    def _capacity_rules(self, requested: np.ndarray) -> np.ndarray:
+        """Share of requested expansion each sector may build: a ban or a replacement ratio needs
+        retired capacity (the replacement pool) at the ratio; a cap limits capacity plus pipeline."""
+        p = self.policy
+        factor = np.ones(N_S)
+        ratio = np.maximum(p.replacement_ratio, np.where(p.ban_new_capacity > 0, 1.0, 0.0))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            allowed = np.where(ratio > 0, self.quota_pool / np.where(ratio > 0, ratio, 1.0), np.inf)
+            factor = np.minimum(factor, np.where(requested > 0, allowed / requested, 1.0))
+            cap_limit = np.where(p.capacity_cap > 0, p.capacity_cap / self.phys_per_yuan / 12.0, np.inf)
+            F = self.firms
+            pipe = np.bincount(F.sector[F.alive], weights=F.pipeline[F.alive], minlength=N_S) * self.weight
+            head = np.maximum(cap_limit - self.sector_capacity() - pipe, 0.0)
+            factor = np.minimum(factor, np.where(requested > 0, head / requested, 1.0))
+        factor = np.clip(np.nan_to_num(factor, nan=0.0, posinf=1.0), 0.0, 1.0)
+        granted = requested * factor
+        self.quota_pool = np.maximum(self.quota_pool - ratio * granted, 0.0)
+        self._cap_limit = cap_limit
+        return factor
+
+    def _forced_exit(self) -> None:
+        F, p = self.firms, self.policy
+        quota = p.forced_exit_quota
+        if not np.any(quota > 0):
+            return
+        ref = p.quota_reference if p.quota_reference is not None else self.sector_capacity()
+        order_all, frac_all = [], []
+        for s in np.flatnonzero(quota > 0):
+            target = quota[s] * ref[s] / 12.0 / self.weight[s]  # model-firm units this month
+            m = F.alive & (F.sector == s) & ((F.energy_intensity >= p.backward_energy_intensity[s])
+                                            | (F.productivity <= p.backward_productivity[s] * self.frontier_a[s]))
+            cand = np.flatnonzero(m)
+            if cand.size == 0:
+                continue
+            score = np.log(F.energy_intensity[cand]) - np.log(F.productivity[cand])
+            cand = cand[np.argsort(-score, kind="stable")]
+            cum = np.cumsum(F.capacity[cand])
+            k = int(np.searchsorted(cum, target, side="left"))
+            full = cand[:k]
+            order_all.append(full)
+            frac_all.append(np.ones(full.size))
+            if k < cand.size:
+                rest = target - (cum[k - 1] if k > 0 else 0.0)
+                if rest > 0:
+                    order_all.append(cand[k:k + 1])
+                    frac_all.append(np.array([rest / F.capacity[cand[k]]]))
+        if not order_all:
+            return
+        order = np.concatenate(order_all).astype(np.int64)
+        frac = np.concatenate(frac_all)
+        xe.forced_closures(order, frac, p.exit_compensation, F.sector, self.b.recovery_rate, F.cash, F.capital,
+                           F.other_assets, F.other_liab, F.loans, F.capacity, F.pipeline, F.share, F.alive,
+                           F.exit_reason, self._exits)
+
+    def _entry(self, demand: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """New firms: Poisson numbers by sector (inverse CDF of a fixed uniform, so every scenario
+        consumes the same draws), private SMEs drawn behind the frontier, funded half by equity and
+        half by a loan."""
+        F, b, p = self.firms, self.b, self.policy
+        g = self.streams["entry"]
+        u_n = g.random(N_S)
+        m = int(self.entry_max.max())
+        u = g.random((N_S, m, 3))
+        z = g.standard_normal((N_S, m))
+        n_alive = np.bincount(F.sector[F.alive], minlength=N_S).astype(float)
+        margin = self._income[:, acc.I_PROFIT] / np.maximum(self._income[:, acc.I_REVENUE], 1e-12)
+        self.margin_smooth = 0.9 * self.margin_smooth + 0.1 * margin
+        lam = (n_alive * self.entry_rate / 12.0 * np.exp(b.entry_profit_response * (self.margin_smooth - self.margin0))
+               * (1 - p.entry_barrier) / 0.5)
+        lam = np.where(p.ban_new_capacity > 0, 0.0, lam)
+        counts = np.minimum(poisson.ppf(u_n, lam), self.entry_max).astype(np.int64)
+        counts[lam <= 0] = 0
+        entries = np.zeros(N_S)
+        entry_cap = np.zeros(N_S)
+        total = int(counts.sum())
+        if total == 0:
+            return entries, entry_cap
+        free = np.flatnonzero(~F.alive)[:total]
+        if free.size < total:
+            counts = _trim_counts(counts, free.size)
+        pi = self.investment_price()
+        k = 0
+        for s in range(N_S):
+            c = int(counts[s])
+            if c == 0:
+                continue
+            rows = free[k:k + c]
+            k += c
+            us, zs = u[s, :c], z[s, :c]
+            cap = b.entrant_size * self.median_capacity[s] * np.exp(0.5 * zs) * math.exp(
+                self.frontier_growth[s] * self.t / 12.0 * 0)
+            if p.capacity_cap[s] > 0:  # entrants, too, stay under a cap
+                room = max(self._cap_limit[s] - self.sector_capacity()[s], 0.0) / self.weight[s]
+                cap = cap * min(1.0, room / max(cap.sum(), 1e-12))
+            gap = b.entrant_gap_min + (b.entrant_gap_max - b.entrant_gap_min) * us[:, 0]
+            F.alive[rows] = True
+            F.sector[rows] = s
+            F.soe[rows] = False
+            F.age[rows] = 0
+            F.capacity[rows] = cap
+            F.pipeline[rows] = 0.0
+            F.build_left[rows] = 0
+            F.upgrade_left[rows] = 0
+            F.productivity[rows] = self.frontier_a[s] * np.exp(-gap)
+            F.energy_intensity[rows] = self.frontier_ei[s] * np.exp(gap * us[:, 1] * 2.0)
+            q = cap * self.util_target[s]
+            F.share[rows] = q / max(demand[s] / self.weight[s], 1e-12)
+            F.share_prev[rows] = F.share[rows]
+            F.orders[rows] = q
+            F.expected[rows] = q
+            F.output[rows] = 0.0
+            F.unfilled[rows] = 0.0
+            F.markup[rows] = self.markup0[s]
+            F.unit_cost[rows] = ((self.labour[s] + self.services[s]) / F.productivity[rows]
+                                 + self.energy_share[s] * F.energy_intensity[rows]
+                                 + self.io[:, s] @ self.price_index + self.materials[s])
+            F.price[rows] = (1 + self.markup0[s]) * F.unit_cost[rows] * self.vat_factor[s]
+            F.revenue[rows] = 0.0
+            F.profit[rows] = 0.0
+            F.loss_months[rows] = 0
+            F.exit_reason[rows] = 0
+            self._init_balance_sheets(rows, 12.0 * q)
+            F.capital[rows] *= pi
+            F.loans[rows] = 0.5 * F.capital[rows]
+            F.net_worth[rows] = F.cash[rows] + F.capital[rows] + F.other_assets[rows] - F.loans[rows] - (
+                F.other_liab[rows])
+            F.loan_rate[rows] = p.policy_rate + b.spread_sme
+            F.sme[rows] = True
+            F.bank[rows] = rows % max(self.sc.run.banks, 1)
+            entries[s] = c
+            entry_cap[s] = cap.sum()
+        # entrants' shares come out of incumbents'
+        tot = np.bincount(F.sector[F.alive], weights=F.share[F.alive], minlength=N_S)
+        scale = np.where(tot > 0, 1.0 / tot, 1.0)
+        F.share[F.alive] *= scale[F.sector[F.alive]]
+        return entries * self.weight, entry_cap * self.weight
+
+    def _trend(self, t: int) -> float:
+        g = float(np.sum(self.growth * self.rev_month) / np.sum(self.rev_month))
+        return math.exp(g * t / 12.0)
+
+    def _record(self, t, demand, final, inc, ivt, ext, retired, entries, entry_cap, ptax) -> None:
+        F, p, b, W = self.firms, self.policy, self.b, self.weight
+        rec = self.rec
+        acc.sector_sums(F.alive, F.sector, F.output, F.capacity, F.workers, F.energy, F.productivity,
+                        F.energy_intensity, F.loans, F.cash, F.net_worth, F.pipeline, F.price, F.markup, F.orders,
+                        F.investment, F.capital, self._stocks)
+        st = self._stocks
+        cap_w = st[:, acc.S_CAPACITY] * W
+        # output and utilisation at production time (firms that exit later this month included)
+        output = inc[:, acc.I_OUTPUT]
+        rec["output", t] = output
+        rec["capacity", t] = cap_w
+        rec["capacity_physical", t] = cap_w * 12.0 * self.phys_per_yuan
+        rec["utilization", t] = output / np.maximum(inc[:, acc.I_CAPACITY], 1e-300)
+        rec["demand", t] = demand
+        rec["final_demand", t] = final
+        rec["price_index", t] = self.price_index
+        rec["price_index_tax_inclusive", t] = ptax / self.ptax0
+        rec["value_added", t] = inc[:, acc.I_VALUE_ADDED]
+        rec["revenue", t] = inc[:, acc.I_REVENUE]
+        rec["profit", t] = inc[:, acc.I_PROFIT]
+        rec["profit_margin", t] = inc[:, acc.I_PROFIT] / np.maximum(inc[:, acc.I_REVENUE], 1e-12)
+        rec["employment", t] = st[:, acc.S_WORKERS] * W
+        rec["wages", t] = inc[:, acc.I_WAGES]
+        rec["energy_use", t] = st[:, acc.S_ENERGY] * W
+        rec["energy_cost", t] = inc[:, acc.I_ENERGY]
+        rec["unit_energy_cost", t] = inc[:, acc.I_ENERGY] / np.maximum(output, 1e-12)
+        rec["vat_revenue", t] = inc[:, acc.I_VAT]
+        rec["cit_revenue", t] = inc[:, acc.I_CIT]
+        rec["n_firms", t] = st[:, acc.S_N_FIRMS] * W
+        rec["entries", t] = entries
+        rec["exits_bankruptcy", t] = ext[:, xe.X_BANKRUPT]
+        rec["exits_forced", t] = ext[:, xe.X_FORCED]
+        rec["exits_voluntary", t] = ext[:, xe.X_VOLUNTARY]
+        rec["capacity_added", t] = ivt[:, inv.V_ADDED] + entry_cap
+        rec["capacity_retired", t] = retired
+        rec["capacity_pipeline", t] = st[:, acc.S_PIPELINE] * W
+        rec["productivity_mean", t] = st[:, acc.S_PROD_W] / np.maximum(st[:, acc.S_CAPACITY], 1e-300)
+        rec["productivity_frontier", t] = self.frontier_a
+        rec["energy_intensity_mean", t] = st[:, acc.S_EI_W] / np.maximum(st[:, acc.S_OUTPUT], 1e-300)
+        rec["markup_mean", t] = st[:, acc.S_MARKUP_W] / np.maximum(st[:, acc.S_OUTPUT], 1e-300)
+        rec["upgrades", t] = ivt[:, inv.V_UPGRADES]
+        rec["upgrades_completed", t] = ivt[:, inv.V_UPGRADES_DONE]
+        rec["investment", t] = ivt[:, inv.V_INVESTMENT]
+        rec["loans", t] = st[:, acc.S_LOANS] * W
+        rec["net_worth", t] = st[:, acc.S_NET_WORTH] * W
+        acc.size_class_sums(F.alive, F.sector, W, F.sme, F.capacity, F.loans, F.loan_rate, self.sme_threshold,
+                            self._cls_loans, self._cls_interest)
+        rec["credit", t] = self._cls_loans
+        rec["loan_rate", t] = self._cls_interest / np.maximum(self._cls_loans, 1e-300)
+        rec["bankruptcies", t] = np.array([ext[:, xe.X_BANKRUPT_SME].sum(), ext[:, xe.X_BANKRUPT_LARGE].sum()])
+        rec["gdp", t] = inc[:, acc.I_VALUE_ADDED].sum()
+        rec["credit_total", t] = self._cls_loans.sum()
+        rec["loan_losses", t] = ext[:, xe.X_WRITE_OFF].sum()
+        # government and households
+        taxes = float(inc[:, acc.I_VAT].sum() + inc[:, acc.I_CIT].sum())
+        if self.tax0 is None:
+            self.tax0 = taxes
+            self.tax_smooth = taxes
+        self.tax_smooth += b.income_smoothing * (taxes - self.tax_smooth)
+        trend = self._trend(t)
+        gov = self.tax0 * trend
+        if not p.deficit_financed:
+            gov += p.government_spending_response * (self.tax_smooth - self.tax0 * trend)
+        purchase = float(np.sum(p.purchase_subsidy / (1 - p.purchase_subsidy) * ptax * final))
+        subsidies = float(ivt[:, inv.V_SUBSIDY].sum() + ext[:, xe.X_COMPENSATION].sum()) + purchase
+        hh = float(inc[:, acc.I_WAGES].sum() + inc[:, acc.I_DIVIDENDS].sum() + ext[:, xe.X_RESIDUAL].sum())
+        income = hh + gov
+        if self.income0 is None:
+            self.income0 = income
+            self.income_smooth = income
+        self.income_smooth += b.income_smoothing * (income - self.income_smooth)
+        rec["tax_revenue", t] = taxes
+        rec["gov_spending", t] = gov
+        rec["subsidies", t] = subsidies
+        rec["gov_balance", t] = taxes - gov - subsidies
+        rec["household_income", t] = hh
+        rec["income_index", t] = self.income_smooth / (self.income0 * trend)
+        rec["policy_rate", t] = p.policy_rate
+        # state carried to next month: price index and output by sector, investment, utilisation
+        q_now = np.bincount(F.sector[F.alive], weights=F.output[F.alive], minlength=N_S)
+        pq = np.bincount(F.sector[F.alive], weights=(F.price * F.output)[F.alive], minlength=N_S)
+        self.price_index = np.where(q_now > 0, pq / np.maximum(q_now, 1e-300), self.price_index)
+        self.out_prev = output
+        self.invest_prev = float(ivt[:, inv.V_INVESTMENT].sum())
+        util = rec.data["utilization"][t]
+        self.util_smooth += 0.2 * (util - self.util_smooth)
+
+
+def _annuity(r: float, n: int) -> float:
+    return float(n) if r <= 0 else (1 - (1 + r) ** (-n)) / r
+
+
+def _trim_counts(counts: np.ndarray, available: int) -> np.ndarray:
+    out = counts.copy()
+    while out.sum() > available:
+        out[np.argmax(out)] -= 1
+    return out
+
+
+if __name__ == "__main__":
+    for name, what in PLAN:
+        print(f"{name:>18}  {what}")

@@ -1,0 +1,123 @@
+"""Regulators: the few agents that own policy instruments (mesa Agents).
+
+Each regulator reads the scenario's dated schedule for the current month and writes the
+instruments it owns into the model's policy arrays (MODEL.md step 1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import mesa
+import numpy as np
+
+from .scenario.schema import PER_SECTOR_POLICY, SECTORS, Policy, Scenario, month_index
+
+
+class PolicySchedule:
+    """The instruments in force each month: the scenario's [policy] table, then every
+    [schedule."YYYY-MM"] entry from its month on, in date order. A per-sector instrument written as
+    a table changes only the sectors it names."""
+
+    def __init__(self, sc: Scenario):
+        self.start = month_index(sc.run.start)
+        self.values: dict[str, Any] = {}
+        for name in Policy.model_fields:
+            self.values[name] = self._expand(name, getattr(sc.policy, name), None)
+        self.changes = sorted(
+            (month_index(m) - self.start, ch) for m, ch in sc.schedule.items()
+        )
+        self._next = 0
+        # changes dated before the start apply from the start
+        self.advance(0)
+
+    @staticmethod
+    def _expand(name: str, value: Any, current: Any) -> Any:
+        if name not in PER_SECTOR_POLICY:
+            return value
+        if isinstance(value, dict):
+            base = np.zeros(len(SECTORS), dtype=float) if current is None else current.copy()
+            for s, v in value.items():
+                base[SECTORS.index(s)] = float(v)
+            return base
+        return np.full(len(SECTORS), float(value))
+
+    def advance(self, t: int) -> None:
+        while self._next < len(self.changes) and self.changes[self._next][0] <= t:
+            _, ch = self.changes[self._next]
+            for name, v in ch:
+                if v is not None:
+                    self.values[name] = self._expand(name, v, self.values[name])
+            self._next += 1
+
+
+@dataclass
+class PolicyState:
+    """Instrument values in force this month (per-sector arrays or scalars)."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    previous: dict[str, Any] = field(default_factory=dict)
+    quota_reference: np.ndarray | None = None  # sector capacity when a forced-exit quota began
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.__dict__["values"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+class Regulator(mesa.Agent):
+    instruments: tuple[str, ...] = ()
+
+    def step(self) -> None:
+        sched: PolicySchedule = self.model.policy_schedule
+        state: PolicyState = self.model.policy
+        for name in self.instruments:
+            new = sched.values[name]
+            state.previous[name] = state.values.get(name, new)
+            state.values[name] = new.copy() if isinstance(new, np.ndarray) else new
+
+
+class FiscalAuthority(Regulator):
+    """VAT by sector (input VAT credited), corporate income tax with a small-firm rate, and how
+    government spending responds to revenue."""
+
+    instruments = ("vat_rate", "vat_rate_inputs", "cit_rate", "cit_rate_small", "deficit_financed",
+                   "government_spending_response", "purchase_subsidy")
+
+
+class EnergyRegulator(Regulator):
+    """Electricity tariffs by tariff class and fuel prices."""
+
+    instruments = ("electricity_price_change_general", "electricity_price_change_large", "fuel_price_change")
+
+
+class IndustryRegulator(Regulator):
+    """Capacity bans, replacement ratios, caps, forced-exit quotas, upgrade subsidies, entry barriers
+    and support for emerging sectors."""
+
+    instruments = ("ban_new_capacity", "replacement_ratio", "capacity_cap", "forced_exit_quota",
+                   "backward_energy_intensity", "backward_productivity", "exit_compensation", "upgrade_subsidy",
+                   "entry_barrier", "demand_support")
+
+    def step(self) -> None:
+        super().step()
+        state: PolicyState = self.model.policy
+        quota = state.values["forced_exit_quota"]
+        before = state.previous.get("forced_exit_quota", np.zeros_like(quota))
+        if state.quota_reference is None:
+            state.quota_reference = np.zeros_like(quota)
+        started = (quota > 0) & ((before <= 0) | (state.quota_reference <= 0))
+        if started.any():
+            cap = self.model.sector_capacity()
+            state.quota_reference[started] = cap[started]
+
+
+class MonetaryRegulator(Regulator):
+    """Policy lending rate (and, with the credit market, banking rules)."""
+
+    instruments = ("policy_rate",)
+
+
+REGULATORS = (FiscalAuthority, EnergyRegulator, IndustryRegulator, MonetaryRegulator)

@@ -1,0 +1,405 @@
+"""Scenario schema: every key a user can write, with unit, default, range and source.
+
+The pydantic models below are the single place where scenario keys, defaults and bounds live;
+`sim.scenario.reference` renders them to docs/scenario-reference.md, so the reference cannot
+drift from the code. pydantic is used (rather than hand-written checks) because it gives typed
+models, precise error locations for nested keys, and a machine-readable schema for free.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    create_model,
+    field_validator,
+    model_validator,
+)
+
+SECTORS: tuple[str, ...] = (
+    "steel",
+    "nonferrous",
+    "cement",
+    "flat_glass",
+    "chemicals",
+    "machinery",
+    "autos",
+    "nev",
+    "electronics",
+    "textiles",
+)
+SectorId = Literal[
+    "steel",
+    "nonferrous",
+    "cement",
+    "flat_glass",
+    "chemicals",
+    "machinery",
+    "autos",
+    "nev",
+    "electronics",
+    "textiles",
+]
+
+_MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+def _to_month(v: Any) -> str:
+    """Accept "YYYY-MM", "YYYY-MM-01" or a TOML date; return "YYYY-MM"."""
+    if isinstance(v, _dt.datetime | _dt.date):
+        return f"{v.year:04d}-{v.month:02d}"
+    if isinstance(v, str):
+        s = v.strip()
+        if len(s) == 10 and s[7] == "-":
+            s = s[:7]
+        m = _MONTH_RE.match(s)
+        if m and 1 <= int(m.group(2)) <= 12 and 1900 <= int(m.group(1)) <= 2200:
+            return s
+    raise ValueError(f"{v!r} is not a month; write it as \"YYYY-MM\", e.g. \"2019-04\"")
+
+
+Month = Annotated[str, BeforeValidator(_to_month)]
+
+
+def month_index(month: str) -> int:
+    y, m = month.split("-")
+    return int(y) * 12 + int(m) - 1
+
+
+def meta(default: Any, desc: str, unit: str, source: str, **bounds: Any) -> Any:
+    """A documented field: description, unit and source end up in the generated reference."""
+    return Field(default, description=desc, json_schema_extra={"unit": unit, "source": source}, **bounds)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+# --------------------------------------------------------------------------------------------
+# run
+# --------------------------------------------------------------------------------------------
+class RunConfig(Strict):
+    start: Month = meta("2019-01", "First simulated month.", "YYYY-MM", "MODEL.md: runs start in 2019")
+    months: int = meta(60, "Number of monthly steps.", "months", "choice", ge=1, le=1200)
+    firms: int = meta(
+        20000,
+        "Number of simulated firm rows at the start. Each firm stands for population/firms real firms "
+        "(dataset attribute firm_weight); 378000 is the 1:1 economy.",
+        "firms",
+        "choice; 1:1 population from NBS Statistical Yearbook 2015 table 13-3",
+        ge=200,
+        le=20_000_000,
+    )
+    banks: int = meta(100, "Number of simulated banks (used by the credit market).", "banks", "choice", ge=1,
+                      le=100_000)
+    seed: int = meta(0, "Seed of every random stream of the run.", "-", "choice", ge=0, le=2**63 - 1)
+    headroom: float = meta(
+        0.5, "Spare firm rows preallocated for entrants, as a share of the starting firms.", "share", "choice",
+        ge=0.05, le=5.0)
+
+
+# --------------------------------------------------------------------------------------------
+# sectors (defaults live in sim/data/sectors.toml, each with its source)
+# --------------------------------------------------------------------------------------------
+def _sfield(desc: str, unit: str, **bounds: Any) -> Any:
+    return Field(..., description=desc, json_schema_extra={"unit": unit, "source": "sim/data/sectors.toml"},
+                 **bounds)
+
+
+class SectorParams(Strict):
+    label: str = _sfield("Display name.", "-")
+    firms_2019: int = _sfield("Industrial enterprises above designated size in 2019 (1:1 population).",
+                              "firms", ge=1)
+    revenue_2019: float = _sfield("Gross revenue in 2019.", "trn yuan/yr", gt=0, le=200)
+    profit_margin: float = _sfield("Total profits over revenue in 2019 (sets the starting markup).", "share",
+                                   ge=-0.2, le=0.5)
+    utilisation_2019: float = _sfield("Capacity utilisation in 2019; firms aim at it when they invest.",
+                                      "share", gt=0.2, le=1.0)
+    capacity_unit: str = _sfield("Physical unit of capacity used by capacity caps.", "-")
+    capacity_2019: float = _sfield("Sector capacity in 2019 in capacity_unit.", "capacity_unit", gt=0)
+    labour_share: float = _sfield("Labour compensation over revenue.", "share", ge=0, le=0.6)
+    services_share: float = _sfield("Purchased services and overheads over revenue (scaled by productivity "
+                                    "like labour).", "share", ge=0, le=0.6)
+    energy_share: float = _sfield("Energy purchases over revenue.", "share", ge=0, le=0.8)
+    electricity_share: float = _sfield("Electricity's share of the energy bill.", "share", ge=0, le=1)
+    large_tariff_share: float = _sfield("Share of electricity bought on the large-industry tariff.", "share",
+                                        ge=0, le=1)
+    capital_output: float = _sfield("Fixed assets over annual revenue.", "yr", gt=0, le=5)
+    depreciation: float = _sfield("Depreciation of fixed capital and physical capacity.", "1/yr", ge=0, le=0.5)
+    build_lag: int = _sfield("Months from the start of a capacity project to its operation.", "months", ge=0,
+                             le=60)
+    price_elasticity: float = _sfield("Price elasticity of final demand (absolute value), on tax-inclusive "
+                                      "prices.", "-", ge=0, le=10)
+    income_elasticity: float = _sfield("Elasticity of final demand to household and government income.", "-",
+                                       ge=0, le=5)
+    investment_share: float = _sfield("Share of all firms' investment spending bought from this sector.",
+                                      "share", ge=0, le=1)
+    demand_growth: float = _sfield("Trend growth of final demand.", "1/yr", ge=-0.5, le=1.0)
+    vat_pass_through: float = _sfield("Share of a VAT change passed to tax-inclusive prices on impact.",
+                                      "share", ge=0, le=1)
+    soe_share: float = _sfield("Share of firms that are state-owned.", "share", ge=0, le=1)
+    productivity_dispersion: float = _sfield("Standard deviation of log productivity at start.", "log points",
+                                             ge=0, le=3)
+    energy_intensity_dispersion: float = _sfield("Standard deviation of log energy intensity at start.",
+                                                 "log points", ge=0, le=3)
+    size_dispersion: float = _sfield("Standard deviation of log firm size at start.", "log points", ge=0,
+                                     le=4)
+    entry_rate: float = _sfield("Entry rate at 2019 barriers and normal profitability.", "1/yr", ge=0, le=2)
+    frontier_growth: float = _sfield("Growth of the sector's productivity frontier.", "1/yr", ge=-0.2, le=0.5)
+    energy_frontier_decline: float = _sfield("Decline of the frontier's energy intensity.", "1/yr", ge=-0.2,
+                                             le=0.5)
+    inputs: dict[SectorId, Annotated[float, Field(ge=0, le=1)]] = Field(
+        default_factory=dict,
+        description="Input-output coefficients: yuan bought from each sector per yuan of output.",
+        json_schema_extra={"unit": "yuan/yuan", "source": "sim/data/sectors.toml"},
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# behaviour
+# --------------------------------------------------------------------------------------------
+class Behaviour(Strict):
+    replicator_speed: float = meta(0.06, "Replicator-dynamics speed of market shares.", "1/month",
+                                   "Dosi et al. (JEDC 2010) chi, rescaled to months", ge=0, le=1)
+    share_price_sensitivity: float = meta(3.0, "Weight of relative price in competitiveness.", "-",
+                                          "Dosi et al. (JEDC 2010), assumption", ge=0, le=50)
+    share_backlog_sensitivity: float = meta(1.0, "Weight of unfilled orders in competitiveness.", "-",
+                                            "Dosi et al. (JEDC 2010), assumption", ge=0, le=50)
+    markup_share_response: float = meta(0.05, "Markup response to market-share growth.", "-",
+                                        "Dosi et al. (JEDC 2013) variable markups", ge=0, le=2)
+    markup_anchor_speed: float = meta(0.05, "Monthly pull of markups toward the sector norm.", "1/month",
+                                      "assumption", ge=0, le=1)
+    markup_utilisation_response: float = meta(0.4, "Markup points added per unit of sector utilisation "
+                                              "above normal.", "-", "assumption", ge=0, le=5)
+    vat_margin_decay: float = meta(0.04, "Monthly erosion of the margin kept from a VAT cut.", "1/month",
+                                   "assumption (competition erodes it within ~2 years)", ge=0, le=1)
+    expectation_speed: float = meta(0.15, "Adaptive-expectations weight on the latest orders.", "1/month",
+                                    "assumption", gt=0, le=1)
+    expansion_threshold: float = meta(0.03, "Capacity gap that triggers a project.", "share", "assumption",
+                                      ge=0, le=1)
+    max_expansion: float = meta(0.25, "Largest project as a share of current capacity.", "share",
+                                "assumption", gt=0, le=5)
+    upgrade_review_prob: float = meta(0.03, "Monthly probability that a firm reviews an upgrade.", "1/month",
+                                      "assumption (about one review every 3 years)", ge=0, le=1)
+    upgrade_lag: int = meta(6, "Months an upgrade takes.", "months", "assumption", ge=0, le=60)
+    upgrade_horizon: int = meta(60, "Months of cost savings counted when deciding an upgrade.", "months",
+                                "assumption", ge=1, le=600)
+    upgrade_discount_rate: float = meta(0.10, "Discount rate for upgrade decisions.", "1/yr", "assumption",
+                                        ge=0, le=1)
+    upgrade_cost_fixed: float = meta(0.05, "Fixed cost of an upgrade, share of fixed capital.", "share",
+                                     "assumption", ge=0, le=5)
+    upgrade_cost_per_gap: float = meta(0.5, "Cost of an upgrade per log point closed, share of fixed capital.",
+                                       "share", "assumption", ge=0, le=10)
+    imitation_prob: float = meta(0.05, "Monthly probability that a firm imitates.", "1/month",
+                                 "Dosi et al. (JEDC 2010), assumption", ge=0, le=1)
+    imitation_speed: float = meta(0.08, "Share of the log gap to the frontier closed by imitation.", "share",
+                                  "assumption", ge=0, le=1)
+    frontier_volatility: float = meta(0.01, "Monthly sd of frontier innovation shocks.", "log points",
+                                      "assumption", ge=0, le=1)
+    loss_months_exit: int = meta(12, "Consecutive loss-making months before a voluntary exit.", "months",
+                                 "assumption", ge=1, le=240)
+    dividend_payout: float = meta(0.3, "Share of positive net profit paid out.", "share", "assumption", ge=0,
+                                  le=1)
+    entry_profit_response: float = meta(8.0, "Semi-elasticity of entry to the sector's margin gap.", "-",
+                                        "assumption", ge=0, le=100)
+    entrant_size: float = meta(0.4, "Entrant size relative to the sector's median firm.", "-", "assumption",
+                               gt=0, le=10)
+    entrant_gap_min: float = meta(0.1, "Smallest log productivity gap of entrants behind the frontier.",
+                                  "log points", "assumption", ge=0, le=5)
+    entrant_gap_max: float = meta(0.9, "Largest log productivity gap of entrants behind the frontier.",
+                                  "log points", "assumption", ge=0, le=5)
+    cycle_persistence: float = meta(0.9, "AR(1) persistence of demand shocks.", "-", "assumption", ge=0,
+                                    lt=1)
+    cycle_sigma_common: float = meta(0.01, "Monthly sd of the common demand shock.", "log points",
+                                     "assumption", ge=0, le=1)
+    cycle_sigma_sector: float = meta(0.01, "Monthly sd of sector demand shocks.", "log points", "assumption",
+                                     ge=0, le=1)
+    income_smoothing: float = meta(0.2, "Monthly weight of new income in the income index.", "1/month",
+                                   "assumption", gt=0, le=1)
+    wage_growth: float = meta(0.03, "Growth of wages per worker (labour cost index).", "1/yr",
+                              "assumption close to frontier growth", ge=-0.2, le=0.5)
+    cash_buffer_months: float = meta(0.5, "Cash a firm keeps, in months of operating costs.", "months",
+                                     "assumption", ge=0, le=24)
+    sme_revenue_threshold: float = meta(400e6, "Annual revenue at which a firm counts as large.", "yuan/yr",
+                                        "NBS 2017 enterprise size classification (industry)", gt=0)
+    small_profit_threshold: float = meta(3e6, "Annual taxable profit up to which the small-firm CIT rate "
+                                         "applies.", "yuan/yr", "Caishui [2019] No. 13", ge=0)
+    loan_maturity: int = meta(36, "Months over which a loan amortises.", "months", "assumption", ge=1, le=600)
+    max_debt_to_assets: float = meta(0.6, "Loans over assets beyond which no new credit is granted.", "share",
+                                     "assumption", gt=0, le=1)
+    interest_bearing_share: float = meta(0.4, "Bank loans over total liabilities at start (rest is trade "
+                                         "credit).", "share", "inferred from NBS 2019 finance costs", ge=0,
+                                         le=1)
+    debt_to_assets: float = meta(0.566, "Debt-to-asset ratio of industrial firms at start.", "share",
+                                 "NBS 2019", ge=0, lt=1)
+    recovery_rate: float = meta(0.4, "Share of a bankrupt firm's fixed capital recovered by creditors.",
+                                "share", "assumption", ge=0, le=1)
+    spread_large: float = meta(0.005, "Loan spread over the policy rate for large firms.", "1/yr",
+                               "big-5 small-loan rate 4.79% vs LPR 4.31% (PBOC 2019)", ge=0, le=0.5)
+    spread_sme: float = meta(0.024, "Loan spread over the policy rate for SMEs.", "1/yr",
+                             "new small/micro loan rate 6.75% (Xinhua 2019) vs LPR 4.31%", ge=0, le=0.5)
+    soe_discount: float = meta(0.005, "Rate discount for state-owned borrowers (implicit guarantee).", "1/yr",
+                               "assumption", ge=0, le=0.5)
+    labour_cost_per_worker: float = meta(94000.0, "Labour compensation per worker, employer contributions "
+                                         "included.", "yuan/yr",
+                                         "NBS 2019: above-size average wage 75,229 yuan, plus ~25% contributions",
+                                         gt=0)
+    energy_price_2019: float = meta(580.0, "Energy price that converts energy spending to MWh "
+                                    "electricity-equivalent.", "yuan/MWh",
+                                    "China Briefing 2019: industrial power ~0.084 US$/kWh", gt=0)
+    soe_size_ratio: float = meta(5.0, "Mean size of state-owned firms relative to private ones.", "-",
+                                 "inferred: state-holding firms ~5.5% of firms, ~26% of profits (NBS 2019)",
+                                 gt=0, le=100)
+    size_productivity_corr: float = meta(0.3, "Correlation of log size and log productivity at start.", "-",
+                                         "assumption", ge=-1, le=1)
+    productivity_energy_corr: float = meta(-0.5, "Correlation of log productivity and log energy intensity.",
+                                           "-", "assumption", ge=-1, le=1)
+
+
+# --------------------------------------------------------------------------------------------
+# policy instruments (values in force at the start; [schedule."YYYY-MM"] changes them)
+# --------------------------------------------------------------------------------------------
+def _per_sector(tp: Any, **bounds: Any) -> Any:
+    item = Annotated[tp, Field(**bounds)]
+    return item | dict[SectorId, item]
+
+
+RateBySector = _per_sector(float, ge=0, le=1)
+ShareBySector = _per_sector(float, ge=0, lt=1)
+BoolBySector = _per_sector(bool)
+
+
+class Policy(Strict):
+    # fiscal authority
+    vat_rate: RateBySector = meta(0.16, "VAT rate on the sector's sales (input VAT is credited).", "share",
+                                  "DLA Piper via Lexology 2019: 16% until 2019-03")
+    vat_rate_inputs: float = meta(0.16, "VAT rate on energy, services and other inputs bought outside the "
+                                  "modelled sectors.", "share", "DLA Piper via Lexology 2019", ge=0, le=1)
+    cit_rate: float = meta(0.25, "Corporate income tax rate.", "share", "Enterprise Income Tax Law", ge=0,
+                           le=1)
+    cit_rate_small: float = meta(0.05, "Effective CIT rate of small low-profit firms.", "share",
+                                 "Caishui [2019] No. 13: 5% on the first 1 m yuan", ge=0, le=1)
+    deficit_financed: bool = meta(True, "Tax cuts are deficit-financed (government spending does not follow "
+                                  "revenue).", "-", "assumption")
+    government_spending_response: float = meta(1.0, "Share of a revenue change passed to government spending "
+                                               "when not deficit-financed.", "share", "assumption", ge=0, le=2)
+    # energy regulator
+    electricity_price_change_general: float = meta(
+        0.0, "Change of the general industrial and commercial electricity tariff relative to 2019-01.", "share",
+        "CEC via gov.cn 2018; gov.cn 2019 (-10% target)", ge=-0.9, le=3)
+    electricity_price_change_large: float = meta(
+        0.0, "Change of the large-industry electricity tariff relative to 2019-01.", "share", "gov.cn 2019",
+        ge=-0.9, le=3)
+    fuel_price_change: float = meta(0.0, "Change of coal, coke, gas and oil prices relative to 2019-01.",
+                                    "share", "assumption", ge=-0.9, le=3)
+    # industry regulator
+    ban_new_capacity: BoolBySector = meta(False, "No net new capacity: projects need retired capacity as "
+                                          "replacement (ratio at least 1), entry is closed.", "-",
+                                          "MIIT via Reuters 2019")
+    replacement_ratio: _per_sector(float, ge=0, le=10) = meta(
+        0.0, "Units of capacity to retire per unit built (0 = no replacement rule).", "ratio",
+        "MIIT capacity replacement rules 2018: 1.25-1.5")
+    capacity_cap: _per_sector(float, ge=0) = meta(
+        {"nonferrous": 45.0}, "Ceiling on sector capacity in the sector's capacity_unit (0 = none).",
+        "capacity_unit", "Reuters 2017: electrolytic aluminium 45 Mt")
+    forced_exit_quota: _per_sector(float, ge=0, le=0.5) = meta(
+        0.0, "Backward capacity to close each year, share of the sector's capacity when the quota starts.",
+        "1/yr", "State Council 2016: steel 100-150 Mt over 5 years")
+    backward_energy_intensity: _per_sector(float, gt=0, le=10) = meta(
+        1.3, "Energy intensity (relative to the sector mean at start) at or above which capacity is backward.",
+        "ratio", "assumption")
+    backward_productivity: _per_sector(float, ge=0, le=1) = meta(
+        0.35, "Productivity (relative to the frontier) at or below which capacity is backward.", "ratio",
+        "assumption")
+    exit_compensation: _per_sector(float, ge=0, le=1) = meta(
+        0.0, "Share of the book value of closed capacity paid by the government on forced exit.", "share",
+        "assumption; the 2016 special award fund paid part")
+    upgrade_subsidy: _per_sector(float, ge=0, le=0.95) = meta(
+        0.0, "Share of technology-upgrade cost paid by the government.", "share", "assumption")
+    entry_barrier: _per_sector(float, ge=0, lt=1) = meta(
+        0.5, "Entry barrier: entry scales with (1 - barrier) / (1 - 0.5).", "share",
+        "normalisation: 0.5 stands for 2019 market access")
+    demand_support: _per_sector(float, ge=-0.5, le=1) = meta(
+        0.0, "Extra growth of final demand from sector support (5G roll-out, NEV promotion).", "1/yr",
+        "assumption")
+    purchase_subsidy: _per_sector(float, ge=0, lt=1) = meta(
+        {"nev": 0.08}, "Share of the tax-inclusive price paid by the government for final buyers.", "share",
+        "MOF 2019 NEV subsidy notice: up to 25,000 yuan per car (~8% of price)")
+    # monetary and banking regulator
+    policy_rate: float = meta(0.0431, "Policy lending rate (one-year loan prime rate).", "1/yr",
+                              "PBOC via SCMP 2019: LPR 4.31%", ge=-0.05, le=0.5)
+
+
+def _optional_model(base: type[BaseModel], name: str) -> type[BaseModel]:
+    fields: dict[str, Any] = {}
+    for fname, f in base.model_fields.items():
+        fields[fname] = (f.annotation | None, Field(None, description=f.description))
+    return create_model(name, __base__=Strict, **fields)
+
+
+PolicyChange = _optional_model(Policy, "PolicyChange")
+PER_SECTOR_POLICY = tuple(
+    n for n, f in Policy.model_fields.items() if "dict[" in str(f.annotation)
+)
+
+
+class Scenario(Strict):
+    name: str = meta("scenario", "Scenario name (defaults to the file name).", "-", "-")
+    description: str = meta("", "What the scenario is.", "-", "-")
+    run: RunConfig = Field(default_factory=RunConfig)
+    sectors: dict[SectorId, SectorParams]
+    behaviour: Behaviour = Field(default_factory=Behaviour)
+    policy: Policy = Field(default_factory=Policy)
+    schedule: dict[Month, PolicyChange] = Field(  # type: ignore[valid-type]
+        default_factory=dict,
+        description='Dated policy changes: [schedule."YYYY-MM"] sets instruments from that month on.',
+    )
+
+    @field_validator("sectors")
+    @classmethod
+    def _all_sectors(cls, v: dict[str, SectorParams]) -> dict[str, SectorParams]:
+        missing = [s for s in SECTORS if s not in v]
+        if missing:
+            raise ValueError(f"sectors missing: {missing}")
+        return {s: v[s] for s in SECTORS}
+
+    @model_validator(mode="after")
+    def _cost_shares(self) -> Scenario:
+        b = self.behaviour
+        for s, p in self.sectors.items():
+            if materials_share(p, b) < 0:
+                raise ValueError(
+                    f"sectors.{s}: labour, services, energy, inputs, depreciation, interest and profit "
+                    f"exceed revenue (materials share {materials_share(p, b):.3f} < 0)"
+                )
+        return self
+
+    @property
+    def months(self) -> int:
+        return self.run.months
+
+
+def interest_share(p: SectorParams, b: Behaviour, rate: float = 0.0431 + 0.012) -> float:
+    """Interest over revenue at start: loans = interest-bearing share of debt x assets."""
+    assets = p.capital_output + 0.67  # fixed capital + current assets (cash 0.12, other 0.55)
+    return b.debt_to_assets * b.interest_bearing_share * assets * rate
+
+
+def materials_share(p: SectorParams, b: Behaviour) -> float:
+    """Other material inputs over revenue, the residual of the cost structure."""
+    used = (
+        p.labour_share
+        + p.services_share
+        + p.energy_share
+        + sum(p.inputs.values())
+        + p.capital_output * p.depreciation
+        + interest_share(p, b)
+        + p.profit_margin
+    )
+    return 1.0 - used

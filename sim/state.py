@@ -1,0 +1,78 @@
+"""Structure-of-arrays containers: one row per firm (or bank), preallocated, written in place.
+
+An exited firm is flagged (alive = False) and its row can be reused by an entrant. Rebinding an
+array attribute after construction is an error, so a kernel's `out` array is always the model's.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# name: (dtype, description with units)
+FIRM_FIELDS: dict[str, tuple[type, str]] = {
+    "alive": (np.bool_, "row holds an active firm"),
+    "sector": (np.int64, "sector index"),
+    "soe": (np.bool_, "state-owned"),
+    "sme": (np.bool_, "small or medium enterprise (derived from revenue each month)"),
+    "age": (np.int64, "months since entry"),
+    "capacity": (np.float64, "productive capacity, yuan of output per month at 2019 prices"),
+    "pipeline": (np.float64, "capacity under construction, yuan/month at 2019 prices"),
+    "build_left": (np.int64, "months until the capacity under construction operates"),
+    "productivity": (np.float64, "productivity index (1 = sector mean in 2019)"),
+    "energy_intensity": (np.float64, "energy intensity index (1 = sector mean in 2019)"),
+    "upgrade_left": (np.int64, "months until an upgrade under way completes (0 = none)"),
+    "upgrade_productivity": (np.float64, "productivity the upgrade under way delivers"),
+    "upgrade_energy": (np.float64, "energy intensity the upgrade under way delivers"),
+    "share": (np.float64, "market share in the sector"),
+    "share_prev": (np.float64, "market share last month"),
+    "orders": (np.float64, "orders received, yuan/month at 2019 prices"),
+    "output": (np.float64, "output, yuan/month at 2019 prices"),
+    "unfilled": (np.float64, "share of orders not filled"),
+    "expected": (np.float64, "expected orders, yuan/month at 2019 prices"),
+    "price": (np.float64, "posted ex-VAT price index"),
+    "markup": (np.float64, "markup over unit cost"),
+    "unit_cost": (np.float64, "unit cost, yuan per yuan of output at 2019 prices"),
+    "revenue": (np.float64, "sales ex-VAT, yuan/month"),
+    "cash": (np.float64, "deposits, yuan"),
+    "capital": (np.float64, "fixed capital at book value, yuan"),
+    "other_assets": (np.float64, "receivables and inventories, yuan (constant)"),
+    "other_liab": (np.float64, "trade credit and other non-interest liabilities, yuan (constant)"),
+    "loans": (np.float64, "bank loans, yuan"),
+    "loan_rate": (np.float64, "average interest rate on the firm's loans, 1/yr"),
+    "bank": (np.int64, "index of the firm's bank"),
+    "net_worth": (np.float64, "net worth, yuan"),
+    "profit": (np.float64, "net profit after tax this month, yuan"),
+    "loss_months": (np.int64, "consecutive months with a net loss"),
+    "exit_reason": (np.int64, "0 alive or never used, 1 bankruptcy, 2 forced, 3 voluntary"),
+    "workers": (np.float64, "employment, persons"),
+    "energy": (np.float64, "energy use, MWh electricity-equivalent per month"),
+    "investment": (np.float64, "investment spending this month, yuan"),
+    "plan_expansion": (np.float64, "capacity the firm asks to build this month"),
+    "plan_upgrade": (np.float64, "gross cost of the upgrade the firm plans this month, yuan"),
+    "need": (np.float64, "funds asked from the lender this month, yuan"),
+}
+
+EXIT_BANKRUPTCY, EXIT_FORCED, EXIT_VOLUNTARY = 1, 2, 3
+
+
+class SoA:
+    """Preallocated arrays as attributes; the set of arrays is fixed after construction."""
+
+    _fields: dict[str, tuple[type, str]] = {}
+
+    def __init__(self, n_rows: int):
+        object.__setattr__(self, "n_rows", int(n_rows))
+        for name, (dtype, _) in self._fields.items():
+            object.__setattr__(self, name, np.zeros(n_rows, dtype=dtype))
+
+    def __setattr__(self, name: str, value) -> None:
+        if name in self._fields:
+            raise AttributeError(f"{type(self).__name__}.{name} is preallocated; write in place ([:] = ...)")
+        object.__setattr__(self, name, value)
+
+    def nbytes_per_row(self) -> int:
+        return sum(np.dtype(dt).itemsize for dt, _ in self._fields.values())
+
+
+class Firms(SoA):
+    _fields = FIRM_FIELDS
