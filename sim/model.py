@@ -188,6 +188,11 @@ class IndustrialEconomy(mesa.Model):
         F.price[sl] = (1 + F.markup[sl]) * F.unit_cost[sl]
         F.revenue[sl] = F.price[sl] * F.output[sl]
         self._init_balance_sheets(np.arange(n), 12.0 * F.output[sl])
+        # capacity under construction at start: the steady state of the time-to-build rule
+        lag = self.lag[sector]
+        flow = np.maximum(self.dep_month + self.growth / 12.0, 0.0)[sector]
+        F.pipeline[sl] = np.where(lag > 0, F.capacity[sl] * flow * lag, 0.0)
+        F.pipeline_cost[sl] = F.pipeline[sl] * (self.cap_output * 12.0 * self.util_target)[sector]
         self.sme_threshold = b.sme_revenue_threshold / 12.0
         F.sme[sl] = F.capacity[sl] < self.sme_threshold
         r = sc.policy.policy_rate + np.where(F.sme[sl], b.spread_sme, b.spread_large) - np.where(
@@ -203,6 +208,7 @@ class IndustrialEconomy(mesa.Model):
         self.cycle = np.zeros(N_S)
         self.support = np.ones(N_S)
         self.quota_pool = np.zeros(N_S)
+        self._harmonic0 = None
         self.income_smooth = None
         self.income0 = None
         self.tax_smooth = None
@@ -290,7 +296,7 @@ class IndustrialEconomy(mesa.Model):
                                self.workers_per_yuan, self.mwh_per_yuan, F.workers, F.energy)
 
         # 5. costs and prices
-        wage_index = math.exp(b.wage_growth * t / 12.0)
+        wage_index = self._wage_index()
         labour_cost = self.labour * wage_index
         va_cost = labour_cost + self.services
         energy_cost = self.energy_share * self.energy_price_index()
@@ -317,15 +323,18 @@ class IndustrialEconomy(mesa.Model):
         cap_per_capacity = self.cap_output * 12.0 * self.util_target * pi
         annuity = _annuity(b.upgrade_discount_rate / 12.0, b.upgrade_horizon)
         u_review = self.streams["upgrade"].random(F.n_rows)
-        inv.plan_investment(F.alive, F.sector, F.orders, F.capacity, F.pipeline, F.build_left, F.upgrade_left,
-                            F.productivity, F.energy_intensity, u_review, self.util_target, self.growth, self.lag,
+        inv.plan_investment(F.alive, F.sector, F.orders, F.capacity, F.pipeline, F.upgrade_left,
+                            F.productivity, F.energy_intensity, u_review, self.util_target, self.growth,
+                            self.dep_month, self.lag,
                             self.frontier_a, self.frontier_ei, va_cost, energy_cost, cap_per_capacity,
                             p.upgrade_subsidy, b.expectation_speed,
-                            b.expansion_threshold, b.max_expansion, b.upgrade_review_prob, annuity,
+                            b.investment_adjustment, b.max_expansion, b.upgrade_review_prob, annuity,
                             b.upgrade_cost_fixed, b.upgrade_cost_per_gap, F.expected, F.plan_expansion,
                             F.plan_upgrade, self._requested)
         factor = self._capacity_rules(self._requested * W)
-        spend = (F.plan_expansion * factor[F.sector] * cap_per_capacity[F.sector]
+        lag = np.maximum(self.lag, 1)[F.sector]
+        instalment = F.pipeline_cost / lag
+        spend = (instalment + F.plan_expansion * factor[F.sector] * cap_per_capacity[F.sector] / lag
                  + F.plan_upgrade * (1 - p.upgrade_subsidy[F.sector]))
         buffer = b.cash_buffer_months * F.revenue
         np.maximum(spend + buffer - F.cash, 0.0, out=F.need)
@@ -337,7 +346,7 @@ class IndustrialEconomy(mesa.Model):
         inv.execute_investment(F.alive, F.sector, factor, F.plan_expansion, F.plan_upgrade, p.upgrade_subsidy,
                                cap_per_capacity, self.lag, self.frontier_a, self.frontier_ei, b.upgrade_lag,
                                u_imit, b.imitation_prob, b.imitation_speed, self.dep_month, F.cash, F.capital,
-                               F.capacity, F.pipeline, F.build_left, F.upgrade_left, F.upgrade_productivity,
+                               F.capacity, F.pipeline, F.pipeline_cost, F.upgrade_left, F.upgrade_productivity,
                                F.upgrade_energy, F.productivity, F.energy_intensity, F.investment, F.age,
                                self._invest)
         ivt = self._invest * W[:, None]
@@ -348,8 +357,10 @@ class IndustrialEconomy(mesa.Model):
         F.net_worth[:] = F.cash + F.capital + F.other_assets - F.loans - F.other_liab
 
         # 9. exit: bankruptcy and voluntary exit, then forced closure of backward capacity
+        n_alive = np.bincount(F.sector[F.alive], minlength=N_S)
+        min_share = b.min_relative_share / np.maximum(n_alive, 1)
         xe.exits(F.alive, F.sector, F.sme, F.cash, F.capital, F.other_assets, F.other_liab, F.loans, F.net_worth,
-                 F.loss_months, F.capacity, F.pipeline, F.share, b.loss_months_exit, b.recovery_rate,
+                 F.loss_months, F.capacity, F.pipeline, F.share, min_share, b.loss_months_exit, b.recovery_rate,
                  F.exit_reason, self._exits)
         self._forced_exit()
         ext = self._exits * W[:, None]
@@ -474,7 +485,7 @@ class IndustrialEconomy(mesa.Model):
             F.age[rows] = 0
             F.capacity[rows] = cap
             F.pipeline[rows] = 0.0
-            F.build_left[rows] = 0
+            F.pipeline_cost[rows] = 0.0
             F.upgrade_left[rows] = 0
             F.productivity[rows] = self.frontier_a[s] * np.exp(-gap)
             F.energy_intensity[rows] = self.frontier_ei[s] * np.exp(gap * us[:, 1] * 2.0)
@@ -509,6 +520,16 @@ class IndustrialEconomy(mesa.Model):
         scale = np.where(tot > 0, 1.0 / tot, 1.0)
         F.share[F.alive] *= scale[F.sector[F.alive]]
         return entries * self.weight, entry_cap * self.weight
+
+    def _wage_index(self) -> float:
+        """Wages follow the economy's average productivity (labour share roughly stable)."""
+        F = self.firms
+        a = F.alive
+        w = F.capacity[a] * self.weight[F.sector[a]]
+        harmonic = np.sum(w) / np.sum(w / F.productivity[a])
+        if self._harmonic0 is None:
+            self._harmonic0 = harmonic
+        return float((harmonic / self._harmonic0) ** self.b.wage_productivity_elasticity)
 
     def _trend(self, t: int) -> float:
         g = float(np.sum(self.growth * self.rev_month) / np.sum(self.rev_month))

@@ -17,7 +17,7 @@ FIRM_FIELDS: dict[str, tuple[type, str]] = {
     "age": (np.int64, "months since entry"),
     "capacity": (np.float64, "productive capacity, yuan of output per month at 2019 prices"),
     "pipeline": (np.float64, "capacity under construction, yuan/month at 2019 prices"),
-    "build_left": (np.int64, "months until the capacity under construction operates"),
+    "pipeline_cost": (np.float64, "construction spending still to pay on the capacity under construction, yuan"),
     "productivity": (np.float64, "productivity index (1 = sector mean in 2019)"),
     "energy_intensity": (np.float64, "energy intensity index (1 = sector mean in 2019)"),
     "upgrade_left": (np.int64, "months until an upgrade under way completes (0 = none)"),

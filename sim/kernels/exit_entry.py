@@ -41,9 +41,10 @@ def _close(i, reason, compensation, recovery, cash, capital, other_assets, other
 
 @kernel
 def exits(alive, sector, sme, cash, capital, other_assets, other_liab, loans, net_worth, loss_months, capacity,
-          pipeline, share, loss_months_exit, recovery, exit_reason, table):
+          pipeline, share, min_share, loss_months_exit, recovery, exit_reason, table):
     """Bankruptcy when net worth or cash (after credit) is negative; voluntary exit after
-    `loss_months_exit` consecutive loss-making months."""
+    `loss_months_exit` consecutive loss-making months or when the market share has fallen below
+    the sector's minimum (Dosi et al. 2010)."""
     table[:, :] = 0.0
     for i in range(alive.shape[0]):
         if not alive[i]:
@@ -53,7 +54,7 @@ def exits(alive, sector, sme, cash, capital, other_assets, other_liab, loans, ne
             reason = EXIT_BANKRUPTCY
             table[s, X_BANKRUPT] += 1
             table[s, X_BANKRUPT_SME if sme[i] else X_BANKRUPT_LARGE] += 1
-        elif loss_months[i] >= loss_months_exit:
+        elif loss_months[i] >= loss_months_exit or share[i] < min_share[s]:
             reason = EXIT_VOLUNTARY
             table[s, X_VOLUNTARY] += 1
         else:

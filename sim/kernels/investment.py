@@ -9,12 +9,14 @@ from .._numba import kernel
 
 
 @kernel
-def plan_investment(alive, sector, orders, capacity, pipeline, build_left, upgrade_left, productivity,
-                    energy_intensity, u_review, target_util, growth, lag, frontier_a, frontier_ei, va_cost,
-                    energy_cost, capital_per_capacity, subsidy, alpha, threshold, max_expansion, p_review,
+def plan_investment(alive, sector, orders, capacity, pipeline, upgrade_left, productivity,
+                    energy_intensity, u_review, target_util, growth, dep, lag, frontier_a, frontier_ei, va_cost,
+                    energy_cost, capital_per_capacity, subsidy, alpha, adjust, max_expansion, p_review,
                     annuity, cost_fixed, cost_per_gap, expected, plan_expansion, plan_upgrade, requested):
-    """Adaptive expectations of orders; desired capacity = expected orders grown over the build lag,
-    over normal utilisation; a project when the gap exceeds a threshold and none is running.
+    """Adaptive expectations of orders and a stock-management rule for capacity (time to build):
+    new projects replace depreciation, follow expected growth, and close a share `adjust` of the
+    gaps between desired and actual capacity and between desired and actual capacity under
+    construction (desired capacity = expected orders over normal utilisation).
 
     An upgrade (jump to the sector frontier) is planned when its discounted cost saving exceeds its
     cost net of subsidy; firms review upgrades at random times (u_review < p_review).
@@ -27,12 +29,14 @@ def plan_investment(alive, sector, orders, capacity, pipeline, build_left, upgra
             continue
         s = sector[i]
         expected[i] += alpha * (orders[i] - expected[i])
-        desired = expected[i] * (1.0 + growth[s] * lag[s] / 12.0) / target_util[s]
-        gap = desired - capacity[i] - pipeline[i]
-        if build_left[i] == 0 and gap > threshold * capacity[i]:
-            x = gap
-            if x > max_expansion * capacity[i]:
-                x = max_expansion * capacity[i]
+        target = expected[i] / target_util[s]
+        flow = (dep[s] + growth[s] / 12.0)
+        target_pipe = flow * lag[s] * target
+        x = dep[s] * capacity[i] + growth[s] / 12.0 * target + adjust * (target - capacity[i]) + adjust * (
+            target_pipe - pipeline[i])
+        if x > max_expansion * capacity[i]:
+            x = max_expansion * capacity[i]
+        if x > 0:
             plan_expansion[i] = x
             requested[s] += x
         if upgrade_left[i] == 0 and u_review[i] < p_review:
@@ -63,12 +67,12 @@ N_INVEST = 7
 @kernel
 def execute_investment(alive, sector, factor, plan_expansion, plan_upgrade, subsidy, capital_per_capacity,
                        lag, frontier_a, frontier_ei, upgrade_lag, u_imitate, p_imitate, imitation_speed,
-                       dep_capacity, cash, capital, capacity, pipeline, build_left, upgrade_left,
+                       dep_capacity, cash, capital, capacity, pipeline, pipeline_cost, upgrade_left,
                        upgrade_productivity, upgrade_energy, productivity, energy_intensity, investment, age,
                        table):
-    """Projects in progress advance; new projects and upgrades start within the firm's funds (an
-    unaffordable upgrade is dropped first, then the expansion is scaled down); laggards imitate;
-    capacity depreciates."""
+    """Capacity under construction is completed and paid for at the rate 1/lag a month (a mean
+    build lag of `lag` months); new projects and upgrades start within the firm's funds (an unaffordable upgrade is
+    dropped first, then the expansion is scaled down); laggards imitate; capacity depreciates."""
     table[:, :] = 0.0
     for i in range(alive.shape[0]):
         investment[i] = 0.0
@@ -76,13 +80,19 @@ def execute_investment(alive, sector, factor, plan_expansion, plan_upgrade, subs
             continue
         s = sector[i]
         age[i] += 1
-        # projects and upgrades under way
-        if build_left[i] > 0:
-            build_left[i] -= 1
-            if build_left[i] == 0:
-                capacity[i] += pipeline[i]
-                table[s, V_ADDED] += pipeline[i]
-                pipeline[i] = 0.0
+        inv = 0.0
+        # capacity under construction: a share 1/lag is completed and paid for each month
+        if pipeline[i] > 0:
+            frac = 1.0 / lag[s] if lag[s] > 1 else 1.0
+            done = pipeline[i] * frac
+            pay = pipeline_cost[i] * frac
+            cash[i] -= pay
+            capital[i] += pay
+            pipeline_cost[i] -= pay
+            inv += pay
+            capacity[i] += done
+            pipeline[i] -= done
+            table[s, V_ADDED] += done
         if upgrade_left[i] > 0:
             upgrade_left[i] -= 1
             if upgrade_left[i] == 0:
@@ -94,26 +104,27 @@ def execute_investment(alive, sector, factor, plan_expansion, plan_upgrade, subs
         # new projects
         x = plan_expansion[i] * factor[s]
         capex = x * capital_per_capacity[s]
+        first = capex / lag[s] if lag[s] > 0 else capex  # first instalment, paid next month
         up = plan_upgrade[i]
         own_up = up * (1.0 - subsidy[s])
         avail = cash[i] if cash[i] > 0 else 0.0
-        if capex + own_up > avail:
+        if first + own_up > avail:
             up = 0.0
             own_up = 0.0
-            if capex > avail:
-                x = x * avail / capex if capex > 0 else 0.0
-                capex = avail
-        inv = 0.0
+            if first > avail:
+                scale = avail / first if first > 0 else 0.0
+                x *= scale
+                capex *= scale
         if x > 0:
             if lag[s] == 0:
                 capacity[i] += x
                 table[s, V_ADDED] += x
+                cash[i] -= capex
+                capital[i] += capex
+                inv += capex
             else:
                 pipeline[i] += x
-                build_left[i] = lag[s]
-            cash[i] -= capex
-            capital[i] += capex
-            inv += capex
+                pipeline_cost[i] += capex
             table[s, V_GRANTED] += x
         if up > 0:
             cash[i] -= own_up

@@ -181,11 +181,12 @@ class Behaviour(Strict):
                                    "assumption (competition erodes it within ~2 years)", ge=0, le=1)
     expectation_speed: float = meta(0.15, "Adaptive-expectations weight on the latest orders.", "1/month",
                                     "assumption", gt=0, le=1)
-    expansion_threshold: float = meta(0.03, "Capacity gap that triggers a project.", "share", "assumption",
-                                      ge=0, le=1)
-    max_expansion: float = meta(0.25, "Largest project as a share of current capacity.", "share",
+    investment_adjustment: float = meta(0.05, "Share of the gaps in capacity and in capacity under "
+                                        "construction closed by new projects each month.", "1/month",
+                                        "stock-management rule (Sterman 1989), assumption", ge=0, le=1)
+    max_expansion: float = meta(0.1, "Largest monthly project as a share of current capacity.", "share",
                                 "assumption", gt=0, le=5)
-    upgrade_review_prob: float = meta(0.03, "Monthly probability that a firm reviews an upgrade.", "1/month",
+    upgrade_review_prob: float = meta(0.02, "Monthly probability that a firm reviews an upgrade.", "1/month",
                                       "assumption (about one review every 3 years)", ge=0, le=1)
     upgrade_lag: int = meta(6, "Months an upgrade takes.", "months", "assumption", ge=0, le=60)
     upgrade_horizon: int = meta(60, "Months of cost savings counted when deciding an upgrade.", "months",
@@ -194,16 +195,19 @@ class Behaviour(Strict):
                                         ge=0, le=1)
     upgrade_cost_fixed: float = meta(0.05, "Fixed cost of an upgrade, share of fixed capital.", "share",
                                      "assumption", ge=0, le=5)
-    upgrade_cost_per_gap: float = meta(0.5, "Cost of an upgrade per log point closed, share of fixed capital.",
+    upgrade_cost_per_gap: float = meta(1.0, "Cost of an upgrade per log point closed, share of fixed capital.",
                                        "share", "assumption", ge=0, le=10)
-    imitation_prob: float = meta(0.05, "Monthly probability that a firm imitates.", "1/month",
+    imitation_prob: float = meta(0.02, "Monthly probability that a firm imitates.", "1/month",
                                  "Dosi et al. (JEDC 2010), assumption", ge=0, le=1)
-    imitation_speed: float = meta(0.08, "Share of the log gap to the frontier closed by imitation.", "share",
+    imitation_speed: float = meta(0.05, "Share of the log gap to the frontier closed by imitation.", "share",
                                   "assumption", ge=0, le=1)
     frontier_volatility: float = meta(0.01, "Monthly sd of frontier innovation shocks.", "log points",
                                       "assumption", ge=0, le=1)
     loss_months_exit: int = meta(12, "Consecutive loss-making months before a voluntary exit.", "months",
                                  "assumption", ge=1, le=240)
+    min_relative_share: float = meta(0.02, "A firm exits when its market share falls below this fraction "
+                                     "of the sector's average share.", "-", "Dosi et al. (JEDC 2010), assumption",
+                                     ge=0, le=1)
     dividend_payout: float = meta(0.3, "Share of positive net profit paid out.", "share", "assumption", ge=0,
                                   le=1)
     entry_profit_response: float = meta(8.0, "Semi-elasticity of entry to the sector's margin gap.", "-",
@@ -222,8 +226,9 @@ class Behaviour(Strict):
                                      ge=0, le=1)
     income_smoothing: float = meta(0.2, "Monthly weight of new income in the income index.", "1/month",
                                    "assumption", gt=0, le=1)
-    wage_growth: float = meta(0.03, "Growth of wages per worker (labour cost index).", "1/yr",
-                              "assumption close to frontier growth", ge=-0.2, le=0.5)
+    wage_productivity_elasticity: float = meta(1.0, "Elasticity of wages to the economy's average "
+                                               "productivity.", "-", "Dosi et al. (JEDC 2010): wages follow "
+                                               "productivity", ge=0, le=2)
     cash_buffer_months: float = meta(0.5, "Cash a firm keeps, in months of operating costs.", "months",
                                      "assumption", ge=0, le=24)
     sme_revenue_threshold: float = meta(400e6, "Annual revenue at which a firm counts as large.", "yuan/yr",
