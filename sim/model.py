@@ -203,6 +203,8 @@ class IndustrialEconomy(mesa.Model):
         self.price_index = np.ones(N_S)
         self.out_prev = self.rev_month.copy()  # economy-wide real output last month
         self.vat_factor = np.ones(N_S)
+        self.vat_blend = np.ones(N_S)
+        self.final_share = self.final0 / self.rev_month
         self.util_smooth = self.util_target.copy()
         self.invest_prev = self.invest0
         self.cycle = np.zeros(N_S)
@@ -265,14 +267,21 @@ class IndustrialEconomy(mesa.Model):
         self.agents.do("step")
         tau = p.vat_rate
         tau_prev = p.previous.get("vat_rate", tau)
+        # The margin kept from a VAT change is earned on sales to final buyers only: business buyers
+        # credit input VAT, so their ex-VAT price is unchanged (vat_blend is the sales-weighted factor).
         if np.any(tau != tau_prev):
             ratio = ((1 + tau_prev) / (1 + tau)) ** (1 - self.pass_through)
             self.vat_factor *= ratio
-            F.price[F.alive] *= ratio[F.sector[F.alive]]
         self.vat_factor = 1 + (self.vat_factor - 1) * (1 - b.vat_margin_decay)
+        blend = 1 + (self.vat_factor - 1) * self.final_share
+        if np.any(blend != self.vat_blend):
+            F.price[F.alive] *= (blend / self.vat_blend)[F.sector[F.alive]]
+            self.price_index = self.price_index * blend / self.vat_blend
+            self.vat_blend = blend
+        base_price = self.price_index / self.vat_blend  # ex-VAT price paid by business buyers
 
         # 2. demand
-        ptax = self.price_index * (1 + tau) * (1 - p.purchase_subsidy)
+        ptax = base_price * self.vat_factor * (1 + tau) * (1 - p.purchase_subsidy)
         if self.ptax0 is None:
             self.ptax0 = ptax.copy()
         shock = self.shocks[t]
@@ -283,8 +292,9 @@ class IndustrialEconomy(mesa.Model):
         final = (self.final0 * np.exp(self.growth * t / 12.0) * self.support * np.exp(self.cycle)
                  * (ptax / self.ptax0) ** (-self.elasticity) * y ** self.income_el)
         intermediate = self.io @ self.out_prev
-        invest_demand = self.inv_share * self.invest_prev / self.price_index
+        invest_demand = self.inv_share * self.invest_prev / base_price
         demand = final + intermediate + invest_demand
+        self.final_share = final / demand
 
         # 3. market shares and orders
         mkt.update_shares(F.alive, F.sector, F.price, F.unfilled, self.price_index, b.replicator_speed,
@@ -300,16 +310,16 @@ class IndustrialEconomy(mesa.Model):
         labour_cost = self.labour * wage_index
         va_cost = labour_cost + self.services
         energy_cost = self.energy_share * self.energy_price_index()
-        material_cost = self.io.T @ self.price_index + self.materials
+        material_cost = self.io.T @ base_price + self.materials
         prod.unit_costs(F.alive, F.sector, F.productivity, F.energy_intensity, va_cost, energy_cost, material_cost,
                         F.unit_cost)
         anchor = self.markup0 + b.markup_utilisation_response * (self.util_smooth - self.util_target)
         anchor = np.maximum(anchor, 0.0)
-        prod.set_prices(F.alive, F.sector, F.share, F.share_prev, F.unit_cost, anchor, self.vat_factor,
-                        b.markup_share_response, b.markup_anchor_speed, F.markup, F.price)
+        prod.set_prices(F.alive, F.sector, F.share, F.share_prev, F.unfilled, F.unit_cost, anchor, self.vat_blend,
+                        b.markup_share_response, b.markup_anchor_speed, b.markup_backlog_response, F.markup, F.price)
 
         # 6. income
-        vat_inputs_per_q = self.io.T @ (tau * self.price_index) + p.vat_rate_inputs * self.materials
+        vat_inputs_per_q = self.io.T @ (tau * base_price) + p.vat_rate_inputs * self.materials
         prod_small = b.small_profit_threshold / 12.0
         acc.income(F.alive, F.sector, F.sme, F.output, F.capacity, F.revenue, F.productivity, F.energy_intensity, F.loans,
                    F.loan_rate, labour_cost, self.services, energy_cost, material_cost, self.dep_month, tau,
@@ -383,6 +393,26 @@ class IndustrialEconomy(mesa.Model):
         fin.passive_lender(F.alive, F.soe, F.sme, F.need, F.cash, F.capital, F.other_assets, F.loans, F.loan_rate,
                            F.net_worth, float(b.loan_maturity), b.max_debt_to_assets, p.policy_rate,
                            b.spread_large, b.spread_sme, b.soe_discount, self._granted, self._repaid)
+
+    def halt_projects(self, sectors: np.ndarray) -> None:
+        """Stop the capacity under construction in the given sectors (nothing of it was paid yet:
+        construction is paid as it is completed)."""
+        F = self.firms
+        m = sectors[F.sector] & F.alive
+        F.pipeline[m] = 0.0
+        F.pipeline_cost[m] = 0.0
+
+    def enforce_caps(self, cap_phys: np.ndarray) -> None:
+        """Scale down capacity under construction where it would take a sector over its cap."""
+        F = self.firms
+        limit = np.where(cap_phys > 0, cap_phys / self.phys_per_yuan / 12.0, np.inf)
+        a = F.alive
+        pipe = np.bincount(F.sector[a], weights=F.pipeline[a], minlength=N_S) * self.weight
+        over = self.sector_capacity() + pipe - limit
+        scale = np.where((over > 0) & (pipe > 0), np.maximum(pipe - over, 0.0) / np.maximum(pipe, 1e-300), 1.0)
+        if np.any(scale < 1.0):
+            F.pipeline[:] *= scale[F.sector]
+            F.pipeline_cost[:] *= scale[F.sector]
 
     def _capacity_rules(self, requested: np.ndarray) -> np.ndarray:
         """Share of requested expansion each sector may build: a ban or a replacement ratio needs
@@ -461,7 +491,10 @@ class IndustrialEconomy(mesa.Model):
         total = int(counts.sum())
         if total == 0:
             return entries, entry_cap
-        free = np.flatnonzero(~F.alive)[:total]
+        # rows never used first, then rows of exited firms (kept as long as possible for panels)
+        free = np.flatnonzero(~F.alive & (F.exit_reason == 0))[:total]
+        if free.size < total:
+            free = np.concatenate([free, np.flatnonzero(~F.alive & (F.exit_reason != 0))[:total - free.size]])
         if free.size < total:
             counts = _trim_counts(counts, free.size)
         pi = self.investment_price()
@@ -499,8 +532,8 @@ class IndustrialEconomy(mesa.Model):
             F.markup[rows] = self.markup0[s]
             F.unit_cost[rows] = ((self.labour[s] + self.services[s]) / F.productivity[rows]
                                  + self.energy_share[s] * F.energy_intensity[rows]
-                                 + self.io[:, s] @ self.price_index + self.materials[s])
-            F.price[rows] = (1 + self.markup0[s]) * F.unit_cost[rows] * self.vat_factor[s]
+                                 + self.io[:, s] @ (self.price_index / self.vat_blend) + self.materials[s])
+            F.price[rows] = (1 + self.markup0[s]) * F.unit_cost[rows] * self.vat_blend[s]
             F.revenue[rows] = 0.0
             F.profit[rows] = 0.0
             F.loss_months[rows] = 0

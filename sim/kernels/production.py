@@ -34,10 +34,11 @@ def labour_and_energy(alive, sector, output, productivity, energy_intensity, wor
 
 
 @kernel
-def set_prices(alive, sector, share, share_prev, unit_cost, markup_anchor, vat_factor, response, anchor_speed,
-               markup, price):
+def set_prices(alive, sector, share, share_prev, unfilled, unit_cost, markup_anchor, vat_factor, response,
+               anchor_speed, backlog_response, markup, price):
     """Markups rise with market-share growth (Dosi et al. 2013) and are pulled toward the sector
-    norm, which rises with sector utilisation; price = (1 + mu) c times the sector's VAT margin factor.
+    norm, which rises with sector utilisation; a firm that cannot fill its orders raises its markup
+    (rationing by price); price = (1 + mu) c times the sector's VAT margin factor.
     """
     for i in range(alive.shape[0]):
         if alive[i]:
@@ -50,7 +51,7 @@ def set_prices(alive, sector, share, share_prev, unit_cost, markup_anchor, vat_f
                 elif g < -0.2:
                     g = -0.2
             mu = markup[i] * (1.0 + response * g)
-            mu = mu + anchor_speed * (markup_anchor[s] - mu)
+            mu = mu + anchor_speed * (markup_anchor[s] - mu) + backlog_response * unfilled[i]
             if mu < 0.0:
                 mu = 0.0
             elif mu > 2.0:

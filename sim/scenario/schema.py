@@ -175,7 +175,9 @@ class Behaviour(Strict):
                                         "Dosi et al. (JEDC 2013) variable markups", ge=0, le=2)
     markup_anchor_speed: float = meta(0.05, "Monthly pull of markups toward the sector norm.", "1/month",
                                       "assumption", ge=0, le=1)
-    markup_utilisation_response: float = meta(0.4, "Markup points added per unit of sector utilisation "
+    markup_backlog_response: float = meta(0.1, "Monthly markup increase per unit share of orders a firm "
+                                          "cannot fill.", "-", "assumption", ge=0, le=5)
+    markup_utilisation_response: float = meta(0.2, "Markup points added per unit of sector utilisation "
                                               "above normal.", "-", "assumption", ge=0, le=5)
     vat_margin_decay: float = meta(0.04, "Monthly erosion of the margin kept from a VAT cut.", "1/month",
                                    "assumption (competition erodes it within ~2 years)", ge=0, le=1)

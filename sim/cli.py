@@ -1,0 +1,143 @@
+"""Command line: `sim run`, `sim validate`, `sim plan` (CONTRACT.md).
+
+click parses arguments (bad usage exits 2), rich draws the progress bar and the summary table.
+Every bad-input path ends in one line naming the file and the key, exit code 2, no traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+import numpy as np
+
+from .scenario import ScenarioError, load_scenario
+
+
+def _fail(msg: str, code: int = 2) -> None:
+    click.echo(f"error: {msg}", err=True)
+    sys.exit(code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="sim")
+def main() -> None:
+    """sim: an agent-based model of an industrial economy for comparing policy scenarios."""
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(path_type=Path))
+@click.option("--seed", type=int, default=None, help="Seed (overrides [run] seed).")
+@click.option("--firms", type=int, default=None, help="Number of simulated firms (378000 = 1:1).")
+@click.option("--months", type=int, default=None, help="Number of months to simulate.")
+@click.option("--engine", type=click.Choice(["numba", "reference"]), default="numba", show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Output file: .nc or .zarr.")
+@click.option("--panel", type=click.Path(path_type=Path), default=None,
+              help="Also write firm-level snapshots (every 12 months and at the end): .nc or .zarr.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary table.")
+def run(scenario: Path, seed, firms, months, engine, out, panel, quiet) -> None:
+    """Run one SCENARIO file and print a summary."""
+    from . import api
+
+    for p in (out, panel):
+        if p is not None and p.suffix.lower() not in (".nc", ".zarr"):
+            _fail(f"{p}: output must end in .nc (NetCDF) or .zarr (Zarr)")
+        if p is not None and not p.resolve().parent.exists():
+            _fail(f"{p}: folder {p.resolve().parent} does not exist")
+    try:
+        sc = load_scenario(scenario, seed=seed, firms=firms, months=months)
+    except ScenarioError as e:
+        _fail(str(e))
+    if engine == "reference":
+        _fail(f"{scenario}: engine: the Mesa reference engine is not built yet (use --engine numba)")
+    show = not quiet and sys.stderr.isatty()
+    if not quiet:
+        click.echo(f"scenario {sc.name}: {sc.run.firms} firms, {sc.run.months} months from {sc.run.start}, "
+                   f"seed {sc.run.seed}", err=True)
+    if show:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        class TransferSpeedColumn(TextColumn):  # months per second
+            def __init__(self):
+                super().__init__("")
+
+            def render(self, task):
+                from rich.text import Text
+
+                return Text(f"{task.speed or 0:.1f} months/s")
+
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TransferSpeedColumn(), TimeRemainingColumn(), transient=True) as bar:
+            task = bar.add_task("simulating", total=sc.run.months)
+            res = api.run(sc, panel=panel is not None, progress=lambda d, n: bar.update(task, completed=d))
+    else:
+        res = api.run(sc, panel=panel is not None)
+    ds, pn = res if panel is not None else (res, None)
+    if out is not None:
+        api.write(ds, out)
+    if pn is not None:
+        api.write(pn, panel)
+    if not quiet:
+        summary(ds)
+        if out is not None:
+            click.echo(f"wrote {out}", err=True)
+
+
+def summary(ds) -> None:
+    """Last-12-month averages by sector, and the economy's totals."""
+    from rich.console import Console
+    from rich.table import Table
+
+    last = ds.isel(time=slice(-12, None))
+    tab = Table(title=f"{ds.attrs['scenario']}: last 12 months to {str(ds.time.values[-1])[:7]} (seed {ds.attrs['seed']})")
+    for col in ("sector", "output trn/yr", "util.", "price", "margin", "firms", "entries", "exits",
+                "productivity"):
+        tab.add_column(col, justify="right" if col != "sector" else "left")
+    for s in ds.sector.values:
+        x = last.sel(sector=s)
+        exits = float((x.exits_bankruptcy + x.exits_forced + x.exits_voluntary).sum())
+        tab.add_row(str(s), f"{float(x.output.mean()) * 12 / 1e12:.2f}", f"{float(x.utilization.mean()):.3f}",
+                    f"{float(x.price_index[-1]):.3f}", f"{float(x.profit_margin.mean()):.3f}",
+                    f"{float(x.n_firms[-1]):,.0f}", f"{float(x.entries.sum()):,.0f}", f"{exits:,.0f}",
+                    f"{float(x.productivity_mean[-1]):.3f}")
+    con = Console(stderr=False, width=None if sys.stdout.isatty() else 120)
+    con.print(tab)
+    gdp = float(last.gdp.mean()) * 12 / 1e12
+    tax = float(last.tax_revenue.mean()) * 12 / 1e12
+    bal = float(last.gov_balance.mean()) * 12 / 1e12
+    util = float((last.output.sum("sector") / (last.output / last.utilization).sum("sector")).mean())
+    con.print(f"value added {gdp:.2f} trn yuan/yr; utilisation {util:.3f}; taxes {tax:.2f} trn yuan/yr; "
+              f"government balance {bal:+.2f} trn yuan/yr; loans {float(ds.credit_total[-1]) / 1e12:.1f} trn yuan")
+    if not np.isfinite(util):
+        con.print("[red]warning: utilisation is not finite[/red]")
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+def validate(files) -> None:
+    """Check scenario FILES without running them; exit 0 if all are valid."""
+    bad = 0
+    for f in files:
+        try:
+            sc = load_scenario(f)
+        except ScenarioError as e:
+            click.echo(f"error: {e}", err=True)
+            bad += 1
+        else:
+            click.echo(f"ok: {f} ({sc.name}: {len(sc.schedule)} dated policy changes)")
+    if bad:
+        sys.exit(2)
+
+
+@main.command()
+def plan() -> None:
+    """Print the order of one monthly step."""
+    from .model import PLAN
+
+    for name, what in PLAN:
+        click.echo(f"{name:>20}  {what}")
+
+
+if __name__ == "__main__":
+    main()

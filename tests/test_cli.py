@@ -1,0 +1,46 @@
+"""The command line as a user runs it: output files, panel, summary, plan."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import xarray as xr
+
+from .conftest import ROOT
+
+
+def sim_cli(*args):
+    return subprocess.run([sys.executable, "-m", "sim.cli", *args], capture_output=True, text=True)
+
+
+def test_run_writes_netcdf_zarr_and_panel(tmp_path):
+    nc, zr, panel = tmp_path / "run.nc", tmp_path / "run.zarr", tmp_path / "panel.nc"
+    r = sim_cli("run", str(ROOT / "scenarios" / "vat_cut.toml"), "--firms", "2000", "--months", "13",
+                "--out", str(nc), "--panel", str(panel))
+    assert r.returncode == 0, r.stderr
+    assert "steel" in r.stdout and "value added" in r.stdout  # the summary table
+    ds = xr.open_dataset(nc)
+    assert ds.attrs["scenario"] == "vat_cut" and ds.sizes["time"] == 13
+    assert float(ds.output.sel(sector="steel").isel(time=0)) > 0
+    p = xr.open_dataset(panel)
+    assert p.sizes["time"] == 2  # month 12 and the end
+    for v in ("sector", "ownership", "alive", "output", "capacity", "productivity", "energy_intensity",
+              "net_worth", "loans", "cash"):
+        assert v in p
+    r = sim_cli("run", str(ROOT / "scenarios" / "baseline.toml"), "--firms", "2000", "--months", "3", "--out",
+                str(zr), "--quiet")
+    assert r.returncode == 0 and r.stdout == ""
+    assert xr.open_zarr(zr).sizes["time"] == 3
+    assert sorted(x.name for x in tmp_path.iterdir()) == ["panel.nc", "run.nc", "run.zarr"]  # no temp files
+
+
+def test_bad_output_suffix_exit_2(tmp_path):
+    r = sim_cli("run", str(ROOT / "scenarios" / "baseline.toml"), "--out", str(tmp_path / "x.csv"))
+    assert r.returncode == 2 and "x.csv" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_plan_lists_the_steps():
+    r = sim_cli("plan")
+    assert r.returncode == 0
+    assert r.stdout.index("policy") < r.stdout.index("demand") < r.stdout.index("entry")

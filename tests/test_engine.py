@@ -1,0 +1,135 @@
+"""Engine-level properties: determinism, thread independence, the output contract, a sane
+baseline, and kernels checked on hand-made arrays."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import xarray as xr
+
+import sim
+from sim.kernels import finance, market
+from sim.model import IndustrialEconomy
+
+from .conftest import ROOT
+
+CONTRACT_FIRM = ["output", "capacity", "utilization", "price_index", "value_added", "profit", "employment",
+                 "energy_use", "vat_revenue", "n_firms", "entries", "exits_bankruptcy", "exits_forced",
+                 "capacity_added", "capacity_retired", "productivity_mean", "energy_intensity_mean", "upgrades",
+                 "investment", "loans"]
+
+
+def test_same_seed_same_dataset(baseline):
+    a = sim.run(baseline, seed=7, months=12)
+    b = sim.run(baseline, seed=7, months=12)
+    xr.testing.assert_identical(a, b)
+    c = sim.run(baseline, seed=8, months=12)
+    assert not np.array_equal(a.output.values, c.output.values)
+
+
+def test_thread_count_does_not_change_results(tmp_path):
+    outs = []
+    for threads in ("1", "2"):
+        out = tmp_path / f"t{threads}.nc"
+        env = dict(os.environ, NUMBA_NUM_THREADS=threads)
+        r = subprocess.run([sys.executable, "-m", "sim.cli", "run", str(ROOT / "scenarios" / "baseline.toml"),
+                            "--firms", "2000", "--months", "12", "--out", str(out), "--quiet"], env=env,
+                           capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        outs.append(xr.load_dataset(out))
+    xr.testing.assert_identical(outs[0], outs[1])
+
+
+def test_contract_variables_units_and_attrs(baseline_run):
+    ds = baseline_run
+    assert np.issubdtype(ds.time.dtype, np.datetime64)
+    assert str(ds.time.values[0])[:7] == "2019-01"
+    assert list(ds.sector.values) == list(sim.scenario.SECTORS)
+    for v in CONTRACT_FIRM + ["credit", "loan_rate", "bankruptcies", "gdp", "credit_total", "gov_balance",
+                              "policy_rate"]:
+        assert v in ds, v
+        assert {"units", "long_name"} <= set(ds[v].attrs), v
+        assert np.isfinite(ds[v].values).all(), v
+    for v in CONTRACT_FIRM:
+        assert set(ds[v].dims) == {"time", "sector"}
+    for a in ("scenario", "scenario_toml", "seed", "engine_version", "firm_weight"):
+        assert a in ds.attrs
+    # the recorded scenario text rebuilds the same scenario
+    sc = sim.scenario.scenario_from_toml(ds.attrs["scenario_toml"])
+    assert sc.run.firms == 3000 and sc.name == "baseline"
+
+
+def test_baseline_is_stationary_ish(baseline_run):
+    ds = baseline_run
+    util = ds.utilization
+    assert float(util.min()) > 0.4 and float(util.max()) <= 1.0 + 1e-12
+    total_util = ds.output.sum("sector") / (ds.output / ds.utilization).sum("sector")
+    assert 0.65 < float(total_util.mean()) < 0.9  # NBS 2019: 76.6%
+    n = ds.n_firms.sum("sector")
+    assert 0.75 < float(n[-1] / n[0]) < 1.3
+    gdp = ds.gdp
+    assert 0.8 < float(gdp[-12:].mean() / gdp[:12].mean()) < 1.4
+    prices = ds.price_index.isel(time=-1)
+    assert float(prices.min()) > 0.75 and float(prices.max()) < 1.25
+    # aggregates are economy-sized: revenue near the 2019 calibration (trn yuan per year)
+    revenue0 = float(ds.revenue.isel(time=0).sum()) * 12 / 1e12
+    assert 85 < revenue0 < 110
+
+
+def test_micro_sums_equal_aggregates(baseline):
+    model = IndustrialEconomy(baseline.model_copy(update={"run": baseline.run.model_copy(update={"months": 6})}))
+    for _ in range(6):
+        model.step()
+    F = model.firms
+    a = F.alive
+    loans = np.bincount(F.sector[a], weights=F.loans[a], minlength=10) * model.weight
+    np.testing.assert_allclose(model.rec.data["loans"][5], loans, rtol=1e-12)
+    assert (F.capacity[a] >= 0).all() and (F.pipeline[a] >= 0).all()
+    shares = np.bincount(F.sector[a], weights=F.share[a], minlength=10)
+    np.testing.assert_allclose(shares, 1.0, rtol=1e-9)
+
+
+def test_replicator_moves_share_to_cheaper_firm():
+    alive = np.ones(2, dtype=np.bool_)
+    sector = np.zeros(2, dtype=np.int64)
+    price = np.array([0.9, 1.1])
+    share = np.array([0.5, 0.5])
+    prev = np.zeros(2)
+    market.update_shares(alive, sector, price, np.zeros(2), np.array([1.0]), 0.1, 3.0, 1.0, share, prev)
+    assert share[0] > 0.5 > share[1]
+    assert share.sum() == np.float64(1.0) or abs(share.sum() - 1) < 1e-15
+
+
+def test_unfilled_orders_go_to_spare_capacity():
+    alive = np.ones(2, dtype=np.bool_)
+    sector = np.zeros(2, dtype=np.int64)
+    share = np.array([0.8, 0.2])
+    cap = np.array([50.0, 100.0])
+    orders, output, unfilled, revenue = (np.zeros(2) for _ in range(4))
+    market.allocate_orders(alive, sector, share, np.array([100.0]), cap, np.ones(2), orders, output, unfilled,
+                           revenue)
+    np.testing.assert_allclose(orders, [80.0, 20.0])
+    np.testing.assert_allclose(output, [50.0, 50.0])  # the 30 unfilled go to the second firm
+    assert unfilled[0] > 0 and unfilled[1] == 0
+
+
+def test_passive_lender_respects_the_ceiling():
+    n = 3
+    alive = np.ones(n, dtype=np.bool_)
+    need = np.array([10.0, 1000.0, 10.0])
+    cash = np.zeros(n)
+    capital = np.full(n, 100.0)
+    other = np.zeros(n)
+    loans = np.array([0.0, 50.0, 0.0])
+    rate = np.full(n, 0.05)
+    nw = np.array([100.0, 50.0, -1.0])
+    g, r = np.zeros(n), np.zeros(n)
+    finance.passive_lender(alive, np.zeros(n, np.bool_), np.ones(n, np.bool_), need, cash, capital, other, loans,
+                           rate, nw, 10.0, 0.6, 0.04, 0.005, 0.024, 0.005, g, r)
+    assert g[0] == 10.0
+    assert loans[1] <= 0.6 * (100.0 + cash[1]) + 1e-9  # capped
+    assert g[2] == 0.0  # no credit to a firm with negative net worth
+    np.testing.assert_allclose(rate[0], 0.064)
