@@ -323,7 +323,8 @@ class IndustrialEconomy(mesa.Model):
         prod_small = b.small_profit_threshold / 12.0
         acc.income(F.alive, F.sector, F.sme, F.output, F.capacity, F.revenue, F.productivity, F.energy_intensity, F.loans,
                    F.loan_rate, labour_cost, self.services, energy_cost, material_cost, self.dep_month, tau,
-                   vat_inputs_per_q, p.vat_rate_inputs, p.cit_rate, p.cit_rate_small, prod_small,
+                   vat_inputs_per_q, p.vat_rate_inputs, p.cit_rate, p.cit_rate_small, p.cit_rate_small_upper,
+                   b.small_profit_lower_band / 12.0, prod_small,
                    b.dividend_payout, F.cash, F.capital, F.other_assets, F.other_liab, F.profit, F.loss_months,
                    F.net_worth, self._income)
         inc = self._income * W[:, None]
@@ -506,8 +507,7 @@ class IndustrialEconomy(mesa.Model):
             rows = free[k:k + c]
             k += c
             us, zs = u[s, :c], z[s, :c]
-            cap = b.entrant_size * self.median_capacity[s] * np.exp(0.5 * zs) * math.exp(
-                self.frontier_growth[s] * self.t / 12.0 * 0)
+            cap = b.entrant_size * self.median_capacity[s] * np.exp(0.5 * zs)
             if p.capacity_cap[s] > 0:  # entrants, too, stay under a cap
                 room = max(self._cap_limit[s] - self.sector_capacity()[s], 0.0) / self.weight[s]
                 cap = cap * min(1.0, room / max(cap.sum(), 1e-12))

@@ -15,10 +15,12 @@ N_INCOME = 15
 @kernel
 def income(alive, sector, sme, output, capacity, revenue, productivity, energy_intensity, loans, loan_rate,
            labour_cost, services_cost, energy_cost, material_cost, dep_rate, vat_rate, vat_inputs_per_q,
-           vat_rate_inputs, cit_rate, cit_rate_small, small_profit_month, payout,
+           vat_rate_inputs, cit_rate, cit_rate_small, cit_rate_small_upper, small_low_month, small_profit_month,
+           payout,
            cash, capital, other_assets, other_liab, profit, loss_months, net_worth, table):
     """Sales less wages, services, energy, inputs, interest and depreciation; VAT remitted on value
-    added (output VAT less input VAT); corporate income tax with a small-firm rate; dividends.
+    added (output VAT less input VAT); corporate income tax with the small low-profit enterprise
+    bands (Caishui [2019] No. 13); dividends.
 
     VAT is collected from buyers and remitted, so it passes through the firm's cash; the firm keeps
     sales ex-VAT. Depreciation lowers capital, not cash.
@@ -40,8 +42,12 @@ def income(alive, sector, sme, output, capacity, revenue, productivity, energy_i
         vat = vat_rate[s] * r - vat_rate_inputs * (serv + en) - q * vat_inputs_per_q[s]
         tax = 0.0
         if pre > 0:
-            rate = cit_rate_small if (sme[i] and pre <= small_profit_month) else cit_rate
-            tax = rate * pre
+            if sme[i] and pre <= small_profit_month:
+                # small low-profit enterprise: one rate up to the lower band, another above it
+                low = pre if pre < small_low_month else small_low_month
+                tax = cit_rate_small * low + cit_rate_small_upper * (pre - low)
+            else:
+                tax = cit_rate * pre
         net = pre - tax
         div = payout * net if net > 0 else 0.0
         cash[i] += r - wages - serv - en - mat - interest - tax - div

@@ -231,12 +231,15 @@ class Behaviour(Strict):
     wage_productivity_elasticity: float = meta(1.0, "Elasticity of wages to the economy's average "
                                                "productivity.", "-", "Dosi et al. (JEDC 2010): wages follow "
                                                "productivity", ge=0, le=2)
-    cash_buffer_months: float = meta(0.5, "Cash a firm keeps, in months of operating costs.", "months",
+    cash_buffer_months: float = meta(0.5, "Cash a firm keeps, in months of sales.", "months",
                                      "assumption", ge=0, le=24)
     sme_revenue_threshold: float = meta(400e6, "Annual revenue at which a firm counts as large.", "yuan/yr",
                                         "NBS 2017 enterprise size classification (industry)", gt=0)
     small_profit_threshold: float = meta(3e6, "Annual taxable profit up to which the small-firm CIT rate "
                                          "applies.", "yuan/yr", "Caishui [2019] No. 13", ge=0)
+    small_profit_lower_band: float = meta(1e6, "Annual taxable profit taxed at cit_rate_small; above it, up "
+                                          "to small_profit_threshold, cit_rate_small_upper applies.", "yuan/yr",
+                                          "Caishui [2019] No. 13", ge=0)
     loan_maturity: int = meta(36, "Months over which a loan amortises.", "months", "assumption", ge=1, le=600)
     max_debt_to_assets: float = meta(0.6, "Loans over assets beyond which no new credit is granted.", "share",
                                      "assumption", gt=0, le=1)
@@ -290,8 +293,12 @@ class Policy(Strict):
                                   "modelled sectors.", "share", "DLA Piper via Lexology 2019", ge=0, le=1)
     cit_rate: float = meta(0.25, "Corporate income tax rate.", "share", "Enterprise Income Tax Law", ge=0,
                            le=1)
-    cit_rate_small: float = meta(0.05, "Effective CIT rate of small low-profit firms.", "share",
+    cit_rate_small: float = meta(0.05, "Effective CIT rate of small low-profit firms on taxable profit up to "
+                                 "the lower band (1 m yuan a year).", "share",
                                  "Caishui [2019] No. 13: 5% on the first 1 m yuan", ge=0, le=1)
+    cit_rate_small_upper: float = meta(0.10, "Effective CIT rate of small low-profit firms on taxable profit "
+                                       "between 1 m and 3 m yuan a year.", "share",
+                                       "Caishui [2019] No. 13: 10% from 1 m to 3 m yuan", ge=0, le=1)
     deficit_financed: bool = meta(True, "Tax cuts are deficit-financed (government spending does not follow "
                                   "revenue).", "-", "assumption")
     government_spending_response: float = meta(1.0, "Share of a revenue change passed to government spending "
