@@ -51,7 +51,10 @@ def run(scenario: Scenario | str | Path, seed: int | None = None, *, firms: int 
             snaps.append((t, _snapshot(model)))
         if progress is not None:
             progress(t + 1, sc.run.months)
+    from .scenario.warnings import scenario_warnings
+
     attrs = {
+        "warnings": "; ".join(scenario_warnings(sc)),
         "scenario": sc.name,
         "description": sc.description,
         "scenario_toml": scenario_toml(sc),

@@ -51,6 +51,10 @@ def run(scenario: Path, seed, firms, months, engine, out, panel, quiet) -> None:
         _fail(str(e))
     if engine == "reference":
         _fail(f"{scenario}: engine: the Mesa reference engine is not built yet (use --engine numba)")
+    from .scenario.warnings import scenario_warnings
+
+    for w in scenario_warnings(sc):
+        click.echo(f"warning: {scenario}: {w}", err=True)
     show = not quiet and sys.stderr.isatty()
     if not quiet:
         click.echo(f"scenario {sc.name}: {sc.run.firms} firms, {sc.run.months} months from {sc.run.start}, "

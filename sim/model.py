@@ -252,7 +252,9 @@ class IndustrialEconomy(mesa.Model):
         return self.elec_share * elec + (1 - self.elec_share) * (1 + p.fuel_price_change)
 
     def investment_price(self) -> float:
-        return float(np.sum(self.inv_share * self.price_index) / np.sum(self.inv_share))
+        """Price of capital goods: the investment-weighted ex-VAT price paid by business buyers."""
+        base = self.price_index / self.vat_blend
+        return float(np.sum(self.inv_share * base) / np.sum(self.inv_share))
 
     # ------------------------------------------------------------------------------------------
     # the step
@@ -361,6 +363,8 @@ class IndustrialEconomy(mesa.Model):
                                F.upgrade_energy, F.productivity, F.energy_intensity, F.investment, F.age,
                                self._invest)
         ivt = self._invest * W[:, None]
+        # projects started use up replacement quota at the rule's ratio
+        self.quota_pool = np.maximum(self.quota_pool - self._rule_ratio * ivt[:, inv.V_GRANTED], 0.0)
         fs = self.frontier_shocks[t]
         sig = b.frontier_volatility
         self.frontier_a *= np.exp(self.frontier_growth / 12.0 + sig * fs[0] - 0.5 * sig**2)
@@ -377,7 +381,7 @@ class IndustrialEconomy(mesa.Model):
         ext = self._exits * W[:, None]
         retired = ext[:, xe.X_RETIRED] + ivt[:, inv.V_RETIRED_DEP]
         rule = (np.maximum(p.replacement_ratio, np.where(p.ban_new_capacity > 0, 1.0, 0.0)) > 0)
-        self.quota_pool = np.where(rule, self.quota_pool * (1 - 1 / 24) + retired, 0.0)
+        self.quota_pool = np.where(rule, self.quota_pool * (1 - 1 / b.replacement_quota_life) + retired, 0.0)
 
         # 10. entry
         entries, entry_cap = self._entry(demand)
@@ -430,8 +434,7 @@ class IndustrialEconomy(mesa.Model):
             head = np.maximum(cap_limit - self.sector_capacity() - pipe, 0.0)
             factor = np.minimum(factor, np.where(requested > 0, head / requested, 1.0))
         factor = np.clip(np.nan_to_num(factor, nan=0.0, posinf=1.0), 0.0, 1.0)
-        granted = requested * factor
-        self.quota_pool = np.maximum(self.quota_pool - ratio * granted, 0.0)
+        self._rule_ratio = ratio
         self._cap_limit = cap_limit
         return factor
 
@@ -481,7 +484,7 @@ class IndustrialEconomy(mesa.Model):
         z = g.standard_normal((N_S, m))
         n_alive = np.bincount(F.sector[F.alive], minlength=N_S).astype(float)
         margin = self._income[:, acc.I_PROFIT] / np.maximum(self._income[:, acc.I_REVENUE], 1e-12)
-        self.margin_smooth = 0.9 * self.margin_smooth + 0.1 * margin
+        self.margin_smooth += b.signal_smoothing * (margin - self.margin_smooth)
         lam = (n_alive * self.entry_rate / 12.0 * np.exp(b.entry_profit_response * (self.margin_smooth - self.margin0))
                * (1 - p.entry_barrier) / 0.5)
         lam = np.where(p.ban_new_capacity > 0, 0.0, lam)
@@ -654,7 +657,7 @@ class IndustrialEconomy(mesa.Model):
         self.out_prev = output
         self.invest_prev = float(ivt[:, inv.V_INVESTMENT].sum())
         util = rec.data["utilization"][t]
-        self.util_smooth += 0.2 * (util - self.util_smooth)
+        self.util_smooth += self.b.signal_smoothing * (util - self.util_smooth)
 
 
 def _annuity(r: float, n: int) -> float:

@@ -226,6 +226,10 @@ class Behaviour(Strict):
                                      "assumption", ge=0, le=1)
     cycle_sigma_sector: float = meta(0.01, "Monthly sd of sector demand shocks.", "log points", "assumption",
                                      ge=0, le=1)
+    signal_smoothing: float = meta(0.2, "Monthly weight of the latest value in the sector utilisation and "
+                                   "margin signals firms react to.", "1/month", "assumption", gt=0, le=1)
+    replacement_quota_life: float = meta(24.0, "Mean life of unused capacity-replacement quota.", "months",
+                                         "assumption (quota is traded within about two years)", ge=1, le=600)
     income_smoothing: float = meta(0.2, "Monthly weight of new income in the income index.", "1/month",
                                    "assumption", gt=0, le=1)
     wage_productivity_elasticity: float = meta(1.0, "Elasticity of wages to the economy's average "
