@@ -14,10 +14,11 @@ from scipy.stats import poisson
 
 from .kernels import accounting as acc
 from .kernels import exit_entry as xe
-from .kernels import finance as fin
+from .kernels import credit as cr
 from .kernels import investment as inv
 from .kernels import market as mkt
 from .kernels import production as prod
+from .banking import BankingSystem, SFCError
 from .records import Recorder
 from .regulators import REGULATORS, PolicySchedule, PolicyState
 from .rng import Streams
@@ -59,12 +60,22 @@ class IndustrialEconomy(mesa.Model):
         self.policy_schedule = PolicySchedule(scenario)
         for cls in REGULATORS:
             cls(self)
+        self.policy_schedule.advance(0)
+        self.agents.do("step")  # instruments in force at the start, for the banks' set-up
+        self.banking = BankingSystem(self, scenario.run.banks)
+        self._init_loan_rates()
+        self.gov_debt = 0.0
+        self.sfc_error = 0.0
         self.rec = Recorder(self.months)
         self._predraw()
         # scratch arrays (preallocated, reused every step)
         n = self.firms.n_rows
         self._granted = np.zeros(n)
         self._repaid = np.zeros(n)
+        self._fees = np.zeros(n)
+        self._new_rate = np.zeros(n)
+        self._limit = np.zeros(n)
+        self._request = np.zeros(n)
         self._income = np.zeros((N_S, acc.N_INCOME))
         self._stocks = np.zeros((N_S, acc.N_STOCKS))
         self._invest = np.zeros((N_S, inv.N_INVEST))
@@ -219,6 +230,38 @@ class IndustrialEconomy(mesa.Model):
         self.ptax0 = None
         self.entry_max = np.maximum(4, np.ceil(0.02 * alloc)).astype(np.int64)
 
+    def _init_loan_rates(self) -> None:
+        """Loans at start carry the rate a bank would quote today (policy rate, margin, SME premium,
+        expected loss)."""
+        F, c, p = self.firms, self.sc.banking, self.policy
+        a = F.alive
+        F.profit[a] = (self.margin0 * self.rev_month / np.maximum(self.rev_month, 1))[F.sector[a]] * F.revenue[a]
+        self._scores()
+        rate = p.policy_rate + self.banking.banks.margin[F.bank] + np.where(F.sme, c.sme_premium, 0.0) + (
+            F.pd * c.loss_given_default)
+        F.loan_rate[a] = rate[a]
+
+    def _scores(self) -> None:
+        F, c = self.firms, self.sc.banking
+        cr.credit_scores(F.alive, F.soe, F.sme, F.loans, F.cash, F.capital, F.other_assets, F.profit, F.revenue,
+                         F.loss_months, c.pd_intercept, c.pd_leverage, c.pd_loss, c.pd_sme, c.pd_margin,
+                         self.policy.soe_implicit_guarantee, F.pd)
+
+    def _cash_total(self) -> float:
+        F = self.firms
+        a = F.alive
+        return float(np.sum(self.weight[F.sector[a]] * F.cash[a]))
+
+    def _check_cash(self, step: str, before: float, flows: float) -> float:
+        after = self._cash_total()
+        gap = abs(after - before - flows)
+        scale = max(abs(before), abs(after), 1.0)
+        if gap > 1e-9 * scale:
+            raise SFCError(f"after step '{step}': firm deposits changed by {after - before:.6g} yuan but the "
+                           f"recorded flows add to {flows:.6g} (gap {gap:.6g})")
+        self.sfc_error = max(self.sfc_error, gap)
+        return after
+
     def _init_balance_sheets(self, idx: np.ndarray, revenue_year: np.ndarray) -> None:
         F, b = self.firms, self.b
         s = F.sector[idx]
@@ -320,16 +363,27 @@ class IndustrialEconomy(mesa.Model):
         prod.set_prices(F.alive, F.sector, F.share, F.share_prev, F.unfilled, F.unit_cost, anchor, self.vat_blend,
                         b.markup_share_response, b.markup_anchor_speed, b.markup_backlog_response, F.markup, F.price)
 
-        # 6. income
+        # 6. income (interest is paid to, and deposit interest paid by, each firm's bank)
+        self.sfc_error = 0.0
+        bk = self.banking
+        a = F.alive
+        wa = W[F.sector[a]]
+        bk.interest_income[:] = np.bincount(F.bank[a], weights=wa * F.loans[a] * F.loan_rate[a] / 12.0,
+                                            minlength=bk.banks.n_rows)
+        bk.deposit_interest[:] = np.bincount(F.bank[a], weights=wa * np.maximum(F.cash[a], 0.0)
+                                             * self.sc.banking.deposit_rate / 12.0, minlength=bk.banks.n_rows)
+        bk.writeoff[:] = 0.0
+        cash0 = self._cash_total()
         vat_inputs_per_q = self.io.T @ (tau * base_price) + p.vat_rate_inputs * self.materials
         prod_small = b.small_profit_threshold / 12.0
         acc.income(F.alive, F.sector, F.sme, F.output, F.capacity, F.revenue, F.productivity, F.energy_intensity, F.loans,
-                   F.loan_rate, labour_cost, self.services, energy_cost, material_cost, self.dep_month, tau,
+                   F.loan_rate, self.sc.banking.deposit_rate, labour_cost, self.services, energy_cost, material_cost, self.dep_month, tau,
                    vat_inputs_per_q, p.vat_rate_inputs, p.cit_rate, p.cit_rate_small, p.cit_rate_small_upper,
                    b.small_profit_lower_band / 12.0, prod_small,
                    b.dividend_payout, F.cash, F.capital, F.other_assets, F.other_liab, F.profit, F.loss_months,
                    F.net_worth, self._income)
         inc = self._income * W[:, None]
+        cash1 = self._check_cash("6 income", cash0, float(inc[:, acc.I_CASH].sum()))
 
         # 7. credit: plan investment, then ask the lender
         pi = self.investment_price()
@@ -352,7 +406,9 @@ class IndustrialEconomy(mesa.Model):
         buffer = b.cash_buffer_months * F.revenue
         np.maximum(spend + buffer - F.cash, 0.0, out=F.need)
         F.need[~F.alive] = 0.0
-        self.credit_market()
+        credit_flow = self.credit_market()
+        cash2 = self._check_cash("7 credit", cash1, credit_flow)
+        self.sfc_error = max(self.sfc_error, self.banking.check("7 credit", self._loan_scale()))
 
         # 8. investment
         u_imit = self.streams["imitation"].random(F.n_rows)
@@ -363,6 +419,7 @@ class IndustrialEconomy(mesa.Model):
                                F.upgrade_energy, F.productivity, F.energy_intensity, F.investment, F.age,
                                self._invest)
         ivt = self._invest * W[:, None]
+        cash3 = self._check_cash("8 investment", cash2, float(ivt[:, inv.V_CASH].sum()))
         # projects started use up replacement quota at the rule's ratio
         self.quota_pool = np.maximum(self.quota_pool - self._rule_ratio * ivt[:, inv.V_GRANTED], 0.0)
         fs = self.frontier_shocks[t]
@@ -374,30 +431,87 @@ class IndustrialEconomy(mesa.Model):
         # 9. exit: bankruptcy and voluntary exit, then forced closure of backward capacity
         n_alive = np.bincount(F.sector[F.alive], minlength=N_S)
         min_share = b.min_relative_share / np.maximum(n_alive, 1)
-        xe.exits(F.alive, F.sector, F.sme, F.cash, F.capital, F.other_assets, F.other_liab, F.loans, F.net_worth,
-                 F.loss_months, F.capacity, F.pipeline, F.share, min_share, b.loss_months_exit, b.recovery_rate,
-                 F.exit_reason, self._exits)
+        xe.exits(F.alive, F.sector, F.sme, W, F.cash, F.capital, F.loans, F.guaranteed, F.net_worth,
+                 F.loss_months, F.capacity, F.pipeline, F.pipeline_cost, F.share, min_share, b.loss_months_exit,
+                 b.recovery_rate, F.exit_reason, F.bank, bk.banks.loans, bk.writeoff, self._exits)
         self._forced_exit()
         ext = self._exits * W[:, None]
+        cash4 = self._check_cash("9 exit", cash3, float(ext[:, xe.X_CASH].sum()))
+        self.sfc_error = max(self.sfc_error, self.banking.check("9 exit", self._loan_scale()))
         retired = ext[:, xe.X_RETIRED] + ivt[:, inv.V_RETIRED_DEP]
         rule = (np.maximum(p.replacement_ratio, np.where(p.ban_new_capacity > 0, 1.0, 0.0)) > 0)
         self.quota_pool = np.where(rule, self.quota_pool * (1 - 1 / b.replacement_quota_life) + retired, 0.0)
 
         # 10. entry
-        entries, entry_cap = self._entry(demand)
+        entries, entry_cap, entry_cash = self._entry(demand)
+        self._check_cash("10 entry", cash4, entry_cash)
+        self.sfc_error = max(self.sfc_error, self.banking.check("10 entry", self._loan_scale()))
+        self.banking.month_end()
 
         # 11. accounting and records
         self._record(t, demand, final, inc, ivt, ext, retired, entries, entry_cap, ptax)
         self.t += 1
 
     # ------------------------------------------------------------------------------------------
-    def credit_market(self) -> None:
-        """Step 7: the single place where firms ask for credit. Until the banking sector exists a
-        passive lender supplies it within a debt-to-assets ceiling."""
-        F, b, p = self.firms, self.b, self.policy
-        fin.passive_lender(F.alive, F.soe, F.sme, F.need, F.cash, F.capital, F.other_assets, F.loans, F.loan_rate,
-                           F.net_worth, float(b.loan_maturity), b.max_debt_to_assets, p.policy_rate,
-                           b.spread_large, b.spread_sme, b.soe_discount, self._granted, self._repaid)
+    def credit_market(self) -> float:
+        """Step 7: the single place where firms ask for credit. Loans amortise; firms that need funds
+        (shortfall, investment beyond internal funds, rollover) apply to their bank and a few random
+        banks, best credit score first, and take the cheapest offer. Returns the net cash flow to
+        firms (economy-wide yuan) for the stock-flow check."""
+        F, b, p, c = self.firms, self.b, self.policy, self.sc.banking
+        bk = self.banking
+        B = bk.banks
+        W = self.weight
+        self._scores()
+        cr.repay(F.alive, F.sector, F.bank, W, float(b.loan_maturity), F.loans, F.guaranteed, F.cash, B.loans,
+                 self._repaid)
+        request = self._request
+        np.add(F.need, self._repaid, out=request)
+        request[~F.alive] = 0.0
+        assets = F.cash + F.capital + F.other_assets
+        if c.market == "passive":
+            limit = b.max_debt_to_assets * assets - F.loans
+        else:
+            collateral = ((1 - c.collateral_haircut_capital) * F.capital
+                          + (1 - p.pledge_haircut) * (p.receivables_pledge * F.other_assets + p.ip_pledge * F.capital))
+            unsecured = (np.where(F.sme & ~F.soe, c.unsecured_sme, c.unsecured_large)
+                         + np.where(F.soe, c.soe_unsecured * p.soe_implicit_guarantee, 0.0)) * assets
+            limit = collateral + unsecured - F.loans
+        np.maximum(limit, 0.0, out=self._limit)
+        self._limit[F.net_worth <= 0] = 0.0
+        applicants = np.flatnonzero(F.alive & (request > 0))
+        order = applicants[np.argsort(F.pd[applicants], kind="stable")].astype(np.int64)
+        n_search = 0 if c.market == "passive" else c.search_banks
+        u = self.streams["credit"].random((F.n_rows, n_search))
+        cand = np.empty((F.n_rows, n_search + 1), dtype=np.int64)
+        cand[:, 0] = F.bank
+        if n_search:
+            cand[:, 1:] = np.minimum(np.searchsorted(bk.size_cdf, u, side="right"), B.n_rows - 1)
+        room, pdmax_sme, pdmax_large, discount = bk.lending_conditions()
+        fund_cap = p.guarantee_fund_capital * 1e9
+        a = F.alive
+        outstanding = float(np.sum(W[F.sector[a]] * F.guaranteed[a]))
+        fund_room = np.array([max(p.guarantee_leverage * fund_cap - outstanding, 0.0)])
+        coverage = (1 - p.risk_share_bank) if fund_cap > 0 else 0.0
+        self._granted[:] = 0.0
+        self._fees[:] = 0.0
+        self._new_rate[:] = 0.0
+        cr.allocate_credit(order, cand, F.sector, W, F.sme, F.soe, F.pd, request, self._limit, B.alive, B.margin,
+                           room, pdmax_sme, pdmax_large, discount, p.policy_rate, c.sme_premium,
+                           c.loss_given_default, c.risk_weight_large, c.risk_weight_sme, c.risk_weight_guaranteed,
+                           fund_room, coverage, p.guarantee_fee_small, p.guarantee_fee, 5e6, c.switching_cost, F.bank,
+                           F.loans,
+                           F.loan_rate, F.cash, F.guaranteed, B.loans, self._granted, self._fees, self._new_rate)
+        wa = W[F.sector]
+        self._credit_month = {
+            "granted": self._granted * wa, "repaid": self._repaid * wa, "fees": float(np.sum(self._fees * wa)),
+            "denied": F.alive & (request > 0) & (self._granted <= 0),
+        }
+        F.net_worth[:] = F.cash + F.capital + F.other_assets - F.loans - F.other_liab
+        return float(np.sum(wa * (self._granted - self._repaid - self._fees)))
+
+    def _loan_scale(self) -> float:
+        return float(np.sum(np.abs(self.banking.banks.loans)))
 
     def halt_projects(self, sectors: np.ndarray) -> None:
         """Stop the capacity under construction in the given sectors (nothing of it was paid yet:
@@ -468,11 +582,12 @@ class IndustrialEconomy(mesa.Model):
             return
         order = np.concatenate(order_all).astype(np.int64)
         frac = np.concatenate(frac_all)
-        xe.forced_closures(order, frac, p.exit_compensation, F.sector, self.b.recovery_rate, F.cash, F.capital,
-                           F.other_assets, F.other_liab, F.loans, F.capacity, F.pipeline, F.share, F.alive,
-                           F.exit_reason, self._exits)
+        bk = self.banking
+        xe.forced_closures(order, frac, p.exit_compensation, F.sector, self.weight, self.b.recovery_rate, F.cash,
+                           F.capital, F.loans, F.guaranteed, F.capacity, F.pipeline, F.pipeline_cost, F.share,
+                           F.alive, F.exit_reason, F.bank, bk.banks.loans, bk.writeoff, self._exits)
 
-    def _entry(self, demand: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _entry(self, demand: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
         """New firms: Poisson numbers by sector (inverse CDF of a fixed uniform, so every scenario
         consumes the same draws), private SMEs drawn behind the frontier, funded half by equity and
         half by a loan."""
@@ -494,7 +609,7 @@ class IndustrialEconomy(mesa.Model):
         entry_cap = np.zeros(N_S)
         total = int(counts.sum())
         if total == 0:
-            return entries, entry_cap
+            return entries, entry_cap, 0.0
         # rows never used first, then rows of exited firms (kept as long as possible for panels)
         free = np.flatnonzero(~F.alive & (F.exit_reason == 0))[:total]
         if free.size < total:
@@ -502,6 +617,8 @@ class IndustrialEconomy(mesa.Model):
         if free.size < total:
             counts = _trim_counts(counts, free.size)
         pi = self.investment_price()
+        bk = self.banking
+        entry_cash = 0.0
         k = 0
         for s in range(N_S):
             c = int(counts[s])
@@ -546,16 +663,22 @@ class IndustrialEconomy(mesa.Model):
             F.loans[rows] = 0.5 * F.capital[rows]
             F.net_worth[rows] = F.cash[rows] + F.capital[rows] + F.other_assets[rows] - F.loans[rows] - (
                 F.other_liab[rows])
-            F.loan_rate[rows] = p.policy_rate + b.spread_sme
             F.sme[rows] = True
-            F.bank[rows] = rows % max(self.sc.run.banks, 1)
+            F.guaranteed[rows] = 0.0
+            banks = np.minimum(np.searchsorted(bk.size_cdf, us[:, 2], side="right"), bk.banks.n_rows - 1)
+            banks = np.where(bk.banks.alive[banks], banks, int(np.argmax(bk.banks.alive)))
+            F.bank[rows] = banks
+            F.loan_rate[rows] = (p.policy_rate + bk.banks.margin[banks] + self.sc.banking.sme_premium
+                                 + 0.02 * self.sc.banking.loss_given_default)
+            np.add.at(bk.banks.loans, banks, self.weight[s] * F.loans[rows])
+            entry_cash += float(self.weight[s] * F.cash[rows].sum())
             entries[s] = c
             entry_cap[s] = cap.sum()
         # entrants' shares come out of incumbents'
         tot = np.bincount(F.sector[F.alive], weights=F.share[F.alive], minlength=N_S)
         scale = np.where(tot > 0, 1.0 / tot, 1.0)
         F.share[F.alive] *= scale[F.sector[F.alive]]
-        return entries * self.weight, entry_cap * self.weight
+        return entries * self.weight, entry_cap * self.weight, entry_cash
 
     def _wage_index(self) -> float:
         """Wages follow the economy's average productivity (labour share roughly stable)."""
@@ -625,6 +748,33 @@ class IndustrialEconomy(mesa.Model):
         rec["gdp", t] = inc[:, acc.I_VALUE_ADDED].sum()
         rec["credit_total", t] = self._cls_loans.sum()
         rec["loan_losses", t] = ext[:, xe.X_WRITE_OFF].sum()
+        # banks and credit flows this month
+        B, bk = self.banking.banks, self.banking
+        live = B.alive
+        cm = self._credit_month
+        sme_rows = F.sme
+        g_w = cm["granted"]
+        rec["credit_new", t] = np.array([g_w[sme_rows].sum(), g_w[~sme_rows].sum()])
+        nr = self._new_rate
+        rec["loan_rate_new", t] = np.array([
+            np.sum(g_w[sme_rows] * nr[sme_rows]) / max(g_w[sme_rows].sum(), 1e-300) if g_w[sme_rows].sum() > 0 else np.nan,
+            np.sum(g_w[~sme_rows] * nr[~sme_rows]) / max(g_w[~sme_rows].sum(), 1e-300) if g_w[~sme_rows].sum() > 0
+            else np.nan])
+        den = cm["denied"]
+        wrow = W[F.sector]
+        rec["credit_denied", t] = np.array([np.sum(wrow[den & sme_rows]), np.sum(wrow[den & ~sme_rows])])
+        a = F.alive
+        rec["credit_guaranteed", t] = float(np.sum(W[F.sector[a]] * F.guaranteed[a]))
+        rec["npl_ratio", t] = float(B.npl[live].sum() / max(B.loans[live].sum(), 1e-300))
+        rec["bank_capital_ratio", t] = float(B.equity[live].sum() / max(B.rwa[live].sum(), 1e-300))
+        rec["bank_equity", t] = float(B.equity[live].sum())
+        rec["bank_profit", t] = float(B.profit[live].sum())
+        rec["bank_failures", t] = float(bk.failures_this_month)
+        rec["banks_active", t] = float(live.sum())
+        rec["guarantee_payouts", t] = float(ext[:, xe.X_FUND_PAYOUT].sum())
+        rec["guarantee_fees", t] = cm["fees"]
+        rec["bank_recapitalisation", t] = bk.recap_cost + bk.gov_cover
+        rec["sfc_error", t] = self.sfc_error
         # government and households
         taxes = float(inc[:, acc.I_VAT].sum() + inc[:, acc.I_CIT].sum())
         if self.tax0 is None:
@@ -637,7 +787,11 @@ class IndustrialEconomy(mesa.Model):
             gov += p.government_spending_response * (self.tax_smooth - self.tax0 * trend)
         purchase = float(np.sum(p.purchase_subsidy / (1 - p.purchase_subsidy) * ptax * final))
         subsidies = float(ivt[:, inv.V_SUBSIDY].sum() + ext[:, xe.X_COMPENSATION].sum()) + purchase
-        hh = float(inc[:, acc.I_WAGES].sum() + inc[:, acc.I_DIVIDENDS].sum() + ext[:, xe.X_RESIDUAL].sum())
+        fund_net = cm["fees"] - float(ext[:, xe.X_FUND_PAYOUT].sum())
+        taxes += bk.tax
+        # spending power behind final demand: wages, firms' dividends and government spending;
+        # liquidation residuals and banks' capital returns are wealth, not income, and are left out
+        hh = float(inc[:, acc.I_WAGES].sum() + inc[:, acc.I_DIVIDENDS].sum())
         income = hh + gov
         if self.income0 is None:
             self.income0 = income
@@ -646,7 +800,10 @@ class IndustrialEconomy(mesa.Model):
         rec["tax_revenue", t] = taxes
         rec["gov_spending", t] = gov
         rec["subsidies", t] = subsidies
-        rec["gov_balance", t] = taxes - gov - subsidies
+        balance = taxes + fund_net - gov - subsidies - (bk.recap_cost + bk.gov_cover)
+        self.gov_debt -= balance
+        rec["gov_balance", t] = balance
+        rec["gov_debt", t] = self.gov_debt
         rec["household_income", t] = hh
         rec["income_index", t] = self.income_smooth / (self.income0 * trend)
         rec["policy_rate", t] = p.policy_rate

@@ -125,9 +125,13 @@ class IndustryRegulator(Regulator):
 
 
 class MonetaryRegulator(Regulator):
-    """Policy lending rate (and, with the credit market, banking rules)."""
+    """Policy rate, capital rules, inclusive-finance targets, the financing-guarantee fund, collateral
+    rules and bank resolution."""
 
-    instruments = ("policy_rate",)
+    instruments = ("policy_rate", "min_capital_ratio", "soe_implicit_guarantee", "inclusive_sme_target",
+                   "inclusive_concession", "guarantee_fund_capital", "guarantee_leverage", "risk_share_bank",
+                   "guarantee_fee", "guarantee_fee_small", "receivables_pledge", "ip_pledge", "pledge_haircut",
+                   "bank_resolution")
 
 
 REGULATORS = (FiscalAuthority, EnergyRegulator, IndustryRegulator, MonetaryRegulator)

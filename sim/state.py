@@ -39,7 +39,9 @@ FIRM_FIELDS: dict[str, tuple[type, str]] = {
     "other_liab": (np.float64, "trade credit and other non-interest liabilities, yuan (constant)"),
     "loans": (np.float64, "bank loans, yuan"),
     "loan_rate": (np.float64, "average interest rate on the firm's loans, 1/yr"),
-    "bank": (np.int64, "index of the firm's bank"),
+    "bank": (np.int64, "index of the firm's bank (lender and deposit bank)"),
+    "guaranteed": (np.float64, "part of the firm's loans covered by the guarantee fund, yuan"),
+    "pd": (np.float64, "probability of default banks assign to the firm, 1/yr"),
     "net_worth": (np.float64, "net worth, yuan"),
     "profit": (np.float64, "net profit after tax this month, yuan"),
     "loss_months": (np.int64, "consecutive months with a net loss"),
@@ -50,6 +52,25 @@ FIRM_FIELDS: dict[str, tuple[type, str]] = {
     "plan_expansion": (np.float64, "capacity the firm asks to build this month"),
     "plan_upgrade": (np.float64, "gross cost of the upgrade the firm plans this month, yuan"),
     "need": (np.float64, "funds asked from the lender this month, yuan"),
+}
+
+BANK_FIELDS: dict[str, tuple[type, str]] = {
+    "alive": (np.bool_, "bank operates (a merged bank is closed)"),
+    "equity": (np.float64, "equity, yuan (economy-wide)"),
+    "loans": (np.float64, "loans on the bank's books, yuan (economy-wide), updated by flows"),
+    "loans_sme": (np.float64, "loans to SMEs, yuan (economy-wide)"),
+    "loans_large": (np.float64, "loans to large firms, yuan (economy-wide)"),
+    "loans_sme_year_ago": (np.float64, "loans to SMEs twelve months ago, yuan"),
+    "deposits": (np.float64, "firm deposits, yuan (economy-wide)"),
+    "rwa": (np.float64, "risk-weighted assets, yuan (economy-wide)"),
+    "npl": (np.float64, "non-performing loans, yuan (economy-wide)"),
+    "provisions": (np.float64, "loan-loss provisions, yuan (economy-wide)"),
+    "guaranteed": (np.float64, "guarantee-covered exposure, yuan (economy-wide)"),
+    "capital_ratio": (np.float64, "capital adequacy ratio: equity over risk-weighted assets"),
+    "margin": (np.float64, "lending margin over the policy rate, 1/yr"),
+    "profit": (np.float64, "net profit this month, yuan"),
+    "room": (np.float64, "lending room under the capital constraint this month, yuan of risk-weighted assets"),
+    "failures": (np.int64, "times the bank failed and was resolved"),
 }
 
 EXIT_BANKRUPTCY, EXIT_FORCED, EXIT_VOLUNTARY = 1, 2, 3
@@ -76,3 +97,7 @@ class SoA:
 
 class Firms(SoA):
     _fields = FIRM_FIELDS
+
+
+class Banks(SoA):
+    _fields = BANK_FIELDS

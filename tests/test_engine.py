@@ -11,7 +11,7 @@ import numpy as np
 import xarray as xr
 
 import sim
-from sim.kernels import finance, market
+from sim.kernels import market
 from sim.model import IndustrialEconomy
 
 from .conftest import ROOT
@@ -114,22 +114,3 @@ def test_unfilled_orders_go_to_spare_capacity():
     np.testing.assert_allclose(orders, [80.0, 20.0])
     np.testing.assert_allclose(output, [50.0, 50.0])  # the 30 unfilled go to the second firm
     assert unfilled[0] > 0 and unfilled[1] == 0
-
-
-def test_passive_lender_respects_the_ceiling():
-    n = 3
-    alive = np.ones(n, dtype=np.bool_)
-    need = np.array([10.0, 1000.0, 10.0])
-    cash = np.zeros(n)
-    capital = np.full(n, 100.0)
-    other = np.zeros(n)
-    loans = np.array([0.0, 50.0, 0.0])
-    rate = np.full(n, 0.05)
-    nw = np.array([100.0, 50.0, -1.0])
-    g, r = np.zeros(n), np.zeros(n)
-    finance.passive_lender(alive, np.zeros(n, np.bool_), np.ones(n, np.bool_), need, cash, capital, other, loans,
-                           rate, nw, 10.0, 0.6, 0.04, 0.005, 0.024, 0.005, g, r)
-    assert g[0] == 10.0
-    assert loans[1] <= 0.6 * (100.0 + cash[1]) + 1e-9  # capped
-    assert g[2] == 0.0  # no credit to a firm with negative net worth
-    np.testing.assert_allclose(rate[0], 0.064)

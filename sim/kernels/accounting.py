@@ -8,12 +8,13 @@ from .._numba import kernel
 
 # columns of the per-sector income table written by `income`
 (I_REVENUE, I_WAGES, I_SERVICES, I_ENERGY, I_MATERIALS, I_VALUE_ADDED, I_INTEREST, I_DEPRECIATION,
- I_PRETAX, I_VAT, I_CIT, I_PROFIT, I_DIVIDENDS, I_OUTPUT, I_CAPACITY) = range(15)
-N_INCOME = 15
+ I_PRETAX, I_VAT, I_CIT, I_PROFIT, I_DIVIDENDS, I_OUTPUT, I_CAPACITY, I_DEPOSIT_INTEREST, I_CASH) = range(17)
+N_INCOME = 17
 
 
 @kernel
 def income(alive, sector, sme, output, capacity, revenue, productivity, energy_intensity, loans, loan_rate,
+           deposit_rate,
            labour_cost, services_cost, energy_cost, material_cost, dep_rate, vat_rate, vat_inputs_per_q,
            vat_rate_inputs, cit_rate, cit_rate_small, cit_rate_small_upper, small_low_month, small_profit_month,
            payout,
@@ -37,8 +38,9 @@ def income(alive, sector, sme, output, capacity, revenue, productivity, energy_i
         en = q * energy_cost[s] * energy_intensity[i]
         mat = q * material_cost[s]
         interest = loans[i] * loan_rate[i] / 12.0
+        dint = cash[i] * deposit_rate / 12.0 if cash[i] > 0 else 0.0
         dep = capital[i] * dep_rate[s]
-        pre = r - wages - serv - en - mat - interest - dep
+        pre = r - wages - serv - en - mat - interest + dint - dep
         vat = vat_rate[s] * r - vat_rate_inputs * (serv + en) - q * vat_inputs_per_q[s]
         tax = 0.0
         if pre > 0:
@@ -50,7 +52,8 @@ def income(alive, sector, sme, output, capacity, revenue, productivity, energy_i
                 tax = cit_rate * pre
         net = pre - tax
         div = payout * net if net > 0 else 0.0
-        cash[i] += r - wages - serv - en - mat - interest - tax - div
+        flow = r - wages - serv - en - mat - interest + dint - tax - div
+        cash[i] += flow
         capital[i] -= dep
         profit[i] = net
         if net < 0:
@@ -73,6 +76,8 @@ def income(alive, sector, sme, output, capacity, revenue, productivity, energy_i
         table[s, I_DIVIDENDS] += div
         table[s, I_OUTPUT] += q
         table[s, I_CAPACITY] += capacity[i]
+        table[s, I_DEPOSIT_INTEREST] += dint
+        table[s, I_CASH] += flow
 
 
 (S_OUTPUT, S_CAPACITY, S_N_FIRMS, S_WORKERS, S_ENERGY, S_PROD_W, S_EI_W, S_LOANS, S_CASH, S_NET_WORTH,

@@ -1,5 +1,10 @@
-"""Exit (MODEL.md step 9): bankruptcy, voluntary exit after sustained losses, forced closure of
-backward capacity. Entry (step 10) is array code in sim/model.py: entrants are few per month."""
+"""Exit (MODEL.md step 9): bankruptcy, voluntary exit after sustained losses or a vanishing market
+share, forced closure of backward capacity. Entry (step 10) is array code in sim/model.py:
+entrants are few per month.
+
+On every exit the firm's loan leaves its bank's books: the part creditors recover is repaid, the
+guarantee fund pays its share of the loss, the bank writes off the rest.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +13,18 @@ from ..state import EXIT_BANKRUPTCY, EXIT_FORCED, EXIT_VOLUNTARY
 
 # columns of the per-sector exit table
 (X_BANKRUPT, X_VOLUNTARY, X_FORCED, X_RETIRED, X_WRITE_OFF, X_RESIDUAL, X_COMPENSATION, X_LOANS_REPAID,
- X_BANKRUPT_SME, X_BANKRUPT_LARGE) = range(10)
-N_EXIT = 10
+ X_BANKRUPT_SME, X_BANKRUPT_LARGE, X_CASH, X_FUND_PAYOUT) = range(12)
+N_EXIT = 12
 
 
 @kernel
-def _close(i, reason, compensation, recovery, cash, capital, other_assets, other_liab, loans, capacity, pipeline,
-           share, alive, exit_reason, table):
-    """Liquidate firm i: creditors recover cash, compensation and part of the fixed capital; the
-    rest of the loan is written off; any residual goes to the owners."""
-    s_cash = cash[i] + compensation
-    liquid = (s_cash if s_cash > 0 else 0.0) + recovery * capital[i]
+def _close(i, s, reason, compensation, recovery, weight, cash, capital, loans, guaranteed, capacity, pipeline,
+           pipeline_cost, share, alive, exit_reason, bank, bank_loans, bank_writeoff, table):
+    """Liquidate firm i: creditors recover cash, compensation and part of the fixed capital; the fund
+    pays its share of the loss; the bank writes off the rest; any residual goes to the owners."""
+    w = weight[s]
+    c = cash[i] + compensation
+    liquid = (c if c > 0 else 0.0) + recovery * capital[i]
     if liquid >= loans[i]:
         residual = liquid - loans[i]
         loss = 0.0
@@ -27,21 +33,36 @@ def _close(i, reason, compensation, recovery, cash, capital, other_assets, other
         residual = 0.0
         loss = loans[i] - liquid
         repaid = liquid
+    gshare = guaranteed[i] / loans[i] if loans[i] > 0 else 0.0
+    if gshare > 1.0:
+        gshare = 1.0
+    payout = loss * gshare
+    b = bank[i]
+    bank_loans[b] -= w * loans[i]
+    bank_writeoff[b] += w * (loss - payout)
+    table[s, X_RETIRED] += capacity[i] + pipeline[i]
+    table[s, X_WRITE_OFF] += loss - payout
+    table[s, X_FUND_PAYOUT] += payout
+    table[s, X_RESIDUAL] += residual
+    table[s, X_LOANS_REPAID] += repaid
+    table[s, X_COMPENSATION] += compensation
+    table[s, X_CASH] -= cash[i]  # the firm's deposits leave it (to creditors and owners)
     alive[i] = False
     exit_reason[i] = reason
-    retired = capacity[i] + pipeline[i]
     capacity[i] = 0.0
     pipeline[i] = 0.0
+    pipeline_cost[i] = 0.0
     share[i] = 0.0
     loans[i] = 0.0
+    guaranteed[i] = 0.0
     cash[i] = 0.0
     capital[i] = 0.0
-    return retired, loss, residual, repaid
 
 
 @kernel
-def exits(alive, sector, sme, cash, capital, other_assets, other_liab, loans, net_worth, loss_months, capacity,
-          pipeline, share, min_share, loss_months_exit, recovery, exit_reason, table):
+def exits(alive, sector, sme, weight, cash, capital, loans, guaranteed, net_worth, loss_months, capacity, pipeline,
+          pipeline_cost, share, min_share, loss_months_exit, recovery, exit_reason, bank, bank_loans, bank_writeoff,
+          table):
     """Bankruptcy when net worth or cash (after credit) is negative; voluntary exit after
     `loss_months_exit` consecutive loss-making months or when the market share has fallen below
     the sector's minimum (Dosi et al. 2010)."""
@@ -59,17 +80,14 @@ def exits(alive, sector, sme, cash, capital, other_assets, other_liab, loans, ne
             table[s, X_VOLUNTARY] += 1
         else:
             continue
-        retired, loss, residual, repaid = _close(i, reason, 0.0, recovery, cash, capital, other_assets, other_liab,
-                                                 loans, capacity, pipeline, share, alive, exit_reason, table)
-        table[s, X_RETIRED] += retired
-        table[s, X_WRITE_OFF] += loss
-        table[s, X_RESIDUAL] += residual
-        table[s, X_LOANS_REPAID] += repaid
+        _close(i, s, reason, 0.0, recovery, weight, cash, capital, loans, guaranteed, capacity, pipeline,
+               pipeline_cost, share, alive, exit_reason, bank, bank_loans, bank_writeoff, table)
 
 
 @kernel
-def forced_closures(order, fraction, comp_rate, sector, recovery, cash, capital, other_assets, other_liab, loans,
-                    capacity, pipeline, share, alive, exit_reason, table):
+def forced_closures(order, fraction, comp_rate, sector, weight, recovery, cash, capital, loans, guaranteed,
+                    capacity, pipeline, pipeline_cost, share, alive, exit_reason, bank, bank_loans, bank_writeoff,
+                    table):
     """Close the firms in `order` (fraction 1: the whole firm; below 1: that share of its capacity,
     scrapping the same share of its fixed capital). The government pays compensation as a share of
     the book value of the capital closed."""
@@ -79,18 +97,14 @@ def forced_closures(order, fraction, comp_rate, sector, recovery, cash, capital,
         f = fraction[k]
         if f >= 1.0:
             comp = comp_rate[s] * capital[i]
-            retired, loss, residual, repaid = _close(i, EXIT_FORCED, comp, recovery, cash, capital, other_assets,
-                                                     other_liab, loans, capacity, pipeline, share, alive,
-                                                     exit_reason, table)
             table[s, X_FORCED] += 1
-            table[s, X_RETIRED] += retired
-            table[s, X_WRITE_OFF] += loss
-            table[s, X_RESIDUAL] += residual
-            table[s, X_LOANS_REPAID] += repaid
+            _close(i, s, EXIT_FORCED, comp, recovery, weight, cash, capital, loans, guaranteed, capacity,
+                   pipeline, pipeline_cost, share, alive, exit_reason, bank, bank_loans, bank_writeoff, table)
         else:
             comp = comp_rate[s] * capital[i] * f
             cash[i] += comp
+            table[s, X_CASH] += comp
+            table[s, X_COMPENSATION] += comp
             table[s, X_RETIRED] += capacity[i] * f
             capacity[i] -= capacity[i] * f
             capital[i] -= capital[i] * f
-        table[s, X_COMPENSATION] += comp

@@ -60,8 +60,8 @@ def plan_investment(alive, sector, orders, capacity, pipeline, upgrade_left, pro
 
 
 # columns of the per-sector investment table
-(V_ADDED, V_RETIRED_DEP, V_GRANTED, V_UPGRADES, V_UPGRADES_DONE, V_SUBSIDY, V_INVESTMENT) = range(7)
-N_INVEST = 7
+(V_ADDED, V_RETIRED_DEP, V_GRANTED, V_UPGRADES, V_UPGRADES_DONE, V_SUBSIDY, V_INVESTMENT, V_CASH) = range(8)
+N_INVEST = 8
 
 
 @kernel
@@ -144,6 +144,7 @@ def execute_investment(alive, sector, factor, plan_expansion, plan_upgrade, subs
                 upgrade_left[i] = upgrade_lag
         investment[i] = inv
         table[s, V_INVESTMENT] += inv
+        table[s, V_CASH] -= inv - (up - own_up)  # the firm pays all but the subsidy
         # imitation of the frontier by laggards (free, gradual)
         if u_imitate[i] < p_imitate:
             if frontier_a[s] > productivity[i]:

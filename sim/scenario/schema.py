@@ -277,6 +277,80 @@ class Behaviour(Strict):
 
 
 # --------------------------------------------------------------------------------------------
+# banks and credit
+# --------------------------------------------------------------------------------------------
+class Banking(Strict):
+    market: Literal["banks", "passive"] = meta(
+        "banks", "Credit supply: banks that ration by credit score under a capital constraint, or a passive "
+        "lender that grants any request within a debt-to-assets ceiling (a no-frictions counterfactual).", "-",
+        "MODEL.md step 7")
+    banks_total: int = meta(4000, "Banks in the 1:1 economy (for the dataset attribute bank_weight).", "banks",
+                            "CBIRC 2019: ~4,600 banking institutions", ge=1)
+    size_dispersion: float = meta(1.5, "Standard deviation of log bank size (a few very large banks).",
+                                  "log points", "assumption", ge=0, le=5)
+    capital_ratio_2019: float = meta(0.1464, "Capital adequacy ratio of banks at start, and the ratio banks "
+                                     "steer to: capital above it is paid out, below it profit is retained.",
+                                     "share", "CBIRC 2019 (weak)", gt=0, le=1)
+    deposit_rate: float = meta(0.015, "Rate paid on firm deposits.", "1/yr",
+                               "PBOC benchmark one-year time deposit rate 1.5% (2015-2019)", ge=0, le=0.2)
+    funding_rate: float = meta(0.025, "Cost of the banks' funding beyond firm deposits and equity "
+                               "(household deposits, interbank, bonds).", "1/yr",
+                               "inferred: cost of interest-bearing liabilities of Chinese banks ~2.3-2.5% (2019)",
+                               ge=0, le=0.3)
+    margin: float = meta(0.001, "Mean lending margin over the policy rate for a riskless borrower.", "1/yr",
+                         "assumption", ge=-0.05, le=0.2)
+    margin_dispersion: float = meta(0.002, "Spread of lending margins across banks.", "1/yr", "assumption",
+                                    ge=0, le=0.1)
+    sme_premium: float = meta(0.01, "Extra rate charged to SMEs (information and servicing costs).", "1/yr",
+                              "calibrated: new small/micro loan rate 6.75% (Xinhua 2019)", ge=0, le=0.2)
+    loss_given_default: float = meta(0.4, "Share of a defaulted loan the bank expects to lose.", "share",
+                                     "assumption (Basel foundation IRB: 45%)", ge=0, le=1)
+    pd_intercept: float = meta(-5.5, "Credit-score model: intercept of the log-odds of annual default.", "-",
+                               "calibrated to large-firm rates near 4.8% (PBOC 2019)", ge=-20, le=5)
+    pd_leverage: float = meta(4.0, "Credit-score model: weight of loans over assets.", "-", "assumption", ge=0,
+                              le=50)
+    pd_loss: float = meta(1.0, "Credit-score model: weight of a loss-making month.", "-", "assumption", ge=0,
+                          le=20)
+    pd_sme: float = meta(1.2, "Credit-score model: weight of being an SME.", "-",
+                         "calibrated: small-enterprise NPL ratio 5.9% vs 1.86% overall (CBIRC 2019)", ge=0, le=20)
+    pd_margin: float = meta(10.0, "Credit-score model: weight of the profit margin (lowers the odds).", "-",
+                            "assumption", ge=0, le=200)
+    pd_max: float = meta(0.08, "Highest annual default probability (net of guarantee cover) a bank accepts.",
+                         "1/yr", "assumption", gt=0, le=1)
+    capital_buffer: float = meta(0.02, "Capital ratio above the minimum over which a bank tightens lending "
+                                 "gradually.", "share", "assumption (conservation buffer 2.5%, Basel III)",
+                                 gt=0, le=0.5)
+    switching_cost: float = meta(0.005, "Rate advantage a new bank must offer before a firm moves its loans "
+                                 "(relationship lending).", "1/yr", "assumption", ge=0, le=0.2)
+    search_banks: int = meta(2, "Random other banks a firm asks besides its own.", "banks", "assumption", ge=0,
+                             le=20)
+    risk_weight_large: float = meta(1.0, "Risk weight of loans to large firms.", "share", "Basel; CBRC 2012",
+                                    ge=0, le=2)
+    risk_weight_sme: float = meta(0.75, "Risk weight of loans to SMEs.", "share",
+                                  "CBRC 2012 Capital Rules: 75% for qualifying small/micro loans", ge=0, le=2)
+    risk_weight_guaranteed: float = meta(0.2, "Risk weight of the guarantee-covered part of a loan.", "share",
+                                         "assumption (public-sector guarantor)", ge=0, le=2)
+    npl_months: int = meta(3, "Consecutive loss-making months after which a firm's loan counts as "
+                           "non-performing.", "months", "assumption (90 days overdue)", ge=1, le=60)
+    provision_coverage: float = meta(1.86, "Provisions over non-performing loans.", "share",
+                                     "CBIRC 2019: provision coverage 186.08%", ge=0, le=10)
+    operating_cost: float = meta(0.01, "Bank operating costs over loans.", "1/yr",
+                                 "assumption (cost-to-income ~30%)", ge=0, le=0.1)
+    tax_rate: float = meta(0.25, "Income tax on bank profit.", "share", "Enterprise Income Tax Law", ge=0, le=1)
+    collateral_haircut_capital: float = meta(0.2, "Haircut on fixed capital pledged as collateral.", "share",
+                                             "assumption", ge=0, le=1)
+    unsecured_sme: float = meta(0.1, "Unsecured credit to private SMEs (cash-flow and relationship lending), "
+                                "share of assets.", "share", "assumption", ge=0, le=1)
+    unsecured_large: float = meta(0.3, "Unsecured credit to large and state-owned firms, share of assets.",
+                                  "share", "assumption", ge=0, le=1)
+    soe_unsecured: float = meta(0.5, "Extra unsecured credit to state-owned firms per unit of the implicit "
+                                "guarantee (policy.soe_implicit_guarantee), share of assets.", "share",
+                                "assumption: banks lend to SOEs on the state's name", ge=0, le=2)
+    recapitalisation_target: float = meta(0.025, "A failed bank is recapitalised to the minimum capital ratio "
+                                          "plus this margin.", "share", "assumption", ge=0, le=0.5)
+
+
+# --------------------------------------------------------------------------------------------
 # policy instruments (values in force at the start; [schedule."YYYY-MM"] changes them)
 # --------------------------------------------------------------------------------------------
 def _per_sector(tp: Any, **bounds: Any) -> Any:
@@ -343,7 +417,7 @@ class Policy(Strict):
     entry_barrier: _per_sector(float, ge=0, lt=1) = meta(
         0.5, "Entry barrier: entry scales with (1 - barrier) / (1 - 0.5).", "share",
         "normalisation: 0.5 stands for 2019 market access")
-    demand_support: _per_sector(float, ge=-0.5, le=1) = meta(
+    demand_support: _per_sector(float, ge=-0.95, le=1) = meta(
         0.0, "Extra growth of final demand from sector support (5G roll-out, NEV promotion).", "1/yr",
         "assumption")
     purchase_subsidy: _per_sector(float, ge=0, lt=1) = meta(
@@ -352,6 +426,39 @@ class Policy(Strict):
     # monetary and banking regulator
     policy_rate: float = meta(0.0431, "Policy lending rate (one-year loan prime rate).", "1/yr",
                               "PBOC via SCMP 2019: LPR 4.31%", ge=-0.05, le=0.5)
+    min_capital_ratio: float = meta(0.105, "Minimum capital adequacy ratio.", "share",
+                                    "CBRC 2012: 10.5% (11.5% for systemic banks)", ge=0, le=0.5)
+    soe_implicit_guarantee: float = meta(0.5, "Share by which banks scale down the default probability of "
+                                         "state-owned firms (implicit state guarantee); 0 removes it.", "share",
+                                         "assumption; Song, Storesletten and Zilibotti (AER 2011)", ge=0, le=1)
+    inclusive_sme_target: float = meta(0.0, "Target annual growth of each bank's SME lending; banks short of "
+                                       "it relax SME screening and pricing.", "1/yr",
+                                       "CBIRC 2019: large banks' inclusive small/micro loans > 30%", ge=0, le=2)
+    inclusive_concession: float = meta(0.5, "How far a bank fully short of its SME target relaxes: share of "
+                                       "pd_max added and of the SME premium waived.", "share", "assumption",
+                                       ge=0, le=1)
+    guarantee_fund_capital: float = meta(66.1, "Capital of the financing-guarantee fund (0 = no fund).",
+                                         "bn yuan", "MOF 2018: National Financing Guarantee Fund 66.1 bn", ge=0)
+    guarantee_leverage: float = meta(10.0, "Guarantees outstanding the fund may write per yuan of capital.",
+                                     "ratio", "State Council 2017 financing-guarantee rules: up to 10x", ge=0,
+                                     le=50)
+    risk_share_bank: float = meta(0.2, "Share of a guaranteed loan's loss the bank keeps (the rest falls on the "
+                                  "fund and guarantors).", "share",
+                                  "MOF 2018 risk-sharing scheme: bank at least 20%", ge=0, le=1)
+    guarantee_fee: float = meta(0.02, "Annual guarantee fee on the covered amount.", "1/yr",
+                                "assumption: ~2% before the 2019 fee-cut awards", ge=0, le=0.2)
+    guarantee_fee_small: float = meta(0.02, "Annual guarantee fee for loans of at most 5 m yuan.", "1/yr",
+                                      "State Council 2019: at most 1% for small/micro loans <= 5 m", ge=0,
+                                      le=0.2)
+    receivables_pledge: float = meta(0.0, "Share of receivables and inventories that counts as collateral.",
+                                     "share", "assumption; receivables pledge financing (PBOC 2019)", ge=0, le=1)
+    ip_pledge: float = meta(0.0, "Intellectual property that counts as collateral, share of fixed capital.",
+                            "share", "CNIPA 2019: IP pledge financing 151.5 bn yuan", ge=0, le=1)
+    pledge_haircut: float = meta(0.5, "Haircut on pledged receivables and IP.", "share", "assumption", ge=0,
+                                 le=1)
+    bank_resolution: Literal["recapitalise", "merge"] = meta(
+        "recapitalise", "What happens to a failed bank: the government recapitalises it, or the soundest bank "
+        "takes it over (the government covers negative equity).", "-", "assumption")
 
 
 def _optional_model(base: type[BaseModel], name: str) -> type[BaseModel]:
@@ -373,6 +480,7 @@ class Scenario(Strict):
     run: RunConfig = Field(default_factory=RunConfig)
     sectors: dict[SectorId, SectorParams]
     behaviour: Behaviour = Field(default_factory=Behaviour)
+    banking: Banking = Field(default_factory=Banking)
     policy: Policy = Field(default_factory=Policy)
     schedule: dict[Month, PolicyChange] = Field(  # type: ignore[valid-type]
         default_factory=dict,

@@ -1,0 +1,186 @@
+"""Banks as arrays: set-up, lending conditions, month-end accounting, failures and resolution,
+and the stock-flow checks of the credit system (MODEL.md steps 7, 9 and 11).
+
+Bank stocks are economy-wide yuan. `loans` on the bank's books is changed only by flows (new loans,
+repayments, refinancing, exits, resolution), never recomputed from the firms, so comparing it with
+the firms' own books is a real check.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .state import Banks
+
+
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    out = np.full(num.shape, np.inf)
+    np.divide(num, den, out=out, where=den > 0)
+    return out
+
+
+class SFCError(RuntimeError):
+    """A stock-flow identity failed: the books do not add up after the named step."""
+
+
+class BankingSystem:
+    def __init__(self, model, n_banks: int):
+        self.m = model
+        cfg = model.sc.banking
+        self.cfg = cfg
+        F, W = model.firms, model.weight
+        g = model.streams["init"]
+        self.banks = B = Banks(n_banks)
+        size = np.exp(cfg.size_dispersion * g.standard_normal(n_banks))
+        self.size_share = size / size.sum()
+        self.size_cdf = np.cumsum(self.size_share)
+        self.size_cdf[-1] = 1.0
+        # firms bank where a bank's size says: big banks have more clients
+        a = F.alive
+        u = g.random(F.n_rows)
+        F.bank[:] = np.minimum(np.searchsorted(self.size_cdf, u, side="right"), n_banks - 1)
+        B.alive[:] = True
+        B.margin[:] = cfg.margin + cfg.margin_dispersion * g.standard_normal(n_banks)
+        w = W[F.sector[a]]
+        B.loans[:] = np.bincount(F.bank[a], weights=w * F.loans[a], minlength=n_banks)
+        self.refresh_exposures()
+        B.equity[:] = cfg.capital_ratio_2019 * B.rwa
+        B.capital_ratio[:] = _ratio(B.equity, B.rwa)
+        B.loans_sme_year_ago[:] = B.loans_sme
+        self.history_sme: list[np.ndarray] = []
+        # monthly flows (economy-wide yuan)
+        self.interest_income = np.zeros(n_banks)
+        self.deposit_interest = np.zeros(n_banks)
+        self.writeoff = np.zeros(n_banks)
+        self.failures_this_month = 0
+        self.recap_cost = 0.0
+        self.gov_cover = 0.0
+
+    # ------------------------------------------------------------------------------------------
+    def refresh_exposures(self) -> None:
+        """Derived bank aggregates from the firms' books: loans by size class, guaranteed exposure,
+        risk-weighted assets, deposits, non-performing loans."""
+        m, B, cfg = self.m, self.banks, self.cfg
+        F, W = m.firms, m.weight
+        a = F.alive
+        n = B.n_rows
+        w = W[F.sector[a]]
+        bank = F.bank[a]
+        loans = w * F.loans[a]
+        sme = F.sme[a]
+        gshare = np.where(F.loans[a] > 0, np.minimum(F.guaranteed[a] / np.maximum(F.loans[a], 1e-300), 1.0), 0.0)
+        rw = np.where(sme, cfg.risk_weight_sme, cfg.risk_weight_large) * (1 - gshare) + (
+            cfg.risk_weight_guaranteed * gshare)
+        B.loans_sme[:] = np.bincount(bank, weights=np.where(sme, loans, 0.0), minlength=n)
+        B.loans_large[:] = np.bincount(bank, weights=np.where(sme, 0.0, loans), minlength=n)
+        B.guaranteed[:] = np.bincount(bank, weights=w * F.guaranteed[a], minlength=n)
+        B.rwa[:] = np.bincount(bank, weights=rw * loans, minlength=n)
+        B.deposits[:] = np.bincount(bank, weights=w * np.maximum(F.cash[a], 0.0), minlength=n)
+        npl = F.loss_months[a] >= cfg.npl_months
+        B.npl[:] = np.bincount(bank, weights=np.where(npl, loans, 0.0), minlength=n)
+
+    def lending_conditions(self):
+        """Room under the capital constraint, the default risk each bank accepts (tightening as its
+        capital ratio nears the minimum), and SME concessions for banks short of their target."""
+        B, p, cfg = self.banks, self.m.policy, self.cfg
+        min_car = p.min_capital_ratio
+        if self.cfg.market == "passive":
+            room = np.full(B.n_rows, np.inf)
+            pdmax = np.ones(B.n_rows)
+            return room, pdmax, pdmax, np.zeros(B.n_rows)
+        room = np.where(B.alive, B.equity / max(min_car, 1e-9) - B.rwa, 0.0)
+        car = _ratio(B.equity, B.rwa)
+        tight = np.clip((car - min_car) / cfg.capital_buffer, 0.0, 1.0)
+        pdmax = cfg.pd_max * tight
+        target = p.inclusive_sme_target
+        if target > 0:
+            growth = np.where(B.loans_sme_year_ago > 0, B.loans_sme / np.maximum(B.loans_sme_year_ago, 1e-300) - 1,
+                              target)
+            gap = np.clip((target - growth) / target, 0.0, 1.0) * p.inclusive_concession
+        else:
+            gap = np.zeros(B.n_rows)
+        return room, pdmax * (1 + gap), pdmax, gap
+
+    # ------------------------------------------------------------------------------------------
+    def month_end(self) -> None:
+        """Interest, provisions, write-offs, taxes and dividends; capital ratios; failures."""
+        m, B, cfg, p = self.m, self.banks, self.cfg, self.m.policy
+        npl_before = B.npl.copy()
+        self.refresh_exposures()
+        prov_new = cfg.provision_coverage * B.npl
+        d_prov = prov_new - B.provisions
+        B.provisions[:] = prov_new
+        opex = cfg.operating_cost / 12.0 * B.loans
+        other_funding = np.maximum(B.loans - B.equity - B.deposits, 0.0)
+        funding = cfg.funding_rate / 12.0 * other_funding
+        pre = self.interest_income - self.deposit_interest - funding - opex - d_prov - self.writeoff
+        tax = np.where(pre > 0, cfg.tax_rate * pre, 0.0)
+        net = pre - tax
+        excess = B.equity + net - cfg.capital_ratio_2019 * B.rwa
+        # banks above their target capital ratio pay out the excess (it backs lending outside the
+        # modelled industry); banks below it retain all profit until they are back at the target
+        div = np.maximum(excess, 0.0)
+        B.profit[:] = np.where(B.alive, net, 0.0)
+        B.equity[:] += np.where(B.alive, net - div, 0.0)
+        self.tax = float(tax[B.alive].sum())
+        self.dividends = float(div[B.alive].sum())
+        B.capital_ratio[:] = _ratio(B.equity, B.rwa)
+        del npl_before
+        self._resolve_failures()
+        # SME lending a year ago, for inclusive-finance targets
+        self.history_sme.append(B.loans_sme.copy())
+        if len(self.history_sme) > 12:
+            B.loans_sme_year_ago[:] = self.history_sme.pop(0)
+
+    def _resolve_failures(self) -> None:
+        m, B, p, cfg = self.m, self.banks, self.m.policy, self.cfg
+        self.failures_this_month = 0
+        self.recap_cost = 0.0
+        self.gov_cover = 0.0
+        # critically undercapitalised: below half the minimum ratio, or equity gone while it still lends
+        failed = B.alive & (B.rwa > 0) & ((B.equity <= 0) | (B.capital_ratio < 0.5 * p.min_capital_ratio))
+        for b in np.flatnonzero(failed):
+            self.failures_this_month += 1
+            B.failures[b] += 1
+            if p.bank_resolution == "recapitalise" or B.alive.sum() <= 1:
+                target = (p.min_capital_ratio + cfg.recapitalisation_target) * B.rwa[b]
+                inject = max(target - B.equity[b], 0.0)
+                B.equity[b] += inject
+                self.recap_cost += inject
+            else:
+                ok = B.alive.copy()
+                ok[b] = False
+                car = np.where(ok, B.capital_ratio, -np.inf)
+                acq = int(np.argmax(car))
+                if B.equity[b] < 0:  # the government covers the hole before the merger
+                    self.gov_cover += -B.equity[b]
+                    B.equity[b] = 0.0
+                F = m.firms
+                F.bank[F.bank == b] = acq
+                B.loans[acq] += B.loans[b]
+                B.equity[acq] += B.equity[b]
+                B.provisions[acq] += B.provisions[b]
+                B.loans[b] = 0.0
+                B.equity[b] = 0.0
+                B.provisions[b] = 0.0
+                B.alive[b] = False
+            B.capital_ratio[:] = _ratio(B.equity, B.rwa)
+        if failed.any():
+            self.refresh_exposures()
+            B.capital_ratio[:] = _ratio(B.equity, B.rwa)
+
+    # ------------------------------------------------------------------------------------------
+    def loan_gap(self) -> float:
+        """Largest difference between loans on a bank's books and the loans its firms owe it."""
+        m, B = self.m, self.banks
+        F, W = m.firms, m.weight
+        a = F.alive
+        firm_side = np.bincount(F.bank[a], weights=W[F.sector[a]] * F.loans[a], minlength=B.n_rows)
+        return float(np.max(np.abs(firm_side - B.loans)))
+
+    def check(self, step: str, scale: float, rtol: float = 1e-9) -> float:
+        gap = self.loan_gap()
+        if gap > rtol * max(scale, 1.0):
+            raise SFCError(f"after step '{step}': loans on bank books differ from loans on firm books by "
+                           f"{gap:.6g} yuan")
+        return gap

@@ -1,0 +1,184 @@
+"""Banks and credit (issue 3): calibration, levers, the financial accelerator, resolution, and the
+stock-flow checks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import sim
+from sim.banking import SFCError
+from sim.kernels import credit
+from sim.model import IndustrialEconomy
+
+from .conftest import run_text, write_scenario
+
+SEED = 5
+
+
+@pytest.fixture(scope="module")
+def decade(tmp_path_factory):
+    return run_text(tmp_path_factory.mktemp("decade"), "", seed=SEED, months=120, firms=4000)
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory):
+    return run_text(tmp_path_factory.mktemp("base"), "", seed=SEED, months=36, firms=4000)
+
+
+def test_baseline_credit_near_2019_and_bounded(decade):
+    ds = decade
+    # loan rates: one-year LPR 4.31% (PBOC 2019); new small/micro loans 6.75% (Xinhua 2019)
+    rate = ds.loan_rate.isel(time=slice(0, 12)).mean("time")
+    assert 0.055 < float(rate.sel(size_class="sme")) < 0.075
+    assert 0.043 < float(rate.sel(size_class="large")) < 0.055
+    # capital adequacy: minimum 10.5% (CBRC 2012), actual 14.64% (CBIRC 2019)
+    car = ds.bank_capital_ratio
+    assert 0.09 < float(car.mean()) < 0.17 and float(car.min()) > 0.05
+    # non-performing loans: 1.86% (CBIRC 2019); bounded over ten years
+    npl = ds.npl_ratio
+    assert float(npl.mean()) < 0.05 and float(npl.max()) < 0.15
+    credit_total = ds.credit_total
+    assert 0.4 < float(credit_total[-1] / credit_total[0]) < 2.5
+    # the books agree every month
+    scale = float(credit_total.max())
+    assert float(ds.sfc_error.max()) <= 1e-9 * scale
+
+
+def test_guarantee_fund_raises_sme_credit_and_lowers_sme_rates(tmp_path, base):
+    fund = run_text(tmp_path, "[policy]\nguarantee_fund_capital = 600.0\nguarantee_fee_small = 0.005\n"
+                    "guarantee_fee = 0.005\n", seed=SEED, months=36, firms=4000)
+    assert float(fund.credit_guaranteed[-1]) > 5 * max(float(base.credit_guaranteed[-1]), 1.0)
+    sme = dict(size_class="sme")
+    assert float(fund.credit.sel(**sme)[-12:].mean()) > float(base.credit.sel(**sme)[-12:].mean())
+    assert float(fund.loan_rate.sel(**sme)[-12:].mean()) < float(base.loan_rate.sel(**sme)[-12:].mean())
+
+
+def test_lower_guarantee_fee_takes_more_guarantees(tmp_path, base):
+    cheap = run_text(tmp_path, "[policy]\nguarantee_fee_small = 0.005\nguarantee_fee = 0.005\n", seed=SEED,
+                     months=36, firms=4000)
+    assert float(cheap.credit_guaranteed[-12:].mean()) > float(base.credit_guaranteed[-12:].mean())
+    assert float(cheap.loan_rate.sel(size_class="sme")[-12:].mean()) < float(
+        base.loan_rate.sel(size_class="sme")[-12:].mean())
+
+
+def test_higher_capital_requirement_lowers_credit(tmp_path, base):
+    tight = run_text(tmp_path, "[policy]\nmin_capital_ratio = 0.14\n", seed=SEED, months=36, firms=4000)
+    assert float(tight.credit_total[-1]) < float(base.credit_total[-1])
+    assert float(tight.credit_denied.sum()) > float(base.credit_denied.sum())
+
+
+def test_removing_soe_discount_moves_credit_to_private_firms(tmp_path):
+    """With banks near their capital limit, the state-owned discount decides who is served first;
+    removing it raises the private firms' share of new credit."""
+    body = "[policy]\nmin_capital_ratio = 0.14\nsoe_implicit_guarantee = {}\n"
+    share = []
+    for k, disc in enumerate((0.9, 0.0)):
+        sc = sim.load_scenario(write_scenario(tmp_path, body.format(disc), f"s{k}.toml"), firms=4000, months=24)
+        model = IndustrialEconomy(sc, seed=SEED)
+        private = total = 0.0
+        for _ in range(sc.run.months):
+            model.step()
+            F = model.firms
+            g = model._granted * model.weight[F.sector]
+            private += g[~F.soe].sum()
+            total += g.sum()
+        share.append(private / total)
+    assert share[1] > share[0]
+
+
+def test_wave_of_defaults_cuts_bank_equity_then_lending(tmp_path, base):
+    shock = ('[schedule."2019-07"]\ndemand_support = -0.95\n[schedule."2020-01"]\ndemand_support = 0.0\n'
+             "[policy]\nmin_capital_ratio = 0.12\n")
+    ds = run_text(tmp_path, shock, seed=SEED, months=36, firms=4000)
+    assert float(ds.exits_bankruptcy.sum()) > float(base.exits_bankruptcy.sum())
+    assert float(ds.loan_losses.sum()) > 1.3 * float(base.loan_losses.sum())
+    assert float(ds.bank_equity.sel(time=slice("2019-10", "2020-12")).min()) < float(
+        base.bank_equity.sel(time=slice("2019-10", "2020-12")).min())
+    after = slice("2020-01", "2021-12")
+    assert float(ds.credit_new.sel(time=after).sum()) < float(base.credit_new.sel(time=after).sum())
+
+
+@pytest.mark.parametrize("resolution", ["recapitalise", "merge"])
+def test_bank_failure_is_resolved_without_losing_money(tmp_path, resolution):
+    body = f'[banking]\ncapital_ratio_2019 = 0.05\n[policy]\nbank_resolution = "{resolution}"\n'
+    sc = sim.load_scenario(write_scenario(tmp_path, body), firms=3000, months=6)
+    model = IndustrialEconomy(sc, seed=SEED)
+    for _ in range(6):
+        model.step()
+    ds = model.rec
+    assert np.nansum(ds.data["bank_failures"]) > 0
+    assert np.nansum(ds.data["bank_recapitalisation"]) >= 0
+    # loans on bank books still equal loans on firm books
+    assert model.banking.loan_gap() <= 1e-9 * np.sum(np.abs(model.banking.banks.loans))
+    if resolution == "merge":
+        assert model.banking.banks.alive.sum() < sc.run.banks
+        assert not np.any(~model.banking.banks.alive[model.firms.bank[model.firms.alive]])
+    else:
+        assert np.nansum(ds.data["bank_recapitalisation"]) > 0
+        assert model.banking.banks.alive.all()
+
+
+def test_sfc_check_catches_a_loan_missing_from_bank_books(baseline):
+    model = IndustrialEconomy(baseline, seed=SEED)
+    model.step()
+    model.banking.check("sanity", 1e13)
+    i = int(np.flatnonzero(model.firms.alive)[0])
+    model.firms.loans[i] += 1e9  # a loan the bank never granted
+    with pytest.raises(SFCError, match="after step 'tampered'"):
+        model.banking.check("tampered", 1e13)
+
+
+def test_sfc_check_catches_unrecorded_cash(baseline):
+    model = IndustrialEconomy(baseline, seed=SEED)
+    before = model._cash_total()
+    model.firms.cash[int(np.flatnonzero(model.firms.alive)[0])] += 1e9
+    with pytest.raises(SFCError, match="6 income"):
+        model._check_cash("6 income", before, 0.0)
+
+
+def test_allocation_ranks_by_score_and_respects_bank_capital():
+    n = 3
+    order = np.array([2, 0, 1], dtype=np.int64)  # firm 2 has the best score
+    cand = np.array([[0, 1], [0, 1], [0, 1]], dtype=np.int64)
+    z = np.zeros(n)
+    sector = np.zeros(n, dtype=np.int64)
+    weight = np.ones(1)
+    sme = np.ones(n, dtype=np.bool_)
+    soe = np.zeros(n, dtype=np.bool_)
+    pd_ = np.array([0.02, 0.02, 0.01])
+    request = np.array([100.0, 100.0, 100.0])
+    limit = np.full(n, 1e9)
+    alive_b = np.ones(2, dtype=np.bool_)
+    margin = np.array([0.001, 0.0])  # bank 1 is cheaper
+    room = np.array([0.0, 150.0])  # but only has room for two loans of 75 risk-weighted
+    bank = np.array([1, 1, 1], dtype=np.int64)
+    loans, rate, cash, guar = z.copy(), np.full(n, 0.05), z.copy(), z.copy()
+    bank_loans = np.zeros(2)
+    granted, fees, new_rate = z.copy(), z.copy(), z.copy()
+    credit.allocate_credit(order, cand, sector, weight, sme, soe, pd_, request, limit, alive_b, margin, room,
+                           np.full(2, 0.08), np.full(2, 0.08), np.zeros(2), 0.04, 0.01, 0.4, 1.0, 0.75, 0.2,
+                           np.zeros(1), 0.0, 0.01, 0.01, 5e6, 0.005, bank, loans, rate, cash, guar, bank_loans,
+                           granted, fees, new_rate)
+    assert granted[2] == 100.0 and granted[0] == 100.0  # best scores served first
+    assert granted[1] == 0.0  # the bank is out of capital room, the other bank has none
+    assert bank_loans[1] == 200.0 and room[1] == pytest.approx(0.0)
+    np.testing.assert_allclose(new_rate[2], 0.04 + 0.0 + 0.01 + 0.01 * 0.4)
+
+
+def test_guarantee_taken_when_cheaper_than_its_fee():
+    n = 1
+    args = dict(order=np.zeros(1, dtype=np.int64), cand=np.zeros((1, 1), dtype=np.int64))
+    z = np.zeros(n)
+    out = []
+    for fee in (0.001, 0.05):
+        loans, rate, cash, guar = z.copy(), np.full(n, 0.05), z.copy(), z.copy()
+        credit.allocate_credit(args["order"], args["cand"], np.zeros(1, np.int64), np.ones(1), np.ones(1, np.bool_),
+                               np.zeros(1, np.bool_), np.array([0.05]), np.array([100.0]), np.array([1e9]),
+                               np.ones(1, np.bool_), np.zeros(1), np.array([1e9]), np.full(1, 0.08),
+                               np.full(1, 0.08), np.zeros(1), 0.04, 0.01, 0.4, 1.0, 0.75, 0.2, np.array([1e9]), 0.8,
+                               fee, fee, 5e6, 0.0, np.zeros(1, np.int64), loans, rate, cash, guar, np.zeros(1),
+                               z.copy(), z.copy(), z.copy())
+        out.append((guar[0], rate[0]))
+    assert out[0][0] == pytest.approx(80.0) and out[1][0] == 0.0
+    assert out[0][1] < out[1][1]
