@@ -47,6 +47,7 @@ class BankingSystem:
         B.equity[:] = cfg.capital_ratio_2019 * B.rwa
         B.capital_ratio[:] = _ratio(B.equity, B.rwa)
         B.loans_sme_year_ago[:] = B.loans_sme
+        B.provisions[:] = self._provisions()
         self.history_sme: list[np.ndarray] = []
         # monthly flows (economy-wide yuan)
         self.interest_income = np.zeros(n_banks)
@@ -81,25 +82,33 @@ class BankingSystem:
 
     def lending_conditions(self):
         """Room under the capital constraint, the default risk each bank accepts (tightening as its
-        capital ratio nears the minimum), and SME concessions for banks short of their target."""
+        capital ratio nears the minimum), SME concessions for banks short of their target, and each
+        bank's lending margin (higher when its capital is scarce)."""
         B, p, cfg = self.banks, self.m.policy, self.cfg
         min_car = p.min_capital_ratio
         if self.cfg.market == "passive":
             room = np.full(B.n_rows, np.inf)
             pdmax = np.ones(B.n_rows)
-            return room, pdmax, pdmax, np.zeros(B.n_rows)
+            return room, pdmax, pdmax, np.zeros(B.n_rows), B.margin.copy()
         room = np.where(B.alive, B.equity / max(min_car, 1e-9) - B.rwa, 0.0)
         car = _ratio(B.equity, B.rwa)
         tight = np.clip((car - min_car) / cfg.capital_buffer, 0.0, 1.0)
         pdmax = cfg.pd_max * tight
         target = p.inclusive_sme_target
         if target > 0:
-            growth = np.where(B.loans_sme_year_ago > 0, B.loans_sme / np.maximum(B.loans_sme_year_ago, 1e-300) - 1,
-                              target)
+            growth = np.full(B.n_rows, target)
+            np.divide(B.loans_sme, B.loans_sme_year_ago, out=growth, where=B.loans_sme_year_ago > 0)
+            growth = np.where(B.loans_sme_year_ago > 0, growth - 1, target)
             gap = np.clip((target - growth) / target, 0.0, 1.0) * p.inclusive_concession
         else:
             gap = np.zeros(B.n_rows)
-        return room, pdmax * (1 + gap), pdmax, gap
+        # a bank near its capital minimum prices its scarce capital: the margin rises as it tightens
+        margin = B.margin + cfg.capital_charge * (1.0 - tight)
+        return room, pdmax * (1 + gap), pdmax, gap, margin
+
+    def _provisions(self) -> np.ndarray:
+        B, cfg = self.banks, self.cfg
+        return cfg.general_provision * (B.loans - B.npl) + cfg.specific_provision * B.npl
 
     # ------------------------------------------------------------------------------------------
     def month_end(self) -> None:
@@ -107,7 +116,7 @@ class BankingSystem:
         m, B, cfg, p = self.m, self.banks, self.cfg, self.m.policy
         npl_before = B.npl.copy()
         self.refresh_exposures()
-        prov_new = cfg.provision_coverage * B.npl
+        prov_new = self._provisions()
         d_prov = prov_new - B.provisions
         B.provisions[:] = prov_new
         opex = cfg.operating_cost / 12.0 * B.loans
@@ -117,9 +126,9 @@ class BankingSystem:
         tax = np.where(pre > 0, cfg.tax_rate * pre, 0.0)
         net = pre - tax
         excess = B.equity + net - cfg.capital_ratio_2019 * B.rwa
-        # banks above their target capital ratio pay out the excess (it backs lending outside the
-        # modelled industry); banks below it retain all profit until they are back at the target
-        div = np.maximum(excess, 0.0)
+        # banks above their target capital ratio pay out profit up to the excess (capital above the
+        # target would back lending outside the modelled industry); banks below it retain all profit
+        div = np.clip(excess, 0.0, np.maximum(net, 0.0))
         B.profit[:] = np.where(B.alive, net, 0.0)
         B.equity[:] += np.where(B.alive, net - div, 0.0)
         self.tax = float(tax[B.alive].sum())

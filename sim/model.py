@@ -487,7 +487,7 @@ class IndustrialEconomy(mesa.Model):
         cand[:, 0] = F.bank
         if n_search:
             cand[:, 1:] = np.minimum(np.searchsorted(bk.size_cdf, u, side="right"), B.n_rows - 1)
-        room, pdmax_sme, pdmax_large, discount = bk.lending_conditions()
+        room, pdmax_sme, pdmax_large, discount, margin = bk.lending_conditions()
         fund_cap = p.guarantee_fund_capital * 1e9
         a = F.alive
         outstanding = float(np.sum(W[F.sector[a]] * F.guaranteed[a]))
@@ -496,7 +496,7 @@ class IndustrialEconomy(mesa.Model):
         self._granted[:] = 0.0
         self._fees[:] = 0.0
         self._new_rate[:] = 0.0
-        cr.allocate_credit(order, cand, F.sector, W, F.sme, F.soe, F.pd, request, self._limit, B.alive, B.margin,
+        cr.allocate_credit(order, cand, F.sector, W, F.sme, F.soe, F.pd, request, self._limit, B.alive, margin,
                            room, pdmax_sme, pdmax_large, discount, p.policy_rate, c.sme_premium,
                            c.loss_given_default, c.risk_weight_large, c.risk_weight_sme, c.risk_weight_guaranteed,
                            fund_room, coverage, p.guarantee_fee_small, p.guarantee_fee, 5e6, c.switching_cost, F.bank,
@@ -528,7 +528,8 @@ class IndustrialEconomy(mesa.Model):
         a = F.alive
         pipe = np.bincount(F.sector[a], weights=F.pipeline[a], minlength=N_S) * self.weight
         over = self.sector_capacity() + pipe - limit
-        scale = np.where((over > 0) & (pipe > 0), np.maximum(pipe - over, 0.0) / np.maximum(pipe, 1e-300), 1.0)
+        scale = np.ones(N_S)
+        np.divide(np.maximum(pipe - over, 0.0), pipe, out=scale, where=(over > 0) & (pipe > 0))
         if np.any(scale < 1.0):
             F.pipeline[:] *= scale[F.sector]
             F.pipeline_cost[:] *= scale[F.sector]

@@ -95,7 +95,7 @@ def test_lower_entry_barrier_raises_entries(tmp_path, base):
 
 
 def test_forced_exit_removes_backward_capacity_first(tmp_path, base):
-    body = "[policy]\nforced_exit_quota = { steel = 0.05 }\nbackward_energy_intensity = 1.2\n"
+    body = "[policy]\nforced_exit_quota = { steel = 0.1 }\nbackward_energy_intensity = 1.2\n"
     sc = sim.load_scenario(__import__("tests.conftest", fromlist=["write_scenario"]).write_scenario(tmp_path, body),
                            firms=3000, months=24)
     ds, panel = sim.run(sc, seed=SEED, panel=True)

@@ -55,7 +55,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 
 def _chain(path: Path, seen: tuple[Path, ...] = ()) -> list[tuple[Path, dict[str, Any]]]:
-    """The file and its `extends` ancestors, root first."""
+    """The file and its `extends` ancestors, root first. `extends` is a file name or a list of file
+    names, merged in order; a file reached twice (e.g. a shared baseline) is merged once, first."""
     path = path.resolve()
     if path in seen:
         raise ScenarioError(path, "extends", "circular extends chain: " + " -> ".join(str(p) for p in seen))
@@ -63,14 +64,20 @@ def _chain(path: Path, seen: tuple[Path, ...] = ()) -> list[tuple[Path, dict[str
     parent = raw.pop("extends", None)
     if parent is None:
         return [(path, raw)]
-    if not isinstance(parent, str):
-        raise ScenarioError(path, "extends", "must be a file name (string)")
-    target = (path.parent / parent) if not Path(parent).is_absolute() else Path(parent)
-    if not target.exists() and not parent.endswith(".toml"):
-        target = target.with_suffix(".toml")
-    if not target.exists():
-        raise ScenarioError(path, "extends", f"extends target {parent!r} not found (looked for {target})")
-    return _chain(target, seen + (path,)) + [(path, raw)]
+    parents = parent if isinstance(parent, list) else [parent]
+    if not parents or not all(isinstance(x, str) for x in parents):
+        raise ScenarioError(path, "extends", "must be a file name or a list of file names")
+    chain: list[tuple[Path, dict[str, Any]]] = []
+    for name in parents:
+        target = (path.parent / name) if not Path(name).is_absolute() else Path(name)
+        if not target.exists() and not name.endswith(".toml"):
+            target = target.with_suffix(".toml")
+        if not target.exists():
+            raise ScenarioError(path, "extends", f"extends target {name!r} not found (looked for {target})")
+        for p, r in _chain(target, seen + (path,)):
+            if all(p != q for q, _ in chain):
+                chain.append((p, r))
+    return chain + [(path, raw)]
 
 
 def _has_key(doc: dict[str, Any], loc: tuple[Any, ...]) -> bool:

@@ -286,7 +286,7 @@ class Banking(Strict):
         "MODEL.md step 7")
     banks_total: int = meta(4000, "Banks in the 1:1 economy (for the dataset attribute bank_weight).", "banks",
                             "CBIRC 2019: ~4,600 banking institutions", ge=1)
-    size_dispersion: float = meta(1.5, "Standard deviation of log bank size (a few very large banks).",
+    size_dispersion: float = meta(1.0, "Standard deviation of log bank size (a few very large banks).",
                                   "log points", "assumption", ge=0, le=5)
     capital_ratio_2019: float = meta(0.1464, "Capital adequacy ratio of banks at start, and the ratio banks "
                                      "steer to: capital above it is paid out, below it profit is retained.",
@@ -299,7 +299,9 @@ class Banking(Strict):
                                ge=0, le=0.3)
     margin: float = meta(0.001, "Mean lending margin over the policy rate for a riskless borrower.", "1/yr",
                          "assumption", ge=-0.05, le=0.2)
-    margin_dispersion: float = meta(0.002, "Spread of lending margins across banks.", "1/yr", "assumption",
+    capital_charge: float = meta(0.01, "Margin a bank adds when its capital ratio has fallen to the minimum "
+                                 "(rising linearly over the capital buffer).", "1/yr", "assumption", ge=0, le=0.2)
+    margin_dispersion: float = meta(0.001, "Spread of lending margins across banks.", "1/yr", "assumption",
                                     ge=0, le=0.1)
     sme_premium: float = meta(0.01, "Extra rate charged to SMEs (information and servicing costs).", "1/yr",
                               "calibrated: new small/micro loan rate 6.75% (Xinhua 2019)", ge=0, le=0.2)
@@ -330,10 +332,14 @@ class Banking(Strict):
                                   "CBRC 2012 Capital Rules: 75% for qualifying small/micro loans", ge=0, le=2)
     risk_weight_guaranteed: float = meta(0.2, "Risk weight of the guarantee-covered part of a loan.", "share",
                                          "assumption (public-sector guarantor)", ge=0, le=2)
-    npl_months: int = meta(3, "Consecutive loss-making months after which a firm's loan counts as "
-                           "non-performing.", "months", "assumption (90 days overdue)", ge=1, le=60)
-    provision_coverage: float = meta(1.86, "Provisions over non-performing loans.", "share",
-                                     "CBIRC 2019: provision coverage 186.08%", ge=0, le=10)
+    npl_months: int = meta(6, "Consecutive loss-making months after which a firm's loan counts as "
+                           "non-performing.", "months", "assumption (two quarters of losses: a proxy for 90 "
+                           "days overdue)", ge=1, le=60)
+    general_provision: float = meta(0.02, "Provisions held against performing loans, share of loans.", "share",
+                                    "CBRC 2018: loan provision ratio 1.5-2.5%", ge=0, le=1)
+    specific_provision: float = meta(0.5, "Provisions held against non-performing loans, share of them.",
+                                     "share", "assumption near the loss given default; with the general "
+                                     "provision it gives coverage near 186% (CBIRC 2019)", ge=0, le=1)
     operating_cost: float = meta(0.01, "Bank operating costs over loans.", "1/yr",
                                  "assumption (cost-to-income ~30%)", ge=0, le=0.1)
     tax_rate: float = meta(0.25, "Income tax on bank profit.", "share", "Enterprise Income Tax Law", ge=0, le=1)
