@@ -125,10 +125,14 @@ class BankingSystem:
         pre = self.interest_income - self.deposit_interest - funding - opex - d_prov - self.writeoff
         tax = np.where(pre > 0, cfg.tax_rate * pre, 0.0)
         net = pre - tax
-        excess = B.equity + net - cfg.capital_ratio_2019 * B.rwa
-        # banks above their target capital ratio pay out profit up to the excess (capital above the
-        # target would back lending outside the modelled industry); banks below it retain all profit
-        div = np.clip(excess, 0.0, np.maximum(net, 0.0))
+        # dividends: a share of profit while the bank is at or above its target capital ratio, and
+        # all of it once capital exceeds the target by the buffer (that capital would back lending
+        # outside the modelled industry); nothing below the target. Capital is never paid out.
+        target = cfg.capital_ratio_2019 * B.rwa
+        pos = np.maximum(net, 0.0)
+        div = np.where(B.equity + net >= target, cfg.dividend_payout * pos, 0.0)
+        excess = B.equity + net - div - (cfg.capital_ratio_2019 + cfg.capital_buffer) * B.rwa
+        div = div + np.clip(excess, 0.0, pos - div)
         B.profit[:] = np.where(B.alive, net, 0.0)
         B.equity[:] += np.where(B.alive, net - div, 0.0)
         self.tax = float(tax[B.alive].sum())

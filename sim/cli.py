@@ -135,12 +135,84 @@ def validate(files) -> None:
 
 
 @main.command()
+@click.argument("scenarios", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--baseline", default="baseline", show_default=True,
+              help="Name (or file) of the scenario the others are compared with; baseline.toml next to the "
+                   "first file is used when it is not among them.")
+@click.option("--seeds", type=click.IntRange(1, 1000), default=3, show_default=True, help="Seeds 0..N-1.")
+@click.option("--firms", type=int, default=None)
+@click.option("--months", type=int, default=None)
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Comparison Dataset: .nc or .zarr.")
+@click.option("--plot", "plot_path", type=click.Path(path_type=Path), default=None, help="Figure of the effects (PNG).")
+@click.option("--quiet", "-q", is_flag=True)
+def compare(scenarios, baseline, seeds, firms, months, out, plot_path, quiet) -> None:
+    """Run SCENARIOS on the same seeds and report each one's effect against the baseline."""
+    from . import api
+    from . import compare as cmpmod
+
+    if out is not None and out.suffix.lower() not in (".nc", ".zarr"):
+        _fail(f"{out}: output must end in .nc (NetCDF) or .zarr (Zarr)")
+    if plot_path is not None and plot_path.suffix.lower() not in (".png", ".pdf", ".svg"):
+        _fail(f"{plot_path}: figure must end in .png, .pdf or .svg")
+    show = not quiet and sys.stderr.isatty()
+    try:
+        if show:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            with Progress(TextColumn("runs"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                          transient=True) as bar:
+                task = bar.add_task("runs", total=None)
+                res = cmpmod.compare(scenarios, baseline=baseline, seeds=seeds, firms=firms, months=months,
+                                     progress=lambda d, n: bar.update(task, completed=d, total=n))
+        else:
+            res = cmpmod.compare(scenarios, baseline=baseline, seeds=seeds, firms=firms, months=months)
+    except ScenarioError as e:
+        _fail(str(e))
+    if out is not None:
+        api.write(res, out)
+    if plot_path is not None:
+        cmpmod.plot(res, plot_path)
+    if not quiet:
+        compare_table(res)
+        for p in (out, plot_path):
+            if p is not None:
+                click.echo(f"wrote {p}", err=True)
+
+
+def compare_table(res) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    base = res.attrs["baseline"]
+    names = [s for s in res.scenario.values if s != base]
+    tab = Table(title=f"Effects against {base}, last 12 months: mean [5%, 95%] over seeds {res.attrs['seeds']}")
+    tab.add_column("metric")
+    for s in names:
+        tab.add_column(str(s), justify="right")
+    for m in res.metric.values:
+        unit = str(res.metric_units.sel(metric=m).values)
+        row = [f"{res.metric_label.sel(metric=m).values} ({unit})"]
+        for s in names:
+            mu = float(res.summary_mean.sel(scenario=s, metric=m))
+            lo = float(res.summary_low.sel(scenario=s, metric=m))
+            hi = float(res.summary_high.sel(scenario=s, metric=m))
+            row.append(f"{mu:+.2f} [{lo:+.2f}, {hi:+.2f}]")
+        tab.add_row(*row)
+    Console(width=None if sys.stdout.isatty() else 60 + 24 * len(names)).print(tab)
+
+
+@main.command()
 def plan() -> None:
     """Print the order of one monthly step."""
     from .model import PLAN
 
     for name, what in PLAN:
         click.echo(f"{name:>20}  {what}")
+
+
+from .sweep.cli import sweep  # noqa: E402
+
+main.add_command(sweep)
 
 
 if __name__ == "__main__":

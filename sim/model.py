@@ -73,6 +73,7 @@ class IndustrialEconomy(mesa.Model):
         self._granted = np.zeros(n)
         self._repaid = np.zeros(n)
         self._fees = np.zeros(n)
+        self._rolled = np.zeros(n)
         self._new_rate = np.zeros(n)
         self._limit = np.zeros(n)
         self._request = np.zeros(n)
@@ -465,8 +466,11 @@ class IndustrialEconomy(mesa.Model):
         self._scores()
         cr.repay(F.alive, F.sector, F.bank, W, float(b.loan_maturity), F.loans, F.guaranteed, F.cash, B.loans,
                  self._repaid)
+        F.net_worth[:] = F.cash + F.capital + F.other_assets - F.loans - F.other_liab
+        cr.rollover(F.alive, F.sector, F.bank, W, F.pd, F.net_worth, c.pd_rollover_max, self._repaid, F.loans,
+                    F.cash, B.loans, self._rolled)
         request = self._request
-        np.add(F.need, self._repaid, out=request)
+        np.add(F.need, self._repaid - self._rolled, out=request)
         request[~F.alive] = 0.0
         assets = F.cash + F.capital + F.other_assets
         if c.market == "passive":
@@ -504,11 +508,12 @@ class IndustrialEconomy(mesa.Model):
                            F.loan_rate, F.cash, F.guaranteed, B.loans, self._granted, self._fees, self._new_rate)
         wa = W[F.sector]
         self._credit_month = {
-            "granted": self._granted * wa, "repaid": self._repaid * wa, "fees": float(np.sum(self._fees * wa)),
+            "granted": (self._granted + self._rolled) * wa, "repaid": self._repaid * wa,
+            "fees": float(np.sum(self._fees * wa)),
             "denied": F.alive & (request > 0) & (self._granted <= 0),
         }
         F.net_worth[:] = F.cash + F.capital + F.other_assets - F.loans - F.other_liab
-        return float(np.sum(wa * (self._granted - self._repaid - self._fees)))
+        return float(np.sum(wa * (self._granted + self._rolled - self._repaid - self._fees)))
 
     def _loan_scale(self) -> float:
         return float(np.sum(np.abs(self.banking.banks.loans)))

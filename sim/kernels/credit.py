@@ -15,7 +15,8 @@ from .._numba import kernel
 @kernel
 def credit_scores(alive, soe, sme, loans, cash, capital, other_assets, profit, revenue, loss_months, c0, c_lev,
                   c_loss, c_sme, c_margin, soe_cut, pd):
-    """Annual probability of default banks assign: logistic in leverage, losses, size and margin;
+    """Annual probability of default banks assign: logistic in leverage, persistent losses (three
+    months or more), size and margin;
     state-owned firms get an implicit-guarantee discount."""
     for i in range(alive.shape[0]):
         if not alive[i]:
@@ -24,7 +25,7 @@ def credit_scores(alive, soe, sme, loans, cash, capital, other_assets, profit, r
         assets = cash[i] + capital[i] + other_assets[i]
         lev = loans[i] / assets if assets > 0 else 1.0
         m = profit[i] / revenue[i] if revenue[i] > 0 else -0.1
-        x = c0 + c_lev * lev + (c_loss if loss_months[i] > 0 else 0.0) + (c_sme if sme[i] else 0.0) - c_margin * m
+        x = c0 + c_lev * lev + (c_loss if loss_months[i] >= 3 else 0.0) + (c_sme if sme[i] else 0.0) - c_margin * m
         p = 1.0 / (1.0 + np.exp(-x))
         if soe[i]:
             p *= 1.0 - soe_cut
@@ -44,6 +45,21 @@ def repay(alive, sector, bank, weight, maturity, loans, guaranteed, cash, bank_l
         cash[i] -= due
         repaid[i] = due
         bank_loans[bank[i]] -= weight[sector[i]] * due
+
+
+@kernel
+def rollover(alive, sector, bank, weight, pd, net_worth, pd_roll, due, loans, cash, bank_loans, rolled):
+    """Relationship lending: a firm's own bank renews the instalment just repaid unless the firm is
+    insolvent or its default risk exceeds `pd_roll`. Renewal leaves the bank's risk-weighted assets
+    as they were before the repayment, so it needs no new capital."""
+    for i in range(alive.shape[0]):
+        rolled[i] = 0.0
+        if not alive[i] or due[i] <= 0 or net_worth[i] <= 0 or pd[i] > pd_roll:
+            continue
+        loans[i] += due[i]
+        cash[i] += due[i]
+        bank_loans[bank[i]] += weight[sector[i]] * due[i]
+        rolled[i] = due[i]
 
 
 @kernel

@@ -136,7 +136,9 @@ class SectorParams(Strict):
                              le=60)
     price_elasticity: float = _sfield("Price elasticity of final demand (absolute value), on tax-inclusive "
                                       "prices.", "-", ge=0, le=10)
-    income_elasticity: float = _sfield("Elasticity of final demand to household and government income.", "-",
+    income_elasticity: float = _sfield("Elasticity of the sector's whole final demand (exports and construction "
+                                       "included) to household and government income: the income-driven "
+                                       "share of final demand times the income elasticity of that share.", "-",
                                        ge=0, le=5)
     investment_share: float = _sfield("Share of all firms' investment spending bought from this sector.",
                                       "share", ge=0, le=1)
@@ -311,14 +313,17 @@ class Banking(Strict):
                                "calibrated to large-firm rates near 4.8% (PBOC 2019)", ge=-20, le=5)
     pd_leverage: float = meta(4.0, "Credit-score model: weight of loans over assets.", "-", "assumption", ge=0,
                               le=50)
-    pd_loss: float = meta(1.0, "Credit-score model: weight of a loss-making month.", "-", "assumption", ge=0,
-                          le=20)
+    pd_loss: float = meta(1.0, "Credit-score model: weight of losses in each of the last three months or "
+                          "more.", "-", "assumption", ge=0, le=20)
     pd_sme: float = meta(1.2, "Credit-score model: weight of being an SME.", "-",
                          "calibrated: small-enterprise NPL ratio 5.9% vs 1.86% overall (CBIRC 2019)", ge=0, le=20)
     pd_margin: float = meta(10.0, "Credit-score model: weight of the profit margin (lowers the odds).", "-",
                             "assumption", ge=0, le=200)
     pd_max: float = meta(0.08, "Highest annual default probability (net of guarantee cover) a bank accepts.",
                          "1/yr", "assumption", gt=0, le=1)
+    pd_rollover_max: float = meta(0.25, "Highest default probability at which a firm's own bank still renews "
+                                  "the instalment due (relationship lending, no new capital needed).", "1/yr",
+                                  "assumption", ge=0, le=1)
     capital_buffer: float = meta(0.02, "Capital ratio above the minimum over which a bank tightens lending "
                                  "gradually.", "share", "assumption (conservation buffer 2.5%, Basel III)",
                                  gt=0, le=0.5)
@@ -342,6 +347,10 @@ class Banking(Strict):
                                      "provision it gives coverage near 186% (CBIRC 2019)", ge=0, le=1)
     operating_cost: float = meta(0.01, "Bank operating costs over loans.", "1/yr",
                                  "assumption (cost-to-income ~30%)", ge=0, le=0.1)
+    dividend_payout: float = meta(0.3, "Share of profit paid out by a bank at or above its target capital "
+                                  "ratio (capital_ratio_2019); above target plus capital_buffer it pays out all "
+                                  "profit, below target none.", "share",
+                                  "listed Chinese banks pay ~30% (annual reports 2019)", ge=0, le=1)
     tax_rate: float = meta(0.25, "Income tax on bank profit.", "share", "Enterprise Income Tax Law", ge=0, le=1)
     collateral_haircut_capital: float = meta(0.2, "Haircut on fixed capital pledged as collateral.", "share",
                                              "assumption", ge=0, le=1)

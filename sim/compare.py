@@ -1,0 +1,177 @@
+"""Compare policy scenarios against a baseline on common random numbers (CONTRACT.md `sim compare`).
+
+Every scenario runs on the same seeds; with the same seed two scenarios draw the same random
+numbers, so the difference between them is the policy's effect, not noise. The result is one
+xarray Dataset with dimensions `scenario` and `seed` in front of each run's own dimensions, plus
+the effects against the baseline and a summary of the main aggregates (mean and band across seeds).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from .scenario import Scenario, ScenarioError, load_scenario
+
+# name: (label, how to reduce a run to one number per time step, unit of the effect)
+METRICS: dict[str, tuple[str, Callable[[xr.Dataset], xr.DataArray], str]] = {
+    "gdp": ("value added", lambda d: d.gdp, "%"),
+    "output": ("gross output", lambda d: d.output.sum("sector"), "%"),
+    "price_tax_inclusive": ("buyers' price (incl. VAT)",
+                            lambda d: (d.price_index_tax_inclusive * d.output).sum("sector") / d.output.sum("sector"),
+                            "%"),
+    "profit": ("profits", lambda d: d.profit.sum("sector"), "%"),
+    "employment": ("employment", lambda d: d.employment.sum("sector"), "%"),
+    "investment": ("investment", lambda d: d.investment.sum("sector"), "%"),
+    "productivity": ("productivity (mean)",
+                     lambda d: (d.productivity_mean * d.capacity).sum("sector") / d.capacity.sum("sector"), "%"),
+    "energy_intensity": ("energy intensity (mean)",
+                         lambda d: (d.energy_intensity_mean * d.output).sum("sector") / d.output.sum("sector"), "%"),
+    "energy_cost": ("energy cost per unit", lambda d: d.energy_cost.sum("sector") / d.output.sum("sector"), "%"),
+    "capacity_heavy": ("capacity: steel, cement, glass, aluminium",
+                       lambda d: d.capacity.sel(sector=["steel", "cement", "flat_glass", "nonferrous"]).sum("sector"),
+                       "%"),
+    "utilization_heavy": ("utilisation: steel, cement, glass, aluminium",
+                          lambda d: (d.output.sel(sector=["steel", "cement", "flat_glass", "nonferrous"]).sum("sector")
+                                     / (d.output / d.utilization).sel(sector=["steel", "cement", "flat_glass",
+                                                                               "nonferrous"]).sum("sector")),
+                          "pp"),
+    "credit_sme": ("credit to SMEs", lambda d: d.credit.sel(size_class="sme"), "%"),
+    "loan_rate_sme": ("SME loan rate", lambda d: d.loan_rate.sel(size_class="sme"), "pp"),
+    "bankruptcies_sme": ("SME bankruptcies", lambda d: d.bankruptcies.sel(size_class="sme"), "%"),
+    "entries": ("entries", lambda d: d.entries.sum("sector"), "%"),
+    "output_emerging": ("output: NEV and electronics", lambda d: d.output.sel(sector=["nev", "electronics"]).sum("sector"),
+                        "%"),
+    "gov_balance": ("government balance", lambda d: d.gov_balance, "bn yuan/yr"),
+}
+
+
+def _resolve(paths: Sequence[str | Path | Scenario], baseline: str | Path | None,
+             overrides: dict) -> tuple[list[Scenario], int]:
+    scs = [p if isinstance(p, Scenario) else load_scenario(p, **overrides) for p in paths]
+    names = [s.name for s in scs]
+    stems = [Path(p).stem if not isinstance(p, Scenario) else s.name for p, s in zip(paths, scs)]
+    want = baseline or "baseline"
+    for i, (n, st) in enumerate(zip(names, stems)):
+        if want in (n, st):
+            return scs, i
+    # a path, or baseline.toml next to the first file
+    cand = Path(want)
+    if not cand.suffix and paths and not isinstance(paths[0], Scenario):
+        cand = Path(paths[0]).parent / f"{want}.toml"
+    if cand.exists():
+        scs.insert(0, load_scenario(cand, **overrides))
+        return scs, 0
+    raise ScenarioError(str(want), "--baseline", "baseline scenario not found among the files or next to them")
+
+
+def compare(scenarios: Sequence[str | Path | Scenario], baseline: str | Path | None = None, seeds: int = 3,
+            firms: int | None = None, months: int | None = None, seed0: int = 0,
+            progress: Callable[[int, int], None] | None = None) -> xr.Dataset:
+    """Run every scenario on seeds seed0..seed0+seeds-1 and return levels, effects and a summary.
+
+    Output variables: every run variable over (scenario, seed, ...); `effect_<metric>` over
+    (scenario, seed, time) against the baseline; `summary_mean`, `summary_low`, `summary_high` over
+    (scenario, metric): the effect averaged over the last 12 months, mean and 5-95% band across seeds.
+    """
+    from .api import run
+
+    over = {k: v for k, v in dict(firms=firms, months=months).items() if v is not None}
+    scs, ib = _resolve(scenarios, baseline, over)
+    names = [s.name for s in scs]
+    if len(set(names)) != len(names):
+        raise ScenarioError("<scenarios>", "name", f"scenario names must differ: {names}")
+    seed_list = list(range(seed0, seed0 + seeds))
+    total, done = len(scs) * len(seed_list), 0
+    runs = []
+    for sc in scs:
+        per_seed = []
+        for sd in seed_list:
+            ds = run(sc, seed=sd)
+            per_seed.append(ds.drop_vars("firm_weight"))
+            done += 1
+            if progress:
+                progress(done, total)
+        runs.append(xr.concat(per_seed, dim="seed", combine_attrs="drop_conflicts"))
+    levels = xr.concat(runs, dim="scenario", combine_attrs="drop_conflicts")
+    levels = levels.assign_coords(scenario=np.array(names), seed=np.array(seed_list))
+    base_name = names[ib]
+    out = levels.copy()
+    metric_names = list(METRICS)
+    mean = np.zeros((len(names), len(metric_names)))
+    low, high = np.zeros_like(mean), np.zeros_like(mean)
+    base = levels.sel(scenario=base_name)
+    for j, m in enumerate(metric_names):
+        label, f, unit = METRICS[m]
+        lv = f(levels)
+        bv = f(base)
+        if unit == "%":
+            eff = 100.0 * (lv - bv) / np.abs(bv).where(np.abs(bv) > 0)
+            eff = eff.fillna(0.0)
+        elif unit == "pp":
+            eff = 100.0 * (lv - bv)
+        else:
+            eff = (lv - bv) * 12 / 1e9
+        eff.attrs = {"units": unit, "long_name": f"Effect on {label} against {base_name}"}
+        out[f"effect_{m}"] = eff
+        last = eff.isel(time=slice(-12, None)).mean("time")
+        mean[:, j] = last.mean("seed").values
+        low[:, j] = last.quantile(0.05, dim="seed").values
+        high[:, j] = last.quantile(0.95, dim="seed").values
+    coords = {"scenario": names, "metric": metric_names}
+    for name, arr, what in (("summary_mean", mean, "mean"), ("summary_low", low, "5th percentile"),
+                            ("summary_high", high, "95th percentile")):
+        out[name] = xr.DataArray(arr, dims=("scenario", "metric"), coords=coords,
+                                 attrs={"units": "see metric_units", "long_name": f"Effect over the last 12 months, "
+                                        f"{what} across seeds"})
+    out["metric_units"] = xr.DataArray([METRICS[m][2] for m in metric_names], dims=("metric",))
+    out["metric_label"] = xr.DataArray([METRICS[m][0] for m in metric_names], dims=("metric",))
+    out.attrs.update(baseline=base_name, seeds=",".join(map(str, seed_list)),
+                     scenarios_toml="\n\n".join(f"# --- {r.attrs.get('scenario', n)}\n{r.attrs.get('scenario_toml', '')}"
+                                                for n, r in zip(names, runs)),
+                     engine_version=levels.attrs.get("engine_version", ""))
+    for k in ("scenario_toml", "scenario", "seed", "description", "warnings"):
+        out.attrs.pop(k, None)
+    return out
+
+
+def plot(cmp: xr.Dataset, path: str | Path | None = None,
+         metrics: Sequence[str] = ("gdp", "price_tax_inclusive", "capacity_heavy", "credit_sme", "productivity",
+                                   "output_emerging")):
+    """Effects against the baseline over time: mean across seeds with a 5-95% band."""
+    import matplotlib
+
+    if path is not None:
+        matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    base = cmp.attrs["baseline"]
+    names = [s for s in cmp.scenario.values if s != base]
+    ncol = 3
+    nrow = int(np.ceil(len(metrics) / ncol))
+    fig, axes = plt.subplots(nrow, ncol, figsize=(5 * ncol, 3.4 * nrow), sharex=True, squeeze=False)
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for ax, m in zip(axes.flat, metrics):
+        eff = cmp[f"effect_{m}"]
+        for k, s in enumerate(names):
+            e = eff.sel(scenario=s)
+            c = colors[k % len(colors)]
+            ax.plot(e.time.values, e.mean("seed").values, color=c, lw=1.5, label=s)
+            ax.fill_between(e.time.values, e.quantile(0.05, "seed").values, e.quantile(0.95, "seed").values,
+                            color=c, alpha=0.15, lw=0)
+        ax.axhline(0, color="k", lw=0.6)
+        ax.set_title(METRICS[m][0], fontsize=10)
+        ax.set_ylabel(f"vs {base} ({METRICS[m][2]})", fontsize=8)
+    for ax in axes.flat[len(metrics):]:
+        ax.set_visible(False)
+    axes.flat[0].legend(fontsize=7, loc="best")
+    fig.suptitle(f"Effects against {base}: mean and 5-95% band over seeds {cmp.attrs['seeds']}", fontsize=11)
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+    return fig
