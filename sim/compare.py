@@ -18,8 +18,8 @@ from .scenario import Scenario, ScenarioError, load_scenario
 
 # name: (label, how to reduce a run to one number per time step, unit of the effect)
 METRICS: dict[str, tuple[str, Callable[[xr.Dataset], xr.DataArray], str]] = {
-    "gdp": ("value added", lambda d: d.gdp, "%"),
-    "output": ("gross output", lambda d: d.output.sum("sector"), "%"),
+    "gdp": ("value added (current prices)", lambda d: d.gdp, "%"),
+    "output": ("gross output (2019 prices)", lambda d: d.output.sum("sector"), "%"),
     "price_tax_inclusive": ("buyers' price (incl. VAT)",
                             lambda d: (d.price_index_tax_inclusive * d.output).sum("sector") / d.output.sum("sector"),
                             "%"),
@@ -139,7 +139,7 @@ def compare(scenarios: Sequence[str | Path | Scenario], baseline: str | Path | N
 
 
 def plot(cmp: xr.Dataset, path: str | Path | None = None,
-         metrics: Sequence[str] = ("gdp", "price_tax_inclusive", "capacity_heavy", "credit_sme", "productivity",
+         metrics: Sequence[str] = ("output", "price_tax_inclusive", "capacity_heavy", "credit_sme", "productivity",
                                    "output_emerging")):
     """Effects against the baseline over time: mean across seeds with a 5-95% band."""
     import matplotlib
