@@ -5,4 +5,16 @@ __version__ = "0.1.0"
 from .api import run, write  # noqa: E402
 from .scenario import Scenario, ScenarioError, load_scenario  # noqa: E402
 
-__all__ = ["Scenario", "ScenarioError", "__version__", "load_scenario", "run", "write"]
+__all__ = ["Scenario", "ScenarioError", "__version__", "analyze", "load_scenario", "run", "sweep", "write"]
+
+
+def __getattr__(name: str):  # sweeps load lazily: `import sim` does not import dask, zarr or SALib
+    if name == "sweep":
+        import importlib
+
+        return importlib.import_module(".sweep", __name__)
+    if name == "analyze":
+        from .sweep import analyze
+
+        return analyze
+    raise AttributeError(f"module 'sim' has no attribute {name!r}")

@@ -210,5 +210,11 @@ def plan() -> None:
         click.echo(f"{name:>20}  {what}")
 
 
+from .sweep.cli import sweep  # noqa: E402
+
+main.add_command(sweep)
+
+
+
 if __name__ == "__main__":
     main()

@@ -1,0 +1,113 @@
+"""`sim sweep SWEEP.toml --out PATH.zarr [--workers N] [--scheduler ADDRESS] [--quiet]`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+
+def _fail(msg: str, code: int = 2) -> None:
+    click.echo(f"error: {msg}", err=True)
+    sys.exit(code)
+
+
+@click.command()
+@click.argument("sweep_file", type=click.Path(path_type=Path))
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="The Zarr store (PATH.zarr); "
+              "re-running the same command resumes it.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Local worker processes (default: one per core).")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Use a running Dask scheduler, e.g. tcp://10.0.0.5:8786, instead of local processes.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary.")
+def sweep(sweep_file: Path, out: Path, workers, scheduler, quiet) -> None:
+    """Run every point of SWEEP_FILE into one Zarr store, skipping runs already done."""
+    from ..scenario import ScenarioError
+    from .spec import load_sweep
+
+    if out.suffix.lower() != ".zarr":
+        _fail(f"{out}: the sweep store must end in .zarr")
+    if not out.resolve().parent.exists():
+        _fail(f"{out}: folder {out.resolve().parent} does not exist")
+    if workers is not None and scheduler:
+        _fail("--workers and --scheduler: give one (workers belong to the scheduler's cluster)")
+    try:
+        sw = load_sweep(sweep_file)
+    except ScenarioError as e:
+        _fail(str(e))
+    from . import store
+
+    if out.exists():
+        try:
+            g = store.open_for(sw, out)
+        except ScenarioError as e:
+            _fail(str(e))
+        n_done, n_failed, _ = store.status_counts(g)
+    else:
+        n_done = n_failed = 0
+    show = not quiet and sys.stderr.isatty()
+    dims = ", ".join(f"{d} {n}" for d, n in zip(sw.lead_dims, sw.lead_shape, strict=True))
+    if not quiet:
+        where = (f"scheduler {scheduler}" if scheduler
+                 else f"{workers} local worker(s)" if workers else "local workers (one per core)")
+        click.echo(f"sweep {sw.name}: {sw.n_runs} runs ({dims}); {sw.bases[0].run.firms} firms, "
+                   f"{sw.bases[0].run.months} months; {len(sw.outputs)} outputs -> {out}", err=True)
+        if n_done or n_failed:
+            click.echo(f"resuming: {n_done} runs done are skipped"
+                       + (f", {n_failed} failed runs are retried" if n_failed else ""), err=True)
+        if n_done < sw.n_runs:
+            click.echo(f"on {where}", err=True)
+
+    from .runner import run_sweep
+
+    try:
+        if show:
+            summ = _with_progress(sw, out, workers, scheduler, sw.n_runs - n_done)
+        else:
+            summ = run_sweep(sw, out, workers=workers, scheduler=scheduler, quiet=quiet)
+    except ScenarioError as e:
+        _fail(str(e))
+    except KeyboardInterrupt:
+        _fail(f"interrupted; the runs written so far are kept in {out}: re-run the same command to resume",
+              130)
+    except OSError as e:  # e.g. no scheduler at ADDRESS
+        _fail(f"{scheduler or out}: {e}", 1)
+    g = store.open_for(sw, out)
+    n_done, n_failed, n = store.status_counts(g)
+    if not quiet:
+        rate = (summ.done + summ.failed) / summ.wall if summ.wall > 0 else 0.0
+        click.echo(f"{n_done} of {n} runs done, {n_failed} failed; this invocation: {summ.done} done, "
+                   f"{summ.failed} failed, {summ.skipped} skipped, {summ.wall:.1f} s wall "
+                   f"({rate:.2f} runs/s, {summ.startup:.1f} s starting workers, "
+                   f"{summ.run_seconds:.1f} s inside runs)", err=True)
+    if n_failed:
+        _fail(f"{out}: {n_failed} runs failed; their messages are in the store's `error` variable "
+              "(re-running the command retries them)", 1)
+
+
+def _with_progress(sw, out, workers, scheduler, todo):
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.text import Text
+
+    from .runner import run_sweep
+
+    class Rate(TextColumn):
+        def __init__(self):
+            super().__init__("")
+
+        def render(self, task):
+            return Text(f"{task.speed or 0:.2f} runs/s")
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("[red]{task.fields[failed]} failed"), Rate(), TimeRemainingColumn(),
+                  console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("starting workers", total=todo, failed=0)
+
+        def progress(done, failed, n):
+            bar.update(task, completed=done + failed, failed=failed, description="runs")
+
+        summ = run_sweep(sw, out, workers=workers, scheduler=scheduler, progress=progress, quiet=True)
+    return summ

@@ -1,0 +1,204 @@
+"""Running a sweep on Dask: workers run one scenario each and return small arrays; the driver
+writes each result into the store as it arrives.
+
+- The task (`run_point`) lives in an importable module, so workers unpickle it by reference and
+  import the numba kernels from `sim.kernels` (whose compiled code numba caches on disk).
+- numba's on-disk cache and many processes compiling at once do not mix well (numba issue 4807):
+  the driver runs the first run alone, on one worker, so a cold cache is filled once, and only then
+  fills the other workers.
+- A run that raises is caught on the worker and returned as "failed" with its message; the driver
+  records it and goes on. A worker that dies has its runs rescheduled by the scheduler (and
+  `retries` covers errors that escape the task); after too many deaths the run is recorded failed.
+- At most a few runs per worker thread are in flight, so neither the scheduler nor the driver
+  holds more than that many results; everything else is in the store.
+- Resume: runs whose status is "done" are skipped; "" (never finished) and "failed" are run again.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import store
+from .spec import Sweep, apply_overrides, first_error
+
+RETRIES = 2          # re-runs of a task whose error escaped run_point (the run's own errors do not)
+PER_THREAD = 3       # runs in flight per worker thread
+
+
+def run_point(flat: int, base: dict[str, Any], overrides: list[tuple[tuple[str, ...], Any]], seed: int,
+              outputs: tuple[str, ...]) -> dict[str, Any]:
+    """One run on a worker: the scenario with its overrides, `sim.run`, the kept outputs as arrays."""
+    from pydantic import ValidationError
+
+    t0 = time.perf_counter()
+    try:
+        try:
+            sc = apply_overrides(base, overrides)
+        except ValidationError as e:
+            raise ValueError("invalid scenario for this point: " + first_error(e)) from None
+        from ..api import run
+
+        ds = run(sc, seed=seed)
+        data = {}
+        from ..records import VARIABLES
+
+        for name in outputs:
+            arr = ds[name].transpose(*VARIABLES[name][0]).values
+            data[name] = np.ascontiguousarray(arr, dtype=np.float64)
+        res = {"index": flat, "status": store.STATUS_DONE, "data": data, "time": ds["time"].values,
+               "seconds": time.perf_counter() - t0}
+    except Exception as e:  # noqa: BLE001 - every failure of a run is recorded, not raised
+        res = {"index": flat, "status": store.STATUS_FAILED, "error": f"{e.__class__.__name__}: {e}",
+               "seconds": time.perf_counter() - t0}
+    log = os.environ.get("SIM_SWEEP_RUN_LOG")
+    if log:  # audit trail: one line per run executed (tests count runs with it)
+        with open(log, "a") as f:
+            f.write(f"{flat} {os.getpid()}\n")
+    _test_hook_die(flat)
+    return res
+
+
+def _test_hook_die(flat: int) -> None:
+    """SIM_SWEEP_TEST_DIE=INDEX:MARKER kills the worker process the first time run INDEX finishes."""
+    spec = os.environ.get("SIM_SWEEP_TEST_DIE")
+    if not spec:
+        return
+    idx, marker = spec.split(":", 1)
+    if int(idx) == flat and not os.path.exists(marker):
+        Path(marker).write_text("died\n")
+        os._exit(17)
+
+
+@dataclass
+class Summary:
+    total: int
+    skipped: int           # already done when the command started
+    done: int              # done in this invocation
+    failed: int            # failed in this invocation
+    wall: float            # seconds from start to end of this invocation
+    run_seconds: float     # sum of run times on the workers (this invocation)
+    workers: int
+    startup: float = 0.0   # seconds to start the local cluster or connect to the scheduler
+
+
+# distributed's nanny sets MALLOC_TRIM_THRESHOLD_=65536 in workers, which turns off glibc's dynamic
+# mmap threshold: every large numpy temporary is then mmapped and unmapped, and a run takes twice
+# as long (measured: 0.48 s instead of 0.24 s for quick.toml's runs). Local workers start without it.
+NANNY_PRE_SPAWN_ENV = {"MALLOC_TRIM_THRESHOLD_": None, "OMP_NUM_THREADS": 1, "MKL_NUM_THREADS": 1,
+                       "OPENBLAS_NUM_THREADS": 1}
+
+
+def _client(workers: int | None, scheduler: str | None, quiet: bool):
+    import dask
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        return Client(scheduler, timeout="20s"), None
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    n = workers or max(1, cores)
+    env = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+           "OPENBLAS_NUM_THREADS": "1"}
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": NANNY_PRE_SPAWN_ENV}):
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+                               silence_logs=logging.CRITICAL, env=env)
+    # (workers' own log lines stay quiet: a run's error is recorded in the store, and a worker
+    # closing while the scheduler shuts down logs harmless heartbeat errors)
+    return Client(cluster), cluster
+
+
+def run_sweep(sw: Sweep, out: str | Path, *, workers: int | None = None, scheduler: str | None = None,
+              client: Any = None, progress: Callable[[int, int, int], None] | None = None,
+              quiet: bool = True) -> Summary:
+    """Run every run of `sw` not yet done in the store `out`, on Dask; return a summary.
+
+    `client`: a distributed.Client to use (else one is made: `scheduler` address, or a LocalCluster
+    of `workers` single-threaded processes). `progress(done, failed, todo)` is called after each run.
+    """
+    out = Path(out)
+    t_start = time.perf_counter()
+    g, _ = store.open_or_create(sw, out)
+    todo = np.flatnonzero(~store.done_mask(g).ravel())
+    total = sw.n_runs
+    if len(todo) == 0:
+        return Summary(total, total, 0, 0, time.perf_counter() - t_start, 0.0, 0)
+
+    own = client is None
+    cluster = None
+    t_client = time.perf_counter()
+    if own:
+        client, cluster = _client(workers, scheduler, quiet)
+    startup = time.perf_counter() - t_client
+    kill_after = int(os.environ.get("SIM_SWEEP_KILL_AFTER", "0"))  # test hook: SIGKILL after N writes
+    token = uuid.uuid4().hex[:8]
+    done = failed = nworkers = 0
+    run_seconds = 0.0
+    try:
+        from distributed import as_completed
+
+        def submit(flat: int):
+            b, over, seed = sw.run_of(int(flat))
+            return client.submit(run_point, int(flat), sw.base_dumps[b], over, seed, sw.outputs,
+                                 key=f"sim-run-{int(flat)}-{token}", retries=RETRIES, pure=False)
+
+        def record(fut) -> None:
+            nonlocal done, failed, run_seconds
+            try:
+                res = fut.result()
+            except Exception as e:  # noqa: BLE001 - KilledWorker and other scheduler-side failures
+                flat = int(fut.key.split("-")[2])
+                res = {"index": flat, "status": store.STATUS_FAILED, "error": f"{e.__class__.__name__}: {e}"}
+            fut.release()
+            idx = sw.index(res["index"])
+            if res["status"] == store.STATUS_DONE and not np.array_equal(res["time"], sw.time):
+                res = {"status": store.STATUS_FAILED, "seconds": res["seconds"],
+                       "error": "the run's time axis differs from the store's"}
+            store.write_run(g, sw, idx, res)
+            run_seconds += float(res.get("seconds", 0.0) or 0.0)
+            if res["status"] == store.STATUS_DONE:
+                done += 1
+            else:
+                failed += 1
+            if progress is not None:
+                progress(done, failed, len(todo))
+            if kill_after and done + failed >= kill_after:
+                _kill_self()
+
+        queue = iter(todo.tolist())
+        # the first run alone: a cold numba cache is compiled and written by one process only
+        record(submit(next(queue)))
+        nthreads = max(1, sum(client.nthreads().values()))
+        nworkers = len(client.nthreads())
+        window = as_completed()
+        for flat in queue:
+            window.add(submit(flat))
+            if window.count() >= PER_THREAD * nthreads:
+                record(next(window))
+        for fut in window:
+            record(fut)
+    finally:
+        if own:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+    return Summary(total, total - len(todo), done, failed, time.perf_counter() - t_start, run_seconds,
+                   nworkers, startup)
+
+
+def _kill_self() -> None:
+    """Test hook: die like `kill -9` of the whole job (driver and its local workers) would."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if os.getpgrp() == os.getpid():
+        os.killpg(os.getpgrp(), signal.SIGKILL)
+    os.kill(os.getpid(), signal.SIGKILL)
