@@ -508,7 +508,8 @@ class IndustrialEconomy(mesa.Model):
                            F.loan_rate, F.cash, F.guaranteed, B.loans, self._granted, self._fees, self._new_rate)
         wa = W[F.sector]
         self._credit_month = {
-            "granted": (self._granted + self._rolled) * wa, "repaid": self._repaid * wa,
+            "granted": (self._granted + self._rolled) * wa, "granted_market": self._granted * wa,
+            "repaid": self._repaid * wa,
             "fees": float(np.sum(self._fees * wa)),
             "denied": F.alive & (request > 0) & (self._granted <= 0),
         }
@@ -762,10 +763,10 @@ class IndustrialEconomy(mesa.Model):
         g_w = cm["granted"]
         rec["credit_new", t] = np.array([g_w[sme_rows].sum(), g_w[~sme_rows].sum()])
         nr = self._new_rate
+        g_m = cm["granted_market"]  # renewals keep their old rate: the new-loan rate is over new money
         rec["loan_rate_new", t] = np.array([
-            np.sum(g_w[sme_rows] * nr[sme_rows]) / max(g_w[sme_rows].sum(), 1e-300) if g_w[sme_rows].sum() > 0 else np.nan,
-            np.sum(g_w[~sme_rows] * nr[~sme_rows]) / max(g_w[~sme_rows].sum(), 1e-300) if g_w[~sme_rows].sum() > 0
-            else np.nan])
+            np.sum(g_m[sme_rows] * nr[sme_rows]) / g_m[sme_rows].sum() if g_m[sme_rows].sum() > 0 else np.nan,
+            np.sum(g_m[~sme_rows] * nr[~sme_rows]) / g_m[~sme_rows].sum() if g_m[~sme_rows].sum() > 0 else np.nan])
         den = cm["denied"]
         wrow = W[F.sector]
         rec["credit_denied", t] = np.array([np.sum(wrow[den & sme_rows]), np.sum(wrow[den & ~sme_rows])])
