@@ -214,6 +214,9 @@ from .sweep.cli import sweep  # noqa: E402
 
 main.add_command(sweep)
 
+from .validation.cli import check_facts  # noqa: E402
+
+main.add_command(check_facts, name="check-facts")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,96 @@
+"""`sim check-facts SCENARIO.toml`: run a scenario over several seeds, score the stylized facts and
+calibration targets, print a table and optionally write the result as an xarray Dataset."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from ..scenario import ScenarioError
+from .check import DEFAULT_FIRMS, DEFAULT_MONTHS, DEFAULT_SEEDS
+
+
+@click.command("check-facts")
+@click.argument("scenario", type=click.Path(path_type=Path))
+@click.option(
+    "--seeds",
+    default=DEFAULT_SEEDS,
+    show_default=True,
+    type=click.IntRange(1, 1000),
+    help="Number of seeds (0, 1, ...).",
+)
+@click.option(
+    "--firms",
+    default=DEFAULT_FIRMS,
+    show_default=True,
+    type=click.IntRange(100, None),
+    help="Simulated firms.",
+)
+@click.option(
+    "--months",
+    default=DEFAULT_MONTHS,
+    show_default=True,
+    type=click.IntRange(36, None),
+    help="Months per run (at least 36: growth rates need two full years after the first).",
+)
+@click.option(
+    "--out", type=click.Path(path_type=Path), default=None, help="Write the Dataset (.nc or .zarr)."
+)
+@click.option("--quiet", is_flag=True, help="No progress bar and no table; one summary line.")
+def check_facts(scenario: Path, seeds: int, firms: int, months: int, out: Path | None, quiet: bool) -> None:
+    """Score SCENARIO against stylized facts and China ~2019 targets (docs/validation.md)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from ..api import write
+    from .check import check, table
+
+    if out is not None and out.suffix.lower() not in (".nc", ".zarr"):
+        click.echo(f"error: {out}: output must end in .nc (NetCDF) or .zarr (Zarr)", err=True)
+        sys.exit(2)
+    con = Console() if sys.stdout.isatty() else Console(width=180)  # logs and pipes: one row per line
+    t0 = time.perf_counter()
+    try:
+        if quiet:
+            ds = check(scenario, seeds, firms=firms, months=months)
+        else:
+            with Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TextColumn("{task.completed}/{task.total}"),
+                TimeElapsedColumn(),
+                console=con,
+            ) as prog:
+                task = prog.add_task(
+                    f"{scenario.name}: {seeds} seeds x {firms} firms x {months} months", total=seeds
+                )
+                ds = check(
+                    scenario,
+                    seeds,
+                    firms=firms,
+                    months=months,
+                    progress=lambda done, total: prog.update(task, completed=done),
+                )
+    except ScenarioError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(2)
+    elapsed = time.perf_counter() - t0
+    if not quiet:
+        con.print(table(ds))
+    n_pass, n = int(ds.attrs["n_passed"]), int(ds.attrs["n_targets"])
+    facts = ds.kind == "fact"
+    f_pass = int(ds.passed.where(facts, 0).sum())
+    con.print(
+        f"{n_pass}/{n} targets met (stylized facts {f_pass}/{int(facts.sum())}, China 2019 "
+        f"{n_pass - f_pass}/{n - int(facts.sum())}) in {elapsed:.1f} s"
+    )
+    if out is not None:
+        try:
+            write(ds, out)
+        except ScenarioError as e:
+            click.echo(f"error: {e}", err=True)
+            sys.exit(2)
+        con.print(f"wrote {out}")
