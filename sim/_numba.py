@@ -9,6 +9,16 @@ from __future__ import annotations
 
 from numba import njit
 
+# Rows per chunk of a parallel kernel. Reductions (sums by sector or bank) are accumulated per
+# chunk in row order and the chunk totals are then added in chunk order, so results do not depend
+# on the number of threads; below CHUNK rows there is one chunk and the sums are exactly the serial
+# ones (the Mesa reference's order).
+CHUNK = 1 << 16
+
+
+def n_chunks(n: int) -> int:
+    return (n + CHUNK - 1) // CHUNK
+
 
 def kernel(fn=None, *, parallel: bool = False):
     deco = njit(cache=True, fastmath=False, parallel=parallel, nogil=True, error_model="numpy")

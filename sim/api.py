@@ -32,6 +32,21 @@ def _resolve(scenario: Scenario | str | Path, **overrides: Any) -> Scenario:
     return scenario
 
 
+ENGINES = ("numba", "reference")
+
+
+def make_model(sc: Scenario, engine: str = "numba", seed: int | None = None) -> IndustrialEconomy:
+    """The model object for an engine: the numba engine, or the plain Mesa reference (one Agent per
+    firm and bank, the same rules, much slower; sim/reference)."""
+    if engine == "numba":
+        return IndustrialEconomy(sc, seed=seed)
+    if engine == "reference":
+        from .reference import ReferenceEconomy
+
+        return ReferenceEconomy(sc, seed=seed)
+    raise ScenarioError("<arguments>", "engine", f"engine {engine!r} is not available (use one of {ENGINES})")
+
+
 def run(scenario: Scenario | str | Path, seed: int | None = None, *, firms: int | None = None,
         months: int | None = None, engine: str = "numba", panel: bool = False, progress: Any = None,
         ) -> xr.Dataset | tuple[xr.Dataset, xr.Dataset]:
@@ -41,9 +56,7 @@ def run(scenario: Scenario | str | Path, seed: int | None = None, *, firms: int 
     the file's [run] table. `progress` is an optional callable `progress(done, total)`.
     """
     sc = _resolve(scenario, firms=firms, months=months, seed=seed)
-    if engine != "numba":
-        raise ScenarioError("<arguments>", "engine", f"engine {engine!r} is not available (use 'numba')")
-    model = IndustrialEconomy(sc)
+    model = make_model(sc, engine)
     snaps: list[tuple[int, dict[str, np.ndarray]]] = []
     for t in range(sc.run.months):
         model.step()

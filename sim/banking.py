@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .kernels import sums
 from .state import Banks
 
 
@@ -60,25 +61,16 @@ class BankingSystem:
     # ------------------------------------------------------------------------------------------
     def refresh_exposures(self) -> None:
         """Derived bank aggregates from the firms' books: loans by size class, guaranteed exposure,
-        risk-weighted assets, deposits, non-performing loans."""
+        risk-weighted assets, deposits, non-performing loans; and for the stock-flow checks the loans
+        each bank's firms owe it (`firm_loans`) and all firm deposits (`firm_deposits`)."""
         m, B, cfg = self.m, self.banks, self.cfg
-        F, W = m.firms, m.weight
-        a = F.alive
-        n = B.n_rows
-        w = W[F.sector[a]]
-        bank = F.bank[a]
-        loans = w * F.loans[a]
-        sme = F.sme[a]
-        gshare = np.where(F.loans[a] > 0, np.minimum(F.guaranteed[a] / np.maximum(F.loans[a], 1e-300), 1.0), 0.0)
-        rw = np.where(sme, cfg.risk_weight_sme, cfg.risk_weight_large) * (1 - gshare) + (
-            cfg.risk_weight_guaranteed * gshare)
-        B.loans_sme[:] = np.bincount(bank, weights=np.where(sme, loans, 0.0), minlength=n)
-        B.loans_large[:] = np.bincount(bank, weights=np.where(sme, 0.0, loans), minlength=n)
-        B.guaranteed[:] = np.bincount(bank, weights=w * F.guaranteed[a], minlength=n)
-        B.rwa[:] = np.bincount(bank, weights=rw * loans, minlength=n)
-        B.deposits[:] = np.bincount(bank, weights=w * np.maximum(F.cash[a], 0.0), minlength=n)
-        npl = F.loss_months[a] >= cfg.npl_months
-        B.npl[:] = np.bincount(bank, weights=np.where(npl, loans, 0.0), minlength=n)
+        F = m.firms
+        if getattr(self, "firm_loans", None) is None:
+            self.firm_loans = np.zeros(B.n_rows)
+        self.firm_deposits = float(sums.exposures(
+            F.alive, F.sector, m.weight, F.bank, F.sme, F.loans, F.guaranteed, F.cash, F.loss_months,
+            cfg.risk_weight_sme, cfg.risk_weight_large, cfg.risk_weight_guaranteed, cfg.npl_months, B.loans_sme,
+            B.loans_large, B.guaranteed, B.rwa, B.deposits, B.npl, self.firm_loans))
 
     def lending_conditions(self):
         """Room under the capital constraint, the default risk each bank accepts (tightening as its
@@ -111,11 +103,13 @@ class BankingSystem:
         return cfg.general_provision * (B.loans - B.npl) + cfg.specific_provision * B.npl
 
     # ------------------------------------------------------------------------------------------
-    def month_end(self) -> None:
-        """Interest, provisions, write-offs, taxes and dividends; capital ratios; failures."""
+    def month_end(self, refreshed: bool = False) -> None:
+        """Interest, provisions, write-offs, taxes and dividends; capital ratios; failures.
+        `refreshed`: exposures were just refreshed from the firms' books (no change since)."""
         m, B, cfg, p = self.m, self.banks, self.cfg, self.m.policy
         npl_before = B.npl.copy()
-        self.refresh_exposures()
+        if not refreshed:
+            self.refresh_exposures()
         prov_new = self._provisions()
         d_prov = prov_new - B.provisions
         B.provisions[:] = prov_new
@@ -186,13 +180,13 @@ class BankingSystem:
     def loan_gap(self) -> float:
         """Largest difference between loans on a bank's books and the loans its firms owe it."""
         m, B = self.m, self.banks
-        F, W = m.firms, m.weight
-        a = F.alive
-        firm_side = np.bincount(F.bank[a], weights=W[F.sector[a]] * F.loans[a], minlength=B.n_rows)
-        return float(np.max(np.abs(firm_side - B.loans)))
+        F = m.firms
+        return float(sums.loan_gap(F.alive, F.sector, m.weight, F.bank, F.loans, B.loans, np.zeros(B.n_rows)))
 
-    def check(self, step: str, scale: float, rtol: float = 1e-9) -> float:
-        gap = self.loan_gap()
+    def check(self, step: str, scale: float, rtol: float = 1e-9, gap: float | None = None) -> float:
+        """Loans on the banks' books must equal the loans firms owe them (`gap` may come from the
+        step's own kernel; else it is computed here)."""
+        gap = self.loan_gap() if gap is None else gap
         if gap > rtol * max(scale, 1.0):
             raise SFCError(f"after step '{step}': loans on bank books differ from loans on firm books by "
                            f"{gap:.6g} yuan")

@@ -49,8 +49,6 @@ def run(scenario: Path, seed, firms, months, engine, out, panel, quiet) -> None:
         sc = load_scenario(scenario, seed=seed, firms=firms, months=months)
     except ScenarioError as e:
         _fail(str(e))
-    if engine == "reference":
-        _fail(f"{scenario}: engine: the Mesa reference engine is not built yet (use --engine numba)")
     from .scenario.warnings import scenario_warnings
 
     for w in scenario_warnings(sc):
@@ -74,9 +72,10 @@ def run(scenario: Path, seed, firms, months, engine, out, panel, quiet) -> None:
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                       TransferSpeedColumn(), TimeRemainingColumn(), transient=True) as bar:
             task = bar.add_task("simulating", total=sc.run.months)
-            res = api.run(sc, panel=panel is not None, progress=lambda d, n: bar.update(task, completed=d))
+            res = api.run(sc, panel=panel is not None, engine=engine,
+                          progress=lambda d, n: bar.update(task, completed=d))
     else:
-        res = api.run(sc, panel=panel is not None)
+        res = api.run(sc, panel=panel is not None, engine=engine)
     ds, pn = res if panel is not None else (res, None)
     if out is not None:
         api.write(ds, out)

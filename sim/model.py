@@ -10,7 +10,7 @@ import math
 
 import mesa
 import numpy as np
-from scipy.stats import poisson
+from scipy import special
 
 from .kernels import accounting as acc
 from .kernels import exit_entry as xe
@@ -18,10 +18,11 @@ from .kernels import credit as cr
 from .kernels import investment as inv
 from .kernels import market as mkt
 from .kernels import production as prod
+from .kernels import sums
 from .banking import BankingSystem, SFCError
 from .records import Recorder
 from .regulators import REGULATORS, PolicySchedule, PolicyState
-from .rng import Streams
+from .rng import Prefetch, Streams
 from .scenario.schema import SECTORS, Scenario, interest_share, materials_share
 from .state import Firms
 
@@ -45,6 +46,9 @@ OTHER_ASSETS_TO_REVENUE = 0.55  # receivables and inventories over annual revenu
 
 
 class IndustrialEconomy(mesa.Model):
+    engine = "numba"
+    banking_class = BankingSystem
+
     def __init__(self, scenario: Scenario, seed: int | None = None):
         seed = scenario.run.seed if seed is None else int(seed)
         super().__init__(seed=seed)
@@ -58,16 +62,21 @@ class IndustrialEconomy(mesa.Model):
         self._setup_firms()
         self.policy = PolicyState()
         self.policy_schedule = PolicySchedule(scenario)
-        for cls in REGULATORS:
-            cls(self)
+        self.regulators = [cls(self) for cls in REGULATORS]
         self.policy_schedule.advance(0)
-        self.agents.do("step")  # instruments in force at the start, for the banks' set-up
-        self.banking = BankingSystem(self, scenario.run.banks)
+        for reg in self.regulators:
+            reg.step()  # instruments in force at the start, for the banks' set-up
+        self.banking = self.banking_class(self, scenario.run.banks)
         self._init_loan_rates()
         self.gov_debt = 0.0
         self.sfc_error = 0.0
         self.rec = Recorder(self.months)
         self._predraw()
+        # the per-firm uniforms drawn once a month by the upgrade, imitation and credit processes
+        n_search = 0 if scenario.banking.market == "passive" else scenario.banking.search_banks
+        self._draws = {"upgrade": Prefetch(self.streams["upgrade"], (self.firms.n_rows,)),
+                       "imitation": Prefetch(self.streams["imitation"], (self.firms.n_rows,)),
+                       "credit": Prefetch(self.streams["credit"], (self.firms.n_rows, n_search))}
         # scratch arrays (preallocated, reused every step)
         n = self.firms.n_rows
         self._granted = np.zeros(n)
@@ -77,6 +86,8 @@ class IndustrialEconomy(mesa.Model):
         self._new_rate = np.zeros(n)
         self._limit = np.zeros(n)
         self._request = np.zeros(n)
+        self._denied = np.zeros(n, dtype=np.bool_)
+        self._applicants = np.zeros(n, dtype=np.int32)
         self._income = np.zeros((N_S, acc.N_INCOME))
         self._stocks = np.zeros((N_S, acc.N_STOCKS))
         self._invest = np.zeros((N_S, inv.N_INVEST))
@@ -84,6 +95,7 @@ class IndustrialEconomy(mesa.Model):
         self._requested = np.zeros(N_S)
         self._cls_loans = np.zeros(2)
         self._cls_interest = np.zeros(2)
+        self._cls_credit = np.zeros((2, 4))
 
     # ------------------------------------------------------------------------------------------
     # set-up
@@ -195,9 +207,9 @@ class IndustrialEconomy(mesa.Model):
         F.expected[sl] = F.output[sl]
         F.markup[sl] = self.markup0[sector]
         va = self.labour + self.services
-        F.unit_cost[sl] = va[sector] / F.productivity[sl] + self.energy_share[sector] * F.energy_intensity[sl] + (
+        unit_cost = va[sector] / F.productivity[sl] + self.energy_share[sector] * F.energy_intensity[sl] + (
             self.io.sum(axis=0) + self.materials)[sector]
-        F.price[sl] = (1 + F.markup[sl]) * F.unit_cost[sl]
+        F.price[sl] = (1 + F.markup[sl]) * unit_cost
         F.revenue[sl] = F.price[sl] * F.output[sl]
         self._init_balance_sheets(np.arange(n), 12.0 * F.output[sl])
         # capacity under construction at start: the steady state of the time-to-build rule
@@ -230,6 +242,8 @@ class IndustrialEconomy(mesa.Model):
         self.margin_smooth = self.margin0.copy()
         self.ptax0 = None
         self.entry_max = np.maximum(4, np.ceil(0.02 * alloc)).astype(np.int64)
+        self._totals = np.zeros((N_S, 3))
+        self._totals_ok = False
 
     def _init_loan_rates(self) -> None:
         """Loans at start carry the rate a bank would quote today (policy rate, margin, SME premium,
@@ -250,11 +264,12 @@ class IndustrialEconomy(mesa.Model):
 
     def _cash_total(self) -> float:
         F = self.firms
-        a = F.alive
-        return float(np.sum(self.weight[F.sector[a]] * F.cash[a]))
+        return float(sums.weighted_cash(F.alive, F.sector, self.weight, F.cash))
 
-    def _check_cash(self, step: str, before: float, flows: float) -> float:
-        after = self._cash_total()
+    def _check_cash(self, step: str, before: float, flows: float, after: float | None = None) -> float:
+        """Firm deposits after a step must equal deposits before plus the flows the step recorded.
+        `after` may come from the step's own kernel (same sum); else it is summed here."""
+        after = self._cash_total() if after is None else after
         gap = abs(after - before - flows)
         scale = max(abs(before), abs(after), 1.0)
         if gap > 1e-9 * scale:
@@ -285,9 +300,12 @@ class IndustrialEconomy(mesa.Model):
     # helpers
     # ------------------------------------------------------------------------------------------
     def sector_capacity(self) -> np.ndarray:
-        F = self.firms
-        cap = np.bincount(F.sector[F.alive], weights=F.capacity[F.alive], minlength=N_S)
-        return cap * self.weight
+        """Capacity by sector, economy-wide (yuan/month at 2019 prices)."""
+        return self._sector_totals()[:, 1] * self.weight
+
+    def sector_pipeline(self) -> np.ndarray:
+        """Capacity under construction by sector, economy-wide."""
+        return self._sector_totals()[:, 2] * self.weight
 
     def energy_price_index(self) -> np.ndarray:
         p = self.policy
@@ -310,7 +328,8 @@ class IndustrialEconomy(mesa.Model):
 
         # 1. policy: regulators apply the schedule; a VAT change reprices at once (pass-through)
         self.policy_schedule.advance(t)
-        self.agents.do("step")
+        for reg in self.regulators:
+            reg.step()
         tau = p.vat_rate
         tau_prev = p.previous.get("vat_rate", tau)
         # The margin kept from a VAT change is earned on sales to final buyers only: business buyers
@@ -321,7 +340,7 @@ class IndustrialEconomy(mesa.Model):
         self.vat_factor = 1 + (self.vat_factor - 1) * (1 - b.vat_margin_decay)
         blend = 1 + (self.vat_factor - 1) * self.final_share
         if np.any(blend != self.vat_blend):
-            F.price[F.alive] *= (blend / self.vat_blend)[F.sector[F.alive]]
+            self.reprice(blend / self.vat_blend)
             self.price_index = self.price_index * blend / self.vat_blend
             self.vat_blend = blend
         base_price = self.price_index / self.vat_blend  # ex-VAT price paid by business buyers
@@ -342,83 +361,40 @@ class IndustrialEconomy(mesa.Model):
         demand = final + intermediate + invest_demand
         self.final_share = final / demand
 
-        # 3. market shares and orders
-        mkt.update_shares(F.alive, F.sector, F.price, F.unfilled, self.price_index, b.replicator_speed,
-                          b.share_price_sensitivity, b.share_backlog_sensitivity, F.share, F.share_prev)
-        # 4. production (revenue at the posted price), labour and energy
-        mkt.allocate_orders(F.alive, F.sector, F.share, demand / W, F.capacity, F.price, F.orders, F.output,
-                            F.unfilled, F.revenue)
-        prod.labour_and_energy(F.alive, F.sector, F.output, F.productivity, F.energy_intensity,
-                               self.workers_per_yuan, self.mwh_per_yuan, F.workers, F.energy)
-
-        # 5. costs and prices
-        wage_index = self._wage_index()
-        labour_cost = self.labour * wage_index
-        va_cost = labour_cost + self.services
+        # 3-6. input prices this month (sector level), then market shares and orders; production
+        # (revenue at the posted price), labour and energy; unit costs, markups and next month's
+        # prices; income (interest is paid to, and deposit interest paid by, each firm's bank)
         energy_cost = self.energy_share * self.energy_price_index()
         material_cost = self.io.T @ base_price + self.materials
-        prod.unit_costs(F.alive, F.sector, F.productivity, F.energy_intensity, va_cost, energy_cost, material_cost,
-                        F.unit_cost)
         anchor = self.markup0 + b.markup_utilisation_response * (self.util_smooth - self.util_target)
         anchor = np.maximum(anchor, 0.0)
-        prod.set_prices(F.alive, F.sector, F.share, F.share_prev, F.unfilled, F.unit_cost, anchor, self.vat_blend,
-                        b.markup_share_response, b.markup_anchor_speed, b.markup_backlog_response, F.markup, F.price)
-
-        # 6. income (interest is paid to, and deposit interest paid by, each firm's bank)
+        vat_inputs_per_q = self.io.T @ (tau * base_price) + p.vat_rate_inputs * self.materials
         self.sfc_error = 0.0
         bk = self.banking
-        a = F.alive
-        wa = W[F.sector[a]]
-        bk.interest_income[:] = np.bincount(F.bank[a], weights=wa * F.loans[a] * F.loan_rate[a] / 12.0,
-                                            minlength=bk.banks.n_rows)
-        bk.deposit_interest[:] = np.bincount(F.bank[a], weights=wa * np.maximum(F.cash[a], 0.0)
-                                             * self.sc.banking.deposit_rate / 12.0, minlength=bk.banks.n_rows)
         bk.writeoff[:] = 0.0
-        cash0 = self._cash_total()
-        vat_inputs_per_q = self.io.T @ (tau * base_price) + p.vat_rate_inputs * self.materials
-        prod_small = b.small_profit_threshold / 12.0
-        acc.income(F.alive, F.sector, F.sme, F.output, F.capacity, F.revenue, F.productivity, F.energy_intensity, F.loans,
-                   F.loan_rate, self.sc.banking.deposit_rate, labour_cost, self.services, energy_cost, material_cost, self.dep_month, tau,
-                   vat_inputs_per_q, p.vat_rate_inputs, p.cit_rate, p.cit_rate_small, p.cit_rate_small_upper,
-                   b.small_profit_lower_band / 12.0, prod_small,
-                   b.dividend_payout, F.cash, F.capital, F.other_assets, F.other_liab, F.profit, F.loss_months,
-                   F.net_worth, self._income)
+        wage_index, cash0, cash1 = self.produce_and_book(demand / W, energy_cost, material_cost, anchor, tau,
+                                                         vat_inputs_per_q)
+        va_cost = self.labour * wage_index + self.services
         inc = self._income * W[:, None]
-        cash1 = self._check_cash("6 income", cash0, float(inc[:, acc.I_CASH].sum()))
+        self._check_cash("6 income", cash0, float(inc[:, acc.I_CASH].sum()), after=cash1)
 
         # 7. credit: plan investment, then ask the lender
         pi = self.investment_price()
         cap_per_capacity = self.cap_output * 12.0 * self.util_target * pi
         annuity = _annuity(b.upgrade_discount_rate / 12.0, b.upgrade_horizon)
-        u_review = self.streams["upgrade"].random(F.n_rows)
-        inv.plan_investment(F.alive, F.sector, F.orders, F.capacity, F.pipeline, F.upgrade_left,
-                            F.productivity, F.energy_intensity, u_review, self.util_target, self.growth,
-                            self.dep_month, self.lag,
-                            self.frontier_a, self.frontier_ei, va_cost, energy_cost, cap_per_capacity,
-                            p.upgrade_subsidy, b.expectation_speed,
-                            b.investment_adjustment, b.max_expansion, b.upgrade_review_prob, annuity,
-                            b.upgrade_cost_fixed, b.upgrade_cost_per_gap, F.expected, F.plan_expansion,
-                            F.plan_upgrade, self._requested)
+        u_review = self._draws["upgrade"].take()
+        self.plan_investment(u_review, va_cost, energy_cost, cap_per_capacity, annuity)
+        self._draws["upgrade"].start()  # next month's review draws, made while this month goes on
         factor = self._capacity_rules(self._requested * W)
-        lag = np.maximum(self.lag, 1)[F.sector]
-        instalment = F.pipeline_cost / lag
-        spend = (instalment + F.plan_expansion * factor[F.sector] * cap_per_capacity[F.sector] / lag
-                 + F.plan_upgrade * (1 - p.upgrade_subsidy[F.sector]))
-        buffer = b.cash_buffer_months * F.revenue
-        np.maximum(spend + buffer - F.cash, 0.0, out=F.need)
-        F.need[~F.alive] = 0.0
-        credit_flow = self.credit_market()
-        cash2 = self._check_cash("7 credit", cash1, credit_flow)
-        self.sfc_error = max(self.sfc_error, self.banking.check("7 credit", self._loan_scale()))
+        self.funding_need(factor, cap_per_capacity)
+        credit_flow, cash2, loan_gap = self.credit_market()
+        self._check_cash("7 credit", cash1, credit_flow, after=cash2)
+        self.sfc_error = max(self.sfc_error, self.banking.check("7 credit", self._loan_scale(), gap=loan_gap))
 
         # 8. investment
-        u_imit = self.streams["imitation"].random(F.n_rows)
-        inv.execute_investment(F.alive, F.sector, factor, F.plan_expansion, F.plan_upgrade, p.upgrade_subsidy,
-                               cap_per_capacity, self.lag, self.frontier_a, self.frontier_ei, b.upgrade_lag,
-                               u_imit, b.imitation_prob, b.imitation_speed, self.dep_month, F.cash, F.capital,
-                               F.capacity, F.pipeline, F.pipeline_cost, F.upgrade_left, F.upgrade_productivity,
-                               F.upgrade_energy, F.productivity, F.energy_intensity, F.investment, F.age,
-                               self._invest)
+        u_imit = self._draws["imitation"].take()
+        self.execute_investment(factor, cap_per_capacity, u_imit)
+        self._draws["imitation"].start()
         ivt = self._invest * W[:, None]
         cash3 = self._check_cash("8 investment", cash2, float(ivt[:, inv.V_CASH].sum()))
         # projects started use up replacement quota at the rule's ratio
@@ -427,14 +403,11 @@ class IndustrialEconomy(mesa.Model):
         sig = b.frontier_volatility
         self.frontier_a *= np.exp(self.frontier_growth / 12.0 + sig * fs[0] - 0.5 * sig**2)
         self.frontier_ei *= np.exp(-self.ei_decline / 12.0 + sig * fs[1] - 0.5 * sig**2)
-        F.net_worth[:] = F.cash + F.capital + F.other_assets - F.loans - F.other_liab
+        self.update_net_worth()
 
         # 9. exit: bankruptcy and voluntary exit, then forced closure of backward capacity
-        n_alive = np.bincount(F.sector[F.alive], minlength=N_S)
-        min_share = b.min_relative_share / np.maximum(n_alive, 1)
-        xe.exits(F.alive, F.sector, F.sme, W, F.cash, F.capital, F.loans, F.guaranteed, F.net_worth,
-                 F.loss_months, F.capacity, F.pipeline, F.pipeline_cost, F.share, min_share, b.loss_months_exit,
-                 b.recovery_rate, F.exit_reason, F.bank, bk.banks.loans, bk.writeoff, self._exits)
+        min_share = b.min_relative_share / np.maximum(self.firms_by_sector(), 1)
+        self.exits(min_share)
         self._forced_exit()
         ext = self._exits * W[:, None]
         cash4 = self._check_cash("9 exit", cash3, float(ext[:, xe.X_CASH].sum()))
@@ -445,76 +418,175 @@ class IndustrialEconomy(mesa.Model):
 
         # 10. entry
         entries, entry_cap, entry_cash = self._entry(demand)
-        self._check_cash("10 entry", cash4, entry_cash)
-        self.sfc_error = max(self.sfc_error, self.banking.check("10 entry", self._loan_scale()))
-        self.banking.month_end()
+        bk.refresh_exposures()  # banks' exposures, and firm deposits and loans by bank for the checks
+        self._check_cash("10 entry", cash4, entry_cash, after=bk.firm_deposits)
+        loan_gap = float(np.max(np.abs(bk.firm_loans - bk.banks.loans)))
+        self.sfc_error = max(self.sfc_error, bk.check("10 entry", self._loan_scale(), gap=loan_gap))
+        bk.month_end(refreshed=True)
 
         # 11. accounting and records
         self._record(t, demand, final, inc, ivt, ext, retired, entries, entry_cap, ptax)
         self.t += 1
 
     # ------------------------------------------------------------------------------------------
+    # firm-level phases: each runs one or more kernels over the firm rows. The Mesa reference
+    # (sim/reference) overrides exactly these methods with per-agent Python.
+    # ------------------------------------------------------------------------------------------
+    def reprice(self, factor: np.ndarray) -> None:
+        """Step 1: posted prices follow a change of the sector's VAT margin factor."""
+        F = self.firms
+        sums.reprice(F.alive, F.sector, factor, F.price)
+
+    def produce_and_book(self, demand_per_firm, energy_cost, material_cost, anchor, tau, vat_inputs_per_q):
+        """Steps 3-6 firm by firm: replicator shares, orders and output, labour and energy (3-4);
+        the wage index (wages follow the economy's mean productivity), unit costs, markups and
+        prices for next month (5); the income statement of every firm into self._income (per
+        sector, per model firm), the banks' interest, and the credit scores of step 7 (6). Returns
+        the wage index and firm deposits before and after (economy-wide yuan)."""
+        F, b, p, W = self.firms, self.b, self.policy, self.weight
+        bk, c = self.banking, self.sc.banking
+        harmonic = mkt.market_step(
+            F.alive, F.sector, W, F.price, F.unfilled, self.price_index, b.replicator_speed,
+            b.share_price_sensitivity, b.share_backlog_sensitivity, demand_per_firm, F.capacity, F.productivity,
+            F.energy_intensity, self.workers_per_yuan, self.mwh_per_yuan, F.share, F.share_prev, F.orders, F.output,
+            F.revenue, F.workers, F.energy)
+        if self._harmonic0 is None:
+            self._harmonic0 = harmonic
+        # wages follow the economy's average productivity (labour share roughly stable)
+        wage_index = float((harmonic / self._harmonic0) ** b.wage_productivity_elasticity)
+        labour_cost = self.labour * wage_index
+        va_cost = labour_cost + self.services
+        prod.costs_and_prices(F.alive, F.sector, F.productivity, F.energy_intensity, va_cost, energy_cost,
+                              material_cost, F.share, F.share_prev, F.unfilled, anchor, self.vat_blend,
+                              b.markup_share_response, b.markup_anchor_speed, b.markup_backlog_response, F.markup,
+                              F.price)
+        acc.income(F.alive, F.sector, F.sme, F.output, F.capacity, F.revenue, F.productivity, F.energy_intensity,
+                   F.loans, F.loan_rate, c.deposit_rate, labour_cost, self.services, energy_cost,
+                   material_cost, self.dep_month, tau, vat_inputs_per_q, p.vat_rate_inputs, p.cit_rate,
+                   p.cit_rate_small, p.cit_rate_small_upper, b.small_profit_lower_band / 12.0,
+                   b.small_profit_threshold / 12.0, b.dividend_payout, F.cash, F.capital, F.other_assets,
+                   F.other_liab, F.profit, F.loss_months, F.net_worth, self._income, W, F.bank, F.soe,
+                   c.pd_intercept, c.pd_leverage, c.pd_loss, c.pd_sme, c.pd_margin, p.soe_implicit_guarantee, F.pd,
+                   bk.interest_income, bk.deposit_interest)
+        before = float(np.sum(self._income[:, acc.I_DEPOSITS_BEFORE] * W))
+        after = float(np.sum(self._income[:, acc.I_DEPOSITS_AFTER] * W))
+        return wage_index, before, after
+
+    def plan_investment(self, u_review, va_cost, energy_cost, cap_per_capacity, annuity) -> None:
+        """Step 7 (first half): expectations, desired expansion and upgrade plans; requested
+        expansion by sector into self._requested (model-firm units)."""
+        F, b, p = self.firms, self.b, self.policy
+        inv.plan_investment(F.alive, F.sector, F.orders, F.capacity, F.pipeline, F.upgrade_left,
+                            F.productivity, F.energy_intensity, u_review, self.util_target, self.growth,
+                            self.dep_month, self.lag,
+                            self.frontier_a, self.frontier_ei, va_cost, energy_cost, cap_per_capacity,
+                            p.upgrade_subsidy, b.expectation_speed,
+                            b.investment_adjustment, b.max_expansion, b.upgrade_review_prob, annuity,
+                            b.upgrade_cost_fixed, b.upgrade_cost_per_gap, F.expected, F.plan_expansion,
+                            F.plan_upgrade, self._requested)
+
+    def funding_need(self, factor, cap_per_capacity) -> None:
+        """Step 7: funds each firm needs beyond its deposits (instalments, new projects within the
+        capacity rules, own share of upgrades, a cash buffer). The engine computes them firm by firm
+        at the start of `credit_market` (kernels.credit.repay_and_apply)."""
+        self._need_inputs = (factor, cap_per_capacity)
+
+    def execute_investment(self, factor, cap_per_capacity, u_imit) -> None:
+        """Step 8: pipeline completion, new projects and upgrades within funds, imitation,
+        depreciation; per-sector table into self._invest."""
+        self.invalidate_totals()
+        F, b, p = self.firms, self.b, self.policy
+        inv.execute_investment(F.alive, F.sector, factor, F.plan_expansion, F.plan_upgrade, p.upgrade_subsidy,
+                               cap_per_capacity, self.lag, self.frontier_a, self.frontier_ei, b.upgrade_lag,
+                               u_imit, b.imitation_prob, b.imitation_speed, self.dep_month, F.cash, F.capital,
+                               F.capacity, F.pipeline, F.pipeline_cost, F.upgrade_left, F.upgrade_productivity,
+                               F.upgrade_energy, F.productivity, F.energy_intensity, F.investment, F.age,
+                               self._invest)
+
+    def update_net_worth(self) -> None:
+        F = self.firms
+        sums.net_worth(F.alive, F.cash, F.capital, F.other_assets, F.loans, F.other_liab, F.net_worth)
+
+    def firms_by_sector(self) -> np.ndarray:
+        """Live model firms in each sector."""
+        return self._sector_totals()[:, 0].astype(np.int64)
+
+    def _sector_totals(self) -> np.ndarray:
+        """Live firms, capacity and pipeline by sector (model-firm units), summed again only after
+        a phase that changes them (`invalidate_totals`)."""
+        if not self._totals_ok:
+            F = self.firms
+            sums.sector_totals(F.alive, F.sector, F.capacity, F.pipeline, self._totals)
+            self._totals_ok = True
+        return self._totals
+
+    def invalidate_totals(self) -> None:
+        """Call after changing which rows are alive, or their capacity or pipeline."""
+        self._totals_ok = False
+
+    def exits(self, min_share) -> None:
+        """Step 9: bankruptcy and voluntary exit; per-sector table into self._exits."""
+        self.invalidate_totals()
+        F, b, W, bk = self.firms, self.b, self.weight, self.banking
+        xe.exits(F.alive, F.sector, F.sme, W, F.cash, F.capital, F.loans, F.guaranteed, F.net_worth,
+                 F.loss_months, F.capacity, F.pipeline, F.pipeline_cost, F.share, min_share, b.loss_months_exit,
+                 b.recovery_rate, F.exit_reason, F.bank, bk.banks.loans, bk.writeoff, self._exits)
+
+    def forced_closures(self, order: np.ndarray, frac: np.ndarray) -> None:
+        """Step 9: close the firms in `order` (whole, or the fraction `frac` of the marginal one)."""
+        self.invalidate_totals()
+        F, p, bk = self.firms, self.policy, self.banking
+        xe.forced_closures(order, frac, p.exit_compensation, F.sector, self.weight, self.b.recovery_rate, F.cash,
+                           F.capital, F.loans, F.guaranteed, F.capacity, F.pipeline, F.pipeline_cost, F.share,
+                           F.alive, F.exit_reason, F.bank, bk.banks.loans, bk.writeoff, self._exits)
+
+    # ------------------------------------------------------------------------------------------
     def credit_market(self) -> float:
         """Step 7: the single place where firms ask for credit. Loans amortise; firms that need funds
         (shortfall, investment beyond internal funds, rollover) apply to their bank and a few random
-        banks, best credit score first, and take the cheapest offer. Returns the net cash flow to
-        firms (economy-wide yuan) for the stock-flow check."""
+        banks, best credit score first (scores were made with the income statements), and take the
+        cheapest offer. Returns, for the stock-flow checks, the net cash flow to firms, their deposits
+        after (economy-wide yuan) and the largest gap between bank and firm loan books."""
         F, b, p, c = self.firms, self.b, self.policy, self.sc.banking
         bk = self.banking
         B = bk.banks
         W = self.weight
-        self._scores()
-        cr.repay(F.alive, F.sector, F.bank, W, float(b.loan_maturity), F.loans, F.guaranteed, F.cash, B.loans,
-                 self._repaid)
-        F.net_worth[:] = F.cash + F.capital + F.other_assets - F.loans - F.other_liab
-        cr.rollover(F.alive, F.sector, F.bank, W, F.pd, F.net_worth, c.pd_rollover_max, self._repaid, F.loans,
-                    F.cash, B.loans, self._rolled)
-        request = self._request
-        np.add(F.need, self._repaid - self._rolled, out=request)
-        request[~F.alive] = 0.0
-        assets = F.cash + F.capital + F.other_assets
-        if c.market == "passive":
-            limit = b.max_debt_to_assets * assets - F.loans
-        else:
-            collateral = ((1 - c.collateral_haircut_capital) * F.capital
-                          + (1 - p.pledge_haircut) * (p.receivables_pledge * F.other_assets + p.ip_pledge * F.capital))
-            unsecured = (np.where(F.sme & ~F.soe, c.unsecured_sme, c.unsecured_large)
-                         + np.where(F.soe, c.soe_unsecured * p.soe_implicit_guarantee, 0.0)) * assets
-            limit = collateral + unsecured - F.loans
-        np.maximum(limit, 0.0, out=self._limit)
-        self._limit[F.net_worth <= 0] = 0.0
-        applicants = np.flatnonzero(F.alive & (request > 0))
-        order = applicants[np.argsort(F.pd[applicants], kind="stable")].astype(np.int64)
-        n_search = 0 if c.market == "passive" else c.search_banks
-        u = self.streams["credit"].random((F.n_rows, n_search))
-        cand = np.empty((F.n_rows, n_search + 1), dtype=np.int64)
-        cand[:, 0] = F.bank
-        if n_search:
-            cand[:, 1:] = np.minimum(np.searchsorted(bk.size_cdf, u, side="right"), B.n_rows - 1)
+        factor, cap_per_capacity = self._need_inputs
+        n_app = cr.repay_and_apply(
+            F.alive, F.sector, F.bank, W, F.sme, F.soe, F.pd, self.lag, factor, cap_per_capacity, p.upgrade_subsidy,
+            b.cash_buffer_months, F.pipeline_cost, F.plan_expansion, F.plan_upgrade, F.revenue,
+            float(b.loan_maturity), c.pd_rollover_max,
+            c.market == "passive", b.max_debt_to_assets, c.collateral_haircut_capital, p.pledge_haircut,
+            p.receivables_pledge, p.ip_pledge, c.unsecured_sme, c.unsecured_large,
+            c.soe_unsecured * p.soe_implicit_guarantee, F.loans, F.guaranteed, F.cash, F.capital, F.other_assets,
+            F.other_liab, F.net_worth, B.loans, self._repaid, self._rolled, self._request, self._limit,
+            self._applicants)
+        applicants = self._applicants[:n_app]
+        order = applicants[np.argsort(F.pd[applicants], kind="stable")]
+        u = self._draws["credit"].take()
         room, pdmax_sme, pdmax_large, discount, margin = bk.lending_conditions()
         fund_cap = p.guarantee_fund_capital * 1e9
-        a = F.alive
-        outstanding = float(np.sum(W[F.sector[a]] * F.guaranteed[a]))
+        outstanding = float(sums.guaranteed_total(F.alive, F.sector, W, F.guaranteed))
         fund_room = np.array([max(p.guarantee_leverage * fund_cap - outstanding, 0.0)])
         coverage = (1 - p.risk_share_bank) if fund_cap > 0 else 0.0
         self._granted[:] = 0.0
         self._fees[:] = 0.0
         self._new_rate[:] = 0.0
-        cr.allocate_credit(order, cand, F.sector, W, F.sme, F.soe, F.pd, request, self._limit, B.alive, margin,
-                           room, pdmax_sme, pdmax_large, discount, p.policy_rate, c.sme_premium,
-                           c.loss_given_default, c.risk_weight_large, c.risk_weight_sme, c.risk_weight_guaranteed,
-                           fund_room, coverage, p.guarantee_fee_small, p.guarantee_fee, 5e6, c.switching_cost, F.bank,
-                           F.loans,
-                           F.loan_rate, F.cash, F.guaranteed, B.loans, self._granted, self._fees, self._new_rate)
-        wa = W[F.sector]
-        self._credit_month = {
-            "granted": (self._granted + self._rolled) * wa, "granted_market": self._granted * wa,
-            "repaid": self._repaid * wa,
-            "fees": float(np.sum(self._fees * wa)),
-            "denied": F.alive & (request > 0) & (self._granted <= 0),
-        }
-        F.net_worth[:] = F.cash + F.capital + F.other_assets - F.loans - F.other_liab
-        return float(np.sum(wa * (self._granted + self._rolled - self._repaid - self._fees)))
+        cr.allocate_credit_drawn(order, u, bk.size_cdf[:B.n_rows], F.sector, W, F.sme, F.soe, F.pd,
+                                 self._request, self._limit, B.alive, margin, room, pdmax_sme, pdmax_large, discount,
+                                 p.policy_rate, c.sme_premium, c.loss_given_default, c.risk_weight_large,
+                                 c.risk_weight_sme, c.risk_weight_guaranteed, fund_room, coverage,
+                                 p.guarantee_fee_small, p.guarantee_fee, 5e6, c.switching_cost, F.bank, F.loans,
+                                 F.loan_rate, F.cash, F.guaranteed, B.loans, self._granted, self._fees,
+                                 self._new_rate)
+        self._draws["credit"].start()
+        firm_side = np.zeros(B.n_rows)
+        flow, fees, deposits = cr.credit_close(F.alive, F.sector, W, F.bank, self._request, self._granted,
+                                               self._rolled, self._repaid, self._fees, F.cash, F.capital,
+                                               F.other_assets, F.loans, F.other_liab, F.net_worth, self._denied,
+                                               firm_side)
+        self._credit_month = {"fees": float(fees)}
+        return float(flow), float(deposits), float(np.max(np.abs(firm_side - B.loans)))
 
     def _loan_scale(self) -> float:
         return float(np.sum(np.abs(self.banking.banks.loans)))
@@ -522,23 +594,31 @@ class IndustrialEconomy(mesa.Model):
     def halt_projects(self, sectors: np.ndarray) -> None:
         """Stop the capacity under construction in the given sectors (nothing of it was paid yet:
         construction is paid as it is completed)."""
+        self.invalidate_totals()
         F = self.firms
-        m = sectors[F.sector] & F.alive
-        F.pipeline[m] = 0.0
-        F.pipeline_cost[m] = 0.0
+        sums.halt_projects(F.alive, F.sector, np.asarray(sectors, dtype=np.bool_), F.pipeline, F.pipeline_cost)
 
     def enforce_caps(self, cap_phys: np.ndarray) -> None:
         """Scale down capacity under construction where it would take a sector over its cap."""
-        F = self.firms
         limit = np.where(cap_phys > 0, cap_phys / self.phys_per_yuan / 12.0, np.inf)
-        a = F.alive
-        pipe = np.bincount(F.sector[a], weights=F.pipeline[a], minlength=N_S) * self.weight
-        over = self.sector_capacity() + pipe - limit
+        pipe = self.sector_pipeline()
+        over = self._capacity_in_lag() + pipe - limit
         scale = np.ones(N_S)
         np.divide(np.maximum(pipe - over, 0.0), pipe, out=scale, where=(over > 0) & (pipe > 0))
         if np.any(scale < 1.0):
-            F.pipeline[:] *= scale[F.sector]
-            F.pipeline_cost[:] *= scale[F.sector]
+            self.scale_pipeline(scale)
+
+    def _capacity_in_lag(self) -> np.ndarray:
+        """Capacity still operating when today's projects come on stream (net of depreciation over
+        the build lag): a cap limits that plus the capacity under construction, so replacing worn-out
+        capacity is not blocked by the cap."""
+        return self.sector_capacity() * np.maximum(1.0 - self.dep_month * self.lag, 0.0)
+
+    def scale_pipeline(self, scale: np.ndarray) -> None:
+        """Capacity under construction (and its cost) scaled by sector."""
+        self.invalidate_totals()
+        F = self.firms
+        sums.scale_pipeline(F.sector, scale, F.pipeline, F.pipeline_cost)
 
     def _capacity_rules(self, requested: np.ndarray) -> np.ndarray:
         """Share of requested expansion each sector may build: a ban or a replacement ratio needs
@@ -550,9 +630,8 @@ class IndustrialEconomy(mesa.Model):
             allowed = np.where(ratio > 0, self.quota_pool / np.where(ratio > 0, ratio, 1.0), np.inf)
             factor = np.minimum(factor, np.where(requested > 0, allowed / requested, 1.0))
             cap_limit = np.where(p.capacity_cap > 0, p.capacity_cap / self.phys_per_yuan / 12.0, np.inf)
-            F = self.firms
-            pipe = np.bincount(F.sector[F.alive], weights=F.pipeline[F.alive], minlength=N_S) * self.weight
-            head = np.maximum(cap_limit - self.sector_capacity() - pipe, 0.0)
+            pipe = self.sector_pipeline()
+            head = np.maximum(cap_limit - self._capacity_in_lag() - pipe, 0.0)
             factor = np.minimum(factor, np.where(requested > 0, head / requested, 1.0))
         factor = np.clip(np.nan_to_num(factor, nan=0.0, posinf=1.0), 0.0, 1.0)
         self._rule_ratio = ratio
@@ -568,9 +647,7 @@ class IndustrialEconomy(mesa.Model):
         order_all, frac_all = [], []
         for s in np.flatnonzero(quota > 0):
             target = quota[s] * ref[s] / 12.0 / self.weight[s]  # model-firm units this month
-            m = F.alive & (F.sector == s) & ((F.energy_intensity >= p.backward_energy_intensity[s])
-                                            | (F.productivity <= p.backward_productivity[s] * self.frontier_a[s]))
-            cand = np.flatnonzero(m)
+            cand = self.backward_candidates(s)
             if cand.size == 0:
                 continue
             score = np.log(F.energy_intensity[cand]) - np.log(F.productivity[cand])
@@ -589,38 +666,55 @@ class IndustrialEconomy(mesa.Model):
             return
         order = np.concatenate(order_all).astype(np.int64)
         frac = np.concatenate(frac_all)
-        bk = self.banking
-        xe.forced_closures(order, frac, p.exit_compensation, F.sector, self.weight, self.b.recovery_rate, F.cash,
-                           F.capital, F.loans, F.guaranteed, F.capacity, F.pipeline, F.pipeline_cost, F.share,
-                           F.alive, F.exit_reason, F.bank, bk.banks.loans, bk.writeoff, self._exits)
+        self.forced_closures(order, frac)
+
+    def backward_candidates(self, s: int) -> np.ndarray:
+        """Rows of live firms of sector s that count as backward capacity, in row order."""
+        F, p = self.firms, self.policy
+        m = F.alive & (F.sector == s) & ((F.energy_intensity >= p.backward_energy_intensity[s])
+                                        | (F.productivity <= p.backward_productivity[s] * self.frontier_a[s]))
+        return np.flatnonzero(m)
+
+    def free_rows(self, total: int) -> np.ndarray:
+        """Up to `total` rows for entrants: rows never used first, then rows of exited firms (kept as
+        long as possible for panels)."""
+        F = self.firms
+        out = np.empty(total, dtype=np.int64)
+        k = sums.free_rows(F.alive, F.exit_reason, total, out)
+        return out[:k]
+
+    def renormalise_shares(self) -> None:
+        """Shares in each sector sum to one again (entrants take share from incumbents)."""
+        F = self.firms
+        sums.renormalise_shares(F.alive, F.sector, F.share, np.zeros(N_S))
 
     def _entry(self, demand: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
         """New firms: Poisson numbers by sector (inverse CDF of a fixed uniform, so every scenario
         consumes the same draws), private SMEs drawn behind the frontier, funded half by equity and
         half by a loan."""
         F, b, p = self.firms, self.b, self.policy
+        self.entered_rows = np.zeros(0, dtype=np.int64)
         g = self.streams["entry"]
         u_n = g.random(N_S)
         m = int(self.entry_max.max())
         u = g.random((N_S, m, 3))
         z = g.standard_normal((N_S, m))
-        n_alive = np.bincount(F.sector[F.alive], minlength=N_S).astype(float)
         margin = self._income[:, acc.I_PROFIT] / np.maximum(self._income[:, acc.I_REVENUE], 1e-12)
         self.margin_smooth += b.signal_smoothing * (margin - self.margin_smooth)
-        lam = (n_alive * self.entry_rate / 12.0 * np.exp(b.entry_profit_response * (self.margin_smooth - self.margin0))
+        # the pool of would-be entrants scales with the sector's 2019 population, not with the firms
+        # alive now: with exits proportional to the firms alive, the number of firms is stationary
+        lam = (self.n_alloc * self.entry_rate / 12.0
+               * np.exp(b.entry_profit_response * (self.margin_smooth - self.margin0))
                * (1 - p.entry_barrier) / 0.5)
         lam = np.where(p.ban_new_capacity > 0, 0.0, lam)
-        counts = np.minimum(poisson.ppf(u_n, lam), self.entry_max).astype(np.int64)
+        counts = np.minimum(poisson_ppf(u_n, lam), self.entry_max).astype(np.int64)
         counts[lam <= 0] = 0
         entries = np.zeros(N_S)
         entry_cap = np.zeros(N_S)
         total = int(counts.sum())
         if total == 0:
             return entries, entry_cap, 0.0
-        # rows never used first, then rows of exited firms (kept as long as possible for panels)
-        free = np.flatnonzero(~F.alive & (F.exit_reason == 0))[:total]
-        if free.size < total:
-            free = np.concatenate([free, np.flatnonzero(~F.alive & (F.exit_reason != 0))[:total - free.size]])
+        free = self.free_rows(total)
         if free.size < total:
             counts = _trim_counts(counts, free.size)
         pi = self.investment_price()
@@ -644,6 +738,7 @@ class IndustrialEconomy(mesa.Model):
             F.soe[rows] = False
             F.age[rows] = 0
             F.capacity[rows] = cap
+            self.invalidate_totals()
             F.pipeline[rows] = 0.0
             F.pipeline_cost[rows] = 0.0
             F.upgrade_left[rows] = 0
@@ -657,10 +752,10 @@ class IndustrialEconomy(mesa.Model):
             F.output[rows] = 0.0
             F.unfilled[rows] = 0.0
             F.markup[rows] = self.markup0[s]
-            F.unit_cost[rows] = ((self.labour[s] + self.services[s]) / F.productivity[rows]
+            unit_cost = ((self.labour[s] + self.services[s]) / F.productivity[rows]
                                  + self.energy_share[s] * F.energy_intensity[rows]
                                  + self.io[:, s] @ (self.price_index / self.vat_blend) + self.materials[s])
-            F.price[rows] = (1 + self.markup0[s]) * F.unit_cost[rows] * self.vat_blend[s]
+            F.price[rows] = (1 + self.markup0[s]) * unit_cost * self.vat_blend[s]
             F.revenue[rows] = 0.0
             F.profit[rows] = 0.0
             F.loss_months[rows] = 0
@@ -681,32 +776,36 @@ class IndustrialEconomy(mesa.Model):
             entry_cash += float(self.weight[s] * F.cash[rows].sum())
             entries[s] = c
             entry_cap[s] = cap.sum()
+        self.entered_rows = free[:k]
         # entrants' shares come out of incumbents'
-        tot = np.bincount(F.sector[F.alive], weights=F.share[F.alive], minlength=N_S)
-        scale = np.where(tot > 0, 1.0 / tot, 1.0)
-        F.share[F.alive] *= scale[F.sector[F.alive]]
+        self.renormalise_shares()
         return entries * self.weight, entry_cap * self.weight, entry_cash
-
-    def _wage_index(self) -> float:
-        """Wages follow the economy's average productivity (labour share roughly stable)."""
-        F = self.firms
-        a = F.alive
-        w = F.capacity[a] * self.weight[F.sector[a]]
-        harmonic = np.sum(w) / np.sum(w / F.productivity[a])
-        if self._harmonic0 is None:
-            self._harmonic0 = harmonic
-        return float((harmonic / self._harmonic0) ** self.b.wage_productivity_elasticity)
 
     def _trend(self, t: int) -> float:
         g = float(np.sum(self.growth * self.rev_month) / np.sum(self.rev_month))
         return math.exp(g * t / 12.0)
 
+    def firm_aggregates(self) -> dict:
+        """Sums over firm rows for the records (step 11). Firms are classified by size first (SME when
+        capacity is below the revenue threshold)."""
+        F, W = self.firms, self.weight
+        cls, st = self._cls_credit, self._stocks
+        guaranteed = acc.record_sums(
+            F.alive, F.sector, W, F.sme, F.output, F.capacity, F.workers, F.energy, F.productivity, F.energy_intensity,
+            F.loans, F.cash, F.net_worth, F.pipeline, F.price, F.markup, F.orders, F.investment, F.capital,
+            F.loan_rate, F.guaranteed, self.sme_threshold, self._granted, self._rolled, self._new_rate, self._denied,
+            st, self._cls_loans, self._cls_interest, cls)
+        return {
+            "credit_new": cls[:, 0].copy(), "credit_market": cls[:, 1].copy(),
+            "credit_market_interest": cls[:, 2].copy(), "credit_denied": cls[:, 3].copy(),
+            "credit_guaranteed": float(guaranteed),
+            "output": st[:, acc.S_OUTPUT].copy(), "price_output": st[:, acc.S_PRICE_W].copy(),
+        }
+
     def _record(self, t, demand, final, inc, ivt, ext, retired, entries, entry_cap, ptax) -> None:
         F, p, b, W = self.firms, self.policy, self.b, self.weight
         rec = self.rec
-        acc.sector_sums(F.alive, F.sector, F.output, F.capacity, F.workers, F.energy, F.productivity,
-                        F.energy_intensity, F.loans, F.cash, F.net_worth, F.pipeline, F.price, F.markup, F.orders,
-                        F.investment, F.capital, self._stocks)
+        agg = self.firm_aggregates()
         st = self._stocks
         cap_w = st[:, acc.S_CAPACITY] * W
         # output and utilisation at production time (firms that exit later this month included)
@@ -747,8 +846,6 @@ class IndustrialEconomy(mesa.Model):
         rec["investment", t] = ivt[:, inv.V_INVESTMENT]
         rec["loans", t] = st[:, acc.S_LOANS] * W
         rec["net_worth", t] = st[:, acc.S_NET_WORTH] * W
-        acc.size_class_sums(F.alive, F.sector, W, F.sme, F.capacity, F.loans, F.loan_rate, self.sme_threshold,
-                            self._cls_loans, self._cls_interest)
         rec["credit", t] = self._cls_loans
         rec["loan_rate", t] = self._cls_interest / np.maximum(self._cls_loans, 1e-300)
         rec["bankruptcies", t] = np.array([ext[:, xe.X_BANKRUPT_SME].sum(), ext[:, xe.X_BANKRUPT_LARGE].sum()])
@@ -759,19 +856,13 @@ class IndustrialEconomy(mesa.Model):
         B, bk = self.banking.banks, self.banking
         live = B.alive
         cm = self._credit_month
-        sme_rows = F.sme
-        g_w = cm["granted"]
-        rec["credit_new", t] = np.array([g_w[sme_rows].sum(), g_w[~sme_rows].sum()])
-        nr = self._new_rate
-        g_m = cm["granted_market"]  # renewals keep their old rate: the new-loan rate is over new money
-        rec["loan_rate_new", t] = np.array([
-            np.sum(g_m[sme_rows] * nr[sme_rows]) / g_m[sme_rows].sum() if g_m[sme_rows].sum() > 0 else np.nan,
-            np.sum(g_m[~sme_rows] * nr[~sme_rows]) / g_m[~sme_rows].sum() if g_m[~sme_rows].sum() > 0 else np.nan])
-        den = cm["denied"]
-        wrow = W[F.sector]
-        rec["credit_denied", t] = np.array([np.sum(wrow[den & sme_rows]), np.sum(wrow[den & ~sme_rows])])
-        a = F.alive
-        rec["credit_guaranteed", t] = float(np.sum(W[F.sector[a]] * F.guaranteed[a]))
+        new = agg["credit_new"]
+        rec["credit_new", t] = new
+        g_m = agg["credit_market"]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rec["loan_rate_new", t] = np.where(g_m > 0, agg["credit_market_interest"] / g_m, np.nan)
+        rec["credit_denied", t] = agg["credit_denied"]
+        rec["credit_guaranteed", t] = agg["credit_guaranteed"]
         rec["npl_ratio", t] = float(B.npl[live].sum() / max(B.loans[live].sum(), 1e-300))
         rec["bank_capital_ratio", t] = float(B.equity[live].sum() / max(B.rwa[live].sum(), 1e-300))
         rec["bank_equity", t] = float(B.equity[live].sum())
@@ -815,13 +906,27 @@ class IndustrialEconomy(mesa.Model):
         rec["income_index", t] = self.income_smooth / (self.income0 * trend)
         rec["policy_rate", t] = p.policy_rate
         # state carried to next month: price index and output by sector, investment, utilisation
-        q_now = np.bincount(F.sector[F.alive], weights=F.output[F.alive], minlength=N_S)
-        pq = np.bincount(F.sector[F.alive], weights=(F.price * F.output)[F.alive], minlength=N_S)
+        q_now = agg["output"]
+        pq = agg["price_output"]
         self.price_index = np.where(q_now > 0, pq / np.maximum(q_now, 1e-300), self.price_index)
         self.out_prev = output
         self.invest_prev = float(ivt[:, inv.V_INVESTMENT].sum())
         util = rec.data["utilization"][t]
         self.util_smooth += self.b.signal_smoothing * (util - self.util_smooth)
+
+
+def poisson_ppf(u: np.ndarray, lam: np.ndarray) -> np.ndarray:
+    """The Poisson quantile function, as scipy.stats.poisson.ppf computes it (scipy.special's
+    pdtrik and pdtr), without importing scipy.stats (a third of a second at start-up)."""
+    u = np.asarray(u, dtype=float)
+    lam = np.asarray(lam, dtype=float)
+    with np.errstate(invalid="ignore"):
+        vals = np.ceil(special.pdtrik(u, lam))
+        vals1 = np.maximum(vals - 1, 0)
+        q = np.where(special.pdtr(vals1, lam) >= u, vals1, vals)
+    q = np.where(u == 0, -1.0, q)
+    q = np.where(u == 1, np.inf, q)
+    return np.where((lam >= 0) & (u >= 0) & (u <= 1), q, np.nan)
 
 
 def _annuity(r: float, n: int) -> float:

@@ -9,6 +9,7 @@ shapes that depend only on the run size, so two scenarios with the same seed see
 
 from __future__ import annotations
 
+import threading
 import zlib
 
 import numpy as np
@@ -28,3 +29,26 @@ class Streams:
 
     def __getitem__(self, name: str) -> np.random.Generator:
         return self._g[name]
+
+
+class Prefetch:
+    """The next draw of a stream that is used once per step, made in a background thread while the
+    step goes on (numpy releases the GIL while it fills an array). The stream sees exactly the same
+    sequence of draws as if each were made when needed: `take()` waits for the fill and returns the
+    buffer; `start()` begins the next fill once the caller is done with the buffer."""
+
+    def __init__(self, gen: np.random.Generator, shape: tuple[int, ...]):
+        self.gen = gen
+        self.buf = np.empty(shape)
+        self._thread: threading.Thread | None = None
+        self.start()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.gen.random, kwargs={"out": self.buf}, daemon=True)
+        self._thread.start()
+
+    def take(self) -> np.ndarray:
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        return self.buf

@@ -3,81 +3,120 @@
 from __future__ import annotations
 
 import numpy as np
+from numba import prange
 
-from .._numba import kernel
+from .._numba import CHUNK, kernel
 
 # columns of the per-sector income table written by `income`
 (I_REVENUE, I_WAGES, I_SERVICES, I_ENERGY, I_MATERIALS, I_VALUE_ADDED, I_INTEREST, I_DEPRECIATION,
- I_PRETAX, I_VAT, I_CIT, I_PROFIT, I_DIVIDENDS, I_OUTPUT, I_CAPACITY, I_DEPOSIT_INTEREST, I_CASH) = range(17)
-N_INCOME = 17
+ I_PRETAX, I_VAT, I_CIT, I_PROFIT, I_DIVIDENDS, I_OUTPUT, I_CAPACITY, I_DEPOSIT_INTEREST, I_CASH,
+ I_DEPOSITS_BEFORE, I_DEPOSITS_AFTER) = range(19)
+N_INCOME = 19
 
 
-@kernel
+@kernel(parallel=True)
 def income(alive, sector, sme, output, capacity, revenue, productivity, energy_intensity, loans, loan_rate,
            deposit_rate,
            labour_cost, services_cost, energy_cost, material_cost, dep_rate, vat_rate, vat_inputs_per_q,
            vat_rate_inputs, cit_rate, cit_rate_small, cit_rate_small_upper, small_low_month, small_profit_month,
            payout,
-           cash, capital, other_assets, other_liab, profit, loss_months, net_worth, table):
+           cash, capital, other_assets, other_liab, profit, loss_months, net_worth, table,
+           weight, bank, soe, pd_c0, pd_lev, pd_loss, pd_sme, pd_margin, soe_cut, pd, bank_interest,
+           bank_deposit_interest):
     """Sales less wages, services, energy, inputs, interest and depreciation; VAT remitted on value
     added (output VAT less input VAT); corporate income tax with the small low-profit enterprise
     bands (Caishui [2019] No. 13); dividends.
 
     VAT is collected from buyers and remitted, so it passes through the firm's cash; the firm keeps
     sales ex-VAT. Depreciation lowers capital, not cash.
+
+    Fused into the same pass over the firms (each as its own kernel would compute it): the interest
+    each bank earns and pays on its firms' loans and deposits, the firms' deposits before and after
+    (for the stock-flow check), and the credit score of step 7 (`credit.credit_scores`), whose inputs
+    are final once the income statement is booked.
     """
-    table[:, :] = 0.0
-    for i in range(alive.shape[0]):
-        if not alive[i]:
-            continue
-        s = sector[i]
-        q = output[i]
-        r = revenue[i]
-        wages = q * labour_cost[s] / productivity[i]
-        serv = q * services_cost[s] / productivity[i]
-        en = q * energy_cost[s] * energy_intensity[i]
-        mat = q * material_cost[s]
-        interest = loans[i] * loan_rate[i] / 12.0
-        dint = cash[i] * deposit_rate / 12.0 if cash[i] > 0 else 0.0
-        dep = capital[i] * dep_rate[s]
-        pre = r - wages - serv - en - mat - interest + dint - dep
-        vat = vat_rate[s] * r - vat_rate_inputs * (serv + en) - q * vat_inputs_per_q[s]
-        tax = 0.0
-        if pre > 0:
-            if sme[i] and pre <= small_profit_month:
-                # small low-profit enterprise: one rate up to the lower band, another above it
-                low = pre if pre < small_low_month else small_low_month
-                tax = cit_rate_small * low + cit_rate_small_upper * (pre - low)
+    n_b = bank_interest.shape[0]
+    n = alive.shape[0]
+    nc = (n + CHUNK - 1) // CHUNK
+    part = np.zeros((nc, table.shape[0], N_INCOME))
+    part_bank = np.zeros((nc, 2, n_b))
+    for c in prange(nc):
+        t = part[c]
+        tb = part_bank[c]
+        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+            if not alive[i]:
+                pd[i] = 0.0
+                continue
+            s = sector[i]
+            w = weight[s]
+            tb[0, bank[i]] += w * loans[i] * loan_rate[i] / 12.0
+            tb[1, bank[i]] += w * (cash[i] if cash[i] > 0.0 else 0.0) * deposit_rate / 12.0
+            t[s, I_DEPOSITS_BEFORE] += cash[i]
+            q = output[i]
+            r = revenue[i]
+            wages = q * labour_cost[s] / productivity[i]
+            serv = q * services_cost[s] / productivity[i]
+            en = q * energy_cost[s] * energy_intensity[i]
+            mat = q * material_cost[s]
+            interest = loans[i] * loan_rate[i] / 12.0
+            dint = cash[i] * deposit_rate / 12.0 if cash[i] > 0 else 0.0
+            dep = capital[i] * dep_rate[s]
+            pre = r - wages - serv - en - mat - interest + dint - dep
+            vat = vat_rate[s] * r - vat_rate_inputs * (serv + en) - q * vat_inputs_per_q[s]
+            tax = 0.0
+            if pre > 0:
+                if sme[i] and pre <= small_profit_month:
+                    # small low-profit enterprise: one rate up to the lower band, another above it
+                    low = pre if pre < small_low_month else small_low_month
+                    tax = cit_rate_small * low + cit_rate_small_upper * (pre - low)
+                else:
+                    tax = cit_rate * pre
+            net = pre - tax
+            div = payout * net if net > 0 else 0.0
+            flow = r - wages - serv - en - mat - interest + dint - tax - div
+            cash[i] += flow
+            capital[i] -= dep
+            profit[i] = net
+            if net < 0:
+                loss_months[i] += 1
             else:
-                tax = cit_rate * pre
-        net = pre - tax
-        div = payout * net if net > 0 else 0.0
-        flow = r - wages - serv - en - mat - interest + dint - tax - div
-        cash[i] += flow
-        capital[i] -= dep
-        profit[i] = net
-        if net < 0:
-            loss_months[i] += 1
-        else:
-            loss_months[i] = 0
-        net_worth[i] = cash[i] + capital[i] + other_assets[i] - loans[i] - other_liab[i]
-        table[s, I_REVENUE] += r
-        table[s, I_WAGES] += wages
-        table[s, I_SERVICES] += serv
-        table[s, I_ENERGY] += en
-        table[s, I_MATERIALS] += mat
-        table[s, I_VALUE_ADDED] += r - serv - en - mat
-        table[s, I_INTEREST] += interest
-        table[s, I_DEPRECIATION] += dep
-        table[s, I_PRETAX] += pre
-        table[s, I_VAT] += vat
-        table[s, I_CIT] += tax
-        table[s, I_PROFIT] += net
-        table[s, I_DIVIDENDS] += div
-        table[s, I_OUTPUT] += q
-        table[s, I_CAPACITY] += capacity[i]
-        table[s, I_DEPOSIT_INTEREST] += dint
-        table[s, I_CASH] += flow
+                loss_months[i] = 0
+            net_worth[i] = cash[i] + capital[i] + other_assets[i] - loans[i] - other_liab[i]
+            t[s, I_REVENUE] += r
+            t[s, I_WAGES] += wages
+            t[s, I_SERVICES] += serv
+            t[s, I_ENERGY] += en
+            t[s, I_MATERIALS] += mat
+            t[s, I_VALUE_ADDED] += r - serv - en - mat
+            t[s, I_INTEREST] += interest
+            t[s, I_DEPRECIATION] += dep
+            t[s, I_PRETAX] += pre
+            t[s, I_VAT] += vat
+            t[s, I_CIT] += tax
+            t[s, I_PROFIT] += net
+            t[s, I_DIVIDENDS] += div
+            t[s, I_OUTPUT] += q
+            t[s, I_CAPACITY] += capacity[i]
+            t[s, I_DEPOSIT_INTEREST] += dint
+            t[s, I_CASH] += flow
+            t[s, I_DEPOSITS_AFTER] += cash[i]
+            # credit score (as credit.credit_scores)
+            assets = cash[i] + capital[i] + other_assets[i]
+            lev = loans[i] / assets if assets > 0 else 1.0
+            m = profit[i] / revenue[i] if revenue[i] > 0 else -0.1
+            x = pd_c0 + pd_lev * lev + (pd_loss if loss_months[i] >= 3 else 0.0) + (pd_sme if sme[i] else 0.0) - (
+                pd_margin * m)
+            p = 1.0 / (1.0 + np.exp(-x))
+            if soe[i]:
+                p *= 1.0 - soe_cut
+            pd[i] = p
+    table[:] = 0.0
+    bank_interest[:] = 0.0
+    bank_deposit_interest[:] = 0.0
+    for c in range(nc):
+        table[:] += part[c]
+        bank_interest[:] += part_bank[c, 0]
+        bank_deposit_interest[:] += part_bank[c, 1]
 
 
 (S_OUTPUT, S_CAPACITY, S_N_FIRMS, S_WORKERS, S_ENERGY, S_PROD_W, S_EI_W, S_LOANS, S_CASH, S_NET_WORTH,
@@ -85,44 +124,92 @@ def income(alive, sector, sme, output, capacity, revenue, productivity, energy_i
 N_STOCKS = 16
 
 
-@kernel
-def sector_sums(alive, sector, output, capacity, workers, energy, productivity, energy_intensity, loans, cash,
-                net_worth, pipeline, price, markup, orders, investment, capital, table):
-    """Per-sector sums of firm stocks and flows (unweighted: one model firm each)."""
-    table[:, :] = 0.0
-    for i in range(alive.shape[0]):
-        if not alive[i]:
-            continue
-        s = sector[i]
-        table[s, S_OUTPUT] += output[i]
-        table[s, S_CAPACITY] += capacity[i]
-        table[s, S_N_FIRMS] += 1.0
-        table[s, S_WORKERS] += workers[i]
-        table[s, S_ENERGY] += energy[i]
-        table[s, S_PROD_W] += productivity[i] * capacity[i]
-        table[s, S_EI_W] += energy_intensity[i] * output[i]
-        table[s, S_LOANS] += loans[i]
-        table[s, S_CASH] += cash[i]
-        table[s, S_NET_WORTH] += net_worth[i]
-        table[s, S_PIPELINE] += pipeline[i]
-        table[s, S_PRICE_W] += price[i] * output[i]
-        table[s, S_MARKUP_W] += markup[i] * output[i]
-        table[s, S_DEMAND_ORDERS] += orders[i]
-        table[s, S_INVESTMENT] += investment[i]
-        table[s, S_CAPITAL] += capital[i]
-
-
-@kernel
-def size_class_sums(alive, sector, weight, sme, capacity, loans, loan_rate, threshold_month, out_loans,
-                    out_interest):
-    """Classify firms by size (SME when capacity is below the revenue threshold) and sum weighted
-    loans and interest by class (index 0 = sme, 1 = large)."""
-    out_loans[:] = 0.0
-    out_interest[:] = 0.0
-    for i in range(alive.shape[0]):
-        if alive[i]:
-            sme[i] = capacity[i] < threshold_month
-            c = 0 if sme[i] else 1
-            w = weight[sector[i]]
-            out_loans[c] += w * loans[i]
-            out_interest[c] += w * loans[i] * loan_rate[i]
+@kernel(parallel=True)
+def record_sums(alive, sector, weight, sme, output, capacity, workers, energy, productivity, energy_intensity, loans,
+                cash, net_worth, pipeline, price, markup, orders, investment, capital, loan_rate, guaranteed,
+                threshold_month, granted, rolled, new_rate, denied, stocks, cls_loans, cls_interest, credit):
+    """Everything the records sum over firm rows, in one pass: per sector the firms' stocks and
+    flows (unweighted, one model firm each; columns S_*); firms reclassified by size (SME when
+    capacity is below the revenue threshold) and, per size class (0 sme, 1 large), weighted loans
+    and loan interest; the guaranteed stock; and per size class the credit granted this month (with
+    renewals; new money; interest on new money; firms refused; over all rows, as the credit arrays
+    are per row). Returns the guaranteed stock (economy-wide yuan)."""
+    n = alive.shape[0]
+    n_s = stocks.shape[0]
+    nc = (n + CHUNK - 1) // CHUNK
+    p_st = np.zeros((nc, n_s, N_STOCKS))
+    p_small = np.zeros((nc, 16))  # per chunk: loans and interest by class, credit by class, guaranteed
+    for c in prange(nc):
+        t = p_st[c]
+        l0 = l1 = r0 = r1 = g_tot = 0.0
+        a0 = a1 = m0 = m1 = x0 = x1 = d0 = d1 = 0.0
+        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+            s = sector[i]
+            w = weight[s]
+            if alive[i]:
+                t[s, S_OUTPUT] += output[i]
+                t[s, S_CAPACITY] += capacity[i]
+                t[s, S_N_FIRMS] += 1.0
+                t[s, S_WORKERS] += workers[i]
+                t[s, S_ENERGY] += energy[i]
+                t[s, S_PROD_W] += productivity[i] * capacity[i]
+                t[s, S_EI_W] += energy_intensity[i] * output[i]
+                t[s, S_LOANS] += loans[i]
+                t[s, S_CASH] += cash[i]
+                t[s, S_NET_WORTH] += net_worth[i]
+                t[s, S_PIPELINE] += pipeline[i]
+                t[s, S_PRICE_W] += price[i] * output[i]
+                t[s, S_MARKUP_W] += markup[i] * output[i]
+                t[s, S_DEMAND_ORDERS] += orders[i]
+                t[s, S_INVESTMENT] += investment[i]
+                t[s, S_CAPITAL] += capital[i]
+                sme[i] = capacity[i] < threshold_month
+                if sme[i]:
+                    l0 += w * loans[i]
+                    r0 += w * loans[i] * loan_rate[i]
+                else:
+                    l1 += w * loans[i]
+                    r1 += w * loans[i] * loan_rate[i]
+                g_tot += w * guaranteed[i]
+            g = granted[i] * w
+            if sme[i]:
+                a0 += (granted[i] + rolled[i]) * w
+                m0 += g
+                x0 += g * new_rate[i]
+                if denied[i]:
+                    d0 += w
+            else:
+                a1 += (granted[i] + rolled[i]) * w
+                m1 += g
+                x1 += g * new_rate[i]
+                if denied[i]:
+                    d1 += w
+        ps = p_small[c]
+        ps[0] = l0
+        ps[1] = l1
+        ps[2] = r0
+        ps[3] = r1
+        ps[4] = a0
+        ps[5] = m0
+        ps[6] = x0
+        ps[7] = d0
+        ps[8] = a1
+        ps[9] = m1
+        ps[10] = x1
+        ps[11] = d1
+        ps[12] = g_tot
+    stocks[:] = 0.0
+    cls_loans[:] = 0.0
+    cls_interest[:] = 0.0
+    credit[:] = 0.0
+    total_g = 0.0
+    for c in range(nc):
+        stocks[:] += p_st[c]
+        ps = p_small[c]
+        for k in range(2):
+            cls_loans[k] += ps[k]
+            cls_interest[k] += ps[2 + k]
+            for j in range(4):
+                credit[k, j] += ps[4 + 4 * k + j]
+        total_g += ps[12]
+    return total_g

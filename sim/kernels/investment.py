@@ -4,11 +4,12 @@ moving frontier, imitation, and depreciation of capacity."""
 from __future__ import annotations
 
 import numpy as np
+from numba import prange
 
-from .._numba import kernel
+from .._numba import CHUNK, kernel
 
 
-@kernel
+@kernel(parallel=True)
 def plan_investment(alive, sector, orders, capacity, pipeline, upgrade_left, productivity,
                     energy_intensity, u_review, target_util, growth, dep, lag, frontier_a, frontier_ei, va_cost,
                     energy_cost, capital_per_capacity, subsidy, alpha, adjust, max_expansion, p_review,
@@ -21,42 +22,50 @@ def plan_investment(alive, sector, orders, capacity, pipeline, upgrade_left, pro
     An upgrade (jump to the sector frontier) is planned when its discounted cost saving exceeds its
     cost net of subsidy; firms review upgrades at random times (u_review < p_review).
     """
+    n = alive.shape[0]
+    nc = (n + CHUNK - 1) // CHUNK
+    part = np.zeros((nc, requested.shape[0]))
+    for c in prange(nc):
+        t = part[c]
+        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+            plan_expansion[i] = 0.0
+            plan_upgrade[i] = 0.0
+            if not alive[i]:
+                continue
+            s = sector[i]
+            expected[i] += alpha * (orders[i] - expected[i])
+            target = expected[i] / target_util[s]
+            flow = (dep[s] + growth[s] / 12.0)
+            target_pipe = flow * lag[s] * target
+            x = dep[s] * capacity[i] + growth[s] / 12.0 * target + adjust * (target - capacity[i]) + adjust * (
+                target_pipe - pipeline[i])
+            if x > max_expansion * capacity[i]:
+                x = max_expansion * capacity[i]
+            if x > 0:
+                plan_expansion[i] = x
+                t[s] += x
+            if upgrade_left[i] == 0 and u_review[i] < p_review:
+                a_star = frontier_a[s]
+                e_star = frontier_ei[s]
+                gain = 0.0
+                if a_star > productivity[i]:
+                    gain += np.log(a_star / productivity[i])
+                if e_star < energy_intensity[i]:
+                    gain += np.log(energy_intensity[i] / e_star)
+                if gain > 0:
+                    a_new = a_star if a_star > productivity[i] else productivity[i]
+                    e_new = e_star if e_star < energy_intensity[i] else energy_intensity[i]
+                    c_old = va_cost[s] / productivity[i] + energy_cost[s] * energy_intensity[i]
+                    c_new = va_cost[s] / a_new + energy_cost[s] * e_new
+                    q = expected[i] if expected[i] < capacity[i] else capacity[i]
+                    value = q * (c_old - c_new) * annuity
+                    cost = capital_per_capacity[s] * capacity[i] * (cost_fixed + cost_per_gap * gain)
+                    if value > cost * (1.0 - subsidy[s]):
+                        plan_upgrade[i] = cost
     requested[:] = 0.0
-    for i in range(alive.shape[0]):
-        plan_expansion[i] = 0.0
-        plan_upgrade[i] = 0.0
-        if not alive[i]:
-            continue
-        s = sector[i]
-        expected[i] += alpha * (orders[i] - expected[i])
-        target = expected[i] / target_util[s]
-        flow = (dep[s] + growth[s] / 12.0)
-        target_pipe = flow * lag[s] * target
-        x = dep[s] * capacity[i] + growth[s] / 12.0 * target + adjust * (target - capacity[i]) + adjust * (
-            target_pipe - pipeline[i])
-        if x > max_expansion * capacity[i]:
-            x = max_expansion * capacity[i]
-        if x > 0:
-            plan_expansion[i] = x
-            requested[s] += x
-        if upgrade_left[i] == 0 and u_review[i] < p_review:
-            a_star = frontier_a[s]
-            e_star = frontier_ei[s]
-            gain = 0.0
-            if a_star > productivity[i]:
-                gain += np.log(a_star / productivity[i])
-            if e_star < energy_intensity[i]:
-                gain += np.log(energy_intensity[i] / e_star)
-            if gain > 0:
-                a_new = a_star if a_star > productivity[i] else productivity[i]
-                e_new = e_star if e_star < energy_intensity[i] else energy_intensity[i]
-                c_old = va_cost[s] / productivity[i] + energy_cost[s] * energy_intensity[i]
-                c_new = va_cost[s] / a_new + energy_cost[s] * e_new
-                q = expected[i] if expected[i] < capacity[i] else capacity[i]
-                value = q * (c_old - c_new) * annuity
-                cost = capital_per_capacity[s] * capacity[i] * (cost_fixed + cost_per_gap * gain)
-                if value > cost * (1.0 - subsidy[s]):
-                    plan_upgrade[i] = cost
+    for c in range(nc):
+        requested[:] += part[c]
+
 
 
 # columns of the per-sector investment table
@@ -64,7 +73,7 @@ def plan_investment(alive, sector, orders, capacity, pipeline, upgrade_left, pro
 N_INVEST = 8
 
 
-@kernel
+@kernel(parallel=True)
 def execute_investment(alive, sector, factor, plan_expansion, plan_upgrade, subsidy, capital_per_capacity,
                        lag, frontier_a, frontier_ei, upgrade_lag, u_imitate, p_imitate, imitation_speed,
                        dep_capacity, cash, capital, capacity, pipeline, pipeline_cost, upgrade_left,
@@ -73,85 +82,92 @@ def execute_investment(alive, sector, factor, plan_expansion, plan_upgrade, subs
     """Capacity under construction is completed and paid for at the rate 1/lag a month (a mean
     build lag of `lag` months); new projects and upgrades start within the firm's funds (an unaffordable upgrade is
     dropped first, then the expansion is scaled down); laggards imitate; capacity depreciates."""
-    table[:, :] = 0.0
-    for i in range(alive.shape[0]):
-        investment[i] = 0.0
-        if not alive[i]:
-            continue
-        s = sector[i]
-        age[i] += 1
-        inv = 0.0
-        # capacity under construction: a share 1/lag is completed and paid for each month
-        if pipeline[i] > 0:
-            frac = 1.0 / lag[s] if lag[s] > 1 else 1.0
-            done = pipeline[i] * frac
-            pay = pipeline_cost[i] * frac
-            cash[i] -= pay
-            capital[i] += pay
-            pipeline_cost[i] -= pay
-            inv += pay
-            capacity[i] += done
-            pipeline[i] -= done
-            table[s, V_ADDED] += done
-        if upgrade_left[i] > 0:
-            upgrade_left[i] -= 1
-            if upgrade_left[i] == 0:
-                if upgrade_productivity[i] > productivity[i]:
-                    productivity[i] = upgrade_productivity[i]
-                if upgrade_energy[i] < energy_intensity[i]:
-                    energy_intensity[i] = upgrade_energy[i]
-                table[s, V_UPGRADES_DONE] += 1.0
-        # new projects
-        x = plan_expansion[i] * factor[s]
-        capex = x * capital_per_capacity[s]
-        first = capex / lag[s] if lag[s] > 0 else capex  # first instalment, paid next month
-        up = plan_upgrade[i]
-        own_up = up * (1.0 - subsidy[s])
-        avail = cash[i] if cash[i] > 0 else 0.0
-        if first + own_up > avail:
-            up = 0.0
-            own_up = 0.0
-            if first > avail:
-                scale = avail / first if first > 0 else 0.0
-                x *= scale
-                capex *= scale
-        if x > 0:
-            if lag[s] == 0:
-                capacity[i] += x
-                table[s, V_ADDED] += x
-                cash[i] -= capex
-                capital[i] += capex
-                inv += capex
-            else:
-                pipeline[i] += x
-                pipeline_cost[i] += capex
-            table[s, V_GRANTED] += x
-        if up > 0:
-            cash[i] -= own_up
-            capital[i] += up
-            inv += up
-            table[s, V_SUBSIDY] += up - own_up
-            table[s, V_UPGRADES] += 1.0
-            upgrade_productivity[i] = frontier_a[s]
-            upgrade_energy[i] = frontier_ei[s]
-            if upgrade_lag == 0:
+    n = alive.shape[0]
+    nc = (n + CHUNK - 1) // CHUNK
+    part = np.zeros((nc, table.shape[0], N_INVEST))
+    for c in prange(nc):
+        t = part[c]
+        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+            investment[i] = 0.0
+            if not alive[i]:
+                continue
+            s = sector[i]
+            age[i] += 1
+            inv = 0.0
+            # capacity under construction: a share 1/lag is completed and paid for each month
+            if pipeline[i] > 0:
+                frac = 1.0 / lag[s] if lag[s] > 1 else 1.0
+                done = pipeline[i] * frac
+                pay = pipeline_cost[i] * frac
+                cash[i] -= pay
+                capital[i] += pay
+                pipeline_cost[i] -= pay
+                inv += pay
+                capacity[i] += done
+                pipeline[i] -= done
+                t[s, V_ADDED] += done
+            if upgrade_left[i] > 0:
+                upgrade_left[i] -= 1
+                if upgrade_left[i] == 0:
+                    if upgrade_productivity[i] > productivity[i]:
+                        productivity[i] = upgrade_productivity[i]
+                    if upgrade_energy[i] < energy_intensity[i]:
+                        energy_intensity[i] = upgrade_energy[i]
+                    t[s, V_UPGRADES_DONE] += 1.0
+            # new projects
+            x = plan_expansion[i] * factor[s]
+            capex = x * capital_per_capacity[s]
+            first = capex / lag[s] if lag[s] > 0 else capex  # first instalment, paid next month
+            up = plan_upgrade[i]
+            own_up = up * (1.0 - subsidy[s])
+            avail = cash[i] if cash[i] > 0 else 0.0
+            if first + own_up > avail:
+                up = 0.0
+                own_up = 0.0
+                if first > avail:
+                    scale = avail / first if first > 0 else 0.0
+                    x *= scale
+                    capex *= scale
+            if x > 0:
+                if lag[s] == 0:
+                    capacity[i] += x
+                    t[s, V_ADDED] += x
+                    cash[i] -= capex
+                    capital[i] += capex
+                    inv += capex
+                else:
+                    pipeline[i] += x
+                    pipeline_cost[i] += capex
+                t[s, V_GRANTED] += x
+            if up > 0:
+                cash[i] -= own_up
+                capital[i] += up
+                inv += up
+                t[s, V_SUBSIDY] += up - own_up
+                t[s, V_UPGRADES] += 1.0
+                upgrade_productivity[i] = frontier_a[s]
+                upgrade_energy[i] = frontier_ei[s]
+                if upgrade_lag == 0:
+                    if frontier_a[s] > productivity[i]:
+                        productivity[i] = frontier_a[s]
+                    if frontier_ei[s] < energy_intensity[i]:
+                        energy_intensity[i] = frontier_ei[s]
+                    t[s, V_UPGRADES_DONE] += 1.0
+                else:
+                    upgrade_left[i] = upgrade_lag
+            investment[i] = inv
+            t[s, V_INVESTMENT] += inv
+            t[s, V_CASH] -= inv - (up - own_up)  # the firm pays all but the subsidy
+            # imitation of the frontier by laggards (free, gradual)
+            if u_imitate[i] < p_imitate:
                 if frontier_a[s] > productivity[i]:
-                    productivity[i] = frontier_a[s]
+                    productivity[i] *= np.exp(imitation_speed * np.log(frontier_a[s] / productivity[i]))
                 if frontier_ei[s] < energy_intensity[i]:
-                    energy_intensity[i] = frontier_ei[s]
-                table[s, V_UPGRADES_DONE] += 1.0
-            else:
-                upgrade_left[i] = upgrade_lag
-        investment[i] = inv
-        table[s, V_INVESTMENT] += inv
-        table[s, V_CASH] -= inv - (up - own_up)  # the firm pays all but the subsidy
-        # imitation of the frontier by laggards (free, gradual)
-        if u_imitate[i] < p_imitate:
-            if frontier_a[s] > productivity[i]:
-                productivity[i] *= np.exp(imitation_speed * np.log(frontier_a[s] / productivity[i]))
-            if frontier_ei[s] < energy_intensity[i]:
-                energy_intensity[i] *= np.exp(-imitation_speed * np.log(energy_intensity[i] / frontier_ei[s]))
-        # physical depreciation
-        d = capacity[i] * dep_capacity[s]
-        capacity[i] -= d
-        table[s, V_RETIRED_DEP] += d
+                    energy_intensity[i] *= np.exp(-imitation_speed * np.log(energy_intensity[i] / frontier_ei[s]))
+            # physical depreciation
+            d = capacity[i] * dep_capacity[s]
+            capacity[i] -= d
+            t[s, V_RETIRED_DEP] += d
+    table[:] = 0.0
+    for c in range(nc):
+        table[:] += part[c]

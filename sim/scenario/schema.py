@@ -179,7 +179,7 @@ class Behaviour(Strict):
                                       "assumption", ge=0, le=1)
     markup_backlog_response: float = meta(0.1, "Monthly markup increase per unit share of orders a firm "
                                           "cannot fill.", "-", "assumption", ge=0, le=5)
-    markup_utilisation_response: float = meta(0.2, "Markup points added per unit of sector utilisation "
+    markup_utilisation_response: float = meta(0.35, "Markup points added per unit of sector utilisation "
                                               "above normal.", "-", "assumption", ge=0, le=5)
     vat_margin_decay: float = meta(0.04, "Monthly erosion of the margin kept from a VAT cut.", "1/month",
                                    "assumption (competition erodes it within ~2 years)", ge=0, le=1)
@@ -201,7 +201,7 @@ class Behaviour(Strict):
                                      "assumption", ge=0, le=5)
     upgrade_cost_per_gap: float = meta(1.0, "Cost of an upgrade per log point closed, share of fixed capital.",
                                        "share", "assumption", ge=0, le=10)
-    imitation_prob: float = meta(0.02, "Monthly probability that a firm imitates.", "1/month",
+    imitation_prob: float = meta(0.015, "Monthly probability that a firm imitates.", "1/month",
                                  "Dosi et al. (JEDC 2010), assumption", ge=0, le=1)
     imitation_speed: float = meta(0.05, "Share of the log gap to the frontier closed by imitation.", "share",
                                   "assumption", ge=0, le=1)
@@ -218,9 +218,9 @@ class Behaviour(Strict):
                                         "assumption", ge=0, le=100)
     entrant_size: float = meta(0.4, "Entrant size relative to the sector's median firm.", "-", "assumption",
                                gt=0, le=10)
-    entrant_gap_min: float = meta(0.1, "Smallest log productivity gap of entrants behind the frontier.",
+    entrant_gap_min: float = meta(0.2, "Smallest log productivity gap of entrants behind the frontier.",
                                   "log points", "assumption", ge=0, le=5)
-    entrant_gap_max: float = meta(0.9, "Largest log productivity gap of entrants behind the frontier.",
+    entrant_gap_max: float = meta(2.6, "Largest log productivity gap of entrants behind the frontier.",
                                   "log points", "assumption", ge=0, le=5)
     cycle_persistence: float = meta(0.9, "AR(1) persistence of demand shocks.", "-", "assumption", ge=0,
                                     lt=1)
@@ -309,8 +309,9 @@ class Banking(Strict):
                               "calibrated: new small/micro loan rate 6.75% (Xinhua 2019)", ge=0, le=0.2)
     loss_given_default: float = meta(0.4, "Share of a defaulted loan the bank expects to lose.", "share",
                                      "assumption (Basel foundation IRB: 45%)", ge=0, le=1)
-    pd_intercept: float = meta(-5.5, "Credit-score model: intercept of the log-odds of annual default.", "-",
-                               "calibrated to large-firm rates near 4.8% (PBOC 2019)", ge=-20, le=5)
+    pd_intercept: float = meta(-5.2, "Credit-score model: intercept of the log-odds of annual default.", "-",
+                               "calibrated (sim check-facts) to large-firm rates near 4.8% (PBOC 2019) and new "
+                               "small/micro loans near 6.75% (Xinhua 2019)", ge=-20, le=5)
     pd_leverage: float = meta(4.0, "Credit-score model: weight of loans over assets.", "-", "assumption", ge=0,
                               le=50)
     pd_loss: float = meta(1.0, "Credit-score model: weight of losses in each of the last three months or "

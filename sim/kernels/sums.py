@@ -1,0 +1,204 @@
+"""Sums over firm rows (by sector, by bank, by size class) and small row-wise updates that the
+step would otherwise do as numpy expressions over every row (masks, bincounts, temporaries).
+
+Every sum runs in row order, as `np.bincount` does, so these kernels give the same numbers as the
+numpy code they replace. Each has a plain-Python counterpart in the Mesa reference (sim/reference).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import prange
+
+from .._numba import CHUNK, kernel
+
+
+@kernel(parallel=True)
+def sector_totals(alive, sector, capacity, pipeline, out):
+    """Per sector: live firms, capacity, capacity under construction (model-firm units):
+    out[s] = (n, capacity, pipeline)."""
+    n = alive.shape[0]
+    nc = (n + CHUNK - 1) // CHUNK
+    part = np.zeros((nc, out.shape[0], 3))
+    for c in prange(nc):
+        t = part[c]
+        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+            if alive[i]:
+                s = sector[i]
+                t[s, 0] += 1.0
+                t[s, 1] += capacity[i]
+                t[s, 2] += pipeline[i]
+    out[:] = 0.0
+    for c in range(nc):
+        out[:] += part[c]
+
+
+@kernel
+def weighted_cash(alive, sector, weight, cash):
+    """Firm deposits, economy-wide yuan."""
+    total = 0.0
+    for i in range(alive.shape[0]):
+        if alive[i]:
+            total += weight[sector[i]] * cash[i]
+    return total
+
+
+@kernel
+def loan_gap(alive, sector, weight, bank, loans, bank_loans, firm_side):
+    """Largest difference between loans on a bank's books and loans its firms owe it."""
+    firm_side[:] = 0.0
+    for i in range(alive.shape[0]):
+        if alive[i]:
+            firm_side[bank[i]] += weight[sector[i]] * loans[i]
+    gap = 0.0
+    for b in range(bank_loans.shape[0]):
+        d = abs(firm_side[b] - bank_loans[b])
+        if d > gap:
+            gap = d
+    return gap
+
+
+@kernel(parallel=True)
+def exposures(
+    alive,
+    sector,
+    weight,
+    bank,
+    sme,
+    loans,
+    guaranteed,
+    cash,
+    loss_months,
+    rw_sme,
+    rw_large,
+    rw_g,
+    npl_months,
+    loans_sme,
+    loans_large,
+    bank_guaranteed,
+    rwa,
+    deposits,
+    npl,
+    firm_loans,
+):
+    """Bank exposures from the firms' books: loans by size class, guaranteed part, risk-weighted
+    assets, deposits, non-performing loans (economy-wide yuan); also, for the stock-flow checks,
+    all loans each bank's firms owe it. Returns the firms' deposits (economy-wide yuan)."""
+    n = alive.shape[0]
+    n_b = loans_sme.shape[0]
+    nc = (n + CHUNK - 1) // CHUNK
+    part = np.zeros((nc, 7, n_b))
+    part_dep = np.zeros((nc, 8))  # padded: chunks write their own cache line
+    for c in prange(nc):
+        t = part[c]
+        dep = 0.0
+        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+            if not alive[i]:
+                continue
+            w = weight[sector[i]]
+            b = bank[i]
+            lw = w * loans[i]
+            gshare = 0.0
+            if loans[i] > 0:
+                g = guaranteed[i] / (loans[i] if loans[i] > 1e-300 else 1e-300)
+                gshare = g if g < 1.0 else 1.0
+            rw = (rw_sme if sme[i] else rw_large) * (1 - gshare) + rw_g * gshare
+            if sme[i]:
+                t[0, b] += lw
+            else:
+                t[1, b] += lw
+            t[2, b] += w * guaranteed[i]
+            t[3, b] += rw * lw
+            t[4, b] += w * (cash[i] if cash[i] > 0.0 else 0.0)
+            if loss_months[i] >= npl_months:
+                t[5, b] += lw
+            t[6, b] += w * loans[i]
+            dep += w * cash[i]
+        part_dep[c, 0] = dep
+    loans_sme[:] = 0.0
+    loans_large[:] = 0.0
+    bank_guaranteed[:] = 0.0
+    rwa[:] = 0.0
+    deposits[:] = 0.0
+    npl[:] = 0.0
+    firm_loans[:] = 0.0
+    total = 0.0
+    for c in range(nc):
+        loans_sme[:] += part[c, 0]
+        loans_large[:] += part[c, 1]
+        bank_guaranteed[:] += part[c, 2]
+        rwa[:] += part[c, 3]
+        deposits[:] += part[c, 4]
+        npl[:] += part[c, 5]
+        firm_loans[:] += part[c, 6]
+        total += part_dep[c, 0]
+    return total
+
+
+@kernel(parallel=True)
+def net_worth(alive, cash, capital, other_assets, loans, other_liab, out):
+    for i in prange(alive.shape[0]):
+        out[i] = cash[i] + capital[i] + other_assets[i] - loans[i] - other_liab[i]
+
+
+@kernel
+def guaranteed_total(alive, sector, weight, guaranteed):
+    total = 0.0
+    for i in range(alive.shape[0]):
+        if alive[i]:
+            total += weight[sector[i]] * guaranteed[i]
+    return total
+
+
+@kernel(parallel=True)
+def reprice(alive, sector, factor, price):
+    for i in prange(alive.shape[0]):
+        if alive[i]:
+            price[i] *= factor[sector[i]]
+
+
+@kernel(parallel=True)
+def scale_pipeline(sector, scale, pipeline, pipeline_cost):
+    for i in prange(sector.shape[0]):
+        f = scale[sector[i]]
+        pipeline[i] *= f
+        pipeline_cost[i] *= f
+
+
+@kernel
+def halt_projects(alive, sector, halted, pipeline, pipeline_cost):
+    for i in range(alive.shape[0]):
+        if alive[i] and halted[sector[i]]:
+            pipeline[i] = 0.0
+            pipeline_cost[i] = 0.0
+
+
+@kernel
+def renormalise_shares(alive, sector, share, tot):
+    tot[:] = 0.0
+    for i in range(alive.shape[0]):
+        if alive[i]:
+            tot[sector[i]] += share[i]
+    for i in range(alive.shape[0]):
+        if alive[i]:
+            t = tot[sector[i]]
+            share[i] *= 1.0 / t if t > 0 else 1.0
+
+
+@kernel
+def free_rows(alive, exit_reason, total, out):
+    """Up to `total` rows for entrants: never-used rows first, then rows of exited firms."""
+    k = 0
+    for i in range(alive.shape[0]):
+        if k == total:
+            break
+        if not alive[i] and exit_reason[i] == 0:
+            out[k] = i
+            k += 1
+    for i in range(alive.shape[0]):
+        if k == total:
+            break
+        if not alive[i] and exit_reason[i] != 0:
+            out[k] = i
+            k += 1
+    return k

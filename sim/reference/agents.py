@@ -1,0 +1,403 @@
+"""One mesa Agent per firm and per bank, each rule written out as a plain method.
+
+A `FirmAgent`'s attributes (`cash`, `capacity`, `share`, ...) are the columns of `sim/state.py`
+(FIRM_FIELDS, with their units): each attribute reads and writes the firm's own row, so the set-up,
+the regulators, entry and the records that the reference shares with the numba engine see the same
+state. The methods follow docs/model.md section by section; `ReferenceEconomy` calls them one firm
+at a time in row order, so sums add up in the same order as in the kernels.
+"""
+
+from __future__ import annotations
+
+import math
+
+import mesa
+
+from ..state import BANK_FIELDS, EXIT_BANKRUPTCY, EXIT_VOLUNTARY, FIRM_FIELDS
+
+
+class Column:
+    """An agent attribute stored in the agent's row of a structure-of-arrays container."""
+
+    def __init__(self, doc: str = ""):
+        self.__doc__ = doc
+
+    def __set_name__(self, owner, name: str) -> None:
+        self.name = name
+
+    def __get__(self, agent, owner=None):
+        if agent is None:
+            return self
+        return getattr(agent.rows, self.name).item(agent.row)
+
+    def __set__(self, agent, value) -> None:
+        getattr(agent.rows, self.name)[agent.row] = value
+
+
+class FirmAgent(mesa.Agent):
+    """A firm. Its state is one row of `model.firms`; see FIRM_FIELDS for every attribute."""
+
+    def __init__(self, model, row: int):
+        super().__init__(model)
+        self.rows = model.firms
+        self.row = int(row)
+
+    # -- 3. market shares -------------------------------------------------------------------
+    def competitiveness(self, price_index: float, w_price: float, w_backlog: float) -> float:
+        """E = exp(-w_p ln(p / P_s) - w_l l): a lower relative price and fewer unfilled orders win."""
+        return math.exp(-w_price * math.log(self.price / price_index) - w_backlog * self.unfilled)
+
+    def update_share(self, e: float, e_bar: float, chi: float) -> float:
+        """Replicator equation f <- max(0, f (1 + chi (E / E_bar - 1))); returns the new share."""
+        self.share_prev = self.share
+        f = self.share
+        if e_bar > 0:
+            f = f * (1.0 + chi * (e / e_bar - 1.0))
+        if f < 0.0:
+            f = 0.0
+        self.share = f
+        return f
+
+    # -- 4. orders and production -----------------------------------------------------------
+    def take_orders(self, demand_per_firm: float) -> tuple[float, float]:
+        """Orders = share x sector demand; output = min(orders, capacity). Returns (unfilled
+        orders, spare capacity)."""
+        self.orders = self.share * demand_per_firm
+        q = self.orders if self.orders < self.capacity else self.capacity
+        self.output = q
+        return self.orders - q, self.capacity - q
+
+    def fill_spillover(self, short: float, spare: float) -> None:
+        """Orders other firms could not fill arrive pro rata to spare capacity, once."""
+        free = self.capacity - self.output
+        if short > 0 and spare > 0 and free > 0:
+            frac = short / spare
+            if frac > 1.0:
+                frac = 1.0
+            self.output = self.output + free * frac
+        self.unfilled = 1.0 - self.output / self.orders if self.orders > self.output else 0.0
+        self.revenue = self.price * self.output
+
+    def hire(self, workers_per_yuan: float, mwh_per_yuan: float) -> None:
+        self.workers = self.output * workers_per_yuan / self.productivity
+        self.energy = self.output * mwh_per_yuan * self.energy_intensity
+
+    # -- 5. costs and prices ----------------------------------------------------------------
+    def compute_unit_cost(self, va_cost: float, energy_cost: float, material_cost: float) -> None:
+        self.unit_cost = va_cost / self.productivity + energy_cost * self.energy_intensity + material_cost
+
+    def set_price(
+        self, anchor: float, vat_blend: float, response: float, anchor_speed: float, backlog_response: float
+    ) -> None:
+        """Markup follows share growth (clipped to +-20%), is pulled to the sector norm and rises
+        with unfilled orders; price = (1 + markup) x unit cost x VAT margin factor."""
+        g = 0.0
+        if self.share_prev > 0:
+            g = self.share / self.share_prev - 1.0
+            if g > 0.2:
+                g = 0.2
+            elif g < -0.2:
+                g = -0.2
+        mu = self.markup * (1.0 + response * g)
+        mu = mu + anchor_speed * (anchor - mu) + backlog_response * self.unfilled
+        if mu < 0.0:
+            mu = 0.0
+        elif mu > 2.0:
+            mu = 2.0
+        self.markup = mu
+        self.price = (1.0 + mu) * self.unit_cost * vat_blend
+
+    # -- 6. income --------------------------------------------------------------------------
+    def earn(self, s: int, e, deposit_rate: float) -> dict:
+        """The month's income statement; updates deposits, capital, profit and the loss counter.
+        `e` holds the sector-level prices and tax rates. Returns the items for the sector table."""
+        q = self.output
+        r = self.revenue
+        wages = q * e.labour_cost[s] / self.productivity
+        serv = q * e.services[s] / self.productivity
+        en = q * e.energy_cost[s] * self.energy_intensity
+        mat = q * e.material_cost[s]
+        interest = self.loans * self.loan_rate / 12.0
+        cash = self.cash
+        dint = cash * deposit_rate / 12.0 if cash > 0 else 0.0
+        dep = self.capital * e.dep_month[s]
+        pre = r - wages - serv - en - mat - interest + dint - dep
+        vat = e.vat_rate[s] * r - e.vat_rate_inputs * (serv + en) - q * e.vat_inputs_per_q[s]
+        tax = 0.0
+        if pre > 0:
+            if self.sme and pre <= e.small_profit_month:
+                low = pre if pre < e.small_low_month else e.small_low_month
+                tax = e.cit_rate_small * low + e.cit_rate_small_upper * (pre - low)
+            else:
+                tax = e.cit_rate * pre
+        net = pre - tax
+        div = e.payout * net if net > 0 else 0.0
+        flow = r - wages - serv - en - mat - interest + dint - tax - div
+        self.cash = cash + flow
+        self.capital = self.capital - dep
+        self.profit = net
+        self.loss_months = self.loss_months + 1 if net < 0 else 0
+        self.update_net_worth()
+        return {
+            "revenue": r,
+            "wages": wages,
+            "services": serv,
+            "energy": en,
+            "materials": mat,
+            "value_added": r - serv - en - mat,
+            "interest": interest,
+            "depreciation": dep,
+            "pretax": pre,
+            "vat": vat,
+            "cit": tax,
+            "profit": net,
+            "dividends": div,
+            "output": q,
+            "capacity": self.capacity,
+            "deposit_interest": dint,
+            "cash": flow,
+        }
+
+    def update_net_worth(self) -> None:
+        self.net_worth = self.cash + self.capital + self.other_assets - self.loans - self.other_liab
+
+    # -- 7. credit --------------------------------------------------------------------------
+    def score(self, c0, c_lev, c_loss, c_sme, c_margin, soe_cut) -> None:
+        """Annual default probability banks assign: logistic in leverage, persistent losses, size
+        and margin; state ownership cuts it by the implicit guarantee."""
+        assets = self.cash + self.capital + self.other_assets
+        lev = self.loans / assets if assets > 0 else 1.0
+        m = self.profit / self.revenue if self.revenue > 0 else -0.1
+        x = (
+            c0
+            + c_lev * lev
+            + (c_loss if self.loss_months >= 3 else 0.0)
+            + (c_sme if self.sme else 0.0)
+            - (c_margin * m)
+        )
+        p = 1.0 / (1.0 + math.exp(-x))
+        if self.soe:
+            p *= 1.0 - soe_cut
+        self.pd = p
+
+    def repay(self, maturity: float) -> float:
+        """Amortisation: 1/maturity of the loan is repaid from deposits. Returns the instalment."""
+        if self.loans <= 0:
+            return 0.0
+        due = self.loans / maturity
+        self.loans = self.loans - due
+        self.guaranteed = self.guaranteed - self.guaranteed / maturity
+        self.cash = self.cash - due
+        return due
+
+    # -- 8. investment ----------------------------------------------------------------------
+    def plan(self, s: int, e, u_review: float) -> float:
+        """Adaptive expectations, the stock-management rule with time to build, and an upgrade to
+        the frontier when its discounted saving beats its cost net of subsidy. Returns the
+        planned expansion."""
+        self.plan_expansion = 0.0
+        self.plan_upgrade = 0.0
+        self.expected = self.expected + e.alpha * (self.orders - self.expected)
+        expected, capacity = self.expected, self.capacity
+        target = expected / e.util_target[s]
+        flow = e.dep[s] + e.growth[s] / 12.0
+        target_pipe = flow * e.lag[s] * target
+        x = (
+            e.dep[s] * capacity
+            + e.growth[s] / 12.0 * target
+            + e.adjust * (target - capacity)
+            + e.adjust * (target_pipe - self.pipeline)
+        )
+        if x > e.max_expansion * capacity:
+            x = e.max_expansion * capacity
+        planned = 0.0
+        if x > 0:
+            self.plan_expansion = x
+            planned = x
+        if self.upgrade_left == 0 and u_review < e.p_review:
+            a, ei = self.productivity, self.energy_intensity
+            a_star, e_star = e.frontier_a[s], e.frontier_ei[s]
+            gain = 0.0
+            if a_star > a:
+                gain += math.log(a_star / a)
+            if e_star < ei:
+                gain += math.log(ei / e_star)
+            if gain > 0:
+                a_new = a_star if a_star > a else a
+                e_new = e_star if e_star < ei else ei
+                c_old = e.va_cost[s] / a + e.energy_cost[s] * ei
+                c_new = e.va_cost[s] / a_new + e.energy_cost[s] * e_new
+                q = expected if expected < capacity else capacity
+                value = q * (c_old - c_new) * e.annuity
+                cost = e.cap_per_capacity[s] * capacity * (e.cost_fixed + e.cost_per_gap * gain)
+                if value > cost * (1.0 - e.subsidy[s]):
+                    self.plan_upgrade = cost
+        return planned
+
+    def invest(self, s: int, e, u_imitate: float, t: dict) -> None:
+        """Construction completes at 1/lag a month; upgrades count down; new projects and
+        upgrades start within funds; laggards imitate; capacity depreciates. `t` is the sector's
+        row of the investment table."""
+        self.investment = 0.0
+        self.age = self.age + 1
+        lag = e.lag[s]
+        inv = 0.0
+        if self.pipeline > 0:
+            frac = 1.0 / lag if lag > 1 else 1.0
+            done = self.pipeline * frac
+            pay = self.pipeline_cost * frac
+            self.cash = self.cash - pay
+            self.capital = self.capital + pay
+            self.pipeline_cost = self.pipeline_cost - pay
+            inv += pay
+            self.capacity = self.capacity + done
+            self.pipeline = self.pipeline - done
+            t["added"] += done
+        if self.upgrade_left > 0:
+            self.upgrade_left = self.upgrade_left - 1
+            if self.upgrade_left == 0:
+                if self.upgrade_productivity > self.productivity:
+                    self.productivity = self.upgrade_productivity
+                if self.upgrade_energy < self.energy_intensity:
+                    self.energy_intensity = self.upgrade_energy
+                t["upgrades_done"] += 1.0
+        x = self.plan_expansion * e.factor[s]
+        capex = x * e.cap_per_capacity[s]
+        first = capex / lag if lag > 0 else capex
+        up = self.plan_upgrade
+        own_up = up * (1.0 - e.subsidy[s])
+        avail = self.cash if self.cash > 0 else 0.0
+        if first + own_up > avail:
+            up = 0.0
+            own_up = 0.0
+            if first > avail:
+                scale = avail / first if first > 0 else 0.0
+                x *= scale
+                capex *= scale
+        if x > 0:
+            if lag == 0:
+                self.capacity = self.capacity + x
+                t["added"] += x
+                self.cash = self.cash - capex
+                self.capital = self.capital + capex
+                inv += capex
+            else:
+                self.pipeline = self.pipeline + x
+                self.pipeline_cost = self.pipeline_cost + capex
+            t["granted"] += x
+        if up > 0:
+            self.cash = self.cash - own_up
+            self.capital = self.capital + up
+            inv += up
+            t["subsidy"] += up - own_up
+            t["upgrades"] += 1.0
+            self.upgrade_productivity = e.frontier_a[s]
+            self.upgrade_energy = e.frontier_ei[s]
+            if e.upgrade_lag == 0:
+                if e.frontier_a[s] > self.productivity:
+                    self.productivity = e.frontier_a[s]
+                if e.frontier_ei[s] < self.energy_intensity:
+                    self.energy_intensity = e.frontier_ei[s]
+                t["upgrades_done"] += 1.0
+            else:
+                self.upgrade_left = e.upgrade_lag
+        self.investment = inv
+        t["investment"] += inv
+        t["cash"] -= inv - (up - own_up)
+        if u_imitate < e.p_imitate:
+            if e.frontier_a[s] > self.productivity:
+                self.productivity = self.productivity * math.exp(
+                    e.imitation_speed * math.log(e.frontier_a[s] / self.productivity)
+                )
+            if e.frontier_ei[s] < self.energy_intensity:
+                self.energy_intensity = self.energy_intensity * math.exp(
+                    -e.imitation_speed * math.log(self.energy_intensity / e.frontier_ei[s])
+                )
+        d = self.capacity * e.dep[s]
+        self.capacity = self.capacity - d
+        t["retired_dep"] += d
+
+    # -- 9. exit ----------------------------------------------------------------------------
+    def exit_reason_now(self, min_share: float, loss_months_exit: int) -> int:
+        if self.net_worth < 0 or self.cash < 0:
+            return EXIT_BANKRUPTCY
+        if self.loss_months >= loss_months_exit or self.share < min_share:
+            return EXIT_VOLUNTARY
+        return 0
+
+    def liquidate(
+        self, reason: int, compensation: float, recovery: float, bank: BankAgent, weight: float, t: dict
+    ) -> None:
+        """Creditors recover cash, compensation and part of the fixed capital; the guarantee fund
+        pays its share of the loss, the bank writes off the rest; the owners get any residual."""
+        c = self.cash + compensation
+        loans = self.loans
+        liquid = (c if c > 0 else 0.0) + recovery * self.capital
+        if liquid >= loans:
+            residual, loss, repaid = liquid - loans, 0.0, loans
+        else:
+            residual, loss, repaid = 0.0, loans - liquid, liquid
+        gshare = self.guaranteed / loans if loans > 0 else 0.0
+        if gshare > 1.0:
+            gshare = 1.0
+        payout = loss * gshare
+        bank.book_exit(weight * loans, weight * (loss - payout))
+        t["retired"] += self.capacity + self.pipeline
+        t["write_off"] += loss - payout
+        t["fund_payout"] += payout
+        t["residual"] += residual
+        t["loans_repaid"] += repaid
+        t["compensation"] += compensation
+        t["cash"] -= self.cash
+        self.alive = False
+        self.exit_reason = reason
+        for name in (
+            "capacity",
+            "pipeline",
+            "pipeline_cost",
+            "share",
+            "loans",
+            "guaranteed",
+            "cash",
+            "capital",
+        ):
+            setattr(self, name, 0.0)
+
+    def close_part(self, fraction: float, comp_rate: float, t: dict) -> None:
+        """Forced closure of a fraction of the firm's capacity, with the same share of capital."""
+        comp = comp_rate * self.capital * fraction
+        self.cash = self.cash + comp
+        t["cash"] += comp
+        t["compensation"] += comp
+        t["retired"] += self.capacity * fraction
+        self.capacity = self.capacity - self.capacity * fraction
+        self.capital = self.capital - self.capital * fraction
+
+
+for _name, (_dtype, _doc) in FIRM_FIELDS.items():
+    _col = Column(_doc)
+    _col.__set_name__(FirmAgent, _name)
+    setattr(FirmAgent, _name, _col)
+
+
+class BankAgent(mesa.Agent):
+    """A bank. Its state is one row of `model.banking.banks`; see BANK_FIELDS."""
+
+    def __init__(self, model, banks, row: int):
+        super().__init__(model)
+        self.rows = banks
+        self.row = int(row)
+
+    def book_exit(self, loans: float, write_off: float) -> None:
+        """A borrower left: its loan leaves the books, the unrecovered part is written off."""
+        self.loans = self.loans - loans
+        self.model.banking.writeoff[self.row] += write_off
+
+    def lend(self, amount: float) -> None:
+        self.loans = self.loans + amount
+
+
+for _name, (_dtype, _doc) in BANK_FIELDS.items():
+    _col = Column(_doc)
+    _col.__set_name__(BankAgent, _name)
+    setattr(BankAgent, _name, _col)

@@ -1,0 +1,655 @@
+"""The Mesa reference: the same economy as `IndustrialEconomy`, one Agent object per firm and bank.
+
+`ReferenceEconomy` shares with the numba engine what is not firm-by-firm work: set-up (so the
+random draws are the same: same named streams, same shapes, same order), the regulators and the
+policy schedule, demand, the capacity rules, the choice of entrants and of backward capacity, and
+the records. Every phase that the engine runs as a kernel over firm rows is written here as a loop
+over `FirmAgent`s in row order calling one plain method per rule (docs/model.md), so sums add up in
+the same order as in the kernels. It is slow by design and serves as the oracle in
+tests/test_reference.py: both engines must agree step by step.
+"""
+
+from __future__ import annotations
+
+import bisect
+from types import SimpleNamespace
+
+import numpy as np
+
+from ..banking import BankingSystem
+from ..kernels import accounting as acc
+from ..kernels import exit_entry as xe
+from ..kernels import investment as inv
+from ..model import N_S, IndustrialEconomy
+from ..state import EXIT_BANKRUPTCY, EXIT_FORCED
+from .agents import BankAgent, FirmAgent
+
+INCOME_COLUMNS = {
+    "revenue": acc.I_REVENUE,
+    "wages": acc.I_WAGES,
+    "services": acc.I_SERVICES,
+    "energy": acc.I_ENERGY,
+    "materials": acc.I_MATERIALS,
+    "value_added": acc.I_VALUE_ADDED,
+    "interest": acc.I_INTEREST,
+    "depreciation": acc.I_DEPRECIATION,
+    "pretax": acc.I_PRETAX,
+    "vat": acc.I_VAT,
+    "cit": acc.I_CIT,
+    "profit": acc.I_PROFIT,
+    "dividends": acc.I_DIVIDENDS,
+    "output": acc.I_OUTPUT,
+    "capacity": acc.I_CAPACITY,
+    "deposit_interest": acc.I_DEPOSIT_INTEREST,
+    "cash": acc.I_CASH,
+}
+INVEST_COLUMNS = {
+    "added": inv.V_ADDED,
+    "retired_dep": inv.V_RETIRED_DEP,
+    "granted": inv.V_GRANTED,
+    "upgrades": inv.V_UPGRADES,
+    "upgrades_done": inv.V_UPGRADES_DONE,
+    "subsidy": inv.V_SUBSIDY,
+    "investment": inv.V_INVESTMENT,
+    "cash": inv.V_CASH,
+}
+EXIT_COLUMNS = {
+    "bankrupt": xe.X_BANKRUPT,
+    "voluntary": xe.X_VOLUNTARY,
+    "forced": xe.X_FORCED,
+    "retired": xe.X_RETIRED,
+    "write_off": xe.X_WRITE_OFF,
+    "residual": xe.X_RESIDUAL,
+    "compensation": xe.X_COMPENSATION,
+    "loans_repaid": xe.X_LOANS_REPAID,
+    "bankrupt_sme": xe.X_BANKRUPT_SME,
+    "bankrupt_large": xe.X_BANKRUPT_LARGE,
+    "cash": xe.X_CASH,
+    "fund_payout": xe.X_FUND_PAYOUT,
+}
+
+
+def _tables(columns: dict) -> list[dict]:
+    return [dict.fromkeys(columns, 0.0) for _ in range(N_S)]
+
+
+def _to_array(tables: list[dict], columns: dict, out: np.ndarray) -> None:
+    out[:, :] = 0.0
+    for s, row in enumerate(tables):
+        for name, col in columns.items():
+            out[s, col] = row[name]
+
+
+class ReferenceBanking(BankingSystem):
+    """Banks as `BankAgent`s: exposures are summed firm by firm."""
+
+    def bank(self, b: int) -> BankAgent:
+        if not hasattr(self, "agents"):
+            self.agents = [BankAgent(self.m, self.banks, b) for b in range(self.banks.n_rows)]
+        return self.agents[b]
+
+    def refresh_exposures(self) -> None:
+        m, cfg = self.m, self.cfg
+        self.bank(0)
+        for bank in self.agents:
+            for name in ("loans_sme", "loans_large", "guaranteed", "rwa", "deposits", "npl"):
+                setattr(bank, name, 0.0)
+        for f in m.live_firms():
+            bank = self.agents[f.bank]
+            w = m.weight[f.sector]
+            loans = w * f.loans
+            if f.loans > 0:
+                g = f.guaranteed / max(f.loans, 1e-300)
+                gshare = g if g < 1.0 else 1.0
+            else:
+                gshare = 0.0
+            rw = (cfg.risk_weight_sme if f.sme else cfg.risk_weight_large) * (1 - gshare) + (
+                cfg.risk_weight_guaranteed * gshare
+            )
+            if f.sme:
+                bank.loans_sme = bank.loans_sme + loans
+            else:
+                bank.loans_large = bank.loans_large + loans
+            bank.guaranteed = bank.guaranteed + w * f.guaranteed
+            bank.rwa = bank.rwa + rw * loans
+            bank.deposits = bank.deposits + w * max(f.cash, 0.0)
+            if f.loss_months >= cfg.npl_months:
+                bank.npl = bank.npl + loans
+        self.firm_loans = np.zeros(self.banks.n_rows)
+        for f in m.live_firms():
+            self.firm_loans[f.bank] += m.weight[f.sector] * f.loans
+        self.firm_deposits = m._cash_total()
+
+    def loan_gap(self) -> float:
+        m = self.m
+        firm_side = [0.0] * self.banks.n_rows
+        for f in m.live_firms():
+            firm_side[f.bank] += m.weight[f.sector] * f.loans
+        return max(abs(firm_side[b] - self.agents[b].loans) for b in range(self.banks.n_rows))
+
+
+class ReferenceEconomy(IndustrialEconomy):
+    """The plain Mesa way: a FirmAgent per firm, a BankAgent per bank, rules as methods."""
+
+    engine = "reference"
+    banking_class = ReferenceBanking
+
+    # -- agents -----------------------------------------------------------------------------
+    def _setup_firms(self) -> None:
+        super()._setup_firms()
+        self.firm_at: list[FirmAgent | None] = [None] * self.firms.n_rows
+        self._sync_agents()
+
+    def _sync_agents(self) -> None:
+        """An agent for every live row, none for an empty one (exits remove, entrants add)."""
+        alive = self.firms.alive
+        for row, f in enumerate(self.firm_at):
+            if alive[row] and f is None:
+                self.firm_at[row] = FirmAgent(self, row)
+            elif not alive[row] and f is not None:
+                f.remove()
+                self.firm_at[row] = None
+
+    def live_firms(self) -> list[FirmAgent]:
+        return [f for f in self.firm_at if f is not None]
+
+    # -- helpers over firms -----------------------------------------------------------------
+    def sector_capacity(self) -> np.ndarray:
+        cap = np.zeros(N_S)
+        for f in self.live_firms():
+            cap[f.sector] += f.capacity
+        return cap * self.weight
+
+    def sector_pipeline(self) -> np.ndarray:
+        pipe = np.zeros(N_S)
+        for f in self.live_firms():
+            pipe[f.sector] += f.pipeline
+        return pipe * self.weight
+
+    def firms_by_sector(self) -> np.ndarray:
+        n = np.zeros(N_S, dtype=np.int64)
+        for f in self.live_firms():
+            n[f.sector] += 1
+        return n
+
+    def halt_projects(self, sectors: np.ndarray) -> None:
+        for f in self.live_firms():
+            if sectors[f.sector]:
+                f.pipeline = 0.0
+                f.pipeline_cost = 0.0
+
+    def scale_pipeline(self, scale: np.ndarray) -> None:
+        for f in self.live_firms():
+            f.pipeline = f.pipeline * scale[f.sector]
+            f.pipeline_cost = f.pipeline_cost * scale[f.sector]
+
+    def _cash_total(self) -> float:
+        total = 0.0
+        for f in self.live_firms():
+            total += self.weight[f.sector] * f.cash
+        return total
+
+    def _wage_index(self) -> float:
+        num = den = 0.0
+        for f in self.live_firms():
+            w = f.capacity * self.weight[f.sector]
+            num += w
+            den += w / f.productivity
+        harmonic = num / den
+        if self._harmonic0 is None:
+            self._harmonic0 = harmonic
+        return float((harmonic / self._harmonic0) ** self.b.wage_productivity_elasticity)
+
+    def update_net_worth(self) -> None:
+        for f in self.live_firms():
+            f.update_net_worth()
+
+    def _scores(self) -> None:
+        c, g = self.sc.banking, self.policy.soe_implicit_guarantee
+        self.firms.pd[:] = 0.0
+        for f in self.live_firms():
+            f.score(c.pd_intercept, c.pd_leverage, c.pd_loss, c.pd_sme, c.pd_margin, g)
+
+    # -- 1. policy --------------------------------------------------------------------------
+    def reprice(self, factor: np.ndarray) -> None:
+        for f in self.live_firms():
+            f.price = f.price * factor[f.sector]
+
+    # -- 3-6. the month's production and accounts, phase by phase ----------------------------
+    def produce_and_book(self, demand_per_firm, energy_cost, material_cost, anchor, tau, vat_inputs_per_q):
+        self.market(demand_per_firm)
+        wage_index = self._wage_index()
+        labour_cost = self.labour * wage_index
+        va_cost = labour_cost + self.services
+        self.costs_and_prices(va_cost, energy_cost, material_cost, anchor)
+        cash0, cash1 = self.income(labour_cost, energy_cost, material_cost, tau, vat_inputs_per_q)
+        return wage_index, cash0, cash1
+
+    # -- 3-4. market shares, orders, production ----------------------------------------------
+    def market(self, demand_per_firm: np.ndarray) -> None:
+        b, P = self.b, self.price_index
+        firms = self.live_firms()
+        e_bar, tot = [0.0] * N_S, [0.0] * N_S
+        e = {}
+        for f in firms:
+            s = f.sector
+            e[f.row] = f.competitiveness(P[s], b.share_price_sensitivity, b.share_backlog_sensitivity)
+            e_bar[s] += f.share * e[f.row]
+            tot[s] += f.share
+        for s in range(N_S):
+            if tot[s] > 0:
+                e_bar[s] /= tot[s]
+        new_tot = [0.0] * N_S
+        for f in firms:
+            new_tot[f.sector] += f.update_share(e[f.row], e_bar[f.sector], b.replicator_speed)
+        for f in firms:
+            if new_tot[f.sector] > 0:
+                f.share = f.share / new_tot[f.sector]
+        short, spare = [0.0] * N_S, [0.0] * N_S
+        for f in firms:
+            sh, sp = f.take_orders(demand_per_firm[f.sector])
+            short[f.sector] += sh
+            spare[f.sector] += sp
+        for f in firms:
+            f.fill_spillover(short[f.sector], spare[f.sector])
+            f.hire(self.workers_per_yuan[f.sector], self.mwh_per_yuan[f.sector])
+
+    # -- 5. costs and prices ----------------------------------------------------------------
+    def costs_and_prices(self, va_cost, energy_cost, material_cost, anchor) -> None:
+        b = self.b
+        for f in self.live_firms():
+            s = f.sector
+            f.compute_unit_cost(va_cost[s], energy_cost[s], material_cost[s])
+            f.set_price(
+                anchor[s],
+                self.vat_blend[s],
+                b.markup_share_response,
+                b.markup_anchor_speed,
+                b.markup_backlog_response,
+            )
+
+    # -- 6. income --------------------------------------------------------------------------
+    def income(self, labour_cost, energy_cost, material_cost, tau, vat_inputs_per_q) -> tuple[float, float]:
+        b, p, W, bk = self.b, self.policy, self.weight, self.banking
+        rate = self.sc.banking.deposit_rate
+        bk.interest_income[:] = 0.0
+        bk.deposit_interest[:] = 0.0
+        for f in self.live_firms():
+            w = W[f.sector]
+            bk.interest_income[f.bank] += w * f.loans * f.loan_rate / 12.0
+            bk.deposit_interest[f.bank] += w * max(f.cash, 0.0) * rate / 12.0
+        cash0 = self._cash_total()
+        e = SimpleNamespace(
+            labour_cost=labour_cost,
+            services=self.services,
+            energy_cost=energy_cost,
+            material_cost=material_cost,
+            dep_month=self.dep_month,
+            vat_rate=tau,
+            vat_rate_inputs=p.vat_rate_inputs,
+            vat_inputs_per_q=vat_inputs_per_q,
+            cit_rate=p.cit_rate,
+            cit_rate_small=p.cit_rate_small,
+            cit_rate_small_upper=p.cit_rate_small_upper,
+            small_low_month=b.small_profit_lower_band / 12.0,
+            small_profit_month=b.small_profit_threshold / 12.0,
+            payout=b.dividend_payout,
+        )
+        tables = _tables(INCOME_COLUMNS)
+        for f in self.live_firms():
+            items = f.earn(f.sector, e, rate)
+            t = tables[f.sector]
+            for name in INCOME_COLUMNS:
+                t[name] += items[name]
+        _to_array(tables, INCOME_COLUMNS, self._income)
+        return cash0, self._cash_total()
+
+    # -- 7. credit --------------------------------------------------------------------------
+    def plan_investment(self, u_review, va_cost, energy_cost, cap_per_capacity, annuity) -> None:
+        b, p = self.b, self.policy
+        e = SimpleNamespace(
+            alpha=b.expectation_speed,
+            util_target=self.util_target,
+            dep=self.dep_month,
+            growth=self.growth,
+            lag=self.lag,
+            adjust=b.investment_adjustment,
+            max_expansion=b.max_expansion,
+            p_review=b.upgrade_review_prob,
+            frontier_a=self.frontier_a,
+            frontier_ei=self.frontier_ei,
+            va_cost=va_cost,
+            energy_cost=energy_cost,
+            annuity=annuity,
+            cap_per_capacity=cap_per_capacity,
+            cost_fixed=b.upgrade_cost_fixed,
+            cost_per_gap=b.upgrade_cost_per_gap,
+            subsidy=p.upgrade_subsidy,
+        )
+        self._requested[:] = 0.0
+        self.firms.plan_expansion[:] = 0.0
+        self.firms.plan_upgrade[:] = 0.0
+        for f in self.live_firms():
+            self._requested[f.sector] += f.plan(f.sector, e, u_review[f.row])
+
+    def funding_need(self, factor, cap_per_capacity) -> None:
+        b, p = self.b, self.policy
+        for f in self.live_firms():
+            s = f.sector
+            lag = max(int(self.lag[s]), 1)
+            spend = (
+                f.pipeline_cost / lag
+                + f.plan_expansion * factor[s] * cap_per_capacity[s] / lag
+                + f.plan_upgrade * (1 - p.upgrade_subsidy[s])
+            )
+            f.need = max(spend + b.cash_buffer_months * f.revenue - f.cash, 0.0)
+
+    def credit_market(self) -> float:
+        """Loans amortise; the own bank rolls over the instalment of sound firms; applicants, best
+        score first, ask their bank and a few banks drawn by size and take the cheapest quote."""
+        F, b, p, c = self.firms, self.b, self.policy, self.sc.banking
+        bk, W = self.banking, self.weight
+        banks = [bk.bank(j) for j in range(bk.banks.n_rows)]
+        self._scores()
+        for arr in (
+            self._repaid,
+            self._rolled,
+            self._request,
+            self._limit,
+            self._granted,
+            self._fees,
+            self._new_rate,
+        ):
+            arr[:] = 0.0
+        firms = self.live_firms()
+        change = [0.0] * len(banks)  # each bank's book changes by its firms' repayments and renewals
+        for f in firms:
+            due = f.repay(float(b.loan_maturity))
+            self._repaid[f.row] = due
+            change[f.bank] -= W[f.sector] * due
+            f.update_net_worth()
+            # relationship lending: the own bank renews the instalment of sound firms
+            if due <= 0 or f.net_worth <= 0 or f.pd > c.pd_rollover_max:
+                continue
+            f.loans = f.loans + due
+            f.cash = f.cash + due
+            change[f.bank] += W[f.sector] * due
+            self._rolled[f.row] = due
+        for bank in banks:
+            bank.lend(change[bank.row])
+        applicants = []
+        for f in firms:
+            request = f.need + (self._repaid[f.row] - self._rolled[f.row])
+            self._request[f.row] = request
+            assets = f.cash + f.capital + f.other_assets
+            if c.market == "passive":
+                limit = b.max_debt_to_assets * assets - f.loans
+            else:
+                collateral = (1 - c.collateral_haircut_capital) * f.capital + (1 - p.pledge_haircut) * (
+                    p.receivables_pledge * f.other_assets + p.ip_pledge * f.capital
+                )
+                unsecured = (
+                    (c.unsecured_sme if f.sme and not f.soe else c.unsecured_large)
+                    + (c.soe_unsecured * p.soe_implicit_guarantee if f.soe else 0.0)
+                ) * assets
+                limit = collateral + unsecured - f.loans
+            self._limit[f.row] = 0.0 if f.net_worth <= 0 else max(limit, 0.0)
+            if request > 0:
+                applicants.append(f)
+        applicants.sort(key=lambda f: f.pd)  # stable: ties stay in row order
+        u = self._draws["credit"].take()  # the same uniforms as the engine's (stream "credit")
+        n_search = u.shape[1]
+        cdf = list(bk.size_cdf)
+        room, pdmax_sme, pdmax_large, discount, margin = bk.lending_conditions()
+        fund_cap = p.guarantee_fund_capital * 1e9
+        outstanding = 0.0
+        for f in firms:
+            outstanding += W[f.sector] * f.guaranteed
+        fund_room = max(p.guarantee_leverage * fund_cap - outstanding, 0.0)
+        coverage = (1 - p.risk_share_bank) if fund_cap > 0 else 0.0
+        terms = SimpleNamespace(
+            room=room,
+            pdmax_sme=pdmax_sme,
+            pdmax_large=pdmax_large,
+            discount=discount,
+            margin=margin,
+            coverage=coverage,
+            fee_small=p.guarantee_fee_small,
+            fee_large=p.guarantee_fee,
+            small_loan=5e6,
+            policy_rate=p.policy_rate,
+        )
+        for f in applicants:
+            cands = [f.bank] + [
+                min(bisect.bisect_right(cdf, u[f.row, j]), len(banks) - 1) for j in range(n_search)
+            ]
+            fund_room = self._serve(f, cands, banks, terms, fund_room)
+        self._draws["credit"].start()
+        fees = flow = 0.0
+        for row in range(F.n_rows):
+            w = W[F.sector[row]]
+            fees += self._fees[row] * w
+            flow += w * (self._granted[row] + self._rolled[row] - self._repaid[row] - self._fees[row])
+        self._credit_month = {"fees": fees}
+        np.logical_and(F.alive & (self._request > 0), self._granted <= 0, out=self._denied)
+        for f in firms:
+            f.update_net_worth()
+        return flow, self._cash_total(), bk.loan_gap()
+
+    def _serve(self, f: FirmAgent, cands: list[int], banks: list[BankAgent], k, fund_room: float) -> float:
+        """One applicant: quotes from the candidate banks that accept its risk and have room; the
+        cheapest wins; a move brings the loan stock along. Returns the fund's remaining room."""
+        c = self.sc.banking
+        req = self._request[f.row]
+        if self._limit[f.row] < req:
+            req = self._limit[f.row]
+        if req <= 0:
+            return fund_room
+        w = self.weight[f.sector]
+        rw_own = c.risk_weight_sme if f.sme else c.risk_weight_large
+        fee = k.fee_small if req <= k.small_loan else k.fee_large
+        g = 0.0
+        if f.sme and not f.soe and k.coverage > 0 and fund_room > 0:
+            if f.pd * c.loss_given_default * k.coverage > fee:
+                g = k.coverage
+        best, best_rate = -1, np.inf
+        for b in cands:
+            if b < 0 or not banks[b].alive or k.room[b] <= 0:
+                continue
+            if b != f.bank and rw_own * w * f.loans >= k.room[b]:
+                continue
+            pd_net = f.pd * (1.0 - g)
+            if pd_net > (k.pdmax_sme[b] if f.sme else k.pdmax_large[b]):
+                continue
+            rate = k.policy_rate + k.margin[b] + pd_net * c.loss_given_default
+            if f.sme:
+                rate += c.sme_premium * (1.0 - k.discount[b])
+            if b != f.bank:
+                rate += c.switching_cost
+            if rate < best_rate:
+                best_rate, best = rate, b
+        if best < 0:
+            return fund_room
+        rw = rw_own * (1.0 - g) + c.risk_weight_guaranteed * g
+        if best != f.bank:
+            best_rate -= c.switching_cost
+            moved = rw_own * w * f.loans
+            k.room[best] -= moved
+            k.room[f.bank] += moved
+        amt = req
+        if rw > 0 and amt * rw * w > k.room[best]:
+            amt = k.room[best] / (rw * w)
+        cover = amt * g
+        if cover * w > fund_room:
+            cover = fund_room / w
+        fund_room -= cover * w
+        if f.bank != best:  # refinance: the stock moves to the new lender
+            banks[f.bank].lend(-(w * f.loans))
+            banks[best].lend(w * f.loans)
+            f.bank = best
+        total = f.loans + amt
+        f.loan_rate = (f.loan_rate * f.loans + best_rate * amt) / total
+        f.loans = total
+        f.guaranteed = f.guaranteed + cover
+        fee_paid = fee * cover
+        f.cash = f.cash + (amt - fee_paid)
+        banks[best].lend(w * amt)
+        k.room[best] -= rw * w * amt
+        self._granted[f.row] = amt
+        self._fees[f.row] = fee_paid
+        self._new_rate[f.row] = best_rate
+        return fund_room
+
+    # -- 8. investment ----------------------------------------------------------------------
+    def execute_investment(self, factor, cap_per_capacity, u_imit) -> None:
+        b, p = self.b, self.policy
+        e = SimpleNamespace(
+            lag=self.lag,
+            factor=factor,
+            cap_per_capacity=cap_per_capacity,
+            subsidy=p.upgrade_subsidy,
+            frontier_a=self.frontier_a,
+            frontier_ei=self.frontier_ei,
+            upgrade_lag=b.upgrade_lag,
+            p_imitate=b.imitation_prob,
+            imitation_speed=b.imitation_speed,
+            dep=self.dep_month,
+        )
+        tables = _tables(INVEST_COLUMNS)
+        self.firms.investment[:] = 0.0
+        for f in self.live_firms():
+            f.invest(f.sector, e, u_imit[f.row], tables[f.sector])
+        _to_array(tables, INVEST_COLUMNS, self._invest)
+
+    # -- 9. exit ----------------------------------------------------------------------------
+    def exits(self, min_share) -> None:
+        b, bk = self.b, self.banking
+        self._exit_tables = tables = _tables(EXIT_COLUMNS)
+        for f in self.live_firms():
+            s = f.sector
+            reason = f.exit_reason_now(min_share[s], b.loss_months_exit)
+            if reason == 0:
+                continue
+            t = tables[s]
+            if reason == EXIT_BANKRUPTCY:
+                t["bankrupt"] += 1
+                t["bankrupt_sme" if f.sme else "bankrupt_large"] += 1
+            else:
+                t["voluntary"] += 1
+            f.liquidate(reason, 0.0, b.recovery_rate, bk.bank(f.bank), self.weight[s], t)
+        _to_array(tables, EXIT_COLUMNS, self._exits)
+        self._sync_agents()
+
+    def forced_closures(self, order: np.ndarray, frac: np.ndarray) -> None:
+        p, b, bk = self.policy, self.b, self.banking
+        tables = self._exit_tables
+        for k, row in enumerate(order):
+            f = self.firm_at[row]
+            s = f.sector
+            t = tables[s]
+            if frac[k] >= 1.0:
+                t["forced"] += 1
+                f.liquidate(
+                    EXIT_FORCED,
+                    p.exit_compensation[s] * f.capital,
+                    b.recovery_rate,
+                    bk.bank(f.bank),
+                    self.weight[s],
+                    t,
+                )
+            else:
+                f.close_part(frac[k], p.exit_compensation[s], t)
+        _to_array(tables, EXIT_COLUMNS, self._exits)
+        self._sync_agents()
+
+    def backward_candidates(self, s: int) -> np.ndarray:
+        p = self.policy
+        return np.array(
+            [
+                f.row
+                for f in self.live_firms()
+                if f.sector == s
+                and (
+                    f.energy_intensity >= p.backward_energy_intensity[s]
+                    or f.productivity <= p.backward_productivity[s] * self.frontier_a[s]
+                )
+            ],
+            dtype=np.int64,
+        )
+
+    # -- 10. entry --------------------------------------------------------------------------
+    def free_rows(self, total: int) -> np.ndarray:
+        F = self.firms
+        never = [r for r in range(F.n_rows) if self.firm_at[r] is None and F.exit_reason[r] == 0]
+        exited = [r for r in range(F.n_rows) if self.firm_at[r] is None and F.exit_reason[r] != 0]
+        return np.array((never + exited)[:total], dtype=np.int64)
+
+    def renormalise_shares(self) -> None:
+        self._sync_agents()  # the entrants become agents
+        tot = [0.0] * N_S
+        firms = self.live_firms()
+        for f in firms:
+            tot[f.sector] += f.share
+        for f in firms:
+            s = f.sector
+            f.share = f.share * (1.0 / tot[s] if tot[s] > 0 else 1.0)
+
+    # -- 11. records ------------------------------------------------------------------------
+    def firm_aggregates(self) -> dict:
+        F, W = self.firms, self.weight
+        st = self._stocks
+        st[:, :] = 0.0
+        loans_cls, interest_cls = [0.0, 0.0], [0.0, 0.0]
+        out, pq = np.zeros(N_S), np.zeros(N_S)
+        for f in self.live_firms():
+            s = f.sector
+            q = f.output
+            for col, v in (
+                (acc.S_OUTPUT, q),
+                (acc.S_CAPACITY, f.capacity),
+                (acc.S_N_FIRMS, 1.0),
+                (acc.S_WORKERS, f.workers),
+                (acc.S_ENERGY, f.energy),
+                (acc.S_PROD_W, f.productivity * f.capacity),
+                (acc.S_EI_W, f.energy_intensity * q),
+                (acc.S_LOANS, f.loans),
+                (acc.S_CASH, f.cash),
+                (acc.S_NET_WORTH, f.net_worth),
+                (acc.S_PIPELINE, f.pipeline),
+                (acc.S_PRICE_W, f.price * q),
+                (acc.S_MARKUP_W, f.markup * q),
+                (acc.S_DEMAND_ORDERS, f.orders),
+                (acc.S_INVESTMENT, f.investment),
+                (acc.S_CAPITAL, f.capital),
+            ):
+                st[s, col] += v
+            f.sme = f.capacity < self.sme_threshold  # size class from capacity (revenue threshold)
+            k = 0 if f.sme else 1
+            w = W[s]
+            loans_cls[k] += w * f.loans
+            interest_cls[k] += w * f.loans * f.loan_rate
+            out[s] += q
+            pq[s] += f.price * q
+        self._cls_loans[:] = loans_cls
+        self._cls_interest[:] = interest_cls
+        new, market, market_interest, denied = np.zeros(2), np.zeros(2), np.zeros(2), np.zeros(2)
+        for row in range(F.n_rows):
+            k = 0 if F.sme[row] else 1
+            w = W[F.sector[row]]
+            new[k] += (self._granted[row] + self._rolled[row]) * w
+            market[k] += self._granted[row] * w
+            market_interest[k] += self._granted[row] * w * self._new_rate[row]
+            if self._denied[row]:
+                denied[k] += w
+        guaranteed = 0.0
+        for f in self.live_firms():
+            guaranteed += W[f.sector] * f.guaranteed
+        return {
+            "credit_new": new,
+            "credit_market": market,
+            "credit_market_interest": market_interest,
+            "credit_denied": denied,
+            "credit_guaranteed": guaranteed,
+            "output": out,
+            "price_output": pq,
+        }
