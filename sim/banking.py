@@ -106,8 +106,7 @@ class BankingSystem:
     def month_end(self, refreshed: bool = False) -> None:
         """Interest, provisions, write-offs, taxes and dividends; capital ratios; failures.
         `refreshed`: exposures were just refreshed from the firms' books (no change since)."""
-        m, B, cfg, p = self.m, self.banks, self.cfg, self.m.policy
-        npl_before = B.npl.copy()
+        B, cfg = self.banks, self.cfg
         if not refreshed:
             self.refresh_exposures()
         prov_new = self._provisions()
@@ -132,7 +131,6 @@ class BankingSystem:
         self.tax = float(tax[B.alive].sum())
         self.dividends = float(div[B.alive].sum())
         B.capital_ratio[:] = _ratio(B.equity, B.rwa)
-        del npl_before
         self._resolve_failures()
         # SME lending a year ago, for inclusive-finance targets
         self.history_sme.append(B.loans_sme.copy())

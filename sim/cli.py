@@ -93,7 +93,8 @@ def summary(ds) -> None:
     from rich.table import Table
 
     last = ds.isel(time=slice(-12, None))
-    tab = Table(title=f"{ds.attrs['scenario']}: last 12 months to {str(ds.time.values[-1])[:7]} (seed {ds.attrs['seed']})")
+    end = str(ds.time.values[-1])[:7]
+    tab = Table(title=f"{ds.attrs['scenario']}: last 12 months to {end} (seed {ds.attrs['seed']})")
     for col in ("sector", "output trn/yr", "util.", "price", "margin", "firms", "entries", "exits",
                 "productivity"):
         tab.add_column(col, justify="right" if col != "sector" else "left")

@@ -43,8 +43,8 @@ METRICS: dict[str, tuple[str, Callable[[xr.Dataset], xr.DataArray], str]] = {
     "loan_rate_sme": ("SME loan rate", lambda d: d.loan_rate.sel(size_class="sme"), "pp"),
     "bankruptcies_sme": ("SME bankruptcies", lambda d: d.bankruptcies.sel(size_class="sme"), "%"),
     "entries": ("entries", lambda d: d.entries.sum("sector"), "%"),
-    "output_emerging": ("output: NEV and electronics", lambda d: d.output.sel(sector=["nev", "electronics"]).sum("sector"),
-                        "%"),
+    "output_emerging": ("output: NEV and electronics",
+                        lambda d: d.output.sel(sector=["nev", "electronics"]).sum("sector"), "%"),
     "gov_balance": ("government balance", lambda d: d.gov_balance, "bn yuan/yr"),
 }
 
@@ -53,9 +53,9 @@ def _resolve(paths: Sequence[str | Path | Scenario], baseline: str | Path | None
              overrides: dict) -> tuple[list[Scenario], int]:
     scs = [p if isinstance(p, Scenario) else load_scenario(p, **overrides) for p in paths]
     names = [s.name for s in scs]
-    stems = [Path(p).stem if not isinstance(p, Scenario) else s.name for p, s in zip(paths, scs)]
+    stems = [Path(p).stem if not isinstance(p, Scenario) else s.name for p, s in zip(paths, scs, strict=True)]
     want = baseline or "baseline"
-    for i, (n, st) in enumerate(zip(names, stems)):
+    for i, (n, st) in enumerate(zip(names, stems, strict=True)):
         if want in (n, st):
             return scs, i
     # a path, or baseline.toml next to the first file
@@ -130,8 +130,9 @@ def compare(scenarios: Sequence[str | Path | Scenario], baseline: str | Path | N
     out["metric_units"] = xr.DataArray([METRICS[m][2] for m in metric_names], dims=("metric",))
     out["metric_label"] = xr.DataArray([METRICS[m][0] for m in metric_names], dims=("metric",))
     out.attrs.update(baseline=base_name, seeds=",".join(map(str, seed_list)),
-                     scenarios_toml="\n\n".join(f"# --- {r.attrs.get('scenario', n)}\n{r.attrs.get('scenario_toml', '')}"
-                                                for n, r in zip(names, runs)),
+                     scenarios_toml="\n\n".join(
+                         f"# --- {r.attrs.get('scenario', n)}\n{r.attrs.get('scenario_toml', '')}"
+                         for n, r in zip(names, runs, strict=True)),
                      engine_version=levels.attrs.get("engine_version", ""))
     for k in ("scenario_toml", "scenario", "seed", "description", "warnings"):
         out.attrs.pop(k, None)
@@ -154,7 +155,7 @@ def plot(cmp: xr.Dataset, path: str | Path | None = None,
     nrow = int(np.ceil(len(metrics) / ncol))
     fig, axes = plt.subplots(nrow, ncol, figsize=(5 * ncol, 3.4 * nrow), sharex=True, squeeze=False)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for ax, m in zip(axes.flat, metrics):
+    for ax, m in zip(axes.flat, metrics, strict=False):
         eff = cmp[f"effect_{m}"]
         for k, s in enumerate(names):
             e = eff.sel(scenario=s)

@@ -12,14 +12,14 @@ import mesa
 import numpy as np
 from scipy import special
 
+from .banking import BankingSystem, SFCError
 from .kernels import accounting as acc
-from .kernels import exit_entry as xe
 from .kernels import credit as cr
+from .kernels import exit_entry as xe
 from .kernels import investment as inv
 from .kernels import market as mkt
 from .kernels import production as prod
 from .kernels import sums
-from .banking import BankingSystem, SFCError
 from .records import Recorder
 from .regulators import REGULATORS, PolicySchedule, PolicyState
 from .rng import Prefetch, Streams
@@ -322,8 +322,7 @@ class IndustrialEconomy(mesa.Model):
     # the step
     # ------------------------------------------------------------------------------------------
     def step(self) -> None:
-        t, F, b, p = self.t, self.firms, self.b, self.policy
-        rec = self.rec
+        t, b, p = self.t, self.b, self.policy
         W = self.weight
 
         # 1. policy: regulators apply the schedule; a VAT change reprices at once (pass-through)
@@ -803,7 +802,7 @@ class IndustrialEconomy(mesa.Model):
         }
 
     def _record(self, t, demand, final, inc, ivt, ext, retired, entries, entry_cap, ptax) -> None:
-        F, p, b, W = self.firms, self.policy, self.b, self.weight
+        p, b, W = self.policy, self.b, self.weight
         rec = self.rec
         agg = self.firm_aggregates()
         st = self._stocks

@@ -83,8 +83,8 @@ class FiscalAuthority(Regulator):
     """VAT by sector (input VAT credited), corporate income tax with a small-firm rate, and how
     government spending responds to revenue."""
 
-    instruments = ("vat_rate", "vat_rate_inputs", "cit_rate", "cit_rate_small", "cit_rate_small_upper", "deficit_financed",
-                   "government_spending_response", "purchase_subsidy")
+    instruments = ("vat_rate", "vat_rate_inputs", "cit_rate", "cit_rate_small", "cit_rate_small_upper",
+                   "deficit_financed", "government_spending_response", "purchase_subsidy")
 
 
 class EnergyRegulator(Regulator):

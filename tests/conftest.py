@@ -31,7 +31,7 @@ def write_scenario(tmp_path: Path, body: str, name: str = "s.toml") -> Path:
     return p
 
 
-def run_text(tmp_path: Path, body: str, seed: int = 1, **over) -> "sim.xr.Dataset":
+def run_text(tmp_path: Path, body: str, seed: int = 1, **over) -> sim.xr.Dataset:
     kw = dict(SMALL)
     kw.update(over)
     sc = sim.load_scenario(write_scenario(tmp_path, body), **kw)

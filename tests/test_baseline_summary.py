@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import json
 
+import sim
 from sim import baseline_summary as bs
 from sim.scenario.warnings import scenario_warnings
-
-import sim
 
 from .conftest import SCENARIOS
 

@@ -11,7 +11,8 @@ from .conftest import ROOT
 def test_example_notebook_runs():
     path = ROOT / "examples" / "compare.ipynb"
     nb = nbformat.read(path, as_version=4)
-    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(ROOT / "examples")}}).execute()
+    resources = {"metadata": {"path": str(ROOT / "examples")}}
+    NotebookClient(nb, timeout=600, kernel_name="python3", resources=resources).execute()
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     assert not any(o.get("output_type") == "error" for o in outputs)
     assert any("image/png" in o.get("data", {}) for o in outputs)
