@@ -189,6 +189,9 @@ class IndustrialEconomy(mesa.Model):
         self.median_capacity = np.ones(N_S)
         for s in range(N_S):
             m = sector == s
+            # above-size firms have a floor (20 m yuan of revenue): no firm starts so small that the
+            # small-share exit rule (behaviour.min_relative_share) would close it in its first month
+            size[m] = np.maximum(size[m], 2.0 * b.min_relative_share * size[m].mean())
             cap = size[m] / size[m].sum() * self.cap0[s] / self.weight[s]
             a = prod_[m] * np.sum(cap / prod_[m]) / cap.sum()  # capacity-weighted mean of 1/A is 1
             e = ei[m] / (np.sum(cap * ei[m]) / cap.sum())  # capacity-weighted mean of EI is 1

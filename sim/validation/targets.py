@@ -480,8 +480,9 @@ TARGETS: tuple[Target, ...] = (
         0.90,
         "SMM 2019: 36.59 / 40.73 Mt (#28)",
         lambda r: utilisation(r, "nonferrous"),
-        "the 45 Mt cap counts capacity under construction (enforce_caps): operating capacity stays near "
-        "41.5 Mt while demand grows, and utilisation reaches 100% by the third year",
+        "the 45 Mt cap binds: demand for aluminium (final plus input demand of machinery, electronics and "
+        "NEVs) grows ~3%/yr, capacity cannot follow past the cap, and utilisation runs near 100% from the "
+        "fourth year (the first years match the 2019 ~90%)",
     ),
     Target(
         "debt_to_assets",
@@ -494,8 +495,10 @@ TARGETS: tuple[Target, ...] = (
         0.566,
         "NBS 2019 (#43)",
         debt_to_assets,
-        "56.6% at the start by construction; firms retain 70% of profit, borrow only for needs and repay "
-        "loans from cash, so the ratio falls to ~38% by year 10 (docs/credit.md: credit drifts down)",
+        "56.6% at the start by construction; firms borrow only for needs (shortfalls, investment beyond "
+        "own funds) and roll loans over, so loans stay near 22 trn yuan while assets grow with output and "
+        "the ratio falls; a payout of excess cash (tried) raised it by only ~2.5 points and broke other "
+        "targets",
     ),
     Target(
         "sme_share",
@@ -509,8 +512,8 @@ TARGETS: tuple[Target, ...] = (
         "large firms ~2.5% of above-size firms (NBS size classes; sectors.toml, inferred)",
         lambda r: _snap_share(r, "sme"),
         "the model's SME flag is revenue under 400 m yuan only; NBS's large class also needs 1,000 "
-        "employees. With 2019 revenue per firm (~280 m yuan) and log-normal sizes (sd 1.2-1.5), ~17-19% "
-        "of firms sell more than 400 m yuan",
+        "employees. With 2019 revenue per firm (~280 m yuan) and log-normal sizes (sd 1.7-2.0, set by the "
+        "Pareto-tail target), ~15% of firms sell more than 400 m yuan",
     ),
     Target(
         "soe_share",
@@ -616,8 +619,9 @@ TARGETS: tuple[Target, ...] = (
         0.30,
         "unnamed thesis (weak, #58d); all firms, not only above-size",
         lambda r: _rate(r, ("entries",)),
-        "the figure is for all firms; the sector entry_rate keys (1-3.6%/yr) are set for above-size firms, "
-        "and growth across the 20 m yuan threshold (the main way into that population) is not modelled",
+        "the figure is for all firms; the sector entry_rate keys (4.5-9%/yr) are set for above-size firms "
+        "so that entry matches exit and the number of firms stays near 378,000; growth across the 20 m "
+        "yuan threshold (the main way into that population) is not modelled",
     ),
     Target(
         "exit_rate",
