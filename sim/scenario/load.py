@@ -41,7 +41,8 @@ def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def read_toml(path: Path) -> tuple[str, dict[str, Any]]:
+    """A TOML file's text and contents; a missing, unreadable or malformed file is a ScenarioError."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -49,9 +50,13 @@ def _read_toml(path: Path) -> dict[str, Any]:
     except (IsADirectoryError, PermissionError, UnicodeDecodeError) as e:
         raise ScenarioError(path, None, f"cannot read the file ({e.__class__.__name__})") from None
     try:
-        return tomllib.loads(text)
+        return text, tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ScenarioError(path, None, f"not valid TOML: {e}") from None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    return read_toml(path)[1]
 
 
 def _chain(path: Path, seen: tuple[Path, ...] = ()) -> list[tuple[Path, dict[str, Any]]]:

@@ -19,7 +19,6 @@ import hashlib
 import json
 import math
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -28,6 +27,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..scenario import Scenario, ScenarioError, load_scenario, scenario_toml
+from ..scenario.load import read_toml
 from ..scenario.schema import SECTORS, Policy
 
 # what a sweep keeps when the file does not say (small enough for 10,000 runs)
@@ -390,16 +390,7 @@ def _keys(v: str | list[str]) -> tuple[tuple[str, ...], ...]:
 def load_sweep(path: str | Path) -> Sweep:
     """Read and validate a sweep file; raises ScenarioError naming the file and the key."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError(path, None, "file not found") from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as e:
-        raise ScenarioError(path, None, f"cannot read the file ({e.__class__.__name__})") from None
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise ScenarioError(path, None, f"not valid TOML: {e}") from None
+    text, raw = read_toml(path)
     try:
         spec = SweepFile.model_validate(raw)
     except ValidationError as e:
