@@ -92,25 +92,30 @@ def test_micro_sums_equal_aggregates(baseline):
     np.testing.assert_allclose(shares, 1.0, rtol=1e-9)
 
 
+def _market(price, share, capacity, demand, chi):
+    n = len(price)
+    alive = np.ones(n, dtype=np.bool_)
+    sector = np.zeros(n, dtype=np.int8)
+    out = {k: np.zeros(n) for k in ("share_prev", "orders", "output", "revenue", "workers", "energy")}
+    share = np.array(share, dtype=float)
+    unfilled = np.zeros(n)
+    market.market_step(alive, sector, np.ones(1), np.array(price, dtype=float), unfilled, np.array([1.0]), chi,
+                       3.0, 1.0, np.array([demand]), np.array(capacity, dtype=float), np.ones(n), np.ones(n),
+                       np.full(1, 0.01), np.full(1, 0.1), share, out["share_prev"], out["orders"], out["output"],
+                       out["revenue"], out["workers"], out["energy"])
+    return share, unfilled, out
+
+
 def test_replicator_moves_share_to_cheaper_firm():
-    alive = np.ones(2, dtype=np.bool_)
-    sector = np.zeros(2, dtype=np.int64)
-    price = np.array([0.9, 1.1])
-    share = np.array([0.5, 0.5])
-    prev = np.zeros(2)
-    market.update_shares(alive, sector, price, np.zeros(2), np.array([1.0]), 0.1, 3.0, 1.0, share, prev)
+    share, _, out = _market([0.9, 1.1], [0.5, 0.5], [1e9, 1e9], 100.0, chi=0.1)
     assert share[0] > 0.5 > share[1]
-    assert share.sum() == np.float64(1.0) or abs(share.sum() - 1) < 1e-15
+    assert abs(share.sum() - 1) < 1e-15
+    np.testing.assert_allclose(out["orders"], 100.0 * share)
 
 
 def test_unfilled_orders_go_to_spare_capacity():
-    alive = np.ones(2, dtype=np.bool_)
-    sector = np.zeros(2, dtype=np.int64)
-    share = np.array([0.8, 0.2])
-    cap = np.array([50.0, 100.0])
-    orders, output, unfilled, revenue = (np.zeros(2) for _ in range(4))
-    market.allocate_orders(alive, sector, share, np.array([100.0]), cap, np.ones(2), orders, output, unfilled,
-                           revenue)
-    np.testing.assert_allclose(orders, [80.0, 20.0])
-    np.testing.assert_allclose(output, [50.0, 50.0])  # the 30 unfilled go to the second firm
+    share, unfilled, out = _market([1.0, 1.0], [0.8, 0.2], [50.0, 100.0], 100.0, chi=0.0)
+    np.testing.assert_allclose(out["orders"], [80.0, 20.0])
+    np.testing.assert_allclose(out["output"], [50.0, 50.0])  # the 30 unfilled go to the second firm
     assert unfilled[0] > 0 and unfilled[1] == 0
+    np.testing.assert_allclose(out["workers"], 0.01 * out["output"])  # employment follows output
