@@ -222,10 +222,7 @@ class IndustrialEconomy(mesa.Model):
         F.pipeline_cost[sl] = F.pipeline[sl] * (self.cap_output * 12.0 * self.util_target)[sector]
         self.sme_threshold = b.sme_revenue_threshold / 12.0
         F.sme[sl] = F.capacity[sl] < self.sme_threshold
-        r = sc.policy.policy_rate + np.where(F.sme[sl], b.spread_sme, b.spread_large) - np.where(
-            F.soe[sl], b.soe_discount, 0.0)
-        F.loan_rate[sl] = r
-        F.bank[sl] = np.arange(n) % max(sc.run.banks, 1)
+        # banks and loan rates are set by the banking system (BankingSystem, _init_loan_rates)
         # sector state
         self.price_index = np.ones(N_S)
         self.out_prev = self.rev_month.copy()  # economy-wide real output last month

@@ -256,12 +256,6 @@ class Behaviour(Strict):
                                  "NBS 2019", ge=0, lt=1)
     recovery_rate: float = meta(0.4, "Share of a bankrupt firm's fixed capital recovered by creditors.",
                                 "share", "assumption", ge=0, le=1)
-    spread_large: float = meta(0.005, "Loan spread over the policy rate for large firms.", "1/yr",
-                               "big-5 small-loan rate 4.79% vs LPR 4.31% (PBOC 2019)", ge=0, le=0.5)
-    spread_sme: float = meta(0.024, "Loan spread over the policy rate for SMEs.", "1/yr",
-                             "new small/micro loan rate 6.75% (Xinhua 2019) vs LPR 4.31%", ge=0, le=0.5)
-    soe_discount: float = meta(0.005, "Rate discount for state-owned borrowers (implicit guarantee).", "1/yr",
-                               "assumption", ge=0, le=0.5)
     labour_cost_per_worker: float = meta(94000.0, "Labour compensation per worker, employer contributions "
                                          "included.", "yuan/yr",
                                          "NBS 2019: above-size average wage 75,229 yuan, plus ~25% contributions",
