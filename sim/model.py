@@ -553,7 +553,8 @@ class IndustrialEconomy(mesa.Model):
         factor, cap_per_capacity = self._need_inputs
         n_app = cr.repay_and_apply(
             F.alive, F.sector, F.bank, W, F.sme, F.soe, F.pd, self.lag, factor, cap_per_capacity, p.upgrade_subsidy,
-            b.cash_buffer_months, F.pipeline_cost, F.plan_expansion, F.plan_upgrade, F.revenue,
+            b.cash_buffer_months, b.debt_to_assets, b.leverage_adjustment, F.pipeline_cost, F.plan_expansion,
+            F.plan_upgrade, F.revenue,
             float(b.loan_maturity), c.pd_rollover_max,
             c.market == "passive", b.max_debt_to_assets, c.collateral_haircut_capital, p.pledge_haircut,
             p.receivables_pledge, p.ip_pledge, c.unsecured_sme, c.unsecured_large,

@@ -201,7 +201,7 @@ class Behaviour(Strict):
                                      "assumption", ge=0, le=5)
     upgrade_cost_per_gap: float = meta(1.0, "Cost of an upgrade per log point closed, share of fixed capital.",
                                        "share", "assumption", ge=0, le=10)
-    imitation_prob: float = meta(0.015, "Monthly probability that a firm imitates.", "1/month",
+    imitation_prob: float = meta(0.012, "Monthly probability that a firm imitates.", "1/month",
                                  "Dosi et al. (JEDC 2010), assumption", ge=0, le=1)
     imitation_speed: float = meta(0.05, "Share of the log gap to the frontier closed by imitation.", "share",
                                   "assumption", ge=0, le=1)
@@ -254,6 +254,10 @@ class Behaviour(Strict):
                                          le=1)
     debt_to_assets: float = meta(0.566, "Debt-to-asset ratio of industrial firms at start.", "share",
                                  "NBS 2019", ge=0, lt=1)
+    leverage_adjustment: float = meta(0.05, "Share of the gap between the firm's debt and its target debt "
+                                      "(debt_to_assets x assets) it borrows each month.", "1/month",
+                                      "calibrated (sim check-facts): debt-to-assets near 56.6% (NBS 2019)", ge=0,
+                                      le=1)
     recovery_rate: float = meta(0.4, "Share of a bankrupt firm's fixed capital recovered by creditors.",
                                 "share", "assumption", ge=0, le=1)
     labour_cost_per_worker: float = meta(94000.0, "Labour compensation per worker, employer contributions "
@@ -303,7 +307,7 @@ class Banking(Strict):
                               "calibrated: new small/micro loan rate 6.75% (Xinhua 2019)", ge=0, le=0.2)
     loss_given_default: float = meta(0.4, "Share of a defaulted loan the bank expects to lose.", "share",
                                      "assumption (Basel foundation IRB: 45%)", ge=0, le=1)
-    pd_intercept: float = meta(-5.2, "Credit-score model: intercept of the log-odds of annual default.", "-",
+    pd_intercept: float = meta(-4.9, "Credit-score model: intercept of the log-odds of annual default.", "-",
                                "calibrated (sim check-facts) to large-firm rates near 4.8% (PBOC 2019) and new "
                                "small/micro loans near 6.75% (Xinhua 2019)", ge=-20, le=5)
     pd_leverage: float = meta(4.0, "Credit-score model: weight of loans over assets.", "-", "assumption", ge=0,
@@ -332,9 +336,10 @@ class Banking(Strict):
                                   "CBRC 2012 Capital Rules: 75% for qualifying small/micro loans", ge=0, le=2)
     risk_weight_guaranteed: float = meta(0.2, "Risk weight of the guarantee-covered part of a loan.", "share",
                                          "assumption (public-sector guarantor)", ge=0, le=2)
-    npl_months: int = meta(6, "Consecutive loss-making months after which a firm's loan counts as "
-                           "non-performing.", "months", "assumption (two quarters of losses: a proxy for 90 "
-                           "days overdue)", ge=1, le=60)
+    npl_months: int = meta(5, "Consecutive loss-making months after which a firm's loan counts as "
+                           "non-performing.", "months",
+                           "calibrated (sim check-facts: NPL ratio); months of losses as a proxy for 90 days overdue",
+                           ge=1, le=60)
     general_provision: float = meta(0.02, "Provisions held against performing loans, share of loans.", "share",
                                     "CBRC 2018: loan provision ratio 1.5-2.5%", ge=0, le=1)
     specific_provision: float = meta(0.5, "Provisions held against non-performing loans, share of them.",
