@@ -20,6 +20,36 @@ def _fail(msg: str, code: int = 2) -> None:
     sys.exit(code)
 
 
+def _check_output(path: Path | None) -> None:
+    """An output path must end in .nc or .zarr and its folder must exist (before any work is done)."""
+    if path is None:
+        return
+    if path.suffix.lower() not in (".nc", ".zarr"):
+        _fail(f"{path}: output must end in .nc (NetCDF) or .zarr (Zarr)")
+    if not path.resolve().parent.exists():
+        _fail(f"{path}: folder {path.resolve().parent} does not exist")
+
+
+def _with_progress(show: bool, label: str, total: int | None, unit: str, work):
+    """Call work(progress) with a rich bar (done/total, rate, time left) when `show`, else with None."""
+    if not show:
+        return work(None)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.text import Text
+
+    class RateColumn(TextColumn):
+        def __init__(self):
+            super().__init__("")
+
+        def render(self, task):
+            return Text(f"{task.speed or 0:.1f} {unit}/s")
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), RateColumn(),
+                  TimeRemainingColumn(), transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        return work(lambda done, n: bar.update(task, completed=done, total=n))
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="sim")
 def main() -> None:
@@ -40,11 +70,8 @@ def run(scenario: Path, seed, firms, months, engine, out, panel, quiet) -> None:
     """Run one SCENARIO file and print a summary."""
     from . import api
 
-    for p in (out, panel):
-        if p is not None and p.suffix.lower() not in (".nc", ".zarr"):
-            _fail(f"{p}: output must end in .nc (NetCDF) or .zarr (Zarr)")
-        if p is not None and not p.resolve().parent.exists():
-            _fail(f"{p}: folder {p.resolve().parent} does not exist")
+    _check_output(out)
+    _check_output(panel)
     try:
         sc = load_scenario(scenario, seed=seed, firms=firms, months=months)
     except ScenarioError as e:
@@ -57,25 +84,8 @@ def run(scenario: Path, seed, firms, months, engine, out, panel, quiet) -> None:
     if not quiet:
         click.echo(f"scenario {sc.name}: {sc.run.firms} firms, {sc.run.months} months from {sc.run.start}, "
                    f"seed {sc.run.seed}", err=True)
-    if show:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        class TransferSpeedColumn(TextColumn):  # months per second
-            def __init__(self):
-                super().__init__("")
-
-            def render(self, task):
-                from rich.text import Text
-
-                return Text(f"{task.speed or 0:.1f} months/s")
-
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      TransferSpeedColumn(), TimeRemainingColumn(), transient=True) as bar:
-            task = bar.add_task("simulating", total=sc.run.months)
-            res = api.run(sc, panel=panel is not None, engine=engine,
-                          progress=lambda d, n: bar.update(task, completed=d))
-    else:
-        res = api.run(sc, panel=panel is not None, engine=engine)
+    res = _with_progress(show, "simulating", sc.run.months, "months",
+                         lambda progress: api.run(sc, panel=panel is not None, engine=engine, progress=progress))
     ds, pn = res if panel is not None else (res, None)
     if out is not None:
         api.write(ds, out)
@@ -150,22 +160,14 @@ def compare(scenarios, baseline, seeds, firms, months, out, plot_path, quiet) ->
     from . import api
     from . import compare as cmpmod
 
-    if out is not None and out.suffix.lower() not in (".nc", ".zarr"):
-        _fail(f"{out}: output must end in .nc (NetCDF) or .zarr (Zarr)")
+    _check_output(out)
     if plot_path is not None and plot_path.suffix.lower() not in (".png", ".pdf", ".svg"):
         _fail(f"{plot_path}: figure must end in .png, .pdf or .svg")
     show = not quiet and sys.stderr.isatty()
     try:
-        if show:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-            with Progress(TextColumn("runs"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                          transient=True) as bar:
-                task = bar.add_task("runs", total=None)
-                res = cmpmod.compare(scenarios, baseline=baseline, seeds=seeds, firms=firms, months=months,
-                                     progress=lambda d, n: bar.update(task, completed=d, total=n))
-        else:
-            res = cmpmod.compare(scenarios, baseline=baseline, seeds=seeds, firms=firms, months=months)
+        res = _with_progress(show, "runs", None, "runs",
+                             lambda progress: cmpmod.compare(scenarios, baseline=baseline, seeds=seeds, firms=firms,
+                                                             months=months, progress=progress))
     except ScenarioError as e:
         _fail(str(e))
     if out is not None:
