@@ -561,8 +561,7 @@ class IndustrialEconomy(mesa.Model):
             c.soe_unsecured * p.soe_implicit_guarantee, F.loans, F.guaranteed, F.cash, F.capital, F.other_assets,
             F.other_liab, F.net_worth, B.loans, self._repaid, self._rolled, self._request, self._limit,
             self._applicants)
-        applicants = self._applicants[:n_app]
-        order = applicants[np.argsort(F.pd[applicants], kind="stable")]
+        order = cr.order_by_score(self._applicants[:n_app], F.pd)
         u = self._draws["credit"].take()
         room, pdmax_sme, pdmax_large, discount, margin = bk.lending_conditions()
         fund_cap = p.guarantee_fund_capital * 1e9

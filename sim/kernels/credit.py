@@ -33,117 +33,211 @@ def credit_scores(alive, soe, sme, loans, cash, capital, other_assets, profit, r
         pd[i] = p
 
 
-@kernel
+@kernel(parallel=True)
 def allocate_credit(order, cand, sector, weight, sme, soe, pd, request, limit, bank_alive, bank_margin, bank_room,
                     pdmax_sme, pdmax_large, sme_discount, policy_rate, sme_premium, lgd, rw_large, rw_sme, rw_g,
                     fund_room, coverage, fee_small, fee_large, small_loan, switch_cost, bank, loans, loan_rate, cash,
-                    guaranteed,
-                    bank_loans, granted, fee_paid, new_rate):
-    """Applicants in `order` (best score first) ask their candidate banks (`cand[i]`); see `_serve`."""
-    for k in range(order.shape[0]):
-        i = order[k]
-        _serve(i, cand[i], sector, weight, sme, soe, pd, request, limit, bank_alive, bank_margin, bank_room,
-               pdmax_sme, pdmax_large, sme_discount, policy_rate, sme_premium, lgd, rw_large, rw_sme, rw_g,
-               fund_room, coverage, fee_small, fee_large, small_loan, switch_cost, bank, loans, loan_rate, cash,
-               guaranteed, bank_loans, granted, fee_paid, new_rate)
+                    guaranteed, bank_loans, granted, fee_paid, new_rate):
+    """Applicants in `order` (best score first) ask their candidate banks (`cand[i]`, by row); see
+    `_allocate`."""
+    n_app = order.shape[0]
+    packed = np.empty((n_app, cand.shape[1]), dtype=np.int64)
+    for k in prange(n_app):
+        packed[k, :] = cand[order[k]]
+    _allocate(order, packed, sector, weight, sme, soe, pd, request, limit, bank_alive, bank_margin, bank_room,
+              pdmax_sme, pdmax_large, sme_discount, policy_rate, sme_premium, lgd, rw_large, rw_sme, rw_g,
+              fund_room, coverage, fee_small, fee_large, small_loan, switch_cost, bank, loans, loan_rate, cash,
+              guaranteed, bank_loans, granted, fee_paid, new_rate)
 
 
-@kernel
+@kernel(parallel=True)
 def allocate_credit_drawn(order, u, size_cdf, sector, weight, sme, soe, pd, request, limit, bank_alive, bank_margin,
                           bank_room, pdmax_sme, pdmax_large, sme_discount, policy_rate, sme_premium, lgd, rw_large,
                           rw_sme, rw_g, fund_room, coverage, fee_small, fee_large, small_loan, switch_cost, bank,
                           loans, loan_rate, cash, guaranteed, bank_loans, granted, fee_paid, new_rate):
     """As `allocate_credit`, with each applicant's candidates made here: its own bank and, for each
-    uniform draw u[i, j], the bank whose size-CDF interval holds it (searchsorted, side right).
-    Only applicants need candidates, so nothing of the size of all firms is built."""
+    uniform draw u[i, j], the bank whose size-CDF interval holds it (the first bank whose cumulative
+    share exceeds the draw, as searchsorted side="right" finds it; the search starts from a table
+    of where each 1/4096 of the unit interval begins). Only applicants need candidates, so nothing
+    of the size of all firms is built."""
     n_banks = size_cdf.shape[0]
-    cand = np.empty(u.shape[1] + 1, dtype=np.int64)
-    for k in range(order.shape[0]):
+    start = np.empty(_BUCKETS + 1, dtype=np.int64)
+    for b in range(_BUCKETS + 1):
+        start[b] = np.searchsorted(size_cdf, b / _BUCKETS, side="right")
+    n_app = order.shape[0]
+    m = u.shape[1]
+    packed = np.empty((n_app, m + 1), dtype=np.int64)
+    for k in prange(n_app):
         i = order[k]
-        cand[0] = bank[i]
-        for j in range(u.shape[1]):
-            b = np.searchsorted(size_cdf, u[i, j], side="right")
-            cand[j + 1] = b if b < n_banks - 1 else n_banks - 1
-        _serve(i, cand, sector, weight, sme, soe, pd, request, limit, bank_alive, bank_margin, bank_room,
-               pdmax_sme, pdmax_large, sme_discount, policy_rate, sme_premium, lgd, rw_large, rw_sme, rw_g,
-               fund_room, coverage, fee_small, fee_large, small_loan, switch_cost, bank, loans, loan_rate, cash,
-               guaranteed, bank_loans, granted, fee_paid, new_rate)
+        packed[k, 0] = bank[i]
+        for j in range(m):
+            x = u[i, j]
+            cell = int(x * _BUCKETS)  # exact: the table's step is a power of two
+            b = start[cell if cell < _BUCKETS else _BUCKETS]
+            while b < n_banks and size_cdf[b] <= x:
+                b += 1
+            packed[k, j + 1] = b if b < n_banks - 1 else n_banks - 1
+    _allocate(order, packed, sector, weight, sme, soe, pd, request, limit, bank_alive, bank_margin, bank_room,
+              pdmax_sme, pdmax_large, sme_discount, policy_rate, sme_premium, lgd, rw_large, rw_sme, rw_g,
+              fund_room, coverage, fee_small, fee_large, small_loan, switch_cost, bank, loans, loan_rate, cash,
+              guaranteed, bank_loans, granted, fee_paid, new_rate)
+
+
+_BUCKETS = 4096
 
 
 @kernel
-def _serve(i, cand, sector, weight, sme, soe, pd, request, limit, bank_alive, bank_margin, bank_room,
-           pdmax_sme, pdmax_large, sme_discount, policy_rate, sme_premium, lgd, rw_large, rw_sme, rw_g,
-           fund_room, coverage, fee_small, fee_large, small_loan, switch_cost, bank, loans, loan_rate, cash,
-           guaranteed, bank_loans, granted, fee_paid, new_rate):
-    """One applicant asks its candidate banks; each bank that accepts the applicant's default risk
-    (net of guarantee cover) and has room quotes the policy rate plus its margin, an SME premium and
-    the expected loss; the firm takes the cheapest quote. A firm that moves to a new bank brings its
-    loan stock along. SMEs take the fund's guarantee when it lowers their cost by more than the
-    fee, while the fund has room."""
-    granted[i] = 0.0
-    fee_paid[i] = 0.0
-    new_rate[i] = 0.0
-    req = request[i]
-    if limit[i] < req:
-        req = limit[i]
-    if req <= 0:
-        return
-    w = weight[sector[i]]
-    fee = fee_small if req <= small_loan else fee_large
-    g = 0.0
-    if sme[i] and not soe[i] and coverage > 0 and fund_room[0] > 0:
-        if pd[i] * lgd * coverage > fee:
-            g = coverage
-    best = -1
-    best_rate = np.inf
-    for j in range(cand.shape[0]):
-        b = cand[j]
-        if b < 0 or not bank_alive[b] or bank_room[b] <= 0:
+def order_by_score(applicants, pd):
+    """The applicants (rows, in row order) sorted by default probability, best first; ties keep row
+    order. The same order as a stable argsort of pd[applicants], made by a least-significant-digit
+    radix sort of the probabilities' bit patterns (non-negative doubles sort like their bits as
+    unsigned integers) in byte-wide passes, skipping bytes that all keys share."""
+    n = applicants.shape[0]
+    keys = np.empty(n, dtype=np.uint64)
+    for k in range(n):
+        keys[k] = np.float64(pd[applicants[k]] + 0.0).view(np.uint64)  # + 0.0: -0.0 becomes 0.0
+    idx = np.empty(n, dtype=np.int64)
+    idx[:] = applicants
+    tmp_k = np.empty(n, dtype=np.uint64)
+    tmp_i = np.empty(n, dtype=np.int64)
+    count = np.empty(256, dtype=np.int64)
+    for shift in range(0, 64, 8):
+        count[:] = 0
+        for k in range(n):
+            count[(keys[k] >> np.uint64(shift)) & np.uint64(255)] += 1
+        if n == 0 or count.max() == n:
+            continue  # every key has this byte: the pass would not move anything
+        pos = 0
+        for d in range(256):
+            c = count[d]
+            count[d] = pos
+            pos += c
+        for k in range(n):
+            d = (keys[k] >> np.uint64(shift)) & np.uint64(255)
+            tmp_k[count[d]] = keys[k]
+            tmp_i[count[d]] = idx[k]
+            count[d] += 1
+        keys, tmp_k = tmp_k, keys
+        idx, tmp_i = tmp_i, idx
+    return idx
+
+
+# columns of the packed applicant table (one row per applicant, in the order served)
+_REQ, _W, _PD, _LOANS, _RATE = 0, 1, 2, 3, 4
+_AMT, _COVER, _FEE, _NEW_RATE = 0, 1, 2, 3
+
+
+@kernel(parallel=True)
+def _allocate(order, cand, sector, weight, sme, soe, pd, request, limit, bank_alive, bank_margin, bank_room,
+              pdmax_sme, pdmax_large, sme_discount, policy_rate, sme_premium, lgd, rw_large, rw_sme, rw_g,
+              fund_room, coverage, fee_small, fee_large, small_loan, switch_cost, bank, loans, loan_rate, cash,
+              guaranteed, bank_loans, granted, fee_paid, new_rate):
+    """Applicants in `order` (best score first) ask their candidate banks (`cand[k]` for the k-th
+    applicant). Each bank that accepts the applicant's default risk (net of guarantee cover) and has
+    room quotes the policy rate plus its margin, an SME premium and the expected loss; the firm takes
+    the cheapest quote. A firm that moves to a new bank brings its loan stock along. SMEs take the
+    fund's guarantee when it lowers their cost by more than the fee, while the fund has room.
+
+    Only the banks' room, books and the fund's room pass from one applicant to the next, so the
+    applicants' own data are gathered into a table in serving order first (in parallel), served one
+    by one from that table, and the results scattered back to the firm rows (in parallel): the serial
+    part reads memory in order instead of a dozen firm arrays at random rows."""
+    n_app = order.shape[0]
+    fa = np.empty((n_app, 5))
+    flag = np.empty(n_app, dtype=np.int8)  # 1: SME, 2: state-owned
+    own = np.empty(n_app, dtype=np.int64)
+    for k in prange(n_app):
+        i = order[k]
+        req = request[i]
+        if limit[i] < req:
+            req = limit[i]
+        fa[k, _REQ] = req
+        fa[k, _W] = weight[sector[i]]
+        fa[k, _PD] = pd[i]
+        fa[k, _LOANS] = loans[i]
+        fa[k, _RATE] = loan_rate[i]
+        flag[k] = (1 if sme[i] else 0) + (2 if soe[i] else 0)
+        own[k] = bank[i]
+    out = np.zeros((n_app, 4))
+    best_bank = np.full(n_app, -1, dtype=np.int64)
+    for k in range(n_app):
+        req = fa[k, _REQ]
+        if req <= 0:
             continue
-        # a new lender takes over the existing stock too: it must fit in its room
-        if b != bank[i] and (rw_sme if sme[i] else rw_large) * w * loans[i] >= bank_room[b]:
+        w = fa[k, _W]
+        p = fa[k, _PD]
+        stock = fa[k, _LOANS]
+        is_sme = (flag[k] & 1) != 0
+        is_soe = (flag[k] & 2) != 0
+        mine = own[k]
+        fee = fee_small if req <= small_loan else fee_large
+        g = 0.0
+        if is_sme and not is_soe and coverage > 0 and fund_room[0] > 0:
+            if p * lgd * coverage > fee:
+                g = coverage
+        rw_class = rw_sme if is_sme else rw_large
+        best = -1
+        best_rate = np.inf
+        for j in range(cand.shape[1]):
+            b = cand[k, j]
+            if b < 0 or not bank_alive[b] or bank_room[b] <= 0:
+                continue
+            # a new lender takes over the existing stock too: it must fit in its room
+            if b != mine and rw_class * w * stock >= bank_room[b]:
+                continue
+            pd_net = p * (1.0 - g)
+            if pd_net > (pdmax_sme[b] if is_sme else pdmax_large[b]):
+                continue
+            rate = policy_rate + bank_margin[b] + pd_net * lgd
+            if is_sme:
+                rate += sme_premium * (1.0 - sme_discount[b])
+            if b != mine:
+                rate += switch_cost  # relationship lending: moving to a new bank has a cost
+            if rate < best_rate:
+                best_rate = rate
+                best = b
+        if best < 0:
             continue
-        pd_net = pd[i] * (1.0 - g)
-        if pd_net > (pdmax_sme[b] if sme[i] else pdmax_large[b]):
+        rw = rw_class * (1.0 - g) + rw_g * g
+        if best != mine:
+            best_rate -= switch_cost
+            moved = rw_class * w * stock
+            bank_room[best] -= moved
+            bank_room[mine] += moved
+        amt = req
+        if rw > 0 and amt * rw * w > bank_room[best]:
+            amt = bank_room[best] / (rw * w)
+        cover = amt * g
+        if cover * w > fund_room[0]:
+            cover = fund_room[0] / w
+        fund_room[0] -= cover * w
+        if mine != best:  # refinance: the stock moves to the new lender
+            bank_loans[mine] -= w * stock
+            bank_loans[best] += w * stock
+        bank_loans[best] += w * amt
+        bank_room[best] -= rw * w * amt
+        best_bank[k] = best
+        out[k, _AMT] = amt
+        out[k, _COVER] = cover
+        out[k, _FEE] = fee * cover  # one year's fee, paid up front
+        out[k, _NEW_RATE] = best_rate
+    for k in prange(n_app):
+        i = order[k]
+        granted[i] = 0.0
+        fee_paid[i] = 0.0
+        new_rate[i] = 0.0
+        if best_bank[k] < 0:
             continue
-        rate = policy_rate + bank_margin[b] + pd_net * lgd
-        if sme[i]:
-            rate += sme_premium * (1.0 - sme_discount[b])
-        if b != bank[i]:
-            rate += switch_cost  # relationship lending: moving to a new bank has a cost
-        if rate < best_rate:
-            best_rate = rate
-            best = b
-    if best < 0:
-        return
-    rw = (rw_sme if sme[i] else rw_large) * (1.0 - g) + rw_g * g
-    if best != bank[i]:
-        best_rate -= switch_cost
-        moved = (rw_sme if sme[i] else rw_large) * w * loans[i]
-        bank_room[best] -= moved
-        bank_room[bank[i]] += moved
-    amt = req
-    if rw > 0 and amt * rw * w > bank_room[best]:
-        amt = bank_room[best] / (rw * w)
-    cover = amt * g
-    if cover * w > fund_room[0]:
-        cover = fund_room[0] / w
-    fund_room[0] -= cover * w
-    if bank[i] != best:  # refinance: the stock moves to the new lender
-        bank_loans[bank[i]] -= w * loans[i]
-        bank_loans[best] += w * loans[i]
-        bank[i] = best
-    total = loans[i] + amt
-    loan_rate[i] = (loan_rate[i] * loans[i] + best_rate * amt) / total
-    loans[i] = total
-    guaranteed[i] += cover
-    f = fee * cover  # one year's fee, paid up front
-    cash[i] += amt - f
-    bank_loans[best] += w * amt
-    bank_room[best] -= rw * w * amt
-    granted[i] = amt
-    fee_paid[i] = f
-    new_rate[i] = best_rate
+        amt = out[k, _AMT]
+        bank[i] = best_bank[k]
+        total = loans[i] + amt
+        loan_rate[i] = (loan_rate[i] * loans[i] + out[k, _NEW_RATE] * amt) / total
+        loans[i] = total
+        guaranteed[i] += out[k, _COVER]
+        cash[i] += amt - out[k, _FEE]
+        granted[i] = amt
+        fee_paid[i] = out[k, _FEE]
+        new_rate[i] = out[k, _NEW_RATE]
 
 
 @kernel(parallel=True)
