@@ -12,6 +12,7 @@ import mesa
 import numpy as np
 from scipy import special
 
+from ._memory import keep_freed_memory
 from .banking import BankingSystem, SFCError
 from .kernels import accounting as acc
 from .kernels import credit as cr
@@ -52,6 +53,7 @@ class IndustrialEconomy(mesa.Model):
     def __init__(self, scenario: Scenario, seed: int | None = None):
         seed = scenario.run.seed if seed is None else int(seed)
         super().__init__(seed=seed)
+        keep_freed_memory()
         self.sc = scenario
         self.run_seed = seed
         self.streams = Streams(seed)
