@@ -14,7 +14,7 @@ from .model import IndustrialEconomy
 from .scenario import Scenario, ScenarioError, load_scenario, scenario_toml
 from .scenario.schema import SECTORS
 
-PANEL_VARS = ("sector", "ownership", "alive", "output", "capacity", "productivity", "energy_intensity",
+PANEL_VARS = ("firm_id", "sector", "ownership", "alive", "output", "capacity", "productivity", "energy_intensity",
               "net_worth", "loans", "cash", "age", "sme", "exit_reason", "price", "markup")
 
 
@@ -91,7 +91,8 @@ def run(scenario: Scenario | str | Path, seed: int | None = None, *, firms: int 
 def _snapshot(model: IndustrialEconomy) -> dict[str, np.ndarray]:
     F = model.firms
     return {
-        "sector": F.sector.copy(), "ownership": np.where(F.soe, 1, 0), "alive": F.alive.copy(),
+        "firm_id": F.firm_id.copy(), "sector": F.sector.copy(), "ownership": np.where(F.soe, 1, 0),
+        "alive": F.alive.copy(),
         "output": F.output.copy(), "capacity": F.capacity.copy(), "productivity": F.productivity.copy(),
         "energy_intensity": F.energy_intensity.copy(), "net_worth": F.net_worth.copy(), "loans": F.loans.copy(),
         "cash": F.cash.copy(), "age": F.age.copy(), "sme": F.sme.copy(), "exit_reason": F.exit_reason.copy(),
@@ -100,6 +101,7 @@ def _snapshot(model: IndustrialEconomy) -> dict[str, np.ndarray]:
 
 
 PANEL_ATTRS = {
+    "firm_id": ("1", "The firm's number in order of entry (a row is reused by an entrant after an exit)"),
     "sector": ("1", "Sector index into the sector_names attribute"),
     "ownership": ("1", "1 state-owned, 0 private"),
     "alive": ("1", "1 if the row holds an active firm"),
@@ -118,17 +120,28 @@ PANEL_ATTRS = {
 }
 
 
+def pad_rows(a: np.ndarray, n: int) -> np.ndarray:
+    """A snapshot of firm rows taken before the rows grew, padded with empty rows (zeros) to n."""
+    if a.shape[0] == n:
+        return a
+    out = np.zeros((n,) + a.shape[1:], dtype=a.dtype)
+    out[: a.shape[0]] = a
+    return out
+
+
 def _panel(snaps, sc: Scenario, model: IndustrialEconomy) -> xr.Dataset:
     t0 = np.datetime64(sc.run.start, "M")
     times = np.array([(t0 + t) for t, _ in snaps]).astype("datetime64[ns]")
     data = {}
     for name in PANEL_VARS:
-        arr = np.stack([s[name] for _, s in snaps])
+        arr = np.stack([pad_rows(s[name], model.firms.n_rows) for _, s in snaps])
         if arr.dtype == bool:
             arr = arr.astype(np.int8)
         units, long = PANEL_ATTRS[name]
         data[name] = xr.DataArray(arr, dims=("time", "firm"), attrs={"units": units, "long_name": long})
     ds = xr.Dataset(data, coords={"time": times, "firm": np.arange(model.firms.n_rows)})
+    ds["firm"].attrs.update(units="1", long_name="Row of the firm arrays (an entrant may take an exited firm's row; "
+                            "firm_id names the firm)")
     ds.attrs.update(scenario=sc.name, seed=int(model.run_seed), engine_version=__version__,
                     sector_names=",".join(SECTORS))
     ds["weight"] = xr.DataArray(model.weight, dims=("sector_id",), attrs={"units": "firms per model firm",

@@ -76,9 +76,9 @@ class IndustrialEconomy(mesa.Model):
         self._predraw()
         # the per-firm uniforms drawn once a month by the upgrade, imitation and credit processes
         n_search = 0 if scenario.banking.market == "passive" else scenario.banking.search_banks
-        self._draws = {"upgrade": Prefetch(self.streams["upgrade"], (self.firms.n_rows,)),
-                       "imitation": Prefetch(self.streams["imitation"], (self.firms.n_rows,)),
-                       "credit": Prefetch(self.streams["credit"], (self.firms.n_rows, n_search))}
+        n = self.firms.n_rows
+        self._draws = {name: Prefetch(self.streams[name], shape, seed, name) for name, shape in
+                       (("upgrade", (n,)), ("imitation", (n,)), ("credit", (n, n_search)))}
         # scratch arrays (preallocated, reused every step)
         n = self.firms.n_rows
         self._granted = np.zeros(n)
@@ -174,6 +174,9 @@ class IndustrialEconomy(mesa.Model):
         u = g.random((2, n))
         sector = np.repeat(np.arange(N_S), alloc)
         F.alive[:n] = True
+        F.firm_id[:n] = np.arange(n)
+        self.next_firm_id = n  # firms get ids in order of entry
+        self.rows_added = 0  # rows added when entrants found none free (grow_rows)
         F.sector[:n] = sector
         F.soe[:n] = u[0] < np.array([sc.sectors[s].soe_share for s in SECTORS])[sector]
         F.age[:n] = (u[1] * 240).astype(np.int64)
@@ -677,12 +680,25 @@ class IndustrialEconomy(mesa.Model):
         return np.flatnonzero(m)
 
     def free_rows(self, total: int) -> np.ndarray:
-        """Up to `total` rows for entrants: rows never used first, then rows of exited firms (kept as
-        long as possible for panels)."""
+        """Up to `total` rows for entrants: rows of exited firms first, then rows never used (a row
+        keeps a firm's data until an entrant takes it; `firm_id` tells firms apart in panels)."""
         F = self.firms
         out = np.empty(total, dtype=np.int64)
         k = sums.free_rows(F.alive, F.exit_reason, total, out)
         return out[:k]
+
+    def grow_rows(self, extra: int) -> None:
+        """Add `extra` empty firm rows: the firm arrays, their per-row draws and the per-row scratch
+        arrays grow together (scratch keeps this month's values: the records still read them)."""
+        self.firms.grow(extra)
+        for d in self._draws.values():
+            d.grow(extra)
+        for name in _ROW_SCRATCH:
+            old = getattr(self, name)
+            new = np.zeros(self.firms.n_rows, dtype=old.dtype)
+            new[:old.size] = old
+            setattr(self, name, new)
+        self.rows_added += extra
 
     def renormalise_shares(self) -> None:
         """Shares in each sector sum to one again (entrants take share from incumbents)."""
@@ -717,7 +733,10 @@ class IndustrialEconomy(mesa.Model):
             return entries, entry_cap, 0.0
         free = self.free_rows(total)
         if free.size < total:
-            counts = _trim_counts(counts, free.size)
+            # more entrants than free rows: add a block of rows (at least 5% of the rows)
+            self.grow_rows(max(total - free.size, int(math.ceil(0.05 * self.firms.n_rows))))
+            free = self.free_rows(total)
+        F.clear_rows(free[:int(counts.sum())])  # entrants start from empty rows
         pi = self.investment_price()
         bk = self.banking
         entry_cash = 0.0
@@ -735,6 +754,8 @@ class IndustrialEconomy(mesa.Model):
                 cap = cap * min(1.0, room / max(cap.sum(), 1e-12))
             gap = b.entrant_gap_min + (b.entrant_gap_max - b.entrant_gap_min) * us[:, 0]
             F.alive[rows] = True
+            F.firm_id[rows] = np.arange(self.next_firm_id, self.next_firm_id + c)
+            self.next_firm_id += c
             F.sector[rows] = s
             F.soe[rows] = False
             F.age[rows] = 0
@@ -934,11 +955,9 @@ def _annuity(r: float, n: int) -> float:
     return float(n) if r <= 0 else (1 - (1 + r) ** (-n)) / r
 
 
-def _trim_counts(counts: np.ndarray, available: int) -> np.ndarray:
-    out = counts.copy()
-    while out.sum() > available:
-        out[np.argmax(out)] -= 1
-    return out
+# per-row scratch arrays of the model (they grow with the firm rows)
+_ROW_SCRATCH = ("_granted", "_repaid", "_fees", "_rolled", "_new_rate", "_limit", "_request", "_denied",
+                "_applicants")
 
 
 if __name__ == "__main__":

@@ -32,19 +32,30 @@ class Streams:
 
 
 class Prefetch:
-    """The next draw of a stream that is used once per step, made in a background thread while the
-    step goes on (numpy releases the GIL while it fills an array). The stream sees exactly the same
+    """Uniforms for every firm row, one set a month, made in a background thread while the step
+    goes on (numpy releases the GIL while it fills an array). The stream sees exactly the same
     sequence of draws as if each were made when needed: `take()` waits for the fill and returns the
-    buffer; `start()` begins the next fill once the caller is done with the buffer."""
+    buffer; `start()` begins the next fill once the caller is done with the buffer.
 
-    def __init__(self, gen: np.random.Generator, shape: tuple[int, ...]):
-        self.gen = gen
+    Rows come in blocks. The rows the run starts with draw from the process's stream; a block of
+    rows added later (`grow`, when entrants find no free row) draws from a stream of its own, named
+    after the process and the block's number. Adding rows therefore never shifts the draws of the
+    rows that were there: two scenarios that grow differently still share the draws of the rows
+    they have in common (common random numbers)."""
+
+    def __init__(self, gen: np.random.Generator, shape: tuple[int, ...], seed: int = 0, name: str = ""):
+        self.seed, self.name = int(seed), name
         self.buf = np.empty(shape)
+        self.blocks: list[tuple[np.random.Generator, int, int]] = [(gen, 0, shape[0])]
         self._thread: threading.Thread | None = None
         self.start()
 
+    def _fill(self) -> None:
+        for gen, lo, hi in self.blocks:
+            gen.random(out=self.buf[lo:hi])
+
     def start(self) -> None:
-        self._thread = threading.Thread(target=self.gen.random, kwargs={"out": self.buf}, daemon=True)
+        self._thread = threading.Thread(target=self._fill, daemon=True)
         self._thread.start()
 
     def take(self) -> np.ndarray:
@@ -52,3 +63,17 @@ class Prefetch:
             self._thread.join()
             self._thread = None
         return self.buf
+
+    def grow(self, extra: int) -> None:
+        """Add `extra` rows. Draws already made for the existing rows are kept; if next month's draws
+        are being made, the new block's are made now, else with the next fill."""
+        pending = self._thread is not None
+        self.take()
+        n = self.buf.shape[0]
+        gen = stream(self.seed, f"{self.name}/block{len(self.blocks)}")
+        buf = np.empty((n + extra,) + self.buf.shape[1:])
+        buf[:n] = self.buf
+        self.buf = buf
+        self.blocks.append((gen, n, n + extra))
+        if pending:
+            gen.random(out=buf[n:])

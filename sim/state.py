@@ -1,7 +1,9 @@
 """Structure-of-arrays containers: one row per firm (or bank), preallocated, written in place.
 
 An exited firm is flagged (alive = False) and its row can be reused by an entrant. Rebinding an
-array attribute after construction is an error, so a kernel's `out` array is always the model's.
+array attribute after construction is an error, so a kernel's `out` array is always the model's;
+the one exception is `grow`, which adds rows when entrants find none free (so no caller may keep
+a firm array across a month's entry step).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import numpy as np
 # name: (dtype, description with units)
 FIRM_FIELDS: dict[str, tuple[type, str]] = {
     "alive": (np.bool_, "row holds an active firm"),
+    "firm_id": (np.int32, "the firm's number, in order of entry (a row is reused by entrants after an exit)"),
     "sector": (np.int8, "sector index"),
     "soe": (np.bool_, "state-owned"),
     "sme": (np.bool_, "small or medium enterprise (derived from revenue each month)"),
@@ -88,6 +91,22 @@ class SoA:
         if name in self._fields:
             raise AttributeError(f"{type(self).__name__}.{name} is preallocated; write in place ([:] = ...)")
         object.__setattr__(self, name, value)
+
+    def clear_rows(self, rows: np.ndarray) -> None:
+        """Zero every field of the given rows (an entrant starts from an empty row, not from the
+        leftovers of the firm that exited there)."""
+        for name in self._fields:
+            getattr(self, name)[rows] = 0
+
+    def grow(self, extra: int) -> None:
+        """Add `extra` empty rows (zeros) at the end: every array is reallocated and copied."""
+        n_old = self.n_rows
+        n = n_old + int(extra)
+        for name, (dtype, _) in self._fields.items():
+            new = np.zeros(n, dtype=dtype)
+            new[:n_old] = getattr(self, name)
+            object.__setattr__(self, name, new)
+        object.__setattr__(self, "n_rows", n)
 
     def nbytes_per_row(self) -> int:
         return sum(np.dtype(dt).itemsize for dt, _ in self._fields.values())

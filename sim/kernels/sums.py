@@ -187,18 +187,19 @@ def renormalise_shares(alive, sector, share, tot):
 
 @kernel
 def free_rows(alive, exit_reason, total, out):
-    """Up to `total` rows for entrants: never-used rows first, then rows of exited firms."""
+    """Up to `total` rows for entrants: rows of exited firms first (so the rows in use stay packed
+    and the never-used rows stay at the end, where the kernels pass them by), then never-used rows."""
     k = 0
     for i in range(alive.shape[0]):
         if k == total:
             break
-        if not alive[i] and exit_reason[i] == 0:
+        if not alive[i] and exit_reason[i] != 0:
             out[k] = i
             k += 1
     for i in range(alive.shape[0]):
         if k == total:
             break
-        if not alive[i] and exit_reason[i] != 0:
+        if not alive[i] and exit_reason[i] == 0:
             out[k] = i
             k += 1
     return k

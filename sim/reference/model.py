@@ -150,6 +150,10 @@ class ReferenceEconomy(IndustrialEconomy):
                 f.remove()
                 self.firm_at[row] = None
 
+    def grow_rows(self, extra: int) -> None:
+        super().grow_rows(extra)
+        self.firm_at.extend([None] * extra)
+
     def live_firms(self) -> list[FirmAgent]:
         return [f for f in self.firm_at if f is not None]
 
@@ -586,7 +590,7 @@ class ReferenceEconomy(IndustrialEconomy):
         F = self.firms
         never = [r for r in range(F.n_rows) if self.firm_at[r] is None and F.exit_reason[r] == 0]
         exited = [r for r in range(F.n_rows) if self.firm_at[r] is None and F.exit_reason[r] != 0]
-        return np.array((never + exited)[:total], dtype=np.int64)
+        return np.array((exited + never)[:total], dtype=np.int64)
 
     def renormalise_shares(self) -> None:
         self._sync_agents()  # the entrants become agents

@@ -100,7 +100,9 @@ class RunConfig(Strict):
                       le=100_000)
     seed: int = meta(0, "Seed of every random stream of the run.", "-", "choice", ge=0, le=2**63 - 1)
     headroom: float = meta(
-        0.5, "Spare firm rows preallocated for entrants, as a share of the starting firms.", "share", "choice",
+        0.05, "Spare firm rows preallocated for entrants, as a share of the starting firms (entrants take the "
+        "rows of exited firms first; when none is free the rows grow by at least 5%).",
+        "share", "choice",
         ge=0.05, le=5.0)
 
 

@@ -16,6 +16,7 @@ import numpy as np
 import xarray as xr
 
 from .. import __version__
+from ..api import pad_rows
 from ..model import IndustrialEconomy
 from ..scenario import Scenario, ScenarioError, load_scenario
 
@@ -115,6 +116,7 @@ def simulate(sc: Scenario, seed: int) -> RunData:
     new_rate = np.full((months, 2), np.nan)
     for t in range(months):
         model.step()
+        acc = pad_rows(acc, F.n_rows)  # entrants may have added rows
         acc += np.where(F.alive, F.output, 0.0)
         pe = model.energy_price_index()
         p = model.policy
@@ -128,6 +130,7 @@ def simulate(sc: Scenario, seed: int) -> RunData:
         if (t + 1) % 12 == 0:
             snaps.append(_snap(model, acc))
             acc[:] = 0.0
+    snaps = [{k: pad_rows(v, F.n_rows) for k, v in s.items()} for s in snaps]
     ds = model.rec.to_dataset(
         sc.run.start, {"scenario": sc.name, "seed": int(seed), "engine_version": __version__}
     )
