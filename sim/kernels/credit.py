@@ -42,12 +42,13 @@ def allocate_credit(order, cand, sector, weight, sme, soe, pd, request, limit, b
     `_allocate`."""
     n_app = order.shape[0]
     packed = np.empty((n_app, cand.shape[1]), dtype=np.int64)
+    fa, flag = _table(order, sector, weight, sme, soe, pd, request, limit, bank, loans)
     for k in prange(n_app):
         packed[k, :] = cand[order[k]]
-    _allocate(order, packed, sector, weight, sme, soe, pd, request, limit, bank_alive, bank_margin, bank_room,
-              pdmax_sme, pdmax_large, sme_discount, policy_rate, sme_premium, lgd, rw_large, rw_sme, rw_g,
-              fund_room, coverage, fee_small, fee_large, small_loan, switch_cost, bank, loans, loan_rate, cash,
-              guaranteed, bank_loans, granted, fee_paid, new_rate)
+    _allocate(order, packed, fa, flag, bank_alive, bank_margin, bank_room, pdmax_sme, pdmax_large, sme_discount,
+              policy_rate, sme_premium, lgd, rw_large, rw_sme, rw_g, fund_room, coverage, fee_small, fee_large,
+              small_loan, switch_cost, bank, loans, loan_rate, cash, guaranteed, bank_loans, granted, fee_paid,
+              new_rate)
 
 
 @kernel(parallel=True)
@@ -66,86 +67,97 @@ def allocate_credit_drawn(order, u, size_cdf, sector, weight, sme, soe, pd, requ
         start[b] = np.searchsorted(size_cdf, b / _BUCKETS, side="right")
     n_app = order.shape[0]
     m = u.shape[1]
-    packed = np.empty((n_app, m + 1), dtype=np.int64)
+    cand = np.empty((n_app, m + 1), dtype=np.int64)
+    fa, flag = _table(order, sector, weight, sme, soe, pd, request, limit, bank, loans)
     for k in prange(n_app):
         i = order[k]
-        packed[k, 0] = bank[i]
+        cand[k, 0] = bank[i]
         for j in range(m):
             x = u[i, j]
             cell = int(x * _BUCKETS)  # exact: the table's step is a power of two
             b = start[cell if cell < _BUCKETS else _BUCKETS]
             while b < n_banks and size_cdf[b] <= x:
                 b += 1
-            packed[k, j + 1] = b if b < n_banks - 1 else n_banks - 1
-    _allocate(order, packed, sector, weight, sme, soe, pd, request, limit, bank_alive, bank_margin, bank_room,
-              pdmax_sme, pdmax_large, sme_discount, policy_rate, sme_premium, lgd, rw_large, rw_sme, rw_g,
-              fund_room, coverage, fee_small, fee_large, small_loan, switch_cost, bank, loans, loan_rate, cash,
-              guaranteed, bank_loans, granted, fee_paid, new_rate)
+            cand[k, j + 1] = b if b < n_banks - 1 else n_banks - 1
+    _allocate(order, cand, fa, flag, bank_alive, bank_margin, bank_room, pdmax_sme, pdmax_large, sme_discount,
+              policy_rate, sme_premium, lgd, rw_large, rw_sme, rw_g, fund_room, coverage, fee_small, fee_large,
+              small_loan, switch_cost, bank, loans, loan_rate, cash, guaranteed, bank_loans, granted, fee_paid,
+              new_rate)
 
 
 _BUCKETS = 4096
 
 
-@kernel
+_DIGIT = 8  # bits per radix pass: 256 buckets, few enough write streams for the caches
+_RADIX = 1 << _DIGIT
+
+
+@kernel(parallel=True)
 def order_by_score(applicants, pd):
     """The applicants (rows, in row order) sorted by default probability, best first; ties keep row
     order. The same order as a stable argsort of pd[applicants], made by a least-significant-digit
     radix sort of the probabilities' bit patterns (non-negative doubles sort like their bits as
-    unsigned integers) in byte-wide passes, skipping bytes that all keys share."""
+    unsigned integers), a byte a pass, skipping bytes that all keys share. Each pass counts and
+    moves the keys in fixed chunks (in parallel); a chunk's keys of one digit go after those of
+    the chunks before it, so the order is the serial sort's whatever the number of threads."""
     n = applicants.shape[0]
+    nc = (n + CHUNK - 1) // CHUNK
     keys = np.empty(n, dtype=np.uint64)
-    for k in range(n):
-        keys[k] = np.float64(pd[applicants[k]] + 0.0).view(np.uint64)  # + 0.0: -0.0 becomes 0.0
     idx = np.empty(n, dtype=np.int64)
-    idx[:] = applicants
+    for c in prange(nc):
+        for k in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+            keys[k] = np.float64(pd[applicants[k]] + 0.0).view(np.uint64)  # + 0.0: -0.0 becomes 0.0
+            idx[k] = applicants[k]
     tmp_k = np.empty(n, dtype=np.uint64)
     tmp_i = np.empty(n, dtype=np.int64)
-    count = np.empty(256, dtype=np.int64)
-    for shift in range(0, 64, 8):
-        count[:] = 0
-        for k in range(n):
-            count[(keys[k] >> np.uint64(shift)) & np.uint64(255)] += 1
-        if n == 0 or count.max() == n:
-            continue  # every key has this byte: the pass would not move anything
-        pos = 0
-        for d in range(256):
-            c = count[d]
-            count[d] = pos
-            pos += c
-        for k in range(n):
-            d = (keys[k] >> np.uint64(shift)) & np.uint64(255)
-            tmp_k[count[d]] = keys[k]
-            tmp_i[count[d]] = idx[k]
-            count[d] += 1
+    count = np.zeros((nc, _RADIX), dtype=np.int64)
+    mask = np.uint64(_RADIX - 1)
+    for shift in range(0, 64, _DIGIT):
+        sh = np.uint64(shift)
+        for c in prange(nc):
+            cnt = count[c]
+            cnt[:] = 0
+            for k in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+                cnt[(keys[k] >> sh) & mask] += 1
+        total = 0
+        moves = False
+        for d in range(_RADIX):  # where each chunk's keys of digit d start
+            in_d = 0
+            for c in range(nc):
+                v = count[c, d]
+                count[c, d] = total
+                total += v
+                in_d += v
+            if 0 < in_d < n:
+                moves = True
+        if not moves:
+            continue  # every key has this digit: the pass would not move anything
+        for c in prange(nc):
+            at = count[c]
+            for k in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+                d = (keys[k] >> sh) & mask
+                tmp_k[at[d]] = keys[k]
+                tmp_i[at[d]] = idx[k]
+                at[d] += 1
         keys, tmp_k = tmp_k, keys
         idx, tmp_i = tmp_i, idx
     return idx
 
 
-# columns of the packed applicant table (one row per applicant, in the order served)
-_REQ, _W, _PD, _LOANS, _RATE = 0, 1, 2, 3, 4
+# columns of the applicant table (one row per applicant, in the order served)
+_REQ, _W, _PD, _LOANS, _OWN = 0, 1, 2, 3, 4
+_N_F = 5
 _AMT, _COVER, _FEE, _NEW_RATE = 0, 1, 2, 3
 
 
 @kernel(parallel=True)
-def _allocate(order, cand, sector, weight, sme, soe, pd, request, limit, bank_alive, bank_margin, bank_room,
-              pdmax_sme, pdmax_large, sme_discount, policy_rate, sme_premium, lgd, rw_large, rw_sme, rw_g,
-              fund_room, coverage, fee_small, fee_large, small_loan, switch_cost, bank, loans, loan_rate, cash,
-              guaranteed, bank_loans, granted, fee_paid, new_rate):
-    """Applicants in `order` (best score first) ask their candidate banks (`cand[k]` for the k-th
-    applicant). Each bank that accepts the applicant's default risk (net of guarantee cover) and has
-    room quotes the policy rate plus its margin, an SME premium and the expected loss; the firm takes
-    the cheapest quote. A firm that moves to a new bank brings its loan stock along. SMEs take the
-    fund's guarantee when it lowers their cost by more than the fee, while the fund has room.
-
-    Only the banks' room, books and the fund's room pass from one applicant to the next, so the
-    applicants' own data are gathered into a table in serving order first (in parallel), served one
-    by one from that table, and the results scattered back to the firm rows (in parallel): the serial
-    part reads memory in order instead of a dozen firm arrays at random rows."""
+def _table(order, sector, weight, sme, soe, pd, request, limit, bank, loans):
+    """The applicant table in serving order: for the k-th applicant (row order[k]) its request
+    within its limit, sector weight, default probability, loans and own bank (fa), and 1 SME + 2
+    state-owned (flag)."""
     n_app = order.shape[0]
-    fa = np.empty((n_app, 5))
-    flag = np.empty(n_app, dtype=np.int8)  # 1: SME, 2: state-owned
-    own = np.empty(n_app, dtype=np.int64)
+    fa = np.empty((n_app, _N_F))
+    flag = np.empty(n_app, dtype=np.int8)
     for k in prange(n_app):
         i = order[k]
         req = request[i]
@@ -155,9 +167,28 @@ def _allocate(order, cand, sector, weight, sme, soe, pd, request, limit, bank_al
         fa[k, _W] = weight[sector[i]]
         fa[k, _PD] = pd[i]
         fa[k, _LOANS] = loans[i]
-        fa[k, _RATE] = loan_rate[i]
+        fa[k, _OWN] = bank[i]
         flag[k] = (1 if sme[i] else 0) + (2 if soe[i] else 0)
-        own[k] = bank[i]
+    return fa, flag
+
+
+@kernel(parallel=True)
+def _allocate(order, cand, fa, flag, bank_alive, bank_margin, bank_room, pdmax_sme, pdmax_large, sme_discount,
+              policy_rate, sme_premium, lgd, rw_large, rw_sme, rw_g, fund_room, coverage, fee_small, fee_large,
+              small_loan, switch_cost, bank, loans, loan_rate, cash, guaranteed, bank_loans, granted, fee_paid,
+              new_rate):
+    """Applicants in `order` (best score first) ask their candidate banks (`cand[k]` for the k-th
+    applicant). Each bank that accepts the applicant's default risk (net of guarantee cover) and has
+    room quotes the policy rate plus its margin, an SME premium and the expected loss; the firm takes
+    the cheapest quote. A firm that moves to a new bank brings its loan stock along. SMEs take the
+    fund's guarantee when it lowers their cost by more than the fee, while the fund has room.
+
+    Only the banks' room, books and the fund's room pass from one applicant to the next, so the
+    callers gather the applicants' own data into a table in serving order first (`_table`, in
+    parallel) with their candidate banks; here they are served one by one from that table and the
+    results scattered back to the firm rows (in parallel): the serial part reads memory in order
+    instead of a dozen firm arrays at random rows."""
+    n_app = order.shape[0]
     out = np.zeros((n_app, 4))
     best_bank = np.full(n_app, -1, dtype=np.int64)
     for k in range(n_app):
@@ -169,7 +200,7 @@ def _allocate(order, cand, sector, weight, sme, soe, pd, request, limit, bank_al
         stock = fa[k, _LOANS]
         is_sme = (flag[k] & 1) != 0
         is_soe = (flag[k] & 2) != 0
-        mine = own[k]
+        mine = int(fa[k, _OWN])
         fee = fee_small if req <= small_loan else fee_large
         g = 0.0
         if is_sme and not is_soe and coverage > 0 and fund_room[0] > 0:
