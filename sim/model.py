@@ -558,7 +558,8 @@ class IndustrialEconomy(mesa.Model):
         factor, cap_per_capacity = self._need_inputs
         n_app = cr.repay_and_apply(
             F.alive, F.sector, F.bank, W, F.sme, F.soe, F.pd, self.lag, factor, cap_per_capacity, p.upgrade_subsidy,
-            b.cash_buffer_months, b.debt_to_assets, b.leverage_adjustment, F.pipeline_cost, F.plan_expansion,
+            b.cash_buffer_months, b.debt_to_assets, self.leverage_review_share(), self.t % 12, F.firm_id,
+            F.pipeline_cost, F.plan_expansion,
             F.plan_upgrade, F.revenue,
             float(b.loan_maturity), c.pd_rollover_max,
             c.market == "passive", b.max_debt_to_assets, c.collateral_haircut_capital, p.pledge_haircut,
@@ -591,6 +592,11 @@ class IndustrialEconomy(mesa.Model):
                                                firm_side)
         self._credit_month = {"fees": float(fees)}
         return float(flow), float(deposits), float(np.max(np.abs(firm_side - B.loans)))
+
+    def leverage_review_share(self) -> float:
+        """Share of the gap to its target debt a firm borrows at its yearly credit-line review: what
+        closing `behaviour.leverage_adjustment` of the gap every month would close in a year."""
+        return 1.0 - (1.0 - self.b.leverage_adjustment) ** 12
 
     def _loan_scale(self) -> float:
         return float(np.sum(np.abs(self.banking.banks.loans)))

@@ -273,7 +273,8 @@ def _allocate(order, cand, fa, flag, bank_alive, bank_margin, bank_room, pdmax_s
 
 @kernel(parallel=True)
 def repay_and_apply(alive, sector, bank, weight, sme, soe, pd, lag, factor, cap_per_capacity, subsidy, buffer_months,
-                    lev_target, lev_speed, pipeline_cost, plan_expansion, plan_upgrade, revenue, maturity, pd_roll,
+                    lev_target, lev_speed, review_month, firm_id, pipeline_cost, plan_expansion, plan_upgrade,
+                    revenue, maturity, pd_roll,
                     passive,
                     max_debt_to_assets, haircut_capital, pledge_haircut, receivables_pledge, ip_pledge, unsecured_sme,
                     unsecured_large, soe_unsecured, loans, guaranteed, cash, capital, other_assets, other_liab,
@@ -281,7 +282,9 @@ def repay_and_apply(alive, sector, bank, weight, sme, soe, pd, lag, factor, cap_
     """Step 7 up to the allocation, firm by firm: the funds the firm needs beyond its deposits (the
     instalment on its pipeline, the first instalment of new projects within the capacity rules, its
     own share of a planned upgrade, a cash buffer of `buffer_months` of revenue, and a share
-    `lev_speed` of the gap to the target debt-to-assets ratio `lev_target`); amortisation (each
+    `lev_speed` of the gap to the target debt-to-assets ratio `lev_target`, at the firm's yearly
+    credit-line review: in the months whose number modulo 12 equals its firm_id modulo 12, so
+    `review_month` is the month's number modulo 12); amortisation (each
     loan repays 1/maturity a month from deposits); net worth; renewal of the instalment by the own
     bank (relationship lending) unless the firm is insolvent or its default risk exceeds `pd_roll`,
     which leaves the bank's risk-weighted assets as they were; then the firm's request (need plus
@@ -315,7 +318,7 @@ def repay_and_apply(alive, sector, bank, weight, sme, soe, pd, lag, factor, cap_
                 need = 0.0
             # firms keep their leverage: they borrow part of the gap to their target debt-to-assets
             gap = lev_target * (cash[i] + capital[i] + other_assets[i]) - loans[i] - other_liab[i]
-            if gap > 0.0:
+            if gap > 0.0 and firm_id[i] % 12 == review_month:
                 need += lev_speed * gap
             due = 0.0
             if loans[i] > 0:

@@ -347,10 +347,11 @@ class ReferenceEconomy(IndustrialEconomy):
                 + f.plan_upgrade * (1 - p.upgrade_subsidy[s])
             )
             f.need = max(spend + b.cash_buffer_months * f.revenue - f.cash, 0.0)
-            # firms keep their leverage: they borrow part of the gap to the target debt-to-assets
+            # firms keep their leverage: at their yearly credit-line review (the month whose number
+            # modulo 12 is their firm_id's) they borrow part of the gap to the target debt-to-assets
             gap = b.debt_to_assets * (f.cash + f.capital + f.other_assets) - f.loans - f.other_liab
-            if gap > 0.0:
-                f.need += b.leverage_adjustment * gap
+            if gap > 0.0 and f.firm_id % 12 == self.t % 12:
+                f.need += self.leverage_review_share() * gap
 
     def credit_market(self) -> float:
         """Loans amortise; the own bank rolls over the instalment of sound firms; applicants, best

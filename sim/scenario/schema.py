@@ -256,8 +256,10 @@ class Behaviour(Strict):
                                          le=1)
     debt_to_assets: float = meta(0.566, "Debt-to-asset ratio of industrial firms at start.", "share",
                                  "NBS 2019", ge=0, lt=1)
-    leverage_adjustment: float = meta(0.05, "Share of the gap between the firm's debt and its target debt "
-                                      "(debt_to_assets x assets) it borrows each month.", "1/month",
+    leverage_adjustment: float = meta(0.05, "Speed at which firms close the gap between their debt and their "
+                                      "target debt (debt_to_assets x assets): they review their credit line once a "
+                                      "year and then borrow 1 - (1 - x)^12 of the gap, what closing x of it every "
+                                      "month would close in a year.", "1/month",
                                       "calibrated (sim check-facts): debt-to-assets near 56.6% (NBS 2019)", ge=0,
                                       le=1)
     recovery_rate: float = meta(0.4, "Share of a bankrupt firm's fixed capital recovered by creditors.",

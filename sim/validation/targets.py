@@ -495,10 +495,10 @@ TARGETS: tuple[Target, ...] = (
         0.566,
         "NBS 2019 (#43)",
         debt_to_assets,
-        "56.6% at the start by construction; firms borrow a twentieth of the gap to their target each "
-        "month (behaviour.leverage_adjustment) besides their needs, but retained profits grow assets "
-        "faster, so the ratio settles near 50%; a faster adjustment (0.2) reaches 53% but makes NPLs and "
-        "bankruptcies less cyclical",
+        "56.6% at the start by construction; at their yearly credit-line review firms borrow 46% of the "
+        "gap to their target (behaviour.leverage_adjustment = 0.05 a month) besides their needs, but "
+        "retained profits grow assets faster, so the ratio settles near 52%; a faster adjustment reaches "
+        "the target but makes NPLs and bankruptcies less cyclical",
     ),
     Target(
         "sme_share",
