@@ -144,6 +144,7 @@ class BankingSystem:
         self.gov_cover = 0.0
         # critically undercapitalised: below half the minimum ratio, or equity gone while it still lends
         failed = B.alive & (B.rwa > 0) & ((B.equity <= 0) | (B.capital_ratio < 0.5 * p.min_capital_ratio))
+        merged = False
         for b in np.flatnonzero(failed):
             self.failures_this_month += 1
             B.failures[b] += 1
@@ -169,8 +170,9 @@ class BankingSystem:
                 B.equity[b] = 0.0
                 B.provisions[b] = 0.0
                 B.alive[b] = False
+                merged = True
             B.capital_ratio[:] = _ratio(B.equity, B.rwa)
-        if failed.any():
+        if merged:  # the acquirers' books now hold the failed banks' firms (a recapitalisation moves none)
             self.refresh_exposures()
             B.capital_ratio[:] = _ratio(B.equity, B.rwa)
 

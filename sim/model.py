@@ -269,7 +269,7 @@ class IndustrialEconomy(mesa.Model):
 
     def _cash_total(self) -> float:
         F = self.firms
-        return float(sums.weighted_cash(F.alive, F.sector, self.weight, F.cash))
+        return float(sums.weighted_sum(F.alive, F.sector, self.weight, F.cash))
 
     def _check_cash(self, step: str, before: float, flows: float, after: float | None = None) -> float:
         """Firm deposits after a step must equal deposits before plus the flows the step recorded.
@@ -571,7 +571,7 @@ class IndustrialEconomy(mesa.Model):
         u = self._draws["credit"].take()
         room, pdmax_sme, pdmax_large, discount, margin = bk.lending_conditions()
         fund_cap = p.guarantee_fund_capital * 1e9
-        outstanding = float(sums.guaranteed_total(F.alive, F.sector, W, F.guaranteed))
+        outstanding = float(sums.weighted_sum(F.alive, F.sector, W, F.guaranteed))
         fund_room = np.array([max(p.guarantee_leverage * fund_cap - outstanding, 0.0)])
         coverage = (1 - p.risk_share_bank) if fund_cap > 0 else 0.0
         self._granted[:] = 0.0

@@ -360,23 +360,41 @@ def repay_and_apply(alive, sector, bank, weight, sme, soe, pd, lag, factor, cap_
     return n_app
 
 
-@kernel
+@kernel(parallel=True)
 def credit_close(alive, sector, weight, bank, request, granted, rolled, repaid, fees, cash, capital, other_assets,
                  loans, other_liab, net_worth, denied, firm_side):
     """After the allocation: net cash flow to firms from credit and guarantee fees (economy-wide
     yuan), applicants refused, net worth, and for the stock-flow checks the firms' deposits and
-    the loans each bank's firms owe it. Returns (flow, fees, deposits)."""
+    the loans each bank's firms owe it (sums in fixed chunks of rows). Returns (flow, fees,
+    deposits)."""
+    n = alive.shape[0]
+    nc = (n + CHUNK - 1) // CHUNK
+    part = np.zeros((nc, 8))  # padded: chunks write their own cache line
+    part_bank = np.zeros((nc, firm_side.shape[0]))
+    for c in prange(nc):
+        flow = 0.0
+        fee_total = 0.0
+        deposits = 0.0
+        fs = part_bank[c]
+        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+            w = weight[sector[i]]
+            fee_total += fees[i] * w
+            flow += w * (granted[i] + rolled[i] - repaid[i] - fees[i])
+            denied[i] = alive[i] and request[i] > 0 and granted[i] <= 0
+            net_worth[i] = cash[i] + capital[i] + other_assets[i] - loans[i] - other_liab[i]
+            if alive[i]:
+                deposits += w * cash[i]
+                fs[bank[i]] += w * loans[i]
+        part[c, 0] = flow
+        part[c, 1] = fee_total
+        part[c, 2] = deposits
     flow = 0.0
     fee_total = 0.0
     deposits = 0.0
     firm_side[:] = 0.0
-    for i in range(alive.shape[0]):
-        w = weight[sector[i]]
-        fee_total += fees[i] * w
-        flow += w * (granted[i] + rolled[i] - repaid[i] - fees[i])
-        denied[i] = alive[i] and request[i] > 0 and granted[i] <= 0
-        net_worth[i] = cash[i] + capital[i] + other_assets[i] - loans[i] - other_liab[i]
-        if alive[i]:
-            deposits += w * cash[i]
-            firm_side[bank[i]] += w * loans[i]
+    for c in range(nc):
+        flow += part[c, 0]
+        fee_total += part[c, 1]
+        deposits += part[c, 2]
+        firm_side[:] += part_bank[c]
     return flow, fee_total, deposits

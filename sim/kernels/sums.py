@@ -33,13 +33,22 @@ def sector_totals(alive, sector, capacity, pipeline, out):
         out[:] += part[c]
 
 
-@kernel
-def weighted_cash(alive, sector, weight, cash):
-    """Firm deposits, economy-wide yuan."""
+@kernel(parallel=True)
+def weighted_sum(alive, sector, weight, x):
+    """Sum of x over live firms, each weighted by its sector's weight (economy-wide units); in fixed
+    chunks of rows, so the sum does not depend on the number of threads."""
+    n = alive.shape[0]
+    nc = (n + CHUNK - 1) // CHUNK
+    part = np.zeros((nc, 8))  # padded: chunks write their own cache line
+    for c in prange(nc):
+        t = 0.0
+        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+            if alive[i]:
+                t += weight[sector[i]] * x[i]
+        part[c, 0] = t
     total = 0.0
-    for i in range(alive.shape[0]):
-        if alive[i]:
-            total += weight[sector[i]] * cash[i]
+    for c in range(nc):
+        total += part[c, 0]
     return total
 
 
@@ -141,15 +150,6 @@ def net_worth(alive, cash, capital, other_assets, loans, other_liab, out):
         out[i] = cash[i] + capital[i] + other_assets[i] - loans[i] - other_liab[i]
 
 
-@kernel
-def guaranteed_total(alive, sector, weight, guaranteed):
-    total = 0.0
-    for i in range(alive.shape[0]):
-        if alive[i]:
-            total += weight[sector[i]] * guaranteed[i]
-    return total
-
-
 @kernel(parallel=True)
 def reprice(alive, sector, factor, price):
     for i in prange(alive.shape[0]):
@@ -173,13 +173,20 @@ def halt_projects(alive, sector, halted, pipeline, pipeline_cost):
             pipeline_cost[i] = 0.0
 
 
-@kernel
+@kernel(parallel=True)
 def renormalise_shares(alive, sector, share, tot):
+    """Shares of live firms divided by their sector's total (summed in fixed chunks of rows)."""
+    n = alive.shape[0]
+    nc = (n + CHUNK - 1) // CHUNK
+    part = np.zeros((nc, tot.shape[0]))
+    for c in prange(nc):
+        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+            if alive[i]:
+                part[c, sector[i]] += share[i]
     tot[:] = 0.0
-    for i in range(alive.shape[0]):
-        if alive[i]:
-            tot[sector[i]] += share[i]
-    for i in range(alive.shape[0]):
+    for c in range(nc):
+        tot[:] += part[c]
+    for i in prange(n):
         if alive[i]:
             t = tot[sector[i]]
             share[i] *= 1.0 / t if t > 0 else 1.0
