@@ -25,7 +25,7 @@ from .records import Recorder
 from .regulators import REGULATORS, PolicySchedule, PolicyState
 from .rng import Prefetch, Streams
 from .scenario.schema import SECTORS, Scenario, interest_share, materials_share
-from .state import Firms
+from .state import FIRM_FIELDS, Firms, staggered_zeros
 
 PLAN = (
     ("1 policy", "regulators apply the schedule for this month; VAT changes reprice at once"),
@@ -77,19 +77,12 @@ class IndustrialEconomy(mesa.Model):
         # the per-firm uniforms drawn once a month by the upgrade, imitation and credit processes
         n_search = 0 if scenario.banking.market == "passive" else scenario.banking.search_banks
         n = self.firms.n_rows
-        self._draws = {name: Prefetch(self.streams[name], shape, seed, name) for name, shape in
-                       (("upgrade", (n,)), ("imitation", (n,)), ("credit", (n, n_search)))}
-        # scratch arrays (preallocated, reused every step)
-        n = self.firms.n_rows
-        self._granted = np.zeros(n)
-        self._repaid = np.zeros(n)
-        self._fees = np.zeros(n)
-        self._rolled = np.zeros(n)
-        self._new_rate = np.zeros(n)
-        self._limit = np.zeros(n)
-        self._request = np.zeros(n)
-        self._denied = np.zeros(n, dtype=np.bool_)
-        self._applicants = np.zeros(n, dtype=np.int32)
+        slot = len(FIRM_FIELDS) + len(_ROW_SCRATCH)  # cache-line slots after the firm and scratch arrays
+        self._draws = {name: Prefetch(self.streams[name], shape, seed, name, slot + k) for k, (name, shape) in
+                       enumerate((("upgrade", (n,)), ("imitation", (n,)), ("credit", (n, n_search))))}
+        # per-row scratch arrays (preallocated, reused every step; staggered like the firm arrays)
+        for name, arr in staggered_zeros(n, _ROW_SCRATCH, len(FIRM_FIELDS)).items():
+            setattr(self, name, arr)
         self._income = np.zeros((N_S, acc.N_INCOME))
         self._stocks = np.zeros((N_S, acc.N_STOCKS))
         self._invest = np.zeros((N_S, inv.N_INVEST))
@@ -699,11 +692,10 @@ class IndustrialEconomy(mesa.Model):
         self.firms.grow(extra)
         for d in self._draws.values():
             d.grow(extra)
-        for name in _ROW_SCRATCH:
+        for name, arr in staggered_zeros(self.firms.n_rows, _ROW_SCRATCH, len(FIRM_FIELDS)).items():
             old = getattr(self, name)
-            new = np.zeros(self.firms.n_rows, dtype=old.dtype)
-            new[:old.size] = old
-            setattr(self, name, new)
+            arr[:old.shape[0]] = old
+            setattr(self, name, arr)
         self.rows_added += extra
 
     def renormalise_shares(self) -> None:
@@ -743,6 +735,7 @@ class IndustrialEconomy(mesa.Model):
             self.grow_rows(max(total - free.size, int(math.ceil(0.05 * self.firms.n_rows))))
             free = self.free_rows(total)
         F.clear_rows(free[:int(counts.sum())])  # entrants start from empty rows
+        cap_now = self.sector_capacity()  # after exits: what entrants under a cap must fit beside
         pi = self.investment_price()
         bk = self.banking
         entry_cash = 0.0
@@ -756,7 +749,7 @@ class IndustrialEconomy(mesa.Model):
             us, zs = u[s, :c], z[s, :c]
             cap = b.entrant_size * self.median_capacity[s] * np.exp(0.5 * zs)
             if p.capacity_cap[s] > 0:  # entrants, too, stay under a cap
-                room = max(self._cap_limit[s] - self.sector_capacity()[s], 0.0) / self.weight[s]
+                room = max(self._cap_limit[s] - cap_now[s], 0.0) / self.weight[s]
                 cap = cap * min(1.0, room / max(cap.sum(), 1e-12))
             gap = b.entrant_gap_min + (b.entrant_gap_max - b.entrant_gap_min) * us[:, 0]
             F.alive[rows] = True
@@ -766,7 +759,6 @@ class IndustrialEconomy(mesa.Model):
             F.soe[rows] = False
             F.age[rows] = 0
             F.capacity[rows] = cap
-            self.invalidate_totals()
             F.pipeline[rows] = 0.0
             F.pipeline_cost[rows] = 0.0
             F.upgrade_left[rows] = 0
@@ -804,6 +796,7 @@ class IndustrialEconomy(mesa.Model):
             entry_cash += float(self.weight[s] * F.cash[rows].sum())
             entries[s] = c
             entry_cap[s] = cap.sum()
+        self.invalidate_totals()
         self.entered_rows = free[:k]
         # entrants' shares come out of incumbents'
         self.renormalise_shares()
@@ -961,9 +954,10 @@ def _annuity(r: float, n: int) -> float:
     return float(n) if r <= 0 else (1 - (1 + r) ** (-n)) / r
 
 
-# per-row scratch arrays of the model (they grow with the firm rows)
-_ROW_SCRATCH = ("_granted", "_repaid", "_fees", "_rolled", "_new_rate", "_limit", "_request", "_denied",
-                "_applicants")
+# per-row scratch arrays of the model (they grow with the firm rows): dtype and trailing shape
+_ROW_SCRATCH = {name: (np.float64, ()) for name in ("_granted", "_repaid", "_fees", "_rolled", "_new_rate",
+                                                    "_limit", "_request")}
+_ROW_SCRATCH.update(_denied=(np.bool_, ()), _applicants=(np.int32, ()))
 
 
 if __name__ == "__main__":

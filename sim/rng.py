@@ -14,6 +14,8 @@ import zlib
 
 import numpy as np
 
+from .state import staggered_zeros
+
 STREAMS = ("init", "demand", "innovation", "upgrade", "imitation", "entry", "credit")
 
 
@@ -43,12 +45,16 @@ class Prefetch:
     rows that were there: two scenarios that grow differently still share the draws of the rows
     they have in common (common random numbers)."""
 
-    def __init__(self, gen: np.random.Generator, shape: tuple[int, ...], seed: int = 0, name: str = ""):
-        self.seed, self.name = int(seed), name
-        self.buf = np.empty(shape)
+    def __init__(self, gen: np.random.Generator, shape: tuple[int, ...], seed: int = 0, name: str = "",
+                 slot: int = 0):
+        self.seed, self.name, self.slot = int(seed), name, slot  # slot: see state.staggered_zeros
+        self.buf = self._empty(shape)
         self.blocks: list[tuple[np.random.Generator, int, int]] = [(gen, 0, shape[0])]
         self._thread: threading.Thread | None = None
         self.start()
+
+    def _empty(self, shape: tuple[int, ...]) -> np.ndarray:
+        return staggered_zeros(shape[0], {"u": (np.float64, tuple(shape[1:]))}, self.slot)["u"]
 
     def _fill(self) -> None:
         for gen, lo, hi in self.blocks:
@@ -71,7 +77,7 @@ class Prefetch:
         self.take()
         n = self.buf.shape[0]
         gen = stream(self.seed, f"{self.name}/block{len(self.blocks)}")
-        buf = np.empty((n + extra,) + self.buf.shape[1:])
+        buf = self._empty((n + extra,) + self.buf.shape[1:])
         buf[:n] = self.buf
         self.buf = buf
         self.blocks.append((gen, n, n + extra))

@@ -77,15 +77,45 @@ BANK_FIELDS: dict[str, tuple[type, str]] = {
 EXIT_BANKRUPTCY, EXIT_FORCED, EXIT_VOLUNTARY = 1, 2, 3
 
 
+LINE, PAGE = 64, 4096
+
+
+def staggered_zeros(n_rows: int, shapes: dict[str, tuple[type, tuple[int, ...]]], first_slot: int = 0
+                    ) -> dict[str, np.ndarray]:
+    """Zeroed arrays of n_rows rows (each with its dtype and trailing shape), array j starting
+    j + first_slot cache lines past a page boundary.
+
+    Separately allocated large arrays all start at the same offset within a page, so a kernel
+    that reads row i of twenty-odd of them hits the same cache set twenty-odd times: more streams
+    than the cache has ways. Measured: a kernel over 5.25 million rows took 190 ms instead of 48.
+    Staggering the starts by a cache line each spreads the streams over the sets (64 lines a page,
+    so up to 64 arrays never share one). Each array keeps its own allocation (so a freed one is
+    reused by the allocator) with up to a page of slack in front."""
+    out = {}
+    for j, (name, (dtype, tail)) in enumerate(shapes.items()):
+        nbytes = n_rows * int(np.prod(tail, dtype=np.int64)) * np.dtype(dtype).itemsize
+        buf = np.zeros(nbytes + PAGE, dtype=np.uint8)
+        off = (((j + first_slot) % (PAGE // LINE)) * LINE - buf.ctypes.data) % PAGE
+        out[name] = buf[off:off + nbytes].view(dtype).reshape((n_rows,) + tuple(tail))
+    return out
+
+
 class SoA:
-    """Preallocated arrays as attributes; the set of arrays is fixed after construction."""
+    """Preallocated arrays as attributes; the set of arrays is fixed after construction. The arrays
+    share one buffer, staggered by cache lines (`staggered_zeros`)."""
 
     _fields: dict[str, tuple[type, str]] = {}
+    _first_slot = 0
 
     def __init__(self, n_rows: int):
         object.__setattr__(self, "n_rows", int(n_rows))
-        for name, (dtype, _) in self._fields.items():
-            object.__setattr__(self, name, np.zeros(n_rows, dtype=dtype))
+        self._allocate(int(n_rows))
+
+    def _allocate(self, n_rows: int) -> None:
+        arrays = staggered_zeros(n_rows, {name: (dtype, ()) for name, (dtype, _) in self._fields.items()},
+                                 self._first_slot)
+        for name, arr in arrays.items():
+            object.__setattr__(self, name, arr)
 
     def __setattr__(self, name: str, value) -> None:
         if name in self._fields:
@@ -102,10 +132,10 @@ class SoA:
         """Add `extra` empty rows (zeros) at the end: every array is reallocated and copied."""
         n_old = self.n_rows
         n = n_old + int(extra)
-        for name, (dtype, _) in self._fields.items():
-            new = np.zeros(n, dtype=dtype)
-            new[:n_old] = getattr(self, name)
-            object.__setattr__(self, name, new)
+        old = {name: getattr(self, name) for name in self._fields}
+        self._allocate(n)
+        for name, arr in old.items():
+            getattr(self, name)[:n_old] = arr
         object.__setattr__(self, "n_rows", n)
 
     def nbytes_per_row(self) -> int:

@@ -160,3 +160,19 @@ def test_new_rows_do_not_shift_the_draws_of_existing_rows():
         b.start()
         if month == 0:
             b.grow(10)
+
+
+def test_staggered_arrays_start_on_distinct_cache_lines():
+    """Firm and scratch arrays start one cache line apart within a page, so a kernel reading row i
+    of many arrays does not pile them into one cache set (state.staggered_zeros)."""
+    from sim.state import Firms, staggered_zeros
+
+    arrs = staggered_zeros(100_003, {"a": (np.float64, ()), "b": (np.int32, ()), "c": (np.float64, (2,))}, 5)
+    assert arrs["c"].shape == (100_003, 2) and arrs["b"].dtype == np.int32
+    assert all(a.flags.c_contiguous and a.flags.writeable and not a.any() for a in arrs.values())
+    assert [a.ctypes.data % 4096 for a in arrs.values()] == [5 * 64, 6 * 64, 7 * 64]
+    F = Firms(1000)
+    offsets = [getattr(F, name).ctypes.data % 4096 for name in F._fields]
+    assert len(set(offsets)) == len(offsets)
+    F.grow(10)
+    assert len({getattr(F, name).ctypes.data % 4096 for name in F._fields}) == len(offsets)
