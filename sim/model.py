@@ -23,7 +23,7 @@ from .kernels import production as prod
 from .kernels import sums
 from .records import Recorder
 from .regulators import REGULATORS, PolicySchedule, PolicyState
-from .rng import Prefetch, Streams
+from .rng import RowDraws, Streams
 from .scenario.schema import SECTORS, Scenario, interest_share, materials_share
 from .state import FIRM_FIELDS, Firms, staggered_zeros
 
@@ -78,7 +78,7 @@ class IndustrialEconomy(mesa.Model):
         n_search = 0 if scenario.banking.market == "passive" else scenario.banking.search_banks
         n = self.firms.n_rows
         slot = len(FIRM_FIELDS) + len(_ROW_SCRATCH)  # cache-line slots after the firm and scratch arrays
-        self._draws = {name: Prefetch(self.streams[name], shape, seed, name, slot + k) for k, (name, shape) in
+        self._draws = {name: RowDraws(self.streams[name], shape, seed, name, slot + k) for k, (name, shape) in
                        enumerate((("upgrade", (n,)), ("imitation", (n,)), ("credit", (n, n_search))))}
         # per-row scratch arrays (preallocated, reused every step; staggered like the firm arrays)
         for name, arr in staggered_zeros(n, _ROW_SCRATCH, len(FIRM_FIELDS)).items():
@@ -379,9 +379,8 @@ class IndustrialEconomy(mesa.Model):
         pi = self.investment_price()
         cap_per_capacity = self.cap_output * 12.0 * self.util_target * pi
         annuity = _annuity(b.upgrade_discount_rate / 12.0, b.upgrade_horizon)
-        u_review = self._draws["upgrade"].take()
+        u_review = self._draws["upgrade"].draw()
         self.plan_investment(u_review, va_cost, energy_cost, cap_per_capacity, annuity)
-        self._draws["upgrade"].start()  # next month's review draws, made while this month goes on
         factor = self._capacity_rules(self._requested * W)
         self.funding_need(factor, cap_per_capacity)
         credit_flow, cash2, loan_gap = self.credit_market()
@@ -389,9 +388,8 @@ class IndustrialEconomy(mesa.Model):
         self.sfc_error = max(self.sfc_error, self.banking.check("7 credit", self._loan_scale(), gap=loan_gap))
 
         # 8. investment
-        u_imit = self._draws["imitation"].take()
+        u_imit = self._draws["imitation"].draw()
         self.execute_investment(factor, cap_per_capacity, u_imit)
-        self._draws["imitation"].start()
         ivt = self._invest * W[:, None]
         cash3 = self._check_cash("8 investment", cash2, float(ivt[:, inv.V_CASH].sum()))
         # projects started use up replacement quota at the rule's ratio
@@ -561,7 +559,7 @@ class IndustrialEconomy(mesa.Model):
             F.other_liab, F.net_worth, B.loans, self._repaid, self._rolled, self._request, self._limit,
             self._applicants)
         order = cr.order_by_score(self._applicants[:n_app], F.pd)
-        u = self._draws["credit"].take()
+        u = self._draws["credit"].draw()
         room, pdmax_sme, pdmax_large, discount, margin = bk.lending_conditions()
         fund_cap = p.guarantee_fund_capital * 1e9
         outstanding = float(sums.weighted_sum(F.alive, F.sector, W, F.guaranteed))
@@ -577,7 +575,6 @@ class IndustrialEconomy(mesa.Model):
                                  p.guarantee_fee_small, p.guarantee_fee, 5e6, c.switching_cost, F.bank, F.loans,
                                  F.loan_rate, F.cash, F.guaranteed, B.loans, self._granted, self._fees,
                                  self._new_rate)
-        self._draws["credit"].start()
         firm_side = np.zeros(B.n_rows)
         flow, fees, deposits = cr.credit_close(F.alive, F.sector, W, F.bank, self._request, self._granted,
                                                self._rolled, self._repaid, self._fees, F.cash, F.capital,

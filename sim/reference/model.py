@@ -406,7 +406,7 @@ class ReferenceEconomy(IndustrialEconomy):
             if request > 0:
                 applicants.append(f)
         applicants.sort(key=lambda f: f.pd)  # stable: ties stay in row order
-        u = self._draws["credit"].take()  # the same uniforms as the engine's (stream "credit")
+        u = self._draws["credit"].draw()  # the same uniforms as the engine's (stream "credit")
         n_search = u.shape[1]
         cdf = list(bk.size_cdf)
         room, pdmax_sme, pdmax_large, discount, margin = bk.lending_conditions()
@@ -433,7 +433,6 @@ class ReferenceEconomy(IndustrialEconomy):
                 min(bisect.bisect_right(cdf, u[f.row, j]), len(banks) - 1) for j in range(n_search)
             ]
             fund_room = self._serve(f, cands, banks, terms, fund_room)
-        self._draws["credit"].start()
         fees = flow = 0.0
         for row in range(F.n_rows):
             w = W[F.sector[row]]
