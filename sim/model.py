@@ -443,8 +443,7 @@ class IndustrialEconomy(mesa.Model):
         harmonic = mkt.market_step(
             F.alive, F.sector, W, F.price, F.unfilled, self.price_index, b.replicator_speed,
             b.share_price_sensitivity, b.share_backlog_sensitivity, demand_per_firm, F.capacity, F.productivity,
-            F.energy_intensity, self.workers_per_yuan, self.mwh_per_yuan, F.share, F.share_prev, F.orders, F.output,
-            F.revenue, F.workers, F.energy)
+            F.share, F.share_prev, F.orders, F.output, F.revenue)
         if self._harmonic0 is None:
             self._harmonic0 = harmonic
         # wages follow the economy's average productivity (labour share roughly stable)
@@ -462,7 +461,7 @@ class IndustrialEconomy(mesa.Model):
                    b.small_profit_threshold / 12.0, b.dividend_payout, F.cash, F.capital, F.other_assets,
                    F.other_liab, F.profit, F.loss_months, F.net_worth, self._income, W, F.bank, F.soe,
                    c.pd_intercept, c.pd_leverage, c.pd_loss, c.pd_sme, c.pd_margin, p.soe_implicit_guarantee, F.pd,
-                   bk.interest_income, bk.deposit_interest)
+                   bk.interest_income, bk.deposit_interest, self.workers_per_yuan, self.mwh_per_yuan)
         before = float(np.sum(self._income[:, acc.I_DEPOSITS_BEFORE] * W))
         after = float(np.sum(self._income[:, acc.I_DEPOSITS_AFTER] * W))
         return wage_index, before, after
@@ -495,7 +494,7 @@ class IndustrialEconomy(mesa.Model):
                                cap_per_capacity, self.lag, self.frontier_a, self.frontier_ei, b.upgrade_lag,
                                u_imit, b.imitation_prob, b.imitation_speed, self.dep_month, F.cash, F.capital,
                                F.capacity, F.pipeline, F.pipeline_cost, F.upgrade_left, F.upgrade_productivity,
-                               F.upgrade_energy, F.productivity, F.energy_intensity, F.investment, F.age,
+                               F.upgrade_energy, F.productivity, F.energy_intensity, F.age,
                                self._invest)
 
     def update_net_worth(self) -> None:
@@ -809,10 +808,9 @@ class IndustrialEconomy(mesa.Model):
         F, W = self.firms, self.weight
         cls, st = self._cls_credit, self._stocks
         guaranteed = acc.record_sums(
-            F.alive, F.sector, W, F.sme, F.output, F.capacity, F.workers, F.energy, F.productivity, F.energy_intensity,
-            F.loans, F.cash, F.net_worth, F.pipeline, F.price, F.markup, F.orders, F.investment, F.capital,
-            F.loan_rate, F.guaranteed, self.sme_threshold, self._granted, self._rolled, self._new_rate, self._denied,
-            st, self._cls_loans, self._cls_interest, cls)
+            F.alive, F.sector, W, F.sme, F.output, F.capacity, F.productivity, F.energy_intensity,
+            F.loans, F.net_worth, F.pipeline, F.price, F.markup, F.loan_rate, F.guaranteed, self.sme_threshold,
+            self._granted, self._rolled, self._new_rate, self._denied, st, self._cls_loans, self._cls_interest, cls)
         return {
             "credit_new": cls[:, 0].copy(), "credit_market": cls[:, 1].copy(),
             "credit_market_interest": cls[:, 2].copy(), "credit_denied": cls[:, 3].copy(),
@@ -840,9 +838,9 @@ class IndustrialEconomy(mesa.Model):
         rec["revenue", t] = inc[:, acc.I_REVENUE]
         rec["profit", t] = inc[:, acc.I_PROFIT]
         rec["profit_margin", t] = inc[:, acc.I_PROFIT] / np.maximum(inc[:, acc.I_REVENUE], 1e-12)
-        rec["employment", t] = st[:, acc.S_WORKERS] * W
+        rec["employment", t] = inc[:, acc.I_WORKERS]  # at production, as output
         rec["wages", t] = inc[:, acc.I_WAGES]
-        rec["energy_use", t] = st[:, acc.S_ENERGY] * W
+        rec["energy_use", t] = inc[:, acc.I_ENERGY_USE]
         rec["energy_cost", t] = inc[:, acc.I_ENERGY]
         rec["unit_energy_cost", t] = inc[:, acc.I_ENERGY] / np.maximum(output, 1e-12)
         rec["vat_revenue", t] = inc[:, acc.I_VAT]

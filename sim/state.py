@@ -48,9 +48,6 @@ FIRM_FIELDS: dict[str, tuple[type, str]] = {
     "profit": (np.float64, "net profit after tax this month, yuan"),
     "loss_months": (np.int32, "consecutive months with a net loss"),
     "exit_reason": (np.int8, "0 alive or never used, 1 bankruptcy, 2 forced, 3 voluntary"),
-    "workers": (np.float64, "employment, persons"),
-    "energy": (np.float64, "energy use, MWh electricity-equivalent per month"),
-    "investment": (np.float64, "investment spending this month, yuan"),
     "plan_expansion": (np.float64, "capacity the firm asks to build this month"),
     "plan_upgrade": (np.float64, "gross cost of the upgrade the firm plans this month, yuan"),
 }

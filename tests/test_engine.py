@@ -99,13 +99,12 @@ def _market(price, share, capacity, demand, chi):
     n = len(price)
     alive = np.ones(n, dtype=np.bool_)
     sector = np.zeros(n, dtype=np.int8)
-    out = {k: np.zeros(n) for k in ("share_prev", "orders", "output", "revenue", "workers", "energy")}
+    out = {k: np.zeros(n) for k in ("share_prev", "orders", "output", "revenue")}
     share = np.array(share, dtype=float)
     unfilled = np.zeros(n)
     market.market_step(alive, sector, np.ones(1), np.array(price, dtype=float), unfilled, np.array([1.0]), chi,
-                       3.0, 1.0, np.array([demand]), np.array(capacity, dtype=float), np.ones(n), np.ones(n),
-                       np.full(1, 0.01), np.full(1, 0.1), share, out["share_prev"], out["orders"], out["output"],
-                       out["revenue"], out["workers"], out["energy"])
+                       3.0, 1.0, np.array([demand]), np.array(capacity, dtype=float), np.ones(n), share,
+                       out["share_prev"], out["orders"], out["output"], out["revenue"])
     return share, unfilled, out
 
 
@@ -121,7 +120,7 @@ def test_unfilled_orders_go_to_spare_capacity():
     np.testing.assert_allclose(out["orders"], [80.0, 20.0])
     np.testing.assert_allclose(out["output"], [50.0, 50.0])  # the 30 unfilled go to the second firm
     assert unfilled[0] > 0 and unfilled[1] == 0
-    np.testing.assert_allclose(out["workers"], 0.01 * out["output"])  # employment follows output
+    np.testing.assert_allclose(out["revenue"], out["output"])  # at the posted price (1 here)
 
 
 def test_rows_grow_when_entrants_find_none_free(tmp_path):
@@ -175,3 +174,28 @@ def test_staggered_arrays_start_on_distinct_cache_lines():
     assert len(set(offsets)) == len(offsets)
     F.grow(10)
     assert len({getattr(F, name).ctypes.data % 4096 for name in F._fields}) == len(offsets)
+
+
+def test_employment_and_energy_use_are_the_labour_and_energy_of_the_months_output(baseline):
+    """Employment = output x workers per yuan / productivity and energy use = output x MWh per yuan
+    x energy intensity, summed over the firms that produced this month (weighted)."""
+    model = IndustrialEconomy(baseline.model_copy(update={"run": baseline.run.model_copy(update={"months": 4})}))
+    seen = {}
+    produce = model.produce_and_book
+
+    def spy(*args):
+        out = produce(*args)
+        F = model.firms
+        a = F.alive
+        w = model.weight[F.sector[a]]
+        s = F.sector[a]
+        seen["workers"] = np.bincount(s, w * F.output[a] * model.workers_per_yuan[s] / F.productivity[a], 10)
+        seen["energy"] = np.bincount(s, w * F.output[a] * model.mwh_per_yuan[s] * F.energy_intensity[a], 10)
+        return out
+
+    model.produce_and_book = spy
+    for _ in range(4):
+        model.step()
+    np.testing.assert_allclose(model.rec.data["employment"][3], seen["workers"], rtol=1e-9)
+    np.testing.assert_allclose(model.rec.data["energy_use"][3], seen["energy"], rtol=1e-9)
+    assert (seen["workers"] > 0).all()

@@ -10,8 +10,8 @@ from .._numba import CHUNK, kernel
 # columns of the per-sector income table written by `income`
 (I_REVENUE, I_WAGES, I_SERVICES, I_ENERGY, I_MATERIALS, I_VALUE_ADDED, I_INTEREST, I_DEPRECIATION,
  I_PRETAX, I_VAT, I_CIT, I_PROFIT, I_DIVIDENDS, I_OUTPUT, I_CAPACITY, I_DEPOSIT_INTEREST, I_CASH,
- I_DEPOSITS_BEFORE, I_DEPOSITS_AFTER) = range(19)
-N_INCOME = 19
+ I_DEPOSITS_BEFORE, I_DEPOSITS_AFTER, I_WORKERS, I_ENERGY_USE) = range(21)
+N_INCOME = 21
 
 
 @kernel(parallel=True)
@@ -22,13 +22,16 @@ def income(alive, sector, sme, output, capacity, revenue, productivity, energy_i
            payout,
            cash, capital, other_assets, other_liab, profit, loss_months, net_worth, table,
            weight, bank, soe, pd_c0, pd_lev, pd_loss, pd_sme, pd_margin, soe_cut, pd, bank_interest,
-           bank_deposit_interest):
+           bank_deposit_interest, workers_per_yuan, mwh_per_yuan):
     """Sales less wages, services, energy, inputs, interest and depreciation; VAT remitted on value
     added (output VAT less input VAT); corporate income tax with the small low-profit enterprise
     bands (Caishui [2019] No. 13); dividends.
 
     VAT is collected from buyers and remitted, so it passes through the firm's cash; the firm keeps
     sales ex-VAT. Depreciation lowers capital, not cash.
+
+    Employment and energy use of the month's production go to the table too (output x labour or
+    energy per yuan / productivity or x energy intensity).
 
     Fused into the same pass over the firms (each as its own kernel would compute it): the interest
     each bank earns and pays on its firms' loans and deposits, the firms' deposits before and after
@@ -100,6 +103,8 @@ def income(alive, sector, sme, output, capacity, revenue, productivity, energy_i
             t[s, I_DEPOSIT_INTEREST] += dint
             t[s, I_CASH] += flow
             t[s, I_DEPOSITS_AFTER] += cash[i]
+            t[s, I_WORKERS] += q * workers_per_yuan[s] / productivity[i]
+            t[s, I_ENERGY_USE] += q * mwh_per_yuan[s] * energy_intensity[i]
             # credit score (as credit.credit_scores)
             assets = cash[i] + capital[i] + other_assets[i]
             lev = loans[i] / assets if assets > 0 else 1.0
@@ -119,14 +124,14 @@ def income(alive, sector, sme, output, capacity, revenue, productivity, energy_i
         bank_deposit_interest[:] += part_bank[c, 1]
 
 
-(S_OUTPUT, S_CAPACITY, S_N_FIRMS, S_WORKERS, S_ENERGY, S_PROD_W, S_EI_W, S_LOANS, S_CASH, S_NET_WORTH,
- S_PIPELINE, S_PRICE_W, S_MARKUP_W, S_DEMAND_ORDERS, S_INVESTMENT, S_CAPITAL) = range(16)
-N_STOCKS = 16
+(S_OUTPUT, S_CAPACITY, S_N_FIRMS, S_PROD_W, S_EI_W, S_LOANS, S_NET_WORTH, S_PIPELINE, S_PRICE_W,
+ S_MARKUP_W) = range(10)
+N_STOCKS = 10
 
 
 @kernel(parallel=True)
-def record_sums(alive, sector, weight, sme, output, capacity, workers, energy, productivity, energy_intensity, loans,
-                cash, net_worth, pipeline, price, markup, orders, investment, capital, loan_rate, guaranteed,
+def record_sums(alive, sector, weight, sme, output, capacity, productivity, energy_intensity, loans,
+                net_worth, pipeline, price, markup, loan_rate, guaranteed,
                 threshold_month, granted, rolled, new_rate, denied, stocks, cls_loans, cls_interest, credit):
     """Everything the records sum over firm rows, in one pass: per sector the firms' stocks and
     flows (unweighted, one model firm each; columns S_*); firms reclassified by size (SME when
@@ -150,19 +155,13 @@ def record_sums(alive, sector, weight, sme, output, capacity, workers, energy, p
                 t[s, S_OUTPUT] += output[i]
                 t[s, S_CAPACITY] += capacity[i]
                 t[s, S_N_FIRMS] += 1.0
-                t[s, S_WORKERS] += workers[i]
-                t[s, S_ENERGY] += energy[i]
                 t[s, S_PROD_W] += productivity[i] * capacity[i]
                 t[s, S_EI_W] += energy_intensity[i] * output[i]
                 t[s, S_LOANS] += loans[i]
-                t[s, S_CASH] += cash[i]
                 t[s, S_NET_WORTH] += net_worth[i]
                 t[s, S_PIPELINE] += pipeline[i]
                 t[s, S_PRICE_W] += price[i] * output[i]
                 t[s, S_MARKUP_W] += markup[i] * output[i]
-                t[s, S_DEMAND_ORDERS] += orders[i]
-                t[s, S_INVESTMENT] += investment[i]
-                t[s, S_CAPITAL] += capital[i]
                 sme[i] = capacity[i] < threshold_month
                 if sme[i]:
                     l0 += w * loans[i]

@@ -77,8 +77,7 @@ N_INVEST = 8
 def execute_investment(alive, sector, factor, plan_expansion, plan_upgrade, subsidy, capital_per_capacity,
                        lag, frontier_a, frontier_ei, upgrade_lag, u_imitate, p_imitate, imitation_speed,
                        dep_capacity, cash, capital, capacity, pipeline, pipeline_cost, upgrade_left,
-                       upgrade_productivity, upgrade_energy, productivity, energy_intensity, investment, age,
-                       table):
+                       upgrade_productivity, upgrade_energy, productivity, energy_intensity, age, table):
     """Capacity under construction is completed and paid for at the rate 1/lag a month (a mean
     build lag of `lag` months); new projects and upgrades start within the firm's funds (an unaffordable upgrade is
     dropped first, then the expansion is scaled down); laggards imitate; capacity depreciates."""
@@ -88,7 +87,6 @@ def execute_investment(alive, sector, factor, plan_expansion, plan_upgrade, subs
     for c in prange(nc):
         t = part[c]
         for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
-            investment[i] = 0.0
             if not alive[i]:
                 continue
             s = sector[i]
@@ -155,7 +153,6 @@ def execute_investment(alive, sector, factor, plan_expansion, plan_upgrade, subs
                     t[s, V_UPGRADES_DONE] += 1.0
                 else:
                     upgrade_left[i] = upgrade_lag
-            investment[i] = inv
             t[s, V_INVESTMENT] += inv
             t[s, V_CASH] -= inv - (up - own_up)  # the firm pays all but the subsidy
             # imitation of the frontier by laggards (free, gradual)

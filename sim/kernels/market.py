@@ -10,17 +10,15 @@ from .._numba import CHUNK, kernel
 
 @kernel(parallel=True)
 def market_step(alive, sector, weight, price, unfilled, price_index, chi, w_price, w_backlog, demand, capacity,
-                productivity, energy_intensity, workers_per_yuan, mwh_per_yuan, share, share_prev, orders, output,
-                revenue, workers, energy):
+                productivity, share, share_prev, orders, output, revenue):
     """Steps 3-4 in four passes over the rows (parallel chunks; sums by sector go through fixed
     chunks, so results do not depend on the number of threads): competitiveness (kept in
     `unfilled`, which is recomputed in the last pass) and the harmonic mean of productivity behind
     the wage index; replicator shares f_i <- f_i (1 + chi (E_i / E_bar_s - 1)) with
     E_i = exp(-w_p log(p_i/P_s) - w_l l_i) (Dosi et al. 2010); renormalised shares, orders (share x
     sector demand) and first-pass output (the lesser of orders and capacity); spill-over of unfilled
-    orders, pro rata, to firms of the sector with spare capacity, revenue at the posted price, and
-    employment and energy use (output x labour or energy per yuan / productivity or x energy
-    intensity).
+    orders, pro rata, to firms of the sector with spare capacity, and revenue at the posted price
+    (employment and energy use are summed with the income statements, `accounting.income`).
     Returns the capacity-weighted harmonic mean of productivity (step 5's wage index).
     (Fusing steps 5 and 6 into the last pass was measured slower: one large loop body.)
     """
@@ -100,8 +98,6 @@ def market_step(alive, sector, weight, price, unfilled, price_index, chi, w_pric
         if not alive[i]:
             unfilled[i] = 0.0
             revenue[i] = 0.0
-            workers[i] = 0.0
-            energy[i] = 0.0
             continue
         s = sector[i]
         free = capacity[i] - output[i]
@@ -112,6 +108,4 @@ def market_step(alive, sector, weight, price, unfilled, price_index, chi, w_pric
             output[i] += free * frac
         unfilled[i] = 1.0 - output[i] / orders[i] if orders[i] > output[i] else 0.0
         revenue[i] = price[i] * output[i]
-        workers[i] = output[i] * workers_per_yuan[s] / productivity[i]
-        energy[i] = output[i] * mwh_per_yuan[s] * energy_intensity[i]
     return harmonic

@@ -78,10 +78,6 @@ class FirmAgent(mesa.Agent):
         self.unfilled = 1.0 - self.output / self.orders if self.orders > self.output else 0.0
         self.revenue = self.price * self.output
 
-    def hire(self, workers_per_yuan: float, mwh_per_yuan: float) -> None:
-        self.workers = self.output * workers_per_yuan / self.productivity
-        self.energy = self.output * mwh_per_yuan * self.energy_intensity
-
     # -- 5. costs and prices ----------------------------------------------------------------
     def compute_unit_cost(self, va_cost: float, energy_cost: float, material_cost: float) -> None:
         self.unit_cost = va_cost / self.productivity + energy_cost * self.energy_intensity + material_cost
@@ -156,6 +152,8 @@ class FirmAgent(mesa.Agent):
             "capacity": self.capacity,
             "deposit_interest": dint,
             "cash": flow,
+            "workers": q * e.workers_per_yuan[s] / self.productivity,  # employment and energy use
+            "energy_use": q * e.mwh_per_yuan[s] * self.energy_intensity,
         }
 
     def update_net_worth(self) -> None:
@@ -238,7 +236,6 @@ class FirmAgent(mesa.Agent):
         """Construction completes at 1/lag a month; upgrades count down; new projects and
         upgrades start within funds; laggards imitate; capacity depreciates. `t` is the sector's
         row of the investment table."""
-        self.investment = 0.0
         self.age = self.age + 1
         lag = e.lag[s]
         inv = 0.0
@@ -301,7 +298,6 @@ class FirmAgent(mesa.Agent):
                 t["upgrades_done"] += 1.0
             else:
                 self.upgrade_left = e.upgrade_lag
-        self.investment = inv
         t["investment"] += inv
         t["cash"] -= inv - (up - own_up)
         if u_imitate < e.p_imitate:

@@ -42,6 +42,8 @@ INCOME_COLUMNS = {
     "capacity": acc.I_CAPACITY,
     "deposit_interest": acc.I_DEPOSIT_INTEREST,
     "cash": acc.I_CASH,
+    "workers": acc.I_WORKERS,
+    "energy_use": acc.I_ENERGY_USE,
 }
 INVEST_COLUMNS = {
     "added": inv.V_ADDED,
@@ -256,7 +258,6 @@ class ReferenceEconomy(IndustrialEconomy):
             spare[f.sector] += sp
         for f in firms:
             f.fill_spillover(short[f.sector], spare[f.sector])
-            f.hire(self.workers_per_yuan[f.sector], self.mwh_per_yuan[f.sector])
 
     # -- 5. costs and prices ----------------------------------------------------------------
     def costs_and_prices(self, va_cost, energy_cost, material_cost, anchor) -> None:
@@ -298,6 +299,8 @@ class ReferenceEconomy(IndustrialEconomy):
             small_low_month=b.small_profit_lower_band / 12.0,
             small_profit_month=b.small_profit_threshold / 12.0,
             payout=b.dividend_payout,
+            workers_per_yuan=self.workers_per_yuan,
+            mwh_per_yuan=self.mwh_per_yuan,
         )
         tables = _tables(INCOME_COLUMNS)
         for f in self.live_firms():
@@ -524,7 +527,6 @@ class ReferenceEconomy(IndustrialEconomy):
             dep=self.dep_month,
         )
         tables = _tables(INVEST_COLUMNS)
-        self.firms.investment[:] = 0.0
         for f in self.live_firms():
             f.invest(f.sector, e, u_imit[f.row], tables[f.sector])
         _to_array(tables, INVEST_COLUMNS, self._invest)
@@ -616,19 +618,13 @@ class ReferenceEconomy(IndustrialEconomy):
                 (acc.S_OUTPUT, q),
                 (acc.S_CAPACITY, f.capacity),
                 (acc.S_N_FIRMS, 1.0),
-                (acc.S_WORKERS, f.workers),
-                (acc.S_ENERGY, f.energy),
                 (acc.S_PROD_W, f.productivity * f.capacity),
                 (acc.S_EI_W, f.energy_intensity * q),
                 (acc.S_LOANS, f.loans),
-                (acc.S_CASH, f.cash),
                 (acc.S_NET_WORTH, f.net_worth),
                 (acc.S_PIPELINE, f.pipeline),
                 (acc.S_PRICE_W, f.price * q),
                 (acc.S_MARKUP_W, f.markup * q),
-                (acc.S_DEMAND_ORDERS, f.orders),
-                (acc.S_INVESTMENT, f.investment),
-                (acc.S_CAPITAL, f.capital),
             ):
                 st[s, col] += v
             f.sme = f.capacity < self.sme_threshold  # size class from capacity (revenue threshold)
