@@ -1,0 +1,140 @@
+"""Accounts and records (MODEL.md step 11): sums over the firm rows, the sector records, the banks,
+government and households, and the state carried to next month."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..kernels import accounting as acc
+from ..kernels import exit_entry as xe
+from ..kernels import investment as inv
+
+
+class RecordsMixin:
+    def firm_aggregates(self) -> dict:
+        """Sums over firm rows for the records (step 11). Firms are classified by size first (SME when
+        capacity is below the revenue threshold)."""
+        F, W = self.firms, self.weight
+        cls, st = self._cls_credit, self._stocks
+        guaranteed = acc.record_sums(
+            F.alive, F.sector, W, F.sme, F.output, F.capacity, F.productivity, F.energy_intensity,
+            F.loans, F.net_worth, F.pipeline, F.price, F.markup, F.loan_rate, F.guaranteed, self.sme_threshold,
+            self._granted, self._rolled, self._new_rate, self._denied, st, self._cls_loans, self._cls_interest, cls)
+        return {
+            "credit_new": cls[:, 0].copy(), "credit_market": cls[:, 1].copy(),
+            "credit_market_interest": cls[:, 2].copy(), "credit_denied": cls[:, 3].copy(),
+            "credit_guaranteed": float(guaranteed),
+            "output": st[:, acc.S_OUTPUT].copy(), "price_output": st[:, acc.S_PRICE_W].copy(),
+        }
+
+    def _record(self, t, demand, final, inc, ivt, ext, retired, entries, entry_cap, ptax) -> None:
+        p, b, W = self.policy, self.b, self.weight
+        rec = self.rec
+        agg = self.firm_aggregates()
+        st = self._stocks
+        cap_w = st[:, acc.S_CAPACITY] * W
+        # output and utilisation at production time (firms that exit later this month included)
+        output = inc[:, acc.I_OUTPUT]
+        rec["output", t] = output
+        rec["capacity", t] = cap_w
+        rec["capacity_physical", t] = cap_w * 12.0 * self.phys_per_yuan
+        rec["utilization", t] = output / np.maximum(inc[:, acc.I_CAPACITY], 1e-300)
+        rec["demand", t] = demand
+        rec["final_demand", t] = final
+        rec["price_index", t] = self.price_index
+        rec["price_index_tax_inclusive", t] = ptax / self.ptax0
+        rec["value_added", t] = inc[:, acc.I_VALUE_ADDED]
+        rec["revenue", t] = inc[:, acc.I_REVENUE]
+        rec["profit", t] = inc[:, acc.I_PROFIT]
+        rec["profit_margin", t] = inc[:, acc.I_PROFIT] / np.maximum(inc[:, acc.I_REVENUE], 1e-12)
+        rec["employment", t] = inc[:, acc.I_WORKERS]  # at production, as output
+        rec["wages", t] = inc[:, acc.I_WAGES]
+        rec["energy_use", t] = inc[:, acc.I_ENERGY_USE]
+        rec["energy_cost", t] = inc[:, acc.I_ENERGY]
+        rec["unit_energy_cost", t] = inc[:, acc.I_ENERGY] / np.maximum(output, 1e-12)
+        rec["vat_revenue", t] = inc[:, acc.I_VAT]
+        rec["cit_revenue", t] = inc[:, acc.I_CIT]
+        rec["n_firms", t] = st[:, acc.S_N_FIRMS] * W
+        rec["entries", t] = entries
+        rec["exits_bankruptcy", t] = ext[:, xe.X_BANKRUPT]
+        rec["exits_forced", t] = ext[:, xe.X_FORCED]
+        rec["exits_voluntary", t] = ext[:, xe.X_VOLUNTARY]
+        rec["capacity_added", t] = ivt[:, inv.V_ADDED] + entry_cap
+        rec["capacity_retired", t] = retired
+        rec["capacity_pipeline", t] = st[:, acc.S_PIPELINE] * W
+        rec["productivity_mean", t] = st[:, acc.S_PROD_W] / np.maximum(st[:, acc.S_CAPACITY], 1e-300)
+        rec["productivity_frontier", t] = self.frontier_a
+        rec["energy_intensity_mean", t] = st[:, acc.S_EI_W] / np.maximum(st[:, acc.S_OUTPUT], 1e-300)
+        rec["markup_mean", t] = st[:, acc.S_MARKUP_W] / np.maximum(st[:, acc.S_OUTPUT], 1e-300)
+        rec["upgrades", t] = ivt[:, inv.V_UPGRADES]
+        rec["upgrades_completed", t] = ivt[:, inv.V_UPGRADES_DONE]
+        rec["investment", t] = ivt[:, inv.V_INVESTMENT]
+        rec["loans", t] = st[:, acc.S_LOANS] * W
+        rec["net_worth", t] = st[:, acc.S_NET_WORTH] * W
+        rec["credit", t] = self._cls_loans
+        rec["loan_rate", t] = self._cls_interest / np.maximum(self._cls_loans, 1e-300)
+        rec["bankruptcies", t] = np.array([ext[:, xe.X_BANKRUPT_SME].sum(), ext[:, xe.X_BANKRUPT_LARGE].sum()])
+        rec["gdp", t] = inc[:, acc.I_VALUE_ADDED].sum()
+        rec["credit_total", t] = self._cls_loans.sum()
+        rec["loan_losses", t] = ext[:, xe.X_WRITE_OFF].sum()
+        # banks and credit flows this month
+        B, bk = self.banking.banks, self.banking
+        live = B.alive
+        cm = self._credit_month
+        new = agg["credit_new"]
+        rec["credit_new", t] = new
+        g_m = agg["credit_market"]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rec["loan_rate_new", t] = np.where(g_m > 0, agg["credit_market_interest"] / g_m, np.nan)
+        rec["credit_denied", t] = agg["credit_denied"]
+        rec["credit_guaranteed", t] = agg["credit_guaranteed"]
+        rec["npl_ratio", t] = float(B.npl[live].sum() / max(B.loans[live].sum(), 1e-300))
+        rec["bank_capital_ratio", t] = float(B.equity[live].sum() / max(B.rwa[live].sum(), 1e-300))
+        rec["bank_equity", t] = float(B.equity[live].sum())
+        rec["bank_profit", t] = float(B.profit[live].sum())
+        rec["bank_failures", t] = float(bk.failures_this_month)
+        rec["banks_active", t] = float(live.sum())
+        rec["guarantee_payouts", t] = float(ext[:, xe.X_FUND_PAYOUT].sum())
+        rec["guarantee_fees", t] = cm["fees"]
+        rec["bank_recapitalisation", t] = bk.recap_cost + bk.gov_cover
+        rec["sfc_error", t] = self.sfc_error
+        # government and households
+        taxes = float(inc[:, acc.I_VAT].sum() + inc[:, acc.I_CIT].sum())
+        if self.tax0 is None:
+            self.tax0 = taxes
+            self.tax_smooth = taxes
+        self.tax_smooth += b.income_smoothing * (taxes - self.tax_smooth)
+        trend = self._trend(t)
+        gov = self.tax0 * trend
+        if not p.deficit_financed:
+            gov += p.government_spending_response * (self.tax_smooth - self.tax0 * trend)
+        purchase = float(np.sum(p.purchase_subsidy / (1 - p.purchase_subsidy) * ptax * final))
+        subsidies = float(ivt[:, inv.V_SUBSIDY].sum() + ext[:, xe.X_COMPENSATION].sum()) + purchase
+        fund_net = cm["fees"] - float(ext[:, xe.X_FUND_PAYOUT].sum())
+        taxes += bk.tax
+        # spending power behind final demand: wages, firms' dividends and government spending;
+        # liquidation residuals and banks' capital returns are wealth, not income, and are left out
+        hh = float(inc[:, acc.I_WAGES].sum() + inc[:, acc.I_DIVIDENDS].sum())
+        income = hh + gov
+        if self.income0 is None:
+            self.income0 = income
+            self.income_smooth = income
+        self.income_smooth += b.income_smoothing * (income - self.income_smooth)
+        rec["tax_revenue", t] = taxes
+        rec["gov_spending", t] = gov
+        rec["subsidies", t] = subsidies
+        balance = taxes + fund_net - gov - subsidies - (bk.recap_cost + bk.gov_cover)
+        self.gov_debt -= balance
+        rec["gov_balance", t] = balance
+        rec["gov_debt", t] = self.gov_debt
+        rec["household_income", t] = hh
+        rec["income_index", t] = self.income_smooth / (self.income0 * trend)
+        rec["policy_rate", t] = p.policy_rate
+        # state carried to next month: price index and output by sector, investment, utilisation
+        q_now = agg["output"]
+        pq = agg["price_output"]
+        self.price_index = np.where(q_now > 0, pq / np.maximum(q_now, 1e-300), self.price_index)
+        self.out_prev = output
+        self.invest_prev = float(ivt[:, inv.V_INVESTMENT].sum())
+        util = rec.data["utilization"][t]
+        self.util_smooth += self.b.signal_smoothing * (util - self.util_smooth)

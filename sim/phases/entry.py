@@ -1,0 +1,161 @@
+"""Entry (MODEL.md step 10): Poisson numbers of entrants by sector, rows for them (exited firms'
+rows first; the rows grow when none is free), and their start-up state."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import special
+
+from ..kernels import accounting as acc
+from ..kernels import sums
+from ..scenario.schema import SECTORS
+from ..state import FIRM_FIELDS, staggered_zeros
+
+N_S = len(SECTORS)
+
+# per-row scratch arrays of the model (they grow with the firm rows): dtype and trailing shape
+ROW_SCRATCH = {name: (np.float64, ()) for name in ("_granted", "_repaid", "_fees", "_rolled", "_new_rate",
+                                                    "_limit", "_request")}
+ROW_SCRATCH.update(_denied=(np.bool_, ()), _applicants=(np.int32, ()))
+
+
+class EntryMixin:
+    def free_rows(self, total: int) -> np.ndarray:
+        """Up to `total` rows for entrants: rows of exited firms first, then rows never used (a row
+        keeps a firm's data until an entrant takes it; `firm_id` tells firms apart in panels)."""
+        F = self.firms
+        out = np.empty(total, dtype=np.int64)
+        k = sums.free_rows(F.alive, F.exit_reason, total, out)
+        return out[:k]
+
+    def grow_rows(self, extra: int) -> None:
+        """Add `extra` empty firm rows: the firm arrays, their per-row draws and the per-row scratch
+        arrays grow together (scratch keeps this month's values: the records still read them)."""
+        self.firms.grow(extra)
+        for d in self._draws.values():
+            d.grow(extra)
+        for name, arr in staggered_zeros(self.firms.n_rows, ROW_SCRATCH, len(FIRM_FIELDS)).items():
+            old = getattr(self, name)
+            arr[:old.shape[0]] = old
+            setattr(self, name, arr)
+        self.rows_added += extra
+
+    def renormalise_shares(self) -> None:
+        """Shares in each sector sum to one again (entrants take share from incumbents)."""
+        F = self.firms
+        sums.renormalise_shares(F.alive, F.sector, F.share, np.zeros(N_S))
+
+    def _entry(self, demand: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+        """New firms: Poisson numbers by sector (inverse CDF of a fixed uniform, so every scenario
+        consumes the same draws), private SMEs drawn behind the frontier, funded half by equity and
+        half by a loan."""
+        F, b, p = self.firms, self.b, self.policy
+        self.entered_rows = np.zeros(0, dtype=np.int64)
+        g = self.streams["entry"]
+        u_n = g.random(N_S)
+        m = int(self.entry_max.max())
+        u = g.random((N_S, m, 3))
+        z = g.standard_normal((N_S, m))
+        margin = self._income[:, acc.I_PROFIT] / np.maximum(self._income[:, acc.I_REVENUE], 1e-12)
+        self.margin_smooth += b.signal_smoothing * (margin - self.margin_smooth)
+        # the pool of would-be entrants scales with the sector's 2019 population, not with the firms
+        # alive now: with exits proportional to the firms alive, the number of firms is stationary
+        lam = (self.n_alloc * self.entry_rate / 12.0
+               * np.exp(b.entry_profit_response * (self.margin_smooth - self.margin0))
+               * (1 - p.entry_barrier) / 0.5)
+        lam = np.where(p.ban_new_capacity > 0, 0.0, lam)
+        counts = np.minimum(poisson_ppf(u_n, lam), self.entry_max).astype(np.int64)
+        counts[lam <= 0] = 0
+        entries = np.zeros(N_S)
+        entry_cap = np.zeros(N_S)
+        total = int(counts.sum())
+        if total == 0:
+            return entries, entry_cap, 0.0
+        free = self.free_rows(total)
+        if free.size < total:
+            # more entrants than free rows: add a block of rows (at least 5% of the rows)
+            self.grow_rows(max(total - free.size, int(math.ceil(0.05 * self.firms.n_rows))))
+            free = self.free_rows(total)
+        F.clear_rows(free[:int(counts.sum())])  # entrants start from empty rows
+        cap_now = self.sector_capacity()  # after exits: what entrants under a cap must fit beside
+        pi = self.investment_price()
+        bk = self.banking
+        entry_cash = 0.0
+        k = 0
+        for s in range(N_S):
+            c = int(counts[s])
+            if c == 0:
+                continue
+            rows = free[k:k + c]
+            k += c
+            us, zs = u[s, :c], z[s, :c]
+            cap = b.entrant_size * self.median_capacity[s] * np.exp(0.5 * zs)
+            if p.capacity_cap[s] > 0:  # entrants, too, stay under a cap
+                room = max(self._cap_limit[s] - cap_now[s], 0.0) / self.weight[s]
+                cap = cap * min(1.0, room / max(cap.sum(), 1e-12))
+            gap = b.entrant_gap_min + (b.entrant_gap_max - b.entrant_gap_min) * us[:, 0]
+            F.alive[rows] = True
+            F.firm_id[rows] = np.arange(self.next_firm_id, self.next_firm_id + c)
+            self.next_firm_id += c
+            F.sector[rows] = s
+            F.soe[rows] = False
+            F.age[rows] = 0
+            F.capacity[rows] = cap
+            F.pipeline[rows] = 0.0
+            F.pipeline_cost[rows] = 0.0
+            F.upgrade_left[rows] = 0
+            F.productivity[rows] = self.frontier_a[s] * np.exp(-gap)
+            F.energy_intensity[rows] = self.frontier_ei[s] * np.exp(gap * us[:, 1] * 2.0)
+            q = cap * self.util_target[s]
+            F.share[rows] = q / max(demand[s] / self.weight[s], 1e-12)
+            F.share_prev[rows] = F.share[rows]
+            F.orders[rows] = q
+            F.expected[rows] = q
+            F.output[rows] = 0.0
+            F.unfilled[rows] = 0.0
+            F.markup[rows] = self.markup0[s]
+            unit_cost = ((self.labour[s] + self.services[s]) / F.productivity[rows]
+                                 + self.energy_share[s] * F.energy_intensity[rows]
+                                 + self.io[:, s] @ (self.price_index / self.vat_blend) + self.materials[s])
+            F.price[rows] = (1 + self.markup0[s]) * unit_cost * self.vat_blend[s]
+            F.revenue[rows] = 0.0
+            F.profit[rows] = 0.0
+            F.loss_months[rows] = 0
+            F.exit_reason[rows] = 0
+            self._init_balance_sheets(rows, 12.0 * q)
+            F.capital[rows] *= pi
+            F.loans[rows] = 0.5 * F.capital[rows]
+            F.net_worth[rows] = F.cash[rows] + F.capital[rows] + F.other_assets[rows] - F.loans[rows] - (
+                F.other_liab[rows])
+            F.sme[rows] = True
+            F.guaranteed[rows] = 0.0
+            banks = np.minimum(np.searchsorted(bk.size_cdf, us[:, 2], side="right"), bk.banks.n_rows - 1)
+            banks = np.where(bk.banks.alive[banks], banks, int(np.argmax(bk.banks.alive)))
+            F.bank[rows] = banks
+            F.loan_rate[rows] = (p.policy_rate + bk.banks.margin[banks] + self.sc.banking.sme_premium
+                                 + 0.02 * self.sc.banking.loss_given_default)
+            np.add.at(bk.banks.loans, banks, self.weight[s] * F.loans[rows])
+            entry_cash += float(self.weight[s] * F.cash[rows].sum())
+            entries[s] = c
+            entry_cap[s] = cap.sum()
+        self.invalidate_totals()
+        self.entered_rows = free[:k]
+        # entrants' shares come out of incumbents'
+        self.renormalise_shares()
+        return entries * self.weight, entry_cap * self.weight, entry_cash
+
+
+def poisson_ppf(u: np.ndarray, lam: np.ndarray) -> np.ndarray:
+    """The Poisson quantile function, as scipy.stats.poisson.ppf computes it (scipy.special's
+    pdtrik and pdtr), without importing scipy.stats (a third of a second at start-up)."""
+    u = np.asarray(u, dtype=float)
+    lam = np.asarray(lam, dtype=float)
+    with np.errstate(invalid="ignore"):
+        vals = np.ceil(special.pdtrik(u, lam))
+        vals1 = np.maximum(vals - 1, 0)
+        q = np.where(special.pdtr(vals1, lam) >= u, vals1, vals)
+    q = np.where(u == 0, -1.0, q)
+    q = np.where(u == 1, np.inf, q)
+    return np.where((lam >= 0) & (u >= 0) & (u <= 1), q, np.nan)

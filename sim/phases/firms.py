@@ -1,0 +1,123 @@
+"""Firm-level phases of the step (MODEL.md steps 1, 3-6, 8, 9): each runs one or more kernels over
+the firm rows. The Mesa reference (sim/reference) overrides exactly these methods with per-agent
+Python."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..kernels import accounting as acc
+from ..kernels import exit_entry as xe
+from ..kernels import investment as inv
+from ..kernels import market as mkt
+from ..kernels import production as prod
+from ..kernels import sums
+
+
+class FirmPhasesMixin:
+    def reprice(self, factor: np.ndarray) -> None:
+        """Step 1: posted prices follow a change of the sector's VAT margin factor."""
+        F = self.firms
+        sums.reprice(F.alive, F.sector, factor, F.price)
+
+    def produce_and_book(self, demand_per_firm, energy_cost, material_cost, anchor, tau, vat_inputs_per_q):
+        """Steps 3-6 firm by firm: replicator shares, orders and output, labour and energy (3-4);
+        the wage index (wages follow the economy's mean productivity), unit costs, markups and
+        prices for next month (5); the income statement of every firm into self._income (per
+        sector, per model firm), the banks' interest, and the credit scores of step 7 (6). Returns
+        the wage index and firm deposits before and after (economy-wide yuan)."""
+        F, b, p, W = self.firms, self.b, self.policy, self.weight
+        bk, c = self.banking, self.sc.banking
+        harmonic = mkt.market_step(
+            F.alive, F.sector, W, F.price, F.unfilled, self.price_index, b.replicator_speed,
+            b.share_price_sensitivity, b.share_backlog_sensitivity, demand_per_firm, F.capacity, F.productivity,
+            F.share, F.share_prev, F.orders, F.output, F.revenue)
+        if self._harmonic0 is None:
+            self._harmonic0 = harmonic
+        # wages follow the economy's average productivity (labour share roughly stable)
+        wage_index = float((harmonic / self._harmonic0) ** b.wage_productivity_elasticity)
+        labour_cost = self.labour * wage_index
+        va_cost = labour_cost + self.services
+        prod.costs_and_prices(F.alive, F.sector, F.productivity, F.energy_intensity, va_cost, energy_cost,
+                              material_cost, F.share, F.share_prev, F.unfilled, anchor, self.vat_blend,
+                              b.markup_share_response, b.markup_anchor_speed, b.markup_backlog_response, F.markup,
+                              F.price)
+        acc.income(F.alive, F.sector, F.sme, F.output, F.capacity, F.revenue, F.productivity, F.energy_intensity,
+                   F.loans, F.loan_rate, c.deposit_rate, labour_cost, self.services, energy_cost,
+                   material_cost, self.dep_month, tau, vat_inputs_per_q, p.vat_rate_inputs, p.cit_rate,
+                   p.cit_rate_small, p.cit_rate_small_upper, b.small_profit_lower_band / 12.0,
+                   b.small_profit_threshold / 12.0, b.dividend_payout, F.cash, F.capital, F.other_assets,
+                   F.other_liab, F.profit, F.loss_months, F.net_worth, self._income, W, F.bank, F.soe,
+                   c.pd_intercept, c.pd_leverage, c.pd_loss, c.pd_sme, c.pd_margin, p.soe_implicit_guarantee, F.pd,
+                   bk.interest_income, bk.deposit_interest, self.workers_per_yuan, self.mwh_per_yuan)
+        before = float(np.sum(self._income[:, acc.I_DEPOSITS_BEFORE] * W))
+        after = float(np.sum(self._income[:, acc.I_DEPOSITS_AFTER] * W))
+        return wage_index, before, after
+
+    def plan_investment(self, u_review, va_cost, energy_cost, cap_per_capacity, annuity) -> None:
+        """Step 7 (first half): expectations, desired expansion and upgrade plans; requested
+        expansion by sector into self._requested (model-firm units)."""
+        F, b, p = self.firms, self.b, self.policy
+        inv.plan_investment(F.alive, F.sector, F.orders, F.capacity, F.pipeline, F.upgrade_left,
+                            F.productivity, F.energy_intensity, u_review, self.util_target, self.growth,
+                            self.dep_month, self.lag,
+                            self.frontier_a, self.frontier_ei, va_cost, energy_cost, cap_per_capacity,
+                            p.upgrade_subsidy, b.expectation_speed,
+                            b.investment_adjustment, b.max_expansion, b.upgrade_review_prob, annuity,
+                            b.upgrade_cost_fixed, b.upgrade_cost_per_gap, F.expected, F.plan_expansion,
+                            F.plan_upgrade, self._requested)
+
+    def funding_need(self, factor, cap_per_capacity) -> None:
+        """Step 7: funds each firm needs beyond its deposits (instalments, new projects within the
+        capacity rules, own share of upgrades, a cash buffer). The engine computes them firm by firm
+        at the start of `credit_market` (kernels.credit.repay_and_apply)."""
+        self._need_inputs = (factor, cap_per_capacity)
+
+    def execute_investment(self, factor, cap_per_capacity, u_imit) -> None:
+        """Step 8: pipeline completion, new projects and upgrades within funds, imitation,
+        depreciation; per-sector table into self._invest."""
+        self.invalidate_totals()
+        F, b, p = self.firms, self.b, self.policy
+        inv.execute_investment(F.alive, F.sector, factor, F.plan_expansion, F.plan_upgrade, p.upgrade_subsidy,
+                               cap_per_capacity, self.lag, self.frontier_a, self.frontier_ei, b.upgrade_lag,
+                               u_imit, b.imitation_prob, b.imitation_speed, self.dep_month, F.cash, F.capital,
+                               F.capacity, F.pipeline, F.pipeline_cost, F.upgrade_left, F.upgrade_productivity,
+                               F.upgrade_energy, F.productivity, F.energy_intensity, F.age,
+                               self._invest)
+
+    def update_net_worth(self) -> None:
+        F = self.firms
+        sums.net_worth(F.alive, F.cash, F.capital, F.other_assets, F.loans, F.other_liab, F.net_worth)
+
+    def firms_by_sector(self) -> np.ndarray:
+        """Live model firms in each sector."""
+        return self._sector_totals()[:, 0].astype(np.int64)
+
+    def _sector_totals(self) -> np.ndarray:
+        """Live firms, capacity and pipeline by sector (model-firm units), summed again only after
+        a phase that changes them (`invalidate_totals`)."""
+        if not self._totals_ok:
+            F = self.firms
+            sums.sector_totals(F.alive, F.sector, F.capacity, F.pipeline, self._totals)
+            self._totals_ok = True
+        return self._totals
+
+    def invalidate_totals(self) -> None:
+        """Call after changing which rows are alive, or their capacity or pipeline."""
+        self._totals_ok = False
+
+    def exits(self, min_share) -> None:
+        """Step 9: bankruptcy and voluntary exit; per-sector table into self._exits."""
+        self.invalidate_totals()
+        F, b, W, bk = self.firms, self.b, self.weight, self.banking
+        xe.exits(F.alive, F.sector, F.sme, W, F.cash, F.capital, F.loans, F.guaranteed, F.net_worth,
+                 F.loss_months, F.capacity, F.pipeline, F.pipeline_cost, F.share, min_share, b.loss_months_exit,
+                 b.recovery_rate, F.exit_reason, F.bank, bk.banks.loans, bk.writeoff, self._exits)
+
+    def forced_closures(self, order: np.ndarray, frac: np.ndarray) -> None:
+        """Step 9: close the firms in `order` (whole, or the fraction `frac` of the marginal one)."""
+        self.invalidate_totals()
+        F, p, bk = self.firms, self.policy, self.banking
+        xe.forced_closures(order, frac, p.exit_compensation, F.sector, self.weight, self.b.recovery_rate, F.cash,
+                           F.capital, F.loans, F.guaranteed, F.capacity, F.pipeline, F.pipeline_cost, F.share,
+                           F.alive, F.exit_reason, F.bank, bk.banks.loans, bk.writeoff, self._exits)

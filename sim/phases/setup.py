@@ -1,0 +1,202 @@
+"""Setting up the economy (IndustrialEconomy's set-up): sectors from the scenario's sector table,
+firms drawn by sector with correlated size, productivity and energy intensity, balance sheets from
+NBS ratios, loan rates as banks would quote them, and the draws fixed by the run size."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..kernels import credit as cr
+from ..scenario.schema import SECTORS, interest_share, materials_share
+from ..state import Firms
+
+N_S = len(SECTORS)
+CASH_TO_REVENUE = 0.12  # deposits over annual revenue at start (inferred from NBS current assets)
+OTHER_ASSETS_TO_REVENUE = 0.55  # receivables and inventories over annual revenue (inferred, NBS 2019)
+
+
+class SetupMixin:
+    def _setup_sectors(self) -> None:
+        sc, b = self.sc, self.b
+        ps = [sc.sectors[s] for s in SECTORS]
+        f = lambda name: np.array([getattr(p, name) for p in ps], dtype=float)  # noqa: E731
+        self.io = np.zeros((N_S, N_S))  # io[k, s]: yuan bought from k per yuan of s's output
+        for s, p in enumerate(ps):
+            for k, a in p.inputs.items():
+                self.io[SECTORS.index(k), s] = a
+        self.labour = f("labour_share")
+        self.services = f("services_share")
+        self.energy_share = f("energy_share")
+        self.materials = np.array([materials_share(p, b) for p in ps])
+        self.elec_share = f("electricity_share")
+        self.large_share = f("large_tariff_share")
+        self.util_target = f("utilisation_2019")
+        self.growth = f("demand_growth")
+        self.lag = np.array([p.build_lag for p in ps], dtype=np.int64)
+        self.dep_month = f("depreciation") / 12.0
+        self.cap_output = f("capital_output")
+        self.elasticity = f("price_elasticity")
+        self.income_el = f("income_elasticity")
+        self.inv_share = f("investment_share")
+        self.pass_through = f("vat_pass_through")
+        self.frontier_growth = f("frontier_growth")
+        self.ei_decline = f("energy_frontier_decline")
+        self.entry_rate = f("entry_rate")
+        self.rev_month = f("revenue_2019") * 1e12 / 12.0  # yuan/month at 2019 prices
+        self.cap0 = self.rev_month / self.util_target
+        self.phys_per_yuan = f("capacity_2019") / (self.cap0 * 12.0)  # physical units/yr per yuan/month
+        unit = 1.0 - f("profit_margin") - self.cap_output * f("depreciation") - np.array(
+            [interest_share(p, b) for p in ps])
+        self.markup0 = 1.0 / unit - 1.0
+        self.margin0 = f("profit_margin")
+        self.population = np.array([p.firms_2019 for p in ps], dtype=float)
+        self.workers_per_yuan = self.labour / (b.labour_cost_per_worker / 12.0)
+        self.mwh_per_yuan = self.energy_share / b.energy_price_2019
+        # demand at start: final = output - intermediate - investment demand
+        q0 = self.rev_month
+        self.invest0 = float(np.sum((f("depreciation") + self.growth) * self.cap_output * q0))
+        z0 = self.io @ q0
+        f0 = q0 - z0 - self.inv_share * self.invest0
+        bad = [SECTORS[s] for s in range(N_S) if f0[s] < 0.02 * q0[s]]
+        if bad:
+            raise ValueError(
+                f"sectors {bad}: intermediate and investment demand exceed output at start; lower their "
+                "inputs (input-output coefficients of buyers) or investment_share"
+            )
+        self.final0 = f0
+
+    def _allocate_rows(self) -> np.ndarray:
+        n = self.sc.run.firms
+        pop = self.population
+        if n >= pop.sum():
+            alloc = np.floor(pop * n / pop.sum()).astype(np.int64)
+        else:
+            alloc = np.maximum(np.round(pop * n / pop.sum()).astype(np.int64), min(50, n // (2 * N_S)))
+        alloc[np.argmax(alloc)] += n - alloc.sum()
+        return alloc
+
+    def _setup_firms(self) -> None:
+        sc, b = self.sc, self.b
+        alloc = self._allocate_rows()
+        self.n_alloc = alloc
+        self.weight = self.population / alloc  # real firms per model firm, by sector
+        n = int(alloc.sum())
+        rows = n + max(int(math.ceil(n * sc.run.headroom)), 10)
+        self.firms = F = Firms(rows)
+        g = self.streams["init"]
+        z = g.standard_normal((3, n))
+        u = g.random((2, n))
+        sector = np.repeat(np.arange(N_S), alloc)
+        F.alive[:n] = True
+        F.firm_id[:n] = np.arange(n)
+        self.next_firm_id = n  # firms get ids in order of entry
+        self.rows_added = 0  # rows added when entrants found none free (grow_rows)
+        F.sector[:n] = sector
+        F.soe[:n] = u[0] < np.array([sc.sectors[s].soe_share for s in SECTORS])[sector]
+        F.age[:n] = (u[1] * 240).astype(np.int64)
+        rho_sa, rho_ae = b.size_productivity_corr, b.productivity_energy_corr
+        sig_size = np.array([sc.sectors[s].size_dispersion for s in SECTORS])[sector]
+        sig_a = np.array([sc.sectors[s].productivity_dispersion for s in SECTORS])[sector]
+        sig_e = np.array([sc.sectors[s].energy_intensity_dispersion for s in SECTORS])[sector]
+        za = rho_sa * z[0] + math.sqrt(1 - rho_sa**2) * z[1]
+        ze = rho_ae * za + math.sqrt(1 - rho_ae**2) * z[2]
+        size = np.exp(sig_size * z[0]) * np.where(F.soe[:n], b.soe_size_ratio, 1.0)
+        prod_ = np.exp(sig_a * za)
+        ei = np.exp(sig_e * ze)
+        self.frontier_a = np.ones(N_S)
+        self.frontier_ei = np.ones(N_S)
+        self.median_capacity = np.ones(N_S)
+        for s in range(N_S):
+            m = sector == s
+            # above-size firms have a floor (20 m yuan of revenue): no firm starts so small that the
+            # small-share exit rule (behaviour.min_relative_share) would close it in its first month
+            size[m] = np.maximum(size[m], 2.0 * b.min_relative_share * size[m].mean())
+            cap = size[m] / size[m].sum() * self.cap0[s] / self.weight[s]
+            a = prod_[m] * np.sum(cap / prod_[m]) / cap.sum()  # capacity-weighted mean of 1/A is 1
+            e = ei[m] / (np.sum(cap * ei[m]) / cap.sum())  # capacity-weighted mean of EI is 1
+            F.capacity[:n][m] = cap
+            F.productivity[:n][m] = a
+            F.energy_intensity[:n][m] = e
+            F.share[:n][m] = cap / cap.sum()
+            self.frontier_a[s] = np.quantile(a, 0.98)
+            self.frontier_ei[s] = np.quantile(e, 0.02)
+            self.median_capacity[s] = np.median(cap)
+        self.frontier_a0 = self.frontier_a.copy()
+        sl = slice(0, n)
+        F.share_prev[sl] = F.share[sl]
+        F.output[sl] = F.capacity[sl] * self.util_target[sector]
+        F.orders[sl] = F.output[sl]
+        F.expected[sl] = F.output[sl]
+        F.markup[sl] = self.markup0[sector]
+        va = self.labour + self.services
+        unit_cost = va[sector] / F.productivity[sl] + self.energy_share[sector] * F.energy_intensity[sl] + (
+            self.io.sum(axis=0) + self.materials)[sector]
+        F.price[sl] = (1 + F.markup[sl]) * unit_cost
+        F.revenue[sl] = F.price[sl] * F.output[sl]
+        self._init_balance_sheets(np.arange(n), 12.0 * F.output[sl])
+        # capacity under construction at start: the steady state of the time-to-build rule
+        lag = self.lag[sector]
+        flow = np.maximum(self.dep_month + self.growth / 12.0, 0.0)[sector]
+        F.pipeline[sl] = np.where(lag > 0, F.capacity[sl] * flow * lag, 0.0)
+        F.pipeline_cost[sl] = F.pipeline[sl] * (self.cap_output * 12.0 * self.util_target)[sector]
+        self.sme_threshold = b.sme_revenue_threshold / 12.0
+        F.sme[sl] = F.capacity[sl] < self.sme_threshold
+        # banks and loan rates are set by the banking system (BankingSystem, _init_loan_rates)
+        # sector state
+        self.price_index = np.ones(N_S)
+        self.out_prev = self.rev_month.copy()  # economy-wide real output last month
+        self.vat_factor = np.ones(N_S)
+        self.vat_blend = np.ones(N_S)
+        self.final_share = self.final0 / self.rev_month
+        self.util_smooth = self.util_target.copy()
+        self.invest_prev = self.invest0
+        self.cycle = np.zeros(N_S)
+        self.support = np.ones(N_S)
+        self.quota_pool = np.zeros(N_S)
+        self._harmonic0 = None
+        self.income_smooth = None
+        self.income0 = None
+        self.tax_smooth = None
+        self.tax0 = None
+        self.margin_smooth = self.margin0.copy()
+        self.ptax0 = None
+        self.entry_max = np.maximum(4, np.ceil(0.02 * alloc)).astype(np.int64)
+        self._totals = np.zeros((N_S, 3))
+        self._totals_ok = False
+
+    def _init_loan_rates(self) -> None:
+        """Loans at start carry the rate a bank would quote today (policy rate, margin, SME premium,
+        expected loss)."""
+        F, c, p = self.firms, self.sc.banking, self.policy
+        a = F.alive
+        F.profit[a] = (self.margin0 * self.rev_month / np.maximum(self.rev_month, 1))[F.sector[a]] * F.revenue[a]
+        self._scores()
+        rate = p.policy_rate + self.banking.banks.margin[F.bank] + np.where(F.sme, c.sme_premium, 0.0) + (
+            F.pd * c.loss_given_default)
+        F.loan_rate[a] = rate[a]
+
+    def _scores(self) -> None:
+        F, c = self.firms, self.sc.banking
+        cr.credit_scores(F.alive, F.soe, F.sme, F.loans, F.cash, F.capital, F.other_assets, F.profit, F.revenue,
+                         F.loss_months, c.pd_intercept, c.pd_leverage, c.pd_loss, c.pd_sme, c.pd_margin,
+                         self.policy.soe_implicit_guarantee, F.pd)
+
+    def _init_balance_sheets(self, idx: np.ndarray, revenue_year: np.ndarray) -> None:
+        F, b = self.firms, self.b
+        s = F.sector[idx]
+        F.capital[idx] = self.cap_output[s] * revenue_year
+        F.cash[idx] = CASH_TO_REVENUE * revenue_year
+        F.other_assets[idx] = OTHER_ASSETS_TO_REVENUE * revenue_year
+        assets = F.capital[idx] + F.cash[idx] + F.other_assets[idx]
+        F.loans[idx] = b.debt_to_assets * b.interest_bearing_share * assets
+        F.other_liab[idx] = b.debt_to_assets * (1 - b.interest_bearing_share) * assets
+        F.net_worth[idx] = assets - F.loans[idx] - F.other_liab[idx]
+
+    def _predraw(self) -> None:
+        """Draws whose shape depends only on the run size: made once, shared across scenarios."""
+        g = self.streams["demand"]
+        self.shocks = g.standard_normal((self.months, N_S + 1))
+        g = self.streams["innovation"]
+        self.frontier_shocks = g.standard_normal((self.months, 2, N_S))
