@@ -55,7 +55,8 @@ t_records = time.perf_counter() - t3
 status = open("/proc/self/status").read()
 hwm = int(next(l for l in status.splitlines() if l.startswith("VmHWM")).split()[1]) * 1024
 state = model.firms.nbytes_per_row() * model.firms.n_rows + sum(
-    a.nbytes for a in vars(model).values() if isinstance(a, np.ndarray))
+    a.nbytes for a in vars(model).values() if isinstance(a, np.ndarray)) + sum(
+    d.buf.nbytes for d in model._draws.values())
 print(json.dumps(dict(firms=firms, months=months, banks=banks, engine=engine, rows=model.firms.n_rows,
                       t_import=t_import, t_setup=t_setup, t_steps=t_steps, t_records=t_records,
                       vm_hwm=hwm, state_bytes=state, bytes_per_row=model.firms.nbytes_per_row())))
@@ -76,9 +77,12 @@ def child(firms: int, months: int, banks: int = 100, engine: str = "numba", env:
 
 
 def baseline_rss() -> int:
-    """Peak memory of an interpreter that has imported sim and compiled nothing new."""
+    """Peak memory of an interpreter that has imported sim and loaded every compiled kernel (one
+    month of a 200-firm economy with 4,000 banks): what a run costs before its own arrays."""
     code = (
-        "import sim, sim.model;"
+        "import sim;from sim.api import make_model;"
+        f"m = make_model(sim.load_scenario({str(SCENARIO)!r}, firms=200, months=1, banks=4000), 'numba');"
+        "m.step();"
         "print(int(next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).split()[1]) * 1024)"
     )
     return int(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT).stdout)
@@ -267,25 +271,44 @@ def report(r: dict) -> str:
     ]
     state = one["bytes_per_row"]
     min_floor = 2 * state / (READ_GBS * 1e9)
+    rows_per_firm = one["rows"] / one["firms"]
     lines += [
         "",
         f"A stricter floor reads and writes each of the {state} bytes of a row's state once per month: "
         f"{min_floor * 1e9:.0f} ns per row-step, and the steps take **{per_row_step / min_floor:.1f}x** "
-        "that. What is left, and why: (1) the step still makes about "
-        f"{bt['bytes_per_row_step'] / state:.1f} passes over the state (market, prices, income, plan, "
-        "credit, "
-        "investment, exits, entry shares, bank exposures, records, two stock-flow checks); fusing more "
-        "(investment with exits, records with bank exposures) is the next step, but a trial fusing market, "
-        "prices and income into one loop ran slower (one loop body reading ~25 arrays; our guess is that "
-        "the hardware prefetchers lose track of that many streams: kernels that touch many arrays run at "
-        "a third of the bandwidth numpy reaches on one array, not explained by their arithmetic); "
-        "(2) two threads give only ~1.2x on these kernels (memory-bound on this 2-core machine, "
-        "which other jobs share); (3) the rows are 1.5x "
-        "the firms (`run.headroom = 0.5` spare rows for entrants), which costs time and memory in "
-        "proportion; (4) float64 state cannot be narrowed without changing results. Memory: "
-        f"{state} bytes per row of firm state (int8 sector and exit reason, int32 ages, banks and "
-        "counters), plus about 60 bytes per row of per-month scratch (credit flows) and 32 bytes per "
-        "row of prefetched uniforms, times 1.5 rows per firm.",
+        "that. What is left, and why:",
+        "",
+        "1. The kernels are no longer bound by memory bandwidth but by work per row: two threads move "
+        "about 8 GB/s through them where a plain streaming kernel moves 40+ GB/s on this machine. The "
+        "income kernel, for one, spends about 38 ns a row on one thread (an exp for the credit score, "
+        "seven divisions, branches for the tax bands, and 21 sums by sector into a per-chunk table), "
+        "and two threads give 1.4x. numba does not vectorise loops with per-sector table updates and "
+        "branches; splitting each kernel into a vectorisable per-row part and a reduction pass is the "
+        "next step, and narrowing state to float32 would change results.",
+        "2. The credit allocation is serial by design: banks serve applicants best score first under "
+        "their capital room, and the room binds for most banks (measured: 4-10% of banks could serve "
+        "every candidate applicant). About a tenth of firms apply in a month (shortfalls, and the "
+        "yearly credit-line review), so the serial loop takes ~4 ms at 1:1; gathering the applicants "
+        "into a table in serving order is done in parallel.",
+        f"3. Rows: {rows_per_firm:.2f} per firm at the end of the 1:1 decade (entrants take exited "
+        "firms' rows first; the rows grow in 5% blocks when the firm count rises, which it does by "
+        "about 12% in the first years), and each growth copies the state once (~100 ms at 1:1).",
+        "4. Fixed costs per month (Python phases, ~25 kernel launches, sums over 4,000 banks in each "
+        "chunk) are about 2 ms.",
+        "",
+        f"Memory: {state} bytes per row of firm state (int8 sector and exit reason, int32 ages, ids, "
+        "banks and counters), 61 bytes per row of per-month scratch (credit flows) and 32 bytes per "
+        f"row of uniforms, times {rows_per_firm:.2f} rows per firm; the peak adds the month's "
+        "temporaries (applicant table, chunk partial sums) and the copy of one array while the rows "
+        "grow.",
+        "",
+        "Found on the way (each measured with this script or a profile of the same runs): the credit "
+        "market had every firm apply each month (437 ms a month at 1:1; now 68 ms with the other "
+        "changes); glibc returned each month's large temporaries to the kernel and faulted them in "
+        "again (`sim/_memory.py`: -20%); arrays of more than 32 MB all started at the same offset "
+        "within a page, so kernels reading twenty-odd of them thrashed one cache set (5M firms: 873 "
+        "-> 627 ms a month; `state.staggered_zeros`); a background thread for the random draws was "
+        "no faster on 2 cores and cost small runs 5 ms a month.",
     ]
     return "\n".join(lines) + "\n"
 

@@ -88,13 +88,16 @@ def staggered_zeros(n_rows: int, shapes: dict[str, tuple[type, tuple[int, ...]]]
     Staggering the starts by a cache line each spreads the streams over the sets (64 lines a page,
     so up to 64 arrays never share one). Each array keeps its own allocation (so a freed one is
     reused by the allocator) with up to a page of slack in front."""
-    out = {}
-    for j, (name, (dtype, tail)) in enumerate(shapes.items()):
-        nbytes = n_rows * int(np.prod(tail, dtype=np.int64)) * np.dtype(dtype).itemsize
-        buf = np.zeros(nbytes + PAGE, dtype=np.uint8)
-        off = (((j + first_slot) % (PAGE // LINE)) * LINE - buf.ctypes.data) % PAGE
-        out[name] = buf[off:off + nbytes].view(dtype).reshape((n_rows,) + tuple(tail))
-    return out
+    return {name: staggered_zero(n_rows, dtype, tail, j + first_slot)
+            for j, (name, (dtype, tail)) in enumerate(shapes.items())}
+
+
+def staggered_zero(n_rows: int, dtype: type, tail: tuple[int, ...], slot: int) -> np.ndarray:
+    """One zeroed array of n_rows rows starting `slot` cache lines past a page boundary."""
+    nbytes = n_rows * int(np.prod(tail, dtype=np.int64)) * np.dtype(dtype).itemsize
+    buf = np.zeros(nbytes + PAGE, dtype=np.uint8)
+    off = ((slot % (PAGE // LINE)) * LINE - buf.ctypes.data) % PAGE
+    return buf[off:off + nbytes].view(dtype).reshape((n_rows,) + tuple(tail))
 
 
 class SoA:
@@ -126,13 +129,15 @@ class SoA:
             getattr(self, name)[rows] = 0
 
     def grow(self, extra: int) -> None:
-        """Add `extra` empty rows (zeros) at the end: every array is reallocated and copied."""
+        """Add `extra` empty rows (zeros) at the end: every array is reallocated and copied, one at a
+        time, so that the memory of the old ones is free for the next (the peak is the state plus
+        about one array, not twice the state)."""
         n_old = self.n_rows
         n = n_old + int(extra)
-        old = {name: getattr(self, name) for name in self._fields}
-        self._allocate(n)
-        for name, arr in old.items():
-            getattr(self, name)[:n_old] = arr
+        for j, (name, (dtype, _)) in enumerate(self._fields.items()):
+            new = staggered_zero(n, dtype, (), j + self._first_slot)
+            new[:n_old] = getattr(self, name)
+            object.__setattr__(self, name, new)
         object.__setattr__(self, "n_rows", n)
 
     def nbytes_per_row(self) -> int:

@@ -69,8 +69,9 @@ def plan_investment(alive, sector, orders, capacity, pipeline, upgrade_left, pro
 
 
 # columns of the per-sector investment table
-(V_ADDED, V_RETIRED_DEP, V_GRANTED, V_UPGRADES, V_UPGRADES_DONE, V_SUBSIDY, V_INVESTMENT, V_CASH) = range(8)
-N_INVEST = 8
+(V_ADDED, V_RETIRED_DEP, V_GRANTED, V_UPGRADES, V_UPGRADES_DONE, V_SUBSIDY, V_INVESTMENT, V_CASH, V_FIRMS,
+ V_CAPACITY, V_PIPELINE) = range(11)
+N_INVEST = 11  # the last three: live firms, their capacity and pipeline after the step (sums.sector_totals)
 
 
 @kernel(parallel=True)
@@ -165,6 +166,9 @@ def execute_investment(alive, sector, factor, plan_expansion, plan_upgrade, subs
             d = capacity[i] * dep_capacity[s]
             capacity[i] -= d
             t[s, V_RETIRED_DEP] += d
+            t[s, V_FIRMS] += 1.0
+            t[s, V_CAPACITY] += capacity[i]
+            t[s, V_PIPELINE] += pipeline[i]
     table[:] = 0.0
     for c in range(nc):
         table[:] += part[c]

@@ -20,6 +20,7 @@ class RecordsMixin:
             F.alive, F.sector, W, F.sme, F.output, F.capacity, F.productivity, F.energy_intensity,
             F.loans, F.net_worth, F.pipeline, F.price, F.markup, F.loan_rate, F.guaranteed, self.sme_threshold,
             self._granted, self._rolled, self._new_rate, self._denied, st, self._cls_loans, self._cls_interest, cls)
+        self.set_totals(st[:, [acc.S_N_FIRMS, acc.S_CAPACITY, acc.S_PIPELINE]])  # for next month's rules
         return {
             "credit_new": cls[:, 0].copy(), "credit_market": cls[:, 1].copy(),
             "credit_market_interest": cls[:, 2].copy(), "credit_denied": cls[:, 3].copy(),

@@ -11,7 +11,7 @@ from scipy import special
 from ..kernels import accounting as acc
 from ..kernels import sums
 from ..scenario.schema import SECTORS
-from ..state import FIRM_FIELDS, staggered_zeros
+from ..state import FIRM_FIELDS, staggered_zero
 
 N_S = len(SECTORS)
 
@@ -36,8 +36,9 @@ class EntryMixin:
         self.firms.grow(extra)
         for d in self._draws.values():
             d.grow(extra)
-        for name, arr in staggered_zeros(self.firms.n_rows, ROW_SCRATCH, len(FIRM_FIELDS)).items():
+        for j, (name, (dtype, tail)) in enumerate(ROW_SCRATCH.items()):  # one at a time, as Firms.grow
             old = getattr(self, name)
+            arr = staggered_zero(self.firms.n_rows, dtype, tail, len(FIRM_FIELDS) + j)
             arr[:old.shape[0]] = old
             setattr(self, name, arr)
         self.rows_added += extra

@@ -84,6 +84,7 @@ class FirmPhasesMixin:
                                F.capacity, F.pipeline, F.pipeline_cost, F.upgrade_left, F.upgrade_productivity,
                                F.upgrade_energy, F.productivity, F.energy_intensity, F.age,
                                self._invest)
+        self.set_totals(self._invest[:, [inv.V_FIRMS, inv.V_CAPACITY, inv.V_PIPELINE]])
 
     def update_net_worth(self) -> None:
         F = self.firms
@@ -101,6 +102,12 @@ class FirmPhasesMixin:
             sums.sector_totals(F.alive, F.sector, F.capacity, F.pipeline, self._totals)
             self._totals_ok = True
         return self._totals
+
+    def set_totals(self, totals: np.ndarray) -> None:
+        """Live firms, capacity and pipeline by sector, as a kernel that passed over every row summed
+        them (in the same chunks and order as sums.sector_totals): no separate pass needed."""
+        self._totals[:] = totals
+        self._totals_ok = True
 
     def invalidate_totals(self) -> None:
         """Call after changing which rows are alive, or their capacity or pipeline."""
