@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .kernels import sums
+from .kernels import credit, sums
 from .state import Banks
 
 
@@ -39,7 +39,7 @@ class BankingSystem:
         # firms bank where a bank's size says: big banks have more clients
         a = F.alive
         u = g.random(F.n_rows)
-        F.bank[:] = np.minimum(np.searchsorted(self.size_cdf, u, side="right"), n_banks - 1)
+        credit.banks_by_size(u, self.size_cdf, F.bank)  # searchsorted (side right), clipped to the last bank
         B.alive[:] = True
         B.margin[:] = cfg.margin + cfg.margin_dispersion * g.standard_normal(n_banks)
         w = W[F.sector[a]]

@@ -211,3 +211,15 @@ def test_order_by_score_is_a_stable_sort_by_default_probability():
         applicants = np.sort(rng.choice(2 * n + 1, n, replace=False)).astype(np.int32)
         expected = applicants[np.argsort(pd_[applicants], kind="stable")]
         np.testing.assert_array_equal(credit.order_by_score(applicants, pd_), expected)
+
+
+def test_banks_drawn_by_size_as_searchsorted():
+    """A uniform picks the first bank whose cumulative size share exceeds it (searchsorted, side
+    right, the last bank at most), also for draws exactly on a boundary and a last share below 1."""
+    rng = np.random.default_rng(8)
+    share = rng.pareto(1.2, 300) + 0.01
+    cdf = np.cumsum(share / share.sum()) * (1 - 1e-12)
+    u = np.concatenate([rng.random(20_000), cdf[:50], [0.0, np.nextafter(1.0, 0.0)]])
+    out = np.zeros(u.size, dtype=np.int32)
+    credit.banks_by_size(u, cdf, out)
+    np.testing.assert_array_equal(out, np.minimum(np.searchsorted(cdf, u, side="right"), cdf.size - 1))

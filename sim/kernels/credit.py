@@ -61,10 +61,7 @@ def allocate_credit_drawn(order, u, size_cdf, sector, weight, sme, soe, pd, requ
     share exceeds the draw, as searchsorted side="right" finds it; the search starts from a table
     of where each 1/4096 of the unit interval begins). Only applicants need candidates, so nothing
     of the size of all firms is built."""
-    n_banks = size_cdf.shape[0]
-    start = np.empty(_BUCKETS + 1, dtype=np.int64)
-    for b in range(_BUCKETS + 1):
-        start[b] = np.searchsorted(size_cdf, b / _BUCKETS, side="right")
+    start = bank_search_start(size_cdf)
     n_app = order.shape[0]
     m = u.shape[1]
     cand = np.empty((n_app, m + 1), dtype=np.int64)
@@ -73,19 +70,45 @@ def allocate_credit_drawn(order, u, size_cdf, sector, weight, sme, soe, pd, requ
         i = order[k]
         cand[k, 0] = bank[i]
         for j in range(m):
-            x = u[i, j]
-            cell = int(x * _BUCKETS)  # exact: the table's step is a power of two
-            b = start[cell if cell < _BUCKETS else _BUCKETS]
-            while b < n_banks and size_cdf[b] <= x:
-                b += 1
-            cand[k, j + 1] = b if b < n_banks - 1 else n_banks - 1
+            cand[k, j + 1] = drawn_bank(u[i, j], size_cdf, start)
     _allocate(order, cand, fa, flag, bank_alive, bank_margin, bank_room, pdmax_sme, pdmax_large, sme_discount,
               policy_rate, sme_premium, lgd, rw_large, rw_sme, rw_g, fund_room, coverage, fee_small, fee_large,
               small_loan, switch_cost, bank, loans, loan_rate, cash, guaranteed, bank_loans, granted, fee_paid,
               new_rate)
 
 
-_BUCKETS = 4096
+_BUCKETS = 4096  # cells of the table where the search for a drawn bank starts
+
+
+@kernel
+def bank_search_start(size_cdf):
+    """For each 1/_BUCKETS of the unit interval, the first bank whose cumulative share exceeds the
+    cell's lower end (see `drawn_bank`)."""
+    start = np.empty(_BUCKETS + 1, dtype=np.int64)
+    for b in range(_BUCKETS + 1):
+        start[b] = np.searchsorted(size_cdf, b / _BUCKETS, side="right")
+    return start
+
+
+@kernel
+def drawn_bank(x, size_cdf, start):
+    """The bank whose size-CDF interval holds the uniform x: the first bank whose cumulative share
+    exceeds x (searchsorted, side="right"), the last bank if none does; the search starts from the
+    table `start` (`bank_search_start`)."""
+    n_banks = size_cdf.shape[0]
+    cell = int(x * _BUCKETS)  # exact: the table's step is a power of two
+    b = start[cell if cell < _BUCKETS else _BUCKETS]
+    while b < n_banks and size_cdf[b] <= x:
+        b += 1
+    return b if b < n_banks - 1 else n_banks - 1
+
+
+@kernel(parallel=True)
+def banks_by_size(u, size_cdf, out):
+    """out[i] = drawn_bank(u[i]): each firm's bank drawn by size (set-up)."""
+    start = bank_search_start(size_cdf)
+    for i in prange(u.shape[0]):
+        out[i] = drawn_bank(u[i], size_cdf, start)
 
 
 _DIGIT = 8  # bits per radix pass: 256 buckets, few enough write streams for the caches

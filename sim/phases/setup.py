@@ -108,18 +108,19 @@ class SetupMixin:
         self.frontier_a = np.ones(N_S)
         self.frontier_ei = np.ones(N_S)
         self.median_capacity = np.ones(N_S)
+        ends = np.cumsum(alloc)
         for s in range(N_S):
-            m = sector == s
+            m = slice(int(ends[s] - alloc[s]), int(ends[s]))  # the sector's rows (firms are sorted by sector)
             # above-size firms have a floor (20 m yuan of revenue): no firm starts so small that the
             # small-share exit rule (behaviour.min_relative_share) would close it in its first month
             size[m] = np.maximum(size[m], 2.0 * b.min_relative_share * size[m].mean())
             cap = size[m] / size[m].sum() * self.cap0[s] / self.weight[s]
             a = prod_[m] * np.sum(cap / prod_[m]) / cap.sum()  # capacity-weighted mean of 1/A is 1
             e = ei[m] / (np.sum(cap * ei[m]) / cap.sum())  # capacity-weighted mean of EI is 1
-            F.capacity[:n][m] = cap
-            F.productivity[:n][m] = a
-            F.energy_intensity[:n][m] = e
-            F.share[:n][m] = cap / cap.sum()
+            F.capacity[m] = cap
+            F.productivity[m] = a
+            F.energy_intensity[m] = e
+            F.share[m] = cap / cap.sum()
             self.frontier_a[s] = np.quantile(a, 0.98)
             self.frontier_ei[s] = np.quantile(e, 0.02)
             self.median_capacity[s] = np.median(cap)
@@ -135,7 +136,7 @@ class SetupMixin:
             self.io.sum(axis=0) + self.materials)[sector]
         F.price[sl] = (1 + F.markup[sl]) * unit_cost
         F.revenue[sl] = F.price[sl] * F.output[sl]
-        self._init_balance_sheets(np.arange(n), 12.0 * F.output[sl])
+        self._init_balance_sheets(sl, 12.0 * F.output[sl])
         # capacity under construction at start: the steady state of the time-to-build rule
         lag = self.lag[sector]
         flow = np.maximum(self.dep_month + self.growth / 12.0, 0.0)[sector]
@@ -183,7 +184,7 @@ class SetupMixin:
                          F.loss_months, c.pd_intercept, c.pd_leverage, c.pd_loss, c.pd_sme, c.pd_margin,
                          self.policy.soe_implicit_guarantee, F.pd)
 
-    def _init_balance_sheets(self, idx: np.ndarray, revenue_year: np.ndarray) -> None:
+    def _init_balance_sheets(self, idx: np.ndarray | slice, revenue_year: np.ndarray) -> None:
         F, b = self.firms, self.b
         s = F.sector[idx]
         F.capital[idx] = self.cap_output[s] * revenue_year
