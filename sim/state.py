@@ -124,9 +124,16 @@ class SoA:
 
     def clear_rows(self, rows: np.ndarray) -> None:
         """Zero every field of the given rows (an entrant starts from an empty row, not from the
-        leftovers of the firm that exited there)."""
+        leftovers of the firm that exited there): one kernel call per dtype."""
+        from .kernels.sums import zero_rows
+
+        groups: dict[np.dtype, list[np.ndarray]] = {}
         for name in self._fields:
-            getattr(self, name)[rows] = 0
+            arr = getattr(self, name)
+            groups.setdefault(arr.dtype, []).append(arr)
+        rows = np.asarray(rows, dtype=np.int64)
+        for arrays in groups.values():
+            zero_rows(rows, tuple(arrays))
 
     def grow(self, extra: int) -> None:
         """Add `extra` empty rows (zeros) at the end: every array is reallocated and copied, one at a

@@ -210,3 +210,11 @@ def free_rows(alive, exit_reason, total, out):
             out[k] = i
             k += 1
     return k
+
+
+@kernel
+def zero_rows(rows, arrays):
+    """arrays[j][rows] = 0 for a tuple of same-typed arrays."""
+    for arr in arrays:
+        for k in range(rows.shape[0]):
+            arr[rows[k]] = 0
