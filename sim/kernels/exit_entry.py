@@ -1,5 +1,5 @@
 """Exit (MODEL.md step 9): bankruptcy, voluntary exit after sustained losses or a vanishing market
-share, forced closure of backward capacity. Entry (step 10) is array code in sim/model.py:
+share, forced closure of backward capacity. Entry (step 10) is array code in sim/phases/entry.py:
 entrants are few per month.
 
 On every exit the firm's loan leaves its bank's books: the part creditors recover is repaid, the
@@ -8,7 +8,9 @@ guarantee fund pays its share of the loss, the bank writes off the rest.
 
 from __future__ import annotations
 
-from .._numba import kernel
+import numpy as np
+
+from .._numba import CHUNK, kernel
 from ..state import EXIT_BANKRUPTCY, EXIT_FORCED, EXIT_VOLUNTARY
 
 # columns of the per-sector exit table
@@ -62,12 +64,15 @@ def _close(i, s, reason, compensation, recovery, weight, cash, capital, loans, g
 @kernel
 def exits(alive, sector, sme, weight, cash, capital, loans, guaranteed, net_worth, loss_months, capacity, pipeline,
           pipeline_cost, share, min_share, loss_months_exit, recovery, exit_reason, bank, bank_loans, bank_writeoff,
-          table):
+          table, totals):
     """Bankruptcy when net worth or cash (after credit) is negative; voluntary exit after
     `loss_months_exit` consecutive loss-making months or when the market share has fallen below
-    the sector's minimum (Dosi et al. 2010)."""
+    the sector's minimum (Dosi et al. 2010). The survivors' number, capacity and pipeline by sector
+    go to `totals`, summed in the chunks and order of sums.sector_totals (so the same numbers)."""
     table[:, :] = 0.0
-    for i in range(alive.shape[0]):
+    n = alive.shape[0]
+    part = np.zeros(((n + CHUNK - 1) // CHUNK, totals.shape[0], 3))
+    for i in range(n):
         if not alive[i]:
             continue
         s = sector[i]
@@ -79,9 +84,16 @@ def exits(alive, sector, sme, weight, cash, capital, loans, guaranteed, net_wort
             reason = EXIT_VOLUNTARY
             table[s, X_VOLUNTARY] += 1
         else:
+            t = part[i // CHUNK]
+            t[s, 0] += 1.0
+            t[s, 1] += capacity[i]
+            t[s, 2] += pipeline[i]
             continue
         _close(i, s, reason, 0.0, recovery, weight, cash, capital, loans, guaranteed, capacity, pipeline,
                pipeline_cost, share, alive, exit_reason, bank, bank_loans, bank_writeoff, table)
+    totals[:] = 0.0
+    for c in range(part.shape[0]):
+        totals[:] += part[c]
 
 
 @kernel

@@ -119,7 +119,8 @@ class FirmPhasesMixin:
         F, b, W, bk = self.firms, self.b, self.weight, self.banking
         xe.exits(F.alive, F.sector, F.sme, W, F.cash, F.capital, F.loans, F.guaranteed, F.net_worth,
                  F.loss_months, F.capacity, F.pipeline, F.pipeline_cost, F.share, min_share, b.loss_months_exit,
-                 b.recovery_rate, F.exit_reason, F.bank, bk.banks.loans, bk.writeoff, self._exits)
+                 b.recovery_rate, F.exit_reason, F.bank, bk.banks.loans, bk.writeoff, self._exits, self._totals)
+        self._totals_ok = True  # the survivors' totals (forced closures, if any, invalidate them)
 
     def forced_closures(self, order: np.ndarray, frac: np.ndarray) -> None:
         """Step 9: close the firms in `order` (whole, or the fraction `frac` of the marginal one)."""
