@@ -52,13 +52,21 @@ def weighted_sum(alive, sector, weight, x):
     return total
 
 
-@kernel
+@kernel(parallel=True)
 def loan_gap(alive, sector, weight, bank, loans, bank_loans, firm_side):
-    """Largest difference between loans on a bank's books and loans its firms owe it."""
+    """Largest difference between loans on a bank's books and loans its firms owe it (the firms'
+    side summed in fixed chunks of rows)."""
+    n = alive.shape[0]
+    nc = (n + CHUNK - 1) // CHUNK
+    part = np.zeros((nc, firm_side.shape[0]))
+    for c in prange(nc):
+        fs = part[c]
+        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+            if alive[i]:
+                fs[bank[i]] += weight[sector[i]] * loans[i]
     firm_side[:] = 0.0
-    for i in range(alive.shape[0]):
-        if alive[i]:
-            firm_side[bank[i]] += weight[sector[i]] * loans[i]
+    for c in range(nc):
+        firm_side[:] += part[c]
     gap = 0.0
     for b in range(bank_loans.shape[0]):
         d = abs(firm_side[b] - bank_loans[b])
