@@ -92,6 +92,7 @@ class Summary:
     startup: float = 0.0   # seconds to start the local cluster or connect to the scheduler
 
 
+# (The engine also sets glibc's thresholds itself at model start: sim/_memory.py.)
 # distributed's nanny sets MALLOC_TRIM_THRESHOLD_=65536 in workers, which turns off glibc's dynamic
 # mmap threshold: every large numpy temporary is then mmapped and unmapped, and a run takes twice
 # as long (measured: 0.48 s instead of 0.24 s for quick.toml's runs). Local workers start without it.
