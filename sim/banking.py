@@ -63,14 +63,8 @@ class BankingSystem:
         """Derived bank aggregates from the firms' books: loans by size class, guaranteed exposure,
         risk-weighted assets, deposits, non-performing loans; and for the stock-flow checks the loans
         each bank's firms owe it (`firm_loans`) and all firm deposits (`firm_deposits`)."""
-        m, B, cfg = self.m, self.banks, self.cfg
-        F = m.firms
-        if getattr(self, "firm_loans", None) is None:
-            self.firm_loans = np.zeros(B.n_rows)
-        self.firm_deposits = float(sums.exposures(
-            F.alive, F.sector, m.weight, F.bank, F.sme, F.loans, F.guaranteed, F.cash, F.loss_months,
-            cfg.risk_weight_sme, cfg.risk_weight_large, cfg.risk_weight_guaranteed, cfg.npl_months, B.loans_sme,
-            B.loans_large, B.guaranteed, B.rwa, B.deposits, B.npl, self.firm_loans))
+        m = self.m
+        self.firm_deposits = float(m.month_sums(records=False, bk=self)[0])
 
     def lending_conditions(self):
         """Room under the capital constraint, the default risk each bank accepts (tightening as its

@@ -65,6 +65,18 @@ class IndustrialEconomy(SetupMixin, FirmPhasesMixin, CreditMixin, CapacityRulesM
         self.b = scenario.behaviour
         self._setup_sectors()
         self._setup_firms()
+        n = self.firms.n_rows
+        # per-row scratch arrays (preallocated, reused every step; staggered like the firm arrays)
+        for name, arr in staggered_zeros(n, ROW_SCRATCH, len(FIRM_FIELDS)).items():
+            setattr(self, name, arr)
+        self._income = np.zeros((N_S, acc.N_INCOME))
+        self._stocks = np.zeros((N_S, acc.N_STOCKS))
+        self._invest = np.zeros((N_S, inv.N_INVEST))
+        self._exits = np.zeros((N_S, xe.N_EXIT))
+        self._requested = np.zeros(N_S)
+        self._cls_loans = np.zeros(2)
+        self._cls_interest = np.zeros(2)
+        self._cls_credit = np.zeros((2, 4))
         self.policy = PolicyState()
         self.policy_schedule = PolicySchedule(scenario)
         self.regulators = [cls(self) for cls in REGULATORS]
@@ -83,17 +95,6 @@ class IndustrialEconomy(SetupMixin, FirmPhasesMixin, CreditMixin, CapacityRulesM
         slot = len(FIRM_FIELDS) + len(ROW_SCRATCH)  # cache-line slots after the firm and scratch arrays
         self._draws = {name: RowDraws(self.streams[name], shape, seed, name, slot + k) for k, (name, shape) in
                        enumerate((("upgrade", (n,)), ("imitation", (n,)), ("credit", (n, n_search))))}
-        # per-row scratch arrays (preallocated, reused every step; staggered like the firm arrays)
-        for name, arr in staggered_zeros(n, ROW_SCRATCH, len(FIRM_FIELDS)).items():
-            setattr(self, name, arr)
-        self._income = np.zeros((N_S, acc.N_INCOME))
-        self._stocks = np.zeros((N_S, acc.N_STOCKS))
-        self._invest = np.zeros((N_S, inv.N_INVEST))
-        self._exits = np.zeros((N_S, xe.N_EXIT))
-        self._requested = np.zeros(N_S)
-        self._cls_loans = np.zeros(2)
-        self._cls_interest = np.zeros(2)
-        self._cls_credit = np.zeros((2, 4))
 
     def _cash_total(self) -> float:
         F = self.firms
@@ -230,7 +231,7 @@ class IndustrialEconomy(SetupMixin, FirmPhasesMixin, CreditMixin, CapacityRulesM
 
         # 10. entry
         entries, entry_cap, entry_cash = self._entry(demand)
-        bk.refresh_exposures()  # banks' exposures, and firm deposits and loans by bank for the checks
+        self.close_books()  # banks' exposures, firm deposits and loans by bank for the checks, record sums
         self._check_cash("10 entry", cash4, entry_cash, after=bk.firm_deposits)
         loan_gap = float(np.max(np.abs(bk.firm_loans - bk.banks.loans)))
         self.sfc_error = max(self.sfc_error, bk.check("10 entry", self._loan_scale(), gap=loan_gap))

@@ -130,27 +130,61 @@ N_STOCKS = 10
 
 
 @kernel(parallel=True)
-def record_sums(alive, sector, weight, sme, output, capacity, productivity, energy_intensity, loans,
-                net_worth, pipeline, price, markup, loan_rate, guaranteed,
-                threshold_month, granted, rolled, new_rate, denied, stocks, cls_loans, cls_interest, credit):
-    """Everything the records sum over firm rows, in one pass: per sector the firms' stocks and
-    flows (unweighted, one model firm each; columns S_*); firms reclassified by size (SME when
-    capacity is below the revenue threshold) and, per size class (0 sme, 1 large), weighted loans
-    and loan interest; the guaranteed stock; and per size class the credit granted this month (with
-    renewals; new money; interest on new money; firms refused; over all rows, as the credit arrays
-    are per row). Returns the guaranteed stock (economy-wide yuan)."""
+def month_sums(alive, sector, weight, bank, sme, loans, guaranteed, cash, loss_months, rw_sme, rw_large, rw_g,
+               npl_months, loans_sme, loans_large, bank_guaranteed, rwa, deposits, npl, firm_loans, records,
+               output, capacity, productivity, energy_intensity, net_worth, pipeline, price, markup, loan_rate,
+               threshold_month, granted, rolled, new_rate, denied, stocks, cls_loans, cls_interest, credit):
+    """The month's sums over firm rows, in one pass (fixed chunks of rows, so the sums do not depend
+    on the number of threads).
+
+    Bank exposures from the firms' books: loans by size class, guaranteed part, risk-weighted
+    assets, deposits, non-performing loans (economy-wide yuan); for the stock-flow checks, all loans
+    each bank's firms owe it (`firm_loans`) and the firms' deposits (returned first).
+
+    With `records`, also everything the records sum (else those arrays are left alone): per sector
+    the firms' stocks and flows (unweighted, one model firm each; columns S_*); per size class (0
+    sme, 1 large; live firms classified by capacity against the revenue threshold, as
+    `sums.classify_size` will reclassify them once the banks have closed the month) weighted loans
+    and loan interest; the guaranteed stock (returned second); and per size class the credit
+    granted this month (with renewals; new money; interest on new money; firms refused; over all
+    rows, as the credit arrays are per row)."""
     n = alive.shape[0]
+    n_b = loans_sme.shape[0]
     n_s = stocks.shape[0]
     nc = (n + CHUNK - 1) // CHUNK
+    part = np.zeros((nc, 7, n_b))
     p_st = np.zeros((nc, n_s, N_STOCKS))
-    p_small = np.zeros((nc, 16))  # per chunk: loans and interest by class, credit by class, guaranteed
+    p_small = np.zeros((nc, 16))  # per chunk: deposits, loans and interest by class, credit by class, guaranteed
     for c in prange(nc):
+        tb = part[c]
         t = p_st[c]
+        dep = 0.0
         l0 = l1 = r0 = r1 = g_tot = 0.0
         a0 = a1 = m0 = m1 = x0 = x1 = d0 = d1 = 0.0
         for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
             s = sector[i]
             w = weight[s]
+            if alive[i]:
+                b = bank[i]
+                lw = w * loans[i]
+                gshare = 0.0
+                if loans[i] > 0:
+                    g = guaranteed[i] / (loans[i] if loans[i] > 1e-300 else 1e-300)
+                    gshare = g if g < 1.0 else 1.0
+                rw = (rw_sme if sme[i] else rw_large) * (1 - gshare) + rw_g * gshare
+                if sme[i]:
+                    tb[0, b] += lw
+                else:
+                    tb[1, b] += lw
+                tb[2, b] += w * guaranteed[i]
+                tb[3, b] += rw * lw
+                tb[4, b] += w * (cash[i] if cash[i] > 0.0 else 0.0)
+                if loss_months[i] >= npl_months:
+                    tb[5, b] += lw
+                tb[6, b] += w * loans[i]
+                dep += w * cash[i]
+            if not records:
+                continue
             if alive[i]:
                 t[s, S_OUTPUT] += output[i]
                 t[s, S_CAPACITY] += capacity[i]
@@ -162,16 +196,18 @@ def record_sums(alive, sector, weight, sme, output, capacity, productivity, ener
                 t[s, S_PIPELINE] += pipeline[i]
                 t[s, S_PRICE_W] += price[i] * output[i]
                 t[s, S_MARKUP_W] += markup[i] * output[i]
-                sme[i] = capacity[i] < threshold_month
-                if sme[i]:
+                small = capacity[i] < threshold_month
+                if small:
                     l0 += w * loans[i]
                     r0 += w * loans[i] * loan_rate[i]
                 else:
                     l1 += w * loans[i]
                     r1 += w * loans[i] * loan_rate[i]
                 g_tot += w * guaranteed[i]
+            else:
+                small = sme[i]
             g = granted[i] * w
-            if sme[i]:
+            if small:
                 a0 += (granted[i] + rolled[i]) * w
                 m0 += g
                 x0 += g * new_rate[i]
@@ -197,18 +233,37 @@ def record_sums(alive, sector, weight, sme, output, capacity, productivity, ener
         ps[10] = x1
         ps[11] = d1
         ps[12] = g_tot
-    stocks[:] = 0.0
-    cls_loans[:] = 0.0
-    cls_interest[:] = 0.0
-    credit[:] = 0.0
-    total_g = 0.0
+        ps[13] = dep
+    loans_sme[:] = 0.0
+    loans_large[:] = 0.0
+    bank_guaranteed[:] = 0.0
+    rwa[:] = 0.0
+    deposits[:] = 0.0
+    npl[:] = 0.0
+    firm_loans[:] = 0.0
+    total_dep = 0.0
     for c in range(nc):
-        stocks[:] += p_st[c]
-        ps = p_small[c]
-        for k in range(2):
-            cls_loans[k] += ps[k]
-            cls_interest[k] += ps[2 + k]
-            for j in range(4):
-                credit[k, j] += ps[4 + 4 * k + j]
-        total_g += ps[12]
-    return total_g
+        loans_sme[:] += part[c, 0]
+        loans_large[:] += part[c, 1]
+        bank_guaranteed[:] += part[c, 2]
+        rwa[:] += part[c, 3]
+        deposits[:] += part[c, 4]
+        npl[:] += part[c, 5]
+        firm_loans[:] += part[c, 6]
+        total_dep += p_small[c, 13]
+    total_g = 0.0
+    if records:
+        stocks[:] = 0.0
+        cls_loans[:] = 0.0
+        cls_interest[:] = 0.0
+        credit[:] = 0.0
+        for c in range(nc):
+            stocks[:] += p_st[c]
+            ps = p_small[c]
+            for k in range(2):
+                cls_loans[k] += ps[k]
+                cls_interest[k] += ps[2 + k]
+                for j in range(4):
+                    credit[k, j] += ps[4 + 4 * k + j]
+            total_g += ps[12]
+    return total_dep, total_g

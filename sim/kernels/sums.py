@@ -76,83 +76,6 @@ def loan_gap(alive, sector, weight, bank, loans, bank_loans, firm_side):
 
 
 @kernel(parallel=True)
-def exposures(
-    alive,
-    sector,
-    weight,
-    bank,
-    sme,
-    loans,
-    guaranteed,
-    cash,
-    loss_months,
-    rw_sme,
-    rw_large,
-    rw_g,
-    npl_months,
-    loans_sme,
-    loans_large,
-    bank_guaranteed,
-    rwa,
-    deposits,
-    npl,
-    firm_loans,
-):
-    """Bank exposures from the firms' books: loans by size class, guaranteed part, risk-weighted
-    assets, deposits, non-performing loans (economy-wide yuan); also, for the stock-flow checks,
-    all loans each bank's firms owe it. Returns the firms' deposits (economy-wide yuan)."""
-    n = alive.shape[0]
-    n_b = loans_sme.shape[0]
-    nc = (n + CHUNK - 1) // CHUNK
-    part = np.zeros((nc, 7, n_b))
-    part_dep = np.zeros((nc, 8))  # padded: chunks write their own cache line
-    for c in prange(nc):
-        t = part[c]
-        dep = 0.0
-        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
-            if not alive[i]:
-                continue
-            w = weight[sector[i]]
-            b = bank[i]
-            lw = w * loans[i]
-            gshare = 0.0
-            if loans[i] > 0:
-                g = guaranteed[i] / (loans[i] if loans[i] > 1e-300 else 1e-300)
-                gshare = g if g < 1.0 else 1.0
-            rw = (rw_sme if sme[i] else rw_large) * (1 - gshare) + rw_g * gshare
-            if sme[i]:
-                t[0, b] += lw
-            else:
-                t[1, b] += lw
-            t[2, b] += w * guaranteed[i]
-            t[3, b] += rw * lw
-            t[4, b] += w * (cash[i] if cash[i] > 0.0 else 0.0)
-            if loss_months[i] >= npl_months:
-                t[5, b] += lw
-            t[6, b] += w * loans[i]
-            dep += w * cash[i]
-        part_dep[c, 0] = dep
-    loans_sme[:] = 0.0
-    loans_large[:] = 0.0
-    bank_guaranteed[:] = 0.0
-    rwa[:] = 0.0
-    deposits[:] = 0.0
-    npl[:] = 0.0
-    firm_loans[:] = 0.0
-    total = 0.0
-    for c in range(nc):
-        loans_sme[:] += part[c, 0]
-        loans_large[:] += part[c, 1]
-        bank_guaranteed[:] += part[c, 2]
-        rwa[:] += part[c, 3]
-        deposits[:] += part[c, 4]
-        npl[:] += part[c, 5]
-        firm_loans[:] += part[c, 6]
-        total += part_dep[c, 0]
-    return total
-
-
-@kernel(parallel=True)
 def net_worth(alive, cash, capital, other_assets, loans, other_liab, out):
     for i in prange(alive.shape[0]):
         out[i] = cash[i] + capital[i] + other_assets[i] - loans[i] - other_liab[i]
@@ -226,3 +149,11 @@ def zero_rows(rows, arrays):
     for arr in arrays:
         for k in range(rows.shape[0]):
             arr[rows[k]] = 0
+
+
+@kernel(parallel=True)
+def classify_size(alive, capacity, threshold_month, sme):
+    """Live firms are SMEs when their capacity is below the revenue threshold (monthly)."""
+    for i in prange(alive.shape[0]):
+        if alive[i]:
+            sme[i] = capacity[i] < threshold_month

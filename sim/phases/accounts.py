@@ -8,18 +8,41 @@ import numpy as np
 from ..kernels import accounting as acc
 from ..kernels import exit_entry as xe
 from ..kernels import investment as inv
+from ..kernels import sums
 
 
 class RecordsMixin:
-    def firm_aggregates(self) -> dict:
-        """Sums over firm rows for the records (step 11). Firms are classified by size first (SME when
-        capacity is below the revenue threshold)."""
+    def month_sums(self, records: bool, bk=None) -> tuple[float, float]:
+        """One pass over the firm rows (accounting.month_sums): the banks' exposures and the firms'
+        deposits; with `records`, also the sums the records need (kept for `firm_aggregates`).
+        Returns (firm deposits, guaranteed stock), economy-wide yuan. `bk`: the banking system (while
+        it is being set up, before the model holds it)."""
         F, W = self.firms, self.weight
+        bk = self.banking if bk is None else bk
+        B, cfg = bk.banks, bk.cfg
+        if getattr(bk, "firm_loans", None) is None:
+            bk.firm_loans = np.zeros(B.n_rows)
+        return acc.month_sums(
+            F.alive, F.sector, W, F.bank, F.sme, F.loans, F.guaranteed, F.cash, F.loss_months,
+            cfg.risk_weight_sme, cfg.risk_weight_large, cfg.risk_weight_guaranteed, cfg.npl_months, B.loans_sme,
+            B.loans_large, B.guaranteed, B.rwa, B.deposits, B.npl, bk.firm_loans, records, F.output, F.capacity,
+            F.productivity, F.energy_intensity, F.net_worth, F.pipeline, F.price, F.markup, F.loan_rate,
+            self.sme_threshold, self._granted, self._rolled, self._new_rate, self._denied, self._stocks,
+            self._cls_loans, self._cls_interest, self._cls_credit)
+
+    def close_books(self) -> None:
+        """Step 10's end: the banks' exposures (and firm deposits and loans by bank for the checks)
+        and the records' sums over firm rows, in one pass."""
+        deposits, self._guaranteed = self.month_sums(records=True)
+        self.banking.firm_deposits = float(deposits)
+
+    def firm_aggregates(self) -> dict:
+        """Sums over firm rows for the records (step 11), made by `close_books`; firms are then
+        reclassified by size (SME when capacity is below the revenue threshold)."""
+        F = self.firms
         cls, st = self._cls_credit, self._stocks
-        guaranteed = acc.record_sums(
-            F.alive, F.sector, W, F.sme, F.output, F.capacity, F.productivity, F.energy_intensity,
-            F.loans, F.net_worth, F.pipeline, F.price, F.markup, F.loan_rate, F.guaranteed, self.sme_threshold,
-            self._granted, self._rolled, self._new_rate, self._denied, st, self._cls_loans, self._cls_interest, cls)
+        guaranteed = self._guaranteed
+        sums.classify_size(F.alive, F.capacity, self.sme_threshold, F.sme)
         self.set_totals(st[:, [acc.S_N_FIRMS, acc.S_CAPACITY, acc.S_PIPELINE]])  # for next month's rules
         return {
             "credit_new": cls[:, 0].copy(), "credit_market": cls[:, 1].copy(),

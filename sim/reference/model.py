@@ -156,6 +156,10 @@ class ReferenceEconomy(IndustrialEconomy):
         super().grow_rows(extra)
         self.firm_at.extend([None] * extra)
 
+    def close_books(self) -> None:
+        """The banks' exposures from their firms (the records' sums come in `firm_aggregates`)."""
+        self.banking.refresh_exposures()
+
     def live_firms(self) -> list[FirmAgent]:
         return [f for f in self.firm_at if f is not None]
 
