@@ -9,6 +9,7 @@ shapes that depend only on the run size, so two scenarios with the same seed see
 
 from __future__ import annotations
 
+import threading
 import zlib
 
 import numpy as np
@@ -32,6 +33,31 @@ class Streams:
         return self._g[name]
 
 
+SPLIT_AT = 1 << 20  # uniforms: from this many on, two threads fill halves of the buffer
+
+
+def fill_uniforms(gen: np.random.Generator, out: np.ndarray) -> None:
+    """out <- gen.random(out=out), the same numbers and the same generator state after, filled by
+    two threads when the buffer is large: the second half comes from a copy of the bit generator
+    advanced past the first half (a PCG64 double uses exactly one 64-bit output), and the generator
+    is then advanced past both. numpy releases the GIL while it fills, so the halves fill at once."""
+    flat = out.reshape(-1)
+    n = flat.shape[0]
+    bg = gen.bit_generator
+    if n < SPLIT_AT or not isinstance(bg, np.random.PCG64):
+        gen.random(out=out)
+        return
+    half = n // 2
+    bg2 = np.random.PCG64()
+    bg2.state = bg.state
+    bg2.advance(half)
+    second = threading.Thread(target=np.random.Generator(bg2).random, kwargs={"out": flat[half:]})
+    second.start()
+    gen.random(out=flat[:half])
+    second.join()
+    bg.advance(n - half)
+
+
 class RowDraws:
     """Uniforms for every firm row, one set a month (`draw`), into a preallocated buffer.
 
@@ -42,7 +68,8 @@ class RowDraws:
     they have in common (common random numbers).
 
     (Drawing in a background thread while the step went on was measured no faster on 2 cores, the
-    kernels' threads having both, and cost a millisecond a month in thread starts.)"""
+    kernels' threads having both, and cost a millisecond a month in thread starts. A large buffer is
+    instead filled by two threads at once when it is needed: `fill_uniforms`.)"""
 
     def __init__(self, gen: np.random.Generator, shape: tuple[int, ...], seed: int = 0, name: str = "",
                  slot: int = 0):
@@ -56,7 +83,7 @@ class RowDraws:
     def draw(self) -> np.ndarray:
         """This month's uniforms (the buffer is overwritten by the next call)."""
         for gen, lo, hi in self.blocks:
-            gen.random(out=self.buf[lo:hi])
+            fill_uniforms(gen, self.buf[lo:hi])
         return self.buf
 
     def grow(self, extra: int) -> None:

@@ -199,3 +199,18 @@ def test_employment_and_energy_use_are_the_labour_and_energy_of_the_months_outpu
     np.testing.assert_allclose(model.rec.data["employment"][3], seen["workers"], rtol=1e-9)
     np.testing.assert_allclose(model.rec.data["energy_use"][3], seen["energy"], rtol=1e-9)
     assert (seen["workers"] > 0).all()
+
+
+def test_two_thread_fill_draws_the_same_numbers_as_one():
+    """Large per-row draws are filled by two threads (the second half from a copy of the generator
+    advanced past the first): the same numbers, and the generator ends where one fill leaves it."""
+    from sim.rng import SPLIT_AT, fill_uniforms
+
+    for shape in [(SPLIT_AT + 3,), ((SPLIT_AT + 1) // 2, 2), (17,)]:
+        one, two = stream(5, "credit"), stream(5, "credit")
+        a, b = np.empty(shape), np.empty(shape)
+        for _ in range(2):
+            one.random(out=a)
+            fill_uniforms(two, b)
+            np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(one.random(4), two.random(4))
