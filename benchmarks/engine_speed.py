@@ -311,7 +311,9 @@ def report(r: dict) -> str:
         "again (`sim/_memory.py`: -20%); arrays of more than 32 MB all started at the same offset "
         "within a page, so kernels reading twenty-odd of them thrashed one cache set (5M firms: 873 "
         "-> 627 ms a month; `state.staggered_zeros`); a background thread for the random draws was "
-        "no faster on 2 cores and cost small runs 5 ms a month.",
+        "no faster on 2 cores and cost small runs 5 ms a month, while filling a large draw buffer with "
+        "two threads at once (same numbers: `rng.fill_uniforms`) halves its time (5M: 51 -> 27 ms a "
+        "month). Runs of the same command vary by a few percent (the machine is shared).",
     ]
     return "\n".join(lines) + "\n"
 
