@@ -44,6 +44,7 @@ class BankingSystem:
         B.margin[:] = cfg.margin + cfg.margin_dispersion * g.standard_normal(n_banks)
         w = W[F.sector[a]]
         B.loans[:] = np.bincount(F.bank[a], weights=w * F.loans[a], minlength=n_banks)
+        self.firm_loans = np.zeros(n_banks)  # loans each bank's firms owe it (refresh_exposures)
         self.refresh_exposures()
         B.equity[:] = cfg.capital_ratio_2019 * B.rwa
         B.capital_ratio[:] = _ratio(B.equity, B.rwa)

@@ -14,7 +14,7 @@ import zlib
 
 import numpy as np
 
-from .state import staggered_zeros
+from .state import staggered_grown, staggered_zero
 
 STREAMS = ("init", "demand", "innovation", "upgrade", "imitation", "entry", "credit")
 
@@ -74,11 +74,8 @@ class RowDraws:
     def __init__(self, gen: np.random.Generator, shape: tuple[int, ...], seed: int = 0, name: str = "",
                  slot: int = 0):
         self.seed, self.name, self.slot = int(seed), name, slot  # slot: see state.staggered_zeros
-        self.buf = self._empty(shape)
+        self.buf = staggered_zero(shape[0], np.float64, tuple(shape[1:]), slot)
         self.blocks: list[tuple[np.random.Generator, int, int]] = [(gen, 0, shape[0])]
-
-    def _empty(self, shape: tuple[int, ...]) -> np.ndarray:
-        return staggered_zeros(shape[0], {"u": (np.float64, tuple(shape[1:]))}, self.slot)["u"]
 
     def draw(self) -> np.ndarray:
         """This month's uniforms (the buffer is overwritten by the next call)."""
@@ -90,7 +87,5 @@ class RowDraws:
         """Add `extra` rows, drawn from the next block's own stream from the next month on."""
         n = self.buf.shape[0]
         gen = stream(self.seed, f"{self.name}/block{len(self.blocks)}")
-        buf = self._empty((n + extra,) + self.buf.shape[1:])
-        buf[:n] = self.buf
-        self.buf = buf
+        self.buf = staggered_grown(self.buf, n + extra, self.slot)
         self.blocks.append((gen, n, n + extra))

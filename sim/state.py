@@ -100,9 +100,16 @@ def staggered_zero(n_rows: int, dtype: type, tail: tuple[int, ...], slot: int) -
     return buf[off:off + nbytes].view(dtype).reshape((n_rows,) + tuple(tail))
 
 
+def staggered_grown(old: np.ndarray, n_rows: int, slot: int) -> np.ndarray:
+    """A copy of `old` with n_rows rows (the new ones zero), allocated as `staggered_zero`."""
+    new = staggered_zero(n_rows, old.dtype, old.shape[1:], slot)
+    new[:old.shape[0]] = old
+    return new
+
+
 class SoA:
-    """Preallocated arrays as attributes; the set of arrays is fixed after construction. The arrays
-    share one buffer, staggered by cache lines (`staggered_zeros`)."""
+    """Preallocated arrays as attributes; the set of arrays is fixed after construction. Each array
+    starts on its own cache line within a page (`staggered_zeros`)."""
 
     _fields: dict[str, tuple[type, str]] = {}
     _first_slot = 0
@@ -139,12 +146,9 @@ class SoA:
         """Add `extra` empty rows (zeros) at the end: every array is reallocated and copied, one at a
         time, so that the memory of the old ones is free for the next (the peak is the state plus
         about one array, not twice the state)."""
-        n_old = self.n_rows
-        n = n_old + int(extra)
-        for j, (name, (dtype, _)) in enumerate(self._fields.items()):
-            new = staggered_zero(n, dtype, (), j + self._first_slot)
-            new[:n_old] = getattr(self, name)
-            object.__setattr__(self, name, new)
+        n = self.n_rows + int(extra)
+        for j, name in enumerate(self._fields):
+            object.__setattr__(self, name, staggered_grown(getattr(self, name), n, j + self._first_slot))
         object.__setattr__(self, "n_rows", n)
 
     def nbytes_per_row(self) -> int:

@@ -103,7 +103,7 @@ def test_parallel_chunks_give_the_same_results_for_any_thread_count(tmp_path):
 
     from sim._numba import CHUNK
 
-    firms = CHUNK + CHUNK // 2  # rows = 1.5 x firms: three chunks
+    firms = CHUNK + CHUNK // 2  # more rows than one chunk: the sums go through several
     outs = []
     for threads in ("1", "2"):
         out = tmp_path / f"t{threads}.nc"

@@ -20,8 +20,6 @@ class RecordsMixin:
         F, W = self.firms, self.weight
         bk = self.banking if bk is None else bk
         B, cfg = bk.banks, bk.cfg
-        if getattr(bk, "firm_loans", None) is None:
-            bk.firm_loans = np.zeros(B.n_rows)
         return acc.month_sums(
             F.alive, F.sector, W, F.bank, F.sme, F.loans, F.guaranteed, F.cash, F.loss_months,
             cfg.risk_weight_sme, cfg.risk_weight_large, cfg.risk_weight_guaranteed, cfg.npl_months, B.loans_sme,

@@ -11,7 +11,7 @@ from scipy import special
 from ..kernels import accounting as acc
 from ..kernels import sums
 from ..scenario.schema import SECTORS
-from ..state import FIRM_FIELDS, staggered_zero
+from ..state import FIRM_FIELDS, staggered_grown
 
 N_S = len(SECTORS)
 
@@ -36,11 +36,8 @@ class EntryMixin:
         self.firms.grow(extra)
         for d in self._draws.values():
             d.grow(extra)
-        for j, (name, (dtype, tail)) in enumerate(ROW_SCRATCH.items()):  # one at a time, as Firms.grow
-            old = getattr(self, name)
-            arr = staggered_zero(self.firms.n_rows, dtype, tail, len(FIRM_FIELDS) + j)
-            arr[:old.shape[0]] = old
-            setattr(self, name, arr)
+        for j, name in enumerate(ROW_SCRATCH):  # one at a time, as Firms.grow
+            setattr(self, name, staggered_grown(getattr(self, name), self.firms.n_rows, len(FIRM_FIELDS) + j))
         self.rows_added += extra
 
     def renormalise_shares(self) -> None:
