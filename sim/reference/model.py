@@ -16,118 +16,12 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from ..banking import BankingSystem
 from ..kernels import accounting as acc
-from ..kernels import exit_entry as xe
-from ..kernels import investment as inv
 from ..model import N_S, IndustrialEconomy
 from ..state import EXIT_BANKRUPTCY, EXIT_FORCED
 from .agents import BankAgent, FirmAgent
-
-INCOME_COLUMNS = {
-    "revenue": acc.I_REVENUE,
-    "wages": acc.I_WAGES,
-    "services": acc.I_SERVICES,
-    "energy": acc.I_ENERGY,
-    "materials": acc.I_MATERIALS,
-    "value_added": acc.I_VALUE_ADDED,
-    "interest": acc.I_INTEREST,
-    "depreciation": acc.I_DEPRECIATION,
-    "pretax": acc.I_PRETAX,
-    "vat": acc.I_VAT,
-    "cit": acc.I_CIT,
-    "profit": acc.I_PROFIT,
-    "dividends": acc.I_DIVIDENDS,
-    "output": acc.I_OUTPUT,
-    "capacity": acc.I_CAPACITY,
-    "deposit_interest": acc.I_DEPOSIT_INTEREST,
-    "cash": acc.I_CASH,
-    "workers": acc.I_WORKERS,
-    "energy_use": acc.I_ENERGY_USE,
-}
-INVEST_COLUMNS = {
-    "added": inv.V_ADDED,
-    "retired_dep": inv.V_RETIRED_DEP,
-    "granted": inv.V_GRANTED,
-    "upgrades": inv.V_UPGRADES,
-    "upgrades_done": inv.V_UPGRADES_DONE,
-    "subsidy": inv.V_SUBSIDY,
-    "investment": inv.V_INVESTMENT,
-    "cash": inv.V_CASH,
-}
-EXIT_COLUMNS = {
-    "bankrupt": xe.X_BANKRUPT,
-    "voluntary": xe.X_VOLUNTARY,
-    "forced": xe.X_FORCED,
-    "retired": xe.X_RETIRED,
-    "write_off": xe.X_WRITE_OFF,
-    "residual": xe.X_RESIDUAL,
-    "compensation": xe.X_COMPENSATION,
-    "loans_repaid": xe.X_LOANS_REPAID,
-    "bankrupt_sme": xe.X_BANKRUPT_SME,
-    "bankrupt_large": xe.X_BANKRUPT_LARGE,
-    "cash": xe.X_CASH,
-    "fund_payout": xe.X_FUND_PAYOUT,
-}
-
-
-def _tables(columns: dict) -> list[dict]:
-    return [dict.fromkeys(columns, 0.0) for _ in range(N_S)]
-
-
-def _to_array(tables: list[dict], columns: dict, out: np.ndarray) -> None:
-    out[:, :] = 0.0
-    for s, row in enumerate(tables):
-        for name, col in columns.items():
-            out[s, col] = row[name]
-
-
-class ReferenceBanking(BankingSystem):
-    """Banks as `BankAgent`s: exposures are summed firm by firm."""
-
-    def bank(self, b: int) -> BankAgent:
-        if not hasattr(self, "agents"):
-            self.agents = [BankAgent(self.m, self.banks, b) for b in range(self.banks.n_rows)]
-        return self.agents[b]
-
-    def refresh_exposures(self) -> None:
-        m, cfg = self.m, self.cfg
-        self.bank(0)
-        for bank in self.agents:
-            for name in ("loans_sme", "loans_large", "guaranteed", "rwa", "deposits", "npl"):
-                setattr(bank, name, 0.0)
-        for f in m.live_firms():
-            bank = self.agents[f.bank]
-            w = m.weight[f.sector]
-            loans = w * f.loans
-            if f.loans > 0:
-                g = f.guaranteed / max(f.loans, 1e-300)
-                gshare = g if g < 1.0 else 1.0
-            else:
-                gshare = 0.0
-            rw = (cfg.risk_weight_sme if f.sme else cfg.risk_weight_large) * (1 - gshare) + (
-                cfg.risk_weight_guaranteed * gshare
-            )
-            if f.sme:
-                bank.loans_sme = bank.loans_sme + loans
-            else:
-                bank.loans_large = bank.loans_large + loans
-            bank.guaranteed = bank.guaranteed + w * f.guaranteed
-            bank.rwa = bank.rwa + rw * loans
-            bank.deposits = bank.deposits + w * max(f.cash, 0.0)
-            if f.loss_months >= cfg.npl_months:
-                bank.npl = bank.npl + loans
-        self.firm_loans = np.zeros(self.banks.n_rows)
-        for f in m.live_firms():
-            self.firm_loans[f.bank] += m.weight[f.sector] * f.loans
-        self.firm_deposits = m._cash_total()
-
-    def loan_gap(self) -> float:
-        m = self.m
-        firm_side = [0.0] * self.banks.n_rows
-        for f in m.live_firms():
-            firm_side[f.bank] += m.weight[f.sector] * f.loans
-        return max(abs(firm_side[b] - self.agents[b].loans) for b in range(self.banks.n_rows))
+from .banking import ReferenceBanking
+from .tables import EXIT_COLUMNS, INCOME_COLUMNS, INVEST_COLUMNS, new_tables, to_array
 
 
 class ReferenceEconomy(IndustrialEconomy):
@@ -306,13 +200,13 @@ class ReferenceEconomy(IndustrialEconomy):
             workers_per_yuan=self.workers_per_yuan,
             mwh_per_yuan=self.mwh_per_yuan,
         )
-        tables = _tables(INCOME_COLUMNS)
+        tables = new_tables(INCOME_COLUMNS)
         for f in self.live_firms():
             items = f.earn(f.sector, e, rate)
             t = tables[f.sector]
             for name in INCOME_COLUMNS:
                 t[name] += items[name]
-        _to_array(tables, INCOME_COLUMNS, self._income)
+        to_array(tables, INCOME_COLUMNS, self._income)
         return cash0, self._cash_total()
 
     # -- 7. credit --------------------------------------------------------------------------
@@ -530,15 +424,15 @@ class ReferenceEconomy(IndustrialEconomy):
             imitation_speed=b.imitation_speed,
             dep=self.dep_month,
         )
-        tables = _tables(INVEST_COLUMNS)
+        tables = new_tables(INVEST_COLUMNS)
         for f in self.live_firms():
             f.invest(f.sector, e, u_imit[f.row], tables[f.sector])
-        _to_array(tables, INVEST_COLUMNS, self._invest)
+        to_array(tables, INVEST_COLUMNS, self._invest)
 
     # -- 9. exit ----------------------------------------------------------------------------
     def exits(self, min_share) -> None:
         b, bk = self.b, self.banking
-        self._exit_tables = tables = _tables(EXIT_COLUMNS)
+        self._exit_tables = tables = new_tables(EXIT_COLUMNS)
         for f in self.live_firms():
             s = f.sector
             reason = f.exit_reason_now(min_share[s], b.loss_months_exit)
@@ -551,7 +445,7 @@ class ReferenceEconomy(IndustrialEconomy):
             else:
                 t["voluntary"] += 1
             f.liquidate(reason, 0.0, b.recovery_rate, bk.bank(f.bank), self.weight[s], t)
-        _to_array(tables, EXIT_COLUMNS, self._exits)
+        to_array(tables, EXIT_COLUMNS, self._exits)
         self._sync_agents()
 
     def forced_closures(self, order: np.ndarray, frac: np.ndarray) -> None:
@@ -573,7 +467,7 @@ class ReferenceEconomy(IndustrialEconomy):
                 )
             else:
                 f.close_part(frac[k], p.exit_compensation[s], t)
-        _to_array(tables, EXIT_COLUMNS, self._exits)
+        to_array(tables, EXIT_COLUMNS, self._exits)
         self._sync_agents()
 
     def backward_candidates(self, s: int) -> np.ndarray:
