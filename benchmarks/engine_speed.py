@@ -56,7 +56,7 @@ status = open("/proc/self/status").read()
 hwm = int(next(l for l in status.splitlines() if l.startswith("VmHWM")).split()[1]) * 1024
 state = model.firms.nbytes_per_row() * model.firms.n_rows + sum(
     a.nbytes for a in vars(model).values() if isinstance(a, np.ndarray)) + sum(
-    d.buf.nbytes for d in model._draws.values())
+    model._draw_pool.buf.nbytes)
 print(json.dumps(dict(firms=firms, months=months, banks=banks, engine=engine, rows=model.firms.n_rows,
                       t_import=t_import, t_setup=t_setup, t_steps=t_steps, t_records=t_records,
                       vm_hwm=hwm, state_bytes=state, bytes_per_row=model.firms.nbytes_per_row())))
@@ -77,12 +77,15 @@ def child(firms: int, months: int, banks: int = 100, engine: str = "numba", env:
 
 
 def baseline_rss() -> int:
-    """Peak memory of an interpreter that has imported sim and loaded every compiled kernel (one
-    month of a 200-firm economy with 4,000 banks): what a run costs before its own arrays."""
+    """Peak memory of an interpreter that has imported sim, loaded every compiled kernel and made
+    a Dataset of records (one month of a 200-firm economy with 4,000 banks, then `to_dataset`, whose
+    first call loads xarray's and pandas' code paths: about 11 MB whatever the economy's size):
+    what a run costs before its own arrays."""
     code = (
         "import sim;from sim.api import make_model;"
-        f"m = make_model(sim.load_scenario({str(SCENARIO)!r}, firms=200, months=1, banks=4000), 'numba');"
-        "m.step();"
+        f"sc = sim.load_scenario({str(SCENARIO)!r}, firms=200, months=1, banks=4000);"
+        "m = make_model(sc, 'numba');"
+        "m.step(); m.rec.to_dataset(sc.run.start, {});"
         "print(int(next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).split()[1]) * 1024)"
     )
     return int(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT).stdout)

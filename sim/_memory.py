@@ -22,6 +22,7 @@ MMAP_THRESHOLD = 32 * 1024 * 1024  # glibc's largest (DEFAULT_MMAP_THRESHOLD_MAX
 TRIM_THRESHOLD = 2**31 - 1  # the largest value mallopt takes (an int): 2 GB of free heap top kept
 
 _done = False
+_libc = None
 
 
 def keep_freed_memory() -> bool:
@@ -36,8 +37,19 @@ def keep_freed_memory() -> bool:
         mallopt = libc.mallopt
     except (OSError, AttributeError):  # not glibc (musl has no mallopt)
         return False
+    global _libc
+    _libc = libc
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     ok = mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1
     ok = mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD) == 1 and ok
     _done = ok
     return ok
+
+
+def release_freed_memory() -> None:
+    """Give the pages of freed heap blocks back to the kernel (glibc's malloc_trim), once the
+    set-up's temporaries are freed or the firm rows have grown: with the trim threshold raised
+    they would otherwise stay resident beside arrays too large to reuse them (set-up: about 30 MB
+    at 1:1). The month's own temporaries are kept (they are made again the next month)."""
+    if _done and _libc is not None:
+        _libc.malloc_trim(0)

@@ -11,7 +11,7 @@ import math
 import mesa
 import numpy as np
 
-from ._memory import keep_freed_memory
+from ._memory import keep_freed_memory, release_freed_memory
 from .banking import BankingSystem, SFCError
 from .kernels import accounting as acc
 from .kernels import exit_entry as xe
@@ -25,7 +25,7 @@ from .phases.firms import FirmPhasesMixin
 from .phases.setup import N_S, SetupMixin
 from .records import Recorder
 from .regulators import REGULATORS, PolicySchedule, PolicyState
-from .rng import RowDraws, Streams
+from .rng import DrawPool, RowDraws, Streams
 from .scenario.schema import Scenario
 from .state import FIRM_FIELDS, staggered_zeros
 
@@ -92,9 +92,12 @@ class IndustrialEconomy(SetupMixin, FirmPhasesMixin, CreditMixin, CapacityRulesM
         # the per-firm uniforms drawn once a month by the upgrade, imitation and credit processes
         n_search = 0 if scenario.banking.market == "passive" else scenario.banking.search_banks
         n = self.firms.n_rows
-        slot = len(FIRM_FIELDS) + len(ROW_SCRATCH)  # cache-line slots after the firm and scratch arrays
-        self._draws = {name: RowDraws(self.streams[name], shape, seed, name, slot + k) for k, (name, shape) in
-                       enumerate((("upgrade", (n,)), ("imitation", (n,)), ("credit", (n, n_search))))}
+        # (one buffer they take in turn: each phase uses its uniforms up before the next draws)
+        shapes = {"upgrade": (n,), "imitation": (n,), "credit": (n, n_search)}
+        self._draw_pool = DrawPool(n, max(1, n_search), len(FIRM_FIELDS) + len(ROW_SCRATCH))
+        self._draws = {name: RowDraws(self.streams[name], shape, seed, name, self._draw_pool)
+                       for name, shape in shapes.items()}
+        release_freed_memory()  # the set-up's temporaries
 
     def _cash_total(self) -> float:
         F = self.firms
@@ -207,24 +210,24 @@ class IndustrialEconomy(SetupMixin, FirmPhasesMixin, CreditMixin, CapacityRulesM
 
         # 8. investment
         u_imit = self._draws["imitation"].draw()
-        self.execute_investment(factor, cap_per_capacity, u_imit)
+        cash3 = self.execute_investment(factor, cap_per_capacity, u_imit)  # also updates net worth
         ivt = self._invest * W[:, None]
-        cash3 = self._check_cash("8 investment", cash2, float(ivt[:, inv.V_CASH].sum()))
+        self._check_cash("8 investment", cash2, float(ivt[:, inv.V_CASH].sum()), after=cash3)
         # projects started use up replacement quota at the rule's ratio
         self.quota_pool = np.maximum(self.quota_pool - self._rule_ratio * ivt[:, inv.V_GRANTED], 0.0)
         fs = self.frontier_shocks[t]
         sig = b.frontier_volatility
         self.frontier_a *= np.exp(self.frontier_growth / 12.0 + sig * fs[0] - 0.5 * sig**2)
         self.frontier_ei *= np.exp(-self.ei_decline / 12.0 + sig * fs[1] - 0.5 * sig**2)
-        self.update_net_worth()
 
         # 9. exit: bankruptcy and voluntary exit, then forced closure of backward capacity
         min_share = b.min_relative_share / np.maximum(self.firms_by_sector(), 1)
-        self.exits(min_share)
-        self._forced_exit()
+        deposits, loan_gap = self.exits(min_share)
+        if self._forced_exit():  # the sums from the exit pass no longer hold
+            deposits, loan_gap = None, None
         ext = self._exits * W[:, None]
-        cash4 = self._check_cash("9 exit", cash3, float(ext[:, xe.X_CASH].sum()))
-        self.sfc_error = max(self.sfc_error, self.banking.check("9 exit", self._loan_scale()))
+        cash4 = self._check_cash("9 exit", cash3, float(ext[:, xe.X_CASH].sum()), after=deposits)
+        self.sfc_error = max(self.sfc_error, self.banking.check("9 exit", self._loan_scale(), gap=loan_gap))
         retired = ext[:, xe.X_RETIRED] + ivt[:, inv.V_RETIRED_DEP]
         rule = (np.maximum(p.replacement_ratio, np.where(p.ban_new_capacity > 0, 1.0, 0.0)) > 0)
         self.quota_pool = np.where(rule, self.quota_pool * (1 - 1 / b.replacement_quota_life) + retired, 0.0)
@@ -239,6 +242,8 @@ class IndustrialEconomy(SetupMixin, FirmPhasesMixin, CreditMixin, CapacityRulesM
 
         # 11. accounting and records
         self._record(t, demand, final, inc, ivt, ext, retired, entries, entry_cap, ptax)
+        if t % 12 == 11:
+            release_freed_memory()  # free heap pages the month's temporaries left behind
         self.t += 1
 
     def _trend(self, t: int) -> float:

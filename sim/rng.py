@@ -14,7 +14,7 @@ import zlib
 
 import numpy as np
 
-from .state import staggered_grown, staggered_zero
+from .state import staggered_zero
 
 STREAMS = ("init", "demand", "innovation", "upgrade", "imitation", "entry", "credit")
 
@@ -58,8 +58,32 @@ def fill_uniforms(gen: np.random.Generator, out: np.ndarray) -> None:
     bg.advance(n - half)
 
 
+class DrawPool:
+    """One flat buffer that the month's per-row uniforms of several processes take in turn.
+
+    Each process's uniforms are used up by the phase that draws them before the next process
+    draws (upgrade reviews in step 7's plans, bank search in step 7's credit market, imitation in
+    step 8), so one buffer as large as the widest serves all: 16 bytes a row instead of 32 with two
+    searched banks. A `RowDraws.draw` overwrites what the previous one returned."""
+
+    def __init__(self, n_rows: int, width: int, slot: int = 0):
+        self.width, self.slot = int(width), slot  # slot: see state.staggered_zeros
+        self.buf = staggered_zero(n_rows * self.width, np.float64, (), slot)
+
+    def view(self, shape: tuple[int, ...]) -> np.ndarray:
+        size = int(np.prod(shape, dtype=np.int64))
+        return self.buf[:size].reshape(shape)
+
+    def grow(self, n_rows: int) -> None:
+        """Room for n_rows rows (the contents need not survive: every draw refills them)."""
+        if n_rows * self.width > self.buf.shape[0]:
+            self.buf = None  # free the old buffer first: the peak is one buffer, not two
+            self.buf = staggered_zero(n_rows * self.width, np.float64, (), self.slot)
+
+
 class RowDraws:
-    """Uniforms for every firm row, one set a month (`draw`), into a preallocated buffer.
+    """Uniforms for every firm row, one set a month (`draw`), into a buffer shared with the other
+    per-row processes (`DrawPool`) or of its own.
 
     Rows come in blocks. The rows the run starts with draw from the process's stream; a block of
     rows added later (`grow`, when entrants find no free row) draws from a stream of its own, named
@@ -72,20 +96,28 @@ class RowDraws:
     instead filled by two threads at once when it is needed: `fill_uniforms`.)"""
 
     def __init__(self, gen: np.random.Generator, shape: tuple[int, ...], seed: int = 0, name: str = "",
-                 slot: int = 0):
-        self.seed, self.name, self.slot = int(seed), name, slot  # slot: see state.staggered_zeros
-        self.buf = staggered_zero(shape[0], np.float64, tuple(shape[1:]), slot)
-        self.blocks: list[tuple[np.random.Generator, int, int]] = [(gen, 0, shape[0])]
+                 pool: DrawPool | None = None):
+        self.seed, self.name = int(seed), name
+        self.n, self.tail = int(shape[0]), tuple(shape[1:])
+        width = int(np.prod(self.tail, dtype=np.int64))
+        self.own = pool is None
+        self.pool = DrawPool(self.n, width) if pool is None else pool
+        if self.pool.width < width:
+            raise ValueError(f"draws {name!r} need {width} uniforms a row; the pool holds {self.pool.width}")
+        self.blocks: list[tuple[np.random.Generator, int, int]] = [(gen, 0, self.n)]
 
     def draw(self) -> np.ndarray:
-        """This month's uniforms (the buffer is overwritten by the next call)."""
+        """This month's uniforms, shape (rows,) + tail (overwritten by the pool's next draw)."""
+        out = self.pool.view((self.n,) + self.tail)
         for gen, lo, hi in self.blocks:
-            fill_uniforms(gen, self.buf[lo:hi])
-        return self.buf
+            fill_uniforms(gen, out[lo:hi])
+        return out
 
     def grow(self, extra: int) -> None:
-        """Add `extra` rows, drawn from the next block's own stream from the next month on."""
-        n = self.buf.shape[0]
+        """Add `extra` rows, drawn from the next block's own stream from the next month on (a
+        shared pool is grown by its owner)."""
         gen = stream(self.seed, f"{self.name}/block{len(self.blocks)}")
-        self.buf = staggered_grown(self.buf, n + extra, self.slot)
-        self.blocks.append((gen, n, n + extra))
+        self.blocks.append((gen, self.n, self.n + extra))
+        self.n += extra
+        if self.own:
+            self.pool.grow(self.n)

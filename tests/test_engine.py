@@ -160,6 +160,46 @@ def test_new_rows_do_not_shift_the_draws_of_existing_rows():
             b.grow(10)
 
 
+def test_processes_sharing_the_draw_buffer_see_their_own_streams():
+    """The upgrade, credit and imitation uniforms take one buffer in turn (rng.DrawPool): each draw
+    gives the numbers its own stream would give into a buffer of its own, also after the rows grow."""
+    from sim.rng import DrawPool
+
+    pool = DrawPool(40, 2)
+    shared = {"upgrade": RowDraws(stream(3, "upgrade"), (40,), 3, "upgrade", pool),
+              "credit": RowDraws(stream(3, "credit"), (40, 2), 3, "credit", pool)}
+    own = {"upgrade": RowDraws(stream(3, "upgrade"), (40,), 3, "upgrade"),
+           "credit": RowDraws(stream(3, "credit"), (40, 2), 3, "credit")}
+    for month in range(3):
+        for name in ("upgrade", "credit"):
+            a = shared[name].draw()
+            np.testing.assert_array_equal(a, own[name].draw())
+            assert np.shares_memory(a, pool.buf)
+        if month == 0:
+            pool.grow(45)
+            for d in (*shared.values(), *own.values()):
+                d.grow(5)
+    assert shared["credit"].draw().shape == (45, 2)
+
+
+def test_exit_pass_sums_the_survivors_as_the_separate_sums_do(baseline):
+    """The exit kernel returns the survivors' deposits and the bank-book gap from its own pass: the
+    same numbers as sums.weighted_sum and sums.loan_gap over the rows after the exits."""
+    from sim.kernels import sums
+
+    model = IndustrialEconomy(baseline.model_copy(update={"run": baseline.run.model_copy(update={"months": 3})}))
+    for _ in range(2):
+        model.step()
+    F, bk = model.firms, model.banking
+    F.net_worth[np.flatnonzero(F.alive)[::50]] = -1.0  # some bankruptcies this month
+    n0 = int(F.alive.sum())
+    deposits, gap = model.exits(np.zeros(10))
+    assert int(F.alive.sum()) < n0
+    assert deposits == sums.weighted_sum(F.alive, F.sector, model.weight, F.cash)
+    assert gap == sums.loan_gap(F.alive, F.sector, model.weight, F.bank, F.loans, bk.banks.loans,
+                                np.zeros(bk.banks.n_rows))
+
+
 def test_staggered_arrays_start_on_distinct_cache_lines():
     """Firm and scratch arrays start one cache line apart within a page, so a kernel reading row i
     of many arrays does not pile them into one cache set (state.staggered_zeros)."""

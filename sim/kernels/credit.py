@@ -301,7 +301,7 @@ def repay_and_apply(alive, sector, bank, weight, sme, soe, pd, lag, factor, cap_
                     passive,
                     max_debt_to_assets, haircut_capital, pledge_haircut, receivables_pledge, ip_pledge, unsecured_sme,
                     unsecured_large, soe_unsecured, loans, guaranteed, cash, capital, other_assets, other_liab,
-                    net_worth, bank_loans, repaid, rolled, request, limit, applicants):
+                    net_worth, bank_loans, repaid, rolled, request, limit, applicants, granted, fee_paid, new_rate):
     """Step 7 up to the allocation, firm by firm: the funds the firm needs beyond its deposits (the
     instalment on its pipeline, the first instalment of new projects within the capacity rules, its
     own share of a planned upgrade, a cash buffer of `buffer_months` of revenue, and a share
@@ -313,19 +313,27 @@ def repay_and_apply(alive, sector, bank, weight, sme, soe, pd, lag, factor, cap_
     which leaves the bank's risk-weighted assets as they were; then the firm's request (need plus
     the instalment not renewed) and its borrowing limit (collateral plus unsecured credit; nothing
     without positive net worth). Each bank's book changes by the sum of its firms' repayments and renewals (summed in
-    fixed chunks of rows). Applicants' rows go to `applicants` in row order; returns their number."""
+    fixed chunks of rows). Applicants' rows go to `applicants` in row order. The allocation's
+    outputs (`granted`, `fee_paid`, `new_rate`) are zeroed here for every row. Returns the number of
+    applicants and the guaranteed loans outstanding after amortisation (economy-wide yuan, as
+    `sums.weighted_sum` sums them)."""
     n = alive.shape[0]
     n_b = bank_loans.shape[0]
     nc = (n + CHUNK - 1) // CHUNK
     delta = np.zeros((nc, n_b))
     n_part = np.zeros((nc, 8), dtype=np.int64)
+    g_part = np.zeros((nc, 8))  # padded: chunks write their own cache line
     for c in prange(nc):
         d = delta[c]
         lo = c * CHUNK
         k = 0
+        g_sum = 0.0
         for i in range(lo, min(n, lo + CHUNK)):
             repaid[i] = 0.0
             rolled[i] = 0.0
+            granted[i] = 0.0
+            fee_paid[i] = 0.0
+            new_rate[i] = 0.0
             if not alive[i]:
                 net_worth[i] = cash[i] + capital[i] + other_assets[i] - loans[i] - other_liab[i]
                 request[i] = 0.0
@@ -351,6 +359,7 @@ def repay_and_apply(alive, sector, bank, weight, sme, soe, pd, lag, factor, cap_
                 cash[i] -= due
                 repaid[i] = due
                 d[bank[i]] -= w * due
+            g_sum += w * guaranteed[i]
             net_worth[i] = cash[i] + capital[i] + other_assets[i] - loans[i] - other_liab[i]
             if due > 0 and net_worth[i] > 0 and pd[i] <= pd_roll:
                 loans[i] += due
@@ -374,13 +383,16 @@ def repay_and_apply(alive, sector, bank, weight, sme, soe, pd, lag, factor, cap_
                 applicants[lo + k] = i
                 k += 1
         n_part[c, 0] = k
+        g_part[c, 0] = g_sum
     n_app = 0
+    outstanding = 0.0
     for c in range(nc):
         bank_loans[:] += delta[c]
+        outstanding += g_part[c, 0]
         for j in range(n_part[c, 0]):
             applicants[n_app] = applicants[c * CHUNK + j]
             n_app += 1
-    return n_app
+    return n_app, outstanding
 
 
 @kernel(parallel=True)

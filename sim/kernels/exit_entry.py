@@ -9,6 +9,7 @@ guarantee fund pays its share of the loss, the bank writes off the rest.
 from __future__ import annotations
 
 import numpy as np
+from numba import prange
 
 from .._numba import CHUNK, kernel
 from ..state import EXIT_BANKRUPTCY, EXIT_FORCED, EXIT_VOLUNTARY
@@ -61,39 +62,71 @@ def _close(i, s, reason, compensation, recovery, weight, cash, capital, loans, g
     capital[i] = 0.0
 
 
-@kernel
+@kernel(parallel=True)
 def exits(alive, sector, sme, weight, cash, capital, loans, guaranteed, net_worth, loss_months, capacity, pipeline,
           pipeline_cost, share, min_share, loss_months_exit, recovery, exit_reason, bank, bank_loans, bank_writeoff,
-          table, totals):
+          table, totals, firm_side):
     """Bankruptcy when net worth or cash (after credit) is negative; voluntary exit after
     `loss_months_exit` consecutive loss-making months or when the market share has fallen below
-    the sector's minimum (Dosi et al. 2010). The survivors' number, capacity and pipeline by sector
-    go to `totals`, summed in the chunks and order of sums.sector_totals (so the same numbers)."""
+    the sector's minimum (Dosi et al. 2010).
+
+    Two passes: the decisions in parallel (the reason goes to `exit_reason` of a row still alive),
+    then the closures one by one in row order (they move bank books and the exit table). The
+    survivors' sums come out of the first pass, each in the chunks and order of the kernel that
+    would otherwise sum it (so the same numbers): number, capacity and pipeline by sector into
+    `totals` (sums.sector_totals), the loans each bank's firms owe it into `firm_side`
+    (sums.loan_gap), and their deposits (sums.weighted_sum of cash). Returns the deposits and the
+    largest gap between a bank's books and its firms' loans."""
     table[:, :] = 0.0
     n = alive.shape[0]
-    part = np.zeros(((n + CHUNK - 1) // CHUNK, totals.shape[0], 3))
+    nc = (n + CHUNK - 1) // CHUNK
+    part = np.zeros((nc, totals.shape[0], 3))
+    part_bank = np.zeros((nc, firm_side.shape[0]))
+    part_dep = np.zeros((nc, 8))  # padded: chunks write their own cache line
+    for c in prange(nc):
+        t = part[c]
+        fs = part_bank[c]
+        dep = 0.0
+        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+            if not alive[i]:
+                continue
+            s = sector[i]
+            if net_worth[i] < 0 or cash[i] < 0:
+                exit_reason[i] = EXIT_BANKRUPTCY
+            elif loss_months[i] >= loss_months_exit or share[i] < min_share[s]:
+                exit_reason[i] = EXIT_VOLUNTARY
+            else:
+                t[s, 0] += 1.0
+                t[s, 1] += capacity[i]
+                t[s, 2] += pipeline[i]
+                fs[bank[i]] += weight[s] * loans[i]
+                dep += weight[s] * cash[i]
+        part_dep[c, 0] = dep
     for i in range(n):
-        if not alive[i]:
+        if not alive[i] or exit_reason[i] == 0:
             continue
         s = sector[i]
-        if net_worth[i] < 0 or cash[i] < 0:
-            reason = EXIT_BANKRUPTCY
+        reason = exit_reason[i]
+        if reason == EXIT_BANKRUPTCY:
             table[s, X_BANKRUPT] += 1
             table[s, X_BANKRUPT_SME if sme[i] else X_BANKRUPT_LARGE] += 1
-        elif loss_months[i] >= loss_months_exit or share[i] < min_share[s]:
-            reason = EXIT_VOLUNTARY
-            table[s, X_VOLUNTARY] += 1
         else:
-            t = part[i // CHUNK]
-            t[s, 0] += 1.0
-            t[s, 1] += capacity[i]
-            t[s, 2] += pipeline[i]
-            continue
+            table[s, X_VOLUNTARY] += 1
         _close(i, s, reason, 0.0, recovery, weight, cash, capital, loans, guaranteed, capacity, pipeline,
                pipeline_cost, share, alive, exit_reason, bank, bank_loans, bank_writeoff, table)
     totals[:] = 0.0
-    for c in range(part.shape[0]):
+    firm_side[:] = 0.0
+    deposits = 0.0
+    for c in range(nc):
         totals[:] += part[c]
+        firm_side[:] += part_bank[c]
+        deposits += part_dep[c, 0]
+    gap = 0.0
+    for b in range(bank_loans.shape[0]):
+        d = abs(firm_side[b] - bank_loans[b])
+        if d > gap:
+            gap = d
+    return deposits, gap
 
 
 @kernel

@@ -78,17 +78,25 @@ N_INVEST = 11  # the last three: live firms, their capacity and pipeline after t
 def execute_investment(alive, sector, factor, plan_expansion, plan_upgrade, subsidy, capital_per_capacity,
                        lag, frontier_a, frontier_ei, upgrade_lag, u_imitate, p_imitate, imitation_speed,
                        dep_capacity, cash, capital, capacity, pipeline, pipeline_cost, upgrade_left,
-                       upgrade_productivity, upgrade_energy, productivity, energy_intensity, age, table):
+                       upgrade_productivity, upgrade_energy, productivity, energy_intensity, age, table,
+                       weight, other_assets, loans, other_liab, net_worth):
     """Capacity under construction is completed and paid for at the rate 1/lag a month (a mean
     build lag of `lag` months); new projects and upgrades start within the firm's funds (an unaffordable upgrade is
-    dropped first, then the expansion is scaled down); laggards imitate; capacity depreciates."""
+    dropped first, then the expansion is scaled down); laggards imitate; capacity depreciates.
+
+    Fused into the same pass: every row's net worth (deposits + capital + other assets - loans -
+    other liabilities) and the firms' deposits after the step (summed as `sums.weighted_sum` sums
+    cash, for the stock-flow check), which is returned."""
     n = alive.shape[0]
     nc = (n + CHUNK - 1) // CHUNK
     part = np.zeros((nc, table.shape[0], N_INVEST))
+    part_dep = np.zeros((nc, 8))  # padded: chunks write their own cache line
     for c in prange(nc):
         t = part[c]
+        deposits = 0.0
         for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
             if not alive[i]:
+                net_worth[i] = cash[i] + capital[i] + other_assets[i] - loans[i] - other_liab[i]
                 continue
             s = sector[i]
             age[i] += 1
@@ -169,6 +177,12 @@ def execute_investment(alive, sector, factor, plan_expansion, plan_upgrade, subs
             t[s, V_FIRMS] += 1.0
             t[s, V_CAPACITY] += capacity[i]
             t[s, V_PIPELINE] += pipeline[i]
+            net_worth[i] = cash[i] + capital[i] + other_assets[i] - loans[i] - other_liab[i]
+            deposits += weight[s] * cash[i]
+        part_dep[c, 0] = deposits
     table[:] = 0.0
+    total = 0.0
     for c in range(nc):
         table[:] += part[c]
+        total += part_dep[c, 0]
+    return total

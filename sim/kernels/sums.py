@@ -76,12 +76,6 @@ def loan_gap(alive, sector, weight, bank, loans, bank_loans, firm_side):
 
 
 @kernel(parallel=True)
-def net_worth(alive, cash, capital, other_assets, loans, other_liab, out):
-    for i in prange(alive.shape[0]):
-        out[i] = cash[i] + capital[i] + other_assets[i] - loans[i] - other_liab[i]
-
-
-@kernel(parallel=True)
 def reprice(alive, sector, factor, price):
     for i in prange(alive.shape[0]):
         if alive[i]:

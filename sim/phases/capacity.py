@@ -59,11 +59,12 @@ class CapacityRulesMixin:
         self._cap_limit = cap_limit
         return factor
 
-    def _forced_exit(self) -> None:
+    def _forced_exit(self) -> bool:
+        """Forced closure of backward capacity by quota; returns whether any firm was closed."""
         F, p = self.firms, self.policy
         quota = p.forced_exit_quota
         if not np.any(quota > 0):
-            return
+            return False
         ref = p.quota_reference if p.quota_reference is not None else self.sector_capacity()
         order_all, frac_all = [], []
         for s in np.flatnonzero(quota > 0):
@@ -84,10 +85,11 @@ class CapacityRulesMixin:
                     order_all.append(cand[k:k + 1])
                     frac_all.append(np.array([rest / F.capacity[cand[k]]]))
         if not order_all:
-            return
+            return False
         order = np.concatenate(order_all).astype(np.int64)
         frac = np.concatenate(frac_all)
         self.forced_closures(order, frac)
+        return True
 
     def backward_candidates(self, s: int) -> np.ndarray:
         """Rows of live firms of sector s that count as backward capacity, in row order."""

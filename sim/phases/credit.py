@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 
 from ..kernels import credit as cr
-from ..kernels import sums
 
 
 class CreditMixin:
@@ -21,7 +20,7 @@ class CreditMixin:
         B = bk.banks
         W = self.weight
         factor, cap_per_capacity = self._need_inputs
-        n_app = cr.repay_and_apply(
+        n_app, outstanding = cr.repay_and_apply(
             F.alive, F.sector, F.bank, W, F.sme, F.soe, F.pd, self.lag, factor, cap_per_capacity, p.upgrade_subsidy,
             b.cash_buffer_months, b.debt_to_assets, self.leverage_review_share(), self.t % 12, F.firm_id,
             F.pipeline_cost, F.plan_expansion,
@@ -31,17 +30,13 @@ class CreditMixin:
             p.receivables_pledge, p.ip_pledge, c.unsecured_sme, c.unsecured_large,
             c.soe_unsecured * p.soe_implicit_guarantee, F.loans, F.guaranteed, F.cash, F.capital, F.other_assets,
             F.other_liab, F.net_worth, B.loans, self._repaid, self._rolled, self._request, self._limit,
-            self._applicants)
+            self._applicants, self._granted, self._fees, self._new_rate)
         order = cr.order_by_score(self._applicants[:n_app], F.pd)
         u = self._draws["credit"].draw()
         room, pdmax_sme, pdmax_large, discount, margin = bk.lending_conditions()
         fund_cap = p.guarantee_fund_capital * 1e9
-        outstanding = float(sums.weighted_sum(F.alive, F.sector, W, F.guaranteed))
         fund_room = np.array([max(p.guarantee_leverage * fund_cap - outstanding, 0.0)])
         coverage = (1 - p.risk_share_bank) if fund_cap > 0 else 0.0
-        self._granted[:] = 0.0
-        self._fees[:] = 0.0
-        self._new_rate[:] = 0.0
         cr.allocate_credit_drawn(order, u, bk.size_cdf[:B.n_rows], F.sector, W, F.sme, F.soe, F.pd,
                                  self._request, self._limit, B.alive, margin, room, pdmax_sme, pdmax_large, discount,
                                  p.policy_rate, c.sme_premium, c.loss_given_default, c.risk_weight_large,

@@ -8,6 +8,7 @@ import math
 import numpy as np
 from scipy import special
 
+from .._memory import release_freed_memory
 from ..kernels import accounting as acc
 from ..kernels import sums
 from ..scenario.schema import SECTORS
@@ -34,11 +35,13 @@ class EntryMixin:
         """Add `extra` empty firm rows: the firm arrays, their per-row draws and the per-row scratch
         arrays grow together (scratch keeps this month's values: the records still read them)."""
         self.firms.grow(extra)
+        self._draw_pool.grow(self.firms.n_rows)
         for d in self._draws.values():
             d.grow(extra)
         for j, name in enumerate(ROW_SCRATCH):  # one at a time, as Firms.grow
             setattr(self, name, staggered_grown(getattr(self, name), self.firms.n_rows, len(FIRM_FIELDS) + j))
         self.rows_added += extra
+        release_freed_memory()  # the old arrays' pages
 
     def renormalise_shares(self) -> None:
         """Shares in each sector sum to one again (entrants take share from incumbents)."""

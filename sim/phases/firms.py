@@ -73,22 +73,20 @@ class FirmPhasesMixin:
         at the start of `credit_market` (kernels.credit.repay_and_apply)."""
         self._need_inputs = (factor, cap_per_capacity)
 
-    def execute_investment(self, factor, cap_per_capacity, u_imit) -> None:
+    def execute_investment(self, factor, cap_per_capacity, u_imit) -> float:
         """Step 8: pipeline completion, new projects and upgrades within funds, imitation,
-        depreciation; per-sector table into self._invest."""
+        depreciation; per-sector table into self._invest; net worth updated. Returns the firms'
+        deposits after (economy-wide yuan, for the stock-flow check)."""
         self.invalidate_totals()
         F, b, p = self.firms, self.b, self.policy
-        inv.execute_investment(F.alive, F.sector, factor, F.plan_expansion, F.plan_upgrade, p.upgrade_subsidy,
-                               cap_per_capacity, self.lag, self.frontier_a, self.frontier_ei, b.upgrade_lag,
-                               u_imit, b.imitation_prob, b.imitation_speed, self.dep_month, F.cash, F.capital,
-                               F.capacity, F.pipeline, F.pipeline_cost, F.upgrade_left, F.upgrade_productivity,
-                               F.upgrade_energy, F.productivity, F.energy_intensity, F.age,
-                               self._invest)
+        deposits = inv.execute_investment(
+            F.alive, F.sector, factor, F.plan_expansion, F.plan_upgrade, p.upgrade_subsidy, cap_per_capacity, self.lag,
+            self.frontier_a, self.frontier_ei, b.upgrade_lag, u_imit, b.imitation_prob, b.imitation_speed,
+            self.dep_month, F.cash, F.capital, F.capacity, F.pipeline, F.pipeline_cost, F.upgrade_left,
+            F.upgrade_productivity, F.upgrade_energy, F.productivity, F.energy_intensity, F.age, self._invest,
+            self.weight, F.other_assets, F.loans, F.other_liab, F.net_worth)
         self.set_totals(self._invest[:, [inv.V_FIRMS, inv.V_CAPACITY, inv.V_PIPELINE]])
-
-    def update_net_worth(self) -> None:
-        F = self.firms
-        sums.net_worth(F.alive, F.cash, F.capital, F.other_assets, F.loans, F.other_liab, F.net_worth)
+        return float(deposits)
 
     def firms_by_sector(self) -> np.ndarray:
         """Live model firms in each sector."""
@@ -113,14 +111,18 @@ class FirmPhasesMixin:
         """Call after changing which rows are alive, or their capacity or pipeline."""
         self._totals_ok = False
 
-    def exits(self, min_share) -> None:
-        """Step 9: bankruptcy and voluntary exit; per-sector table into self._exits."""
+    def exits(self, min_share) -> tuple[float, float]:
+        """Step 9: bankruptcy and voluntary exit; per-sector table into self._exits. Returns the
+        survivors' deposits (economy-wide yuan) and the largest gap between a bank's books and its
+        firms' loans, for the stock-flow checks."""
         self.invalidate_totals()
         F, b, W, bk = self.firms, self.b, self.weight, self.banking
-        xe.exits(F.alive, F.sector, F.sme, W, F.cash, F.capital, F.loans, F.guaranteed, F.net_worth,
-                 F.loss_months, F.capacity, F.pipeline, F.pipeline_cost, F.share, min_share, b.loss_months_exit,
-                 b.recovery_rate, F.exit_reason, F.bank, bk.banks.loans, bk.writeoff, self._exits, self._totals)
+        deposits, gap = xe.exits(
+            F.alive, F.sector, F.sme, W, F.cash, F.capital, F.loans, F.guaranteed, F.net_worth, F.loss_months,
+            F.capacity, F.pipeline, F.pipeline_cost, F.share, min_share, b.loss_months_exit, b.recovery_rate,
+            F.exit_reason, F.bank, bk.banks.loans, bk.writeoff, self._exits, self._totals, np.zeros(bk.banks.n_rows))
         self._totals_ok = True  # the survivors' totals (forced closures, if any, invalidate them)
+        return float(deposits), float(gap)
 
     def forced_closures(self, order: np.ndarray, frac: np.ndarray) -> None:
         """Step 9: close the firms in `order` (whole, or the fraction `frac` of the marginal one)."""

@@ -410,7 +410,7 @@ class ReferenceEconomy(IndustrialEconomy):
         return fund_room
 
     # -- 8. investment ----------------------------------------------------------------------
-    def execute_investment(self, factor, cap_per_capacity, u_imit) -> None:
+    def execute_investment(self, factor, cap_per_capacity, u_imit) -> float:
         b, p = self.b, self.policy
         e = SimpleNamespace(
             lag=self.lag,
@@ -428,9 +428,11 @@ class ReferenceEconomy(IndustrialEconomy):
         for f in self.live_firms():
             f.invest(f.sector, e, u_imit[f.row], tables[f.sector])
         to_array(tables, INVEST_COLUMNS, self._invest)
+        self.update_net_worth()
+        return self._cash_total()
 
     # -- 9. exit ----------------------------------------------------------------------------
-    def exits(self, min_share) -> None:
+    def exits(self, min_share) -> tuple[float, float]:
         b, bk = self.b, self.banking
         self._exit_tables = tables = new_tables(EXIT_COLUMNS)
         for f in self.live_firms():
@@ -447,6 +449,7 @@ class ReferenceEconomy(IndustrialEconomy):
             f.liquidate(reason, 0.0, b.recovery_rate, bk.bank(f.bank), self.weight[s], t)
         to_array(tables, EXIT_COLUMNS, self._exits)
         self._sync_agents()
+        return self._cash_total(), bk.loan_gap()
 
     def forced_closures(self, order: np.ndarray, frac: np.ndarray) -> None:
         p, b, bk = self.policy, self.b, self.banking
@@ -469,6 +472,7 @@ class ReferenceEconomy(IndustrialEconomy):
                 f.close_part(frac[k], p.exit_compensation[s], t)
         to_array(tables, EXIT_COLUMNS, self._exits)
         self._sync_agents()
+        return self._cash_total(), bk.loan_gap()
 
     def backward_candidates(self, s: int) -> np.ndarray:
         p = self.policy
