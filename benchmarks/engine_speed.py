@@ -55,8 +55,7 @@ t_records = time.perf_counter() - t3
 status = open("/proc/self/status").read()
 hwm = int(next(l for l in status.splitlines() if l.startswith("VmHWM")).split()[1]) * 1024
 state = model.firms.nbytes_per_row() * model.firms.n_rows + sum(
-    a.nbytes for a in vars(model).values() if isinstance(a, np.ndarray)) + sum(
-    model._draw_pool.buf.nbytes)
+    a.nbytes for a in vars(model).values() if isinstance(a, np.ndarray)) + model._draw_pool.buf.nbytes
 print(json.dumps(dict(firms=firms, months=months, banks=banks, engine=engine, rows=model.firms.n_rows,
                       t_import=t_import, t_setup=t_setup, t_steps=t_steps, t_records=t_records,
                       vm_hwm=hwm, state_bytes=state, bytes_per_row=model.firms.nbytes_per_row())))
@@ -226,7 +225,9 @@ def report(r: dict) -> str:
     ]
     lines += [
         "**(b) Decades** (one fresh process each; peak = VmHWM of that process, which includes about "
-        f"{base / 1e6:,.0f} MB for the interpreter with numpy, numba, xarray, scipy and mesa loaded):",
+        f"{base / 1e6:,.0f} MB for the interpreter with numpy, numba, xarray, scipy and mesa loaded, every "
+        "kernel compiled and a Dataset of records made once; the last three columns divide by the firms "
+        "the run starts with):",
         "",
         "| run | rows | import (s) | set-up (s) | 120 steps (s) | records to Dataset (s) | all in (s) | "
         "ns per firm-month (steps) | peak memory (MB) | peak above interpreter, bytes per firm | "
@@ -283,14 +284,20 @@ def report(r: dict) -> str:
         f"{min_floor * 1e9:.0f} ns per row-step, and the steps take **{per_row_step / min_floor:.1f}x** "
         "that. What is left, and why:",
         "",
-        "1. The kernels are no longer bound by memory bandwidth but by work per row: two threads move "
-        "about 8 GB/s through them where a plain streaming kernel moves 40+ GB/s on this machine. The "
-        "income kernel, for one, spends about 38 ns a row on one thread (an exp for the credit score, "
-        "seven divisions, branches for the tax bands, and 21 sums by sector into a per-chunk table), "
-        "and two threads give 1.4x (keeping the 21 sector sums in registers instead was measured no "
-        "faster). numba does not vectorise these loops (per-sector sums, branches); splitting each kernel "
-        "into a vectorisable per-row part and a reduction pass is the next step, and narrowing state to "
-        "float32 would change results.",
+        "1. The kernels are no longer bound by memory bandwidth but by instructions per row: two threads "
+        "move about 8 GB/s through them where a plain streaming kernel moves 40+ GB/s on this machine, "
+        "and fusing passes does not pay (net worth, deposits, the bank-book gap and the guaranteed stock "
+        "now come out of passes that already visit every row: the separate passes' time moved into "
+        "the fused ones, measured). The income kernel spends about 38 ns a row on one thread (an exp, "
+        "divisions, tax-band branches, 21 sums by sector) and two threads give 1.5x. What was tried "
+        "and measured no faster: keeping the sector sums in registers; fastmath (all flags: income "
+        "10.4 -> 9.7 ms, market 7.9 -> 8.2); splitting income into a per-row loop and a sum loop "
+        "(10.4 -> 10.1 ms): LLVM leaves the per-row loop scalar because it reads per-sector "
+        "parameters by the row's sector (gathers, which its cost model for this CPU, znver4, rejects "
+        "once a loop has two; seen with inspect_asm); smaller row chunks (better balance of two "
+        "threads, but more partial sums over 4,000 banks: no gain). Rows kept grouped by sector "
+        "would turn the gathers into constants and the sums into scalars; that is a change of the "
+        "row layout and of the entry code, left for later.",
         "2. The credit allocation is serial by design: banks serve applicants best score first under "
         "their capital room, and the room binds for most banks (measured: 4-10% of banks could serve "
         "every candidate applicant). About a tenth of firms apply in a month (shortfalls, and the "
@@ -303,10 +310,13 @@ def report(r: dict) -> str:
         "chunk) are about 2 ms.",
         "",
         f"Memory: {state} bytes per row of firm state (int8 sector and exit reason, int32 ages, ids, "
-        "banks and counters), 61 bytes per row of per-month scratch (credit flows) and 32 bytes per "
-        f"row of uniforms, times {rows_per_firm:.2f} rows per firm; the peak adds the month's "
-        "temporaries (applicant table, chunk partial sums) and the copy of one array while the rows "
-        "grow.",
+        "banks and counters), 61 bytes per row of per-month scratch (credit flows) and 16 bytes per "
+        "row of uniforms (the upgrade, credit and imitation draws take one buffer in turn: "
+        f"`rng.DrawPool`), times {rows_per_firm:.2f} rows per firm; the peak adds the month's "
+        "temporaries (applicant table, chunk partial sums, a few MB) and the copy of one array while the "
+        "rows grow. Freed heap pages are given back after set-up, after the rows grow and once a year "
+        "(`_memory.release_freed_memory`): with the raised trim threshold the set-up's temporaries "
+        "otherwise stayed resident.",
         "",
         "Found on the way (each measured with this script or a profile of the same runs): the credit "
         "market had every firm apply each month (437 ms a month at 1:1; now 68 ms with the other "
