@@ -6,7 +6,8 @@ from sim.validation import check
 ds = check("scenarios/baseline.toml", seeds=4)     # as `sim check-facts scenarios/baseline.toml`
 ds[["mean", "band_lo", "band_hi", "passed"]].to_dataframe()
 ```
-The targets, their sources and pass bands are in `sim/validation/targets.py`; docs/validation.md
+The targets, their sources and pass bands are in `sim/validation/facts.py` (stylized facts) and
+`china2019.py` (China around 2019), collected in `targets.py`; docs/validation.md
 shows the table, the figures and the misses; `python -m sim.validation.calibrate` re-fits a few
 free parameters by the method of simulated moments.
 """

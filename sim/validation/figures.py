@@ -110,7 +110,8 @@ def figures(runs, outdir: Path = FIG) -> list[Path]:
 def misses(ds) -> str:
     """The misses with their reasons, as a markdown list."""
     lines = [
-        "**Misses and why** (the reason is the `miss_reason` of each target in `sim/validation/targets.py`):",
+        "**Misses and why** (the reason is the `miss_reason` of each target in `sim/validation/facts.py` "
+        "and `china2019.py`):",
         "",
     ]
     for k in ds.target.values:
