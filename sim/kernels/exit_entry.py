@@ -13,6 +13,7 @@ from numba import prange
 
 from .._numba import CHUNK, kernel
 from ..state import EXIT_BANKRUPTCY, EXIT_FORCED, EXIT_VOLUNTARY
+from .sums import book_gap
 
 # columns of the per-sector exit table
 (X_BANKRUPT, X_VOLUNTARY, X_FORCED, X_RETIRED, X_WRITE_OFF, X_RESIDUAL, X_COMPENSATION, X_LOANS_REPAID,
@@ -121,12 +122,7 @@ def exits(alive, sector, sme, weight, cash, capital, loans, guaranteed, net_wort
         totals[:] += part[c]
         firm_side[:] += part_bank[c]
         deposits += part_dep[c, 0]
-    gap = 0.0
-    for b in range(bank_loans.shape[0]):
-        d = abs(firm_side[b] - bank_loans[b])
-        if d > gap:
-            gap = d
-    return deposits, gap
+    return deposits, book_gap(firm_side, bank_loans)
 
 
 @kernel

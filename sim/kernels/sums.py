@@ -67,6 +67,12 @@ def loan_gap(alive, sector, weight, bank, loans, bank_loans, firm_side):
     firm_side[:] = 0.0
     for c in range(nc):
         firm_side[:] += part[c]
+    return book_gap(firm_side, bank_loans)
+
+
+@kernel
+def book_gap(firm_side, bank_loans):
+    """Largest absolute difference between the loans each bank's firms owe it and its books."""
     gap = 0.0
     for b in range(bank_loans.shape[0]):
         d = abs(firm_side[b] - bank_loans[b])
