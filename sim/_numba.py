@@ -2,22 +2,43 @@
 
 cache=True so a second run starts fast; fastmath off so results are bit-reproducible; kernels are
 serial unless a parallel version has been measured to pay and shown to give identical results for
-any thread count (reductions go through fixed-size chunks, never through thread ids).
+any thread count (reductions go through fixed chunks of rows, never through thread ids).
+
+numba keys each kernel's cache by the kernel's own source file: after changing this file (say
+CHUNK), clear sim/kernels/__pycache__.
 """
 
 from __future__ import annotations
 
 from numba import njit
 
-# Rows per chunk of a parallel kernel. Reductions (sums by sector or bank) are accumulated per
-# chunk in row order and the chunk totals are then added in chunk order, so results do not depend
-# on the number of threads; below CHUNK rows there is one chunk and the sums are exactly the serial
-# ones (the Mesa reference's order).
+# Rows per chunk of a parallel kernel, at most. Reductions (sums by sector or bank) are accumulated
+# per chunk in row order and the chunk totals are then added in chunk order, so results do not
+# depend on the number of threads; up to CHUNK rows there is one chunk and the sums are exactly
+# the serial ones (the Mesa reference's order).
 CHUNK = 1 << 16
+# Above CHUNK rows the rows are cut into a multiple of CHUNK_GROUP chunks of equal size (rounded
+# up to ALIGN rows, a cache line of float64 at each boundary), so that 2, 4 or 8 threads get equal
+# shares: 437,583 rows in 7 chunks of 2^16 left one of two threads 4 chunks and the other 2.7
+# (the month took 64 ms; in 8 equal chunks 56 ms, benchmarks/RESULTS.md).
+CHUNK_GROUP = 8
+ALIGN = 64
+
+
+@njit(cache=True)
+def chunks(n):
+    """(number of chunks, rows per chunk) for n rows; depends on n only, never on threads."""
+    if n <= CHUNK:
+        return 1, max(n, 1)
+    nc = (n + CHUNK - 1) // CHUNK
+    nc = (nc + CHUNK_GROUP - 1) // CHUNK_GROUP * CHUNK_GROUP
+    size = (n + nc - 1) // nc
+    size = (size + ALIGN - 1) // ALIGN * ALIGN
+    return nc, size
 
 
 def n_chunks(n: int) -> int:
-    return (n + CHUNK - 1) // CHUNK
+    return chunks(n)[0]
 
 
 def kernel(fn=None, *, parallel: bool = False):

@@ -216,6 +216,20 @@ def test_staggered_arrays_start_on_distinct_cache_lines():
     assert len({getattr(F, name).ctypes.data % 4096 for name in F._fields}) == len(offsets)
 
 
+def test_row_chunks_are_equal_and_come_in_groups_that_threads_share_evenly():
+    """Above CHUNK rows the parallel kernels cut the rows into a multiple of CHUNK_GROUP chunks of
+    (nearly) equal size, so two threads get equal shares (seven chunks of 2^16 left one thread four
+    and the other under three); up to CHUNK rows one chunk (the serial sums)."""
+    from sim._numba import ALIGN, CHUNK, CHUNK_GROUP, chunks
+
+    assert chunks(10) == (1, 10) and chunks(CHUNK) == (1, CHUNK)
+    for n in (CHUNK + 1, 3 * CHUNK + 17, 437_583, 5_788_125):
+        nc, size = chunks(n)
+        assert nc % CHUNK_GROUP == 0 and size % ALIGN == 0 and size <= CHUNK
+        assert (nc - 1) * size < n <= nc * size  # every chunk has rows; the last may have fewer
+        assert nc * size - n < nc * ALIGN  # the others are equal
+
+
 def test_employment_and_energy_use_are_the_labour_and_energy_of_the_months_output(baseline):
     """Employment = output x workers per yuan / productivity and energy use = output x MWh per yuan
     x energy intensity, summed over the firms that produced this month (weighted)."""

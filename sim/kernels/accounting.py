@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from .._numba import CHUNK, kernel
+from .._numba import chunks, kernel
 
 # columns of the per-sector income table written by `income`
 (I_REVENUE, I_WAGES, I_SERVICES, I_ENERGY, I_MATERIALS, I_VALUE_ADDED, I_INTEREST, I_DEPRECIATION,
@@ -40,13 +40,13 @@ def income(alive, sector, sme, output, capacity, revenue, productivity, energy_i
     """
     n_b = bank_interest.shape[0]
     n = alive.shape[0]
-    nc = (n + CHUNK - 1) // CHUNK
+    nc, cs = chunks(n)
     part = np.zeros((nc, table.shape[0], N_INCOME))
     part_bank = np.zeros((nc, 2, n_b))
     for c in prange(nc):
         t = part[c]
         tb = part_bank[c]
-        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+        for i in range(c * cs, min(n, (c + 1) * cs)):
             if not alive[i]:
                 pd[i] = 0.0
                 continue
@@ -151,7 +151,7 @@ def month_sums(alive, sector, weight, bank, sme, loans, guaranteed, cash, loss_m
     n = alive.shape[0]
     n_b = loans_sme.shape[0]
     n_s = stocks.shape[0]
-    nc = (n + CHUNK - 1) // CHUNK
+    nc, cs = chunks(n)
     part = np.zeros((nc, 7, n_b))
     p_st = np.zeros((nc, n_s, N_STOCKS))
     p_small = np.zeros((nc, 16))  # per chunk: deposits, loans and interest by class, credit by class, guaranteed
@@ -161,7 +161,7 @@ def month_sums(alive, sector, weight, bank, sme, loans, guaranteed, cash, loss_m
         dep = 0.0
         l0 = l1 = r0 = r1 = g_tot = 0.0
         a0 = a1 = m0 = m1 = x0 = x1 = d0 = d1 = 0.0
-        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+        for i in range(c * cs, min(n, (c + 1) * cs)):
             s = sector[i]
             w = weight[s]
             if alive[i]:

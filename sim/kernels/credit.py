@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from .._numba import CHUNK, kernel
+from .._numba import chunks, kernel
 
 
 @kernel(parallel=True)
@@ -124,11 +124,11 @@ def order_by_score(applicants, pd):
     moves the keys in fixed chunks (in parallel); a chunk's keys of one digit go after those of
     the chunks before it, so the order is the serial sort's whatever the number of threads."""
     n = applicants.shape[0]
-    nc = (n + CHUNK - 1) // CHUNK
+    nc, cs = chunks(n)
     keys = np.empty(n, dtype=np.uint64)
     idx = np.empty(n, dtype=np.int64)
     for c in prange(nc):
-        for k in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+        for k in range(c * cs, min(n, (c + 1) * cs)):
             keys[k] = np.float64(pd[applicants[k]] + 0.0).view(np.uint64)  # + 0.0: -0.0 becomes 0.0
             idx[k] = applicants[k]
     tmp_k = np.empty(n, dtype=np.uint64)
@@ -140,7 +140,7 @@ def order_by_score(applicants, pd):
         for c in prange(nc):
             cnt = count[c]
             cnt[:] = 0
-            for k in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+            for k in range(c * cs, min(n, (c + 1) * cs)):
                 cnt[(keys[k] >> sh) & mask] += 1
         total = 0
         moves = False
@@ -157,7 +157,7 @@ def order_by_score(applicants, pd):
             continue  # every key has this digit: the pass would not move anything
         for c in prange(nc):
             at = count[c]
-            for k in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+            for k in range(c * cs, min(n, (c + 1) * cs)):
                 d = (keys[k] >> sh) & mask
                 tmp_k[at[d]] = keys[k]
                 tmp_i[at[d]] = idx[k]
@@ -319,16 +319,16 @@ def repay_and_apply(alive, sector, bank, weight, sme, soe, pd, lag, factor, cap_
     `sums.weighted_sum` sums them)."""
     n = alive.shape[0]
     n_b = bank_loans.shape[0]
-    nc = (n + CHUNK - 1) // CHUNK
+    nc, cs = chunks(n)
     delta = np.zeros((nc, n_b))
     n_part = np.zeros((nc, 8), dtype=np.int64)
     g_part = np.zeros((nc, 8))  # padded: chunks write their own cache line
     for c in prange(nc):
         d = delta[c]
-        lo = c * CHUNK
+        lo = c * cs
         k = 0
         g_sum = 0.0
-        for i in range(lo, min(n, lo + CHUNK)):
+        for i in range(lo, min(n, lo + cs)):
             repaid[i] = 0.0
             rolled[i] = 0.0
             granted[i] = 0.0
@@ -390,7 +390,7 @@ def repay_and_apply(alive, sector, bank, weight, sme, soe, pd, lag, factor, cap_
         bank_loans[:] += delta[c]
         outstanding += g_part[c, 0]
         for j in range(n_part[c, 0]):
-            applicants[n_app] = applicants[c * CHUNK + j]
+            applicants[n_app] = applicants[c * cs + j]
             n_app += 1
     return n_app, outstanding
 
@@ -403,7 +403,7 @@ def credit_close(alive, sector, weight, bank, request, granted, rolled, repaid, 
     the loans each bank's firms owe it (sums in fixed chunks of rows). Returns (flow, fees,
     deposits)."""
     n = alive.shape[0]
-    nc = (n + CHUNK - 1) // CHUNK
+    nc, cs = chunks(n)
     part = np.zeros((nc, 8))  # padded: chunks write their own cache line
     part_bank = np.zeros((nc, firm_side.shape[0]))
     for c in prange(nc):
@@ -411,7 +411,7 @@ def credit_close(alive, sector, weight, bank, request, granted, rolled, repaid, 
         fee_total = 0.0
         deposits = 0.0
         fs = part_bank[c]
-        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+        for i in range(c * cs, min(n, (c + 1) * cs)):
             w = weight[sector[i]]
             fee_total += fees[i] * w
             flow += w * (granted[i] + rolled[i] - repaid[i] - fees[i])

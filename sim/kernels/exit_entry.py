@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from .._numba import CHUNK, kernel
+from .._numba import chunks, kernel
 from ..state import EXIT_BANKRUPTCY, EXIT_FORCED, EXIT_VOLUNTARY
 from .sums import book_gap
 
@@ -80,7 +80,7 @@ def exits(alive, sector, sme, weight, cash, capital, loans, guaranteed, net_wort
     largest gap between a bank's books and its firms' loans."""
     table[:, :] = 0.0
     n = alive.shape[0]
-    nc = (n + CHUNK - 1) // CHUNK
+    nc, cs = chunks(n)
     part = np.zeros((nc, totals.shape[0], 3))
     part_bank = np.zeros((nc, firm_side.shape[0]))
     part_dep = np.zeros((nc, 8))  # padded: chunks write their own cache line
@@ -88,7 +88,7 @@ def exits(alive, sector, sme, weight, cash, capital, loans, guaranteed, net_wort
         t = part[c]
         fs = part_bank[c]
         dep = 0.0
-        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+        for i in range(c * cs, min(n, (c + 1) * cs)):
             if not alive[i]:
                 continue
             s = sector[i]

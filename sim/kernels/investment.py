@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from .._numba import CHUNK, kernel
+from .._numba import chunks, kernel
 
 
 @kernel(parallel=True)
@@ -23,11 +23,11 @@ def plan_investment(alive, sector, orders, capacity, pipeline, upgrade_left, pro
     cost net of subsidy; firms review upgrades at random times (u_review < p_review).
     """
     n = alive.shape[0]
-    nc = (n + CHUNK - 1) // CHUNK
+    nc, cs = chunks(n)
     part = np.zeros((nc, requested.shape[0]))
     for c in prange(nc):
         t = part[c]
-        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+        for i in range(c * cs, min(n, (c + 1) * cs)):
             plan_expansion[i] = 0.0
             plan_upgrade[i] = 0.0
             if not alive[i]:
@@ -88,13 +88,13 @@ def execute_investment(alive, sector, factor, plan_expansion, plan_upgrade, subs
     other liabilities) and the firms' deposits after the step (summed as `sums.weighted_sum` sums
     cash, for the stock-flow check), which is returned."""
     n = alive.shape[0]
-    nc = (n + CHUNK - 1) // CHUNK
+    nc, cs = chunks(n)
     part = np.zeros((nc, table.shape[0], N_INVEST))
     part_dep = np.zeros((nc, 8))  # padded: chunks write their own cache line
     for c in prange(nc):
         t = part[c]
         deposits = 0.0
-        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+        for i in range(c * cs, min(n, (c + 1) * cs)):
             if not alive[i]:
                 net_worth[i] = cash[i] + capital[i] + other_assets[i] - loans[i] - other_liab[i]
                 continue

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from .._numba import CHUNK, kernel
+from .._numba import chunks, kernel
 
 
 @kernel(parallel=True)
@@ -24,13 +24,13 @@ def market_step(alive, sector, weight, price, unfilled, price_index, chi, w_pric
     """
     n = alive.shape[0]
     n_s = price_index.shape[0]
-    nc = (n + CHUNK - 1) // CHUNK
+    nc, cs = chunks(n)
     part = np.zeros((nc, n_s, 2))
     part_h = np.zeros((nc, 8))  # padded: chunks write their own cache line
     for c in prange(nc):
         hn = 0.0
         hd = 0.0
-        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+        for i in range(c * cs, min(n, (c + 1) * cs)):
             if alive[i]:
                 s = sector[i]
                 e = np.exp(-w_price * np.log(price[i] / price_index[s]) - w_backlog * unfilled[i])
@@ -58,7 +58,7 @@ def market_step(alive, sector, weight, price, unfilled, price_index, chi, w_pric
     harmonic = num / den
     part[:, :, :] = 0.0
     for c in prange(nc):
-        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+        for i in range(c * cs, min(n, (c + 1) * cs)):
             share_prev[i] = share[i]
             if alive[i]:
                 s = sector[i]
@@ -75,7 +75,7 @@ def market_step(alive, sector, weight, price, unfilled, price_index, chi, w_pric
             new_tot[s] += part[c, s, 0]
     part[:, :, :] = 0.0
     for c in prange(nc):
-        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+        for i in range(c * cs, min(n, (c + 1) * cs)):
             if alive[i]:
                 s = sector[i]
                 if new_tot[s] > 0:

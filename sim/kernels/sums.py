@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from .._numba import CHUNK, kernel
+from .._numba import chunks, kernel
 
 
 @kernel(parallel=True)
@@ -18,11 +18,11 @@ def sector_totals(alive, sector, capacity, pipeline, out):
     """Per sector: live firms, capacity, capacity under construction (model-firm units):
     out[s] = (n, capacity, pipeline)."""
     n = alive.shape[0]
-    nc = (n + CHUNK - 1) // CHUNK
+    nc, cs = chunks(n)
     part = np.zeros((nc, out.shape[0], 3))
     for c in prange(nc):
         t = part[c]
-        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+        for i in range(c * cs, min(n, (c + 1) * cs)):
             if alive[i]:
                 s = sector[i]
                 t[s, 0] += 1.0
@@ -38,11 +38,11 @@ def weighted_sum(alive, sector, weight, x):
     """Sum of x over live firms, each weighted by its sector's weight (economy-wide units); in fixed
     chunks of rows, so the sum does not depend on the number of threads."""
     n = alive.shape[0]
-    nc = (n + CHUNK - 1) // CHUNK
+    nc, cs = chunks(n)
     part = np.zeros((nc, 8))  # padded: chunks write their own cache line
     for c in prange(nc):
         t = 0.0
-        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+        for i in range(c * cs, min(n, (c + 1) * cs)):
             if alive[i]:
                 t += weight[sector[i]] * x[i]
         part[c, 0] = t
@@ -57,11 +57,11 @@ def loan_gap(alive, sector, weight, bank, loans, bank_loans, firm_side):
     """Largest difference between loans on a bank's books and loans its firms owe it (the firms'
     side summed in fixed chunks of rows)."""
     n = alive.shape[0]
-    nc = (n + CHUNK - 1) // CHUNK
+    nc, cs = chunks(n)
     part = np.zeros((nc, firm_side.shape[0]))
     for c in prange(nc):
         fs = part[c]
-        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+        for i in range(c * cs, min(n, (c + 1) * cs)):
             if alive[i]:
                 fs[bank[i]] += weight[sector[i]] * loans[i]
     firm_side[:] = 0.0
@@ -108,10 +108,10 @@ def halt_projects(alive, sector, halted, pipeline, pipeline_cost):
 def renormalise_shares(alive, sector, share, tot):
     """Shares of live firms divided by their sector's total (summed in fixed chunks of rows)."""
     n = alive.shape[0]
-    nc = (n + CHUNK - 1) // CHUNK
+    nc, cs = chunks(n)
     part = np.zeros((nc, tot.shape[0]))
     for c in prange(nc):
-        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+        for i in range(c * cs, min(n, (c + 1) * cs)):
             if alive[i]:
                 part[c, sector[i]] += share[i]
     tot[:] = 0.0
