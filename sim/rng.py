@@ -33,14 +33,21 @@ class Streams:
         return self._g[name]
 
 
-SPLIT_AT = 1 << 17  # uniforms: from this many on, two threads fill halves (437,583: 0.97 -> 0.66 ms)
+SPLIT_AT = 1 << 20  # uniforms: from this many on, two threads fill halves of the buffer (see fill_uniforms)
 
 
 def fill_uniforms(gen: np.random.Generator, out: np.ndarray) -> None:
     """out <- gen.random(out=out), the same numbers and the same generator state after, filled by
     two threads when the buffer is large: the second half comes from a copy of the bit generator
     advanced past the first half (a PCG64 double uses exactly one 64-bit output), and the generator
-    is then advanced past both. numpy releases the GIL while it fills, so the halves fill at once."""
+    is then advanced past both. numpy releases the GIL while it fills, so the halves fill at once.
+
+    Only for large buffers: GNU OpenMP keeps numba's worker thread spinning for a while after each
+    parallel kernel, and a second filling thread started then competes with it for the other core.
+    Measured in the 1:1 economy (24 months, 3 runs each): splitting from 2^17 uniforms on (the
+    month's 437,583- and 875,166-uniform draws) took the month from 52.7 to 57.6 ms, though the same
+    fills alone were 40% faster split; from 2^20 on (5M firms: 5.8 and 11.6 million uniforms) the
+    fills outlast the spinning and the split halves their time."""
     flat = out.reshape(-1)
     n = flat.shape[0]
     bg = gen.bit_generator
