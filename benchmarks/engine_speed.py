@@ -132,6 +132,42 @@ def bytes_touched(firms: int = 100_000, months: int = 3) -> dict:
     return {"bytes_per_row_step": per, "kernel_calls_per_step": count["calls"] / (months - 1)}
 
 
+def stream_rate(rows: int = 437_583, reads: int = 13, writes: int = 6, repeat: int = 15) -> dict:
+    """What the step's kernels could move at best: a kernel of their shape (parallel over the same
+    row chunks, `reads` float64 arrays read and `writes` written per row, the income kernel's
+    counts) but with trivial arithmetic, over the 1:1 decade's rows. Returns the bytes of the
+    arrays passed per second (as `bytes_touched` counts them: each array once, read or written)."""
+    import numpy as np
+    from numba import njit, prange
+
+    from sim._numba import chunks
+
+    @njit(parallel=True)
+    def stream(src, dst):
+        n = src.shape[1]
+        nc, cs = chunks(n)
+        for c in prange(nc):
+            for i in range(c * cs, min(n, (c + 1) * cs)):
+                x = 0.0
+                for k in range(src.shape[0]):
+                    x += src[k, i]
+                for k in range(dst.shape[0]):
+                    dst[k, i] = x + k
+
+    rng = np.random.default_rng(0)
+    src = rng.random((reads, rows))
+    dst = np.zeros((writes, rows))
+    stream(src, dst)
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        stream(src, dst)
+        times.append(time.perf_counter() - t)
+    best = float(np.median(times))
+    return {"rows": rows, "reads": reads, "writes": writes, "seconds": best,
+            "gbs": (reads + writes) * 8 * rows / best / 1e9}
+
+
 def reference_ratio(firms: int, months: int, banks: int = 100) -> dict:
     """Firm-steps per second of both engines on the same economy (same process, compiled kernels):
     each runs one month untimed (the first touches all its fresh memory), then `months` timed."""
@@ -266,6 +302,8 @@ def report(r: dict) -> str:
     one = r["decades"].get("1:1") or next(iter(r["decades"].values()))
     per_row_step = one["t_steps"] / one["months"] / one["rows"]
     floor = bt["bytes_per_row_step"] / (READ_GBS * 1e9)
+    st = r["stream"]
+    floor_st = bt["bytes_per_row_step"] / (st["gbs"] * 1e9)
     lines += [
         "",
         "**Memory-bandwidth floor.** The step's kernels pass "
@@ -274,6 +312,14 @@ def report(r: dict) -> str:
         f"written). Streaming that at {READ_GBS:.0f} GB/s takes {floor * 1e9:.1f} ns per row-step; the "
         f"1:1 decade's steps take {per_row_step * 1e9:.1f} ns per row-step, "
         f"**{per_row_step / floor:.1f}x the floor** (target: within 3x).",
+        "",
+        f"Measured in the same run, a kernel of the step's shape (parallel over the same row chunks, "
+        f"{st['reads']} float64 arrays read and {st['writes']} written per row as the income kernel, "
+        f"trivial arithmetic) over {st['rows']:,} rows takes {st['seconds'] * 1e3:.2f} ms: "
+        f"{st['gbs']:.0f} GB/s of arrays passed (writes cost a read too, so more moves). At that rate "
+        f"the step's bytes take {floor_st * 1e9:.1f} ns per row-step, "
+        f"{floor_st * one['rows'] * 1e3:.0f} ms a month at 1:1; the steps take "
+        f"**{per_row_step / floor_st:.1f}x** that.",
     ]
     state = one["bytes_per_row"]
     min_floor = 2 * state / (READ_GBS * 1e9)
@@ -284,29 +330,40 @@ def report(r: dict) -> str:
         f"{min_floor * 1e9:.0f} ns per row-step, and the steps take **{per_row_step / min_floor:.1f}x** "
         "that. What is left, and why:",
         "",
-        "1. The kernels are no longer bound by memory bandwidth but by instructions per row: two threads "
-        "move about 8 GB/s through them where a plain streaming kernel moves 40+ GB/s on this machine, "
-        "and fusing passes does not pay (net worth, deposits, the bank-book gap and the guaranteed stock "
-        "now come out of passes that already visit every row: the separate passes' time moved into "
-        "the fused ones, measured). The income kernel spends about 38 ns a row on one thread (an exp, "
-        "divisions, tax-band branches, 21 sums by sector) and two threads give 1.5x. What was tried "
-        "and measured no faster: keeping the sector sums in registers; fastmath (all flags: income "
-        "10.4 -> 9.7 ms, market 7.9 -> 8.2); splitting income into a per-row loop and a sum loop "
-        "(10.4 -> 10.1 ms): LLVM leaves the per-row loop scalar because it reads per-sector "
-        "parameters by the row's sector (gathers, which its cost model for this CPU, znver4, rejects "
-        "once a loop has two; seen with inspect_asm); smaller row chunks (better balance of two "
-        "threads, but more partial sums over 4,000 banks: no gain). Rows kept grouped by sector "
-        "would turn the gathers into constants and the sums into scalars; that is a change of the "
-        "row layout and of the entry code, left for later.",
-        "2. The credit allocation is serial by design: banks serve applicants best score first under "
+        "1. The kernels are bound by instructions per row, not by memory: the income kernel takes about "
+        "9 ms a month at 1:1 where the streaming kernel above, with its array counts, takes about 2; "
+        "it spends about 36 ns a row on one thread (an exp for the credit score, divisions, tax-band "
+        "branches, 21 sums by sector, 2 by bank) and two threads give 1.8x. Fusing passes does not "
+        "pay: work moved into a pass that already visits every row costs there what it cost alone "
+        "(measured for net worth, deposits, the bank-book gap and the guaranteed stock). What was "
+        "tried and measured no faster: keeping the sector sums in registers; fastmath (all flags: "
+        "income 10.4 -> 9.7 ms, market 7.9 -> 8.2); splitting income into a per-row loop and a sum "
+        "loop: LLVM leaves the per-row loop scalar because it reads per-sector parameters by the "
+        "row's sector (gathers, which its cost model for this CPU, znver4, rejects once a loop has "
+        "two; seen with inspect_asm); updating the applicants' net worth in the allocation instead of "
+        "in a pass over all rows (the random row accesses cost more than the pass: +0.7 ms against "
+        "-0.4). Rows kept grouped by sector would turn the gathers into constants and the sums into "
+        "scalars, and let loops vectorise; that is a change of the row layout, of entry and of the "
+        "order of the sums (results move at rounding level), left for later.",
+        "2. Balance: above 2^16 rows the kernels cut the rows into a multiple of 8 equal chunks "
+        "(`sim._numba.chunks`). With chunks of a fixed 2^16 rows, 437,583 rows made 7 chunks: one "
+        "thread ran 4, the other 2.7 (the 1:1 month took 64 ms; 56 ms in 8 equal chunks).",
+        "3. The credit allocation is serial by design: banks serve applicants best score first under "
         "their capital room, and the room binds for most banks (measured: 4-10% of banks could serve "
-        "every candidate applicant). About a tenth of firms apply in a month (shortfalls, and the "
-        "yearly credit-line review), so the serial loop takes ~4 ms at 1:1; gathering the applicants "
-        "into a table in serving order is done in parallel.",
-        f"3. Rows: {rows_per_firm:.2f} per firm at the end of the 1:1 decade (entrants take exited "
+        "every candidate applicant). About 34,000 firms apply in a month at 1:1 (shortfalls, and the "
+        "yearly credit-line review); their rows are read and written in row order, the table being "
+        "permuted into serving order in cache (in serving order the random row accesses took 4.3 ms "
+        "a month; now 2.8).",
+        "4. Random draws: 1.75 million uniforms a month at 1:1 (upgrade reviews, bank search, "
+        "imitation), one per row and process so that scenarios share them (about 4 ms a month). "
+        "Filling them with two threads is only done from 2^20 uniforms on: GNU OpenMP keeps numba's "
+        "worker spinning after each kernel and a second filling thread then competes with it (split "
+        "from 2^17 on, the 1:1 month went from 52.7 to 57.6 ms).",
+        f"5. Rows: {rows_per_firm:.2f} per firm at the end of the 1:1 decade (entrants take exited "
         "firms' rows first; the rows grow in 5% blocks when the firm count rises, which it does by "
-        "about 12% in the first years), and each growth copies the state once (~100 ms at 1:1).",
-        "4. Fixed costs per month (Python phases, ~25 kernel launches, sums over 4,000 banks in each "
+        "about 12% in the first years, then falls to about 337,000 firms), and each growth copies "
+        "the state once (~100 ms at 1:1).",
+        "6. Fixed costs per month (Python phases, ~25 kernel launches, sums over 4,000 banks in each "
         "chunk) are about 2 ms.",
         "",
         f"Memory: {state} bytes per row of firm state (int8 sector and exit reason, int32 ages, ids, "
@@ -345,6 +402,8 @@ def main() -> None:
     print("ratio", r["ratio"], flush=True)
     r["bytes"] = bytes_touched(20_000 if args.quick else 100_000)
     print("bytes", r["bytes"], flush=True)
+    r["stream"] = stream_rate()
+    print("stream", r["stream"], flush=True)
     sizes = (
         [10_000, 100_000]
         if args.quick

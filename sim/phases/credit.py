@@ -31,13 +31,14 @@ class CreditMixin:
             c.soe_unsecured * p.soe_implicit_guarantee, F.loans, F.guaranteed, F.cash, F.capital, F.other_assets,
             F.other_liab, F.net_worth, B.loans, self._repaid, self._rolled, self._request, self._limit,
             self._applicants, self._granted, self._fees, self._new_rate)
-        order = cr.order_by_score(self._applicants[:n_app], F.pd)
+        apps = self._applicants[:n_app]
+        pos = cr.score_order(apps, F.pd)  # serving order: best credit score first
         u = self._draws["credit"].draw()
         room, pdmax_sme, pdmax_large, discount, margin = bk.lending_conditions()
         fund_cap = p.guarantee_fund_capital * 1e9
         fund_room = np.array([max(p.guarantee_leverage * fund_cap - outstanding, 0.0)])
         coverage = (1 - p.risk_share_bank) if fund_cap > 0 else 0.0
-        cr.allocate_credit_drawn(order, u, bk.size_cdf[:B.n_rows], F.sector, W, F.sme, F.soe, F.pd,
+        cr.allocate_credit_drawn(apps, pos, u, bk.size_cdf[:B.n_rows], F.sector, W, F.sme, F.soe, F.pd,
                                  self._request, self._limit, B.alive, margin, room, pdmax_sme, pdmax_large, discount,
                                  p.policy_rate, c.sme_premium, c.loss_given_default, c.risk_weight_large,
                                  c.risk_weight_sme, c.risk_weight_guaranteed, fund_room, coverage,
