@@ -39,7 +39,7 @@ def allocate_credit(order, cand, sector, weight, sme, soe, pd, request, limit, b
                     fund_room, coverage, fee_small, fee_large, small_loan, switch_cost, bank, loans, loan_rate, cash,
                     guaranteed, bank_loans, granted, fee_paid, new_rate):
     """Applicants in `order` (best score first) ask their candidate banks (`cand[i]`, by row); see
-    `_allocate`."""
+    `_serve`."""
     n_app = order.shape[0]
     slot = np.arange(n_app)
     packed = np.empty((n_app, cand.shape[1]), dtype=np.int64)
