@@ -37,10 +37,6 @@ def chunks(n):
     return nc, size
 
 
-def n_chunks(n: int) -> int:
-    return chunks(n)[0]
-
-
 def kernel(fn=None, *, parallel: bool = False):
     deco = njit(cache=True, fastmath=False, parallel=parallel, nogil=True, error_model="numpy")
     return deco(fn) if fn is not None else deco

@@ -54,10 +54,9 @@ def allocate_credit(order, cand, sector, weight, sme, soe, pd, request, limit, b
 
 @kernel(parallel=True)
 def allocate_credit_drawn(apps, pos, u, size_cdf, sector, weight, sme, soe, pd, request, limit, bank_alive,
-                          bank_margin,
-                          bank_room, pdmax_sme, pdmax_large, sme_discount, policy_rate, sme_premium, lgd, rw_large,
-                          rw_sme, rw_g, fund_room, coverage, fee_small, fee_large, small_loan, switch_cost, bank,
-                          loans, loan_rate, cash, guaranteed, bank_loans, granted, fee_paid, new_rate):
+                          bank_margin, bank_room, pdmax_sme, pdmax_large, sme_discount, policy_rate, sme_premium, lgd,
+                          rw_large, rw_sme, rw_g, fund_room, coverage, fee_small, fee_large, small_loan, switch_cost,
+                          bank, loans, loan_rate, cash, guaranteed, bank_loans, granted, fee_paid, new_rate):
     """As `allocate_credit`, for the applicants `apps` (rows, in row order) served in the order
     `pos` (the k-th served is apps[pos[k]], from `score_order`), with each applicant's candidates
     made here: its own bank and, for each uniform draw u[i, j], the bank whose size-CDF interval
@@ -67,7 +66,7 @@ def allocate_credit_drawn(apps, pos, u, size_cdf, sector, weight, sme, soe, pd, 
 
     The firm rows are read and written in row order (the table and the results are permuted in
     cache instead): in serving order the rows are random, and at 1:1 (34,000 applicants among
-    437,583 rows) the random gathers and scatters took a quarter of the allocation's time."""
+    437,583 rows) the random gathers and scatters took a third of the allocation's time."""
     start = bank_search_start(size_cdf)
     n_app = apps.shape[0]
     m = u.shape[1]
@@ -219,10 +218,11 @@ def _serve(cand, fa, flag, bank_alive, bank_margin, bank_room, pdmax_sme, pdmax_
            sme_premium, lgd, rw_large, rw_sme, rw_g, fund_room, coverage, fee_small, fee_large, small_loan,
            switch_cost, bank_loans):
     """Applicants in serving order (best score first; line k of the table `fa`, `flag`) ask their
-    candidate banks (`cand[k]`). Each bank that accepts the applicant's default risk (net of guarantee cover) and has
-    room quotes the policy rate plus its margin, an SME premium and the expected loss; the firm takes
-    the cheapest quote. A firm that moves to a new bank brings its loan stock along. SMEs take the
-    fund's guarantee when it lowers their cost by more than the fee, while the fund has room.
+    candidate banks (`cand[k]`). Each bank that accepts the applicant's default risk (net of
+    guarantee cover) and has room quotes the policy rate plus its margin, an SME premium and the
+    expected loss; the firm takes the cheapest quote. A firm that moves to a new bank brings its
+    loan stock along. SMEs take the fund's guarantee when it lowers their cost by more than the
+    fee, while the fund has room.
 
     Only the banks' room, books and the fund's room pass from one applicant to the next, so the
     callers gather the applicants' own data into a table in serving order first (`_table`, in
