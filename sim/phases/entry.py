@@ -79,68 +79,76 @@ class EntryMixin:
             # more entrants than free rows: add a block of rows (at least 5% of the rows)
             self.grow_rows(max(total - free.size, int(math.ceil(0.05 * self.firms.n_rows))))
             free = self.free_rows(total)
-        F.clear_rows(free[:int(counts.sum())])  # entrants start from empty rows
+        rows = free[:total]
+        F.clear_rows(rows)  # entrants start from empty rows
         cap_now = self.sector_capacity()  # after exits: what entrants under a cap must fit beside
         pi = self.investment_price()
         bk = self.banking
+        # all entrants at once, sector after sector: the j-th entrant of sector s takes row
+        # free[start_s + j] and the draws u[s, j], z[s, j] (each value as a loop over sectors
+        # would compute it; only the sums below go sector by sector)
+        start = np.concatenate(([0], np.cumsum(counts)))
+        sec = np.repeat(np.arange(N_S), counts)
+        j = np.arange(total) - start[sec]
+        us, zs = u[sec, j], z[sec, j]
+        cap = b.entrant_size * self.median_capacity[sec] * np.exp(0.5 * zs)
+        for s in np.flatnonzero((counts > 0) & (p.capacity_cap > 0)):  # entrants, too, stay under a cap
+            sl = slice(start[s], start[s + 1])
+            room = max(self._cap_limit[s] - cap_now[s], 0.0) / self.weight[s]
+            cap[sl] = cap[sl] * min(1.0, room / max(cap[sl].copy().sum(), 1e-12))
+        gap = b.entrant_gap_min + (b.entrant_gap_max - b.entrant_gap_min) * us[:, 0]
+        F.alive[rows] = True
+        F.firm_id[rows] = np.arange(self.next_firm_id, self.next_firm_id + total)
+        self.next_firm_id += total
+        F.sector[rows] = sec
+        F.soe[rows] = False
+        F.age[rows] = 0
+        F.capacity[rows] = cap
+        F.pipeline[rows] = 0.0
+        F.pipeline_cost[rows] = 0.0
+        F.upgrade_left[rows] = 0
+        prod_ = self.frontier_a[sec] * np.exp(-gap)
+        ei = self.frontier_ei[sec] * np.exp(gap * us[:, 1] * 2.0)
+        F.productivity[rows] = prod_
+        F.energy_intensity[rows] = ei
+        q = cap * self.util_target[sec]
+        share = q / np.maximum(demand / self.weight, 1e-12)[sec]
+        F.share[rows] = share
+        F.share_prev[rows] = share
+        F.orders[rows] = q
+        F.expected[rows] = q
+        F.output[rows] = 0.0
+        F.unfilled[rows] = 0.0
+        F.markup[rows] = self.markup0[sec]
+        base = self.price_index / self.vat_blend
+        inputs = np.array([self.io[:, s] @ base for s in range(N_S)])  # input cost per unit of output
+        unit_cost = ((self.labour + self.services)[sec] / prod_ + self.energy_share[sec] * ei + inputs[sec]
+                     + self.materials[sec])
+        F.price[rows] = (1 + self.markup0)[sec] * unit_cost * self.vat_blend[sec]
+        F.revenue[rows] = 0.0
+        F.profit[rows] = 0.0
+        F.loss_months[rows] = 0
+        F.exit_reason[rows] = 0
+        self._init_balance_sheets(rows, 12.0 * q)
+        F.capital[rows] *= pi
+        F.loans[rows] = 0.5 * F.capital[rows]
+        F.net_worth[rows] = F.cash[rows] + F.capital[rows] + F.other_assets[rows] - F.loans[rows] - (
+            F.other_liab[rows])
+        F.sme[rows] = True
+        F.guaranteed[rows] = 0.0
+        banks = np.minimum(np.searchsorted(bk.size_cdf, us[:, 2], side="right"), bk.banks.n_rows - 1)
+        banks = np.where(bk.banks.alive[banks], banks, int(np.argmax(bk.banks.alive)))
+        F.bank[rows] = banks
+        F.loan_rate[rows] = (p.policy_rate + bk.banks.margin[banks] + self.sc.banking.sme_premium
+                             + 0.02 * self.sc.banking.loss_given_default)
+        np.add.at(bk.banks.loans, banks, self.weight[sec] * F.loans[rows])  # in row order, as one by one
         entry_cash = 0.0
-        k = 0
-        for s in range(N_S):
-            c = int(counts[s])
-            if c == 0:
-                continue
-            rows = free[k:k + c]
-            k += c
-            us, zs = u[s, :c], z[s, :c]
-            cap = b.entrant_size * self.median_capacity[s] * np.exp(0.5 * zs)
-            if p.capacity_cap[s] > 0:  # entrants, too, stay under a cap
-                room = max(self._cap_limit[s] - cap_now[s], 0.0) / self.weight[s]
-                cap = cap * min(1.0, room / max(cap.sum(), 1e-12))
-            gap = b.entrant_gap_min + (b.entrant_gap_max - b.entrant_gap_min) * us[:, 0]
-            F.alive[rows] = True
-            F.firm_id[rows] = np.arange(self.next_firm_id, self.next_firm_id + c)
-            self.next_firm_id += c
-            F.sector[rows] = s
-            F.soe[rows] = False
-            F.age[rows] = 0
-            F.capacity[rows] = cap
-            F.pipeline[rows] = 0.0
-            F.pipeline_cost[rows] = 0.0
-            F.upgrade_left[rows] = 0
-            F.productivity[rows] = self.frontier_a[s] * np.exp(-gap)
-            F.energy_intensity[rows] = self.frontier_ei[s] * np.exp(gap * us[:, 1] * 2.0)
-            q = cap * self.util_target[s]
-            F.share[rows] = q / max(demand[s] / self.weight[s], 1e-12)
-            F.share_prev[rows] = F.share[rows]
-            F.orders[rows] = q
-            F.expected[rows] = q
-            F.output[rows] = 0.0
-            F.unfilled[rows] = 0.0
-            F.markup[rows] = self.markup0[s]
-            unit_cost = ((self.labour[s] + self.services[s]) / F.productivity[rows]
-                                 + self.energy_share[s] * F.energy_intensity[rows]
-                                 + self.io[:, s] @ (self.price_index / self.vat_blend) + self.materials[s])
-            F.price[rows] = (1 + self.markup0[s]) * unit_cost * self.vat_blend[s]
-            F.revenue[rows] = 0.0
-            F.profit[rows] = 0.0
-            F.loss_months[rows] = 0
-            F.exit_reason[rows] = 0
-            self._init_balance_sheets(rows, 12.0 * q)
-            F.capital[rows] *= pi
-            F.loans[rows] = 0.5 * F.capital[rows]
-            F.net_worth[rows] = F.cash[rows] + F.capital[rows] + F.other_assets[rows] - F.loans[rows] - (
-                F.other_liab[rows])
-            F.sme[rows] = True
-            F.guaranteed[rows] = 0.0
-            banks = np.minimum(np.searchsorted(bk.size_cdf, us[:, 2], side="right"), bk.banks.n_rows - 1)
-            banks = np.where(bk.banks.alive[banks], banks, int(np.argmax(bk.banks.alive)))
-            F.bank[rows] = banks
-            F.loan_rate[rows] = (p.policy_rate + bk.banks.margin[banks] + self.sc.banking.sme_premium
-                                 + 0.02 * self.sc.banking.loss_given_default)
-            np.add.at(bk.banks.loans, banks, self.weight[s] * F.loans[rows])
-            entry_cash += float(self.weight[s] * F.cash[rows].sum())
-            entries[s] = c
-            entry_cap[s] = cap.sum()
+        for s in np.flatnonzero(counts):
+            sl = slice(start[s], start[s + 1])
+            entry_cash += float(self.weight[s] * F.cash[rows[sl]].sum())
+            entries[s] = counts[s]
+            entry_cap[s] = cap[sl].copy().sum()
+        k = total
         self.invalidate_totals()
         self.entered_rows = free[:k]
         # entrants' shares come out of incumbents'
