@@ -80,7 +80,9 @@ class EntryMixin:
             self.grow_rows(max(total - free.size, int(math.ceil(0.05 * self.firms.n_rows))))
             free = self.free_rows(total)
         rows = free[:total]
-        F.clear_rows(rows)  # entrants start from empty rows
+        # entrants start from empty rows: private (not SOE), age 0, no pipeline, upgrade, output,
+        # unfilled orders, revenue, profit, losses, exit reason or guaranteed loans
+        F.clear_rows(rows)
         cap_now = self.sector_capacity()  # after exits: what entrants under a cap must fit beside
         pi = self.investment_price()
         bk = self.banking
@@ -101,12 +103,7 @@ class EntryMixin:
         F.firm_id[rows] = np.arange(self.next_firm_id, self.next_firm_id + total)
         self.next_firm_id += total
         F.sector[rows] = sec
-        F.soe[rows] = False
-        F.age[rows] = 0
         F.capacity[rows] = cap
-        F.pipeline[rows] = 0.0
-        F.pipeline_cost[rows] = 0.0
-        F.upgrade_left[rows] = 0
         prod_ = self.frontier_a[sec] * np.exp(-gap)
         ei = self.frontier_ei[sec] * np.exp(gap * us[:, 1] * 2.0)
         F.productivity[rows] = prod_
@@ -117,25 +114,18 @@ class EntryMixin:
         F.share_prev[rows] = share
         F.orders[rows] = q
         F.expected[rows] = q
-        F.output[rows] = 0.0
-        F.unfilled[rows] = 0.0
         F.markup[rows] = self.markup0[sec]
         base = self.price_index / self.vat_blend
         inputs = np.array([self.io[:, s] @ base for s in range(N_S)])  # input cost per unit of output
         unit_cost = ((self.labour + self.services)[sec] / prod_ + self.energy_share[sec] * ei + inputs[sec]
                      + self.materials[sec])
         F.price[rows] = (1 + self.markup0)[sec] * unit_cost * self.vat_blend[sec]
-        F.revenue[rows] = 0.0
-        F.profit[rows] = 0.0
-        F.loss_months[rows] = 0
-        F.exit_reason[rows] = 0
         self._init_balance_sheets(rows, 12.0 * q)
         F.capital[rows] *= pi
         F.loans[rows] = 0.5 * F.capital[rows]
         F.net_worth[rows] = F.cash[rows] + F.capital[rows] + F.other_assets[rows] - F.loans[rows] - (
             F.other_liab[rows])
         F.sme[rows] = True
-        F.guaranteed[rows] = 0.0
         banks = np.minimum(np.searchsorted(bk.size_cdf, us[:, 2], side="right"), bk.banks.n_rows - 1)
         banks = np.where(bk.banks.alive[banks], banks, int(np.argmax(bk.banks.alive)))
         F.bank[rows] = banks
@@ -147,10 +137,9 @@ class EntryMixin:
             sl = slice(start[s], start[s + 1])
             entry_cash += float(self.weight[s] * F.cash[rows[sl]].sum())
             entries[s] = counts[s]
-            entry_cap[s] = cap[sl].copy().sum()
-        k = total
+            entry_cap[s] = cap[sl].copy().sum()  # a fresh array, summed as a per-sector one was
         self.invalidate_totals()
-        self.entered_rows = free[:k]
+        self.entered_rows = rows
         # entrants' shares come out of incumbents'
         self.renormalise_shares()
         return entries * self.weight, entry_cap * self.weight, entry_cash
