@@ -10,6 +10,7 @@ CHUNK), clear sim/kernels/__pycache__.
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit
 
 # Rows per chunk of a parallel kernel, at most. Reductions (sums by sector or bank) are accumulated
@@ -35,6 +36,22 @@ def chunks(n):
     size = (n + nc - 1) // nc
     size = (size + ALIGN - 1) // ALIGN * ALIGN
     return nc, size
+
+
+@njit(cache=True)
+def rows_of(c, cs, n):
+    """The rows of chunk c (of cs rows each, n rows in all) as a range of unsigned integers.
+
+    numba compiles an array access through a signed index with a check for negative values
+    (Python's a[-1]); through an unsigned index it leaves the check out (the income kernel: 16.2 ->
+    14.9 ms a month on one thread at 1:1, same results). numba's prange indices are unsigned
+    already; the rows of a chunk were not. Mind that numba makes a float of arithmetic between
+    uint64 and int64: kernels index with these rows and do no arithmetic on them."""
+    lo = c * cs
+    hi = lo + cs
+    if hi > n:
+        hi = n
+    return range(np.uint64(lo), np.uint64(hi))
 
 
 def kernel(fn=None, *, parallel: bool = False):

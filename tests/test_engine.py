@@ -230,6 +230,33 @@ def test_row_chunks_are_equal_and_come_in_groups_that_threads_share_evenly():
         assert nc * size - n < nc * ALIGN  # the others are equal
 
 
+def test_chunk_rows_are_unsigned_and_cover_every_row_once():
+    """`rows_of` gives the rows of each chunk as unsigned integers (so numba leaves out its
+    negative-index checks), and the chunks together cover rows 0..n-1 once, in order."""
+    import numba
+    import numpy as np
+
+    from sim._numba import chunks, rows_of
+
+    @numba.njit
+    def rows(n):
+        nc, cs = chunks(n)
+        out = np.empty(n, dtype=np.int64)
+        k = 0
+        unsigned = True
+        for c in range(nc):
+            for i in rows_of(c, cs, n):
+                unsigned = unsigned and (i - i) - np.uint64(1) > 0  # wraps round only if unsigned
+                out[k] = i
+                k += 1
+        return out[:k], unsigned
+
+    for n in (1, 10, 70_000, 437_583):
+        got, unsigned = rows(n)
+        assert unsigned
+        assert np.array_equal(got, np.arange(n))
+
+
 def test_employment_and_energy_use_are_the_labour_and_energy_of_the_months_output(baseline):
     """Employment = output x workers per yuan / productivity and energy use = output x MWh per yuan
     x energy intensity, summed over the firms that produced this month (weighted)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from .._numba import chunks, kernel
+from .._numba import chunks, kernel, rows_of
 
 # columns of the per-sector income table written by `income`
 (I_REVENUE, I_WAGES, I_SERVICES, I_ENERGY, I_MATERIALS, I_VALUE_ADDED, I_INTEREST, I_DEPRECIATION,
@@ -46,14 +46,15 @@ def income(alive, sector, sme, output, capacity, revenue, productivity, energy_i
     for c in prange(nc):
         t = part[c]
         tb = part_bank[c]
-        for i in range(c * cs, min(n, (c + 1) * cs)):
+        for i in rows_of(c, cs, n):
             if not alive[i]:
                 pd[i] = 0.0
                 continue
-            s = sector[i]
+            s = np.uint64(sector[i])
+            b = np.uint64(bank[i])
             w = weight[s]
-            tb[0, bank[i]] += w * loans[i] * loan_rate[i] / 12.0
-            tb[1, bank[i]] += w * (cash[i] if cash[i] > 0.0 else 0.0) * deposit_rate / 12.0
+            tb[0, b] += w * loans[i] * loan_rate[i] / 12.0
+            tb[1, b] += w * (cash[i] if cash[i] > 0.0 else 0.0) * deposit_rate / 12.0
             t[s, I_DEPOSITS_BEFORE] += cash[i]
             q = output[i]
             r = revenue[i]
@@ -161,11 +162,11 @@ def month_sums(alive, sector, weight, bank, sme, loans, guaranteed, cash, loss_m
         dep = 0.0
         l0 = l1 = r0 = r1 = g_tot = 0.0
         a0 = a1 = m0 = m1 = x0 = x1 = d0 = d1 = 0.0
-        for i in range(c * cs, min(n, (c + 1) * cs)):
-            s = sector[i]
+        for i in rows_of(c, cs, n):
+            s = np.uint64(sector[i])
             w = weight[s]
             if alive[i]:
-                b = bank[i]
+                b = np.uint64(bank[i])
                 lw = w * loans[i]
                 gshare = 0.0
                 if loans[i] > 0:

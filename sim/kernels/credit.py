@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from .._numba import chunks, kernel
+from .._numba import chunks, kernel, rows_of
 
 
 @kernel(parallel=True)
@@ -76,7 +76,7 @@ def allocate_credit_drawn(apps, pos, u, size_cdf, sector, weight, sme, soe, pd, 
     cand = np.empty((n_app, m + 1), dtype=np.int64)
     fa, flag = _table(apps, slot, sector, weight, sme, soe, pd, request, limit, bank, loans)
     for j in prange(n_app):
-        i = apps[j]
+        i = np.uint64(apps[j])
         k = slot[j]
         cand[k, 0] = bank[i]
         for jj in range(m):
@@ -145,8 +145,8 @@ def score_order(applicants, pd):
     keys = np.empty(n, dtype=np.uint64)
     idx = np.empty(n, dtype=np.int64)
     for c in prange(nc):
-        for k in range(c * cs, min(n, (c + 1) * cs)):
-            keys[k] = np.float64(pd[applicants[k]] + 0.0).view(np.uint64)  # + 0.0: -0.0 becomes 0.0
+        for k in rows_of(c, cs, n):
+            keys[k] = np.float64(pd[np.uint64(applicants[k])] + 0.0).view(np.uint64)  # + 0.0: -0.0 becomes 0.0
             idx[k] = k
     tmp_k = np.empty(n, dtype=np.uint64)
     tmp_i = np.empty(n, dtype=np.int64)
@@ -157,7 +157,7 @@ def score_order(applicants, pd):
         for c in prange(nc):
             cnt = count[c]
             cnt[:] = 0
-            for k in range(c * cs, min(n, (c + 1) * cs)):
+            for k in rows_of(c, cs, n):
                 cnt[(keys[k] >> sh) & mask] += 1
         total = 0
         moves = False
@@ -174,7 +174,7 @@ def score_order(applicants, pd):
             continue  # every key has this digit: the pass would not move anything
         for c in prange(nc):
             at = count[c]
-            for k in range(c * cs, min(n, (c + 1) * cs)):
+            for k in rows_of(c, cs, n):
                 d = (keys[k] >> sh) & mask
                 tmp_k[at[d]] = keys[k]
                 tmp_i[at[d]] = idx[k]
@@ -199,13 +199,13 @@ def _table(rows, slot, sector, weight, sme, soe, pd, request, limit, bank, loans
     fa = np.empty((n_app, _N_F))
     flag = np.empty(n_app, dtype=np.int8)
     for j in prange(n_app):
-        i = rows[j]
+        i = np.uint64(rows[j])
         k = slot[j]
         req = request[i]
         if limit[i] < req:
             req = limit[i]
         fa[k, _REQ] = req
-        fa[k, _W] = weight[sector[i]]
+        fa[k, _W] = weight[np.uint64(sector[i])]
         fa[k, _PD] = pd[i]
         fa[k, _LOANS] = loans[i]
         fa[k, _OWN] = bank[i]
@@ -301,7 +301,7 @@ def _serve(cand, fa, flag, bank_alive, bank_margin, bank_room, pdmax_sme, pdmax_
 def _scatter(rows, slot, best_bank, out, bank, loans, loan_rate, cash, guaranteed, granted, fee_paid, new_rate):
     """The allocation's results (line slot[j] of `_serve`'s output) booked on the firm in row rows[j]."""
     for j in prange(rows.shape[0]):
-        i = rows[j]
+        i = np.uint64(rows[j])
         k = slot[j]
         granted[i] = 0.0
         fee_paid[i] = 0.0
@@ -354,7 +354,7 @@ def repay_and_apply(alive, sector, bank, weight, sme, soe, pd, lag, factor, cap_
         lo = c * cs
         k = 0
         g_sum = 0.0
-        for i in range(lo, min(n, lo + cs)):
+        for i in rows_of(c, cs, n):
             repaid[i] = 0.0
             rolled[i] = 0.0
             granted[i] = 0.0
@@ -365,7 +365,8 @@ def repay_and_apply(alive, sector, bank, weight, sme, soe, pd, lag, factor, cap_
                 request[i] = 0.0
                 limit[i] = 0.0
                 continue
-            s = sector[i]
+            s = np.uint64(sector[i])
+            b = np.uint64(bank[i])
             w = weight[s]
             lg = lag[s] if lag[s] > 1 else 1
             spend = (pipeline_cost[i] / lg + plan_expansion[i] * factor[s] * cap_per_capacity[s] / lg
@@ -384,13 +385,13 @@ def repay_and_apply(alive, sector, bank, weight, sme, soe, pd, lag, factor, cap_
                 guaranteed[i] -= guaranteed[i] / maturity
                 cash[i] -= due
                 repaid[i] = due
-                d[bank[i]] -= w * due
+                d[b] -= w * due
             g_sum += w * guaranteed[i]
             net_worth[i] = cash[i] + capital[i] + other_assets[i] - loans[i] - other_liab[i]
             if due > 0 and net_worth[i] > 0 and pd[i] <= pd_roll:
                 loans[i] += due
                 cash[i] += due
-                d[bank[i]] += w * due
+                d[b] += w * due
                 rolled[i] = due
             request[i] = need + (repaid[i] - rolled[i])
             assets = cash[i] + capital[i] + other_assets[i]
@@ -437,15 +438,15 @@ def credit_close(alive, sector, weight, bank, request, granted, rolled, repaid, 
         fee_total = 0.0
         deposits = 0.0
         fs = part_bank[c]
-        for i in range(c * cs, min(n, (c + 1) * cs)):
-            w = weight[sector[i]]
+        for i in rows_of(c, cs, n):
+            w = weight[np.uint64(sector[i])]
             fee_total += fees[i] * w
             flow += w * (granted[i] + rolled[i] - repaid[i] - fees[i])
             denied[i] = alive[i] and request[i] > 0 and granted[i] <= 0
             net_worth[i] = cash[i] + capital[i] + other_assets[i] - loans[i] - other_liab[i]
             if alive[i]:
                 deposits += w * cash[i]
-                fs[bank[i]] += w * loans[i]
+                fs[np.uint64(bank[i])] += w * loans[i]
         part[c, 0] = flow
         part[c, 1] = fee_total
         part[c, 2] = deposits

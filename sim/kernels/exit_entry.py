@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from .._numba import chunks, kernel
+from .._numba import chunks, kernel, rows_of
 from ..state import EXIT_BANKRUPTCY, EXIT_FORCED, EXIT_VOLUNTARY
 from .sums import book_gap
 
@@ -41,7 +41,7 @@ def _close(i, s, reason, compensation, recovery, weight, cash, capital, loans, g
     if gshare > 1.0:
         gshare = 1.0
     payout = loss * gshare
-    b = bank[i]
+    b = np.uint64(bank[i])
     bank_loans[b] -= w * loans[i]
     bank_writeoff[b] += w * (loss - payout)
     table[s, X_RETIRED] += capacity[i] + pipeline[i]
@@ -88,10 +88,10 @@ def exits(alive, sector, sme, weight, cash, capital, loans, guaranteed, net_wort
         t = part[c]
         fs = part_bank[c]
         dep = 0.0
-        for i in range(c * cs, min(n, (c + 1) * cs)):
+        for i in rows_of(c, cs, n):
             if not alive[i]:
                 continue
-            s = sector[i]
+            s = np.uint64(sector[i])
             if net_worth[i] < 0 or cash[i] < 0:
                 exit_reason[i] = EXIT_BANKRUPTCY
             elif loss_months[i] >= loss_months_exit or share[i] < min_share[s]:
@@ -100,13 +100,13 @@ def exits(alive, sector, sme, weight, cash, capital, loans, guaranteed, net_wort
                 t[s, 0] += 1.0
                 t[s, 1] += capacity[i]
                 t[s, 2] += pipeline[i]
-                fs[bank[i]] += weight[s] * loans[i]
+                fs[np.uint64(bank[i])] += weight[s] * loans[i]
                 dep += weight[s] * cash[i]
         part_dep[c, 0] = dep
-    for i in range(n):
+    for i in range(np.uint64(n)):
         if not alive[i] or exit_reason[i] == 0:
             continue
-        s = sector[i]
+        s = np.uint64(sector[i])
         reason = exit_reason[i]
         if reason == EXIT_BANKRUPTCY:
             table[s, X_BANKRUPT] += 1
@@ -133,8 +133,8 @@ def forced_closures(order, fraction, comp_rate, sector, weight, recovery, cash, 
     scrapping the same share of its fixed capital). The government pays compensation as a share of
     the book value of the capital closed."""
     for k in range(order.shape[0]):
-        i = order[k]
-        s = sector[i]
+        i = np.uint64(order[k])
+        s = np.uint64(sector[i])
         f = fraction[k]
         if f >= 1.0:
             comp = comp_rate[s] * capital[i]

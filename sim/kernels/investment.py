@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from .._numba import chunks, kernel
+from .._numba import chunks, kernel, rows_of
 
 
 @kernel(parallel=True)
@@ -27,12 +27,12 @@ def plan_investment(alive, sector, orders, capacity, pipeline, upgrade_left, pro
     part = np.zeros((nc, requested.shape[0]))
     for c in prange(nc):
         t = part[c]
-        for i in range(c * cs, min(n, (c + 1) * cs)):
+        for i in rows_of(c, cs, n):
             plan_expansion[i] = 0.0
             plan_upgrade[i] = 0.0
             if not alive[i]:
                 continue
-            s = sector[i]
+            s = np.uint64(sector[i])
             expected[i] += alpha * (orders[i] - expected[i])
             target = expected[i] / target_util[s]
             flow = (dep[s] + growth[s] / 12.0)
@@ -94,11 +94,11 @@ def execute_investment(alive, sector, factor, plan_expansion, plan_upgrade, subs
     for c in prange(nc):
         t = part[c]
         deposits = 0.0
-        for i in range(c * cs, min(n, (c + 1) * cs)):
+        for i in rows_of(c, cs, n):
             if not alive[i]:
                 net_worth[i] = cash[i] + capital[i] + other_assets[i] - loans[i] - other_liab[i]
                 continue
-            s = sector[i]
+            s = np.uint64(sector[i])
             age[i] += 1
             inv = 0.0
             # capacity under construction: a share 1/lag is completed and paid for each month

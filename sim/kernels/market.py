@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from .._numba import chunks, kernel
+from .._numba import chunks, kernel, rows_of
 
 
 @kernel(parallel=True)
@@ -30,9 +30,9 @@ def market_step(alive, sector, weight, price, unfilled, price_index, chi, w_pric
     for c in prange(nc):
         hn = 0.0
         hd = 0.0
-        for i in range(c * cs, min(n, (c + 1) * cs)):
+        for i in rows_of(c, cs, n):
             if alive[i]:
-                s = sector[i]
+                s = np.uint64(sector[i])
                 e = np.exp(-w_price * np.log(price[i] / price_index[s]) - w_backlog * unfilled[i])
                 unfilled[i] = e
                 part[c, s, 0] += share[i] * e
@@ -58,10 +58,10 @@ def market_step(alive, sector, weight, price, unfilled, price_index, chi, w_pric
     harmonic = num / den
     part[:, :, :] = 0.0
     for c in prange(nc):
-        for i in range(c * cs, min(n, (c + 1) * cs)):
+        for i in rows_of(c, cs, n):
             share_prev[i] = share[i]
             if alive[i]:
-                s = sector[i]
+                s = np.uint64(sector[i])
                 if ebar[s] > 0:
                     share[i] = share[i] * (1.0 + chi * (unfilled[i] / ebar[s] - 1.0))
                 if share[i] < 0.0:
@@ -75,9 +75,9 @@ def market_step(alive, sector, weight, price, unfilled, price_index, chi, w_pric
             new_tot[s] += part[c, s, 0]
     part[:, :, :] = 0.0
     for c in prange(nc):
-        for i in range(c * cs, min(n, (c + 1) * cs)):
+        for i in rows_of(c, cs, n):
             if alive[i]:
-                s = sector[i]
+                s = np.uint64(sector[i])
                 if new_tot[s] > 0:
                     share[i] /= new_tot[s]
                 orders[i] = share[i] * demand[s]
@@ -99,7 +99,7 @@ def market_step(alive, sector, weight, price, unfilled, price_index, chi, w_pric
             unfilled[i] = 0.0
             revenue[i] = 0.0
             continue
-        s = sector[i]
+        s = np.uint64(sector[i])
         free = capacity[i] - output[i]
         if short[s] > 0 and spare[s] > 0 and free > 0:
             frac = short[s] / spare[s]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 from numba import prange
 
 from .._numba import kernel
@@ -19,7 +20,7 @@ def costs_and_prices(alive, sector, productivity, energy_intensity, va_cost, ene
     (rationing by price); price for next month = (1 + mu) c times the sector's VAT margin factor."""
     for i in prange(alive.shape[0]):
         if alive[i]:
-            s = sector[i]
+            s = np.uint64(sector[i])
             unit_cost = (va_cost[s] / productivity[i] + energy_cost[s] * energy_intensity[i]
                          + material_cost[s])
             g = 0.0

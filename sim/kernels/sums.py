@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from .._numba import chunks, kernel
+from .._numba import chunks, kernel, rows_of
 
 
 @kernel(parallel=True)
@@ -22,9 +22,9 @@ def sector_totals(alive, sector, capacity, pipeline, out):
     part = np.zeros((nc, out.shape[0], 3))
     for c in prange(nc):
         t = part[c]
-        for i in range(c * cs, min(n, (c + 1) * cs)):
+        for i in rows_of(c, cs, n):
             if alive[i]:
-                s = sector[i]
+                s = np.uint64(sector[i])
                 t[s, 0] += 1.0
                 t[s, 1] += capacity[i]
                 t[s, 2] += pipeline[i]
@@ -42,9 +42,9 @@ def weighted_sum(alive, sector, weight, x):
     part = np.zeros((nc, 8))  # padded: chunks write their own cache line
     for c in prange(nc):
         t = 0.0
-        for i in range(c * cs, min(n, (c + 1) * cs)):
+        for i in rows_of(c, cs, n):
             if alive[i]:
-                t += weight[sector[i]] * x[i]
+                t += weight[np.uint64(sector[i])] * x[i]
         part[c, 0] = t
     total = 0.0
     for c in range(nc):
@@ -61,9 +61,9 @@ def loan_gap(alive, sector, weight, bank, loans, bank_loans, firm_side):
     part = np.zeros((nc, firm_side.shape[0]))
     for c in prange(nc):
         fs = part[c]
-        for i in range(c * cs, min(n, (c + 1) * cs)):
+        for i in rows_of(c, cs, n):
             if alive[i]:
-                fs[bank[i]] += weight[sector[i]] * loans[i]
+                fs[np.uint64(bank[i])] += weight[np.uint64(sector[i])] * loans[i]
     firm_side[:] = 0.0
     for c in range(nc):
         firm_side[:] += part[c]
@@ -85,13 +85,13 @@ def book_gap(firm_side, bank_loans):
 def reprice(alive, sector, factor, price):
     for i in prange(alive.shape[0]):
         if alive[i]:
-            price[i] *= factor[sector[i]]
+            price[i] *= factor[np.uint64(sector[i])]
 
 
 @kernel(parallel=True)
 def scale_pipeline(sector, scale, pipeline, pipeline_cost):
     for i in prange(sector.shape[0]):
-        f = scale[sector[i]]
+        f = scale[np.uint64(sector[i])]
         pipeline[i] *= f
         pipeline_cost[i] *= f
 
@@ -99,7 +99,7 @@ def scale_pipeline(sector, scale, pipeline, pipeline_cost):
 @kernel
 def halt_projects(alive, sector, halted, pipeline, pipeline_cost):
     for i in range(alive.shape[0]):
-        if alive[i] and halted[sector[i]]:
+        if alive[i] and halted[np.uint64(sector[i])]:
             pipeline[i] = 0.0
             pipeline_cost[i] = 0.0
 
@@ -111,7 +111,7 @@ def renormalise_shares(alive, sector, share, tot):
     nc, cs = chunks(n)
     part = np.zeros((nc, tot.shape[0]))
     for c in prange(nc):
-        for i in range(c * cs, min(n, (c + 1) * cs)):
+        for i in rows_of(c, cs, n):
             if alive[i]:
                 part[c, sector[i]] += share[i]
     tot[:] = 0.0
@@ -119,7 +119,7 @@ def renormalise_shares(alive, sector, share, tot):
         tot[:] += part[c]
     for i in prange(n):
         if alive[i]:
-            t = tot[sector[i]]
+            t = tot[np.uint64(sector[i])]
             share[i] *= 1.0 / t if t > 0 else 1.0
 
 
@@ -148,7 +148,7 @@ def zero_rows(rows, arrays):
     """arrays[j][rows] = 0 for a tuple of same-typed arrays."""
     for arr in arrays:
         for k in range(rows.shape[0]):
-            arr[rows[k]] = 0
+            arr[np.uint64(rows[k])] = 0
 
 
 @kernel(parallel=True)
