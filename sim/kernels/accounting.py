@@ -53,23 +53,31 @@ def income(alive, sector, sme, output, capacity, revenue, productivity, energy_i
             s = np.uint64(sector[i])
             b = np.uint64(bank[i])
             w = weight[s]
-            tb[0, b] += w * loans[i] * loan_rate[i] / 12.0
-            tb[1, b] += w * (cash[i] if cash[i] > 0.0 else 0.0) * deposit_rate / 12.0
-            t[s, I_DEPOSITS_BEFORE] += cash[i]
+            cash_i = cash[i]
+            loans_i = loans[i]
+            rate_i = loan_rate[i]
+            capital_i = capital[i]
+            other_i = other_assets[i]
+            prod_i = productivity[i]
+            ei_i = energy_intensity[i]
+            sme_i = sme[i]
+            tb[0, b] += w * loans_i * rate_i / 12.0
+            tb[1, b] += w * (cash_i if cash_i > 0.0 else 0.0) * deposit_rate / 12.0
+            t[s, I_DEPOSITS_BEFORE] += cash_i
             q = output[i]
             r = revenue[i]
-            wages = q * labour_cost[s] / productivity[i]
-            serv = q * services_cost[s] / productivity[i]
-            en = q * energy_cost[s] * energy_intensity[i]
+            wages = q * labour_cost[s] / prod_i
+            serv = q * services_cost[s] / prod_i
+            en = q * energy_cost[s] * ei_i
             mat = q * material_cost[s]
-            interest = loans[i] * loan_rate[i] / 12.0
-            dint = cash[i] * deposit_rate / 12.0 if cash[i] > 0 else 0.0
-            dep = capital[i] * dep_rate[s]
+            interest = loans_i * rate_i / 12.0
+            dint = cash_i * deposit_rate / 12.0 if cash_i > 0 else 0.0
+            dep = capital_i * dep_rate[s]
             pre = r - wages - serv - en - mat - interest + dint - dep
             vat = vat_rate[s] * r - vat_rate_inputs * (serv + en) - q * vat_inputs_per_q[s]
             tax = 0.0
             if pre > 0:
-                if sme[i] and pre <= small_profit_month:
+                if sme_i and pre <= small_profit_month:
                     # small low-profit enterprise: one rate up to the lower band, another above it
                     low = pre if pre < small_low_month else small_low_month
                     tax = cit_rate_small * low + cit_rate_small_upper * (pre - low)
@@ -78,14 +86,14 @@ def income(alive, sector, sme, output, capacity, revenue, productivity, energy_i
             net = pre - tax
             div = payout * net if net > 0 else 0.0
             flow = r - wages - serv - en - mat - interest + dint - tax - div
-            cash[i] += flow
-            capital[i] -= dep
+            cash_i += flow
+            capital_i -= dep
+            cash[i] = cash_i
+            capital[i] = capital_i
             profit[i] = net
-            if net < 0:
-                loss_months[i] += 1
-            else:
-                loss_months[i] = 0
-            net_worth[i] = cash[i] + capital[i] + other_assets[i] - loans[i] - other_liab[i]
+            lm = loss_months[i] + 1 if net < 0 else 0
+            loss_months[i] = lm
+            net_worth[i] = cash_i + capital_i + other_i - loans_i - other_liab[i]
             t[s, I_REVENUE] += r
             t[s, I_WAGES] += wages
             t[s, I_SERVICES] += serv
@@ -103,14 +111,14 @@ def income(alive, sector, sme, output, capacity, revenue, productivity, energy_i
             t[s, I_CAPACITY] += capacity[i]
             t[s, I_DEPOSIT_INTEREST] += dint
             t[s, I_CASH] += flow
-            t[s, I_DEPOSITS_AFTER] += cash[i]
-            t[s, I_WORKERS] += q * workers_per_yuan[s] / productivity[i]
-            t[s, I_ENERGY_USE] += q * mwh_per_yuan[s] * energy_intensity[i]
+            t[s, I_DEPOSITS_AFTER] += cash_i
+            t[s, I_WORKERS] += q * workers_per_yuan[s] / prod_i
+            t[s, I_ENERGY_USE] += q * mwh_per_yuan[s] * ei_i
             # credit score (as credit.credit_scores)
-            assets = cash[i] + capital[i] + other_assets[i]
-            lev = loans[i] / assets if assets > 0 else 1.0
-            m = profit[i] / revenue[i] if revenue[i] > 0 else -0.1
-            x = pd_c0 + pd_lev * lev + (pd_loss if loss_months[i] >= 3 else 0.0) + (pd_sme if sme[i] else 0.0) - (
+            assets = cash_i + capital_i + other_i
+            lev = loans_i / assets if assets > 0 else 1.0
+            m = net / r if r > 0 else -0.1
+            x = pd_c0 + pd_lev * lev + (pd_loss if lm >= 3 else 0.0) + (pd_sme if sme_i else 0.0) - (
                 pd_margin * m)
             p = 1.0 / (1.0 + np.exp(-x))
             if soe[i]:
@@ -165,57 +173,65 @@ def month_sums(alive, sector, weight, bank, sme, loans, guaranteed, cash, loss_m
         for i in rows_of(c, cs, n):
             s = np.uint64(sector[i])
             w = weight[s]
-            if alive[i]:
+            live = alive[i]
+            loans_i = loans[i]
+            g_i = guaranteed[i]
+            sme_i = sme[i]
+            if live:
                 b = np.uint64(bank[i])
-                lw = w * loans[i]
+                cash_i = cash[i]
+                lw = w * loans_i
                 gshare = 0.0
-                if loans[i] > 0:
-                    g = guaranteed[i] / (loans[i] if loans[i] > 1e-300 else 1e-300)
+                if loans_i > 0:
+                    g = g_i / (loans_i if loans_i > 1e-300 else 1e-300)
                     gshare = g if g < 1.0 else 1.0
-                rw = (rw_sme if sme[i] else rw_large) * (1 - gshare) + rw_g * gshare
-                if sme[i]:
+                rw = (rw_sme if sme_i else rw_large) * (1 - gshare) + rw_g * gshare
+                if sme_i:
                     tb[0, b] += lw
                 else:
                     tb[1, b] += lw
-                tb[2, b] += w * guaranteed[i]
+                tb[2, b] += w * g_i
                 tb[3, b] += rw * lw
-                tb[4, b] += w * (cash[i] if cash[i] > 0.0 else 0.0)
+                tb[4, b] += w * (cash_i if cash_i > 0.0 else 0.0)
                 if loss_months[i] >= npl_months:
                     tb[5, b] += lw
-                tb[6, b] += w * loans[i]
-                dep += w * cash[i]
+                tb[6, b] += w * loans_i
+                dep += w * cash_i
             if not records:
                 continue
-            if alive[i]:
-                t[s, S_OUTPUT] += output[i]
-                t[s, S_CAPACITY] += capacity[i]
+            if live:
+                q = output[i]
+                k = capacity[i]
+                t[s, S_OUTPUT] += q
+                t[s, S_CAPACITY] += k
                 t[s, S_N_FIRMS] += 1.0
-                t[s, S_PROD_W] += productivity[i] * capacity[i]
-                t[s, S_EI_W] += energy_intensity[i] * output[i]
-                t[s, S_LOANS] += loans[i]
+                t[s, S_PROD_W] += productivity[i] * k
+                t[s, S_EI_W] += energy_intensity[i] * q
+                t[s, S_LOANS] += loans_i
                 t[s, S_NET_WORTH] += net_worth[i]
                 t[s, S_PIPELINE] += pipeline[i]
-                t[s, S_PRICE_W] += price[i] * output[i]
-                t[s, S_MARKUP_W] += markup[i] * output[i]
-                small = capacity[i] < threshold_month
+                t[s, S_PRICE_W] += price[i] * q
+                t[s, S_MARKUP_W] += markup[i] * q
+                small = k < threshold_month
                 if small:
-                    l0 += w * loans[i]
-                    r0 += w * loans[i] * loan_rate[i]
+                    l0 += w * loans_i
+                    r0 += w * loans_i * loan_rate[i]
                 else:
-                    l1 += w * loans[i]
-                    r1 += w * loans[i] * loan_rate[i]
-                g_tot += w * guaranteed[i]
+                    l1 += w * loans_i
+                    r1 += w * loans_i * loan_rate[i]
+                g_tot += w * g_i
             else:
-                small = sme[i]
-            g = granted[i] * w
+                small = sme_i
+            gr = granted[i]
+            g = gr * w
             if small:
-                a0 += (granted[i] + rolled[i]) * w
+                a0 += (gr + rolled[i]) * w
                 m0 += g
                 x0 += g * new_rate[i]
                 if denied[i]:
                     d0 += w
             else:
-                a1 += (granted[i] + rolled[i]) * w
+                a1 += (gr + rolled[i]) * w
                 m1 += g
                 x1 += g * new_rate[i]
                 if denied[i]:

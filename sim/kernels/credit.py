@@ -355,58 +355,72 @@ def repay_and_apply(alive, sector, bank, weight, sme, soe, pd, lag, factor, cap_
         k = 0
         g_sum = 0.0
         for i in rows_of(c, cs, n):
-            repaid[i] = 0.0
-            rolled[i] = 0.0
             granted[i] = 0.0
             fee_paid[i] = 0.0
             new_rate[i] = 0.0
             if not alive[i]:
                 net_worth[i] = cash[i] + capital[i] + other_assets[i] - loans[i] - other_liab[i]
+                repaid[i] = 0.0
+                rolled[i] = 0.0
                 request[i] = 0.0
                 limit[i] = 0.0
                 continue
             s = np.uint64(sector[i])
             b = np.uint64(bank[i])
             w = weight[s]
+            cash_i = cash[i]
+            capital_i = capital[i]
+            other_i = other_assets[i]
+            liab_i = other_liab[i]
+            loans_i = loans[i]
             lg = lag[s] if lag[s] > 1 else 1
             spend = (pipeline_cost[i] / lg + plan_expansion[i] * factor[s] * cap_per_capacity[s] / lg
                      + plan_upgrade[i] * (1 - subsidy[s]))
-            need = spend + buffer_months * revenue[i] - cash[i]
+            need = spend + buffer_months * revenue[i] - cash_i
             if need < 0.0:
                 need = 0.0
             # firms keep their leverage: they borrow part of the gap to their target debt-to-assets
-            gap = lev_target * (cash[i] + capital[i] + other_assets[i]) - loans[i] - other_liab[i]
+            gap = lev_target * (cash_i + capital_i + other_i) - loans_i - liab_i
             if gap > 0.0 and firm_id[i] % 12 == review_month:
                 need += lev_speed * gap
             due = 0.0
-            if loans[i] > 0:
-                due = loans[i] / maturity
-                loans[i] -= due
-                guaranteed[i] -= guaranteed[i] / maturity
-                cash[i] -= due
-                repaid[i] = due
+            g_i = guaranteed[i]
+            if loans_i > 0:
+                due = loans_i / maturity
+                loans_i -= due
+                g_i -= g_i / maturity
+                guaranteed[i] = g_i
+                cash_i -= due
                 d[b] -= w * due
-            g_sum += w * guaranteed[i]
-            net_worth[i] = cash[i] + capital[i] + other_assets[i] - loans[i] - other_liab[i]
-            if due > 0 and net_worth[i] > 0 and pd[i] <= pd_roll:
-                loans[i] += due
-                cash[i] += due
+            g_sum += w * g_i
+            nw = cash_i + capital_i + other_i - loans_i - liab_i
+            net_worth[i] = nw
+            rol = 0.0
+            if due > 0 and nw > 0 and pd[i] <= pd_roll:
+                loans_i += due
+                cash_i += due
                 d[b] += w * due
-                rolled[i] = due
-            request[i] = need + (repaid[i] - rolled[i])
-            assets = cash[i] + capital[i] + other_assets[i]
+                rol = due
+            loans[i] = loans_i
+            cash[i] = cash_i
+            repaid[i] = due
+            rolled[i] = rol
+            req = need + (due - rol)
+            request[i] = req
+            assets = cash_i + capital_i + other_i
             if passive:
-                lim = max_debt_to_assets * assets - loans[i]
+                lim = max_debt_to_assets * assets - loans_i
             else:
-                collateral = ((1 - haircut_capital) * capital[i]
-                              + (1 - pledge_haircut) * (receivables_pledge * other_assets[i] + ip_pledge * capital[i]))
-                u = unsecured_sme if (sme[i] and not soe[i]) else unsecured_large
-                u = u + (soe_unsecured if soe[i] else 0.0)
-                lim = collateral + u * assets - loans[i]
-            if lim < 0.0 or net_worth[i] <= 0:
+                collateral = ((1 - haircut_capital) * capital_i
+                              + (1 - pledge_haircut) * (receivables_pledge * other_i + ip_pledge * capital_i))
+                soe_i = soe[i]
+                u = unsecured_sme if (sme[i] and not soe_i) else unsecured_large
+                u = u + (soe_unsecured if soe_i else 0.0)
+                lim = collateral + u * assets - loans_i
+            if lim < 0.0 or nw <= 0:
                 lim = 0.0
             limit[i] = lim
-            if request[i] > 0:
+            if req > 0:
                 applicants[lo + k] = i
                 k += 1
         n_part[c, 0] = k
@@ -440,13 +454,18 @@ def credit_close(alive, sector, weight, bank, request, granted, rolled, repaid, 
         fs = part_bank[c]
         for i in rows_of(c, cs, n):
             w = weight[np.uint64(sector[i])]
-            fee_total += fees[i] * w
-            flow += w * (granted[i] + rolled[i] - repaid[i] - fees[i])
-            denied[i] = alive[i] and request[i] > 0 and granted[i] <= 0
-            net_worth[i] = cash[i] + capital[i] + other_assets[i] - loans[i] - other_liab[i]
-            if alive[i]:
-                deposits += w * cash[i]
-                fs[np.uint64(bank[i])] += w * loans[i]
+            fee = fees[i]
+            gr = granted[i]
+            cash_i = cash[i]
+            loans_i = loans[i]
+            live = alive[i]
+            fee_total += fee * w
+            flow += w * (gr + rolled[i] - repaid[i] - fee)
+            denied[i] = live and request[i] > 0 and gr <= 0
+            net_worth[i] = cash_i + capital[i] + other_assets[i] - loans_i - other_liab[i]
+            if live:
+                deposits += w * cash_i
+                fs[np.uint64(bank[i])] += w * loans_i
         part[c, 0] = flow
         part[c, 1] = fee_total
         part[c, 2] = deposits

@@ -92,16 +92,18 @@ def exits(alive, sector, sme, weight, cash, capital, loans, guaranteed, net_wort
             if not alive[i]:
                 continue
             s = np.uint64(sector[i])
-            if net_worth[i] < 0 or cash[i] < 0:
+            cash_i = cash[i]
+            if net_worth[i] < 0 or cash_i < 0:
                 exit_reason[i] = EXIT_BANKRUPTCY
             elif loss_months[i] >= loss_months_exit or share[i] < min_share[s]:
                 exit_reason[i] = EXIT_VOLUNTARY
             else:
+                w = weight[s]
                 t[s, 0] += 1.0
                 t[s, 1] += capacity[i]
                 t[s, 2] += pipeline[i]
-                fs[np.uint64(bank[i])] += weight[s] * loans[i]
-                dep += weight[s] * cash[i]
+                fs[np.uint64(bank[i])] += w * loans[i]
+                dep += w * cash_i
         part_dep[c, 0] = dep
     for i in range(np.uint64(n)):
         if not alive[i] or exit_reason[i] == 0:

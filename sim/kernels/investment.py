@@ -28,38 +28,45 @@ def plan_investment(alive, sector, orders, capacity, pipeline, upgrade_left, pro
     for c in prange(nc):
         t = part[c]
         for i in rows_of(c, cs, n):
-            plan_expansion[i] = 0.0
-            plan_upgrade[i] = 0.0
             if not alive[i]:
+                plan_expansion[i] = 0.0
+                plan_upgrade[i] = 0.0
                 continue
             s = np.uint64(sector[i])
-            expected[i] += alpha * (orders[i] - expected[i])
-            target = expected[i] / target_util[s]
+            k = capacity[i]
+            ex = expected[i]
+            ex += alpha * (orders[i] - ex)
+            expected[i] = ex
+            target = ex / target_util[s]
             flow = (dep[s] + growth[s] / 12.0)
             target_pipe = flow * lag[s] * target
-            x = dep[s] * capacity[i] + growth[s] / 12.0 * target + adjust * (target - capacity[i]) + adjust * (
-                target_pipe - pipeline[i])
-            if x > max_expansion * capacity[i]:
-                x = max_expansion * capacity[i]
+            x = dep[s] * k + growth[s] / 12.0 * target + adjust * (target - k) + adjust * (target_pipe - pipeline[i])
+            if x > max_expansion * k:
+                x = max_expansion * k
             if x > 0:
                 plan_expansion[i] = x
                 t[s] += x
+            else:
+                plan_expansion[i] = 0.0
+            plan_upgrade[i] = 0.0
             if upgrade_left[i] == 0 and u_review[i] < p_review:
+                a_i = productivity[i]
+                e_i = energy_intensity[i]
                 a_star = frontier_a[s]
                 e_star = frontier_ei[s]
                 gain = 0.0
-                if a_star > productivity[i]:
-                    gain += np.log(a_star / productivity[i])
-                if e_star < energy_intensity[i]:
-                    gain += np.log(energy_intensity[i] / e_star)
+                if a_star > a_i:
+                    gain += np.log(a_star / a_i)
+                if e_star < e_i:
+                    gain += np.log(e_i / e_star)
                 if gain > 0:
-                    a_new = a_star if a_star > productivity[i] else productivity[i]
-                    e_new = e_star if e_star < energy_intensity[i] else energy_intensity[i]
-                    c_old = va_cost[s] / productivity[i] + energy_cost[s] * energy_intensity[i]
+                    a_new = a_star if a_star > a_i else a_i
+                    e_new = e_star if e_star < e_i else e_i
+                    c_old = va_cost[s] / a_i + energy_cost[s] * e_i
                     c_new = va_cost[s] / a_new + energy_cost[s] * e_new
-                    q = expected[i] if expected[i] < capacity[i] else capacity[i]
+                    q = ex if ex < k else k
                     value = q * (c_old - c_new) * annuity
-                    cost = capital_per_capacity[s] * capacity[i] * (cost_fixed + cost_per_gap * gain)
+                    cost = capital_per_capacity[s] * k * (cost_fixed + cost_per_gap * gain)
                     if value > cost * (1.0 - subsidy[s]):
                         plan_upgrade[i] = cost
     requested[:] = 0.0
@@ -100,26 +107,33 @@ def execute_investment(alive, sector, factor, plan_expansion, plan_upgrade, subs
                 continue
             s = np.uint64(sector[i])
             age[i] += 1
+            cash_i = cash[i]
+            capital_i = capital[i]
+            cap_i = capacity[i]
+            pipe_i = pipeline[i]
+            a_i = productivity[i]
+            e_i = energy_intensity[i]
             inv = 0.0
             # capacity under construction: a share 1/lag is completed and paid for each month
-            if pipeline[i] > 0:
+            if pipe_i > 0:
                 frac = 1.0 / lag[s] if lag[s] > 1 else 1.0
-                done = pipeline[i] * frac
+                done = pipe_i * frac
                 pay = pipeline_cost[i] * frac
-                cash[i] -= pay
-                capital[i] += pay
+                cash_i -= pay
+                capital_i += pay
                 pipeline_cost[i] -= pay
                 inv += pay
-                capacity[i] += done
-                pipeline[i] -= done
+                cap_i += done
+                pipe_i -= done
                 t[s, V_ADDED] += done
             if upgrade_left[i] > 0:
-                upgrade_left[i] -= 1
-                if upgrade_left[i] == 0:
-                    if upgrade_productivity[i] > productivity[i]:
-                        productivity[i] = upgrade_productivity[i]
-                    if upgrade_energy[i] < energy_intensity[i]:
-                        energy_intensity[i] = upgrade_energy[i]
+                left = upgrade_left[i] - 1
+                upgrade_left[i] = left
+                if left == 0:
+                    if upgrade_productivity[i] > a_i:
+                        a_i = upgrade_productivity[i]
+                    if upgrade_energy[i] < e_i:
+                        e_i = upgrade_energy[i]
                     t[s, V_UPGRADES_DONE] += 1.0
             # new projects
             x = plan_expansion[i] * factor[s]
@@ -127,7 +141,7 @@ def execute_investment(alive, sector, factor, plan_expansion, plan_upgrade, subs
             first = capex / lag[s] if lag[s] > 0 else capex  # first instalment, paid next month
             up = plan_upgrade[i]
             own_up = up * (1.0 - subsidy[s])
-            avail = cash[i] if cash[i] > 0 else 0.0
+            avail = cash_i if cash_i > 0 else 0.0
             if first + own_up > avail:
                 up = 0.0
                 own_up = 0.0
@@ -137,28 +151,28 @@ def execute_investment(alive, sector, factor, plan_expansion, plan_upgrade, subs
                     capex *= scale
             if x > 0:
                 if lag[s] == 0:
-                    capacity[i] += x
+                    cap_i += x
                     t[s, V_ADDED] += x
-                    cash[i] -= capex
-                    capital[i] += capex
+                    cash_i -= capex
+                    capital_i += capex
                     inv += capex
                 else:
-                    pipeline[i] += x
+                    pipe_i += x
                     pipeline_cost[i] += capex
                 t[s, V_GRANTED] += x
             if up > 0:
-                cash[i] -= own_up
-                capital[i] += up
+                cash_i -= own_up
+                capital_i += up
                 inv += up
                 t[s, V_SUBSIDY] += up - own_up
                 t[s, V_UPGRADES] += 1.0
                 upgrade_productivity[i] = frontier_a[s]
                 upgrade_energy[i] = frontier_ei[s]
                 if upgrade_lag == 0:
-                    if frontier_a[s] > productivity[i]:
-                        productivity[i] = frontier_a[s]
-                    if frontier_ei[s] < energy_intensity[i]:
-                        energy_intensity[i] = frontier_ei[s]
+                    if frontier_a[s] > a_i:
+                        a_i = frontier_a[s]
+                    if frontier_ei[s] < e_i:
+                        e_i = frontier_ei[s]
                     t[s, V_UPGRADES_DONE] += 1.0
                 else:
                     upgrade_left[i] = upgrade_lag
@@ -166,19 +180,25 @@ def execute_investment(alive, sector, factor, plan_expansion, plan_upgrade, subs
             t[s, V_CASH] -= inv - (up - own_up)  # the firm pays all but the subsidy
             # imitation of the frontier by laggards (free, gradual)
             if u_imitate[i] < p_imitate:
-                if frontier_a[s] > productivity[i]:
-                    productivity[i] *= np.exp(imitation_speed * np.log(frontier_a[s] / productivity[i]))
-                if frontier_ei[s] < energy_intensity[i]:
-                    energy_intensity[i] *= np.exp(-imitation_speed * np.log(energy_intensity[i] / frontier_ei[s]))
+                if frontier_a[s] > a_i:
+                    a_i *= np.exp(imitation_speed * np.log(frontier_a[s] / a_i))
+                if frontier_ei[s] < e_i:
+                    e_i *= np.exp(-imitation_speed * np.log(e_i / frontier_ei[s]))
             # physical depreciation
-            d = capacity[i] * dep_capacity[s]
-            capacity[i] -= d
+            d = cap_i * dep_capacity[s]
+            cap_i -= d
             t[s, V_RETIRED_DEP] += d
             t[s, V_FIRMS] += 1.0
-            t[s, V_CAPACITY] += capacity[i]
-            t[s, V_PIPELINE] += pipeline[i]
-            net_worth[i] = cash[i] + capital[i] + other_assets[i] - loans[i] - other_liab[i]
-            deposits += weight[s] * cash[i]
+            t[s, V_CAPACITY] += cap_i
+            t[s, V_PIPELINE] += pipe_i
+            cash[i] = cash_i
+            capital[i] = capital_i
+            capacity[i] = cap_i
+            pipeline[i] = pipe_i
+            productivity[i] = a_i
+            energy_intensity[i] = e_i
+            net_worth[i] = cash_i + capital_i + other_assets[i] - loans[i] - other_liab[i]
+            deposits += weight[s] * cash_i
         part_dep[c, 0] = deposits
     table[:] = 0.0
     total = 0.0

@@ -35,8 +35,9 @@ def market_step(alive, sector, weight, price, unfilled, price_index, chi, w_pric
                 s = np.uint64(sector[i])
                 e = np.exp(-w_price * np.log(price[i] / price_index[s]) - w_backlog * unfilled[i])
                 unfilled[i] = e
-                part[c, s, 0] += share[i] * e
-                part[c, s, 1] += share[i]
+                f = share[i]
+                part[c, s, 0] += f * e
+                part[c, s, 1] += f
                 w = capacity[i] * weight[s]
                 hn += w
                 hd += w / productivity[i]
@@ -59,14 +60,16 @@ def market_step(alive, sector, weight, price, unfilled, price_index, chi, w_pric
     part[:, :, :] = 0.0
     for c in prange(nc):
         for i in rows_of(c, cs, n):
-            share_prev[i] = share[i]
+            f = share[i]
+            share_prev[i] = f
             if alive[i]:
                 s = np.uint64(sector[i])
                 if ebar[s] > 0:
-                    share[i] = share[i] * (1.0 + chi * (unfilled[i] / ebar[s] - 1.0))
-                if share[i] < 0.0:
-                    share[i] = 0.0
-                part[c, s, 0] += share[i]
+                    f = f * (1.0 + chi * (unfilled[i] / ebar[s] - 1.0))
+                if f < 0.0:
+                    f = 0.0
+                share[i] = f
+                part[c, s, 0] += f
             else:
                 share[i] = 0.0
     new_tot = np.zeros(n_s)
@@ -78,13 +81,17 @@ def market_step(alive, sector, weight, price, unfilled, price_index, chi, w_pric
         for i in rows_of(c, cs, n):
             if alive[i]:
                 s = np.uint64(sector[i])
+                f = share[i]
                 if new_tot[s] > 0:
-                    share[i] /= new_tot[s]
-                orders[i] = share[i] * demand[s]
-                q = orders[i] if orders[i] < capacity[i] else capacity[i]
+                    f /= new_tot[s]
+                    share[i] = f
+                o = f * demand[s]
+                k = capacity[i]
+                orders[i] = o
+                q = o if o < k else k
                 output[i] = q
-                part[c, s, 0] += orders[i] - q
-                part[c, s, 1] += capacity[i] - q
+                part[c, s, 0] += o - q
+                part[c, s, 1] += k - q
             else:
                 orders[i] = 0.0
                 output[i] = 0.0
@@ -100,12 +107,15 @@ def market_step(alive, sector, weight, price, unfilled, price_index, chi, w_pric
             revenue[i] = 0.0
             continue
         s = np.uint64(sector[i])
-        free = capacity[i] - output[i]
+        q = output[i]
+        free = capacity[i] - q
         if short[s] > 0 and spare[s] > 0 and free > 0:
             frac = short[s] / spare[s]
             if frac > 1.0:
                 frac = 1.0
-            output[i] += free * frac
-        unfilled[i] = 1.0 - output[i] / orders[i] if orders[i] > output[i] else 0.0
-        revenue[i] = price[i] * output[i]
+            q += free * frac
+            output[i] = q
+        o = orders[i]
+        unfilled[i] = 1.0 - q / o if o > q else 0.0
+        revenue[i] = price[i] * q
     return harmonic
