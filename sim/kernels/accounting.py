@@ -20,7 +20,7 @@ def income(alive, sector, sme, output, capacity, revenue, productivity, energy_i
            labour_cost, services_cost, energy_cost, material_cost, dep_rate, vat_rate, vat_inputs_per_q,
            vat_rate_inputs, cit_rate, cit_rate_small, cit_rate_small_upper, small_low_month, small_profit_month,
            payout,
-           cash, capital, other_assets, other_liab, profit, loss_months, net_worth, table,
+           cash, capital, other_assets, other_liab, profit, loss_months, table,
            weight, bank, soe, pd_c0, pd_lev, pd_loss, pd_sme, pd_margin, soe_cut, pd, bank_interest,
            bank_deposit_interest, workers_per_yuan, mwh_per_yuan):
     """Sales less wages, services, energy, inputs, interest and depreciation; VAT remitted on value
@@ -37,6 +37,9 @@ def income(alive, sector, sme, output, capacity, revenue, productivity, energy_i
     each bank earns and pays on its firms' loans and deposits, the firms' deposits before and after
     (for the stock-flow check), and the credit score of step 7 (`credit.credit_scores`), whose inputs
     are final once the income statement is booked.
+
+    Net worth is not stored here: the credit step changes it before anyone reads it, and the
+    investment step stores every row's (`investment.execute_investment`).
     """
     n_b = bank_interest.shape[0]
     n = alive.shape[0]
@@ -93,7 +96,6 @@ def income(alive, sector, sme, output, capacity, revenue, productivity, energy_i
             profit[i] = net
             lm = loss_months[i] + 1 if net < 0 else 0
             loss_months[i] = lm
-            net_worth[i] = cash_i + capital_i + other_i - loans_i - other_liab[i]
             t[s, I_REVENUE] += r
             t[s, I_WAGES] += wages
             t[s, I_SERVICES] += serv

@@ -327,7 +327,7 @@ def repay_and_apply(alive, sector, bank, weight, sme, soe, pd, lag, factor, cap_
                     passive,
                     max_debt_to_assets, haircut_capital, pledge_haircut, receivables_pledge, ip_pledge, unsecured_sme,
                     unsecured_large, soe_unsecured, loans, guaranteed, cash, capital, other_assets, other_liab,
-                    net_worth, bank_loans, repaid, rolled, request, limit, applicants, granted, fee_paid, new_rate):
+                    bank_loans, repaid, rolled, request, limit, applicants, granted, fee_paid, new_rate):
     """Step 7 up to the allocation, firm by firm: the funds the firm needs beyond its deposits (the
     instalment on its pipeline, the first instalment of new projects within the capacity rules, its
     own share of a planned upgrade, a cash buffer of `buffer_months` of revenue, and a share
@@ -359,7 +359,6 @@ def repay_and_apply(alive, sector, bank, weight, sme, soe, pd, lag, factor, cap_
             fee_paid[i] = 0.0
             new_rate[i] = 0.0
             if not alive[i]:
-                net_worth[i] = cash[i] + capital[i] + other_assets[i] - loans[i] - other_liab[i]
                 repaid[i] = 0.0
                 rolled[i] = 0.0
                 request[i] = 0.0
@@ -393,8 +392,7 @@ def repay_and_apply(alive, sector, bank, weight, sme, soe, pd, lag, factor, cap_
                 cash_i -= due
                 d[b] -= w * due
             g_sum += w * g_i
-            nw = cash_i + capital_i + other_i - loans_i - liab_i
-            net_worth[i] = nw
+            nw = cash_i + capital_i + other_i - loans_i - liab_i  # (stored by the investment step)
             rol = 0.0
             if due > 0 and nw > 0 and pd[i] <= pd_roll:
                 loans_i += due
@@ -437,10 +435,10 @@ def repay_and_apply(alive, sector, bank, weight, sme, soe, pd, lag, factor, cap_
 
 
 @kernel(parallel=True)
-def credit_close(alive, sector, weight, bank, request, granted, rolled, repaid, fees, cash, capital, other_assets,
-                 loans, other_liab, net_worth, denied, firm_side):
+def credit_close(alive, sector, weight, bank, request, granted, rolled, repaid, fees, cash, loans, denied,
+                 firm_side):
     """After the allocation: net cash flow to firms from credit and guarantee fees (economy-wide
-    yuan), applicants refused, net worth, and for the stock-flow checks the firms' deposits and
+    yuan), applicants refused, and for the stock-flow checks the firms' deposits and
     the loans each bank's firms owe it (sums in fixed chunks of rows). Returns (flow, fees,
     deposits)."""
     n = alive.shape[0]
@@ -462,7 +460,6 @@ def credit_close(alive, sector, weight, bank, request, granted, rolled, repaid, 
             fee_total += fee * w
             flow += w * (gr + rolled[i] - repaid[i] - fee)
             denied[i] = live and request[i] > 0 and gr <= 0
-            net_worth[i] = cash_i + capital[i] + other_assets[i] - loans_i - other_liab[i]
             if live:
                 deposits += w * cash_i
                 fs[np.uint64(bank[i])] += w * loans_i

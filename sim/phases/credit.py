@@ -29,8 +29,8 @@ class CreditMixin:
             c.market == "passive", b.max_debt_to_assets, c.collateral_haircut_capital, p.pledge_haircut,
             p.receivables_pledge, p.ip_pledge, c.unsecured_sme, c.unsecured_large,
             c.soe_unsecured * p.soe_implicit_guarantee, F.loans, F.guaranteed, F.cash, F.capital, F.other_assets,
-            F.other_liab, F.net_worth, B.loans, self._repaid, self._rolled, self._request, self._limit,
-            self._applicants, self._granted, self._fees, self._new_rate)
+            F.other_liab, B.loans, self._repaid, self._rolled, self._request, self._limit, self._applicants,
+            self._granted, self._fees, self._new_rate)
         apps = self._applicants[:n_app]
         pos = cr.score_order(apps, F.pd)  # serving order: best credit score first
         u = self._draws["credit"].draw()
@@ -47,9 +47,8 @@ class CreditMixin:
                                  self._new_rate)
         firm_side = np.zeros(B.n_rows)
         flow, fees, deposits = cr.credit_close(F.alive, F.sector, W, F.bank, self._request, self._granted,
-                                               self._rolled, self._repaid, self._fees, F.cash, F.capital,
-                                               F.other_assets, F.loans, F.other_liab, F.net_worth, self._denied,
-                                               firm_side)
+                                               self._rolled, self._repaid, self._fees, F.cash, F.loans,
+                                               self._denied, firm_side)
         self._credit_month = {"fees": float(fees)}
         return float(flow), float(deposits), float(np.max(np.abs(firm_side - B.loans)))
 

@@ -47,7 +47,7 @@ class FirmPhasesMixin:
                    material_cost, self.dep_month, tau, vat_inputs_per_q, p.vat_rate_inputs, p.cit_rate,
                    p.cit_rate_small, p.cit_rate_small_upper, b.small_profit_lower_band / 12.0,
                    b.small_profit_threshold / 12.0, b.dividend_payout, F.cash, F.capital, F.other_assets,
-                   F.other_liab, F.profit, F.loss_months, F.net_worth, self._income, W, F.bank, F.soe,
+                   F.other_liab, F.profit, F.loss_months, self._income, W, F.bank, F.soe,
                    c.pd_intercept, c.pd_leverage, c.pd_loss, c.pd_sme, c.pd_margin, p.soe_implicit_guarantee, F.pd,
                    bk.interest_income, bk.deposit_interest, self.workers_per_yuan, self.mwh_per_yuan)
         before = float(np.sum(self._income[:, acc.I_DEPOSITS_BEFORE] * W))
