@@ -9,11 +9,14 @@ shapes that depend only on the run size, so two scenarios with the same seed see
 
 from __future__ import annotations
 
-import threading
 import zlib
 
 import numpy as np
+from llvmlite import ir
+from numba import prange, types
+from numba.extending import intrinsic
 
+from ._numba import chunks, kernel, rows_of
 from .state import staggered_zero
 
 STREAMS = ("init", "demand", "innovation", "upgrade", "imitation", "entry", "credit")
@@ -33,36 +36,86 @@ class Streams:
         return self._g[name]
 
 
-SPLIT_AT = 1 << 20  # uniforms: from this many on, two threads fill halves of the buffer (see fill_uniforms)
-
-
 def fill_uniforms(gen: np.random.Generator, out: np.ndarray) -> None:
-    """out <- gen.random(out=out), the same numbers and the same generator state after, filled by
-    two threads when the buffer is large: the second half comes from a copy of the bit generator
-    advanced past the first half (a PCG64 double uses exactly one 64-bit output), and the generator
-    is then advanced past both. numpy releases the GIL while it fills, so the halves fill at once.
+    """out <- gen.random(out=out): the same numbers, and the generator left where that call leaves
+    it, made by a numba kernel in parallel when the bit generator is numpy's PCG64.
 
-    Only for large buffers: GNU OpenMP keeps numba's worker thread spinning for a while after each
-    parallel kernel, and a second filling thread started then competes with it for the other core.
-    Measured in the 1:1 economy (24 months, 3 runs each): splitting from 2^17 uniforms on (the
-    month's 437,583- and 875,166-uniform draws) took the month from 52.7 to 57.6 ms, though the same
-    fills alone were 40% faster split; from 2^20 on (5M firms: 5.8 and 11.6 million uniforms) the
-    fills outlast the spinning and the split halves their time."""
-    flat = out.reshape(-1)
-    n = flat.shape[0]
+    numpy fills on one thread, 2.2 ns a double here (1.75 million uniforms a month at 1:1: about
+    4 ms). `_pcg64_fill` steps the same 128-bit LCG with LLVM's native 128-bit arithmetic (numba
+    has no 128-bit integer type; `_mul_add_128` emits it), each chunk of rows from the state its
+    first row starts from (the LCG jumped ahead in O(log n) steps), so the numbers depend on the
+    row only, never on the number of threads: 0.8 ms for 437,583 uniforms on one thread, 0.4 on
+    two, against 0.96 for numpy (benchmarks/RESULTS.md). Earlier, numpy filled halves of large
+    buffers in two Python threads; GNU OpenMP keeps numba's worker spinning after each kernel, so a
+    second filling thread competed with it, and that only paid from 2^20 uniforms on."""
     bg = gen.bit_generator
-    if n < SPLIT_AT or not isinstance(bg, np.random.PCG64):
+    flat = out.reshape(-1)
+    if type(bg) is not np.random.PCG64 or flat.dtype != np.float64:
         gen.random(out=out)
         return
-    half = n // 2
-    bg2 = np.random.PCG64()
-    bg2.state = bg.state
-    bg2.advance(half)
-    second = threading.Thread(target=np.random.Generator(bg2).random, kwargs={"out": flat[half:]})
-    second.start()
-    gen.random(out=flat[:half])
-    second.join()
-    bg.advance(n - half)
+    st = bg.state["state"]
+    state, inc = int(st["state"]), int(st["inc"])
+    _pcg64_fill(np.uint64(state >> 64), np.uint64(state & _LOW64), np.uint64(inc >> 64), np.uint64(inc & _LOW64),
+                flat)
+    bg.advance(flat.shape[0])
+
+
+_LOW64 = (1 << 64) - 1
+_MULT_HI, _MULT_LO = np.uint64(2549297995355413924), np.uint64(4865540595714422341)  # PCG64's multiplier
+
+
+@intrinsic
+def _mul_add_128(typingctx, a_hi, a_lo, b_hi, b_lo, c_hi, c_lo):
+    """a * b + c modulo 2^128, each number as (high, low) 64-bit halves."""
+    u64 = types.uint64
+    sig = types.UniTuple(u64, 2)(u64, u64, u64, u64, u64, u64)
+
+    def codegen(context, builder, signature, args):
+        i128, i64 = ir.IntType(128), ir.IntType(64)
+        half = ir.Constant(i128, 64)
+        wide = [builder.zext(x, i128) for x in args]
+        a, b, c = (builder.or_(builder.shl(wide[k], half), wide[k + 1]) for k in (0, 2, 4))
+        r = builder.add(builder.mul(a, b), c)
+        return context.make_tuple(builder, signature.return_type,
+                                  [builder.trunc(builder.lshr(r, half), i64), builder.trunc(r, i64)])
+
+    return sig, codegen
+
+
+@kernel
+def _pcg64_jump(s_hi, s_lo, inc_hi, inc_lo, delta):
+    """The PCG64 state `delta` steps on from (s_hi, s_lo) (Brown 1994, as numpy's advance)."""
+    zero, one = np.uint64(0), np.uint64(1)
+    acc_m_hi, acc_m_lo, acc_p_hi, acc_p_lo = zero, one, zero, zero
+    cur_m_hi, cur_m_lo, cur_p_hi, cur_p_lo = _MULT_HI, _MULT_LO, inc_hi, inc_lo
+    d = np.uint64(delta)
+    while d > zero:
+        if d & one:
+            acc_m_hi, acc_m_lo = _mul_add_128(acc_m_hi, acc_m_lo, cur_m_hi, cur_m_lo, zero, zero)
+            acc_p_hi, acc_p_lo = _mul_add_128(acc_p_hi, acc_p_lo, cur_m_hi, cur_m_lo, cur_p_hi, cur_p_lo)
+        # cur_plus <- (cur_mult + 1) * cur_plus; cur_mult <- cur_mult^2
+        m1_hi, m1_lo = _mul_add_128(zero, one, cur_m_hi, cur_m_lo, zero, one)
+        cur_p_hi, cur_p_lo = _mul_add_128(m1_hi, m1_lo, cur_p_hi, cur_p_lo, zero, zero)
+        cur_m_hi, cur_m_lo = _mul_add_128(cur_m_hi, cur_m_lo, cur_m_hi, cur_m_lo, zero, zero)
+        d >>= one
+    return _mul_add_128(acc_m_hi, acc_m_lo, s_hi, s_lo, acc_p_hi, acc_p_lo)
+
+
+@kernel(parallel=True)
+def _pcg64_fill(s_hi, s_lo, inc_hi, inc_lo, out):
+    """out[i] = the i-th double numpy's PCG64 Generator.random would draw from state (s_hi, s_lo):
+    the LCG steps, then the XSL-RR output's top 53 bits times 2^-53."""
+    n = out.shape[0]
+    nc, cs = chunks(n)
+    sh11, sh58, sh63, w = np.uint64(11), np.uint64(58), np.uint64(63), np.uint64(64)
+    for c in prange(nc):
+        hi, lo = _pcg64_jump(s_hi, s_lo, inc_hi, inc_lo, np.uint64(c) * np.uint64(cs))
+        for i in rows_of(c, cs, n):
+            hi, lo = _mul_add_128(hi, lo, _MULT_HI, _MULT_LO, inc_hi, inc_lo)
+            x = hi ^ lo
+            r = hi >> sh58
+            x = (x >> r) | (x << ((w - r) & sh63))
+            out[i] = np.float64(x >> sh11) * (1.0 / 9007199254740992.0)
 
 
 class DrawPool:
@@ -99,8 +152,8 @@ class RowDraws:
     they have in common (common random numbers).
 
     (Drawing in a background thread while the step went on was measured no faster on 2 cores, the
-    kernels' threads having both, and cost a millisecond a month in thread starts. A large buffer is
-    instead filled by two threads at once when it is needed: `fill_uniforms`.)"""
+    kernels' threads having both, and cost a millisecond a month in thread starts. The buffer is
+    instead filled in parallel by a kernel that makes numpy's numbers: `fill_uniforms`.)"""
 
     def __init__(self, gen: np.random.Generator, shape: tuple[int, ...], seed: int = 0, name: str = "",
                  pool: DrawPool | None = None):

@@ -282,16 +282,26 @@ def test_employment_and_energy_use_are_the_labour_and_energy_of_the_months_outpu
     assert (seen["workers"] > 0).all()
 
 
-def test_two_thread_fill_draws_the_same_numbers_as_one():
-    """Large per-row draws are filled by two threads (the second half from a copy of the generator
-    advanced past the first): the same numbers, and the generator ends where one fill leaves it."""
-    from sim.rng import SPLIT_AT, fill_uniforms
+def test_parallel_fill_draws_the_same_numbers_as_numpy_whatever_the_threads():
+    """`fill_uniforms` makes the doubles numpy's PCG64 Generator.random makes, in chunks of rows
+    filled in parallel (each from its jumped-ahead state), and leaves the generator where numpy's
+    call leaves it; one thread or two, the same numbers."""
+    import numba
 
-    for shape in [(SPLIT_AT + 3,), ((SPLIT_AT + 1) // 2, 2), (17,)]:
-        one, two = stream(5, "credit"), stream(5, "credit")
-        a, b = np.empty(shape), np.empty(shape)
-        for _ in range(2):
-            one.random(out=a)
-            fill_uniforms(two, b)
-            np.testing.assert_array_equal(a, b)
-        np.testing.assert_array_equal(one.random(4), two.random(4))
+    from sim._numba import CHUNK
+    from sim.rng import fill_uniforms
+
+    threads = numba.get_num_threads()
+    try:
+        for shape in [(1,), (17,), (CHUNK,), (CHUNK + 1,), (3 * CHUNK + 5, 2), (437_583,)]:
+            for n_threads in sorted({1, threads}):
+                numba.set_num_threads(n_threads)
+                one, two = stream(5, "credit"), stream(5, "credit")
+                a, b = np.empty(shape), np.empty(shape)
+                for _ in range(2):
+                    one.random(out=a)
+                    fill_uniforms(two, b)
+                    np.testing.assert_array_equal(a, b)
+                np.testing.assert_array_equal(one.random(4), two.random(4))
+    finally:
+        numba.set_num_threads(threads)
