@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .kernels import credit, sums
+from .rng import fill_uniforms
 from .state import Banks
 
 
@@ -38,7 +39,8 @@ class BankingSystem:
         self.size_cdf[-1] = 1.0
         # firms bank where a bank's size says: big banks have more clients
         a = F.alive
-        u = g.random(F.n_rows)
+        u = np.empty(F.n_rows)
+        fill_uniforms(g, u)  # g.random(F.n_rows), in parallel
         credit.banks_by_size(u, self.size_cdf, F.bank)  # searchsorted (side right), clipped to the last bank
         B.alive[:] = True
         B.margin[:] = cfg.margin + cfg.margin_dispersion * g.standard_normal(n_banks)

@@ -129,17 +129,29 @@ class SoA:
             raise AttributeError(f"{type(self).__name__}.{name} is preallocated; write in place ([:] = ...)")
         object.__setattr__(self, name, value)
 
-    def clear_rows(self, rows: np.ndarray) -> None:
-        """Zero every field of the given rows (an entrant starts from an empty row, not from the
-        leftovers of the firm that exited there): one kernel call per dtype."""
-        from .kernels.sums import zero_rows
+    def set_rows(self, rows: np.ndarray, values: dict[str, np.ndarray]) -> None:
+        """Every field of the given rows: values[name][k] into row rows[k] for the fields named,
+        zero for the others (an entrant starts from an empty row, not from the leftovers of the firm
+        that exited there). One parallel kernel call per dtype, each row's fields written once."""
+        from .kernels.sums import put_rows, zero_rows
 
-        groups: dict[np.dtype, list[np.ndarray]] = {}
+        unknown = set(values) - set(self._fields)
+        if unknown:
+            raise KeyError(f"no such fields: {sorted(unknown)}")
+        rows = np.asarray(rows, dtype=np.int64)
+        put: dict[np.dtype, tuple[list, list]] = {}
+        zero: dict[np.dtype, list[np.ndarray]] = {}
         for name in self._fields:
             arr = getattr(self, name)
-            groups.setdefault(arr.dtype, []).append(arr)
-        rows = np.asarray(rows, dtype=np.int64)
-        for arrays in groups.values():
+            if name in values:
+                v = np.ascontiguousarray(np.broadcast_to(values[name], rows.shape), dtype=arr.dtype)
+                put.setdefault(arr.dtype, ([], []))[0].append(arr)
+                put[arr.dtype][1].append(v)
+            else:
+                zero.setdefault(arr.dtype, []).append(arr)
+        for targets, vals in put.values():
+            put_rows(rows, tuple(targets), tuple(vals))
+        for arrays in zero.values():
             zero_rows(rows, tuple(arrays))
 
     def grow(self, extra: int) -> None:

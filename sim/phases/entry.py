@@ -11,6 +11,7 @@ from scipy import special
 from .._memory import release_freed_memory
 from ..kernels import accounting as acc
 from ..kernels import sums
+from ..rng import fill_uniforms
 from ..scenario.schema import SECTORS
 from ..state import FIRM_FIELDS, staggered_grown
 
@@ -57,7 +58,8 @@ class EntryMixin:
         g = self.streams["entry"]
         u_n = g.random(N_S)
         m = int(self.entry_max.max())
-        u = g.random((N_S, m, 3))
+        u = np.empty((N_S, m, 3))
+        fill_uniforms(g, u)  # g.random((N_S, m, 3)), in parallel
         z = g.standard_normal((N_S, m))
         margin = self._income[:, acc.I_PROFIT] / np.maximum(self._income[:, acc.I_REVENUE], 1e-12)
         self.margin_smooth += b.signal_smoothing * (margin - self.margin_smooth)
@@ -80,9 +82,6 @@ class EntryMixin:
             self.grow_rows(max(total - free.size, int(math.ceil(0.05 * self.firms.n_rows))))
             free = self.free_rows(total)
         rows = free[:total]
-        # entrants start from empty rows: private (not SOE), age 0, no pipeline, upgrade, output,
-        # unfilled orders, revenue, profit, losses, exit reason or guaranteed loans
-        F.clear_rows(rows)
         cap_now = self.sector_capacity()  # after exits: what entrants under a cap must fit beside
         pi = self.investment_price()
         bk = self.banking
@@ -99,43 +98,36 @@ class EntryMixin:
             room = max(self._cap_limit[s] - cap_now[s], 0.0) / self.weight[s]
             cap[sl] = cap[sl] * min(1.0, room / max(cap[sl].copy().sum(), 1e-12))
         gap = b.entrant_gap_min + (b.entrant_gap_max - b.entrant_gap_min) * us[:, 0]
-        F.alive[rows] = True
-        F.firm_id[rows] = np.arange(self.next_firm_id, self.next_firm_id + total)
-        self.next_firm_id += total
-        F.sector[rows] = sec
-        F.capacity[rows] = cap
         prod_ = self.frontier_a[sec] * np.exp(-gap)
         ei = self.frontier_ei[sec] * np.exp(gap * us[:, 1] * 2.0)
-        F.productivity[rows] = prod_
-        F.energy_intensity[rows] = ei
         q = cap * self.util_target[sec]
         share = q / np.maximum(demand / self.weight, 1e-12)[sec]
-        F.share[rows] = share
-        F.share_prev[rows] = share
-        F.orders[rows] = q
-        F.expected[rows] = q
-        F.markup[rows] = self.markup0[sec]
         base = self.price_index / self.vat_blend
         inputs = np.array([self.io[:, s] @ base for s in range(N_S)])  # input cost per unit of output
         unit_cost = ((self.labour + self.services)[sec] / prod_ + self.energy_share[sec] * ei + inputs[sec]
                      + self.materials[sec])
-        F.price[rows] = (1 + self.markup0)[sec] * unit_cost * self.vat_blend[sec]
-        self._init_balance_sheets(rows, 12.0 * q)
-        F.capital[rows] *= pi
-        F.loans[rows] = 0.5 * F.capital[rows]
-        F.net_worth[rows] = F.cash[rows] + F.capital[rows] + F.other_assets[rows] - F.loans[rows] - (
-            F.other_liab[rows])
-        F.sme[rows] = True
+        sheet = self._balance_sheets(sec, 12.0 * q)
+        sheet["capital"] *= pi
+        sheet["loans"] = 0.5 * sheet["capital"]
+        sheet["net_worth"] = sheet["cash"] + sheet["capital"] + sheet["other_assets"] - sheet["loans"] - (
+            sheet["other_liab"])
         banks = np.minimum(np.searchsorted(bk.size_cdf, us[:, 2], side="right"), bk.banks.n_rows - 1)
         banks = np.where(bk.banks.alive[banks], banks, int(np.argmax(bk.banks.alive)))
-        F.bank[rows] = banks
-        F.loan_rate[rows] = (p.policy_rate + bk.banks.margin[banks] + self.sc.banking.sme_premium
-                             + 0.02 * self.sc.banking.loss_given_default)
-        np.add.at(bk.banks.loans, banks, self.weight[sec] * F.loans[rows])  # in row order, as one by one
+        # the entrants' rows, every field at once: private (not SOE) SMEs of age 0; no pipeline,
+        # upgrade, output, unfilled orders, revenue, profit, losses, exit reason or guaranteed loans
+        F.set_rows(rows, dict(
+            alive=np.ones(total, dtype=np.bool_), sme=np.ones(total, dtype=np.bool_),
+            firm_id=np.arange(self.next_firm_id, self.next_firm_id + total), sector=sec, capacity=cap,
+            productivity=prod_, energy_intensity=ei, share=share, share_prev=share, orders=q, expected=q,
+            markup=self.markup0[sec], price=(1 + self.markup0)[sec] * unit_cost * self.vat_blend[sec], bank=banks,
+            loan_rate=(p.policy_rate + bk.banks.margin[banks] + self.sc.banking.sme_premium
+                       + 0.02 * self.sc.banking.loss_given_default), **sheet))
+        self.next_firm_id += total
+        np.add.at(bk.banks.loans, banks, self.weight[sec] * sheet["loans"])  # in row order, as one by one
         entry_cash = 0.0
         for s in np.flatnonzero(counts):
             sl = slice(start[s], start[s + 1])
-            entry_cash += float(self.weight[s] * F.cash[rows[sl]].sum())
+            entry_cash += float(self.weight[s] * sheet["cash"][sl].sum())
             entries[s] = counts[s]
             entry_cap[s] = cap[sl].copy().sum()  # a fresh array, summed as a per-sector one was
         self.invalidate_totals()

@@ -9,6 +9,7 @@ import math
 import numpy as np
 
 from ..kernels import credit as cr
+from ..rng import fill_uniforms
 from ..scenario.schema import SECTORS, interest_share, materials_share
 from ..state import Firms
 
@@ -87,7 +88,8 @@ class SetupMixin:
         self.firms = F = Firms(rows)
         g = self.streams["init"]
         z = g.standard_normal((3, n))
-        u = g.random((2, n))
+        u = np.empty((2, n))
+        fill_uniforms(g, u)  # g.random((2, n)), in parallel
         sector = np.repeat(np.arange(N_S), alloc)
         F.alive[:n] = True
         F.firm_id[:n] = np.arange(n)
@@ -185,15 +187,21 @@ class SetupMixin:
                          self.policy.soe_implicit_guarantee, F.pd)
 
     def _init_balance_sheets(self, idx: np.ndarray | slice, revenue_year: np.ndarray) -> None:
-        F, b = self.firms, self.b
-        s = F.sector[idx]
-        F.capital[idx] = self.cap_output[s] * revenue_year
-        F.cash[idx] = CASH_TO_REVENUE * revenue_year
-        F.other_assets[idx] = OTHER_ASSETS_TO_REVENUE * revenue_year
-        assets = F.capital[idx] + F.cash[idx] + F.other_assets[idx]
-        F.loans[idx] = b.debt_to_assets * b.interest_bearing_share * assets
-        F.other_liab[idx] = b.debt_to_assets * (1 - b.interest_bearing_share) * assets
-        F.net_worth[idx] = assets - F.loans[idx] - F.other_liab[idx]
+        F = self.firms
+        for name, values in self._balance_sheets(F.sector[idx], revenue_year).items():
+            getattr(F, name)[idx] = values
+
+    def _balance_sheets(self, s: np.ndarray, revenue_year: np.ndarray) -> dict[str, np.ndarray]:
+        """Opening balance sheets of firms in sectors `s` with yearly revenue `revenue_year`."""
+        b = self.b
+        capital = self.cap_output[s] * revenue_year
+        cash = CASH_TO_REVENUE * revenue_year
+        other_assets = OTHER_ASSETS_TO_REVENUE * revenue_year
+        assets = capital + cash + other_assets
+        loans = b.debt_to_assets * b.interest_bearing_share * assets
+        other_liab = b.debt_to_assets * (1 - b.interest_bearing_share) * assets
+        return {"capital": capital, "cash": cash, "other_assets": other_assets, "loans": loans,
+                "other_liab": other_liab, "net_worth": assets - loans - other_liab}
 
     def _predraw(self) -> None:
         """Draws whose shape depends only on the run size: made once, shared across scenarios."""
