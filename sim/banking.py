@@ -11,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 
 from .kernels import credit, sums
-from .rng import fill_uniforms
 from .state import Banks
 
 
@@ -39,8 +38,7 @@ class BankingSystem:
         self.size_cdf[-1] = 1.0
         # firms bank where a bank's size says: big banks have more clients
         a = F.alive
-        u = np.empty(F.n_rows)
-        fill_uniforms(g, u)  # g.random(F.n_rows), in parallel
+        u = g.random(F.n_rows)
         credit.banks_by_size(u, self.size_cdf, F.bank)  # searchsorted (side right), clipped to the last bank
         B.alive[:] = True
         B.margin[:] = cfg.margin + cfg.margin_dispersion * g.standard_normal(n_banks)

@@ -14,6 +14,7 @@ from ..kernels import sums
 from ..rng import fill_uniforms
 from ..scenario.schema import SECTORS
 from ..state import FIRM_FIELDS, staggered_grown
+from .setup import SHEET
 
 N_S = len(SECTORS)
 
@@ -106,7 +107,8 @@ class EntryMixin:
         inputs = np.array([self.io[:, s] @ base for s in range(N_S)])  # input cost per unit of output
         unit_cost = ((self.labour + self.services)[sec] / prod_ + self.energy_share[sec] * ei + inputs[sec]
                      + self.materials[sec])
-        sheet = self._balance_sheets(sec, 12.0 * q)
+        sheet = {name: np.empty(total) for name in SHEET}
+        self._balance_sheets(sec, 12.0 * q, sheet)
         sheet["capital"] *= pi
         sheet["loans"] = 0.5 * sheet["capital"]
         sheet["net_worth"] = sheet["cash"] + sheet["capital"] + sheet["other_assets"] - sheet["loans"] - (
