@@ -347,9 +347,9 @@ def report(r: dict) -> str:
         f"{min_floor * 1e9:.0f} ns per row-step, and the steps take **{per_row_step / min_floor:.1f}x** "
         "that. What is left, and why:",
         "",
-        "1. The kernels: about 36 ms of the 1:1 month (income 7.5, market 6.3, month sums 4.2, "
-        "repayment 3.6, investment 3.1, allocation 3.0, plans 2.4, exits 1.6, shares renormalised 1.0, "
-        "credit close 0.9, costs and prices 0.9). Part is instructions per row (the income kernel "
+        "1. The kernels: about 33 ms of the 1:1 month of 43 (income 7.2, market 6.1, month sums 4.2, "
+        "repayment 3.5, investment 2.9, allocation 2.6, plans 2.3, exits 1.6, shares renormalised 1.0, "
+        "credit close 0.8, costs and prices 0.8). Part is instructions per row (the income kernel "
         "spends about 32 ns a row on one thread: an exp for the credit score, divisions, tax-band "
         "branches, 21 sums by sector, 2 by bank; two threads give 1.8x), part is memory: the kernels "
         "that pass many arrays with little arithmetic each (month sums: 25 arrays; repayment, plans, "
@@ -393,9 +393,10 @@ def report(r: dict) -> str:
         "firms' rows first; the rows grow in 5% blocks when the firm count rises, which it does by "
         "about 12% in the first years, then falls to about 337,000 firms), and each growth copies "
         "the state once (~100 ms at 1:1).",
-        "6. Python between the kernels: entry (Poisson numbers, entrants' rows set sector by sector "
-        "in numpy) about 2 ms a month at 1:1, the rest of the phases, ~25 kernel launches and the sums "
-        "over 4,000 banks in each chunk about 3 ms.",
+        "6. Python between the kernels: entry about 1.5 ms a month at 1:1 (Poisson numbers and the "
+        "entrants' values in numpy; their rows are written by one parallel kernel per dtype, "
+        "`Firms.set_rows`), the rest of the phases, ~25 kernel launches and the sums over 4,000 banks "
+        "in each chunk about 3 ms.",
         "7. Costs once a run: numba loads each kernel's cached machine code at its first call (the "
         "1:1 set-up takes 0.35 s in a fresh process and 0.13 s once the kernels are loaded; the first "
         "month 160 ms against 41 for the second), about 0.3 s of the decade; each growth of the rows "

@@ -49,15 +49,19 @@ def fill_uniforms(gen: np.random.Generator, out: np.ndarray) -> None:
     buffers in two Python threads; GNU OpenMP keeps numba's worker spinning after each kernel, so a
     second filling thread competed with it, and that only paid from 2^20 uniforms on."""
     bg = gen.bit_generator
-    flat = out.reshape(-1)
-    if type(bg) is not np.random.PCG64 or flat.dtype != np.float64:
+    if type(bg) is not np.random.PCG64 or out.dtype != np.float64 or not out.flags.c_contiguous:
         gen.random(out=out)
         return
-    st = bg.state["state"]
-    state, inc = int(st["state"]), int(st["inc"])
+    flat = out.reshape(-1)  # a view: out is contiguous
+    full = bg.state
+    state, inc = int(full["state"]["state"]), int(full["state"]["inc"])
     _pcg64_fill(np.uint64(state >> 64), np.uint64(state & _LOW64), np.uint64(inc >> 64), np.uint64(inc & _LOW64),
                 flat)
     bg.advance(flat.shape[0])
+    if full["has_uint32"]:  # advance drops a buffered 32-bit half-output that random() keeps
+        after = bg.state
+        after["has_uint32"], after["uinteger"] = full["has_uint32"], full["uinteger"]
+        bg.state = after
 
 
 _LOW64 = (1 << 64) - 1

@@ -303,5 +303,14 @@ def test_parallel_fill_draws_the_same_numbers_as_numpy_whatever_the_threads():
                     fill_uniforms(two, b)
                     np.testing.assert_array_equal(a, b)
                 np.testing.assert_array_equal(one.random(4), two.random(4))
+        # a generator holding half of a 64-bit output (after a 32-bit draw) keeps it, as numpy's fill does
+        one, two = stream(5, "credit"), stream(5, "credit")
+        one.integers(0, 10, dtype=np.uint32), two.integers(0, 10, dtype=np.uint32)
+        a, b = np.empty(CHUNK + 1), np.empty(CHUNK + 1)
+        one.random(out=a)
+        fill_uniforms(two, b)
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(one.integers(0, 2**32, 4, dtype=np.uint32),
+                                      two.integers(0, 2**32, 4, dtype=np.uint32))
     finally:
         numba.set_num_threads(threads)
