@@ -113,7 +113,7 @@ def renormalise_shares(alive, sector, share, tot):
     for c in prange(nc):
         for i in rows_of(c, cs, n):
             if alive[i]:
-                part[c, sector[i]] += share[i]
+                part[c, np.uint64(sector[i])] += share[i]
     tot[:] = 0.0
     for c in range(nc):
         tot[:] += part[c]
