@@ -392,7 +392,7 @@ def report(r: dict) -> str:
         f"5. Rows: {rows_per_firm:.2f} per firm at the end of the 1:1 decade (entrants take exited "
         "firms' rows first; the rows grow in 5% blocks when the firm count rises, which it does by "
         "about 12% in the first years, then falls to about 337,000 firms), and each growth copies "
-        "the state once (~100 ms at 1:1).",
+        "the state once (at 1:1 about 25 ms in its month and 15 in the next: item 7).",
         "6. Python between the kernels: entry about 1.5 ms a month at 1:1 (Poisson numbers and the "
         "entrants' values in numpy; their rows are written by one parallel kernel per dtype, "
         "`Firms.set_rows`), the rest of the phases, ~25 kernel launches and the sums over 4,000 banks "
