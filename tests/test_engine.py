@@ -314,3 +314,30 @@ def test_parallel_fill_draws_the_same_numbers_as_numpy_whatever_the_threads():
                                       two.integers(0, 2**32, 4, dtype=np.uint32))
     finally:
         numba.set_num_threads(threads)
+
+
+def test_set_rows_writes_the_given_fields_and_zeroes_the_rest_of_those_rows_only():
+    """An entrant's row holds its own values and nothing of the firm that exited there: the named
+    fields take the given values, every other field of those rows is zero, other rows keep theirs."""
+    from sim.state import FIRM_FIELDS, Firms
+
+    F = Firms(200_000)  # above one chunk: the parallel kernels' chunks are exercised
+    rng = np.random.default_rng(0)
+    for name in FIRM_FIELDS:
+        arr = getattr(F, name)
+        arr[:] = rng.integers(1, 100, arr.shape[0]).astype(arr.dtype)  # a previous firm's leftovers
+    before = {name: getattr(F, name).copy() for name in FIRM_FIELDS}
+    rows = np.sort(rng.choice(F.n_rows, 5_000, replace=False))
+    cap = rng.random(rows.size)
+    F.set_rows(rows, dict(alive=True, capacity=cap, sector=np.full(rows.size, 3), firm_id=np.arange(rows.size)))
+    assert F.alive[rows].all() and (F.sector[rows] == 3).all()
+    np.testing.assert_array_equal(F.capacity[rows], cap)
+    np.testing.assert_array_equal(F.firm_id[rows], np.arange(rows.size))
+    others = np.setdiff1d(np.arange(F.n_rows), rows)
+    for name in FIRM_FIELDS:
+        arr = getattr(F, name)
+        if name not in ("alive", "capacity", "sector", "firm_id"):
+            assert not arr[rows].any(), name
+        np.testing.assert_array_equal(arr[others], before[name][others])
+    with pytest.raises(KeyError, match="no such fields"):
+        F.set_rows(rows, {"not_a_field": 1.0})
