@@ -234,7 +234,6 @@ def test_chunk_rows_are_unsigned_and_cover_every_row_once():
     """`rows_of` gives the rows of each chunk as unsigned integers (so numba leaves out its
     negative-index checks), and the chunks together cover rows 0..n-1 once, in order."""
     import numba
-    import numpy as np
 
     from sim._numba import chunks, rows_of
 

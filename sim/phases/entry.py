@@ -118,10 +118,10 @@ class EntryMixin:
         # the entrants' rows, every field at once: private (not SOE) SMEs of age 0; no pipeline,
         # upgrade, output, unfilled orders, revenue, profit, losses, exit reason or guaranteed loans
         F.set_rows(rows, dict(
-            alive=np.ones(total, dtype=np.bool_), sme=np.ones(total, dtype=np.bool_),
-            firm_id=np.arange(self.next_firm_id, self.next_firm_id + total), sector=sec, capacity=cap,
-            productivity=prod_, energy_intensity=ei, share=share, share_prev=share, orders=q, expected=q,
-            markup=self.markup0[sec], price=(1 + self.markup0)[sec] * unit_cost * self.vat_blend[sec], bank=banks,
+            alive=True, sme=True, firm_id=np.arange(self.next_firm_id, self.next_firm_id + total), sector=sec,
+            capacity=cap, productivity=prod_, energy_intensity=ei, share=share, share_prev=share, orders=q,
+            expected=q, markup=self.markup0[sec], price=(1 + self.markup0)[sec] * unit_cost * self.vat_blend[sec],
+            bank=banks,
             loan_rate=(p.policy_rate + bk.banks.margin[banks] + self.sc.banking.sme_premium
                        + 0.02 * self.sc.banking.loss_given_default), **sheet))
         self.next_firm_id += total
