@@ -92,9 +92,10 @@ class IndustrialEconomy(SetupMixin, FirmPhasesMixin, CreditMixin, CapacityRulesM
         # the per-firm uniforms drawn once a month by the upgrade, imitation and credit processes
         n_search = 0 if scenario.banking.market == "passive" else scenario.banking.search_banks
         n = self.firms.n_rows
-        # (one buffer they take in turn: each phase uses its uniforms up before the next draws)
+        # (one buffer the upgrade and imitation uniforms take in turn: each phase uses its uniforms
+        # up before the next draws; the bank search draws only its applicants' rows, `RowDraws.at`)
         shapes = {"upgrade": (n,), "imitation": (n,), "credit": (n, n_search)}
-        self._draw_pool = DrawPool(n, max(1, n_search), len(FIRM_FIELDS) + len(ROW_SCRATCH))
+        self._draw_pool = DrawPool(n, 1, len(FIRM_FIELDS) + len(ROW_SCRATCH))
         self._draws = {name: RowDraws(self.streams[name], shape, seed, name, self._draw_pool)
                        for name, shape in shapes.items()}
         release_freed_memory()  # the set-up's temporaries

@@ -182,6 +182,35 @@ def test_processes_sharing_the_draw_buffer_see_their_own_streams():
     assert shared["credit"].draw().shape == (45, 2)
 
 
+def test_draws_of_some_rows_are_those_rows_of_the_full_draw():
+    """`RowDraws.at(rows)` (the bank search draws its applicants' rows only) gives draw()[rows]
+    number for number, in every block of rows (the later ones from their own streams, chunks of
+    rows jumped to in parallel), and leaves the streams where a full draw leaves them; a pool too
+    narrow for a process's uniforms gives its full draw in an array of its own."""
+    from sim.rng import DrawPool
+
+    rng = np.random.default_rng(5)
+    for tail in ((), (2,)):
+        pool = DrawPool(150_000, 1)
+        full = RowDraws(stream(9, "credit"), (150_000,) + tail, 9, "credit", pool)
+        some = RowDraws(stream(9, "credit"), (150_000,) + tail, 9, "credit")
+        for month in range(4):
+            if month == 2:
+                pool.grow(230_000)
+                full.grow(80_000)
+                some.grow(80_000)
+            rows = np.sort(rng.choice(full.n, size=20_000, replace=False))
+            if month == 3:
+                rows = np.array([0, 149_999, 150_000, full.n - 1])
+            expect = full.draw()[rows]
+            np.testing.assert_array_equal(some.at(rows), expect)
+            assert [g.bit_generator.state for g, _, _ in some.blocks] == [
+                g.bit_generator.state for g, _, _ in full.blocks]
+        assert some.at(np.zeros(0, dtype=np.int64)).shape == (0,) + tail
+    with pytest.raises(ValueError, match="ascending"):
+        some.at(np.array([3, 2]))
+
+
 def test_exit_pass_sums_the_survivors_as_the_separate_sums_do(baseline):
     """The exit kernel returns the survivors' deposits and the bank-book gap from its own pass: the
     same numbers as sums.weighted_sum and sums.loan_gap over the rows after the exits."""

@@ -59,7 +59,8 @@ def allocate_credit_drawn(apps, pos, u, size_cdf, sector, weight, sme, soe, pd, 
                           bank, loans, loan_rate, cash, guaranteed, bank_loans, granted, fee_paid, new_rate):
     """As `allocate_credit`, for the applicants `apps` (rows, in row order) served in the order
     `pos` (the k-th served is apps[pos[k]], from `score_order`), with each applicant's candidates
-    made here: its own bank and, for each uniform draw u[i, j], the bank whose size-CDF interval
+    made here: its own bank and, for each uniform draw u[k, j] (k: the applicant's place in `apps`;
+    the uniforms of its row, `RowDraws.at`), the bank whose size-CDF interval
     holds it (the first bank whose cumulative share exceeds the draw, as searchsorted side="right"
     finds it; the search starts from a table of where each 1/4096 of the unit interval begins).
     Only applicants need candidates, so nothing of the size of all firms is built.
@@ -80,7 +81,7 @@ def allocate_credit_drawn(apps, pos, u, size_cdf, sector, weight, sme, soe, pd, 
         k = slot[j]
         cand[k, 0] = bank[i]
         for jj in range(m):
-            cand[k, jj + 1] = drawn_bank(u[i, jj], size_cdf, start)
+            cand[k, jj + 1] = drawn_bank(u[j, jj], size_cdf, start)
     best_bank, out = _serve(cand, fa, flag, bank_alive, bank_margin, bank_room, pdmax_sme, pdmax_large,
                             sme_discount, policy_rate, sme_premium, lgd, rw_large, rw_sme, rw_g, fund_room, coverage,
                             fee_small, fee_large, small_loan, switch_cost, bank_loans)

@@ -33,7 +33,7 @@ class CreditMixin:
             self._granted, self._fees, self._new_rate)
         apps = self._applicants[:n_app]
         pos = cr.score_order(apps, F.pd)  # serving order: best credit score first
-        u = self._draws["credit"].draw()
+        u = self._draws["credit"].at(apps)  # the searched banks' uniforms, applicants' rows only
         room, pdmax_sme, pdmax_large, discount, margin = bk.lending_conditions()
         fund_cap = p.guarantee_fund_capital * 1e9
         fund_room = np.array([max(p.guarantee_leverage * fund_cap - outstanding, 0.0)])
