@@ -71,8 +71,9 @@ def exits(alive, sector, sme, weight, cash, capital, loans, guaranteed, net_wort
     `loss_months_exit` consecutive loss-making months or when the market share has fallen below
     the sector's minimum (Dosi et al. 2010).
 
-    Two passes: the decisions in parallel (the reason goes to `exit_reason` of a row still alive),
-    then the closures one by one in row order (they move bank books and the exit table). The
+    Two passes: the decisions in parallel (the reason goes to `exit_reason` of a row still alive,
+    the row to its chunk's list of exits), then the closures one by one in row order (they move
+    bank books and the exit table), through the chunks' lists rather than over all rows. The
     survivors' sums come out of the first pass, each in the chunks and order of the kernel that
     would otherwise sum it (so the same numbers): number, capacity and pipeline by sector into
     `totals` (sums.sector_totals), the loans each bank's firms owe it into `firm_side`
@@ -84,10 +85,13 @@ def exits(alive, sector, sme, weight, cash, capital, loans, guaranteed, net_wort
     part = np.zeros((nc, totals.shape[0], 3))
     part_bank = np.zeros((nc, firm_side.shape[0]))
     part_dep = np.zeros((nc, 8))  # padded: chunks write their own cache line
+    leaving = np.empty(n, dtype=np.int64)  # chunk c's exiting rows from c * cs on, in row order
+    n_leaving = np.zeros(nc, dtype=np.int64)
     for c in prange(nc):
         t = part[c]
         fs = part_bank[c]
         dep = 0.0
+        k = np.int64(c) * cs
         for i in rows_of(c, cs, n):
             if not alive[i]:
                 continue
@@ -95,8 +99,12 @@ def exits(alive, sector, sme, weight, cash, capital, loans, guaranteed, net_wort
             cash_i = cash[i]
             if net_worth[i] < 0 or cash_i < 0:
                 exit_reason[i] = EXIT_BANKRUPTCY
+                leaving[k] = i
+                k += 1
             elif loss_months[i] >= loss_months_exit or share[i] < min_share[s]:
                 exit_reason[i] = EXIT_VOLUNTARY
+                leaving[k] = i
+                k += 1
             else:
                 w = weight[s]
                 t[s, 0] += 1.0
@@ -105,18 +113,19 @@ def exits(alive, sector, sme, weight, cash, capital, loans, guaranteed, net_wort
                 fs[np.uint64(bank[i])] += w * loans[i]
                 dep += w * cash_i
         part_dep[c, 0] = dep
-    for i in range(np.uint64(n)):
-        if not alive[i] or exit_reason[i] == 0:
-            continue
-        s = np.uint64(sector[i])
-        reason = exit_reason[i]
-        if reason == EXIT_BANKRUPTCY:
-            table[s, X_BANKRUPT] += 1
-            table[s, X_BANKRUPT_SME if sme[i] else X_BANKRUPT_LARGE] += 1
-        else:
-            table[s, X_VOLUNTARY] += 1
-        _close(i, s, reason, 0.0, recovery, weight, cash, capital, loans, guaranteed, capacity, pipeline,
-               pipeline_cost, share, alive, exit_reason, bank, bank_loans, bank_writeoff, table)
+        n_leaving[c] = k - np.int64(c) * cs
+    for c in range(nc):
+        for k in range(c * cs, c * cs + n_leaving[c]):
+            i = np.uint64(leaving[k])
+            s = np.uint64(sector[i])
+            reason = exit_reason[i]
+            if reason == EXIT_BANKRUPTCY:
+                table[s, X_BANKRUPT] += 1
+                table[s, X_BANKRUPT_SME if sme[i] else X_BANKRUPT_LARGE] += 1
+            else:
+                table[s, X_VOLUNTARY] += 1
+            _close(i, s, reason, 0.0, recovery, weight, cash, capital, loans, guaranteed, capacity, pipeline,
+                   pipeline_cost, share, alive, exit_reason, bank, bank_loans, bank_writeoff, table)
     totals[:] = 0.0
     firm_side[:] = 0.0
     deposits = 0.0
