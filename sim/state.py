@@ -26,7 +26,8 @@ FIRM_FIELDS: dict[str, tuple[type, str]] = {
     "upgrade_left": (np.int32, "months until an upgrade under way completes (0 = none)"),
     "upgrade_productivity": (np.float64, "productivity the upgrade under way delivers"),
     "upgrade_energy": (np.float64, "energy intensity the upgrade under way delivers"),
-    "share": (np.float64, "market share in the sector"),
+    "share": (np.float64, "market share in the sector (the shares of a sector sum to one after the market step; "
+                          "entrants add theirs until the next)"),
     "share_prev": (np.float64, "market share last month"),
     "orders": (np.float64, "orders received, yuan/month at 2019 prices"),
     "output": (np.float64, "output, yuan/month at 2019 prices"),

@@ -83,7 +83,7 @@ def test_baseline_is_stationary_ish(baseline_run):
 
 
 def test_micro_sums_equal_aggregates(baseline):
-    model = IndustrialEconomy(baseline.model_copy(update={"run": baseline.run.model_copy(update={"months": 6})}))
+    model = IndustrialEconomy(baseline.model_copy(update={"run": baseline.run.model_copy(update={"months": 7})}))
     for _ in range(6):
         model.step()
     F = model.firms
@@ -91,8 +91,27 @@ def test_micro_sums_equal_aggregates(baseline):
     loans = np.bincount(F.sector[a], weights=F.loans[a], minlength=10) * model.weight
     np.testing.assert_allclose(model.rec.data["loans"][5], loans, rtol=1e-12)
     assert (F.capacity[a] >= 0).all() and (F.pipeline[a] >= 0).all()
+    # entrants' shares come on top of incumbents' until the next market step divides by the total
     shares = np.bincount(F.sector[a], weights=F.share[a], minlength=10)
-    np.testing.assert_allclose(shares, 1.0, rtol=1e-9)
+    new = np.zeros(F.n_rows, dtype=bool)
+    new[model.entered_rows] = True
+    entrants = np.bincount(F.sector[a & new], weights=F.share[a & new], minlength=10)
+    assert entrants.sum() > 0
+    np.testing.assert_allclose(shares - entrants, 1.0, rtol=1e-9)
+    # the market step starts from shares divided by their total (kept as last month's shares, from
+    # which the markups respond to share growth) and ends with shares that sum to one
+    after_market = []
+    produce = model.produce_and_book
+
+    def produce_and_look(*args):
+        out = produce(*args)
+        a = F.alive
+        after_market.append([np.bincount(F.sector[a], weights=x[a], minlength=10) for x in (F.share_prev, F.share)])
+        return out
+
+    model.produce_and_book = produce_and_look
+    model.step()
+    np.testing.assert_allclose(after_market[0], 1.0, rtol=1e-9)
 
 
 def _market(price, share, capacity, demand, chi):

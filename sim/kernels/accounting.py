@@ -64,17 +64,18 @@ def income(alive, sector, sme, output, capacity, revenue, productivity, energy_i
             prod_i = productivity[i]
             ei_i = energy_intensity[i]
             sme_i = sme[i]
-            tb[0, b] += w * loans_i * rate_i / 12.0
-            tb[1, b] += w * (cash_i if cash_i > 0.0 else 0.0) * deposit_rate / 12.0
+            interest = loans_i * rate_i / 12.0
+            dint = cash_i * deposit_rate / 12.0 if cash_i > 0 else 0.0
+            tb[0, b] += w * interest
+            tb[1, b] += w * dint
             t[s, I_DEPOSITS_BEFORE] += cash_i
             q = output[i]
             r = revenue[i]
-            wages = q * labour_cost[s] / prod_i
-            serv = q * services_cost[s] / prod_i
+            q_per_a = q / prod_i  # output in units of labour-augmenting productivity
+            wages = q_per_a * labour_cost[s]
+            serv = q_per_a * services_cost[s]
             en = q * energy_cost[s] * ei_i
             mat = q * material_cost[s]
-            interest = loans_i * rate_i / 12.0
-            dint = cash_i * deposit_rate / 12.0 if cash_i > 0 else 0.0
             dep = capital_i * dep_rate[s]
             pre = r - wages - serv - en - mat - interest + dint - dep
             vat = vat_rate[s] * r - vat_rate_inputs * (serv + en) - q * vat_inputs_per_q[s]
@@ -101,20 +102,16 @@ def income(alive, sector, sme, output, capacity, revenue, productivity, energy_i
             t[s, I_SERVICES] += serv
             t[s, I_ENERGY] += en
             t[s, I_MATERIALS] += mat
-            t[s, I_VALUE_ADDED] += r - serv - en - mat
             t[s, I_INTEREST] += interest
             t[s, I_DEPRECIATION] += dep
-            t[s, I_PRETAX] += pre
             t[s, I_VAT] += vat
             t[s, I_CIT] += tax
-            t[s, I_PROFIT] += net
             t[s, I_DIVIDENDS] += div
             t[s, I_OUTPUT] += q
             t[s, I_CAPACITY] += capacity[i]
             t[s, I_DEPOSIT_INTEREST] += dint
-            t[s, I_CASH] += flow
             t[s, I_DEPOSITS_AFTER] += cash_i
-            t[s, I_WORKERS] += q * workers_per_yuan[s] / prod_i
+            t[s, I_WORKERS] += q_per_a * workers_per_yuan[s]
             t[s, I_ENERGY_USE] += q * mwh_per_yuan[s] * ei_i
             # credit score (as credit.credit_scores)
             assets = cash_i + capital_i + other_i
@@ -133,6 +130,22 @@ def income(alive, sector, sme, output, capacity, revenue, productivity, energy_i
         table[:] += part[c]
         bank_interest[:] += part_bank[c, 0]
         bank_deposit_interest[:] += part_bank[c, 1]
+    income_identities(table)
+
+
+@kernel
+def income_identities(table):
+    """The columns of the income table that are sums of others (value added, pre-tax profit, net
+    profit, the firms' net cash flow), from the sector sums of those others. (The deposits after
+    are summed firm by firm: the stock-flow check compares them with deposits before plus this
+    cash flow, so it checks every firm's cash against its income statement.)"""
+    for s in range(table.shape[0]):
+        t = table[s]
+        t[I_VALUE_ADDED] = t[I_REVENUE] - t[I_SERVICES] - t[I_ENERGY] - t[I_MATERIALS]
+        t[I_PRETAX] = (t[I_VALUE_ADDED] - t[I_WAGES] - t[I_INTEREST] + t[I_DEPOSIT_INTEREST]
+                       - t[I_DEPRECIATION])
+        t[I_PROFIT] = t[I_PRETAX] - t[I_CIT]
+        t[I_CASH] = t[I_PROFIT] + t[I_DEPRECIATION] - t[I_DIVIDENDS]
 
 
 (S_OUTPUT, S_CAPACITY, S_N_FIRMS, S_PROD_W, S_EI_W, S_LOANS, S_NET_WORTH, S_PIPELINE, S_PRICE_W,

@@ -14,7 +14,9 @@ def market_step(alive, sector, weight, price, unfilled, price_index, chi, w_pric
     """Steps 3-4 in four passes over the rows (parallel chunks; sums by sector go through fixed
     chunks, so results do not depend on the number of threads): competitiveness (kept in
     `unfilled`, which is recomputed in the last pass) and the harmonic mean of productivity behind
-    the wage index; replicator shares f_i <- f_i (1 + chi (E_i / E_bar_s - 1)) with
+    the wage index; shares divided by their sector's total (entrants since the last step took
+    share from incumbents; E_bar_s does not depend on that scale), kept in `share_prev`, then
+    replicator shares f_i <- f_i (1 + chi (E_i / E_bar_s - 1)) with
     E_i = exp(-w_p log(p_i/P_s) - w_l l_i) (Dosi et al. 2010); renormalised shares, orders (share x
     sector demand) and first-pass output (the lesser of orders and capacity); spill-over of unfilled
     orders, pro rata, to firms of the sector with spare capacity, and revenue at the posted price
@@ -53,17 +55,19 @@ def market_step(alive, sector, weight, price, unfilled, price_index, chi, w_pric
             tot[s] += part[c, s, 1]
         num += part_h[c, 0]
         den += part_h[c, 1]
+    scale = np.ones(n_s)
     for s in range(n_s):
         if tot[s] > 0:
             ebar[s] /= tot[s]
+            scale[s] = 1.0 / tot[s]
     harmonic = num / den
     part[:, :, :] = 0.0
     for c in prange(nc):
         for i in rows_of(c, cs, n):
-            f = share[i]
-            share_prev[i] = f
             if alive[i]:
                 s = np.uint64(sector[i])
+                f = share[i] * scale[s]
+                share_prev[i] = f
                 if ebar[s] > 0:
                     f = f * (1.0 + chi * (unfilled[i] / ebar[s] - 1.0))
                 if f < 0.0:
@@ -71,6 +75,7 @@ def market_step(alive, sector, weight, price, unfilled, price_index, chi, w_pric
                 share[i] = f
                 part[c, s, 0] += f
             else:
+                share_prev[i] = 0.0
                 share[i] = 0.0
     new_tot = np.zeros(n_s)
     for c in range(nc):

@@ -104,25 +104,6 @@ def halt_projects(alive, sector, halted, pipeline, pipeline_cost):
             pipeline_cost[i] = 0.0
 
 
-@kernel(parallel=True)
-def renormalise_shares(alive, sector, share, tot):
-    """Shares of live firms divided by their sector's total (summed in fixed chunks of rows)."""
-    n = alive.shape[0]
-    nc, cs = chunks(n)
-    part = np.zeros((nc, tot.shape[0]))
-    for c in prange(nc):
-        for i in rows_of(c, cs, n):
-            if alive[i]:
-                part[c, np.uint64(sector[i])] += share[i]
-    tot[:] = 0.0
-    for c in range(nc):
-        tot[:] += part[c]
-    for i in prange(n):
-        if alive[i]:
-            t = tot[np.uint64(sector[i])]
-            share[i] *= 1.0 / t if t > 0 else 1.0
-
-
 @kernel
 def free_rows(alive, exit_reason, total, out):
     """Up to `total` rows for entrants: rows of exited firms first (so the rows in use stay packed

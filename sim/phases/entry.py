@@ -45,11 +45,6 @@ class EntryMixin:
         self.rows_added += extra
         release_freed_memory()  # the old arrays' pages
 
-    def renormalise_shares(self) -> None:
-        """Shares in each sector sum to one again (entrants take share from incumbents)."""
-        F = self.firms
-        sums.renormalise_shares(F.alive, F.sector, F.share, np.zeros(N_S))
-
     def _entry(self, demand: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
         """New firms: Poisson numbers by sector (inverse CDF of a fixed uniform, so every scenario
         consumes the same draws), private SMEs drawn behind the frontier, funded half by equity and
@@ -134,8 +129,6 @@ class EntryMixin:
             entry_cap[s] = cap[sl].copy().sum()  # a fresh array, summed as a per-sector one was
         self.invalidate_totals()
         self.entered_rows = rows
-        # entrants' shares come out of incumbents'
-        self.renormalise_shares()
         return entries * self.weight, entry_cap * self.weight, entry_cash
 
 

@@ -106,11 +106,13 @@ class FirmAgent(mesa.Agent):
     # -- 6. income --------------------------------------------------------------------------
     def earn(self, s: int, e, deposit_rate: float) -> dict:
         """The month's income statement; updates deposits, capital, profit and the loss counter.
-        `e` holds the sector-level prices and tax rates. Returns the items for the sector table."""
+        `e` holds the sector-level prices and tax rates. Returns the items the sector table sums
+        (value added, profits and cash flow follow from them: `tables.INCOME_SUMMED`)."""
         q = self.output
         r = self.revenue
-        wages = q * e.labour_cost[s] / self.productivity
-        serv = q * e.services[s] / self.productivity
+        q_per_a = q / self.productivity  # output in units of labour-augmenting productivity
+        wages = q_per_a * e.labour_cost[s]
+        serv = q_per_a * e.services[s]
         en = q * e.energy_cost[s] * self.energy_intensity
         mat = q * e.material_cost[s]
         interest = self.loans * self.loan_rate / 12.0
@@ -140,19 +142,15 @@ class FirmAgent(mesa.Agent):
             "services": serv,
             "energy": en,
             "materials": mat,
-            "value_added": r - serv - en - mat,
             "interest": interest,
             "depreciation": dep,
-            "pretax": pre,
             "vat": vat,
             "cit": tax,
-            "profit": net,
             "dividends": div,
             "output": q,
             "capacity": self.capacity,
             "deposit_interest": dint,
-            "cash": flow,
-            "workers": q * e.workers_per_yuan[s] / self.productivity,  # employment and energy use
+            "workers": q_per_a * e.workers_per_yuan[s],  # employment and energy use
             "energy_use": q * e.mwh_per_yuan[s] * self.energy_intensity,
         }
 

@@ -21,7 +21,7 @@ from ..model import N_S, IndustrialEconomy
 from ..state import EXIT_BANKRUPTCY, EXIT_FORCED
 from .agents import BankAgent, FirmAgent
 from .banking import ReferenceBanking
-from .tables import EXIT_COLUMNS, INCOME_COLUMNS, INVEST_COLUMNS, new_tables, to_array
+from .tables import EXIT_COLUMNS, INCOME_COLUMNS, INCOME_SUMMED, INVEST_COLUMNS, new_tables, to_array
 
 
 class ReferenceEconomy(IndustrialEconomy):
@@ -140,11 +140,14 @@ class ReferenceEconomy(IndustrialEconomy):
             e[f.row] = f.competitiveness(P[s], b.share_price_sensitivity, b.share_backlog_sensitivity)
             e_bar[s] += f.share * e[f.row]
             tot[s] += f.share
+        scale = [1.0] * N_S  # shares sum to one again (entrants since last month took share)
         for s in range(N_S):
             if tot[s] > 0:
                 e_bar[s] /= tot[s]
+                scale[s] = 1.0 / tot[s]
         new_tot = [0.0] * N_S
         for f in firms:
+            f.share = f.share * scale[f.sector]
             new_tot[f.sector] += f.update_share(e[f.row], e_bar[f.sector], b.replicator_speed)
         for f in firms:
             if new_tot[f.sector] > 0:
@@ -179,8 +182,8 @@ class ReferenceEconomy(IndustrialEconomy):
         bk.deposit_interest[:] = 0.0
         for f in self.live_firms():
             w = W[f.sector]
-            bk.interest_income[f.bank] += w * f.loans * f.loan_rate / 12.0
-            bk.deposit_interest[f.bank] += w * max(f.cash, 0.0) * rate / 12.0
+            bk.interest_income[f.bank] += w * (f.loans * f.loan_rate / 12.0)
+            bk.deposit_interest[f.bank] += w * (max(f.cash, 0.0) * rate / 12.0)
         cash0 = self._cash_total()
         e = SimpleNamespace(
             labour_cost=labour_cost,
@@ -204,8 +207,13 @@ class ReferenceEconomy(IndustrialEconomy):
         for f in self.live_firms():
             items = f.earn(f.sector, e, rate)
             t = tables[f.sector]
-            for name in INCOME_COLUMNS:
+            for name in INCOME_SUMMED:
                 t[name] += items[name]
+        for t in tables:  # the items that are sums of others, from the sector sums of those
+            t["value_added"] = t["revenue"] - t["services"] - t["energy"] - t["materials"]
+            t["pretax"] = t["value_added"] - t["wages"] - t["interest"] + t["deposit_interest"] - t["depreciation"]
+            t["profit"] = t["pretax"] - t["cit"]
+            t["cash"] = t["profit"] + t["depreciation"] - t["dividends"]
         to_array(tables, INCOME_COLUMNS, self._income)
         return cash0, self._cash_total()
 
@@ -496,15 +504,10 @@ class ReferenceEconomy(IndustrialEconomy):
         exited = [r for r in range(F.n_rows) if self.firm_at[r] is None and F.exit_reason[r] != 0]
         return np.array((exited + never)[:total], dtype=np.int64)
 
-    def renormalise_shares(self) -> None:
+    def _entry(self, demand: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+        out = super()._entry(demand)
         self._sync_agents()  # the entrants become agents
-        tot = [0.0] * N_S
-        firms = self.live_firms()
-        for f in firms:
-            tot[f.sector] += f.share
-        for f in firms:
-            s = f.sector
-            f.share = f.share * (1.0 / tot[s] if tot[s] > 0 else 1.0)
+        return out
 
     # -- 11. records ------------------------------------------------------------------------
     def firm_aggregates(self) -> dict:

@@ -33,6 +33,9 @@ INCOME_COLUMNS = {
     "workers": acc.I_WORKERS,
     "energy_use": acc.I_ENERGY_USE,
 }
+# the income items agents report and the sector tables sum (the others follow from these:
+# value added, pre-tax and net profit, net cash flow; as `accounting.income_identities`)
+INCOME_SUMMED = tuple(k for k in INCOME_COLUMNS if k not in ("value_added", "pretax", "profit", "cash"))
 INVEST_COLUMNS = {
     "added": inv.V_ADDED,
     "retired_dep": inv.V_RETIRED_DEP,
