@@ -347,11 +347,11 @@ def report(r: dict) -> str:
         f"{min_floor * 1e9:.0f} ns per row-step, and the steps take **{per_row_step / min_floor:.1f}x** "
         "that. What is left, and why:",
         "",
-        "1. The kernels: about 33 ms of the 1:1 month of 43 (income 7.2, market 6.1, month sums 4.2, "
-        "repayment 3.5, investment 2.9, allocation 2.6, plans 2.3, exits 1.6, shares renormalised 1.0, "
-        "credit close 0.8, costs and prices 0.8). Part is instructions per row (the income kernel "
-        "spends about 32 ns a row on one thread: an exp for the credit score, divisions, tax-band "
-        "branches, 21 sums by sector, 2 by bank; two threads give 1.8x), part is memory: the kernels "
+        "1. The kernels: about 31 ms of the 1:1 month of 40 (income 6.4, market 6.1, month sums 4.0, "
+        "repayment 3.6, investment 2.9, allocation 2.9, plans 2.4, exits 1.3, credit close 0.9, costs "
+        "and prices 0.9). Part is instructions per row (the income kernel spends about 29 ns a row on "
+        "one thread: an exp for the credit score, divisions, tax-band branches, 17 sums by sector, 2 "
+        "by bank; two threads give 1.8x), part is memory: the kernels "
         "that pass many arrays with little arithmetic each (month sums: 25 arrays; repayment, plans, "
         "exits) gain only 1.2-1.7x from the second thread, the two cores sharing about 25 GB/s. "
         "What paid in session 5, each with the same results to the last bit: indexing with unsigned "
@@ -370,8 +370,17 @@ def report(r: dict) -> str:
         "costs there what it cost alone: net worth, deposits, the bank-book gap, the guaranteed stock); "
         "sector sums in registers, fastmath (income 10.4 -> 9.7 ms, market 7.9 -> 8.2), a per-row loop "
         "split from the sum loop (LLVM leaves it scalar: gathers by sector, seen with inspect_asm), rows "
-        "grouped by sector (10.0 ms against 10.1) gained nothing; a rewrite of income's divisions with "
-        "reciprocals would save about 1 ms a month on one thread but moves results at rounding level.",
+        "grouped by sector (10.0 ms against 10.1) gained nothing. Session 6: the shares' renormalisation "
+        "after entry, a pass of its own, is done by the market step's first pass, which sums the shares "
+        "anyway (-1.0 ms); the income pass sums 17 columns and derives value added, pre-tax and net "
+        "profit and the net cash flow from them, with one division by productivity a row instead of "
+        "three (income 7.2 -> 6.4 ms); these two move results at rounding level (the baseline summary "
+        "is unchanged to 6 digits). The exits close firms through each chunk's list of exiting rows "
+        "instead of a serial scan of all rows (1.55 -> 1.37 ms, same results). Measured and not kept: "
+        "packing the live rows together once the exited firms' rows pass 7-10% of the rows (the month "
+        "costs about 100 ns a row whether the row holds a firm or not, and 23% of the rows are empty at "
+        "the end of the decade): 0.1-0.15 s of the decade's 5, while each firm's per-row uniforms would "
+        "move with its row, so scenarios would no longer share them firm by firm.",
         "2. Balance: above 2^16 rows the kernels cut the rows into a multiple of 8 equal chunks "
         "(`sim._numba.chunks`). With chunks of a fixed 2^16 rows, 437,583 rows made 7 chunks: one "
         "thread ran 4, the other 2.7 (the 1:1 month took 64 ms; 56 ms in 8 equal chunks).",
@@ -397,10 +406,10 @@ def report(r: dict) -> str:
         "firms' rows first; the rows grow in 5% blocks when the firm count rises, which it does by "
         "about 12% in the first years, then falls to about 337,000 firms), and each growth copies "
         "the state once (at 1:1 about 25 ms in its month and 15 in the next: item 7).",
-        "6. Python between the kernels: entry about 1.5 ms a month at 1:1 (Poisson numbers and the "
-        "entrants' values in numpy; their rows are written by one parallel kernel per dtype, "
-        "`Firms.set_rows`), the rest of the phases, ~25 kernel launches and the sums over 4,000 banks "
-        "in each chunk about 3 ms.",
+        "6. Python between the kernels: entry about 2.5 ms a month at 1:1 with its kernels (Poisson "
+        "numbers and the entrants' values in numpy, free rows 0.4 ms, their rows written by one "
+        "parallel kernel per dtype, `Firms.set_rows`, 0.5 ms), the rest of the phases, ~25 kernel "
+        "launches and the sums over 4,000 banks in each chunk about 3 ms.",
         "7. Costs once a run: numba loads each kernel's cached machine code at its first call (the "
         "1:1 set-up takes 0.35 s in a fresh process and 0.13 s once the kernels are loaded; the first "
         "month 160 ms against 41 for the second), about 0.3 s of the decade; each growth of the rows "
