@@ -6,6 +6,7 @@ import numpy as np
 from numba import prange
 
 from .._numba import chunks, kernel, rows_of
+from .elementary import logistic
 
 # columns of the per-sector income table written by `income`
 (I_REVENUE, I_WAGES, I_SERVICES, I_ENERGY, I_MATERIALS, I_VALUE_ADDED, I_INTEREST, I_DEPRECIATION,
@@ -51,7 +52,7 @@ def income(alive, sector, sme, output, capacity, revenue, productivity, energy_i
         tb = part_bank[c]
         for i in rows_of(c, cs, n):
             if not alive[i]:
-                pd[i] = 0.0
+                pd[i] = -np.inf  # its probability of default is 0 (below)
                 continue
             s = np.uint64(sector[i])
             b = np.uint64(bank[i])
@@ -117,12 +118,13 @@ def income(alive, sector, sme, output, capacity, revenue, productivity, energy_i
             assets = cash_i + capital_i + other_i
             lev = loans_i / assets if assets > 0 else 1.0
             m = net / r if r > 0 else -0.1
-            x = pd_c0 + pd_lev * lev + (pd_loss if lm >= 3 else 0.0) + (pd_sme if sme_i else 0.0) - (
+            pd[i] = pd_c0 + pd_lev * lev + (pd_loss if lm >= 3 else 0.0) + (pd_sme if sme_i else 0.0) - (
                 pd_margin * m)
-            p = 1.0 / (1.0 + np.exp(-x))
-            if soe[i]:
-                p *= 1.0 - soe_cut
-            pd[i] = p
+    # the score's logistic in a loop of its own, which LLVM vectorises (`elementary`)
+    for c in prange(nc):
+        for i in rows_of(c, cs, n):
+            p = logistic(pd[i])
+            pd[i] = p * (1.0 - soe_cut) if soe[i] else p
     table[:] = 0.0
     bank_interest[:] = 0.0
     bank_deposit_interest[:] = 0.0

@@ -11,6 +11,7 @@ import numpy as np
 from numba import prange
 
 from .._numba import chunks, kernel, rows_of
+from .elementary import logistic
 
 
 @kernel(parallel=True)
@@ -27,7 +28,7 @@ def credit_scores(alive, soe, sme, loans, cash, capital, other_assets, profit, r
         lev = loans[i] / assets if assets > 0 else 1.0
         m = profit[i] / revenue[i] if revenue[i] > 0 else -0.1
         x = c0 + c_lev * lev + (c_loss if loss_months[i] >= 3 else 0.0) + (c_sme if sme[i] else 0.0) - c_margin * m
-        p = 1.0 / (1.0 + np.exp(-x))
+        p = logistic(x)  # as accounting.income computes it
         if soe[i]:
             p *= 1.0 - soe_cut
         pd[i] = p

@@ -6,21 +6,28 @@ import numpy as np
 from numba import prange
 
 from .._numba import chunks, kernel, rows_of
+from .elementary import exp, log
 
 
 @kernel(parallel=True)
 def market_step(alive, sector, weight, price, unfilled, price_index, chi, w_price, w_backlog, demand, capacity,
                 productivity, share, share_prev, orders, output, revenue):
     """Steps 3-4 in four passes over the rows (parallel chunks; sums by sector go through fixed
-    chunks, so results do not depend on the number of threads): competitiveness (kept in
-    `unfilled`, which is recomputed in the last pass) and the harmonic mean of productivity behind
-    the wage index; shares divided by their sector's total (entrants since the last step took
-    share from incumbents; E_bar_s does not depend on that scale), kept in `share_prev`, then
-    replicator shares f_i <- f_i (1 + chi (E_i / E_bar_s - 1)) with
-    E_i = exp(-w_p log(p_i/P_s) - w_l l_i) (Dosi et al. 2010); renormalised shares, orders (share x
-    sector demand) and first-pass output (the lesser of orders and capacity); spill-over of unfilled
-    orders, pro rata, to firms of the sector with spare capacity, and revenue at the posted price
-    (employment and energy use are summed with the income statements, `accounting.income`).
+    chunks, so results do not depend on the number of threads):
+    1. competitiveness E_i = exp(-w_p log(p_i/P_s) - w_l l_i) (Dosi et al. 2010), kept in `unfilled`
+       (recomputed in the last pass), for every row: a loop of nothing else, which LLVM vectorises
+       (`elementary`); an empty row's value is never read;
+    2. sums by sector of f_i and f_i E_i, and the capacity-weighted harmonic mean of productivity
+       behind step 5's wage index;
+    3. shares divided by their sector's total (entrants since the last step took share from
+       incumbents; E_bar_s does not depend on that scale), kept in `share_prev`, then replicator
+       shares f_i <- f_i (1 + chi (E_i / E_bar_s - 1)), orders (share x sector demand) and
+       first-pass output (the lesser of orders and capacity). With 0 <= chi <= 1 (the schema's
+       range) no share turns negative and the new shares of a sector add up to one, so they are
+       not divided by their sum again;
+    4. spill-over of unfilled orders, pro rata, to firms of the sector with spare capacity, and
+       revenue at the posted price (employment and energy use are summed with the income
+       statements, `accounting.income`).
     Returns the capacity-weighted harmonic mean of productivity (step 5's wage index).
     (Fusing steps 5 and 6 into the last pass was measured slower: one large loop body.)
     """
@@ -30,13 +37,15 @@ def market_step(alive, sector, weight, price, unfilled, price_index, chi, w_pric
     part = np.zeros((nc, n_s, 2))
     part_h = np.zeros((nc, 8))  # padded: chunks write their own cache line
     for c in prange(nc):
+        for i in rows_of(c, cs, n):
+            unfilled[i] = exp(-w_price * log(price[i] / price_index[np.uint64(sector[i])]) - w_backlog * unfilled[i])
+    for c in prange(nc):
         hn = 0.0
         hd = 0.0
         for i in rows_of(c, cs, n):
             if alive[i]:
                 s = np.uint64(sector[i])
-                e = np.exp(-w_price * np.log(price[i] / price_index[s]) - w_backlog * unfilled[i])
-                unfilled[i] = e
+                e = unfilled[i]
                 f = share[i]
                 part[c, s, 0] += f * e
                 part[c, s, 1] += f
@@ -70,26 +79,7 @@ def market_step(alive, sector, weight, price, unfilled, price_index, chi, w_pric
                 share_prev[i] = f
                 if ebar[s] > 0:
                     f = f * (1.0 + chi * (unfilled[i] / ebar[s] - 1.0))
-                if f < 0.0:
-                    f = 0.0
                 share[i] = f
-                part[c, s, 0] += f
-            else:
-                share_prev[i] = 0.0
-                share[i] = 0.0
-    new_tot = np.zeros(n_s)
-    for c in range(nc):
-        for s in range(n_s):
-            new_tot[s] += part[c, s, 0]
-    part[:, :, :] = 0.0
-    for c in prange(nc):
-        for i in rows_of(c, cs, n):
-            if alive[i]:
-                s = np.uint64(sector[i])
-                f = share[i]
-                if new_tot[s] > 0:
-                    f /= new_tot[s]
-                    share[i] = f
                 o = f * demand[s]
                 k = capacity[i]
                 orders[i] = o
@@ -98,6 +88,8 @@ def market_step(alive, sector, weight, price, unfilled, price_index, chi, w_pric
                 part[c, s, 0] += o - q
                 part[c, s, 1] += k - q
             else:
+                share_prev[i] = 0.0
+                share[i] = 0.0
                 orders[i] = 0.0
                 output[i] = 0.0
     short = np.zeros(n_s)

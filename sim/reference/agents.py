@@ -47,16 +47,13 @@ class FirmAgent(mesa.Agent):
         """E = exp(-w_p ln(p / P_s) - w_l l): a lower relative price and fewer unfilled orders win."""
         return math.exp(-w_price * math.log(self.price / price_index) - w_backlog * self.unfilled)
 
-    def update_share(self, e: float, e_bar: float, chi: float) -> float:
-        """Replicator equation f <- max(0, f (1 + chi (E / E_bar - 1))); returns the new share."""
+    def update_share(self, e: float, e_bar: float, chi: float) -> None:
+        """Replicator equation f <- f (1 + chi (E / E_bar - 1)); with 0 <= chi <= 1 it stays >= 0."""
         self.share_prev = self.share
         f = self.share
         if e_bar > 0:
             f = f * (1.0 + chi * (e / e_bar - 1.0))
-        if f < 0.0:
-            f = 0.0
         self.share = f
-        return f
 
     # -- 4. orders and production -----------------------------------------------------------
     def take_orders(self, demand_per_firm: float) -> tuple[float, float]:

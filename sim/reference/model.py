@@ -145,15 +145,11 @@ class ReferenceEconomy(IndustrialEconomy):
             if tot[s] > 0:
                 e_bar[s] /= tot[s]
                 scale[s] = 1.0 / tot[s]
-        new_tot = [0.0] * N_S
-        for f in firms:
-            f.share = f.share * scale[f.sector]
-            new_tot[f.sector] += f.update_share(e[f.row], e_bar[f.sector], b.replicator_speed)
-        for f in firms:
-            if new_tot[f.sector] > 0:
-                f.share = f.share / new_tot[f.sector]
         short, spare = [0.0] * N_S, [0.0] * N_S
         for f in firms:
+            # with 0 <= chi <= 1 the new shares of a sector add up to one (no need to divide again)
+            f.share = f.share * scale[f.sector]
+            f.update_share(e[f.row], e_bar[f.sector], b.replicator_speed)
             sh, sp = f.take_orders(demand_per_firm[f.sector])
             short[f.sector] += sh
             spare[f.sector] += sp
