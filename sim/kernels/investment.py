@@ -43,11 +43,9 @@ def plan_investment(alive, sector, orders, capacity, pipeline, upgrade_left, pro
             x = dep[s] * k + growth[s] / 12.0 * target + adjust * (target - k) + adjust * (target_pipe - pipeline[i])
             if x > max_expansion * k:
                 x = max_expansion * k
-            if x > 0:
-                plan_expansion[i] = x
-                t[s] += x
-            else:
-                plan_expansion[i] = 0.0
+            x = x if x > 0 else 0.0  # a select: whether a firm expands varies row to row (2.0 -> 1.7 ms)
+            plan_expansion[i] = x
+            t[s] += x
             plan_upgrade[i] = 0.0
             if upgrade_left[i] == 0 and u_review[i] < p_review:
                 a_i = productivity[i]
@@ -115,17 +113,18 @@ def execute_investment(alive, sector, factor, plan_expansion, plan_upgrade, subs
             e_i = energy_intensity[i]
             inv = 0.0
             # capacity under construction: a share 1/lag is completed and paid for each month
-            if pipe_i > 0:
-                frac = 1.0 / lag[s] if lag[s] > 1 else 1.0
-                done = pipe_i * frac
-                pay = pipeline_cost[i] * frac
-                cash_i -= pay
-                capital_i += pay
-                pipeline_cost[i] -= pay
-                inv += pay
-                cap_i += done
-                pipe_i -= done
-                t[s, V_ADDED] += done
+            # (selects rather than a branch on pipe_i > 0, which is taken or not row by row: 2.8 -> 2.4 ms)
+            frac = 1.0 / lag[s] if lag[s] > 1 else 1.0
+            building = pipe_i > 0
+            done = pipe_i * frac if building else 0.0
+            pay = pipeline_cost[i] * frac if building else 0.0
+            cash_i -= pay
+            capital_i += pay
+            pipeline_cost[i] -= pay
+            inv += pay
+            cap_i += done
+            pipe_i -= done
+            t[s, V_ADDED] += done
             if upgrade_left[i] > 0:
                 left = upgrade_left[i] - 1
                 upgrade_left[i] = left

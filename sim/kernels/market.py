@@ -98,6 +98,12 @@ def market_step(alive, sector, weight, price, unfilled, price_index, chi, w_pric
         for s in range(n_s):
             short[s] += part[c, s, 0]
             spare[s] += part[c, s, 1]
+    frac_s = np.zeros(n_s)
+    for s in range(n_s):
+        if short[s] > 0 and spare[s] > 0:
+            frac_s[s] = short[s] / spare[s] if short[s] < spare[s] else 1.0
+    # (selects rather than branches on spare capacity and unfilled orders, which vary row to row:
+    # the pass took 0.6 ms more with them)
     for i in prange(n):
         if not alive[i]:
             unfilled[i] = 0.0
@@ -106,13 +112,11 @@ def market_step(alive, sector, weight, price, unfilled, price_index, chi, w_pric
         s = np.uint64(sector[i])
         q = output[i]
         free = capacity[i] - q
-        if short[s] > 0 and spare[s] > 0 and free > 0:
-            frac = short[s] / spare[s]
-            if frac > 1.0:
-                frac = 1.0
-            q += free * frac
-            output[i] = q
+        frac = frac_s[s]
+        q = q + free * frac if (frac > 0) & (free > 0) else q
+        output[i] = q
         o = orders[i]
-        unfilled[i] = 1.0 - q / o if o > q else 0.0
+        u = 1.0 - q / o
+        unfilled[i] = u if o > q else 0.0
         revenue[i] = price[i] * q
     return harmonic
