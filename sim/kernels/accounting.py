@@ -6,7 +6,7 @@ import numpy as np
 from numba import prange
 
 from .._numba import chunks, kernel, rows_of
-from .elementary import logistic
+from .credit import credit_score, default_probability
 
 # columns of the per-sector income table written by `income`
 (I_REVENUE, I_WAGES, I_SERVICES, I_ENERGY, I_MATERIALS, I_VALUE_ADDED, I_INTEREST, I_DEPRECIATION,
@@ -116,16 +116,12 @@ def income(alive, sector, sme, output, capacity, revenue, productivity, energy_i
             t[s, I_WORKERS] += q_per_a * workers_per_yuan[s]
             t[s, I_ENERGY_USE] += q * mwh_per_yuan[s] * ei_i
             # credit score (as credit.credit_scores)
-            assets = cash_i + capital_i + other_i
-            lev = loans_i / assets if assets > 0 else 1.0
-            m = net / r if r > 0 else -0.1
-            pd[i] = pd_c0 + pd_lev * lev + (pd_loss if lm >= 3 else 0.0) + (pd_sme if sme_i else 0.0) - (
-                pd_margin * m)
-    # the score's logistic in a loop of its own, which LLVM vectorises (`elementary`)
+            pd[i] = credit_score(cash_i + capital_i + other_i, loans_i, net, r, lm, sme_i, pd_c0, pd_lev, pd_loss,
+                                 pd_sme, pd_margin)
+    # its probability in a loop of its own, which LLVM vectorises (`elementary`)
     for c in prange(nc):
         for i in rows_of(c, cs, n):
-            p = logistic(pd[i])
-            pd[i] = p * (1.0 - soe_cut) if soe[i] else p
+            pd[i] = default_probability(pd[i], soe[i], soe_cut)
     table[:] = 0.0
     bank_interest[:] = 0.0
     bank_deposit_interest[:] = 0.0

@@ -8,30 +8,41 @@ by its sector weight (real firms per simulated firm).
 from __future__ import annotations
 
 import numpy as np
-from numba import prange
+from numba import njit, prange
 
 from .._numba import chunks, kernel, rows_of
 from .elementary import logistic
 
 
+@njit(inline="always")
+def credit_score(assets, loans, net, revenue, loss_months, sme, c0, c_lev, c_loss, c_sme, c_margin):
+    """Log-odds of annual default: leverage (loans over assets), persistent losses (three months or
+    more), size and margin (net profit over revenue). Inlined into `accounting.income` too: numba caches
+    a kernel by its own file, so after changing this clear sim/kernels/__pycache__."""
+    lev = loans / assets if assets > 0 else 1.0
+    m = net / revenue if revenue > 0 else -0.1
+    return c0 + c_lev * lev + (c_loss if loss_months >= 3 else 0.0) + (c_sme if sme else 0.0) - c_margin * m
+
+
+@njit(inline="always")
+def default_probability(score, soe, soe_cut):
+    """The score's logistic; state-owned firms get an implicit-guarantee discount."""
+    p = logistic(score)
+    return p * (1.0 - soe_cut) if soe else p
+
+
 @kernel(parallel=True)
 def credit_scores(alive, soe, sme, loans, cash, capital, other_assets, profit, revenue, loss_months, c0, c_lev,
                   c_loss, c_sme, c_margin, soe_cut, pd):
-    """Annual probability of default banks assign: logistic in leverage, persistent losses (three
-    months or more), size and margin;
-    state-owned firms get an implicit-guarantee discount."""
+    """Annual probability of default banks assign (`credit_score`, `default_probability`); the
+    income pass computes the same each month (`accounting.income`)."""
     for i in prange(alive.shape[0]):
         if not alive[i]:
             pd[i] = 0.0
             continue
-        assets = cash[i] + capital[i] + other_assets[i]
-        lev = loans[i] / assets if assets > 0 else 1.0
-        m = profit[i] / revenue[i] if revenue[i] > 0 else -0.1
-        x = c0 + c_lev * lev + (c_loss if loss_months[i] >= 3 else 0.0) + (c_sme if sme[i] else 0.0) - c_margin * m
-        p = logistic(x)  # as accounting.income computes it
-        if soe[i]:
-            p *= 1.0 - soe_cut
-        pd[i] = p
+        x = credit_score(cash[i] + capital[i] + other_assets[i], loans[i], profit[i], revenue[i], loss_months[i],
+                         sme[i], c0, c_lev, c_loss, c_sme, c_margin)
+        pd[i] = default_probability(x, soe[i], soe_cut)
 
 
 @kernel(parallel=True)
