@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ import xarray as xr
 from . import __version__
 from .model import IndustrialEconomy
 from .scenario import Scenario, ScenarioError, load_scenario, scenario_toml
+from .scenario.load import plain_number, validate_document
 from .scenario.schema import SECTORS
 
 PANEL_VARS = ("firm_id", "sector", "ownership", "alive", "output", "capacity", "productivity", "energy_intensity",
@@ -19,16 +19,13 @@ PANEL_VARS = ("firm_id", "sector", "ownership", "alive", "output", "capacity", "
 
 
 def _resolve(scenario: Scenario | str | Path, **overrides: Any) -> Scenario:
-    over = {k: v for k, v in overrides.items() if v is not None}
+    over = {k: plain_number(v) for k, v in overrides.items() if v is not None}
     if isinstance(scenario, str | Path):
         return load_scenario(scenario, **over)
     if over:
         data = scenario.model_dump()
         data["run"].update(over)
-        try:
-            return Scenario.model_validate(data)
-        except Exception as e:  # pydantic ValidationError
-            raise ScenarioError("<overrides>", None, str(e)) from None
+        return validate_document(data, "<arguments>")
     return scenario
 
 
@@ -78,6 +75,7 @@ def run(scenario: Scenario | str | Path, seed: int | None = None, *, firms: int 
         "firms_simulated": int(np.sum(model.n_alloc)),
         "capacity_units": "; ".join(f"{s}: {sc.sectors[s].capacity_unit}" for s in SECTORS),
         "Conventions": "CF-1.8",
+        "sim_output": "run",
     }
     ds = model.rec.to_dataset(sc.run.start, attrs)
     ds["firm_weight"] = xr.DataArray(model.weight, dims=("sector",),
@@ -143,35 +141,25 @@ def _panel(snaps, sc: Scenario, model: IndustrialEconomy) -> xr.Dataset:
     ds["firm"].attrs.update(units="1", long_name="Row of the firm arrays (an entrant may take an exited firm's row; "
                             "firm_id names the firm)")
     ds.attrs.update(scenario=sc.name, seed=int(model.run_seed), engine_version=__version__,
-                    sector_names=",".join(SECTORS))
+                    sector_names=",".join(SECTORS), sim_output="panel")
     ds["weight"] = xr.DataArray(model.weight, dims=("sector_id",), attrs={"units": "firms per model firm",
                                                                          "long_name": "Weight by sector index"})
     return ds
 
 
-def write(ds: xr.Dataset, path: str | Path) -> Path:
-    """Write to .nc or .zarr under a temporary name, then rename: never a half-written file."""
-    import os
-    import shutil
+def write(ds: xr.Dataset, path: str | Path, *, overwrite: bool = False) -> Path:
+    """Write to .nc or .zarr under a temporary name, then rename: never a half-written file.
+
+    An existing `path` is replaced only if it is an output of the same kind (the Dataset's
+    `sim_output` attribute: a run over a run) or with `overwrite=True`; see `sim.outpaths`.
+    Raises `sim.outpaths.OutputError` (a ScenarioError naming the path) otherwise.
+    """
+    from . import outpaths
 
     path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in (".nc", ".zarr"):
-        raise ScenarioError(path, None, "output must end in .nc (NetCDF) or .zarr (Zarr)")
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        if suffix == ".nc":
-            ds.to_netcdf(tmp, engine="netcdf4")
-        else:
-            ds.to_zarr(tmp, mode="w", consolidated=True)
-        if path.is_dir():
-            shutil.rmtree(path)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp) if tmp.is_dir() else tmp.unlink()
-    return path
-
-
-def nullprogress():
-    return nullcontext()
+    kind = ds.attrs.get(outpaths.ATTR)
+    outpaths.check(path, kind, overwrite=overwrite)
+    if path.suffix.lower() == ".nc":
+        return outpaths.write_atomic(path, lambda tmp: ds.to_netcdf(tmp, engine="netcdf4"))
+    return outpaths.write_atomic(path, lambda tmp: ds.to_zarr(tmp, mode="w", consolidated=True,
+                                                                         zarr_format=2))

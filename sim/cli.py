@@ -12,22 +12,8 @@ from pathlib import Path
 import click
 import numpy as np
 
+from .clicommon import check_outputs, exits, overwrite_option
 from .scenario import ScenarioError, load_scenario
-
-
-def _fail(msg: str, code: int = 2) -> None:
-    click.echo(f"error: {msg}", err=True)
-    sys.exit(code)
-
-
-def _check_output(path: Path | None) -> None:
-    """An output path must end in .nc or .zarr and its folder must exist (before any work is done)."""
-    if path is None:
-        return
-    if path.suffix.lower() not in (".nc", ".zarr"):
-        _fail(f"{path}: output must end in .nc (NetCDF) or .zarr (Zarr)")
-    if not path.resolve().parent.exists():
-        _fail(f"{path}: folder {path.resolve().parent} does not exist")
 
 
 def _with_progress(show: bool, label: str, total: int | None, unit: str, work):
@@ -54,6 +40,9 @@ def _with_progress(show: bool, label: str, total: int | None, unit: str, work):
 @click.version_option(package_name="sim")
 def main() -> None:
     """sim: an agent-based model of an industrial economy for comparing policy scenarios."""
+    from .outpaths import terminate_on_sigterm
+
+    terminate_on_sigterm()  # a write in progress removes its temporary when killed by `timeout` or SLURM
 
 
 @main.command()
@@ -65,17 +54,15 @@ def main() -> None:
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Output file: .nc or .zarr.")
 @click.option("--panel", type=click.Path(path_type=Path), default=None,
               help="Also write firm-level snapshots (every 12 months and at the end): .nc or .zarr.")
+@overwrite_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary table.")
-def run(scenario: Path, seed, firms, months, engine, out, panel, quiet) -> None:
+def run(scenario: Path, seed, firms, months, engine, out, panel, overwrite, quiet) -> None:
     """Run one SCENARIO file and print a summary."""
     from . import api
 
-    _check_output(out)
-    _check_output(panel)
-    try:
+    with exits():
+        check_outputs({"run": out, "panel": panel}, overwrite)
         sc = load_scenario(scenario, seed=seed, firms=firms, months=months)
-    except ScenarioError as e:
-        _fail(str(e))
     from .scenario.warnings import scenario_warnings
 
     for w in scenario_warnings(sc):
@@ -87,14 +74,16 @@ def run(scenario: Path, seed, firms, months, engine, out, panel, quiet) -> None:
     res = _with_progress(show, "simulating", sc.run.months, "months",
                          lambda progress: api.run(sc, panel=panel is not None, engine=engine, progress=progress))
     ds, pn = res if panel is not None else (res, None)
-    if out is not None:
-        api.write(ds, out)
-    if pn is not None:
-        api.write(pn, panel)
+    with exits():
+        if out is not None:
+            api.write(ds, out, overwrite=overwrite)
+        if pn is not None:
+            api.write(pn, panel, overwrite=overwrite)
     if not quiet:
         summary(ds)
-        if out is not None:
-            click.echo(f"wrote {out}", err=True)
+        for p in (out, panel):
+            if p is not None:
+                click.echo(f"wrote {p}", err=True)
 
 
 def summary(ds) -> None:
@@ -154,26 +143,23 @@ def validate(files) -> None:
 @click.option("--months", type=int, default=None)
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Comparison Dataset: .nc or .zarr.")
 @click.option("--plot", "plot_path", type=click.Path(path_type=Path), default=None, help="Figure of the effects (PNG).")
+@overwrite_option
 @click.option("--quiet", "-q", is_flag=True)
-def compare(scenarios, baseline, seeds, firms, months, out, plot_path, quiet) -> None:
+def compare(scenarios, baseline, seeds, firms, months, out, plot_path, overwrite, quiet) -> None:
     """Run SCENARIOS on the same seeds and report each one's effect against the baseline."""
     from . import api
     from . import compare as cmpmod
 
-    _check_output(out)
-    if plot_path is not None and plot_path.suffix.lower() not in (".png", ".pdf", ".svg"):
-        _fail(f"{plot_path}: figure must end in .png, .pdf or .svg")
     show = not quiet and sys.stderr.isatty()
-    try:
+    with exits():
+        check_outputs({"compare": out}, overwrite, figures=(plot_path,))
+        scs, base = cmpmod.resolve(scenarios, baseline, firms=firms, months=months)  # every file checked first
         res = _with_progress(show, "runs", None, "runs",
-                             lambda progress: cmpmod.compare(scenarios, baseline=baseline, seeds=seeds, firms=firms,
-                                                             months=months, progress=progress))
-    except ScenarioError as e:
-        _fail(str(e))
-    if out is not None:
-        api.write(res, out)
-    if plot_path is not None:
-        cmpmod.plot(res, plot_path)
+                             lambda progress: cmpmod.compare(scs, baseline=base, seeds=seeds, progress=progress))
+        if out is not None:
+            api.write(res, out, overwrite=overwrite)
+        if plot_path is not None:
+            cmpmod.plot(res, plot_path, overwrite=overwrite)
     if not quiet:
         compare_table(res)
         for p in (out, plot_path):

@@ -68,6 +68,31 @@ def _resolve(paths: Sequence[str | Path | Scenario], baseline: str | Path | None
     raise ScenarioError(str(want), "--baseline", "baseline scenario not found among the files or next to them")
 
 
+def _check_together(scs: list[Scenario], paths: Sequence[str | Path | Scenario]) -> None:
+    """Scenarios compared month by month must have distinct names and one time axis."""
+    names = [s.name for s in scs]
+    if len(set(names)) != len(names):
+        raise ScenarioError("<scenarios>", "name", f"scenario names must differ: {names}")
+    first = scs[0]
+    for sc in scs[1:]:
+        if (sc.run.start, sc.run.months) != (first.run.start, first.run.months):
+            where = next((str(p) for p in paths if not isinstance(p, Scenario) and Path(p).stem == sc.name),
+                         sc.name)
+            raise ScenarioError(where, "run", f"{sc.name} runs {sc.run.months} months from {sc.run.start}, "
+                                f"{first.name} {first.run.months} months from {first.run.start}: compared "
+                                "scenarios need one time axis (set [run] start and months alike, or --months)")
+
+
+def resolve(scenarios: Sequence[str | Path | Scenario], baseline: str | Path | None = None,
+            firms: int | None = None, months: int | None = None) -> tuple[list[Scenario], str]:
+    """The scenarios a comparison runs, baseline included, loaded and checked (names, time axes), and
+    the baseline's name; raises ScenarioError naming the file and key."""
+    over = {k: v for k, v in dict(firms=firms, months=months).items() if v is not None}
+    scs, ib = _resolve(scenarios, baseline, over)
+    _check_together(scs, scenarios)
+    return scs, scs[ib].name
+
+
 def compare(scenarios: Sequence[str | Path | Scenario], baseline: str | Path | None = None, seeds: int = 3,
             firms: int | None = None, months: int | None = None, seed0: int = 0,
             progress: Callable[[int, int], None] | None = None) -> xr.Dataset:
@@ -81,9 +106,8 @@ def compare(scenarios: Sequence[str | Path | Scenario], baseline: str | Path | N
 
     over = {k: v for k, v in dict(firms=firms, months=months).items() if v is not None}
     scs, ib = _resolve(scenarios, baseline, over)
+    _check_together(scs, scenarios)
     names = [s.name for s in scs]
-    if len(set(names)) != len(names):
-        raise ScenarioError("<scenarios>", "name", f"scenario names must differ: {names}")
     seed_list = list(range(seed0, seed0 + seeds))
     total, done = len(scs) * len(seed_list), 0
     runs = []
@@ -133,7 +157,7 @@ def compare(scenarios: Sequence[str | Path | Scenario], baseline: str | Path | N
                      scenarios_toml="\n\n".join(
                          f"# --- {r.attrs.get('scenario', n)}\n{r.attrs.get('scenario_toml', '')}"
                          for n, r in zip(names, runs, strict=True)),
-                     engine_version=levels.attrs.get("engine_version", ""))
+                     engine_version=levels.attrs.get("engine_version", ""), sim_output="compare")
     for k in ("scenario_toml", "scenario", "seed", "description", "warnings"):
         out.attrs.pop(k, None)
     return out
@@ -141,8 +165,10 @@ def compare(scenarios: Sequence[str | Path | Scenario], baseline: str | Path | N
 
 def plot(cmp: xr.Dataset, path: str | Path | None = None,
          metrics: Sequence[str] = ("output", "price_tax_inclusive", "capacity_heavy", "credit_sme", "productivity",
-                                   "output_emerging")):
-    """Effects against the baseline over time: mean across seeds with a 5-95% band."""
+                                   "output_emerging"), *, overwrite: bool = False):
+    """Effects against the baseline over time: mean across seeds with a 5-95% band. With `path`, the
+    figure is written there (.png, .pdf or .svg; an existing file only if `sim compare` made it, or
+    with overwrite=True)."""
     import matplotlib
 
     if path is not None:
@@ -173,6 +199,10 @@ def plot(cmp: xr.Dataset, path: str | Path | None = None,
     fig.autofmt_xdate()
     fig.tight_layout()
     if path is not None:
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
+        from .outpaths import save_figure
+
+        try:
+            save_figure(fig, Path(path), "compare", overwrite=overwrite, dpi=110)
+        finally:
+            plt.close(fig)
     return fig

@@ -37,6 +37,8 @@ class PolicySchedule:
         if name not in PER_SECTOR_POLICY:
             return value
         if isinstance(value, dict):
+            if current is None and len(value) != len(SECTORS):  # the schema completes [policy] tables
+                raise ValueError(f"policy.{name}: a table at the start must name every sector")
             base = np.zeros(len(SECTORS), dtype=float) if current is None else current.copy()
             for s, v in value.items():
                 base[SECTORS.index(s)] = float(v)

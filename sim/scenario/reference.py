@@ -14,7 +14,11 @@ from .schema import Behaviour, Policy, RunConfig, SectorParams
 
 def _bounds(f: Any) -> str:
     parts = []
-    for m in f.metadata:
+    metas = list(f.metadata)
+    for arg in getattr(f.annotation, "__args__", ()):  # a number or a table: the number's bounds
+        for m in getattr(arg, "__metadata__", ()):
+            metas += list(getattr(m, "metadata", ()))
+    for m in metas:
         for attr, sym in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
             v = getattr(m, attr, None)
             if v is not None:
@@ -47,7 +51,8 @@ def render() -> str:
         "",
         "A scenario file is TOML. `extends = \"other.toml\"` starts from another file (tables merge key by",
         "key, anything else is replaced). Unknown keys, wrong types and values out of range are errors that",
-        "name the file and the key path.",
+        "name the file and the key path. Values keep their TOML type (`true` is not 1, `\"0.13\"` is not a",
+        "number, `12.0` is not a count of months) and numbers are finite (`inf` and `nan` are refused).",
         "",
         "## `[run]`",
         "",
@@ -56,7 +61,9 @@ def render() -> str:
         "## `[policy]`: instruments in force at the start",
         "",
         "A dated change is written `[schedule.\"YYYY-MM\"]` with any of these keys; it holds from that month",
-        "on. A per-sector instrument given as a table changes only the sectors it names.",
+        "on. A per-sector instrument given as a table changes only the sectors it names: under `[policy]`",
+        "the others keep the value inherited through `extends` or, failing that, the default; under a",
+        "schedule month, the value in force that month.",
         "",
         *_table(Policy, "policy."),
         "",

@@ -17,6 +17,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ValidationInfo,
     create_model,
     field_validator,
     model_validator,
@@ -78,7 +79,12 @@ def meta(default: Any, desc: str, unit: str, source: str, **bounds: Any) -> Any:
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=False)
+    """Every scenario table: unknown keys are errors, values keep their TOML type (no `true` read as 1, no
+    "0.13" read as a number: pydantic's strict mode), numbers are finite (`inf` and `nan` are refused;
+    no key documents them), and an assignment in Python is validated like a value in a file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=False, strict=True, allow_inf_nan=False,
+                              validate_assignment=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -115,7 +121,7 @@ def _sfield(desc: str, unit: str, **bounds: Any) -> Any:
 
 
 class SectorParams(Strict):
-    label: str = _sfield("Display name.", "-")
+    label: str = _sfield("Display name.", "-", max_length=80)
     firms_2019: int = _sfield("Industrial enterprises above designated size in 2019 (1:1 population).",
                               "firms", ge=1)
     revenue_2019: float = _sfield("Gross revenue in 2019.", "trn yuan/yr", gt=0, le=200)
@@ -123,7 +129,7 @@ class SectorParams(Strict):
                                    ge=-0.2, le=0.5)
     utilisation_2019: float = _sfield("Capacity utilisation in 2019; firms aim at it when they invest.",
                                       "share", gt=0.2, le=1.0)
-    capacity_unit: str = _sfield("Physical unit of capacity used by capacity caps.", "-")
+    capacity_unit: str = _sfield("Physical unit of capacity used by capacity caps.", "-", max_length=40)
     capacity_2019: float = _sfield("Sector capacity in 2019 in capacity_unit.", "capacity_unit", gt=0)
     labour_share: float = _sfield("Labour compensation over revenue.", "share", ge=0, le=0.6)
     services_share: float = _sfield("Purchased services and overheads over revenue (scaled by productivity "
@@ -383,6 +389,8 @@ BoolBySector = _per_sector(bool)
 
 
 class Policy(Strict):
+    model_config = ConfigDict(validate_default=True)  # table defaults are completed like tables in files
+
     # fiscal authority
     vat_rate: RateBySector = meta(0.16, "VAT rate on the sector's sales (input VAT is credited).", "share",
                                   "DLA Piper via Lexology 2019: 16% until 2019-03")
@@ -479,11 +487,30 @@ class Policy(Strict):
         "recapitalise", "What happens to a failed bank: the government recapitalises it, or the soundest bank "
         "takes it over (the government covers negative equity).", "-", "assumption")
 
+    @field_validator("*", mode="after")
+    @classmethod
+    def _complete_sector_table(cls, v: Any, info: ValidationInfo) -> Any:
+        """A per-sector table changes only the sectors it names: the others keep the key's default
+        (a table default, such as capacity_cap's, for the sectors it names and 0 elsewhere). The
+        result names every sector, in SECTORS order. (A table over a value inherited through
+        `extends` is completed from that value by the loader, before this runs.)"""
+        if not isinstance(v, dict):
+            return v
+        default = cls.model_fields[info.field_name].default
+        if isinstance(default, dict):  # tables of numbers
+            full = {s: default.get(s, 0.0) for s in SECTORS}
+        else:
+            full = dict.fromkeys(SECTORS, default)
+        full.update(v)
+        return full
+
 
 def _optional_model(base: type[BaseModel], name: str) -> type[BaseModel]:
+    """The same fields, each optional (None = unchanged), with the same types and bounds."""
     fields: dict[str, Any] = {}
     for fname, f in base.model_fields.items():
-        fields[fname] = (f.annotation | None, Field(None, description=f.description))
+        tp = Annotated[(f.annotation, *f.metadata)] if f.metadata else f.annotation
+        fields[fname] = (tp | None, Field(None, description=f.description))
     return create_model(name, __base__=Strict, **fields)
 
 
@@ -494,8 +521,9 @@ PER_SECTOR_POLICY = tuple(
 
 
 class Scenario(Strict):
-    name: str = meta("scenario", "Scenario name (defaults to the file name).", "-", "-")
-    description: str = meta("", "What the scenario is.", "-", "-")
+    name: str = meta("scenario", "Scenario name (defaults to the file name).", "-", "-", min_length=1,
+                     max_length=120)
+    description: str = meta("", "What the scenario is.", "-", "-", max_length=4000)
     run: RunConfig = Field(default_factory=RunConfig)
     sectors: dict[SectorId, SectorParams]
     behaviour: Behaviour = Field(default_factory=Behaviour)

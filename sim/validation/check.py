@@ -119,6 +119,7 @@ def to_dataset(
         pass_rule="passed when the mean across seeds lies in [band_lo, band_hi]",
         n_passed=int(passed.sum()),
         n_targets=len(targets),
+        sim_output="check-facts",
     )
     if elapsed is not None:
         ds.attrs["elapsed_seconds"] = round(float(elapsed), 1)

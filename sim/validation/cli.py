@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from ..clicommon import check_outputs, exits, fail, overwrite_option
 from ..scenario import ScenarioError
 from .check import DEFAULT_FIRMS, DEFAULT_MONTHS, DEFAULT_SEEDS
 
@@ -39,8 +40,10 @@ from .check import DEFAULT_FIRMS, DEFAULT_MONTHS, DEFAULT_SEEDS
 @click.option(
     "--out", type=click.Path(path_type=Path), default=None, help="Write the Dataset (.nc or .zarr)."
 )
-@click.option("--quiet", is_flag=True, help="No progress bar and no table; one summary line.")
-def check_facts(scenario: Path, seeds: int, firms: int, months: int, out: Path | None, quiet: bool) -> None:
+@overwrite_option
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar and no table; one summary line.")
+def check_facts(scenario: Path, seeds: int, firms: int, months: int, out: Path | None, overwrite: bool,
+                quiet: bool) -> None:
     """Score SCENARIO against stylized facts and China ~2019 targets (docs/validation.md)."""
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -48,9 +51,8 @@ def check_facts(scenario: Path, seeds: int, firms: int, months: int, out: Path |
     from ..api import write
     from .check import check, table
 
-    if out is not None and out.suffix.lower() not in (".nc", ".zarr"):
-        click.echo(f"error: {out}: output must end in .nc (NetCDF) or .zarr (Zarr)", err=True)
-        sys.exit(2)
+    with exits():
+        check_outputs({"check-facts": out}, overwrite)
     con = Console() if sys.stdout.isatty() else Console(width=180)  # logs and pipes: one row per line
     t0 = time.perf_counter()
     try:
@@ -75,8 +77,7 @@ def check_facts(scenario: Path, seeds: int, firms: int, months: int, out: Path |
                     progress=lambda done, total: prog.update(task, completed=done),
                 )
     except ScenarioError as e:
-        click.echo(f"error: {e}", err=True)
-        sys.exit(2)
+        fail(str(e))
     elapsed = time.perf_counter() - t0
     if not quiet:
         con.print(table(ds))
@@ -88,9 +89,6 @@ def check_facts(scenario: Path, seeds: int, firms: int, months: int, out: Path |
         f"{n_pass - f_pass}/{n - int(facts.sum())}) in {elapsed:.1f} s"
     )
     if out is not None:
-        try:
-            write(ds, out)
-        except ScenarioError as e:
-            click.echo(f"error: {e}", err=True)
-            sys.exit(2)
+        with exits():
+            write(ds, out, overwrite=overwrite)
         con.print(f"wrote {out}")

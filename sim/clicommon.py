@@ -1,0 +1,53 @@
+"""What every subcommand shares: one-line error exits and output-path checks (sim.outpaths).
+
+Bad input ends in one line on stderr, `error: FILE: KEY: message`, and exit code 2; a fault of the
+machine (no permission, a full disk, no scheduler) in exit code 1; never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import NoReturn
+
+import click
+
+from .outpaths import OutputError, check, distinct
+from .scenario import ScenarioError
+
+
+def fail(msg: str, code: int = 2) -> NoReturn:
+    click.echo(f"error: {msg}", err=True)
+    sys.exit(code)
+
+
+@contextmanager
+def exits() -> Iterator[None]:
+    """Turn a ScenarioError (bad input, exit 2) or an OutputError (its own code) into one line."""
+    try:
+        yield
+    except OutputError as e:
+        fail(str(e), e.code)
+    except ScenarioError as e:
+        fail(str(e), 2)
+
+
+def check_outputs(kinds: dict[str, Path | None], overwrite: bool, figures: tuple[Path | None, ...] = ()) -> None:
+    """Check every output of a command before any work starts: distinct paths, each usable for its
+    kind ({kind: path}); `figures` are paths of figures of the first kind."""
+    from .outpaths import FIGURE_SUFFIXES
+
+    distinct(*kinds.values(), *figures)
+    for kind, path in kinds.items():
+        check(path, kind, overwrite=overwrite)
+    first = next(iter(kinds))
+    for fig in figures:
+        check(fig, first, overwrite=overwrite, suffixes=FIGURE_SUFFIXES)
+
+
+overwrite_option = click.option(
+    "--overwrite", is_flag=True,
+    help="Replace an existing output path even if it is not an output of this command (a folder, another "
+         "program's file, a sweep store).")
