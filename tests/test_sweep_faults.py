@@ -121,6 +121,14 @@ def test_damaged_status_chunk_and_lost_run_time(tiny, reference, client, tmp_pat
     assert_same_results(out, reference)
 
 
+def test_missing_status_chunk_is_reported(tiny, reference, client, tmp_path):
+    s, said, out = resumed(tiny, reference, client, tmp_path, lambda o: (o / "status" / "0.0").unlink())
+    assert (s.skipped, s.done) == (2, 2)
+    assert said == [f"warning: {out}: 2 runs marked done have missing or unreadable data (chunk status/0.0 "
+                    "missing); running them again"]
+    assert_same_results(out, reference)
+
+
 def test_garbage_chunk_through_the_command_line(tiny, tmp_path):
     out = tmp_path / "c.zarr"
     r = sim_cli("sweep", tiny, "--out", out, "--workers", 1, "--quiet")

@@ -313,7 +313,8 @@ def check(g: zarr.Group, sw: Sweep, out: Path, warn: Callable[[str], None]) -> n
     Every chunk file is read once, chunk by chunk (a chunk covers either runs recorded done, whose
     data must be readable, or runs still to do, which zarr reads back to write them): one that
     cannot be read is removed, so the array's fill value applies, and the runs it covers are run
-    again. A run recorded done must also have its chunk files and a finite `run_seconds`. Missing
+    again. A run recorded done must also have its chunk files and a finite `run_seconds`; runs with
+    a `run_seconds` under a missing or unreadable status chunk are counted as lost too. Missing
     chunks are found from the files, not from NaN: a missing chunk reads as NaN, and an output can
     be NaN in a run that went well; every write makes its chunk's file (`write_empty_chunks`).
     `error` is exempt from the missing-file check (stores from before that setting have no file
@@ -325,12 +326,13 @@ def check(g: zarr.Group, sw: Sweep, out: Path, warn: Callable[[str], None]) -> n
     status = np.full(st_arr.shape, "", dtype=st_arr.dtype)
     redo = np.zeros(st_arr.shape, dtype=bool)
     found: list[str] = []
+    lost: dict[tuple[int, ...], bool] = {}  # status chunks absent (False) or unreadable (True)
     for c in grid:
         ok, block = _read_chunk(st_arr, out, c, blocks[c], found)
-        if ok:
+        if ok and block is not None:
             status[blocks[c]] = block
-        elif block is not None:  # unreadable (removed): its runs are run again
-            redo[blocks[c]] = True
+        else:
+            lost[c] = not ok
     done = status == STATUS_DONE
     for name in (*sw.outputs, "run_seconds", "error"):
         arr = g[name]
@@ -342,13 +344,19 @@ def check(g: zarr.Group, sw: Sweep, out: Path, warn: Callable[[str], None]) -> n
                 redo[blocks[c]] |= done[blocks[c]]
             elif name == "run_seconds" and block is not None:
                 redo[blocks[c]] |= done[blocks[c]] & ~np.isfinite(block)
+                if c in lost and np.isfinite(block).any():  # runs that ran, their status lost
+                    redo[blocks[c]] |= np.isfinite(block)
+                    if not lost[c]:
+                        found.append(f"chunk status/{st_arr.metadata.encode_chunk_key(c)} missing")
     n = int(redo.sum())
+    details = "; ".join(found[:3]) + (f"; {len(found) - 3} more" if len(found) > 3 else "")
     if n:
-        more = f"; {len(found) - 3} more" if len(found) > 3 else ""
-        warn(f"warning: {out}: {n} runs marked done have missing or unreadable data ({'; '.join(found[:3])}"
-             f"{more}); running them again")
+        warn(f"warning: {out}: {n} runs marked done have missing or unreadable data ({details}); "
+             "running them again")
         status[redo] = ""
         st_arr[...] = status
+    elif found:
+        warn(f"warning: {out}: {details}; no run recorded done was in them")
     return status
 
 
