@@ -323,8 +323,10 @@ BAD = [
      "sample", "power of 2"),
     (BASE + '[sample]\nmethod = "latin"\nn = 4\nparams = [{key = "policy.cit_rate", bounds = [0.3, 0.1]}]\n',
      "sample.params.0.bounds", "lower < upper"),
-    (BASE + '[[grid]]\nkey = "policy.cit_rate"\nvalues = [0.2]\n[[grid]]\nkey = "policy.cit_rate"\n'
+    (BASE + '[[grid]]\nkey = "policy.cit_rate"\nvalues = [0.2]\n[[grid]]\nkey = \'schedule."2020-01".cit_rate\'\n'
      'values = [0.3]\n', "grid.1.name", "taken"),
+    (BASE + '[[grid]]\nkey = "policy.cit_rate"\nvalues = [0.2]\n[[grid]]\nkey = "policy.cit_rate"\n'
+     'values = [0.3]\n', "grid.1.key", "policy.cit_rate is already swept by grid.0"),
 ]
 
 

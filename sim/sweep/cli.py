@@ -1,7 +1,14 @@
-"""`sim sweep SWEEP.toml --out PATH.zarr [--workers N] [--scheduler ADDRESS] [--quiet]`."""
+"""`sim sweep SWEEP.toml --out PATH.zarr [--workers N] [--scheduler ADDRESS] [--overwrite] [--quiet]`.
+
+Everything that can be checked before a run is checked before anything is written: the sweep
+file, the --out folder (exit 2 if missing, 1 if not writable), a store already at --out (exit 2
+unless it is this sweep's, or --overwrite), the scheduler address (exit 2 if malformed, 1 if
+unreachable: the connection is made before the store is created).
+"""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -21,16 +28,21 @@ def _fail(msg: str, code: int = 2) -> None:
               help="Local worker processes (default: one per core).")
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="Use a running Dask scheduler, e.g. tcp://10.0.0.5:8786, instead of local processes.")
+@click.option("--overwrite", is_flag=True, help="Replace what is at --out if it is not this sweep's store "
+              "(this sweep's own store is resumed).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary.")
-def sweep(sweep_file: Path, out: Path, workers, scheduler, quiet) -> None:
+def sweep(sweep_file: Path, out: Path, workers, scheduler, overwrite, quiet) -> None:
     """Run every point of SWEEP_FILE into one Zarr store, skipping runs already done."""
     from ..scenario import ScenarioError
     from .spec import load_sweep
 
     if out.suffix.lower() != ".zarr":
         _fail(f"{out}: the sweep store must end in .zarr")
-    if not out.resolve().parent.exists():
-        _fail(f"{out}: folder {out.resolve().parent} does not exist")
+    folder = out.resolve().parent
+    if not folder.is_dir():
+        _fail(f"{out}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):  # the lock file and a new store go there
+        _fail(f"{out}: folder {folder} is not writable", 1)
     if workers is not None and scheduler:
         _fail("--workers and --scheduler: give one (workers belong to the scheduler's cluster)")
     try:
@@ -38,42 +50,51 @@ def sweep(sweep_file: Path, out: Path, workers, scheduler, quiet) -> None:
     except ScenarioError as e:
         _fail(str(e))
     from . import store
+    from .runner import SchedulerError, check_address, run_sweep
 
-    if out.exists():
+    if scheduler:
         try:
-            g = store.open_for(sw, out)
+            check_address(scheduler)
+        except ValueError as e:
+            _fail(f"--scheduler {scheduler}: {e}")
+    if (out.exists() or out.is_symlink()) and not overwrite:
+        try:  # (checked again under the store's lock; this is to fail before connecting)
+            store.open_for(sw, out)
         except ScenarioError as e:
             _fail(str(e))
-        n_done, n_failed, _ = store.status_counts(g)
-    else:
-        n_done = n_failed = 0
     show = not quiet and sys.stderr.isatty()
     dims = ", ".join(f"{d} {n}" for d, n in zip(sw.lead_dims, sw.lead_shape, strict=True))
-    if not quiet:
-        where = (f"scheduler {scheduler}" if scheduler
-                 else f"{workers} local worker(s)" if workers else "local workers (one per core)")
-        click.echo(f"sweep {sw.name}: {sw.n_runs} runs ({dims}); {sw.bases[0].run.firms} firms, "
-                   f"{sw.bases[0].run.months} months; {len(sw.outputs)} outputs -> {out}", err=True)
+    where = (f"scheduler {scheduler}" if scheduler
+             else f"{workers} local worker(s)" if workers else "local workers (one per core)")
+
+    def on_open(n_done: int, n_failed: int) -> None:
+        if quiet:
+            return
         if n_done or n_failed:
             click.echo(f"resuming: {n_done} runs done are skipped"
                        + (f", {n_failed} failed runs are retried" if n_failed else ""), err=True)
         if n_done < sw.n_runs:
             click.echo(f"on {where}", err=True)
 
-    from .runner import run_sweep
-
+    if not quiet:
+        click.echo(f"sweep {sw.name}: {sw.n_runs} runs ({dims}); {sw.bases[0].run.firms} firms, "
+                   f"{sw.bases[0].run.months} months; {len(sw.outputs)} outputs -> {out}", err=True)
+    kw = dict(workers=workers, scheduler=scheduler, overwrite=overwrite,
+              notify=lambda msg: click.echo(msg, err=True))
     try:
         if show:
-            summ = _with_progress(sw, out, workers, scheduler, sw.n_runs - n_done)
+            summ = _with_progress(sw, out, on_open, **kw)
         else:
-            summ = run_sweep(sw, out, workers=workers, scheduler=scheduler, quiet=quiet)
+            summ = run_sweep(sw, out, quiet=quiet, on_open=on_open, **kw)
     except ScenarioError as e:
         _fail(str(e))
     except KeyboardInterrupt:
         _fail(f"interrupted; the runs written so far are kept in {out}: re-run the same command to resume",
               130)
-    except OSError as e:  # e.g. no scheduler at ADDRESS
-        _fail(f"{scheduler or out}: {e}", 1)
+    except SchedulerError as e:
+        _fail(f"--scheduler {scheduler}: {e}", 1)
+    except OSError as e:  # the disk: full, read-only, removed meanwhile
+        _fail(f"{out}: {e}", 1)
     g = store.open_for(sw, out)
     n_done, n_failed, n = store.status_counts(g)
     if not quiet:
@@ -87,7 +108,7 @@ def sweep(sweep_file: Path, out: Path, workers, scheduler, quiet) -> None:
               "(re-running the command retries them)", 1)
 
 
-def _with_progress(sw, out, workers, scheduler, todo):
+def _with_progress(sw, out, on_open, **kw):
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
     from rich.text import Text
@@ -104,10 +125,14 @@ def _with_progress(sw, out, workers, scheduler, todo):
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("[red]{task.fields[failed]} failed"), Rate(), TimeRemainingColumn(),
                   console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task("starting workers", total=todo, failed=0)
+        task = bar.add_task("starting workers", total=None, failed=0)
+
+        def opened(n_done, n_failed):
+            on_open(n_done, n_failed)
+            bar.update(task, total=sw.n_runs - n_done)
 
         def progress(done, failed, n):
             bar.update(task, completed=done + failed, failed=failed, description="runs")
 
-        summ = run_sweep(sw, out, workers=workers, scheduler=scheduler, progress=progress, quiet=True)
+        summ = run_sweep(sw, out, progress=progress, quiet=True, on_open=opened, **kw)
     return summ

@@ -11,7 +11,10 @@ writes each result into the store as it arrives.
   `retries` covers errors that escape the task); after too many deaths the run is recorded failed.
 - At most a few runs per worker thread are in flight, so neither the scheduler nor the driver
   holds more than that many results; everything else is in the store.
-- Resume: runs whose status is "done" are skipped; "" (never finished) and "failed" are run again.
+- Resume: runs whose status is "done" are skipped; "" (never finished) and "failed" are run again,
+  and so are runs recorded done whose data is missing or unreadable (`store.check`).
+- One driver per store: the store's lock is held from before the store is opened or created to
+  the last write, so a second `sim sweep` on the same store waits for the first.
 """
 
 from __future__ import annotations
@@ -111,87 +114,127 @@ def _client(workers: int | None, scheduler: str | None, quiet: bool):
     env = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
            "OPENBLAS_NUM_THREADS": "1"}
     with dask.config.set({"distributed.nanny.pre-spawn-environ": NANNY_PRE_SPAWN_ENV}):
-        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
                                silence_logs=logging.CRITICAL, env=env)
     # (workers' own log lines stay quiet: a run's error is recorded in the store, and a worker
     # closing while the scheduler shuts down logs harmless heartbeat errors)
     return Client(cluster), cluster
 
 
+class SchedulerError(OSError):
+    """The Dask scheduler given by address could not be reached (nothing was written)."""
+
+
+def check_address(address: str) -> None:
+    """Raise ValueError if `address` is not a scheduler address (tcp://HOST:PORT, HOST:PORT, ...)."""
+    from distributed.comm.addressing import get_address_host_port
+
+    get_address_host_port(address)
+
+
+def _say(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
 def run_sweep(sw: Sweep, out: str | Path, *, workers: int | None = None, scheduler: str | None = None,
               client: Any = None, progress: Callable[[int, int, int], None] | None = None,
-              quiet: bool = True) -> Summary:
+              quiet: bool = True, overwrite: bool = False, notify: Callable[[str], None] | None = None,
+              on_open: Callable[[int, int], None] | None = None) -> Summary:
     """Run every run of `sw` not yet done in the store `out`, on Dask; return a summary.
 
     `client`: a distributed.Client to use (else one is made: `scheduler` address, or a LocalCluster
     of `workers` single-threaded processes). `progress(done, failed, todo)` is called after each run.
+    One driver at a time works on a store: a second one waits for the first (see `store.locked`).
+    The store is checked before resuming (`store.check`). `overwrite`: replace a path that is not
+    this sweep's store. `notify(message)` gets the waiting and damage messages (default: stderr);
+    `on_open(done, failed)` is called once the store is open, before any run.
+    A scheduler that cannot be reached raises SchedulerError before anything is written.
     """
     out = Path(out)
+    say = notify or _say
     t_start = time.perf_counter()
-    g, _ = store.open_or_create(sw, out)
-    todo = np.flatnonzero(~store.done_mask(g).ravel())
-    total = sw.n_runs
-    if len(todo) == 0:
-        return Summary(total, total, 0, 0, time.perf_counter() - t_start, 0.0, 0)
-
     own = client is None
     cluster = None
-    t_client = time.perf_counter()
-    if own:
-        client, cluster = _client(workers, scheduler, quiet)
-    startup = time.perf_counter() - t_client
+    startup = 0.0
+    try:
+        if own and scheduler:  # before the store: a wrong address writes nothing
+            check_address(scheduler)
+            try:
+                client, _ = _client(None, scheduler, quiet)
+            except OSError as e:
+                raise SchedulerError(str(e)) from None
+            startup = time.perf_counter() - t_start
+        with store.locked(out, say):
+            store._clean_stale_temps(out)
+            g, _ = store.open_or_create(sw, out, overwrite=overwrite)
+            status = store.check(g, sw, out, say)
+            todo = np.flatnonzero(status.ravel() != store.STATUS_DONE)
+            if on_open is not None:
+                on_open(sw.n_runs - len(todo), int((status == store.STATUS_FAILED).sum()))
+            if len(todo) == 0:
+                return Summary(sw.n_runs, sw.n_runs, 0, 0, time.perf_counter() - t_start, 0.0, 0, startup)
+            if client is None:
+                t_client = time.perf_counter()
+                client, cluster = _client(workers, None, quiet)
+                startup = time.perf_counter() - t_client
+            return _run(sw, g, client, todo, progress, t_start, startup)
+    finally:
+        if own and client is not None:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+
+
+def _run(sw: Sweep, g: Any, client: Any, todo: np.ndarray, progress: Callable[[int, int, int], None] | None,
+         t_start: float, startup: float) -> Summary:
+    from distributed import as_completed
+
     kill_after = int(os.environ.get("SIM_SWEEP_KILL_AFTER", "0"))  # test hook: SIGKILL after N writes
     token = uuid.uuid4().hex[:8]
     done = failed = nworkers = 0
     run_seconds = 0.0
-    try:
-        from distributed import as_completed
 
-        def submit(flat: int):
-            b, over, seed = sw.run_of(int(flat))
-            return client.submit(run_point, int(flat), sw.base_dumps[b], over, seed, sw.outputs,
-                                 key=f"sim-run-{int(flat)}-{token}", retries=RETRIES, pure=False)
+    def submit(flat: int):
+        b, over, seed = sw.run_of(int(flat))
+        return client.submit(run_point, int(flat), sw.base_dumps[b], over, seed, sw.outputs,
+                             key=f"sim-run-{int(flat)}-{token}", retries=RETRIES, pure=False)
 
-        def record(fut) -> None:
-            nonlocal done, failed, run_seconds
-            try:
-                res = fut.result()
-            except Exception as e:  # noqa: BLE001 - KilledWorker and other scheduler-side failures
-                flat = int(fut.key.split("-")[2])
-                res = {"index": flat, "status": store.STATUS_FAILED, "error": f"{e.__class__.__name__}: {e}"}
-            fut.release()
-            idx = sw.index(res["index"])
-            if res["status"] == store.STATUS_DONE and not np.array_equal(res["time"], sw.time):
-                res = {"status": store.STATUS_FAILED, "seconds": res["seconds"],
-                       "error": "the run's time axis differs from the store's"}
-            store.write_run(g, sw, idx, res)
-            run_seconds += float(res.get("seconds", 0.0) or 0.0)
-            if res["status"] == store.STATUS_DONE:
-                done += 1
-            else:
-                failed += 1
-            if progress is not None:
-                progress(done, failed, len(todo))
-            if kill_after and done + failed >= kill_after:
-                _kill_self()
+    def record(fut) -> None:
+        nonlocal done, failed, run_seconds
+        try:
+            res = fut.result()
+        except Exception as e:  # noqa: BLE001 - KilledWorker and other scheduler-side failures
+            flat = int(fut.key.split("-")[2])
+            res = {"index": flat, "status": store.STATUS_FAILED, "error": f"{e.__class__.__name__}: {e}"}
+        fut.release()
+        idx = sw.index(res["index"])
+        if res["status"] == store.STATUS_DONE and not np.array_equal(res["time"], sw.time):
+            res = {"status": store.STATUS_FAILED, "seconds": res["seconds"],
+                   "error": "the run's time axis differs from the store's"}
+        store.write_run(g, sw, idx, res)
+        run_seconds += float(res.get("seconds", 0.0) or 0.0)
+        if res["status"] == store.STATUS_DONE:
+            done += 1
+        else:
+            failed += 1
+        if progress is not None:
+            progress(done, failed, len(todo))
+        if kill_after and done + failed >= kill_after:
+            _kill_self()
 
-        queue = iter(todo.tolist())
-        # the first run alone: a cold numba cache is compiled and written by one process only
-        record(submit(next(queue)))
-        nthreads = max(1, sum(client.nthreads().values()))
-        nworkers = len(client.nthreads())
-        window = as_completed()
-        for flat in queue:
-            window.add(submit(flat))
-            if window.count() >= PER_THREAD * nthreads:
-                record(next(window))
-        for fut in window:
-            record(fut)
-    finally:
-        if own:
-            client.close()
-            if cluster is not None:
-                cluster.close()
+    queue = iter(todo.tolist())
+    # the first run alone: a cold numba cache is compiled and written by one process only
+    record(submit(next(queue)))
+    nthreads = max(1, sum(client.nthreads().values()))
+    nworkers = len(client.nthreads())
+    window = as_completed()
+    for flat in queue:
+        window.add(submit(flat))
+        if window.count() >= PER_THREAD * nthreads:
+            record(next(window))
+    for fut in window:
+        record(fut)
+    total = sw.n_runs
     return Summary(total, total - len(todo), done, failed, time.perf_counter() - t_start, run_seconds,
                    nworkers, startup)
 

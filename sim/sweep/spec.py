@@ -3,7 +3,11 @@
 A sweep file names one or more base scenarios, the axes to vary (a grid of values per key path, or
 a sampled design over bounds), the seeds, run overrides and the outputs to keep. It is validated
 like a scenario file: unknown keys, wrong types and bad values stop with a `ScenarioError` naming
-the sweep file and the key (`grid.0.values.2`, `sample.params.1.bounds`, ...).
+the sweep file and the key (`grid.0.values.2`, `sample.params.1.bounds`, ...). Types are strict:
+no value is converted (a boolean is not a number, a string is not a number, 2.0 is not an
+integer; an integer is a number), non-finite numbers are refused, and a key is swept by one axis
+or parameter only (also no key and a key inside it, as `policy.upgrade_subsidy` and
+`policy.upgrade_subsidy.steel`).
 
 The plan (`Sweep`) turns the file into leading dimensions (`scenario` when `base` is a list, one
 dimension per grid axis or `sample`, then `seed`) and, for each run, its flat index, its base
@@ -163,7 +167,7 @@ def first_error(e: ValidationError) -> str:
 # schema of the sweep file
 # --------------------------------------------------------------------------------------------
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # strict: `seeds = true` is not 1
 
 
 KeyPaths = str | Annotated[list[str], Field(min_length=1)]
@@ -196,14 +200,14 @@ class GridAxis(Strict):
 
 class Param(Strict):
     key: KeyPaths = Field(description="Scenario key path(s) to set.")
-    bounds: tuple[float, float] = Field(description="Lower and upper bound.")
+    bounds: Annotated[list[float], Field(min_length=2, max_length=2)] = Field(description="Lower and upper bound.")
     name: str | None = Field(None, description="Parameter name (default: the last segment of the key).")
 
     _paths = field_validator("key")(_check_paths)
 
     @field_validator("bounds")
     @classmethod
-    def _ordered(cls, v: tuple[float, float]) -> tuple[float, float]:
+    def _ordered(cls, v: list[float]) -> list[float]:
         if not (math.isfinite(v[0]) and math.isfinite(v[1]) and v[0] < v[1]):
             raise ValueError(f"bounds must be finite with lower < upper (got {list(v)})")
         return v
@@ -387,6 +391,53 @@ def _keys(v: str | list[str]) -> tuple[tuple[str, ...], ...]:
     return tuple(parse_key(k) for k in ([v] if isinstance(v, str) else v))
 
 
+def _norm_key(parts: tuple[str, ...]) -> tuple[str, ...]:
+    """A key path as set_key reads it (schedule months as "YYYY-MM"), to compare two of them."""
+    if parts[0] == "schedule" and len(parts) > 1:
+        from ..scenario.schema import _to_month
+
+        try:
+            return (parts[0], _to_month(parts[1]), *parts[2:])
+        except ValueError:
+            pass
+    return parts
+
+
+def _check_unique(path: Path, prefix: str, i: int, raw: str | list[str], keys: tuple[tuple[str, ...], ...],
+                  seen: dict[tuple[str, ...], tuple[int, int, str]]) -> None:
+    """Each key is swept by one axis (or parameter) only: else the later one silently wins."""
+    texts = [raw] if isinstance(raw, str) else raw
+    for m, (k, text) in enumerate(zip(keys, texts, strict=True)):
+        here = f"{prefix}.{i}.key" + (f".{m}" if isinstance(raw, list) else "")
+        kk = _norm_key(k)
+        for other, (i0, m0, other_text) in seen.items():
+            if kk[:len(other)] == other or other[:len(kk)] == kk:
+                owner = f"{prefix}.{i0}" if i0 != i else f"{prefix}.{i}.key.{m0}"
+                what = "is already swept by" if kk == other else f"overlaps {other_text}, swept by"
+                raise ScenarioError(path, here, f"{text} {what} {owner}")
+        seen[kk] = (i, m, text)
+
+
+def _kind(x: Any) -> str | None:
+    for t, name in ((bool, "a boolean"), (int, "an integer"), (float, "a number"), (str, "a string")):
+        if isinstance(x, t):
+            return name
+    return None
+
+
+def _check_kinds(path: Path, kkey: str, vkey: str, raw: str | list[str], over: list[tuple[tuple[str, ...], Any]],
+                 got: dict[str, Any], sampled: bool) -> None:
+    """No conversion: each value keeps its kind in the validated scenario (an integer may be a number)."""
+    texts = [raw] if isinstance(raw, str) else raw
+    for (k, v), text in zip(over, texts, strict=True):
+        cur = get_key(got, _norm_key(k))
+        have, want = _kind(v), "a table" if isinstance(cur, dict) else _kind(cur)
+        if sampled and want not in ("an integer", "a number", None):
+            raise ScenarioError(path, kkey, f"{text} takes {want}; only numbers can be sampled")
+        if want not in (None, "a table") and have != want and (have, want) != ("an integer", "a number"):
+            raise ScenarioError(path, vkey, f"{text} takes {want}, not {have} (got {v!r})")
+
+
 def load_sweep(path: str | Path) -> Sweep:
     """Read and validate a sweep file; raises ScenarioError naming the file and the key."""
     path = Path(path)
@@ -394,9 +445,13 @@ def load_sweep(path: str | Path) -> Sweep:
     try:
         spec = SweepFile.model_validate(raw)
     except ValidationError as e:
-        err = e.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"] if not (isinstance(p, str) and (
-            "[" in p or p in ("int", "str", "float", "bool", "list", "literal"))))
+        def where(err: Any) -> str:
+            return ".".join(str(p) for p in err["loc"] if not (isinstance(p, str) and (
+                "[" in p or p in ("int", "str", "float", "bool", "list", "literal"))))
+
+        # the deepest: of a union's errors (`seeds = [1, true]`), the one that names the item
+        err = max(e.errors(), key=lambda x: len(where(x).split(".")))
+        loc = where(err)
         msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
         if "input" in err and not isinstance(err["input"], dict | list) and err["type"] != "missing":
             msg += f" (got {err['input']!r})"
@@ -428,8 +483,10 @@ def load_sweep(path: str | Path) -> Sweep:
     entries = spec.grid if spec.sample is None else spec.sample.params
     prefix = "grid" if spec.sample is None else "sample.params"
     axes: list[Axis] = []
+    seen: dict[tuple[str, ...], tuple[int, int, str]] = {}
     for i, e in enumerate(entries):
         keys = _keys(e.key)
+        _check_unique(path, prefix, i, e.key, keys, seen)
         name = e.name or _default_name(keys)
         if not _NAME_RE.match(name):
             raise ScenarioError(path, f"{prefix}.{i}.name",
@@ -448,9 +505,12 @@ def load_sweep(path: str | Path) -> Sweep:
         for b, dump in enumerate(dumps):
             for j, v in enumerate(probe_values):
                 vkey = f"{prefix}.{i}.values.{j}" if spec.sample is None else f"{prefix}.{i}.bounds.{j}"
+                if isinstance(v, float) and not math.isfinite(v):
+                    raise ScenarioError(path, vkey, f"must be a finite number (got {v})")
                 try:
                     over = [(k, _as_kind(v, dump, k) if spec.sample is not None else v) for k in keys]
-                    apply_overrides(dump, over)
+                    got = apply_overrides(dump, over).model_dump()
+                    _check_kinds(path, f"{prefix}.{i}.key", vkey, e.key, over, got, spec.sample is not None)
                 except KeyError as err:
                     raise ScenarioError(path, f"{prefix}.{i}.key", str(err.args[0])) from None
                 except ValidationError as err:
