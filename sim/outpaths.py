@@ -69,6 +69,8 @@ def temp_path(path: Path) -> Path:
 
 
 def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -78,7 +80,8 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _remove(p: Path) -> None:
+def remove(p: Path) -> None:
+    """Remove a file, a link or a folder tree; nothing if it is not there."""
     if p.is_dir() and not p.is_symlink():
         shutil.rmtree(p, ignore_errors=True)
     else:
@@ -101,7 +104,7 @@ def clean_stale(path: Path) -> list[Path]:
         rest = p.name[len(prefix):] if p.name.startswith(prefix) else ""
         tag, _, pid = rest.partition("-")
         if tag == host and pid.isdigit() and not _alive(int(pid)):
-            _remove(p)
+            remove(p)
             removed.append(p)
     return removed
 
@@ -205,7 +208,7 @@ def write_atomic(path: Path, writer: Callable[[Path], None]) -> Path:
         raise OutputError(path, f"cannot write ({e.strerror or e.__class__.__name__})", code=code) from None
     finally:
         if tmp.exists() or tmp.is_symlink():
-            _remove(tmp)
+            remove(tmp)
     return path
 
 

@@ -27,6 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim.cli import main
+from sim.outpaths import temp_path
 from sim.scenario import ScenarioError
 from sim.sweep import load_sweep, run_sweep, store
 
@@ -203,12 +204,13 @@ def test_stale_temporaries_are_removed_live_ones_kept(tiny, reference, client, t
     gone.wait()
     live = subprocess.Popen(["sleep", "60"])
     try:
-        for pid in (gone.pid, live.pid):
-            (tmp_path / f".x.zarr.tmp-{pid}").mkdir()
-            (tmp_path / f".x.zarr.tmp-{pid}" / ".zgroup").write_text("{}")
+        names = {pid: temp_path(out).name.rsplit("-", 1)[0] + f"-{pid}" for pid in (gone.pid, live.pid)}
+        for name in names.values():
+            (tmp_path / name).mkdir()
+            (tmp_path / name / ".zgroup").write_text("{}")
         s = run_sweep(load_sweep(tiny), out, client=client)
         assert s.skipped == 4
-        assert sorted(p.name for p in tmp_path.iterdir()) == [f".x.zarr.tmp-{live.pid}", "x.zarr"]
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted([names[live.pid], "x.zarr"])
     finally:
         live.kill()
         live.wait()
@@ -233,7 +235,7 @@ def test_sigterm_while_creating_removes_the_temporary(tiny, tmp_path):
     p = subprocess.Popen([sys.executable, "-c", CREATE_SLOWLY, str(tiny), str(out)], stdout=subprocess.PIPE,
                          text=True)
     assert p.stdout.readline().strip() == "built"
-    assert (tmp_path / f".t.zarr.tmp-{p.pid}").is_dir()
+    assert [q.name for q in tmp_path.iterdir()] == [temp_path(out).name.rsplit("-", 1)[0] + f"-{p.pid}"]
     p.send_signal(signal.SIGTERM)
     assert p.wait(10) == -signal.SIGTERM
     assert list(tmp_path.iterdir()) == []

@@ -14,10 +14,7 @@ from pathlib import Path
 
 import click
 
-
-def _fail(msg: str, code: int = 2) -> None:
-    click.echo(f"error: {msg}", err=True)
-    sys.exit(code)
+from ..clicommon import fail as _fail
 
 
 @click.command()

@@ -109,8 +109,8 @@ def set_key(doc: dict[str, Any], parts: tuple[str, ...], value: Any) -> None:
             is_sector_table = (depth >= 2 and parts[depth - 1] in Policy.model_fields
                                and parts[0] in ("policy", "schedule"))
             if is_sector_table and p in SECTORS:
-                if node is None:  # not set in this schedule month: start from the policy's value
-                    node = copy.deepcopy(doc["policy"][parts[depth - 1]])
+                if node is None:  # not set in this schedule month: a change of the named sectors only,
+                    node = {}     # the others keep the value in force that month, as in a file
                 if not isinstance(node, dict):  # one number for all sectors: make it a table
                     node = {s: node for s in SECTORS}
                 _get(doc, parts[:depth - 1])[parts[depth - 1]] = node

@@ -23,7 +23,7 @@ that is missing under a run recorded done means lost data.
 One driver at a time: `locked` holds an `fcntl.flock` on `.NAME.lock` next to the store for the
 whole sweep (a second driver waits; the kernel drops the lock when its holder dies, even by
 SIGKILL). Under the lock the driver removes stale temporaries, creates the store (built under
-`.NAME.tmp-PID`, then renamed into place) or opens it, and checks it (`check`): every chunk must
+`.NAME.tmp-HOST-PID`, then renamed into place) or opens it, and checks it (`check`): every chunk must
 be readable, and every run recorded done must have its chunks; runs that fail either are run
 again.
 """
@@ -33,11 +33,9 @@ from __future__ import annotations
 import datetime as _dt
 import errno
 import fcntl
-import glob
 import itertools
 import json
 import os
-import shutil
 import signal
 import socket
 import threading
@@ -50,6 +48,8 @@ import numpy as np
 import xarray as xr
 import zarr
 
+from ..outpaths import clean_stale, temp_path
+from ..outpaths import remove as _remove
 from ..scenario import ScenarioError, scenario_toml
 from .spec import Sweep
 
@@ -73,7 +73,7 @@ def create(sw: Sweep, out: Path, *, replace: bool = False) -> None:
     once the new store is complete, and the new one takes its place. A SIGTERM during the write
     removes the temporary before the process ends.
     """
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+    tmp = temp_path(out)
     _remove(tmp)
     with _removed_on_sigterm(tmp):
         try:
@@ -138,13 +138,6 @@ def _build(sw: Sweep, tmp: Path) -> None:
     zarr.consolidate_metadata(str(tmp))
 
 
-def _remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path)
-    elif path.exists() or path.is_symlink():
-        path.unlink()
-
-
 @contextmanager
 def _removed_on_sigterm(tmp: Path) -> Iterator[None]:
     """While the block runs, a SIGTERM removes `tmp`, then acts as it would have without us."""
@@ -169,36 +162,10 @@ def _removed_on_sigterm(tmp: Path) -> Iterator[None]:
 
 
 def _clean_stale_temps(path: Path) -> list[Path]:
-    """Remove the temporaries `.NAME.tmp-PID` next to `path` whose process is gone; return them.
-
-    PIDs are those of this host: a temporary of a live process (or of any process, on another
-    host, that reused the number) is left alone. The sweep calls this under its store lock, and
-    every driver that writes a store's temporary holds that lock, so a temporary of a driver on
-    another host that shares the disk is never removed from under it.
-    """
-    removed = []
-    for p in path.parent.glob(f".{glob.escape(path.name)}.tmp-*"):
-        pid = p.name.rsplit("-", 1)[1]
-        if not pid.isdigit() or _alive(int(pid)):
-            continue
-        try:
-            _remove(p)
-        except FileNotFoundError:  # removed meanwhile by someone else
-            continue
-        removed.append(p)
-    return removed
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by someone else
-        return True
-    return True
+    """Remove the temporaries next to `path` left by dead processes of this host (sim.outpaths's
+    naming, `.NAME.tmp-HOST-PID`, so a temporary of a driver on another host that shares the disk is
+    never taken for a dead one); the sweep calls this under its store lock."""
+    return clean_stale(path)
 
 
 @contextmanager
