@@ -2,17 +2,21 @@
 
 __version__ = "0.1.0"
 
+from . import threads as _threads  # noqa: E402
+
+_threads.configure()  # before numba loads: threads within the cores given, idle threads asleep
+
 from .api import run, write  # noqa: E402
 from .scenario import Scenario, ScenarioError, load_scenario  # noqa: E402
 
-__all__ = ["Scenario", "ScenarioError", "__version__", "analyze", "load_scenario", "run", "sweep", "write"]
+__all__ = ["Scenario", "ScenarioError", "__version__", "analyze", "compare", "load_scenario", "run", "sweep", "write"]
 
 
 def __getattr__(name: str):  # sweeps load lazily: `import sim` does not import dask, zarr or SALib
-    if name == "sweep":
+    if name in ("sweep", "compare"):
         import importlib
 
-        return importlib.import_module(".sweep", __name__)
+        return importlib.import_module(f".{name}", __name__)
     if name == "analyze":
         from .sweep import analyze
 

@@ -46,13 +46,26 @@ def make_model(sc: Scenario, engine: str = "numba", seed: int | None = None) -> 
 
 def run(scenario: Scenario | str | Path, seed: int | None = None, *, firms: int | None = None,
         months: int | None = None, engine: str = "numba", panel: bool = False, progress: Any = None,
-        ) -> xr.Dataset | tuple[xr.Dataset, xr.Dataset]:
+        threads: int | None = None, quiet: bool = False) -> xr.Dataset | tuple[xr.Dataset, xr.Dataset]:
     """Run one scenario and return its Dataset (and the firm panel when panel=True).
 
     `scenario` is a loaded Scenario or a path to a TOML file; `seed`, `firms` and `months` override
-    the file's [run] table. `progress` is an optional callable `progress(done, total)`.
+    the file's [run] table. `progress` is an optional callable `progress(done, total)`. `threads`:
+    kernel threads for this run (default: sim.threads' policy; results do not depend on it). Unless
+    `quiet`, a run that must first compile the kernels says so on stderr (the first run on a machine).
     """
+    from .threads import using
+
+    with using(threads):
+        return _run(scenario, seed, firms, months, engine, panel, progress, quiet)
+
+
+def _run(scenario, seed, firms, months, engine, panel, progress, quiet):
     sc = _resolve(scenario, firms=firms, months=months, seed=seed)
+    if engine == "numba":
+        from .compilecache import say_if_cold
+
+        say_if_cold(quiet)
     model = make_model(sc, engine)
     snaps: list[tuple[int, dict[str, np.ndarray]]] = []
     for t in range(sc.run.months):

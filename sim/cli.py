@@ -6,13 +6,22 @@ Every bad-input path ends in one line naming the file and the key, exit code 2, 
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import click
 import numpy as np
 
-from .clicommon import check_outputs, exits, overwrite_option
+from .clicommon import (
+    check_outputs,
+    check_workers,
+    exits,
+    fail,
+    overwrite_option,
+    threads_option,
+    workers_options,
+)
 from .scenario import ScenarioError, load_scenario
 
 
@@ -55,6 +64,7 @@ def main() -> None:
 @click.option("--panel", type=click.Path(path_type=Path), default=None,
               help="Also write firm-level snapshots (every 12 months and at the end): .nc or .zarr.")
 @overwrite_option
+@threads_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary table.")
 def run(scenario: Path, seed, firms, months, engine, out, panel, overwrite, quiet) -> None:
     """Run one SCENARIO file and print a summary."""
@@ -72,7 +82,8 @@ def run(scenario: Path, seed, firms, months, engine, out, panel, overwrite, quie
         click.echo(f"scenario {sc.name}: {sc.run.firms} firms, {sc.run.months} months from {sc.run.start}, "
                    f"seed {sc.run.seed}", err=True)
     res = _with_progress(show, "simulating", sc.run.months, "months",
-                         lambda progress: api.run(sc, panel=panel is not None, engine=engine, progress=progress))
+                         lambda progress: api.run(sc, panel=panel is not None, engine=engine, progress=progress,
+                                                  quiet=quiet))
     ds, pn = res if panel is not None else (res, None)
     with exits():
         if out is not None:
@@ -144,18 +155,26 @@ def validate(files) -> None:
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Comparison Dataset: .nc or .zarr.")
 @click.option("--plot", "plot_path", type=click.Path(path_type=Path), default=None, help="Figure of the effects (PNG).")
 @overwrite_option
+@threads_option
+@workers_options
 @click.option("--quiet", "-q", is_flag=True)
-def compare(scenarios, baseline, seeds, firms, months, out, plot_path, overwrite, quiet) -> None:
+def compare(scenarios, baseline, seeds, firms, months, out, plot_path, overwrite, workers, scheduler, quiet) -> None:
     """Run SCENARIOS on the same seeds and report each one's effect against the baseline."""
     from . import api
     from . import compare as cmpmod
+    from .sweep.runner import SchedulerError
 
     show = not quiet and sys.stderr.isatty()
+    check_workers(workers, scheduler)
     with exits():
         check_outputs({"compare": out}, overwrite, figures=(plot_path,))
         scs, base = cmpmod.resolve(scenarios, baseline, firms=firms, months=months)  # every file checked first
-        res = _with_progress(show, "runs", None, "runs",
-                             lambda progress: cmpmod.compare(scs, baseline=base, seeds=seeds, progress=progress))
+        try:
+            res = _with_progress(show, "runs", None, "runs",
+                                 lambda progress: cmpmod.compare(scs, baseline=base, seeds=seeds, progress=progress,
+                                                                 workers=workers, scheduler=scheduler))
+        except SchedulerError as e:
+            fail(f"--scheduler {scheduler}: {e}", 1)
         if out is not None:
             api.write(res, out, overwrite=overwrite)
         if plot_path is not None:
@@ -187,6 +206,23 @@ def compare_table(res) -> None:
             row.append(f"{mu:+.2f} [{lo:+.2f}, {hi:+.2f}]")
         tab.add_row(*row)
     Console(width=None if sys.stdout.isatty() else 60 + 24 * len(names)).print(tab)
+
+
+@main.command()
+@click.option("--quiet", "-q", is_flag=True)
+def warmup(quiet) -> None:
+    """Compile every kernel into numba's cache now (for a cluster image or a shared $NUMBA_CACHE_DIR)."""
+    from .compilecache import dispatchers
+    from .compilecache import warmup as fill
+
+    if not quiet:
+        where = "$NUMBA_CACHE_DIR=" + os.environ["NUMBA_CACHE_DIR"] if os.environ.get("NUMBA_CACHE_DIR") else \
+            "__pycache__ beside the kernels' sources"
+        click.echo(f"compiling the kernels into {where} ...", err=True)
+    n, secs, left = fill()
+    if not quiet:
+        click.echo(f"{n} kernels compiled in {secs:.0f} s; {len(dispatchers()) - len(left)} of {len(dispatchers())} "
+                   "cached" + (f" (not reached: {', '.join(left)})" if left else ""), err=True)
 
 
 @main.command()

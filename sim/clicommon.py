@@ -51,3 +51,39 @@ overwrite_option = click.option(
     "--overwrite", is_flag=True,
     help="Replace an existing output path even if it is not an output of this command (a folder, another "
          "program's file, a sweep store).")
+
+
+def _apply_threads(ctx, param, value):  # noqa: ARG001
+    if value is not None:  # an explicit request for every run of this command (sim.threads.choose)
+        import os
+
+        from .threads import ENV
+
+        os.environ[ENV] = str(value)
+    return value
+
+
+threads_option = click.option(
+    "--threads", type=click.IntRange(min=1), default=None, expose_value=False, callback=_apply_threads,
+    help="Threads for the kernels (default: $SIM_THREADS, else the cores given to this process that are idle "
+         "when a run starts; never more than the cores given).")
+
+
+def workers_options(fn):
+    """--workers N / --scheduler ADDRESS: run the command's runs on Dask workers, as sweeps do."""
+    fn = click.option("--scheduler", default=None, metavar="ADDRESS",
+                      help="Run on a Dask scheduler's workers, e.g. tcp://10.0.0.5:8786.")(fn)
+    return click.option("--workers", type=click.IntRange(min=1), default=None,
+                        help="Run on N local worker processes (one thread each); same results as serial.")(fn)
+
+
+def check_workers(workers: int | None, scheduler: str | None) -> None:
+    if workers is not None and scheduler:
+        fail("--workers and --scheduler: give one (workers belong to the scheduler's cluster)")
+    if scheduler:
+        from .sweep.runner import check_address
+
+        try:
+            check_address(scheduler)
+        except ValueError as e:
+            fail(f"--scheduler {scheduler}: {e}")

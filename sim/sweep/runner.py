@@ -45,6 +45,7 @@ def run_point(flat: int, base: dict[str, Any], overrides: list[tuple[tuple[str, 
     from pydantic import ValidationError
 
     t0 = time.perf_counter()
+    _one_thread()
     try:
         try:
             sc = apply_overrides(base, overrides)
@@ -70,6 +71,18 @@ def run_point(flat: int, base: dict[str, Any], overrides: list[tuple[tuple[str, 
             f.write(f"{flat} {os.getpid()}\n")
     _test_hook_die(flat)
     return res
+
+
+def _one_thread() -> None:
+    """A worker runs one run per thread with one numba thread, whoever started it (a local cluster
+    sets this in the worker's environment; workers of a scheduler started elsewhere get it here,
+    per executor thread); the first run on a worker says so in the worker's log."""
+    from ..threads import configure
+
+    n = configure(1)
+    if not getattr(_one_thread, "said", False):
+        _one_thread.said = True
+        logging.getLogger("sim.sweep").info("sim worker pid %d: %d numba thread(s) per run", os.getpid(), n)
 
 
 def _test_hook_die(flat: int) -> None:
@@ -109,13 +122,14 @@ def _client(workers: int | None, scheduler: str | None, quiet: bool):
 
     if scheduler:
         return Client(scheduler, timeout="20s"), None
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    n = workers or max(1, cores)
-    env = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-           "OPENBLAS_NUM_THREADS": "1"}
-    with dask.config.set({"distributed.nanny.pre-spawn-environ": NANNY_PRE_SPAWN_ENV}):
+    from ..threads import available_cores, worker_env
+
+    n = workers or available_cores()
+    # one numba thread per worker, set in the environment the worker process starts with: numba reads
+    # it when it loads, and a value changed after its threads started is an error (sim/threads.py)
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": {**NANNY_PRE_SPAWN_ENV, **worker_env(1)}}):
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
-                               silence_logs=logging.CRITICAL, env=env)
+                               silence_logs=logging.CRITICAL)
     # (workers' own log lines stay quiet: a run's error is recorded in the store, and a worker
     # closing while the scheduler shuts down logs harmless heartbeat errors)
     return Client(cluster), cluster
@@ -134,6 +148,49 @@ def check_address(address: str) -> None:
 
 def _say(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
+
+
+def _call_one_thread(fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+    _one_thread()
+    return fn(*args)
+
+
+def map_runs(fn: Callable[..., Any], jobs: list[tuple[Any, ...]], *, workers: int | None = None,
+             scheduler: str | None = None, progress: Callable[[int, int], None] | None = None) -> list[Any]:
+    """[fn(*job) for job in jobs] on Dask workers (local single-threaded processes, or `scheduler`),
+    in the order of `jobs`: the runner of `sim compare` and `sim check-facts --workers/--scheduler`.
+
+    `fn` must be importable by the workers (a module-level function) and its arguments picklable.
+    As in sweeps, the first job runs alone so that a cold numba cache is filled by one process, and
+    each job runs with one numba thread; the results are those of serial calls, bit for bit. Raises
+    SchedulerError if the scheduler cannot be reached."""
+    from distributed import as_completed
+
+    if not jobs:
+        return []
+    if scheduler:
+        check_address(scheduler)
+    try:
+        client, cluster = _client(workers, scheduler, quiet=True)
+    except OSError as e:
+        raise SchedulerError(str(e)) from None
+    out: list[Any] = [None] * len(jobs)
+    try:
+        first = client.submit(_call_one_thread, fn, jobs[0], pure=False)
+        out[0] = first.result()
+        if progress:
+            progress(1, len(jobs))
+        futs = {client.submit(_call_one_thread, fn, job, pure=False): i for i, job in enumerate(jobs[1:], 1)}
+        for n, fut in enumerate(as_completed(futs), 2):
+            out[futs[fut]] = fut.result()
+            fut.release()
+            if progress:
+                progress(n, len(jobs))
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    return out
 
 
 def run_sweep(sw: Sweep, out: str | Path, *, workers: int | None = None, scheduler: str | None = None,

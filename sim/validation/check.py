@@ -44,9 +44,16 @@ def run_seeds(
     firms: int | None = DEFAULT_FIRMS,
     months: int | None = DEFAULT_MONTHS,
     progress: Callable[[int, int], Any] | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
 ) -> tuple[Scenario, list[RunData]]:
     sc = resolve(scenario, firms=firms, months=months)
     seed_list = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
+    if workers is not None or scheduler:  # on Dask workers, as a sweep's runs: the same results
+        from ..sweep.runner import map_runs
+
+        return sc, map_runs(simulate, [(sc, s) for s in seed_list], workers=workers, scheduler=scheduler,
+                            progress=progress)
     runs = []
     for k, s in enumerate(seed_list):
         runs.append(simulate(sc, s))
@@ -134,10 +141,14 @@ def check(
     months: int | None = DEFAULT_MONTHS,
     progress: Callable[[int, int], Any] | None = None,
     return_runs: bool = False,
+    workers: int | None = None,
+    scheduler: str | None = None,
 ):
-    """Run `scenario` over seeds and score every target. Returns the Dataset (and the runs)."""
+    """Run `scenario` over seeds and score every target. Returns the Dataset (and the runs). With
+    `workers` or `scheduler` the seeds run on Dask workers (same results)."""
     t0 = time.perf_counter()
-    sc, runs = run_seeds(scenario, seeds, firms=firms, months=months, progress=progress)
+    sc, runs = run_seeds(scenario, seeds, firms=firms, months=months, progress=progress, workers=workers,
+                         scheduler=scheduler)
     values = evaluate(runs)
     ds = to_dataset(values, [r.seed for r in runs], sc, elapsed=time.perf_counter() - t0)
     return (ds, runs) if return_runs else ds

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from ..clicommon import check_outputs, exits, fail, overwrite_option
+from ..clicommon import check_outputs, check_workers, exits, fail, overwrite_option, threads_option, workers_options
 from ..scenario import ScenarioError
 from .check import DEFAULT_FIRMS, DEFAULT_MONTHS, DEFAULT_SEEDS
 
@@ -41,23 +41,27 @@ from .check import DEFAULT_FIRMS, DEFAULT_MONTHS, DEFAULT_SEEDS
     "--out", type=click.Path(path_type=Path), default=None, help="Write the Dataset (.nc or .zarr)."
 )
 @overwrite_option
+@threads_option
+@workers_options
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no table; one summary line.")
 def check_facts(scenario: Path, seeds: int, firms: int, months: int, out: Path | None, overwrite: bool,
-                quiet: bool) -> None:
+                workers: int | None, scheduler: str | None, quiet: bool) -> None:
     """Score SCENARIO against stylized facts and China ~2019 targets (docs/validation.md)."""
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from ..api import write
+    from ..sweep.runner import SchedulerError
     from .check import check, table
 
+    check_workers(workers, scheduler)
     with exits():
         check_outputs({"check-facts": out}, overwrite)
     con = Console() if sys.stdout.isatty() else Console(width=180)  # logs and pipes: one row per line
     t0 = time.perf_counter()
     try:
         if quiet:
-            ds = check(scenario, seeds, firms=firms, months=months)
+            ds = check(scenario, seeds, firms=firms, months=months, workers=workers, scheduler=scheduler)
         else:
             with Progress(
                 TextColumn("{task.description}"),
@@ -75,9 +79,13 @@ def check_facts(scenario: Path, seeds: int, firms: int, months: int, out: Path |
                     firms=firms,
                     months=months,
                     progress=lambda done, total: prog.update(task, completed=done),
+                    workers=workers,
+                    scheduler=scheduler,
                 )
     except ScenarioError as e:
         fail(str(e))
+    except SchedulerError as e:
+        fail(f"--scheduler {scheduler}: {e}", 1)
     elapsed = time.perf_counter() - t0
     if not quiet:
         con.print(table(ds))

@@ -1,0 +1,152 @@
+"""Thread policy in one place: how many threads the kernels use.
+
+- Never more threads than the cores this process is given: its CPU affinity (what `taskset`,
+  SLURM and Dask workers set) and its cgroup CPU quota (containers), not the machine's core count,
+  which numba would use. `SIM_THREADS`, `--threads N` or `sim.run(..., threads=N)` ask for a number.
+- Unless a number is asked for, a run uses the cores that are idle when it starts (measured over
+  50 ms from /proc/stat, at least one). numba's OpenMP threads wait for each other at the end of
+  every parallel loop, spinning; on a machine whose cores other processes keep busy, a thread
+  that waits for a descheduled partner spins away the time its partner needs. Measured on the
+  2-core machine with two other CPU-bound processes (20,000 firms, months 3-24): two threads
+  13-211 ms a month (spinning, GOMP's default), 12-26 ms (OMP_WAIT_POLICY=PASSIVE), one thread
+  5.4-9 ms; on the quiet machine two threads take about 2.5 ms. Passive waiting is no cure: it
+  costs the quiet 1:1 month +20-50% (45 -> 62-75 ms in the same session), so the wait policy is
+  left as it is and a busy machine gets fewer threads instead.
+
+`configure()` runs when `sim` is imported, before numba starts its threads (it reads
+NUMBA_NUM_THREADS once); each run then sets its count with `numba.set_num_threads` (`using`).
+Sweep workers get one thread through their spawn environment (`worker_env`) and per task.
+Results do not depend on the thread count (tests/test_engine.py).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ENV = "SIM_THREADS"
+
+
+def available_cores() -> int:
+    """Cores this process may run on: its CPU affinity, capped by a cgroup CPU quota if any."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        n = os.cpu_count() or 1
+    quota = _cgroup_quota()
+    if quota is not None:
+        n = min(n, max(1, math.ceil(quota)))
+    return max(1, n)
+
+
+def _cgroup_quota() -> float | None:
+    """CPUs allowed by the cgroup (v2 cpu.max, or v1 cfs quota/period); None if unlimited or unknown."""
+    try:
+        text = Path("/sys/fs/cgroup/cpu.max").read_text().split()
+        if text and text[0] != "max":
+            return int(text[0]) / int(text[1])
+        return None
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        q = int(Path("/sys/fs/cgroup/cpu/cpu.cfs_quota_us").read_text())
+        p = int(Path("/sys/fs/cgroup/cpu/cpu.cfs_period_us").read_text())
+        return q / p if q > 0 and p > 0 else None
+    except (OSError, ValueError):
+        return None
+
+
+def requested(threads: int | None = None) -> int:
+    """Threads to use: `threads`, else $SIM_THREADS, else every available core; never more than
+    the available cores, never fewer than one."""
+    if threads is None:
+        env = os.environ.get(ENV, "").strip()
+        threads = int(env) if env.isdigit() else None
+    cores = available_cores()
+    return cores if threads is None else max(1, min(int(threads), cores))
+
+
+def idle_cores(interval: float = 0.05) -> float | None:
+    """Cores of this machine idle over `interval` seconds (None where /proc/stat is not readable)."""
+    def sample():
+        with open("/proc/stat") as f:
+            parts = [int(x) for x in f.readline().split()[1:]]
+        return parts[3] + parts[4], sum(parts[:8])  # idle + iowait, all but guest time
+
+    try:
+        i0, t0 = sample()
+        time.sleep(interval)
+        i1, t1 = sample()
+    except (OSError, ValueError, IndexError):
+        return None
+    if t1 <= t0:
+        return None
+    return (i1 - i0) / (t1 - t0) * (os.cpu_count() or 1)
+
+
+_CHOICE: list[float] = []   # [when, threads]: one measurement serves the runs of the next seconds
+CHOICE_SECONDS = 5.0
+
+
+def choose(threads: int | None = None) -> int:
+    """Threads for a run: the number asked for (argument or $SIM_THREADS) within the cores given, else
+    the cores given that are idle now (at least one)."""
+    if threads is not None or os.environ.get(ENV, "").strip().isdigit():
+        return requested(threads)
+    cores = available_cores()
+    if cores == 1:
+        return 1
+    now = time.monotonic()
+    if _CHOICE and now - _CHOICE[0] < CHOICE_SECONDS:
+        return int(_CHOICE[1])
+    idle = idle_cores()
+    n = cores if idle is None else max(1, min(cores, int(idle + 0.5)))
+    _CHOICE[:] = [now, n]
+    return n
+
+
+def worker_env(threads: int = 1) -> dict[str, str]:
+    """Environment for a process that will import sim (a sweep worker): set before it starts."""
+    n = str(requested(threads))
+    return {ENV: n, "NUMBA_NUM_THREADS": n, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+            "OPENBLAS_NUM_THREADS": "1"}
+
+
+def configure(threads: int | None = None) -> int:
+    """Apply the policy for this process (and thread); returns the thread count the kernels use."""
+    import sys
+
+    n = requested(threads)
+    if "numba" not in sys.modules:
+        user = os.environ.get("NUMBA_NUM_THREADS", "").strip()
+        os.environ["NUMBA_NUM_THREADS"] = str(min(n, int(user)) if user.isdigit() and int(user) > 0 else n)
+        return n
+    import numba
+
+    n = min(n, numba.config.NUMBA_NUM_THREADS)
+    numba.set_num_threads(n)
+    return n
+
+
+@contextmanager
+def using(threads: int | None) -> Iterator[int]:
+    """Run a block with `threads` kernel threads (None: `choose()`), then restore the count."""
+    import numba
+
+    before = numba.get_num_threads()
+    n = configure(choose(threads))
+    try:
+        yield n
+    finally:
+        numba.set_num_threads(before)
+
+
+def current() -> int:
+    """Threads the kernels use in this thread now."""
+    import numba
+
+    return numba.get_num_threads()

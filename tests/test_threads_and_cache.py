@@ -1,0 +1,107 @@
+"""The thread policy (sim.threads) and the compile-cache notice and warm-up (sim.compilecache)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numba
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import sim
+from sim import compilecache, threads
+from sim.cli import main
+
+from .conftest import SCENARIOS
+
+
+def test_threads_never_exceed_the_cores_given():
+    code = "import os, sim, numba; print(os.environ['NUMBA_NUM_THREADS'], numba.get_num_threads())"
+    env = {k: v for k, v in os.environ.items() if k not in ("NUMBA_NUM_THREADS", threads.ENV)}
+    one_core = subprocess.run(["taskset", "-c", "0", sys.executable, "-c", code], capture_output=True, text=True,
+                              env={**env, "NUMBA_NUM_THREADS": "8"})
+    assert one_core.returncode == 0, one_core.stderr
+    assert one_core.stdout.split() == ["1", "1"]  # an affinity of one core: one thread, whatever was asked
+    asked = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           env={**env, threads.ENV: "1"})
+    assert asked.stdout.split()[:2] == ["1", "1"]
+
+
+def test_requested_is_within_the_available_cores(monkeypatch):
+    monkeypatch.setattr(threads, "available_cores", lambda: 2)
+    monkeypatch.delenv(threads.ENV, raising=False)
+    assert threads.requested() == 2 and threads.requested(1) == 1 and threads.requested(64) == 2
+    monkeypatch.setenv(threads.ENV, "1")
+    assert threads.requested() == 1
+    env = threads.worker_env(1)
+    assert env["NUMBA_NUM_THREADS"] == "1" and env[threads.ENV] == "1"
+
+
+def test_a_busy_machine_gets_fewer_threads(monkeypatch):
+    """Other processes keep the cores busy: a run takes the idle ones (at least one), so its threads
+    do not spin waiting for each other; a number asked for is kept."""
+    monkeypatch.setattr(threads, "available_cores", lambda: 2)
+    monkeypatch.delenv(threads.ENV, raising=False)
+    for idle, want in ((0.0, 1), (0.3, 1), (1.2, 1), (1.6, 2), (2.0, 2), (None, 2)):
+        monkeypatch.setattr(threads, "_CHOICE", [])
+        monkeypatch.setattr(threads, "idle_cores", lambda idle=idle: idle)
+        assert threads.choose() == want, idle
+    monkeypatch.setattr(threads, "_CHOICE", [])
+    monkeypatch.setattr(threads, "idle_cores", lambda: 0.0)
+    assert threads.choose(2) == 2
+    monkeypatch.setenv(threads.ENV, "2")
+    assert threads.choose() == 2
+    assert 0.0 <= threads.idle_cores() <= (os.cpu_count() or 1) + 0.01
+
+
+def test_run_with_threads_gives_the_same_results_and_restores_the_count(baseline):
+    before = numba.get_num_threads()
+    one = sim.run(baseline, seed=4, months=6, threads=1)
+    assert numba.get_num_threads() == before
+    every = sim.run(baseline, seed=4, months=6)
+    for v in ("output", "credit_total", "profit"):
+        np.testing.assert_array_equal(one[v].values, every[v].values)
+
+
+def test_cold_cache_is_announced_and_a_warm_one_is_not(monkeypatch, capsys, baseline):
+    monkeypatch.setattr(compilecache, "uncached", lambda: [compilecache.SENTINEL, "x:y"])
+    msg = compilecache.notice()
+    assert msg.startswith("compiling 2 kernels") and "first run only" in msg and "sim warmup" in msg
+    sim.run(baseline, seed=0, months=1)
+    assert "compiling 2 kernels" in capsys.readouterr().err
+    sim.run(baseline, seed=0, months=1, quiet=True)
+    assert capsys.readouterr().err == ""
+    monkeypatch.setattr(compilecache, "uncached", lambda: ["sim.kernels.credit:order_by_score"])
+    assert compilecache.notice() is None  # a rarely used kernel compiles in a moment: no notice
+
+
+def test_warmup_reaches_every_kernel():
+    r = CliRunner().invoke(main, ["warmup"])
+    assert r.exit_code == 0, r.output
+    n = len(compilecache.dispatchers())
+    assert n > 30 and f"{n} of {n} cached" in r.stderr and "not reached" not in r.stderr
+    assert compilecache.uncached() == []
+
+
+@pytest.mark.parametrize("cmd", ["run", "compare", "check-facts"])
+def test_every_command_takes_threads(cmd):
+    r = CliRunner().invoke(main, [cmd, "--help"])
+    assert "--threads" in r.output and "--overwrite" in r.output
+
+
+def test_compare_and_check_facts_on_workers_equal_serial_runs():
+    """`--workers` sends the runs to Dask worker processes as a sweep does: the same numbers, bit for bit."""
+    from sim.validation.check import check
+
+    kw = dict(seeds=2, firms=400, months=3)
+    files = [SCENARIOS / "baseline.toml", SCENARIOS / "vat_cut.toml"]
+    serial = sim.compare.compare(files, **kw)
+    workers = sim.compare.compare(files, workers=2, **kw)
+    for v in ("output", "effect_gdp", "summary_mean", "credit"):
+        np.testing.assert_array_equal(serial[v].values, workers[v].values)
+    a = check(SCENARIOS / "baseline.toml", 2, firms=400, months=36)
+    b = check(SCENARIOS / "baseline.toml", 2, firms=400, months=36, workers=1)
+    np.testing.assert_array_equal(a.value.values, b.value.values)
