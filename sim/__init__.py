@@ -22,3 +22,7 @@ def __getattr__(name: str):  # sweeps load lazily: `import sim` does not import 
 
         return analyze
     raise AttributeError(f"module 'sim' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -18,7 +18,8 @@ PANEL_VARS = ("firm_id", "sector", "ownership", "alive", "output", "capacity", "
               "net_worth", "loans", "cash", "age", "sme", "exit_reason", "price", "markup")
 
 
-def _resolve(scenario: Scenario | str | Path, **overrides: Any) -> Scenario:
+def resolve_scenario(scenario: Scenario | str | Path, **overrides: Any) -> Scenario:
+    """A loaded Scenario, or a file loaded, with [run] overrides (firms=, months=, seed=, banks=)."""
     over = {k: plain_number(v) for k, v in overrides.items() if v is not None}
     if isinstance(scenario, str | Path):
         return load_scenario(scenario, **over)
@@ -50,18 +51,36 @@ def run(scenario: Scenario | str | Path, seed: int | None = None, *, firms: int 
     """Run one scenario and return its Dataset (and the firm panel when panel=True).
 
     `scenario` is a loaded Scenario or a path to a TOML file; `seed`, `firms` and `months` override
-    the file's [run] table. `progress` is an optional callable `progress(done, total)`. `threads`:
+    the file's [run] table. `progress`: True for a progress bar (tqdm: a text bar in a terminal, a
+    widget in Jupyter), or a callable `progress(done, total)` called after each month. `threads`:
     kernel threads for this run (default: sim.threads' policy; results do not depend on it). Unless
     `quiet`, a run that must first compile the kernels says so on stderr (the first run on a machine).
     """
     from .threads import using
 
-    with using(threads):
-        return _run(scenario, seed, firms, months, engine, panel, progress, quiet)
+    bar = None
+    if progress is True:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(unit="month", desc="simulating", leave=False)
+
+        def progress(done, total):
+            bar.total = total
+            bar.update(done - bar.n)
+    elif progress is False:
+        progress = None
+    elif progress is not None and not callable(progress):
+        raise TypeError(f"progress must be True, False, None or a callable (got {progress!r})")
+    try:
+        with using(threads):
+            return _run(scenario, seed, firms, months, engine, panel, progress, quiet)
+    finally:
+        if bar is not None:
+            bar.close()
 
 
 def _run(scenario, seed, firms, months, engine, panel, progress, quiet):
-    sc = _resolve(scenario, firms=firms, months=months, seed=seed)
+    sc = resolve_scenario(scenario, firms=firms, months=months, seed=seed)
     if engine == "numba":
         from .compilecache import say_if_cold
 

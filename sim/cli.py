@@ -14,6 +14,8 @@ import click
 import numpy as np
 
 from .clicommon import (
+    Seeds,
+    banks_option,
     check_outputs,
     check_workers,
     exits,
@@ -59,6 +61,7 @@ def main() -> None:
 @click.option("--seed", type=int, default=None, help="Seed (overrides [run] seed).")
 @click.option("--firms", type=int, default=None, help="Number of simulated firms (378000 = 1:1).")
 @click.option("--months", type=int, default=None, help="Number of months to simulate.")
+@banks_option
 @click.option("--engine", type=click.Choice(["numba", "reference"]), default="numba", show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Output file: .nc or .zarr.")
 @click.option("--panel", type=click.Path(path_type=Path), default=None,
@@ -66,13 +69,13 @@ def main() -> None:
 @overwrite_option
 @threads_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary table.")
-def run(scenario: Path, seed, firms, months, engine, out, panel, overwrite, quiet) -> None:
+def run(scenario: Path, seed, firms, months, banks, engine, out, panel, overwrite, quiet) -> None:
     """Run one SCENARIO file and print a summary."""
     from . import api
 
     with exits():
         check_outputs({"run": out, "panel": panel}, overwrite)
-        sc = load_scenario(scenario, seed=seed, firms=firms, months=months)
+        sc = load_scenario(scenario, seed=seed, firms=firms, months=months, banks=banks)
     from .scenario.warnings import scenario_warnings
 
     for w in scenario_warnings(sc):
@@ -129,17 +132,30 @@ def summary(ds) -> None:
 
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-def validate(files) -> None:
-    """Check scenario FILES without running them; exit 0 if all are valid."""
+@click.option("--quiet", "-q", is_flag=True, help="Print only the errors.")
+def validate(files, quiet) -> None:
+    """Check scenario and sweep FILES without running them; exit 0 if all are valid (a file with a
+    top-level `base` key is a sweep file)."""
+    from .scenario.load import read_toml
+
     bad = 0
     for f in files:
         try:
-            sc = load_scenario(f)
+            is_sweep = "base" in read_toml(Path(f))[1]
+            if is_sweep:
+                from .sweep.spec import load_sweep
+
+                sw = load_sweep(f)
+                what = f"sweep {sw.name}: {sw.n_runs} runs over {', '.join(sw.lead_dims)}"
+            else:
+                sc = load_scenario(f)
+                what = f"{sc.name}: {len(sc.schedule)} dated policy changes"
         except ScenarioError as e:
             click.echo(f"error: {e}", err=True)
             bad += 1
         else:
-            click.echo(f"ok: {f} ({sc.name}: {len(sc.schedule)} dated policy changes)")
+            if not quiet:
+                click.echo(f"ok: {f} ({what})")
     if bad:
         sys.exit(2)
 
@@ -149,16 +165,19 @@ def validate(files) -> None:
 @click.option("--baseline", default="baseline", show_default=True,
               help="Name (or file) of the scenario the others are compared with; baseline.toml next to the "
                    "first file is used when it is not among them.")
-@click.option("--seeds", type=click.IntRange(1, 1000), default=3, show_default=True, help="Seeds 0..N-1.")
+@click.option("--seeds", type=Seeds(), default="3", show_default=True,
+              help="A count N (seeds 0..N-1) or a list such as 0,3,7.")
 @click.option("--firms", type=int, default=None)
 @click.option("--months", type=int, default=None)
+@banks_option
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Comparison Dataset: .nc or .zarr.")
 @click.option("--plot", "plot_path", type=click.Path(path_type=Path), default=None, help="Figure of the effects (PNG).")
 @overwrite_option
 @threads_option
 @workers_options
 @click.option("--quiet", "-q", is_flag=True)
-def compare(scenarios, baseline, seeds, firms, months, out, plot_path, overwrite, workers, scheduler, quiet) -> None:
+def compare(scenarios, baseline, seeds, firms, months, banks, out, plot_path, overwrite, workers, scheduler,
+            quiet) -> None:
     """Run SCENARIOS on the same seeds and report each one's effect against the baseline."""
     from . import api
     from . import compare as cmpmod
@@ -168,7 +187,8 @@ def compare(scenarios, baseline, seeds, firms, months, out, plot_path, overwrite
     check_workers(workers, scheduler)
     with exits():
         check_outputs({"compare": out}, overwrite, figures=(plot_path,))
-        scs, base = cmpmod.resolve(scenarios, baseline, firms=firms, months=months)  # every file checked first
+        scs, base = cmpmod.resolve(scenarios, baseline, firms=firms, months=months,  # every file checked first
+                                   banks=banks)
         try:
             res = _with_progress(show, "runs", None, "runs",
                                  lambda progress: cmpmod.compare(scs, baseline=base, seeds=seeds, progress=progress,

@@ -87,3 +87,30 @@ def check_workers(workers: int | None, scheduler: str | None) -> None:
             check_address(scheduler)
         except ValueError as e:
             fail(f"--scheduler {scheduler}: {e}")
+
+
+class Seeds(click.ParamType):
+    """`--seeds N` (seeds 0..N-1) or `--seeds 0,3,7` (those seeds)."""
+
+    name = "N|LIST"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, list):
+            return value
+        text = str(value).strip()
+        try:
+            if "," not in text:
+                n = int(text)
+                if not 1 <= n <= 10_000:
+                    raise ValueError
+                return list(range(n))
+            seeds = [int(x) for x in text.split(",") if x.strip()]
+        except ValueError:
+            self.fail(f"{value!r} is not a count (1-10000) or a list of seeds such as 0,3,7", param, ctx)
+        if not seeds or any(x < 0 for x in seeds) or len(set(seeds)) != len(seeds):
+            self.fail(f"{value!r}: seeds must be distinct integers >= 0", param, ctx)
+        return seeds
+
+
+banks_option = click.option("--banks", type=click.IntRange(min=1), default=None,
+                            help="Number of simulated banks (overrides [run] banks; 4000 at 1:1).")

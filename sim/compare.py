@@ -84,10 +84,11 @@ def _check_together(scs: list[Scenario], paths: Sequence[str | Path | Scenario])
 
 
 def resolve(scenarios: Sequence[str | Path | Scenario], baseline: str | Path | None = None,
-            firms: int | None = None, months: int | None = None) -> tuple[list[Scenario], str]:
+            firms: int | None = None, months: int | None = None, banks: int | None = None,
+            ) -> tuple[list[Scenario], str]:
     """The scenarios a comparison runs, baseline included, loaded and checked (names, time axes), and
     the baseline's name; raises ScenarioError naming the file and key."""
-    over = {k: v for k, v in dict(firms=firms, months=months).items() if v is not None}
+    over = {k: v for k, v in dict(firms=firms, months=months, banks=banks).items() if v is not None}
     scs, ib = _resolve(scenarios, baseline, over)
     _check_together(scs, scenarios)
     return scs, scs[ib].name
@@ -99,11 +100,13 @@ def _run_quiet(sc: Scenario, seed: int) -> xr.Dataset:
     return run(sc, seed=seed, quiet=True)
 
 
-def compare(scenarios: Sequence[str | Path | Scenario], baseline: str | Path | None = None, seeds: int = 3,
+def compare(scenarios: Sequence[str | Path | Scenario], baseline: str | Path | None = None,
+            seeds: int | Sequence[int] = 3,
             firms: int | None = None, months: int | None = None, seed0: int = 0,
             progress: Callable[[int, int], None] | None = None, workers: int | None = None,
             scheduler: str | None = None) -> xr.Dataset:
-    """Run every scenario on seeds seed0..seed0+seeds-1 and return levels, effects and a summary.
+    """Run every scenario on seeds seed0..seed0+seeds-1 (or on the list `seeds`) and return levels,
+    effects and a summary.
 
     With `workers` (local processes) or `scheduler` (a Dask scheduler's address) the runs go to Dask
     workers, as a sweep's do; the result is the same, bit for bit.
@@ -118,7 +121,7 @@ def compare(scenarios: Sequence[str | Path | Scenario], baseline: str | Path | N
     scs, ib = _resolve(scenarios, baseline, over)
     _check_together(scs, scenarios)
     names = [s.name for s in scs]
-    seed_list = list(range(seed0, seed0 + seeds))
+    seed_list = list(range(seed0, seed0 + seeds)) if isinstance(seeds, int) else [int(x) for x in seeds]
     jobs = [(sc, sd) for sc in scs for sd in seed_list]
     if workers is not None or scheduler:
         from .sweep.runner import map_runs
@@ -168,9 +171,11 @@ def compare(scenarios: Sequence[str | Path | Scenario], baseline: str | Path | N
     out["metric_units"] = xr.DataArray([METRICS[m][2] for m in metric_names], dims=("metric",))
     out["metric_label"] = xr.DataArray([METRICS[m][0] for m in metric_names], dims=("metric",))
     out.attrs.update(baseline=base_name, seeds=",".join(map(str, seed_list)),
+                     # each scenario's resolved text as its first seed ran it (the runs differ in `seed` only;
+                     # concatenating over seeds drops the differing attribute)
                      scenarios_toml="\n\n".join(
-                         f"# --- {r.attrs.get('scenario', n)}\n{r.attrs.get('scenario_toml', '')}"
-                         for n, r in zip(names, runs, strict=True)),
+                         f"# --- {n}\n{results[i * len(seed_list)].attrs.get('scenario_toml', '')}"
+                         for i, n in enumerate(names)),
                      engine_version=levels.attrs.get("engine_version", ""), sim_output="compare")
     for k in ("scenario_toml", "scenario", "seed", "description", "warnings"):
         out.attrs.pop(k, None)

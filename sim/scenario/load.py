@@ -11,18 +11,8 @@ from typing import Any
 import tomli_w
 from pydantic import ValidationError
 
+from .errors import ScenarioError
 from .schema import Scenario
-
-
-class ScenarioError(ValueError):
-    """A scenario file is missing, unparsable or invalid. `str()` names the file and the key."""
-
-    def __init__(self, file: str | Path, key: str | None, message: str):
-        self.file = str(file)
-        self.key = key
-        self.message = message
-        where = f"{self.file}: {key}: " if key else f"{self.file}: "
-        super().__init__(where + message)
 
 
 def sector_defaults() -> dict[str, Any]:
@@ -255,11 +245,33 @@ def plain_number(v: Any) -> Any:
     return v.item() if isinstance(v, np.integer | np.floating) else v
 
 
+def overrides_document(overrides: dict[str, Any]) -> dict[str, Any]:
+    """Keyword overrides as a scenario document: a plain name is a key of [run] (firms=, months=,
+    seed=, start=, banks=); a dotted name is a key path anywhere (`**{"policy.vat_rate": 0.13}`,
+    `**{"policy.vat_rate.steel": 0.13}`, `**{"schedule.2019-04.vat_rate": 0.13}`)."""
+    doc: dict[str, Any] = {}
+    for name, value in overrides.items():
+        if value is None:
+            continue
+        parts = name.split(".") if "." in name else ["run", name]
+        if name.startswith("schedule."):  # a month may itself hold no dot; "2019-04" stays one part
+            parts = ["schedule", *name[len("schedule."):].split(".")]
+        node = doc
+        for p in parts[:-1]:
+            node = node.setdefault(p, {})
+            if not isinstance(node, dict):
+                raise ScenarioError("<arguments>", name, "overrides both a value and a key inside it")
+        node[parts[-1]] = plain_number(value)
+    return doc
+
+
 def load_scenario(path: str | Path, **overrides: Any) -> Scenario:
     """Read, merge and validate a scenario file.
 
-    Keyword overrides are merged into the `run` table (firms=, months=, seed=, start=, banks=).
-    Raises `ScenarioError` with the file and key path on any problem.
+    Keyword overrides: a plain name sets a key of the `run` table (firms=, months=, seed=, start=,
+    banks=); a dotted name sets any key, `sim.load_scenario(path, **{"policy.vat_rate": 0.13})`, and
+    a per-sector table or sector key changes only the sectors it names, as in a file. Raises
+    `ScenarioError` with the file (or `<arguments>`) and key path on any problem.
     """
     path = Path(path)
     chain = _chain(path)
@@ -269,9 +281,11 @@ def load_scenario(path: str | Path, **overrides: Any) -> Scenario:
         _normalise_months(p, raw)
         doc = merge_scenario(doc, raw)
     doc.setdefault("name", path.stem)
-    run_over = {k: plain_number(v) for k, v in overrides.items() if v is not None}
-    if run_over:
-        doc = deep_merge(doc, {"run": run_over})
+    over = overrides_document(overrides)
+    if over:
+        _normalise_months(Path("<arguments>"), over)
+        doc = merge_scenario(doc, over)
+        chain = [*chain, (Path("<arguments>"), over)]
     return _validate(doc, chain, path)
 
 

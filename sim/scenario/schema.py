@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
+    ValidationError,
     ValidationInfo,
     create_model,
     field_validator,
@@ -85,12 +86,27 @@ class Strict(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=False, strict=True, allow_inf_nan=False,
                               validate_assignment=True)
+    _section: ClassVar[str] = ""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        """`sc.policy.vat_rate = 1.5` raises ScenarioError naming the key, as the same line in a file does."""
+        try:
+            super().__setattr__(name, value)
+        except ValidationError as e:
+            from .errors import ScenarioError
+
+            err = e.errors()[0]
+            got = repr(value) if len(repr(value)) <= 60 else repr(value)[:60] + "..."
+            key = ".".join(p for p in (self._section, name) if p)
+            raise ScenarioError("<python>", key, f"{err['msg']} (got {got})") from None
 
 
 # --------------------------------------------------------------------------------------------
 # run
 # --------------------------------------------------------------------------------------------
 class RunConfig(Strict):
+    _section: ClassVar[str] = "run"
+
     start: Month = meta("2019-01", "First simulated month.", "YYYY-MM", "MODEL.md: runs start in 2019")
     months: int = meta(60, "Number of monthly steps.", "months", "choice", ge=1, le=1200)
     firms: int = meta(
@@ -121,6 +137,8 @@ def _sfield(desc: str, unit: str, **bounds: Any) -> Any:
 
 
 class SectorParams(Strict):
+    _section: ClassVar[str] = "sectors"
+
     label: str = _sfield("Display name.", "-", max_length=80)
     firms_2019: int = _sfield("Industrial enterprises above designated size in 2019 (1:1 population).",
                               "firms", ge=1)
@@ -175,6 +193,8 @@ class SectorParams(Strict):
 # behaviour
 # --------------------------------------------------------------------------------------------
 class Behaviour(Strict):
+    _section: ClassVar[str] = "behaviour"
+
     replicator_speed: float = meta(0.06, "Replicator-dynamics speed of market shares.", "1/month",
                                    "Dosi et al. (JEDC 2010) chi, rescaled to months", ge=0, le=1)
     share_price_sensitivity: float = meta(3.0, "Weight of relative price in competitiveness.", "-",
@@ -290,6 +310,8 @@ class Behaviour(Strict):
 # banks and credit
 # --------------------------------------------------------------------------------------------
 class Banking(Strict):
+    _section: ClassVar[str] = "banking"
+
     market: Literal["banks", "passive"] = meta(
         "banks", "Credit supply: banks that ration by credit score under a capital constraint, or a passive "
         "lender that grants any request within a debt-to-assets ceiling (a no-frictions counterfactual).", "-",
@@ -390,6 +412,7 @@ BoolBySector = _per_sector(bool)
 
 class Policy(Strict):
     model_config = ConfigDict(validate_default=True)  # table defaults are completed like tables in files
+    _section: ClassVar[str] = "policy"
 
     # fiscal authority
     vat_rate: RateBySector = meta(0.16, "VAT rate on the sector's sales (input VAT is credited).", "share",

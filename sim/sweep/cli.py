@@ -19,8 +19,9 @@ from ..clicommon import fail as _fail
 
 @click.command()
 @click.argument("sweep_file", type=click.Path(path_type=Path))
-@click.option("--out", required=True, type=click.Path(path_type=Path), help="The Zarr store (PATH.zarr); "
-              "re-running the same command resumes it.")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="The Zarr store (PATH.zarr); "
+              "re-running the same command resumes it. Required unless --dry-run.")
+@click.option("--dry-run", is_flag=True, help="Print the design and its size, run nothing, write nothing.")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="Local worker processes (default: one per core).")
 @click.option("--scheduler", default=None, metavar="ADDRESS",
@@ -28,11 +29,19 @@ from ..clicommon import fail as _fail
 @click.option("--overwrite", is_flag=True, help="Replace what is at --out if it is not this sweep's store "
               "(this sweep's own store is resumed).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary.")
-def sweep(sweep_file: Path, out: Path, workers, scheduler, overwrite, quiet) -> None:
+def sweep(sweep_file: Path, out: Path | None, dry_run, workers, scheduler, overwrite, quiet) -> None:
     """Run every point of SWEEP_FILE into one Zarr store, skipping runs already done."""
     from ..scenario import ScenarioError
     from .spec import load_sweep
 
+    if dry_run:
+        try:
+            click.echo(describe(load_sweep(sweep_file)))
+        except ScenarioError as e:
+            _fail(str(e))
+        return
+    if out is None:
+        _fail("--out PATH.zarr is required (or --dry-run to see the design)")
     if out.suffix.lower() != ".zarr":
         _fail(f"{out}: the sweep store must end in .zarr")
     folder = out.resolve().parent
@@ -133,3 +142,38 @@ def _with_progress(sw, out, on_open, **kw):
 
         summ = run_sweep(sw, out, progress=progress, quiet=True, on_open=opened, **kw)
     return summ
+
+
+def describe(sw) -> str:
+    """The design of a sweep as text: dimensions, values, seeds, runs, outputs and the store's size."""
+    from ..records import SIZE_CLASSES, VARIABLES
+    from ..scenario.schema import SECTORS
+
+    lines = [f"sweep {sw.name} ({sw.path}): {sw.n_runs} runs = "
+             + " x ".join(f"{n} {d}" for d, n in zip(sw.lead_dims, sw.lead_shape, strict=True))]
+    base = sw.bases[0].run
+    lines.append(f"  each run: {base.firms} firms, {base.months} months from {base.start}, {base.banks} banks")
+    if sw.multi_scenario:
+        lines.append("  scenarios: " + ", ".join(sc.name for sc in sw.bases))
+    for a in sw.axes:
+        keys = ", ".join(".".join(k) for k in a.keys)
+        lines.append(f"  {a.name} ({keys}): {', '.join(map(str, a.values.tolist()))}")
+    for j, p in enumerate(sw.params):
+        keys = ", ".join(".".join(k) for k in p.keys)
+        col = sw.design[:, j]
+        lines.append(f"  {p.name} ({keys}): {sw.design.shape[0]} sampled values in [{p.values[0]:g}, {p.values[1]:g}]"
+                     f" (drawn {col.min():.4g} to {col.max():.4g})")
+    if sw.params:
+        lines.append(f"  design: {sw.design_attrs()['method']}")
+    lines.append(f"  seeds: {', '.join(map(str, sw.seeds.tolist()))}")
+    months = base.months
+    cells = 0
+    for v in sw.outputs:
+        per = months if "time" in VARIABLES[v][0] else 1
+        per *= len(SECTORS) if "sector" in VARIABLES[v][0] else 1
+        per *= len(SIZE_CLASSES) if "size_class" in VARIABLES[v][0] else 1
+        cells += per
+    mb = sw.n_runs * cells * 8 / 1e6
+    lines.append(f"  outputs ({len(sw.outputs)}): {', '.join(sw.outputs)}")
+    lines.append(f"  store: about {mb:,.1f} MB uncompressed")
+    return "\n".join(lines)

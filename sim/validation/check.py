@@ -46,8 +46,9 @@ def run_seeds(
     progress: Callable[[int, int], Any] | None = None,
     workers: int | None = None,
     scheduler: str | None = None,
+    banks: int | None = None,
 ) -> tuple[Scenario, list[RunData]]:
-    sc = resolve(scenario, firms=firms, months=months)
+    sc = resolve(scenario, firms=firms, months=months, banks=banks)
     seed_list = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
     if workers is not None or scheduler:  # on Dask workers, as a sweep's runs: the same results
         from ..sweep.runner import map_runs
@@ -143,12 +144,13 @@ def check(
     return_runs: bool = False,
     workers: int | None = None,
     scheduler: str | None = None,
+    banks: int | None = None,
 ):
     """Run `scenario` over seeds and score every target. Returns the Dataset (and the runs). With
     `workers` or `scheduler` the seeds run on Dask workers (same results)."""
     t0 = time.perf_counter()
     sc, runs = run_seeds(scenario, seeds, firms=firms, months=months, progress=progress, workers=workers,
-                         scheduler=scheduler)
+                         scheduler=scheduler, banks=banks)
     values = evaluate(runs)
     ds = to_dataset(values, [r.seed for r in runs], sc, elapsed=time.perf_counter() - t0)
     return (ds, runs) if return_runs else ds

@@ -9,7 +9,17 @@ from pathlib import Path
 
 import click
 
-from ..clicommon import check_outputs, check_workers, exits, fail, overwrite_option, threads_option, workers_options
+from ..clicommon import (
+    Seeds,
+    banks_option,
+    check_outputs,
+    check_workers,
+    exits,
+    fail,
+    overwrite_option,
+    threads_option,
+    workers_options,
+)
 from ..scenario import ScenarioError
 from .check import DEFAULT_FIRMS, DEFAULT_MONTHS, DEFAULT_SEEDS
 
@@ -18,10 +28,10 @@ from .check import DEFAULT_FIRMS, DEFAULT_MONTHS, DEFAULT_SEEDS
 @click.argument("scenario", type=click.Path(path_type=Path))
 @click.option(
     "--seeds",
-    default=DEFAULT_SEEDS,
+    default=str(DEFAULT_SEEDS),
     show_default=True,
-    type=click.IntRange(1, 1000),
-    help="Number of seeds (0, 1, ...).",
+    type=Seeds(),
+    help="A count N (seeds 0..N-1) or a list such as 0,3,7.",
 )
 @click.option(
     "--firms",
@@ -40,11 +50,13 @@ from .check import DEFAULT_FIRMS, DEFAULT_MONTHS, DEFAULT_SEEDS
 @click.option(
     "--out", type=click.Path(path_type=Path), default=None, help="Write the Dataset (.nc or .zarr)."
 )
+@banks_option
 @overwrite_option
 @threads_option
 @workers_options
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no table; one summary line.")
-def check_facts(scenario: Path, seeds: int, firms: int, months: int, out: Path | None, overwrite: bool,
+def check_facts(scenario: Path, seeds: list[int], firms: int, months: int, out: Path | None, banks: int | None,
+                overwrite: bool,
                 workers: int | None, scheduler: str | None, quiet: bool) -> None:
     """Score SCENARIO against stylized facts and China ~2019 targets (docs/validation.md)."""
     from rich.console import Console
@@ -61,7 +73,8 @@ def check_facts(scenario: Path, seeds: int, firms: int, months: int, out: Path |
     t0 = time.perf_counter()
     try:
         if quiet:
-            ds = check(scenario, seeds, firms=firms, months=months, workers=workers, scheduler=scheduler)
+            ds = check(scenario, seeds, firms=firms, months=months, banks=banks, workers=workers,
+                       scheduler=scheduler)
         else:
             with Progress(
                 TextColumn("{task.description}"),
@@ -71,13 +84,14 @@ def check_facts(scenario: Path, seeds: int, firms: int, months: int, out: Path |
                 console=con,
             ) as prog:
                 task = prog.add_task(
-                    f"{scenario.name}: {seeds} seeds x {firms} firms x {months} months", total=seeds
+                    f"{scenario.name}: {len(seeds)} seeds x {firms} firms x {months} months", total=len(seeds)
                 )
                 ds = check(
                     scenario,
                     seeds,
                     firms=firms,
                     months=months,
+                    banks=banks,
                     progress=lambda done, total: prog.update(task, completed=done),
                     workers=workers,
                     scheduler=scheduler,

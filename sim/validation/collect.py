@@ -16,9 +16,9 @@ import numpy as np
 import xarray as xr
 
 from .. import __version__
-from ..api import pad_rows
+from ..api import pad_rows, resolve_scenario
 from ..model import IndustrialEconomy
-from ..scenario import Scenario, ScenarioError, load_scenario
+from ..scenario import Scenario
 
 SNAP_FIELDS = (
     "alive",
@@ -60,18 +60,8 @@ class RunData:
 
 
 def resolve(scenario: Scenario | str | Path, **run_overrides: Any) -> Scenario:
-    """A validated Scenario with [run] overrides (firms=, months=, seed=) applied."""
-    over = {k: v for k, v in run_overrides.items() if v is not None}
-    if isinstance(scenario, str | Path):
-        return load_scenario(scenario, **over)
-    if not over:
-        return scenario
-    d = scenario.model_dump()
-    d["run"].update(over)
-    try:
-        return Scenario.model_validate(d)
-    except Exception as e:  # pydantic ValidationError
-        raise ScenarioError("<overrides>", None, str(e)) from None
+    """A validated Scenario with [run] overrides (firms=, months=, seed=, banks=) applied."""
+    return resolve_scenario(scenario, **run_overrides)
 
 
 def with_params(sc: Scenario, params: dict[str, float]) -> Scenario:
