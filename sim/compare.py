@@ -8,6 +8,8 @@ the effects against the baseline and a summary of the main aggregates (mean and 
 
 from __future__ import annotations
 
+import sys
+import types
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -225,3 +227,13 @@ def plot(cmp: xr.Dataset, path: str | Path | None = None,
         finally:
             plt.close(fig)
     return fig
+
+
+class _CallableModule(types.ModuleType):
+    """`sim.compare(...)` is `sim.compare.compare(...)`; `plot`, `resolve` and `METRICS` stay reachable."""
+
+    def __call__(self, *args, **kwargs) -> xr.Dataset:
+        return compare(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

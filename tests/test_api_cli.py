@@ -79,3 +79,15 @@ def test_sweep_dry_run_prints_the_design_and_writes_nothing(tmp_path):
     assert "12 runs = 2 vat_rate x 3 upgrade_subsidy x 2 seed" in r.stdout and "MB" in r.stdout
     r = CliRunner().invoke(main, ["sweep", str(SCENARIOS / "sweeps" / "quick.toml")])
     assert r.exit_code == 2 and "--out" in r.stderr
+
+
+def test_compare_and_sweep_are_callable_after_import_sim(tmp_path, monkeypatch):
+    c = sim.compare([SCENARIOS / "baseline.toml", SCENARIOS / "vat_cut.toml"], seeds=1, firms=300, months=2)
+    assert c.sizes["scenario"] == 2 and callable(sim.compare.plot)
+    monkeypatch.chdir(SCENARIOS / "sweeps")
+    spec = {"base": "../baseline.toml", "seeds": 1, "run": {"firms": 300, "months": 2},
+            "outputs": ["output"], "grid": [{"key": "policy.cit_rate", "values": [0.2, 0.25]}]}
+    ds = sim.sweep(spec, tmp_path / "s.zarr", workers=1)
+    assert ds.sizes["cit_rate"] == 2 and (ds.status == "done").all()
+    with pytest.raises(sim.ScenarioError, match="<dict>: seeds"):
+        sim.sweep({**spec, "seeds": True}, tmp_path / "t.zarr")

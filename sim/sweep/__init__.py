@@ -12,9 +12,39 @@ See docs/sweeps.md.
 
 from __future__ import annotations
 
+import sys
+import types
+from pathlib import Path
 from typing import Any
 
-__all__ = ["Sweep", "analyze", "load_sweep", "run_sweep"]
+__all__ = ["Sweep", "analyze", "load_sweep", "run_sweep", "sweep"]
+
+
+def sweep(spec: str | Path | dict[str, Any], out: str | Path, *, workers: int | None = None,
+          scheduler: str | None = None, client: Any = None, overwrite: bool = False, progress: Any = None):
+    """Run a sweep and return its store as a Dataset: `sim.sweep("quick.toml", "quick.zarr", workers=2)`.
+
+    `spec` is a sweep file or a dict with a sweep file's contents; runs already done in `out` are
+    skipped (resume). The keywords are those of `sim sweep`; `progress(done, failed, todo)` is
+    called after each run. Raises ScenarioError on a bad specification or output path."""
+    import xarray as xr
+
+    from .runner import run_sweep
+    from .spec import load_sweep
+
+    run_sweep(load_sweep(spec), out, workers=workers, scheduler=scheduler, client=client, overwrite=overwrite,
+              progress=progress)
+    return xr.open_zarr(out)
+
+
+class _CallableModule(types.ModuleType):
+    """`sim.sweep(...)` runs a sweep; `sim.sweep.load_sweep` and the rest stay reachable."""
+
+    def __call__(self, *args: Any, **kwargs: Any):
+        return sweep(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
 
 
 def __getattr__(name: str) -> Any:  # lazy: `import sim` does not pull in dask or SALib

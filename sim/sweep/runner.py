@@ -234,6 +234,8 @@ def run_sweep(sw: Sweep, out: str | Path, *, workers: int | None = None, schedul
                 t_client = time.perf_counter()
                 client, cluster = _client(workers, None, quiet)
                 startup = time.perf_counter() - t_client
+            if not quiet and getattr(client, "dashboard_link", None):
+                say(f"Dask dashboard: {client.dashboard_link}")
             return _run(sw, g, client, todo, progress, t_start, startup)
     finally:
         if own and client is not None:

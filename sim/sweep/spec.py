@@ -23,6 +23,7 @@ import hashlib
 import json
 import math
 import re
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -438,10 +439,20 @@ def _check_kinds(path: Path, kkey: str, vkey: str, raw: str | list[str], over: l
             raise ScenarioError(path, vkey, f"{text} takes {want}, not {have} (got {v!r})")
 
 
-def load_sweep(path: str | Path) -> Sweep:
-    """Read and validate a sweep file; raises ScenarioError naming the file and the key."""
-    path = Path(path)
-    text, raw = read_toml(path)
+def load_sweep(path: str | Path | dict[str, Any]) -> Sweep:
+    """Read and validate a sweep file, or a dict with a sweep file's contents (its `base` paths
+    relative to the current folder); raises ScenarioError naming the file (`<dict>`) and the key."""
+    if isinstance(path, dict):
+        import tomli_w
+
+        try:
+            text = tomli_w.dumps(path)
+        except (TypeError, ValueError) as e:
+            raise ScenarioError("<dict>", None, f"not a sweep specification ({e})") from None
+        path, raw = Path.cwd() / "<dict>", tomllib.loads(text)
+    else:
+        path = Path(path)
+        text, raw = read_toml(path)
     try:
         spec = SweepFile.model_validate(raw)
     except ValidationError as e:
@@ -549,7 +560,8 @@ def load_sweep(path: str | Path) -> Sweep:
             raise ScenarioError(path, "outputs", "outputs repeat")
         outputs = tuple(spec.outputs)
 
-    sw = Sweep(path=path, text=text, spec=spec, name=spec.name or path.stem, bases=bases, base_dumps=dumps,
+    name = spec.name or (path.stem if path.name != "<dict>" else "sweep")
+    sw = Sweep(path=path, text=text, spec=spec, name=name, bases=bases, base_dumps=dumps,
                seeds=seeds, axes=axes, params=params, design=design, outputs=outputs)
     sw.fingerprint = _fingerprint(sw)
     return sw
