@@ -94,8 +94,11 @@ def _run(scenario, seed, firms, months, engine, panel, progress, quiet):
         if progress is not None:
             progress(t + 1, sc.run.months)
     from .scenario.warnings import scenario_warnings
+    from .units import provenance
 
     attrs = {
+        **provenance(f"sim run of scenario {sc.name}", f"run {sc.name}: seed {int(model.run_seed)}, "
+                     f"{sc.run.firms} firms, {sc.run.months} months from {sc.run.start}, engine {engine}"),
         "warnings": "; ".join(scenario_warnings(sc)),
         "scenario": sc.name,
         "description": sc.description,
@@ -106,12 +109,11 @@ def _run(scenario, seed, firms, months, engine, panel, progress, quiet):
         "firm_weight": float(np.sum(model.population) / np.sum(model.n_alloc)),
         "firms_simulated": int(np.sum(model.n_alloc)),
         "capacity_units": "; ".join(f"{s}: {sc.sectors[s].capacity_unit}" for s in SECTORS),
-        "Conventions": "CF-1.8",
         "sim_output": "run",
     }
     ds = model.rec.to_dataset(sc.run.start, attrs)
     ds["firm_weight"] = xr.DataArray(model.weight, dims=("sector",),
-                                     attrs={"units": "firms per model firm", "long_name": "Real firms each "
+                                     attrs={"units": "firm/firm", "long_name": "Real firms each "
                                             "simulated firm stands for"})
     if not panel:
         return ds
@@ -130,19 +132,19 @@ def _snapshot(model: IndustrialEconomy) -> dict[str, np.ndarray]:
     }
 
 
-PANEL_ATTRS = {
+PANEL_ATTRS = {  # per simulated firm; units parse with sim.units.registry()
     "firm_id": ("1", "The firm's number in order of entry (a row is reused by an entrant after an exit)"),
     "sector": ("1", "Sector index into the sector_names attribute"),
     "ownership": ("1", "1 state-owned, 0 private"),
     "alive": ("1", "1 if the row holds an active firm"),
-    "output": ("yuan/month at 2019 prices", "Output"),
-    "capacity": ("yuan/month at 2019 prices", "Capacity"),
-    "productivity": ("1 (2019 sector mean = 1)", "Productivity"),
-    "energy_intensity": ("1 (2019 sector mean = 1)", "Energy intensity"),
+    "output": ("yuan/month", "Output at 2019 prices"),
+    "capacity": ("yuan/month", "Capacity at 2019 prices"),
+    "productivity": ("1", "Productivity (2019 sector mean = 1)"),
+    "energy_intensity": ("1", "Energy intensity (2019 sector mean = 1)"),
     "net_worth": ("yuan", "Net worth"),
     "loans": ("yuan", "Bank loans"),
     "cash": ("yuan", "Deposits"),
-    "age": ("months", "Age"),
+    "age": ("month", "Age"),
     "sme": ("1", "1 if small or medium enterprise"),
     "exit_reason": ("1", "0 none, 1 bankruptcy, 2 forced, 3 voluntary"),
     "price": ("1", "Posted ex-VAT price index"),
@@ -174,7 +176,7 @@ def _panel(snaps, sc: Scenario, model: IndustrialEconomy) -> xr.Dataset:
                             "firm_id names the firm)")
     ds.attrs.update(scenario=sc.name, seed=int(model.run_seed), engine_version=__version__,
                     sector_names=",".join(SECTORS), sim_output="panel")
-    ds["weight"] = xr.DataArray(model.weight, dims=("sector_id",), attrs={"units": "firms per model firm",
+    ds["weight"] = xr.DataArray(model.weight, dims=("sector_id",), attrs={"units": "firm/firm",
                                                                          "long_name": "Weight by sector index"})
     return ds
 

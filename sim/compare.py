@@ -172,6 +172,11 @@ def compare(scenarios: Sequence[str | Path | Scenario], baseline: str | Path | N
                                         f"{what} across seeds"})
     out["metric_units"] = xr.DataArray([METRICS[m][2] for m in metric_names], dims=("metric",))
     out["metric_label"] = xr.DataArray([METRICS[m][0] for m in metric_names], dims=("metric",))
+    from .units import provenance
+
+    out.attrs.update(provenance(f"sim comparison of {', '.join(names)} against {base_name}",
+                                f"compare {' '.join(names)}: baseline {base_name}, seeds "
+                                f"{','.join(map(str, seed_list))}"))
     out.attrs.update(baseline=base_name, seeds=",".join(map(str, seed_list)),
                      # each scenario's resolved text as its first seed ran it (the runs differ in `seed` only;
                      # concatenating over seeds drops the differing attribute)

@@ -9,86 +9,129 @@ import xarray as xr
 from .scenario.schema import SECTORS
 
 SIZE_CLASSES = ("sme", "large")
-Y = "yuan/month (economy-wide)"
+Y = "yuan/month"  # money flows: economy-wide, a monthly rate (units parse with sim.units.registry())
 
-# name: (dims, units, long_name)
+REAL = {"price_base": "constant 2019 prices"}
+NOMINAL = {"price_base": "current prices"}
+REAL_CAPACITY_FLOW = {"price_base": "constant 2019 prices",
+                      "comment": "capacity (monthly output at 2019 prices) coming into operation or retired "
+                                 "during the month"}
+PHYSICAL = {"comment": "each sector's physical unit is in the Dataset attribute capacity_units"}
+BASE_2019_01 = {"reference": "2019-01 = 1"}
+BASE_START = {"reference": "first simulated month = 1"}
+BASE_SECTOR_2019 = {"reference": "2019 sector mean = 1"}
+ELECTRICITY_EQ = {"comment": "electricity-equivalent"}
+PER_REAL_OUTPUT = {"comment": "yuan of energy purchases per yuan of output at 2019 prices"}
+
+# name: (dims, units, long_name); units are pint expressions (sim/units.py)
 VARIABLES: dict[str, tuple[tuple[str, ...], str, str]] = {
-    # (time, sector)
-    "output": (("time", "sector"), "yuan/month at 2019 prices", "Gross output, real"),
-    "capacity": (("time", "sector"), "yuan/month at 2019 prices", "Productive capacity (maximum monthly output)"),
-    "capacity_physical": (("time", "sector"), "sector capacity_unit (see attribute capacity_units)",
+    "output": (("time", "sector"), Y, "Gross output, real"),
+    "capacity": (("time", "sector"), Y, "Productive capacity (maximum monthly output)"),
+    "capacity_physical": (("time", "sector"), "capacity_unit/year",
                           "Productive capacity in physical units (annual rate)"),
     "utilization": (("time", "sector"), "1", "Capacity utilisation: output over capacity"),
-    "price_index": (("time", "sector"), "1 (2019-01 = 1)", "Producer price index, ex-VAT, output-weighted"),
-    "price_index_tax_inclusive": (("time", "sector"), "1 (start = 1)",
+    "price_index": (("time", "sector"), "1", "Producer price index, ex-VAT, output-weighted"),
+    "price_index_tax_inclusive": (("time", "sector"), "1",
                                   "Price paid by final buyers incl. VAT net of purchase subsidies"),
-    "demand": (("time", "sector"), "yuan/month at 2019 prices", "Demand for the sector's output, real"),
-    "final_demand": (("time", "sector"), "yuan/month at 2019 prices", "Final demand (households, government, "
-                     "exports, construction), real"),
+    "demand": (("time", "sector"), Y, "Demand for the sector's output, real"),
+    "final_demand": (("time", "sector"), Y, "Final demand (households, government, exports, construction), real"),
     "value_added": (("time", "sector"), Y, "Value added: sales less energy, services and material inputs"),
     "revenue": (("time", "sector"), Y, "Sales ex-VAT"),
     "profit": (("time", "sector"), Y, "Net profit after corporate income tax"),
     "profit_margin": (("time", "sector"), "1", "Net profit over sales"),
-    "employment": (("time", "sector"), "persons", "Employment"),
+    "employment": (("time", "sector"), "person", "Employment"),
     "wages": (("time", "sector"), Y, "Labour compensation"),
-    "energy_use": (("time", "sector"), "MWh/month electricity-equivalent", "Energy use"),
+    "energy_use": (("time", "sector"), "MWh/month", "Energy use"),
     "energy_cost": (("time", "sector"), Y, "Energy purchases"),
-    "unit_energy_cost": (("time", "sector"), "yuan per yuan of output", "Energy cost per unit of real output"),
+    "unit_energy_cost": (("time", "sector"), "yuan/yuan", "Energy cost per unit of real output"),
     "vat_revenue": (("time", "sector"), Y, "VAT remitted: output VAT less input VAT"),
     "cit_revenue": (("time", "sector"), Y, "Corporate income tax"),
-    "n_firms": (("time", "sector"), "firms (economy-wide)", "Number of active firms"),
-    "entries": (("time", "sector"), "firms/month (economy-wide)", "Entrants"),
-    "exits_bankruptcy": (("time", "sector"), "firms/month (economy-wide)", "Exits by bankruptcy"),
-    "exits_forced": (("time", "sector"), "firms/month (economy-wide)", "Firms closed as backward capacity"),
-    "exits_voluntary": (("time", "sector"), "firms/month (economy-wide)", "Exits after sustained losses"),
-    "capacity_added": (("time", "sector"), "yuan/month at 2019 prices, per month",
-                       "Capacity coming into operation (projects completed, entrants)"),
-    "capacity_retired": (("time", "sector"), "yuan/month at 2019 prices, per month",
-                         "Capacity retired (depreciation, exits, forced closures)"),
-    "capacity_pipeline": (("time", "sector"), "yuan/month at 2019 prices", "Capacity under construction"),
-    "productivity_mean": (("time", "sector"), "1 (2019 sector mean = 1)", "Capacity-weighted mean productivity"),
-    "productivity_frontier": (("time", "sector"), "1 (2019 sector mean = 1)", "Sector productivity frontier"),
-    "energy_intensity_mean": (("time", "sector"), "1 (2019 sector mean = 1)",
-                              "Output-weighted mean energy intensity"),
+    "n_firms": (("time", "sector"), "firm", "Number of active firms"),
+    "entries": (("time", "sector"), "firm/month", "Entrants"),
+    "exits_bankruptcy": (("time", "sector"), "firm/month", "Exits by bankruptcy"),
+    "exits_forced": (("time", "sector"), "firm/month", "Firms closed as backward capacity"),
+    "exits_voluntary": (("time", "sector"), "firm/month", "Exits after sustained losses"),
+    "capacity_added": (("time", "sector"), Y, "Capacity coming into operation (projects completed, entrants)"),
+    "capacity_retired": (("time", "sector"), Y, "Capacity retired (depreciation, exits, forced closures)"),
+    "capacity_pipeline": (("time", "sector"), Y, "Capacity under construction"),
+    "productivity_mean": (("time", "sector"), "1", "Capacity-weighted mean productivity"),
+    "productivity_frontier": (("time", "sector"), "1", "Sector productivity frontier"),
+    "energy_intensity_mean": (("time", "sector"), "1", "Output-weighted mean energy intensity"),
     "markup_mean": (("time", "sector"), "1", "Output-weighted mean markup over unit cost"),
-    "upgrades": (("time", "sector"), "firms/month (economy-wide)", "Technology upgrades started"),
-    "upgrades_completed": (("time", "sector"), "firms/month (economy-wide)", "Technology upgrades completed"),
+    "upgrades": (("time", "sector"), "firm/month", "Technology upgrades started"),
+    "upgrades_completed": (("time", "sector"), "firm/month", "Technology upgrades completed"),
     "investment": (("time", "sector"), Y, "Investment spending (capacity and upgrades)"),
-    "loans": (("time", "sector"), "yuan (economy-wide)", "Bank loans outstanding"),
-    "net_worth": (("time", "sector"), "yuan (economy-wide)", "Net worth of firms"),
-    # (time, size_class)
-    "credit": (("time", "size_class"), "yuan (economy-wide)", "Bank loans outstanding by size class"),
-    "loan_rate": (("time", "size_class"), "1/yr", "Loan-weighted average interest rate"),
-    "bankruptcies": (("time", "size_class"), "firms/month (economy-wide)", "Bankruptcies by size class"),
-    # (time,)
+    "loans": (("time", "sector"), "yuan", "Bank loans outstanding"),
+    "net_worth": (("time", "sector"), "yuan", "Net worth of firms"),
+    "credit": (("time", "size_class"), "yuan", "Bank loans outstanding by size class"),
+    "loan_rate": (("time", "size_class"), "1/year", "Loan-weighted average interest rate"),
+    "bankruptcies": (("time", "size_class"), "firm/month", "Bankruptcies by size class"),
     "gdp": (("time",), Y, "Value added of the modelled industry"),
-    "credit_total": (("time",), "yuan (economy-wide)", "Bank loans outstanding, all firms"),
+    "credit_total": (("time",), "yuan", "Bank loans outstanding, all firms"),
     "loan_losses": (("time",), Y, "Loans written off by banks on exits (net of guarantee payouts)"),
-    "credit_new": (("time", "size_class"), "yuan/month (economy-wide)", "New loans granted (rollovers included)"),
-    "loan_rate_new": (("time", "size_class"), "1/yr", "Average interest rate on new loans (NaN: no new loans)"),
-    "credit_denied": (("time", "size_class"), "firms/month (economy-wide)",
-                      "Firms whose credit request was refused"),
-    "credit_guaranteed": (("time",), "yuan (economy-wide)", "Loans covered by the financing-guarantee fund"),
+    "credit_new": (("time", "size_class"), Y, "New loans granted (rollovers included)"),
+    "loan_rate_new": (("time", "size_class"), "1/year", "Average interest rate on new loans (NaN: no new loans)"),
+    "credit_denied": (("time", "size_class"), "firm/month", "Firms whose credit request was refused"),
+    "credit_guaranteed": (("time",), "yuan", "Loans covered by the financing-guarantee fund"),
     "npl_ratio": (("time",), "1", "Non-performing loans over loans"),
     "bank_capital_ratio": (("time",), "1", "Bank capital over risk-weighted assets (all banks)"),
-    "bank_equity": (("time",), "yuan (economy-wide)", "Bank equity"),
+    "bank_equity": (("time",), "yuan", "Bank equity"),
     "bank_profit": (("time",), Y, "Bank net profit"),
-    "bank_failures": (("time",), "banks/month", "Banks that failed and were resolved"),
-    "banks_active": (("time",), "banks", "Banks operating (simulated)"),
+    "bank_failures": (("time",), "bank/month", "Banks that failed and were resolved"),
+    "banks_active": (("time",), "bank", "Banks operating (simulated)"),
     "guarantee_payouts": (("time",), Y, "Payouts of the financing-guarantee fund on defaulted loans"),
     "guarantee_fees": (("time",), Y, "Guarantee fees paid to the fund"),
     "bank_recapitalisation": (("time",), Y, "Government spending to resolve failed banks"),
-    "gov_debt": (("time",), "yuan (economy-wide)", "Cumulative government deficit since the start"),
-    "sfc_error": (("time",), "yuan", "Largest stock-flow gap this step (bank vs firm loans, firm deposits vs "
-                  "recorded flows); rounding level"),
+    "gov_debt": (("time",), "yuan", "Cumulative government deficit since the start"),
+    "sfc_error": (("time",), "yuan",
+                  "Largest stock-flow gap this step (bank vs firm loans, firm deposits vs recorded flows); "
+                  "rounding level"),
     "gov_balance": (("time",), Y, "Government budget balance: taxes less spending, subsidies and compensation"),
     "tax_revenue": (("time",), Y, "VAT and corporate income tax"),
     "gov_spending": (("time",), Y, "Government final spending"),
     "subsidies": (("time",), Y, "Upgrade and purchase subsidies and exit compensation"),
     "household_income": (("time",), Y, "Wages and firms' dividends"),
     "income_index": (("time",), "1", "Household and government income relative to trend"),
-    "policy_rate": (("time",), "1/yr", "Policy lending rate"),
+    "policy_rate": (("time",), "1/year", "Policy lending rate"),
 }
+
+# more attributes by variable: the price base of money, the reference of an index
+EXTRA_ATTRS: dict[str, dict[str, str]] = {
+    **dict.fromkeys(("output", "capacity", "demand", "final_demand", "capacity_pipeline"), REAL),
+    **dict.fromkeys(("capacity_physical",), PHYSICAL),
+    **dict.fromkeys(("price_index",), BASE_2019_01),
+    **dict.fromkeys(("price_index_tax_inclusive",), BASE_START),
+    **dict.fromkeys((
+        "value_added", "revenue", "profit", "wages", "energy_cost", "vat_revenue", "cit_revenue", "investment",
+        "loans", "net_worth", "credit", "gdp", "credit_total", "loan_losses", "credit_new", "credit_guaranteed",
+        "bank_equity", "bank_profit", "guarantee_payouts", "guarantee_fees", "bank_recapitalisation", "gov_debt",
+        "gov_balance", "tax_revenue", "gov_spending", "subsidies", "household_income",
+    ), NOMINAL),
+    **dict.fromkeys(("energy_use",), ELECTRICITY_EQ),
+    **dict.fromkeys(("unit_energy_cost",), PER_REAL_OUTPUT),
+    **dict.fromkeys(("capacity_added", "capacity_retired"), REAL_CAPACITY_FLOW),
+    **dict.fromkeys(("productivity_mean", "productivity_frontier", "energy_intensity_mean"), BASE_SECTOR_2019),
+}
+
+
+# stocks and states at the end of the month; every other variable is the month's rate or mean
+POINT = {"capacity", "capacity_physical", "capacity_pipeline", "n_firms", "loans", "net_worth", "credit",
+         "credit_total", "credit_guaranteed", "bank_equity", "banks_active", "gov_debt", "productivity_mean",
+         "productivity_frontier", "energy_intensity_mean", "markup_mean", "price_index", "price_index_tax_inclusive",
+         "loan_rate", "npl_ratio", "bank_capital_ratio", "income_index", "policy_rate"}
+
+
+def cell_methods(name: str) -> str:
+    """CF cell_methods of an output: `time: point` for stocks, `time: maximum` for the stock-flow
+    gap, `time: mean` for monthly rates and means (sim/units.py)."""
+    if name == "sfc_error":
+        return "time: maximum"
+    return "time: point" if name in POINT else "time: mean"
+
+
+def variable_attrs(name: str) -> dict[str, str]:
+    dims, units, long = VARIABLES[name]
+    return {"units": units, "long_name": long, "cell_methods": cell_methods(name), **EXTRA_ATTRS.get(name, {})}
 
 
 class Recorder:
@@ -109,13 +152,13 @@ class Recorder:
         coords = {"time": time, "sector": np.array(SECTORS), "size_class": np.array(SIZE_CLASSES)}
         ds = xr.Dataset(
             {
-                name: xr.DataArray(self.data[name], dims=dims, attrs={"units": units, "long_name": long})
-                for name, (dims, units, long) in VARIABLES.items()
+                name: xr.DataArray(self.data[name], dims=dims, attrs=variable_attrs(name))
+                for name, (dims, _, _) in VARIABLES.items()
             },
             coords=coords,
             attrs=attrs,
         )
-        ds["time"].attrs.update(long_name="Month (start of month)")
-        ds["sector"].attrs.update(long_name="Sector id")
+        ds["time"].attrs.update(long_name="Month (start of month)", standard_name="time", axis="T")
+        ds["sector"].attrs.update(long_name="Sector")
         ds["size_class"].attrs.update(long_name="Firm size class (NBS 2017 classification by revenue)")
         return ds

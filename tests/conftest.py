@@ -36,3 +36,14 @@ def run_text(tmp_path: Path, body: str, seed: int = 1, **over) -> sim.xr.Dataset
     kw.update(over)
     sc = sim.load_scenario(write_scenario(tmp_path, body), **kw)
     return sim.run(sc, seed=seed)
+
+
+def assert_same_run(a: sim.xr.Dataset, b: sim.xr.Dataset) -> None:
+    """Two runs' Datasets are identical, values and attributes, but for `history`, which records when
+    each was made."""
+    import xarray as xr
+
+    strip = [ds.copy() for ds in (a, b)]
+    for ds in strip:
+        ds.attrs.pop("history", None)
+    xr.testing.assert_identical(*strip)

@@ -90,7 +90,7 @@ def create(sw: Sweep, out: Path, *, replace: bool = False) -> None:
 
 def _build(sw: Sweep, tmp: Path) -> None:
     from .. import __version__
-    from ..records import SIZE_CLASSES, VARIABLES
+    from ..records import SIZE_CLASSES, VARIABLES, variable_attrs
     from ..scenario.schema import SECTORS
 
     lead, shape = sw.lead_dims, sw.lead_shape
@@ -123,10 +123,10 @@ def _build(sw: Sweep, tmp: Path) -> None:
     g = zarr.open_group(tmp, mode="r+", zarr_format=2)
     one = lead_chunks(shape)
     for name in sw.outputs:
-        dims, units, long = VARIABLES[name]
+        dims = VARIABLES[name][0]
         own = tuple(len(coords[d]) for d in dims)
         g.create_array(name, shape=shape + own, chunks=one + own, dtype="f8", fill_value=np.nan,
-                       attributes={"_ARRAY_DIMENSIONS": [*lead, *dims], "units": units, "long_name": long})
+                       attributes={"_ARRAY_DIMENSIONS": [*lead, *dims], **variable_attrs(name)})
     g.create_array("status", shape=shape, chunks=one, dtype="<U6", fill_value=None,
                    attributes={"_ARRAY_DIMENSIONS": list(lead), "long_name": "Run status: '' not run yet, "
                                "'done', 'failed'"})

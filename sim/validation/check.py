@@ -117,6 +117,10 @@ def to_dataset(
     )
     for name in ("kind", "label", "unit", "empirical", "source", "miss_reason"):
         ds[name] = ds[name].astype(str)
+    from ..units import provenance
+
+    ds.attrs.update(provenance(f"sim check-facts of scenario {sc.name}",
+                               f"check-facts {sc.name}: seeds {','.join(map(str, seeds))}"))
     ds.attrs.update(
         scenario=sc.name,
         scenario_toml=scenario_toml(sc),
