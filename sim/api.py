@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -9,13 +10,11 @@ import numpy as np
 import xarray as xr
 
 from . import __version__
+from . import panel as panel_mod
 from .model import IndustrialEconomy
 from .scenario import Scenario, ScenarioError, load_scenario, scenario_toml
 from .scenario.load import plain_number, validate_document
 from .scenario.schema import SECTORS
-
-PANEL_VARS = ("firm_id", "sector", "ownership", "alive", "output", "capacity", "productivity", "energy_intensity",
-              "net_worth", "loans", "cash", "age", "sme", "exit_reason", "price", "markup")
 
 
 def resolve_scenario(scenario: Scenario | str | Path, **overrides: Any) -> Scenario:
@@ -46,12 +45,15 @@ def make_model(sc: Scenario, engine: str = "numba", seed: int | None = None) -> 
 
 
 def run(scenario: Scenario | str | Path, seed: int | None = None, *, firms: int | None = None,
-        months: int | None = None, engine: str = "numba", panel: bool = False, progress: Any = None,
-        threads: int | None = None, quiet: bool = False) -> xr.Dataset | tuple[xr.Dataset, xr.Dataset]:
-    """Run one scenario and return its Dataset (and the firm panel when panel=True).
+        months: int | None = None, banks: int | None = None, engine: str = "numba", panel: bool = False,
+        progress: Any = None, threads: int | None = None, quiet: bool = False, panel_every: int = 12,
+        panel_vars: Sequence[str] | None = None) -> xr.Dataset | tuple[xr.Dataset, xr.Dataset]:
+    """Run one scenario and return its Dataset (and the firm panel when panel=True: every active
+    firm's values each `panel_every` months and at the end, the columns `panel_vars`, all by default;
+    see sim.panel).
 
     `scenario` is a loaded Scenario or a path to a TOML file; `seed`, `firms` and `months` override
-    the file's [run] table. `progress`: True for a progress bar (tqdm: a text bar in a terminal, a
+    the file's [run] table, as `banks` does. `progress`: True for a progress bar (tqdm: a text bar in a terminal, a
     widget in Jupyter), or a callable `progress(done, total)` called after each month. `threads`:
     kernel threads for this run (default: sim.threads' policy; results do not depend on it). Unless
     `quiet`, a run that must first compile the kernels says so on stderr (the first run on a machine).
@@ -71,16 +73,24 @@ def run(scenario: Scenario | str | Path, seed: int | None = None, *, firms: int 
         progress = None
     elif progress is not None and not callable(progress):
         raise TypeError(f"progress must be True, False, None or a callable (got {progress!r})")
+    if panel:
+        if isinstance(panel_every, bool) or not isinstance(panel_every, int) or panel_every < 1:
+            raise ScenarioError("<arguments>", "panel_every", f"must be a whole number of months >= 1 (got "
+                                f"{panel_every!r})")
+        try:
+            panel = panel_mod.check_variables(panel_vars), panel_every
+        except ValueError as e:
+            raise ScenarioError("<arguments>", "panel_vars", str(e)) from None
     try:
         with using(threads):
-            return _run(scenario, seed, firms, months, engine, panel, progress, quiet)
+            return _run(scenario, seed, firms, months, banks, engine, panel, progress, quiet)
     finally:
         if bar is not None:
             bar.close()
 
 
-def _run(scenario, seed, firms, months, engine, panel, progress, quiet):
-    sc = resolve_scenario(scenario, firms=firms, months=months, seed=seed)
+def _run(scenario, seed, firms, months, banks, engine, panel, progress, quiet):
+    sc = resolve_scenario(scenario, firms=firms, months=months, seed=seed, banks=banks)
     if engine == "numba":
         from .compilecache import say_if_cold
 
@@ -89,8 +99,8 @@ def _run(scenario, seed, firms, months, engine, panel, progress, quiet):
     snaps: list[tuple[int, dict[str, np.ndarray]]] = []
     for t in range(sc.run.months):
         model.step()
-        if panel and ((t + 1) % 12 == 0 or t == sc.run.months - 1):
-            snaps.append((t, _snapshot(model)))
+        if panel and ((t + 1) % panel[1] == 0 or t == sc.run.months - 1):
+            snaps.append((t, panel_mod.snapshot(model, panel[0])))
         if progress is not None:
             progress(t + 1, sc.run.months)
     from .scenario.warnings import scenario_warnings
@@ -117,39 +127,12 @@ def _run(scenario, seed, firms, months, engine, panel, progress, quiet):
                                             "simulated firm stands for"})
     if not panel:
         return ds
-    return ds, _panel(snaps, sc, model)
-
-
-def _snapshot(model: IndustrialEconomy) -> dict[str, np.ndarray]:
-    F = model.firms
-    return {
-        "firm_id": F.firm_id.copy(), "sector": F.sector.copy(), "ownership": np.where(F.soe, 1, 0),
-        "alive": F.alive.copy(),
-        "output": F.output.copy(), "capacity": F.capacity.copy(), "productivity": F.productivity.copy(),
-        "energy_intensity": F.energy_intensity.copy(), "net_worth": F.net_worth.copy(), "loans": F.loans.copy(),
-        "cash": F.cash.copy(), "age": F.age.copy(), "sme": F.sme.copy(), "exit_reason": F.exit_reason.copy(),
-        "price": F.price.copy(), "markup": F.markup.copy(),
-    }
-
-
-PANEL_ATTRS = {  # per simulated firm; units parse with sim.units.registry()
-    "firm_id": ("1", "The firm's number in order of entry (a row is reused by an entrant after an exit)"),
-    "sector": ("1", "Sector index into the sector_names attribute"),
-    "ownership": ("1", "1 state-owned, 0 private"),
-    "alive": ("1", "1 if the row holds an active firm"),
-    "output": ("yuan/month", "Output at 2019 prices"),
-    "capacity": ("yuan/month", "Capacity at 2019 prices"),
-    "productivity": ("1", "Productivity (2019 sector mean = 1)"),
-    "energy_intensity": ("1", "Energy intensity (2019 sector mean = 1)"),
-    "net_worth": ("yuan", "Net worth"),
-    "loans": ("yuan", "Bank loans"),
-    "cash": ("yuan", "Deposits"),
-    "age": ("month", "Age"),
-    "sme": ("1", "1 if small or medium enterprise"),
-    "exit_reason": ("1", "0 none, 1 bankruptcy, 2 forced, 3 voluntary"),
-    "price": ("1", "Posted ex-VAT price index"),
-    "markup": ("1", "Markup over unit cost"),
-}
+    keep = ("title", "history", "source", "Conventions", "git_commit", "library_versions", "scenario",
+            "scenario_toml", "seed", "engine", "engine_version", "firm_weight", "capacity_units")
+    pattrs = {k: ds.attrs[k] for k in keep if k in ds.attrs}
+    pattrs.update(title=f"sim firm panel of scenario {sc.name}", sim_output="panel",
+                  snapshot_every=f"{panel[1]} months and the last month")
+    return ds, panel_mod.build(snaps, sc.run.start, panel[0], model.weight, pattrs)
 
 
 def pad_rows(a: np.ndarray, n: int) -> np.ndarray:
@@ -159,26 +142,6 @@ def pad_rows(a: np.ndarray, n: int) -> np.ndarray:
     out = np.zeros((n,) + a.shape[1:], dtype=a.dtype)
     out[: a.shape[0]] = a
     return out
-
-
-def _panel(snaps, sc: Scenario, model: IndustrialEconomy) -> xr.Dataset:
-    t0 = np.datetime64(sc.run.start, "M")
-    times = np.array([(t0 + t) for t, _ in snaps]).astype("datetime64[ns]")
-    data = {}
-    for name in PANEL_VARS:
-        arr = np.stack([pad_rows(s[name], model.firms.n_rows) for _, s in snaps])
-        if arr.dtype == bool:
-            arr = arr.astype(np.int8)
-        units, long = PANEL_ATTRS[name]
-        data[name] = xr.DataArray(arr, dims=("time", "firm"), attrs={"units": units, "long_name": long})
-    ds = xr.Dataset(data, coords={"time": times, "firm": np.arange(model.firms.n_rows)})
-    ds["firm"].attrs.update(units="1", long_name="Row of the firm arrays (an entrant may take an exited firm's row; "
-                            "firm_id names the firm)")
-    ds.attrs.update(scenario=sc.name, seed=int(model.run_seed), engine_version=__version__,
-                    sector_names=",".join(SECTORS), sim_output="panel")
-    ds["weight"] = xr.DataArray(model.weight, dims=("sector_id",), attrs={"units": "firm/firm",
-                                                                         "long_name": "Weight by sector index"})
-    return ds
 
 
 def write(ds: xr.Dataset, path: str | Path, *, overwrite: bool = False) -> Path:

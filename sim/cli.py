@@ -65,16 +65,29 @@ def main() -> None:
 @click.option("--engine", type=click.Choice(["numba", "reference"]), default="numba", show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Output file: .nc or .zarr.")
 @click.option("--panel", type=click.Path(path_type=Path), default=None,
-              help="Also write firm-level snapshots (every 12 months and at the end): .nc or .zarr.")
+              help="Also write firm-level snapshots (every --panel-every months and at the end): .nc or .zarr.")
+@click.option("--panel-every", type=click.IntRange(min=1), default=12, show_default=True,
+              help="Months between panel snapshots.")
+@click.option("--panel-vars", default=None, metavar="A,B,...",
+              help="Panel columns (default all: output, capacity, profit, equity, assets, liabilities, ...).")
 @overwrite_option
 @threads_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary table.")
-def run(scenario: Path, seed, firms, months, banks, engine, out, panel, overwrite, quiet) -> None:
+def run(scenario: Path, seed, firms, months, banks, engine, out, panel, panel_every, panel_vars, overwrite,
+        quiet) -> None:
     """Run one SCENARIO file and print a summary."""
     from . import api
 
+    pvars = [v.strip() for v in panel_vars.split(",") if v.strip()] if panel_vars else None
     with exits():
         check_outputs({"run": out, "panel": panel}, overwrite)
+        if pvars is not None:
+            from .panel import check_variables
+
+            try:
+                check_variables(pvars)
+            except ValueError as e:
+                raise ScenarioError("--panel-vars", None, str(e)) from None
         sc = load_scenario(scenario, seed=seed, firms=firms, months=months, banks=banks)
     from .scenario.warnings import scenario_warnings
 
@@ -86,7 +99,7 @@ def run(scenario: Path, seed, firms, months, banks, engine, out, panel, overwrit
                    f"seed {sc.run.seed}", err=True)
     res = _with_progress(show, "simulating", sc.run.months, "months",
                          lambda progress: api.run(sc, panel=panel is not None, engine=engine, progress=progress,
-                                                  quiet=quiet))
+                                                  quiet=quiet, panel_every=panel_every, panel_vars=pvars))
     ds, pn = res if panel is not None else (res, None)
     with exits():
         if out is not None:

@@ -44,3 +44,27 @@ def test_plan_lists_the_steps():
     r = sim_cli("plan")
     assert r.returncode == 0
     assert r.stdout.index("policy") < r.stdout.index("demand") < r.stdout.index("entry")
+
+
+def test_panel_follows_each_firm_by_its_id(tmp_path):
+    """One column per firm over its life (rows reused by entrants do not mix two firms), sector
+    names, active firms only, the balance sheet adding up, snapshots every --panel-every months."""
+    path = tmp_path / "p.nc"
+    r = sim_cli("run", str(ROOT / "scenarios" / "capacity_consolidation.toml"), "--firms", "3000", "--months", "24",
+                "--panel", str(path), "--panel-every", "6", "-q")
+    assert r.returncode == 0, r.stderr
+    p = xr.open_dataset(path)
+    assert p.sizes["time"] == 4 and p.attrs["seed"] == 0 and "scenario_toml" in p.attrs
+    assert len(set(p.firm.values.tolist())) == p.sizes["firm"]
+    assert set(p.sector.values.tolist()) <= {"steel", "nonferrous", "cement", "flat_glass", "chemicals",
+                                             "machinery", "autos", "nev", "electronics", "textiles"}
+    alive = p.alive == 1
+    assert bool(p.output.where(~alive).isnull().all()) and bool(p.output.where(alive).notnull().sum() == alive.sum())
+    assert int((~alive).sum()) > 0  # firms entered or exited between snapshots
+    gap = (p.assets - p.liabilities - p.equity).where(alive)
+    assert float(abs(gap).max()) <= 1e-6 * float(p.assets.max())
+    steel = p.where(p.sector == "steel", drop=True)
+    assert 0 < steel.sizes["firm"] < p.sizes["firm"]
+    r = sim_cli("run", str(ROOT / "scenarios" / "baseline.toml"), "--months", "2", "--panel", str(tmp_path / "q.nc"),
+                "--panel-vars", "output,nope", "-q")
+    assert r.returncode == 2 and "nope" in r.stderr and not (tmp_path / "q.nc").exists()

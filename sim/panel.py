@@ -1,0 +1,101 @@
+"""The firm panel: snapshots of every active firm, one column per firm over its life.
+
+A Dataset over (`time`, `firm`): `firm` is the firm's identity (`firm_id`, its number in order of
+entry), not a row of the state arrays (an entrant reuses an exited firm's row), so one firm is one
+column from entry to exit. A firm's values are NaN in the snapshots where it is not active (before
+entry, after exit) and `alive` is 0 there. `sector` (names) and `ownership` are coordinates along
+`firm`; `p.where(p.sector == "steel", drop=True)` keeps the steel firms. Values are per simulated
+firm, which stands for `weight` real firms (a coordinate along `firm`).
+
+`snapshot_every` months (12 by default) and the last month are taken; `variables` chooses the
+columns (all of PANEL_VARS by default; `sector`, `ownership`, `alive` and `firm_id` always come).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+# name: (units, long_name, value from the firm arrays); units parse with sim.units.registry()
+PANEL_FIELDS: dict[str, tuple[str, str, Callable[[Any], np.ndarray]]] = {
+    "output": ("yuan/month", "Output at 2019 prices", lambda F: F.output),
+    "capacity": ("yuan/month", "Capacity at 2019 prices", lambda F: F.capacity),
+    "productivity": ("1", "Productivity (2019 sector mean = 1)", lambda F: F.productivity),
+    "energy_intensity": ("1", "Energy intensity (2019 sector mean = 1)", lambda F: F.energy_intensity),
+    "profit": ("yuan/month", "Net profit after tax this month (current prices)", lambda F: F.profit),
+    "equity": ("yuan", "Equity at the end of the month: assets less liabilities",
+               lambda F: F.cash + F.capital + F.other_assets - F.loans - F.other_liab),
+    "net_worth": ("yuan", "Net worth as the investment step stored it (forced closures later in the month are "
+                  "in equity, not here)", lambda F: F.net_worth),
+    "assets": ("yuan", "Assets: deposits, fixed capital, receivables and inventories",
+               lambda F: F.cash + F.capital + F.other_assets),
+    "liabilities": ("yuan", "Liabilities: bank loans, trade credit and other liabilities",
+                    lambda F: F.loans + F.other_liab),
+    "loans": ("yuan", "Bank loans", lambda F: F.loans),
+    "cash": ("yuan", "Deposits", lambda F: F.cash),
+    "age": ("month", "Age", lambda F: F.age),
+    "sme": ("1", "1 if small or medium enterprise", lambda F: F.sme),
+    "price": ("1", "Posted ex-VAT price index", lambda F: F.price),
+    "markup": ("1", "Markup over unit cost", lambda F: F.markup),
+}
+PANEL_VARS = tuple(PANEL_FIELDS)
+
+
+def check_variables(variables: Sequence[str] | None) -> tuple[str, ...]:
+    """The panel columns asked for, checked (ValueError naming an unknown one)."""
+    if variables is None:
+        return PANEL_VARS
+    unknown = [v for v in variables if v not in PANEL_FIELDS]
+    if unknown:
+        raise ValueError(f"unknown panel variable(s) {', '.join(unknown)} (known: {', '.join(PANEL_VARS)})")
+    return tuple(dict.fromkeys(variables))
+
+
+def snapshot(model: Any, variables: Sequence[str]) -> dict[str, np.ndarray]:
+    """The active firms' identities and the chosen values, copied (rows of exited firms left out)."""
+    F = model.firms
+    rows = np.flatnonzero(F.alive)
+    snap = {"firm_id": F.firm_id[rows].astype(np.int64), "sector": F.sector[rows].copy(),
+            "ownership": F.soe[rows].astype(np.int8)}
+    for name in variables:
+        snap[name] = np.asarray(PANEL_FIELDS[name][2](F))[rows].astype(np.float64)
+    return snap
+
+
+def build(snaps: list[tuple[int, dict[str, np.ndarray]]], start: str, variables: Sequence[str],
+          weight: np.ndarray, attrs: dict[str, Any]) -> xr.Dataset:
+    """One Dataset over (time, firm) from the snapshots taken at months `t` (0 = the first)."""
+    from .scenario.schema import SECTORS
+
+    ids = np.unique(np.concatenate([s["firm_id"] for _, s in snaps])) if snaps else np.zeros(0, np.int64)
+    sector = np.zeros(len(ids), dtype=np.int8)
+    soe = np.zeros(len(ids), dtype=np.int8)
+    alive = np.zeros((len(snaps), len(ids)), dtype=np.int8)
+    data = {name: np.full((len(snaps), len(ids)), np.nan) for name in variables}
+    for k, (_, s) in enumerate(snaps):
+        col = np.searchsorted(ids, s["firm_id"])
+        sector[col], soe[col], alive[k, col] = s["sector"], s["ownership"], 1
+        for name in variables:
+            data[name][k, col] = s[name]
+    t0 = np.datetime64(start, "M")
+    times = np.array([t0 + t for t, _ in snaps]).astype("datetime64[ns]")
+    ds = xr.Dataset(
+        {name: xr.DataArray(data[name], dims=("time", "firm"),
+                            attrs={"units": PANEL_FIELDS[name][0], "long_name": PANEL_FIELDS[name][1],
+                                   "cell_methods": "time: point"}) for name in variables},
+        coords={"time": times, "firm": ids,
+                "sector": ("firm", np.array(SECTORS, dtype=object)[sector].astype(str)),
+                "ownership": ("firm", soe)})
+    ds["alive"] = xr.DataArray(alive, dims=("time", "firm"),
+                               attrs={"units": "1", "long_name": "1 if the firm is active in this snapshot"})
+    ds["firm"].attrs.update(long_name="Firm (firm_id: its number in order of entry)")
+    ds["sector"].attrs.update(long_name="Sector of the firm")
+    ds["ownership"].attrs.update(units="1", long_name="1 state-owned, 0 private")
+    ds["time"].attrs.update(long_name="Month of the snapshot (start of month)", standard_name="time", axis="T")
+    ds.coords["weight"] = ("firm", np.asarray(weight, dtype=float)[sector])
+    ds["weight"].attrs.update(units="firm/firm", long_name="Real firms the simulated firm stands for")
+    ds.attrs.update(attrs)
+    return ds
