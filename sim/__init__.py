@@ -8,8 +8,10 @@ _threads.configure()  # before numba loads: threads within the cores given, idle
 
 from .api import run, write  # noqa: E402
 from .scenario import Scenario, ScenarioError, load_scenario  # noqa: E402
+from .tidy import tidy  # noqa: E402  (also registers the ds.sim accessor)
 
-__all__ = ["Scenario", "ScenarioError", "__version__", "analyze", "compare", "load_scenario", "run", "sweep", "write"]
+__all__ = ["Scenario", "ScenarioError", "__version__", "analyze", "compare", "load_scenario", "run", "sweep", "tidy",
+           "write"]
 
 
 def __getattr__(name: str):  # sweeps load lazily: `import sim` does not import dask, zarr or SALib

@@ -91,3 +91,22 @@ def test_compare_and_sweep_are_callable_after_import_sim(tmp_path, monkeypatch):
     assert ds.sizes["cit_rate"] == 2 and (ds.status == "done").all()
     with pytest.raises(sim.ScenarioError, match="<dict>: seeds"):
         sim.sweep({**spec, "seeds": True}, tmp_path / "t.zarr")
+
+
+def test_tidy_tables_have_one_row_per_observation():
+    ds, panel = sim.run(SCENARIOS / "baseline.toml", seed=1, firms=400, months=13, panel=True, quiet=True)
+    df = sim.tidy(ds)
+    assert list(df.columns[-3:]) == ["variable", "value", "units"]
+    gdp = df[df.variable == "gdp"]
+    assert len(gdp) == 13 and gdp.sector.isna().all() and gdp.size_class.isna().all()  # not repeated
+    assert len(df[df.variable == "output"]) == 13 * 10 and len(df[df.variable == "credit"]) == 13 * 2
+    assert not df.duplicated(["time", "sector", "size_class", "variable"]).any()
+    assert (df[df.variable == "output"].units == "yuan/month").all()
+    wide = ds.sim.to_frame(wide=True)
+    assert wide[("time",)].shape[0] == 13 and "gdp" in wide[("time",)] and "output" not in wide[("time",)]
+    p = sim.tidy(panel, ["output"])
+    assert len(p) == int((panel.alive == 1).sum())  # active firms only
+    assert {"firm", "sector", "weight"} <= set(p.columns) and set(p.sector) <= set(SECTORS)
+    cmp = sim.compare([SCENARIOS / "baseline.toml", SCENARIOS / "vat_cut.toml"], seeds=[0, 1], firms=300, months=2)
+    c = sim.tidy(cmp, ["gdp", "summary_mean"])
+    assert len(c[c.variable == "gdp"]) == 2 * 2 * 2 and {"scenario", "seed", "metric"} <= set(c.columns)
