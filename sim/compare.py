@@ -192,46 +192,11 @@ def compare(scenarios: Sequence[str | Path | Scenario], baseline: str | Path | N
 def plot(cmp: xr.Dataset, path: str | Path | None = None,
          metrics: Sequence[str] = ("output", "price_tax_inclusive", "capacity_heavy", "credit_sme", "productivity",
                                    "output_emerging"), *, overwrite: bool = False):
-    """Effects against the baseline over time: mean across seeds with a 5-95% band. With `path`, the
-    figure is written there (.png, .pdf or .svg; an existing file only if `sim compare` made it, or
-    with overwrite=True)."""
-    import matplotlib
+    """Effects against the baseline over time (sim.plot.effects). With `path`, the figure is written
+    there (.png, .pdf or .svg; an existing file only if `sim compare` made it, or with overwrite=True)."""
+    from .plot import effects
 
-    if path is not None:
-        matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    base = cmp.attrs["baseline"]
-    names = [s for s in cmp.scenario.values if s != base]
-    ncol = 3
-    nrow = int(np.ceil(len(metrics) / ncol))
-    fig, axes = plt.subplots(nrow, ncol, figsize=(5 * ncol, 3.4 * nrow), sharex=True, squeeze=False)
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for ax, m in zip(axes.flat, metrics, strict=False):
-        eff = cmp[f"effect_{m}"]
-        for k, s in enumerate(names):
-            e = eff.sel(scenario=s)
-            c = colors[k % len(colors)]
-            ax.plot(e.time.values, e.mean("seed").values, color=c, lw=1.5, label=s)
-            ax.fill_between(e.time.values, e.quantile(0.05, "seed").values, e.quantile(0.95, "seed").values,
-                            color=c, alpha=0.15, lw=0)
-        ax.axhline(0, color="k", lw=0.6)
-        ax.set_title(METRICS[m][0], fontsize=10)
-        ax.set_ylabel(f"vs {base} ({METRICS[m][2]})", fontsize=8)
-    for ax in axes.flat[len(metrics):]:
-        ax.set_visible(False)
-    axes.flat[0].legend(fontsize=7, loc="best")
-    fig.suptitle(f"Effects against {base}: mean and 5-95% band over seeds {cmp.attrs['seeds']}", fontsize=11)
-    fig.autofmt_xdate()
-    fig.tight_layout()
-    if path is not None:
-        from .outpaths import save_figure
-
-        try:
-            save_figure(fig, Path(path), "compare", overwrite=overwrite, dpi=110)
-        finally:
-            plt.close(fig)
-    return fig
+    return effects(cmp, metrics, path=path, overwrite=overwrite)
 
 
 class _CallableModule(types.ModuleType):

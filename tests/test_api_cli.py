@@ -110,3 +110,24 @@ def test_tidy_tables_have_one_row_per_observation():
     cmp = sim.compare([SCENARIOS / "baseline.toml", SCENARIOS / "vat_cut.toml"], seeds=[0, 1], firms=300, months=2)
     c = sim.tidy(cmp, ["gdp", "summary_mean"])
     assert len(c[c.variable == "gdp"]) == 2 * 2 * 2 and {"scenario", "seed", "metric"} <= set(c.columns)
+
+
+def test_plots_use_readable_units_and_keep_legends_off_the_data(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    import sim.plot
+
+    ds = sim.run(SCENARIOS / "baseline.toml", seed=1, firms=300, months=3, quiet=True)
+    v, unit = sim.plot.display(ds.gdp)
+    assert unit == "bn yuan/yr" and float(v[0]) == float(ds.gdp[0]) * 12 / 1e9
+    assert sim.plot.display(ds.credit_total)[1] == "bn yuan" and sim.plot.display(ds.npl_ratio)[1] == "%"
+    assert sim.plot.display(ds.price_index)[1] == "1"  # an index stays an index
+    ax = sim.plot.sectors(ds, "output", ax=plt.subplots()[1])
+    assert ax.get_ylabel() == "bn yuan/yr" and ax.get_legend().get_bbox_to_anchor().x0 > ax.bbox.x1 - 1
+    cmp = sim.compare([SCENARIOS / "baseline.toml", SCENARIOS / "vat_cut.toml"], seeds=1, firms=300, months=2)
+    out = tmp_path / "fig.png"
+    fig = sim.compare.plot(cmp, out)
+    assert out.exists() and len(fig.legends) == 1 and all(ax.get_legend() is None for ax in fig.axes)
