@@ -219,26 +219,33 @@ def compare(scenarios, baseline, seeds, firms, months, banks, out, plot_path, ov
                 click.echo(f"wrote {p}", err=True)
 
 
-def compare_table(res) -> None:
+def compare_table(res, per_table: int = 3) -> None:
+    """The effects as tables of at most `per_table` scenarios each, so that each fits a terminal
+    (nine scenarios side by side made one table 276 characters wide)."""
     from rich.console import Console
     from rich.table import Table
 
     base = res.attrs["baseline"]
     names = [s for s in res.scenario.values if s != base]
-    tab = Table(title=f"Effects against {base}, last 12 months: mean [5%, 95%] over seeds {res.attrs['seeds']}")
-    tab.add_column("metric")
-    for s in names:
-        tab.add_column(str(s), justify="right")
-    for m in res.metric.values:
-        unit = str(res.metric_units.sel(metric=m).values)
-        row = [f"{res.metric_label.sel(metric=m).values} ({unit})"]
-        for s in names:
-            mu = float(res.summary_mean.sel(scenario=s, metric=m))
-            lo = float(res.summary_low.sel(scenario=s, metric=m))
-            hi = float(res.summary_high.sel(scenario=s, metric=m))
-            row.append(f"{mu:+.2f} [{lo:+.2f}, {hi:+.2f}]")
-        tab.add_row(*row)
-    Console(width=None if sys.stdout.isatty() else 60 + 24 * len(names)).print(tab)
+    con = Console(width=None if sys.stdout.isatty() else 60 + 24 * min(len(names), per_table))
+    for k in range(0, len(names), per_table):
+        group = names[k:k + per_table]
+        part = f" ({k // per_table + 1} of {-(-len(names) // per_table)})" if len(names) > per_table else ""
+        tab = Table(title=f"Effects against {base}, last 12 months: mean [5%, 95%] over seeds "
+                          f"{res.attrs['seeds']}{part}")
+        tab.add_column("metric")
+        for s in group:
+            tab.add_column(str(s), justify="right")
+        for m in res.metric.values:
+            unit = str(res.metric_units.sel(metric=m).values)
+            row = [f"{res.metric_label.sel(metric=m).values} ({unit})"]
+            for s in group:
+                mu = float(res.summary_mean.sel(scenario=s, metric=m))
+                lo = float(res.summary_low.sel(scenario=s, metric=m))
+                hi = float(res.summary_high.sel(scenario=s, metric=m))
+                row.append(f"{mu:+.2f} [{lo:+.2f}, {hi:+.2f}]")
+            tab.add_row(*row)
+        con.print(tab)
 
 
 @main.command()
