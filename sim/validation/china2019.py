@@ -26,7 +26,7 @@ CHINA_2019: tuple[Target, ...] = (
         0.796,
         "76.6%",
         0.766,
-        "NBS via gov.cn, 2019 (CALIBRATION.md #33)",
+        "NBS via gov.cn, 2019 (docs/calibration-facts.md #33)",
         utilisation,
         "the first year averages ~77%, later years ~80%: capacity lags trend demand growth (build lags up to "
         "24 months, the stock-management rule) and aluminium runs at its ceiling",
