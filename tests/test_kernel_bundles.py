@@ -17,8 +17,9 @@ import pytest
 import sim
 from sim._numba import chunks
 from sim.api import make_model
+from sim.kernels import exit_entry as xe
 from sim.kernels import investment as inv
-from sim.state import FIRM_FIELDS, SECTOR_FIELDS, Firms, FirmState, SectorTables, sector_tables
+from sim.state import BANK_FIELDS, FIRM_FIELDS, SECTOR_FIELDS, Banks, Firms, FirmState, SectorTables, sector_tables
 
 from .conftest import SCENARIOS
 
@@ -71,8 +72,9 @@ def _python_chunks(monkeypatch) -> None:
     helpers in plain Python too (a compiled `rows_of` returns a range numba cannot hand to Python)."""
     from sim import _numba
 
-    monkeypatch.setattr(inv, "chunks", _numba.chunks.py_func)
-    monkeypatch.setattr(inv, "rows_of", _numba.rows_of.py_func)
+    for module in (inv, xe):
+        monkeypatch.setattr(module, "chunks", _numba.chunks.py_func)
+        monkeypatch.setattr(module, "rows_of", _numba.rows_of.py_func)
 
 
 def _assert_same(got: Firms, want: Firms, names) -> None:
@@ -117,6 +119,37 @@ def test_execute_investment_writes_every_row_in_every_chunk(monkeypatch, upgrade
                         "net_worth"))
     np.testing.assert_allclose(got, want, rtol=1e-12)
     assert d_got == pytest.approx(d_want, rel=1e-12)
+
+
+def test_exits_write_every_row_in_every_chunk(monkeypatch):
+    """The decisions in parallel, the closures after in row order: every array either writes is the
+    same as in the kernel's Python code, to the bit (no log or exp here)."""
+    F = _random_firms(5)
+    g = np.random.default_rng(6)
+    F.net_worth[:] = g.normal(10.0, 4.0, N_ROWS)
+    F.loss_months[:] = g.integers(0, 14, N_ROWS)
+    F.share[:] = g.random(N_ROWS) * 1e-4
+    F.bank[:] = g.integers(0, 50, N_ROWS)
+    F.guaranteed[:] = F.loans * g.random(N_ROWS)
+    B = Banks(50)
+    B.loans[:] = 1e6
+    G, C = _copy(F), Banks(50)
+    for name in BANK_FIELDS:
+        getattr(C, name)[:] = getattr(B, name)
+    params = xe.ExitParams(loss_months_exit=12, recovery_rate=0.5)
+    min_share = np.full(N_S, 2e-6)
+    out = [(np.zeros(50), np.full((N_S, xe.N_EXIT), np.nan), np.full((N_S, 3), np.nan)) for _ in range(2)]
+    got = xe.exits(F.bundle(), B.bundle(), _sectors(), params, min_share, *out[0])
+    _python_chunks(monkeypatch)
+    want = xe.exits.py_func(G.bundle(), C.bundle(), _sectors(), params, min_share, *out[1])
+    assert want[0] == got[0] and want[1] == got[1]
+    assert (G.exit_reason == 1).sum() > 1000 and (G.exit_reason == 3).sum() > 1000
+    for name in ("alive", "exit_reason", "cash", "capital", "loans", "guaranteed", "capacity", "pipeline",
+                 "pipeline_cost", "share"):
+        np.testing.assert_array_equal(getattr(F, name), getattr(G, name), err_msg=name)
+    np.testing.assert_array_equal(B.loans, C.loans)
+    for a, b in zip(out[0], out[1], strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_bundle_holds_the_arrays_and_follows_them_when_rows_grow():

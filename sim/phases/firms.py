@@ -107,18 +107,15 @@ class FirmPhasesMixin:
         survivors' deposits (economy-wide yuan) and the largest gap between a bank's books and its
         firms' loans, for the stock-flow checks."""
         self.invalidate_totals()
-        F, b, W, bk = self.firms, self.b, self.weight, self.banking
-        deposits, gap = xe.exits(
-            F.alive, F.sector, F.sme, W, F.cash, F.capital, F.loans, F.guaranteed, F.net_worth, F.loss_months,
-            F.capacity, F.pipeline, F.pipeline_cost, F.share, min_share, b.loss_months_exit, b.recovery_rate,
-            F.exit_reason, F.bank, bk.banks.loans, bk.writeoff, self._exits, self._totals, np.zeros(bk.banks.n_rows))
+        bk = self.banking
+        deposits, gap = xe.exits(self.firms.bundle(), bk.banks.bundle(), sector_tables(self), xe.exit_params(self.b),
+                                 min_share, bk.writeoff, self._exits, self._totals)
         self._totals_ok = True  # the survivors' totals (forced closures, if any, invalidate them)
         return float(deposits), float(gap)
 
     def forced_closures(self, order: np.ndarray, frac: np.ndarray) -> None:
         """Step 9: close the firms in `order` (whole, or the fraction `frac` of the marginal one)."""
         self.invalidate_totals()
-        F, p, bk = self.firms, self.policy, self.banking
-        xe.forced_closures(order, frac, p.exit_compensation, F.sector, self.weight, self.b.recovery_rate, F.cash,
-                           F.capital, F.loans, F.guaranteed, F.capacity, F.pipeline, F.pipeline_cost, F.share,
-                           F.alive, F.exit_reason, F.bank, bk.banks.loans, bk.writeoff, self._exits)
+        bk = self.banking
+        xe.forced_closures(order, frac, self.policy.exit_compensation, self.firms.bundle(), bk.banks.bundle(),
+                           sector_tables(self), xe.exit_params(self.b), bk.writeoff, self._exits)
