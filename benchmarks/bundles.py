@@ -8,6 +8,7 @@ Measures, for each way:
       per-chunk sums by sector as the model's kernels do (median of 25 calls, on numba's threads and
       on one); the ways take turns in one process, so a busy spell of the shared machine hits all;
   (c) compile time of that kernel (first call, no cache), in a fresh process per way;
+  (d) the size of its machine code and bitcode (what numba's cache keeps and a process loads);
   and whether a write through a bundle's attribute inside `prange` (`f.out[i] = ...`) is kept.
 
     python benchmarks/bundles.py            # prints the table
@@ -139,13 +140,17 @@ def filled(n: int) -> Firms:
 WAYS = ("positional", "named tuple", "structref")
 
 
-def compile_time(way: str) -> float:
-    """First call of the parallel kernel, compile included (run in a fresh process per way)."""
+def compile_time(way: str) -> tuple[float, int, int]:
+    """First call of the parallel kernel, compile included (run in a fresh process per way), and
+    the size of its machine code and of its bitcode (what numba's cache stores), bytes."""
     small = filled(100)
     t0 = time.perf_counter()
     ref = FirmRef(*small.bundle()) if way == "structref" else None
-    make_kernel(way, parallel=True)(*args_for(way, small, np.zeros(N_S), ref))
-    return time.perf_counter() - t0
+    kern = make_kernel(way, parallel=True)
+    kern(*args_for(way, small, np.zeros(N_S), ref))
+    seconds = time.perf_counter() - t0
+    _, _, (obj, bitcode) = next(iter(kern.overloads.values())).library.serialize_using_object_code()
+    return seconds, len(obj), len(bitcode)
 
 
 def measure(rows: int) -> dict[str, dict[str, float]]:
@@ -209,22 +214,24 @@ def main() -> None:
     ap.add_argument("--way", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.way:
-        print(compile_time(a.way))
+        print(*compile_time(a.way))
         return
     threads = numba.get_num_threads()
     print(f"machine: nproc {os.cpu_count()}, {platform.processor() or platform.machine()}; Python "
           f"{platform.python_version()}, numba {numba.__version__}, numpy {np.__version__}; numba threads "
           f"{threads}; {a.rows:,} rows for (b)")
-    comp = {way: float(subprocess.run([sys.executable, __file__, "--way", way], check=True, capture_output=True,
-                                      text=True).stdout) for way in WAYS}
+    comp = {way: [float(x) for x in subprocess.run([sys.executable, __file__, "--way", way], check=True,
+                                                   capture_output=True, text=True).stdout.split()] for way in WAYS}
     r = measure(a.rows)
     print(f"| way | (a) call, 100 rows (us) | (a') call incl. building the bundle (us) | (b) parallel kernel, "
-          f"{threads} threads, median (min) (ms) | (b') the same on 1 thread (ms) | (c) first call incl. compile (s) |")
-    print("| --- | --- | --- | --- | --- | --- |")
+          f"{threads} threads, median (min) (ms) | (b') the same on 1 thread (ms) | (c) first call incl. compile (s) | "
+          f"(d) machine code, bitcode (KB) |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
     for way in WAYS:
         x = r[way]
         print(f"| {way} | {x['call']:.1f} | {x['build_call']:.1f} | {x['big2']:.2f} ({x['big2_min']:.2f}) | "
-              f"{x['big1']:.2f} ({x['big1_min']:.2f}) | {comp[way]:.2f} |")
+              f"{x['big1']:.2f} ({x['big1_min']:.2f}) | {comp[way][0]:.2f} | {comp[way][1] / 1024:.0f}, "
+              f"{comp[way][2] / 1024:.0f} |")
     print(f"same results every way: {r['same']}")
     for way in ("named tuple", "structref"):
         print(f"{way}: a write through the bundle's attribute inside prange (`f.net_worth[i] = 1.0`) kept on "
