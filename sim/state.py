@@ -4,9 +4,17 @@ An exited firm is flagged (alive = False) and its row can be reused by an entran
 array attribute after construction is an error, so a kernel's `out` array is always the model's;
 the one exception is `grow`, which adds rows when entrants find none free (so no caller may keep
 a firm array across a month's entry step).
+
+Kernels take the arrays as one bundle, `Firms.bundle()` (a `FirmState` named tuple: inside a kernel
+a field is `firms.cash[i]`), built once and rebuilt when `grow` replaces the arrays. A parallel
+kernel binds every array it writes to a local before its `prange` loop (`cash = firms.cash`): numba
+0.68 silently drops a write through a tuple's attribute inside the loop (`firms.cash[i] = x`;
+numba issues 5872, 7135, 10338). Named tuples measured best (benchmarks/bundles.py, RESULTS.md).
 """
 
 from __future__ import annotations
+
+from collections import namedtuple
 
 import numpy as np
 
@@ -72,7 +80,30 @@ BANK_FIELDS: dict[str, tuple[type, str]] = {
     "failures": (np.int64, "times the bank failed and was resolved"),
 }
 
+# the model's per-sector tables the kernels read (attributes of the model of the same names)
+SECTOR_FIELDS: dict[str, tuple[type, str]] = {
+    "util_target": (np.float64, "normal capacity utilisation (2019), share"),
+    "growth": (np.float64, "trend growth of final demand, 1/yr"),
+    "dep_month": (np.float64, "depreciation of capacity, 1/month"),
+    "lag": (np.int64, "build lag of new capacity, months"),
+    "frontier_a": (np.float64, "productivity frontier (1 = sector mean in 2019)"),
+    "frontier_ei": (np.float64, "energy-intensity frontier (1 = sector mean in 2019)"),
+    "weight": (np.float64, "real firms per model firm"),
+}
+
 EXIT_BANKRUPTCY, EXIT_FORCED, EXIT_VOLUNTARY = 1, 2, 3
+
+
+# the kernels' view of the state: one named tuple of the arrays, fields in the tables' order
+FirmState = namedtuple("FirmState", tuple(FIRM_FIELDS))
+BankState = namedtuple("BankState", tuple(BANK_FIELDS))
+SectorTables = namedtuple("SectorTables", tuple(SECTOR_FIELDS))
+
+
+def sector_tables(model) -> SectorTables:
+    """The model's sector tables as one bundle, made at each call (seven references: about a
+    microsecond, and never stale should the model rebind a table)."""
+    return SectorTables(*(getattr(model, name) for name in SECTOR_FIELDS))
 
 
 LINE, PAGE = 64, 4096
@@ -113,6 +144,7 @@ class SoA:
     starts on its own cache line within a page (`staggered_zeros`)."""
 
     _fields: dict[str, tuple[type, str]] = {}
+    _bundle_type: type | None = None
     _first_slot = 0
 
     def __init__(self, n_rows: int):
@@ -124,6 +156,14 @@ class SoA:
                                  self._first_slot)
         for name, arr in arrays.items():
             object.__setattr__(self, name, arr)
+        object.__setattr__(self, "_bundle", None)
+
+    def bundle(self):
+        """The arrays as one named tuple (`_bundle_type`) for the kernels: the same object until
+        `grow` replaces the arrays, so a caller must not keep it across a month's entry step."""
+        if self._bundle is None:
+            object.__setattr__(self, "_bundle", self._bundle_type(*(getattr(self, name) for name in self._fields)))
+        return self._bundle
 
     def __setattr__(self, name: str, value) -> None:
         if name in self._fields:
@@ -160,6 +200,7 @@ class SoA:
         time, so that the memory of the old ones is free for the next (the peak is the state plus
         about one array, not twice the state)."""
         n = self.n_rows + int(extra)
+        object.__setattr__(self, "_bundle", None)  # it holds the old arrays: drop it first, so each is freed in turn
         for j, name in enumerate(self._fields):
             object.__setattr__(self, name, staggered_grown(getattr(self, name), n, j + self._first_slot))
         object.__setattr__(self, "n_rows", n)
@@ -170,7 +211,9 @@ class SoA:
 
 class Firms(SoA):
     _fields = FIRM_FIELDS
+    _bundle_type = FirmState
 
 
 class Banks(SoA):
     _fields = BANK_FIELDS
+    _bundle_type = BankState

@@ -253,38 +253,46 @@ def test_exit_kernel_closes_exactly_the_failing_rows_in_every_chunk():
     closures: every row that fails a rule (and none other) is closed, once, with its reason, and the
     exit table and the banks' books see each closure."""
     from sim.kernels import exit_entry as xe
+    from sim.state import SECTOR_FIELDS, Banks, Firms, SectorTables
 
     rng = np.random.default_rng(11)
     n, n_s, n_b = 200_003, 10, 50
-    alive = rng.random(n) < 0.9
-    sector = rng.integers(0, n_s, n).astype(np.int8)
-    net_worth = rng.normal(10.0, 4.0, n)
-    cash = rng.normal(5.0, 2.0, n)
-    loss_months = rng.integers(0, 14, n).astype(np.int32)
-    share = rng.random(n) * 1e-4
+    F, B = Firms(n), Banks(n_b)
+    F.alive[:] = rng.random(n) < 0.9
+    F.sector[:] = rng.integers(0, n_s, n)
+    F.net_worth[:] = rng.normal(10.0, 4.0, n)
+    F.cash[:] = rng.normal(5.0, 2.0, n)
+    F.loss_months[:] = rng.integers(0, 14, n)
+    F.share[:] = rng.random(n) * 1e-4
     min_share = np.full(n_s, 2e-6)
-    capacity, pipeline = rng.random(n), rng.random(n) * 0.1
-    loans = rng.random(n) * 3.0
-    bank = rng.integers(0, n_b, n).astype(np.int32)
-    weight = np.linspace(1.0, 2.0, n_s)
-    bankrupt = alive & ((net_worth < 0) | (cash < 0))
-    voluntary = alive & ~bankrupt & ((loss_months >= 12) | (share < min_share[sector]))
+    F.capacity[:], F.pipeline[:] = rng.random(n), rng.random(n) * 0.1
+    F.loans[:] = rng.random(n) * 3.0
+    F.bank[:] = rng.integers(0, n_b, n)
+    F.capital[:] = rng.random(n) * 4.0
+    alive, sector, capacity, pipeline, loans, bank = (F.alive.copy(), F.sector, F.capacity.copy(), F.pipeline.copy(),
+                                                      F.loans.copy(), F.bank)
+    sectors = SectorTables(*(np.zeros(n_s) for _ in SECTOR_FIELDS))._replace(weight=np.linspace(1.0, 2.0, n_s))
+    weight = sectors.weight
+    bankrupt = alive & ((F.net_worth < 0) | (F.cash < 0))
+    voluntary = alive & ~bankrupt & ((F.loss_months >= 12) | (F.share < min_share[sector]))
     leaving = bankrupt | voluntary
     retired = np.bincount(sector[leaving], weights=(capacity + pipeline)[leaving], minlength=n_s)
-    bank_loans = np.bincount(bank[alive], weights=(weight[sector] * loans)[alive], minlength=n_b)
+    B.loans[:] = np.bincount(bank[alive], weights=(weight[sector] * loans)[alive], minlength=n_b)
     owed_after = np.bincount(bank[alive & ~leaving], weights=(weight[sector] * loans)[alive & ~leaving],
                              minlength=n_b)
-    alive0 = alive.copy()
-    exit_reason = np.zeros(n, dtype=np.int8)
+    alive0 = alive
     table = np.zeros((n_s, xe.N_EXIT))
-    xe.exits(alive, sector, np.zeros(n, dtype=np.bool_), weight, cash, rng.random(n) * 4.0, loans, np.zeros(n),
-             net_worth, loss_months, capacity, pipeline, np.zeros(n), share, min_share, 12, 0.5, exit_reason,
-             bank, bank_loans, np.zeros(n_b), table, np.zeros((n_s, 3)), np.zeros(n_b))
+    xe.exits(F.bundle(), B.bundle(), sectors, xe.ExitParams(loss_months_exit=12, recovery_rate=0.5), min_share,
+             np.zeros(n_b), table, np.zeros((n_s, 3)))
+    alive, exit_reason, bank_loans = F.alive, F.exit_reason, B.loans
     assert bankrupt.sum() > 1000 and voluntary.sum() > 1000
     np.testing.assert_array_equal(alive, alive0 & ~leaving)
     np.testing.assert_array_equal(exit_reason[bankrupt], 1)
     np.testing.assert_array_equal(exit_reason[voluntary], 3)
     assert not exit_reason[~leaving].any()
+    for name in ("cash", "capital", "loans", "capacity", "pipeline", "share"):  # closed rows emptied
+        assert not getattr(F, name)[leaving].any(), name
+    np.testing.assert_array_equal(F.loans[~leaving], loans[~leaving])
     np.testing.assert_array_equal(table[:, xe.X_BANKRUPT], np.bincount(sector[bankrupt], minlength=n_s))
     np.testing.assert_array_equal(table[:, xe.X_VOLUNTARY], np.bincount(sector[voluntary], minlength=n_s))
     np.testing.assert_allclose(table[:, xe.X_RETIRED], retired, rtol=1e-12)

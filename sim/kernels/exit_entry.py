@@ -8,6 +8,8 @@ guarantee fund pays its share of the loss, the bank writes off the rest.
 
 from __future__ import annotations
 
+from collections import namedtuple
+
 import numpy as np
 from numba import prange
 
@@ -21,14 +23,29 @@ from .sums import book_gap
 N_EXIT = 12
 
 
+# the scalar parameters of exit (the behaviour settings of the same names)
+EXIT_FIELDS = {
+    "loss_months_exit": (int, "consecutive loss-making months after which a firm exits"),
+    "recovery_rate": (float, "share of a closed firm's fixed capital its creditors recover"),
+}
+ExitParams = namedtuple("ExitParams", tuple(EXIT_FIELDS))
+
+
+def exit_params(behaviour) -> ExitParams:
+    return ExitParams(*(kind(getattr(behaviour, name)) for name, (kind, _) in EXIT_FIELDS.items()))
+
+
 @kernel
-def _close(i, s, reason, compensation, recovery, weight, cash, capital, loans, guaranteed, capacity, pipeline,
-           pipeline_cost, share, alive, exit_reason, bank, bank_loans, bank_writeoff, table):
+def _close(i, reason, compensation, firms, banks, sectors, params, writeoff, table):
     """Liquidate firm i: creditors recover cash, compensation and part of the fixed capital; the fund
-    pays its share of the loss; the bank writes off the rest; any residual goes to the owners."""
-    w = weight[s]
+    pays its share of the loss; the bank writes off the rest (into `writeoff`, by bank); any
+    residual goes to the owners. Serial (called outside any prange), so it writes through the
+    bundles' attributes."""
+    s = np.uint64(firms.sector[i])
+    w = sectors.weight[s]
+    cash, capital, loans, guaranteed = firms.cash, firms.capital, firms.loans, firms.guaranteed
     c = cash[i] + compensation
-    liquid = (c if c > 0 else 0.0) + recovery * capital[i]
+    liquid = (c if c > 0 else 0.0) + params.recovery_rate * capital[i]
     if liquid >= loans[i]:
         residual = liquid - loans[i]
         loss = 0.0
@@ -41,22 +58,22 @@ def _close(i, s, reason, compensation, recovery, weight, cash, capital, loans, g
     if gshare > 1.0:
         gshare = 1.0
     payout = loss * gshare
-    b = np.uint64(bank[i])
-    bank_loans[b] -= w * loans[i]
-    bank_writeoff[b] += w * (loss - payout)
-    table[s, X_RETIRED] += capacity[i] + pipeline[i]
+    b = np.uint64(firms.bank[i])
+    banks.loans[b] -= w * loans[i]
+    writeoff[b] += w * (loss - payout)
+    table[s, X_RETIRED] += firms.capacity[i] + firms.pipeline[i]
     table[s, X_WRITE_OFF] += loss - payout
     table[s, X_FUND_PAYOUT] += payout
     table[s, X_RESIDUAL] += residual
     table[s, X_LOANS_REPAID] += repaid
     table[s, X_COMPENSATION] += compensation
     table[s, X_CASH] -= cash[i]  # the firm's deposits leave it (to creditors and owners)
-    alive[i] = False
-    exit_reason[i] = reason
-    capacity[i] = 0.0
-    pipeline[i] = 0.0
-    pipeline_cost[i] = 0.0
-    share[i] = 0.0
+    firms.alive[i] = False
+    firms.exit_reason[i] = reason
+    firms.capacity[i] = 0.0
+    firms.pipeline[i] = 0.0
+    firms.pipeline_cost[i] = 0.0
+    firms.share[i] = 0.0
     loans[i] = 0.0
     guaranteed[i] = 0.0
     cash[i] = 0.0
@@ -64,9 +81,7 @@ def _close(i, s, reason, compensation, recovery, weight, cash, capital, loans, g
 
 
 @kernel(parallel=True)
-def exits(alive, sector, sme, weight, cash, capital, loans, guaranteed, net_worth, loss_months, capacity, pipeline,
-          pipeline_cost, share, min_share, loss_months_exit, recovery, exit_reason, bank, bank_loans, bank_writeoff,
-          table, totals, firm_side):
+def exits(firms, banks, sectors, params, min_share, writeoff, table, totals):
     """Bankruptcy when net worth or cash (after credit) is negative; voluntary exit after
     `loss_months_exit` consecutive loss-making months or when the market share has fallen below
     the sector's minimum (Dosi et al. 2010).
@@ -78,7 +93,29 @@ def exits(alive, sector, sme, weight, cash, capital, loans, guaranteed, net_wort
     would otherwise sum it (so the same numbers): number, capacity and pipeline by sector into
     `totals` (sums.sector_totals), the loans each bank's firms owe it into `firm_side`
     (sums.loan_gap), and their deposits (sums.weighted_sum of cash). Returns the deposits and the
-    largest gap between a bank's books and its firms' loans."""
+    largest gap between a bank's books and its firms' loans.
+
+    firms: FirmState; banks: BankState (their loans move with each closure); sectors:
+    SectorTables; params: ExitParams; min_share: by sector; writeoff: loans written off this
+    month, by bank (added to); table: the exit table (columns X_*), written; totals: (sector, 3)."""
+    # arrays the parallel loop writes must be bound to locals before it (a write through
+    # `firms.x[i]` inside prange is lost); the reads are bound too, so the loop is unchanged
+    exit_reason = firms.exit_reason
+    alive = firms.alive
+    sector = firms.sector
+    sme = firms.sme
+    cash = firms.cash
+    net_worth = firms.net_worth
+    loss_months = firms.loss_months
+    share = firms.share
+    capacity = firms.capacity
+    pipeline = firms.pipeline
+    bank = firms.bank
+    loans = firms.loans
+    weight = sectors.weight
+    bank_loans = banks.loans
+    loss_months_exit = params.loss_months_exit
+    firm_side = np.empty(bank_loans.shape[0])  # the loans each bank's survivors owe it
     table[:, :] = 0.0
     n = alive.shape[0]
     nc, cs = chunks(n)
@@ -124,8 +161,7 @@ def exits(alive, sector, sme, weight, cash, capital, loans, guaranteed, net_wort
                 table[s, X_BANKRUPT_SME if sme[i] else X_BANKRUPT_LARGE] += 1
             else:
                 table[s, X_VOLUNTARY] += 1
-            _close(i, s, reason, 0.0, recovery, weight, cash, capital, loans, guaranteed, capacity, pipeline,
-                   pipeline_cost, share, alive, exit_reason, bank, bank_loans, bank_writeoff, table)
+            _close(i, reason, 0.0, firms, banks, sectors, params, writeoff, table)
     totals[:] = 0.0
     firm_side[:] = 0.0
     deposits = 0.0
@@ -137,26 +173,24 @@ def exits(alive, sector, sme, weight, cash, capital, loans, guaranteed, net_wort
 
 
 @kernel
-def forced_closures(order, fraction, comp_rate, sector, weight, recovery, cash, capital, loans, guaranteed,
-                    capacity, pipeline, pipeline_cost, share, alive, exit_reason, bank, bank_loans, bank_writeoff,
-                    table):
+def forced_closures(order, fraction, compensation, firms, banks, sectors, params, writeoff, table):
     """Close the firms in `order` (fraction 1: the whole firm; below 1: that share of its capacity,
     scrapping the same share of its fixed capital). The government pays compensation as a share of
-    the book value of the capital closed."""
+    the book value of the capital closed (`compensation`, by sector). Serial: it writes through the
+    bundles' attributes."""
     for k in range(order.shape[0]):
         i = np.uint64(order[k])
-        s = np.uint64(sector[i])
+        s = np.uint64(firms.sector[i])
         f = fraction[k]
         if f >= 1.0:
-            comp = comp_rate[s] * capital[i]
+            comp = compensation[s] * firms.capital[i]
             table[s, X_FORCED] += 1
-            _close(i, s, EXIT_FORCED, comp, recovery, weight, cash, capital, loans, guaranteed, capacity,
-                   pipeline, pipeline_cost, share, alive, exit_reason, bank, bank_loans, bank_writeoff, table)
+            _close(i, EXIT_FORCED, comp, firms, banks, sectors, params, writeoff, table)
         else:
-            comp = comp_rate[s] * capital[i] * f
-            cash[i] += comp
+            comp = compensation[s] * firms.capital[i] * f
+            firms.cash[i] += comp
             table[s, X_CASH] += comp
             table[s, X_COMPENSATION] += comp
-            table[s, X_RETIRED] += capacity[i] * f
-            capacity[i] -= capacity[i] * f
-            capital[i] -= capital[i] * f
+            table[s, X_RETIRED] += firms.capacity[i] * f
+            firms.capacity[i] -= firms.capacity[i] * f
+            firms.capital[i] -= firms.capital[i] * f

@@ -3,17 +3,49 @@ moving frontier, imitation, and depreciation of capacity."""
 
 from __future__ import annotations
 
+from collections import namedtuple
+
 import numpy as np
 from numba import prange
 
 from .._numba import chunks, kernel, rows_of
 
+# this month's prices of investment by sector (arrays of one value per sector)
+PRICE_FIELDS = {
+    "capital_per_capacity": (np.float64, "fixed capital per unit of monthly capacity, yuan per yuan/month"),
+    "subsidy": (np.float64, "upgrade subsidy, share of the upgrade's cost"),
+}
+# the scalar parameters of each kernel (the behaviour settings of the same names, and the annuity)
+PLAN_FIELDS = {
+    "expectation_speed": (float, "adaptive-expectations weight on the latest orders, 1/month"),
+    "investment_adjustment": (float, "share of the capacity and pipeline gaps closed a month"),
+    "max_expansion": (float, "largest monthly project, share of capacity"),
+    "upgrade_review_prob": (float, "monthly probability that a firm reviews an upgrade"),
+    "upgrade_cost_fixed": (float, "fixed cost of an upgrade, share of fixed capital"),
+    "upgrade_cost_per_gap": (float, "cost of an upgrade per log point closed, share of fixed capital"),
+    "annuity": (float, "present value of a yuan a month over the upgrade horizon, months"),
+}
+EXECUTE_FIELDS = {
+    "upgrade_lag": (int, "months an upgrade takes"),
+    "imitation_prob": (float, "monthly probability that a firm imitates"),
+    "imitation_speed": (float, "share of the log gap to the frontier closed by imitation"),
+}
+InvestmentPrices = namedtuple("InvestmentPrices", tuple(PRICE_FIELDS))
+PlanParams = namedtuple("PlanParams", tuple(PLAN_FIELDS))
+ExecuteParams = namedtuple("ExecuteParams", tuple(EXECUTE_FIELDS))
+
+
+def plan_params(behaviour, annuity: float) -> PlanParams:
+    return PlanParams(*(kind(annuity if name == "annuity" else getattr(behaviour, name))
+                        for name, (kind, _) in PLAN_FIELDS.items()))
+
+
+def execute_params(behaviour) -> ExecuteParams:
+    return ExecuteParams(*(kind(getattr(behaviour, name)) for name, (kind, _) in EXECUTE_FIELDS.items()))
+
 
 @kernel(parallel=True)
-def plan_investment(alive, sector, orders, capacity, pipeline, upgrade_left, productivity,
-                    energy_intensity, u_review, target_util, growth, dep, lag, frontier_a, frontier_ei, va_cost,
-                    energy_cost, capital_per_capacity, subsidy, alpha, adjust, max_expansion, p_review,
-                    annuity, cost_fixed, cost_per_gap, expected, plan_expansion, plan_upgrade, requested):
+def plan_investment(firms, sectors, prices, params, va_cost, energy_cost, u_review, requested):
     """Adaptive expectations of orders and a stock-management rule for capacity (time to build):
     new projects replace depreciation, follow expected growth, and close a share `adjust` of the
     gaps between desired and actual capacity and between desired and actual capacity under
@@ -21,7 +53,40 @@ def plan_investment(alive, sector, orders, capacity, pipeline, upgrade_left, pro
 
     An upgrade (jump to the sector frontier) is planned when its discounted cost saving exceeds its
     cost net of subsidy; firms review upgrades at random times (u_review < p_review).
+
+    firms: FirmState; sectors: SectorTables; prices: InvestmentPrices; params: PlanParams; va_cost,
+    energy_cost: this month's unit costs by sector at productivity and energy intensity 1 (yuan per
+    yuan of output); u_review: a uniform per row. Writes expected, plan_expansion, plan_upgrade and
+    the expansion requested by sector (model-firm units) into `requested`.
     """
+    # arrays the loop writes must be bound to locals before it (a write through `firms.x[i]` inside
+    # prange is lost); the reads are bound too, so the loop is the one the kernel had before bundles
+    expected = firms.expected
+    plan_expansion = firms.plan_expansion
+    plan_upgrade = firms.plan_upgrade
+    alive = firms.alive
+    sector = firms.sector
+    orders = firms.orders
+    capacity = firms.capacity
+    pipeline = firms.pipeline
+    upgrade_left = firms.upgrade_left
+    productivity = firms.productivity
+    energy_intensity = firms.energy_intensity
+    target_util = sectors.util_target
+    growth = sectors.growth
+    dep = sectors.dep_month
+    lag = sectors.lag
+    frontier_a = sectors.frontier_a
+    frontier_ei = sectors.frontier_ei
+    capital_per_capacity = prices.capital_per_capacity
+    subsidy = prices.subsidy
+    alpha = params.expectation_speed
+    adjust = params.investment_adjustment
+    max_expansion = params.max_expansion
+    p_review = params.upgrade_review_prob
+    annuity = params.annuity
+    cost_fixed = params.upgrade_cost_fixed
+    cost_per_gap = params.upgrade_cost_per_gap
     n = alive.shape[0]
     nc, cs = chunks(n)
     part = np.zeros((nc, requested.shape[0]))
@@ -80,18 +145,49 @@ N_INVEST = 11  # the last three: live firms, their capacity and pipeline after t
 
 
 @kernel(parallel=True)
-def execute_investment(alive, sector, factor, plan_expansion, plan_upgrade, subsidy, capital_per_capacity,
-                       lag, frontier_a, frontier_ei, upgrade_lag, u_imitate, p_imitate, imitation_speed,
-                       dep_capacity, cash, capital, capacity, pipeline, pipeline_cost, upgrade_left,
-                       upgrade_productivity, upgrade_energy, productivity, energy_intensity, age, table,
-                       weight, other_assets, loans, other_liab, net_worth):
+def execute_investment(firms, sectors, prices, params, factor, u_imitate, table):
     """Capacity under construction is completed and paid for at the rate 1/lag a month (a mean
     build lag of `lag` months); new projects and upgrades start within the firm's funds (an unaffordable upgrade is
     dropped first, then the expansion is scaled down); laggards imitate; capacity depreciates.
 
     Fused into the same pass: every row's net worth (deposits + capital + other assets - loans -
     other liabilities) and the firms' deposits after the step (summed as `sums.weighted_sum` sums
-    cash, for the stock-flow check), which is returned."""
+    cash, for the stock-flow check), which is returned.
+
+    firms: FirmState; sectors: SectorTables; prices: InvestmentPrices; params: ExecuteParams; factor:
+    the share of planned expansion the capacity rules allow, by sector; u_imitate: a uniform per
+    row; `table`: the per-sector investment table (columns V_*), written."""
+    # arrays the loop writes must be bound to locals before it (a write through `firms.x[i]` inside
+    # prange is lost); the reads are bound too, so the loop is the one the kernel had before bundles
+    cash = firms.cash
+    capital = firms.capital
+    capacity = firms.capacity
+    pipeline = firms.pipeline
+    pipeline_cost = firms.pipeline_cost
+    upgrade_left = firms.upgrade_left
+    upgrade_productivity = firms.upgrade_productivity
+    upgrade_energy = firms.upgrade_energy
+    productivity = firms.productivity
+    energy_intensity = firms.energy_intensity
+    age = firms.age
+    net_worth = firms.net_worth
+    alive = firms.alive
+    sector = firms.sector
+    plan_expansion = firms.plan_expansion
+    plan_upgrade = firms.plan_upgrade
+    other_assets = firms.other_assets
+    loans = firms.loans
+    other_liab = firms.other_liab
+    lag = sectors.lag
+    frontier_a = sectors.frontier_a
+    frontier_ei = sectors.frontier_ei
+    dep_capacity = sectors.dep_month
+    weight = sectors.weight
+    capital_per_capacity = prices.capital_per_capacity
+    subsidy = prices.subsidy
+    upgrade_lag = params.upgrade_lag
+    p_imitate = params.imitation_prob
+    imitation_speed = params.imitation_speed
     n = alive.shape[0]
     nc, cs = chunks(n)
     part = np.zeros((nc, table.shape[0], N_INVEST))

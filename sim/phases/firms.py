@@ -12,6 +12,7 @@ from ..kernels import investment as inv
 from ..kernels import market as mkt
 from ..kernels import production as prod
 from ..kernels import sums
+from ..state import sector_tables
 
 
 class FirmPhasesMixin:
@@ -57,15 +58,9 @@ class FirmPhasesMixin:
     def plan_investment(self, u_review, va_cost, energy_cost, cap_per_capacity, annuity) -> None:
         """Step 7 (first half): expectations, desired expansion and upgrade plans; requested
         expansion by sector into self._requested (model-firm units)."""
-        F, b, p = self.firms, self.b, self.policy
-        inv.plan_investment(F.alive, F.sector, F.orders, F.capacity, F.pipeline, F.upgrade_left,
-                            F.productivity, F.energy_intensity, u_review, self.util_target, self.growth,
-                            self.dep_month, self.lag,
-                            self.frontier_a, self.frontier_ei, va_cost, energy_cost, cap_per_capacity,
-                            p.upgrade_subsidy, b.expectation_speed,
-                            b.investment_adjustment, b.max_expansion, b.upgrade_review_prob, annuity,
-                            b.upgrade_cost_fixed, b.upgrade_cost_per_gap, F.expected, F.plan_expansion,
-                            F.plan_upgrade, self._requested)
+        prices = inv.InvestmentPrices(capital_per_capacity=cap_per_capacity, subsidy=self.policy.upgrade_subsidy)
+        inv.plan_investment(self.firms.bundle(), sector_tables(self), prices, inv.plan_params(self.b, annuity),
+                            va_cost, energy_cost, u_review, self._requested)
 
     def funding_need(self, factor, cap_per_capacity) -> None:
         """Step 7: funds each firm needs beyond its deposits (instalments, new projects within the
@@ -78,13 +73,9 @@ class FirmPhasesMixin:
         depreciation; per-sector table into self._invest; net worth updated. Returns the firms'
         deposits after (economy-wide yuan, for the stock-flow check)."""
         self.invalidate_totals()
-        F, b, p = self.firms, self.b, self.policy
-        deposits = inv.execute_investment(
-            F.alive, F.sector, factor, F.plan_expansion, F.plan_upgrade, p.upgrade_subsidy, cap_per_capacity, self.lag,
-            self.frontier_a, self.frontier_ei, b.upgrade_lag, u_imit, b.imitation_prob, b.imitation_speed,
-            self.dep_month, F.cash, F.capital, F.capacity, F.pipeline, F.pipeline_cost, F.upgrade_left,
-            F.upgrade_productivity, F.upgrade_energy, F.productivity, F.energy_intensity, F.age, self._invest,
-            self.weight, F.other_assets, F.loans, F.other_liab, F.net_worth)
+        prices = inv.InvestmentPrices(capital_per_capacity=cap_per_capacity, subsidy=self.policy.upgrade_subsidy)
+        deposits = inv.execute_investment(self.firms.bundle(), sector_tables(self), prices, inv.execute_params(self.b),
+                                          factor, u_imit, self._invest)
         self.set_totals(self._invest[:, [inv.V_FIRMS, inv.V_CAPACITY, inv.V_PIPELINE]])
         return float(deposits)
 
@@ -116,18 +107,15 @@ class FirmPhasesMixin:
         survivors' deposits (economy-wide yuan) and the largest gap between a bank's books and its
         firms' loans, for the stock-flow checks."""
         self.invalidate_totals()
-        F, b, W, bk = self.firms, self.b, self.weight, self.banking
-        deposits, gap = xe.exits(
-            F.alive, F.sector, F.sme, W, F.cash, F.capital, F.loans, F.guaranteed, F.net_worth, F.loss_months,
-            F.capacity, F.pipeline, F.pipeline_cost, F.share, min_share, b.loss_months_exit, b.recovery_rate,
-            F.exit_reason, F.bank, bk.banks.loans, bk.writeoff, self._exits, self._totals, np.zeros(bk.banks.n_rows))
+        bk = self.banking
+        deposits, gap = xe.exits(self.firms.bundle(), bk.banks.bundle(), sector_tables(self), xe.exit_params(self.b),
+                                 min_share, bk.writeoff, self._exits, self._totals)
         self._totals_ok = True  # the survivors' totals (forced closures, if any, invalidate them)
         return float(deposits), float(gap)
 
     def forced_closures(self, order: np.ndarray, frac: np.ndarray) -> None:
         """Step 9: close the firms in `order` (whole, or the fraction `frac` of the marginal one)."""
         self.invalidate_totals()
-        F, p, bk = self.firms, self.policy, self.banking
-        xe.forced_closures(order, frac, p.exit_compensation, F.sector, self.weight, self.b.recovery_rate, F.cash,
-                           F.capital, F.loans, F.guaranteed, F.capacity, F.pipeline, F.pipeline_cost, F.share,
-                           F.alive, F.exit_reason, F.bank, bk.banks.loans, bk.writeoff, self._exits)
+        bk = self.banking
+        xe.forced_closures(order, frac, self.policy.exit_compensation, self.firms.bundle(), bk.banks.bundle(),
+                           sector_tables(self), xe.exit_params(self.b), bk.writeoff, self._exits)
