@@ -252,7 +252,7 @@ def compare_table(res, per_table: int = 3) -> None:
 @click.option("--quiet", "-q", is_flag=True)
 def warmup(quiet) -> None:
     """Compile every kernel into numba's cache now (for a cluster image or a shared $NUMBA_CACHE_DIR)."""
-    from .compilecache import dispatchers
+    from .compilecache import dispatchers, engine_kernels
     from .compilecache import warmup as fill
 
     if not quiet:
@@ -261,8 +261,10 @@ def warmup(quiet) -> None:
         click.echo(f"compiling the kernels into {where} ...", err=True)
     n, secs, left = fill()
     if not quiet:
-        click.echo(f"{n} kernels compiled in {secs:.0f} s; {len(dispatchers()) - len(left)} of {len(dispatchers())} "
-                   "cached" + (f" (not reached: {', '.join(left)})" if left else ""), err=True)
+        engine = engine_kernels()
+        click.echo(f"{n} kernels compiled in {secs:.0f} s; {len(engine) - len(left)} of the engines' {len(engine)} "
+                   f"kernels cached ({len(dispatchers())} in all)" + (f"; not reached: {', '.join(left)}" if left
+                                                                      else ""), err=True)
 
 
 @main.command()
