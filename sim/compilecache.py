@@ -54,10 +54,16 @@ def uncached() -> list[str]:
     return [k for k, d in dispatchers().items() if not os.path.exists(d._cache._cache_file._index_path)]
 
 
+_WARM: list[bool] = []  # once the cache is warm it stays so for this process: not checked again each run
+
+
 def notice() -> str | None:
     """A line to show before a run that will compile, or None when the cache is warm."""
+    if _WARM:
+        return None
     missing = uncached()
     if SENTINEL not in missing:
+        _WARM.append(True)
         return None
     est = COLD_SECONDS * len(missing) / max(len(dispatchers()), 1)
     return (f"compiling {len(missing)} kernels for this machine (first run only, about {est:.0f} s on 2 cores; "

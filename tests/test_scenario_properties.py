@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 import sim
 from sim.cli import main
 from sim.scenario import SECTORS
+from sim.scenario.reference import field_constraints
 from sim.scenario.schema import PER_SECTOR_POLICY, Policy
 
 from .conftest import SCENARIOS
@@ -31,15 +32,10 @@ BASELINE = (SCENARIOS / "baseline.toml").read_text()
 
 
 def _bounds(field) -> tuple[float | None, float | None, bool, bool]:
-    """(low, high, low open, high open) from a pydantic field's metadata, through unions."""
+    """(low, high, low open, high open) of a field, from the constraints the reference documents."""
     lo = hi = None
     lo_open = hi_open = False
-    metas = list(field.metadata)
-    for arg in getattr(field.annotation, "__args__", ()):  # Annotated[float, Field(...)] | dict[...]
-        metas += list(getattr(arg, "__metadata__", ()))
-        for m in getattr(arg, "__metadata__", ()):
-            metas += list(getattr(m, "metadata", ()))
-    for m in metas:
+    for m in field_constraints(field):
         if isinstance(m, at.Ge):
             lo = m.ge
         elif isinstance(m, at.Gt):

@@ -67,6 +67,7 @@ def test_run_with_threads_gives_the_same_results_and_restores_the_count(baseline
 
 
 def test_cold_cache_is_announced_and_a_warm_one_is_not(monkeypatch, capsys, baseline):
+    monkeypatch.setattr(compilecache, "_WARM", [])  # as in a fresh process
     monkeypatch.setattr(compilecache, "uncached", lambda: [compilecache.SENTINEL, "x:y"])
     msg = compilecache.notice()
     assert msg.startswith("compiling 2 kernels") and "first run only" in msg and "sim warmup" in msg
@@ -76,6 +77,8 @@ def test_cold_cache_is_announced_and_a_warm_one_is_not(monkeypatch, capsys, base
     assert capsys.readouterr().err == ""
     monkeypatch.setattr(compilecache, "uncached", lambda: ["sim.kernels.credit:order_by_score"])
     assert compilecache.notice() is None  # a rarely used kernel compiles in a moment: no notice
+    monkeypatch.setattr(compilecache, "uncached", lambda: [compilecache.SENTINEL])
+    assert compilecache.notice() is None  # warm once, warm for the rest of the process
 
 
 def test_warmup_reaches_every_kernel_the_engines_call():

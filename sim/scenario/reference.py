@@ -12,13 +12,19 @@ from .load import sector_defaults
 from .schema import Behaviour, Policy, RunConfig, SectorParams
 
 
-def _bounds(f: Any) -> str:
-    parts = []
+def field_constraints(f: Any) -> list[Any]:
+    """A field's bound constraints (annotated_types Ge, Gt, Le, Lt), through a per-sector union:
+    the bounds of `x` in `x | dict[sector, x]` are the field's."""
     metas = list(f.metadata)
-    for arg in getattr(f.annotation, "__args__", ()):  # a number or a table: the number's bounds
+    for arg in getattr(f.annotation, "__args__", ()):
         for m in getattr(arg, "__metadata__", ()):
             metas += list(getattr(m, "metadata", ()))
-    for m in metas:
+    return metas
+
+
+def _bounds(f: Any) -> str:
+    parts = []
+    for m in field_constraints(f):
         for attr, sym in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
             v = getattr(m, attr, None)
             if v is not None:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import click
 
+from ..clicommon import check_workers
 from ..clicommon import fail as _fail
 
 
@@ -49,20 +50,14 @@ def sweep(sweep_file: Path, out: Path | None, dry_run, workers, scheduler, overw
         _fail(f"{out}: folder {folder} does not exist")
     if not os.access(folder, os.W_OK | os.X_OK):  # the lock file and a new store go there
         _fail(f"{out}: folder {folder} is not writable", 1)
-    if workers is not None and scheduler:
-        _fail("--workers and --scheduler: give one (workers belong to the scheduler's cluster)")
+    check_workers(workers, scheduler)
     try:
         sw = load_sweep(sweep_file)
     except ScenarioError as e:
         _fail(str(e))
     from . import store
-    from .runner import SchedulerError, check_address, run_sweep
+    from .runner import SchedulerError, run_sweep
 
-    if scheduler:
-        try:
-            check_address(scheduler)
-        except ValueError as e:
-            _fail(f"--scheduler {scheduler}: {e}")
     if (out.exists() or out.is_symlink()) and not overwrite:
         try:  # (checked again under the store's lock; this is to fail before connecting)
             store.open_for(sw, out)

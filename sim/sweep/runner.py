@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from ..outpaths import clean_stale
 from . import store
 from .spec import Sweep, apply_overrides, first_error
 
@@ -222,7 +223,9 @@ def run_sweep(sw: Sweep, out: str | Path, *, workers: int | None = None, schedul
                 raise SchedulerError(str(e)) from None
             startup = time.perf_counter() - t_start
         with store.locked(out, say):
-            store._clean_stale_temps(out)
+            # temporaries of dead drivers on this host (a driver on another host sharing the disk has
+            # another host tag in its temporary's name, and holds this lock while it writes)
+            clean_stale(out)
             g, _ = store.open_or_create(sw, out, overwrite=overwrite)
             status = store.check(g, sw, out, say)
             todo = np.flatnonzero(status.ravel() != store.STATUS_DONE)

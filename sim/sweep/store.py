@@ -48,8 +48,8 @@ import numpy as np
 import xarray as xr
 import zarr
 
-from ..outpaths import clean_stale, temp_path
 from ..outpaths import remove as _remove
+from ..outpaths import temp_path
 from ..scenario import ScenarioError, scenario_toml
 from .spec import Sweep
 
@@ -159,13 +159,6 @@ def _removed_on_sigterm(tmp: Path) -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
-
-
-def _clean_stale_temps(path: Path) -> list[Path]:
-    """Remove the temporaries next to `path` left by dead processes of this host (sim.outpaths's
-    naming, `.NAME.tmp-HOST-PID`, so a temporary of a driver on another host that shares the disk is
-    never taken for a dead one); the sweep calls this under its store lock."""
-    return clean_stale(path)
 
 
 @contextmanager
