@@ -20,14 +20,14 @@ from .kernels import sums
 from .phases.accounts import RecordsMixin
 from .phases.capacity import CapacityRulesMixin
 from .phases.credit import CreditMixin
-from .phases.entry import ROW_SCRATCH, EntryMixin
+from .phases.entry import EntryMixin
 from .phases.firms import FirmPhasesMixin
 from .phases.setup import N_S, SetupMixin
 from .records import Recorder
 from .regulators import REGULATORS, PolicySchedule, PolicyState
 from .rng import DrawPool, RowDraws, Streams
 from .scenario.schema import Scenario
-from .state import FIRM_FIELDS, staggered_zeros
+from .state import FIRM_FIELDS, SCRATCH_FIELDS, Scratch
 
 PLAN = (
     ("1 policy", "regulators apply the schedule for this month; VAT changes reprice at once"),
@@ -66,9 +66,7 @@ class IndustrialEconomy(SetupMixin, FirmPhasesMixin, CreditMixin, CapacityRulesM
         self._setup_sectors()
         self._setup_firms()
         n = self.firms.n_rows
-        # per-row scratch arrays (preallocated, reused every step; staggered like the firm arrays)
-        for name, arr in staggered_zeros(n, ROW_SCRATCH, len(FIRM_FIELDS)).items():
-            setattr(self, name, arr)
+        self.scratch = Scratch(n)  # per-row scratch of the credit step (reused every month)
         self._income = np.zeros((N_S, acc.N_INCOME))
         self._stocks = np.zeros((N_S, acc.N_STOCKS))
         self._invest = np.zeros((N_S, inv.N_INVEST))
@@ -95,7 +93,7 @@ class IndustrialEconomy(SetupMixin, FirmPhasesMixin, CreditMixin, CapacityRulesM
         # (one buffer the upgrade and imitation uniforms take in turn: each phase uses its uniforms
         # up before the next draws; the bank search draws only its applicants' rows, `RowDraws.at`)
         shapes = {"upgrade": (n,), "imitation": (n,), "credit": (n, n_search)}
-        self._draw_pool = DrawPool(n, 1, len(FIRM_FIELDS) + len(ROW_SCRATCH))
+        self._draw_pool = DrawPool(n, 1, len(FIRM_FIELDS) + len(SCRATCH_FIELDS))
         self._draws = {name: RowDraws(self.streams[name], shape, seed, name, self._draw_pool)
                        for name, shape in shapes.items()}
         release_freed_memory()  # the set-up's temporaries

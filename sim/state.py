@@ -80,6 +80,19 @@ BANK_FIELDS: dict[str, tuple[type, str]] = {
     "failures": (np.int64, "times the bank failed and was resolved"),
 }
 
+# per-row scratch of the credit step: written by its kernels each month, read by the records
+SCRATCH_FIELDS: dict[str, tuple[type, str]] = {
+    "granted": (np.float64, "new credit granted this month, yuan (per model firm)"),
+    "repaid": (np.float64, "instalment due this month, yuan"),
+    "fees": (np.float64, "guarantee fee paid this month, yuan"),
+    "rolled": (np.float64, "part of the instalment rolled over, yuan"),
+    "new_rate": (np.float64, "interest rate of the loan granted this month, 1/yr"),
+    "limit": (np.float64, "largest loan the firm's collateral and leverage allow, yuan"),
+    "request": (np.float64, "credit the firm asks for this month, yuan"),
+    "denied": (np.bool_, "the firm asked for credit and got none"),
+    "applicants": (np.int32, "rows of this month's applicants (the first n_app entries)"),
+}
+
 # the model's per-sector tables the kernels read (attributes of the model of the same names)
 SECTOR_FIELDS: dict[str, tuple[type, str]] = {
     "util_target": (np.float64, "normal capacity utilisation (2019), share"),
@@ -97,6 +110,7 @@ EXIT_BANKRUPTCY, EXIT_FORCED, EXIT_VOLUNTARY = 1, 2, 3
 # the kernels' view of the state: one named tuple of the arrays, fields in the tables' order
 FirmState = namedtuple("FirmState", tuple(FIRM_FIELDS))
 BankState = namedtuple("BankState", tuple(BANK_FIELDS))
+ScratchState = namedtuple("ScratchState", tuple(SCRATCH_FIELDS))
 SectorTables = namedtuple("SectorTables", tuple(SECTOR_FIELDS))
 
 
@@ -217,3 +231,12 @@ class Firms(SoA):
 class Banks(SoA):
     _fields = BANK_FIELDS
     _bundle_type = BankState
+
+
+class Scratch(SoA):
+    """Per-row scratch of the credit step, one row per firm row (grows with the firms), its arrays
+    staggered after the firm arrays'."""
+
+    _fields = SCRATCH_FIELDS
+    _bundle_type = ScratchState
+    _first_slot = len(FIRM_FIELDS)

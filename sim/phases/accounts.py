@@ -20,12 +20,13 @@ class RecordsMixin:
         F, W = self.firms, self.weight
         bk = self.banking if bk is None else bk
         B, cfg = bk.banks, bk.cfg
+        S = self.scratch
         return acc.month_sums(
             F.alive, F.sector, W, F.bank, F.sme, F.loans, F.guaranteed, F.cash, F.loss_months,
             cfg.risk_weight_sme, cfg.risk_weight_large, cfg.risk_weight_guaranteed, cfg.npl_months, B.loans_sme,
             B.loans_large, B.guaranteed, B.rwa, B.deposits, B.npl, bk.firm_loans, records, F.output, F.capacity,
             F.productivity, F.energy_intensity, F.net_worth, F.pipeline, F.price, F.markup, F.loan_rate,
-            self.sme_threshold, self._granted, self._rolled, self._new_rate, self._denied, self._stocks,
+            self.sme_threshold, S.granted, S.rolled, S.new_rate, S.denied, self._stocks,
             self._cls_loans, self._cls_interest, self._cls_credit)
 
     def close_books(self) -> None:

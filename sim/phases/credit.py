@@ -19,6 +19,7 @@ class CreditMixin:
         bk = self.banking
         B = bk.banks
         W = self.weight
+        S = self.scratch
         factor, cap_per_capacity = self._need_inputs
         n_app, outstanding = cr.repay_and_apply(
             F.alive, F.sector, F.bank, W, F.sme, F.soe, F.pd, self.lag, factor, cap_per_capacity, p.upgrade_subsidy,
@@ -29,9 +30,9 @@ class CreditMixin:
             c.market == "passive", b.max_debt_to_assets, c.collateral_haircut_capital, p.pledge_haircut,
             p.receivables_pledge, p.ip_pledge, c.unsecured_sme, c.unsecured_large,
             c.soe_unsecured * p.soe_implicit_guarantee, F.loans, F.guaranteed, F.cash, F.capital, F.other_assets,
-            F.other_liab, B.loans, self._repaid, self._rolled, self._request, self._limit, self._applicants,
-            self._granted, self._fees, self._new_rate)
-        apps = self._applicants[:n_app]
+            F.other_liab, B.loans, S.repaid, S.rolled, S.request, S.limit, S.applicants,
+            S.granted, S.fees, S.new_rate)
+        apps = S.applicants[:n_app]
         pos = cr.score_order(apps, F.pd)  # serving order: best credit score first
         u = self._draws["credit"].at(apps)  # the searched banks' uniforms, applicants' rows only
         room, pdmax_sme, pdmax_large, discount, margin = bk.lending_conditions()
@@ -39,16 +40,16 @@ class CreditMixin:
         fund_room = np.array([max(p.guarantee_leverage * fund_cap - outstanding, 0.0)])
         coverage = (1 - p.risk_share_bank) if fund_cap > 0 else 0.0
         cr.allocate_credit_drawn(apps, pos, u, bk.size_cdf[:B.n_rows], F.sector, W, F.sme, F.soe, F.pd,
-                                 self._request, self._limit, B.alive, margin, room, pdmax_sme, pdmax_large, discount,
+                                 S.request, S.limit, B.alive, margin, room, pdmax_sme, pdmax_large, discount,
                                  p.policy_rate, c.sme_premium, c.loss_given_default, c.risk_weight_large,
                                  c.risk_weight_sme, c.risk_weight_guaranteed, fund_room, coverage,
                                  p.guarantee_fee_small, p.guarantee_fee, 5e6, c.switching_cost, F.bank, F.loans,
-                                 F.loan_rate, F.cash, F.guaranteed, B.loans, self._granted, self._fees,
-                                 self._new_rate)
+                                 F.loan_rate, F.cash, F.guaranteed, B.loans, S.granted, S.fees,
+                                 S.new_rate)
         firm_side = np.zeros(B.n_rows)
-        flow, fees, deposits = cr.credit_close(F.alive, F.sector, W, F.bank, self._request, self._granted,
-                                               self._rolled, self._repaid, self._fees, F.cash, F.loans,
-                                               self._denied, firm_side)
+        flow, fees, deposits = cr.credit_close(F.alive, F.sector, W, F.bank, S.request, S.granted,
+                                               S.rolled, S.repaid, S.fees, F.cash, F.loans,
+                                               S.denied, firm_side)
         self._credit_month = {"fees": float(fees)}
         return float(flow), float(deposits), float(np.max(np.abs(firm_side - B.loans)))
 

@@ -13,15 +13,9 @@ from ..kernels import accounting as acc
 from ..kernels import sums
 from ..rng import fill_uniforms
 from ..scenario.schema import SECTORS
-from ..state import FIRM_FIELDS, staggered_grown
 from .setup import SHEET
 
 N_S = len(SECTORS)
-
-# per-row scratch arrays of the model (they grow with the firm rows): dtype and trailing shape
-ROW_SCRATCH = {name: (np.float64, ()) for name in ("_granted", "_repaid", "_fees", "_rolled", "_new_rate",
-                                                    "_limit", "_request")}
-ROW_SCRATCH.update(_denied=(np.bool_, ()), _applicants=(np.int32, ()))
 
 
 class EntryMixin:
@@ -40,8 +34,7 @@ class EntryMixin:
         self._draw_pool.grow(self.firms.n_rows)
         for d in self._draws.values():
             d.grow(extra)
-        for j, name in enumerate(ROW_SCRATCH):  # one at a time, as Firms.grow
-            setattr(self, name, staggered_grown(getattr(self, name), self.firms.n_rows, len(FIRM_FIELDS) + j))
+        self.scratch.grow(extra)
         self.rows_added += extra
         release_freed_memory()  # the old arrays' pages
 

@@ -266,20 +266,20 @@ class ReferenceEconomy(IndustrialEconomy):
         banks = [bk.bank(j) for j in range(bk.banks.n_rows)]
         self._scores()
         for arr in (
-            self._repaid,
-            self._rolled,
-            self._request,
-            self._limit,
-            self._granted,
-            self._fees,
-            self._new_rate,
+            self.scratch.repaid,
+            self.scratch.rolled,
+            self.scratch.request,
+            self.scratch.limit,
+            self.scratch.granted,
+            self.scratch.fees,
+            self.scratch.new_rate,
         ):
             arr[:] = 0.0
         firms = self.live_firms()
         change = [0.0] * len(banks)  # each bank's book changes by its firms' repayments and renewals
         for f in firms:
             due = f.repay(float(b.loan_maturity))
-            self._repaid[f.row] = due
+            self.scratch.repaid[f.row] = due
             change[f.bank] -= W[f.sector] * due
             f.update_net_worth()
             # relationship lending: the own bank renews the instalment of sound firms
@@ -288,13 +288,13 @@ class ReferenceEconomy(IndustrialEconomy):
             f.loans = f.loans + due
             f.cash = f.cash + due
             change[f.bank] += W[f.sector] * due
-            self._rolled[f.row] = due
+            self.scratch.rolled[f.row] = due
         for bank in banks:
             bank.lend(change[bank.row])
         applicants = []
         for f in firms:
-            request = f.need + (self._repaid[f.row] - self._rolled[f.row])
-            self._request[f.row] = request
+            request = f.need + (self.scratch.repaid[f.row] - self.scratch.rolled[f.row])
+            self.scratch.request[f.row] = request
             assets = f.cash + f.capital + f.other_assets
             if c.market == "passive":
                 limit = b.max_debt_to_assets * assets - f.loans
@@ -307,7 +307,7 @@ class ReferenceEconomy(IndustrialEconomy):
                     + (c.soe_unsecured * p.soe_implicit_guarantee if f.soe else 0.0)
                 ) * assets
                 limit = collateral + unsecured - f.loans
-            self._limit[f.row] = 0.0 if f.net_worth <= 0 else max(limit, 0.0)
+            self.scratch.limit[f.row] = 0.0 if f.net_worth <= 0 else max(limit, 0.0)
             if request > 0:
                 applicants.append(f)
         applicants.sort(key=lambda f: f.pd)  # stable: ties stay in row order
@@ -341,10 +341,11 @@ class ReferenceEconomy(IndustrialEconomy):
         fees = flow = 0.0
         for row in range(F.n_rows):
             w = W[F.sector[row]]
-            fees += self._fees[row] * w
-            flow += w * (self._granted[row] + self._rolled[row] - self._repaid[row] - self._fees[row])
+            fees += self.scratch.fees[row] * w
+            S = self.scratch
+            flow += w * (S.granted[row] + S.rolled[row] - S.repaid[row] - S.fees[row])
         self._credit_month = {"fees": fees}
-        np.logical_and(F.alive & (self._request > 0), self._granted <= 0, out=self._denied)
+        np.logical_and(F.alive & (self.scratch.request > 0), self.scratch.granted <= 0, out=self.scratch.denied)
         for f in firms:
             f.update_net_worth()
         return flow, self._cash_total(), bk.loan_gap()
@@ -353,9 +354,9 @@ class ReferenceEconomy(IndustrialEconomy):
         """One applicant: quotes from the candidate banks that accept its risk and have room; the
         cheapest wins; a move brings the loan stock along. Returns the fund's remaining room."""
         c = self.sc.banking
-        req = self._request[f.row]
-        if self._limit[f.row] < req:
-            req = self._limit[f.row]
+        req = self.scratch.request[f.row]
+        if self.scratch.limit[f.row] < req:
+            req = self.scratch.limit[f.row]
         if req <= 0:
             return fund_room
         w = self.weight[f.sector]
@@ -408,9 +409,9 @@ class ReferenceEconomy(IndustrialEconomy):
         f.cash = f.cash + (amt - fee_paid)
         banks[best].lend(w * amt)
         k.room[best] -= rw * w * amt
-        self._granted[f.row] = amt
-        self._fees[f.row] = fee_paid
-        self._new_rate[f.row] = best_rate
+        self.scratch.granted[f.row] = amt
+        self.scratch.fees[f.row] = fee_paid
+        self.scratch.new_rate[f.row] = best_rate
         return fund_room
 
     # -- 8. investment ----------------------------------------------------------------------
@@ -541,10 +542,10 @@ class ReferenceEconomy(IndustrialEconomy):
         for row in range(F.n_rows):
             k = 0 if F.sme[row] else 1
             w = W[F.sector[row]]
-            new[k] += (self._granted[row] + self._rolled[row]) * w
-            market[k] += self._granted[row] * w
-            market_interest[k] += self._granted[row] * w * self._new_rate[row]
-            if self._denied[row]:
+            new[k] += (self.scratch.granted[row] + self.scratch.rolled[row]) * w
+            market[k] += self.scratch.granted[row] * w
+            market_interest[k] += self.scratch.granted[row] * w * self.scratch.new_rate[row]
+            if self.scratch.denied[row]:
                 denied[k] += w
         guaranteed = 0.0
         for f in self.live_firms():

@@ -131,7 +131,8 @@ def simulate(sc: Scenario, seed: int) -> RunData:
 
 
 def _new_loan_rate(model: IndustrialEconomy) -> np.ndarray:
-    granted, rate = getattr(model, "_granted", None), getattr(model, "_new_rate", None)
+    scratch = getattr(model, "scratch", None)
+    granted, rate = (None, None) if scratch is None else (scratch.granted, scratch.new_rate)
     if granted is None or rate is None:
         return np.full(2, np.nan)
     F = model.firms
