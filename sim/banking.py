@@ -98,9 +98,12 @@ class BankingSystem:
         return cfg.general_provision * (B.loans - B.npl) + cfg.specific_provision * B.npl
 
     # ------------------------------------------------------------------------------------------
-    def month_end(self, refreshed: bool = False) -> None:
+    def month_end(self, refreshed: bool = False, other_income: np.ndarray | None = None) -> None:
         """Interest, provisions, write-offs, taxes and dividends; capital ratios; failures.
-        `refreshed`: exposures were just refreshed from the firms' books (no change since)."""
+        `refreshed`: exposures were just refreshed from the firms' books (no change since).
+        `other_income`: in the closed economy, each bank's interest on bonds and reserves less what it
+        pays on households' deposits and central-bank advances (sim.economy); without it, funds beyond
+        deposits and equity cost `funding_rate` (an open economy's shortcut)."""
         B, cfg = self.banks, self.cfg
         if not refreshed:
             self.refresh_exposures()
@@ -108,8 +111,12 @@ class BankingSystem:
         d_prov = prov_new - B.provisions
         B.provisions[:] = prov_new
         opex = cfg.operating_cost / 12.0 * B.loans
-        other_funding = np.maximum(B.loans - B.equity - B.deposits, 0.0)
-        funding = cfg.funding_rate / 12.0 * other_funding
+        if other_income is None:
+            other_funding = np.maximum(B.loans - B.equity - B.deposits, 0.0)
+            funding = cfg.funding_rate / 12.0 * other_funding
+        else:
+            funding = -other_income
+        self.opex_total = float(opex[B.alive].sum())
         pre = self.interest_income - self.deposit_interest - funding - opex - d_prov - self.writeoff
         tax = np.where(pre > 0, cfg.tax_rate * pre, 0.0)
         net = pre - tax

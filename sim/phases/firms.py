@@ -43,6 +43,10 @@ class FirmPhasesMixin:
                               material_cost, F.share, F.share_prev, F.unfilled, anchor, self.vat_blend,
                               b.markup_share_response, b.markup_anchor_speed, b.markup_backlog_response, F.markup,
                               F.price)
+        if self.closed:  # buyers pay for the inputs delivered (sim.economy)
+            u = self._orders_by_use
+            material_cost, vat_inputs_per_q = self.macro.input_bill(u["all"], u["intermediate"], tau,
+                                                                    p.vat_rate_inputs)
         acc.income(F.alive, F.sector, F.sme, F.output, F.capacity, F.revenue, F.productivity, F.energy_intensity,
                    F.loans, F.loan_rate, c.deposit_rate, labour_cost, self.services, energy_cost,
                    material_cost, self.dep_month, tau, vat_inputs_per_q, p.vat_rate_inputs, p.cit_rate,
@@ -108,8 +112,9 @@ class FirmPhasesMixin:
         firms' loans, for the stock-flow checks."""
         self.invalidate_totals()
         bk = self.banking
-        deposits, gap = xe.exits(self.firms.bundle(), bk.banks.bundle(), sector_tables(self), xe.exit_params(self.b),
-                                 min_share, bk.writeoff, self._exits, self._totals)
+        params = xe.exit_params(self.b, self.closed)
+        deposits, gap = xe.exits(self.firms.bundle(), bk.banks.bundle(), sector_tables(self), params, min_share,
+                                 bk.writeoff, self._exits, self._totals)
         self._totals_ok = True  # the survivors' totals (forced closures, if any, invalidate them)
         return float(deposits), float(gap)
 
@@ -118,4 +123,4 @@ class FirmPhasesMixin:
         self.invalidate_totals()
         bk = self.banking
         xe.forced_closures(order, frac, self.policy.exit_compensation, self.firms.bundle(), bk.banks.bundle(),
-                           sector_tables(self), xe.exit_params(self.b), bk.writeoff, self._exits)
+                           sector_tables(self), xe.exit_params(self.b, self.closed), bk.writeoff, self._exits)

@@ -323,7 +323,9 @@ class FirmAgent(mesa.Agent):
         pays its share of the loss, the bank writes off the rest; the owners get any residual."""
         c = self.cash + compensation
         loans = self.loans
-        liquid = (c if c > 0 else 0.0) + recovery * self.capital
+        scrap = recovery * self.capital
+        liquid = (c if c > 0 else 0.0) + scrap
+        overdraft = -c if c < 0 else 0.0
         if liquid >= loans:
             residual, loss, repaid = liquid - loans, 0.0, loans
         else:
@@ -332,7 +334,10 @@ class FirmAgent(mesa.Agent):
         if gshare > 1.0:
             gshare = 1.0
         payout = loss * gshare
-        bank.book_exit(weight * loans, weight * (loss - payout))
+        # in the closed economy the bank bears a closed firm's negative deposits (sim.economy)
+        bank.book_exit(weight * loans, weight * (loss - payout + (overdraft if self.model.closed else 0.0)))
+        t["scrap"] += scrap
+        t["overdraft"] += overdraft
         t["retired"] += self.capacity + self.pipeline
         t["write_off"] += loss - payout
         t["fund_payout"] += payout

@@ -126,6 +126,10 @@ class ReferenceEconomy(IndustrialEconomy):
         labour_cost = self.labour * wage_index
         va_cost = labour_cost + self.services
         self.costs_and_prices(va_cost, energy_cost, material_cost, anchor)
+        if self.closed:  # buyers pay for the inputs delivered (sim.economy)
+            u = self._orders_by_use
+            material_cost, vat_inputs_per_q = self.macro.input_bill(u["all"], u["intermediate"], tau,
+                                                                    self.policy.vat_rate_inputs)
         cash0, cash1 = self.income(labour_cost, energy_cost, material_cost, tau, vat_inputs_per_q)
         return wage_index, cash0, cash1
 
