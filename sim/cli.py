@@ -268,6 +268,28 @@ def warmup(quiet) -> None:
 
 
 @main.command()
+@click.argument("run_file", type=click.Path(path_type=Path))
+@click.option("--month", default=None, metavar="YYYY-MM", help="Month to print (default: the last).")
+@click.option("--balance-sheet", "sheet", is_flag=True, help="The balance sheets instead of the flows.")
+def accounts(run_file: Path, month, sheet) -> None:
+    """Print one month of a closed-economy run's transaction-flow matrix (or balance sheets)."""
+    import xarray as xr
+
+    from .economy.report import matrix_table
+
+    if not run_file.exists():
+        fail(f"{run_file}: no such file")
+    try:
+        ds = xr.open_zarr(run_file) if run_file.suffix == ".zarr" else xr.open_dataset(run_file)
+    except (OSError, ValueError) as e:
+        fail(f"{run_file}: not a run output ({e})")
+    try:
+        click.echo(matrix_table(ds, month, "balance_sheet" if sheet else "tfm"))
+    except ValueError as e:
+        fail(f"{run_file}: {e}")
+
+
+@main.command()
 def plan() -> None:
     """Print the order of one monthly step."""
     from .model import PLAN

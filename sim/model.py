@@ -206,6 +206,8 @@ class IndustrialEconomy(SetupMixin, FirmPhasesMixin, CreditMixin, CapacityRulesM
         va_cost = self.labour * wage_index + self.services
         inc = self._income * W[:, None]
         self._check_cash("6 income", cash0, float(inc[:, acc.I_CASH].sum()), after=cash1)
+        if self.closed:  # firms pay owners their deposits beyond the liquidity target (sim.economy)
+            cash1 = self._check_cash("6 distributions", cash1, -self.distribute_excess_cash())
 
         # 7. credit: plan investment, then ask the lender
         pi = self.investment_price()
@@ -261,6 +263,11 @@ class IndustrialEconomy(SetupMixin, FirmPhasesMixin, CreditMixin, CapacityRulesM
         if t % 12 == 11:
             release_freed_memory()  # free heap pages the month's temporaries left behind
         self.t += 1
+
+    def distribute_excess_cash(self) -> float:
+        """Step 6 in the closed economy: firms pay owners part of their deposits beyond the liquidity
+        target (kernels.payout, by sector into macro.paid_out). Returns the total, economy-wide yuan."""
+        return self.macro.pay_out_excess_cash()
 
     def _close_economy(self, t, demand, inc, ivt, ext, entry_cash) -> None:
         """Step 11 in the closed economy: every flow of the month paid by one institution to another,

@@ -142,3 +142,17 @@ def test_open_economy_outputs_have_no_accounts():
     ds = sim.run(SCENARIOS / "baseline.toml", firms=1000, months=2, seed=1, quiet=True)
     assert "tfm" not in ds and "flow" not in ds.dims
     assert len(INSTITUTIONS) == 7 and FLOW["wages"] >= 0
+
+
+def test_firms_pay_out_deposits_beyond_their_liquidity_target():
+    """Without distributions the industries' saving piles up as deposits nobody spends; with them the
+    deposits-to-revenue ratio stays near its target and households receive the excess."""
+    on = closed_run(SCENARIOS / "baseline.toml", **{"run.months": 36})
+    off = closed_run(SCENARIOS / "baseline.toml", **{"run.months": 36, "economy.excess_cash_payout": 0.0})
+    ratio = lambda ds: float(ds.balance_sheet.sel(item="deposits", institution="firms")[-1]  # noqa: E731
+                             / (12 * ds.revenue.isel(time=-1).sum()))
+    assert ratio(off) > ratio(on) + 0.03
+    paid = on.tfm.sel(flow="distributions")
+    assert float(paid.sel(institution="households").sum()) > 0
+    assert float(off.tfm.sel(flow="distributions", institution="households").sum()) == 0
+    assert float(on.household_disposable_income[-12:].sum()) > float(off.household_disposable_income[-12:].sum())

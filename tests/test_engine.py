@@ -282,8 +282,8 @@ def test_exit_kernel_closes_exactly_the_failing_rows_in_every_chunk():
                              minlength=n_b)
     alive0 = alive
     table = np.zeros((n_s, xe.N_EXIT))
-    xe.exits(F.bundle(), B.bundle(), sectors, xe.ExitParams(loss_months_exit=12, recovery_rate=0.5), min_share,
-             np.zeros(n_b), table, np.zeros((n_s, 3)))
+    params = xe.ExitParams(loss_months_exit=12, recovery_rate=0.5, book_overdrafts=False)
+    xe.exits(F.bundle(), B.bundle(), sectors, params, min_share, np.zeros(n_b), table, np.zeros((n_s, 3)))
     alive, exit_reason, bank_loans = F.alive, F.exit_reason, B.loans
     assert bankrupt.sum() > 1000 and voluntary.sum() > 1000
     np.testing.assert_array_equal(alive, alive0 & ~leaving)

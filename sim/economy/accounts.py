@@ -42,6 +42,7 @@ FLOWS: dict[str, str] = {
     "subsidies": "upgrade subsidies and compensation for forced closures",
     "corporate_income_tax": "corporate income tax of the industries",
     "dividends": "dividends of the industries",
+    "distributions": "deposits above the firms' liquidity target paid out to their owners",
     "liquidation_residuals": "what owners receive when a firm closes",
     "entry_equity": "owners' equity paid into entrants",
     "loan_interest": "interest on loans",

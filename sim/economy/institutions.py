@@ -78,7 +78,7 @@ class Institutions:
         self.revenue_smooth = None
         self.fa = 0.0  # central bank's foreign assets (set with the banks' positions)
         self.last = {}
-        self.history: list[dict] = []
+        self.paid_out = np.zeros(n_s)  # this month's distributions of excess deposits, by sector
 
     # ------------------------------------------------------------------------------------------
     # step 2: what each buyer orders
@@ -169,6 +169,16 @@ class Institutions:
         io_vat = m.io.T @ (tau * per_need)
         self.last.update(intermediate_sales=sold)
         return io_cost + m.materials, io_vat + tau_inputs * m.materials
+
+    def pay_out_excess_cash(self) -> float:
+        """Firms pay owners part of their deposits above the liquidity target (kernels.payout);
+        returns the total (economy-wide yuan)."""
+        from ..kernels.payout import pay_out_excess_cash
+
+        m, e = self.m, self.e
+        pay_out_excess_cash(m.firms.bundle(), m.weight, np.full(self.n_s, e.firm_liquidity_target),
+                            float(e.excess_cash_payout), self.paid_out)
+        return float(self.paid_out.sum())
 
     # ------------------------------------------------------------------------------------------
     # the banks' side: positions with the central bank and in bonds
@@ -303,6 +313,7 @@ class Institutions:
         M.pay("wages", F, H, float(inc[:, acc.I_WAGES].sum()))
         M.pay("corporate_income_tax", F, G, float(inc[:, acc.I_CIT].sum()))
         M.pay("dividends", F, H, float(inc[:, acc.I_DIVIDENDS].sum()))
+        M.pay("distributions", F, H, float(self.paid_out.sum()))
         M.pay("loan_interest", F, B, float(bk.interest_income.sum()))
         M.pay("deposit_interest", B, F, float(bk.deposit_interest.sum()))
         M.pay("guarantee_fees", F, G, flows["fees"])

@@ -133,6 +133,18 @@ class ReferenceEconomy(IndustrialEconomy):
         cash0, cash1 = self.income(labour_cost, energy_cost, material_cost, tau, vat_inputs_per_q)
         return wage_index, cash0, cash1
 
+    def distribute_excess_cash(self) -> float:
+        """As kernels.payout, firm by firm in row order."""
+        e, paid = self.sc.economy, self.macro.paid_out
+        paid[:] = 0.0
+        for f in self.live_firms():
+            excess = f.cash - e.firm_liquidity_target * 12.0 * f.revenue
+            if excess > 0.0:
+                pay = e.excess_cash_payout * excess
+                f.cash = f.cash - pay
+                paid[f.sector] += self.weight[f.sector] * pay
+        return float(paid.sum())
+
     # -- 3-4. market shares, orders, production ----------------------------------------------
     def market(self, demand_per_firm: np.ndarray) -> None:
         b, P = self.b, self.price_index

@@ -94,6 +94,13 @@ class Economy(Strict):
         "it sells to the modelled industries (crude oil, ores, concentrates, parts) is set to meet it.",
         "share of GDP", "SAFE 2019 balance of payments: current account 141.3 bn USD (~0.98 trn yuan)", ge=-0.2,
         le=0.2)
+    firm_liquidity_target: float = meta(
+        0.12, "Deposits a firm keeps, share of its annual revenue; above it, part of the excess is paid to its "
+        "owners each month (firms' saving is spent, not hoarded).", "share of annual revenue",
+        "inferred: NBS 2019 current assets of industrial enterprises (the set-up's deposits-to-revenue)", ge=0,
+        le=5)
+    excess_cash_payout: float = meta(0.05, "Share of deposits above the liquidity target paid to owners a month.",
+                                     "1/month", "assumption", ge=0, le=1)
     household_share: ShareTable = meta(dict(_HOUSEHOLD), "Share of the sector's final demand at the start "
                                        "bought by households (a table by sector).", "share",
                                        "inferred from NBS input-output table 2017 structure")
