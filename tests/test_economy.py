@@ -156,3 +156,18 @@ def test_firms_pay_out_deposits_beyond_their_liquidity_target():
     assert float(paid.sel(institution="households").sum()) > 0
     assert float(off.tfm.sel(flow="distributions", institution="households").sum()) == 0
     assert float(on.household_disposable_income[-12:].sum()) > float(off.household_disposable_income[-12:].sum())
+
+
+def test_sim_accounts_prints_a_month_that_closes(tmp_path):
+    ds = closed_run(SCENARIOS / "baseline.toml", **{"run.months": 3})
+    ds.to_netcdf(tmp_path / "run.nc")
+    r = CliRunner().invoke(main, ["accounts", str(tmp_path / "run.nc"), "--month", "2019-02"])
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    assert "2019-02" in lines[0] and any(line.startswith("| wages |") for line in lines)
+    assert lines[-1].replace("| **sum** |", "").replace("|", "").split() == ["0"] * 8
+    r = CliRunner().invoke(main, ["accounts", str(tmp_path / "run.nc"), "--month", "2031-01"])
+    assert r.exit_code == 2 and "2031-01" in r.stderr
+    sim.run(SCENARIOS / "baseline.toml", firms=300, months=1, seed=1, quiet=True).to_netcdf(tmp_path / "open.nc")
+    r = CliRunner().invoke(main, ["accounts", str(tmp_path / "open.nc")])
+    assert r.exit_code == 2 and "closure" in r.stderr
