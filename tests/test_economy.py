@@ -171,3 +171,14 @@ def test_sim_accounts_prints_a_month_that_closes(tmp_path):
     sim.run(SCENARIOS / "baseline.toml", firms=300, months=1, seed=1, quiet=True).to_netcdf(tmp_path / "open.nc")
     r = CliRunner().invoke(main, ["accounts", str(tmp_path / "open.nc")])
     assert r.exit_code == 2 and "closure" in r.stderr
+
+
+def test_a_shortage_at_home_draws_imports():
+    """Steel demand pushed beyond capacity: with buyers importing what they could not buy at home,
+    imports are higher and the accounts still close; without it the orders are rationed."""
+    push = {"run.months": 12, "policy.demand_support": {"steel": 1.0, "cement": 1.0}}
+    spill = closed_run(SCENARIOS / "baseline.toml", **push, **{"economy.shortage_import_share": 1.0})
+    rationed = closed_run(SCENARIOS / "baseline.toml", **push, **{"economy.shortage_import_share": 0.0})
+    assert float(spill.utilization.sel(sector="steel")[-1]) > 0.95
+    assert float(spill.imports[-6:].sum()) > float(rationed.imports[-6:].sum())
+    assert_closes(spill)

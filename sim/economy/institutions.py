@@ -288,6 +288,14 @@ class Institutions:
         imp_h = L["h_budget"] * ms
         imp_g = (L["g_budget"]) * ms
         imp_rd = float(np.sum(L["rq"] / (1.0 - ms) * ms * L["base"]))
+        # orders the industries could not fill: a share is bought abroad, the rest goes without
+        out = inc[:, acc.I_OUTPUT]
+        short = e.shortage_import_share * np.clip(1.0 - np.divide(out, demand, out=np.ones(self.n_s),
+                                                                   where=demand > 0), 0.0, 1.0)
+        imp_h = imp_h + short * L["hq"] * L["ptax"]
+        imp_g = imp_g + short * L["gq"] * L["ptax"]
+        imp_rd += float(np.sum(short * L["rq"] * L["base"]))
+        self.shortage_imports = float(np.sum(short * ((L["hq"] + L["gq"]) * L["ptax"] / tx + L["rq"] * L["base"])))
         imp_hg = float(((imp_h + imp_g) / tx).sum())
         if self.rest_import_share is None:  # calibrated on the first month: the 2019 current account
             exports = float(v_x.sum())

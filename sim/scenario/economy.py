@@ -94,6 +94,9 @@ class Economy(Strict):
         "it sells to the modelled industries (crude oil, ores, concentrates, parts) is set to meet it.",
         "share of GDP", "SAFE 2019 balance of payments: current account 141.3 bn USD (~0.98 trn yuan)", ge=-0.2,
         le=0.2)
+    shortage_import_share: float = meta(
+        0.5, "Share of final orders the industries could not fill (at capacity) that buyers import instead; the "
+        "rest is rationed (the budget is saved).", "share", "assumption", ge=0, le=1)
     firm_liquidity_target: float = meta(
         0.12, "Deposits a firm keeps, share of its annual revenue; above it, part of the excess is paid to its "
         "owners each month (firms' saving is spent, not hoarded).", "share of annual revenue",
