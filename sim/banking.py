@@ -44,17 +44,18 @@ class BankingSystem:
         B.margin[:] = cfg.margin + cfg.margin_dispersion * g.standard_normal(n_banks)
         w = W[F.sector[a]]
         B.loans[:] = np.bincount(F.bank[a], weights=w * F.loans[a], minlength=n_banks)
-        self.firm_loans = np.zeros(n_banks)  # loans each bank's firms owe it (refresh_exposures)
+        # monthly flows (economy-wide yuan); the first three are accounting.BankFlows, made before
+        # refresh_exposures, whose kernel writes firm_loans (loans each bank's firms owe it)
+        self.interest_income = np.zeros(n_banks)
+        self.deposit_interest = np.zeros(n_banks)
+        self.firm_loans = np.zeros(n_banks)
+        self.writeoff = np.zeros(n_banks)
         self.refresh_exposures()
         B.equity[:] = cfg.capital_ratio_2019 * B.rwa
         B.capital_ratio[:] = _ratio(B.equity, B.rwa)
         B.loans_sme_year_ago[:] = B.loans_sme
         B.provisions[:] = self._provisions()
         self.history_sme: list[np.ndarray] = []
-        # monthly flows (economy-wide yuan)
-        self.interest_income = np.zeros(n_banks)
-        self.deposit_interest = np.zeros(n_banks)
-        self.writeoff = np.zeros(n_banks)
         self.failures_this_month = 0
         self.recap_cost = 0.0
         self.gov_cover = 0.0

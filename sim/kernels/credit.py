@@ -7,21 +7,44 @@ by its sector weight (real firms per simulated firm).
 
 from __future__ import annotations
 
+from collections import namedtuple
+
 import numpy as np
 from numba import njit, prange
 
 from .._numba import chunks, kernel, rows_of
 from .elementary import logistic
 
+# the credit-score model's parameters (the banking settings of the same names, and the policy's
+# implicit guarantee of state-owned firms)
+SCORE_FIELDS = {
+    "pd_intercept": (float, "intercept of the log-odds of annual default"),
+    "pd_leverage": (float, "log-odds per unit of leverage (loans over assets)"),
+    "pd_loss": (float, "log-odds added after three or more consecutive loss-making months"),
+    "pd_sme": (float, "log-odds added for an SME"),
+    "pd_margin": (float, "log-odds taken off per unit of profit margin (net profit over revenue)"),
+    "soe_implicit_guarantee": (float, "share of a state-owned firm's default probability banks disregard"),
+}
+ScoreParams = namedtuple("ScoreParams", tuple(SCORE_FIELDS))
+
+
+def score_params(banking, policy) -> ScoreParams:
+    """From the scenario's banking settings and the policy in force (the implicit guarantee)."""
+    return ScoreParams(*(kind(getattr(policy if name == "soe_implicit_guarantee" else banking, name))
+                         for name, (kind, _) in SCORE_FIELDS.items()))
+
+
 
 @njit(inline="always")
-def credit_score(assets, loans, net, revenue, loss_months, sme, c0, c_lev, c_loss, c_sme, c_margin):
+def credit_score(assets, loans, net, revenue, loss_months, sme, params):
     """Log-odds of annual default: leverage (loans over assets), persistent losses (three months or
-    more), size and margin (net profit over revenue). Inlined into `accounting.income` too: numba caches
-    a kernel by its own file, so after changing this clear sim/kernels/__pycache__."""
+    more), size and margin (net profit over revenue); params: ScoreParams. Inlined into
+    `accounting.income` too: numba caches a kernel by its own file, so after changing this clear
+    sim/kernels/__pycache__."""
     lev = loans / assets if assets > 0 else 1.0
     m = net / revenue if revenue > 0 else -0.1
-    return c0 + c_lev * lev + (c_loss if loss_months >= 3 else 0.0) + (c_sme if sme else 0.0) - c_margin * m
+    return (params.pd_intercept + params.pd_leverage * lev + (params.pd_loss if loss_months >= 3 else 0.0)
+            + (params.pd_sme if sme else 0.0) - params.pd_margin * m)
 
 
 @njit(inline="always")
@@ -32,16 +55,32 @@ def default_probability(score, soe, soe_cut):
 
 
 @kernel(parallel=True)
-def credit_scores(alive, soe, sme, loans, cash, capital, other_assets, profit, revenue, loss_months, c0, c_lev,
-                  c_loss, c_sme, c_margin, soe_cut, pd):
+def credit_scores(firms, params):
     """Annual probability of default banks assign (`credit_score`, `default_probability`); the
-    income pass computes the same each month (`accounting.income`)."""
+    income pass computes the same each month (`accounting.income`).
+
+    firms: FirmState (reads alive, soe, sme, loans, cash, capital, other_assets, profit, revenue,
+    loss_months; writes pd, 0 for an empty row); params: ScoreParams."""
+    # the array the loop writes must be bound to a local before it (a write through `firms.pd[i]`
+    # inside prange is lost); the reads are bound too, so the loop is the one it had before bundles
+    pd = firms.pd
+    alive = firms.alive
+    soe = firms.soe
+    sme = firms.sme
+    loans = firms.loans
+    cash = firms.cash
+    capital = firms.capital
+    other_assets = firms.other_assets
+    profit = firms.profit
+    revenue = firms.revenue
+    loss_months = firms.loss_months
+    soe_cut = params.soe_implicit_guarantee
     for i in prange(alive.shape[0]):
         if not alive[i]:
             pd[i] = 0.0
             continue
         x = credit_score(cash[i] + capital[i] + other_assets[i], loans[i], profit[i], revenue[i], loss_months[i],
-                         sme[i], c0, c_lev, c_loss, c_sme, c_margin)
+                         sme[i], params)
         pd[i] = default_probability(x, soe[i], soe_cut)
 
 

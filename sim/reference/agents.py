@@ -155,22 +155,22 @@ class FirmAgent(mesa.Agent):
         self.net_worth = self.cash + self.capital + self.other_assets - self.loans - self.other_liab
 
     # -- 7. credit --------------------------------------------------------------------------
-    def score(self, c0, c_lev, c_loss, c_sme, c_margin, soe_cut) -> None:
+    def score(self, k) -> None:
         """Annual default probability banks assign: logistic in leverage, persistent losses, size
-        and margin; state ownership cuts it by the implicit guarantee."""
+        and margin; state ownership cuts it by the implicit guarantee. k: credit.ScoreParams."""
         assets = self.cash + self.capital + self.other_assets
         lev = self.loans / assets if assets > 0 else 1.0
         m = self.profit / self.revenue if self.revenue > 0 else -0.1
         x = (
-            c0
-            + c_lev * lev
-            + (c_loss if self.loss_months >= 3 else 0.0)
-            + (c_sme if self.sme else 0.0)
-            - (c_margin * m)
+            k.pd_intercept
+            + k.pd_leverage * lev
+            + (k.pd_loss if self.loss_months >= 3 else 0.0)
+            + (k.pd_sme if self.sme else 0.0)
+            - (k.pd_margin * m)
         )
         p = 1.0 / (1.0 + math.exp(-x))
         if self.soe:
-            p *= 1.0 - soe_cut
+            p *= 1.0 - k.soe_implicit_guarantee
         self.pd = p
 
     def repay(self, maturity: float) -> float:

@@ -17,6 +17,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from ..kernels import accounting as acc
+from ..kernels.credit import score_params
 from ..model import N_S, IndustrialEconomy
 from ..state import EXIT_BANKRUPTCY, EXIT_FORCED
 from .agents import BankAgent, FirmAgent
@@ -109,10 +110,10 @@ class ReferenceEconomy(IndustrialEconomy):
             f.update_net_worth()
 
     def _scores(self) -> None:
-        c, g = self.sc.banking, self.policy.soe_implicit_guarantee
+        k = score_params(self.sc.banking, self.policy)
         self.firms.pd[:] = 0.0
         for f in self.live_firms():
-            f.score(c.pd_intercept, c.pd_leverage, c.pd_loss, c.pd_sme, c.pd_margin, g)
+            f.score(k)
 
     # -- 1. policy --------------------------------------------------------------------------
     def reprice(self, factor: np.ndarray) -> None:
