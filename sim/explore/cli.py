@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 from pathlib import Path
 
@@ -60,6 +61,7 @@ def explore(host: str, port: int, no_browser: bool, folder: Path | None, assets_
     except KeyboardInterrupt:
         click.echo("sim explore: stopped", err=True)
     finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C does not cut the clean-up short
         if proc.poll() is None:
             proc.terminate()
             try:

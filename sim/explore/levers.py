@@ -182,12 +182,15 @@ def run(choice: Choice, progress: Callable[[int, int], None] | None = None) -> x
 
 
 def figure(cmp: xr.Dataset, metrics: Sequence[str] = DEFAULT_METRICS):
-    """The effects with their bands (sim.plot.effects), closed to pyplot (the page keeps it)."""
+    """The effects with their bands (sim.plot.effects), a little smaller than a paper's figure so that
+    its labels stay readable beside the controls, and closed to pyplot (the page keeps it)."""
     import matplotlib.pyplot as plt
 
     from ..plot import effects
 
     fig = effects(cmp, list(metrics) or list(DEFAULT_METRICS))
+    w, h = fig.get_size_inches()
+    fig.set_size_inches(w * 0.75, h * 0.85)
     plt.close(fig)
     return fig
 
