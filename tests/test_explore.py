@@ -37,6 +37,15 @@ def test_levers_come_from_the_schema():
     assert list(lv.scenario_files(SCENARIOS))[0] == "baseline" and "vat_cut" in lv.scenario_files(SCENARIOS)
 
 
+def test_the_scenario_folder_is_the_one_sim_explore_names(tmp_path, monkeypatch):
+    (tmp_path / "mine.toml").write_text('extends = "baseline.toml"\n')
+    monkeypatch.setenv(lv.ENV, str(tmp_path))  # what `sim explore --scenarios DIR` sets for the server
+    assert lv.scenario_folder() == tmp_path and list(lv.scenario_files()) == ["mine"]
+    monkeypatch.delenv(lv.ENV)
+    monkeypatch.chdir(ROOT)
+    assert lv.scenario_folder() == SCENARIOS
+
+
 def test_a_choice_becomes_scenarios_with_levers_held_from_their_month():
     ch = lv.Choice(baseline="baseline", scenarios=["vat_cut", "baseline"], lever_base="vat_cut", lever_month="2019-02",
                    levers={"vat_rate": 0.10, "demand_support.nev": 0.2}, folder=SCENARIOS, **TINY)
@@ -136,6 +145,8 @@ def test_explore_command_line():
         port = busy.getsockname()[1]
         r = CliRunner().invoke(main, ["explore", "--host", "127.0.0.1", "--port", str(port), "--no-browser"])
     assert r.exit_code == 1 and r.stderr.startswith(f"error: --port {port}: cannot listen on 127.0.0.1:{port}")
+    r = CliRunner().invoke(main, ["explore", "--scenarios", str(SCENARIOS / "vat_cut.toml"), "--no-browser"])
+    assert r.exit_code == 2 and "is a file" in r.output
     r = CliRunner().invoke(main, ["explore", "--host", "no-such-host.invalid", "--no-browser"])
     assert r.exit_code == 1 and "cannot resolve host 'no-such-host.invalid'" in r.stderr
 

@@ -47,10 +47,6 @@ class Lever:
     per_sector: bool
 
     @property
-    def label(self) -> str:
-        return f"{self.key} ({self.unit}, {self.bounds})"
-
-    @property
     def bounds(self) -> str:
         lo = "" if self.low is None else f"{self.low:g}"
         hi = "" if self.high is None else f"{self.high:g}"
