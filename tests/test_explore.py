@@ -70,6 +70,7 @@ def test_a_choice_becomes_scenarios_with_levers_held_from_their_month():
     (dict(scenarios=[]), r"pick a scenario other than the baseline, or set a lever"),
     (dict(firms=10), r"run\.firms: .*greater than or equal to 200"),
     (dict(seeds=0), r"seeds: must be 1 to 100"),
+    (dict(seeds=None), r"seeds: must be 1 to 100 \(got None\)"),
 ])
 def test_bad_choices_raise_one_line_scenario_errors(choice, match):
     with pytest.raises(sim.ScenarioError, match=match):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import click
@@ -20,7 +21,8 @@ from ..clicommon import fail
 @click.option("--assets-from-npm", is_flag=True,
               help="Fill solara's cache of the page's JavaScript and fonts with npm from the npm registry first "
                    "(for a machine that reaches package registries but not the jsdelivr CDN).")
-def explore(host: str, port: int, no_browser: bool, folder: Path | None, assets_from_npm: bool) -> None:
+@click.option("--quiet", "-q", is_flag=True, help="No messages but errors.")
+def explore(host: str, port: int, no_browser: bool, folder: Path | None, assets_from_npm: bool, quiet: bool) -> None:
     """Serve the scenario explorer: pick scenarios and levers, run, see the effects with bands.
 
     The page runs `sim.compare` on the server; stop it with Ctrl-C.
@@ -42,24 +44,29 @@ def explore(host: str, port: int, no_browser: bool, folder: Path | None, assets_
             added = serve.fill_assets()
         except (RuntimeError, OSError, subprocess.SubprocessError) as e:
             fail(f"--assets-from-npm: {e}", 1)
-        click.echo(f"assets from npm: {', '.join(added) if added else 'all cached already'} "
-                   f"({serve.asset_cache()})", err=True)
+        if not quiet:
+            click.echo(f"assets from npm: {', '.join(added) if added else 'all cached already'} "
+                       f"({serve.asset_cache()})", err=True)
     env = serve.solara_env()
     if folder is not None:
         env[levers.ENV] = str(folder.resolve())
     url = f"http://{host}:{port}/"
-    proc = subprocess.Popen(serve.command(host, port), env=env)
+    proc = subprocess.Popen(serve.command(host, port, "error" if quiet else "warning"), env=env)
     try:
         if not serve.wait_for_port("127.0.0.1" if host in ("0.0.0.0", "") else host, port, proc):
             fail(f"the server did not start (exit code {proc.poll()}); see the messages above", 1)
-        click.echo(f"sim explore: the scenario explorer is at {url}  (Ctrl-C to stop)", err=True)
-        if not no_browser and not os.environ.get("CI"):
+        if not quiet:
+            click.echo(f"sim explore: the scenario explorer is at {url}  (Ctrl-C to stop)", err=True)
+        # a browser only where one can show (a text browser would take over the terminal of an ssh session)
+        if not no_browser and (sys.platform in ("darwin", "win32") or os.environ.get("DISPLAY")
+                               or os.environ.get("WAYLAND_DISPLAY")):
             import webbrowser
 
             webbrowser.open(url)
         proc.wait()
     except KeyboardInterrupt:
-        click.echo("sim explore: stopped", err=True)
+        if not quiet:
+            click.echo("sim explore: stopped", err=True)
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C does not cut the clean-up short
         if proc.poll() is None:

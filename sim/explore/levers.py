@@ -10,6 +10,7 @@ the key, as a file would.
 
 from __future__ import annotations
 
+import numbers
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -147,7 +148,7 @@ def custom_scenario(choice: Choice) -> Scenario | None:
 
 def scenarios(choice: Choice) -> tuple[list[Scenario], str]:
     """The scenarios of a choice, loaded small (firms, months), baseline first, and its name."""
-    if not 1 <= int(choice.seeds) <= 100:
+    if isinstance(choice.seeds, bool) or not isinstance(choice.seeds, numbers.Integral) or not 1 <= choice.seeds <= 100:
         raise ScenarioError("<explorer>", "seeds", f"must be 1 to 100 (got {choice.seeds})")
     run = {"firms": choice.firms, "months": choice.months}
     base = load_scenario(_path(choice.baseline, choice.folder), **run)

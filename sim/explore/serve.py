@@ -32,10 +32,10 @@ def solara_env() -> dict[str, str]:
     return env
 
 
-def command(host: str, port: int) -> list[str]:
+def command(host: str, port: int, log_level: str = "warning") -> list[str]:
     """solara's server for the page, in production mode (no reloading, no version check online)."""
     return [sys.executable, "-m", "solara", "run", APP, "--host", host, "--port", str(port), "--production",
-            "--no-open", "--no-check-version", "--log-level", "warning"]
+            "--no-open", "--no-check-version", "--log-level", log_level]
 
 
 def check_port(host: str, port: int) -> str | None:
