@@ -107,7 +107,7 @@ def bytes_touched(firms: int = 100_000, months: int = 3) -> dict:
     bundle, the fields the kernel's source names, `_bundle_fields`)."""
     import sim
     from sim import kernels
-    from sim.kernels import accounting, credit, exit_entry, investment, market, production, sums
+    from sim.kernels import accounting, credit, credit_allocation, exit_entry, investment, market, production, sums
     from sim.model import IndustrialEconomy
 
     sc = sim.load_scenario(SCENARIO, firms=firms, months=months)
@@ -115,7 +115,7 @@ def bytes_touched(firms: int = 100_000, months: int = 3) -> dict:
     rows = model.firms.n_rows
     count = {"bytes": 0, "calls": 0}
     patched = []
-    for mod in (accounting, credit, exit_entry, investment, market, production, sums):
+    for mod in (accounting, credit, credit_allocation, exit_entry, investment, market, production, sums):
         for name in dir(mod):
             f = getattr(mod, name)
             if hasattr(f, "py_func"):
