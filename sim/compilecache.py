@@ -80,8 +80,9 @@ def say_if_cold(quiet: bool = False) -> None:
 
 def warmup(progress=None) -> tuple[int, float, list[str]]:
     """Compile every kernel the engines call by running each shipped scenario small (firms 300, 14
-    months), a passive-credit variant and the Mesa reference briefly; returns (kernels compiled now,
-    seconds, engine kernels still not cached: none, unless a rule of the engine went unused)."""
+    months), a passive-credit and a closed-economy variant and the Mesa reference briefly; returns
+    (kernels compiled now, seconds, engine kernels still not cached: none, unless a rule of the
+    engine went unused)."""
     from . import api
     from .scenario import load_scenario
 
@@ -98,6 +99,9 @@ def warmup(progress=None) -> tuple[int, float, list[str]]:
     passive = scs[0].model_copy(deep=True)
     passive.banking.market = "passive"
     scs.append(passive)
+    closed = scs[0].model_copy(deep=True)  # the closed economy's kernels (kernels.payout, sums.sector_sums)
+    closed.economy.closure = "closed"
+    scs.append(closed)
     if files:  # a cap that binds at once: capacity under construction is scaled down (sums.scale_pipeline)
         scs.append(load_scenario(files[0], firms=300, months=6, **{"schedule.2019-03.capacity_cap.steel": 1.0}))
     jobs = [(sc, "numba") for sc in scs] + [(scs[0].model_copy(update={"run": scs[0].run.model_copy(

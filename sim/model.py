@@ -15,7 +15,6 @@ from ._memory import keep_freed_memory, release_freed_memory
 from .banking import BankingSystem, SFCError
 from .economy import Institutions
 from .kernels import accounting as acc
-from .kernels import credit as cr
 from .kernels import exit_entry as xe
 from .kernels import investment as inv
 from .kernels import sums
@@ -267,11 +266,9 @@ class IndustrialEconomy(SetupMixin, FirmPhasesMixin, CreditMixin, CapacityRulesM
 
     def distribute_excess_cash(self) -> float:
         """Step 6 in the closed economy: firms pay owners part of their deposits beyond the liquidity
-        target (kernels.payout, by sector into macro.paid_out); the credit scores, made with the income
-        statements, are made again from the deposits left. Returns the total, economy-wide yuan."""
-        paid = self.macro.pay_out_excess_cash()
-        cr.credit_scores(self.firms.bundle(), cr.score_params(self.sc.banking, self.policy))
-        return paid
+        target (kernels.payout, by sector into macro.paid_out); the payers' credit scores, made with the
+        income statements, are made again from the deposits left. Returns the total, economy-wide yuan."""
+        return self.macro.pay_out_excess_cash()
 
     def _close_economy(self, t, demand, inc, ivt, ext, entry_cash) -> None:
         """Step 11 in the closed economy: every flow of the month paid by one institution to another,

@@ -31,6 +31,7 @@ import numpy as np
 from ..kernels import accounting as acc
 from ..kernels import exit_entry as xe
 from ..kernels import investment as inv
+from ..kernels import sums
 from ..scenario.schema import SECTORS
 from .accounts import CB, FLOW, ITEM, ITEM_NAMES, B, F, G, H, Matrix, R, W, scale_of
 
@@ -79,6 +80,7 @@ class Institutions:
         self.fa = 0.0  # central bank's foreign assets (set with the banks' positions)
         self.last = {}
         self.paid_out = np.zeros(n_s)  # this month's distributions of excess deposits, by sector
+        self._sums2, self._sums3 = np.zeros((n_s, 2)), np.zeros((n_s, 3))  # sector sums over firm rows
 
     # ------------------------------------------------------------------------------------------
     # step 2: what each buyer orders
@@ -158,10 +160,8 @@ class Institutions:
         delivered, no more."""
         m = self.m
         Fm = m.firms
-        a = Fm.alive
-        sec = Fm.sector[a]
-        q = np.bincount(sec, weights=Fm.output[a], minlength=self.n_s) * m.weight
-        rev = np.bincount(sec, weights=Fm.revenue[a], minlength=self.n_s) * m.weight
+        sums.sector_sums(Fm.alive, Fm.sector, (Fm.output, Fm.revenue), self._sums2)
+        q, rev = self._sums2[:, 0] * m.weight, self._sums2[:, 1] * m.weight
         sold = rev * np.divide(intermediate, demand, out=np.zeros(self.n_s), where=demand > 0)
         need = m.io @ q  # what buyers need from each seller at this month's output (2019 prices)
         per_need = np.divide(sold, need, out=np.zeros(self.n_s), where=need > 0)
@@ -173,11 +173,12 @@ class Institutions:
     def pay_out_excess_cash(self) -> float:
         """Firms pay owners part of their deposits above the liquidity target (kernels.payout);
         returns the total (economy-wide yuan)."""
+        from ..kernels.credit import score_params
         from ..kernels.payout import pay_out_excess_cash
 
         m, e = self.m, self.e
         pay_out_excess_cash(m.firms.bundle(), m.weight, np.full(self.n_s, e.firm_liquidity_target),
-                            float(e.excess_cash_payout), self.paid_out)
+                            float(e.excess_cash_payout), score_params(m.sc.banking, m.policy), self.paid_out)
         return float(self.paid_out.sum())
 
     # ------------------------------------------------------------------------------------------
@@ -424,8 +425,8 @@ class Institutions:
         m = self.m
         bk = m.banking
         Bk, Fm = bk.banks, m.firms
-        a = Fm.alive
-        w = m.weight[Fm.sector[a]]
+        sums.sector_sums(Fm.alive, Fm.sector, (Fm.capital, Fm.other_assets, Fm.other_liab), self._sums3)
+        firm_stocks = m.weight @ self._sums3  # fixed capital, other assets, other liabilities
         S = np.zeros((len(ITEM_NAMES), 7))
 
         def put(item: str, inst: int, value: float) -> None:
@@ -448,9 +449,9 @@ class Institutions:
         put("advances", CB, float(self.advances.sum()))
         put("foreign_assets", CB, self.fa)
         put("foreign_assets", W, -self.fa)
-        put("fixed_capital", F, float(np.dot(w, Fm.capital[a])))
-        put("other_assets", F, float(np.dot(w, Fm.other_assets[a])))
-        put("other_liabilities", F, -float(np.dot(w, Fm.other_liab[a])))
+        put("fixed_capital", F, float(firm_stocks[0]))
+        put("other_assets", F, float(firm_stocks[1]))
+        put("other_liabilities", F, -float(firm_stocks[2]))
         S[ITEM["net_worth"]] = -S.sum(axis=0)
         return S
 

@@ -9,16 +9,28 @@ import numpy as np
 from numba import prange
 
 from .._numba import chunks, kernel, rows_of
+from .credit import credit_score, default_probability
 
 
 @kernel(parallel=True)
-def pay_out_excess_cash(firms, weight, target, speed, paid):
+def pay_out_excess_cash(firms, weight, target, speed, score, paid):
     """For each live firm: excess = deposits - target x annual revenue (this month's revenue x 12);
-    when positive, `speed` of it is paid out (deposits fall). firms: FirmState (cash written);
-    weight: real firms per model firm by sector; target: liquidity target by sector, share of annual
-    revenue; speed: share of the excess paid a month; paid: by sector, economy-wide yuan (written).
-    Sums in fixed chunks of rows (the same whatever the thread count)."""
-    cash = firms.cash  # written inside prange: bound to a local (a write through firms.cash[i] is lost)
+    when positive, `speed` of it is paid out (deposits fall) and the firm's credit score is made
+    again from what it has left (`credit.credit_scores`' rule; the others' scores are unchanged).
+    firms: FirmState (cash and pd written); weight: real firms per model firm by sector; target:
+    liquidity target by sector, share of annual revenue; speed: share of the excess paid a month;
+    score: credit.ScoreParams; paid: by sector, economy-wide yuan (written). Sums in fixed chunks of
+    rows (the same whatever the thread count)."""
+    cash = firms.cash  # written inside prange: bound to locals (a write through firms.cash[i] is lost)
+    pd = firms.pd
+    capital = firms.capital
+    other_assets = firms.other_assets
+    loans = firms.loans
+    profit = firms.profit
+    loss_months = firms.loss_months
+    sme = firms.sme
+    soe = firms.soe
+    soe_cut = score.soe_implicit_guarantee
     alive = firms.alive
     sector = firms.sector
     revenue = firms.revenue
@@ -34,8 +46,12 @@ def pay_out_excess_cash(firms, weight, target, speed, paid):
             excess = cash[i] - target[s] * 12.0 * revenue[i]
             if excess > 0.0:
                 pay = speed * excess
-                cash[i] = cash[i] - pay
+                c_i = cash[i] - pay
+                cash[i] = c_i
                 t[s] += weight[s] * pay
+                x = credit_score(c_i + capital[i] + other_assets[i], loans[i], profit[i], revenue[i],
+                                 loss_months[i], sme[i], score)
+                pd[i] = default_probability(x, soe[i], soe_cut)
     paid[:] = 0.0
     for c in range(nc):
         paid[:] += part[c]

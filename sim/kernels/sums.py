@@ -14,6 +14,26 @@ from .._numba import chunks, kernel, rows_of
 
 
 @kernel(parallel=True)
+def sector_sums(alive, sector, columns, out):
+    """Per sector, the sums of each array in `columns` (a tuple of float arrays) over live rows, in
+    fixed chunks of rows: out[s, j] (model-firm units)."""
+    n = alive.shape[0]
+    k = len(columns)
+    nc, cs = chunks(n)
+    part = np.zeros((nc, out.shape[0], k))
+    for c in prange(nc):
+        t = part[c]
+        for i in rows_of(c, cs, n):
+            if alive[i]:
+                s = np.uint64(sector[i])
+                for j in range(k):
+                    t[s, j] += columns[j][i]
+    out[:] = 0.0
+    for c in range(nc):
+        out[:] += part[c]
+
+
+@kernel(parallel=True)
 def sector_totals(alive, sector, capacity, pipeline, out):
     """Per sector: live firms, capacity, capacity under construction (model-firm units):
     out[s] = (n, capacity, pipeline)."""
