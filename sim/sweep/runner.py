@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from ..outpaths import clean_stale
+from ..scenario import ScenarioError
 from . import store
 from .spec import Sweep, apply_overrides, first_error
 
@@ -45,6 +46,7 @@ def run_point(flat: int, base: dict[str, Any], overrides: list[tuple[tuple[str, 
     """One run on a worker: the scenario with its overrides, `sim.run`, the kept outputs as arrays."""
     from pydantic import ValidationError
 
+    _test_hook_hold(flat)
     t0 = time.perf_counter()
     _one_thread()
     try:
@@ -95,6 +97,15 @@ def _test_hook_die(flat: int) -> None:
     if int(idx) == flat and not os.path.exists(marker):
         Path(marker).write_text("died\n")
         os._exit(17)
+
+
+def _test_hook_hold(flat: int) -> None:
+    """SIM_SWEEP_TEST_HOLD=MARKER: every run but run 0 waits while MARKER exists (at most 300 s), so that a
+    test can cancel a batch cluster's jobs while runs are in flight."""
+    marker = os.environ.get("SIM_SWEEP_TEST_HOLD")
+    t0 = time.monotonic()
+    while marker and flat != 0 and os.path.exists(marker) and time.monotonic() - t0 < 300:
+        time.sleep(0.1)
 
 
 @dataclass
@@ -197,11 +208,15 @@ def map_runs(fn: Callable[..., Any], jobs: list[tuple[Any, ...]], *, workers: in
 def run_sweep(sw: Sweep, out: str | Path, *, workers: int | None = None, scheduler: str | None = None,
               client: Any = None, progress: Callable[[int, int, int], None] | None = None,
               quiet: bool = True, overwrite: bool = False, notify: Callable[[str], None] | None = None,
-              on_open: Callable[[int, int], None] | None = None) -> Summary:
+              on_open: Callable[[int, int], None] | None = None, cluster: str | None = None,
+              cluster_config: Any = None) -> Summary:
     """Run every run of `sw` not yet done in the store `out`, on Dask; return a summary.
 
-    `client`: a distributed.Client to use (else one is made: `scheduler` address, or a LocalCluster
-    of `workers` single-threaded processes). `progress(done, failed, todo)` is called after each run.
+    `client`: a distributed.Client to use (else one is made: `scheduler` address, a batch cluster, or
+    a LocalCluster of `workers` single-threaded processes). `cluster`: "slurm" or "pbs", jobs submitted
+    through dask-jobqueue as `cluster_config` says (a TOML file, a dict or a ClusterConfig; see
+    sim.sweep.cluster); a bad configuration raises ScenarioError, a refused job or a cluster that
+    gives no worker (or loses them all) ClusterError. `progress(done, failed, todo)` is called after each run.
     One driver at a time works on a store: a second one waits for the first (see `store.locked`).
     The store is checked before resuming (`store.check`). `overwrite`: replace a path that is not
     this sweep's store. `notify(message)` gets the waiting and damage messages (default: stderr);
@@ -212,7 +227,14 @@ def run_sweep(sw: Sweep, out: str | Path, *, workers: int | None = None, schedul
     say = notify or _say
     t_start = time.perf_counter()
     own = client is None
-    cluster = None
+    cfg = None
+    if cluster is not None or cluster_config is not None:
+        from . import cluster as batch
+
+        if workers is not None or scheduler:
+            raise ScenarioError("<arguments>", "cluster", "give a batch cluster, workers or a scheduler, not two")
+        cfg = batch.load_config(cluster_config, cluster)
+    owned = alive = None   # a cluster started here, and its check for lost workers
     startup = 0.0
     try:
         if own and scheduler:  # before the store: a wrong address writes nothing
@@ -221,6 +243,9 @@ def run_sweep(sw: Sweep, out: str | Path, *, workers: int | None = None, schedul
                 client, _ = _client(None, scheduler, quiet)
             except OSError as e:
                 raise SchedulerError(str(e)) from None
+            startup = time.perf_counter() - t_start
+        elif own and cfg is not None:  # before the store too: a refused job writes nothing
+            client, owned, alive = batch.start(cfg, say)
             startup = time.perf_counter() - t_start
         with store.locked(out, say):
             # temporaries of dead drivers on this host (a driver on another host sharing the disk has
@@ -235,21 +260,25 @@ def run_sweep(sw: Sweep, out: str | Path, *, workers: int | None = None, schedul
                 return Summary(sw.n_runs, sw.n_runs, 0, 0, time.perf_counter() - t_start, 0.0, 0, startup)
             if client is None:
                 t_client = time.perf_counter()
-                client, cluster = _client(workers, None, quiet)
+                client, owned = _client(workers, None, quiet)
                 startup = time.perf_counter() - t_client
             if not quiet and getattr(client, "dashboard_link", None):
                 say(f"Dask dashboard: {client.dashboard_link}")
-            return _run(sw, g, client, todo, progress, t_start, startup)
+            expected = cfg.jobs * cfg.cores if cfg is not None else 0
+            return _run(sw, g, client, todo, progress, t_start, startup, alive, expected)
     finally:
         if own and client is not None:
             client.close()
-            if cluster is not None:
-                cluster.close()
+            if owned is not None:
+                owned.close()  # (a batch cluster cancels its jobs)
 
 
 def _run(sw: Sweep, g: Any, client: Any, todo: np.ndarray, progress: Callable[[int, int, int], None] | None,
-         t_start: float, startup: float) -> Summary:
-    from distributed import as_completed
+         t_start: float, startup: float, alive: Any = None, min_threads: int = 0) -> Summary:
+    """Run `todo` on the client's workers, writing each result as it comes. `alive()`, if given, is
+    called every `alive.every` seconds while waiting and raises to stop (a batch cluster that lost its
+    workers); `min_threads`: worker threads still to come (jobs queued) that the runs in flight count."""
+    from distributed import wait
 
     kill_after = int(os.environ.get("SIM_SWEEP_KILL_AFTER", "0"))  # test hook: SIGKILL after N writes
     token = uuid.uuid4().hex[:8]
@@ -284,18 +313,29 @@ def _run(sw: Sweep, g: Any, client: Any, todo: np.ndarray, progress: Callable[[i
         if kill_after and done + failed >= kill_after:
             _kill_self()
 
+    def finished(pending: set[Any]) -> set[Any]:
+        """Wait for at least one of `pending` to finish; meanwhile `alive()` checks the workers."""
+        while True:
+            try:
+                return wait(pending, timeout=alive.every if alive else None, return_when="FIRST_COMPLETED").done
+            except TimeoutError:
+                alive()
+
     queue = iter(todo.tolist())
     # the first run alone: a cold numba cache is compiled and written by one process only
-    record(submit(next(queue)))
-    nthreads = max(1, sum(client.nthreads().values()))
+    first = submit(next(queue))
+    finished({first})
+    record(first)
+    nthreads = max(1, sum(client.nthreads().values()), min_threads)  # (workers still to come included)
     nworkers = len(client.nthreads())
-    window = as_completed()
-    for flat in queue:
-        window.add(submit(flat))
-        if window.count() >= PER_THREAD * nthreads:
-            record(next(window))
-    for fut in window:
-        record(fut)
+    pending: set[Any] = set()
+    for flat in [*queue, None]:  # (None: the end, when the runs still in flight are waited for)
+        if flat is not None:
+            pending.add(submit(flat))
+        while pending and (flat is None or len(pending) >= PER_THREAD * nthreads):
+            for fut in finished(pending):
+                pending.discard(fut)
+                record(fut)
     total = sw.n_runs
     return Summary(total, total - len(todo), done, failed, time.perf_counter() - t_start, run_seconds,
                    nworkers, startup)
