@@ -22,6 +22,7 @@ import os
 import re
 import shlex
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any, Literal
@@ -200,10 +201,18 @@ def job_kwargs(cfg: ClusterConfig) -> dict[str, Any]:
 
 
 def _classes(kind: str) -> Any:
+    import signal
+
     try:
         import dask_jobqueue
     except ImportError:
         raise ClusterError("dask-jobqueue is not installed: pip install 'sim[cluster]' (or dask-jobqueue)") from None
+    # dask-jobqueue 0.9.0 makes SIGINT call sys.exit() when imported (dask/dask-jobqueue#696, fixed after
+    # 0.9.0 by #697): Ctrl-C then ended `sim sweep` with exit 0 and no message. Python's own handler back:
+    handler = signal.getsignal(signal.SIGINT)
+    if getattr(handler, "__module__", "") == "dask_jobqueue.runner" and threading.current_thread() is \
+            threading.main_thread():
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     return {"slurm": dask_jobqueue.SLURMCluster, "pbs": dask_jobqueue.PBSCluster}[kind]
 
 
@@ -282,11 +291,9 @@ def close(client: Any, cluster: Any) -> None:
 
 
 class Watch:
-    """Called while the driver waits for results: raises ClusterError when the sweep has no worker
-    left and none is coming (the jobs ended: cancelled, failed, out of walltime) or none came back
-    within `wait_timeout`."""
-
-    every = 1.0   # seconds between checks
+    """Called while the driver waits for results (every runner.WAIT_SECONDS): raises ClusterError when
+    the sweep has no worker left and none is coming (the jobs ended: cancelled, failed, out of
+    walltime) or none came back within `wait_timeout`."""
 
     def __init__(self, client: Any, cluster: Any, cfg: ClusterConfig, ids: list[str]):
         self.client, self.cluster, self.cfg, self.ids = client, cluster, cfg, ids

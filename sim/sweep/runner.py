@@ -23,9 +23,11 @@ import logging
 import os
 import signal
 import sys
+import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +39,7 @@ from ..scenario import ScenarioError
 from . import store
 from .spec import Sweep, apply_overrides, first_error
 
+WAIT_SECONDS = 0.5    # the driver checks Ctrl-C (and a batch cluster its workers) this often
 RETRIES = 2          # re-runs of a task whose error escaped run_point (the run's own errors do not)
 PER_THREAD = 3       # runs in flight per worker thread
 
@@ -314,31 +317,61 @@ def _run(sw: Sweep, g: Any, client: Any, todo: np.ndarray, progress: Callable[[i
             _kill_self()
 
     def finished(pending: set[Any]) -> set[Any]:
-        """Wait for at least one of `pending` to finish; meanwhile `alive()` checks the workers."""
+        """Wait for at least one of `pending` to finish; meanwhile `alive()` checks the workers, and
+        a Ctrl-C is raised."""
         while True:
             try:
-                return wait(pending, timeout=alive.every if alive else None, return_when="FIRST_COMPLETED").done
+                done = wait(pending, timeout=WAIT_SECONDS, return_when="FIRST_COMPLETED").done
             except TimeoutError:
+                done = set()
+            interrupted()
+            if done:
+                return done
+            if alive is not None:
                 alive()
 
-    queue = iter(todo.tolist())
-    # the first run alone: a cold numba cache is compiled and written by one process only
-    first = submit(next(queue))
-    finished({first})
-    record(first)
-    nthreads = max(1, sum(client.nthreads().values()), min_threads)  # (workers still to come included)
-    nworkers = len(client.nthreads())
-    pending: set[Any] = set()
-    for flat in [*queue, None]:  # (None: the end, when the runs still in flight are waited for)
-        if flat is not None:
-            pending.add(submit(flat))
-        while pending and (flat is None or len(pending) >= PER_THREAD * nthreads):
-            for fut in finished(pending):
-                pending.discard(fut)
-                record(fut)
+    with _sigint_between_waits() as interrupted:
+        queue = iter(todo.tolist())
+        # the first run alone: a cold numba cache is compiled and written by one process only
+        first = submit(next(queue))
+        finished({first})
+        record(first)
+        nthreads = max(1, sum(client.nthreads().values()), min_threads)  # (workers still to come included)
+        nworkers = len(client.nthreads())
+        pending: set[Any] = set()
+        for flat in [*queue, None]:  # (None: the end, when the runs still in flight are waited for)
+            if flat is not None:
+                pending.add(submit(flat))
+            while pending and (flat is None or len(pending) >= PER_THREAD * nthreads):
+                for fut in finished(pending):
+                    pending.discard(fut)
+                    record(fut)
     total = sw.n_runs
     return Summary(total, total - len(todo), done, failed, time.perf_counter() - t_start, run_seconds,
                    nworkers, startup)
+
+
+@contextmanager
+def _sigint_between_waits() -> Iterator[Callable[[], None]]:
+    """Ctrl-C while the driver waits for runs is raised between two waits (by the function yielded),
+    not inside Dask's calls into its event loop, where a KeyboardInterrupt leaves tracebacks of
+    distributed's own on the terminal. Only in the main thread, and only over Python's own handler."""
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield lambda: None
+        return
+    hits: list[int] = []
+
+    def check() -> None:
+        if hits:
+            hits.clear()
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, lambda *_: hits.append(1))
+    try:
+        yield check
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _kill_self() -> None:
