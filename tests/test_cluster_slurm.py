@@ -225,6 +225,8 @@ def test_slurm_sweep_equals_local_and_resumes_after_scancel(slurm, tmp_path):
     said = [line for line in worker_logs.splitlines() if "sim worker" in line]
     assert said and all("1 numba thread(s) per run, numba's pool 1 thread(s)" in line for line in said), worker_logs
     _wait_no_jobs(slurm)  # the jobs were cancelled when the sweep ended
+    r = sim_cli("sweep", spec, "--out", out, "--cluster", "slurm", "--cluster-config", cfg, env=slurm.env)
+    assert r.returncode == 0 and "4 skipped" in r.stderr and "submitted" not in r.stderr, r.stderr  # no jobs
     t_cluster = time.monotonic()
 
     # cancelled with scancel while runs are in flight: the driver stops, the store keeps what is done

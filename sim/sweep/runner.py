@@ -247,7 +247,7 @@ def run_sweep(sw: Sweep, out: str | Path, *, workers: int | None = None, schedul
             except OSError as e:
                 raise SchedulerError(str(e)) from None
             startup = time.perf_counter() - t_start
-        elif own and cfg is not None:  # before the store too: a refused job writes nothing
+        elif own and cfg is not None and not _all_done(sw, out):  # before the store: a refused job writes nothing
             client, owned, alive = batch.start(cfg, say)
             startup = time.perf_counter() - t_start
         with store.locked(out, say):
@@ -263,7 +263,10 @@ def run_sweep(sw: Sweep, out: str | Path, *, workers: int | None = None, schedul
                 return Summary(sw.n_runs, sw.n_runs, 0, 0, time.perf_counter() - t_start, 0.0, 0, startup)
             if client is None:
                 t_client = time.perf_counter()
-                client, owned = _client(workers, None, quiet)
+                if cfg is not None:  # (the store was complete when looked at before the lock)
+                    client, owned, alive = batch.start(cfg, say)
+                else:
+                    client, owned = _client(workers, None, quiet)
                 startup = time.perf_counter() - t_client
             if not quiet and getattr(client, "dashboard_link", None):
                 say(f"Dask dashboard: {client.dashboard_link}")
@@ -279,7 +282,7 @@ def run_sweep(sw: Sweep, out: str | Path, *, workers: int | None = None, schedul
 def _run(sw: Sweep, g: Any, client: Any, todo: np.ndarray, progress: Callable[[int, int, int], None] | None,
          t_start: float, startup: float, alive: Any = None, min_threads: int = 0) -> Summary:
     """Run `todo` on the client's workers, writing each result as it comes. `alive()`, if given, is
-    called every `alive.every` seconds while waiting and raises to stop (a batch cluster that lost its
+    called every WAIT_SECONDS while waiting and raises to stop (a batch cluster that lost its
     workers); `min_threads`: worker threads still to come (jobs queued) that the runs in flight count."""
     from distributed import wait
 
@@ -349,6 +352,16 @@ def _run(sw: Sweep, g: Any, client: Any, todo: np.ndarray, progress: Callable[[i
     total = sw.n_runs
     return Summary(total, total - len(todo), done, failed, time.perf_counter() - t_start, run_seconds,
                    nworkers, startup)
+
+
+def _all_done(sw: Sweep, out: Path) -> bool:
+    """Whether `out` already holds every run of `sw` (looked at without the lock: then no batch jobs
+    are submitted for a finished sweep)."""
+    try:
+        n_done, _, n = store.status_counts(store.open_for(sw, out))
+    except Exception:  # noqa: BLE001 - no store, another's, unreadable: the locked open says what
+        return False
+    return n_done == n
 
 
 @contextmanager
