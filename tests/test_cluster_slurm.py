@@ -88,10 +88,10 @@ def _free_port() -> int:
 
 def _install() -> float | None:
     """Install slurm-wlm and munge with apt if missing (as root on Debian); seconds taken, None if present."""
+    if os.geteuid() != 0:
+        pytest.skip("the single-node Slurm is installed (apt-get install slurm-wlm munge) and run as root")
     if all(shutil.which(x) for x in DAEMONS):
         return None
-    if os.geteuid() != 0:
-        pytest.skip("Slurm is not installed, and installing it (apt-get install slurm-wlm munge) needs root")
     if not (Path("/etc/debian_version").exists() and shutil.which("apt-get")):
         pytest.skip("Slurm is not installed, and this is not Debian with apt-get to install it")
     t0 = time.monotonic()
