@@ -103,12 +103,11 @@ def baseline_rss() -> int:
 
 def bytes_touched(firms: int = 100_000, months: int = 3) -> dict:
     """Bytes of firm-row arrays each kernel call passes (read or written), per row and step: an upper
-    bound on the memory traffic of the step kernels (each array counted once per kernel call)."""
-    import numpy as np
-
+    bound on the memory traffic of the step kernels (each array counted once per kernel call; of a
+    bundle, the fields the kernel's source names, `_bundle_fields`)."""
     import sim
     from sim import kernels
-    from sim.kernels import accounting, credit, exit_entry, investment, market, production, sums
+    from sim.kernels import accounting, credit, credit_allocation, exit_entry, investment, market, production, sums
     from sim.model import IndustrialEconomy
 
     sc = sim.load_scenario(SCENARIO, firms=firms, months=months)
@@ -116,15 +115,16 @@ def bytes_touched(firms: int = 100_000, months: int = 3) -> dict:
     rows = model.firms.n_rows
     count = {"bytes": 0, "calls": 0}
     patched = []
-    for mod in (accounting, credit, exit_entry, investment, market, production, sums):
+    for mod in (accounting, credit, credit_allocation, exit_entry, investment, market, production, sums):
         for name in dir(mod):
             f = getattr(mod, name)
             if hasattr(f, "py_func"):
+                named = _bundle_fields(f.py_func)
 
-                def wrapper(*args, _f=f):
+                def wrapper(*args, _f=f, _named=named):
                     count["calls"] += 1
                     count["bytes"] += sum(
-                        a.nbytes for a in args if isinstance(a, np.ndarray) and a.shape[:1] == (rows,)
+                        a.nbytes for a in _arrays(args, _named) if a.shape[:1] == (rows,)
                     )
                     return _f(*args)
 
@@ -141,6 +141,29 @@ def bytes_touched(firms: int = 100_000, months: int = 3) -> dict:
             setattr(mod, name, f)
     per = count["bytes"] / (months - 1) / rows
     return {"bytes_per_row_step": per, "kernel_calls_per_step": count["calls"] / (months - 1)}
+
+
+def _bundle_fields(fn) -> list[set[str] | None]:
+    """For each parameter of a kernel, the fields its source names (`firms.cash`): the arrays it
+    touches of a bundle (a named tuple) passed there; a kernel is passed all of a bundle's arrays."""
+    import inspect
+    import re
+
+    src = inspect.getsource(fn)
+    return [set(re.findall(rf"\b{p}\.(\w+)", src)) for p in inspect.signature(fn).parameters]
+
+
+def _arrays(args, named) -> list:
+    """The arrays a kernel call touches: the array arguments, and the named fields of the bundles."""
+    import numpy as np
+
+    out = []
+    for a, fields in zip(args, named, strict=False):
+        if isinstance(a, np.ndarray):
+            out.append(a)
+        elif hasattr(a, "_fields"):
+            out += [getattr(a, f) for f in fields if f in a._fields and isinstance(getattr(a, f), np.ndarray)]
+    return out
 
 
 def stream_rate(rows: int = 437_583, reads: int = 13, writes: int = 6, repeat: int = 15) -> dict:

@@ -10,12 +10,12 @@ from .api import run, write  # noqa: E402
 from .scenario import Scenario, ScenarioError, load_scenario  # noqa: E402
 from .tidy import tidy  # noqa: E402  (also registers the ds.sim accessor)
 
-__all__ = ["Scenario", "ScenarioError", "__version__", "analyze", "compare", "load_scenario", "run", "sweep", "tidy",
-           "write"]
+__all__ = ["Scenario", "ScenarioError", "__version__", "analyze", "compare", "explore", "load_scenario", "run", "sweep",
+           "tidy", "write"]
 
 
-def __getattr__(name: str):  # sweeps load lazily: `import sim` does not import dask, zarr or SALib
-    if name in ("sweep", "compare"):
+def __getattr__(name: str):  # load lazily: `import sim` does not import dask, zarr, SALib or solara
+    if name in ("sweep", "compare", "explore"):
         import importlib
 
         return importlib.import_module(f".{name}", __name__)

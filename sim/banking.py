@@ -44,17 +44,18 @@ class BankingSystem:
         B.margin[:] = cfg.margin + cfg.margin_dispersion * g.standard_normal(n_banks)
         w = W[F.sector[a]]
         B.loans[:] = np.bincount(F.bank[a], weights=w * F.loans[a], minlength=n_banks)
-        self.firm_loans = np.zeros(n_banks)  # loans each bank's firms owe it (refresh_exposures)
+        # monthly flows (economy-wide yuan); the first three are accounting.BankFlows, made before
+        # refresh_exposures, whose kernel writes firm_loans (loans each bank's firms owe it)
+        self.interest_income = np.zeros(n_banks)
+        self.deposit_interest = np.zeros(n_banks)
+        self.firm_loans = np.zeros(n_banks)
+        self.writeoff = np.zeros(n_banks)
         self.refresh_exposures()
         B.equity[:] = cfg.capital_ratio_2019 * B.rwa
         B.capital_ratio[:] = _ratio(B.equity, B.rwa)
         B.loans_sme_year_ago[:] = B.loans_sme
         B.provisions[:] = self._provisions()
         self.history_sme: list[np.ndarray] = []
-        # monthly flows (economy-wide yuan)
-        self.interest_income = np.zeros(n_banks)
-        self.deposit_interest = np.zeros(n_banks)
-        self.writeoff = np.zeros(n_banks)
         self.failures_this_month = 0
         self.recap_cost = 0.0
         self.gov_cover = 0.0
@@ -98,9 +99,12 @@ class BankingSystem:
         return cfg.general_provision * (B.loans - B.npl) + cfg.specific_provision * B.npl
 
     # ------------------------------------------------------------------------------------------
-    def month_end(self, refreshed: bool = False) -> None:
+    def month_end(self, refreshed: bool = False, other_income: np.ndarray | None = None) -> None:
         """Interest, provisions, write-offs, taxes and dividends; capital ratios; failures.
-        `refreshed`: exposures were just refreshed from the firms' books (no change since)."""
+        `refreshed`: exposures were just refreshed from the firms' books (no change since).
+        `other_income`: in the closed economy, each bank's interest on bonds and reserves less what it
+        pays on households' deposits and central-bank advances (sim.economy); without it, funds beyond
+        deposits and equity cost `funding_rate` (an open economy's shortcut)."""
         B, cfg = self.banks, self.cfg
         if not refreshed:
             self.refresh_exposures()
@@ -108,8 +112,12 @@ class BankingSystem:
         d_prov = prov_new - B.provisions
         B.provisions[:] = prov_new
         opex = cfg.operating_cost / 12.0 * B.loans
-        other_funding = np.maximum(B.loans - B.equity - B.deposits, 0.0)
-        funding = cfg.funding_rate / 12.0 * other_funding
+        if other_income is None:
+            other_funding = np.maximum(B.loans - B.equity - B.deposits, 0.0)
+            funding = cfg.funding_rate / 12.0 * other_funding
+        else:
+            funding = -other_income
+        self.opex_total = float(opex[B.alive].sum())
         pre = self.interest_income - self.deposit_interest - funding - opex - d_prov - self.writeoff
         tax = np.where(pre > 0, cfg.tax_rate * pre, 0.0)
         net = pre - tax

@@ -225,9 +225,12 @@ def compare_table(res, per_table: int = 3) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from . import compare as cmpmod
+
     base = res.attrs["baseline"]
     names = [s for s in res.scenario.values if s != base]
     con = Console(width=None if sys.stdout.isatty() else 60 + 24 * min(len(names), per_table))
+    rows = cmpmod.summary_rows(res)
     for k in range(0, len(names), per_table):
         group = names[k:k + per_table]
         part = f" ({k // per_table + 1} of {-(-len(names) // per_table)})" if len(names) > per_table else ""
@@ -236,15 +239,8 @@ def compare_table(res, per_table: int = 3) -> None:
         tab.add_column("metric")
         for s in group:
             tab.add_column(str(s), justify="right")
-        for m in res.metric.values:
-            unit = str(res.metric_units.sel(metric=m).values)
-            row = [f"{res.metric_label.sel(metric=m).values} ({unit})"]
-            for s in group:
-                mu = float(res.summary_mean.sel(scenario=s, metric=m))
-                lo = float(res.summary_low.sel(scenario=s, metric=m))
-                hi = float(res.summary_high.sel(scenario=s, metric=m))
-                row.append(f"{mu:+.2f} [{lo:+.2f}, {hi:+.2f}]")
-            tab.add_row(*row)
+        for label, cells in rows:
+            tab.add_row(label, *(cells[str(s)] for s in group))
         con.print(tab)
 
 
@@ -268,6 +264,28 @@ def warmup(quiet) -> None:
 
 
 @main.command()
+@click.argument("run_file", type=click.Path(path_type=Path))
+@click.option("--month", default=None, metavar="YYYY-MM", help="Month to print (default: the last).")
+@click.option("--balance-sheet", "sheet", is_flag=True, help="The balance sheets instead of the flows.")
+def accounts(run_file: Path, month, sheet) -> None:
+    """Print one month of a closed-economy run's transaction-flow matrix (or balance sheets)."""
+    import xarray as xr
+
+    from .economy.report import matrix_table
+
+    if not run_file.exists():
+        fail(f"{run_file}: no such file")
+    try:
+        ds = xr.open_zarr(run_file) if run_file.suffix == ".zarr" else xr.open_dataset(run_file)
+    except (OSError, ValueError) as e:
+        fail(f"{run_file}: not a run output ({e})")
+    try:
+        click.echo(matrix_table(ds, month, "balance_sheet" if sheet else "tfm"))
+    except ValueError as e:
+        fail(f"{run_file}: {e}")
+
+
+@main.command()
 def plan() -> None:
     """Print the order of one monthly step."""
     from .model import PLAN
@@ -283,6 +301,10 @@ main.add_command(sweep)
 from .validation.cli import check_facts  # noqa: E402
 
 main.add_command(check_facts, name="check-facts")
+
+from .explore.cli import explore  # noqa: E402
+
+main.add_command(explore)
 
 
 if __name__ == "__main__":

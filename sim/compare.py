@@ -189,6 +189,21 @@ def compare(scenarios: Sequence[str | Path | Scenario], baseline: str | Path | N
     return out
 
 
+def summary_rows(cmp: xr.Dataset, metrics: Sequence[str] | None = None) -> list[tuple[str, dict[str, str]]]:
+    """The summary as text, one row per metric: ("label (unit)", {scenario: "mean [5%, 95%]"}), the
+    effect over the last 12 months across seeds (what `sim compare` prints and the explorer shows)."""
+    rows = []
+    for m in (cmp.metric.values if metrics is None else metrics):
+        unit = str(cmp.metric_units.sel(metric=m).values)
+        cells = {}
+        for s in cmp.scenario.values:
+            mu, lo, hi = (float(cmp[v].sel(scenario=s, metric=m)) for v in ("summary_mean", "summary_low",
+                                                                            "summary_high"))
+            cells[str(s)] = f"{mu:+.2f} [{lo:+.2f}, {hi:+.2f}]"
+        rows.append((f"{cmp.metric_label.sel(metric=m).values} ({unit})", cells))
+    return rows
+
+
 def plot(cmp: xr.Dataset, path: str | Path | None = None,
          metrics: Sequence[str] = ("output", "price_tax_inclusive", "capacity_heavy", "credit_sme", "productivity",
                                    "output_emerging"), *, overwrite: bool = False):

@@ -39,8 +39,8 @@ def dispatchers() -> dict[str, object]:
 def engine_kernels() -> set[str]:
     """The kernels the engines call (named in sim's modules outside sim/kernels/, the Mesa reference
     included); the others are compiled as part of their callers or kept for tests (such as
-    credit.allocate_credit, the plain version of the allocation the tests check allocate_credit_drawn
-    against)."""
+    credit_allocation.allocate_credit, the plain version of the allocation the tests check
+    allocate_credit_drawn against)."""
     import re
 
     root = Path(__file__).resolve().parent

@@ -13,7 +13,9 @@ import numpy as np
 
 from ._memory import keep_freed_memory, release_freed_memory
 from .banking import BankingSystem, SFCError
+from .economy import Institutions
 from .kernels import accounting as acc
+from .kernels import credit as cr
 from .kernels import exit_entry as xe
 from .kernels import investment as inv
 from .kernels import sums
@@ -58,6 +60,7 @@ class IndustrialEconomy(SetupMixin, FirmPhasesMixin, CreditMixin, CapacityRulesM
         super().__init__(seed=seed)
         keep_freed_memory()
         self.sc = scenario
+        self.closed = scenario.economy.closure == "closed"  # the whole economy's accounts (sim.economy)
         self.run_seed = seed
         self.streams = Streams(seed)
         self.t = 0
@@ -85,7 +88,12 @@ class IndustrialEconomy(SetupMixin, FirmPhasesMixin, CreditMixin, CapacityRulesM
         self._init_loan_rates()
         self.gov_debt = 0.0
         self.sfc_error = 0.0
-        self.rec = Recorder(self.months)
+        self.macro = None
+        if self.closed:
+            self.macro = Institutions(self)
+            self.macro.start_banks()
+        self.wage_index_last = 1.0
+        self.rec = Recorder(self.months, closed=self.closed)
         self._predraw()
         # the per-firm uniforms drawn once a month by the upgrade, imitation and credit processes
         n_search = 0 if scenario.banking.market == "passive" else scenario.banking.search_banks
@@ -170,12 +178,16 @@ class IndustrialEconomy(SetupMixin, FirmPhasesMixin, CreditMixin, CapacityRulesM
         self.cycle = b.cycle_persistence * self.cycle + b.cycle_sigma_common * shock[N_S] + (
             b.cycle_sigma_sector * shock[:N_S])
         self.support *= 1 + p.demand_support / 12.0
-        y = 1.0 if self.income0 is None else self.income_smooth / (self.income0 * self._trend(t))
-        final = (self.final0 * np.exp(self.growth * t / 12.0) * self.support * np.exp(self.cycle)
-                 * (ptax / self.ptax0) ** (-self.elasticity) * y ** self.income_el)
+        if self.closed:  # bought out of budgets (sim.economy)
+            final = self.macro.final_demand(t, ptax, base_price, self.cycle, self.support, self.wage_index_last)
+        else:
+            y = 1.0 if self.income0 is None else self.income_smooth / (self.income0 * self._trend(t))
+            final = (self.final0 * np.exp(self.growth * t / 12.0) * self.support * np.exp(self.cycle)
+                     * (ptax / self.ptax0) ** (-self.elasticity) * y ** self.income_el)
         intermediate = self.io @ self.out_prev
         invest_demand = self.inv_share * self.invest_prev / base_price
         demand = final + intermediate + invest_demand
+        self._orders_by_use = {"intermediate": intermediate, "investment": invest_demand, "all": demand}
         self.final_share = final / demand
 
         # 3-6. input prices this month (sector level), then market shares and orders; production
@@ -191,9 +203,12 @@ class IndustrialEconomy(SetupMixin, FirmPhasesMixin, CreditMixin, CapacityRulesM
         bk.writeoff[:] = 0.0
         wage_index, cash0, cash1 = self.produce_and_book(demand / W, energy_cost, material_cost, anchor, tau,
                                                          vat_inputs_per_q)
+        self.wage_index_last = wage_index
         va_cost = self.labour * wage_index + self.services
         inc = self._income * W[:, None]
         self._check_cash("6 income", cash0, float(inc[:, acc.I_CASH].sum()), after=cash1)
+        if self.closed:  # firms pay owners their deposits beyond the liquidity target (sim.economy)
+            cash1 = self._check_cash("6 distributions", cash1, -self.distribute_excess_cash())
 
         # 7. credit: plan investment, then ask the lender
         pi = self.investment_price()
@@ -204,6 +219,7 @@ class IndustrialEconomy(SetupMixin, FirmPhasesMixin, CreditMixin, CapacityRulesM
         factor = self._capacity_rules(self._requested * W)
         self.funding_need(factor, cap_per_capacity)
         credit_flow, cash2, loan_gap = self.credit_market()
+        self._credit_flow = credit_flow
         self._check_cash("7 credit", cash1, credit_flow, after=cash2)
         self.sfc_error = max(self.sfc_error, self.banking.check("7 credit", self._loan_scale(), gap=loan_gap))
 
@@ -237,13 +253,36 @@ class IndustrialEconomy(SetupMixin, FirmPhasesMixin, CreditMixin, CapacityRulesM
         self._check_cash("10 entry", cash4, entry_cash, after=bk.firm_deposits)
         loan_gap = float(np.max(np.abs(bk.firm_loans - bk.banks.loans)))
         self.sfc_error = max(self.sfc_error, bk.check("10 entry", self._loan_scale(), gap=loan_gap))
-        bk.month_end(refreshed=True)
+        bk.month_end(refreshed=True, other_income=self.macro.bank_income() if self.closed else None)
+        if self.closed:
+            self._close_economy(t, demand, inc, ivt, ext, entry_cash)
 
         # 11. accounting and records
         self._record(t, demand, final, inc, ivt, ext, retired, entries, entry_cap, ptax)
+        if self.closed:
+            self.macro.record(self.rec, t)
         if t % 12 == 11:
             release_freed_memory()  # free heap pages the month's temporaries left behind
         self.t += 1
+
+    def distribute_excess_cash(self) -> float:
+        """Step 6 in the closed economy: firms pay owners part of their deposits beyond the liquidity
+        target (kernels.payout, by sector into macro.paid_out); the credit scores, made with the income
+        statements, are made again from the deposits left. Returns the total, economy-wide yuan."""
+        paid = self.macro.pay_out_excess_cash()
+        cr.credit_scores(self.firms.bundle(), cr.score_params(self.sc.banking, self.policy))
+        return paid
+
+    def _close_economy(self, t, demand, inc, ivt, ext, entry_cash) -> None:
+        """Step 11 in the closed economy: every flow of the month paid by one institution to another,
+        the stocks moved, the matrix checked (sim.economy)."""
+        F, rows = self.firms, self.entered_rows
+        w = self.weight[F.sector[rows]]
+        flows = {"credit_loans": self._credit_flow + self._credit_month["fees"], "fees": self._credit_month["fees"],
+                 "entry_capital": float(np.dot(w, F.capital[rows])), "entry_loans": float(np.dot(w, F.loans[rows])),
+                 "entry_cash": entry_cash}
+        gap = self.macro.close_month(t, demand, self._orders_by_use, inc, ivt, ext, flows)
+        self.sfc_error = max(self.sfc_error, gap)
 
     def _trend(self, t: int) -> float:
         g = float(np.sum(self.growth * self.rev_month) / np.sum(self.rev_month))

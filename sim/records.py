@@ -130,16 +130,45 @@ def cell_methods(name: str) -> str:
 
 
 def variable_attrs(name: str) -> dict[str, str]:
-    dims, units, long = VARIABLES[name]
+    dims, units, long = _all_variables()[name]
     return {"units": units, "long_name": long, "cell_methods": cell_methods(name), **EXTRA_ATTRS.get(name, {})}
 
 
+# the closed economy's accounts (sim.economy; `[economy] closure = "closed"`), in its runs only
+CLOSED_VARIABLES: dict[str, tuple[tuple[str, ...], str, str]] = {
+    "tfm": (("time", "flow", "institution"), Y,
+            "Transaction-flow matrix: what each institution receives (+) or pays (-); financial rows: change in "
+            "stocks, a source of funds +"),
+    "balance_sheet": (("time", "item", "institution"), "yuan",
+                      "Balance sheets at the end of the month: assets +, liabilities -, net worth balancing"),
+    "household_deposits": (("time",), "yuan", "Households' bank deposits"),
+    "household_consumption": (("time",), Y, "Households' spending (goods of all sectors, imports included)"),
+    "household_disposable_income": (("time",), Y, "Households' disposable income"),
+    "government_purchases": (("time",), Y, "Government purchases of goods and services"),
+    "exports": (("time",), Y, "Exports of the modelled industries, ex-VAT"),
+    "imports": (("time",), Y, "Imports of goods, ex-VAT"),
+    "central_bank_foreign_assets": (("time",), "yuan", "Foreign assets of the central bank"),
+    "tax_rate_rest": (("time",), "1", "Tax rate on the rest of the economy's value added (calibrated at start)"),
+}
+POINT |= {"household_deposits", "central_bank_foreign_assets", "balance_sheet", "tax_rate_rest"}
+EXTRA_ATTRS.update(dict.fromkeys(CLOSED_VARIABLES, NOMINAL))
+
+
+def _all_variables() -> dict[str, tuple[tuple[str, ...], str, str]]:
+    return {**VARIABLES, **CLOSED_VARIABLES}
+
+
 class Recorder:
-    def __init__(self, months: int):
+    def __init__(self, months: int, closed: bool = False):
+        from .economy import FLOW_NAMES, INSTITUTIONS, ITEM_NAMES
+
         self.months = months
+        self.sizes = {"sector": len(SECTORS), "size_class": len(SIZE_CLASSES), "flow": len(FLOW_NAMES),
+                      "institution": len(INSTITUTIONS), "item": len(ITEM_NAMES)}
+        self.variables = {**VARIABLES, **(CLOSED_VARIABLES if closed else {})}
         self.data: dict[str, np.ndarray] = {}
-        for name, (dims, _, _) in VARIABLES.items():
-            shape = [months] + [len(SECTORS) if d == "sector" else len(SIZE_CLASSES) for d in dims[1:]]
+        for name, (dims, _, _) in self.variables.items():
+            shape = [months] + [self.sizes[d] for d in dims[1:]]
             self.data[name] = np.full(shape, np.nan)
 
     def __setitem__(self, key: tuple[str, int], value) -> None:
@@ -150,10 +179,14 @@ class Recorder:
         t0 = np.datetime64(start, "M")
         time = (t0 + np.arange(self.months)).astype("datetime64[ns]")
         coords = {"time": time, "sector": np.array(SECTORS), "size_class": np.array(SIZE_CLASSES)}
+        if len(self.variables) > len(VARIABLES):
+            from .economy import FLOW_NAMES, INSTITUTIONS, ITEM_NAMES
+
+            coords.update(flow=np.array(FLOW_NAMES), institution=np.array(INSTITUTIONS), item=np.array(ITEM_NAMES))
         ds = xr.Dataset(
             {
                 name: xr.DataArray(self.data[name], dims=dims, attrs=variable_attrs(name))
-                for name, (dims, _, _) in VARIABLES.items()
+                for name, (dims, _, _) in self.variables.items()
             },
             coords=coords,
             attrs=attrs,

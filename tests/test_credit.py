@@ -9,7 +9,9 @@ import pytest
 import sim
 from sim.banking import SFCError
 from sim.kernels import credit
+from sim.kernels import credit_allocation as ca
 from sim.model import IndustrialEconomy
+from sim.state import SECTOR_FIELDS, Banks, Firms, Scratch, SectorTables
 
 from .conftest import run_text, write_scenario
 
@@ -153,49 +155,56 @@ def test_sfc_check_catches_unrecorded_cash(baseline):
         model._check_cash("6 income", before, 0.0)
 
 
+def _applicants(pd_, request, n_banks):
+    """Firm rows of SMEs in sector 0 (weight 1) at bank 1 (or 0 with one bank), no loans, that ask
+    `request` with default probabilities `pd_`; their banks alive with no loans on the books."""
+    n = len(pd_)
+    F, S, B = Firms(n), Scratch(n), Banks(n_banks)
+    F.alive[:] = True
+    F.sme[:] = True
+    F.pd[:] = pd_
+    F.loan_rate[:] = 0.05
+    F.bank[:] = n_banks - 1
+    S.request[:] = request
+    S.limit[:] = 1e9
+    B.alive[:] = True
+    sectors = SectorTables(*(np.ones(1, dtype=dt) for dt, _ in SECTOR_FIELDS.values()))
+    return F, S, B, sectors
+
+
+def _params(**kw) -> ca.AllocationParams:
+    values = dict(policy_rate=0.04, sme_premium=0.01, loss_given_default=0.4, risk_weight_large=1.0,
+                  risk_weight_sme=0.75, risk_weight_guaranteed=0.2, switching_cost=0.005, fund_room=0.0,
+                  coverage=0.0, fee_small=0.01, fee_large=0.01, small_loan=ca.SMALL_LOAN)
+    return ca.AllocationParams(**{**values, **kw})
+
+
 def test_allocation_ranks_by_score_and_respects_bank_capital():
-    n = 3
     order = np.array([2, 0, 1], dtype=np.int64)  # firm 2 has the best score
     cand = np.array([[0, 1], [0, 1], [0, 1]], dtype=np.int64)
-    z = np.zeros(n)
-    sector = np.zeros(n, dtype=np.int64)
-    weight = np.ones(1)
-    sme = np.ones(n, dtype=np.bool_)
-    soe = np.zeros(n, dtype=np.bool_)
-    pd_ = np.array([0.02, 0.02, 0.01])
-    request = np.array([100.0, 100.0, 100.0])
-    limit = np.full(n, 1e9)
-    alive_b = np.ones(2, dtype=np.bool_)
-    margin = np.array([0.001, 0.0])  # bank 1 is cheaper
-    room = np.array([0.0, 150.0])  # but only has room for two loans of 75 risk-weighted
-    bank = np.array([1, 1, 1], dtype=np.int64)
-    loans, rate, cash, guar = z.copy(), np.full(n, 0.05), z.copy(), z.copy()
-    bank_loans = np.zeros(2)
-    granted, fees, new_rate = z.copy(), z.copy(), z.copy()
-    credit.allocate_credit(order, cand, sector, weight, sme, soe, pd_, request, limit, alive_b, margin, room,
-                           np.full(2, 0.08), np.full(2, 0.08), np.zeros(2), 0.04, 0.01, 0.4, 1.0, 0.75, 0.2,
-                           np.zeros(1), 0.0, 0.01, 0.01, 5e6, 0.005, bank, loans, rate, cash, guar, bank_loans,
-                           granted, fees, new_rate)
-    assert granted[2] == 100.0 and granted[0] == 100.0  # best scores served first
-    assert granted[1] == 0.0  # the bank is out of capital room, the other bank has none
-    assert bank_loans[1] == 200.0 and room[1] == pytest.approx(0.0)
-    np.testing.assert_allclose(new_rate[2], 0.04 + 0.0 + 0.01 + 0.01 * 0.4)
+    F, S, B, sectors = _applicants([0.02, 0.02, 0.01], 100.0, 2)
+    room = np.array([0.0, 150.0])  # bank 1 is cheaper but only has room for two loans of 75 risk-weighted
+    terms = ca.LendingTerms(margin=np.array([0.001, 0.0]), room=room, pdmax_sme=np.full(2, 0.08),
+                            pdmax_large=np.full(2, 0.08), discount=np.zeros(2), size_cdf=np.array([0.5, 1.0]))
+    ca.allocate_credit(order, cand, F.bundle(), B.bundle(), S.bundle(), sectors, terms, _params())
+    assert S.granted[2] == 100.0 and S.granted[0] == 100.0  # best scores served first
+    assert S.granted[1] == 0.0  # the bank is out of capital room, the other bank has none
+    assert B.loans[1] == 200.0 and room[1] == pytest.approx(0.0)
+    np.testing.assert_allclose(S.new_rate[2], 0.04 + 0.0 + 0.01 + 0.01 * 0.4)
 
 
 def test_guarantee_taken_when_cheaper_than_its_fee():
-    n = 1
-    args = dict(order=np.zeros(1, dtype=np.int64), cand=np.zeros((1, 1), dtype=np.int64))
-    z = np.zeros(n)
     out = []
     for fee in (0.001, 0.05):
-        loans, rate, cash, guar = z.copy(), np.full(n, 0.05), z.copy(), z.copy()
-        credit.allocate_credit(args["order"], args["cand"], np.zeros(1, np.int64), np.ones(1), np.ones(1, np.bool_),
-                               np.zeros(1, np.bool_), np.array([0.05]), np.array([100.0]), np.array([1e9]),
-                               np.ones(1, np.bool_), np.zeros(1), np.array([1e9]), np.full(1, 0.08),
-                               np.full(1, 0.08), np.zeros(1), 0.04, 0.01, 0.4, 1.0, 0.75, 0.2, np.array([1e9]), 0.8,
-                               fee, fee, 5e6, 0.0, np.zeros(1, np.int64), loans, rate, cash, guar, np.zeros(1),
-                               z.copy(), z.copy(), z.copy())
-        out.append((guar[0], rate[0]))
+        F, S, B, sectors = _applicants([0.05], 100.0, 1)
+        terms = ca.LendingTerms(margin=np.zeros(1), room=np.array([1e9]), pdmax_sme=np.full(1, 0.08),
+                                pdmax_large=np.full(1, 0.08), discount=np.zeros(1), size_cdf=np.ones(1))
+        left = ca.allocate_credit(np.zeros(1, dtype=np.int64), np.zeros((1, 1), dtype=np.int64), F.bundle(),
+                                  B.bundle(), S.bundle(), sectors, terms,
+                                  _params(switching_cost=0.0, fund_room=1e9, coverage=0.8, fee_small=fee,
+                                          fee_large=fee))
+        out.append((F.guaranteed[0], F.loan_rate[0]))
+        assert left == pytest.approx(1e9 - F.guaranteed[0])  # the fund's room left
     assert out[0][0] == pytest.approx(80.0) and out[1][0] == 0.0
     assert out[0][1] < out[1][1]
 

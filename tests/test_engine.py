@@ -16,6 +16,7 @@ from sim.api import make_model
 from sim.kernels import market
 from sim.model import IndustrialEconomy
 from sim.rng import RowDraws, stream
+from sim.state import SECTOR_FIELDS, Firms, SectorTables
 
 from .conftest import ROOT, assert_same_run, write_scenario
 
@@ -115,16 +116,19 @@ def test_micro_sums_equal_aggregates(baseline):
 
 
 def _market(price, share, capacity, demand, chi):
+    """One sector (weight 1, price index 1) of firms with these prices, shares and capacities."""
     n = len(price)
-    alive = np.ones(n, dtype=np.bool_)
-    sector = np.zeros(n, dtype=np.int8)
-    out = {k: np.zeros(n) for k in ("share_prev", "orders", "output", "revenue")}
-    share = np.array(share, dtype=float)
-    unfilled = np.zeros(n)
-    market.market_step(alive, sector, np.ones(1), np.array(price, dtype=float), unfilled, np.array([1.0]), chi,
-                       3.0, 1.0, np.array([demand]), np.array(capacity, dtype=float), np.ones(n), share,
-                       out["share_prev"], out["orders"], out["output"], out["revenue"])
-    return share, unfilled, out
+    F = Firms(n)
+    F.alive[:] = True
+    F.price[:] = price
+    F.share[:] = share
+    F.capacity[:] = capacity
+    F.productivity[:] = 1.0
+    sectors = SectorTables(*(np.ones(1, dtype=dtype) for dtype, _ in SECTOR_FIELDS.values()))
+    params = market.MarketParams(replicator_speed=chi, share_price_sensitivity=3.0, share_backlog_sensitivity=1.0)
+    market.market_step(F.bundle(), sectors, market.MarketDemand(price_index=np.array([1.0]), demand=np.array([demand])),
+                       params)
+    return F.share, F.unfilled, {k: getattr(F, k) for k in ("share_prev", "orders", "output", "revenue")}
 
 
 def test_replicator_moves_share_to_cheaper_firm():
@@ -282,8 +286,8 @@ def test_exit_kernel_closes_exactly_the_failing_rows_in_every_chunk():
                              minlength=n_b)
     alive0 = alive
     table = np.zeros((n_s, xe.N_EXIT))
-    xe.exits(F.bundle(), B.bundle(), sectors, xe.ExitParams(loss_months_exit=12, recovery_rate=0.5), min_share,
-             np.zeros(n_b), table, np.zeros((n_s, 3)))
+    params = xe.ExitParams(loss_months_exit=12, recovery_rate=0.5, book_overdrafts=False)
+    xe.exits(F.bundle(), B.bundle(), sectors, params, min_share, np.zeros(n_b), table, np.zeros((n_s, 3)))
     alive, exit_reason, bank_loans = F.alive, F.exit_reason, B.loans
     assert bankrupt.sum() > 1000 and voluntary.sum() > 1000
     np.testing.assert_array_equal(alive, alive0 & ~leaving)

@@ -136,7 +136,7 @@ def test_exits_write_every_row_in_every_chunk(monkeypatch):
     G, C = _copy(F), Banks(50)
     for name in BANK_FIELDS:
         getattr(C, name)[:] = getattr(B, name)
-    params = xe.ExitParams(loss_months_exit=12, recovery_rate=0.5)
+    params = xe.ExitParams(loss_months_exit=12, recovery_rate=0.5, book_overdrafts=False)
     min_share = np.full(N_S, 2e-6)
     out = [(np.zeros(50), np.full((N_S, xe.N_EXIT), np.nan), np.full((N_S, 3), np.nan)) for _ in range(2)]
     got = xe.exits(F.bundle(), B.bundle(), _sectors(), params, min_share, *out[0])

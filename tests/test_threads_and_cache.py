@@ -90,7 +90,8 @@ def test_warmup_reaches_every_kernel_the_engines_call():
     assert len(engine) > 25 and f"{len(engine)} of the engines' {len(engine)} kernels cached" in r.stderr
     assert "not reached" not in r.stderr
     assert not set(compilecache.uncached()) & engine
-    assert "sim.kernels.credit:allocate_credit_drawn" in engine and "sim.kernels.credit:allocate_credit" not in engine
+    alloc = "sim.kernels.credit_allocation:allocate_credit"
+    assert f"{alloc}_drawn" in engine and alloc not in engine and "sim.kernels.credit:repay_and_apply" in engine
 
 
 @pytest.mark.parametrize("cmd", ["run", "compare", "check-facts"])

@@ -2,11 +2,62 @@
 
 from __future__ import annotations
 
+from collections import namedtuple
+
 import numpy as np
 from numba import prange
 
 from .._numba import chunks, kernel, rows_of
 from .credit import credit_score, default_probability
+
+# this month's costs and rates by sector for the income statements (arrays of one value per sector)
+COST_FIELDS = {
+    "labour": (np.float64, "wages per yuan of output at productivity 1 (labour share x wage index)"),
+    "services": (np.float64, "services per yuan of output at productivity 1"),
+    "energy": (np.float64, "energy per yuan of output at energy intensity 1 (energy share x energy price index)"),
+    "materials": (np.float64, "intermediate inputs and other materials per yuan of output"),
+    "vat_rate": (np.float64, "VAT rate on the sector's sales"),
+    "vat_inputs_per_q": (np.float64, "input VAT on intermediate inputs and materials per yuan of output"),
+    "workers_per_yuan": (np.float64, "workers per yuan of monthly output at productivity 1"),
+    "mwh_per_yuan": (np.float64, "energy use per yuan of output at energy intensity 1, MWh"),
+}
+# the scalar parameters of the income statements (the settings of the same names; the small-profit
+# bands per month)
+INCOME_FIELDS = {
+    "deposit_rate": (float, "rate paid on firm deposits, 1/yr (banking)"),
+    "vat_rate_inputs": (float, "VAT rate on energy, services and other materials (policy)"),
+    "cit_rate": (float, "corporate income tax rate (policy)"),
+    "cit_rate_small": (float, "rate on a small low-profit firm's profit up to the lower band (policy)"),
+    "cit_rate_small_upper": (float, "rate on a small low-profit firm's profit above the lower band (policy)"),
+    "small_low_month": (float, "the small-profit lower band, yuan/month (behaviour.small_profit_lower_band / 12)"),
+    "small_profit_month": (float, "the small low-profit ceiling, yuan/month (behaviour.small_profit_threshold / 12)"),
+    "dividend_payout": (float, "share of net profit paid out (behaviour)"),
+}
+# the banks' monthly flows from their firms, by bank (economy-wide yuan): not bank state (`BankState`)
+# but the banking system's arrays of the same names, which the kernels write
+FLOW_FIELDS = {
+    "interest_income": (np.float64, "interest the bank's firms pay on their loans this month (`income`)"),
+    "deposit_interest": (np.float64, "interest the bank pays on its firms' deposits this month (`income`)"),
+    "firm_loans": (np.float64, "loans the bank's firms owe it, for the stock-flow check (`month_sums`)"),
+}
+IncomeCosts = namedtuple("IncomeCosts", tuple(COST_FIELDS))
+IncomeParams = namedtuple("IncomeParams", tuple(INCOME_FIELDS))
+BankFlows = namedtuple("BankFlows", tuple(FLOW_FIELDS))
+
+
+def income_params(banking, policy, behaviour) -> IncomeParams:
+    """From the scenario's banking settings, the policy in force and the behaviour settings."""
+    return IncomeParams(deposit_rate=float(banking.deposit_rate), vat_rate_inputs=float(policy.vat_rate_inputs),
+                        cit_rate=float(policy.cit_rate), cit_rate_small=float(policy.cit_rate_small),
+                        cit_rate_small_upper=float(policy.cit_rate_small_upper),
+                        small_low_month=float(behaviour.small_profit_lower_band / 12.0),
+                        small_profit_month=float(behaviour.small_profit_threshold / 12.0),
+                        dividend_payout=float(behaviour.dividend_payout))
+
+
+def bank_flows(bk) -> BankFlows:
+    """The banking system's flow arrays (made at each call: three references)."""
+    return BankFlows(*(getattr(bk, name) for name in FLOW_FIELDS))
 
 # columns of the per-sector income table written by `income`
 (I_REVENUE, I_WAGES, I_SERVICES, I_ENERGY, I_MATERIALS, I_VALUE_ADDED, I_INTEREST, I_DEPRECIATION,
@@ -16,14 +67,7 @@ N_INCOME = 21
 
 
 @kernel(parallel=True)
-def income(alive, sector, sme, output, capacity, revenue, productivity, energy_intensity, loans, loan_rate,
-           deposit_rate,
-           labour_cost, services_cost, energy_cost, material_cost, dep_rate, vat_rate, vat_inputs_per_q,
-           vat_rate_inputs, cit_rate, cit_rate_small, cit_rate_small_upper, small_low_month, small_profit_month,
-           payout,
-           cash, capital, other_assets, other_liab, profit, loss_months, table,
-           weight, bank, soe, pd_c0, pd_lev, pd_loss, pd_sme, pd_margin, soe_cut, pd, bank_interest,
-           bank_deposit_interest, workers_per_yuan, mwh_per_yuan):
+def income(firms, sectors, costs, params, score, flows, table):
     """Sales less wages, services, energy, inputs, interest and depreciation; VAT remitted on value
     added (output VAT less input VAT); corporate income tax with the small low-profit enterprise
     bands (Caishui [2019] No. 13); dividends.
@@ -41,7 +85,55 @@ def income(alive, sector, sme, output, capacity, revenue, productivity, energy_i
 
     Net worth is not stored here: the credit step changes it before anyone reads it, and the
     investment step stores every row's (`investment.execute_investment`).
+
+    firms: FirmState (reads alive, sector, sme, soe, bank, output, capacity, revenue, productivity,
+    energy_intensity, loans, loan_rate, other_assets; writes cash, capital, profit, loss_months of
+    live rows and pd of every row, 0 for an empty one); sectors: SectorTables (weight, dep_month:
+    the depreciation of fixed capital); costs: IncomeCosts; params: IncomeParams; score:
+    credit.ScoreParams; flows: BankFlows (writes interest_income and deposit_interest); table: the
+    per-sector income table (columns I_*, one model firm each), written.
     """
+    # arrays the loops write must be bound to locals before them (a write through `firms.x[i]`
+    # inside prange is lost); the reads are bound too, so the loops are the ones they were before bundles
+    cash = firms.cash
+    capital = firms.capital
+    profit = firms.profit
+    loss_months = firms.loss_months
+    pd = firms.pd
+    alive = firms.alive
+    sector = firms.sector
+    sme = firms.sme
+    soe = firms.soe
+    bank = firms.bank
+    output = firms.output
+    capacity = firms.capacity
+    revenue = firms.revenue
+    productivity = firms.productivity
+    energy_intensity = firms.energy_intensity
+    loans = firms.loans
+    loan_rate = firms.loan_rate
+    other_assets = firms.other_assets
+    weight = sectors.weight
+    dep_rate = sectors.dep_month
+    labour_cost = costs.labour
+    services_cost = costs.services
+    energy_cost = costs.energy
+    material_cost = costs.materials
+    vat_rate = costs.vat_rate
+    vat_inputs_per_q = costs.vat_inputs_per_q
+    workers_per_yuan = costs.workers_per_yuan
+    mwh_per_yuan = costs.mwh_per_yuan
+    deposit_rate = params.deposit_rate
+    vat_rate_inputs = params.vat_rate_inputs
+    cit_rate = params.cit_rate
+    cit_rate_small = params.cit_rate_small
+    cit_rate_small_upper = params.cit_rate_small_upper
+    small_low_month = params.small_low_month
+    small_profit_month = params.small_profit_month
+    payout = params.dividend_payout
+    soe_cut = score.soe_implicit_guarantee
+    bank_interest = flows.interest_income
+    bank_deposit_interest = flows.deposit_interest
     n_b = bank_interest.shape[0]
     n = alive.shape[0]
     nc, cs = chunks(n)
@@ -116,8 +208,7 @@ def income(alive, sector, sme, output, capacity, revenue, productivity, energy_i
             t[s, I_WORKERS] += q_per_a * workers_per_yuan[s]
             t[s, I_ENERGY_USE] += q * mwh_per_yuan[s] * ei_i
             # credit score (as credit.credit_scores)
-            pd[i] = credit_score(cash_i + capital_i + other_i, loans_i, net, r, lm, sme_i, pd_c0, pd_lev, pd_loss,
-                                 pd_sme, pd_margin)
+            pd[i] = credit_score(cash_i + capital_i + other_i, loans_i, net, r, lm, sme_i, score)
     # its probability in a loop of its own, which LLVM vectorises (`elementary`)
     for c in prange(nc):
         for i in rows_of(c, cs, n):
@@ -151,12 +242,39 @@ def income_identities(table):
  S_MARKUP_W) = range(10)
 N_STOCKS = 10
 
+# the scalar parameters of the month's sums (the banking settings of the same names, and the SME threshold)
+SUMS_FIELDS = {
+    "risk_weight_sme": (float, "risk weight of loans to SMEs"),
+    "risk_weight_large": (float, "risk weight of loans to large firms"),
+    "risk_weight_guaranteed": (float, "risk weight of the guarantee-covered part of a loan"),
+    "npl_months": (int, "consecutive loss-making months after which a firm's loan is non-performing"),
+    "sme_threshold": (float, "capacity below which a firm is an SME, yuan/month (the revenue threshold / 12)"),
+}
+# the records' sums `month_sums` writes (the model's arrays of the same names, without the underscore)
+RECORD_FIELDS = {
+    "stocks": (np.float64, "per sector, the firms' stocks and flows (columns S_*), one model firm each"),
+    "cls_loans": (np.float64, "per size class (0 SME, 1 large), loans, economy-wide yuan"),
+    "cls_interest": (np.float64, "per size class, loans x loan rate, economy-wide yuan/yr"),
+    "cls_credit": (np.float64, "per size class (rows) and item (columns): credit granted with renewals, yuan; new "
+                               "money, yuan; new money x its rate, yuan/yr; firms refused, real firms"),
+}
+SumsParams = namedtuple("SumsParams", tuple(SUMS_FIELDS))
+RecordSums = namedtuple("RecordSums", tuple(RECORD_FIELDS))
+
+
+def sums_params(banking, sme_threshold: float) -> SumsParams:
+    """From the scenario's banking settings and the model's SME threshold (capacity, yuan/month)."""
+    return SumsParams(*(kind(sme_threshold if name == "sme_threshold" else getattr(banking, name))
+                        for name, (kind, _) in SUMS_FIELDS.items()))
+
+
+def record_sums(model) -> RecordSums:
+    """The model's arrays for the records' sums (made at each call: four references)."""
+    return RecordSums(*(getattr(model, "_" + name) for name in RECORD_FIELDS))
+
 
 @kernel(parallel=True)
-def month_sums(alive, sector, weight, bank, sme, loans, guaranteed, cash, loss_months, rw_sme, rw_large, rw_g,
-               npl_months, loans_sme, loans_large, bank_guaranteed, rwa, deposits, npl, firm_loans, records,
-               output, capacity, productivity, energy_intensity, net_worth, pipeline, price, markup, loan_rate,
-               threshold_month, granted, rolled, new_rate, denied, stocks, cls_loans, cls_interest, credit):
+def month_sums(firms, banks, scratch, sectors, params, flows, records, out):
     """The month's sums over firm rows, in one pass (fixed chunks of rows, so the sums do not depend
     on the number of threads).
 
@@ -170,7 +288,53 @@ def month_sums(alive, sector, weight, bank, sme, loans, guaranteed, cash, loss_m
     `sums.classify_size` will reclassify them once the banks have closed the month) weighted loans
     and loan interest; the guaranteed stock (returned second); and per size class the credit
     granted this month (with renewals; new money; interest on new money; firms refused; over all
-    rows, as the credit arrays are per row)."""
+    rows, as the credit arrays are per row).
+
+    firms: FirmState (read only); banks: BankState (writes loans_sme, loans_large, guaranteed, rwa,
+    deposits, npl); scratch: ScratchState (reads granted, rolled, new_rate, denied); sectors:
+    SectorTables (weight); params: SumsParams; flows: BankFlows (writes firm_loans); records: bool;
+    out: RecordSums (written with `records`)."""
+    # the arrays are bound to locals before the loops, as in every parallel kernel (a write through
+    # a tuple's attribute inside prange is lost; here the writes come after the loop, as whole-array
+    # operations numba may make parallel loops of its own)
+    alive = firms.alive
+    sector = firms.sector
+    bank = firms.bank
+    sme = firms.sme
+    loans = firms.loans
+    guaranteed = firms.guaranteed
+    cash = firms.cash
+    loss_months = firms.loss_months
+    output = firms.output
+    capacity = firms.capacity
+    productivity = firms.productivity
+    energy_intensity = firms.energy_intensity
+    net_worth = firms.net_worth
+    pipeline = firms.pipeline
+    price = firms.price
+    markup = firms.markup
+    loan_rate = firms.loan_rate
+    granted = scratch.granted
+    rolled = scratch.rolled
+    new_rate = scratch.new_rate
+    denied = scratch.denied
+    weight = sectors.weight
+    loans_sme = banks.loans_sme
+    loans_large = banks.loans_large
+    bank_guaranteed = banks.guaranteed
+    rwa = banks.rwa
+    deposits = banks.deposits
+    npl = banks.npl
+    firm_loans = flows.firm_loans
+    stocks = out.stocks
+    cls_loans = out.cls_loans
+    cls_interest = out.cls_interest
+    credit = out.cls_credit
+    rw_sme = params.risk_weight_sme
+    rw_large = params.risk_weight_large
+    rw_g = params.risk_weight_guaranteed
+    npl_months = params.npl_months
+    threshold_month = params.sme_threshold
     n = alive.shape[0]
     n_b = loans_sme.shape[0]
     n_s = stocks.shape[0]

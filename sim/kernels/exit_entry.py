@@ -19,20 +19,24 @@ from .sums import book_gap
 
 # columns of the per-sector exit table
 (X_BANKRUPT, X_VOLUNTARY, X_FORCED, X_RETIRED, X_WRITE_OFF, X_RESIDUAL, X_COMPENSATION, X_LOANS_REPAID,
- X_BANKRUPT_SME, X_BANKRUPT_LARGE, X_CASH, X_FUND_PAYOUT) = range(12)
-N_EXIT = 12
+ X_BANKRUPT_SME, X_BANKRUPT_LARGE, X_CASH, X_FUND_PAYOUT, X_SCRAP, X_OVERDRAFT) = range(14)
+N_EXIT = 14  # X_SCRAP: what the buyers of closed plant pay for it; X_OVERDRAFT: negative deposits left at exit
 
 
 # the scalar parameters of exit (the behaviour settings of the same names)
 EXIT_FIELDS = {
     "loss_months_exit": (int, "consecutive loss-making months after which a firm exits"),
     "recovery_rate": (float, "share of a closed firm's fixed capital its creditors recover"),
+    "book_overdrafts": (bool, "the bank books a closed firm's negative deposits as a loss (the closed economy; "
+                              "without it they vanish from the deposits with no one bearing them)"),
 }
 ExitParams = namedtuple("ExitParams", tuple(EXIT_FIELDS))
 
 
-def exit_params(behaviour) -> ExitParams:
-    return ExitParams(*(kind(getattr(behaviour, name)) for name, (kind, _) in EXIT_FIELDS.items()))
+def exit_params(behaviour, book_overdrafts: bool = False) -> ExitParams:
+    values = {"book_overdrafts": book_overdrafts}
+    return ExitParams(*(kind(values[name] if name in values else getattr(behaviour, name))
+                        for name, (kind, _) in EXIT_FIELDS.items()))
 
 
 @kernel
@@ -45,7 +49,9 @@ def _close(i, reason, compensation, firms, banks, sectors, params, writeoff, tab
     w = sectors.weight[s]
     cash, capital, loans, guaranteed = firms.cash, firms.capital, firms.loans, firms.guaranteed
     c = cash[i] + compensation
-    liquid = (c if c > 0 else 0.0) + params.recovery_rate * capital[i]
+    scrap = params.recovery_rate * capital[i]
+    liquid = (c if c > 0 else 0.0) + scrap
+    overdraft = -c if c < 0 else 0.0
     if liquid >= loans[i]:
         residual = liquid - loans[i]
         loss = 0.0
@@ -61,6 +67,10 @@ def _close(i, reason, compensation, firms, banks, sectors, params, writeoff, tab
     b = np.uint64(firms.bank[i])
     banks.loans[b] -= w * loans[i]
     writeoff[b] += w * (loss - payout)
+    if params.book_overdrafts:
+        writeoff[b] += w * overdraft
+    table[s, X_SCRAP] += scrap
+    table[s, X_OVERDRAFT] += overdraft
     table[s, X_RETIRED] += firms.capacity[i] + firms.pipeline[i]
     table[s, X_WRITE_OFF] += loss - payout
     table[s, X_FUND_PAYOUT] += payout

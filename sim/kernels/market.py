@@ -2,16 +2,37 @@
 
 from __future__ import annotations
 
+from collections import namedtuple
+
 import numpy as np
 from numba import prange
 
 from .._numba import chunks, kernel, rows_of
 from .elementary import exp, log
 
+# this month's demand by sector (arrays of one value per sector)
+DEMAND_FIELDS = {
+    "price_index": (np.float64, "sector price index: last month's output-weighted mean posted price (repriced "
+                                "at once by a VAT change)"),
+    "demand": (np.float64, "the sector's demand in model-firm units (over real firms per model firm), yuan/month "
+                           "at 2019 prices"),
+}
+# the scalar parameters of the market step (the behaviour settings of the same names)
+MARKET_FIELDS = {
+    "replicator_speed": (float, "speed chi of the replicator dynamics of market shares"),
+    "share_price_sensitivity": (float, "weight w_p of the log relative price in competitiveness"),
+    "share_backlog_sensitivity": (float, "weight w_l of last month's unfilled orders in competitiveness"),
+}
+MarketDemand = namedtuple("MarketDemand", tuple(DEMAND_FIELDS))
+MarketParams = namedtuple("MarketParams", tuple(MARKET_FIELDS))
+
+
+def market_params(behaviour) -> MarketParams:
+    return MarketParams(*(kind(getattr(behaviour, name)) for name, (kind, _) in MARKET_FIELDS.items()))
+
 
 @kernel(parallel=True)
-def market_step(alive, sector, weight, price, unfilled, price_index, chi, w_price, w_backlog, demand, capacity,
-                productivity, share, share_prev, orders, output, revenue):
+def market_step(firms, sectors, month, params):
     """Steps 3-4 in four passes over the rows (parallel chunks; sums by sector go through fixed
     chunks, so results do not depend on the number of threads):
     1. competitiveness E_i = exp(-w_p log(p_i/P_s) - w_l l_i) (Dosi et al. 2010), kept in `unfilled`
@@ -30,7 +51,30 @@ def market_step(alive, sector, weight, price, unfilled, price_index, chi, w_pric
        statements, `accounting.income`).
     Returns the capacity-weighted harmonic mean of productivity (step 5's wage index).
     (Fusing steps 5 and 6 into the last pass was measured slower: one large loop body.)
+
+    firms: FirmState (reads alive, sector, price, capacity, productivity; writes unfilled, share,
+    share_prev, orders, output, revenue); sectors: SectorTables (weight); month: MarketDemand;
+    params: MarketParams.
     """
+    # arrays the loops write must be bound to locals before them (a write through `firms.x[i]`
+    # inside prange is lost); the reads are bound too, so the loops are the ones they were before bundles
+    unfilled = firms.unfilled
+    share = firms.share
+    share_prev = firms.share_prev
+    orders = firms.orders
+    output = firms.output
+    revenue = firms.revenue
+    alive = firms.alive
+    sector = firms.sector
+    price = firms.price
+    capacity = firms.capacity
+    productivity = firms.productivity
+    weight = sectors.weight
+    price_index = month.price_index
+    demand = month.demand
+    chi = params.replicator_speed
+    w_price = params.share_price_sensitivity
+    w_backlog = params.share_backlog_sensitivity
     n = alive.shape[0]
     n_s = price_index.shape[0]
     nc, cs = chunks(n)

@@ -2,22 +2,67 @@
 
 from __future__ import annotations
 
+from collections import namedtuple
+
 import numpy as np
 from numba import prange
 
 from .._numba import kernel
 
+# this month's unit-cost blocks and price factors by sector (arrays of one value per sector)
+COST_FIELDS = {
+    "va_cost": (np.float64, "wages and services per yuan of output at productivity 1 (labour share x wage index "
+                            "+ services share)"),
+    "energy_cost": (np.float64, "energy per yuan of output at energy intensity 1 (energy share x energy price "
+                                "index)"),
+    "material_cost": (np.float64, "intermediate inputs and other materials per yuan of output"),
+    "markup_anchor": (np.float64, "the sector's markup norm, rising with its utilisation"),
+    "vat_factor": (np.float64, "the VAT margin factor on posted prices, blended by the final buyers' share of sales"),
+}
+# the scalar parameters of pricing (the behaviour settings of the same names)
+PRICING_FIELDS = {
+    "markup_share_response": (float, "markup response to market-share growth"),
+    "markup_anchor_speed": (float, "share of the gap to the sector's markup norm closed a month"),
+    "markup_backlog_response": (float, "markup rise per unit of unfilled orders (rationing by price)"),
+}
+UnitCosts = namedtuple("UnitCosts", tuple(COST_FIELDS))
+PricingParams = namedtuple("PricingParams", tuple(PRICING_FIELDS))
+
+
+def pricing_params(behaviour) -> PricingParams:
+    return PricingParams(*(kind(getattr(behaviour, name)) for name, (kind, _) in PRICING_FIELDS.items()))
+
 
 @kernel(parallel=True)
-def costs_and_prices(alive, sector, productivity, energy_intensity, va_cost, energy_cost, material_cost, share,
-                     share_prev, unfilled, markup_anchor, vat_factor, response, anchor_speed, backlog_response,
-                     markup, price):
+def costs_and_prices(firms, costs, params):
     """Unit cost c = (wage and services block)_s / A + energy_s x EI + (IO inputs and materials)_s
     (per yuan of output: va_cost = labour share x wage index + services share, energy_cost = energy
     share x energy price index, material_cost = sum_k a_ks P_k + other materials). Markups rise with
     market-share growth (Dosi et al. 2013; growth clipped to +-20%) and are pulled toward the sector
     norm, which rises with sector utilisation; a firm that cannot fill its orders raises its markup
-    (rationing by price); price for next month = (1 + mu) c times the sector's VAT margin factor."""
+    (rationing by price); price for next month = (1 + mu) c times the sector's VAT margin factor.
+
+    firms: FirmState (reads alive, sector, productivity, energy_intensity, share, share_prev,
+    unfilled; writes markup and price of live rows); costs: UnitCosts; params: PricingParams."""
+    # arrays the loop writes must be bound to locals before it (a write through `firms.x[i]` inside
+    # prange is lost); the reads are bound too, so the loop is the one it was before bundles
+    markup = firms.markup
+    price = firms.price
+    alive = firms.alive
+    sector = firms.sector
+    productivity = firms.productivity
+    energy_intensity = firms.energy_intensity
+    share = firms.share
+    share_prev = firms.share_prev
+    unfilled = firms.unfilled
+    va_cost = costs.va_cost
+    energy_cost = costs.energy_cost
+    material_cost = costs.material_cost
+    markup_anchor = costs.markup_anchor
+    vat_factor = costs.vat_factor
+    response = params.markup_share_response
+    anchor_speed = params.markup_anchor_speed
+    backlog_response = params.markup_backlog_response
     for i in prange(alive.shape[0]):
         if alive[i]:
             s = np.uint64(sector[i])

@@ -9,6 +9,7 @@ from ..kernels import accounting as acc
 from ..kernels import exit_entry as xe
 from ..kernels import investment as inv
 from ..kernels import sums
+from ..state import sector_tables
 
 
 class RecordsMixin:
@@ -17,17 +18,10 @@ class RecordsMixin:
         deposits; with `records`, also the sums the records need (kept for `firm_aggregates`).
         Returns (firm deposits, guaranteed stock), economy-wide yuan. `bk`: the banking system (while
         it is being set up, before the model holds it)."""
-        F, W = self.firms, self.weight
         bk = self.banking if bk is None else bk
-        B, cfg = bk.banks, bk.cfg
-        S = self.scratch
-        return acc.month_sums(
-            F.alive, F.sector, W, F.bank, F.sme, F.loans, F.guaranteed, F.cash, F.loss_months,
-            cfg.risk_weight_sme, cfg.risk_weight_large, cfg.risk_weight_guaranteed, cfg.npl_months, B.loans_sme,
-            B.loans_large, B.guaranteed, B.rwa, B.deposits, B.npl, bk.firm_loans, records, F.output, F.capacity,
-            F.productivity, F.energy_intensity, F.net_worth, F.pipeline, F.price, F.markup, F.loan_rate,
-            self.sme_threshold, S.granted, S.rolled, S.new_rate, S.denied, self._stocks,
-            self._cls_loans, self._cls_interest, self._cls_credit)
+        return acc.month_sums(self.firms.bundle(), bk.banks.bundle(), self.scratch.bundle(), sector_tables(self),
+                              acc.sums_params(bk.cfg, self.sme_threshold), acc.bank_flows(bk), records,
+                              acc.record_sums(self))
 
     def close_books(self) -> None:
         """Step 10's end: the banks' exposures (and firm deposits and loans by bank for the checks)

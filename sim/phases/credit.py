@@ -6,6 +6,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..kernels import credit as cr
+from ..kernels import credit_allocation as ca
+from ..kernels import investment as inv
+from ..state import sector_tables
 
 
 class CreditMixin:
@@ -15,41 +18,20 @@ class CreditMixin:
         banks, best credit score first (scores were made with the income statements), and take the
         cheapest offer. Returns, for the stock-flow checks, the net cash flow to firms, their deposits
         after (economy-wide yuan) and the largest gap between bank and firm loan books."""
-        F, b, p, c = self.firms, self.b, self.policy, self.sc.banking
-        bk = self.banking
-        B = bk.banks
-        W = self.weight
-        S = self.scratch
+        F, B, S, bk = self.firms, self.banking.banks, self.scratch, self.banking
+        firms, banks, scratch, sectors = F.bundle(), B.bundle(), S.bundle(), sector_tables(self)
         factor, cap_per_capacity = self._need_inputs
+        prices = inv.InvestmentPrices(capital_per_capacity=cap_per_capacity, subsidy=self.policy.upgrade_subsidy)
         n_app, outstanding = cr.repay_and_apply(
-            F.alive, F.sector, F.bank, W, F.sme, F.soe, F.pd, self.lag, factor, cap_per_capacity, p.upgrade_subsidy,
-            b.cash_buffer_months, b.debt_to_assets, self.leverage_review_share(), self.t % 12, F.firm_id,
-            F.pipeline_cost, F.plan_expansion,
-            F.plan_upgrade, F.revenue,
-            float(b.loan_maturity), c.pd_rollover_max,
-            c.market == "passive", b.max_debt_to_assets, c.collateral_haircut_capital, p.pledge_haircut,
-            p.receivables_pledge, p.ip_pledge, c.unsecured_sme, c.unsecured_large,
-            c.soe_unsecured * p.soe_implicit_guarantee, F.loans, F.guaranteed, F.cash, F.capital, F.other_assets,
-            F.other_liab, B.loans, S.repaid, S.rolled, S.request, S.limit, S.applicants,
-            S.granted, S.fees, S.new_rate)
+            firms, banks, scratch, sectors, prices, factor,
+            cr.repay_params(self.b, self.sc.banking, self.policy, self.t, self.leverage_review_share()))
         apps = S.applicants[:n_app]
         pos = cr.score_order(apps, F.pd)  # serving order: best credit score first
         u = self._draws["credit"].at(apps)  # the searched banks' uniforms, applicants' rows only
-        room, pdmax_sme, pdmax_large, discount, margin = bk.lending_conditions()
-        fund_cap = p.guarantee_fund_capital * 1e9
-        fund_room = np.array([max(p.guarantee_leverage * fund_cap - outstanding, 0.0)])
-        coverage = (1 - p.risk_share_bank) if fund_cap > 0 else 0.0
-        cr.allocate_credit_drawn(apps, pos, u, bk.size_cdf[:B.n_rows], F.sector, W, F.sme, F.soe, F.pd,
-                                 S.request, S.limit, B.alive, margin, room, pdmax_sme, pdmax_large, discount,
-                                 p.policy_rate, c.sme_premium, c.loss_given_default, c.risk_weight_large,
-                                 c.risk_weight_sme, c.risk_weight_guaranteed, fund_room, coverage,
-                                 p.guarantee_fee_small, p.guarantee_fee, 5e6, c.switching_cost, F.bank, F.loans,
-                                 F.loan_rate, F.cash, F.guaranteed, B.loans, S.granted, S.fees,
-                                 S.new_rate)
+        ca.allocate_credit_drawn(apps, pos, u, firms, banks, scratch, sectors, ca.lending_terms(bk),
+                                 ca.allocation_params(self.policy, self.sc.banking, outstanding))
         firm_side = np.zeros(B.n_rows)
-        flow, fees, deposits = cr.credit_close(F.alive, F.sector, W, F.bank, S.request, S.granted,
-                                               S.rolled, S.repaid, S.fees, F.cash, F.loans,
-                                               S.denied, firm_side)
+        flow, fees, deposits = cr.credit_close(firms, scratch, sectors, firm_side)
         self._credit_month = {"fees": float(fees)}
         return float(flow), float(deposits), float(np.max(np.abs(firm_side - B.loans)))
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..kernels import accounting as acc
+from ..kernels import credit as cr
 from ..kernels import exit_entry as xe
 from ..kernels import investment as inv
 from ..kernels import market as mkt
@@ -28,29 +29,28 @@ class FirmPhasesMixin:
         sector, per model firm), the banks' interest, and the credit scores of step 7 (6). Returns
         the wage index and firm deposits before and after (economy-wide yuan)."""
         F, b, p, W = self.firms, self.b, self.policy, self.weight
-        bk, c = self.banking, self.sc.banking
-        harmonic = mkt.market_step(
-            F.alive, F.sector, W, F.price, F.unfilled, self.price_index, b.replicator_speed,
-            b.share_price_sensitivity, b.share_backlog_sensitivity, demand_per_firm, F.capacity, F.productivity,
-            F.share, F.share_prev, F.orders, F.output, F.revenue)
+        firms, sectors = F.bundle(), sector_tables(self)
+        demand = mkt.MarketDemand(price_index=self.price_index, demand=demand_per_firm)
+        harmonic = mkt.market_step(firms, sectors, demand, mkt.market_params(b))
         if self._harmonic0 is None:
             self._harmonic0 = harmonic
         # wages follow the economy's average productivity (labour share roughly stable)
         wage_index = float((harmonic / self._harmonic0) ** b.wage_productivity_elasticity)
         labour_cost = self.labour * wage_index
         va_cost = labour_cost + self.services
-        prod.costs_and_prices(F.alive, F.sector, F.productivity, F.energy_intensity, va_cost, energy_cost,
-                              material_cost, F.share, F.share_prev, F.unfilled, anchor, self.vat_blend,
-                              b.markup_share_response, b.markup_anchor_speed, b.markup_backlog_response, F.markup,
-                              F.price)
-        acc.income(F.alive, F.sector, F.sme, F.output, F.capacity, F.revenue, F.productivity, F.energy_intensity,
-                   F.loans, F.loan_rate, c.deposit_rate, labour_cost, self.services, energy_cost,
-                   material_cost, self.dep_month, tau, vat_inputs_per_q, p.vat_rate_inputs, p.cit_rate,
-                   p.cit_rate_small, p.cit_rate_small_upper, b.small_profit_lower_band / 12.0,
-                   b.small_profit_threshold / 12.0, b.dividend_payout, F.cash, F.capital, F.other_assets,
-                   F.other_liab, F.profit, F.loss_months, self._income, W, F.bank, F.soe,
-                   c.pd_intercept, c.pd_leverage, c.pd_loss, c.pd_sme, c.pd_margin, p.soe_implicit_guarantee, F.pd,
-                   bk.interest_income, bk.deposit_interest, self.workers_per_yuan, self.mwh_per_yuan)
+        unit_costs = prod.UnitCosts(va_cost=va_cost, energy_cost=energy_cost, material_cost=material_cost,
+                                    markup_anchor=anchor, vat_factor=self.vat_blend)
+        prod.costs_and_prices(firms, unit_costs, prod.pricing_params(b))
+        if self.closed:  # buyers pay for the inputs delivered (sim.economy)
+            u = self._orders_by_use
+            material_cost, vat_inputs_per_q = self.macro.input_bill(u["all"], u["intermediate"], tau,
+                                                                    p.vat_rate_inputs)
+        costs = acc.IncomeCosts(labour=labour_cost, services=self.services, energy=energy_cost,
+                                materials=material_cost, vat_rate=tau, vat_inputs_per_q=vat_inputs_per_q,
+                                workers_per_yuan=self.workers_per_yuan, mwh_per_yuan=self.mwh_per_yuan)
+        bk, c = self.banking, self.sc.banking
+        acc.income(firms, sectors, costs, acc.income_params(c, p, b), cr.score_params(c, p), acc.bank_flows(bk),
+                   self._income)
         before = float(np.sum(self._income[:, acc.I_DEPOSITS_BEFORE] * W))
         after = float(np.sum(self._income[:, acc.I_DEPOSITS_AFTER] * W))
         return wage_index, before, after
@@ -108,8 +108,9 @@ class FirmPhasesMixin:
         firms' loans, for the stock-flow checks."""
         self.invalidate_totals()
         bk = self.banking
-        deposits, gap = xe.exits(self.firms.bundle(), bk.banks.bundle(), sector_tables(self), xe.exit_params(self.b),
-                                 min_share, bk.writeoff, self._exits, self._totals)
+        params = xe.exit_params(self.b, self.closed)
+        deposits, gap = xe.exits(self.firms.bundle(), bk.banks.bundle(), sector_tables(self), params, min_share,
+                                 bk.writeoff, self._exits, self._totals)
         self._totals_ok = True  # the survivors' totals (forced closures, if any, invalidate them)
         return float(deposits), float(gap)
 
@@ -118,4 +119,4 @@ class FirmPhasesMixin:
         self.invalidate_totals()
         bk = self.banking
         xe.forced_closures(order, frac, self.policy.exit_compensation, self.firms.bundle(), bk.banks.bundle(),
-                           sector_tables(self), xe.exit_params(self.b), bk.writeoff, self._exits)
+                           sector_tables(self), xe.exit_params(self.b, self.closed), bk.writeoff, self._exits)

@@ -183,10 +183,7 @@ class SetupMixin:
         F.loan_rate[a] = rate[a]
 
     def _scores(self) -> None:
-        F, c = self.firms, self.sc.banking
-        cr.credit_scores(F.alive, F.soe, F.sme, F.loans, F.cash, F.capital, F.other_assets, F.profit, F.revenue,
-                         F.loss_months, c.pd_intercept, c.pd_leverage, c.pd_loss, c.pd_sme, c.pd_margin,
-                         self.policy.soe_implicit_guarantee, F.pd)
+        cr.credit_scores(self.firms.bundle(), cr.score_params(self.sc.banking, self.policy))
 
     def _balance_sheets(self, s: np.ndarray, revenue_year: np.ndarray, out: dict[str, np.ndarray]) -> None:
         """Opening balance sheets of firms in sectors `s` with yearly revenue `revenue_year`, written

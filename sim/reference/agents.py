@@ -155,22 +155,22 @@ class FirmAgent(mesa.Agent):
         self.net_worth = self.cash + self.capital + self.other_assets - self.loans - self.other_liab
 
     # -- 7. credit --------------------------------------------------------------------------
-    def score(self, c0, c_lev, c_loss, c_sme, c_margin, soe_cut) -> None:
+    def score(self, k) -> None:
         """Annual default probability banks assign: logistic in leverage, persistent losses, size
-        and margin; state ownership cuts it by the implicit guarantee."""
+        and margin; state ownership cuts it by the implicit guarantee. k: credit.ScoreParams."""
         assets = self.cash + self.capital + self.other_assets
         lev = self.loans / assets if assets > 0 else 1.0
         m = self.profit / self.revenue if self.revenue > 0 else -0.1
         x = (
-            c0
-            + c_lev * lev
-            + (c_loss if self.loss_months >= 3 else 0.0)
-            + (c_sme if self.sme else 0.0)
-            - (c_margin * m)
+            k.pd_intercept
+            + k.pd_leverage * lev
+            + (k.pd_loss if self.loss_months >= 3 else 0.0)
+            + (k.pd_sme if self.sme else 0.0)
+            - (k.pd_margin * m)
         )
         p = 1.0 / (1.0 + math.exp(-x))
         if self.soe:
-            p *= 1.0 - soe_cut
+            p *= 1.0 - k.soe_implicit_guarantee
         self.pd = p
 
     def repay(self, maturity: float) -> float:
@@ -323,7 +323,9 @@ class FirmAgent(mesa.Agent):
         pays its share of the loss, the bank writes off the rest; the owners get any residual."""
         c = self.cash + compensation
         loans = self.loans
-        liquid = (c if c > 0 else 0.0) + recovery * self.capital
+        scrap = recovery * self.capital
+        liquid = (c if c > 0 else 0.0) + scrap
+        overdraft = -c if c < 0 else 0.0
         if liquid >= loans:
             residual, loss, repaid = liquid - loans, 0.0, loans
         else:
@@ -332,7 +334,10 @@ class FirmAgent(mesa.Agent):
         if gshare > 1.0:
             gshare = 1.0
         payout = loss * gshare
-        bank.book_exit(weight * loans, weight * (loss - payout))
+        # in the closed economy the bank bears a closed firm's negative deposits (sim.economy)
+        bank.book_exit(weight * loans, weight * (loss - payout + (overdraft if self.model.closed else 0.0)))
+        t["scrap"] += scrap
+        t["overdraft"] += overdraft
         t["retired"] += self.capacity + self.pipeline
         t["write_off"] += loss - payout
         t["fund_payout"] += payout

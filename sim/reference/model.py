@@ -17,6 +17,8 @@ from types import SimpleNamespace
 import numpy as np
 
 from ..kernels import accounting as acc
+from ..kernels import credit_allocation as ca
+from ..kernels.credit import score_params
 from ..model import N_S, IndustrialEconomy
 from ..state import EXIT_BANKRUPTCY, EXIT_FORCED
 from .agents import BankAgent, FirmAgent
@@ -109,10 +111,10 @@ class ReferenceEconomy(IndustrialEconomy):
             f.update_net_worth()
 
     def _scores(self) -> None:
-        c, g = self.sc.banking, self.policy.soe_implicit_guarantee
+        k = score_params(self.sc.banking, self.policy)
         self.firms.pd[:] = 0.0
         for f in self.live_firms():
-            f.score(c.pd_intercept, c.pd_leverage, c.pd_loss, c.pd_sme, c.pd_margin, g)
+            f.score(k)
 
     # -- 1. policy --------------------------------------------------------------------------
     def reprice(self, factor: np.ndarray) -> None:
@@ -126,8 +128,24 @@ class ReferenceEconomy(IndustrialEconomy):
         labour_cost = self.labour * wage_index
         va_cost = labour_cost + self.services
         self.costs_and_prices(va_cost, energy_cost, material_cost, anchor)
+        if self.closed:  # buyers pay for the inputs delivered (sim.economy)
+            u = self._orders_by_use
+            material_cost, vat_inputs_per_q = self.macro.input_bill(u["all"], u["intermediate"], tau,
+                                                                    self.policy.vat_rate_inputs)
         cash0, cash1 = self.income(labour_cost, energy_cost, material_cost, tau, vat_inputs_per_q)
         return wage_index, cash0, cash1
+
+    def distribute_excess_cash(self) -> float:
+        """As kernels.payout, firm by firm in row order."""
+        e, paid = self.sc.economy, self.macro.paid_out
+        paid[:] = 0.0
+        for f in self.live_firms():
+            excess = f.cash - e.firm_liquidity_target * 12.0 * f.revenue
+            if excess > 0.0:
+                pay = e.excess_cash_payout * excess
+                f.cash = f.cash - pay
+                paid[f.sector] += self.weight[f.sector] * pay
+        return float(paid.sum())
 
     # -- 3-4. market shares, orders, production ----------------------------------------------
     def market(self, demand_per_firm: np.ndarray) -> None:
@@ -314,30 +332,17 @@ class ReferenceEconomy(IndustrialEconomy):
         u = self._draws["credit"].draw()  # the same uniforms as the engine's (stream "credit")
         n_search = u.shape[1]
         cdf = list(bk.size_cdf)
-        room, pdmax_sme, pdmax_large, discount, margin = bk.lending_conditions()
-        fund_cap = p.guarantee_fund_capital * 1e9
         outstanding = 0.0
         for f in firms:
             outstanding += W[f.sector] * f.guaranteed
-        fund_room = max(p.guarantee_leverage * fund_cap - outstanding, 0.0)
-        coverage = (1 - p.risk_share_bank) if fund_cap > 0 else 0.0
-        terms = SimpleNamespace(
-            room=room,
-            pdmax_sme=pdmax_sme,
-            pdmax_large=pdmax_large,
-            discount=discount,
-            margin=margin,
-            coverage=coverage,
-            fee_small=p.guarantee_fee_small,
-            fee_large=p.guarantee_fee,
-            small_loan=5e6,
-            policy_rate=p.policy_rate,
-        )
+        terms = ca.lending_terms(bk)  # the engine's names: per-bank terms (room used up) and parameters
+        params = ca.allocation_params(p, c, outstanding)
+        fund_room = params.fund_room
         for f in applicants:
             cands = [f.bank] + [
                 min(bisect.bisect_right(cdf, u[f.row, j]), len(banks) - 1) for j in range(n_search)
             ]
-            fund_room = self._serve(f, cands, banks, terms, fund_room)
+            fund_room = self._serve(f, cands, banks, terms, params, fund_room)
         fees = flow = 0.0
         for row in range(F.n_rows):
             w = W[F.sector[row]]
@@ -350,49 +355,52 @@ class ReferenceEconomy(IndustrialEconomy):
             f.update_net_worth()
         return flow, self._cash_total(), bk.loan_gap()
 
-    def _serve(self, f: FirmAgent, cands: list[int], banks: list[BankAgent], k, fund_room: float) -> float:
+    def _serve(self, f: FirmAgent, cands: list[int], banks: list[BankAgent], terms, params,
+               fund_room: float) -> float:
         """One applicant: quotes from the candidate banks that accept its risk and have room; the
-        cheapest wins; a move brings the loan stock along. Returns the fund's remaining room."""
-        c = self.sc.banking
+        cheapest wins; a move brings the loan stock along. `terms` and `params` are the engine's
+        (credit_allocation.LendingTerms, AllocationParams); `terms.room` is used up. Returns the
+        fund's remaining room."""
         req = self.scratch.request[f.row]
         if self.scratch.limit[f.row] < req:
             req = self.scratch.limit[f.row]
         if req <= 0:
             return fund_room
         w = self.weight[f.sector]
-        rw_own = c.risk_weight_sme if f.sme else c.risk_weight_large
-        fee = k.fee_small if req <= k.small_loan else k.fee_large
+        lgd = params.loss_given_default
+        rw_own = params.risk_weight_sme if f.sme else params.risk_weight_large
+        fee = params.fee_small if req <= params.small_loan else params.fee_large
         g = 0.0
-        if f.sme and not f.soe and k.coverage > 0 and fund_room > 0:
-            if f.pd * c.loss_given_default * k.coverage > fee:
-                g = k.coverage
+        if f.sme and not f.soe and params.coverage > 0 and fund_room > 0:
+            if f.pd * lgd * params.coverage > fee:
+                g = params.coverage
         best, best_rate = -1, np.inf
         for b in cands:
-            if b < 0 or not banks[b].alive or k.room[b] <= 0:
+            if b < 0 or not banks[b].alive or terms.room[b] <= 0:
                 continue
-            if b != f.bank and rw_own * w * f.loans >= k.room[b]:
+            if b != f.bank and rw_own * w * f.loans >= terms.room[b]:
                 continue
             pd_net = f.pd * (1.0 - g)
-            if pd_net > (k.pdmax_sme[b] if f.sme else k.pdmax_large[b]):
+            if pd_net > (terms.pdmax_sme[b] if f.sme else terms.pdmax_large[b]):
                 continue
-            rate = k.policy_rate + k.margin[b] + pd_net * c.loss_given_default
+            rate = params.policy_rate + terms.margin[b] + pd_net * lgd
             if f.sme:
-                rate += c.sme_premium * (1.0 - k.discount[b])
+                rate += params.sme_premium * (1.0 - terms.discount[b])
             if b != f.bank:
-                rate += c.switching_cost
+                rate += params.switching_cost
             if rate < best_rate:
                 best_rate, best = rate, b
         if best < 0:
             return fund_room
-        rw = rw_own * (1.0 - g) + c.risk_weight_guaranteed * g
+        rw = rw_own * (1.0 - g) + params.risk_weight_guaranteed * g
         if best != f.bank:
-            best_rate -= c.switching_cost
+            best_rate -= params.switching_cost
             moved = rw_own * w * f.loans
-            k.room[best] -= moved
-            k.room[f.bank] += moved
+            terms.room[best] -= moved
+            terms.room[f.bank] += moved
         amt = req
-        if rw > 0 and amt * rw * w > k.room[best]:
-            amt = k.room[best] / (rw * w)
+        if rw > 0 and amt * rw * w > terms.room[best]:
+            amt = terms.room[best] / (rw * w)
         cover = amt * g
         if cover * w > fund_room:
             cover = fund_room / w
@@ -408,7 +416,7 @@ class ReferenceEconomy(IndustrialEconomy):
         fee_paid = fee * cover
         f.cash = f.cash + (amt - fee_paid)
         banks[best].lend(w * amt)
-        k.room[best] -= rw * w * amt
+        terms.room[best] -= rw * w * amt
         self.scratch.granted[f.row] = amt
         self.scratch.fees[f.row] = fee_paid
         self.scratch.new_rate[f.row] = best_rate

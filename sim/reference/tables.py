@@ -59,6 +59,8 @@ EXIT_COLUMNS = {
     "bankrupt_large": xe.X_BANKRUPT_LARGE,
     "cash": xe.X_CASH,
     "fund_payout": xe.X_FUND_PAYOUT,
+    "scrap": xe.X_SCRAP,
+    "overdraft": xe.X_OVERDRAFT,
 }
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .economy import Economy
 from .load import sector_defaults
 from .schema import Behaviour, Policy, RunConfig, SectorParams
 
@@ -76,6 +77,13 @@ def render() -> str:
         "## `[behaviour]`",
         "",
         *_table(Behaviour, "behaviour."),
+        "",
+        "## `[economy]`: households, government, central bank, rest of the world",
+        "",
+        "Used when `closure = \"closed\"` (docs/model.md, \"The whole economy\"). The share tables take",
+        "one entry per sector; a table that names some sectors keeps the defaults of the others.",
+        "",
+        *_table(Economy, "economy."),
         "",
         "## `[sectors.NAME]`: the calibrated sector table",
         "",

@@ -543,6 +543,9 @@ PER_SECTOR_POLICY = tuple(
 )
 
 
+from .economy import Economy  # noqa: E402  (it builds on Strict, meta and SECTORS above)
+
+
 class Scenario(Strict):
     name: str = meta("scenario", "Scenario name (defaults to the file name).", "-", "-", min_length=1,
                      max_length=120)
@@ -552,6 +555,7 @@ class Scenario(Strict):
     behaviour: Behaviour = Field(default_factory=Behaviour)
     banking: Banking = Field(default_factory=Banking)
     policy: Policy = Field(default_factory=Policy)
+    economy: Economy = Field(default_factory=Economy)
     schedule: dict[Month, PolicyChange] = Field(  # type: ignore[valid-type]
         default_factory=dict,
         description='Dated policy changes: [schedule."YYYY-MM"] sets instruments from that month on.',

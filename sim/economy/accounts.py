@@ -1,0 +1,119 @@
+"""The whole economy's monthly transaction-flow matrix and balance sheets (Godley and Lavoie,
+Monetary Economics, 2007, ch. 2; the layout of the SFC agent-based models, Caiani et al., JEDC 2016).
+
+A flow row names one transaction; each of its entries is what an institution receives (+) or pays
+(-), so every row sums to zero by construction of the books that fill it. The financial rows hold
+the change in each financial stock: a rise in an asset is a use of funds (-), a rise in a liability a
+source (+). Every column then sums to zero only if the institution's stock changes, taken from its
+own balance sheet, equal its flows: that is the check (`check`), and a gap names the row, the
+institution and the month.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+INSTITUTIONS = ("firms", "households", "government", "banks", "central_bank", "rest_of_world", "rest_of_economy")
+F, H, G, B, CB, W, R = range(len(INSTITUTIONS))
+
+# name: description (what is paid, by whom to whom)
+FLOWS: dict[str, str] = {
+    "sales_households": "modelled industries' sales to households, ex-VAT",
+    "sales_government": "sales to the government, ex-VAT",
+    "sales_exports": "sales to the rest of the world, ex-VAT",
+    "sales_rest": "sales to the rest of the domestic economy (construction, infrastructure, equipment), ex-VAT",
+    "sales_capital_goods": "capital goods for the industries' own projects, bought through the rest of the economy",
+    "vat_on_sales": "output VAT the buyers pay on the industries' sales",
+    "export_vat_refund": "VAT refunded on exports (exports are zero-rated)",
+    "inputs_from_rest": "energy, services and materials the industries buy from the rest of the economy, ex-VAT",
+    "vat_on_inputs": "input VAT the industries pay on them",
+    "vat_remitted": "VAT remitted: output VAT less input VAT, by the industries and the rest of the economy",
+    "imports": "goods imported by households, government and the rest of the economy, ex-VAT",
+    "vat_on_imports": "import VAT",
+    "investment_spending": "the industries' spending on projects and upgrades, paid to the builders",
+    "scrap_sales": "what the buyers of closed plant pay for it",
+    "wages": "wages paid by the industries",
+    "income_rest": "the rest of the economy's value added paid to households (wages, mixed income, profits)",
+    "taxes_rest": "taxes and fees on the rest of the economy's value added",
+    "consumption_rest": "households' purchases from the rest of the economy",
+    "government_rest": "government purchases from the rest of the economy",
+    "transfers": "social benefits paid to households",
+    "purchase_subsidies": "the government's share of subsidised purchases, refunded to the buyers",
+    "subsidies": "upgrade subsidies and compensation for forced closures",
+    "corporate_income_tax": "corporate income tax of the industries",
+    "dividends": "dividends of the industries",
+    "distributions": "deposits above the firms' liquidity target paid out to their owners",
+    "liquidation_residuals": "what owners receive when a firm closes",
+    "entry_equity": "owners' equity paid into entrants",
+    "loan_interest": "interest on loans",
+    "deposit_interest": "interest on deposits",
+    "bond_interest": "interest on government bonds",
+    "reserve_interest": "interest on reserves at the central bank",
+    "advance_interest": "interest on central-bank advances to banks",
+    "central_bank_profit": "central-bank profit remitted to the government",
+    "bank_operating_costs": "banks' operating costs (staff)",
+    "bank_taxes": "banks' income tax",
+    "bank_dividends": "banks' dividends",
+    "guarantee_fees": "fees paid to the public guarantee fund",
+    "guarantee_payouts": "the fund's share of losses on guaranteed loans",
+    "bank_recapitalisation": "public capital injected into failed banks and their losses covered",
+    "overdraft_losses": "negative deposits of closed firms borne by their banks",
+    "d_loans": "change in loans (new loans less repayments)",
+    "d_deposits": "change in deposits",
+    "d_bonds": "change in government bonds",
+    "d_reserves": "change in reserves",
+    "d_advances": "change in central-bank advances",
+    "d_foreign_assets": "change in the central bank's foreign assets (the trade balance)",
+}
+FLOW_NAMES = tuple(FLOWS)
+FLOW = {name: k for k, name in enumerate(FLOW_NAMES)}
+
+# balance-sheet items: name: description; an asset is +, a liability -
+ITEMS: dict[str, str] = {
+    "deposits": "bank deposits",
+    "loans": "bank loans to firms",
+    "loan_loss_provisions": "provisions against loans (a contra-asset of banks)",
+    "bonds": "government bonds",
+    "reserves": "reserves at the central bank",
+    "advances": "central-bank advances to banks",
+    "foreign_assets": "foreign assets of the central bank (its foreign-exchange reserves)",
+    "fixed_capital": "fixed capital of the industries at book value",
+    "other_assets": "receivables and inventories of the industries",
+    "other_liabilities": "trade credit and other non-interest liabilities of the industries",
+    "net_worth": "net worth (minus the sum of the rest of the column)",
+}
+ITEM_NAMES = tuple(ITEMS)
+ITEM = {name: k for k, name in enumerate(ITEM_NAMES)}
+
+
+class Matrix:
+    """One month's transaction-flow matrix: rows FLOWS, columns INSTITUTIONS (yuan a month)."""
+
+    def __init__(self) -> None:
+        self.m = np.zeros((len(FLOW_NAMES), len(INSTITUTIONS)))
+
+    def pay(self, flow: str, payer: int, payee: int, amount: float) -> None:
+        """`payer` pays `amount` to `payee` (both may be the same institution: it nets out)."""
+        k = FLOW[flow]
+        self.m[k, payer] -= amount
+        self.m[k, payee] += amount
+
+    def stock_change(self, flow: str, inst: int, d_asset: float = 0.0, d_liability: float = 0.0) -> None:
+        """The institution's change in a financial stock: an asset bought uses funds (-), a liability
+        issued is a source (+)."""
+        self.m[FLOW[flow], inst] += d_liability - d_asset
+
+    def gaps(self) -> tuple[float, str, str]:
+        """The largest row or column sum, with its row or column name."""
+        rows = np.abs(self.m.sum(axis=1))
+        cols = np.abs(self.m.sum(axis=0))
+        r, c = int(np.argmax(rows)), int(np.argmax(cols))
+        if rows[r] >= cols[c]:
+            return float(rows[r]), f"flow '{FLOW_NAMES[r]}'", "all institutions"
+        worst = int(np.argmax(np.abs(self.m[:, c])))
+        return float(cols[c]), f"column of {INSTITUTIONS[c]}", f"largest entry '{FLOW_NAMES[worst]}'"
+
+
+def scale_of(m: np.ndarray) -> float:
+    """The size of a month's flows, for a relative tolerance."""
+    return float(max(np.abs(m).max(initial=0.0), 1.0))

@@ -1,0 +1,491 @@
+"""Households, government, central bank, rest of the world and the rest of the domestic economy
+(docs/model.md, "The whole economy"). Monthly, economy-wide yuan.
+
+Demand (step 2). Each buyer spends a budget and orders what it buys at the price it pays:
+- households spend C = a_y YD^e + a_w D_h (Godley and Lavoie 2007, model PC, with deposits as
+  wealth); YD^e is disposable income smoothed; a_y is set so that deposits over income stay at
+  their 2019 ratio on the trend path;
+- the government spends what its budget rule allows (`economy.budget_rule`);
+- the rest of the world buys exports X_s = X0_s e^(g_s t) (p_s/p0_s)^(-export_elasticity);
+- the rest of the domestic economy (construction, infrastructure, other industries' equipment)
+  buys goods in proportion to its sales last month.
+Households and government split their budgets over goods by shares w_s (p_s/P)^(1-e_s) drift_s,
+normalised with the rest of the economy's share, so demand is homogeneous of degree zero in prices
+and income (P: the rest of the economy's price, which follows wages). A share m_s of each domestic
+buyer's purchases is imported.
+
+Accounts (step 11): what the industries sold is paid by the buyers in proportion to what each
+ordered (a buyer pays for what it received); the rest of the economy passes its value added to
+households and, as taxes, to the government; the government's deficit is covered by bonds; banks
+hold required reserves, bonds with what is left, or borrow from the central bank; the central bank
+holds foreign assets (the trade surplus), bonds banks do not hold, and advances. The matrix
+(accounts.Matrix) must close every month.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..kernels import accounting as acc
+from ..kernels import exit_entry as xe
+from ..kernels import investment as inv
+from ..scenario.schema import SECTORS
+from .accounts import CB, FLOW, ITEM, ITEM_NAMES, B, F, G, H, Matrix, R, W, scale_of
+
+TRN = 1e12
+
+
+class Institutions:
+    """The institutions around the industries; one per model, made after the banks."""
+
+    def __init__(self, model):
+        m, e = model, model.sc.economy
+        self.m, self.e = m, e
+        self.closed = True
+        n_s = len(SECTORS)
+        col = lambda table: np.array([table[s] for s in SECTORS])  # noqa: E731
+        self.h_share, self.g_share, self.x_share = col(e.household_share), col(e.government_share), col(e.export_share)
+        self.m_share = col(e.import_share)
+        self.r_share = np.maximum(1.0 - self.h_share - self.g_share - self.x_share, 0.0)
+        # trend growth of the economy (a year): the industries' revenue-weighted demand growth
+        self.g = float(np.sum(m.growth * m.rev_month) / np.sum(m.rev_month))
+        month = e.gdp * TRN / 12.0
+        self.gdp0 = month
+        self.yd0 = e.disposable_income * TRN / 12.0
+        self.dh = e.deposits_to_income * 12.0 * self.yd0  # households' deposits
+        self.debt = e.debt_to_gdp * 12.0 * month  # government bonds outstanding
+        grow = math.exp(self.g / 12.0) - 1.0
+        # stationary deposits-to-income: saving = deposits x monthly trend growth
+        self.c0 = self.yd0 - grow * self.dh
+        self.a_w = e.propensity_wealth / 12.0
+        self.a_y = (self.c0 - self.a_w * self.dh) / self.yd0
+        if not 0.0 < self.a_y <= 1.5:
+            raise ValueError(f"economy: the propensity to consume out of income comes out at {self.a_y:.3f}; "
+                             "check deposits_to_income and propensity_wealth")
+        self.yd_smooth = self.yd0
+        self.transfers0 = e.transfers_share_of_gdp * month
+        self.gov0 = e.government_share_of_gdp * month
+        self.n_s = n_s
+        self.ptax0 = None  # set by the first demand call
+        self.base0 = None
+        self.s_r_prev = None  # the rest of the economy's sales last month (its activity)
+        self.s_r0 = None
+        self.tax_rate_rest = None  # set at the end of the first month (households' 2019 income)
+        self.rest_import_share = None  # set at the end of the first month (the 2019 current account)
+        self.revenue0 = None
+        self.revenue_smooth = None
+        self.fa = 0.0  # central bank's foreign assets (set with the banks' positions)
+        self.last = {}
+        self.paid_out = np.zeros(n_s)  # this month's distributions of excess deposits, by sector
+
+    # ------------------------------------------------------------------------------------------
+    # step 2: what each buyer orders
+    # ------------------------------------------------------------------------------------------
+    def final_demand(self, t: int, ptax: np.ndarray, base: np.ndarray, cycle: np.ndarray, support: np.ndarray,
+                     price_rest: float) -> np.ndarray:
+        """Real final demand for each industry's domestic output (yuan/month at 2019 prices), and the
+        month's budgets kept for the accounts."""
+        m, e, p = self.m, self.e, self.m.policy
+        first = self.ptax0 is None
+        if first:
+            self.ptax0, self.base0 = ptax.copy(), base.copy()
+            final0 = m.final0
+            # 2019 nominal budgets on each good (imports included) and the shares they imply
+            h_spend0 = self.h_share * final0 * ptax / (1.0 - self.m_share)
+            g_spend0 = self.g_share * final0 * ptax / (1.0 - self.m_share)
+            if h_spend0.sum() >= 0.95 * self.c0 or g_spend0.sum() >= 0.95 * self.gov0:
+                raise ValueError("economy: households' or government's 2019 purchases of the industries' goods "
+                                 "exceed their budget; lower household_share or government_share")
+            self.theta0 = h_spend0 / self.c0
+            self.theta0_rest = 1.0 - self.theta0.sum()
+            self.gamma0 = g_spend0 / self.gov0
+            self.gamma0_rest = 1.0 - self.gamma0.sum()
+            self.x0 = self.x_share * final0
+            self.rd0 = self.r_share * final0  # domestic part of the rest of the economy's purchases
+        trend = math.exp(self.g * t / 12.0)
+        drift = np.exp((m.growth - self.g) * t / 12.0) * np.exp(cycle)
+        rel = (ptax / self.ptax0) / price_rest
+        # households
+        c = self.a_y * self.yd_smooth + self.a_w * self.dh
+        w = self.theta0 * rel ** (1.0 - m.elasticity) * drift
+        h_budget = c * w / (w.sum() + self.theta0_rest)
+        # government
+        g_total = self._government_purchases(t, trend)
+        w = self.gamma0 * rel ** (1.0 - m.elasticity) * drift
+        denom = w.sum() + self.gamma0_rest
+        g_budget, g_rest = g_total * w / denom, g_total * self.gamma0_rest / denom
+        # rest of the world and rest of the economy
+        x = self.x0 * np.exp(m.growth * t / 12.0) * np.exp(cycle) * (base / self.base0) ** (-e.export_elasticity)
+        activity = 1.0 if self.s_r_prev is None else self.s_r_prev / self.s_r0
+        rd = self.rd0 * activity * drift * (base / self.base0 / price_rest) ** (-m.elasticity)
+        dom = 1.0 - self.m_share
+        hq, gq = h_budget * dom / ptax, g_budget * dom / ptax
+        # demand support (emerging industries): extra government purchases of the goods supported
+        extra = np.maximum(support - 1.0, 0.0) * (hq + gq + x + rd)
+        support_spend = float(np.sum(extra * ptax))
+        if e.budget_rule != "deficit" or not p.deficit_financed:  # the support comes out of the rule's total
+            cut = max(1.0 - support_spend / max(g_total, 1e-300), 0.0)
+            g_budget, g_rest = g_budget * cut, g_rest * cut
+            gq = g_budget * dom / ptax
+        gq = gq + extra
+        g_budget = g_budget + extra * ptax / dom
+        self.last = dict(c=c, h_budget=h_budget, g_rest=g_rest, g_budget=g_budget, hq=hq, gq=gq, xq=x,
+                         rq=rd, ptax=ptax.copy(), base=base.copy(), trend=trend)
+        return hq + gq + x + rd
+
+    def _government_purchases(self, t: int, trend: float) -> float:
+        e, p = self.e, self.m.policy
+        base = self.gov0 * trend
+        rule = e.budget_rule if p.deficit_financed else "revenue"
+        if rule == "revenue" and self.revenue0 is not None:
+            return max(base + p.government_spending_response * (self.revenue_smooth - self.revenue0 * trend), 0.0)
+        if rule == "debt_target":
+            gap = self.debt - e.debt_target * 12.0 * self.gdp0 * trend
+            return max(base - e.debt_adjustment * gap, 0.0)
+        return base
+
+    # ------------------------------------------------------------------------------------------
+    # step 6: what the industries pay for inputs from one another
+    # ------------------------------------------------------------------------------------------
+    def input_bill(self, demand: np.ndarray, intermediate: np.ndarray, tau: np.ndarray, tau_inputs: float
+                   ) -> tuple[np.ndarray, np.ndarray]:
+        """Per unit of each sector's output this month: what it pays for inputs from the modelled
+        industries and the rest of the economy, and the input VAT on them. A seller's sales to
+        intermediate use (its revenue x intermediate orders / all orders) are paid by the buyers in
+        proportion to their input needs at this month's output, so buyers pay for what was
+        delivered, no more."""
+        m = self.m
+        Fm = m.firms
+        a = Fm.alive
+        sec = Fm.sector[a]
+        q = np.bincount(sec, weights=Fm.output[a], minlength=self.n_s) * m.weight
+        rev = np.bincount(sec, weights=Fm.revenue[a], minlength=self.n_s) * m.weight
+        sold = rev * np.divide(intermediate, demand, out=np.zeros(self.n_s), where=demand > 0)
+        need = m.io @ q  # what buyers need from each seller at this month's output (2019 prices)
+        per_need = np.divide(sold, need, out=np.zeros(self.n_s), where=need > 0)
+        io_cost = m.io.T @ per_need  # per unit of the buyer's output
+        io_vat = m.io.T @ (tau * per_need)
+        self.last.update(intermediate_sales=sold)
+        return io_cost + m.materials, io_vat + tau_inputs * m.materials
+
+    def pay_out_excess_cash(self) -> float:
+        """Firms pay owners part of their deposits above the liquidity target (kernels.payout);
+        returns the total (economy-wide yuan)."""
+        from ..kernels.payout import pay_out_excess_cash
+
+        m, e = self.m, self.e
+        pay_out_excess_cash(m.firms.bundle(), m.weight, np.full(self.n_s, e.firm_liquidity_target),
+                            float(e.excess_cash_payout), self.paid_out)
+        return float(self.paid_out.sum())
+
+    # ------------------------------------------------------------------------------------------
+    # the banks' side: positions with the central bank and in bonds
+    # ------------------------------------------------------------------------------------------
+    def start_banks(self) -> None:
+        """Households' deposits spread over banks by size; each bank's reserves, bonds and advances
+        from its balance sheet; the central bank's foreign assets are the counterpart of the reserves
+        it does not back with bonds or advances (its net worth starts at zero)."""
+        bk = self.m.banking
+        n = bk.banks.n_rows
+        self.dh_bank = np.zeros(n)
+        self.reserves = np.zeros(n)
+        self.excess = np.zeros(n)
+        self.bonds = np.zeros(n)
+        self.advances = np.zeros(n)
+        self.bonds_cb = 0.0
+        self._allocate()
+        self.fa = float(self.reserves.sum() + self.excess.sum() - self.bonds_cb - self.advances.sum())
+        if self.fa < 0:
+            raise ValueError("economy: the central bank starts with negative foreign assets; raise "
+                             "deposits_to_income or lower debt_to_gdp")
+        self.liquidity = float(self._liquidity_from_books().sum())
+        self.firm_deposits_prev = float(bk.firm_deposits)
+        self.loans_prev = float(bk.banks.loans.sum())
+
+    def _spread_household_deposits(self) -> None:
+        B = self.m.banking.banks
+        share = np.where(B.alive, self.m.banking.size_share, 0.0)
+        self.dh_bank[:] = self.dh * share / share.sum()
+
+    def _liquidity_from_books(self) -> np.ndarray:
+        """Each bank's reserves plus bonds less advances, as its balance sheet implies: deposits plus
+        equity less loans net of provisions."""
+        B = self.m.banking.banks
+        return np.where(B.alive, B.deposits + self.dh_bank + B.equity - B.loans + B.provisions, 0.0)
+
+    def _allocate(self) -> None:
+        """Required reserves on deposits; what is left buys bonds (pro rata when banks want more than
+        the bonds outstanding, the rest held as excess reserves); a bank short of funds borrows from
+        the central bank; the central bank holds the bonds banks do not."""
+        B = self.m.banking.banks
+        self._spread_household_deposits()
+        liq = self._liquidity_from_books()
+        deps = np.where(B.alive, B.deposits + self.dh_bank, 0.0)
+        self.reserves[:] = self.e.required_reserve_ratio * np.maximum(deps, 0.0)
+        rest = liq - self.reserves
+        want = np.maximum(rest, 0.0)
+        self.advances[:] = np.maximum(-rest, 0.0)
+        total = want.sum()
+        scale = 1.0 if total <= self.debt else self.debt / total
+        self.bonds[:] = want * scale
+        self.excess[:] = want - self.bonds
+        self.bonds_cb = self.debt - float(self.bonds.sum())
+
+    def bank_income(self) -> np.ndarray:
+        """This month's interest each bank earns on bonds and reserves, less what it pays on
+        households' deposits and central-bank advances (on the stocks at the start of the month)."""
+        e, p = self.e, self.m.policy
+        dep = self.m.sc.banking.deposit_rate
+        self._bank_parts = parts = {
+            "bond": e.bond_rate / 12.0 * self.bonds,
+            "reserve": (e.reserve_rate * self.reserves + e.excess_reserve_rate * self.excess) / 12.0,
+            "advance": (p.policy_rate + e.advance_spread) / 12.0 * self.advances,
+            "household_deposit": dep / 12.0 * np.maximum(self.dh_bank, 0.0),
+        }
+        self._cb_bonds_interest = e.bond_rate / 12.0 * self.bonds_cb
+        return parts["bond"] + parts["reserve"] - parts["advance"] - parts["household_deposit"]
+
+    # ------------------------------------------------------------------------------------------
+    # step 11: the month's accounts
+    # ------------------------------------------------------------------------------------------
+    def close_month(self, t: int, demand: np.ndarray, parts: dict, inc: np.ndarray, ivt: np.ndarray,
+                    ext: np.ndarray, flows: dict) -> float:
+        """Pay every flow of the month from its payer to its payee, move the stocks, and check that
+        the matrix closes. `parts`: real orders by use (intermediate, investment); `inc`, `ivt`,
+        `ext`: the industries' income, investment and exit tables (economy-wide yuan); `flows`: the
+        credit step's and entry's sums. Returns the largest gap (yuan)."""
+        m, e, p = self.m, self.e, self.m.policy
+        bk = m.banking
+        L = self.last
+        M = Matrix()
+        tau = p.vat_rate
+        rev = inc[:, acc.I_REVENUE]
+        share = lambda q: rev * np.divide(q, demand, out=np.zeros(self.n_s), where=demand > 0)  # noqa: E731
+        v_h, v_g, v_x, v_r = share(L["hq"]), share(L["gq"]), share(L["xq"]), share(L["rq"])
+        v_inv = share(parts["investment"])
+        # sales and the VAT on them (intermediate sales are paid firm to firm: they net out)
+        for name, payer, v in (("sales_households", H, v_h), ("sales_government", G, v_g),
+                               ("sales_exports", W, v_x), ("sales_rest", R, v_r), ("sales_capital_goods", R, v_inv)):
+            M.pay(name, payer, F, float(v.sum()))
+            M.pay("vat_on_sales", payer, F, float((tau * v).sum()))
+        M.pay("export_vat_refund", G, W, float((tau * v_x).sum()))
+        sold_int = L.get("intermediate_sales", np.zeros(self.n_s))
+        M.pay("vat_on_sales", F, F, float((tau * sold_int).sum()))
+        # inputs from the rest of the economy
+        mat_rest = float(inc[:, acc.I_MATERIALS].sum() - sold_int.sum())
+        s_f = float(inc[:, acc.I_SERVICES].sum() + inc[:, acc.I_ENERGY].sum()) + mat_rest
+        vat_in = p.vat_rate_inputs * s_f
+        M.pay("inputs_from_rest", F, R, s_f)
+        M.pay("vat_on_inputs", F, R, vat_in)
+        vat_f = float(inc[:, acc.I_VAT].sum())
+        vat_r_paid = float((tau * (v_r + v_inv)).sum())
+        M.pay("vat_remitted", F, G, vat_f)
+        M.pay("vat_remitted", R, G, vat_in - vat_r_paid)
+        # imports (ex-VAT to the rest of the world, import VAT to the government)
+        ms, tx = self.m_share, 1.0 + tau
+        imp_h = L["h_budget"] * ms
+        imp_g = (L["g_budget"]) * ms
+        imp_rd = float(np.sum(L["rq"] / (1.0 - ms) * ms * L["base"]))
+        # orders the industries could not fill: a share is bought abroad, the rest goes without
+        out = inc[:, acc.I_OUTPUT]
+        short = e.shortage_import_share * np.clip(1.0 - np.divide(out, demand, out=np.ones(self.n_s),
+                                                                   where=demand > 0), 0.0, 1.0)
+        imp_h = imp_h + short * L["hq"] * L["ptax"]
+        imp_g = imp_g + short * L["gq"] * L["ptax"]
+        imp_rd += float(np.sum(short * L["rq"] * L["base"]))
+        self.shortage_imports = float(np.sum(short * ((L["hq"] + L["gq"]) * L["ptax"] / tx + L["rq"] * L["base"])))
+        imp_hg = float(((imp_h + imp_g) / tx).sum())
+        if self.rest_import_share is None:  # calibrated on the first month: the 2019 current account
+            exports = float(v_x.sum())
+            self.rest_import_share = (exports - e.current_account_share_of_gdp * self.gdp0 - imp_hg - imp_rd) / s_f
+            if not 0.0 <= self.rest_import_share < 1.0:
+                raise ValueError(f"economy: the rest of the economy's import share comes out at "
+                                 f"{self.rest_import_share:.3f}; check current_account_share_of_gdp and the "
+                                 "shares of final demand")
+        imp_r = imp_rd + self.rest_import_share * s_f
+        for payer, spend in ((H, imp_h), (G, imp_g)):
+            M.pay("imports", payer, W, float((spend / tx).sum()))
+            M.pay("vat_on_imports", payer, G, float((spend * tau / tx).sum()))
+        M.pay("imports", R, W, imp_r)
+        # investment, scrap and entry
+        entry_k, entry_loans, entry_cash = flows["entry_capital"], flows["entry_loans"], flows["entry_cash"]
+        M.pay("investment_spending", F, R, float(ivt[:, inv.V_INVESTMENT].sum()) + entry_k)
+        M.pay("subsidies", G, F, float(ivt[:, inv.V_SUBSIDY].sum() + ext[:, xe.X_COMPENSATION].sum()))
+        M.pay("scrap_sales", R, F, float(ext[:, xe.X_SCRAP].sum()))
+        M.pay("liquidation_residuals", F, H, float(ext[:, xe.X_RESIDUAL].sum()))
+        M.pay("entry_equity", H, F, entry_cash + entry_k - entry_loans)
+        M.pay("overdraft_losses", B, F, float(ext[:, xe.X_OVERDRAFT].sum()))
+        # incomes of the industries
+        M.pay("wages", F, H, float(inc[:, acc.I_WAGES].sum()))
+        M.pay("corporate_income_tax", F, G, float(inc[:, acc.I_CIT].sum()))
+        M.pay("dividends", F, H, float(inc[:, acc.I_DIVIDENDS].sum()))
+        M.pay("distributions", F, H, float(self.paid_out.sum()))
+        M.pay("loan_interest", F, B, float(bk.interest_income.sum()))
+        M.pay("deposit_interest", B, F, float(bk.deposit_interest.sum()))
+        M.pay("guarantee_fees", F, G, flows["fees"])
+        # households and government
+        purchase_sub = float((p.purchase_subsidy / np.maximum(1.0 - p.purchase_subsidy, 1e-12) * v_h * tx).sum())
+        M.pay("purchase_subsidies", G, H, purchase_sub)
+        c_rest = L["c"] - float(L["h_budget"].sum())
+        M.pay("consumption_rest", H, R, c_rest)
+        M.pay("government_rest", G, R, L["g_rest"])
+        M.pay("transfers", G, H, self.transfers0 * L["trend"])
+        # banks and the central bank
+        bp = self._bank_parts
+        M.pay("deposit_interest", B, H, float(bp["household_deposit"].sum()))
+        M.pay("bond_interest", G, B, float(bp["bond"].sum()))
+        M.pay("bond_interest", G, CB, self._cb_bonds_interest)
+        M.pay("reserve_interest", CB, B, float(bp["reserve"].sum()))
+        M.pay("advance_interest", B, CB, float(bp["advance"].sum()))
+        M.pay("central_bank_profit", CB, G, self._cb_bonds_interest + float(bp["advance"].sum() - bp["reserve"].sum()))
+        M.pay("bank_operating_costs", B, H, bk.opex_total)
+        M.pay("bank_taxes", B, G, bk.tax)
+        M.pay("bank_dividends", B, H, bk.dividends)
+        M.pay("guarantee_payouts", G, B, float(ext[:, xe.X_FUND_PAYOUT].sum()))
+        M.pay("bank_recapitalisation", G, B, bk.recap_cost + bk.gov_cover)
+        # the rest of the economy passes its value added on, as taxes and as households' income
+        s_r = s_f + float(M.m[FLOW["investment_spending"], R] + c_rest + L["g_rest"])  # its sales
+        va_r = float(M.m[:, R].sum())
+        yd_other = float(M.m[:, H].clip(min=0).sum())
+        if self.tax_rate_rest is None:  # calibrated on the first month: households' 2019 disposable income
+            self.tax_rate_rest = 1.0 - (self.yd0 - yd_other) / va_r
+            if not 0.0 <= self.tax_rate_rest < 1.0:
+                raise ValueError(f"economy: the rest of the economy's tax rate comes out at {self.tax_rate_rest:.3f}; "
+                                 "check disposable_income and the shares of final demand")
+        tax_r = self.tax_rate_rest * va_r
+        M.pay("taxes_rest", R, G, tax_r)
+        M.pay("income_rest", R, H, va_r - tax_r)
+        yd = yd_other + va_r - tax_r
+        revenue = float(M.m[:, G].clip(min=0).sum())
+        # financial stocks
+        d_loans = flows["credit_loans"] + entry_loans - float(ext[:, xe.X_LOANS_REPAID].sum())
+        M.stock_change("d_loans", F, d_liability=d_loans)
+        M.stock_change("d_loans", B, d_asset=d_loans)
+        d_dep_f = float(bk.firm_deposits) - self.firm_deposits_prev
+        d_dh = float(M.m[:, H].sum())  # households' saving goes to their deposits
+        self.dh += d_dh
+        M.stock_change("d_deposits", F, d_asset=d_dep_f)
+        M.stock_change("d_deposits", H, d_asset=d_dh)
+        M.stock_change("d_deposits", B, d_liability=d_dep_f + d_dh)
+        deficit = -float(M.m[:, G].sum())
+        self.debt += deficit
+        M.stock_change("d_bonds", G, d_liability=deficit)
+        trade = -float(M.m[:, W].sum())  # exports less imports
+        self.fa += trade
+        M.stock_change("d_foreign_assets", W, d_liability=trade)
+        M.stock_change("d_foreign_assets", CB, d_asset=trade)
+        # the banks' new positions, from their books
+        before = (self.reserves.sum() + self.excess.sum(), self.bonds.sum(), self.bonds_cb, self.advances.sum())
+        self._allocate()
+        after = (self.reserves.sum() + self.excess.sum(), self.bonds.sum(), self.bonds_cb, self.advances.sum())
+        d_res, d_bonds_b, d_bonds_cb, d_adv = (float(a - b) for a, b in zip(after, before, strict=True))
+        M.stock_change("d_reserves", B, d_asset=d_res)
+        M.stock_change("d_reserves", CB, d_liability=d_res)
+        M.stock_change("d_bonds", B, d_asset=d_bonds_b)
+        M.stock_change("d_bonds", CB, d_asset=d_bonds_cb)
+        M.stock_change("d_advances", B, d_liability=d_adv)
+        M.stock_change("d_advances", CB, d_asset=d_adv)
+        # the banks' books: loans move by transactions less gross losses
+        loans_now = float(bk.banks.loans.sum())
+        losses = float(ext[:, xe.X_WRITE_OFF].sum() + ext[:, xe.X_FUND_PAYOUT].sum())
+        book_gap = abs(loans_now - self.loans_prev - d_loans + losses)
+        self.loans_prev, self.firm_deposits_prev = loans_now, float(bk.firm_deposits)
+        # revenue for the 'revenue' rule, households' expected income, the rest of the economy's activity
+        if self.revenue0 is None:
+            self.revenue0 = self.revenue_smooth = revenue
+        self.revenue_smooth += m.b.income_smoothing * (revenue - self.revenue_smooth)
+        self.yd_smooth += m.b.income_smoothing * (yd - self.yd_smooth)
+        if self.s_r0 is None:
+            self.s_r0 = s_r
+        self.s_r_prev = s_r
+        self.matrix = M.m
+        self.sheet = self.balance_sheet()
+        gap, where, detail = M.gaps()
+        scale = scale_of(M.m)
+        sheet_gap = self.sheet_gaps()
+        worst = max(gap, book_gap, sheet_gap)
+        if worst > 1e-9 * max(scale, float(np.abs(self.sheet).max())):
+            from ..banking import SFCError
+
+            if book_gap >= max(gap, sheet_gap):
+                where, detail = "bank books", "loans moved by more than their transactions and losses"
+            elif sheet_gap >= gap:
+                where, detail = "balance sheets", "bank net worth against equity, or the central bank's"
+            raise SFCError(f"month {t}: the whole economy's accounts do not close: {where} ({detail}) is off "
+                           f"by {worst:.6g} yuan")
+        self.yd_month = yd
+        return worst
+
+    def balance_sheet(self) -> np.ndarray:
+        """Stocks at the end of the month: items x institutions, assets +, liabilities -, net worth
+        the balancing row of each column (yuan)."""
+        m = self.m
+        bk = m.banking
+        Bk, Fm = bk.banks, m.firms
+        a = Fm.alive
+        w = m.weight[Fm.sector[a]]
+        S = np.zeros((len(ITEM_NAMES), 7))
+
+        def put(item: str, inst: int, value: float) -> None:
+            S[ITEM[item], inst] += value
+
+        loans = float(Bk.loans[Bk.alive].sum())
+        put("deposits", F, bk.firm_deposits)
+        put("deposits", H, self.dh)
+        put("deposits", B, -(bk.firm_deposits + self.dh))
+        put("loans", F, -loans)
+        put("loans", B, loans)
+        put("loan_loss_provisions", B, -float(Bk.provisions[Bk.alive].sum()))
+        put("bonds", G, -self.debt)
+        put("bonds", B, float(self.bonds.sum()))
+        put("bonds", CB, self.bonds_cb)
+        res = float(self.reserves.sum() + self.excess.sum())
+        put("reserves", B, res)
+        put("reserves", CB, -res)
+        put("advances", B, -float(self.advances.sum()))
+        put("advances", CB, float(self.advances.sum()))
+        put("foreign_assets", CB, self.fa)
+        put("foreign_assets", W, -self.fa)
+        put("fixed_capital", F, float(np.dot(w, Fm.capital[a])))
+        put("other_assets", F, float(np.dot(w, Fm.other_assets[a])))
+        put("other_liabilities", F, -float(np.dot(w, Fm.other_liab[a])))
+        S[ITEM["net_worth"]] = -S.sum(axis=0)
+        return S
+
+    def sheet_gaps(self) -> float:
+        """What the balance sheets must show: banks' net worth equals their equity on their own books,
+        the central bank's stays nil (it remits its profit), and each financial item is one
+        institution's asset and another's liability."""
+        S = self.sheet
+        B_ = self.m.banking.banks
+        nw = ITEM["net_worth"]
+        fin = [ITEM[k] for k in ("deposits", "loans", "bonds", "reserves", "advances", "foreign_assets")]
+        return max(abs(-S[nw, B] - float(B_.equity[B_.alive].sum())), abs(S[nw, CB]),
+                   float(np.abs(S[fin].sum(axis=1)).max()))
+
+    def record(self, rec, t: int) -> None:
+        """The month's accounts into the records; the government's and households' variables the open
+        economy approximates are replaced by the accounts' own."""
+        from .accounts import FLOW
+
+        M = self.matrix
+        L = self.last
+        rec["tfm", t] = M
+        rec["balance_sheet", t] = self.sheet
+        rec["household_deposits", t] = self.dh
+        rec["household_consumption", t] = L["c"]
+        rec["household_disposable_income", t] = self.yd_month
+        rec["government_purchases", t] = float(L["g_budget"].sum() + L["g_rest"])
+        rec["exports", t] = M[FLOW["sales_exports"], F]
+        rec["imports", t] = M[FLOW["imports"], W]
+        rec["central_bank_foreign_assets", t] = self.fa
+        rec["tax_rate_rest", t] = self.tax_rate_rest
+        gov = M[:, G].copy()
+        gov[[FLOW[k] for k in FLOW if k.startswith("d_")]] = 0.0
+        rec["tax_revenue", t] = float(gov.clip(min=0).sum())
+        rec["gov_spending", t] = float(-gov.clip(max=0).sum())
+        rec["gov_balance", t] = float(gov.sum())
+        rec["gov_debt", t] = self.debt
+        rec["household_income", t] = self.yd_month

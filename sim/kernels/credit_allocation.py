@@ -1,0 +1,307 @@
+"""The allocation of credit (MODEL.md step 7, after repayments and applications): applicants, best
+credit score first, ask their own bank and a few banks drawn by size; each bank that accepts the
+applicant's risk and has room under its capital constraint quotes a rate, and the firm takes the
+cheapest quote, with the guarantee fund's cover when that pays.
+
+Bank-level amounts (room, books, the fund's room) are economy-wide yuan: a simulated firm's amounts
+are multiplied by its sector weight (real firms per simulated firm).
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+from numba import prange
+
+from .._numba import kernel
+from .credit import bank_search_start, drawn_bank
+
+# this month's lending conditions, one value per bank (BankingSystem.lending_conditions)
+TERMS_FIELDS: dict[str, tuple[type, str]] = {
+    "margin": (np.float64, "lending margin over the policy rate, 1/yr (the bank's margin plus its capital charge)"),
+    "room": (np.float64, "lending room under the capital constraint, yuan of risk-weighted assets (economy-wide); "
+                         "the allocation uses it up (written)"),
+    "pdmax_sme": (np.float64, "highest default probability (net of guarantee cover) the bank accepts from an SME, "
+                              "1/yr"),
+    "pdmax_large": (np.float64, "highest default probability the bank accepts from a large firm, 1/yr"),
+    "discount": (np.float64, "share of the SME premium the bank waives (inclusive-finance concession)"),
+    "size_cdf": (np.float64, "cumulative share of the banks' sizes, in bank order: a uniform draw picks the bank "
+                             "whose interval holds it (`drawn_bank`)"),
+}
+LendingTerms = namedtuple("LendingTerms", tuple(TERMS_FIELDS))
+
+SMALL_LOAN = 5e6  # yuan: loans up to this pay the small-loan guarantee fee (State Council 2019: small/micro <= 5 m)
+YUAN_PER_BN = 1e9
+
+# the scalar parameters of the allocation (the banking and policy settings of the same names, and the fund's
+# room this month)
+ALLOCATION_FIELDS: dict[str, tuple[type, str]] = {
+    "policy_rate": (float, "policy lending rate (one-year loan prime rate), 1/yr"),
+    "sme_premium": (float, "extra rate charged to SMEs, 1/yr"),
+    "loss_given_default": (float, "share of a defaulted loan the bank expects to lose"),
+    "risk_weight_large": (float, "risk weight of loans to large firms, share"),
+    "risk_weight_sme": (float, "risk weight of loans to SMEs, share"),
+    "risk_weight_guaranteed": (float, "risk weight of the guarantee-covered part of a loan, share"),
+    "switching_cost": (float, "rate advantage a new bank must offer before a firm moves its loans, 1/yr"),
+    "fund_room": (float, "cover the guarantee fund may still write this month, yuan (economy-wide): its capital "
+                         "times its leverage less the guaranteed loans outstanding, at least 0"),
+    "coverage": (float, "share of a guaranteed loan the fund covers (1 - policy.risk_share_bank; 0 without a fund)"),
+    "fee_small": (float, "guarantee fee on loans up to small_loan, 1/yr of the cover (one year paid up front)"),
+    "fee_large": (float, "guarantee fee on larger loans, 1/yr of the cover"),
+    "small_loan": (float, "largest loan that pays the small-loan fee, yuan (SMALL_LOAN)"),
+}
+AllocationParams = namedtuple("AllocationParams", tuple(ALLOCATION_FIELDS))
+
+
+def lending_terms(banking) -> LendingTerms:
+    """This month's lending conditions of `banking` (a BankingSystem): fresh arrays, so the allocation
+    may use up the room."""
+    room, pdmax_sme, pdmax_large, discount, margin = banking.lending_conditions()
+    return LendingTerms(margin=margin, room=room, pdmax_sme=pdmax_sme, pdmax_large=pdmax_large, discount=discount,
+                        size_cdf=banking.size_cdf[:banking.banks.n_rows])
+
+
+def allocation_params(policy, banking, guaranteed_outstanding: float) -> AllocationParams:
+    """The allocation's parameters from the policy, the banking settings (`scenario.banking`) and the
+    guaranteed loans outstanding after this month's amortisation (economy-wide yuan)."""
+    fund_cap = policy.guarantee_fund_capital * YUAN_PER_BN
+    values = dict(
+        policy_rate=policy.policy_rate, sme_premium=banking.sme_premium, loss_given_default=banking.loss_given_default,
+        risk_weight_large=banking.risk_weight_large, risk_weight_sme=banking.risk_weight_sme,
+        risk_weight_guaranteed=banking.risk_weight_guaranteed, switching_cost=banking.switching_cost,
+        fund_room=max(policy.guarantee_leverage * fund_cap - guaranteed_outstanding, 0.0),
+        coverage=(1 - policy.risk_share_bank) if fund_cap > 0 else 0.0,
+        fee_small=policy.guarantee_fee_small, fee_large=policy.guarantee_fee, small_loan=SMALL_LOAN)
+    return AllocationParams(*(kind(values[name]) for name, (kind, _) in ALLOCATION_FIELDS.items()))
+
+
+@kernel(parallel=True)
+def allocate_credit(order, cand, firms, banks, scratch, sectors, terms, params):
+    """Applicants in `order` (rows, best score first) ask their candidate banks (`cand[i]`, by row;
+    -1: none); see `_serve`. The plain version of `allocate_credit_drawn`, kept for the tests (terms'
+    size_cdf unused). Reads and writes as `allocate_credit_drawn`; returns the fund's room left."""
+    n_app = order.shape[0]
+    slot = np.arange(n_app)
+    packed = np.empty((n_app, cand.shape[1]), dtype=np.int64)
+    fa, flag = _table(order, slot, firms, scratch, sectors)
+    for k in prange(n_app):
+        packed[k, :] = cand[order[k]]
+    best_bank, out, fund_room = _serve(packed, fa, flag, banks, terms, params)
+    _scatter(order, slot, best_bank, out, firms, scratch)
+    return fund_room
+
+
+@kernel(parallel=True)
+def allocate_credit_drawn(apps, pos, u, firms, banks, scratch, sectors, terms, params):
+    """As `allocate_credit`, for the applicants `apps` (rows, in row order) served in the order
+    `pos` (the k-th served is apps[pos[k]], from `score_order`), with each applicant's candidates
+    made here: its own bank and, for each uniform draw u[k, j] (k: the applicant's place in `apps`;
+    the uniforms of its row, `RowDraws.at`), the bank whose size-CDF interval (terms.size_cdf)
+    holds it (the first bank whose cumulative share exceeds the draw, as searchsorted side="right"
+    finds it; the search starts from a table of where each 1/4096 of the unit interval begins).
+    Only applicants need candidates, so nothing of the size of all firms is built.
+
+    firms: FirmState (reads sector, sme, soe, pd, bank, loans; writes bank, loans, loan_rate, cash,
+    guaranteed of the applicants); banks: BankState (reads alive; writes loans); scratch: ScratchState
+    (reads request, limit; writes granted, fees, new_rate of the applicants); sectors: SectorTables
+    (weight); terms: LendingTerms (room is used up); params: AllocationParams. Returns the guarantee
+    fund's room left (economy-wide yuan).
+
+    The firm rows are read and written in row order (the table and the results are permuted in
+    cache instead): in serving order the rows are random, and at 1:1 (34,000 applicants among
+    437,583 rows) the random gathers and scatters took a third of the allocation's time."""
+    size_cdf = terms.size_cdf
+    bank = firms.bank
+    start = bank_search_start(size_cdf)
+    n_app = apps.shape[0]
+    m = u.shape[1]
+    slot = np.empty(n_app, dtype=np.int64)  # slot[j]: when apps[j] is served
+    for k in prange(n_app):
+        slot[pos[k]] = k
+    cand = np.empty((n_app, m + 1), dtype=np.int64)
+    fa, flag = _table(apps, slot, firms, scratch, sectors)
+    for j in prange(n_app):
+        i = np.uint64(apps[j])
+        k = slot[j]
+        cand[k, 0] = bank[i]
+        for jj in range(m):
+            cand[k, jj + 1] = drawn_bank(u[j, jj], size_cdf, start)
+    best_bank, out, fund_room = _serve(cand, fa, flag, banks, terms, params)
+    _scatter(apps, slot, best_bank, out, firms, scratch)
+    return fund_room
+
+
+# columns of the applicant table (one row per applicant, in the order served)
+_REQ, _W, _PD, _LOANS, _OWN = 0, 1, 2, 3, 4
+_N_F = 5
+_AMT, _COVER, _FEE, _NEW_RATE = 0, 1, 2, 3
+
+
+@kernel(parallel=True)
+def _table(rows, slot, firms, scratch, sectors):
+    """The applicant table in serving order: in line slot[j], for the applicant in row rows[j], its
+    request (scratch) within its limit (scratch), sector weight, default probability, loans and own
+    bank (fa), and 1 SME + 2 state-owned (flag). Reads only."""
+    # the reads bound to locals before the loop, as in every parallel kernel (state.py)
+    sector = firms.sector
+    sme = firms.sme
+    soe = firms.soe
+    pd = firms.pd
+    bank = firms.bank
+    loans = firms.loans
+    request = scratch.request
+    limit = scratch.limit
+    weight = sectors.weight
+    n_app = rows.shape[0]
+    fa = np.empty((n_app, _N_F))
+    flag = np.empty(n_app, dtype=np.int8)
+    for j in prange(n_app):
+        i = np.uint64(rows[j])
+        k = slot[j]
+        req = request[i]
+        if limit[i] < req:
+            req = limit[i]
+        fa[k, _REQ] = req
+        fa[k, _W] = weight[np.uint64(sector[i])]
+        fa[k, _PD] = pd[i]
+        fa[k, _LOANS] = loans[i]
+        fa[k, _OWN] = bank[i]
+        flag[k] = (1 if sme[i] else 0) + (2 if soe[i] else 0)
+    return fa, flag
+
+
+@kernel
+def _serve(cand, fa, flag, banks, terms, params):
+    """Applicants in serving order (best score first; line k of the table `fa`, `flag`) ask their
+    candidate banks (`cand[k]`). Each bank that accepts the applicant's default risk (net of
+    guarantee cover) and has room quotes the policy rate plus its margin, an SME premium and the
+    expected loss; the firm takes the cheapest quote. A firm that moves to a new bank brings its
+    loan stock along. SMEs take the fund's guarantee when it lowers their cost by more than the
+    fee, while the fund has room.
+
+    Only the banks' room, books and the fund's room pass from one applicant to the next, so the
+    callers gather the applicants' own data into a table in serving order first (`_table`, in
+    parallel) with their candidate banks; here they are served one by one from that table, and
+    `_scatter` writes the results back to the firm rows (in parallel): the serial part reads memory
+    in order instead of a dozen firm arrays at random rows. Reads banks.alive and the terms; writes
+    banks.loans and terms.room. Returns each applicant's new lender (-1: none), (amount, guarantee
+    cover, fee, rate), and the fund's room left."""
+    bank_alive = banks.alive
+    bank_loans = banks.loans
+    bank_margin = terms.margin
+    bank_room = terms.room
+    pdmax_sme = terms.pdmax_sme
+    pdmax_large = terms.pdmax_large
+    sme_discount = terms.discount
+    policy_rate = params.policy_rate
+    sme_premium = params.sme_premium
+    lgd = params.loss_given_default
+    rw_large = params.risk_weight_large
+    rw_sme = params.risk_weight_sme
+    rw_g = params.risk_weight_guaranteed
+    switch_cost = params.switching_cost
+    fund_room = params.fund_room
+    coverage = params.coverage
+    fee_small = params.fee_small
+    fee_large = params.fee_large
+    small_loan = params.small_loan
+    n_app = fa.shape[0]
+    out = np.zeros((n_app, 4))
+    best_bank = np.full(n_app, -1, dtype=np.int64)
+    for k in range(n_app):
+        req = fa[k, _REQ]
+        if req <= 0:
+            continue
+        w = fa[k, _W]
+        p = fa[k, _PD]
+        stock = fa[k, _LOANS]
+        is_sme = (flag[k] & 1) != 0
+        is_soe = (flag[k] & 2) != 0
+        mine = int(fa[k, _OWN])
+        fee = fee_small if req <= small_loan else fee_large
+        g = 0.0
+        if is_sme and not is_soe and coverage > 0 and fund_room > 0:
+            if p * lgd * coverage > fee:
+                g = coverage
+        rw_class = rw_sme if is_sme else rw_large
+        best = -1
+        best_rate = np.inf
+        for j in range(cand.shape[1]):
+            b = cand[k, j]
+            if b < 0 or not bank_alive[b] or bank_room[b] <= 0:
+                continue
+            # a new lender takes over the existing stock too: it must fit in its room
+            if b != mine and rw_class * w * stock >= bank_room[b]:
+                continue
+            pd_net = p * (1.0 - g)
+            if pd_net > (pdmax_sme[b] if is_sme else pdmax_large[b]):
+                continue
+            rate = policy_rate + bank_margin[b] + pd_net * lgd
+            if is_sme:
+                rate += sme_premium * (1.0 - sme_discount[b])
+            if b != mine:
+                rate += switch_cost  # relationship lending: moving to a new bank has a cost
+            if rate < best_rate:
+                best_rate = rate
+                best = b
+        if best < 0:
+            continue
+        rw = rw_class * (1.0 - g) + rw_g * g
+        if best != mine:
+            best_rate -= switch_cost
+            moved = rw_class * w * stock
+            bank_room[best] -= moved
+            bank_room[mine] += moved
+        amt = req
+        if rw > 0 and amt * rw * w > bank_room[best]:
+            amt = bank_room[best] / (rw * w)
+        cover = amt * g
+        if cover * w > fund_room:
+            cover = fund_room / w
+        fund_room -= cover * w
+        if mine != best:  # refinance: the stock moves to the new lender
+            bank_loans[mine] -= w * stock
+            bank_loans[best] += w * stock
+        bank_loans[best] += w * amt
+        bank_room[best] -= rw * w * amt
+        best_bank[k] = best
+        out[k, _AMT] = amt
+        out[k, _COVER] = cover
+        out[k, _FEE] = fee * cover  # one year's fee, paid up front
+        out[k, _NEW_RATE] = best_rate
+    return best_bank, out, fund_room
+
+
+@kernel(parallel=True)
+def _scatter(rows, slot, best_bank, out, firms, scratch):
+    """The allocation's results (line slot[j] of `_serve`'s output) booked on the firm in row rows[j]:
+    writes firms' bank, loans, loan_rate, cash, guaranteed and scratch's granted, fees, new_rate."""
+    # arrays the loop writes must be bound to locals before it (a write through `firms.x[i]` inside
+    # prange is lost, state.py)
+    bank = firms.bank
+    loans = firms.loans
+    loan_rate = firms.loan_rate
+    cash = firms.cash
+    guaranteed = firms.guaranteed
+    granted = scratch.granted
+    fee_paid = scratch.fees
+    new_rate = scratch.new_rate
+    for j in prange(rows.shape[0]):
+        i = np.uint64(rows[j])
+        k = slot[j]
+        granted[i] = 0.0
+        fee_paid[i] = 0.0
+        new_rate[i] = 0.0
+        if best_bank[k] < 0:
+            continue
+        amt = out[k, _AMT]
+        bank[i] = best_bank[k]
+        total = loans[i] + amt
+        loan_rate[i] = (loan_rate[i] * loans[i] + out[k, _NEW_RATE] * amt) / total
+        loans[i] = total
+        guaranteed[i] += out[k, _COVER]
+        cash[i] += amt - out[k, _FEE]
+        granted[i] = amt
+        fee_paid[i] = out[k, _FEE]
+        new_rate[i] = out[k, _NEW_RATE]

@@ -1,0 +1,213 @@
+"""The market, pricing, income, month-sum and credit-score kernels take the state as bundles (issue
+18): every write of each lands in the model's arrays, over several chunks of rows.
+
+As in tests/test_kernel_bundles.py: each parallel kernel runs on more than 2^16 rows (several chunks)
+and every array it writes is compared with the kernel's own Python code (`py_func`) run on a copy
+of the same state; what a kernel only writes starts as NaN, so a lost write shows as NaN (or, in an
+array it reads and writes, as the old value).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim._numba import chunks
+from sim.kernels import accounting as acc
+from sim.kernels import credit as cr
+from sim.kernels import market as mkt
+from sim.kernels import production as prod
+from sim.state import BANK_FIELDS, SCRATCH_FIELDS, Banks, Scratch
+
+from .test_kernel_bundles import N_ROWS, N_S, _assert_same, _copy, _random_firms, _sectors
+
+N_B = 50
+SCORE = cr.ScoreParams(pd_intercept=-4.9, pd_leverage=4.0, pd_loss=1.0, pd_sme=1.2, pd_margin=10.0,
+                       soe_implicit_guarantee=0.5)
+
+
+def _firms(seed: int):
+    """Firm rows that take every branch of these kernels: in profit and at a loss, small and large,
+    state-owned or not, with and without loans, short of capacity or not."""
+    F = _random_firms(seed)
+    g = np.random.default_rng(seed + 100)
+    n = N_ROWS
+    F.sme[:] = g.random(n) < 0.6
+    F.soe[:] = g.random(n) < 0.2
+    F.bank[:] = g.integers(0, N_B, n)
+    F.loans[:] = np.where(g.random(n) < 0.2, 0.0, F.loans)
+    F.guaranteed[:] = F.loans * g.random(n) * 1.2  # some above the loan: the share is capped at 1
+    F.loan_rate[:] = 0.03 + 0.05 * g.random(n)
+    F.loss_months[:] = g.integers(0, 6, n)
+    F.output[:] = F.capacity * g.random(n)
+    F.revenue[:] = np.where(g.random(n) < 0.05, 0.0, F.output * (0.8 + 0.6 * g.random(n)))
+    F.price[:] = 0.8 + 0.4 * g.random(n)
+    F.markup[:] = 0.3 * g.random(n)
+    F.share[:] = g.random(n) * 1e-4
+    F.share_prev[:] = np.where(g.random(n) < 0.1, 0.0, F.share * (0.7 + 0.6 * g.random(n)))
+    F.unfilled[:] = np.where(g.random(n) < 0.5, 0.0, 0.3 * g.random(n))
+    F.net_worth[:] = g.normal(1.0, 1.0, n)
+    F.profit[:] = g.normal(0.0, 0.1, n)
+    F.pipeline[:] = np.where(g.random(n) < 0.5, g.random(n) * 0.2, 0.0)
+    return F
+
+
+def _python_chunks(monkeypatch, *modules) -> None:
+    """For a kernel's own Python code, after the compiled kernel ran: the row helpers in Python."""
+    from sim import _numba
+
+    for module in modules:
+        monkeypatch.setattr(module, "chunks", _numba.chunks.py_func)
+        monkeypatch.setattr(module, "rows_of", _numba.rows_of.py_func)
+
+
+def _nan_where(a: np.ndarray, rows: np.ndarray) -> None:
+    a[rows] = np.nan
+
+
+def test_market_step_writes_every_row_in_every_chunk(monkeypatch):
+    assert chunks(N_ROWS)[0] == 8
+    F = _firms(11)
+    for name in ("share_prev", "orders", "output", "revenue"):  # written for every row, not read first
+        getattr(F, name)[:] = np.nan
+    G = _copy(F)
+    g = np.random.default_rng(12)
+    demand = np.linspace(0.3, 1.5, N_S) * N_ROWS / N_S  # the last sectors short of capacity
+    month = mkt.MarketDemand(price_index=0.9 + 0.2 * g.random(N_S), demand=demand)
+    params = mkt.MarketParams(replicator_speed=0.3, share_price_sensitivity=3.0, share_backlog_sensitivity=1.0)
+    got = mkt.market_step(F.bundle(), _sectors(), month, params)
+    _python_chunks(monkeypatch, mkt)
+    want = mkt.market_step.py_func(G.bundle(), _sectors(), month, params)
+    assert got == pytest.approx(want, rel=1e-12)
+    a = G.alive
+    assert (G.unfilled[a] > 0).sum() > 1000 and (G.output[a] < G.capacity[a]).sum() > 1000  # both sides of spill-over
+    _assert_same(F, G, ("unfilled", "share", "share_prev", "orders", "output", "revenue"))
+
+
+def test_costs_and_prices_write_every_live_row_in_every_chunk():
+    F = _firms(13)
+    _nan_where(F.price, F.alive)  # written for live rows only, not read
+    G = _copy(F)
+    g = np.random.default_rng(14)
+    costs = prod.UnitCosts(va_cost=0.2 + 0.2 * g.random(N_S), energy_cost=0.1 * g.random(N_S),
+                           material_cost=0.5 * g.random(N_S), markup_anchor=0.2 * g.random(N_S),
+                           vat_factor=1.0 + 0.02 * g.random(N_S))
+    params = prod.PricingParams(markup_share_response=0.5, markup_anchor_speed=0.1, markup_backlog_response=0.3)
+    prod.costs_and_prices(F.bundle(), costs, params)
+    prod.costs_and_prices.py_func(G.bundle(), costs, params)
+    _assert_same(F, G, ("markup", "price"))
+
+
+def test_credit_scores_write_every_row_in_every_chunk():
+    F = _firms(15)
+    F.pd[:] = np.nan  # written for every row
+    G = _copy(F)
+    cr.credit_scores(F.bundle(), SCORE)
+    cr.credit_scores.py_func(G.bundle(), SCORE)
+    assert (G.pd[G.alive] > 0).mean() > 0.99 and (G.pd[~G.alive] == 0).all()  # (a huge margin's is 0)
+    _assert_same(F, G, ("pd",))
+
+
+def _income_costs(g) -> acc.IncomeCosts:
+    return acc.IncomeCosts(*(0.05 + 0.2 * g.random(N_S) for _ in acc.COST_FIELDS))
+
+
+def test_income_writes_every_row_in_every_chunk(monkeypatch):
+    F = _firms(17)
+    F.pd[:] = np.nan  # written for every row
+    _nan_where(F.profit, F.alive)  # written for live rows, not read
+    G = _copy(F)
+    g = np.random.default_rng(18)
+    costs = _income_costs(g)
+    params = acc.IncomeParams(deposit_rate=0.015, vat_rate_inputs=0.09, cit_rate=0.25, cit_rate_small=0.05,
+                              cit_rate_small_upper=0.1, small_low_month=0.02, small_profit_month=0.05,
+                              dividend_payout=0.3)
+    out = [(acc.BankFlows(*(np.full(N_B, np.nan) for _ in acc.FLOW_FIELDS)), np.full((N_S, acc.N_INCOME), np.nan))
+           for _ in range(2)]
+    acc.income(F.bundle(), _sectors(), costs, params, SCORE, *out[0])
+    _python_chunks(monkeypatch, acc)
+    acc.income.py_func(G.bundle(), _sectors(), costs, params, SCORE, *out[1])
+    assert (G.profit[G.alive] < 0).sum() > 1000 and (G.profit[G.alive] > 0).sum() > 1000
+    _assert_same(F, G, ("cash", "capital", "profit", "loss_months", "pd"))
+    (flows, table), (flows_py, table_py) = out
+    for name in ("interest_income", "deposit_interest"):
+        np.testing.assert_allclose(getattr(flows, name), getattr(flows_py, name), rtol=1e-12, err_msg=name)
+    assert np.isnan(flows.firm_loans).all()  # not income's: left alone
+    assert not np.isnan(table).any()
+    np.testing.assert_allclose(table, table_py, rtol=1e-12)
+
+
+def _banks() -> tuple[Banks, Banks]:
+    B, C = Banks(N_B), Banks(N_B)
+    for name in ("loans_sme", "loans_large", "guaranteed", "rwa", "deposits", "npl"):  # written, not read
+        getattr(B, name)[:] = np.nan
+    for name in BANK_FIELDS:
+        getattr(C, name)[:] = getattr(B, name)
+    return B, C
+
+
+def _scratch(seed: int) -> Scratch:
+    g = np.random.default_rng(seed)
+    S = Scratch(N_ROWS)
+    S.granted[:] = np.where(g.random(N_ROWS) < 0.3, g.random(N_ROWS), 0.0)
+    S.rolled[:] = np.where(g.random(N_ROWS) < 0.3, g.random(N_ROWS), 0.0)
+    S.new_rate[:] = 0.03 + 0.05 * g.random(N_ROWS)
+    S.denied[:] = g.random(N_ROWS) < 0.1
+    return S
+
+
+def _record_sums() -> acc.RecordSums:
+    return acc.RecordSums(stocks=np.full((N_S, acc.N_STOCKS), np.nan), cls_loans=np.full(2, np.nan),
+                          cls_interest=np.full(2, np.nan), cls_credit=np.full((2, 4), np.nan))
+
+
+@pytest.mark.parametrize("records", [False, True])
+def test_month_sums_write_every_bank_and_table(monkeypatch, records):
+    """The sums over rows in several chunks; every bank array, flow and table the kernel writes is
+    the same as in its Python code (the records' tables are left alone without `records`)."""
+    F = _firms(19)
+    S = _scratch(20)
+    (B, C), flows = _banks(), [acc.BankFlows(*(np.full(N_B, np.nan) for _ in acc.FLOW_FIELDS)) for _ in range(2)]
+    out = [_record_sums(), _record_sums()]
+    params = acc.SumsParams(risk_weight_sme=0.75, risk_weight_large=1.0, risk_weight_guaranteed=0.2, npl_months=3,
+                            sme_threshold=1.0)
+    got = acc.month_sums(F.bundle(), B.bundle(), S.bundle(), _sectors(), params, flows[0], records, out[0])
+    _python_chunks(monkeypatch, acc)
+    want = acc.month_sums.py_func(F.bundle(), C.bundle(), S.bundle(), _sectors(), params, flows[1], records, out[1])
+    assert got == pytest.approx(want, rel=1e-12)
+    for name in ("loans_sme", "loans_large", "guaranteed", "rwa", "deposits", "npl"):
+        a, b = getattr(B, name), getattr(C, name)
+        assert not np.isnan(a).any() and (a > 0).any(), name
+        np.testing.assert_allclose(a, b, rtol=1e-12, err_msg=name)
+    assert not np.isnan(flows[0].firm_loans).any()
+    np.testing.assert_allclose(flows[0].firm_loans, flows[1].firm_loans, rtol=1e-12)
+    assert np.isnan(flows[0].interest_income).all() and np.isnan(flows[0].deposit_interest).all()
+    for name in acc.RECORD_FIELDS:
+        a, b = getattr(out[0], name), getattr(out[1], name)
+        if records:
+            assert not np.isnan(a).any(), name
+            np.testing.assert_allclose(a, b, rtol=1e-12, err_msg=name)
+        else:
+            assert np.isnan(a).all(), name
+    assert tuple(S.bundle()._fields) == tuple(SCRATCH_FIELDS)
+
+
+def test_params_come_from_the_settings_of_the_same_names():
+    """The builders read the scenario's settings; a bundle's fields are the declared ones."""
+    import sim
+    from sim.api import make_model
+
+    from .conftest import SCENARIOS
+
+    model = make_model(sim.load_scenario(SCENARIOS / "baseline.toml", firms=200, months=1), "numba")
+    c, p, b = model.sc.banking, model.policy, model.b
+    k = cr.score_params(c, p)
+    assert k.pd_intercept == c.pd_intercept and k.soe_implicit_guarantee == p.soe_implicit_guarantee
+    inc = acc.income_params(c, p, b)
+    assert inc.small_low_month == b.small_profit_lower_band / 12.0 and inc.deposit_rate == c.deposit_rate
+    s = acc.sums_params(c, model.sme_threshold)
+    assert isinstance(s.npl_months, int) and s.sme_threshold == model.sme_threshold
+    assert acc.record_sums(model).cls_credit is model._cls_credit
+    assert acc.bank_flows(model.banking).firm_loans is model.banking.firm_loans
+    assert mkt.market_params(b).replicator_speed == b.replicator_speed
+    assert prod.pricing_params(b).markup_anchor_speed == b.markup_anchor_speed

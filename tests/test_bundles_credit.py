@@ -1,0 +1,189 @@
+"""The credit kernels take the state as bundles (issue 18): every write of a parallel credit kernel
+lands in the model's arrays, over more than 2^16 rows (several chunks, several threads' share of
+the loop), compared with the kernel's own Python code (`py_func`, the same statements in row order)
+on a copy of the same state; the arrays a lost write would leave unchanged are filled with NaN (or
+-1, or the wrong flag) first. No log or exp here: the values must agree to the bit.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+import pytest
+
+import sim
+from sim import _numba
+from sim._numba import chunks
+from sim.kernels import credit as cr
+from sim.kernels import credit_allocation as ca
+from sim.state import BANK_FIELDS, SCRATCH_FIELDS, Banks, Scratch
+
+from .conftest import SCENARIOS
+from .test_kernel_bundles import N_ROWS, N_S, _copy, _prices, _random_firms, _sectors
+
+N_BANKS = 50
+SCRATCH_FLOATS = ("granted", "repaid", "fees", "rolled", "new_rate", "limit", "request")
+
+
+def _credit_firms(seed: int):
+    """Firm rows for the credit kernels: some without loans, some guaranteed, some above the
+    rollover risk, some insolvent, SMEs and SOEs, spread over the banks."""
+    g = np.random.default_rng(seed)
+    F = _random_firms(seed)
+    n = N_ROWS
+    F.bank[:] = g.integers(0, N_BANKS, n)
+    F.sme[:] = g.random(n) < 0.7
+    F.soe[:] = g.random(n) < 0.2
+    F.pd[:] = g.random(n) * 0.12
+    F.pd[g.random(n) < 0.05] = 0.3  # above pd_rollover_max
+    F.firm_id[:] = g.integers(0, 10 * n, n)
+    F.revenue[:] = g.random(n)
+    F.loans[g.random(n) < 0.2] = 0.0
+    F.guaranteed[:] = F.loans * np.where(g.random(n) < 0.3, g.random(n), 0.0)
+    F.loan_rate[:] = 0.04 + 0.03 * g.random(n)
+    F.other_liab[g.random(n) < 0.05] = 5.0  # insolvent: no renewal, no limit
+    return F
+
+
+def _banks(seed: int) -> Banks:
+    B = Banks(N_BANKS)
+    B.alive[:] = np.random.default_rng(seed).random(N_BANKS) < 0.95
+    B.loans[:] = 1e5
+    return B
+
+
+def _copy_soa(S, cls, fields):
+    T = cls(S.n_rows)
+    for name in fields:
+        getattr(T, name)[:] = getattr(S, name)
+    return T
+
+
+def _assert_equal(got, want, names) -> None:
+    for name in names:
+        np.testing.assert_array_equal(getattr(got, name), getattr(want, name), err_msg=name)
+
+
+def test_repay_and_apply_writes_every_row_in_every_chunk(monkeypatch):
+    assert chunks(N_ROWS)[0] == 8
+    F = _credit_firms(11)
+    B = _banks(12)
+    S = Scratch(N_ROWS)
+    for name in SCRATCH_FLOATS:
+        getattr(S, name)[:] = np.nan
+    S.applicants[:] = -1
+    F2, B2, S2 = _copy(F), _copy_soa(B, Banks, BANK_FIELDS), _copy_soa(S, Scratch, SCRATCH_FIELDS)
+    factor = np.linspace(0.0, 1.0, N_S)
+    limits = []
+    for passive in (False, True):  # each run on the state the one before left
+        params = cr.RepayParams(cash_buffer_months=0.5, debt_to_assets=0.9, leverage_review_share=0.46,
+                                review_month=5, loan_maturity=36.0, pd_rollover_max=0.25, passive=passive,
+                                max_debt_to_assets=0.6, collateral_haircut_capital=0.2, pledge_haircut=0.5,
+                                receivables_pledge=0.1, ip_pledge=0.05, unsecured_sme=0.1, unsecured_large=0.3,
+                                soe_unsecured=0.25)
+        got = cr.repay_and_apply(F.bundle(), B.bundle(), S.bundle(), _sectors(), _prices(), factor, params)
+        with monkeypatch.context() as m:  # the row helpers in plain Python for the kernel's Python code
+            m.setattr(cr, "chunks", _numba.chunks.py_func)
+            m.setattr(cr, "rows_of", _numba.rows_of.py_func)
+            want = cr.repay_and_apply.py_func(F2.bundle(), B2.bundle(), S2.bundle(), _sectors(), _prices(), factor,
+                                              params)
+        assert got == want
+        limits.append(S2.limit.copy())
+        n_app = want[0]
+        assert n_app > 1 << 15 and (S2.rolled > 0).sum() > 1000 and (S2.limit == 0).sum() > 1000
+        _assert_equal(F, F2, ("loans", "guaranteed", "cash"))
+        _assert_equal(B, B2, ("loans",))
+        _assert_equal(S, S2, SCRATCH_FLOATS)
+        np.testing.assert_array_equal(S.applicants[:n_app], S2.applicants[:n_app])
+        assert not np.isnan(S.request).any() and (S.applicants[:n_app] >= 0).all()
+    assert (limits[0] != limits[1]).sum() > 1000  # the passive limit is another rule
+
+
+def _terms(seed: int) -> ca.LendingTerms:
+    g = np.random.default_rng(seed)
+    share = g.pareto(1.2, N_BANKS) + 0.01
+    cdf = np.cumsum(share / share.sum())
+    cdf[-1] = 1.0
+    return ca.LendingTerms(margin=g.random(N_BANKS) * 0.01, room=g.random(N_BANKS) * 2e3,
+                           pdmax_sme=np.full(N_BANKS, 0.08) * (1 + g.random(N_BANKS)),
+                           pdmax_large=np.full(N_BANKS, 0.08), discount=g.random(N_BANKS) * 0.5, size_cdf=cdf)
+
+
+def _copy_terms(t: ca.LendingTerms) -> ca.LendingTerms:
+    return ca.LendingTerms(*(a.copy() for a in t))
+
+
+def test_allocate_credit_drawn_writes_every_applicant(monkeypatch):
+    """Every row applies (more than 2^16 applicants); banks run out of room, some refuse the risk,
+    some firms move bank, SMEs take the fund's cover until it runs out."""
+    F = _credit_firms(21)
+    g = np.random.default_rng(22)
+    S = Scratch(N_ROWS)
+    S.request[:] = np.where(g.random(N_ROWS) < 0.1, 0.0, g.random(N_ROWS))
+    S.limit[:] = np.where(g.random(N_ROWS) < 0.2, 0.3 * g.random(N_ROWS), 1e9)
+    for name in ("granted", "fees", "new_rate"):  # written for every applicant
+        getattr(S, name)[:] = np.nan
+    B = _banks(23)
+    terms = _terms(24)
+    bank_before, guaranteed_before = F.bank.copy(), F.guaranteed.copy()
+    F2, B2, S2 = _copy(F), _copy_soa(B, Banks, BANK_FIELDS), _copy_soa(S, Scratch, SCRATCH_FIELDS)
+    terms2 = _copy_terms(terms)
+    apps = np.arange(N_ROWS, dtype=np.int32)
+    pos = cr.score_order(apps, F.pd)
+    u = g.random((N_ROWS, 2))
+    params = ca.AllocationParams(policy_rate=0.0431, sme_premium=0.01, loss_given_default=0.4, risk_weight_large=1.0,
+                                 risk_weight_sme=0.75, risk_weight_guaranteed=0.2, switching_cost=0.005,
+                                 fund_room=3e3, coverage=0.8, fee_small=0.001, fee_large=0.002, small_loan=0.5)
+    left = ca.allocate_credit_drawn(apps, pos, u, F.bundle(), B.bundle(), S.bundle(), _sectors(), terms, params)
+    for name in ("_table", "_serve", "_scatter"):  # the kernel's Python code calls their Python code
+        monkeypatch.setattr(ca, name, getattr(ca, name).py_func)
+    left2 = ca.allocate_credit_drawn.py_func(apps, pos, u, F2.bundle(), B2.bundle(), S2.bundle(), _sectors(), terms2,
+                                             params)
+    assert left == left2 and 0 <= left < params.fund_room
+    granted = S2.granted > 0
+    assert granted.sum() > 10_000 and (S2.request > 0).sum() - granted.sum() > 1000  # rationed
+    assert (F2.bank != bank_before).sum() > 100 and (F2.guaranteed > guaranteed_before).sum() > 100
+    _assert_equal(F, F2, ("bank", "loans", "loan_rate", "cash", "guaranteed"))
+    _assert_equal(B, B2, ("loans",))
+    _assert_equal(S, S2, ("granted", "fees", "new_rate"))
+    _assert_equal(terms, terms2, ("room",))
+    assert not np.isnan(S.granted).any()
+
+
+def test_credit_close_writes_every_row_in_every_chunk(monkeypatch):
+    F = _credit_firms(31)
+    g = np.random.default_rng(32)
+    S = Scratch(N_ROWS)
+    for name in SCRATCH_FLOATS:
+        getattr(S, name)[:] = np.where(g.random(N_ROWS) < 0.5, g.random(N_ROWS), 0.0)
+    S.denied[:] = True  # most rows are not denied: a lost write leaves True
+    S2 = _copy_soa(S, Scratch, SCRATCH_FIELDS)
+    side, side2 = np.full(N_BANKS, np.nan), np.full(N_BANKS, np.nan)
+    got = cr.credit_close(F.bundle(), S.bundle(), _sectors(), side)
+    monkeypatch.setattr(cr, "chunks", _numba.chunks.py_func)
+    monkeypatch.setattr(cr, "rows_of", _numba.rows_of.py_func)
+    want = cr.credit_close.py_func(F.bundle(), S2.bundle(), _sectors(), side2)
+    assert got == want
+    assert 1000 < S2.denied.sum() < N_ROWS - 1000
+    _assert_equal(S, S2, ("denied",))
+    np.testing.assert_array_equal(side, side2)
+
+
+@pytest.mark.parametrize("market", ["banks", "passive"])
+def test_params_have_one_numba_type_whatever_the_settings(market):
+    """The builders convert every setting to its declared kind, so a setting given as an integer
+    (or a month past the first year) does not compile the kernels again."""
+    sc = sim.load_scenario(SCENARIOS / "baseline.toml", firms=300, months=3)
+    sc.banking.market = market
+    sc.behaviour.loan_maturity = 36
+    a = cr.repay_params(sc.behaviour, sc.banking, sc.policy, 29, 0.46)
+    assert a.review_month == 5 and a.passive == (market == "passive") and a.loan_maturity == 36.0
+    assert numba.typeof(a) == numba.typeof(cr.repay_params(sc.behaviour, sc.banking, sc.policy, 0, 1))
+    assert a._fields == tuple(cr.REPAY_FIELDS)
+    p = ca.allocation_params(sc.policy, sc.banking, 1e12)
+    cap = sc.policy.guarantee_fund_capital * 1e9
+    assert p.fund_room == max(sc.policy.guarantee_leverage * cap - 1e12, 0.0) and p.small_loan == ca.SMALL_LOAN
+    assert p._fields == tuple(ca.ALLOCATION_FIELDS)
+    sc.policy.guarantee_fund_capital = 0.0
+    q = ca.allocation_params(sc.policy, sc.banking, 0)
+    assert q.coverage == 0.0 and q.fund_room == 0.0 and numba.typeof(q) == numba.typeof(p)

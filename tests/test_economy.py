@@ -1,0 +1,184 @@
+"""The closed economy (issue 19, `[economy] closure = "closed"`): every flow has a payer and a payee,
+the transaction-flow matrix closes every month of every shipped scenario, a flow dropped from the
+books is caught, demand is bought out of budgets, and the budget rule decides who pays for a tax cut.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import sim
+from sim.banking import SFCError
+from sim.cli import main
+from sim.economy import accounts
+from sim.economy.accounts import FLOW, INSTITUTIONS
+
+from .conftest import SCENARIOS, write_scenario
+
+CLOSED = {"economy.closure": "closed", "run.firms": 2000, "run.months": 24}
+SHIPPED = sorted(p for p in SCENARIOS.glob("*.toml"))
+
+
+def closed_run(path, seed=1, threads=None, **over):
+    sc = sim.load_scenario(path, **{**CLOSED, **over})
+    return sim.run(sc, seed=seed, threads=threads, quiet=True)
+
+
+def assert_closes(ds):
+    tfm = ds.tfm.values  # (time, flow, institution)
+    scale = np.abs(tfm).max(axis=(1, 2))[:, None]
+    assert np.all(np.abs(tfm.sum(axis=2)) <= 1e-9 * scale), "a flow row does not sum to zero"
+    assert np.all(np.abs(tfm.sum(axis=1)) <= 1e-9 * scale), "an institution's column does not sum to zero"
+    sheet = ds.balance_sheet.sel(item=["deposits", "loans", "bonds", "reserves", "advances", "foreign_assets"])
+    assert np.all(np.abs(sheet.sum("institution")).values <= 1e-9 * np.abs(ds.balance_sheet).max().item())
+    # the banks balance without a balancing item: their net worth is their equity
+    nw = -ds.balance_sheet.sel(item="net_worth", institution="banks")
+    np.testing.assert_allclose(nw.values, ds.bank_equity.values, rtol=1e-9)
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_the_matrix_closes_every_month_of_every_shipped_scenario(path):
+    ds = closed_run(path)
+    assert_closes(ds)
+    assert np.all(np.isfinite(ds.tfm.values))
+    # every money flow has a payer: no flow of the matrix is paid by nobody (each non-zero row has both signs)
+    rows = ds.tfm.isel(time=-1).values
+    for k, row in enumerate(rows):
+        if np.abs(row).max() > 0:
+            assert row.min() < 0 < row.max(), f"flow {accounts.FLOW_NAMES[k]} has no payer or no payee"
+
+
+def test_same_accounts_with_one_and_two_threads():
+    a = closed_run(SCENARIOS / "miit_2019.toml", threads=1)
+    b = closed_run(SCENARIOS / "miit_2019.toml", threads=2)
+    np.testing.assert_array_equal(a.tfm.values, b.tfm.values)
+    np.testing.assert_array_equal(a.balance_sheet.values, b.balance_sheet.values)
+
+
+@pytest.mark.parametrize("flow", ["wages", "bond_interest", "reserve_interest", "loan_interest", "dividends"])
+def test_a_flow_dropped_from_the_books_stops_the_run(flow, monkeypatch):
+    """Drop one flow (both sides of it): an institution whose stocks come from its own books (firms'
+    deposits, banks' equity, the central bank's balance sheet) no longer matches its flows. (A flow
+    between households, government and the rest of the world, whose stocks are their accumulated
+    flows, shows only where it reaches one of those books.)"""
+    pay = accounts.Matrix.pay
+
+    def dropping(self, name, payer, payee, amount):
+        if name != flow:
+            pay(self, name, payer, payee, amount)
+
+    monkeypatch.setattr(accounts.Matrix, "pay", dropping)
+    with pytest.raises(SFCError, match="do not close"):
+        closed_run(SCENARIOS / "baseline.toml", **{"run.months": 3})
+
+
+def test_vat_cut_under_deficit_finance_and_under_a_revenue_rule():
+    deficit = closed_run(SCENARIOS / "vat_cut.toml", **{"economy.budget_rule": "deficit", "run.months": 36})
+    revenue = closed_run(SCENARIOS / "vat_cut.toml", **{"economy.budget_rule": "revenue", "run.months": 36})
+    base = closed_run(SCENARIOS / "baseline.toml", **{"run.months": 36})
+    for ds in (deficit, revenue):
+        assert_closes(ds)
+    # the cut costs revenue; financed with bonds, debt and the interest on it rise above the baseline's
+    assert float(deficit.vat_revenue.isel(time=-1).sum()) < float(base.vat_revenue.isel(time=-1).sum())
+    assert float(deficit.gov_debt[-1]) > float(base.gov_debt[-1])
+    interest = lambda ds: float(-ds.tfm.sel(flow="bond_interest", institution="government").isel(time=-1))  # noqa: E731
+    assert interest(deficit) > interest(base)
+    # when purchases follow revenue, the government buys less and borrows less than with bonds
+    assert float(revenue.gov_debt[-1]) < float(deficit.gov_debt[-1])
+    assert float(revenue.government_purchases[-12:].sum()) < float(deficit.government_purchases[-12:].sum())
+    assert float(revenue.output[-12:].sum()) < float(deficit.output[-12:].sum())
+
+
+def test_demand_is_bought_out_of_income():
+    """Households buy out of income: transfers paid to them raise what consumer industries sell, and the
+    government pays for them (its debt rises)."""
+    base = closed_run(SCENARIOS / "baseline.toml", **{"run.months": 12})
+    more = closed_run(SCENARIOS / "baseline.toml", **{"run.months": 12, "economy.transfers_share_of_gdp": 0.05})
+    autos = lambda ds: float(ds.final_demand.sel(sector="autos")[-6:].sum())  # noqa: E731
+    assert autos(more) > autos(base)
+    assert float(more.household_consumption[-1]) > float(base.household_consumption[-1])
+    assert float(more.gov_debt[-1]) > float(base.gov_debt[-1])
+
+
+def test_demand_is_homogeneous_of_degree_zero_in_prices_and_income():
+    from sim.api import make_model
+
+    sc = sim.load_scenario(SCENARIOS / "baseline.toml", **CLOSED)
+    m = make_model(sc, seed=1)
+    macro = m.macro
+    ptax = np.linspace(1.1, 1.3, len(sim.SECTORS)) if hasattr(sim, "SECTORS") else np.linspace(1.1, 1.3, 10)
+    base = ptax / 1.16
+    zero = np.zeros(10)
+    macro.final_demand(0, ptax, base, zero, np.ones(10), 1.0)  # fixes the 2019 prices
+    first = macro.final_demand(5, ptax * 1.05, base * 1.05, zero, np.ones(10), 1.02)
+    h, g = macro.last["hq"].copy(), macro.last["gq"].copy()
+    macro.yd_smooth *= 2.0
+    macro.dh *= 2.0
+    macro.gov0 *= 2.0
+    macro.final_demand(5, ptax * 2.1, base * 2.1, zero, np.ones(10), 2.04)
+    np.testing.assert_allclose(macro.last["hq"], h, rtol=1e-12)
+    np.testing.assert_allclose(macro.last["gq"], g, rtol=1e-12)
+    assert first.shape == (10,)
+
+
+@pytest.mark.parametrize("body, key", [
+    ("[economy]\npropensity_wealth = -0.1\n", "economy.propensity_wealth"),
+    ("[economy]\nbudget_rule = \"magic\"\n", "economy.budget_rule"),
+    ("[economy]\nrequired_reserve_ratio = 1.5\n", "economy.required_reserve_ratio"),
+])
+def test_bad_economy_values_exit_2_naming_file_and_key(tmp_path, body, key):
+    path = write_scenario(tmp_path, body, "bad.toml")
+    out = tmp_path / "out.nc"
+    r = CliRunner().invoke(main, ["run", str(path), "--out", str(out), "--firms", "300", "--months", "2", "-q"])
+    assert r.exit_code == 2
+    assert "bad.toml" in r.stderr and key in r.stderr
+    assert "Traceback" not in r.stderr
+    assert not out.exists()
+
+
+def test_open_economy_outputs_have_no_accounts():
+    ds = sim.run(SCENARIOS / "baseline.toml", firms=1000, months=2, seed=1, quiet=True)
+    assert "tfm" not in ds and "flow" not in ds.dims
+    assert len(INSTITUTIONS) == 7 and FLOW["wages"] >= 0
+
+
+def test_firms_pay_out_deposits_beyond_their_liquidity_target():
+    """Without distributions the industries' saving piles up as deposits nobody spends; with them the
+    deposits-to-revenue ratio stays near its target and households receive the excess."""
+    on = closed_run(SCENARIOS / "baseline.toml", **{"run.months": 36})
+    off = closed_run(SCENARIOS / "baseline.toml", **{"run.months": 36, "economy.excess_cash_payout": 0.0})
+    ratio = lambda ds: float(ds.balance_sheet.sel(item="deposits", institution="firms")[-1]  # noqa: E731
+                             / (12 * ds.revenue.isel(time=-1).sum()))
+    assert ratio(off) > ratio(on) + 0.03
+    paid = on.tfm.sel(flow="distributions")
+    assert float(paid.sel(institution="households").sum()) > 0
+    assert float(off.tfm.sel(flow="distributions", institution="households").sum()) == 0
+    assert float(on.household_disposable_income[-12:].sum()) > float(off.household_disposable_income[-12:].sum())
+
+
+def test_sim_accounts_prints_a_month_that_closes(tmp_path):
+    ds = closed_run(SCENARIOS / "baseline.toml", **{"run.months": 3})
+    ds.to_netcdf(tmp_path / "run.nc")
+    r = CliRunner().invoke(main, ["accounts", str(tmp_path / "run.nc"), "--month", "2019-02"])
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    assert "2019-02" in lines[0] and any(line.startswith("| wages |") for line in lines)
+    assert lines[-1].replace("| **sum** |", "").replace("|", "").split() == ["0"] * 8
+    r = CliRunner().invoke(main, ["accounts", str(tmp_path / "run.nc"), "--month", "2031-01"])
+    assert r.exit_code == 2 and "2031-01" in r.stderr
+    sim.run(SCENARIOS / "baseline.toml", firms=300, months=1, seed=1, quiet=True).to_netcdf(tmp_path / "open.nc")
+    r = CliRunner().invoke(main, ["accounts", str(tmp_path / "open.nc")])
+    assert r.exit_code == 2 and "closure" in r.stderr
+
+
+def test_a_shortage_at_home_draws_imports():
+    """Steel demand pushed beyond capacity: with buyers importing what they could not buy at home,
+    imports are higher and the accounts still close; without it the orders are rationed."""
+    push = {"run.months": 12, "policy.demand_support": {"steel": 1.0, "cement": 1.0}}
+    spill = closed_run(SCENARIOS / "baseline.toml", **push, **{"economy.shortage_import_share": 1.0})
+    rationed = closed_run(SCENARIOS / "baseline.toml", **push, **{"economy.shortage_import_share": 0.0})
+    assert float(spill.utilization.sel(sector="steel")[-1]) > 0.95
+    assert float(spill.imports[-6:].sum()) > float(rationed.imports[-6:].sum())
+    assert_closes(spill)
