@@ -69,6 +69,8 @@ def run(scenario: Scenario | str | Path, seed: int | None = None, *, firms: int 
         def progress(done, total):
             bar.total = total
             bar.update(done - bar.n)
+            if done == total:  # tqdm redraws at most every 0.1 s: the last month is always drawn
+                bar.refresh()
     elif progress is False:
         progress = None
     elif progress is not None and not callable(progress):

@@ -127,9 +127,28 @@ def configure(threads: int | None = None) -> int:
         return n
     import numba
 
+    _numba_reads_env()
     n = min(n, numba.config.NUMBA_NUM_THREADS)
     numba.set_num_threads(n)
     return n
+
+
+def _numba_reads_env() -> None:
+    """numba read NUMBA_NUM_THREADS when it loaded, and reads it again whenever it compiles, failing if the
+    value differs from the size of a pool already started. A sweep worker spawned from `python -m sim.cli`
+    imports sim (and numba, with the driver's count) as its main module before its nanny's spawn
+    environment sets NUMBA_NUM_THREADS=1: then every run of a cold cache failed. Before the pool starts,
+    numba reads the environment again; after, the environment is made to agree with the pool."""
+    from numba.core import config
+    from numba.np.ufunc import parallel
+
+    env = os.environ.get("NUMBA_NUM_THREADS", "").strip()
+    if not env.isdigit() or int(env) == config.NUMBA_NUM_THREADS:
+        return
+    if parallel._is_initialized:
+        os.environ["NUMBA_NUM_THREADS"] = str(config.NUMBA_NUM_THREADS)
+    else:
+        config.reload_config()
 
 
 @contextmanager

@@ -12,6 +12,13 @@ def test_scenario_reference_is_current():
     assert committed == render(), "regenerate: python -m sim.scenario.reference > docs/scenario-reference.md"
 
 
+def test_cluster_reference_is_current():
+    from sim.sweep.cluster import render as render_cluster
+
+    committed = (ROOT / "docs" / "cluster-reference.md").read_text()
+    assert committed == render_cluster(), "regenerate: python -m sim.sweep.cluster > docs/cluster-reference.md"
+
+
 # --------------------------------------------------------------------------------------------
 # every code block of README.md and docs/*.md is checked (docs that cannot drift)
 # --------------------------------------------------------------------------------------------
@@ -112,5 +119,9 @@ def test_toml_in_the_docs_is_valid(where, code, why, tmp_path):
             load_sweep(path)
         else:
             sim.load_scenario(path)
+    elif code.lstrip("# ").startswith("cluster.toml"):  # a cluster file (--cluster-config)
+        from sim.sweep.cluster import load_config
+
+        load_config(__import__("tomllib").loads(code), None)
     else:
         __import__("tomllib").loads(code)  # a fragment: valid TOML at least

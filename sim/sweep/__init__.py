@@ -21,19 +21,22 @@ __all__ = ["Sweep", "analyze", "load_sweep", "run_sweep", "sweep"]
 
 
 def sweep(spec: str | Path | dict[str, Any], out: str | Path, *, workers: int | None = None,
-          scheduler: str | None = None, client: Any = None, overwrite: bool = False, progress: Any = None):
+          scheduler: str | None = None, client: Any = None, overwrite: bool = False, progress: Any = None,
+          cluster: str | None = None, cluster_config: str | Path | dict[str, Any] | None = None):
     """Run a sweep and return its store as a Dataset: `sim.sweep("quick.toml", "quick.zarr", workers=2)`.
 
     `spec` is a sweep file or a dict with a sweep file's contents; runs already done in `out` are
-    skipped (resume). The keywords are those of `sim sweep`; `progress(done, failed, todo)` is
-    called after each run. Raises ScenarioError on a bad specification or output path."""
+    skipped (resume). The keywords are those of `sim sweep` (`cluster="slurm"`, `cluster_config=` a
+    cluster file or a dict of its keys: `--cluster slurm --cluster-config FILE`); `progress(done,
+    failed, todo)` is called after each run. Raises ScenarioError on a bad specification, cluster
+    configuration or output path, sim.sweep.cluster.ClusterError if the batch jobs give no workers."""
     import xarray as xr
 
     from .runner import run_sweep
     from .spec import load_sweep
 
     run_sweep(load_sweep(spec), out, workers=workers, scheduler=scheduler, client=client, overwrite=overwrite,
-              progress=progress)
+              progress=progress, cluster=cluster, cluster_config=cluster_config)
     return xr.open_zarr(out)
 
 

@@ -1,9 +1,11 @@
-"""`sim sweep SWEEP.toml --out PATH.zarr [--workers N] [--scheduler ADDRESS] [--overwrite] [--quiet]`.
+"""`sim sweep SWEEP.toml --out PATH.zarr [--workers N | --scheduler ADDRESS | --cluster slurm|pbs
+[--cluster-config FILE]] [--overwrite] [--quiet]`.
 
 Everything that can be checked before a run is checked before anything is written: the sweep
-file, the --out folder (exit 2 if missing, 1 if not writable), a store already at --out (exit 2
-unless it is this sweep's, or --overwrite), the scheduler address (exit 2 if malformed, 1 if
-unreachable: the connection is made before the store is created).
+file, the cluster file, the --out folder (exit 2 if missing, 1 if not writable), a store already at
+--out (exit 2 unless it is this sweep's, or --overwrite), the scheduler address (exit 2 if
+malformed, 1 if unreachable: the connection is made before the store is created), the batch jobs
+(exit 1 if refused or if no worker joins: they are submitted before the store is created).
 """
 
 from __future__ import annotations
@@ -27,19 +29,32 @@ from ..clicommon import fail as _fail
               help="Local worker processes (default: one per core).")
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="Use a running Dask scheduler, e.g. tcp://10.0.0.5:8786, instead of local processes.")
+@click.option("--cluster", type=click.Choice(["slurm", "pbs"]), default=None,
+              help="Submit batch jobs of workers (dask-jobqueue) to Slurm or PBS; cancelled at the end.")
+@click.option("--cluster-config", type=click.Path(path_type=Path), default=None, metavar="FILE",
+              help="The jobs: jobs, cores, memory, walltime, queue, account... (TOML; docs/cluster-reference.md).")
 @click.option("--overwrite", is_flag=True, help="Replace what is at --out if it is not this sweep's store "
               "(this sweep's own store is resumed).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary.")
-def sweep(sweep_file: Path, out: Path | None, dry_run, workers, scheduler, overwrite, quiet) -> None:
+def sweep(sweep_file: Path, out: Path | None, dry_run, workers, scheduler, cluster, cluster_config, overwrite,
+          quiet) -> None:
     """Run every point of SWEEP_FILE into one Zarr store, skipping runs already done."""
     from ..scenario import ScenarioError
     from .spec import load_sweep
 
+    cfg = _cluster_config(cluster, cluster_config, workers, scheduler)
     if dry_run:
         try:
             click.echo(describe(load_sweep(sweep_file)))
         except ScenarioError as e:
             _fail(str(e))
+        if cfg is not None:
+            from .cluster import ClusterError, job_script
+
+            try:
+                click.echo(f"each of the {cfg.jobs} {cfg.kind} job(s) runs:\n{job_script(cfg)}")
+            except ClusterError as e:
+                _fail(str(e), 1)
         return
     if out is None:
         _fail("--out PATH.zarr is required (or --dry-run to see the design)")
@@ -56,6 +71,7 @@ def sweep(sweep_file: Path, out: Path | None, dry_run, workers, scheduler, overw
     except ScenarioError as e:
         _fail(str(e))
     from . import store
+    from .cluster import ClusterError
     from .runner import SchedulerError, run_sweep
 
     if (out.exists() or out.is_symlink()) and not overwrite:
@@ -65,7 +81,7 @@ def sweep(sweep_file: Path, out: Path | None, dry_run, workers, scheduler, overw
             _fail(str(e))
     show = not quiet and sys.stderr.isatty()
     dims = ", ".join(f"{d} {n}" for d, n in zip(sw.lead_dims, sw.lead_shape, strict=True))
-    where = (f"scheduler {scheduler}" if scheduler
+    where = (f"scheduler {scheduler}" if scheduler else f"{cfg.kind} jobs" if cfg is not None
              else f"{workers} local worker(s)" if workers else "local workers (one per core)")
 
     def on_open(n_done: int, n_failed: int) -> None:
@@ -80,7 +96,7 @@ def sweep(sweep_file: Path, out: Path | None, dry_run, workers, scheduler, overw
     if not quiet:
         click.echo(f"sweep {sw.name}: {sw.n_runs} runs ({dims}); {sw.bases[0].run.firms} firms, "
                    f"{sw.bases[0].run.months} months; {len(sw.outputs)} outputs -> {out}", err=True)
-    kw = dict(workers=workers, scheduler=scheduler, overwrite=overwrite,
+    kw = dict(workers=workers, scheduler=scheduler, overwrite=overwrite, cluster_config=cfg,
               notify=lambda msg: click.echo(msg, err=True))
     try:
         if show:
@@ -94,6 +110,8 @@ def sweep(sweep_file: Path, out: Path | None, dry_run, workers, scheduler, overw
               130)
     except SchedulerError as e:
         _fail(f"--scheduler {scheduler}: {e}", 1)
+    except ClusterError as e:
+        _fail(f"--cluster {cfg.kind}: {e}", 1)
     except OSError as e:  # the disk: full, read-only, removed meanwhile
         _fail(f"{out}: {e}", 1)
     g = store.open_for(sw, out)
@@ -107,6 +125,22 @@ def sweep(sweep_file: Path, out: Path | None, dry_run, workers, scheduler, overw
     if n_failed:
         _fail(f"{out}: {n_failed} runs failed; their messages are in the store's `error` variable "
               "(re-running the command retries them)", 1)
+
+
+def _cluster_config(cluster, path, workers, scheduler):
+    """The checked cluster configuration of --cluster/--cluster-config (None without them); exit 2 if bad."""
+    from ..scenario import ScenarioError
+
+    if cluster is None and path is None:
+        return None
+    if workers is not None or scheduler:
+        _fail("--cluster and --workers/--scheduler: give one (the batch jobs are the workers)")
+    from .cluster import load_config
+
+    try:
+        return load_config(path, cluster)
+    except ScenarioError as e:
+        _fail(str(e))
 
 
 def _with_progress(sw, out, on_open, **kw):

@@ -23,9 +23,11 @@ import logging
 import os
 import signal
 import sys
+import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,9 +35,11 @@ from typing import Any
 import numpy as np
 
 from ..outpaths import clean_stale
+from ..scenario import ScenarioError
 from . import store
 from .spec import Sweep, apply_overrides, first_error
 
+WAIT_SECONDS = 0.5    # the driver checks Ctrl-C (and a batch cluster its workers) this often
 RETRIES = 2          # re-runs of a task whose error escaped run_point (the run's own errors do not)
 PER_THREAD = 3       # runs in flight per worker thread
 
@@ -45,6 +49,7 @@ def run_point(flat: int, base: dict[str, Any], overrides: list[tuple[tuple[str, 
     """One run on a worker: the scenario with its overrides, `sim.run`, the kept outputs as arrays."""
     from pydantic import ValidationError
 
+    _test_hook_hold(flat)
     t0 = time.perf_counter()
     _one_thread()
     try:
@@ -95,6 +100,15 @@ def _test_hook_die(flat: int) -> None:
     if int(idx) == flat and not os.path.exists(marker):
         Path(marker).write_text("died\n")
         os._exit(17)
+
+
+def _test_hook_hold(flat: int) -> None:
+    """SIM_SWEEP_TEST_HOLD=MARKER: every run but run 0 waits while MARKER exists (at most 300 s), so that a
+    test can cancel a batch cluster's jobs while runs are in flight."""
+    marker = os.environ.get("SIM_SWEEP_TEST_HOLD")
+    t0 = time.monotonic()
+    while marker and flat != 0 and os.path.exists(marker) and time.monotonic() - t0 < 300:
+        time.sleep(0.1)
 
 
 @dataclass
@@ -197,11 +211,15 @@ def map_runs(fn: Callable[..., Any], jobs: list[tuple[Any, ...]], *, workers: in
 def run_sweep(sw: Sweep, out: str | Path, *, workers: int | None = None, scheduler: str | None = None,
               client: Any = None, progress: Callable[[int, int, int], None] | None = None,
               quiet: bool = True, overwrite: bool = False, notify: Callable[[str], None] | None = None,
-              on_open: Callable[[int, int], None] | None = None) -> Summary:
+              on_open: Callable[[int, int], None] | None = None, cluster: str | None = None,
+              cluster_config: Any = None) -> Summary:
     """Run every run of `sw` not yet done in the store `out`, on Dask; return a summary.
 
-    `client`: a distributed.Client to use (else one is made: `scheduler` address, or a LocalCluster
-    of `workers` single-threaded processes). `progress(done, failed, todo)` is called after each run.
+    `client`: a distributed.Client to use (else one is made: `scheduler` address, a batch cluster, or
+    a LocalCluster of `workers` single-threaded processes). `cluster`: "slurm" or "pbs", jobs submitted
+    through dask-jobqueue as `cluster_config` says (a TOML file, a dict or a ClusterConfig; see
+    sim.sweep.cluster); a bad configuration raises ScenarioError, a refused job or a cluster that
+    gives no worker (or loses them all) ClusterError. `progress(done, failed, todo)` is called after each run.
     One driver at a time works on a store: a second one waits for the first (see `store.locked`).
     The store is checked before resuming (`store.check`). `overwrite`: replace a path that is not
     this sweep's store. `notify(message)` gets the waiting and damage messages (default: stderr);
@@ -212,7 +230,14 @@ def run_sweep(sw: Sweep, out: str | Path, *, workers: int | None = None, schedul
     say = notify or _say
     t_start = time.perf_counter()
     own = client is None
-    cluster = None
+    cfg = None
+    if cluster is not None or cluster_config is not None:
+        from . import cluster as batch
+
+        if workers is not None or scheduler:
+            raise ScenarioError("<arguments>", "cluster", "give a batch cluster, workers or a scheduler, not two")
+        cfg = batch.load_config(cluster_config, cluster)
+    owned = alive = None   # a cluster started here, and its check for lost workers
     startup = 0.0
     try:
         if own and scheduler:  # before the store: a wrong address writes nothing
@@ -221,6 +246,9 @@ def run_sweep(sw: Sweep, out: str | Path, *, workers: int | None = None, schedul
                 client, _ = _client(None, scheduler, quiet)
             except OSError as e:
                 raise SchedulerError(str(e)) from None
+            startup = time.perf_counter() - t_start
+        elif own and cfg is not None and not _all_done(sw, out):  # before the store: a refused job writes nothing
+            client, owned, alive = batch.start(cfg, say)
             startup = time.perf_counter() - t_start
         with store.locked(out, say):
             # temporaries of dead drivers on this host (a driver on another host sharing the disk has
@@ -235,21 +263,28 @@ def run_sweep(sw: Sweep, out: str | Path, *, workers: int | None = None, schedul
                 return Summary(sw.n_runs, sw.n_runs, 0, 0, time.perf_counter() - t_start, 0.0, 0, startup)
             if client is None:
                 t_client = time.perf_counter()
-                client, cluster = _client(workers, None, quiet)
+                if cfg is not None:  # (the store was complete when looked at before the lock)
+                    client, owned, alive = batch.start(cfg, say)
+                else:
+                    client, owned = _client(workers, None, quiet)
                 startup = time.perf_counter() - t_client
             if not quiet and getattr(client, "dashboard_link", None):
                 say(f"Dask dashboard: {client.dashboard_link}")
-            return _run(sw, g, client, todo, progress, t_start, startup)
+            expected = cfg.jobs * cfg.cores if cfg is not None else 0
+            return _run(sw, g, client, todo, progress, t_start, startup, alive, expected)
     finally:
         if own and client is not None:
             client.close()
-            if cluster is not None:
-                cluster.close()
+            if owned is not None:
+                owned.close()  # (a batch cluster cancels its jobs)
 
 
 def _run(sw: Sweep, g: Any, client: Any, todo: np.ndarray, progress: Callable[[int, int, int], None] | None,
-         t_start: float, startup: float) -> Summary:
-    from distributed import as_completed
+         t_start: float, startup: float, alive: Any = None, min_threads: int = 0) -> Summary:
+    """Run `todo` on the client's workers, writing each result as it comes. `alive()`, if given, is
+    called every WAIT_SECONDS while waiting and raises to stop (a batch cluster that lost its
+    workers); `min_threads`: worker threads still to come (jobs queued) that the runs in flight count."""
+    from distributed import wait
 
     kill_after = int(os.environ.get("SIM_SWEEP_KILL_AFTER", "0"))  # test hook: SIGKILL after N writes
     token = uuid.uuid4().hex[:8]
@@ -284,21 +319,72 @@ def _run(sw: Sweep, g: Any, client: Any, todo: np.ndarray, progress: Callable[[i
         if kill_after and done + failed >= kill_after:
             _kill_self()
 
-    queue = iter(todo.tolist())
-    # the first run alone: a cold numba cache is compiled and written by one process only
-    record(submit(next(queue)))
-    nthreads = max(1, sum(client.nthreads().values()))
-    nworkers = len(client.nthreads())
-    window = as_completed()
-    for flat in queue:
-        window.add(submit(flat))
-        if window.count() >= PER_THREAD * nthreads:
-            record(next(window))
-    for fut in window:
-        record(fut)
+    def finished(pending: set[Any]) -> set[Any]:
+        """Wait for at least one of `pending` to finish; meanwhile `alive()` checks the workers, and
+        a Ctrl-C is raised."""
+        while True:
+            try:
+                done = wait(pending, timeout=WAIT_SECONDS, return_when="FIRST_COMPLETED").done
+            except TimeoutError:
+                done = set()
+            interrupted()
+            if done:
+                return done
+            if alive is not None:
+                alive()
+
+    with _sigint_between_waits() as interrupted:
+        queue = iter(todo.tolist())
+        # the first run alone: a cold numba cache is compiled and written by one process only
+        first = submit(next(queue))
+        finished({first})
+        record(first)
+        nthreads = max(1, sum(client.nthreads().values()), min_threads)  # (workers still to come included)
+        nworkers = len(client.nthreads())
+        pending: set[Any] = set()
+        for flat in [*queue, None]:  # (None: the end, when the runs still in flight are waited for)
+            if flat is not None:
+                pending.add(submit(flat))
+            while pending and (flat is None or len(pending) >= PER_THREAD * nthreads):
+                for fut in finished(pending):
+                    pending.discard(fut)
+                    record(fut)
     total = sw.n_runs
     return Summary(total, total - len(todo), done, failed, time.perf_counter() - t_start, run_seconds,
                    nworkers, startup)
+
+
+def _all_done(sw: Sweep, out: Path) -> bool:
+    """Whether `out` already holds every run of `sw` (looked at without the lock: then no batch jobs
+    are submitted for a finished sweep)."""
+    try:
+        n_done, _, n = store.status_counts(store.open_for(sw, out))
+    except Exception:  # noqa: BLE001 - no store, another's, unreadable: the locked open says what
+        return False
+    return n_done == n
+
+
+@contextmanager
+def _sigint_between_waits() -> Iterator[Callable[[], None]]:
+    """Ctrl-C while the driver waits for runs is raised between two waits (by the function yielded),
+    not inside Dask's calls into its event loop, where a KeyboardInterrupt leaves tracebacks of
+    distributed's own on the terminal. Only in the main thread, and only over Python's own handler."""
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield lambda: None
+        return
+    hits: list[int] = []
+
+    def check() -> None:
+        if hits:
+            hits.clear()
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, lambda *_: hits.append(1))
+    try:
+        yield check
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _kill_self() -> None:

@@ -164,6 +164,21 @@ def first_error(e: ValidationError) -> str:
     return f"{loc}: {msg}" if loc else msg
 
 
+def file_error(path: str | Path, e: ValidationError) -> ScenarioError:
+    """The one error of a sweep or cluster file that failed its schema: the file, the key, the message."""
+    def where(err: Any) -> str:
+        return ".".join(str(p) for p in err["loc"] if not (isinstance(p, str) and (
+            "[" in p or p in ("int", "str", "float", "bool", "list", "literal", "none"))))
+
+    # the deepest: of a union's errors (`seeds = [1, true]`), the one that names the item
+    err = max(e.errors(), key=lambda x: len(where(x).split(".")))
+    loc = where(err)
+    msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
+    if "input" in err and not isinstance(err["input"], dict | list) and err["type"] != "missing":
+        msg += f" (got {err['input']!r})"
+    return ScenarioError(path, loc or None, msg)
+
+
 # --------------------------------------------------------------------------------------------
 # schema of the sweep file
 # --------------------------------------------------------------------------------------------
@@ -456,17 +471,7 @@ def load_sweep(path: str | Path | dict[str, Any]) -> Sweep:
     try:
         spec = SweepFile.model_validate(raw)
     except ValidationError as e:
-        def where(err: Any) -> str:
-            return ".".join(str(p) for p in err["loc"] if not (isinstance(p, str) and (
-                "[" in p or p in ("int", "str", "float", "bool", "list", "literal"))))
-
-        # the deepest: of a union's errors (`seeds = [1, true]`), the one that names the item
-        err = max(e.errors(), key=lambda x: len(where(x).split(".")))
-        loc = where(err)
-        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-        if "input" in err and not isinstance(err["input"], dict | list) and err["type"] != "missing":
-            msg += f" (got {err['input']!r})"
-        raise ScenarioError(path, loc or None, msg) from None
+        raise file_error(path, e) from None
 
     # base scenarios, with the run overrides
     files = [spec.base] if isinstance(spec.base, str) else spec.base
