@@ -12,6 +12,20 @@ def test_scenario_reference_is_current():
     assert committed == render(), "regenerate: python -m sim.scenario.reference > docs/scenario-reference.md"
 
 
+def test_state_reference_is_current_and_covers_every_bundle():
+    import importlib
+
+    from sim.state_reference import KERNEL_MODULES, _bundles
+    from sim.state_reference import render as render_state
+
+    committed = (ROOT / "docs" / "state-reference.md").read_text()
+    assert committed == render_state(), "regenerate: python -m sim.state_reference > docs/state-reference.md"
+    for name in KERNEL_MODULES:  # every declared FIELDS table makes a named tuple the page shows
+        module = importlib.import_module(f"sim.kernels.{name}")
+        declared = [k for k, v in vars(module).items() if k.endswith("_FIELDS") and isinstance(v, dict)]
+        assert len(_bundles(module)) == len(declared), f"sim/kernels/{name}.py: a FIELDS table makes no named tuple"
+
+
 def test_cluster_reference_is_current():
     from sim.sweep.cluster import render as render_cluster
 
