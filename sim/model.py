@@ -207,7 +207,8 @@ class IndustrialEconomy(SetupMixin, FirmPhasesMixin, CreditMixin, CapacityRulesM
         inc = self._income * W[:, None]
         self._check_cash("6 income", cash0, float(inc[:, acc.I_CASH].sum()), after=cash1)
         if self.closed:  # firms pay owners their deposits beyond the liquidity target (sim.economy)
-            cash1 = self._check_cash("6 distributions", cash1, -self.distribute_excess_cash())
+            paid, after = self.distribute_excess_cash()
+            cash1 = self._check_cash("6 distributions", cash1, -paid, after=after)
 
         # 7. credit: plan investment, then ask the lender
         pi = self.investment_price()
@@ -267,7 +268,8 @@ class IndustrialEconomy(SetupMixin, FirmPhasesMixin, CreditMixin, CapacityRulesM
     def distribute_excess_cash(self) -> float:
         """Step 6 in the closed economy: firms pay owners part of their deposits beyond the liquidity
         target (kernels.payout, by sector into macro.paid_out); the payers' credit scores, made with the
-        income statements, are made again from the deposits left. Returns the total, economy-wide yuan."""
+        income statements, are made again from the deposits left. Returns the total paid and the firms'
+        deposits after (economy-wide yuan, summed in the same pass for the stock-flow check)."""
         return self.macro.pay_out_excess_cash()
 
     def _close_economy(self, t, demand, inc, ivt, ext, entry_cash) -> None:
@@ -281,9 +283,13 @@ class IndustrialEconomy(SetupMixin, FirmPhasesMixin, CreditMixin, CapacityRulesM
         gap = self.macro.close_month(t, demand, self._orders_by_use, inc, ivt, ext, flows)
         self.sfc_error = max(self.sfc_error, gap)
 
+    @property
+    def trend_growth(self) -> float:
+        """The economy's trend growth a year: the sectors' demand growth weighted by 2019 revenue."""
+        return float(np.sum(self.growth * self.rev_month) / np.sum(self.rev_month))
+
     def _trend(self, t: int) -> float:
-        g = float(np.sum(self.growth * self.rev_month) / np.sum(self.rev_month))
-        return math.exp(g * t / 12.0)
+        return math.exp(self.trend_growth * t / 12.0)
 
 
 def _annuity(r: float, n: int) -> float:

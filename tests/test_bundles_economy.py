@@ -20,9 +20,10 @@ def test_payout_writes_every_payer_in_every_chunk(monkeypatch):
     F.pd[:] = np.where(payers, np.nan, -1.0)  # written for the payers only: a lost write stays NaN
     G = _copy(F)
     paid, want = np.zeros(N_S), np.zeros(N_S)
-    payout.pay_out_excess_cash(F.bundle(), weight, target, 0.05, SCORE, paid)
+    deposits = payout.pay_out_excess_cash(F.bundle(), weight, target, 0.05, SCORE, paid)
     _python_chunks(monkeypatch, payout)
     payout.pay_out_excess_cash.py_func(G.bundle(), weight, target, 0.05, SCORE, want)
+    assert deposits == sums.weighted_sum(G.alive, G.sector, weight, G.cash)  # the deposits left, as the check sums them
     assert N_ROWS // 4 < payers.sum() < payers.size and (G.pd[payers] >= 0).all()
     _assert_same(F, G, ("cash", "pd"))
     np.testing.assert_array_equal(paid, want)

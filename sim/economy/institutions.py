@@ -28,6 +28,7 @@ import math
 
 import numpy as np
 
+from ..banking import SFCError
 from ..kernels import accounting as acc
 from ..kernels import exit_entry as xe
 from ..kernels import investment as inv
@@ -44,14 +45,13 @@ class Institutions:
     def __init__(self, model):
         m, e = model, model.sc.economy
         self.m, self.e = m, e
-        self.closed = True
         n_s = len(SECTORS)
         col = lambda table: np.array([table[s] for s in SECTORS])  # noqa: E731
         self.h_share, self.g_share, self.x_share = col(e.household_share), col(e.government_share), col(e.export_share)
         self.m_share = col(e.import_share)
         self.r_share = np.maximum(1.0 - self.h_share - self.g_share - self.x_share, 0.0)
         # trend growth of the economy (a year): the industries' revenue-weighted demand growth
-        self.g = float(np.sum(m.growth * m.rev_month) / np.sum(m.rev_month))
+        self.g = m.trend_growth
         month = e.gdp * TRN / 12.0
         self.gdp0 = month
         self.yd0 = e.disposable_income * TRN / 12.0
@@ -170,16 +170,17 @@ class Institutions:
         self.last.update(intermediate_sales=sold)
         return io_cost + m.materials, io_vat + tau_inputs * m.materials
 
-    def pay_out_excess_cash(self) -> float:
+    def pay_out_excess_cash(self) -> tuple[float, float]:
         """Firms pay owners part of their deposits above the liquidity target (kernels.payout);
-        returns the total (economy-wide yuan)."""
+        returns the total paid and the firms' deposits after (economy-wide yuan)."""
         from ..kernels.credit import score_params
         from ..kernels.payout import pay_out_excess_cash
 
         m, e = self.m, self.e
-        pay_out_excess_cash(m.firms.bundle(), m.weight, np.full(self.n_s, e.firm_liquidity_target),
-                            float(e.excess_cash_payout), score_params(m.sc.banking, m.policy), self.paid_out)
-        return float(self.paid_out.sum())
+        deposits = pay_out_excess_cash(m.firms.bundle(), m.weight, np.full(self.n_s, e.firm_liquidity_target),
+                                       float(e.excess_cash_payout), score_params(m.sc.banking, m.policy),
+                                       self.paid_out)
+        return float(self.paid_out.sum()), float(deposits)
 
     # ------------------------------------------------------------------------------------------
     # the banks' side: positions with the central bank and in bonds
@@ -287,7 +288,7 @@ class Institutions:
         # imports (ex-VAT to the rest of the world, import VAT to the government)
         ms, tx = self.m_share, 1.0 + tau
         imp_h = L["h_budget"] * ms
-        imp_g = (L["g_budget"]) * ms
+        imp_g = L["g_budget"] * ms
         imp_rd = float(np.sum(L["rq"] / (1.0 - ms) * ms * L["base"]))
         # orders the industries could not fill: a share is bought abroad, the rest goes without
         out = inc[:, acc.I_OUTPUT]
@@ -296,7 +297,6 @@ class Institutions:
         imp_h = imp_h + short * L["hq"] * L["ptax"]
         imp_g = imp_g + short * L["gq"] * L["ptax"]
         imp_rd += float(np.sum(short * L["rq"] * L["base"]))
-        self.shortage_imports = float(np.sum(short * ((L["hq"] + L["gq"]) * L["ptax"] / tx + L["rq"] * L["base"])))
         imp_hg = float(((imp_h + imp_g) / tx).sum())
         if self.rest_import_share is None:  # calibrated on the first month: the 2019 current account
             exports = float(v_x.sum())
@@ -408,8 +408,6 @@ class Institutions:
         sheet_gap = self.sheet_gaps()
         worst = max(gap, book_gap, sheet_gap)
         if worst > 1e-9 * max(scale, float(np.abs(self.sheet).max())):
-            from ..banking import SFCError
-
             if book_gap >= max(gap, sheet_gap):
                 where, detail = "bank books", "loans moved by more than their transactions and losses"
             elif sheet_gap >= gap:
@@ -469,8 +467,6 @@ class Institutions:
     def record(self, rec, t: int) -> None:
         """The month's accounts into the records; the government's and households' variables the open
         economy approximates are replaced by the accounts' own."""
-        from .accounts import FLOW
-
         M = self.matrix
         L = self.last
         rec["tfm", t] = M

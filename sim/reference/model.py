@@ -135,8 +135,8 @@ class ReferenceEconomy(IndustrialEconomy):
         cash0, cash1 = self.income(labour_cost, energy_cost, material_cost, tau, vat_inputs_per_q)
         return wage_index, cash0, cash1
 
-    def distribute_excess_cash(self) -> float:
-        """As kernels.payout, firm by firm in row order."""
+    def distribute_excess_cash(self) -> tuple[float, None]:
+        """As kernels.payout, firm by firm in row order (the deposits after are summed by the check)."""
         e, paid = self.sc.economy, self.macro.paid_out
         paid[:] = 0.0
         for f in self.live_firms():
@@ -145,7 +145,7 @@ class ReferenceEconomy(IndustrialEconomy):
                 pay = e.excess_cash_payout * excess
                 f.cash = f.cash - pay
                 paid[f.sector] += self.weight[f.sector] * pay
-        return float(paid.sum())
+        return float(paid.sum()), None
 
     # -- 3-4. market shares, orders, production ----------------------------------------------
     def market(self, demand_per_firm: np.ndarray) -> None:
