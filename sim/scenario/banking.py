@@ -1,0 +1,96 @@
+"""Scenario section `[banking]`: the banks and the credit market (docs/credit.md). Split from
+schema.py, which holds the other sections and the Scenario that gathers them."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from .schema import Strict, meta
+
+
+class Banking(Strict):
+    _section: ClassVar[str] = "banking"
+
+    market: Literal["banks", "passive"] = meta(
+        "banks", "Credit supply: banks that ration by credit score under a capital constraint, or a passive "
+        "lender that grants any request within a debt-to-assets ceiling (a no-frictions counterfactual).", "-",
+        "MODEL.md step 7")
+    banks_total: int = meta(4000, "Banks in the 1:1 economy (for the dataset attribute bank_weight).", "banks",
+                            "CBIRC 2019: ~4,600 banking institutions", ge=1)
+    size_dispersion: float = meta(1.0, "Standard deviation of log bank size (a few very large banks).",
+                                  "log points", "assumption", ge=0, le=5)
+    capital_ratio_2019: float = meta(0.1464, "Capital adequacy ratio of banks at start, and the ratio banks "
+                                     "steer to: capital above it is paid out, below it profit is retained.",
+                                     "share", "CBIRC 2019 (weak)", gt=0, le=1)
+    deposit_rate: float = meta(0.015, "Rate paid on firm deposits.", "1/yr",
+                               "PBOC benchmark one-year time deposit rate 1.5% (2015-2019)", ge=0, le=0.2)
+    funding_rate: float = meta(0.025, "Cost of the banks' funding beyond firm deposits and equity "
+                               "(household deposits, interbank, bonds).", "1/yr",
+                               "inferred: cost of interest-bearing liabilities of Chinese banks ~2.3-2.5% (2019)",
+                               ge=0, le=0.3)
+    margin: float = meta(0.001, "Mean lending margin over the policy rate for a riskless borrower.", "1/yr",
+                         "assumption", ge=-0.05, le=0.2)
+    capital_charge: float = meta(0.01, "Margin a bank adds when its capital ratio has fallen to the minimum "
+                                 "(rising linearly over the capital buffer).", "1/yr", "assumption", ge=0, le=0.2)
+    margin_dispersion: float = meta(0.001, "Spread of lending margins across banks.", "1/yr", "assumption",
+                                    ge=0, le=0.1)
+    sme_premium: float = meta(0.01, "Extra rate charged to SMEs (information and servicing costs).", "1/yr",
+                              "calibrated: new small/micro loan rate 6.75% (Xinhua 2019)", ge=0, le=0.2)
+    loss_given_default: float = meta(0.4, "Share of a defaulted loan the bank expects to lose.", "share",
+                                     "assumption (Basel foundation IRB: 45%)", ge=0, le=1)
+    pd_intercept: float = meta(-4.9, "Credit-score model: intercept of the log-odds of annual default.", "-",
+                               "calibrated (sim check-facts) to large-firm rates near 4.8% (PBOC 2019) and new "
+                               "small/micro loans near 6.75% (Xinhua 2019)", ge=-20, le=5)
+    pd_leverage: float = meta(4.0, "Credit-score model: weight of loans over assets.", "-", "assumption", ge=0,
+                              le=50)
+    pd_loss: float = meta(1.0, "Credit-score model: weight of losses in each of the last three months or "
+                          "more.", "-", "assumption", ge=0, le=20)
+    pd_sme: float = meta(1.2, "Credit-score model: weight of being an SME.", "-",
+                         "calibrated: small-enterprise NPL ratio 5.9% vs 1.86% overall (CBIRC 2019)", ge=0, le=20)
+    pd_margin: float = meta(10.0, "Credit-score model: weight of the profit margin (lowers the odds).", "-",
+                            "assumption", ge=0, le=200)
+    pd_max: float = meta(0.08, "Highest annual default probability (net of guarantee cover) a bank accepts.",
+                         "1/yr", "assumption", gt=0, le=1)
+    pd_rollover_max: float = meta(0.25, "Highest default probability at which a firm's own bank still renews "
+                                  "the instalment due (relationship lending, no new capital needed).", "1/yr",
+                                  "assumption", ge=0, le=1)
+    capital_buffer: float = meta(0.02, "Capital ratio above the minimum over which a bank tightens lending "
+                                 "gradually.", "share", "assumption (conservation buffer 2.5%, Basel III)",
+                                 gt=0, le=0.5)
+    switching_cost: float = meta(0.005, "Rate advantage a new bank must offer before a firm moves its loans "
+                                 "(relationship lending).", "1/yr", "assumption", ge=0, le=0.2)
+    search_banks: int = meta(2, "Random other banks a firm asks besides its own.", "banks", "assumption", ge=0,
+                             le=20)
+    risk_weight_large: float = meta(1.0, "Risk weight of loans to large firms.", "share", "Basel; CBRC 2012",
+                                    ge=0, le=2)
+    risk_weight_sme: float = meta(0.75, "Risk weight of loans to SMEs.", "share",
+                                  "CBRC 2012 Capital Rules: 75% for qualifying small/micro loans", ge=0, le=2)
+    risk_weight_guaranteed: float = meta(0.2, "Risk weight of the guarantee-covered part of a loan.", "share",
+                                         "assumption (public-sector guarantor)", ge=0, le=2)
+    npl_months: int = meta(5, "Consecutive loss-making months after which a firm's loan counts as "
+                           "non-performing.", "months",
+                           "calibrated (sim check-facts: NPL ratio); months of losses as a proxy for 90 days overdue",
+                           ge=1, le=60)
+    general_provision: float = meta(0.02, "Provisions held against performing loans, share of loans.", "share",
+                                    "CBRC 2018: loan provision ratio 1.5-2.5%", ge=0, le=1)
+    specific_provision: float = meta(0.5, "Provisions held against non-performing loans, share of them.",
+                                     "share", "assumption near the loss given default; with the general "
+                                     "provision it gives coverage near 186% (CBIRC 2019)", ge=0, le=1)
+    operating_cost: float = meta(0.01, "Bank operating costs over loans.", "1/yr",
+                                 "assumption (cost-to-income ~30%)", ge=0, le=0.1)
+    dividend_payout: float = meta(0.3, "Share of profit paid out by a bank at or above its target capital "
+                                  "ratio (capital_ratio_2019); above target plus capital_buffer it pays out all "
+                                  "profit, below target none.", "share",
+                                  "listed Chinese banks pay ~30% (annual reports 2019)", ge=0, le=1)
+    tax_rate: float = meta(0.25, "Income tax on bank profit.", "share", "Enterprise Income Tax Law", ge=0, le=1)
+    collateral_haircut_capital: float = meta(0.2, "Haircut on fixed capital pledged as collateral.", "share",
+                                             "assumption", ge=0, le=1)
+    unsecured_sme: float = meta(0.1, "Unsecured credit to private SMEs (cash-flow and relationship lending), "
+                                "share of assets.", "share", "assumption", ge=0, le=1)
+    unsecured_large: float = meta(0.3, "Unsecured credit to large and state-owned firms, share of assets.",
+                                  "share", "assumption", ge=0, le=1)
+    soe_unsecured: float = meta(0.5, "Extra unsecured credit to state-owned firms per unit of the implicit "
+                                "guarantee (policy.soe_implicit_guarantee), share of assets.", "share",
+                                "assumption: banks lend to SOEs on the state's name", ge=0, le=2)
+    recapitalisation_target: float = meta(0.025, "A failed bank is recapitalised to the minimum capital ratio "
+                                          "plus this margin.", "share", "assumption", ge=0, le=0.5)
