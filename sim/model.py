@@ -188,6 +188,7 @@ class IndustrialEconomy(SetupMixin, FirmPhasesMixin, CreditMixin, CapacityRulesM
         demand = final + intermediate + invest_demand
         self._orders_by_use = {"intermediate": intermediate, "investment": invest_demand, "all": demand}
         self.final_share = final / demand
+        self.input_fill = self.critical_input_fill(demand)
 
         # 3-6. input prices this month (sector level), then market shares and orders; production
         # (revenue at the posted price), labour and energy; unit costs, markups and next month's
@@ -200,8 +201,8 @@ class IndustrialEconomy(SetupMixin, FirmPhasesMixin, CreditMixin, CapacityRulesM
         self.sfc_error = 0.0
         bk = self.banking
         bk.writeoff[:] = 0.0
-        wage_index, cash0, cash1 = self.produce_and_book(demand / W, energy_cost, material_cost, anchor, tau,
-                                                         vat_inputs_per_q)
+        wage_index, cash0, cash1 = self.produce_and_book(demand / W, self.input_fill, energy_cost, material_cost,
+                                                         anchor, tau, vat_inputs_per_q)
         self.wage_index_last = wage_index
         va_cost = self.labour * wage_index + self.services
         inc = self._income * W[:, None]
@@ -271,6 +272,21 @@ class IndustrialEconomy(SetupMixin, FirmPhasesMixin, CreditMixin, CapacityRulesM
         income statements, are made again from the deposits left. Returns the total paid and the firms'
         deposits after (economy-wide yuan, summed in the same pass for the stock-flow check)."""
         return self.macro.pay_out_excess_cash()
+
+    def critical_input_fill(self, demand: np.ndarray) -> np.ndarray:
+        """Step 3: the share of its orders each sector can fill given the supply of its critical
+        inputs. A supplier sector's output is the lesser of its orders and its capacity (the market
+        spills orders over to spare capacity), and buyers import a share of what it cannot supply
+        (`economy.shortage_import_share`); a supplier rations its buyers pro rata, so a buyer gets
+        phi_k = (min(D_k, K_k) + m max(D_k - K_k, 0)) / D_k of the inputs it ordered from k, and
+        produces at most the least phi_k over its critical inputs (Leontief, one round: a buyer's
+        own cut does not ease its suppliers within the month). Inputs from the buyer's own sector
+        are trade within the industry and do not bind."""
+        cap = self.sector_capacity()
+        m = float(self.sc.economy.shortage_import_share)
+        supplied = np.minimum(demand, cap) + m * np.maximum(demand - cap, 0.0)
+        phi = np.divide(supplied, demand, out=np.ones_like(demand), where=demand > 0)
+        return np.where(self.critical, phi[:, None], 1.0).min(axis=0)
 
     def _close_economy(self, t, demand, inc, ivt, ext, entry_cash) -> None:
         """Step 11 in the closed economy: every flow of the month paid by one institution to another,

@@ -35,6 +35,10 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, str]] = {
                                   "Price paid by final buyers incl. VAT net of purchase subsidies"),
     "demand": (("time", "sector"), Y, "Demand for the sector's output, real"),
     "final_demand": (("time", "sector"), Y, "Final demand (households, government, exports, construction), real"),
+    "unfilled_orders": (("time", "sector"), Y, "Orders the sector's firms did not fill (at capacity or short of "
+                                               "inputs), real"),
+    "input_fill": (("time", "sector"), "1", "Share of its orders the sector could fill given the supply of its "
+                                            "critical inputs"),
     "value_added": (("time", "sector"), Y, "Value added: sales less energy, services and material inputs"),
     "revenue": (("time", "sector"), Y, "Sales ex-VAT"),
     "profit": (("time", "sector"), Y, "Net profit after corporate income tax"),
@@ -97,7 +101,7 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, str]] = {
 
 # more attributes by variable: the price base of money, the reference of an index
 EXTRA_ATTRS: dict[str, dict[str, str]] = {
-    **dict.fromkeys(("output", "capacity", "demand", "final_demand", "capacity_pipeline"), REAL),
+    **dict.fromkeys(("output", "capacity", "demand", "final_demand", "unfilled_orders", "capacity_pipeline"), REAL),
     **dict.fromkeys(("capacity_physical",), PHYSICAL),
     **dict.fromkeys(("price_index",), BASE_2019_01),
     **dict.fromkeys(("price_index_tax_inclusive",), BASE_START),

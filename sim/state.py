@@ -95,7 +95,8 @@ SCRATCH_FIELDS: dict[str, tuple[type, str]] = {
 
 # the model's per-sector tables the kernels read (attributes of the model of the same names)
 SECTOR_FIELDS: dict[str, tuple[type, str]] = {
-    "util_target": (np.float64, "normal capacity utilisation (2019), share"),
+    "util_target": (np.float64, "capacity utilisation in 2019 (the set-up's output / capacity), share"),
+    "util_normal": (np.float64, "normal capacity utilisation firms plan for, share"),
     "growth": (np.float64, "trend growth of final demand, 1/yr"),
     "dep_month": (np.float64, "depreciation of capacity, 1/month"),
     "lag": (np.int64, "build lag of new capacity, months"),

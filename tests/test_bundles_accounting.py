@@ -73,7 +73,8 @@ def test_market_step_writes_every_row_in_every_chunk(monkeypatch):
     G = _copy(F)
     g = np.random.default_rng(12)
     demand = np.linspace(0.3, 1.5, N_S) * N_ROWS / N_S  # the last sectors short of capacity
-    month = mkt.MarketDemand(price_index=0.9 + 0.2 * g.random(N_S), demand=demand)
+    month = mkt.MarketDemand(price_index=0.9 + 0.2 * g.random(N_S), demand=demand,
+                             input_fill=np.where(np.arange(N_S) % 2 == 0, 1.0, 0.9))
     params = mkt.MarketParams(replicator_speed=0.3, share_price_sensitivity=3.0, share_backlog_sensitivity=1.0)
     got = mkt.market_step(F.bundle(), _sectors(), month, params)
     _python_chunks(monkeypatch, mkt)
@@ -89,10 +90,11 @@ def test_costs_and_prices_write_every_live_row_in_every_chunk():
     _nan_where(F.price, F.alive)  # written for live rows only, not read
     G = _copy(F)
     g = np.random.default_rng(14)
-    costs = prod.UnitCosts(va_cost=0.2 + 0.2 * g.random(N_S), energy_cost=0.1 * g.random(N_S),
+    costs = prod.UnitCosts(va_cost=0.2 + 0.2 * g.random(N_S), labour=0.1 + 0.1 * g.random(N_S),
+                           normal_utilisation=np.full(N_S, 0.766), energy_cost=0.1 * g.random(N_S),
                            material_cost=0.5 * g.random(N_S), markup_anchor=0.2 * g.random(N_S),
                            vat_factor=1.0 + 0.02 * g.random(N_S))
-    params = prod.PricingParams(markup_share_response=0.5, markup_anchor_speed=0.1, markup_backlog_response=0.3)
+    params = prod.PricingParams(markup_share_response=0.5, markup_anchor_speed=0.1, overtime_premium=0.5)
     prod.costs_and_prices(F.bundle(), costs, params)
     prod.costs_and_prices.py_func(G.bundle(), costs, params)
     _assert_same(F, G, ("markup", "price"))
@@ -121,7 +123,7 @@ def test_income_writes_every_row_in_every_chunk(monkeypatch):
     costs = _income_costs(g)
     params = acc.IncomeParams(deposit_rate=0.015, vat_rate_inputs=0.09, cit_rate=0.25, cit_rate_small=0.05,
                               cit_rate_small_upper=0.1, small_low_month=0.02, small_profit_month=0.05,
-                              dividend_payout=0.3)
+                              dividend_payout=0.3, overtime_premium=0.5)
     out = [(acc.BankFlows(*(np.full(N_B, np.nan) for _ in acc.FLOW_FIELDS)), np.full((N_S, acc.N_INCOME), np.nan))
            for _ in range(2)]
     acc.income(F.bundle(), _sectors(), costs, params, SCORE, *out[0])

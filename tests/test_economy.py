@@ -182,3 +182,22 @@ def test_a_shortage_at_home_draws_imports():
     assert float(spill.utilization.sel(sector="steel")[-1]) > 0.95
     assert float(spill.imports[-6:].sum()) > float(rationed.imports[-6:].sum())
     assert_closes(spill)
+
+
+def test_inputs_short_at_home_are_imported_and_paid_for():
+    """Steel at capacity after a 30% cut: machinery imports part of the steel it could not get at home
+    and pays for it (the firms' column holds imports and their VAT), and the accounts close; with no
+    shortage imports, machinery gets less steel and produces less."""
+    cut = {"run.months": 18, "policy.forced_exit_quota": {"steel": 0.3}, "policy.backward_energy_intensity": 0.01}
+    half = closed_run(SCENARIOS / "baseline.toml", **cut)
+    none = closed_run(SCENARIOS / "baseline.toml", **cut, **{"economy.shortage_import_share": 0.0})
+    last = slice("2020-01", None)
+    firms_imports = half.tfm.sel(flow="imports", institution="firms", time=last)
+    assert float(firms_imports.max()) < 0  # firms pay
+    assert float(none.tfm.sel(flow="imports", institution="firms").min()) == 0
+    assert float(half.tfm.sel(flow="vat_on_imports", institution="firms", time=last).max()) < 0
+    assert_closes(half)
+    fill = lambda ds: float(ds.input_fill.sel(sector="machinery", time=last).mean())  # noqa: E731
+    assert fill(none) < fill(half) < 1.0
+    q = lambda ds: float(ds.output.sel(sector="machinery", time=last).sum())  # noqa: E731
+    assert q(none) < q(half)

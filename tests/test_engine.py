@@ -126,8 +126,8 @@ def _market(price, share, capacity, demand, chi):
     F.productivity[:] = 1.0
     sectors = SectorTables(*(np.ones(1, dtype=dtype) for dtype, _ in SECTOR_FIELDS.values()))
     params = market.MarketParams(replicator_speed=chi, share_price_sensitivity=3.0, share_backlog_sensitivity=1.0)
-    market.market_step(F.bundle(), sectors, market.MarketDemand(price_index=np.array([1.0]), demand=np.array([demand])),
-                       params)
+    market.market_step(F.bundle(), sectors, market.MarketDemand(price_index=np.array([1.0]), demand=np.array([demand]),
+                                                               input_fill=np.ones(1)), params)
     return F.share, F.unfilled, {k: getattr(F, k) for k in ("share_prev", "orders", "output", "revenue")}
 
 

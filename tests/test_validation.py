@@ -88,7 +88,6 @@ HOLD = (
     "investment_volatility",
     "exit_size",
     "utilisation_steel",
-    "utilisation_cement",
     "utilisation_glass",
     "soe_share",
     "loan_rate_large",

@@ -28,7 +28,8 @@ FLOWS: dict[str, str] = {
     "inputs_from_rest": "energy, services and materials the industries buy from the rest of the economy, ex-VAT",
     "vat_on_inputs": "input VAT the industries pay on them",
     "vat_remitted": "VAT remitted: output VAT less input VAT, by the industries and the rest of the economy",
-    "imports": "goods imported by households, government and the rest of the economy, ex-VAT",
+    "imports": "goods imported by firms (inputs short at home), households, government and the rest of the economy, "
+               "ex-VAT",
     "vat_on_imports": "import VAT",
     "investment_spending": "the industries' spending on projects and upgrades, paid to the builders",
     "scrap_sales": "what the buyers of closed plant pay for it",

@@ -157,17 +157,21 @@ class Institutions:
         industries and the rest of the economy, and the input VAT on them. A seller's sales to
         intermediate use (its revenue x intermediate orders / all orders) are paid by the buyers in
         proportion to their input needs at this month's output, so buyers pay for what was
-        delivered, no more."""
+        delivered, no more. Of the intermediate orders a seller at capacity could not fill, buyers
+        import the share `shortage_import_share` (the input rationing of `critical_input_fill`),
+        and pay for those too, at the domestic ex-VAT price."""
         m = self.m
         Fm = m.firms
         sums.sector_sums(Fm.alive, Fm.sector, (Fm.output, Fm.revenue), self._sums2)
         q, rev = self._sums2[:, 0] * m.weight, self._sums2[:, 1] * m.weight
-        sold = rev * np.divide(intermediate, demand, out=np.zeros(self.n_s), where=demand > 0)
+        int_share = np.divide(intermediate, demand, out=np.zeros(self.n_s), where=demand > 0)
+        sold = rev * int_share
+        imported = self.e.shortage_import_share * np.maximum(demand - q, 0.0) * int_share * self.last["base"]
         need = m.io @ q  # what buyers need from each seller at this month's output (2019 prices)
-        per_need = np.divide(sold, need, out=np.zeros(self.n_s), where=need > 0)
+        per_need = np.divide(sold + imported, need, out=np.zeros(self.n_s), where=need > 0)
         io_cost = m.io.T @ per_need  # per unit of the buyer's output
         io_vat = m.io.T @ (tau * per_need)
-        self.last.update(intermediate_sales=sold)
+        self.last.update(intermediate_sales=sold, imported_inputs=imported)
         return io_cost + m.materials, io_vat + tau_inputs * m.materials
 
     def pay_out_excess_cash(self) -> tuple[float, float]:
@@ -276,7 +280,8 @@ class Institutions:
         sold_int = L.get("intermediate_sales", np.zeros(self.n_s))
         M.pay("vat_on_sales", F, F, float((tau * sold_int).sum()))
         # inputs from the rest of the economy
-        mat_rest = float(inc[:, acc.I_MATERIALS].sum() - sold_int.sum())
+        imp_int = L.get("imported_inputs", np.zeros(self.n_s))
+        mat_rest = float(inc[:, acc.I_MATERIALS].sum() - sold_int.sum() - imp_int.sum())
         s_f = float(inc[:, acc.I_SERVICES].sum() + inc[:, acc.I_ENERGY].sum()) + mat_rest
         vat_in = p.vat_rate_inputs * s_f
         M.pay("inputs_from_rest", F, R, s_f)
@@ -310,6 +315,8 @@ class Institutions:
             M.pay("imports", payer, W, float((spend / tx).sum()))
             M.pay("vat_on_imports", payer, G, float((spend * tau / tx).sum()))
         M.pay("imports", R, W, imp_r)
+        M.pay("imports", F, W, float(imp_int.sum()))  # inputs bought abroad for want of domestic supply
+        M.pay("vat_on_imports", F, G, float((tau * imp_int).sum()))
         # investment, scrap and entry
         entry_k, entry_loans, entry_cash = flows["entry_capital"], flows["entry_loans"], flows["entry_cash"]
         M.pay("investment_spending", F, R, float(ivt[:, inv.V_INVESTMENT].sum()) + entry_k)

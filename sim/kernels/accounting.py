@@ -20,6 +20,7 @@ COST_FIELDS = {
     "vat_inputs_per_q": (np.float64, "input VAT on intermediate inputs and materials per yuan of output"),
     "workers_per_yuan": (np.float64, "workers per yuan of monthly output at productivity 1"),
     "mwh_per_yuan": (np.float64, "energy use per yuan of output at energy intensity 1, MWh"),
+    "normal_utilisation": (np.float64, "output / capacity above which labour is paid the overtime premium"),
 }
 # the scalar parameters of the income statements (the settings of the same names; the small-profit
 # bands per month)
@@ -32,6 +33,7 @@ INCOME_FIELDS = {
     "small_low_month": (float, "the small-profit lower band, yuan/month (behaviour.small_profit_lower_band / 12)"),
     "small_profit_month": (float, "the small low-profit ceiling, yuan/month (behaviour.small_profit_threshold / 12)"),
     "dividend_payout": (float, "share of net profit paid out (behaviour)"),
+    "overtime_premium": (float, "wage premium on the labour output above normal utilisation takes (behaviour)"),
 }
 # the banks' monthly flows from their firms, by bank (economy-wide yuan): not bank state (`BankState`)
 # but the banking system's arrays of the same names, which the kernels write
@@ -52,7 +54,8 @@ def income_params(banking, policy, behaviour) -> IncomeParams:
                         cit_rate_small_upper=float(policy.cit_rate_small_upper),
                         small_low_month=float(behaviour.small_profit_lower_band / 12.0),
                         small_profit_month=float(behaviour.small_profit_threshold / 12.0),
-                        dividend_payout=float(behaviour.dividend_payout))
+                        dividend_payout=float(behaviour.dividend_payout),
+                        overtime_premium=float(behaviour.overtime_premium))
 
 
 def bank_flows(bk) -> BankFlows:
@@ -68,7 +71,8 @@ N_INCOME = 21
 
 @kernel(parallel=True)
 def income(firms, sectors, costs, params, score, flows, table):
-    """Sales less wages, services, energy, inputs, interest and depreciation; VAT remitted on value
+    """Sales less wages (output beyond normal utilisation, q - u_n k, takes labour paid the overtime
+    premium), services, energy, inputs, interest and depreciation; VAT remitted on value
     added (output VAT less input VAT); corporate income tax with the small low-profit enterprise
     bands (Caishui [2019] No. 13); dividends.
 
@@ -123,6 +127,8 @@ def income(firms, sectors, costs, params, score, flows, table):
     vat_inputs_per_q = costs.vat_inputs_per_q
     workers_per_yuan = costs.workers_per_yuan
     mwh_per_yuan = costs.mwh_per_yuan
+    u_normal = costs.normal_utilisation
+    premium = params.overtime_premium
     deposit_rate = params.deposit_rate
     vat_rate_inputs = params.vat_rate_inputs
     cit_rate = params.cit_rate
@@ -165,7 +171,10 @@ def income(firms, sectors, costs, params, score, flows, table):
             q = output[i]
             r = revenue[i]
             q_per_a = q / prod_i  # output in units of labour-augmenting productivity
-            wages = q_per_a * labour_cost[s]
+            # output beyond normal utilisation takes labour paid the overtime premium
+            extra = q - u_normal[s] * capacity[i]
+            extra = extra if extra > 0.0 else 0.0
+            wages = (q + premium * extra) / prod_i * labour_cost[s]
             serv = q_per_a * services_cost[s]
             en = q * energy_cost[s] * ei_i
             mat = q * material_cost[s]

@@ -72,7 +72,7 @@ def plan_investment(firms, sectors, prices, params, va_cost, energy_cost, u_revi
     upgrade_left = firms.upgrade_left
     productivity = firms.productivity
     energy_intensity = firms.energy_intensity
-    target_util = sectors.util_target
+    target_util = sectors.util_normal
     growth = sectors.growth
     dep = sectors.dep_month
     lag = sectors.lag

@@ -16,6 +16,8 @@ DEMAND_FIELDS = {
                                 "at once by a VAT change)"),
     "demand": (np.float64, "the sector's demand in model-firm units (over real firms per model firm), yuan/month "
                            "at 2019 prices"),
+    "input_fill": (np.float64, "share of its orders the sector can fill given the supply of its critical inputs "
+                               "(1 unless a supplier sector is at capacity)"),
 }
 # the scalar parameters of the market step (the behaviour settings of the same names)
 MARKET_FIELDS = {
@@ -46,9 +48,10 @@ def market_step(firms, sectors, month, params):
        first-pass output (the lesser of orders and capacity). With 0 <= chi <= 1 (the schema's
        range) no share turns negative and the new shares of a sector add up to one, so they are
        not divided by their sum again;
-    4. spill-over of unfilled orders, pro rata, to firms of the sector with spare capacity, and
-       revenue at the posted price (employment and energy use are summed with the income
-       statements, `accounting.income`).
+    4. spill-over of unfilled orders, pro rata, to firms of the sector with spare capacity; a sector
+       short of a critical input (`input_fill` < 1) produces that much less, every firm in
+       proportion (its suppliers ration their buyers pro rata); revenue at the posted price
+       (employment and energy use are summed with the income statements, `accounting.income`).
     Returns the capacity-weighted harmonic mean of productivity (step 5's wage index).
     (Fusing steps 5 and 6 into the last pass was measured slower: one large loop body.)
 
@@ -72,6 +75,7 @@ def market_step(firms, sectors, month, params):
     weight = sectors.weight
     price_index = month.price_index
     demand = month.demand
+    fill = month.input_fill
     chi = params.replicator_speed
     w_price = params.share_price_sensitivity
     w_backlog = params.share_backlog_sensitivity
@@ -158,6 +162,7 @@ def market_step(firms, sectors, month, params):
         free = capacity[i] - q
         frac = frac_s[s]
         q = q + free * frac if (frac > 0) & (free > 0) else q
+        q = q * fill[s]
         output[i] = q
         o = orders[i]
         u = 1.0 - q / o

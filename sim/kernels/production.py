@@ -13,6 +13,9 @@ from .._numba import kernel
 COST_FIELDS = {
     "va_cost": (np.float64, "wages and services per yuan of output at productivity 1 (labour share x wage index "
                             "+ services share)"),
+    "labour": (np.float64, "wages per yuan of output at productivity 1 (labour share x wage index), the base of "
+                           "the overtime premium"),
+    "normal_utilisation": (np.float64, "output / capacity above which labour is paid the overtime premium"),
     "energy_cost": (np.float64, "energy per yuan of output at energy intensity 1 (energy share x energy price "
                                 "index)"),
     "material_cost": (np.float64, "intermediate inputs and other materials per yuan of output"),
@@ -23,7 +26,7 @@ COST_FIELDS = {
 PRICING_FIELDS = {
     "markup_share_response": (float, "markup response to market-share growth"),
     "markup_anchor_speed": (float, "share of the gap to the sector's markup norm closed a month"),
-    "markup_backlog_response": (float, "markup rise per unit of unfilled orders (rationing by price)"),
+    "overtime_premium": (float, "wage premium on the labour output above normal utilisation takes"),
 }
 UnitCosts = namedtuple("UnitCosts", tuple(COST_FIELDS))
 PricingParams = namedtuple("PricingParams", tuple(PRICING_FIELDS))
@@ -35,15 +38,19 @@ def pricing_params(behaviour) -> PricingParams:
 
 @kernel(parallel=True)
 def costs_and_prices(firms, costs, params):
-    """Unit cost c = (wage and services block)_s / A + energy_s x EI + (IO inputs and materials)_s
-    (per yuan of output: va_cost = labour share x wage index + services share, energy_cost = energy
-    share x energy price index, material_cost = sum_k a_ks P_k + other materials). Markups rise with
+    """Unit cost c = (wage and services block)_s / A + overtime + energy_s x EI + (IO inputs and
+    materials)_s (per yuan of output: va_cost = labour share x wage index + services share,
+    energy_cost = energy share x energy price index, material_cost = sum_k a_ks P_k + other
+    materials). Output above normal utilisation u_n takes labour paid the overtime premium pi:
+    overtime per yuan of output = pi (labour_s / A) max(0, q - u_n k) / q, so unit cost rises as a
+    firm nears capacity and is bounded (at most pi (1 - u_n) labour_s / A). Markups rise with
     market-share growth (Dosi et al. 2013; growth clipped to +-20%) and are pulled toward the sector
-    norm, which rises with sector utilisation; a firm that cannot fill its orders raises its markup
-    (rationing by price); price for next month = (1 + mu) c times the sector's VAT margin factor.
+    norm, which rises with sector utilisation; price for next month = (1 + mu) c times the sector's
+    VAT margin factor. Unfilled orders do not move the markup (they cost the firm market share,
+    `market_step`).
 
     firms: FirmState (reads alive, sector, productivity, energy_intensity, share, share_prev,
-    unfilled; writes markup and price of live rows); costs: UnitCosts; params: PricingParams."""
+    output, capacity; writes markup and price of live rows); costs: UnitCosts; params: PricingParams."""
     # arrays the loop writes must be bound to locals before it (a write through `firms.x[i]` inside
     # prange is lost); the reads are bound too, so the loop is the one it was before bundles
     markup = firms.markup
@@ -54,19 +61,25 @@ def costs_and_prices(firms, costs, params):
     energy_intensity = firms.energy_intensity
     share = firms.share
     share_prev = firms.share_prev
-    unfilled = firms.unfilled
+    output = firms.output
+    capacity = firms.capacity
     va_cost = costs.va_cost
+    labour = costs.labour
+    u_normal = costs.normal_utilisation
     energy_cost = costs.energy_cost
     material_cost = costs.material_cost
     markup_anchor = costs.markup_anchor
     vat_factor = costs.vat_factor
     response = params.markup_share_response
     anchor_speed = params.markup_anchor_speed
-    backlog_response = params.markup_backlog_response
+    premium = params.overtime_premium
     for i in prange(alive.shape[0]):
         if alive[i]:
             s = np.uint64(sector[i])
-            unit_cost = (va_cost[s] / productivity[i] + energy_cost[s] * energy_intensity[i]
+            q = output[i]
+            extra = q - u_normal[s] * capacity[i]
+            over = premium * labour[s] * extra / q if extra > 0.0 else 0.0
+            unit_cost = ((va_cost[s] + over) / productivity[i] + energy_cost[s] * energy_intensity[i]
                          + material_cost[s])
             g = 0.0
             if share_prev[i] > 0:
@@ -76,7 +89,7 @@ def costs_and_prices(firms, costs, params):
                 elif g < -0.2:
                     g = -0.2
             mu = markup[i] * (1.0 + response * g)
-            mu = mu + anchor_speed * (markup_anchor[s] - mu) + backlog_response * unfilled[i]
+            mu = mu + anchor_speed * (markup_anchor[s] - mu)
             if mu < 0.0:
                 mu = 0.0
             elif mu > 2.0:

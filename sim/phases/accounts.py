@@ -58,6 +58,9 @@ class RecordsMixin:
         rec["utilization", t] = output / np.maximum(inc[:, acc.I_CAPACITY], 1e-300)
         rec["demand", t] = demand
         rec["final_demand", t] = final
+        short = demand - output  # (output sums firm by firm: a filled sector's gap is rounding)
+        rec["unfilled_orders", t] = np.where(short > 1e-9 * demand, short, 0.0)
+        rec["input_fill", t] = self.input_fill
         rec["price_index", t] = self.price_index
         rec["price_index_tax_inclusive", t] = ptax / self.ptax0
         rec["value_added", t] = inc[:, acc.I_VALUE_ADDED]

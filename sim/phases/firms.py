@@ -22,7 +22,8 @@ class FirmPhasesMixin:
         F = self.firms
         sums.reprice(F.alive, F.sector, factor, F.price)
 
-    def produce_and_book(self, demand_per_firm, energy_cost, material_cost, anchor, tau, vat_inputs_per_q):
+    def produce_and_book(self, demand_per_firm, input_fill, energy_cost, material_cost, anchor, tau,
+                         vat_inputs_per_q):
         """Steps 3-6 firm by firm: replicator shares, orders and output, labour and energy (3-4);
         the wage index (wages follow the economy's mean productivity), unit costs, markups and
         prices for next month (5); the income statement of every firm into self._income (per
@@ -30,7 +31,7 @@ class FirmPhasesMixin:
         the wage index and firm deposits before and after (economy-wide yuan)."""
         F, b, p, W = self.firms, self.b, self.policy, self.weight
         firms, sectors = F.bundle(), sector_tables(self)
-        demand = mkt.MarketDemand(price_index=self.price_index, demand=demand_per_firm)
+        demand = mkt.MarketDemand(price_index=self.price_index, demand=demand_per_firm, input_fill=input_fill)
         harmonic = mkt.market_step(firms, sectors, demand, mkt.market_params(b))
         if self._harmonic0 is None:
             self._harmonic0 = harmonic
@@ -38,8 +39,9 @@ class FirmPhasesMixin:
         wage_index = float((harmonic / self._harmonic0) ** b.wage_productivity_elasticity)
         labour_cost = self.labour * wage_index
         va_cost = labour_cost + self.services
-        unit_costs = prod.UnitCosts(va_cost=va_cost, energy_cost=energy_cost, material_cost=material_cost,
-                                    markup_anchor=anchor, vat_factor=self.vat_blend)
+        unit_costs = prod.UnitCosts(va_cost=va_cost, labour=labour_cost, normal_utilisation=self.util_normal,
+                                    energy_cost=energy_cost, material_cost=material_cost, markup_anchor=anchor,
+                                    vat_factor=self.vat_blend)
         prod.costs_and_prices(firms, unit_costs, prod.pricing_params(b))
         if self.closed:  # buyers pay for the inputs delivered (sim.economy)
             u = self._orders_by_use
@@ -47,7 +49,8 @@ class FirmPhasesMixin:
                                                                     p.vat_rate_inputs)
         costs = acc.IncomeCosts(labour=labour_cost, services=self.services, energy=energy_cost,
                                 materials=material_cost, vat_rate=tau, vat_inputs_per_q=vat_inputs_per_q,
-                                workers_per_yuan=self.workers_per_yuan, mwh_per_yuan=self.mwh_per_yuan)
+                                workers_per_yuan=self.workers_per_yuan, mwh_per_yuan=self.mwh_per_yuan,
+                                normal_utilisation=self.util_normal)
         bk, c = self.banking, self.sc.banking
         acc.income(firms, sectors, costs, acc.income_params(c, p, b), cr.score_params(c, p), acc.bank_flows(bk),
                    self._income)

@@ -37,6 +37,10 @@ class SetupMixin:
         self.elec_share = f("electricity_share")
         self.large_share = f("large_tariff_share")
         self.util_target = f("utilisation_2019")
+        self.util_normal = np.full(N_S, float(self.b.normal_utilisation))
+        # critical[k, s]: a shortage of k's output limits s's production (not s's own sector's)
+        self.critical = (self.io >= b.critical_input_threshold) & ~np.eye(N_S, dtype=bool)
+        self.input_fill = np.ones(N_S)
         self.growth = f("demand_growth")
         self.lag = np.array([p.build_lag for p in ps], dtype=np.int64)
         self.dep_month = f("depreciation") / 12.0

@@ -64,26 +64,33 @@ class FirmAgent(mesa.Agent):
         self.output = q
         return self.orders - q, self.capacity - q
 
-    def fill_spillover(self, short: float, spare: float) -> None:
-        """Orders other firms could not fill arrive pro rata to spare capacity, once."""
+    def fill_spillover(self, short: float, spare: float, input_fill: float) -> None:
+        """Orders other firms could not fill arrive pro rata to spare capacity, once; a sector short
+        of a critical input produces the share `input_fill` of that."""
         free = self.capacity - self.output
         if short > 0 and spare > 0 and free > 0:
             frac = short / spare
             if frac > 1.0:
                 frac = 1.0
             self.output = self.output + free * frac
+        self.output = self.output * input_fill
         self.unfilled = 1.0 - self.output / self.orders if self.orders > self.output else 0.0
         self.revenue = self.price * self.output
 
     # -- 5. costs and prices ----------------------------------------------------------------
-    def compute_unit_cost(self, va_cost: float, energy_cost: float, material_cost: float) -> None:
-        self.unit_cost = va_cost / self.productivity + energy_cost * self.energy_intensity + material_cost
+    def overtime_output(self, normal_utilisation: float) -> float:
+        """Output beyond normal utilisation: made with labour paid the overtime premium."""
+        return max(self.output - normal_utilisation * self.capacity, 0.0)
 
-    def set_price(
-        self, anchor: float, vat_blend: float, response: float, anchor_speed: float, backlog_response: float
-    ) -> None:
-        """Markup follows share growth (clipped to +-20%), is pulled to the sector norm and rises
-        with unfilled orders; price = (1 + markup) x unit cost x VAT margin factor."""
+    def compute_unit_cost(self, va_cost: float, labour_cost: float, normal_utilisation: float, premium: float,
+                          energy_cost: float, material_cost: float) -> None:
+        extra = self.overtime_output(normal_utilisation)
+        over = premium * labour_cost * extra / self.output if extra > 0.0 else 0.0
+        self.unit_cost = (va_cost + over) / self.productivity + energy_cost * self.energy_intensity + material_cost
+
+    def set_price(self, anchor: float, vat_blend: float, response: float, anchor_speed: float) -> None:
+        """Markup follows share growth (clipped to +-20%) and is pulled to the sector norm;
+        price = (1 + markup) x unit cost x VAT margin factor."""
         g = 0.0
         if self.share_prev > 0:
             g = self.share / self.share_prev - 1.0
@@ -92,7 +99,7 @@ class FirmAgent(mesa.Agent):
             elif g < -0.2:
                 g = -0.2
         mu = self.markup * (1.0 + response * g)
-        mu = mu + anchor_speed * (anchor - mu) + backlog_response * self.unfilled
+        mu = mu + anchor_speed * (anchor - mu)
         if mu < 0.0:
             mu = 0.0
         elif mu > 2.0:
@@ -108,7 +115,8 @@ class FirmAgent(mesa.Agent):
         q = self.output
         r = self.revenue
         q_per_a = q / self.productivity  # output in units of labour-augmenting productivity
-        wages = q_per_a * e.labour_cost[s]
+        extra = self.overtime_output(e.normal_utilisation[s])
+        wages = (q + e.overtime_premium * extra) / self.productivity * e.labour_cost[s]
         serv = q_per_a * e.services[s]
         en = q * e.energy_cost[s] * self.energy_intensity
         mat = q * e.material_cost[s]
@@ -192,7 +200,7 @@ class FirmAgent(mesa.Agent):
         self.plan_upgrade = 0.0
         self.expected = self.expected + e.alpha * (self.orders - self.expected)
         expected, capacity = self.expected, self.capacity
-        target = expected / e.util_target[s]
+        target = expected / e.util_normal[s]
         flow = e.dep[s] + e.growth[s] / 12.0
         target_pipe = flow * e.lag[s] * target
         x = (

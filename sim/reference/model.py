@@ -122,12 +122,13 @@ class ReferenceEconomy(IndustrialEconomy):
             f.price = f.price * factor[f.sector]
 
     # -- 3-6. the month's production and accounts, phase by phase ----------------------------
-    def produce_and_book(self, demand_per_firm, energy_cost, material_cost, anchor, tau, vat_inputs_per_q):
-        self.market(demand_per_firm)
+    def produce_and_book(self, demand_per_firm, input_fill, energy_cost, material_cost, anchor, tau,
+                         vat_inputs_per_q):
+        self.market(demand_per_firm, input_fill)
         wage_index = self._wage_index()
         labour_cost = self.labour * wage_index
         va_cost = labour_cost + self.services
-        self.costs_and_prices(va_cost, energy_cost, material_cost, anchor)
+        self.costs_and_prices(va_cost, labour_cost, energy_cost, material_cost, anchor)
         if self.closed:  # buyers pay for the inputs delivered (sim.economy)
             u = self._orders_by_use
             material_cost, vat_inputs_per_q = self.macro.input_bill(u["all"], u["intermediate"], tau,
@@ -148,7 +149,7 @@ class ReferenceEconomy(IndustrialEconomy):
         return float(paid.sum()), None
 
     # -- 3-4. market shares, orders, production ----------------------------------------------
-    def market(self, demand_per_firm: np.ndarray) -> None:
+    def market(self, demand_per_firm: np.ndarray, input_fill: np.ndarray) -> None:
         b, P = self.b, self.price_index
         firms = self.live_firms()
         e_bar, tot = [0.0] * N_S, [0.0] * N_S
@@ -172,20 +173,20 @@ class ReferenceEconomy(IndustrialEconomy):
             short[f.sector] += sh
             spare[f.sector] += sp
         for f in firms:
-            f.fill_spillover(short[f.sector], spare[f.sector])
+            f.fill_spillover(short[f.sector], spare[f.sector], input_fill[f.sector])
 
     # -- 5. costs and prices ----------------------------------------------------------------
-    def costs_and_prices(self, va_cost, energy_cost, material_cost, anchor) -> None:
+    def costs_and_prices(self, va_cost, labour_cost, energy_cost, material_cost, anchor) -> None:
         b = self.b
         for f in self.live_firms():
             s = f.sector
-            f.compute_unit_cost(va_cost[s], energy_cost[s], material_cost[s])
+            f.compute_unit_cost(va_cost[s], labour_cost[s], self.util_normal[s], b.overtime_premium, energy_cost[s],
+                                material_cost[s])
             f.set_price(
                 anchor[s],
                 self.vat_blend[s],
                 b.markup_share_response,
                 b.markup_anchor_speed,
-                b.markup_backlog_response,
             )
 
     # -- 6. income --------------------------------------------------------------------------
@@ -216,6 +217,8 @@ class ReferenceEconomy(IndustrialEconomy):
             payout=b.dividend_payout,
             workers_per_yuan=self.workers_per_yuan,
             mwh_per_yuan=self.mwh_per_yuan,
+            normal_utilisation=self.util_normal,
+            overtime_premium=b.overtime_premium,
         )
         tables = new_tables(INCOME_COLUMNS)
         for f in self.live_firms():
@@ -236,7 +239,7 @@ class ReferenceEconomy(IndustrialEconomy):
         b, p = self.b, self.policy
         e = SimpleNamespace(
             alpha=b.expectation_speed,
-            util_target=self.util_target,
+            util_normal=self.util_normal,
             dep=self.dep_month,
             growth=self.growth,
             lag=self.lag,

@@ -205,10 +205,27 @@ class Behaviour(Strict):
                                         "Dosi et al. (JEDC 2013) variable markups", ge=0, le=2)
     markup_anchor_speed: float = meta(0.05, "Monthly pull of markups toward the sector norm.", "1/month",
                                       "assumption", ge=0, le=1)
-    markup_backlog_response: float = meta(0.1, "Monthly markup increase per unit share of orders a firm "
-                                          "cannot fill.", "-", "assumption", ge=0, le=5)
-    markup_utilisation_response: float = meta(0.35, "Markup points added per unit of sector utilisation "
-                                              "above normal.", "-", "assumption", ge=0, le=5)
+    markup_backlog_response: float = meta(0.0, "Retired and ignored (a warning says so): the markup no "
+                                          "longer rises with unfilled orders; prices rise near capacity through "
+                                          "overtime costs (overtime_premium) and the utilisation-driven norm.",
+                                          "-", "retired (2026-12): was a ratchet", ge=0, le=5)
+    markup_utilisation_response: float = meta(0.35, "Markup points added to the sector norm per unit of the "
+                                              "sector's smoothed utilisation above its 2019 rate (bounded: "
+                                              "utilisation cannot pass 1).", "-", "assumption", ge=0, le=5)
+    normal_utilisation: float = meta(0.766, "Normal capacity utilisation: firms plan capacity so that expected "
+                                     "orders use this share of it, and pay overtime above it.", "share",
+                                     "NBS 2019: industrial capacity utilisation 76.6% (2018 76.5%, 2017 77.0%)",
+                                     gt=0.3, le=1)
+    overtime_premium: float = meta(0.5, "Wage premium on the labour that output above normal utilisation "
+                                   "takes (unit costs rise as a firm nears capacity).", "share of the wage",
+                                   "Labour Law of the PRC (1994) art. 44: 150% of the wage for extended hours",
+                                   ge=0, le=3)
+    critical_input_threshold: float = meta(0.03, "An input from another sector is critical to a buyer when it "
+                                           "takes at least this many yuan per yuan of the buyer's output; a "
+                                           "buyer short of a critical input produces less in proportion "
+                                           "(above 0.35, the largest coefficient, rationing is off).", "yuan/yuan",
+                                           "assumption after Pichler et al. (JEDC 2022), critical inputs",
+                                           ge=0, le=1)
     vat_margin_decay: float = meta(0.04, "Monthly erosion of the margin kept from a VAT cut.", "1/month",
                                    "assumption (competition erodes it within ~2 years)", ge=0, le=1)
     expectation_speed: float = meta(0.15, "Adaptive-expectations weight on the latest orders.", "1/month",

@@ -41,6 +41,10 @@ def scenario_warnings(sc: Scenario) -> list[str]:
             for key, x in _values(name, v):
                 if not lo <= x <= hi:
                     out.append(f"{where}.{key} = {x:g} is outside the usual range [{lo:g}, {hi:g}]")
+    if sc.behaviour.markup_backlog_response != 0:
+        out.append(f"behaviour.markup_backlog_response = {sc.behaviour.markup_backlog_response:g} is retired and "
+                   "ignored: prices rise near capacity through overtime costs (behaviour.overtime_premium) and "
+                   "the utilisation-driven markup norm")
     per_sector = sc.run.firms / len(SECTORS)
     if per_sector < 300:
         out.append(f"run.firms = {sc.run.firms}: small sectors get few firms; results are noisy")

@@ -54,6 +54,9 @@ CHINA_2019: tuple[Target, ...] = (
         0.61,
         "CCA (mirror): 2.33 / 3.8 bn t, inferred, weak (#29-30)",
         lambda r: utilisation(r, "cement"),
+        "firms plan capacity for normal utilisation (76.6%, NBS 2019), not for cement's 2019 overcapacity: "
+        "incumbents stop adding capacity while below it, so utilisation climbs from 62% in the first year to "
+        "~69% by the sixth as demand grows; the 2019 figure is a starting point the model leaves by design",
     ),
     Target(
         "utilisation_glass",

@@ -1,0 +1,125 @@
+"""Markets at capacity (MODEL.md steps 3-5 and 8): unit costs rise near capacity through overtime,
+boundedly; unfilled orders do not ratchet markups; a buyer short of a critical input produces less;
+firms plan capacity for normal utilisation, not for 2019's. Each test would fail with its mechanism
+removed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim.kernels import production as prod
+from sim.state import Firms
+
+from .conftest import run_text
+
+SEED = 5
+U_N, PI = 0.766, 0.5
+
+
+def _priced_firms(utilisation, unfilled=0.0, markup=0.1):
+    n = len(utilisation)
+    F = Firms(n)
+    F.alive[:] = True
+    F.capacity[:] = 100.0
+    F.output[:] = 100.0 * np.asarray(utilisation)
+    F.productivity[:] = 1.0
+    F.energy_intensity[:] = 1.0
+    F.share[:] = F.share_prev[:] = 0.1
+    F.unfilled[:] = unfilled
+    F.markup[:] = markup
+    return F
+
+
+def _costs(premium=PI):
+    one = np.ones(1)
+    costs = prod.UnitCosts(va_cost=0.3 * one, labour=0.2 * one, normal_utilisation=U_N * one, energy_cost=0.1 * one,
+                           material_cost=0.4 * one, markup_anchor=0.1 * one, vat_factor=one)
+    return costs, prod.PricingParams(markup_share_response=0.0, markup_anchor_speed=0.1, overtime_premium=premium)
+
+
+def test_unit_cost_rises_above_normal_utilisation_and_is_bounded():
+    F = _priced_firms([0.5, U_N, 0.9, 1.0])
+    costs, params = _costs()
+    prod.costs_and_prices(F.bundle(), costs, params)
+    base = 0.3 + 0.1 + 0.4  # unit cost at or below normal utilisation
+    assert F.price[0] == pytest.approx(1.1 * base, rel=1e-14)
+    assert F.price[1] == pytest.approx(1.1 * base, rel=1e-14)
+    over = PI * 0.2 * (0.9 - U_N) / 0.9
+    assert F.price[2] == pytest.approx(1.1 * (base + over), rel=1e-14)
+    full = PI * 0.2 * (1.0 - U_N)  # the bound: all of output above u_n at the premium
+    assert F.price[3] == pytest.approx(1.1 * (base + full), rel=1e-14)
+    assert F.price[1] < F.price[2] < F.price[3]
+    G = _priced_firms([0.5, U_N, 0.9, 1.0])
+    prod.costs_and_prices(G.bundle(), *_costs(premium=0.0))
+    np.testing.assert_allclose(G.price, 1.1 * base, rtol=1e-14)  # no premium, a flat cost curve
+
+
+def test_unfilled_orders_do_not_ratchet_the_markup():
+    # a firm that cannot fill half its orders month after month: its markup goes to the sector norm
+    # (0.1) and stays there; the retired rule added 0.1 x 0.5 a month without bound
+    F = _priced_firms([1.0], unfilled=0.5, markup=0.1)
+    costs, params = _costs()
+    for _ in range(240):
+        prod.costs_and_prices(F.bundle(), costs, params)
+    assert F.markup[0] == pytest.approx(0.1, rel=1e-12)
+
+
+def test_wages_pay_the_overtime_premium(tmp_path):
+    # month 0: same output in both runs; sectors above normal utilisation in 2019 pay more wages
+    body = "[behaviour]\novertime_premium = {}\n"
+    paid = run_text(tmp_path, body.format(0.5), months=1, seed=SEED)
+    flat = run_text(tmp_path, body.format(0.0), months=1, seed=SEED)
+    np.testing.assert_array_equal(paid.output.values, flat.output.values)
+    u = paid.utilization.isel(time=0)
+    above = (u > U_N + 0.02).values
+    below = (u < U_N - 0.02).values
+    assert above.any() and below.any()
+    w_paid, w_flat = paid.wages.isel(time=0).values, flat.wages.isel(time=0).values
+    assert (w_paid[above] > w_flat[above] * 1.002).all()
+    assert (w_paid[below] < w_flat[below] * 1.002).all()  # only the few firms above u_n pay it
+    np.testing.assert_array_equal(paid.employment.values, flat.employment.values)  # longer hours, same workers
+
+
+@pytest.fixture(scope="module")
+def steel_cut(tmp_path_factory):
+    body = "[policy]\nforced_exit_quota = { steel = 0.3 }\nbackward_energy_intensity = 0.01\n"
+    path = tmp_path_factory.mktemp("cut")
+    on = run_text(path, body, months=18, seed=SEED)
+    off = run_text(path, body + "[behaviour]\ncritical_input_threshold = 1.0\n", months=18, seed=SEED)
+    return on, off
+
+
+def test_a_steel_shortage_rations_its_buyers(steel_cut):
+    on, off = steel_cut
+    last = slice("2020-01", None)
+    # steel at capacity cannot fill its orders; its buyers get less steel and produce less
+    assert float(on.utilization.sel(sector="steel", time=last).min()) > 0.999
+    assert float(on.unfilled_orders.sel(sector="steel", time=last).min()) > 0
+    fill = on.input_fill.sel(time=last)
+    assert float(fill.sel(sector="machinery").max()) < 0.99  # steel is 0.12 yuan a yuan of machinery
+    assert float(fill.sel(sector="cement").min()) == 1.0  # 0.01: not critical
+    assert float(fill.sel(sector="steel").min()) == 1.0  # its own inputs do not bind
+    q_on = float(on.output.sel(sector="machinery", time=last).sum())
+    q_off = float(off.output.sel(sector="machinery", time=last).sum())
+    assert q_on < 0.99 * q_off
+    assert float(off.input_fill.min()) == 1.0
+
+
+def test_investment_aims_at_normal_utilisation(tmp_path):
+    # cement starts at 61% (2019); aiming at 76.6%, incumbents add little beyond what entrants bring and
+    # capacity does not grow with demand; aiming at its 2019 rate, as the engine did, it grows with it
+    normal = run_text(tmp_path, "", months=36, seed=SEED)
+    as_2019 = run_text(tmp_path, "[behaviour]\nnormal_utilisation = 0.61\n", months=36, seed=SEED)
+    k0 = float(normal.capacity.sel(sector="cement").isel(time=0))
+    k_normal = float(normal.capacity.sel(sector="cement").isel(time=-1))
+    k_2019 = float(as_2019.capacity.sel(sector="cement").isel(time=-1))
+    assert k_normal < 1.005 * k0
+    assert k_2019 > 1.05 * k_normal
+
+
+def test_retired_backlog_key_is_accepted_warned_and_ignored(tmp_path):
+    a = run_text(tmp_path, "[behaviour]\nmarkup_backlog_response = 0.3\n", months=6, seed=SEED)
+    b = run_text(tmp_path, "", months=6, seed=SEED)
+    assert "markup_backlog_response" in a.attrs["warnings"] and "retired" in a.attrs["warnings"]
+    np.testing.assert_array_equal(a.markup_mean.values, b.markup_mean.values)
