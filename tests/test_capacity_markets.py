@@ -109,8 +109,9 @@ def test_a_steel_shortage_rations_its_buyers(steel_cut):
 def test_investment_aims_at_normal_utilisation(tmp_path):
     # cement starts at 61% (2019); aiming at 76.6%, incumbents add little beyond what entrants bring and
     # capacity does not grow with demand; aiming at its 2019 rate, as the engine did, it grows with it
-    normal = run_text(tmp_path, "", months=36, seed=SEED)
-    as_2019 = run_text(tmp_path, "[behaviour]\nnormal_utilisation = 0.61\n", months=36, seed=SEED)
+    free = "[policy]\nban_new_capacity = { cement = false }\nreplacement_ratio = { cement = 0.0 }\n"
+    normal = run_text(tmp_path, free, months=36, seed=SEED)
+    as_2019 = run_text(tmp_path, free + "[behaviour]\nnormal_utilisation = 0.61\n", months=36, seed=SEED)
     k0 = float(normal.capacity.sel(sector="cement").isel(time=0))
     k_normal = float(normal.capacity.sel(sector="cement").isel(time=-1))
     k_2019 = float(as_2019.capacity.sel(sector="cement").isel(time=-1))

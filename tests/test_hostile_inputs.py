@@ -48,8 +48,10 @@ def test_policy_table_keeps_unnamed_sectors_at_their_defaults(tmp_path):
 
 
 def test_policy_table_over_an_inherited_number_keeps_that_number(tmp_path):
-    (tmp_path / "parent.toml").write_text((SCENARIOS / "baseline.toml").read_text()
-                                          + "\n[policy]\nvat_rate = 0.15\nentry_barrier = 0.4\n")
+    base = (SCENARIOS / "baseline.toml").read_text()
+    assert base.count("\n[policy]\n") == 1  # the status-quo capacity rules
+    parent = base.replace("\n[policy]\n", "\n[policy]\nvat_rate = 0.15\nentry_barrier = 0.4\n")
+    (tmp_path / "parent.toml").write_text(parent)
     (tmp_path / "child.toml").write_text('extends = "parent.toml"\n[policy]\nvat_rate = { steel = 0.13 }\n'
                                          '[schedule."2019-03"]\nentry_barrier = 0.3\n')
     (tmp_path / "grandchild.toml").write_text('extends = "child.toml"\n[schedule."2019-03-01"]\n'

@@ -21,6 +21,18 @@ def base(tmp_path_factory):
     return run_text(tmp_path_factory.mktemp("base"), "", seed=SEED)
 
 
+# the baseline holds the capacity rules in force at 2019-01 (bans and replacement ratios); a run
+# without them shows what each rule does
+RULES = ("[policy]\nban_new_capacity = {{ steel = {ban}, cement = {ban}, flat_glass = false }}\n"
+         "replacement_ratio = {{ steel = {ratio}, cement = 0.0, flat_glass = 0.0, nonferrous = 0.0 }}\n")
+NO_CAPACITY_RULES = RULES.format(ban="false", ratio=0.0)
+
+
+@pytest.fixture(scope="module")
+def free(tmp_path_factory):
+    return run_text(tmp_path_factory.mktemp("free"), NO_CAPACITY_RULES, seed=SEED)
+
+
 def after(ds, var, start="2019-06"):
     return ds[var].sel(time=slice(start, None))
 
@@ -54,28 +66,28 @@ def test_vat_pass_through_splits_the_cut(tmp_path):
     assert pn == pytest.approx(float(none.price_index_tax_inclusive.sel(sector="steel", time="2019-03-01")), rel=0.02)
 
 
-def test_ban_keeps_capacity_from_growing(tmp_path, base):
-    ban = run_text(tmp_path, '[policy]\nban_new_capacity = { steel = true, cement = true }\n', seed=SEED)
+def test_ban_keeps_capacity_from_growing(tmp_path, free):
+    ban = run_text(tmp_path, RULES.format(ban="true", ratio=0.0), seed=SEED)
     for s in ("steel", "cement"):
         cap = ban.capacity.sel(sector=s)
         assert float(cap.max()) <= float(cap[0]) * 1.0 + 1e-6 * float(cap[0]), s
         assert float(ban.entries.sel(sector=s).sum()) == 0.0
     # without the ban, steel capacity grows: the test can fail
-    assert float(base.capacity.sel(sector="steel").max()) > float(base.capacity.sel(sector="steel")[0]) * 1.01
+    assert float(free.capacity.sel(sector="steel").max()) > float(free.capacity.sel(sector="steel")[0]) * 1.01
 
 
-def test_replacement_ratio_shrinks_capacity(tmp_path, base):
-    rr = run_text(tmp_path, '[policy]\nreplacement_ratio = { steel = 1.5 }\n', seed=SEED)
-    assert float(rr.capacity.sel(sector="steel")[-1]) < float(base.capacity.sel(sector="steel")[-1])
+def test_replacement_ratio_shrinks_capacity(tmp_path, free):
+    rr = run_text(tmp_path, RULES.format(ban="false", ratio=1.5), seed=SEED)
+    assert float(rr.capacity.sel(sector="steel")[-1]) < float(free.capacity.sel(sector="steel")[-1])
     assert float(rr.capacity.sel(sector="steel")[-1]) < float(rr.capacity.sel(sector="steel")[0])
 
 
 def test_capacity_cap_binds(tmp_path):
-    ds = run_text(tmp_path, '[policy]\ncapacity_cap = { nonferrous = 41.0 }\n[sectors.nonferrous]\n'
+    ds = run_text(tmp_path, NO_CAPACITY_RULES + 'capacity_cap = { nonferrous = 41.0 }\n[sectors.nonferrous]\n'
                   'demand_growth = 0.15\n', seed=SEED)
     phys = ds.capacity_physical.sel(sector="nonferrous")
     assert float(phys.max()) <= 41.0 * 1.001
-    free = run_text(tmp_path, '[policy]\ncapacity_cap = { nonferrous = 0.0 }\n[sectors.nonferrous]\n'
+    free = run_text(tmp_path, NO_CAPACITY_RULES + 'capacity_cap = { nonferrous = 0.0 }\n[sectors.nonferrous]\n'
                     'demand_growth = 0.15\n', seed=SEED)
     assert float(free.capacity_physical.sel(sector="nonferrous").max()) > 41.5
 

@@ -87,8 +87,6 @@ HOLD = (
     "productivity_persistence",
     "investment_volatility",
     "exit_size",
-    "utilisation_steel",
-    "utilisation_glass",
     "soe_share",
     "loan_rate_large",
 )
