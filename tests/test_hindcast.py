@@ -93,3 +93,157 @@ def test_a_duplicate_year_and_a_series_in_two_files_are_refused(tmp_path):
     (d2 / "extra.toml").write_text((d2 / "credit.toml").read_text())
     with pytest.raises(ScenarioError, match="also defined in"):
         load_history(d2)
+
+
+# --- scoring on a hand-made case --------------------------------------------------------------
+
+YEARS = [2015, 2016, 2017, 2018, 2019, 2020]
+OBS = [10.0, 12.0, 11.0, 13.0, 14.0, 12.0]
+SIM = [[np.nan] * 4 + [12.0, 13.0],    # seed 0
+       [np.nan] * 4 + [13.0, 11.0],    # seed 1
+       [np.nan] * 4 + [12.5, 12.0]]    # seed 2: medians 12.5 (2019) and 12.0 (2020)
+
+
+def test_scores_of_a_ratio_series_computed_by_hand():
+    from sim.hindcast.score import score
+
+    s, per = score(YEARS, OBS, SIM, "ratio", fit_before=2019)
+    assert s.n_years == 2
+    # errors of the median: 12.5 - 14 = -1.5 and 12 - 12 = 0
+    assert s.rmse == pytest.approx(np.sqrt((1.5 ** 2 + 0) / 2))
+    assert s.mae == pytest.approx(0.75)
+    # bands [12, 13] (2019, observed 14: out) and [11, 13] (2020, observed 12: in)
+    assert s.band_hits == pytest.approx(0.5)
+    np.testing.assert_array_equal(per["in_band"][-2:], [0.0, 1.0])
+    # signs: 2019 observed +1 (13 -> 14), model 12.5 - 13 < 0: wrong; 2020 observed -2, model 12 - 12.5 < 0: right
+    np.testing.assert_array_equal(per["sign_hit"][-2:], [0.0, 1.0])
+    assert s.sign_hits == pytest.approx(0.5)
+    # random walk: 13 for 2019 (error -1), 14 for 2020 (error +2)
+    np.testing.assert_array_equal(per["random_walk"][-2:], [13.0, 14.0])
+    assert s.rmse_random_walk == pytest.approx(np.sqrt((1 + 4) / 2))
+    assert s.mae_random_walk == pytest.approx(1.5)
+    # AR(1) on 2015-2018 only: pairs (10,12), (12,11), (11,13): phi = -1/2, c = 12 + 11/2 = 17.5
+    assert s.ar1_phi == pytest.approx(-0.5) and s.ar1_const == pytest.approx(17.5)
+    # forecasts 17.5 - 13/2 = 11 (2019) and 17.5 - 14/2 = 10.5 (2020): errors -3 and -1.5
+    np.testing.assert_allclose(per["ar1"][-2:], [11.0, 10.5])
+    assert s.rmse_ar1 == pytest.approx(np.sqrt((9 + 2.25) / 2))
+    assert s.mae_ar1 == pytest.approx(2.25)
+
+
+def test_growth_signs_calibrated_years_and_gaps():
+    from sim.hindcast.score import fit_ar1, score
+
+    # a growth series: the sign of the growth itself counts (2019 +1.3 vs +2: right; 2020 -8.9 vs +3: wrong)
+    obs = [np.nan, 30.9, 8.0, 9.1, 1.3, -8.9]
+    s, per = score(YEARS, obs, [[np.nan] * 4 + [2.0, 3.0]], "growth", fit_before=2019)
+    np.testing.assert_array_equal(per["sign_hit"][-2:], [1.0, 0.0])
+    assert s.sign_hits == 0.5
+    # only 2 consecutive pairs before 2019 (2016-17, 2017-18): no AR(1)
+    assert np.isnan(s.ar1_phi) and np.isnan(s.rmse_ar1) and fit_ar1(YEARS, obs, 2019).pairs == 2
+    # a calibrated year is not scored: 2019 drops out, 2020 alone is scored
+    s, per = score(YEARS, OBS, SIM, "ratio", fit_before=2019, scored=[True] * 4 + [False, True])
+    assert s.n_years == 1 and s.rmse == 0.0 and s.rmse_random_walk == 2.0 and np.isnan(per["in_band"][4])
+    # a gap before the year: the random walk carries the last observation, the AR(1) iterates two steps
+    gap = [10.0, 12.0, 11.0, 13.0, np.nan, 12.0]
+    s, per = score(YEARS, gap, SIM, "ratio", fit_before=2019)
+    assert per["random_walk"][-1] == 13.0 and per["ar1"][-1] == pytest.approx(17.5 - 0.5 * (17.5 - 0.5 * 13.0))
+
+
+def test_the_dataset_of_a_hand_made_case_has_units_and_the_scores():
+    from sim.hindcast.core import build
+    from sim.hindcast.data import History, Point, Series
+    from sim.hindcast.measures import Measure
+
+    pts = [Point(year=y, value=v, source=f"hand-made, {y}", quality="sourced") for y, v in zip(YEARS, OBS, strict=True)]
+    h = History({"x": Series(long_name="A ratio", units="%", group="gg", kind="ratio", points=pts)}, {}, {})
+    m = Measure("x", "gg", "level: by hand", lambda ds: {}, calibrated=())
+    ds = build([m], h, YEARS, [0, 1, 2], np.array([np.array(SIM).T]), 2019)
+    assert ds.simulated.dims == ("series", "year", "seed")
+    for v in ds.data_vars.values():
+        assert v.attrs.get("units") and v.attrs.get("long_name"), v.name
+    assert float(ds.rmse.sel(series="x")) == pytest.approx(np.sqrt(1.125))
+    assert float(ds.sign_hits.sel(series="x")) == 0.5
+    assert ds.attrs["sim_output"] == "hindcast"
+
+
+# --- `sim hindcast` end to end, small ---------------------------------------------------------
+
+def cli(*args):
+    """`sim ARGS` in this process: (exit code, stdout, stderr); a traceback would be re-raised."""
+    from click.testing import CliRunner
+
+    from sim.cli import main
+
+    r = CliRunner().invoke(main, [str(a) for a in args])
+    if r.exception is not None and not isinstance(r.exception, SystemExit):
+        raise r.exception
+    return r.exit_code, r.stdout, r.stderr
+
+
+def test_sim_hindcast_runs_small_and_writes_a_dataset(tmp_path):
+    import xarray as xr
+
+    from sim.hindcast.measures import MEASURES
+
+    out, fig = tmp_path / "h.nc", tmp_path / "h.png"
+    code, stdout, err = cli("hindcast", ROOT / "scenarios" / "miit_2019.toml", "--seeds", "2", "--firms", "1000",
+                            "--out", out, "--plot", fig)
+    assert code == 0, err
+    assert "utilisation_industry" in stdout and fig.stat().st_size > 10_000
+    ds = xr.open_dataset(out)
+    assert ds.attrs["sim_output"] == "hindcast" and ds.attrs["first_year"] == 2019
+    assert ds.sizes["seed"] == 2 and list(ds.year.values) == [2015, 2016, 2017, 2018, 2019, 2020]
+    assert set(ds.series.values) == {m.series for m in MEASURES}
+    for name in ("observed", "simulated", "sim_median", "sim_min", "sim_max", "random_walk", "ar1", "rmse", "mae",
+                 "sign_hits", "band_hits", "rmse_random_walk", "rmse_ar1", "calibrated"):
+        assert ds[name].attrs["units"] and ds[name].attrs["long_name"], name
+    sim = ds.simulated
+    assert np.isnan(sim.sel(year=slice(2015, 2018))).all()             # nothing simulated before the start
+    assert np.isfinite(sim.sel(year=2020, series="utilisation_industry")).all()
+    assert np.isfinite(sim.sel(year=2019, series="inclusive_sme_loan_growth")).all()
+    assert np.isnan(sim.sel(year=2019, series="vat_revenue_growth")).all()  # a flow's growth needs the year before
+    # the observed values are the data files' and the scores are the score function's on them
+    assert float(ds.observed.sel(series="npl_ratio", year=2020)) == 1.84
+    x = ds.sel(series="crude_steel_output_growth")
+    assert float(x.rmse) == pytest.approx(abs(float(x.sim_median.sel(year=2020)) - 5.2))
+    assert float(x.rmse_random_walk) == pytest.approx(abs(8.3 - 5.2))
+    assert int(ds.calibrated.sel(series="utilisation_industry", year=2019)) == 1
+    assert int(ds.n_years.sel(series="utilisation_industry")) == 1  # 2019 is calibrated, 2020 scored
+    # a second run may replace its own output
+    code, _, err = cli("hindcast", ROOT / "scenarios" / "miit_2019.toml", "--seeds", "1", "--firms", "500",
+                       "--series", "npl_ratio", "--out", out, "-q")
+    assert code == 0, err
+    assert list(xr.open_dataset(out).series.values) == ["npl_ratio"]
+
+
+def _late(folder: Path, start: str) -> Path:
+    folder.mkdir()
+    (folder / "baseline.toml").write_text((ROOT / "scenarios" / "baseline.toml").read_text())
+    p = folder / "late.toml"
+    p.write_text(f'extends = "baseline.toml"\nname = "late"\n\n[run]\nstart = "{start}"\n')
+    return p
+
+
+@pytest.mark.parametrize("args,needle", [
+    (("nope.toml",), "nope.toml"),
+    (("{miit}", "--series", "utilisation_industry,steel_price"), "--series: steel_price: no such series"),
+    (("{late2021}",), "late.toml: run.start: starts 2021-01"),
+    (("{late2020}",), "late.toml: run.start: starts 2020-06: its first full year (2021)"),
+    (("{miit}", "--data", "{baddata}"), "industry.toml: series.ppi.points[5].quality"),
+    (("{miit}", "--data", "{nodata}"), "no such folder of history data"),
+])
+def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path, args, needle):
+    bad = _copy(tmp_path)
+    f = bad / "industry.toml"
+    head, tail = f.read_text().split(PPI_2020)
+    f.write_text(head + PPI_2020 + tail.replace('quality = "sourced"', 'quality = "good"', 1))
+    subs = {"{miit}": ROOT / "scenarios" / "miit_2019.toml", "{late2021}": _late(tmp_path / "a", "2021-01"),
+            "{late2020}": _late(tmp_path / "b", "2020-06"),
+            "{baddata}": bad, "{nodata}": tmp_path / "missing"}
+    out = tmp_path / "out" / "h.nc"
+    out.parent.mkdir()
+    code, _, err = cli("hindcast", *[subs.get(a, a) for a in args], "--seeds", "1", "--firms", "300", "--out", out,
+                       "--plot", out.with_suffix(".png"))
+    assert code == 2, err
+    assert needle in err and err.startswith("error: ") and len(err.strip().splitlines()) == 1, err
+    assert list(out.parent.iterdir()) == []  # nothing written, no temporary left
