@@ -53,19 +53,13 @@ def table(ds) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from .page import SCORE_HEADER, score_rows
+
     con = Console(width=None if sys.stdout.isatty() else 140)
     tab = Table(title=f"{ds.attrs['scenario']} against history: scored years (not calibrated), errors in "
                       f"percentage points; seeds {ds.attrs['seeds']}")
-    for col in ("series", "years", "RMSE", "MAE", "RW RMSE", "AR(1) RMSE", "sign right", "in band"):
+    for col in SCORE_HEADER:
         tab.add_column(col, justify="left" if col == "series" else "right")
-
-    def f(v, pct=False):
-        return "-" if v != v else (f"{100 * v:.0f}%" if pct else f"{v:.2f}")
-
-    for s in ds.series.values:
-        x = ds.sel(series=s)
-        yrs = [str(y) for y, c, o, m in zip(ds.year.values, x.calibrated.values, x.observed.values,
-                                            x.sim_median.values, strict=True) if not c and o == o and m == m]
-        tab.add_row(str(s), ",".join(yrs) or "-", f(float(x.rmse)), f(float(x.mae)), f(float(x.rmse_random_walk)),
-                    f(float(x.rmse_ar1)), f(float(x.sign_hits), True), f(float(x.band_hits), True))
+    for row in score_rows(ds):
+        tab.add_row(*row)
     con.print(tab)

@@ -27,6 +27,7 @@ class Measure:
     how: str                          # what is compared, in words
     fn: Callable[[xr.Dataset], dict[int, float]]
     calibrated: tuple[int, ...] = ()  # years the starting state was set to the observed figure
+    caveat: str = ""                  # why the two may differ whatever the model does
 
 
 def full_years(ds: xr.Dataset) -> list[int]:
@@ -124,29 +125,45 @@ def npl_ratio(ds: xr.Dataset) -> dict[int, float]:
     return {y: 100.0 * v for y, v in _december(ds.npl_ratio, ds).items()}
 
 
+LOCKDOWN = "2020 holds the first-quarter lockdown (utilisation 67.3% in Q1 2020, NBS), which no scenario contains"
+
 MEASURES: tuple[Measure, ...] = (
     Measure("utilisation_industry", "industry",
-            "level: output over capacity, all ten sectors, summed over the year", utilisation(None), (2019,)),
+            "level: output over capacity, all ten sectors, summed over the year", utilisation(None), (2019,),
+            f"{LOCKDOWN}; NBS covers mining and utilities too"),
     Measure("industrial_va_growth", "industry",
             "growth: real gross output of the ten sectors (the model has no real value added)",
-            output_growth(None)),
+            output_growth(None), caveat=f"gross output of ten manufacturing sectors against value added of all "
+                                        f"industry; {LOCKDOWN}"),
     Measure("industrial_profit_growth", "industry",
-            "growth: profit before income tax (profit + CIT), ten sectors", profit_growth(None)),
+            "growth: profit before income tax (profit + CIT), ten sectors", profit_growth(None),
+            caveat=f"profits are a small difference of large numbers; NBS growth is on a comparable sample; "
+                   f"{LOCKDOWN}"),
     Measure("profit_to_revenue", "industry",
-            "ratio: profit before income tax over sales, ten sectors", profit_to_revenue, (2019,)),
-    Measure("ppi", "industry", "growth: yearly mean of the output-weighted producer price index", ppi),
-    Measure("crude_steel_output_growth", "steel", "growth: real output of the steel sector", output_growth("steel")),
-    Measure("utilisation_steel", "steel", "level: output over capacity, steel", utilisation("steel"), (2019,)),
-    Measure("steel_profit_growth", "steel", "growth: steel profit before income tax", profit_growth("steel")),
+            "ratio: profit before income tax over sales, ten sectors", profit_to_revenue, (2019,),
+            "only 2016, 2017 and 2019 were found, and 2019 is what the calibration sets: nothing to score yet"),
+    Measure("ppi", "industry", "growth: yearly mean of the output-weighted producer price index", ppi,
+            caveat="the model's prices are ten sectors' ex-VAT prices; the NBS index includes mining and oil"),
+    Measure("crude_steel_output_growth", "steel", "growth: real output of the steel sector", output_growth("steel"),
+            caveat=f"crude steel tonnes against the steel sector's real output; {LOCKDOWN}"),
+    Measure("utilisation_steel", "steel", "level: output over capacity, steel", utilisation("steel"), (2019,),
+            "NBS division 31 includes rolling and processing; the 2019 figure is derived (2020 value + 1.2 pp)"),
+    Measure("steel_profit_growth", "steel", "growth: steel profit before income tax", profit_growth("steel"),
+            caveat="a sector's profit growth swings by tens of percent with a few points of margin"),
     Measure("vat_revenue_growth", "taxes",
-            "growth: VAT remitted by the ten sectors (observed: all domestic VAT, services included)", vat_growth),
+            "growth: VAT remitted by the ten sectors (observed: all domestic VAT, services included)", vat_growth,
+            caveat="observed VAT includes services and construction; the model's first year has no year before "
+                   f"it, so the April 2019 cut shows only in 2019's level, not in a growth rate; {LOCKDOWN}"),
     Measure("inclusive_sme_loan_growth", "credit",
             "growth: December stock of loans to model SMEs (revenue < 400 m yuan, so medium firms too)",
-            sme_loan_growth),
-    Measure("inclusive_sme_loan_rate", "credit", "rate: yearly mean rate on new SME loans", sme_loan_rate, (2019,)),
+            sme_loan_growth, caveat="inclusive loans are loans of at most 10 m yuan to small and micro firms, "
+                                    "whose growth was itself a target for banks (docs/calibration-facts.md #47)"),
+    Measure("inclusive_sme_loan_rate", "credit", "rate: yearly mean rate on new SME loans", sme_loan_rate, (2019,),
+            "the model's SMEs include medium firms, which borrow cheaper; 2020 observed is January-November"),
     Measure("npl_ratio", "credit",
             "ratio: non-performing over all loans in December (the model's counter starts at zero in "
-            "its first month)", npl_ratio, (2019,)),
+            "its first month)", npl_ratio, (2019,),
+            "the observed ratio is a stock of past defaults; the model's starts empty and builds up"),
 )
 
 BY_NAME = {m.series: m for m in MEASURES}
