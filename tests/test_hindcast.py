@@ -231,6 +231,7 @@ def _late(folder: Path, start: str) -> Path:
     (("{late2020}",), "late.toml: run.start: starts 2020-06: its first full year (2021)"),
     (("{miit}", "--data", "{baddata}"), "industry.toml: series.ppi.points[5].quality"),
     (("{miit}", "--data", "{nodata}"), "no such folder of history data"),
+    (("{miit}", "--data", "{othdata}"), "none of the series the model maps onto is in these files"),
 ])
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path, args, needle):
     bad = _copy(tmp_path)
@@ -239,7 +240,9 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path, args, need
     f.write_text(head + PPI_2020 + tail.replace('quality = "sourced"', 'quality = "good"', 1))
     subs = {"{miit}": ROOT / "scenarios" / "miit_2019.toml", "{late2021}": _late(tmp_path / "a", "2021-01"),
             "{late2020}": _late(tmp_path / "b", "2020-06"),
-            "{baddata}": bad, "{nodata}": tmp_path / "missing"}
+            "{baddata}": bad, "{nodata}": tmp_path / "missing", "{othdata}": tmp_path / "other"}
+    (tmp_path / "other").mkdir()
+    shutil.copy(bad / "materials.toml", tmp_path / "other")
     out = tmp_path / "out" / "h.nc"
     out.parent.mkdir()
     code, _, err = cli("hindcast", *[subs.get(a, a) for a in args], "--seeds", "1", "--firms", "300", "--out", out,

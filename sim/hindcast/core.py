@@ -40,7 +40,11 @@ def select(names: Sequence[str] | None, history: History) -> list[Measure]:
     """The measures to score: those named (an unknown name is an error naming it), else every
     measure whose series is in the history data."""
     if names is None:
-        return [m for m in MEASURES if m.series in history.series]
+        found = [m for m in MEASURES if m.series in history.series]
+        if not found:
+            raise ScenarioError(history.folder, None, "none of the series the model maps onto is in these files "
+                                f"({', '.join(BY_NAME)})")
+        return found
     out = []
     for n in names:
         if n not in BY_NAME:

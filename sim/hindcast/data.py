@@ -89,6 +89,7 @@ class History:
     series: dict[str, Series]
     files: dict[str, str]
     missing: dict[str, list[str]]
+    folder: str = "sim/data/history"
 
     @property
     def years(self) -> list[int]:
@@ -185,7 +186,8 @@ def load_history(folder: str | Path | None = None) -> History:
     series: dict[str, Series] = {}
     files: dict[str, str] = {}
     missing: dict[str, list[str]] = {}
-    for path in data_files(folder):
+    paths = data_files(folder)
+    for path in paths:
         hf = read_file(path)
         for name, s in hf.series.items():
             if name in series:
@@ -193,7 +195,7 @@ def load_history(folder: str | Path | None = None) -> History:
             series[name], files[name] = s, path.name
         for group, items in hf.missing.items():
             missing.setdefault(group, []).extend(items)
-    return History(series, files, missing)
+    return History(series, files, missing, str(folder) if folder is not None else "sim/data/history")
 
 
 def _main() -> None:
