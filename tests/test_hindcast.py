@@ -49,7 +49,7 @@ def test_known_figures_are_what_the_sources_say():
     assert h.value("utilisation_industry", 2017) == 77.0
     assert h.value("npl_ratio", 2019) == 1.86
     assert h.value("inclusive_sme_loan_growth", 2020) == 30.3
-    assert np.isnan(h.value("npl_ratio", 2015))  # not found: left out, not guessed
+    assert np.isnan(h.value("debt_to_assets", 2015))  # not found: left out, not guessed
     ds = h.to_dataset()
     assert set(ds.data_vars) == {"value", "source", "url", "quality"}
     assert ds.units.sel(series="ppi").item() == "%"
@@ -242,7 +242,9 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path, args, need
             "{late2020}": _late(tmp_path / "b", "2020-06"),
             "{baddata}": bad, "{nodata}": tmp_path / "missing", "{othdata}": tmp_path / "other"}
     (tmp_path / "other").mkdir()
-    shutil.copy(bad / "materials.toml", tmp_path / "other")
+    (tmp_path / "other" / "x.toml").write_text(
+        '[series.foo]\nlong_name = "Foo"\nunits = "t"\ngroup = "xx"\nkind = "level"\n'
+        '[[series.foo.points]]\nyear = 2019\nvalue = 1.0\nsource = "hand-made, 2026"\nquality = "sourced"\n')
     out = tmp_path / "out" / "h.nc"
     out.parent.mkdir()
     code, _, err = cli("hindcast", *[subs.get(a, a) for a in args], "--seeds", "1", "--firms", "300", "--out", out,

@@ -150,6 +150,12 @@ MEASURES: tuple[Measure, ...] = (
             "NBS division 31 includes rolling and processing; the 2019 figure is derived (2020 value + 1.2 pp)"),
     Measure("steel_profit_growth", "steel", "growth: steel profit before income tax", profit_growth("steel"),
             caveat="a sector's profit growth swings by tens of percent with a few points of margin"),
+    Measure("cement_output_growth", "materials", "growth: real output of the cement sector", output_growth("cement"),
+            caveat=f"tonnes against real output; {LOCKDOWN}"),
+    Measure("aluminium_output_growth", "materials",
+            "growth: real output of the non-ferrous sector, aluminium among it", output_growth("nonferrous"),
+            caveat="the model's sector is all non-ferrous metals and its aluminium capacity is capped at 45 Mt; the "
+                   "observed figures are weak (news pages)"),
     Measure("vat_revenue_growth", "taxes",
             "growth: VAT remitted by the ten sectors (observed: all domestic VAT, services included)", vat_growth,
             caveat="observed VAT includes services and construction; the model's first year has no year before "
