@@ -150,8 +150,13 @@ def run_section(ds: xr.Dataset, seconds: float) -> str:
     out += [f"- {x}" for x in partly] or ["- None."]
     out += ["", "### What the model misses", ""]
     out += [f"- {x}" for x in misses] or ["- Nothing among the scored series."]
-    out += ["", "### Not scored", ""] + [f"- {x}" for x in none]
+    out += ["", "### Not scored", ""] + ([f"- {x}" for x in none] or ["- None."])
     return "\n".join(out)
+
+
+def unmapped(h: History) -> list[str]:
+    """Observed series (not policy inputs) that no model output is compared with yet."""
+    return [f"`{n}`" for n, s in h.series.items() if n not in BY_NAME and s.kind != "policy"]
 
 
 INTRO = """# History: the model against what happened
@@ -225,7 +230,12 @@ NOT_BUILT = """
 
 
 def render_page(h: History, run_text: str) -> str:
-    return (INTRO + f"{RUN_START}\n{run_text}\n{RUN_END}\n" + NOT_BUILT
+    gap = ("- **Series without a model counterpart.** Levels (tonnes, yuan, cases: the model's money is in "
+           "2019 prices and its firms stand for the 2019 population), trade (a run has no export or import "
+           "series: exports are part of final demand) and the debt ratio (a run's output holds loans and net "
+           "worth, not total liabilities), and growth rates observed only in years a run from 2019 cannot compare: "
+           + ", ".join(unmapped(h)) + ".\n")
+    return (INTRO + f"{RUN_START}\n{run_text}\n{RUN_END}\n" + NOT_BUILT.replace("- **Data.**", gap + "- **Data.**")
             + f"{DATA_START}\n{data_table(h)}\n{DATA_END}\n")
 
 
