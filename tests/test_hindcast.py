@@ -83,6 +83,29 @@ def test_a_bad_point_is_named_by_file_and_key(tmp_path, old, new):
     assert "industry.toml: series.ppi.points[5]" in str(e.value), str(e.value)
 
 
+def test_quarterly_points_name_their_quarter_and_stay_out_of_the_annual_view(tmp_path):
+    h = load_history()
+    q = h.series["utilisation_industry_quarterly"]
+    assert q.frequency == "quarterly" and {(p.year, p.quarter) for p in q.points} >= {(2020, 1), (2020, 4)}
+    assert "utilisation_industry_quarterly" not in h.to_dataset().series.values
+    assert np.isnan(h.value("utilisation_industry_quarterly", 2020))  # no annual value from a quarter
+    for old, new, msg in [("quarter = 1\nvalue = 67.3", "value = 67.3", "give `quarter`"),
+                          ("quarter = 4\nvalue = 78.0", "quarter = 3\nvalue = 78.0", "more than one point for 2020Q3"),
+                          ("quarter = 3\nvalue = 76.7", "quarter = 5\nvalue = 76.7", "less than or equal to 4")]:
+        d = _copy(tmp_path / old[:11].replace(" ", "").replace("\n", ""))
+        f = d / "quarterly.toml"
+        assert old in f.read_text()
+        f.write_text(f.read_text().replace(old, new, 1))
+        with pytest.raises(ScenarioError, match="quarterly.toml: series.utilisation_industry_quarterly") as e:
+            load_history(d)
+        assert msg in str(e.value), str(e.value)
+    d = _copy(tmp_path / "annual")
+    f = d / "credit.toml"
+    f.write_text(f.read_text().replace("year = 2019\nvalue = 1.86", "year = 2019\nquarter = 4\nvalue = 1.86"))
+    with pytest.raises(ScenarioError, match="series.npl_ratio: .*annual series' points give no `quarter`"):
+        load_history(d)
+
+
 def test_a_duplicate_year_and_a_series_in_two_files_are_refused(tmp_path):
     d = _copy(tmp_path)
     f = d / "credit.toml"

@@ -40,7 +40,7 @@ def select(names: Sequence[str] | None, history: History) -> list[Measure]:
     """The measures to score: those named (an unknown name is an error naming it), else every
     measure whose series is in the history data."""
     if names is None:
-        found = [m for m in MEASURES if m.series in history.series]
+        found = [m for m in MEASURES if m.series in history.annual]
         if not found:
             raise ScenarioError(history.folder, None, "none of the series the model maps onto is in these files "
                                 f"({', '.join(BY_NAME)})")
@@ -49,8 +49,8 @@ def select(names: Sequence[str] | None, history: History) -> list[Measure]:
     for n in names:
         if n not in BY_NAME:
             raise ScenarioError("--series", n, f"no such series; choose from {', '.join(BY_NAME)}")
-        if n not in history.series:
-            raise ScenarioError("--series", n, "this series is not in the history data (--data)")
+        if n not in history.annual:
+            raise ScenarioError("--series", n, "this series is not in the history data (--data) as an annual series")
         out.append(BY_NAME[n])
     if not out:
         raise ScenarioError("--series", None, "name at least one series")
@@ -166,7 +166,7 @@ def build(measures: list[Measure], history: History, years: list[int], seeds: li
 
 def _source(history: History, name: str, year: int) -> str:
     for p in history.series[name].points:
-        if p.year == year:
+        if p.year == year and p.quarter is None:
             return f"{p.source} [{p.quality}]"
     return ""
 

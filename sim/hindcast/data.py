@@ -32,6 +32,7 @@ class Point(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     year: int = Field(ge=FIRST_YEAR, le=LAST_YEAR)
+    quarter: int | None = Field(default=None, ge=1, le=4, description="quarterly series only")
     value: float = Field(allow_inf_nan=False)
     source: str = Field(min_length=8, description="publisher, year, document and the page relaying it")
     url: str = ""
@@ -61,18 +62,29 @@ class Series(BaseModel):
     units: str = Field(min_length=1)
     group: str = Field(min_length=2)
     kind: Literal["level", "growth", "ratio", "policy"]
+    frequency: Literal["annual", "quarterly"] = "annual"
     note: str = ""
     points: list[Point] = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _one_point_a_year(self) -> Series:
-        years = [p.year for p in self.points]
-        if len(set(years)) != len(years):
-            dup = sorted({y for y in years if years.count(y) > 1})
-            raise ValueError(f"more than one point for year {dup[0]}")
+    def _one_point_a_period(self) -> Series:
+        quarterly = self.frequency == "quarterly"
+        for i, p in enumerate(self.points):
+            if (p.quarter is not None) != quarterly:
+                raise ValueError(f"points[{i}]: a {self.frequency} series' points "
+                                 f"{'give' if quarterly else 'give no'} `quarter`")
+        periods = [period(p) for p in self.points]
+        if len(set(periods)) != len(periods):
+            dup = sorted({y for y in periods if periods.count(y) > 1})
+            raise ValueError(f"more than one point for {'year ' if not quarterly else ''}{dup[0]}")
         if self.kind in ("growth", "ratio") and self.units != "%":
             raise ValueError(f"a {self.kind} series is in % (got {self.units!r})")
         return self
+
+
+def period(p: Point) -> str:
+    """`2019` or `2019Q3`."""
+    return f"{p.year}" if p.quarter is None else f"{p.year}Q{p.quarter}"
 
 
 class HistoryFile(BaseModel):
@@ -95,10 +107,14 @@ class History:
     def years(self) -> list[int]:
         return sorted({p.year for s in self.series.values() for p in s.points})
 
+    @property
+    def annual(self) -> dict[str, Series]:
+        return {n: s for n, s in self.series.items() if s.frequency == "annual"}
+
     def value(self, name: str, year: int) -> float:
-        """The observed value, NaN when there is none."""
+        """The observed value of an annual series, NaN when there is none."""
         for p in self.series[name].points:
-            if p.year == year:
+            if p.year == year and p.quarter is None:
                 return p.value
         return float("nan")
 
@@ -109,9 +125,11 @@ class History:
         return max(p.year for p in self.series[name].points)
 
     def to_dataset(self) -> xr.Dataset:
-        """value, source, url and quality over (series, year); units, long_name, group and kind
-        over series (units differ by series, so they are a coordinate, not an attribute)."""
-        names, years = list(self.series), self.years
+        """value, source, url and quality over (series, year) for the annual series; units,
+        long_name, group and kind over series (units differ by series, so they are a coordinate,
+        not an attribute). Quarterly series are in `table()`."""
+        names = list(self.annual)
+        years = sorted({p.year for n in names for p in self.series[n].points})
         val = np.full((len(names), len(years)), np.nan)
         src = np.full((len(names), len(years)), "", dtype=object)
         url = np.full((len(names), len(years)), "", dtype=object)
@@ -143,7 +161,7 @@ class History:
         """(name, series, point) rows, by group, series and year."""
         rows = []
         for name, s in sorted(self.series.items(), key=lambda kv: (kv[1].group, kv[0])):
-            rows.extend((name, s, p) for p in sorted(s.points, key=lambda p: p.year))
+            rows.extend((name, s, p) for p in sorted(s.points, key=lambda p: (p.year, p.quarter or 0)))
         return rows
 
 
@@ -201,7 +219,7 @@ def load_history(folder: str | Path | None = None) -> History:
 def _main() -> None:
     h = load_history()
     for name, s, p in h.table():
-        print(f"{s.group:<11} {name:<28} {p.year} {p.value:>10g} {s.units:<15} {p.quality:<8} {p.source}")
+        print(f"{s.group:<11} {name:<34} {period(p):<6} {p.value:>10g} {s.units:<15} {p.quality:<8} {p.source}")
     n = sum(len(s.points) for s in h.series.values())
     print(f"{len(h.series)} series, {n} points, years {h.years[0]}-{h.years[-1]}")
 

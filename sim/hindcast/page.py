@@ -17,7 +17,7 @@ from pathlib import Path
 
 import xarray as xr
 
-from .data import History, load_history
+from .data import History, load_history, period
 from .measures import BY_NAME
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,10 +42,10 @@ def data_table(h: History) -> str:
              "them). Quality: **sourced** (the page states it), **derived** (arithmetic on sourced figures; the "
              "formula is in the file), **weak** (a mirror, an aggregator, or a figure from the project's "
              "calibration tables whose page was not found again).", "",
-             "| group | series | units | year | value | quality | source |", "|---|---|---|---|---|---|---|"]
+             "| group | series | units | period | value | quality | source |", "|---|---|---|---|---|---|---|"]
     for name, s, p in h.table():
         note = f" ({p.note})" if p.note and p.quality == "derived" else ""
-        lines.append(f"| {s.group} | {s.long_name} (`{name}`) | {s.units} | {p.year} | {p.value:g} | {p.quality} | "
+        lines.append(f"| {s.group} | {s.long_name} (`{name}`) | {s.units} | {period(p)} | {p.value:g} | {p.quality} | "
                      f"{_link(p.source, p.url).replace('|', '/')}{note.replace('|', '/')} |")
     lines += ["", "Searched for and not found (left out rather than guessed):", ""]
     for group, items in sorted(h.missing.items()):
@@ -156,7 +156,8 @@ def run_section(ds: xr.Dataset, seconds: float) -> str:
 
 def unmapped(h: History) -> list[str]:
     """Observed series (not policy inputs) that no model output is compared with yet."""
-    return [f"`{n}`" for n, s in h.series.items() if n not in BY_NAME and s.kind != "policy"]
+    return [f"`{n}`" for n, s in h.series.items() if n not in BY_NAME and s.kind != "policy"
+            and s.frequency == "annual"]
 
 
 INTRO = """# History: the model against what happened
