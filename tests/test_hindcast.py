@@ -311,3 +311,13 @@ def test_the_page_sorts_series_by_what_the_numbers_say():
     assert [p.split("**")[1] for p in partly] == ["B"]
     assert [m.split("**")[1] for m in misses] == ["C"] and "(beaten)" not in misses[0]
     assert [n.split("**")[1] for n in none] == ["D"]
+
+
+def test_the_vat_cut_relief_is_a_difference_of_two_runs_on_the_same_seed():
+    from sim.hindcast.policy import RELIEF_SERIES, vat_cut_relief
+
+    base, cut = ROOT / "scenarios" / "baseline.toml", ROOT / "scenarios" / "vat_cut.toml"
+    assert vat_cut_relief(base, base, [3], firms=300).tolist() == [0.0]  # no cut, no relief
+    r = vat_cut_relief(base, cut, [3, 4], firms=300)
+    assert r.shape == (2,) and np.isfinite(r).all() and (r != 0).all()
+    assert load_history().value(RELIEF_SERIES, 2019) == 473.8
