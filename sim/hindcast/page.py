@@ -220,8 +220,9 @@ key, exit code 2, and nothing written.
   2020 only; stocks (SME loans) use the first month's stock for the previous December, so their
   growth is comparable in 2019 too; ratios (utilisation, NPL ratio, loan rate) in both years.
 - **No point is used to fit and to judge.** A 2019 figure that the calibration sets (utilisation,
-  steel utilisation, profit margin, SME loan rate, NPL ratio: `docs/validation.md`) is shown and
-  marked *calibrated*, never scored.
+  steel and aluminium utilisation, profit margin, SME loan rate, NPL ratio: `docs/validation.md`) is
+  shown and marked *calibrated*, never scored; where the model's 2019 value is far from it, the
+  calibration misses (as `docs/validation.md` reports), which is a finding, not a score.
 - **2020 is not a normal year.** Industrial utilisation was 67.3% in the first quarter of 2020
   ([NBS via MarketScreener](https://www.marketscreener.com/news/The-Utilization-Rate-of-National-Industrial-Capacity-in-the-First-Quarter-of-2020--30442699/?utm_medium=RSS&utm_content=20200419)):
   the lockdown and the stimulus after it are in no scenario, so a 2020 miss says as much about
@@ -250,7 +251,7 @@ NOT_BUILT = """
 - **The out-of-sample split.** Parameters estimated on 2016-2018 and judged on 2019-2020 need that
   scenario; nothing is estimated from the history yet, so there is no split to report.
 - **Data.** The gaps below, chiefly: cement, flat glass and aluminium before 2019, capacity series,
-  prices by sector, the share of loss-making firms, quarterly series.
+  prices by sector, the share of loss-making firms, quarterly series other than utilisation.
 
 ## The observed data
 
