@@ -321,3 +321,18 @@ def test_the_vat_cut_relief_is_a_difference_of_two_runs_on_the_same_seed():
     r = vat_cut_relief(base, cut, [3, 4], firms=300)
     assert r.shape == (2,) and np.isfinite(r).all() and (r != 0).all()
     assert load_history().value(RELIEF_SERIES, 2019) == 473.8
+
+
+def test_measures_on_a_run_that_starts_in_june():
+    """A run from 2019-06: ratios are compared from the first full year (2020); a flow's growth needs
+    two full years, so none; a stock's growth in 2020 uses December 2019, which the run holds."""
+    import sim
+    from sim.hindcast.core import hindcast
+
+    sc = sim.load_scenario(ROOT / "scenarios" / "baseline.toml", firms=300, start="2019-06")
+    ds = hindcast(sc, [0], series=["inclusive_sme_loan_growth", "utilisation_industry", "vat_revenue_growth"])
+    assert ds.attrs["first_year"] == 2020
+    sim_ = ds.simulated.sel(seed=0)
+    assert np.isfinite(sim_.sel(year=2020, series=["inclusive_sme_loan_growth", "utilisation_industry"])).all()
+    assert np.isnan(sim_.sel(series="vat_revenue_growth")).all()
+    assert np.isnan(sim_.sel(year=2019)).all()

@@ -44,7 +44,9 @@ def _annual(da: xr.DataArray, how: str) -> dict[int, float]:
 
 
 def _december(da: xr.DataArray, ds: xr.Dataset) -> dict[int, float]:
-    return {y: float(da.sel(time=f"{y}-12").squeeze()) for y in full_years(ds)}
+    """Year-end stocks: the December value of every year whose December the run holds."""
+    dec = ds.time.dt.month.values == 12
+    return {int(y): float(v) for y, v in zip(ds.time.dt.year.values[dec], da.values[dec], strict=True)}
 
 
 def _growth(level: dict[int, float]) -> dict[int, float]:
