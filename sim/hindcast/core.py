@@ -101,7 +101,7 @@ def hindcast(scenario: str | Path | Scenario, seeds: Sequence[int] = (0, 1), *, 
         ds = api.run(sc, seed=seed, quiet=True)
         for i, m in enumerate(measures):
             for y, v in m.fn(ds).items():
-                if y in years:
+                if first <= y <= last:  # the AR(1) is fitted on the years before `first`
                     sim[i, years.index(y), k] = v
         if progress is not None:
             progress(k + 1, len(seeds))
