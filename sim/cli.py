@@ -1,4 +1,4 @@
-"""Command line: `sim run`, `sim validate`, `sim plan` (CONTRACT.md).
+"""Command line: `sim run`, `sim validate`, `sim plan` (CONTRACT.md); `sim hindcast` lives in sim/hindcast/cli.py.
 
 click parses arguments (bad usage exits 2), rich draws the progress bar and the summary table.
 Every bad-input path ends in one line naming the file and the key, exit code 2, no traceback.
@@ -305,6 +305,10 @@ main.add_command(check_facts, name="check-facts")
 from .explore.cli import explore  # noqa: E402
 
 main.add_command(explore)
+
+from .hindcast.cli import hindcast  # noqa: E402
+
+main.add_command(hindcast)
 
 
 if __name__ == "__main__":

@@ -114,3 +114,10 @@ class Seeds(click.ParamType):
 
 banks_option = click.option("--banks", type=click.IntRange(min=1), default=None,
                             help="Number of simulated banks (overrides [run] banks; 4000 at 1:1).")
+
+
+def say_written(*paths: Path | None) -> None:
+    """`wrote PATH` on stderr for each output given."""
+    for p in paths:
+        if p is not None:
+            click.echo(f"wrote {p}", err=True)
