@@ -183,21 +183,21 @@ class IndustrialEconomy(SetupMixin, FirmPhasesMixin, CreditMixin, CapacityRulesM
             y = 1.0 if self.income0 is None else self.income_smooth / (self.income0 * self._trend(t))
             final = (self.final0 * np.exp(self.growth * t / 12.0) * self.support * np.exp(self.cycle)
                      * (ptax / self.ptax0) ** (-self.elasticity) * y ** self.income_el)
-        intermediate = self.io @ self.out_prev
         invest_demand = self.inv_share * self.invest_prev / base_price
-        demand = final + intermediate + invest_demand
+        demand, intermediate = self.solve_orders(final + invest_demand)
         self._orders_by_use = {"intermediate": intermediate, "investment": invest_demand, "all": demand}
         self.final_share = final / demand
-        self.input_fill = self.critical_input_fill(demand)
 
         # 3-6. input prices this month (sector level), then market shares and orders; production
         # (revenue at the posted price), labour and energy; unit costs, markups and next month's
         # prices; income (interest is paid to, and deposit interest paid by, each firm's bank)
         energy_cost = self.energy_share * self.energy_price_index()
-        material_cost = self.io.T @ base_price + self.materials
+        # inputs are paid as received: phi_k of the orders placed at the output planned before rationing
+        got = self.io * self.supply_fill[:, None] / self.input_fill[None, :]  # per unit of output
+        material_cost = got.T @ base_price + self.materials
         anchor = self.markup0 + b.markup_utilisation_response * (self.util_smooth - self.util_target)
         anchor = np.maximum(anchor, 0.0)
-        vat_inputs_per_q = self.io.T @ (tau * base_price) + p.vat_rate_inputs * self.materials
+        vat_inputs_per_q = got.T @ (tau * base_price) + p.vat_rate_inputs * self.materials
         self.sfc_error = 0.0
         bk = self.banking
         bk.writeoff[:] = 0.0
@@ -273,20 +273,41 @@ class IndustrialEconomy(SetupMixin, FirmPhasesMixin, CreditMixin, CapacityRulesM
         deposits after (economy-wide yuan, summed in the same pass for the stock-flow check)."""
         return self.macro.pay_out_excess_cash()
 
-    def critical_input_fill(self, demand: np.ndarray) -> np.ndarray:
-        """Step 3: the share of its orders each sector can fill given the supply of its critical
-        inputs. A supplier sector's output is the lesser of its orders and its capacity (the market
-        spills orders over to spare capacity), and buyers import a share of what it cannot supply
-        (`economy.shortage_import_share`); a supplier rations its buyers pro rata, so a buyer gets
-        phi_k = (min(D_k, K_k) + m max(D_k - K_k, 0)) / D_k of the inputs it ordered from k, and
-        produces at most the least phi_k over its critical inputs (Leontief, one round: a buyer's
-        own cut does not ease its suppliers within the month). Inputs from the buyer's own sector
-        are trade within the industry and do not bind."""
+    def solve_orders(self, other: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Steps 2-3: each sector's orders this month, with intermediate orders placed for the output
+        buyers plan this month (Leontief within the month), and the rationing of inputs. `other`:
+        final and investment orders (real). A sector plans x_s = min(D_s, K_s) (the market spills
+        orders over to spare capacity) and makes q_s = rho_s x_s, where rho_s is the least fill rate
+        of its critical inputs; a supplier rations its buyers pro rata and buyers import the share m
+        (`economy.shortage_import_share`) of what it cannot supply, so a buyer gets
+        phi_k = (q_k + m max(D_k - q_k, 0)) / D_k of what it ordered from k. Orders are
+        D = other + A x. Solved by fixed-point iteration from last month's output (the input-output
+        matrix's column sums are below one, so it contracts; a few dozen steps to 1e-13). Inputs from
+        the buyer's own sector are trade within the industry and do not bind. Sets input_fill (rho),
+        supply_fill (phi); returns all orders and the intermediate ones."""
         cap = self.sector_capacity()
         m = float(self.sc.economy.shortage_import_share)
-        supplied = np.minimum(demand, cap) + m * np.maximum(demand - cap, 0.0)
-        phi = np.divide(supplied, demand, out=np.ones_like(demand), where=demand > 0)
-        return np.where(self.critical, phi[:, None], 1.0).min(axis=0)
+        io, critical = self.io, self.critical
+        x = np.minimum(self.out_prev, cap)
+        rho = np.ones_like(x)
+        for _ in range(200):
+            demand = other + io @ x
+            x_new = np.minimum(demand, cap)
+            q = rho * x_new
+            phi = np.divide(q + m * np.maximum(demand - q, 0.0), demand, out=np.ones_like(demand), where=demand > 0)
+            rho_new = np.where(critical, phi[:, None], 1.0).min(axis=0)
+            done = np.max(np.abs(x_new - x)) <= 1e-13 * np.max(x_new) and np.max(np.abs(rho_new - rho)) <= 1e-13
+            x, rho = x_new, rho_new
+            if done:
+                break
+        else:
+            raise RuntimeError(f"month {self.t}: the orders of the input-output block did not converge")
+        demand = other + io @ x
+        q = rho * np.minimum(demand, cap)
+        self.supply_fill = np.divide(q + m * np.maximum(demand - q, 0.0), demand, out=np.ones_like(demand),
+                                     where=demand > 0)
+        self.input_fill = rho
+        return demand, io @ x
 
     def _close_economy(self, t, demand, inc, ivt, ext, entry_cash) -> None:
         """Step 11 in the closed economy: every flow of the month paid by one institution to another,

@@ -158,8 +158,12 @@ class Institutions:
         intermediate use (its revenue x intermediate orders / all orders) are paid by the buyers in
         proportion to their input needs at this month's output, so buyers pay for what was
         delivered, no more. Of the intermediate orders a seller at capacity could not fill, buyers
-        import the share `shortage_import_share` (the input rationing of `critical_input_fill`),
-        and pay for those too, at the domestic ex-VAT price."""
+        import the share `shortage_import_share` (the input rationing of `solve_orders`),
+        and pay for those too, at the domestic ex-VAT price. What each buyer received is counted at
+        the output it planned before input rationing (q / input_fill) times the seller's fill rate
+        (`supply_fill`), as ordered (IndustrialEconomy.solve_orders): a buyer short of a critical
+        input produced less, one short of a non-critical input made its output with less of it and
+        pays for less."""
         m = self.m
         Fm = m.firms
         sums.sector_sums(Fm.alive, Fm.sector, (Fm.output, Fm.revenue), self._sums2)
@@ -167,10 +171,10 @@ class Institutions:
         int_share = np.divide(intermediate, demand, out=np.zeros(self.n_s), where=demand > 0)
         sold = rev * int_share
         imported = self.e.shortage_import_share * np.maximum(demand - q, 0.0) * int_share * self.last["base"]
-        need = m.io @ q  # what buyers need from each seller at this month's output (2019 prices)
-        per_need = np.divide(sold + imported, need, out=np.zeros(self.n_s), where=need > 0)
-        io_cost = m.io.T @ per_need  # per unit of the buyer's output
-        io_vat = m.io.T @ (tau * per_need)
+        got = m.io * m.supply_fill[:, None] * (q / m.input_fill)[None, :]  # got[k, s]: from k to s, 2019 prices
+        per_got = np.divide(sold + imported, got.sum(axis=1), out=np.zeros(self.n_s), where=got.sum(axis=1) > 0)
+        io_cost = np.divide(got.T @ per_got, q, out=np.zeros(self.n_s), where=q > 0)  # per unit of the buyer's output
+        io_vat = np.divide(got.T @ (tau * per_got), q, out=np.zeros(self.n_s), where=q > 0)
         self.last.update(intermediate_sales=sold, imported_inputs=imported)
         return io_cost + m.materials, io_vat + tau_inputs * m.materials
 
