@@ -297,9 +297,10 @@ NOT_BUILT = """
   nothing is estimated from the history yet, so there is no split to report beyond the one above.
 - **Dated inputs the schema cannot take.** World demand and the 2018-19 trade tensions, the
   ditiaogang closures, fuel prices and the lower VAT band (see the history section).
-- **The 2016 calibration's weak rows.** Six sectors hold their 2019 firm counts and revenue and take
-  a utilisation of 74% (no 2015 sector figures were found); the aluminium capacity and the cement
-  and glass profit margins of 2015 are weak (`docs/calibration-research.md`, section 12).
+- **The 2016 calibration's weak rows.** Chemicals, machinery, electronics and textiles hold their 2019
+  revenue, nine sectors their 2019 firm counts, and five take a utilisation of 74% (no 2015 sector
+  table was found); the aluminium capacity and the steel, cement and glass profit margins of 2015
+  are weak (`docs/calibration-research.md`, section 12).
 - **Data.** The gaps below, chiefly: cement, flat glass and aluminium before 2019, capacity series,
   prices by sector, the share of loss-making firms, quarterly series other than utilisation.
 
