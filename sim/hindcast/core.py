@@ -18,7 +18,7 @@ import xarray as xr
 
 from ..scenario import Scenario, ScenarioError, load_scenario
 from .data import History, load_history
-from .measures import BY_NAME, MEASURES, Measure
+from .measures import BY_NAME, MEASURES, Measure, calibrated_years
 from .score import score
 
 SCORES = {  # name: (units, long_name)
@@ -115,7 +115,8 @@ def build(measures: list[Measure], history: History, years: list[int], seeds: li
     from ..units import provenance
 
     obs = np.array([history.values(m.series, years) for m in measures])
-    calibrated = np.array([[y in m.calibrated for y in years] for m in measures])
+    cal = sc.run.calibration if sc is not None else "2019"
+    calibrated = np.array([[y in calibrated_years(m, cal) for y in years] for m in measures])
     per_year = {k: np.full((len(measures), len(years)), np.nan)
                 for k in ("median", "min", "max", "in_band", "sign_hit", "random_walk", "ar1")}
     scores = {k: np.full(len(measures), np.nan) for k in SCORES}
@@ -160,6 +161,7 @@ def build(measures: list[Measure], history: History, years: list[int], seeds: li
     ds.attrs.update({"sim_output": "hindcast", "scenario": name, "first_year": first,
                      "seeds": ",".join(map(str, seeds)), "firms": firms or 0,
                      "scenario_start": sc.run.start if sc is not None else "",
+                     "calibration": cal,
                      "scenario_toml": _toml(sc)})
     return ds
 

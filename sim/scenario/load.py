@@ -14,10 +14,41 @@ from pydantic import ValidationError
 from .errors import ScenarioError
 from .schema import Scenario
 
+CALIBRATIONS = ("2019", "2016")  # run.calibration: the year whose starting state the sector tables hold
+# the keys of a calibration-year file (sim/data/sectors_YYYY.toml) and the sector keys they set
+YEAR_KEYS = {"firms": "firms_2019", "revenue": "revenue_2019", "profit_margin": "profit_margin",
+             "utilisation": "utilisation_2019", "capacity": "capacity_2019"}
 
-def sector_defaults() -> dict[str, Any]:
-    text = resources.files("sim").joinpath("data/sectors.toml").read_text(encoding="utf-8")
-    return tomllib.loads(text)
+
+def _data_toml(name: str) -> dict[str, Any]:
+    return tomllib.loads(resources.files("sim").joinpath(f"data/{name}").read_text(encoding="utf-8"))
+
+
+def calibration_year_table(calibration: str) -> dict[str, dict[str, Any]]:
+    """The figures of sim/data/sectors_YYYY.toml for a calibration other than 2019, by sector, under
+    the sector keys they set (YEAR_KEYS)."""
+    return {s: {YEAR_KEYS[k]: v for k, v in t.items()} for s, t in _data_toml(f"sectors_{calibration}.toml").items()}
+
+
+def sector_defaults(calibration: str = "2019") -> dict[str, Any]:
+    """The sector tables of a calibration: sim/data/sectors.toml (2019), with the figures of the
+    calibration's year (sim/data/sectors_2016.toml) over it for "2016"; an unknown calibration gives
+    the 2019 tables (validation reports the key)."""
+    d = _data_toml("sectors.toml")
+    if calibration != "2019" and calibration in CALIBRATIONS:
+        for s, t in calibration_year_table(calibration).items():
+            d[s].update(t)
+    return d
+
+
+def _calibration(chain: list[tuple[Path, dict[str, Any]]]) -> str:
+    """run.calibration as the merged chain sets it (the last file that names it), else "2019"."""
+    cal: Any = "2019"
+    for _, raw in chain:
+        run = raw.get("run")
+        if isinstance(run, dict) and "calibration" in run:
+            cal = run["calibration"]
+    return cal if isinstance(cal, str) else "2019"
 
 
 MAX_FILE_BYTES = 1 << 20   # a scenario or sweep file is a few kB; anything near this is not one
@@ -276,12 +307,12 @@ def load_scenario(path: str | Path, **overrides: Any) -> Scenario:
     path = Path(path)
     chain = _chain(path)
     _check_sector_names(chain)
-    doc: dict[str, Any] = {"sectors": sector_defaults()}
+    over = overrides_document(overrides)
+    doc: dict[str, Any] = {"sectors": sector_defaults(_calibration([*chain, (Path("<arguments>"), over)]))}
     for p, raw in chain:
         _normalise_months(p, raw)
         doc = merge_scenario(doc, raw)
     doc.setdefault("name", path.stem)
-    over = overrides_document(overrides)
     if over:
         _normalise_months(Path("<arguments>"), over)
         doc = merge_scenario(doc, over)

@@ -121,11 +121,35 @@ class RunConfig(Strict):
     banks: int = meta(100, "Number of simulated banks (used by the credit market).", "banks", "choice", ge=1,
                       le=100_000)
     seed: int = meta(0, "Seed of every random stream of the run.", "-", "choice", ge=0, le=2**63 - 1)
+    calibration: Literal["2019", "2016"] = meta(
+        "2019", "Which starting state the sector tables hold: \"2019\" (sim/data/sectors.toml) or \"2016\", the "
+        "state at 2016-01 from 2015 figures (sim/data/sectors_2016.toml over the 2019 table's structural "
+        "parameters). A run must start in a year the calibration describes: \"2016\" in 2016, \"2019\" in 2019 or "
+        "later.", "year",
+        "sim/data/sectors.toml; sim/data/sectors_2016.toml (docs/calibration-research.md section 12)",
+        validate_default=True)
     headroom: float = meta(
         0.05, "Spare firm rows preallocated for entrants, as a share of the starting firms (entrants take the "
         "rows of exited firms first; when none is free the rows grow by at least 5%).",
         "share", "choice",
         ge=0.05, le=5.0)
+
+    @field_validator("calibration")
+    @classmethod
+    def _start_in_calibration_year(cls, v: str, info: ValidationInfo) -> str:
+        """The start must lie in a year the sector tables describe (a 2016 run from the 2019 tables
+        would start from figures of a later year)."""
+        start = info.data.get("start")
+        if start is None:
+            return v
+        year = int(start[:4])
+        if v == "2016" and year != 2016:
+            raise ValueError(f"the 2016 calibration is the state at 2016-01 but run.start is {start}; start in 2016 "
+                             f"or use calibration \"2019\"")
+        if v == "2019" and year < 2019:
+            raise ValueError(f"run.start is {start} but the sector tables are the 2019 calibration; set "
+                             f"run.calibration = \"2016\" for a run from 2016")
+        return v
 
 
 # --------------------------------------------------------------------------------------------
@@ -140,15 +164,18 @@ class SectorParams(Strict):
     _section: ClassVar[str] = "sectors"
 
     label: str = _sfield("Display name.", "-", max_length=80)
-    firms_2019: int = _sfield("Industrial enterprises above designated size in 2019 (1:1 population).",
+    firms_2019: int = _sfield("Industrial enterprises above designated size in 2019, or in the year of run.calibration "
+                              "(1:1 population).",
                               "firms", ge=1)
-    revenue_2019: float = _sfield("Gross revenue in 2019.", "trn yuan/yr", gt=0, le=200)
-    profit_margin: float = _sfield("Total profits over revenue in 2019 (sets the starting markup).", "share",
-                                   ge=-0.2, le=0.5)
-    utilisation_2019: float = _sfield("Capacity utilisation in 2019; firms aim at it when they invest.",
-                                      "share", gt=0.2, le=1.0)
+    revenue_2019: float = _sfield("Gross revenue in 2019 (or run.calibration's year, at 2019 prices).",
+                                  "trn yuan/yr", gt=0, le=200)
+    profit_margin: float = _sfield("Total profits over revenue in the calibration year (sets the starting "
+                                   "markup).", "share", ge=-0.2, le=0.5)
+    utilisation_2019: float = _sfield("Capacity utilisation in 2019 (or run.calibration's year); firms aim at it "
+                                      "when they invest.", "share", gt=0.2, le=1.0)
     capacity_unit: str = _sfield("Physical unit of capacity used by capacity caps.", "-", max_length=40)
-    capacity_2019: float = _sfield("Sector capacity in 2019 in capacity_unit.", "capacity_unit", gt=0)
+    capacity_2019: float = _sfield("Sector capacity in 2019 (or run.calibration's year) in capacity_unit.",
+                                   "capacity_unit", gt=0)
     labour_share: float = _sfield("Labour compensation over revenue.", "share", ge=0, le=0.6)
     services_share: float = _sfield("Purchased services and overheads over revenue (scaled by productivity "
                                     "like labour).", "share", ge=0, le=0.6)
