@@ -8,6 +8,7 @@ import pytest
 
 import sim
 from sim.banking import SFCError
+from sim.economy.accounts import FLOW, INSTITUTIONS
 from sim.kernels import credit
 from sim.kernels import credit_allocation as ca
 from sim.kernels import exposure as ex
@@ -335,3 +336,20 @@ def test_bank_failures_far_fewer_with_the_exposure_limit():
                 model.step()
             failures[limit] += int(model.banking.banks.failures.sum())
     assert failures[0.1] == 0 and failures[100.0] >= 4
+
+
+def test_deposit_insurance_resolution_is_paid_in_the_whole_economy_accounts():
+    """In the closed economy the fund's payments to the banks taking failed ones over are a flow from
+    the government to the banks (row bank_recapitalisation): the matrix closes every month (else the
+    run stops) and the government's deficit carries them."""
+    sc = sim.load_scenario(SCENARIOS / "baseline.toml", firms=3000, months=8, seed=SEED,
+                           **{"economy.closure": "closed", "banking.capital_ratio_2019": 0.05,
+                              "policy.bank_resolution": "deposit_insurance"})
+    model = IndustrialEconomy(sc, seed=SEED)
+    for _ in range(sc.run.months):
+        model.step()
+    d = model.rec.data
+    paid = np.nansum(d["deposit_insurance_payouts"])
+    assert np.nansum(d["bank_failures"]) > 0 and paid > 0
+    to_banks = d["tfm"][:, FLOW["bank_recapitalisation"], INSTITUTIONS.index("banks")]
+    assert np.nansum(to_banks) == pytest.approx(paid)
