@@ -120,6 +120,8 @@ def _run(scenario, seed, firms, months, banks, engine, panel, progress, quiet):
         "engine_version": __version__,
         "firm_weight": float(np.sum(model.population) / np.sum(model.n_alloc)),
         "firms_simulated": int(np.sum(model.n_alloc)),
+        "banks_simulated": int(model.banking.banks.n_rows),
+        "bank_weight": float(model.banking.bank_weight),
         "capacity_units": "; ".join(f"{s}: {sc.sectors[s].capacity_unit}" for s in SECTORS),
         "sim_output": "run",
     }

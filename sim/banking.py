@@ -10,8 +10,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from .kernels import credit, sums
-from .state import Banks
+from .kernels import credit, exposure, sums
+from .kernels.exposure import Parts
+from .state import Banks, sector_tables
+
+MIN_BANKS = 10  # banks at the scale of a small run's firms are never fewer
+
+
+def bank_count(sc) -> int:
+    """Modelled banks: `run.banks`, or with 0 as many as keep the 1:1 ratio of real firms to real
+    banks (banking.banks_total banks for the sectors' 1:1 population), at least MIN_BANKS."""
+    if sc.run.banks > 0:
+        return int(sc.run.banks)
+    population = sum(sc.sectors[s].firms_2019 for s in sc.sectors)
+    return max(int(round(sc.banking.banks_total * sc.run.firms / population)), MIN_BANKS)
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -29,29 +41,29 @@ class BankingSystem:
         self.m = model
         cfg = model.sc.banking
         self.cfg = cfg
-        F, W = model.firms, model.weight
+        F = model.firms
         g = model.streams["init"]
         self.banks = B = Banks(n_banks)
         size = np.exp(cfg.size_dispersion * g.standard_normal(n_banks))
         self.size_share = size / size.sum()
         self.size_cdf = np.cumsum(self.size_share)
         self.size_cdf[-1] = 1.0
-        # firms bank where a bank's size says: big banks have more clients
-        a = F.alive
+        # each firm's first bank is drawn by size: big banks have more clients
         u = g.random(F.n_rows)
         credit.banks_by_size(u, self.size_cdf, F.bank)  # searchsorted (side right), clipped to the last bank
         B.alive[:] = True
         B.margin[:] = cfg.margin + cfg.margin_dispersion * g.standard_normal(n_banks)
-        w = W[F.sector[a]]
-        B.loans[:] = np.bincount(F.bank[a], weights=w * F.loans[a], minlength=n_banks)
+        # a modelled bank stands for bank_weight real banks of equal size (banking.banks_total at 1:1)
+        self.bank_weight = cfg.banks_total / n_banks
         # monthly flows (economy-wide yuan); the first three are accounting.BankFlows, made before
         # refresh_exposures, whose kernel writes firm_loans (loans each bank's firms owe it)
         self.interest_income = np.zeros(n_banks)
         self.deposit_interest = np.zeros(n_banks)
         self.firm_loans = np.zeros(n_banks)
         self.writeoff = np.zeros(n_banks)
-        self.refresh_exposures()
-        B.equity[:] = cfg.capital_ratio_2019 * B.rwa
+        self.parts = exposure.no_parts()
+        self.over_limit = np.zeros(0, dtype=np.int64)  # rows whose loans no bank could take within the limit
+        self.breaches = self._place_opening_loans()
         B.capital_ratio[:] = _ratio(B.equity, B.rwa)
         B.loans_sme_year_ago[:] = B.loans_sme
         B.provisions[:] = self._provisions()
@@ -59,6 +71,153 @@ class BankingSystem:
         self.failures_this_month = 0
         self.recap_cost = 0.0
         self.gov_cover = 0.0
+        self.insurance_cost = 0.0
+
+    def _place_opening_loans(self) -> int:
+        """The loans firms owe at the start, placed with banks within the large-exposure limit
+        (kernels.exposure): each bank's risk-weighted assets are its size's share of all, and its
+        capital the target ratio of them; rows largest first go to their drawn bank up to its limit,
+        the rest to the banks with the most capital and assets left. Returns the rows whose loans no
+        bank could take within the limit (`over_limit`: a giant firm in a small run)."""
+        m, cfg, B = self.m, self.cfg, self.banks
+        F, W = m.firms, m.weight
+        rows = np.flatnonzero(F.alive)
+        w = W[F.sector[rows]]
+        book = w * F.loans[rows]
+        rw = np.where(F.sme[rows], cfg.risk_weight_sme, cfg.risk_weight_large)
+        # the modelled banks hold only the industries' loans: a bank's net capital (for the limit) also
+        # backs its other lending, at the same ratio (banking.loans_all_2019)
+        self.capital_factor = max(cfg.loans_all_2019 * 1e12 / max(float(book.sum()), 1.0), 1.0)
+        target = self.size_share * float(np.dot(rw, book))  # risk-weighted assets
+        planned = cfg.capital_ratio_2019 * target
+        unit = exposure.units(planned * self.capital_factor, B.alive, cfg.large_exposure_limit, self.bank_weight)
+        order = np.argsort(-book, kind="stable")
+        by_capital = np.argsort(-unit, kind="stable")
+        lead = np.empty(rows.size, dtype=np.int64)
+        _, breaches = self._place(order, book, w, rw, F.bank[rows].astype(np.int64), unit, target, by_capital,
+                                  lead, rows)
+        F.bank[rows] = lead
+        B.loans[:] = np.bincount(lead, weights=book, minlength=B.n_rows)
+        exposure.shift_loans(self.parts, F.alive, F.bank, F.sector, W, F.loans, np.zeros(0), B.loans)
+        self.refresh_exposures()
+        B.equity[:] = cfg.capital_ratio_2019 * B.rwa
+        return breaches
+
+    def _place(self, order, book, w, rw, first, unit, free, by_capital, lead, rows) -> tuple[Parts, int]:
+        """exposure.place_loans into a buffer of participations (twice the rows; the largest it can need
+        if that is too small); the new entries (for rows[r], r the index place_loans uses) join the
+        parts table, `free` is used up and the rows placed beyond the limit join `over_limit`. Returns
+        the new entries by index r and the number of rows beyond the limit."""
+        size = 2 * book.size + 64
+        over = np.zeros(book.size, dtype=np.bool_)
+        while True:
+            prow = np.empty(size, dtype=np.int64)
+            pbank = np.empty(size, dtype=np.int64)
+            pshare = np.empty(size)
+            f = free.copy()
+            n, breaches, _ = exposure.place_loans(order, book, w, rw, first, unit, self.bank_weight, f, by_capital,
+                                                  lead, over, prow, pbank, pshare)
+            if n >= 0:
+                break
+            size = book.size * (exposure.MAX_LENDERS - 1)
+        free[:] = f
+        new = Parts(prow[:n], pbank[:n], pshare[:n])
+        self.add_parts(Parts(rows[new.row], new.bank, new.share))
+        self.over_limit = np.union1d(self.over_limit, rows[over])
+        return new, int(breaches)
+
+    def place_entrants(self, rows: np.ndarray, first: np.ndarray, w: np.ndarray, loans: np.ndarray) -> np.ndarray:
+        """Entrants' loans (per real firm; rows `rows`, drawn banks `first`, weights `w`) booked with
+        banks within the large-exposure limit: the drawn bank up to its limit, the rest with the banks
+        with the most capital. Returns each entrant's lead bank."""
+        B = self.banks
+        book = w * loans
+        unit = self.exposure_units()
+        lead = np.empty(rows.size, dtype=np.int64)
+        rw = np.full(rows.size, self.cfg.risk_weight_sme)  # entrants are SMEs
+        new, breaches = self._place(np.arange(rows.size), book, w, rw, first.astype(np.int64), unit,
+                                    np.full(B.n_rows, np.inf), np.argsort(-unit, kind="stable"), lead, rows)
+        self.breaches += breaches
+        np.add.at(B.loans, lead, book)  # in row order, as one by one
+        v = new.share * book[new.row]  # the participants' shares, from the lead's books
+        np.subtract.at(B.loans, lead[new.row], v)
+        np.add.at(B.loans, new.bank, v)
+        return lead
+
+    def add_parts(self, new: Parts) -> None:
+        """Participations join the table, which stays sorted by row (stable: a row's lenders keep
+        their order)."""
+        if new.row.size == 0:
+            return
+        row = np.concatenate((self.parts.row, new.row))
+        order = np.argsort(row, kind="stable")
+        self.parts = Parts(row[order], np.concatenate((self.parts.bank, new.bank))[order],
+                           np.concatenate((self.parts.share, new.share))[order])
+
+    def replace_parts(self, rows: np.ndarray, new: Parts) -> None:
+        """The rows `rows` (whose lenders changed) now have the participations `new`."""
+        if rows.size:
+            self.drop_parts(~np.isin(self.parts.row, rows))
+            self.add_parts(new)
+
+    def drop_parts(self, keep: np.ndarray) -> None:
+        self.parts = Parts(*(a[keep] for a in self.parts))
+
+    def _merge_parts(self) -> None:
+        """After a merger: a participation held by the row's lead becomes the lead's, and two held by
+        one bank become one."""
+        p, F, nb = self.parts, self.m.firms, self.banks.n_rows
+        keep = p.bank != F.bank[p.row]
+        key = p.row[keep] * nb + p.bank[keep]
+        uniq, inv = np.unique(key, return_inverse=True)
+        self.parts = Parts(uniq // nb, uniq % nb, np.bincount(inv, weights=p.share[keep], minlength=uniq.size))
+
+    def drop_dead_parts(self) -> None:
+        """Participations of rows that have left (their loans left every lender's books)."""
+        alive = self.m.firms.alive
+        if self.parts.row.size:
+            self.drop_parts(alive[self.parts.row])
+        self.over_limit = self.over_limit[alive[self.over_limit]]
+
+    def lead_share(self, rows: np.ndarray) -> np.ndarray:
+        """Share of each row's loan its lead bank holds."""
+        held = np.bincount(self.parts.row, weights=self.parts.share, minlength=self.m.firms.n_rows)
+        return 1.0 - held[rows]
+
+    def exposure_units(self) -> np.ndarray:
+        """Largest loan to one real firm at one real bank of each modelled bank (yuan), this month."""
+        B = self.banks
+        return exposure.units(B.equity * self.capital_factor, B.alive, self.cfg.large_exposure_limit,
+                              self.bank_weight)
+
+    def exposures(self):
+        """Every (row, bank) loan of live rows: the row, the bank, one real firm's loan at one real bank
+        of it (book / max(weight, bank_weight), yuan) and the row's book there (economy-wide yuan)."""
+        m = self.m
+        F = m.firms
+        rows = np.flatnonzero(F.alive)
+        w = m.weight[F.sector[rows]]
+        lead_book = self.lead_share(rows) * w * F.loans[rows]
+        p = self.parts
+        keep = F.alive[p.row]
+        pw = m.weight[F.sector[p.row[keep]]]
+        part_book = p.share[keep] * pw * F.loans[p.row[keep]]
+        row = np.concatenate((rows, p.row[keep]))
+        bank = np.concatenate((F.bank[rows].astype(np.int64), p.bank[keep]))
+        book = np.concatenate((lead_book, part_book))
+        spread = np.maximum(np.concatenate((w, pw)), self.bank_weight)
+        return row, bank, book / spread, book
+
+    def largest_exposure(self, units: np.ndarray | None = None, skip_over_limit: bool = True) -> float:
+        """Largest loan to one real borrower over the large-exposure limit of its bank (1: at the
+        limit; `units`: the banks' limits, this month's if not given), leaving out the rows no bank
+        could take within the limit at placement (`over_limit`) unless `skip_over_limit` is False."""
+        row, bank, real, _ = self.exposures()
+        units = self.exposure_units() if units is None else units
+        keep = ~np.isin(row, self.over_limit) if skip_over_limit else np.ones(row.size, dtype=bool)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = np.where(keep & (real > 0), real / units[bank], 0.0)
+        return float(r.max()) if r.size else 0.0
 
     # ------------------------------------------------------------------------------------------
     def refresh_exposures(self) -> None:
@@ -140,11 +299,17 @@ class BankingSystem:
         if len(self.history_sme) > 12:
             B.loans_sme_year_ago[:] = self.history_sme.pop(0)
 
+    def resolution_cost(self) -> float:
+        """Public money spent on failed banks this month: recapitalisations, holes covered before a
+        merger, and the deposit insurance fund's payments to acquirers (yuan)."""
+        return self.recap_cost + self.gov_cover + self.insurance_cost
+
     def _resolve_failures(self) -> None:
         m, B, p, cfg = self.m, self.banks, self.m.policy, self.cfg
         self.failures_this_month = 0
         self.recap_cost = 0.0
         self.gov_cover = 0.0
+        self.insurance_cost = 0.0
         # critically undercapitalised: below half the minimum ratio, or equity gone while it still lends
         failed = B.alive & (B.rwa > 0) & ((B.equity <= 0) | (B.capital_ratio < 0.5 * p.min_capital_ratio))
         merged = False
@@ -160,12 +325,24 @@ class BankingSystem:
                 ok = B.alive.copy()
                 ok[b] = False
                 car = np.where(ok, B.capital_ratio, -np.inf)
-                acq = int(np.argmax(car))
-                if B.equity[b] < 0:  # the government covers the hole before the merger
+                # the soundest bank; ratios within rounding of the highest count as equal (the first wins)
+                top = car.max()
+                acq = int(np.argmax(car >= top - 1e-9 * abs(top) if np.isfinite(top) else car))
+                if p.bank_resolution == "deposit_insurance":
+                    # purchase and assumption: the fund pays the acquirer to take the book over with
+                    # capital at the minimum ratio plus the recapitalisation margin (Baoshang 2019)
+                    target = (p.min_capital_ratio + cfg.recapitalisation_target) * B.rwa[b]
+                    inject = max(target - B.equity[b], 0.0)
+                    B.equity[b] += inject
+                    self.insurance_cost += inject
+                elif B.equity[b] < 0:  # the government covers the hole before the merger
                     self.gov_cover += -B.equity[b]
                     B.equity[b] = 0.0
                 F = m.firms
                 F.bank[F.bank == b] = acq
+                self.parts = Parts(self.parts.row, np.where(self.parts.bank == b, acq, self.parts.bank),
+                                   self.parts.share)
+                self._merge_parts()
                 B.loans[acq] += B.loans[b]
                 B.equity[acq] += B.equity[b]
                 B.provisions[acq] += B.provisions[b]
@@ -184,7 +361,25 @@ class BankingSystem:
         """Largest difference between loans on a bank's books and the loans its firms owe it."""
         m, B = self.m, self.banks
         F = m.firms
-        return float(sums.loan_gap(F.alive, F.sector, m.weight, F.bank, F.loans, B.loans, np.zeros(B.n_rows)))
+        firm_side = np.zeros(B.n_rows)
+        sums.loan_gap(F.alive, F.sector, m.weight, F.bank, F.loans, B.loans, firm_side)
+        exposure.shift_loans(self.parts, F.alive, F.bank, F.sector, m.weight, F.loans, np.zeros(0), firm_side)
+        return float(np.max(np.abs(firm_side - B.loans)))
+
+    def shift_exposures(self) -> None:
+        """After accounting.month_sums (which books a row's exposures at its lead bank): each
+        participating bank takes its share."""
+        m, cfg = self.m, self.cfg
+        exposure.shift_exposures(self.parts, m.firms.bundle(), sector_tables(m), cfg.risk_weight_sme,
+                                 cfg.risk_weight_large, cfg.risk_weight_guaranteed, cfg.npl_months,
+                                 self.banks.bundle(), self.firm_loans)
+
+    def shift_interest(self) -> None:
+        """After accounting.income (which books a row's interest at its lead bank): each participating
+        bank takes its share."""
+        F = self.m.firms
+        exposure.shift_loans(self.parts, F.alive, F.bank, F.sector, self.m.weight, F.loans, F.loan_rate,
+                             self.interest_income)
 
     def check(self, step: str, scale: float, rtol: float = 1e-9, gap: float | None = None) -> float:
         """Loans on the banks' books must equal the loans firms owe them (`gap` may come from the

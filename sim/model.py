@@ -12,7 +12,7 @@ import mesa
 import numpy as np
 
 from ._memory import keep_freed_memory, release_freed_memory
-from .banking import BankingSystem, SFCError
+from .banking import BankingSystem, SFCError, bank_count
 from .economy import Institutions
 from .kernels import accounting as acc
 from .kernels import exit_entry as xe
@@ -83,7 +83,7 @@ class IndustrialEconomy(SetupMixin, FirmPhasesMixin, CreditMixin, CapacityRulesM
         self.policy_schedule.advance(0)
         for reg in self.regulators:
             reg.step()  # instruments in force at the start, for the banks' set-up
-        self.banking = self.banking_class(self, scenario.run.banks)
+        self.banking = self.banking_class(self, bank_count(scenario))
         self._init_loan_rates()
         self.gov_debt = 0.0
         self.sfc_error = 0.0

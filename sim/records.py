@@ -85,7 +85,10 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, str]] = {
     "banks_active": (("time",), "bank", "Banks operating (simulated)"),
     "guarantee_payouts": (("time",), Y, "Payouts of the financing-guarantee fund on defaulted loans"),
     "guarantee_fees": (("time",), Y, "Guarantee fees paid to the fund"),
-    "bank_recapitalisation": (("time",), Y, "Government spending to resolve failed banks"),
+    "bank_recapitalisation": (("time",), Y, "Government spending to resolve failed banks (the deposit "
+                              "insurance fund's payments included)"),
+    "deposit_insurance_payouts": (("time",), Y, "Deposit insurance fund's payments to banks that take over "
+                                  "failed banks"),
     "gov_debt": (("time",), "yuan", "Cumulative government deficit since the start"),
     "sfc_error": (("time",), "yuan",
                   "Largest stock-flow gap this step (bank vs firm loans, firm deposits vs recorded flows); "
@@ -108,7 +111,8 @@ EXTRA_ATTRS: dict[str, dict[str, str]] = {
     **dict.fromkeys((
         "value_added", "revenue", "profit", "wages", "energy_cost", "vat_revenue", "cit_revenue", "investment",
         "loans", "net_worth", "credit", "gdp", "credit_total", "loan_losses", "credit_new", "credit_guaranteed",
-        "bank_equity", "bank_profit", "guarantee_payouts", "guarantee_fees", "bank_recapitalisation", "gov_debt",
+        "bank_equity", "bank_profit", "guarantee_payouts", "guarantee_fees", "bank_recapitalisation",
+        "deposit_insurance_payouts", "gov_debt",
         "gov_balance", "tax_revenue", "gov_spending", "subsidies", "household_income",
     ), NOMINAL),
     **dict.fromkeys(("energy_use",), ELECTRICITY_EQ),

@@ -16,6 +16,7 @@ from sim import _numba
 from sim._numba import chunks
 from sim.kernels import credit as cr
 from sim.kernels import credit_allocation as ca
+from sim.kernels import exposure as ex
 from sim.state import BANK_FIELDS, SCRATCH_FIELDS, Banks, Scratch
 
 from .conftest import SCENARIOS
@@ -106,7 +107,8 @@ def _terms(seed: int) -> ca.LendingTerms:
     cdf[-1] = 1.0
     return ca.LendingTerms(margin=g.random(N_BANKS) * 0.01, room=g.random(N_BANKS) * 2e3,
                            pdmax_sme=np.full(N_BANKS, 0.08) * (1 + g.random(N_BANKS)),
-                           pdmax_large=np.full(N_BANKS, 0.08), discount=g.random(N_BANKS) * 0.5, size_cdf=cdf)
+                           pdmax_large=np.full(N_BANKS, 0.08), discount=g.random(N_BANKS) * 0.5, size_cdf=cdf,
+                           exposure_unit=0.3 + g.random(N_BANKS))
 
 
 def _copy_terms(t: ca.LendingTerms) -> ca.LendingTerms:
@@ -133,13 +135,19 @@ def test_allocate_credit_drawn_writes_every_applicant(monkeypatch):
     u = g.random((N_ROWS, 2))
     params = ca.AllocationParams(policy_rate=0.0431, sme_premium=0.01, loss_given_default=0.4, risk_weight_large=1.0,
                                  risk_weight_sme=0.75, risk_weight_guaranteed=0.2, switching_cost=0.005,
-                                 fund_room=3e3, coverage=0.8, fee_small=0.001, fee_large=0.002, small_loan=0.5)
-    left = ca.allocate_credit_drawn(apps, pos, u, F.bundle(), B.bundle(), S.bundle(), _sectors(), terms, params)
+                                 fund_room=3e3, coverage=0.8, fee_small=0.001, fee_large=0.002, small_loan=0.5,
+                                 bank_weight=1.0)
+    left, touched, new = ca.allocate_credit_drawn(apps, pos, u, F.bundle(), B.bundle(), S.bundle(), _sectors(), terms,
+                                                  params, ex.no_parts())
     for name in ("_table", "_serve", "_scatter"):  # the kernel's Python code calls their Python code
         monkeypatch.setattr(ca, name, getattr(ca, name).py_func)
-    left2 = ca.allocate_credit_drawn.py_func(apps, pos, u, F2.bundle(), B2.bundle(), S2.bundle(), _sectors(), terms2,
-                                             params)
+    left2, touched2, new2 = ca.allocate_credit_drawn.py_func(apps, pos, u, F2.bundle(), B2.bundle(), S2.bundle(),
+                                                             _sectors(), terms2, params, ex.no_parts())
     assert left == left2 and 0 <= left < params.fund_room
+    np.testing.assert_array_equal(touched, touched2)
+    for a, b in zip(new, new2, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert new.row.size > 100  # the large-exposure limit sends the rest of some loans to other banks
     granted = S2.granted > 0
     assert granted.sum() > 10_000 and (S2.request > 0).sum() - granted.sum() > 1000  # rationed
     assert (F2.bank != bank_before).sum() > 100 and (F2.guaranteed > guaranteed_before).sum() > 100

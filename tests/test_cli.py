@@ -40,6 +40,25 @@ def test_bad_output_suffix_exit_2(tmp_path):
     assert r.returncode == 2 and "x.csv" in r.stderr and "Traceback" not in r.stderr
 
 
+def test_banks_option_sets_the_bank_count_and_refuses_bad_values(tmp_path):
+    """`--banks N` runs N banks (the dataset says so); without it the count keeps the 1:1 ratio of firms to
+    banks (4,000 banks for 378,000 firms: 21 for 2,000); a bad value exits 2 naming the option."""
+    base = str(ROOT / "scenarios" / "baseline.toml")
+    for banks, want in (("7", 7), (None, 21)):
+        out = tmp_path / f"b{banks}.nc"
+        r = sim_cli("run", base, "--firms", "2000", "--months", "1", "--out", str(out), "--quiet",
+                    *(("--banks", banks) if banks else ()))
+        assert r.returncode == 0, r.stderr
+        ds = xr.open_dataset(out)
+        assert ds.attrs["banks_simulated"] == want
+        assert abs(ds.attrs["bank_weight"] - 4000 / want) < 1e-9
+    for bad in ("0", "-2", "many", "200000"):
+        r = sim_cli("run", base, "--banks", bad, "--out", str(tmp_path / "bad.nc"))
+        assert r.returncode == 2 and "--banks" in r.stderr and "Traceback" not in r.stderr
+        assert r.stderr.count("Error") == 1
+    assert not (tmp_path / "bad.nc").exists()
+
+
 def test_plan_lists_the_steps():
     r = sim_cli("plan")
     assert r.returncode == 0

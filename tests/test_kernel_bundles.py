@@ -18,6 +18,7 @@ import sim
 from sim._numba import chunks
 from sim.api import make_model
 from sim.kernels import exit_entry as xe
+from sim.kernels import exposure as ex
 from sim.kernels import investment as inv
 from sim.state import BANK_FIELDS, FIRM_FIELDS, SECTOR_FIELDS, Banks, Firms, FirmState, SectorTables, sector_tables
 
@@ -140,9 +141,10 @@ def test_exits_write_every_row_in_every_chunk(monkeypatch):
     params = xe.ExitParams(loss_months_exit=12, recovery_rate=0.5, book_overdrafts=False)
     min_share = np.full(N_S, 2e-6)
     out = [(np.zeros(50), np.full((N_S, xe.N_EXIT), np.nan), np.full((N_S, 3), np.nan)) for _ in range(2)]
-    got = xe.exits(F.bundle(), B.bundle(), _sectors(), params, min_share, *out[0])
+    parts = _parts(F, g)  # some rows borrow from several banks
+    got = xe.exits(F.bundle(), B.bundle(), _sectors(), params, min_share, *out[0], parts)
     _python_chunks(monkeypatch)
-    want = xe.exits.py_func(G.bundle(), C.bundle(), _sectors(), params, min_share, *out[1])
+    want = xe.exits.py_func(G.bundle(), C.bundle(), _sectors(), params, min_share, *out[1], parts)
     assert want[0] == got[0] and want[1] == got[1]
     assert (G.exit_reason == 1).sum() > 1000 and (G.exit_reason == 3).sum() > 1000
     for name in ("alive", "exit_reason", "cash", "capital", "loans", "guaranteed", "capacity", "pipeline",
@@ -151,6 +153,14 @@ def test_exits_write_every_row_in_every_chunk(monkeypatch):
     np.testing.assert_array_equal(B.loans, C.loans)
     for a, b in zip(out[0], out[1], strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def _parts(F: Firms, g) -> ex.Parts:
+    """Every tenth row borrows a third of its loan from a second bank and a tenth from a third."""
+    rows = np.repeat(np.arange(0, F.n_rows, 10), 2)
+    n_b = int(F.bank.max()) + 1
+    bank = (F.bank[rows] + np.tile([1, 2], rows.size // 2)) % n_b
+    return ex.Parts(rows.astype(np.int64), bank.astype(np.int64), np.tile([1 / 3, 0.1], rows.size // 2))
 
 
 def test_bundle_holds_the_arrays_and_follows_them_when_rows_grow():

@@ -8,6 +8,7 @@ import pytest
 
 import sim
 from sim.api import make_model
+from sim.banking import bank_count
 from sim.reference import BankAgent, FirmAgent, ReferenceEconomy
 
 from .conftest import SCENARIOS, assert_same_run, write_scenario
@@ -16,10 +17,15 @@ RTOL = 1e-9
 
 # miit_2019: VAT cut (repricing), energy tariffs, bans, replacement ratios, the aluminium cap,
 # forced exit with compensation, upgrade subsidies, guarantees and pledges, entry barriers, demand
-# support. The stress case adds bankruptcies, loan losses and failing banks resolved by merger.
+# support. The stress case adds bankruptcies, loan losses and failing banks resolved by merger: thin
+# capital, many small banks and a large-exposure limit of 100% of capital (10%: none fail), with
+# firms' loans still spread over several banks.
 STRESS = """
+[run]
+banks = 100
 [banking]
 capital_ratio_2019 = 0.08
+large_exposure_limit = 1.0
 [policy]
 bank_resolution = "merge"
 [schedule."2019-07"]
@@ -70,7 +76,7 @@ def test_reference_matches_engine_step_by_step(tmp_path, case):
     # one agent per live firm and per bank; firm state is the same row by row
     firms = ref.live_firms()
     assert len(firms) == int(ref.firms.alive.sum()) and all(isinstance(f, FirmAgent) for f in firms)
-    assert len(ref.agents_by_type[BankAgent]) == sc.run.banks
+    assert len(ref.agents_by_type[BankAgent]) == bank_count(sc)
     np.testing.assert_array_equal(ref.firms.alive, fast.firms.alive)
     a = fast.firms.alive
     for name in ("cash", "loans", "capacity", "productivity", "share", "price"):

@@ -57,7 +57,8 @@ FLOWS: dict[str, str] = {
     "bank_dividends": "banks' dividends",
     "guarantee_fees": "fees paid to the public guarantee fund",
     "guarantee_payouts": "the fund's share of losses on guaranteed loans",
-    "bank_recapitalisation": "public capital injected into failed banks and their losses covered",
+    "bank_recapitalisation": "public capital injected into failed banks, their losses covered, and the deposit "
+                             "insurance fund's payments to the banks that take them over",
     "overdraft_losses": "negative deposits of closed firms borne by their banks",
     "d_loans": "change in loans (new loans less repayments)",
     "d_deposits": "change in deposits",

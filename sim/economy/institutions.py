@@ -356,7 +356,7 @@ class Institutions:
         M.pay("bank_taxes", B, G, bk.tax)
         M.pay("bank_dividends", B, H, bk.dividends)
         M.pay("guarantee_payouts", G, B, float(ext[:, xe.X_FUND_PAYOUT].sum()))
-        M.pay("bank_recapitalisation", G, B, bk.recap_cost + bk.gov_cover)
+        M.pay("bank_recapitalisation", G, B, bk.resolution_cost())
         # the rest of the economy passes its value added on, as taxes and as households' income
         s_r = s_f + float(M.m[FLOW["investment_spending"], R] + c_rest + L["g_rest"])  # its sales
         va_r = float(M.m[:, R].sum())

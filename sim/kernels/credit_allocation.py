@@ -16,6 +16,7 @@ from numba import prange
 
 from .._numba import kernel
 from .credit import bank_search_start, drawn_bank
+from .exposure import MAX_LENDERS, Parts, lenders_of
 
 # this month's lending conditions, one value per bank (BankingSystem.lending_conditions)
 TERMS_FIELDS: dict[str, tuple[type, str]] = {
@@ -28,6 +29,8 @@ TERMS_FIELDS: dict[str, tuple[type, str]] = {
     "discount": (np.float64, "share of the SME premium the bank waives (inclusive-finance concession)"),
     "size_cdf": (np.float64, "cumulative share of the banks' sizes, in bank order: a uniform draw picks the bank "
                              "whose interval holds it (`drawn_bank`)"),
+    "exposure_unit": (np.float64, "largest loan to one real firm at one real bank of the modelled bank, yuan: the "
+                                  "large-exposure limit times a real bank's net capital (kernels.exposure)"),
 }
 LendingTerms = namedtuple("LendingTerms", tuple(TERMS_FIELDS))
 
@@ -50,6 +53,7 @@ ALLOCATION_FIELDS: dict[str, tuple[type, str]] = {
     "fee_small": (float, "guarantee fee on loans up to small_loan, 1/yr of the cover (one year paid up front)"),
     "fee_large": (float, "guarantee fee on larger loans, 1/yr of the cover"),
     "small_loan": (float, "largest loan that pays the small-loan fee, yuan (SMALL_LOAN)"),
+    "bank_weight": (float, "real banks each modelled bank stands for (banking.banks_total / banks)"),
 }
 AllocationParams = namedtuple("AllocationParams", tuple(ALLOCATION_FIELDS))
 
@@ -58,13 +62,15 @@ def lending_terms(banking) -> LendingTerms:
     """This month's lending conditions of `banking` (a BankingSystem): fresh arrays, so the allocation
     may use up the room."""
     room, pdmax_sme, pdmax_large, discount, margin = banking.lending_conditions()
+    unit = banking.exposure_units() if banking.cfg.market == "banks" else np.full(banking.banks.n_rows, np.inf)
     return LendingTerms(margin=margin, room=room, pdmax_sme=pdmax_sme, pdmax_large=pdmax_large, discount=discount,
-                        size_cdf=banking.size_cdf[:banking.banks.n_rows])
+                        size_cdf=banking.size_cdf[:banking.banks.n_rows], exposure_unit=unit)
 
 
-def allocation_params(policy, banking, guaranteed_outstanding: float) -> AllocationParams:
-    """The allocation's parameters from the policy, the banking settings (`scenario.banking`) and the
-    guaranteed loans outstanding after this month's amortisation (economy-wide yuan)."""
+def allocation_params(policy, banking, guaranteed_outstanding: float, bank_weight: float = 1.0) -> AllocationParams:
+    """The allocation's parameters from the policy, the banking settings (`scenario.banking`), the
+    guaranteed loans outstanding after this month's amortisation (economy-wide yuan) and the real banks
+    a modelled bank stands for."""
     fund_cap = policy.guarantee_fund_capital * YUAN_PER_BN
     values = dict(
         policy_rate=policy.policy_rate, sme_premium=banking.sme_premium, loss_given_default=banking.loss_given_default,
@@ -72,28 +78,29 @@ def allocation_params(policy, banking, guaranteed_outstanding: float) -> Allocat
         risk_weight_guaranteed=banking.risk_weight_guaranteed, switching_cost=banking.switching_cost,
         fund_room=max(policy.guarantee_leverage * fund_cap - guaranteed_outstanding, 0.0),
         coverage=(1 - policy.risk_share_bank) if fund_cap > 0 else 0.0,
-        fee_small=policy.guarantee_fee_small, fee_large=policy.guarantee_fee, small_loan=SMALL_LOAN)
+        fee_small=policy.guarantee_fee_small, fee_large=policy.guarantee_fee, small_loan=SMALL_LOAN,
+        bank_weight=bank_weight)
     return AllocationParams(*(kind(values[name]) for name, (kind, _) in ALLOCATION_FIELDS.items()))
 
 
 @kernel(parallel=True)
-def allocate_credit(order, cand, firms, banks, scratch, sectors, terms, params):
+def allocate_credit(order, cand, firms, banks, scratch, sectors, terms, params, parts):
     """Applicants in `order` (rows, best score first) ask their candidate banks (`cand[i]`, by row;
     -1: none); see `_serve`. The plain version of `allocate_credit_drawn`, kept for the tests (terms'
-    size_cdf unused). Reads and writes as `allocate_credit_drawn`; returns the fund's room left."""
+    size_cdf unused). Reads and writes as `allocate_credit_drawn` and returns the same."""
     n_app = order.shape[0]
     slot = np.arange(n_app)
     packed = np.empty((n_app, cand.shape[1]), dtype=np.int64)
     fa, flag = _table(order, slot, firms, scratch, sectors)
     for k in prange(n_app):
         packed[k, :] = cand[order[k]]
-    best_bank, out, fund_room = _serve(packed, fa, flag, banks, terms, params)
+    best_bank, out, fund_room, touched, new = _serve(packed, fa, flag, order, banks, terms, params, parts)
     _scatter(order, slot, best_bank, out, firms, scratch)
-    return fund_room
+    return fund_room, touched, new
 
 
 @kernel(parallel=True)
-def allocate_credit_drawn(apps, pos, u, firms, banks, scratch, sectors, terms, params):
+def allocate_credit_drawn(apps, pos, u, firms, banks, scratch, sectors, terms, params, parts):
     """As `allocate_credit`, for the applicants `apps` (rows, in row order) served in the order
     `pos` (the k-th served is apps[pos[k]], from `score_order`), with each applicant's candidates
     made here: its own bank and, for each uniform draw u[k, j] (k: the applicant's place in `apps`;
@@ -105,8 +112,10 @@ def allocate_credit_drawn(apps, pos, u, firms, banks, scratch, sectors, terms, p
     firms: FirmState (reads sector, sme, soe, pd, bank, loans; writes bank, loans, loan_rate, cash,
     guaranteed of the applicants); banks: BankState (reads alive; writes loans); scratch: ScratchState
     (reads request, limit; writes granted, fees, new_rate of the applicants); sectors: SectorTables
-    (weight); terms: LendingTerms (room is used up); params: AllocationParams. Returns the guarantee
-    fund's room left (economy-wide yuan).
+    (weight); terms: LendingTerms (room is used up); params: AllocationParams; parts: the
+    participations (kernels.exposure.Parts) before the allocation. Returns the guarantee fund's room
+    left (economy-wide yuan), the rows whose lenders changed (the applicants lent to) and their
+    participations now (a Parts, sorted by row within each applicant; the caller replaces theirs).
 
     The firm rows are read and written in row order (the table and the results are permuted in
     cache instead): in serving order the rows are random, and at 1:1 (34,000 applicants among
@@ -120,16 +129,18 @@ def allocate_credit_drawn(apps, pos, u, firms, banks, scratch, sectors, terms, p
     for k in prange(n_app):
         slot[pos[k]] = k
     cand = np.empty((n_app, m + 1), dtype=np.int64)
+    row_at = np.empty(n_app, dtype=np.int64)  # row_at[k]: the row served k-th
     fa, flag = _table(apps, slot, firms, scratch, sectors)
     for j in prange(n_app):
         i = np.uint64(apps[j])
         k = slot[j]
+        row_at[k] = apps[j]
         cand[k, 0] = bank[i]
         for jj in range(m):
             cand[k, jj + 1] = drawn_bank(u[j, jj], size_cdf, start)
-    best_bank, out, fund_room = _serve(cand, fa, flag, banks, terms, params)
+    best_bank, out, fund_room, touched, new = _serve(cand, fa, flag, row_at, banks, terms, params, parts)
     _scatter(apps, slot, best_bank, out, firms, scratch)
-    return fund_room
+    return fund_room, touched, new
 
 
 # columns of the applicant table (one row per applicant, in the order served)
@@ -172,21 +183,27 @@ def _table(rows, slot, firms, scratch, sectors):
 
 
 @kernel
-def _serve(cand, fa, flag, banks, terms, params):
-    """Applicants in serving order (best score first; line k of the table `fa`, `flag`) ask their
-    candidate banks (`cand[k]`). Each bank that accepts the applicant's default risk (net of
+def _serve(cand, fa, flag, rows, banks, terms, params, parts):
+    """Applicants in serving order (best score first; line k of the table `fa`, `flag`, row rows[k])
+    ask their candidate banks (`cand[k]`). Each bank that accepts the applicant's default risk (net of
     guarantee cover) and has room quotes the policy rate plus its margin, an SME premium and the
-    expected loss; the firm takes the cheapest quote. A firm that moves to a new bank brings its
-    loan stock along. SMEs take the fund's guarantee when it lowers their cost by more than the
-    fee, while the fund has room.
+    expected loss (plus the switching cost if it is not the firm's lead bank); the firm borrows from
+    the cheapest, as much as that bank's room and its large-exposure limit allow (one real firm's loan
+    at one real bank at most terms.exposure_unit, kernels.exposure), and the rest from the next
+    cheapest, up to MAX_LENDERS banks in all. A firm whose cheapest quote is from a new bank moves its
+    loan there if it has no other lenders and the new bank's room and limit take its stock; else the
+    new bank joins as a participant; the largest lender after is the lead (the firm's main bank,
+    which keeps its deposits). SMEs take the fund's guarantee when it lowers their cost by more
+    than the fee, while the fund has room.
 
     Only the banks' room, books and the fund's room pass from one applicant to the next, so the
     callers gather the applicants' own data into a table in serving order first (`_table`, in
     parallel) with their candidate banks; here they are served one by one from that table, and
     `_scatter` writes the results back to the firm rows (in parallel): the serial part reads memory
     in order instead of a dozen firm arrays at random rows. Reads banks.alive and the terms; writes
-    banks.loans and terms.room. Returns each applicant's new lender (-1: none), (amount, guarantee
-    cover, fee, rate), and the fund's room left."""
+    banks.loans and terms.room. Returns each applicant's lead bank after (-1: nothing lent), (amount,
+    guarantee cover, fee, rate), the fund's room left, the rows whose lenders changed and their
+    participations now (Parts)."""
     bank_alive = banks.alive
     bank_loans = banks.loans
     bank_margin = terms.margin
@@ -194,6 +211,7 @@ def _serve(cand, fa, flag, banks, terms, params):
     pdmax_sme = terms.pdmax_sme
     pdmax_large = terms.pdmax_large
     sme_discount = terms.discount
+    unit = terms.exposure_unit
     policy_rate = params.policy_rate
     sme_premium = params.sme_premium
     lgd = params.loss_given_default
@@ -206,9 +224,23 @@ def _serve(cand, fa, flag, banks, terms, params):
     fee_small = params.fee_small
     fee_large = params.fee_large
     small_loan = params.small_loan
+    bank_weight = params.bank_weight
+    prow, pbank, pshare = parts.row, parts.bank, parts.share
     n_app = fa.shape[0]
+    m = cand.shape[1]
     out = np.zeros((n_app, 4))
     best_bank = np.full(n_app, -1, dtype=np.int64)
+    touched = np.empty(n_app, dtype=np.int64)
+    n_touched = 0
+    cap_new = n_app * (MAX_LENDERS - 1)
+    new_row = np.empty(cap_new, dtype=np.int64)
+    new_bank = np.empty(cap_new, dtype=np.int64)
+    new_share = np.empty(cap_new)
+    n_new = 0
+    qb = np.empty(m, dtype=np.int64)
+    qr = np.empty(m)
+    lb = np.empty(MAX_LENDERS, dtype=np.int64)  # the row's lenders (0: the lead) and what each holds, per real firm
+    lh = np.empty(MAX_LENDERS)
     for k in range(n_app):
         req = fa[k, _REQ]
         if req <= 0:
@@ -219,22 +251,34 @@ def _serve(cand, fa, flag, banks, terms, params):
         is_sme = (flag[k] & 1) != 0
         is_soe = (flag[k] & 2) != 0
         mine = int(fa[k, _OWN])
+        row = rows[k]
+        lo, hi = lenders_of(prow, row)
+        n_l = 1 + hi - lo
+        lb[0] = mine
+        lead_part = 1.0
+        for q in range(lo, hi):
+            lb[1 + q - lo] = pbank[q]
+            lh[1 + q - lo] = pshare[q] * stock
+            lead_part -= pshare[q]
+        lh[0] = lead_part * stock
+        spread = w if w > bank_weight else bank_weight
         fee = fee_small if req <= small_loan else fee_large
         g = 0.0
         if is_sme and not is_soe and coverage > 0 and fund_room > 0:
             if p * lgd * coverage > fee:
                 g = coverage
         rw_class = rw_sme if is_sme else rw_large
-        best = -1
-        best_rate = np.inf
-        for j in range(cand.shape[1]):
+        pd_net = p * (1.0 - g)
+        n_q = 0
+        for j in range(m):
             b = cand[k, j]
             if b < 0 or not bank_alive[b] or bank_room[b] <= 0:
                 continue
-            # a new lender takes over the existing stock too: it must fit in its room
-            if b != mine and rw_class * w * stock >= bank_room[b]:
+            dup = False
+            for q in range(n_q):
+                dup = dup or qb[q] == b
+            if dup:
                 continue
-            pd_net = p * (1.0 - g)
             if pd_net > (pdmax_sme[b] if is_sme else pdmax_large[b]):
                 continue
             rate = policy_rate + bank_margin[b] + pd_net * lgd
@@ -242,35 +286,96 @@ def _serve(cand, fa, flag, banks, terms, params):
                 rate += sme_premium * (1.0 - sme_discount[b])
             if b != mine:
                 rate += switch_cost  # relationship lending: moving to a new bank has a cost
-            if rate < best_rate:
-                best_rate = rate
-                best = b
-        if best < 0:
+            qb[n_q] = b
+            qr[n_q] = rate
+            n_q += 1
+        if n_q == 0:
             continue
         rw = rw_class * (1.0 - g) + rw_g * g
-        if best != mine:
-            best_rate -= switch_cost
-            moved = rw_class * w * stock
-            bank_room[best] -= moved
-            bank_room[mine] += moved
-        amt = req
-        if rw > 0 and amt * rw * w > bank_room[best]:
-            amt = bank_room[best] / (rw * w)
+        rem = req
+        amt = 0.0
+        paid = 0.0  # rate x amount, summed over the lenders
+        moved = False
+        for step in range(n_q):
+            best = -1
+            best_rate = np.inf
+            for q in range(n_q):  # the cheapest quote not yet taken (ties: the first candidate)
+                if qb[q] >= 0 and qr[q] < best_rate:
+                    best_rate = qr[q]
+                    best = q
+            b = qb[best]
+            qb[best] = -1
+            if rem <= 0.0:
+                break
+            at = -1
+            for q in range(n_l):
+                if lb[q] == b:
+                    at = q
+            cap = unit[b] * spread / w  # one real firm's loan this bank may hold
+            if at < 0:
+                moved_stock = rw_class * w * stock
+                if step == 0 and n_l == 1 and stock < cap and moved_stock < bank_room[b]:
+                    # the cheapest quote is a new bank that takes over the loan: a move
+                    bank_room[b] -= moved_stock
+                    bank_room[lb[0]] += moved_stock
+                    bank_loans[lb[0]] -= w * stock
+                    bank_loans[b] += w * stock
+                    lb[0] = b
+                    at = 0
+                    moved = True
+                elif n_l < MAX_LENDERS:
+                    lb[n_l] = b
+                    lh[n_l] = 0.0
+                    at = n_l
+                    n_l += 1
+                else:
+                    continue
+            x = cap - lh[at]
+            if x > rem:
+                x = rem
+            if rw > 0 and x * rw * w > bank_room[b]:
+                x = bank_room[b] / (rw * w)
+            if x <= 0.0:
+                continue
+            bank_loans[b] += w * x
+            bank_room[b] -= rw * w * x
+            lh[at] += x
+            rem -= x
+            amt += x
+            paid += (best_rate - (switch_cost if b != mine else 0.0)) * x
+        if amt <= 0.0 and not moved:
+            continue
+        main = 0  # the largest lender leads (the firm's main bank, where its deposits go)
+        for q in range(1, n_l):
+            if lh[q] > lh[main]:
+                main = q
+        if main > 0:
+            b = lb[0]
+            lb[0] = lb[main]
+            lb[main] = b
+            x = lh[0]
+            lh[0] = lh[main]
+            lh[main] = x
         cover = amt * g
         if cover * w > fund_room:
             cover = fund_room / w
         fund_room -= cover * w
-        if mine != best:  # refinance: the stock moves to the new lender
-            bank_loans[mine] -= w * stock
-            bank_loans[best] += w * stock
-        bank_loans[best] += w * amt
-        bank_room[best] -= rw * w * amt
-        best_bank[k] = best
+        best_bank[k] = lb[0]
         out[k, _AMT] = amt
         out[k, _COVER] = cover
         out[k, _FEE] = fee * cover  # one year's fee, paid up front
-        out[k, _NEW_RATE] = best_rate
-    return best_bank, out, fund_room
+        out[k, _NEW_RATE] = paid / amt if amt > 0.0 else 0.0
+        touched[n_touched] = row
+        n_touched += 1
+        total = stock + amt
+        for q in range(1, n_l):
+            if lh[q] > 0.0:
+                new_row[n_new] = row
+                new_bank[n_new] = lb[q]
+                new_share[n_new] = lh[q] / total
+                n_new += 1
+    return (best_bank, out, fund_room, touched[:n_touched],
+            Parts(new_row[:n_new], new_bank[:n_new], new_share[:n_new]))
 
 
 @kernel(parallel=True)
@@ -298,7 +403,8 @@ def _scatter(rows, slot, best_bank, out, firms, scratch):
         amt = out[k, _AMT]
         bank[i] = best_bank[k]
         total = loans[i] + amt
-        loan_rate[i] = (loan_rate[i] * loans[i] + out[k, _NEW_RATE] * amt) / total
+        if amt > 0.0:
+            loan_rate[i] = (loan_rate[i] * loans[i] + out[k, _NEW_RATE] * amt) / total
         loans[i] = total
         guaranteed[i] += out[k, _COVER]
         cash[i] += amt - out[k, _FEE]

@@ -15,6 +15,7 @@ from numba import prange
 
 from .._numba import chunks, kernel, rows_of
 from ..state import EXIT_BANKRUPTCY, EXIT_FORCED, EXIT_VOLUNTARY
+from .exposure import lenders_of, shift_loans
 from .sums import book_gap
 
 # columns of the per-sector exit table
@@ -40,11 +41,12 @@ def exit_params(behaviour, book_overdrafts: bool = False) -> ExitParams:
 
 
 @kernel
-def _close(i, reason, compensation, firms, banks, sectors, params, writeoff, table):
+def _close(i, reason, compensation, firms, banks, sectors, params, writeoff, table, parts):
     """Liquidate firm i: creditors recover cash, compensation and part of the fixed capital; the fund
-    pays its share of the loss; the bank writes off the rest (into `writeoff`, by bank); any
-    residual goes to the owners. Serial (called outside any prange), so it writes through the
-    bundles' attributes."""
+    pays its share of the loss; the banks write off the rest (into `writeoff`, by bank: each lender
+    its share, kernels.exposure; an overdraft is the lead's, where the deposits are); any residual
+    goes to the owners. Serial (called outside any prange), so it writes through the bundles'
+    attributes."""
     s = np.uint64(firms.sector[i])
     w = sectors.weight[s]
     cash, capital, loans, guaranteed = firms.cash, firms.capital, firms.loans, firms.guaranteed
@@ -65,8 +67,16 @@ def _close(i, reason, compensation, firms, banks, sectors, params, writeoff, tab
         gshare = 1.0
     payout = loss * gshare
     b = np.uint64(firms.bank[i])
-    banks.loans[b] -= w * loans[i]
-    writeoff[b] += w * (loss - payout)
+    lead = 1.0
+    lo, hi = lenders_of(parts.row, np.int64(i))
+    for q in range(lo, hi):
+        p = np.uint64(parts.bank[q])
+        sh = parts.share[q]
+        banks.loans[p] -= sh * (w * loans[i])
+        writeoff[p] += sh * (w * (loss - payout))
+        lead -= sh
+    banks.loans[b] -= lead * (w * loans[i])
+    writeoff[b] += lead * (w * (loss - payout))
     if params.book_overdrafts:
         writeoff[b] += w * overdraft
     table[s, X_SCRAP] += scrap
@@ -91,7 +101,7 @@ def _close(i, reason, compensation, firms, banks, sectors, params, writeoff, tab
 
 
 @kernel(parallel=True)
-def exits(firms, banks, sectors, params, min_share, writeoff, table, totals):
+def exits(firms, banks, sectors, params, min_share, writeoff, table, totals, parts):
     """Bankruptcy when net worth or cash (after credit) is negative; voluntary exit after
     `loss_months_exit` consecutive loss-making months or when the market share has fallen below
     the sector's minimum (Dosi et al. 2010).
@@ -107,7 +117,8 @@ def exits(firms, banks, sectors, params, min_share, writeoff, table, totals):
 
     firms: FirmState; banks: BankState (their loans move with each closure); sectors:
     SectorTables; params: ExitParams; min_share: by sector; writeoff: loans written off this
-    month, by bank (added to); table: the exit table (columns X_*), written; totals: (sector, 3)."""
+    month, by bank (added to); table: the exit table (columns X_*), written; totals: (sector, 3);
+    parts: the participations (kernels.exposure.Parts: each lender's share of a row's loan)."""
     # arrays the parallel loop writes must be bound to locals before it (a write through
     # `firms.x[i]` inside prange is lost); the reads are bound too, so the loop is unchanged
     exit_reason = firms.exit_reason
@@ -171,7 +182,7 @@ def exits(firms, banks, sectors, params, min_share, writeoff, table, totals):
                 table[s, X_BANKRUPT_SME if sme[i] else X_BANKRUPT_LARGE] += 1
             else:
                 table[s, X_VOLUNTARY] += 1
-            _close(i, reason, 0.0, firms, banks, sectors, params, writeoff, table)
+            _close(i, reason, 0.0, firms, banks, sectors, params, writeoff, table, parts)
     totals[:] = 0.0
     firm_side[:] = 0.0
     deposits = 0.0
@@ -179,11 +190,12 @@ def exits(firms, banks, sectors, params, min_share, writeoff, table, totals):
         totals[:] += part[c]
         firm_side[:] += part_bank[c]
         deposits += part_dep[c, 0]
+    shift_loans(parts, alive, bank, sector, weight, loans, np.zeros(0), firm_side)  # the survivors' participations
     return deposits, book_gap(firm_side, bank_loans)
 
 
 @kernel
-def forced_closures(order, fraction, compensation, firms, banks, sectors, params, writeoff, table):
+def forced_closures(order, fraction, compensation, firms, banks, sectors, params, writeoff, table, parts):
     """Close the firms in `order` (fraction 1: the whole firm; below 1: that share of its capacity,
     scrapping the same share of its fixed capital). The government pays compensation as a share of
     the book value of the capital closed (`compensation`, by sector). Serial: it writes through the
@@ -195,7 +207,7 @@ def forced_closures(order, fraction, compensation, firms, banks, sectors, params
         if f >= 1.0:
             comp = compensation[s] * firms.capital[i]
             table[s, X_FORCED] += 1
-            _close(i, EXIT_FORCED, comp, firms, banks, sectors, params, writeoff, table)
+            _close(i, EXIT_FORCED, comp, firms, banks, sectors, params, writeoff, table, parts)
         else:
             comp = compensation[s] * firms.capital[i] * f
             firms.cash[i] += comp

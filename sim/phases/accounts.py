@@ -19,9 +19,11 @@ class RecordsMixin:
         Returns (firm deposits, guaranteed stock), economy-wide yuan. `bk`: the banking system (while
         it is being set up, before the model holds it)."""
         bk = self.banking if bk is None else bk
-        return acc.month_sums(self.firms.bundle(), bk.banks.bundle(), self.scratch.bundle(), sector_tables(self),
-                              acc.sums_params(bk.cfg, self.sme_threshold), acc.bank_flows(bk), records,
-                              acc.record_sums(self))
+        out = acc.month_sums(self.firms.bundle(), bk.banks.bundle(), self.scratch.bundle(), sector_tables(self),
+                             acc.sums_params(bk.cfg, self.sme_threshold), acc.bank_flows(bk), records,
+                             acc.record_sums(self))
+        bk.shift_exposures()  # month_sums booked each row at its lead bank: participants take their shares
+        return out
 
     def close_books(self) -> None:
         """Step 10's end: the banks' exposures (and firm deposits and loans by bank for the checks)
@@ -116,7 +118,8 @@ class RecordsMixin:
         rec["banks_active", t] = float(live.sum())
         rec["guarantee_payouts", t] = float(ext[:, xe.X_FUND_PAYOUT].sum())
         rec["guarantee_fees", t] = cm["fees"]
-        rec["bank_recapitalisation", t] = bk.recap_cost + bk.gov_cover
+        rec["bank_recapitalisation", t] = bk.resolution_cost()
+        rec["deposit_insurance_payouts", t] = bk.insurance_cost
         rec["sfc_error", t] = self.sfc_error
         # government and households
         taxes = float(inc[:, acc.I_VAT].sum() + inc[:, acc.I_CIT].sum())
@@ -143,7 +146,7 @@ class RecordsMixin:
         rec["tax_revenue", t] = taxes
         rec["gov_spending", t] = gov
         rec["subsidies", t] = subsidies
-        balance = taxes + fund_net - gov - subsidies - (bk.recap_cost + bk.gov_cover)
+        balance = taxes + fund_net - gov - subsidies - bk.resolution_cost()
         self.gov_debt -= balance
         rec["gov_balance", t] = balance
         rec["gov_debt", t] = self.gov_debt

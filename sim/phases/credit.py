@@ -7,6 +7,7 @@ import numpy as np
 
 from ..kernels import credit as cr
 from ..kernels import credit_allocation as ca
+from ..kernels import exposure as ex
 from ..kernels import investment as inv
 from ..state import sector_tables
 
@@ -25,13 +26,18 @@ class CreditMixin:
         n_app, outstanding = cr.repay_and_apply(
             firms, banks, scratch, sectors, prices, factor,
             cr.repay_params(self.b, self.sc.banking, self.policy, self.t, self.leverage_review_share()))
+        # every lender of a row takes its share of the repayment and renewal the lead booked
+        ex.shift_repayments(bk.parts, F.alive, F.bank, F.sector, self.weight, S.repaid, S.rolled, B.loans)
         apps = S.applicants[:n_app]
         pos = cr.score_order(apps, F.pd)  # serving order: best credit score first
         u = self._draws["credit"].at(apps)  # the searched banks' uniforms, applicants' rows only
-        ca.allocate_credit_drawn(apps, pos, u, firms, banks, scratch, sectors, ca.lending_terms(bk),
-                                 ca.allocation_params(self.policy, self.sc.banking, outstanding))
+        _, touched, new = ca.allocate_credit_drawn(
+            apps, pos, u, firms, banks, scratch, sectors, ca.lending_terms(bk),
+            ca.allocation_params(self.policy, self.sc.banking, outstanding, bk.bank_weight), bk.parts)
+        bk.replace_parts(touched, new)
         firm_side = np.zeros(B.n_rows)
         flow, fees, deposits = cr.credit_close(firms, scratch, sectors, firm_side)
+        ex.shift_loans(bk.parts, F.alive, F.bank, F.sector, self.weight, F.loans, np.zeros(0), firm_side)
         self._credit_month = {"fees": float(fees)}
         return float(flow), float(deposits), float(np.max(np.abs(firm_side - B.loans)))
 

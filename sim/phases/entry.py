@@ -103,6 +103,8 @@ class EntryMixin:
             sheet["other_liab"])
         banks = np.minimum(np.searchsorted(bk.size_cdf, us[:, 2], side="right"), bk.banks.n_rows - 1)
         banks = np.where(bk.banks.alive[banks], banks, int(np.argmax(bk.banks.alive)))
+        # the drawn bank lends within its large-exposure limit, the banks with most capital the rest
+        banks = bk.place_entrants(rows, banks, self.weight[sec], sheet["loans"])
         # the entrants' rows, every field at once: private (not SOE) SMEs of age 0; no pipeline,
         # upgrade, output, unfilled orders, revenue, profit, losses, exit reason or guaranteed loans
         F.set_rows(rows, dict(
@@ -113,7 +115,6 @@ class EntryMixin:
             loan_rate=(p.policy_rate + bk.banks.margin[banks] + self.sc.banking.sme_premium
                        + 0.02 * self.sc.banking.loss_given_default), **sheet))
         self.next_firm_id += total
-        np.add.at(bk.banks.loans, banks, self.weight[sec] * sheet["loans"])  # in row order, as one by one
         entry_cash = 0.0
         for s in np.flatnonzero(counts):
             sl = slice(start[s], start[s + 1])

@@ -54,6 +54,7 @@ class FirmPhasesMixin:
         bk, c = self.banking, self.sc.banking
         acc.income(firms, sectors, costs, acc.income_params(c, p, b), cr.score_params(c, p), acc.bank_flows(bk),
                    self._income)
+        bk.shift_interest()  # the lead booked each row's interest: participants take their shares
         before = float(np.sum(self._income[:, acc.I_DEPOSITS_BEFORE] * W))
         after = float(np.sum(self._income[:, acc.I_DEPOSITS_AFTER] * W))
         return wage_index, before, after
@@ -113,7 +114,8 @@ class FirmPhasesMixin:
         bk = self.banking
         params = xe.exit_params(self.b, self.closed)
         deposits, gap = xe.exits(self.firms.bundle(), bk.banks.bundle(), sector_tables(self), params, min_share,
-                                 bk.writeoff, self._exits, self._totals)
+                                 bk.writeoff, self._exits, self._totals, bk.parts)
+        bk.drop_dead_parts()
         self._totals_ok = True  # the survivors' totals (forced closures, if any, invalidate them)
         return float(deposits), float(gap)
 
@@ -122,4 +124,6 @@ class FirmPhasesMixin:
         self.invalidate_totals()
         bk = self.banking
         xe.forced_closures(order, frac, self.policy.exit_compensation, self.firms.bundle(), bk.banks.bundle(),
-                           sector_tables(self), xe.exit_params(self.b, self.closed), bk.writeoff, self._exits)
+                           sector_tables(self), xe.exit_params(self.b, self.closed), bk.writeoff, self._exits,
+                           bk.parts)
+        bk.drop_dead_parts()

@@ -325,10 +325,11 @@ class FirmAgent(mesa.Agent):
         return 0
 
     def liquidate(
-        self, reason: int, compensation: float, recovery: float, bank: BankAgent, weight: float, t: dict
+        self, reason: int, compensation: float, recovery: float, lenders: list, weight: float, t: dict
     ) -> None:
         """Creditors recover cash, compensation and part of the fixed capital; the guarantee fund
-        pays its share of the loss, the bank writes off the rest; the owners get any residual."""
+        pays its share of the loss, the banks write off the rest, each lender its share (`lenders`:
+        (BankAgent, share), the lead first); the owners get any residual."""
         c = self.cash + compensation
         loans = self.loans
         scrap = recovery * self.capital
@@ -343,7 +344,12 @@ class FirmAgent(mesa.Agent):
             gshare = 1.0
         payout = loss * gshare
         # in the closed economy the bank bears a closed firm's negative deposits (sim.economy)
-        bank.book_exit(weight * loans, weight * (loss - payout + (overdraft if self.model.closed else 0.0)))
+        for bank, share in lenders[1:]:
+            bank.book_exit(share * (weight * loans), share * (weight * (loss - payout)))
+        lead, share = lenders[0]
+        lead.book_exit(share * (weight * loans), share * (weight * (loss - payout)))
+        if self.model.closed:  # the lead, where its deposits were, bears a closed firm's negative deposits
+            lead.book_exit(0.0, weight * overdraft)
         t["scrap"] += scrap
         t["overdraft"] += overdraft
         t["retired"] += self.capacity + self.pipeline

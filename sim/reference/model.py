@@ -19,6 +19,7 @@ import numpy as np
 from ..kernels import accounting as acc
 from ..kernels import credit_allocation as ca
 from ..kernels.credit import score_params
+from ..kernels.exposure import MAX_LENDERS, Parts
 from ..model import N_S, IndustrialEconomy
 from ..state import EXIT_BANKRUPTCY, EXIT_FORCED
 from .agents import BankAgent, FirmAgent
@@ -197,7 +198,8 @@ class ReferenceEconomy(IndustrialEconomy):
         bk.deposit_interest[:] = 0.0
         for f in self.live_firms():
             w = W[f.sector]
-            bk.interest_income[f.bank] += w * (f.loans * f.loan_rate / 12.0)
+            for bank, share in bk.lenders(f):  # each lender earns its share of the interest
+                bk.interest_income[bank.row] += share * (w * (f.loans * f.loan_rate / 12.0))
             bk.deposit_interest[f.bank] += w * (max(f.cash, 0.0) * rate / 12.0)
         cash0 = self._cash_total()
         e = SimpleNamespace(
@@ -301,14 +303,17 @@ class ReferenceEconomy(IndustrialEconomy):
         for f in firms:
             due = f.repay(float(b.loan_maturity))
             self.scratch.repaid[f.row] = due
-            change[f.bank] -= W[f.sector] * due
+            lenders = bk.lenders(f)  # each lender is repaid, and renews, its share of the instalment
+            for bank, share in lenders:
+                change[bank.row] -= share * (W[f.sector] * due)
             f.update_net_worth()
-            # relationship lending: the own bank renews the instalment of sound firms
+            # relationship lending: the own banks renew the instalment of sound firms
             if due <= 0 or f.net_worth <= 0 or f.pd > c.pd_rollover_max:
                 continue
             f.loans = f.loans + due
             f.cash = f.cash + due
-            change[f.bank] += W[f.sector] * due
+            for bank, share in lenders:
+                change[bank.row] += share * (W[f.sector] * due)
             self.scratch.rolled[f.row] = due
         for bank in banks:
             bank.lend(change[bank.row])
@@ -339,13 +344,17 @@ class ReferenceEconomy(IndustrialEconomy):
         for f in firms:
             outstanding += W[f.sector] * f.guaranteed
         terms = ca.lending_terms(bk)  # the engine's names: per-bank terms (room used up) and parameters
-        params = ca.allocation_params(p, c, outstanding)
+        params = ca.allocation_params(p, c, outstanding, bk.bank_weight)
         fund_room = params.fund_room
+        self._new_parts = ([], [], [], [])  # rows lent to; their participations now (row, bank, share)
         for f in applicants:
             cands = [f.bank] + [
                 min(bisect.bisect_right(cdf, u[f.row, j]), len(banks) - 1) for j in range(n_search)
             ]
             fund_room = self._serve(f, cands, banks, terms, params, fund_room)
+        touched, prow, pbank, pshare = self._new_parts
+        bk.replace_parts(np.array(touched, dtype=np.int64),
+                         Parts(np.array(prow, dtype=np.int64), np.array(pbank, dtype=np.int64), np.array(pshare)))
         fees = flow = 0.0
         for row in range(F.n_rows):
             w = W[F.sector[row]]
@@ -360,10 +369,12 @@ class ReferenceEconomy(IndustrialEconomy):
 
     def _serve(self, f: FirmAgent, cands: list[int], banks: list[BankAgent], terms, params,
                fund_room: float) -> float:
-        """One applicant: quotes from the candidate banks that accept its risk and have room; the
-        cheapest wins; a move brings the loan stock along. `terms` and `params` are the engine's
-        (credit_allocation.LendingTerms, AllocationParams); `terms.room` is used up. Returns the
-        fund's remaining room."""
+        """One applicant: quotes from the candidate banks that accept its risk and have room; it
+        borrows from the cheapest as much as that bank's room and large-exposure limit allow, the rest
+        from the next cheapest (at most MAX_LENDERS lenders); a new cheapest bank takes over the loan
+        if the firm has no other lender and the bank's room and limit hold its stock. `terms` and
+        `params` are the engine's (credit_allocation.LendingTerms, AllocationParams); `terms.room` is
+        used up. Returns the fund's remaining room."""
         req = self.scratch.request[f.row]
         if self.scratch.limit[f.row] < req:
             req = self.scratch.limit[f.row]
@@ -377,13 +388,11 @@ class ReferenceEconomy(IndustrialEconomy):
         if f.sme and not f.soe and params.coverage > 0 and fund_room > 0:
             if f.pd * lgd * params.coverage > fee:
                 g = params.coverage
-        best, best_rate = -1, np.inf
+        pd_net = f.pd * (1.0 - g)
+        quotes = []  # (rate, bank), in candidate order
         for b in cands:
-            if b < 0 or not banks[b].alive or terms.room[b] <= 0:
+            if b < 0 or not banks[b].alive or terms.room[b] <= 0 or b in [q[1] for q in quotes]:
                 continue
-            if b != f.bank and rw_own * w * f.loans >= terms.room[b]:
-                continue
-            pd_net = f.pd * (1.0 - g)
             if pd_net > (terms.pdmax_sme[b] if f.sme else terms.pdmax_large[b]):
                 continue
             rate = params.policy_rate + terms.margin[b] + pd_net * lgd
@@ -391,38 +400,73 @@ class ReferenceEconomy(IndustrialEconomy):
                 rate += params.sme_premium * (1.0 - terms.discount[b])
             if b != f.bank:
                 rate += params.switching_cost
-            if rate < best_rate:
-                best_rate, best = rate, b
-        if best < 0:
+            quotes.append((rate, b))
+        if not quotes:
             return fund_room
+        mine = f.bank
+        stock = f.loans
+        # the firm's lenders and what each holds per real firm (the lead first)
+        held = [[bank.row, share * stock] for bank, share in self.banking.lenders(f)]
         rw = rw_own * (1.0 - g) + params.risk_weight_guaranteed * g
-        if best != f.bank:
-            best_rate -= params.switching_cost
-            moved = rw_own * w * f.loans
-            terms.room[best] -= moved
-            terms.room[f.bank] += moved
-        amt = req
-        if rw > 0 and amt * rw * w > terms.room[best]:
-            amt = terms.room[best] / (rw * w)
+        spread = max(w, params.bank_weight)
+        rem, amt, paid, moved = req, 0.0, 0.0, False
+        for step, (rate, b) in enumerate(sorted(quotes, key=lambda q: q[0])):  # stable: ties keep candidate order
+            if rem <= 0.0:
+                break
+            at = next((j for j, h in enumerate(held) if h[0] == b), -1)
+            cap = terms.exposure_unit[b] * spread / w  # one real firm's loan this bank may hold
+            if at < 0:
+                moved_stock = rw_own * w * stock
+                if step == 0 and len(held) == 1 and stock < cap and moved_stock < terms.room[b]:
+                    terms.room[b] -= moved_stock  # a move: the new bank takes over the loan
+                    terms.room[held[0][0]] += moved_stock
+                    banks[held[0][0]].lend(-(w * stock))
+                    banks[b].lend(w * stock)
+                    held[0][0] = b
+                    at, moved = 0, True
+                elif len(held) < MAX_LENDERS:
+                    held.append([b, 0.0])
+                    at = len(held) - 1
+                else:
+                    continue
+            x = min(cap - held[at][1], rem)
+            if rw > 0 and x * rw * w > terms.room[b]:
+                x = terms.room[b] / (rw * w)
+            if x <= 0.0:
+                continue
+            banks[b].lend(w * x)
+            terms.room[b] -= rw * w * x
+            held[at][1] += x
+            rem -= x
+            amt += x
+            paid += (rate - (params.switching_cost if b != mine else 0.0)) * x
+        if amt <= 0.0 and not moved:
+            return fund_room
+        main = max(range(len(held)), key=lambda j: (held[j][1], -j))  # the largest lender leads (first among equals)
+        held[0], held[main] = held[main], held[0]
         cover = amt * g
         if cover * w > fund_room:
             cover = fund_room / w
         fund_room -= cover * w
-        if f.bank != best:  # refinance: the stock moves to the new lender
-            banks[f.bank].lend(-(w * f.loans))
-            banks[best].lend(w * f.loans)
-            f.bank = best
+        new_rate = paid / amt if amt > 0.0 else 0.0
+        f.bank = held[0][0]
         total = f.loans + amt
-        f.loan_rate = (f.loan_rate * f.loans + best_rate * amt) / total
+        if amt > 0.0:
+            f.loan_rate = (f.loan_rate * f.loans + new_rate * amt) / total
         f.loans = total
         f.guaranteed = f.guaranteed + cover
         fee_paid = fee * cover
         f.cash = f.cash + (amt - fee_paid)
-        banks[best].lend(w * amt)
-        terms.room[best] -= rw * w * amt
         self.scratch.granted[f.row] = amt
         self.scratch.fees[f.row] = fee_paid
-        self.scratch.new_rate[f.row] = best_rate
+        self.scratch.new_rate[f.row] = new_rate
+        touched, prow, pbank, pshare = self._new_parts
+        touched.append(f.row)
+        for b, h in held[1:]:
+            if h > 0.0:
+                prow.append(f.row)
+                pbank.append(b)
+                pshare.append(h / (stock + amt))
         return fund_room
 
     # -- 8. investment ----------------------------------------------------------------------
@@ -462,9 +506,10 @@ class ReferenceEconomy(IndustrialEconomy):
                 t["bankrupt_sme" if f.sme else "bankrupt_large"] += 1
             else:
                 t["voluntary"] += 1
-            f.liquidate(reason, 0.0, b.recovery_rate, bk.bank(f.bank), self.weight[s], t)
+            f.liquidate(reason, 0.0, b.recovery_rate, bk.lenders(f), self.weight[s], t)
         to_array(tables, EXIT_COLUMNS, self._exits)
         self._sync_agents()
+        bk.drop_dead_parts()
         return self._cash_total(), bk.loan_gap()
 
     def forced_closures(self, order: np.ndarray, frac: np.ndarray) -> None:
@@ -480,7 +525,7 @@ class ReferenceEconomy(IndustrialEconomy):
                     EXIT_FORCED,
                     p.exit_compensation[s] * f.capital,
                     b.recovery_rate,
-                    bk.bank(f.bank),
+                    bk.lenders(f),
                     self.weight[s],
                     t,
                 )
@@ -488,6 +533,7 @@ class ReferenceEconomy(IndustrialEconomy):
                 f.close_part(frac[k], p.exit_compensation[s], t)
         to_array(tables, EXIT_COLUMNS, self._exits)
         self._sync_agents()
+        bk.drop_dead_parts()
         return self._cash_total(), bk.loan_gap()
 
     def backward_candidates(self, s: int) -> np.ndarray:

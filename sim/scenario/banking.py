@@ -15,8 +15,23 @@ class Banking(Strict):
         "banks", "Credit supply: banks that ration by credit score under a capital constraint, or a passive "
         "lender that grants any request within a debt-to-assets ceiling (a no-frictions counterfactual).", "-",
         "MODEL.md step 7")
-    banks_total: int = meta(4000, "Banks in the 1:1 economy (for the dataset attribute bank_weight).", "banks",
-                            "CBIRC 2019: ~4,600 banking institutions", ge=1)
+    banks_total: int = meta(4000, "Banks in the 1:1 economy: a modelled bank stands for banks_total / run.banks "
+                            "real banks of equal size (the large-exposure limit applies to one of them), and "
+                            "run.banks = 0 keeps this many banks for the 1:1 population of firms.", "banks",
+                            "CBIRC 2019: 4,607 banking institutions, about 4,000 of them banks (large, joint-stock, "
+                            "city and rural commercial, village banks and rural cooperatives)", ge=1)
+    large_exposure_limit: float = meta(0.1, "Largest loan to one borrower, share of the bank's net capital (equity "
+                                       "here); applied when loans are placed at set-up and entry and when "
+                                       "credit is granted: a firm row's loan beyond it goes to other banks.",
+                                       "share", "Commercial Banking Law art. 39; CBIRC 2018 Measures for the "
+                                       "Administration of Large Exposures of Commercial Banks: 10% of net capital",
+                                       gt=0, le=100)
+    loans_all_2019: float = meta(136.3, "All loans of China's banks at the start (every sector and households): the "
+                                 "modelled banks hold only the industries' loans, and their net capital for the "
+                                 "large-exposure limit is their equity scaled up by this over the industries' loans "
+                                 "at the start (a bank's other lending is backed by capital in the same ratio).",
+                                 "trn yuan", "PBOC 2018 financial statistics report: RMB loans 136.30 trn at end-2018",
+                                 gt=0, le=10_000)
     size_dispersion: float = meta(1.0, "Standard deviation of log bank size (a few very large banks).",
                                   "log points", "assumption", ge=0, le=5)
     capital_ratio_2019: float = meta(0.1464, "Capital adequacy ratio of banks at start, and the ratio banks "

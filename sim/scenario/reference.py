@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .banking import Banking
 from .economy import Economy
 from .load import sector_defaults
 from .schema import Behaviour, Policy, RunConfig, SectorParams
@@ -77,6 +78,12 @@ def render() -> str:
         "## `[behaviour]`",
         "",
         *_table(Behaviour, "behaviour."),
+        "",
+        "## `[banking]`: banks and the credit market",
+        "",
+        "docs/credit.md lists the calibration targets; docs/model.md §7, §9 and §11 the equations.",
+        "",
+        *_table(Banking, "banking."),
         "",
         "## `[economy]`: households, government, central bank, rest of the world",
         "",

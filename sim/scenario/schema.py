@@ -118,8 +118,9 @@ class RunConfig(Strict):
         ge=200,
         le=20_000_000,
     )
-    banks: int = meta(100, "Number of simulated banks (used by the credit market).", "banks", "choice", ge=1,
-                      le=100_000)
+    banks: int = meta(0, "Number of simulated banks; 0: as many as keep the 1:1 ratio of firms to banks "
+                      "(banking.banks_total x firms / the 1:1 population of firms, at least 10; 4000 at 1:1).",
+                      "banks", "choice", ge=0, le=100_000)
     seed: int = meta(0, "Seed of every random stream of the run.", "-", "choice", ge=0, le=2**63 - 1)
     calibration: Literal["2019", "2016"] = meta(
         "2019", "Which starting state the sector tables hold: \"2019\" (sim/data/sectors.toml) or \"2016\", the "
@@ -459,9 +460,13 @@ class Policy(Strict):
                             "share", "CNIPA 2019: IP pledge financing 151.5 bn yuan", ge=0, le=1)
     pledge_haircut: float = meta(0.5, "Haircut on pledged receivables and IP.", "share", "assumption", ge=0,
                                  le=1)
-    bank_resolution: Literal["recapitalise", "merge"] = meta(
-        "recapitalise", "What happens to a failed bank: the government recapitalises it, or the soundest bank "
-        "takes it over (the government covers negative equity).", "-", "assumption")
+    bank_resolution: Literal["recapitalise", "merge", "deposit_insurance"] = meta(
+        "recapitalise", "What happens to a failed bank: the government recapitalises it; or the soundest bank "
+        "takes it over (the government covers negative equity); or the deposit insurance fund pays the soundest "
+        "bank to take over its loans and deposits with capital at the minimum ratio plus "
+        "banking.recapitalisation_target (purchase and assumption).", "-",
+        "Deposit Insurance Regulations (State Council 2015); Baoshang Bank's resolution by the fund and Huishang "
+        "Bank (PBOC 2020); CBIRC 2019: three banks resolved (Baoshang, Jinzhou, Hengfeng)")
 
     @field_validator("*", mode="after")
     @classmethod

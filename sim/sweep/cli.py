@@ -175,13 +175,15 @@ def _with_progress(sw, out, on_open, **kw):
 
 def describe(sw) -> str:
     """The design of a sweep as text: dimensions, values, seeds, runs, outputs and the store's size."""
+    from ..banking import bank_count
     from ..records import SIZE_CLASSES, VARIABLES
     from ..scenario.schema import SECTORS
 
     lines = [f"sweep {sw.name} ({sw.path}): {sw.n_runs} runs = "
              + " x ".join(f"{n} {d}" for d, n in zip(sw.lead_dims, sw.lead_shape, strict=True))]
     base = sw.bases[0].run
-    lines.append(f"  each run: {base.firms} firms, {base.months} months from {base.start}, {base.banks} banks")
+    lines.append(f"  each run: {base.firms} firms, {base.months} months from {base.start}, "
+                 f"{bank_count(sw.bases[0])} banks")
     if sw.multi_scenario:
         lines.append("  scenarios: " + ", ".join(sc.name for sc in sw.bases))
     for a in sw.axes:

@@ -1,0 +1,226 @@
+"""Large exposures (MODEL.md step 7): a bank's loans to one borrower are limited, and a firm row's
+loans are spread over several banks.
+
+A firm row stands for `weight` real firms of its sector; a modelled bank for `bank_weight` =
+banking.banks_total / run.banks real banks of equal size. The row's book at a bank (economy-wide
+yuan) is held by its real firms at the group's real banks, spread evenly over max(weight,
+bank_weight) loans, so one real firm's loan at one real bank is book / max(weight, bank_weight). It
+may not exceed `banking.large_exposure_limit` (10%) of that real bank's net capital, equity /
+bank_weight (CBIRC 2018, Measures for the Administration of Large Exposures of Commercial Banks, and
+the Commercial Banking Law art. 39: loans to one borrower at most 10% of the bank's net capital). So
+a row's book at bank b is at most cap = unit_b x max(weight, bank_weight), unit_b = limit x
+equity_b / bank_weight (`units`). At 1:1 (one row per real firm, one modelled bank per real bank) it
+is the rule itself.
+
+A row's loan (firms.loans, per real firm) is held by its lead bank (firms.bank: its largest lender,
+where it keeps its deposits; the kernels that book interest, exposures and write-offs by bank book the whole loan
+there) and by up to MAX_LENDERS - 1 participating banks, each holding a fixed share of the loan: the
+table `Parts` (row, bank, share), sorted by row. Shares stay as the loan amortises, rolls over or is
+written off (every lender takes its share of each flow) and change only when new credit is booked;
+the lead holds 1 - (sum of the shares). The `shift_*` kernels move each participant's share of what
+was booked at the lead to the participant. The table is small (only rows too large for one bank's
+limit have parts), so it is kept as three arrays rather than as columns of every firm row.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+from numba import njit
+
+from .._numba import kernel
+
+MAX_LENDERS = 16  # banks one row may borrow from: its lead and fifteen participants (a model resolution)
+
+Parts = namedtuple("Parts", ("row", "bank", "share"))
+
+
+def no_parts() -> Parts:
+    return Parts(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
+
+
+def units(equity: np.ndarray, alive: np.ndarray, limit: float, bank_weight: float) -> np.ndarray:
+    """The largest loan to one real firm at one real bank of each modelled bank (yuan): `limit` of
+    a real bank's net capital (equity / bank_weight); 0 for a closed bank or one without capital."""
+    return np.where(alive, limit * np.maximum(equity, 0.0) / bank_weight, 0.0)
+
+
+@kernel
+def lenders_of(prow, i):
+    """The range [lo, hi) of row i's entries in the parts table (sorted by row)."""
+    lo = np.searchsorted(prow, i)
+    hi = lo
+    while hi < prow.shape[0] and prow[hi] == i:
+        hi += 1
+    return lo, hi
+
+
+@kernel
+def shift_loans(parts, alive, bank, sector, weight, loans, rate, out):
+    """Move each participant's share of weight x loans (booked at the lead: the loans a bank's firms
+    owe it), or with `rate` (by row; length 0: none) of the month's interest weight x loans x rate /
+    12, from the lead's entry of `out` to the participant's."""
+    row, pbank, share = parts.row, parts.bank, parts.share
+    interest = rate.shape[0] > 0
+    for k in range(row.shape[0]):
+        i = np.uint64(row[k])
+        if not alive[i]:
+            continue
+        x = loans[i] * rate[i] / 12.0 if interest else loans[i]
+        v = share[k] * (weight[np.uint64(sector[i])] * x)
+        out[np.uint64(bank[i])] -= v
+        out[np.uint64(pbank[k])] += v
+
+
+@kernel
+def shift_repayments(parts, alive, bank, sector, weight, repaid, rolled, bank_loans):
+    """The lead booked a row's repayment less its renewal; each participant takes its share."""
+    row, pbank, share = parts.row, parts.bank, parts.share
+    for k in range(row.shape[0]):
+        i = np.uint64(row[k])
+        if not alive[i]:
+            continue
+        v = share[k] * weight[np.uint64(sector[i])] * (repaid[i] - rolled[i])
+        bank_loans[np.uint64(bank[i])] += v
+        bank_loans[np.uint64(pbank[k])] -= v
+
+
+@njit(inline="always")
+def risk_weight(loans, guaranteed, sme, rw_sme, rw_large, rw_g):
+    """A row's risk weight as accounting.month_sums makes it: its class's weight on the part the
+    guarantee fund does not cover, rw_g on the covered part."""
+    gshare = min(guaranteed / max(loans, 1e-300), 1.0) if loans > 0 else 0.0
+    return (rw_sme if sme else rw_large) * (1 - gshare) + rw_g * gshare
+
+
+@kernel
+def shift_exposures(parts, firms, sectors, rw_sme, rw_large, rw_g, npl_months, banks, firm_loans):
+    """As accounting.month_sums books a row's exposures at its lead (loans by size class, guaranteed
+    loans, risk-weighted assets, non-performing loans, the loans its firms owe it), each participant
+    takes its share. Deposits stay with the lead."""
+    row, pbank, share = parts.row, parts.bank, parts.share
+    alive, bank, sector, sme = firms.alive, firms.bank, firms.sector, firms.sme
+    loans, guaranteed, loss_months = firms.loans, firms.guaranteed, firms.loss_months
+    weight = sectors.weight
+    for k in range(row.shape[0]):
+        i = np.uint64(row[k])
+        if not alive[i]:
+            continue
+        w = weight[np.uint64(sector[i])]
+        loans_i = loans[i]
+        g_i = guaranteed[i]
+        lw = w * loans_i
+        rw = risk_weight(loans_i, g_i, sme[i], rw_sme, rw_large, rw_g)
+        lead = np.uint64(bank[i])
+        p = np.uint64(pbank[k])
+        sh = share[k]
+        for b, sign in ((lead, -1.0), (p, 1.0)):
+            v = sign * sh
+            if sme[i]:
+                banks.loans_sme[b] += v * lw
+            else:
+                banks.loans_large[b] += v * lw
+            banks.guaranteed[b] += v * w * g_i
+            banks.rwa[b] += v * rw * lw
+            if loss_months[i] >= npl_months:
+                banks.npl[b] += v * lw
+            firm_loans[b] += v * lw
+
+
+@kernel
+def place_loans(order, book, wr, rw, first, unit, bank_weight, free, by_capital, lead, over, prow, pbank, pshare):
+    """Place rows' loans with banks within the large-exposure limit. Rows in `order`: row r's book
+    (economy-wide yuan, book[r], risk weight rw[r]) goes first to its drawn bank first[r], up to that
+    bank's cap unit[b] x max(wr[r], bank_weight) and the bank's free risk-weighted assets free[b] (its
+    target at set-up; infinite for entrants); the rest to the banks in `by_capital` (largest capital
+    first, from the first with free assets left), each up to its cap, at most MAX_LENDERS banks in
+    all. What no bank can take within the limit is shared by the row's lenders in proportion to their
+    caps (a breach: over[r] is set, and counted). Writes lead[r] (the bank that took the largest
+    part, first among equals: the firm's main bank, where its deposits are) and the participants'
+    entries (row, bank, share of the book) into prow, pbank, pshare; returns (entries, breaches, the
+    book placed beyond the limit), or -1 entries if the buffers are too small."""
+    n_b = unit.shape[0]
+    used = np.empty(MAX_LENDERS, dtype=np.int64)
+    took = np.empty(MAX_LENDERS)
+    n_p = 0
+    breaches = 0
+    beyond = 0.0
+    gp = 0  # banks before by_capital[gp] have no free book left
+    for r in order:
+        rem = book[r]
+        b0 = first[r]
+        lead[r] = b0
+        over[r] = False
+        rw_r = rw[r] if rw[r] > 0.0 else 1.0
+        if rem <= 0.0:
+            continue
+        scale = wr[r] if wr[r] > bank_weight else bank_weight
+        k = 0
+        b = b0
+        j = gp
+        while True:
+            if b >= 0:
+                take = unit[b] * scale
+                if free[b] < take * rw_r:
+                    take = free[b] / rw_r
+                if take > rem:
+                    take = rem
+                if take > 0.0:
+                    used[k] = b
+                    took[k] = take
+                    k += 1
+                    free[b] -= take * rw_r
+                    rem -= take
+            if rem <= 1e-12 * book[r] or k == MAX_LENDERS:
+                break
+            while gp < n_b and free[by_capital[gp]] <= 0.0:
+                gp += 1
+            if j < gp:
+                j = gp
+            b = -1
+            while j < n_b:  # the next bank with free book and room under its cap
+                c = by_capital[j]
+                j += 1
+                if free[c] > 0.0 and unit[c] > 0.0:
+                    seen = False
+                    for q in range(k):
+                        seen = seen or used[q] == c
+                    if not seen:
+                        b = c
+                        break
+            if b < 0:
+                break
+        if k == 0:  # no bank can lend to it within the limit: its drawn bank holds the loan
+            used[0] = b0
+            took[0] = 0.0
+            k = 1
+        if rem > 1e-12 * book[r]:
+            breaches += 1
+            beyond += rem
+            over[r] = True
+        if rem > 0.0:  # shared by the lenders in proportion to their caps (the last one takes the rounding)
+            caps = 0.0
+            for q in range(k):
+                caps += unit[used[q]]
+            left = rem
+            for q in range(k):
+                x = rem * unit[used[q]] / caps if caps > 0.0 and q < k - 1 else left
+                took[q] += x
+                free[used[q]] -= x * rw_r
+                left -= x
+        main = 0  # the lead is the largest lender (the firm's main bank, which keeps its deposits)
+        for q in range(1, k):
+            if took[q] > took[main]:
+                main = q
+        lead[r] = used[main]
+        total = book[r]
+        if n_p + k > prow.shape[0]:
+            return -1, 0, 0.0  # the buffer is too small: the caller retries with a larger one
+        for q in range(k):
+            if q != main:
+                prow[n_p] = r
+                pbank[n_p] = used[q]
+                pshare[n_p] = took[q] / total
+                n_p += 1
+    return n_p, breaches, beyond
