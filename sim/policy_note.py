@@ -1,0 +1,245 @@
+"""The policy note, docs/policy-note.md, regenerated from runs: `python -m sim.policy_note`.
+
+Every number in the note comes from two comparisons of the shipped scenarios against the baseline,
+on common random numbers: the open economy (the engine's default) for the effects on industry, and
+the closed economy (`[economy] closure = "closed"`) under two budget rules for the fiscal effects,
+decomposed from the transaction-flow matrix (the government's column: taxes, purchases, transfers and
+subsidies, guarantee payouts and bank resolution, interest). The prose around the numbers says what
+each scenario changes and which mechanism carries its result; the numbers are filled in, so the note
+cannot drift from the engine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ROOT / "scenarios"
+NAMES = ["baseline", "vat_cut", "energy_cost_cut", "energy_cost_cut_all_tariffs", "capacity_consolidation",
+         "tech_upgrade", "sme_finance", "market_access", "emerging_industries", "miit_2019"]
+RULES = {"deficit": "deficit-financed (purchases on their trend path; bonds cover the gap)",
+         "revenue": "spending follows revenue (purchases follow tax revenue with a lag)"}
+BN = 1e9
+
+# the government's column of the matrix, grouped: (label, flows, sign on the balance)
+FISCAL = (
+    ("taxes", ("vat_remitted", "vat_on_imports", "corporate_income_tax", "taxes_rest", "bank_taxes",
+               "guarantee_fees", "central_bank_profit", "export_vat_refund"), 1),
+    ("purchases", ("sales_government", "vat_on_sales", "government_rest", "imports", "purchase_subsidies"), 1),
+    ("transfers and subsidies", ("transfers", "subsidies"), 1),
+    ("payouts (guarantees, bank resolution)", ("guarantee_payouts", "bank_recapitalisation"), 1),
+    ("interest", ("bond_interest",), 1),
+)
+
+# what each scenario changes (with sources) and the metrics its sentence reports
+TEXT = {
+    "vat_cut": ("**VAT cut** (`vat_cut.toml`: manufacturing VAT 16% to 13% from April 2019, DLA Piper via "
+                "Lexology 2019). About a third of the cut reaches buyers' prices on impact (Ni and Yan 2021); "
+                "the rest lifts margins until competition erodes them (`behaviour.vat_margin_decay`).",
+                ("price_tax_inclusive", "output", "profit", "employment")),
+    "energy_cost_cut": ("**Energy cost cut** (`energy_cost_cut.toml`: the general industrial and commercial "
+                        "tariff -10% in two steps in 2019, gov.cn and NDRC 2019). Steel, aluminium and cement buy "
+                        "on the large-industry tariff, which the 2019 cut left alone.",
+                        ("energy_cost", "output", "profit")),
+    "energy_cost_cut_all_tariffs": ("**All tariffs** (`energy_cost_cut_all_tariffs.toml`, a counterfactual: "
+                                    "every tariff -10%), for comparison with the cut as made.",
+                                    ("energy_cost", "output", "profit")),
+    "capacity_consolidation": ("**Capacity consolidation** (`capacity_consolidation.toml`: backward capacity "
+                               "closed on the 2018-20 provincial and national plans, with compensation; the bans "
+                               "and 1.25:1 replacement in force since 2017-18 are in the baseline). The closures "
+                               "take the costliest capacity first, so the remaining firms run fuller at lower "
+                               "average cost; markups move toward the norm of a fuller sector, which is bounded, "
+                               "and buyers short of steel produce less (input rationing, docs/model.md section 4).",
+                               ("capacity_heavy", "utilization_heavy", "price_tax_inclusive", "output", "profit")),
+    "tech_upgrade": ("**Technology upgrade** (`tech_upgrade.toml`: 20% of upgrade costs subsidised, an "
+                     "assumption within provincial programmes' range). Upgrades must be funded from deposits "
+                     "and credit; the subsidy lets firms that could not fund the whole cost go ahead.",
+                     ("productivity", "energy_intensity", "investment", "employment", "output")),
+    "sme_finance": ("**SME finance** (`sme_finance.toml`: guarantee fee cut to 1% for small loans, bank keeps 20% "
+                    "of the risk, receivables and IP pledges accepted, a 30% inclusive-lending target; MOF 2018, "
+                    "State Council 2019, CBIRC 2019, CNIPA 2019). The guarantee fund exists in the baseline "
+                    "(66.1 bn yuan, 2% fee), and the levers work through banks' risk thresholds.",
+                    ("credit_sme", "loan_rate_sme", "output")),
+    "market_access": ("**Market access** (`market_access.toml`: entry barrier 0.5 to 0.4, an assumption for the "
+                      "2019 negative list and faster registration). Entrants start behind the productivity "
+                      "frontier.", ("entries", "productivity", "output")),
+    "emerging_industries": ("**Emerging industries** (`emerging_industries.toml`: extra demand growth for 5G "
+                            "equipment and NEVs from June 2019, bought by the government; an assumption).",
+                            ("output_emerging", "output", "employment")),
+    "miit_2019": ("**The whole package** (`miit_2019.toml`: all of the above as made in 2019, the "
+                  "all-tariffs counterfactual excepted).",
+                  ("output", "price_tax_inclusive", "productivity", "capacity_heavy", "credit_sme", "employment")),
+}
+
+
+def run_comparisons(seeds: int, firms: int, months: int, names=NAMES, progress: bool = True):
+    """The open comparison and the closed ones, one per budget rule."""
+    from .compare import compare
+    from .scenario.load import load_scenario
+
+    paths = [SCENARIOS / f"{n}.toml" for n in names]
+    t0 = time.perf_counter()
+    out = {"open": compare(paths, seeds=seeds, firms=firms, months=months)}
+    for rule in RULES:
+        over = {"economy.closure": "closed", "economy.budget_rule": rule, "run.firms": firms, "run.months": months}
+        if rule == "revenue":
+            over["policy.deficit_financed"] = False
+        scs = [load_scenario(p, **over) for p in paths]
+        out[rule] = compare(scs, seeds=seeds)
+        if progress:
+            print(f"  {rule}: {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    return out
+
+
+def fiscal_effects(cmp: xr.Dataset) -> dict[str, dict[str, float]]:
+    """Per scenario, the change of each group of the government's flows against the baseline over the
+    last 12 months, bn yuan a year (mean over seeds; a receipt counts +, a payment -), the balance
+    (their sum), the change in debt at the end, and whether the groups add up to the balance."""
+    from .economy.accounts import FLOWS, INSTITUTIONS
+
+    g = list(INSTITUTIONS).index("government")
+    names = list(FLOWS)
+    tfm = cmp.tfm.isel(time=slice(-12, None)).isel(institution=g).sum("time").mean("seed") / BN  # (scenario, flow)
+    base = tfm.sel(scenario=cmp.attrs["baseline"])
+    out = {}
+    for s in cmp.scenario.values:
+        d = tfm.sel(scenario=s) - base
+        row = {label: float(sum(d.isel(flow=names.index(f)) for f in flows if f in names))
+               for label, flows, _ in FISCAL}
+        row["balance"] = float(d.sum("flow") - sum(d.isel(flow=names.index(f)) for f in names if f.startswith("d_")))
+        row["other"] = row["balance"] - sum(row[label] for label, _, _ in FISCAL)
+        debt = cmp.gov_debt.isel(time=-1).mean("seed") / BN
+        row["debt"] = float(debt.sel(scenario=s) - debt.sel(scenario=cmp.attrs["baseline"]))
+        out[str(s)] = row
+    return out
+
+
+def _pct(x: float, unit: str) -> str:
+    if unit == "pp":
+        return f"{x:+.2f} pp"
+    if unit == "%":
+        return f"{x:+.1f}%"
+    return f"{x:+,.0f} {unit}"
+
+
+def _effects_sentence(cmp: xr.Dataset, s: str, metrics) -> str:
+    from .compare import METRICS
+
+    parts = []
+    for m in metrics:
+        label, _, unit = METRICS[m]
+        mu, lo, hi = (float(cmp[v].sel(scenario=s, metric=m)) for v in ("summary_mean", "summary_low", "summary_high"))
+        parts.append(f"{label} {_pct(mu, unit)} [{lo:+.1f}, {hi:+.1f}]")
+    return "Effects in the last year: " + "; ".join(parts) + "."
+
+
+def render(runs: dict, seeds: int, firms: int, months: int, seconds: float, figure: str | None) -> str:
+    from . import __version__
+    from .compare import summary_rows
+
+    cmp = runs["open"]
+    start = str(cmp.time.values[0])[:7]
+    end = str(cmp.time.values[-1])[:7]
+    lines = [
+        "# What the 2019 industrial-policy programme does, according to `sim`",
+        "",
+        f"*Generated by `python -m sim.policy_note` ({seeds} seeds x {firms:,} firms, {start} to {end}, "
+        f"{seconds:.0f} s on this machine; engine {__version__}). Every scenario runs on the same seeds "
+        "(common random numbers). Effects are over the last 12 months, mean across seeds, with the 5-95% "
+        "band in brackets; industry effects come from the engine's default (open) economy, fiscal effects from "
+        "the closed economy's accounts under two budget rules.*",
+        "",
+    ]
+    if figure:
+        lines += [f"![Effects against the baseline]({figure})", ""]
+    lines += ["## The scenarios and what the model says", ""]
+    for s, (what, metrics) in TEXT.items():
+        if s in cmp.scenario.values:
+            lines += [what + " " + _effects_sentence(cmp, s, metrics), ""]
+    others = [str(n) for n in cmp.scenario.values if n != "baseline"]
+    lines += ["## All effects", "", "| effect | " + " | ".join(others) + " |", "|---" * (len(others) + 1) + "|"]
+    for label, cells in summary_rows(cmp):
+        lines.append(f"| {label} | " + " | ".join(cells[n] for n in cmp.scenario.values if n != "baseline") + " |")
+    lines += ["", "## Who pays: the fiscal effects from the accounts", "",
+              "The closed economy books every flow between firms, households, government, banks, the central "
+              "bank, the rest of the world and the rest of the domestic economy (docs/model.md, \"The whole "
+              "economy\"). Below, each scenario's change in the government's receipts and payments against the "
+              "baseline, bn yuan a year over the last 12 months, under two budget rules: a + is a gain to "
+              "the government's balance (more receipts or less spending), a - a loss. A scenario's fiscal cost "
+              "depends on the rule: deficit finance keeps purchases on their "
+              "path and adds debt and interest; a revenue rule cuts purchases as revenue falls, which takes "
+              "demand from the industries.", ""]
+    groups = [label for label, _, _ in FISCAL] + ["other", "balance"]
+    for rule, what in RULES.items():
+        fx = fiscal_effects(runs[rule])
+        out = runs[rule]
+        lines += [f"**{rule.capitalize()} rule**: {what}.", "",
+                  "| scenario | " + " | ".join(groups) + " | debt at the end | output |",
+                  "|---" * (len(groups) + 3) + "|"]
+        for s in out.scenario.values:
+            if s == "baseline":
+                continue
+            r = fx[str(s)]
+            q = float(out.summary_mean.sel(scenario=s, metric="output"))
+            lines.append(f"| {s} | " + " | ".join(f"{r[g]:+,.0f}" for g in groups)
+                         + f" | {r['debt']:+,.0f} | {q:+.1f}% |")
+        lines.append("")
+    lines += [
+        "\"Other\" holds the government's remaining rows (it is what the groups leave of the balance, so the "
+        "table adds up by construction; a large value would point at a flow this table does not name). "
+        "\"Debt at the end\" is the cumulative deficit's change, bn yuan.", "",
+        "## How far to trust this",
+        "- The calibration is documented in `sim/data/sectors.toml`, `docs/calibration-research.md` and "
+        "`docs/credit.md`; many sector figures are inferred.",
+        "- Prices rise near capacity only through overtime costs and a bounded markup norm "
+        "(docs/model.md section 5); a sector at capacity rations its buyers and imports the rest. Neither the "
+        "2016-17 steel price boom nor its profits are reproduced (docs/history.md).",
+        "- Under the status-quo capacity rules, steel, cement, glass and aluminium run toward full capacity "
+        "as demand grows at its assumed trend, so every scenario is measured against a baseline of tightening "
+        "heavy-industry markets.",
+        "- In the open economy final demand is not paid for by anyone's budget; the closed economy's "
+        "accounts close every month and are the ones to use for fiscal questions.",
+        "- Several scenario magnitudes are assumptions (upgrade subsidy rate, entry barrier, demand support), "
+        "marked as such in the files: compare directions and orders of magnitude, not decimals.",
+        f"- {seeds} seeds give bands that hold where an effect is large but understate the spread of small "
+        "ones; use more seeds (`sim compare --seeds 12`) before quoting a small effect.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m sim.policy_note", description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", type=int, default=4)
+    ap.add_argument("--firms", type=int, default=20000)
+    ap.add_argument("--months", type=int, default=60)
+    ap.add_argument("--out", default=str(ROOT / "docs" / "policy-note.md"))
+    ap.add_argument("--figure", default=str(ROOT / "docs" / "figures" / "policy_effects.png"))
+    a = ap.parse_args(argv)
+    t0 = time.perf_counter()
+    runs = run_comparisons(a.seeds, a.firms, a.months)
+    seconds = time.perf_counter() - t0
+    out = Path(a.out)
+    fig = None
+    if a.figure:
+        from .compare import plot
+
+        plot(runs["open"], a.figure, overwrite=True)
+        where, home = Path(a.figure).resolve(), out.parent.resolve()
+        fig = str(where.relative_to(home)) if where.is_relative_to(home) else str(a.figure)
+    tmp = out.with_suffix(".md.tmp")
+    tmp.write_text(render(runs, a.seeds, a.firms, a.months, seconds, fig))
+    tmp.replace(out)
+    print(f"wrote {out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    np.seterr(all="ignore")
+    sys.exit(main())
