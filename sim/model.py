@@ -17,6 +17,7 @@ from .economy import Institutions
 from .kernels import accounting as acc
 from .kernels import exit_entry as xe
 from .kernels import investment as inv
+from .kernels import market as mkt
 from .kernels import sums
 from .phases.accounts import RecordsMixin
 from .phases.capacity import CapacityRulesMixin
@@ -281,33 +282,19 @@ class IndustrialEconomy(SetupMixin, FirmPhasesMixin, CreditMixin, CapacityRulesM
         of its critical inputs; a supplier rations its buyers pro rata and buyers import the share m
         (`economy.shortage_import_share`) of what it cannot supply, so a buyer gets
         phi_k = (q_k + m max(D_k - q_k, 0)) / D_k of what it ordered from k. Orders are
-        D = other + A x. Solved by fixed-point iteration from last month's output (the input-output
-        matrix's column sums are below one, so it contracts; a few dozen steps to 1e-13). Inputs from
+        D = other + A x. Solved by fixed-point iteration from last month's output in a compiled loop
+        (kernels.market.solve_orders; the input-output matrix's column sums are below one, so it
+        contracts, in a few dozen steps to 1e-13). Inputs from
         the buyer's own sector are trade within the industry and do not bind. Sets input_fill (rho),
         supply_fill (phi); returns all orders and the intermediate ones."""
-        cap = self.sector_capacity()
-        m = float(self.sc.economy.shortage_import_share)
-        io, critical = self.io, self.critical
-        x = np.minimum(self.out_prev, cap)
-        rho = np.ones_like(x)
-        for _ in range(200):
-            demand = other + io @ x
-            x_new = np.minimum(demand, cap)
-            q = rho * x_new
-            phi = np.divide(q + m * np.maximum(demand - q, 0.0), demand, out=np.ones_like(demand), where=demand > 0)
-            rho_new = np.where(critical, phi[:, None], 1.0).min(axis=0)
-            done = np.max(np.abs(x_new - x)) <= 1e-13 * np.max(x_new) and np.max(np.abs(rho_new - rho)) <= 1e-13
-            x, rho = x_new, rho_new
-            if done:
-                break
-        else:
+        demand, inter, rho, phi, its = mkt.solve_orders(other, self.sector_capacity(), self.io, self.critical,
+                                                        float(self.sc.economy.shortage_import_share),
+                                                        self.out_prev, 1e-13, 200)
+        if its < 0:
             raise RuntimeError(f"month {self.t}: the orders of the input-output block did not converge")
-        demand = other + io @ x
-        q = rho * np.minimum(demand, cap)
-        self.supply_fill = np.divide(q + m * np.maximum(demand - q, 0.0), demand, out=np.ones_like(demand),
-                                     where=demand > 0)
+        self.supply_fill = phi
         self.input_fill = rho
-        return demand, io @ x
+        return demand, inter
 
     def _close_economy(self, t, demand, inc, ivt, ext, entry_cash) -> None:
         """Step 11 in the closed economy: every flow of the month paid by one institution to another,

@@ -124,3 +124,22 @@ def test_retired_backlog_key_is_accepted_warned_and_ignored(tmp_path):
     b = run_text(tmp_path, "", months=6, seed=SEED)
     assert "markup_backlog_response" in a.attrs["warnings"] and "retired" in a.attrs["warnings"]
     np.testing.assert_array_equal(a.markup_mean.values, b.markup_mean.values)
+
+
+def test_orders_fixed_point_by_hand():
+    # two sectors: B buys 0.5 yuan of A per yuan (critical); A's capacity 15 is short of its orders
+    from sim.kernels.market import solve_orders
+
+    io = np.array([[0.0, 0.5], [0.0, 0.0]])
+    critical = io >= 0.03
+    other, cap = np.array([10.0, 20.0]), np.array([15.0, 100.0])
+    demand, inter, rho, phi, its = solve_orders(other, cap, io, critical, 0.5, np.array([15.0, 20.0]), 1e-13, 200)
+    np.testing.assert_allclose(demand, [20.0, 20.0])  # B orders for the output it plans, 20
+    np.testing.assert_allclose(inter, [10.0, 0.0])
+    np.testing.assert_allclose(phi, [(15.0 + 0.5 * 5.0) / 20.0, 0.9375])  # A rations pro rata, half the gap imported
+    np.testing.assert_allclose(rho, [1.0, 0.875])  # so B makes 87.5% of its orders: 17.5 of 20, and its own
+    # buyers get 17.5 plus half of the 2.5 it could not make: 0.9375
+    assert its >= 0
+    # starting far from the fixed point, it takes steps; with none allowed it says it did not converge
+    *_, its0 = solve_orders(other, cap, io, critical, 0.5, np.zeros(2), 1e-13, 0)
+    assert its0 == -1

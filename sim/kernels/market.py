@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import namedtuple
 
 import numpy as np
-from numba import prange
+from numba import njit, prange
 
 from .._numba import chunks, kernel, rows_of
 from .elementary import exp, log
@@ -169,3 +169,80 @@ def market_step(firms, sectors, month, params):
         unfilled[i] = u if o > q else 0.0
         revenue[i] = price[i] * q
     return harmonic
+
+
+@njit(cache=True, inline="always")
+def _fill_rate(made, ordered, import_share):
+    """Share of its orders a sector's buyers get: what it made, plus the imported share of the rest."""
+    if ordered <= 0.0:
+        return 1.0
+    short = ordered - made
+    short = short if short > 0.0 else 0.0
+    return (made + import_share * short) / ordered
+
+
+@njit(cache=True, inline="always")
+def _orders(other, cap, io, x, inter, demand, planned):
+    """Orders D = other + A x (intermediate ones into `inter`) and the output each sector plans,
+    min(D, K), into `planned`; returns the largest planned output."""
+    n = other.shape[0]
+    top = 0.0
+    for k in range(n):
+        z = 0.0
+        for s in range(n):
+            z += io[k, s] * x[s]
+        inter[k] = z
+        demand[k] = other[k] + z
+        planned[k] = demand[k] if demand[k] < cap[k] else cap[k]
+        top = planned[k] if planned[k] > top else top
+    return top
+
+
+@kernel
+def solve_orders(other, cap, io, critical, import_share, x0, tol, max_iter):
+    """Steps 2-4 at the sector level: the fixed point of x = min(other + A x, K) with the input
+    rationing of critical inputs (IndustrialEconomy.solve_orders says what it means). Loops over the
+    ten sectors: a compiled loop of microseconds where numpy's small-array calls took 0.8 ms a month.
+
+    other: final and investment orders; cap: capacity; io[k, s]: yuan from k per yuan of s;
+    critical[k, s]: a shortage of k limits s; import_share: m; x0: the starting point (last month's
+    output). Returns (orders, intermediate orders, input_fill rho, supply_fill phi, iterations);
+    iterations is -1 if it did not converge within max_iter."""
+    n = other.shape[0]
+    x = np.empty(n)
+    for s in range(n):
+        x[s] = x0[s] if x0[s] < cap[s] else cap[s]
+    rho = np.ones(n)
+    demand = np.empty(n)
+    inter = np.empty(n)
+    phi = np.ones(n)
+    x_new = np.empty(n)
+    rho_new = np.empty(n)
+    done = -1
+    for it in range(max_iter + 1):
+        top = _orders(other, cap, io, x, inter, demand, x_new)
+        for k in range(n):
+            phi[k] = _fill_rate(rho[k] * x_new[k], demand[k], import_share)
+        for s in range(n):
+            r = 1.0
+            for k in range(n):
+                if critical[k, s] and phi[k] < r:
+                    r = phi[k]
+            rho_new[s] = r
+        dx = 0.0
+        dr = 0.0
+        for s in range(n):
+            a = abs(x_new[s] - x[s])
+            dx = a if a > dx else dx
+            b = abs(rho_new[s] - rho[s])
+            dr = b if b > dr else dr
+            x[s] = x_new[s]
+            rho[s] = rho_new[s]
+        if dx <= tol * top and dr <= tol:
+            done = it
+            break
+    # orders and fill rates at the converged point
+    _orders(other, cap, io, x, inter, demand, x_new)
+    for k in range(n):
+        phi[k] = _fill_rate(rho[k] * x_new[k], demand[k], import_share)
+    return demand, inter, rho, phi, done
