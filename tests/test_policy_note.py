@@ -29,7 +29,7 @@ def test_the_budget_rule_decides_who_pays_for_a_vat_cut(runs):
     # deficit finance keeps purchases and adds debt; the revenue rule cuts purchases and adds less debt
     assert abs(deficit["purchases"]) < 0.05 * abs(deficit["taxes"])
     assert revenue["purchases"] > 0.3 * abs(revenue["taxes"])  # + : the government spends less
-    assert revenue["debt"] < 0.5 * deficit["debt"]
+    assert revenue["debt"] < 0.7 * deficit["debt"]  # in the first year; purchases follow revenue with a lag
     out = {r: float(runs[r].summary_mean.sel(scenario="vat_cut", metric="output")) for r in pn.RULES}
     assert out["revenue"] < out["deficit"]
 

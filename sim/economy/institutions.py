@@ -370,7 +370,10 @@ class Institutions:
         M.pay("taxes_rest", R, G, tax_r)
         M.pay("income_rest", R, H, va_r - tax_r)
         yd = yd_other + va_r - tax_r
-        revenue = float(M.m[:, G].clip(min=0).sum())
+        # the revenue the budget rules see: receipts net of the VAT refunded on exports (a negative tax;
+        # counting receipts alone, a VAT cut's smaller refund went unseen and the revenue rule cut
+        # purchases by 1.3 times the revenue actually lost)
+        revenue = float(M.m[:, G].clip(min=0).sum() + M.m[FLOW["export_vat_refund"], G])
         # financial stocks
         d_loans = flows["credit_loans"] + entry_loans - float(ext[:, xe.X_LOANS_REPAID].sum())
         M.stock_change("d_loans", F, d_liability=d_loans)
