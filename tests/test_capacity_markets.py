@@ -143,3 +143,23 @@ def test_orders_fixed_point_by_hand():
     # starting far from the fixed point, it takes steps; with none allowed it says it did not converge
     *_, its0 = solve_orders(other, cap, io, critical, 0.5, np.zeros(2), 1e-13, 0)
     assert its0 == -1
+
+
+def test_sectors_critical_to_each_other_get_the_greatest_fixed_point():
+    # A and B each need the other (0.1 yuan a yuan); A also needs C and B needs D, both short of
+    # capacity. Every rho_A = rho_B below both suppliers' fill rates is a fixed point; the right one,
+    # the most the two can make, is the lesser fill rate. (Updating both at once from their previous
+    # values, the engine once swapped two such values for ever: issue 19's stationarity runs.)
+    from sim.kernels.market import solve_orders
+
+    A, B, C, D = range(4)
+    io = np.zeros((4, 4))
+    io[A, B] = io[B, A] = io[C, A] = io[D, B] = 0.1
+    critical = io >= 0.03
+    other = np.array([100.0, 100.0, 20.0, 20.0])
+    cap = np.array([1e9, 1e9, 27.0, 29.0])  # C and D short of their orders (about 31)
+    demand, _, rho, phi, its = solve_orders(other, cap, io, critical, 0.0, np.zeros(4), 1e-13, 200)
+    assert its >= 0
+    assert phi[C] < phi[D] < 1.0
+    assert rho[A] == pytest.approx(phi[C], abs=1e-12) and rho[B] == pytest.approx(phi[C], abs=1e-12)
+    np.testing.assert_allclose(phi[[A, B]], rho[[A, B]], atol=1e-12)  # below capacity, no imports: phi = rho

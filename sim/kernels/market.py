@@ -200,9 +200,10 @@ def _orders(other, cap, io, x, inter, demand, planned):
 
 @kernel
 def solve_orders(other, cap, io, critical, import_share, x0, tol, max_iter):
-    """Steps 2-4 at the sector level: the fixed point of x = min(other + A x, K) with the input
-    rationing of critical inputs (IndustrialEconomy.solve_orders says what it means). Loops over the
-    ten sectors: a compiled loop of microseconds where numpy's small-array calls took 0.8 ms a month.
+    """Steps 2-4 at the sector level: the fixed point of x = min(other + A x, K), then the input
+    rationing of critical inputs as the greatest fixed point of rho = min_k phi_k(rho), iterated down
+    from rho = 1 (IndustrialEconomy.solve_orders says what it means). Loops over the ten sectors: a
+    compiled loop of microseconds where numpy's small-array calls took 0.8 ms a month.
 
     other: final and investment orders; cap: capacity; io[k, s]: yuan from k per yuan of s;
     critical[k, s]: a shortage of k limits s; import_share: m; x0: the starting point (last month's
@@ -219,26 +220,39 @@ def solve_orders(other, cap, io, critical, import_share, x0, tol, max_iter):
     x_new = np.empty(n)
     rho_new = np.empty(n)
     done = -1
+    # 1. the planned outputs: orders are placed before rationing, so x does not depend on rho
     for it in range(max_iter + 1):
         top = _orders(other, cap, io, x, inter, demand, x_new)
-        for k in range(n):
-            phi[k] = _fill_rate(rho[k] * x_new[k], demand[k], import_share)
-        for s in range(n):
-            r = 1.0
-            for k in range(n):
-                if critical[k, s] and phi[k] < r:
-                    r = phi[k]
-            rho_new[s] = r
         dx = 0.0
-        dr = 0.0
         for s in range(n):
             a = abs(x_new[s] - x[s])
             dx = a if a > dx else dx
-            b = abs(rho_new[s] - rho[s])
-            dr = b if b > dr else dr
             x[s] = x_new[s]
+        if dx <= tol * top:
+            done = it
+            break
+    if done < 0:
+        return demand, inter, rho, phi, done
+    _orders(other, cap, io, x, inter, demand, x_new)
+    # 2. the rationing: the greatest fixed point of rho = min over critical inputs of phi(rho), from
+    # rho = 1 down (phi rises with rho, so the steps fall monotonically and converge; sectors that
+    # are critical to each other would otherwise swap their values for ever)
+    done = -1
+    for it in range(max_iter + 1):
+        for k in range(n):
+            phi[k] = _fill_rate(rho[k] * x_new[k], demand[k], import_share)
+        dr = 0.0
+        for s in range(n):
+            r = rho[s]
+            for k in range(n):
+                if critical[k, s] and phi[k] < r:
+                    r = phi[k]
+            b = rho[s] - r
+            dr = b if b > dr else dr
+            rho_new[s] = r
+        for s in range(n):
             rho[s] = rho_new[s]
-        if dx <= tol * top and dr <= tol:
+        if dr <= tol:
             done = it
             break
     # orders and fill rates at the converged point
