@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import tomli_w
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import sim
@@ -125,6 +125,13 @@ def invalid_doc(draw) -> tuple[dict[str, Any], str, str]:
     return doc, f"policy.{name}", words
 
 
+def _baseline_policy(folder: Path) -> dict[str, Any]:
+    """The [policy] table of the baseline a generated file extends, as written."""
+    import tomllib
+
+    return tomllib.loads((folder / "baseline.toml").read_text()).get("policy", {})
+
+
 def _write(folder: Path, doc: dict[str, Any]) -> Path:
     (folder / "baseline.toml").write_text(BASELINE)
     path = folder / "generated.toml"
@@ -156,19 +163,29 @@ def test_an_invalid_file_names_its_key_and_writes_nothing(tmp_path_factory, case
 
 @settings(max_examples=12, **SETTINGS)
 @given(doc=valid_doc())
+# a sector the file leaves out keeps the baseline's capacity rule (cement's 1.25), not the default 0
+@example(doc={"extends": "baseline.toml", "policy": {"replacement_ratio": {"steel": 0.0}}, "schedule": {}})
 def test_a_valid_file_runs_and_closes_its_accounts(tmp_path_factory, doc):
     folder = tmp_path_factory.mktemp("ok")
     sc = sim.load_scenario(_write(folder, doc), firms=300, months=4)
-    # every table names every sector, the sectors a file did not name at their default
+    # every table names every sector, the sectors a file did not name at what the file it extends
+    # gives them (the baseline's capacity rules), else at the default
+    inherited = _baseline_policy(folder)
     for name in PER_SECTOR_POLICY:
         value = getattr(sc.policy, name)
         if isinstance(value, dict):
             assert list(value) == list(SECTORS)
             written = doc["policy"].get(name)
             default = Policy.model_fields[name].default
+            parent = inherited.get(name)
             for s in SECTORS:
                 if isinstance(written, dict) and s not in written:
-                    want = default.get(s, 0.0) if isinstance(default, dict) else default
+                    if isinstance(parent, dict):
+                        want = parent.get(s, default.get(s, 0.0) if isinstance(default, dict) else default)
+                    elif parent is not None:
+                        want = parent
+                    else:
+                        want = default.get(s, 0.0) if isinstance(default, dict) else default
                     assert value[s] == want
     ds = sim.run(sc, seed=1)
     credit = float(ds.credit_total.max())
