@@ -193,12 +193,11 @@ class IndustrialEconomy(SetupMixin, FirmPhasesMixin, CreditMixin, CapacityRulesM
         # (revenue at the posted price), labour and energy; unit costs, markups and next month's
         # prices; income (interest is paid to, and deposit interest paid by, each firm's bank)
         energy_cost = self.energy_share * self.energy_price_index()
-        # inputs are paid as received: phi_k of the orders placed at the output planned before rationing
-        got = self.io * self.supply_fill[:, None] / self.input_fill[None, :]  # per unit of output
-        material_cost = got.T @ base_price + self.materials
+        # inputs are paid as received (solve_orders)
+        material_cost = self.inputs_received.T @ base_price + self.materials
         anchor = self.markup0 + b.markup_utilisation_response * (self.util_smooth - self.util_target)
         anchor = np.maximum(anchor, 0.0)
-        vat_inputs_per_q = got.T @ (tau * base_price) + p.vat_rate_inputs * self.materials
+        vat_inputs_per_q = self.inputs_received.T @ (tau * base_price) + p.vat_rate_inputs * self.materials
         self.sfc_error = 0.0
         bk = self.banking
         bk.writeoff[:] = 0.0
@@ -285,15 +284,17 @@ class IndustrialEconomy(SetupMixin, FirmPhasesMixin, CreditMixin, CapacityRulesM
         D = other + A x. Solved by fixed-point iteration from last month's output in a compiled loop
         (kernels.market.solve_orders; the input-output matrix's column sums are below one, so it
         contracts, in a few dozen steps to 1e-13). Inputs from
-        the buyer's own sector are trade within the industry and do not bind. Sets input_fill (rho),
-        supply_fill (phi); returns all orders and the intermediate ones."""
+        the buyer's own sector are trade within the industry and do not bind. Sets input_fill (rho)
+        and inputs_received[k, s] = a_ks phi_k / rho_s, what s receives from k per
+        unit of its output (phi_k of what it ordered for the output it planned, q_s / rho_s); returns
+        all orders and the intermediate ones."""
         demand, inter, rho, phi, its = mkt.solve_orders(other, self.sector_capacity(), self.io, self.critical,
                                                         float(self.sc.economy.shortage_import_share),
                                                         self.out_prev, 1e-13, 200)
         if its < 0:
             raise RuntimeError(f"month {self.t}: the orders of the input-output block did not converge")
-        self.supply_fill = phi
         self.input_fill = rho
+        self.inputs_received = self.io * phi[:, None] / rho[None, :]
         return demand, inter
 
     def _close_economy(self, t, demand, inc, ivt, ext, entry_cash) -> None:

@@ -155,15 +155,12 @@ class Institutions:
                    ) -> tuple[np.ndarray, np.ndarray]:
         """Per unit of each sector's output this month: what it pays for inputs from the modelled
         industries and the rest of the economy, and the input VAT on them. A seller's sales to
-        intermediate use (its revenue x intermediate orders / all orders) are paid by the buyers in
-        proportion to their input needs at this month's output, so buyers pay for what was
-        delivered, no more. Of the intermediate orders a seller at capacity could not fill, buyers
-        import the share `shortage_import_share` (the input rationing of `solve_orders`),
-        and pay for those too, at the domestic ex-VAT price. What each buyer received is counted at
-        the output it planned before input rationing (q / input_fill) times the seller's fill rate
-        (`supply_fill`), as ordered (IndustrialEconomy.solve_orders): a buyer short of a critical
-        input produced less, one short of a non-critical input made its output with less of it and
-        pays for less."""
+        intermediate use (its revenue x intermediate orders / all orders), and the imports that
+        stand in for the intermediate orders it could not fill (the share `shortage_import_share`,
+        at the domestic ex-VAT price), are paid by the buyers in proportion to what each received
+        (IndustrialEconomy.inputs_received x its output: a buyer short of a critical input produced
+        less, one short of a non-critical input made its output with less of it and pays for less),
+        so buyers pay for what was delivered, no more."""
         m = self.m
         Fm = m.firms
         sums.sector_sums(Fm.alive, Fm.sector, (Fm.output, Fm.revenue), self._sums2)
@@ -171,10 +168,11 @@ class Institutions:
         int_share = np.divide(intermediate, demand, out=np.zeros(self.n_s), where=demand > 0)
         sold = rev * int_share
         imported = self.e.shortage_import_share * np.maximum(demand - q, 0.0) * int_share * self.last["base"]
-        got = m.io * m.supply_fill[:, None] * (q / m.input_fill)[None, :]  # got[k, s]: from k to s, 2019 prices
-        per_got = np.divide(sold + imported, got.sum(axis=1), out=np.zeros(self.n_s), where=got.sum(axis=1) > 0)
-        io_cost = np.divide(got.T @ per_got, q, out=np.zeros(self.n_s), where=q > 0)  # per unit of the buyer's output
-        io_vat = np.divide(got.T @ (tau * per_got), q, out=np.zeros(self.n_s), where=q > 0)
+        per_unit = m.inputs_received  # [k, s]: from k per unit of s's output (2019 prices)
+        got = per_unit @ q  # what each seller's buyers received
+        per_got = np.divide(sold + imported, got, out=np.zeros(self.n_s), where=got > 0)
+        io_cost = per_unit.T @ per_got  # per unit of the buyer's output
+        io_vat = per_unit.T @ (tau * per_got)
         self.last.update(intermediate_sales=sold, imported_inputs=imported)
         return io_cost + m.materials, io_vat + tau_inputs * m.materials
 

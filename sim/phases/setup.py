@@ -41,7 +41,7 @@ class SetupMixin:
         # critical[k, s]: a shortage of k's output limits s's production (not s's own sector's)
         self.critical = (self.io >= b.critical_input_threshold) & ~np.eye(N_S, dtype=bool)
         self.input_fill = np.ones(N_S)
-        self.supply_fill = np.ones(N_S)
+        self.inputs_received = self.io.copy()
         self.growth = f("demand_growth")
         self.lag = np.array([p.build_lag for p in ps], dtype=np.int64)
         self.dep_month = f("depreciation") / 12.0
