@@ -9,6 +9,7 @@ from numba import prange
 
 from .._numba import chunks, kernel, rows_of
 from .credit import credit_score, default_probability
+from .production import overtime_output
 
 # this month's costs and rates by sector for the income statements (arrays of one value per sector)
 COST_FIELDS = {
@@ -172,9 +173,7 @@ def income(firms, sectors, costs, params, score, flows, table):
             r = revenue[i]
             q_per_a = q / prod_i  # output in units of labour-augmenting productivity
             # output beyond normal utilisation takes labour paid the overtime premium
-            extra = q - u_normal[s] * capacity[i]
-            extra = extra if extra > 0.0 else 0.0
-            wages = (q + premium * extra) / prod_i * labour_cost[s]
+            wages = (q + premium * overtime_output(q, capacity[i], u_normal[s])) / prod_i * labour_cost[s]
             serv = q_per_a * services_cost[s]
             en = q * energy_cost[s] * ei_i
             mat = q * material_cost[s]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import namedtuple
 
 import numpy as np
-from numba import prange
+from numba import njit, prange
 
 from .._numba import kernel
 
@@ -34,6 +34,14 @@ PricingParams = namedtuple("PricingParams", tuple(PRICING_FIELDS))
 
 def pricing_params(behaviour) -> PricingParams:
     return PricingParams(*(kind(getattr(behaviour, name)) for name, (kind, _) in PRICING_FIELDS.items()))
+
+
+@njit(cache=True, inline="always")
+def overtime_output(q, capacity, normal_utilisation):
+    """Output beyond normal utilisation, max(0, q - u_n K): made with labour paid the overtime
+    premium (in unit costs here, in wages in `accounting.income`)."""
+    extra = q - normal_utilisation * capacity
+    return extra if extra > 0.0 else 0.0
 
 
 @kernel(parallel=True)
@@ -77,7 +85,7 @@ def costs_and_prices(firms, costs, params):
         if alive[i]:
             s = np.uint64(sector[i])
             q = output[i]
-            extra = q - u_normal[s] * capacity[i]
+            extra = overtime_output(q, capacity[i], u_normal[s])
             over = premium * labour[s] * extra / q if extra > 0.0 else 0.0
             unit_cost = ((va_cost[s] + over) / productivity[i] + energy_cost[s] * energy_intensity[i]
                          + material_cost[s])
