@@ -27,14 +27,14 @@ RULES = {"deficit": "deficit-financed (purchases on their trend path; bonds cove
          "revenue": "spending follows revenue (purchases follow tax revenue with a lag)"}
 BN = 1e9
 
-# the government's column of the matrix, grouped: (label, flows, sign on the balance)
+# the government's column of the matrix, grouped: (label, flows)
 FISCAL = (
     ("taxes", ("vat_remitted", "vat_on_imports", "corporate_income_tax", "taxes_rest", "bank_taxes",
-               "guarantee_fees", "central_bank_profit", "export_vat_refund"), 1),
-    ("purchases", ("sales_government", "vat_on_sales", "government_rest", "imports", "purchase_subsidies"), 1),
-    ("transfers and subsidies", ("transfers", "subsidies"), 1),
-    ("payouts (guarantees, bank resolution)", ("guarantee_payouts", "bank_recapitalisation"), 1),
-    ("interest", ("bond_interest",), 1),
+               "guarantee_fees", "central_bank_profit", "export_vat_refund")),
+    ("purchases", ("sales_government", "vat_on_sales", "government_rest", "imports", "purchase_subsidies")),
+    ("transfers and subsidies", ("transfers", "subsidies")),
+    ("payouts (guarantees, bank resolution)", ("guarantee_payouts", "bank_recapitalisation")),
+    ("interest", ("bond_interest",)),
 )
 
 # what each scenario changes (with sources) and the metrics its sentence reports
@@ -100,22 +100,20 @@ def run_comparisons(seeds: int, firms: int, months: int, names=NAMES, progress: 
 def fiscal_effects(cmp: xr.Dataset) -> dict[str, dict[str, float]]:
     """Per scenario, the change of each group of the government's flows against the baseline over the
     last 12 months, bn yuan a year (mean over seeds; a receipt counts +, a payment -), the balance
-    (their sum), the change in debt at the end, and whether the groups add up to the balance."""
-    from .economy.accounts import FLOWS, INSTITUTIONS
-
-    g = list(INSTITUTIONS).index("government")
-    names = list(FLOWS)
-    tfm = cmp.tfm.isel(time=slice(-12, None)).isel(institution=g).sum("time").mean("seed") / BN  # (scenario, flow)
-    base = tfm.sel(scenario=cmp.attrs["baseline"])
+    (the sum of its flows, the stock changes left out), "other" (what the groups leave of it) and the
+    change in debt at the end."""
+    gov = cmp.tfm.isel(time=slice(-12, None)).sel(institution="government").sum("time").mean("seed") / BN
+    d = gov - gov.sel(scenario=cmp.attrs["baseline"])  # (scenario, flow)
+    stocks = [str(f) for f in cmp.flow.values if str(f).startswith("d_")]
+    balance = d.sum("flow") - d.sel(flow=stocks).sum("flow")
+    debt = cmp.gov_debt.isel(time=-1).mean("seed") / BN
+    debt = debt - debt.sel(scenario=cmp.attrs["baseline"])
     out = {}
     for s in cmp.scenario.values:
-        d = tfm.sel(scenario=s) - base
-        row = {label: float(sum(d.isel(flow=names.index(f)) for f in flows if f in names))
-               for label, flows, _ in FISCAL}
-        row["balance"] = float(d.sum("flow") - sum(d.isel(flow=names.index(f)) for f in names if f.startswith("d_")))
-        row["other"] = row["balance"] - sum(row[label] for label, _, _ in FISCAL)
-        debt = cmp.gov_debt.isel(time=-1).mean("seed") / BN
-        row["debt"] = float(debt.sel(scenario=s) - debt.sel(scenario=cmp.attrs["baseline"]))
+        row = {label: float(d.sel(scenario=s, flow=list(flows)).sum()) for label, flows in FISCAL}
+        row["balance"] = float(balance.sel(scenario=s))
+        row["other"] = row["balance"] - sum(row[label] for label, _ in FISCAL)
+        row["debt"] = float(debt.sel(scenario=s))
         out[str(s)] = row
     return out
 
@@ -175,7 +173,7 @@ def render(runs: dict, seeds: int, firms: int, months: int, seconds: float, figu
               "depends on the rule: deficit finance keeps purchases on their "
               "path and adds debt and interest; a revenue rule cuts purchases as revenue falls, which takes "
               "demand from the industries.", ""]
-    groups = [label for label, _, _ in FISCAL] + ["other", "balance"]
+    groups = [label for label, _ in FISCAL] + ["other", "balance"]
     for rule, what in RULES.items():
         fx = fiscal_effects(runs[rule])
         out = runs[rule]
