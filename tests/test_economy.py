@@ -210,3 +210,18 @@ def test_inputs_short_at_home_are_imported_and_paid_for():
     assert fill(none) < fill(half) < 1.0
     q = lambda ds: float(ds.output.sel(sector="machinery", time=last).sum())  # noqa: E731
     assert q(none) < q(half)
+
+
+def test_budget_rules_see_revenue_net_of_export_refunds():
+    """The revenue the rules follow is the government's receipts less the VAT it refunds on exports (a
+    negative tax): counted gross, a VAT cut's smaller refund went unseen and the revenue rule cut
+    purchases by 1.3 times the revenue actually lost."""
+    sc = sim.load_scenario(SCENARIOS / "baseline.toml", **{**CLOSED, "run.months": 1})
+    m = IndustrialEconomy(sc, seed=1)
+    m.step()
+    gov = m.rec.to_dataset(sc.run.start, {}).tfm.isel(time=0).sel(institution="government")
+    refund = float(gov.sel(flow="export_vat_refund"))
+    assert refund < 0
+    flows = gov.sel(flow=[f for f in gov.flow.values if not str(f).startswith("d_")])  # not the stock changes
+    receipts = float(flows.where(flows > 0, 0.0).sum())
+    assert m.macro.revenue0 == pytest.approx(receipts + refund, rel=1e-12)
