@@ -11,24 +11,23 @@ tests/test_reference.py: both engines must agree step by step.
 
 from __future__ import annotations
 
-import bisect
 from types import SimpleNamespace
 
 import numpy as np
 
 from ..kernels import accounting as acc
-from ..kernels import credit_allocation as ca
 from ..kernels.credit import score_params
-from ..kernels.exposure import MAX_LENDERS, Parts
 from ..model import N_S, IndustrialEconomy
 from ..state import EXIT_BANKRUPTCY, EXIT_FORCED
-from .agents import BankAgent, FirmAgent
+from .agents import FirmAgent
 from .banking import ReferenceBanking
+from .credit import ReferenceCreditMixin
 from .tables import EXIT_COLUMNS, INCOME_COLUMNS, INCOME_SUMMED, INVEST_COLUMNS, new_tables, to_array
 
 
-class ReferenceEconomy(IndustrialEconomy):
-    """The plain Mesa way: a FirmAgent per firm, a BankAgent per bank, rules as methods."""
+class ReferenceEconomy(ReferenceCreditMixin, IndustrialEconomy):
+    """The plain Mesa way: a FirmAgent per firm, a BankAgent per bank, rules as methods (the credit
+    market's in sim/reference/credit.py)."""
 
     engine = "reference"
     banking_class = ReferenceBanking
@@ -236,7 +235,7 @@ class ReferenceEconomy(IndustrialEconomy):
         to_array(tables, INCOME_COLUMNS, self._income)
         return cash0, self._cash_total()
 
-    # -- 7. credit --------------------------------------------------------------------------
+    # -- 7. credit (the market itself: ReferenceCreditMixin, sim/reference/credit.py) ---------
     def plan_investment(self, u_review, va_cost, energy_cost, cap_per_capacity, annuity) -> None:
         b, p = self.b, self.policy
         e = SimpleNamespace(
@@ -280,194 +279,6 @@ class ReferenceEconomy(IndustrialEconomy):
             gap = b.debt_to_assets * (f.cash + f.capital + f.other_assets) - f.loans - f.other_liab
             if gap > 0.0 and f.firm_id % 12 == self.t % 12:
                 f.need += self.leverage_review_share() * gap
-
-    def credit_market(self) -> float:
-        """Loans amortise; the own bank rolls over the instalment of sound firms; applicants, best
-        score first, ask their bank and a few banks drawn by size and take the cheapest quote."""
-        F, b, p, c = self.firms, self.b, self.policy, self.sc.banking
-        bk, W = self.banking, self.weight
-        banks = [bk.bank(j) for j in range(bk.banks.n_rows)]
-        self._scores()
-        for arr in (
-            self.scratch.repaid,
-            self.scratch.rolled,
-            self.scratch.request,
-            self.scratch.limit,
-            self.scratch.granted,
-            self.scratch.fees,
-            self.scratch.new_rate,
-        ):
-            arr[:] = 0.0
-        firms = self.live_firms()
-        change = [0.0] * len(banks)  # each bank's book changes by its firms' repayments and renewals
-        for f in firms:
-            due = f.repay(float(b.loan_maturity))
-            self.scratch.repaid[f.row] = due
-            lenders = bk.lenders(f)  # each lender is repaid, and renews, its share of the instalment
-            for bank, share in lenders:
-                change[bank.row] -= share * (W[f.sector] * due)
-            f.update_net_worth()
-            # relationship lending: the own banks renew the instalment of sound firms
-            if due <= 0 or f.net_worth <= 0 or f.pd > c.pd_rollover_max:
-                continue
-            f.loans = f.loans + due
-            f.cash = f.cash + due
-            for bank, share in lenders:
-                change[bank.row] += share * (W[f.sector] * due)
-            self.scratch.rolled[f.row] = due
-        for bank in banks:
-            bank.lend(change[bank.row])
-        applicants = []
-        for f in firms:
-            request = f.need + (self.scratch.repaid[f.row] - self.scratch.rolled[f.row])
-            self.scratch.request[f.row] = request
-            assets = f.cash + f.capital + f.other_assets
-            if c.market == "passive":
-                limit = b.max_debt_to_assets * assets - f.loans
-            else:
-                collateral = (1 - c.collateral_haircut_capital) * f.capital + (1 - p.pledge_haircut) * (
-                    p.receivables_pledge * f.other_assets + p.ip_pledge * f.capital
-                )
-                unsecured = (
-                    (c.unsecured_sme if f.sme and not f.soe else c.unsecured_large)
-                    + (c.soe_unsecured * p.soe_implicit_guarantee if f.soe else 0.0)
-                ) * assets
-                limit = collateral + unsecured - f.loans
-            self.scratch.limit[f.row] = 0.0 if f.net_worth <= 0 else max(limit, 0.0)
-            if request > 0:
-                applicants.append(f)
-        applicants.sort(key=lambda f: f.pd)  # stable: ties stay in row order
-        u = self._draws["credit"].draw()  # the same uniforms as the engine's (stream "credit")
-        n_search = u.shape[1]
-        cdf = list(bk.size_cdf)
-        outstanding = 0.0
-        for f in firms:
-            outstanding += W[f.sector] * f.guaranteed
-        terms = ca.lending_terms(bk)  # the engine's names: per-bank terms (room used up) and parameters
-        params = ca.allocation_params(p, c, outstanding, bk.bank_weight)
-        fund_room = params.fund_room
-        self._new_parts = ([], [], [], [])  # rows lent to; their participations now (row, bank, share)
-        for f in applicants:
-            cands = [f.bank] + [
-                min(bisect.bisect_right(cdf, u[f.row, j]), len(banks) - 1) for j in range(n_search)
-            ]
-            fund_room = self._serve(f, cands, banks, terms, params, fund_room)
-        touched, prow, pbank, pshare = self._new_parts
-        bk.replace_parts(np.array(touched, dtype=np.int64),
-                         Parts(np.array(prow, dtype=np.int64), np.array(pbank, dtype=np.int64), np.array(pshare)))
-        fees = flow = 0.0
-        for row in range(F.n_rows):
-            w = W[F.sector[row]]
-            fees += self.scratch.fees[row] * w
-            S = self.scratch
-            flow += w * (S.granted[row] + S.rolled[row] - S.repaid[row] - S.fees[row])
-        self._credit_month = {"fees": fees}
-        np.logical_and(F.alive & (self.scratch.request > 0), self.scratch.granted <= 0, out=self.scratch.denied)
-        for f in firms:
-            f.update_net_worth()
-        return flow, self._cash_total(), bk.loan_gap()
-
-    def _serve(self, f: FirmAgent, cands: list[int], banks: list[BankAgent], terms, params,
-               fund_room: float) -> float:
-        """One applicant: quotes from the candidate banks that accept its risk and have room; it
-        borrows from the cheapest as much as that bank's room and large-exposure limit allow, the rest
-        from the next cheapest (at most MAX_LENDERS lenders); a new cheapest bank takes over the loan
-        if the firm has no other lender and the bank's room and limit hold its stock. `terms` and
-        `params` are the engine's (credit_allocation.LendingTerms, AllocationParams); `terms.room` is
-        used up. Returns the fund's remaining room."""
-        req = self.scratch.request[f.row]
-        if self.scratch.limit[f.row] < req:
-            req = self.scratch.limit[f.row]
-        if req <= 0:
-            return fund_room
-        w = self.weight[f.sector]
-        lgd = params.loss_given_default
-        rw_own = params.risk_weight_sme if f.sme else params.risk_weight_large
-        fee = params.fee_small if req <= params.small_loan else params.fee_large
-        g = 0.0
-        if f.sme and not f.soe and params.coverage > 0 and fund_room > 0:
-            if f.pd * lgd * params.coverage > fee:
-                g = params.coverage
-        pd_net = f.pd * (1.0 - g)
-        quotes = []  # (rate, bank), in candidate order
-        for b in cands:
-            if b < 0 or not banks[b].alive or terms.room[b] <= 0 or b in [q[1] for q in quotes]:
-                continue
-            if pd_net > (terms.pdmax_sme[b] if f.sme else terms.pdmax_large[b]):
-                continue
-            rate = params.policy_rate + terms.margin[b] + pd_net * lgd
-            if f.sme:
-                rate += params.sme_premium * (1.0 - terms.discount[b])
-            if b != f.bank:
-                rate += params.switching_cost
-            quotes.append((rate, b))
-        if not quotes:
-            return fund_room
-        mine = f.bank
-        stock = f.loans
-        # the firm's lenders and what each holds per real firm (the lead first)
-        held = [[bank.row, share * stock] for bank, share in self.banking.lenders(f)]
-        rw = rw_own * (1.0 - g) + params.risk_weight_guaranteed * g
-        spread = max(w, params.bank_weight)
-        rem, amt, paid, moved = req, 0.0, 0.0, False
-        for step, (rate, b) in enumerate(sorted(quotes, key=lambda q: q[0])):  # stable: ties keep candidate order
-            if rem <= 0.0:
-                break
-            at = next((j for j, h in enumerate(held) if h[0] == b), -1)
-            cap = terms.exposure_unit[b] * spread / w  # one real firm's loan this bank may hold
-            if at < 0:
-                moved_stock = rw_own * w * stock
-                if step == 0 and len(held) == 1 and stock < cap and moved_stock < terms.room[b]:
-                    terms.room[b] -= moved_stock  # a move: the new bank takes over the loan
-                    terms.room[held[0][0]] += moved_stock
-                    banks[held[0][0]].lend(-(w * stock))
-                    banks[b].lend(w * stock)
-                    held[0][0] = b
-                    at, moved = 0, True
-                elif len(held) < MAX_LENDERS:
-                    held.append([b, 0.0])
-                    at = len(held) - 1
-                else:
-                    continue
-            x = min(cap - held[at][1], rem)
-            if rw > 0 and x * rw * w > terms.room[b]:
-                x = terms.room[b] / (rw * w)
-            if x <= 0.0:
-                continue
-            banks[b].lend(w * x)
-            terms.room[b] -= rw * w * x
-            held[at][1] += x
-            rem -= x
-            amt += x
-            paid += (rate - (params.switching_cost if b != mine else 0.0)) * x
-        if amt <= 0.0 and not moved:
-            return fund_room
-        main = max(range(len(held)), key=lambda j: (held[j][1], -j))  # the largest lender leads (first among equals)
-        held[0], held[main] = held[main], held[0]
-        cover = amt * g
-        if cover * w > fund_room:
-            cover = fund_room / w
-        fund_room -= cover * w
-        new_rate = paid / amt if amt > 0.0 else 0.0
-        f.bank = held[0][0]
-        total = f.loans + amt
-        if amt > 0.0:
-            f.loan_rate = (f.loan_rate * f.loans + new_rate * amt) / total
-        f.loans = total
-        f.guaranteed = f.guaranteed + cover
-        fee_paid = fee * cover
-        f.cash = f.cash + (amt - fee_paid)
-        self.scratch.granted[f.row] = amt
-        self.scratch.fees[f.row] = fee_paid
-        self.scratch.new_rate[f.row] = new_rate
-        touched, prow, pbank, pshare = self._new_parts
-        touched.append(f.row)
-        for b, h in held[1:]:
-            if h > 0.0:
-                prow.append(f.row)
-                pbank.append(b)
-                pshare.append(h / (stock + amt))
-        return fund_room
 
     # -- 8. investment ----------------------------------------------------------------------
     def execute_investment(self, factor, cap_per_capacity, u_imit) -> float:
