@@ -115,8 +115,9 @@ class BankingSystem:
             pbank = np.empty(size, dtype=np.int64)
             pshare = np.empty(size)
             f = free.copy()
-            n, breaches, _ = exposure.place_loans(order, book, w, rw, first, unit, self.bank_weight, f, by_capital,
-                                                  lead, over, prow, pbank, pshare)
+            n, breaches, _ = exposure.place_loans(exposure.Borrowers(order, book, w, rw, first),
+                                                  exposure.Lenders(unit, f, by_capital), self.bank_weight,
+                                                  exposure.Placement(lead, over, prow, pbank, pshare))
             if n >= 0:
                 break
             size = book.size * (exposure.MAX_LENDERS - 1)

@@ -34,6 +34,13 @@ from .._numba import kernel
 MAX_LENDERS = 16  # banks one row may borrow from: its lead and fifteen participants (a model resolution)
 
 Parts = namedtuple("Parts", ("row", "bank", "share"))
+# place_loans' bundles: the rows to place (in `order`: their book in economy-wide yuan, real firms per
+# row, risk weight and drawn bank), the banks (cap per real loan, free risk-weighted assets, indices by
+# capital, largest first), and what it writes (each row's lead bank and breach flag, and the
+# participations' row, bank and share buffers)
+Borrowers = namedtuple("Borrowers", ("order", "book", "weight", "risk_weight", "first"))
+Lenders = namedtuple("Lenders", ("unit", "free", "by_capital"))
+Placement = namedtuple("Placement", ("lead", "over", "row", "bank", "share"))
 
 
 def no_parts() -> Parts:
@@ -129,7 +136,7 @@ def shift_exposures(parts, firms, sectors, rw_sme, rw_large, rw_g, npl_months, b
 
 
 @kernel
-def place_loans(order, book, wr, rw, first, unit, bank_weight, free, by_capital, lead, over, prow, pbank, pshare):
+def place_loans(rows, banks, bank_weight, out):
     """Place rows' loans with banks within the large-exposure limit. Rows in `order`: row r's book
     (economy-wide yuan, book[r], risk weight rw[r]) goes first to its drawn bank first[r], up to that
     bank's cap unit[b] x max(wr[r], bank_weight) and the bank's free risk-weighted assets free[b] (its
@@ -139,7 +146,13 @@ def place_loans(order, book, wr, rw, first, unit, bank_weight, free, by_capital,
     caps (a breach: over[r] is set, and counted). Writes lead[r] (the bank that took the largest
     part, first among equals: the firm's main bank, where its deposits are) and the participants'
     entries (row, bank, share of the book) into prow, pbank, pshare; returns (entries, breaches, the
-    book placed beyond the limit), or -1 entries if the buffers are too small."""
+    book placed beyond the limit), or -1 entries if the buffers are too small.
+
+    rows: Borrowers (order, book, wr = weight, rw = risk_weight, first); banks: Lenders (unit, free,
+    by_capital); out: Placement (lead, over, prow = row, pbank = bank, pshare = share)."""
+    order, book, wr, rw, first = rows.order, rows.book, rows.weight, rows.risk_weight, rows.first
+    unit, free, by_capital = banks.unit, banks.free, banks.by_capital
+    lead, over, prow, pbank, pshare = out.lead, out.over, out.row, out.bank, out.share
     n_b = unit.shape[0]
     used = np.empty(MAX_LENDERS, dtype=np.int64)
     took = np.empty(MAX_LENDERS)
