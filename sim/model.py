@@ -81,9 +81,8 @@ class IndustrialEconomy(SetupMixin, FirmPhasesMixin, CreditMixin, CapacityRulesM
         self.policy = PolicyState()
         self.policy_schedule = PolicySchedule(scenario)
         self.regulators = [cls(self) for cls in REGULATORS]
-        self.policy_schedule.advance(0)
         for reg in self.regulators:
-            reg.step()  # instruments in force at the start, for the banks' set-up
+            reg.step()  # the instruments of [policy], the status quo the economy is set up in
         self.banking = self.banking_class(self, bank_count(scenario))
         self._init_loan_rates()
         self.gov_debt = 0.0
@@ -105,6 +104,35 @@ class IndustrialEconomy(SetupMixin, FirmPhasesMixin, CreditMixin, CapacityRulesM
         self._draws = {name: RowDraws(self.streams[name], shape, seed, name, self._draw_pool)
                        for name, shape in shapes.items()}
         release_freed_memory()  # the set-up's temporaries
+        if self.policy_schedule.changes_at_start():
+            self.adopt_references(self.status_quo_references())
+
+    # the first month's values later months are measured against (docs/model.md, "Reference month")
+    REFERENCES = ("ptax0", "tax0", "income0", "_harmonic0")
+
+    def references(self) -> dict[str, object]:
+        """The reference values, set in the first month (after one step)."""
+        refs = {name: getattr(self, name) for name in self.REFERENCES}
+        if self.macro is not None:
+            refs["macro"] = self.macro.references()
+        return refs
+
+    def status_quo_references(self) -> dict[str, object]:
+        """The references of the status quo: the first month of the same economy (same scenario
+        without its schedule, same seed). Price indices, the tax and income anchors and the closed
+        economy's calibration constants describe 2019 as it was, so a change that acts from the
+        first month is measured against the month it changed, not absorbed into the anchors."""
+        quo = type(self)(self.sc.model_copy(update={"schedule": {}}), seed=self.run_seed)
+        quo.step()
+        return quo.references()
+
+    def adopt_references(self, refs: dict[str, object]) -> None:
+        """Take the references (and start the smoothed series at them) before the first step."""
+        for name in self.REFERENCES:
+            setattr(self, name, refs[name])
+        self.tax_smooth, self.income_smooth = self.tax0, self.income0
+        if self.macro is not None:
+            self.macro.adopt_references(refs["macro"])
 
     def _cash_total(self) -> float:
         F = self.firms

@@ -203,12 +203,10 @@ def render(runs: dict, seeds: int, firms: int, months: int, seconds: float, figu
         "heavy-industry markets.",
         "- In the open economy final demand is not paid for by anyone's budget; the closed economy's "
         "accounts close every month and are the ones to use for fiscal questions.",
-        "- A known defect in the fiscal tables: the closed economy calibrates the rest of the economy's tax "
-        "rate and import share, and the revenue rule's anchor, on each run's first month. Scenarios whose "
-        "measures start in 2019-01 (tech_upgrade, sme_finance, market_access, and so miit_2019) therefore "
-        "start from a slightly different calibration than the baseline, and under the revenue rule their "
-        "purchases follow a different anchor (tech_upgrade's +2,100 bn of purchases is that, not policy). "
-        "Read their fiscal rows as unreliable until the calibration is taken from the baseline.",
+        "- Every scenario starts from the same status quo: the anchors set in the first month (price levels, "
+        "the closed economy's tax rate and import share of the rest of the economy, the revenue rule's anchor) "
+        "are those of the first month without the scenario's schedule, so measures from 2019-01 are measured "
+        "against 2019 as it was (docs/model.md, reference month).",
         "- Several scenario magnitudes are assumptions (upgrade subsidy rate, entry barrier, demand support), "
         "marked as such in the files: compare directions and orders of magnitude, not decimals.",
         f"- {seeds} seeds give bands that hold where an effect is large but understate the spread of small "

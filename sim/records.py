@@ -18,7 +18,7 @@ REAL_CAPACITY_FLOW = {"price_base": "constant 2019 prices",
                                  "during the month"}
 PHYSICAL = {"comment": "each sector's physical unit is in the Dataset attribute capacity_units"}
 BASE_2019_01 = {"reference": "2019-01 = 1"}
-BASE_START = {"reference": "first simulated month = 1"}
+BASE_START = {"reference": "first month of the status quo = 1 (docs/model.md, reference month)"}
 BASE_SECTOR_2019 = {"reference": "2019 sector mean = 1"}
 ELECTRICITY_EQ = {"comment": "electricity-equivalent"}
 PER_REAL_OUTPUT = {"comment": "yuan of energy purchases per yuan of output at 2019 prices"}

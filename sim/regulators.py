@@ -29,8 +29,8 @@ class PolicySchedule:
             (month_index(m) - self.start, ch) for m, ch in sc.schedule.items()
         )
         self._next = 0
-        # changes dated before the start apply from the start
-        self.advance(0)
+        # nothing is applied here: the economy is set up under [policy] (the status quo), and the
+        # changes dated at or before the start act from the first month (`advance(0)` in the step)
 
     @staticmethod
     def _expand(name: str, value: Any, current: Any) -> Any:
@@ -44,6 +44,10 @@ class PolicySchedule:
                 base[SECTORS.index(s)] = float(v)
             return base
         return np.full(len(SECTORS), float(value))
+
+    def changes_at_start(self) -> bool:
+        """Whether some change acts from the first month (dated at or before the start)."""
+        return bool(self.changes) and self.changes[0][0] <= 0
 
     def advance(self, t: int) -> None:
         while self._next < len(self.changes) and self.changes[self._next][0] <= t:

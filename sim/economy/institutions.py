@@ -82,6 +82,19 @@ class Institutions:
         self.paid_out = np.zeros(n_s)  # this month's distributions of excess deposits, by sector
         self._sums2, self._sums3 = np.zeros((n_s, 2)), np.zeros((n_s, 3))  # sector sums over firm rows
 
+    # the values set in the first month that later months are measured against: price levels and
+    # budget shares, the rest of the economy's activity, and the three calibration constants
+    REFERENCES = ("ptax0", "base0", "theta0", "theta0_rest", "gamma0", "gamma0_rest", "x0", "rd0", "s_r0",
+                  "tax_rate_rest", "rest_import_share", "revenue0")
+
+    def references(self) -> dict[str, object]:
+        return {name: getattr(self, name) for name in self.REFERENCES}
+
+    def adopt_references(self, refs: dict[str, object]) -> None:
+        for name in self.REFERENCES:
+            setattr(self, name, refs[name])
+        self.revenue_smooth = self.revenue0
+
     # ------------------------------------------------------------------------------------------
     # step 2: what each buyer orders
     # ------------------------------------------------------------------------------------------
