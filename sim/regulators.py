@@ -119,11 +119,12 @@ class IndustryRegulator(Regulator):
             cap = self.model.sector_capacity()
             state.quota_reference[started] = cap[started]
         # projects under construction that break a new ban or replacement rule are halted, as the
-        # State Council ordered for non-compliant projects (Guo Fa [2013] No. 41)
+        # State Council ordered for non-compliant projects (Guo Fa [2013] No. 41); rules of the status
+        # quo ([policy]) are not new: the pipeline at the start complies with them (set-up)
         rule = np.maximum(state.values["replacement_ratio"], np.where(state.values["ban_new_capacity"] > 0, 1, 0))
         rule_before = np.maximum(state.previous.get("replacement_ratio", np.zeros_like(rule)),
                                  np.where(state.previous.get("ban_new_capacity", np.zeros_like(rule)) > 0, 1, 0))
-        new_rule = (rule > 0) & ((rule_before <= 0) | (self.model.t == 0))
+        new_rule = (rule > 0) & (rule_before <= 0)
         if new_rule.any():
             self.model.halt_projects(new_rule)
         if np.any(state.values["capacity_cap"] > 0):

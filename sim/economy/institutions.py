@@ -3,8 +3,10 @@
 
 Demand (step 2). Each buyer spends a budget and orders what it buys at the price it pays:
 - households spend C = a_y YD^e + a_w D_h (Godley and Lavoie 2007, model PC, with deposits as
-  wealth); YD^e is disposable income smoothed; a_y is set so that deposits over income stay at
-  their 2019 ratio on the trend path;
+  wealth); YD^e is disposable income smoothed and carried forward by the growth households
+  expect over the smoother's lag; a_y is set each month so that deposits over income
+  stay at their 2019 ratio when income grows as households expect (expected growth learned from
+  their income, `economy.growth_learning`);
 - the government spends what its budget rule allows (`economy.budget_rule`);
 - the rest of the world buys exports X_s = X0_s e^(g_s t) (p_s/p0_s)^(-export_elasticity);
 - the rest of the domestic economy (construction, infrastructure, other industries' equipment)
@@ -57,15 +59,23 @@ class Institutions:
         self.yd0 = e.disposable_income * TRN / 12.0
         self.dh = e.deposits_to_income * 12.0 * self.yd0  # households' deposits
         self.debt = e.debt_to_gdp * 12.0 * month  # government bonds outstanding
-        grow = math.exp(self.g / 12.0) - 1.0
-        # stationary deposits-to-income: saving = deposits x monthly trend growth
-        self.c0 = self.yd0 - grow * self.dh
+        # households' expected growth of their nominal income (a month): the trend at the start, then
+        # learned from the income they receive (`economy.growth_learning`)
+        self.g_exp = math.exp(self.g / 12.0) - 1.0
+        self.d_star = self.dh / self.yd0  # the deposits-to-income norm (months of income)
+        # stationary deposits-to-income: saving = deposits x expected monthly growth
+        self.c0 = self.yd0 - self.g_exp * self.dh
         self.a_w = e.propensity_wealth / 12.0
         self.a_y = (self.c0 - self.a_w * self.dh) / self.yd0
         if not 0.0 < self.a_y <= 1.5:
             raise ValueError(f"economy: the propensity to consume out of income comes out at {self.a_y:.3f}; "
                              "check deposits_to_income and propensity_wealth")
-        self.yd_smooth = self.yd0
+        # households' expected income: smoothed income (behaviour.income_smoothing, lambda) carried
+        # forward by the growth they expect over the smoother's mean lag of 1/lambda months, so that
+        # on a growth path it is this month's income (the smoothed value alone trails income by
+        # g/lambda, 1.7% at 4% a year, and households saved that gap on top of the norm)
+        self.lag_y = 1.0 / model.b.income_smoothing
+        self.yd_smooth = self.yd0 / (1.0 + self.g_exp * self.lag_y)
         self.transfers0 = e.transfers_share_of_gdp * month
         self.gov0 = e.government_share_of_gdp * month
         self.n_s = n_s
@@ -95,6 +105,19 @@ class Institutions:
             setattr(self, name, refs[name])
         self.revenue_smooth = self.revenue0
 
+    def consumption(self) -> float:
+        """Households' spending this month: C = a_y YD^e + a_w D_h, with expected income YD^e the
+        smoothed income carried forward by expected growth over the smoother's lag."""
+        return self.a_y * self.yd_smooth * (1.0 + self.g_exp * self.lag_y) + self.a_w * self.dh
+
+    def learn_income(self, yd: float) -> None:
+        """End of month: smooth the income received, learn its growth, and set the propensity to
+        consume out of income that keeps deposits at the norm at that growth."""
+        yd_smooth = self.yd_smooth + self.m.b.income_smoothing * (yd - self.yd_smooth)
+        self.g_exp += self.e.growth_learning * (yd_smooth / self.yd_smooth - 1.0 - self.g_exp)
+        self.a_y = 1.0 - (self.g_exp + self.a_w) * self.d_star
+        self.yd_smooth = yd_smooth
+
     # ------------------------------------------------------------------------------------------
     # step 2: what each buyer orders
     # ------------------------------------------------------------------------------------------
@@ -123,7 +146,7 @@ class Institutions:
         drift = np.exp((m.growth - self.g) * t / 12.0) * np.exp(cycle)
         rel = (ptax / self.ptax0) / price_rest
         # households
-        c = self.a_y * self.yd_smooth + self.a_w * self.dh
+        c = self.consumption()
         w = self.theta0 * rel ** (1.0 - m.elasticity) * drift
         h_budget = c * w / (w.sum() + self.theta0_rest)
         # government
@@ -422,7 +445,7 @@ class Institutions:
         if self.revenue0 is None:
             self.revenue0 = self.revenue_smooth = revenue
         self.revenue_smooth += m.b.income_smoothing * (revenue - self.revenue_smooth)
-        self.yd_smooth += m.b.income_smoothing * (yd - self.yd_smooth)
+        self.learn_income(yd)
         if self.s_r0 is None:
             self.s_r0 = s_r
         self.s_r_prev = s_r

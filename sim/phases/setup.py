@@ -146,9 +146,14 @@ class SetupMixin:
         F.price[sl] = (1 + F.markup[sl]) * unit_cost
         F.revenue[sl] = F.price[sl] * F.output[sl]
         self._balance_sheets(F.sector[sl], 12.0 * F.output[sl], {name: getattr(F, name)[sl] for name in SHEET})
-        # capacity under construction at start: the steady state of the time-to-build rule
+        # capacity under construction at start: the steady state of the time-to-build rule; where the
+        # status quo ([policy]) bans new capacity or asks for a replacement ratio, the projects in
+        # the pipeline are the compliant ones, capacity retired over the ratio (they go on: only a
+        # rule that starts during the run halts projects, regulators.IndustryRegulator)
         lag = self.lag[sector]
-        flow = np.maximum(self.dep_month + self.growth / 12.0, 0.0)[sector]
+        ratio = self.status_quo_replacement_ratio()
+        flow = np.where(ratio > 0, self.dep_month / np.where(ratio > 0, ratio, 1.0),
+                        np.maximum(self.dep_month + self.growth / 12.0, 0.0))[sector]
         F.pipeline[sl] = np.where(lag > 0, F.capacity[sl] * flow * lag, 0.0)
         F.pipeline_cost[sl] = F.pipeline[sl] * (self.cap_output * 12.0 * self.util_target)[sector]
         self.sme_threshold = b.sme_revenue_threshold / 12.0
@@ -175,6 +180,14 @@ class SetupMixin:
         self.entry_max = np.maximum(4, np.ceil(0.02 * alloc)).astype(np.int64)
         self._totals = np.zeros((N_S, 3))
         self._totals_ok = False
+
+    def status_quo_replacement_ratio(self) -> np.ndarray:
+        """Retired capacity needed per unit built, by sector, under [policy] (0: no rule; a ban
+        without a ratio needs one for one)."""
+        pol = self.sc.policy
+        ratio = np.array([pol.replacement_ratio[s] for s in SECTORS], dtype=float)
+        ban = np.array([bool(pol.ban_new_capacity[s]) for s in SECTORS])
+        return np.maximum(ratio, np.where(ban, 1.0, 0.0))
 
     def _init_loan_rates(self) -> None:
         """Loans at start carry the rate a bank would quote today (policy rate, margin, SME premium,

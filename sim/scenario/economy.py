@@ -55,12 +55,18 @@ class Economy(Strict):
                               ge=0, le=3)
     debt_adjustment: float = meta(0.02, "Share of the gap between debt and its target closed a month by "
                                   "purchases under 'debt_target'.", "1/month", "assumption", ge=0, le=1)
+    growth_learning: float = meta(
+        1.0 / 36.0, "Monthly weight of the latest growth of households' smoothed disposable income in the growth "
+        "they expect; the propensity to consume out of income is set each month so that saving keeps deposits at "
+        "deposits_to_income times income at that growth (0: the trend growth of the start throughout).", "1/month",
+        "adaptive expectations (Nerlove, JFE 1958); the stock-flow norm of Godley and Lavoie (2007, ch. 3); a "
+        "three-year mean lag, assumption (a faster one reads a jump in income as growth and saves it)", ge=0, le=1)
     propensity_wealth: float = meta(0.04, "Households' spending out of deposits a year.", "1/yr",
                                     "Godley and Lavoie (2007) model PC use 0.4 on a wider wealth; deposits "
                                     "assumed", ge=0, le=1)
     deposits_to_income: float = meta(1.91, "Households' deposits over annual disposable income at the start; "
                                      "the propensity to consume out of income is set so that this ratio is "
-                                     "stationary on the trend path.", "yr",
+                                     "stationary at the growth households expect.", "yr",
                                      "PBoC 2019: household deposits 82.1 trn; NBS 2019: disposable income "
                                      "30,733 yuan x 1,400 m", ge=0.1, le=10)
     disposable_income: float = meta(43.0, "Households' disposable income in the start year.", "trn yuan/yr",
