@@ -198,7 +198,8 @@ class IndustrialEconomy(SetupMixin, FirmPhasesMixin, CreditMixin, CapacityRulesM
             self.vat_blend = blend
         base_price = self.price_index / self.vat_blend  # ex-VAT price paid by business buyers
 
-        # 2. demand
+        # 2. demand (the input-output coefficients of this month first)
+        self.use_intensity(t)
         ptax = base_price * self.vat_factor * (1 + tau) * (1 - p.purchase_subsidy)
         if self.ptax0 is None:
             self.ptax0 = ptax.copy()
@@ -214,6 +215,7 @@ class IndustrialEconomy(SetupMixin, FirmPhasesMixin, CreditMixin, CapacityRulesM
                      * (ptax / self.ptax0) ** (-self.elasticity) * y ** self.income_el)
         invest_demand = self.inv_share * self.invest_prev / base_price
         demand, intermediate = self.solve_orders(final + invest_demand)
+        self.learn_growth(demand)
         self._orders_by_use = {"intermediate": intermediate, "investment": invest_demand, "all": demand}
         self.final_share = final / demand
 
@@ -301,6 +303,29 @@ class IndustrialEconomy(SetupMixin, FirmPhasesMixin, CreditMixin, CapacityRulesM
         deposits after (economy-wide yuan, summed in the same pass for the stock-flow check)."""
         return self.macro.pay_out_excess_cash()
 
+    def learn_growth(self, orders: np.ndarray) -> None:
+        """Firms learn the growth of their sector's orders: orders smoothed at
+        `behaviour.expectation_speed`, their monthly growth averaged at `behaviour.growth_learning`
+        into `growth_expected` (a year), which investment builds capacity for (kernels.investment).
+        With the calibrated trend alone, orders growing faster than it kept capacity short and
+        utilisation rising for as long as the run lasted."""
+        if self.orders_smooth is None:
+            self.orders_smooth = orders.copy()
+            return
+        smooth = self.orders_smooth + self.b.expectation_speed * (orders - self.orders_smooth)
+        g = np.divide(smooth, self.orders_smooth, out=np.ones_like(smooth), where=self.orders_smooth > 0) - 1.0
+        self.growth_expected = self.growth_expected + self.b.growth_learning * (12.0 * g - self.growth_expected)
+        self.orders_smooth = smooth
+
+    def use_intensity(self, t: int) -> None:
+        """The input-output coefficients of month t: buyers use a_ks = a0_ks exp(trend_k t/12) of
+        sector k's goods per unit of output (`sectors.<k>.input_intensity_trend`), and buy what they
+        save from the rest of the economy instead (materials), so unit costs at 2019 prices stay."""
+        if not np.any(self.intensity_trend):
+            return
+        self.io = self.io0 * np.exp(self.intensity_trend * t / 12.0)[:, None]
+        self.materials = self.materials0 + (self.io0 - self.io).sum(axis=0)
+
     def solve_orders(self, other: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Steps 2-3: each sector's orders this month, with intermediate orders placed for the output
         buyers plan this month (Leontief within the month), and the rationing of inputs. `other`:
@@ -317,7 +342,7 @@ class IndustrialEconomy(SetupMixin, FirmPhasesMixin, CreditMixin, CapacityRulesM
         unit of its output (phi_k of what it ordered for the output it planned, q_s / rho_s); returns
         all orders and the intermediate ones."""
         demand, inter, rho, phi, its = mkt.solve_orders(other, self.sector_capacity(), self.io, self.critical,
-                                                        float(self.sc.economy.shortage_import_share),
+                                                        self.shortage_import_share,
                                                         self.out_prev, 1e-13, 200)
         if its < 0:
             raise RuntimeError(f"month {self.t}: the orders of the input-output block did not converge")

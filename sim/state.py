@@ -98,6 +98,7 @@ SECTOR_FIELDS: dict[str, tuple[type, str]] = {
     "util_target": (np.float64, "capacity utilisation in 2019 (the set-up's output / capacity), share"),
     "util_normal": (np.float64, "normal capacity utilisation firms plan for, share"),
     "growth": (np.float64, "trend growth of final demand, 1/yr"),
+    "growth_expected": (np.float64, "growth of the sector's orders its firms expect, 1/yr (learned)"),
     "dep_month": (np.float64, "depreciation of capacity, 1/month"),
     "lag": (np.int64, "build lag of new capacity, months"),
     "frontier_a": (np.float64, "productivity frontier (1 = sector mean in 2019)"),

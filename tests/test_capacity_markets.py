@@ -8,10 +8,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import sim
 from sim.kernels import production as prod
 from sim.state import Firms
 
-from .conftest import run_text
+from .conftest import SCENARIOS, run_text
 
 SEED = 5
 U_N, PI = 0.766, 0.5
@@ -133,7 +134,8 @@ def test_orders_fixed_point_by_hand():
     io = np.array([[0.0, 0.5], [0.0, 0.0]])
     critical = io >= 0.03
     other, cap = np.array([10.0, 20.0]), np.array([15.0, 100.0])
-    demand, inter, rho, phi, its = solve_orders(other, cap, io, critical, 0.5, np.array([15.0, 20.0]), 1e-13, 200)
+    half = np.full(2, 0.5)
+    demand, inter, rho, phi, its = solve_orders(other, cap, io, critical, half, np.array([15.0, 20.0]), 1e-13, 200)
     np.testing.assert_allclose(demand, [20.0, 20.0])  # B orders for the output it plans, 20
     np.testing.assert_allclose(inter, [10.0, 0.0])
     np.testing.assert_allclose(phi, [(15.0 + 0.5 * 5.0) / 20.0, 0.9375])  # A rations pro rata, half the gap imported
@@ -141,8 +143,33 @@ def test_orders_fixed_point_by_hand():
     # buyers get 17.5 plus half of the 2.5 it could not make: 0.9375
     assert its >= 0
     # starting far from the fixed point, it takes steps; with none allowed it says it did not converge
-    *_, its0 = solve_orders(other, cap, io, critical, 0.5, np.zeros(2), 1e-13, 0)
+    *_, its0 = solve_orders(other, cap, io, critical, np.full(2, 0.5), np.zeros(2), 1e-13, 0)
     assert its0 == -1
+
+
+def test_a_traded_input_short_at_home_is_imported_a_local_one_rationed():
+    """The share of a shortage buyers import is the supplier sector's (economy.shortage_import_share):
+    a metal trades at import parity, cement hardly travels. B needs A and C alike (0.5 yuan a yuan
+    each), both short of capacity by the same 5 of 20; A's buyers import 80% of the gap, C's 10%, so B
+    is held to C's fill rate. With one share for both, as before, the two would ration alike."""
+    from sim.kernels.market import solve_orders
+
+    A, B, C = range(3)
+    io = np.zeros((3, 3))
+    io[A, B] = io[C, B] = 0.5
+    critical = io >= 0.03
+    other, cap = np.array([10.0, 20.0, 10.0]), np.array([15.0, 100.0, 15.0])
+    m = np.array([0.8, 0.5, 0.1])
+    _, _, rho, phi, its = solve_orders(other, cap, io, critical, m, np.zeros(3), 1e-13, 200)
+    assert its >= 0
+    np.testing.assert_allclose(phi[[A, C]], [(15 + 0.8 * 5) / 20, (15 + 0.1 * 5) / 20])
+    assert rho[B] == pytest.approx(phi[C])
+    assert phi[A] > phi[C]
+    # the scenario key: one number for every sector, or a table over the defaults
+    sc = sim.load_scenario(SCENARIOS / "baseline.toml", **{"economy.shortage_import_share": 0.3})
+    assert set(sc.economy.shortage_import_share.values()) == {0.3}
+    sc = sim.load_scenario(SCENARIOS / "baseline.toml", **{"economy.shortage_import_share": {"cement": 0.0}})
+    assert sc.economy.shortage_import_share["cement"] == 0.0 and sc.economy.shortage_import_share["steel"] == 0.8
 
 
 def test_sectors_critical_to_each_other_get_the_greatest_fixed_point():
@@ -158,7 +185,7 @@ def test_sectors_critical_to_each_other_get_the_greatest_fixed_point():
     critical = io >= 0.03
     other = np.array([100.0, 100.0, 20.0, 20.0])
     cap = np.array([1e9, 1e9, 27.0, 29.0])  # C and D short of their orders (about 31)
-    demand, _, rho, phi, its = solve_orders(other, cap, io, critical, 0.0, np.zeros(4), 1e-13, 200)
+    demand, _, rho, phi, its = solve_orders(other, cap, io, critical, np.zeros(4), np.zeros(4), 1e-13, 200)
     assert its >= 0
     assert phi[C] < phi[D] < 1.0
     assert rho[A] == pytest.approx(phi[C], abs=1e-12) and rho[B] == pytest.approx(phi[C], abs=1e-12)

@@ -59,7 +59,7 @@ def _copy(F: Firms) -> Firms:
 
 def _sectors() -> SectorTables:
     return SectorTables(util_target=np.linspace(0.7, 0.85, N_S), util_normal=np.full(N_S, 0.766),
-                        growth=np.linspace(-0.02, 0.1, N_S),
+                        growth=np.linspace(-0.02, 0.1, N_S), growth_expected=np.linspace(0.0, 0.08, N_S),
                         dep_month=np.linspace(0.004, 0.01, N_S), lag=np.array([0, 1, 2, 6, 12] * 2, dtype=np.int64),
                         frontier_a=np.linspace(0.9, 1.4, N_S), frontier_ei=np.linspace(0.7, 1.1, N_S),
                         weight=np.linspace(1.0, 3.0, N_S))

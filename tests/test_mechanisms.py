@@ -183,3 +183,17 @@ def test_a_rule_of_the_status_quo_keeps_its_compliant_projects_a_new_rule_halts_
     before, may = pipeline_after(body, 5)
     _, june = pipeline_after(body, 6)
     assert may[cement] > 0 and june[cement] == 0.0
+
+
+def test_firms_build_for_the_growth_they_see(tmp_path):
+    """Investment builds for the growth of orders firms learn (behaviour.growth_learning), not for
+    the calibrated trend alone: NEV orders pushed up 15% a year beyond a flat trend keep NEV
+    utilisation near normal when firms learn that growth, and drive it up when they keep expecting
+    the trend."""
+    body = ('[sectors.nev]\ndemand_growth = 0.0\n[policy]\ndemand_support = {{ nev = 0.15 }}\n'
+            '[behaviour]\ngrowth_learning = {}\n')
+    learn = run_text(tmp_path, body.format(1.0 / 12.0), months=60, seed=SEED)
+    fixed = run_text(tmp_path, body.format(0.0), months=60, seed=SEED)
+    u = lambda ds: float(ds.utilization.sel(sector="nev").isel(time=slice(-12, None)).mean())  # noqa: E731
+    assert u(fixed) > u(learn) + 0.05
+    assert u(learn) < 0.85

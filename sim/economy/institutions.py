@@ -51,6 +51,7 @@ class Institutions:
         col = lambda table: np.array([table[s] for s in SECTORS])  # noqa: E731
         self.h_share, self.g_share, self.x_share = col(e.household_share), col(e.government_share), col(e.export_share)
         self.m_share = col(e.import_share)
+        self.short_share = col(e.shortage_import_share)
         self.r_share = np.maximum(1.0 - self.h_share - self.g_share - self.x_share, 0.0)
         # trend growth of the economy (a year): the industries' revenue-weighted demand growth
         self.g = m.trend_growth
@@ -203,7 +204,7 @@ class Institutions:
         q, rev = self._sums2[:, 0] * m.weight, self._sums2[:, 1] * m.weight
         int_share = np.divide(intermediate, demand, out=np.zeros(self.n_s), where=demand > 0)
         sold = rev * int_share
-        imported = self.e.shortage_import_share * np.maximum(demand - q, 0.0) * int_share * self.last["base"]
+        imported = self.short_share * np.maximum(demand - q, 0.0) * int_share * self.last["base"]
         per_unit = m.inputs_received  # [k, s]: from k per unit of s's output (2019 prices)
         got = per_unit @ q  # what each seller's buyers received
         per_got = np.divide(sold + imported, got, out=np.zeros(self.n_s), where=got > 0)
@@ -335,7 +336,7 @@ class Institutions:
         imp_rd = float(np.sum(L["rq"] / (1.0 - ms) * ms * L["base"]))
         # orders the industries could not fill: a share is bought abroad, the rest goes without
         out = inc[:, acc.I_OUTPUT]
-        short = e.shortage_import_share * np.clip(1.0 - np.divide(out, demand, out=np.ones(self.n_s),
+        short = self.short_share * np.clip(1.0 - np.divide(out, demand, out=np.ones(self.n_s),
                                                                    where=demand > 0), 0.0, 1.0)
         imp_h = imp_h + short * L["hq"] * L["ptax"]
         imp_g = imp_g + short * L["gq"] * L["ptax"]

@@ -73,7 +73,7 @@ def plan_investment(firms, sectors, prices, params, va_cost, energy_cost, u_revi
     productivity = firms.productivity
     energy_intensity = firms.energy_intensity
     target_util = sectors.util_normal
-    growth = sectors.growth
+    growth = sectors.growth_expected
     dep = sectors.dep_month
     lag = sectors.lag
     frontier_a = sectors.frontier_a

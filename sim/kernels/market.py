@@ -206,7 +206,7 @@ def solve_orders(other, cap, io, critical, import_share, x0, tol, max_iter):
     compiled loop of microseconds where numpy's small-array calls took 0.8 ms a month.
 
     other: final and investment orders; cap: capacity; io[k, s]: yuan from k per yuan of s;
-    critical[k, s]: a shortage of k limits s; import_share: m; x0: the starting point (last month's
+    critical[k, s]: a shortage of k limits s; import_share[k]: m_k, by sector; x0: the starting point (last month's
     output). Returns (orders, intermediate orders, input_fill rho, supply_fill phi, iterations);
     iterations is -1 if it did not converge within max_iter."""
     n = other.shape[0]
@@ -240,7 +240,7 @@ def solve_orders(other, cap, io, critical, import_share, x0, tol, max_iter):
     done = -1
     for it in range(max_iter + 1):
         for k in range(n):
-            phi[k] = _fill_rate(rho[k] * x_new[k], demand[k], import_share)
+            phi[k] = _fill_rate(rho[k] * x_new[k], demand[k], import_share[k])
         dr = 0.0
         for s in range(n):
             r = rho[s]
@@ -258,5 +258,5 @@ def solve_orders(other, cap, io, critical, import_share, x0, tol, max_iter):
     # orders and fill rates at the converged point
     _orders(other, cap, io, x, inter, demand, x_new)
     for k in range(n):
-        phi[k] = _fill_rate(rho[k] * x_new[k], demand[k], import_share)
+        phi[k] = _fill_rate(rho[k] * x_new[k], demand[k], import_share[k])
     return demand, inter, rho, phi, done

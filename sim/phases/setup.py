@@ -41,8 +41,15 @@ class SetupMixin:
         # critical[k, s]: a shortage of k's output limits s's production (not s's own sector's)
         self.critical = (self.io >= b.critical_input_threshold) & ~np.eye(N_S, dtype=bool)
         self.input_fill = np.ones(N_S)
+        self.shortage_import_share = np.array([sc.economy.shortage_import_share[s] for s in SECTORS])
         self.inputs_received = self.io.copy()
         self.growth = f("demand_growth")
+        # the growth of its orders a sector's firms expect (learn_growth): the trend at the start
+        self.growth_expected = self.growth.copy()
+        self.orders_smooth = None
+        # intensity of use: the input-output rows drift (IndustrialEconomy.use_intensity)
+        self.intensity_trend = f("input_intensity_trend")
+        self.io0, self.materials0 = self.io.copy(), self.materials.copy()
         self.lag = np.array([p.build_lag for p in ps], dtype=np.int64)
         self.dep_month = f("depreciation") / 12.0
         self.cap_output = f("capital_output")

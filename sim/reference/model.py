@@ -242,7 +242,7 @@ class ReferenceEconomy(ReferenceCreditMixin, IndustrialEconomy):
             alpha=b.expectation_speed,
             util_normal=self.util_normal,
             dep=self.dep_month,
-            growth=self.growth,
+            growth=self.growth_expected,
             lag=self.lag,
             adjust=b.investment_adjustment,
             max_expansion=b.max_expansion,

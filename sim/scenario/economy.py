@@ -35,6 +35,11 @@ _EXPORT = {"steel": 0.11, "nonferrous": 0.1, "cement": 0.0, "flat_glass": 0.1, "
 _IMPORT = {"steel": 0.02, "nonferrous": 0.15, "cement": 0.005, "flat_glass": 0.05, "chemicals": 0.2,
            "machinery": 0.15, "autos": 0.1, "nev": 0.02, "electronics": 0.25, "textiles": 0.08}
 
+# what buyers import of the orders a sector at capacity cannot fill (assumption by tradability: metals
+# at import parity, cement local, manufactures half)
+_SHORTAGE = {"steel": 0.8, "nonferrous": 0.8, "cement": 0.1, "flat_glass": 0.3, "chemicals": 0.5,
+             "machinery": 0.5, "autos": 0.5, "nev": 0.5, "electronics": 0.5, "textiles": 0.5}
+
 
 class Economy(Strict):
     model_config = ConfigDict(validate_default=True)
@@ -100,9 +105,11 @@ class Economy(Strict):
         "it sells to the modelled industries (crude oil, ores, concentrates, parts) is set to meet it.",
         "share of GDP", "SAFE 2019 balance of payments: current account 141.3 bn USD (~0.98 trn yuan)", ge=-0.2,
         le=0.2)
-    shortage_import_share: float = meta(
-        0.5, "Share of final orders the industries could not fill (at capacity) that buyers import instead; the "
-        "rest is rationed (the budget is saved).", "share", "assumption", ge=0, le=1)
+    shortage_import_share: ShareTable = meta(
+        dict(_SHORTAGE), "Share of the orders a sector could not fill (at capacity, final and intermediate) that "
+        "buyers import instead; the rest is rationed (the budget is saved). A number applies to every sector.",
+        "share", "assumption by tradability: metals trade at import parity (steel imports 12.3 Mt and exports "
+        "64.3 Mt in 2019, GACC), cement hardly travels (imports ~1% of use, 22.6 Mt of 2.33 bn t, GACC/NBS 2019)")
     firm_liquidity_target: float = meta(
         0.12, "Deposits a firm keeps, share of its annual revenue; above it, part of the excess is paid to its "
         "owners each month (firms' saving is spent, not hoarded).", "share of annual revenue",
@@ -123,13 +130,17 @@ class Economy(Strict):
                                     "sector's goods.", "share",
                                     "inferred; steel 12.3 Mt (GACC 2019), cars 1.05 m of 25.8 m (CAAM 2019)")
 
-    @field_validator("household_share", "government_share", "export_share", "import_share", mode="before")
+    @field_validator("household_share", "government_share", "export_share", "import_share",
+                     "shortage_import_share", mode="before")
     @classmethod
     def _complete(cls, v: Any, info: Any) -> Any:
-        """A table that names some sectors keeps the defaults of the others."""
+        """A table that names some sectors keeps the defaults of the others; shortage_import_share
+        also takes one number for every sector."""
+        if info.field_name == "shortage_import_share" and isinstance(v, int | float) and not isinstance(v, bool):
+            return dict.fromkeys(SECTORS, v)
         if isinstance(v, dict):
             base = {"household_share": _HOUSEHOLD, "government_share": _GOVERNMENT, "export_share": _EXPORT,
-                    "import_share": _IMPORT}[info.field_name]
+                    "import_share": _IMPORT, "shortage_import_share": _SHORTAGE}[info.field_name]
             return {**base, **v}
         return v
 

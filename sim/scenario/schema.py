@@ -197,6 +197,10 @@ class SectorParams(Strict):
     investment_share: float = _sfield("Share of all firms' investment spending bought from this sector.",
                                       "share", ge=0, le=1)
     demand_growth: float = _sfield("Trend growth of final demand.", "1/yr", ge=-0.5, le=1.0)
+    input_intensity_trend: float = _sfield(
+        "Trend of the quantity of this sector's goods its buyers use per unit of their output (intensity of use, "
+        "Malenbaum 1978), a year in logs; what is saved is bought from the rest of the economy instead, so unit "
+        "costs at 2019 prices are unchanged.", "1/yr", ge=-0.2, le=0.2)
     vat_pass_through: float = _sfield("Share of a VAT change passed to tax-inclusive prices on impact.",
                                       "share", ge=0, le=1)
     soe_share: float = _sfield("Share of firms that are state-owned.", "share", ge=0, le=1)
@@ -258,6 +262,11 @@ class Behaviour(Strict):
                                    "assumption (competition erodes it within ~2 years)", ge=0, le=1)
     expectation_speed: float = meta(0.15, "Adaptive-expectations weight on the latest orders.", "1/month",
                                     "assumption", gt=0, le=1)
+    growth_learning: float = meta(
+        1.0 / 36.0, "Monthly weight of the latest growth of a sector's smoothed orders in the growth its firms "
+        "expect and build capacity for (0: the sector's demand_growth throughout).", "1/month",
+        "adaptive expectations (Nerlove, JFE 1958), a three-year mean lag as for households "
+        "(economy.growth_learning); assumption", ge=0, le=1)
     investment_adjustment: float = meta(0.05, "Share of the gaps in capacity and in capacity under "
                                         "construction closed by new projects each month.", "1/month",
                                         "stock-management rule (Sterman 1989), assumption", ge=0, le=1)
