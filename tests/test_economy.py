@@ -263,3 +263,33 @@ def test_households_hold_deposits_at_the_norm_on_any_growth_path():
         # within 5%: what households saved while they still expected the old growth is spent only at
         # the wealth propensity (4% a year), so below the start's trend a few % stay after 30 years
         assert h.dh / (yd / math.exp(growth / 12.0)) == pytest.approx(h.d_star, rel=0.05), growth
+
+
+def test_the_closed_baseline_holds_its_ratios_for_ten_years():
+    """Issue 19 part 5: without a policy change, the closed baseline's ratios stay in bands from 2020
+    (after a year in which firms' deposits move from the set-up's 0.12 of revenue to where the payout
+    rule holds them) to 2028, while output grows. Utilisation, loans and deposits over revenue hold
+    within a few %; households' deposits over income within 8% (they learn the growth they realise);
+    the profit margin and markup rise by up to about 15% as steel, cement and glass run into
+    capacity that the status quo's replacement rule (1.25 retired per unit built) shrinks 1% a year
+    (docs/model.md, "A stationary baseline")."""
+    ds = closed_run(SCENARIOS / "baseline.toml", **{"run.firms": 3000, "run.months": 120})
+    assert_closes(ds)
+    year = lambda v: v.groupby("time.year").sum()  # noqa: E731
+    mean = lambda v: v.groupby("time.year").mean()  # noqa: E731
+    total = lambda name: year(ds[name].sum("sector"))  # noqa: E731
+    revenue = total("revenue")
+    ratios = {  # name: (ratio by year, band around its 2020 value)
+        "utilisation": (total("output") / year(ds.capacity.sum("sector")), 0.05),
+        "loans / revenue": (mean(ds.loans.sum("sector")) / revenue, 0.08),
+        "firm deposits / revenue": (mean(ds.balance_sheet.sel(item="deposits", institution="firms")) / revenue, 0.10),
+        "household deposits / income": (mean(ds.household_deposits) / year(ds.household_disposable_income), 0.08),
+        "profit margin": (total("profit") / revenue, 0.20),
+        "markup": (year((ds.markup_mean * ds.output).sum("sector")) / total("output"), 0.20),
+    }
+    for name, (r, band) in ratios.items():
+        r = r.values
+        assert len(r) == 10
+        assert np.all(np.abs(r[1:] / r[1] - 1.0) <= band), f"{name} leaves +-{band:.0%} of 2020: {np.round(r, 4)}"
+    va = total("value_added").values
+    assert va[-1] > 1.3 * va[0]  # levels grow
