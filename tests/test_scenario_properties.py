@@ -165,6 +165,8 @@ def test_an_invalid_file_names_its_key_and_writes_nothing(tmp_path_factory, case
 @given(doc=valid_doc())
 # a sector the file leaves out keeps the baseline's capacity rule (cement's 1.25), not the default 0
 @example(doc={"extends": "baseline.toml", "policy": {"replacement_ratio": {"steel": 0.0}}, "schedule": {}})
+# an instrument written as one value for every sector (the set-up's compliant pipeline read it as a table)
+@example(doc={"extends": "baseline.toml", "policy": {"ban_new_capacity": False}, "schedule": {}})
 def test_a_valid_file_runs_and_closes_its_accounts(tmp_path_factory, doc):
     folder = tmp_path_factory.mktemp("ok")
     sc = sim.load_scenario(_write(folder, doc), firms=300, months=4)

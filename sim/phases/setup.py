@@ -192,8 +192,9 @@ class SetupMixin:
         """Retired capacity needed per unit built, by sector, under [policy] (0: no rule; a ban
         without a ratio needs one for one)."""
         pol = self.sc.policy
-        ratio = np.array([pol.replacement_ratio[s] for s in SECTORS], dtype=float)
-        ban = np.array([bool(pol.ban_new_capacity[s]) for s in SECTORS])
+        by_sector = lambda v: np.array([v[s] for s in SECTORS] if isinstance(v, dict) else [v] * N_S)  # noqa: E731
+        ratio = by_sector(pol.replacement_ratio).astype(float)
+        ban = by_sector(pol.ban_new_capacity).astype(bool)
         return np.maximum(ratio, np.where(ban, 1.0, 0.0))
 
     def _init_loan_rates(self) -> None:
