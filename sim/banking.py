@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .kernels import accounting as acc
 from .kernels import credit, exposure, sums
 from .kernels.exposure import Parts
 from .state import Banks, sector_tables
@@ -30,6 +31,18 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     out = np.full(num.shape, np.inf)
     np.divide(num, den, out=out, where=den > 0)
     return out
+
+
+def provisions(B, cfg) -> np.ndarray:
+    """Each bank's provisions by loan category (PBOC 2002 Guidance on Provisioning for Loan Losses):
+    the general provision on normal loans, the specific rates on special-mention, substandard,
+    doubtful and loss loans. A defaulted loan ages through the categories while its estate is in the
+    court procedure, so its provision builds month by month until the estate is liquidated.
+    B: Banks; cfg: the scenario's banking settings."""
+    normal = B.loans - B.loans_special - B.npl
+    return (cfg.general_provision * normal + cfg.provision_special_mention * B.loans_special
+            + cfg.provision_substandard * B.loans_substandard + cfg.provision_doubtful * B.loans_doubtful
+            + cfg.provision_loss * B.loans_loss)
 
 
 class SFCError(RuntimeError):
@@ -98,7 +111,7 @@ class BankingSystem:
                                   lead, rows)
         F.bank[rows] = lead
         B.loans[:] = np.bincount(lead, weights=book, minlength=B.n_rows)
-        exposure.shift_loans(self.parts, F.alive, F.bank, F.sector, W, F.loans, np.zeros(0), B.loans)
+        exposure.shift_loans(self.parts, F.alive, F.court, F.bank, F.sector, W, F.loans, np.zeros(0), B.loans)
         self.refresh_exposures()
         B.equity[:] = cfg.capital_ratio_2019 * B.rwa
         return breaches
@@ -177,11 +190,13 @@ class BankingSystem:
         self.parts = Parts(uniq // nb, uniq % nb, np.bincount(inv, weights=p.share[keep], minlength=uniq.size))
 
     def drop_dead_parts(self) -> None:
-        """Participations of rows that have left (their loans left every lender's books)."""
-        alive = self.m.firms.alive
+        """Participations of rows that have left (their loans left every lender's books); an estate
+        in the court procedure keeps its lenders until it is liquidated."""
+        F = self.m.firms
         if self.parts.row.size:
-            self.drop_parts(alive[self.parts.row])
-        self.over_limit = self.over_limit[alive[self.over_limit]]
+            r = self.parts.row
+            self.drop_parts(F.alive[r] | (F.court[r] > 0))
+        self.over_limit = self.over_limit[F.alive[self.over_limit]]
 
     def lead_share(self, rows: np.ndarray) -> np.ndarray:
         """Share of each row's loan its lead bank holds."""
@@ -258,8 +273,7 @@ class BankingSystem:
         return room, pdmax * (1 + gap), pdmax, gap, margin
 
     def _provisions(self) -> np.ndarray:
-        B, cfg = self.banks, self.cfg
-        return cfg.general_provision * (B.loans - B.npl) + cfg.specific_provision * B.npl
+        return provisions(self.banks, self.cfg)
 
     # ------------------------------------------------------------------------------------------
     def month_end(self, refreshed: bool = False, other_income: np.ndarray | None = None) -> None:
@@ -366,24 +380,24 @@ class BankingSystem:
         m, B = self.m, self.banks
         F = m.firms
         firm_side = np.zeros(B.n_rows)
-        sums.loan_gap(F.alive, F.sector, m.weight, F.bank, F.loans, B.loans, firm_side)
-        exposure.shift_loans(self.parts, F.alive, F.bank, F.sector, m.weight, F.loans, np.zeros(0), firm_side)
+        sums.loan_gap(F.alive, F.court, F.sector, m.weight, F.bank, F.loans, B.loans, firm_side)
+        exposure.shift_loans(self.parts, F.alive, F.court, F.bank, F.sector, m.weight, F.loans, np.zeros(0),
+                             firm_side)
         return float(np.max(np.abs(firm_side - B.loans)))
 
     def shift_exposures(self) -> None:
         """After accounting.month_sums (which books a row's exposures at its lead bank): each
         participating bank takes its share."""
-        m, cfg = self.m, self.cfg
-        exposure.shift_exposures(self.parts, m.firms.bundle(), sector_tables(m), cfg.risk_weight_sme,
-                                 cfg.risk_weight_large, cfg.risk_weight_guaranteed, cfg.npl_months,
-                                 self.banks.bundle(), self.firm_loans)
+        m = self.m
+        exposure.shift_exposures(self.parts, m.firms.bundle(), sector_tables(m),
+                                 acc.sums_params(self.cfg, m.sme_threshold), self.banks.bundle(), self.firm_loans)
 
     def shift_interest(self) -> None:
         """After accounting.income (which books a row's interest at its lead bank): each participating
         bank takes its share."""
         F = self.m.firms
-        exposure.shift_loans(self.parts, F.alive, F.bank, F.sector, self.m.weight, F.loans, F.loan_rate,
-                             self.interest_income)
+        exposure.shift_loans(self.parts, F.alive, F.court, F.bank, F.sector, self.m.weight, F.loans,
+                             F.loan_rate, self.interest_income)
 
     def check(self, step: str, scale: float, rtol: float = 1e-9, gap: float | None = None) -> float:
         """Loans on the banks' books must equal the loans firms owe them (`gap` may come from the

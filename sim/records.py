@@ -9,6 +9,8 @@ import xarray as xr
 from .scenario.schema import SECTORS
 
 SIZE_CLASSES = ("sme", "large")
+# loan categories (CBIRC five-category classification; kernels.exposure.CATEGORIES)
+CATEGORIES = ("normal", "special_mention", "substandard", "doubtful", "loss")
 Y = "yuan/month"  # money flows: economy-wide, a monthly rate (units parse with sim.units.registry())
 
 REAL = {"price_base": "constant 2019 prices"}
@@ -70,9 +72,24 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, str]] = {
     "credit": (("time", "size_class"), "yuan", "Bank loans outstanding by size class"),
     "loan_rate": (("time", "size_class"), "1/year", "Loan-weighted average interest rate"),
     "bankruptcies": (("time", "size_class"), "firm/month", "Bankruptcies by size class"),
+    "defaults": (("time", "size_class"), "firm/month",
+                 "Firms defaulting (unable to pay, negative equity, or leaving with assets short of their loans), "
+                 "entering the court procedure"),
+    "default_rate": (("time", "size_class"), "1/month",
+                     "Defaults over the firms of the size class alive at the end of the month plus those that "
+                     "defaulted in it"),
+    "npl_by_category": (("time", "category"), "yuan",
+                        "Bank loans by CBIRC category (normal, special mention; substandard, doubtful and loss are "
+                        "non-performing), estates in the court procedure included"),
+    "loans_in_court": (("time",), "yuan", "Loans of defaulted firms whose estates are in the court procedure"),
+    "court_costs": (("time",), Y, "Costs of the court procedures of estates liquidated this month"),
+    "recovery_rate_defaulted": (("time",), "1",
+                                "Share of the banks' claims on the estates liquidated this month that they "
+                                "recovered (NaN: none liquidated)"),
     "gdp": (("time",), Y, "Value added of the modelled industry"),
     "credit_total": (("time",), "yuan", "Bank loans outstanding, all firms"),
-    "loan_losses": (("time",), Y, "Loans written off by banks on exits (net of guarantee payouts)"),
+    "loan_losses": (("time",), Y, "Loans written off by banks when defaulted firms' estates are liquidated (net "
+                                  "of guarantee payouts)"),
     "credit_new": (("time", "size_class"), Y, "New loans granted (rollovers included)"),
     "loan_rate_new": (("time", "size_class"), "1/year", "Average interest rate on new loans (NaN: no new loans)"),
     "credit_denied": (("time", "size_class"), "firm/month", "Firms whose credit request was refused"),
@@ -110,7 +127,8 @@ EXTRA_ATTRS: dict[str, dict[str, str]] = {
     **dict.fromkeys(("price_index_tax_inclusive",), BASE_START),
     **dict.fromkeys((
         "value_added", "revenue", "profit", "wages", "energy_cost", "vat_revenue", "cit_revenue", "investment",
-        "loans", "net_worth", "credit", "gdp", "credit_total", "loan_losses", "credit_new", "credit_guaranteed",
+        "loans", "net_worth", "credit", "gdp", "credit_total", "loan_losses", "npl_by_category", "loans_in_court",
+        "court_costs", "credit_new", "credit_guaranteed",
         "bank_equity", "bank_profit", "guarantee_payouts", "guarantee_fees", "bank_recapitalisation",
         "deposit_insurance_payouts", "gov_debt",
         "gov_balance", "tax_revenue", "gov_spending", "subsidies", "household_income",
@@ -126,7 +144,8 @@ EXTRA_ATTRS: dict[str, dict[str, str]] = {
 POINT = {"capacity", "capacity_physical", "capacity_pipeline", "n_firms", "loans", "net_worth", "credit",
          "credit_total", "credit_guaranteed", "bank_equity", "banks_active", "gov_debt", "productivity_mean",
          "productivity_frontier", "energy_intensity_mean", "markup_mean", "price_index", "price_index_tax_inclusive",
-         "loan_rate", "npl_ratio", "bank_capital_ratio", "income_index", "policy_rate"}
+         "loan_rate", "npl_ratio", "bank_capital_ratio", "income_index", "policy_rate", "npl_by_category",
+         "loans_in_court"}
 
 
 def cell_methods(name: str) -> str:
@@ -171,7 +190,8 @@ class Recorder:
         from .economy import FLOW_NAMES, INSTITUTIONS, ITEM_NAMES
 
         self.months = months
-        self.sizes = {"sector": len(SECTORS), "size_class": len(SIZE_CLASSES), "flow": len(FLOW_NAMES),
+        self.sizes = {"sector": len(SECTORS), "size_class": len(SIZE_CLASSES), "category": len(CATEGORIES),
+                      "flow": len(FLOW_NAMES),
                       "institution": len(INSTITUTIONS), "item": len(ITEM_NAMES)}
         self.variables = {**VARIABLES, **(CLOSED_VARIABLES if closed else {})}
         self.data: dict[str, np.ndarray] = {}
@@ -186,7 +206,8 @@ class Recorder:
     def to_dataset(self, start: str, attrs: dict) -> xr.Dataset:
         t0 = np.datetime64(start, "M")
         time = (t0 + np.arange(self.months)).astype("datetime64[ns]")
-        coords = {"time": time, "sector": np.array(SECTORS), "size_class": np.array(SIZE_CLASSES)}
+        coords = {"time": time, "sector": np.array(SECTORS), "size_class": np.array(SIZE_CLASSES),
+                  "category": np.array(CATEGORIES)}
         if len(self.variables) > len(VARIABLES):
             from .economy import FLOW_NAMES, INSTITUTIONS, ITEM_NAMES
 
@@ -202,4 +223,5 @@ class Recorder:
         ds["time"].attrs.update(long_name="Month (start of month)", standard_name="time", axis="T")
         ds["sector"].attrs.update(long_name="Sector")
         ds["size_class"].attrs.update(long_name="Firm size class (NBS 2017 classification by revenue)")
+        ds["category"].attrs.update(long_name="Loan category (CBIRC five-category loan classification)")
         return ds

@@ -57,6 +57,9 @@ FIRM_FIELDS: dict[str, tuple[type, str]] = {
     "profit": (np.float64, "net profit after tax this month, yuan"),
     "loss_months": (np.int32, "consecutive months with a net loss"),
     "exit_reason": (np.int8, "0 alive or never used, 1 bankruptcy, 2 forced, 3 voluntary"),
+    "court": (np.int32, "months since the firm defaulted while its estate is in the court procedure (0: none); "
+                        "such a row is not alive, and its remaining loan stays on its banks' books until the "
+                        "estate is liquidated"),
     "plan_expansion": (np.float64, "capacity the firm asks to build this month"),
     "plan_upgrade": (np.float64, "gross cost of the upgrade the firm plans this month, yuan"),
 }
@@ -70,7 +73,11 @@ BANK_FIELDS: dict[str, tuple[type, str]] = {
     "loans_sme_year_ago": (np.float64, "loans to SMEs twelve months ago, yuan"),
     "deposits": (np.float64, "firm deposits, yuan (economy-wide)"),
     "rwa": (np.float64, "risk-weighted assets, yuan (economy-wide)"),
-    "npl": (np.float64, "non-performing loans, yuan (economy-wide)"),
+    "npl": (np.float64, "non-performing loans (substandard, doubtful and loss), yuan (economy-wide)"),
+    "loans_special": (np.float64, "loans classified special mention, yuan (economy-wide)"),
+    "loans_substandard": (np.float64, "loans classified substandard, yuan (economy-wide)"),
+    "loans_doubtful": (np.float64, "loans classified doubtful, yuan (economy-wide)"),
+    "loans_loss": (np.float64, "loans classified loss, yuan (economy-wide)"),
     "provisions": (np.float64, "loan-loss provisions, yuan (economy-wide)"),
     "guaranteed": (np.float64, "guarantee-covered exposure, yuan (economy-wide)"),
     "capital_ratio": (np.float64, "capital adequacy ratio: equity over risk-weighted assets"),

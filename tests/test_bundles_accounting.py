@@ -141,7 +141,8 @@ def test_income_writes_every_row_in_every_chunk(monkeypatch):
 
 def _banks() -> tuple[Banks, Banks]:
     B, C = Banks(N_B), Banks(N_B)
-    for name in ("loans_sme", "loans_large", "guaranteed", "rwa", "deposits", "npl"):  # written, not read
+    for name in ("loans_sme", "loans_large", "guaranteed", "rwa", "deposits", "npl", "loans_special",
+                 "loans_substandard", "loans_doubtful", "loans_loss"):  # written, not read
         getattr(B, name)[:] = np.nan
     for name in BANK_FIELDS:
         getattr(C, name)[:] = getattr(B, name)
@@ -171,13 +172,16 @@ def test_month_sums_write_every_bank_and_table(monkeypatch, records):
     S = _scratch(20)
     (B, C), flows = _banks(), [acc.BankFlows(*(np.full(N_B, np.nan) for _ in acc.FLOW_FIELDS)) for _ in range(2)]
     out = [_record_sums(), _record_sums()]
-    params = acc.SumsParams(risk_weight_sme=0.75, risk_weight_large=1.0, risk_weight_guaranteed=0.2, npl_months=3,
-                            sme_threshold=1.0)
+    F.court[:] = np.where(F.alive, 0, np.arange(F.n_rows) % 16)  # estates in court, every category
+    params = acc.SumsParams(risk_weight_sme=0.75, risk_weight_large=1.0, risk_weight_guaranteed=0.2,
+                            special_mention_months=3, substandard_after_months=3, doubtful_after_months=6,
+                            loss_after_months=12, sme_threshold=1.0)
     got = acc.month_sums(F.bundle(), B.bundle(), S.bundle(), _sectors(), params, flows[0], records, out[0])
     _python_chunks(monkeypatch, acc)
     want = acc.month_sums.py_func(F.bundle(), C.bundle(), S.bundle(), _sectors(), params, flows[1], records, out[1])
     assert got == pytest.approx(want, rel=1e-12)
-    for name in ("loans_sme", "loans_large", "guaranteed", "rwa", "deposits", "npl"):
+    for name in ("loans_sme", "loans_large", "guaranteed", "rwa", "deposits", "npl", "loans_special",
+                 "loans_substandard", "loans_doubtful", "loans_loss"):
         a, b = getattr(B, name), getattr(C, name)
         assert not np.isnan(a).any() and (a > 0).any(), name
         np.testing.assert_allclose(a, b, rtol=1e-12, err_msg=name)
@@ -208,7 +212,7 @@ def test_params_come_from_the_settings_of_the_same_names():
     inc = acc.income_params(c, p, b)
     assert inc.small_low_month == b.small_profit_lower_band / 12.0 and inc.deposit_rate == c.deposit_rate
     s = acc.sums_params(c, model.sme_threshold)
-    assert isinstance(s.npl_months, int) and s.sme_threshold == model.sme_threshold
+    assert isinstance(s.special_mention_months, int) and s.sme_threshold == model.sme_threshold
     assert acc.record_sums(model).cls_credit is model._cls_credit
     assert acc.bank_flows(model.banking).firm_loans is model.banking.firm_loans
     assert mkt.market_params(b).replicator_speed == b.replicator_speed

@@ -274,33 +274,47 @@ def test_exit_kernel_closes_exactly_the_failing_rows_in_every_chunk():
     F.loans[:] = rng.random(n) * 3.0
     F.bank[:] = rng.integers(0, n_b, n)
     F.capital[:] = rng.random(n) * 4.0
+    F.other_assets[:] = rng.random(n) * 1.0
     alive, sector, capacity, pipeline, loans, bank = (F.alive.copy(), F.sector, F.capacity.copy(), F.pipeline.copy(),
                                                       F.loans.copy(), F.bank)
     sectors = SectorTables(*(np.zeros(n_s) for _ in SECTOR_FIELDS))._replace(weight=np.linspace(1.0, 2.0, n_s))
     weight = sectors.weight
-    bankrupt = alive & ((F.net_worth < 0) | (F.cash < 0))
-    voluntary = alive & ~bankrupt & ((F.loss_months >= 12) | (F.share < min_share[sector]))
+    params = xe.ExitParams(loss_months_exit=12, recovery_rate=0.5, other_assets_recovery=0.6, court_months=20,
+                           court_cost=0.22, book_overdrafts=False)
+    value = np.maximum(F.cash, 0.0) + 0.6 * F.other_assets + 0.5 * F.capital  # liquidation value
+    broke = alive & ((F.net_worth < 0) | (F.cash < 0))
+    leaves = alive & ~broke & ((F.loss_months >= 12) | (F.share < min_share[sector]))
+    voluntary = leaves & (value >= F.loans)  # solvent: assets cover the loans
+    bankrupt = broke | (leaves & ~voluntary)  # the others default into the court procedure
     leaving = bankrupt | voluntary
     retired = np.bincount(sector[leaving], weights=(capacity + pipeline)[leaving], minlength=n_s)
     B.loans[:] = np.bincount(bank[alive], weights=(weight[sector] * loans)[alive], minlength=n_b)
-    owed_after = np.bincount(bank[alive & ~leaving], weights=(weight[sector] * loans)[alive & ~leaving],
-                             minlength=n_b)
+    claim = loans - np.minimum(np.maximum(F.cash, 0.0), loans)  # what the estates still owe after set-off
+    staying = alive & ~leaving
+    owed_after = (np.bincount(bank[staying], weights=(weight[sector] * loans)[staying], minlength=n_b)
+                  + np.bincount(bank[bankrupt], weights=(weight[sector] * claim)[bankrupt], minlength=n_b))
     alive0 = alive
     table = np.zeros((n_s, xe.N_EXIT))
-    params = xe.ExitParams(loss_months_exit=12, recovery_rate=0.5, book_overdrafts=False)
     xe.exits(F.bundle(), B.bundle(), sectors, params, min_share, np.zeros(n_b), table, np.zeros((n_s, 3)),
              ex.no_parts())
     alive, exit_reason, bank_loans = F.alive, F.exit_reason, B.loans
-    assert bankrupt.sum() > 1000 and voluntary.sum() > 1000
+    assert broke.sum() > 1000 and (bankrupt & ~broke).sum() > 100 and voluntary.sum() > 1000
     np.testing.assert_array_equal(alive, alive0 & ~leaving)
     np.testing.assert_array_equal(exit_reason[bankrupt], 1)
     np.testing.assert_array_equal(exit_reason[voluntary], 3)
     assert not exit_reason[~leaving].any()
-    for name in ("cash", "capital", "loans", "capacity", "pipeline", "share"):  # closed rows emptied
+    for name in ("cash", "capacity", "pipeline", "share"):  # closed rows and estates stop operating
         assert not getattr(F, name)[leaving].any(), name
+    for name in ("capital", "loans"):  # closed rows emptied; the estates keep their assets and claims
+        assert not getattr(F, name)[voluntary].any(), name
+    np.testing.assert_array_equal(F.court[bankrupt], 1)
+    assert not F.court[~bankrupt].any()
+    np.testing.assert_allclose(F.loans[bankrupt], claim[bankrupt], rtol=1e-12)
     np.testing.assert_array_equal(F.loans[~leaving], loans[~leaving])
     np.testing.assert_array_equal(table[:, xe.X_BANKRUPT], np.bincount(sector[bankrupt], minlength=n_s))
     np.testing.assert_array_equal(table[:, xe.X_VOLUNTARY], np.bincount(sector[voluntary], minlength=n_s))
+    np.testing.assert_array_equal(table[:, xe.X_DEFAULT_SME] + table[:, xe.X_DEFAULT_LARGE],
+                                  np.bincount(sector[bankrupt], minlength=n_s))
     np.testing.assert_allclose(table[:, xe.X_RETIRED], retired, rtol=1e-12)
     np.testing.assert_allclose(bank_loans, owed_after, rtol=1e-9, atol=1e-9)
 

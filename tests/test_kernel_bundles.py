@@ -133,12 +133,14 @@ def test_exits_write_every_row_in_every_chunk(monkeypatch):
     F.share[:] = g.random(N_ROWS) * 1e-4
     F.bank[:] = g.integers(0, 50, N_ROWS)
     F.guaranteed[:] = F.loans * g.random(N_ROWS)
+    F.court[:] = np.where(F.alive, 0, g.integers(0, 5, N_ROWS))  # estates in court, some liquidated now
     B = Banks(50)
     B.loans[:] = 1e6
     G, C = _copy(F), Banks(50)
     for name in BANK_FIELDS:
         getattr(C, name)[:] = getattr(B, name)
-    params = xe.ExitParams(loss_months_exit=12, recovery_rate=0.5, book_overdrafts=False)
+    params = xe.ExitParams(loss_months_exit=12, recovery_rate=0.5, other_assets_recovery=0.6, court_months=3,
+                           court_cost=0.22, book_overdrafts=False)
     min_share = np.full(N_S, 2e-6)
     out = [(np.zeros(50), np.full((N_S, xe.N_EXIT), np.nan), np.full((N_S, 3), np.nan)) for _ in range(2)]
     parts = _parts(F, g)  # some rows borrow from several banks
@@ -147,8 +149,9 @@ def test_exits_write_every_row_in_every_chunk(monkeypatch):
     want = xe.exits.py_func(G.bundle(), C.bundle(), _sectors(), params, min_share, *out[1], parts)
     assert want[0] == got[0] and want[1] == got[1]
     assert (G.exit_reason == 1).sum() > 1000 and (G.exit_reason == 3).sum() > 1000
+    assert (G.court == 1).sum() > 1000 and out[1][1][:, xe.X_SETTLED].sum() > 100
     for name in ("alive", "exit_reason", "cash", "capital", "loans", "guaranteed", "capacity", "pipeline",
-                 "pipeline_cost", "share"):
+                 "pipeline_cost", "share", "court", "other_assets", "other_liab"):
         np.testing.assert_array_equal(getattr(F, name), getattr(G, name), err_msg=name)
     np.testing.assert_array_equal(B.loans, C.loans)
     for a, b in zip(out[0], out[1], strict=True):

@@ -17,12 +17,18 @@ RTOL = 1e-9
 
 # miit_2019: VAT cut (repricing), energy tariffs, bans, replacement ratios, the aluminium cap,
 # forced exit with compensation, upgrade subsidies, guarantees and pledges, entry barriers, demand
-# support. The stress case adds bankruptcies, loan losses and failing banks resolved by merger: thin
-# capital, many small banks and a large-exposure limit of 100% of capital (10%: none fail), with
-# firms' loans still spread over several banks.
+# support. The stress case adds defaults (assets that fetch little when sold, so firms that would leave
+# default instead), estates in a short court procedure (their loans aging through the categories, then
+# liquidated), loan losses and failing banks resolved by merger: thin capital,
+# many small banks and a large-exposure limit of 100% of capital (10%: none fail), with firms' loans
+# still spread over several banks.
 STRESS = """
 [run]
 banks = 100
+[behaviour]
+court_months = 4
+recovery_rate = 0.05
+other_assets_recovery = 0.05
 [banking]
 capital_ratio_2019 = 0.08
 large_exposure_limit = 1.0

@@ -32,7 +32,10 @@ FLOWS: dict[str, str] = {
                "ex-VAT",
     "vat_on_imports": "import VAT",
     "investment_spending": "the industries' spending on projects and upgrades, paid to the builders",
-    "scrap_sales": "what the buyers of closed plant pay for it",
+    "scrap_sales": "what the buyers of closed firms' plant, receivables and inventories pay for them",
+    "court_costs": "costs of insolvency procedures (administrators, courts, lawyers, auctions), paid out of the "
+                   "estates",
+    "trade_credit_repaid": "trade credit and other liabilities of closed firms paid out of their assets",
     "wages": "wages paid by the industries",
     "income_rest": "the rest of the economy's value added paid to households (wages, mixed income, profits)",
     "taxes_rest": "taxes and fees on the rest of the economy's value added",

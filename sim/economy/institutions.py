@@ -361,6 +361,8 @@ class Institutions:
         M.pay("investment_spending", F, R, float(ivt[:, inv.V_INVESTMENT].sum()) + entry_k)
         M.pay("subsidies", G, F, float(ivt[:, inv.V_SUBSIDY].sum() + ext[:, xe.X_COMPENSATION].sum()))
         M.pay("scrap_sales", R, F, float(ext[:, xe.X_SCRAP].sum()))
+        M.pay("court_costs", F, R, float(ext[:, xe.X_COURT_COSTS].sum()))
+        M.pay("trade_credit_repaid", F, R, float(ext[:, xe.X_TRADE_CREDIT].sum()))
         M.pay("liquidation_residuals", F, H, float(ext[:, xe.X_RESIDUAL].sum()))
         M.pay("entry_equity", H, F, entry_cash + entry_k - entry_loans)
         M.pay("overdraft_losses", B, F, float(ext[:, xe.X_OVERDRAFT].sum()))
@@ -472,7 +474,8 @@ class Institutions:
         m = self.m
         bk = m.banking
         Bk, Fm = bk.banks, m.firms
-        sums.sector_sums(Fm.alive, Fm.sector, (Fm.capital, Fm.other_assets, Fm.other_liab), self._sums3)
+        held = Fm.alive | (Fm.court > 0)  # the estates in the court procedure still hold their assets
+        sums.sector_sums(held, Fm.sector, (Fm.capital, Fm.other_assets, Fm.other_liab), self._sums3)
         firm_stocks = m.weight @ self._sums3  # fixed capital, other assets, other liabilities
         S = np.zeros((len(ITEM_NAMES), 7))
 

@@ -9,6 +9,7 @@ from numba import prange
 
 from .._numba import chunks, kernel, rows_of
 from .credit import credit_score, default_probability
+from .exposure import DOUBTFUL, LOSS, SPECIAL_MENTION, SUBSTANDARD, loan_category
 from .production import overtime_output
 
 # this month's costs and rates by sector for the income statements (arrays of one value per sector)
@@ -255,7 +256,11 @@ SUMS_FIELDS = {
     "risk_weight_sme": (float, "risk weight of loans to SMEs"),
     "risk_weight_large": (float, "risk weight of loans to large firms"),
     "risk_weight_guaranteed": (float, "risk weight of the guarantee-covered part of a loan"),
-    "npl_months": (int, "consecutive loss-making months after which a firm's loan is non-performing"),
+    "special_mention_months": (int, "consecutive loss-making months after which a live firm's loan is special "
+                                    "mention"),
+    "substandard_after_months": (int, "months past due after which a defaulted loan is substandard"),
+    "doubtful_after_months": (int, "months past due after which a defaulted loan is doubtful"),
+    "loss_after_months": (int, "months past due after which a defaulted loan is loss"),
     "sme_threshold": (float, "capacity below which a firm is an SME, yuan/month (the revenue threshold / 12)"),
 }
 # the records' sums `month_sums` writes (the model's arrays of the same names, without the underscore)
@@ -287,8 +292,10 @@ def month_sums(firms, banks, scratch, sectors, params, flows, records, out):
     on the number of threads).
 
     Bank exposures from the firms' books: loans by size class, guaranteed part, risk-weighted
-    assets, deposits, non-performing loans (economy-wide yuan); for the stock-flow checks, all loans
-    each bank's firms owe it (`firm_loans`) and the firms' deposits (returned first).
+    assets, deposits, loans by category (special mention, substandard, doubtful, loss; the last three
+    non-performing: `exposure.loan_category`) (economy-wide yuan), the estates in the court procedure
+    (rows not alive with `court` > 0: their loans stay on the books) included; for the stock-flow
+    checks, all loans each bank's firms owe it (`firm_loans`) and the firms' deposits (returned first).
 
     With `records`, also everything the records sum (else those arrays are left alone): per sector
     the firms' stocks and flows (unweighted, one model firm each; columns S_*); per size class (0
@@ -299,7 +306,8 @@ def month_sums(firms, banks, scratch, sectors, params, flows, records, out):
     rows, as the credit arrays are per row).
 
     firms: FirmState (read only); banks: BankState (writes loans_sme, loans_large, guaranteed, rwa,
-    deposits, npl); scratch: ScratchState (reads granted, rolled, new_rate, denied); sectors:
+    deposits, npl, loans_special, loans_substandard, loans_doubtful, loans_loss); scratch: ScratchState
+    (reads granted, rolled, new_rate, denied); sectors:
     SectorTables (weight); params: SumsParams; flows: BankFlows (writes firm_loans); records: bool;
     out: RecordSums (written with `records`)."""
     # the arrays are bound to locals before the loops, as in every parallel kernel (a write through
@@ -313,6 +321,7 @@ def month_sums(firms, banks, scratch, sectors, params, flows, records, out):
     guaranteed = firms.guaranteed
     cash = firms.cash
     loss_months = firms.loss_months
+    court = firms.court
     output = firms.output
     capacity = firms.capacity
     productivity = firms.productivity
@@ -333,6 +342,10 @@ def month_sums(firms, banks, scratch, sectors, params, flows, records, out):
     rwa = banks.rwa
     deposits = banks.deposits
     npl = banks.npl
+    loans_special = banks.loans_special
+    loans_substandard = banks.loans_substandard
+    loans_doubtful = banks.loans_doubtful
+    loans_loss = banks.loans_loss
     firm_loans = flows.firm_loans
     stocks = out.stocks
     cls_loans = out.cls_loans
@@ -341,13 +354,16 @@ def month_sums(firms, banks, scratch, sectors, params, flows, records, out):
     rw_sme = params.risk_weight_sme
     rw_large = params.risk_weight_large
     rw_g = params.risk_weight_guaranteed
-    npl_months = params.npl_months
+    special_months = params.special_mention_months
+    substandard_after = params.substandard_after_months
+    doubtful_after = params.doubtful_after_months
+    loss_after = params.loss_after_months
     threshold_month = params.sme_threshold
     n = alive.shape[0]
     n_b = loans_sme.shape[0]
     n_s = stocks.shape[0]
     nc, cs = chunks(n)
-    part = np.zeros((nc, 7, n_b))
+    part = np.zeros((nc, 10, n_b))  # sme, large, guaranteed, rwa, deposits, the four categories, firm loans
     p_st = np.zeros((nc, n_s, N_STOCKS))
     p_small = np.zeros((nc, 16))  # per chunk: deposits, loans and interest by class, credit by class, guaranteed
     for c in prange(nc):
@@ -363,9 +379,8 @@ def month_sums(firms, banks, scratch, sectors, params, flows, records, out):
             loans_i = loans[i]
             g_i = guaranteed[i]
             sme_i = sme[i]
-            if live:
+            if live or court[i] > 0:  # a live firm, or an estate in the court procedure (no deposits)
                 b = np.uint64(bank[i])
-                cash_i = cash[i]
                 lw = w * loans_i
                 gshare = 0.0
                 if loans_i > 0:
@@ -378,11 +393,21 @@ def month_sums(firms, banks, scratch, sectors, params, flows, records, out):
                     tb[1, b] += lw
                 tb[2, b] += w * g_i
                 tb[3, b] += rw * lw
-                tb[4, b] += w * (cash_i if cash_i > 0.0 else 0.0)
-                if loss_months[i] >= npl_months:
+                cat = loan_category(live, loss_months[i], court[i], special_months, substandard_after,
+                                    doubtful_after, loss_after)
+                if cat == SPECIAL_MENTION:
                     tb[5, b] += lw
-                tb[6, b] += w * loans_i
-                dep += w * cash_i
+                elif cat == SUBSTANDARD:
+                    tb[6, b] += lw
+                elif cat == DOUBTFUL:
+                    tb[7, b] += lw
+                elif cat == LOSS:
+                    tb[8, b] += lw
+                tb[9, b] += w * loans_i
+                if live:
+                    cash_i = cash[i]
+                    tb[4, b] += w * (cash_i if cash_i > 0.0 else 0.0)
+                    dep += w * cash_i
             if not records:
                 continue
             if live:
@@ -442,7 +467,10 @@ def month_sums(firms, banks, scratch, sectors, params, flows, records, out):
     bank_guaranteed[:] = 0.0
     rwa[:] = 0.0
     deposits[:] = 0.0
-    npl[:] = 0.0
+    loans_special[:] = 0.0
+    loans_substandard[:] = 0.0
+    loans_doubtful[:] = 0.0
+    loans_loss[:] = 0.0
     firm_loans[:] = 0.0
     total_dep = 0.0
     for c in range(nc):
@@ -451,9 +479,13 @@ def month_sums(firms, banks, scratch, sectors, params, flows, records, out):
         bank_guaranteed[:] += part[c, 2]
         rwa[:] += part[c, 3]
         deposits[:] += part[c, 4]
-        npl[:] += part[c, 5]
-        firm_loans[:] += part[c, 6]
+        loans_special[:] += part[c, 5]
+        loans_substandard[:] += part[c, 6]
+        loans_doubtful[:] += part[c, 7]
+        loans_loss[:] += part[c, 8]
+        firm_loans[:] += part[c, 9]
         total_dep += p_small[c, 13]
+    npl[:] = loans_substandard + loans_doubtful + loans_loss
     total_g = 0.0
     if records:
         stocks[:] = 0.0

@@ -388,12 +388,14 @@ def credit_close(firms, scratch, sectors, firm_side):
     yuan), applicants refused, and for the stock-flow checks the firms' deposits and the loans each
     bank's firms owe it (sums in fixed chunks of rows).
 
-    firms: FirmState (reads alive, sector, bank, cash, loans); scratch: ScratchState (reads request,
+    firms: FirmState (reads alive, court, sector, bank, cash, loans; an estate's loan in the court
+    procedure is owed to its banks too); scratch: ScratchState (reads request,
     granted, rolled, repaid, fees; writes denied); sectors: SectorTables (weight); firm_side: the
     loans owed to each bank, economy-wide yuan (written). Returns (flow, fees, deposits)."""
     # the array the loop writes bound to a local before it (state.py), and the reads too
     denied = scratch.denied
     alive = firms.alive
+    court = firms.court
     sector = firms.sector
     bank = firms.bank
     cash = firms.cash
@@ -425,6 +427,8 @@ def credit_close(firms, scratch, sectors, firm_side):
             denied[i] = live and request[i] > 0 and gr <= 0
             if live:
                 deposits += w * cash_i
+                fs[np.uint64(bank[i])] += w * loans_i
+            elif court[i] > 0:
                 fs[np.uint64(bank[i])] += w * loans_i
         part[c, 0] = flow
         part[c, 1] = fee_total

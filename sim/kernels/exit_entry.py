@@ -1,9 +1,23 @@
-"""Exit (MODEL.md step 9): bankruptcy, voluntary exit after sustained losses or a vanishing market
-share, forced closure of backward capacity. Entry (step 10) is array code in sim/phases/entry.py:
-entrants are few per month.
+"""Exit (MODEL.md step 9): default and the court procedure, voluntary exit after sustained losses or
+a vanishing market share, forced closure of backward capacity. Entry (step 10) is array code in
+sim/phases/entry.py: entrants are few per month.
 
-On every exit the firm's loan leaves its bank's books: the part creditors recover is repaid, the
-guarantee fund pays its share of the loss, the bank writes off the rest.
+A firm that cannot pay (negative deposits after credit) or whose equity turns negative defaults, and
+so does one that would leave (losses, share, forced closure) but whose assets at their liquidation
+values do not cover its loans. A defaulting firm stops operating (its capacity retires, its row is
+no longer alive); its deposits are set off against its loans (and its negative deposits, an
+overdraft, are the lead bank's loss in the closed economy); what remains of its loans stays on its
+banks' books, past due, while its estate (fixed capital, receivables and inventories, trade credit
+owed) is in the court procedure (`court`: months since the default). The loan ages through the loan
+categories (kernels.exposure.loan_category), so the banks' provisions build month by month. After
+`court_months` the estate is liquidated: its plant and its receivables and inventories are sold at
+their recovery rates, the procedure's costs are paid out of the proceeds, the banks recover the
+rest up to their claim, the guarantee fund pays its share of the loss and the banks write off what
+is left. A firm that leaves solvently sells its assets at the same recovery rates and repays its
+loans in full; then its trade creditors, then its owners.
+
+Every loss on a loan is so a default's: recorded in the month's table (defaults by size class, the
+write-off when the estate is liquidated).
 """
 
 from __future__ import annotations
@@ -20,14 +34,22 @@ from .sums import book_gap
 
 # columns of the per-sector exit table
 (X_BANKRUPT, X_VOLUNTARY, X_FORCED, X_RETIRED, X_WRITE_OFF, X_RESIDUAL, X_COMPENSATION, X_LOANS_REPAID,
- X_BANKRUPT_SME, X_BANKRUPT_LARGE, X_CASH, X_FUND_PAYOUT, X_SCRAP, X_OVERDRAFT) = range(14)
-N_EXIT = 14  # X_SCRAP: what the buyers of closed plant pay for it; X_OVERDRAFT: negative deposits left at exit
+ X_BANKRUPT_SME, X_BANKRUPT_LARGE, X_CASH, X_FUND_PAYOUT, X_SCRAP, X_OVERDRAFT, X_DEFAULT_SME, X_DEFAULT_LARGE,
+ X_COURT_COSTS, X_TRADE_CREDIT, X_SETTLED, X_CLAIMS_SETTLED) = range(20)
+N_EXIT = 20
+# X_SCRAP: what the buyers of closed plant, receivables and inventories pay for them; X_OVERDRAFT:
+# negative deposits left at exit; X_DEFAULT_*: firms defaulting (entering the court procedure);
+# X_COURT_COSTS: the procedure's costs; X_TRADE_CREDIT: trade credit and other liabilities paid out of
+# a closed firm's assets; X_SETTLED: estates liquidated; X_CLAIMS_SETTLED: the banks' claims on them
 
 
 # the scalar parameters of exit (the behaviour settings of the same names)
 EXIT_FIELDS = {
     "loss_months_exit": (int, "consecutive loss-making months after which a firm exits"),
-    "recovery_rate": (float, "share of a closed firm's fixed capital its creditors recover"),
+    "recovery_rate": (float, "share of a closed firm's fixed capital recovered when it is sold"),
+    "other_assets_recovery": (float, "share of a closed firm's receivables and inventories recovered"),
+    "court_months": (int, "months from a default to the liquidation of the estate"),
+    "court_cost": (float, "costs of the court procedure, share of the estate's liquidation value"),
     "book_overdrafts": (bool, "the bank books a closed firm's negative deposits as a loss (the closed economy; "
                               "without it they vanish from the deposits with no one bearing them)"),
 }
@@ -41,79 +63,166 @@ def exit_params(behaviour, book_overdrafts: bool = False) -> ExitParams:
 
 
 @kernel
-def _close(i, reason, compensation, firms, banks, sectors, params, writeoff, table, parts):
-    """Liquidate firm i: creditors recover cash, compensation and part of the fixed capital; the fund
-    pays its share of the loss; the banks write off the rest (into `writeoff`, by bank: each lender
-    its share, kernels.exposure; an overdraft is the lead's, where the deposits are); any residual
-    goes to the owners. Serial (called outside any prange), so it writes through the bundles'
-    attributes."""
-    s = np.uint64(firms.sector[i])
-    w = sectors.weight[s]
-    cash, capital, loans, guaranteed = firms.cash, firms.capital, firms.loans, firms.guaranteed
-    c = cash[i] + compensation
-    scrap = params.recovery_rate * capital[i]
-    liquid = (c if c > 0 else 0.0) + scrap
-    overdraft = -c if c < 0 else 0.0
-    if liquid >= loans[i]:
-        residual = liquid - loans[i]
-        loss = 0.0
-        repaid = loans[i]
-    else:
-        residual = 0.0
-        loss = loans[i] - liquid
-        repaid = liquid
-    gshare = guaranteed[i] / loans[i] if loans[i] > 0 else 0.0
-    if gshare > 1.0:
-        gshare = 1.0
-    payout = loss * gshare
+def liquidation_value(cash, other_assets, capital, params):
+    """What a firm's assets fetch when it closes: its deposits (if positive), its receivables and
+    inventories and its fixed capital at their recovery rates."""
+    return ((cash if cash > 0 else 0.0) + params.other_assets_recovery * other_assets
+            + params.recovery_rate * capital)
+
+
+@kernel
+def _book_loans(i, repaid, write_off, firms, banks, w, writeoff, parts):
+    """Row i's lenders take their shares: `repaid` (per real firm) leaves their books with the
+    `write_off` (per real firm, net of the fund's share), which goes into `writeoff` by bank."""
     b = np.uint64(firms.bank[i])
     lead = 1.0
     lo, hi = lenders_of(parts.row, np.int64(i))
     for q in range(lo, hi):
         p = np.uint64(parts.bank[q])
         sh = parts.share[q]
-        banks.loans[p] -= sh * (w * loans[i])
-        writeoff[p] += sh * (w * (loss - payout))
+        banks.loans[p] -= sh * (w * (repaid + write_off))
+        writeoff[p] += sh * (w * write_off)
         lead -= sh
-    banks.loans[b] -= lead * (w * loans[i])
-    writeoff[b] += lead * (w * (loss - payout))
-    if params.book_overdrafts:
-        writeoff[b] += w * overdraft
-    table[s, X_SCRAP] += scrap
-    table[s, X_OVERDRAFT] += overdraft
+    banks.loans[b] -= lead * (w * (repaid + write_off))
+    writeoff[b] += lead * (w * write_off)
+
+
+@kernel
+def _pay_out(i, amount, firms, s, table):
+    """What is left of a closed firm's assets after its loans: its trade creditors (other_liab, the
+    rest of the economy) first, then its owners (households)."""
+    owed = firms.other_liab[i]
+    trade = amount if amount < owed else owed
+    firms.other_liab[i] = owed - trade
+    table[s, X_TRADE_CREDIT] += trade
+    table[s, X_RESIDUAL] += amount - trade
+
+
+@kernel
+def _retire(i, reason, firms, s, table):
+    """The firm stops operating: its capacity retires and its row is no longer alive."""
     table[s, X_RETIRED] += firms.capacity[i] + firms.pipeline[i]
-    table[s, X_WRITE_OFF] += loss - payout
-    table[s, X_FUND_PAYOUT] += payout
-    table[s, X_RESIDUAL] += residual
-    table[s, X_LOANS_REPAID] += repaid
-    table[s, X_COMPENSATION] += compensation
-    table[s, X_CASH] -= cash[i]  # the firm's deposits leave it (to creditors and owners)
     firms.alive[i] = False
     firms.exit_reason[i] = reason
     firms.capacity[i] = 0.0
     firms.pipeline[i] = 0.0
     firms.pipeline_cost[i] = 0.0
     firms.share[i] = 0.0
+
+
+@kernel
+def _wind_up(i, reason, compensation, repaid, surplus, firms, banks, w, params, writeoff, table, parts):
+    """What a closure and a default share: `repaid` (per real firm) leaves the lenders' books, the lead
+    bears negative deposits (in the closed economy), `surplus` goes to the trade creditors, then the
+    owners; the deposits leave the firm and it stops operating."""
+    s = np.uint64(firms.sector[i])
+    c = firms.cash[i] + compensation
+    overdraft = -c if c < 0 else 0.0
+    _book_loans(i, repaid, 0.0, firms, banks, w, writeoff, parts)
+    if params.book_overdrafts:
+        writeoff[np.uint64(firms.bank[i])] += w * overdraft
+    _pay_out(i, surplus, firms, s, table)
+    table[s, X_OVERDRAFT] += overdraft
+    table[s, X_LOANS_REPAID] += repaid
+    table[s, X_COMPENSATION] += compensation
+    table[s, X_CASH] -= firms.cash[i]  # the firm's deposits leave it (to creditors and owners)
+    _retire(i, reason, firms, s, table)
+    firms.loans[i] -= repaid
+    firms.cash[i] = 0.0
+
+
+@kernel
+def _close(i, reason, compensation, firms, banks, sectors, params, writeoff, table, parts):
+    """Close firm i solvently (its liquidation value covers its loans, `exits` and `forced_closures`
+    check): it sells its plant, receivables and inventories at their recovery rates, repays its loans
+    in full, pays its trade creditors and hands the rest to its owners. Serial (called outside any
+    prange), so it writes through the bundles' attributes."""
+    s = np.uint64(firms.sector[i])
+    c = firms.cash[i] + compensation
+    scrap = params.other_assets_recovery * firms.other_assets[i] + params.recovery_rate * firms.capital[i]
+    repaid = firms.loans[i]
+    table[s, X_SCRAP] += scrap
+    _wind_up(i, reason, compensation, repaid, (c if c > 0 else 0.0) + scrap - repaid, firms, banks,
+             sectors.weight[s], params, writeoff, table, parts)
+    firms.loans[i] = 0.0
+    firms.guaranteed[i] = 0.0
+    firms.capital[i] = 0.0
+    firms.other_assets[i] = 0.0
+    firms.other_liab[i] = 0.0
+
+
+@kernel
+def _default(i, reason, compensation, firms, banks, sectors, params, writeoff, table, parts):
+    """Firm i defaults: it stops operating, its deposits (and any compensation) are set off against
+    its loans (what exceeds them goes to its trade creditors, then its owners; negative deposits are
+    the lead bank's loss in the closed economy), and its estate enters the court procedure with the
+    rest of its loans still on its banks' books (`court` = 1, the first month past due). Serial."""
+    s = np.uint64(firms.sector[i])
+    loans = firms.loans[i]
+    c = firms.cash[i] + compensation
+    pos = c if c > 0 else 0.0
+    setoff = pos if pos < loans else loans
+    if loans > 0:
+        firms.guaranteed[i] *= (loans - setoff) / loans
+    table[s, X_DEFAULT_SME if firms.sme[i] else X_DEFAULT_LARGE] += 1
+    _wind_up(i, reason, compensation, setoff, pos - setoff, firms, banks, sectors.weight[s], params, writeoff,
+             table, parts)
+    firms.court[i] = 1
+
+
+@kernel
+def _settle(i, firms, banks, sectors, params, writeoff, table, parts):
+    """The court procedure of estate i ends: its plant, receivables and inventories are sold at their
+    recovery rates, the procedure's costs (administrator, court, auction: the rest of the economy) are
+    paid out of the proceeds, the banks recover the rest up to their claim; the guarantee fund pays
+    its share of the loss, the banks write off what is left (against the provisions built while the
+    loan aged); any surplus goes to the trade creditors, then the owners. Serial."""
+    s = np.uint64(firms.sector[i])
+    w = sectors.weight[s]
+    loans = firms.loans
+    value = params.other_assets_recovery * firms.other_assets[i] + params.recovery_rate * firms.capital[i]
+    costs = params.court_cost * value
+    net = value - costs
+    claim = loans[i]
+    repaid = net if net < claim else claim
+    loss = claim - repaid
+    gshare = firms.guaranteed[i] / claim if claim > 0 else 0.0
+    if gshare > 1.0:
+        gshare = 1.0
+    payout = loss * gshare
+    _book_loans(i, repaid + payout, loss - payout, firms, banks, w, writeoff, parts)
+    _pay_out(i, net - repaid, firms, s, table)
+    table[s, X_SCRAP] += value
+    table[s, X_COURT_COSTS] += costs
+    table[s, X_LOANS_REPAID] += repaid
+    table[s, X_WRITE_OFF] += loss - payout
+    table[s, X_FUND_PAYOUT] += payout
+    table[s, X_SETTLED] += 1
+    table[s, X_CLAIMS_SETTLED] += claim
+    firms.court[i] = 0
     loans[i] = 0.0
-    guaranteed[i] = 0.0
-    cash[i] = 0.0
-    capital[i] = 0.0
+    firms.guaranteed[i] = 0.0
+    firms.capital[i] = 0.0
+    firms.other_assets[i] = 0.0
+    firms.other_liab[i] = 0.0
 
 
 @kernel(parallel=True)
 def exits(firms, banks, sectors, params, min_share, writeoff, table, totals, parts):
-    """Bankruptcy when net worth or cash (after credit) is negative; voluntary exit after
-    `loss_months_exit` consecutive loss-making months or when the market share has fallen below
-    the sector's minimum (Dosi et al. 2010).
+    """Default when net worth or cash (after credit) is negative; exit after `loss_months_exit`
+    consecutive loss-making months or when the market share has fallen below the sector's minimum
+    (Dosi et al. 2010): voluntary if the firm's liquidation value covers its loans, else a default
+    too; the court procedure of every estate moves on a month, and those that have run
+    `court_months` are liquidated.
 
     Two passes: the decisions in parallel (the reason goes to `exit_reason` of a row still alive,
-    the row to its chunk's list of exits), then the closures one by one in row order (they move
-    bank books and the exit table), through the chunks' lists rather than over all rows. The
-    survivors' sums come out of the first pass, each in the chunks and order of the kernel that
-    would otherwise sum it (so the same numbers): number, capacity and pipeline by sector into
-    `totals` (sums.sector_totals), the loans each bank's firms owe it into `firm_side`
-    (sums.loan_gap), and their deposits (sums.weighted_sum of cash). Returns the deposits and the
-    largest gap between a bank's books and its firms' loans.
+    the row to its chunk's list, with the estates to liquidate), then the defaults, closures and
+    liquidations one by one in row order (they move bank books and the exit table), through the
+    chunks' lists rather than over all rows. The survivors' sums come out of the first pass, each in
+    the chunks and order of the kernel that would otherwise sum it (so the same numbers): number,
+    capacity and pipeline by sector into `totals` (sums.sector_totals), the loans each bank's firms
+    and estates owe it into `firm_side` (sums.loan_gap), and their deposits (sums.weighted_sum of
+    cash). Returns the deposits and the largest gap between a bank's books and its firms' loans.
 
     firms: FirmState; banks: BankState (their loans move with each closure); sectors:
     SectorTables; params: ExitParams; min_share: by sector; writeoff: loans written off this
@@ -122,6 +231,7 @@ def exits(firms, banks, sectors, params, min_share, writeoff, table, totals, par
     # arrays the parallel loop writes must be bound to locals before it (a write through
     # `firms.x[i]` inside prange is lost); the reads are bound too, so the loop is unchanged
     exit_reason = firms.exit_reason
+    court = firms.court
     alive = firms.alive
     sector = firms.sector
     sme = firms.sme
@@ -133,10 +243,13 @@ def exits(firms, banks, sectors, params, min_share, writeoff, table, totals, par
     pipeline = firms.pipeline
     bank = firms.bank
     loans = firms.loans
+    other_assets = firms.other_assets
+    capital = firms.capital
     weight = sectors.weight
     bank_loans = banks.loans
     loss_months_exit = params.loss_months_exit
-    firm_side = np.empty(bank_loans.shape[0])  # the loans each bank's survivors owe it
+    court_months = params.court_months
+    firm_side = np.empty(bank_loans.shape[0])  # the loans each bank's survivors and estates owe it
     table[:, :] = 0.0
     n = alive.shape[0]
     nc, cs = chunks(n)
@@ -152,6 +265,14 @@ def exits(firms, banks, sectors, params, min_share, writeoff, table, totals, par
         k = np.int64(c) * cs
         for i in rows_of(c, cs, n):
             if not alive[i]:
+                if court[i] > 0:  # an estate: one more month in the procedure
+                    m = court[i] + 1
+                    court[i] = m
+                    if m > court_months:
+                        leaving[k] = i
+                        k += 1
+                    else:
+                        fs[np.uint64(bank[i])] += weight[np.uint64(sector[i])] * loans[i]
                 continue
             s = np.uint64(sector[i])
             cash_i = cash[i]
@@ -160,7 +281,11 @@ def exits(firms, banks, sectors, params, min_share, writeoff, table, totals, par
                 leaving[k] = i
                 k += 1
             elif loss_months[i] >= loss_months_exit or share[i] < min_share[s]:
-                exit_reason[i] = EXIT_VOLUNTARY
+                # leaves; solvently only if its assets at their liquidation values cover its loans
+                if liquidation_value(cash_i, other_assets[i], capital[i], params) >= loans[i]:
+                    exit_reason[i] = EXIT_VOLUNTARY
+                else:
+                    exit_reason[i] = EXIT_BANKRUPTCY
                 leaving[k] = i
                 k += 1
             else:
@@ -172,17 +297,23 @@ def exits(firms, banks, sectors, params, min_share, writeoff, table, totals, par
                 dep += w * cash_i
         part_dep[c, 0] = dep
         n_leaving[c] = k - np.int64(c) * cs
+    new_estates = np.zeros(firm_side.shape[0])
     for c in range(nc):
         for k in range(c * cs, c * cs + n_leaving[c]):
             i = np.uint64(leaving[k])
             s = np.uint64(sector[i])
+            if not alive[i]:
+                _settle(i, firms, banks, sectors, params, writeoff, table, parts)
+                continue
             reason = exit_reason[i]
             if reason == EXIT_BANKRUPTCY:
                 table[s, X_BANKRUPT] += 1
                 table[s, X_BANKRUPT_SME if sme[i] else X_BANKRUPT_LARGE] += 1
+                _default(i, reason, 0.0, firms, banks, sectors, params, writeoff, table, parts)
+                new_estates[np.uint64(bank[i])] += weight[s] * loans[i]
             else:
                 table[s, X_VOLUNTARY] += 1
-            _close(i, reason, 0.0, firms, banks, sectors, params, writeoff, table, parts)
+                _close(i, reason, 0.0, firms, banks, sectors, params, writeoff, table, parts)
     totals[:] = 0.0
     firm_side[:] = 0.0
     deposits = 0.0
@@ -190,16 +321,19 @@ def exits(firms, banks, sectors, params, min_share, writeoff, table, totals, par
         totals[:] += part[c]
         firm_side[:] += part_bank[c]
         deposits += part_dep[c, 0]
-    shift_loans(parts, alive, bank, sector, weight, loans, np.zeros(0), firm_side)  # the survivors' participations
+    firm_side[:] += new_estates
+    # the survivors' and the estates' participations
+    shift_loans(parts, alive, court, bank, sector, weight, loans, np.zeros(0), firm_side)
     return deposits, book_gap(firm_side, bank_loans)
 
 
 @kernel
 def forced_closures(order, fraction, compensation, firms, banks, sectors, params, writeoff, table, parts):
-    """Close the firms in `order` (fraction 1: the whole firm; below 1: that share of its capacity,
-    scrapping the same share of its fixed capital). The government pays compensation as a share of
-    the book value of the capital closed (`compensation`, by sector). Serial: it writes through the
-    bundles' attributes."""
+    """Close the firms in `order` (fraction 1: the whole firm, solvently if its liquidation value
+    with the compensation covers its loans, else by default into the court procedure; below 1: that
+    share of its capacity, scrapping the same share of its fixed capital). The government pays
+    compensation as a share of the book value of the capital closed (`compensation`, by sector).
+    Serial: it writes through the bundles' attributes."""
     for k in range(order.shape[0]):
         i = np.uint64(order[k])
         s = np.uint64(firms.sector[i])
@@ -207,7 +341,11 @@ def forced_closures(order, fraction, compensation, firms, banks, sectors, params
         if f >= 1.0:
             comp = compensation[s] * firms.capital[i]
             table[s, X_FORCED] += 1
-            _close(i, EXIT_FORCED, comp, firms, banks, sectors, params, writeoff, table, parts)
+            value = liquidation_value(firms.cash[i] + comp, firms.other_assets[i], firms.capital[i], params)
+            if firms.cash[i] + comp >= 0 and value >= firms.loans[i]:
+                _close(i, EXIT_FORCED, comp, firms, banks, sectors, params, writeoff, table, parts)
+            else:
+                _default(i, EXIT_FORCED, comp, firms, banks, sectors, params, writeoff, table, parts)
         else:
             comp = compensation[s] * firms.capital[i] * f
             firms.cash[i] += comp

@@ -64,15 +64,16 @@ def lenders_of(prow, i):
 
 
 @kernel
-def shift_loans(parts, alive, bank, sector, weight, loans, rate, out):
+def shift_loans(parts, alive, court, bank, sector, weight, loans, rate, out):
     """Move each participant's share of weight x loans (booked at the lead: the loans a bank's firms
-    owe it), or with `rate` (by row; length 0: none) of the month's interest weight x loans x rate /
-    12, from the lead's entry of `out` to the participant's."""
+    owe it, the estates in the court procedure included, `court` > 0), or with `rate` (by row; length
+    0: none) of the month's interest weight x loans x rate / 12 (live rows only: an estate pays no
+    interest), from the lead's entry of `out` to the participant's."""
     row, pbank, share = parts.row, parts.bank, parts.share
     interest = rate.shape[0] > 0
     for k in range(row.shape[0]):
         i = np.uint64(row[k])
-        if not alive[i]:
+        if not alive[i] and (interest or court[i] == 0):
             continue
         x = loans[i] * rate[i] / 12.0 if interest else loans[i]
         v = share[k] * (weight[np.uint64(sector[i])] * x)
@@ -101,24 +102,51 @@ def risk_weight(loans, guaranteed, sme, rw_sme, rw_large, rw_g):
     return (rw_sme if sme else rw_large) * (1 - gshare) + rw_g * gshare
 
 
+# loan categories (CBIRC five-category classification); the last three are non-performing
+NORMAL, SPECIAL_MENTION, SUBSTANDARD, DOUBTFUL, LOSS = range(5)
+CATEGORIES = ("normal", "special_mention", "substandard", "doubtful", "loss")
+
+
+@njit(inline="always")
+def loan_category(live, loss_months, court, special_months, substandard_after, doubtful_after, loss_after):
+    """A row's loan category: a live firm's loan is normal, or special mention after `special_months`
+    loss-making months; an estate's (a firm in the court procedure since it defaulted `court` months
+    ago, as many months past due) is special mention up to `substandard_after` months past due,
+    then substandard, doubtful after `doubtful_after`, loss after `loss_after`."""
+    if live:
+        return SPECIAL_MENTION if loss_months >= special_months else NORMAL
+    if court <= substandard_after:
+        return SPECIAL_MENTION
+    if court <= doubtful_after:
+        return SUBSTANDARD
+    if court <= loss_after:
+        return DOUBTFUL
+    return LOSS
+
+
 @kernel
-def shift_exposures(parts, firms, sectors, rw_sme, rw_large, rw_g, npl_months, banks, firm_loans):
+def shift_exposures(parts, firms, sectors, params, banks, firm_loans):
     """As accounting.month_sums books a row's exposures at its lead (loans by size class, guaranteed
-    loans, risk-weighted assets, non-performing loans, the loans its firms owe it), each participant
-    takes its share. Deposits stay with the lead."""
+    loans, risk-weighted assets, loans by category, the loans its firms owe it), each participant
+    takes its share; for live rows and estates in the court procedure. Deposits stay with the lead.
+    params: accounting.SumsParams."""
     row, pbank, share = parts.row, parts.bank, parts.share
     alive, bank, sector, sme = firms.alive, firms.bank, firms.sector, firms.sme
-    loans, guaranteed, loss_months = firms.loans, firms.guaranteed, firms.loss_months
+    loans, guaranteed, loss_months, court = firms.loans, firms.guaranteed, firms.loss_months, firms.court
     weight = sectors.weight
+    rw_sme, rw_large, rw_g = params.risk_weight_sme, params.risk_weight_large, params.risk_weight_guaranteed
     for k in range(row.shape[0]):
         i = np.uint64(row[k])
-        if not alive[i]:
+        live = alive[i]
+        if not live and court[i] == 0:
             continue
         w = weight[np.uint64(sector[i])]
         loans_i = loans[i]
         g_i = guaranteed[i]
         lw = w * loans_i
         rw = risk_weight(loans_i, g_i, sme[i], rw_sme, rw_large, rw_g)
+        cat = loan_category(live, loss_months[i], court[i], params.special_mention_months,
+                            params.substandard_after_months, params.doubtful_after_months, params.loss_after_months)
         lead = np.uint64(bank[i])
         p = np.uint64(pbank[k])
         sh = share[k]
@@ -130,7 +158,16 @@ def shift_exposures(parts, firms, sectors, rw_sme, rw_large, rw_g, npl_months, b
                 banks.loans_large[b] += v * lw
             banks.guaranteed[b] += v * w * g_i
             banks.rwa[b] += v * rw * lw
-            if loss_months[i] >= npl_months:
+            if cat == SPECIAL_MENTION:
+                banks.loans_special[b] += v * lw
+            elif cat == SUBSTANDARD:
+                banks.loans_substandard[b] += v * lw
+                banks.npl[b] += v * lw
+            elif cat == DOUBTFUL:
+                banks.loans_doubtful[b] += v * lw
+                banks.npl[b] += v * lw
+            elif cat == LOSS:
+                banks.loans_loss[b] += v * lw
                 banks.npl[b] += v * lw
             firm_loans[b] += v * lw
 

@@ -73,16 +73,16 @@ def weighted_sum(alive, sector, weight, x):
 
 
 @kernel(parallel=True)
-def loan_gap(alive, sector, weight, bank, loans, bank_loans, firm_side):
-    """Largest difference between loans on a bank's books and loans its firms owe it (the firms'
-    side summed in fixed chunks of rows)."""
+def loan_gap(alive, court, sector, weight, bank, loans, bank_loans, firm_side):
+    """Largest difference between loans on a bank's books and loans its firms owe it, the estates in
+    the court procedure (`court` > 0) included (the firms' side summed in fixed chunks of rows)."""
     n = alive.shape[0]
     nc, cs = chunks(n)
     part = np.zeros((nc, firm_side.shape[0]))
     for c in prange(nc):
         fs = part[c]
         for i in rows_of(c, cs, n):
-            if alive[i]:
+            if alive[i] or court[i] > 0:
                 fs[np.uint64(bank[i])] += weight[np.uint64(sector[i])] * loans[i]
     firm_side[:] = 0.0
     for c in range(nc):
@@ -125,14 +125,15 @@ def halt_projects(alive, sector, halted, pipeline, pipeline_cost):
 
 
 @kernel
-def free_rows(alive, exit_reason, total, out):
+def free_rows(alive, exit_reason, court, total, out):
     """Up to `total` rows for entrants: rows of exited firms first (so the rows in use stay packed
-    and the never-used rows stay at the end, where the kernels pass them by), then never-used rows."""
+    and the never-used rows stay at the end, where the kernels pass them by), then never-used rows.
+    An estate still in the court procedure (`court` > 0) keeps its row."""
     k = 0
     for i in range(alive.shape[0]):
         if k == total:
             break
-        if not alive[i] and exit_reason[i] != 0:
+        if not alive[i] and exit_reason[i] != 0 and court[i] == 0:
             out[k] = i
             k += 1
     for i in range(alive.shape[0]):

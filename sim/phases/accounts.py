@@ -99,6 +99,18 @@ class RecordsMixin:
         rec["gdp", t] = inc[:, acc.I_VALUE_ADDED].sum()
         rec["credit_total", t] = self._cls_loans.sum()
         rec["loan_losses", t] = ext[:, xe.X_WRITE_OFF].sum()
+        # defaults and the court procedure
+        F = self.firms
+        defaults = np.array([ext[:, xe.X_DEFAULT_SME].sum(), ext[:, xe.X_DEFAULT_LARGE].sum()])
+        w_row = W[F.sector]
+        live_sme = float(w_row[F.alive & F.sme].sum())
+        live_cls = np.array([live_sme, float(w_row[F.alive].sum()) - live_sme])
+        rec["defaults", t] = defaults
+        rec["default_rate", t] = defaults / np.maximum(live_cls + defaults, 1e-300)
+        rec["court_costs", t] = ext[:, xe.X_COURT_COSTS].sum()
+        claims = ext[:, xe.X_CLAIMS_SETTLED].sum()
+        rec["recovery_rate_defaulted", t] = (1.0 - (ext[:, xe.X_WRITE_OFF].sum() + ext[:, xe.X_FUND_PAYOUT].sum())
+                                             / claims) if claims > 0 else np.nan
         # banks and credit flows this month
         B, bk = self.banking.banks, self.banking
         live = B.alive
@@ -111,6 +123,11 @@ class RecordsMixin:
         rec["credit_denied", t] = agg["credit_denied"]
         rec["credit_guaranteed", t] = agg["credit_guaranteed"]
         rec["npl_ratio", t] = float(B.npl[live].sum() / max(B.loans[live].sum(), 1e-300))
+        by_cat = np.array([float(x[live].sum()) for x in (B.loans_special, B.loans_substandard, B.loans_doubtful,
+                                                          B.loans_loss)])
+        rec["npl_by_category", t] = np.concatenate(([float(B.loans[live].sum()) - by_cat.sum()], by_cat))
+        est = (F.court > 0) & ~F.alive
+        rec["loans_in_court", t] = float(np.dot(w_row[est], F.loans[est]))
         rec["bank_capital_ratio", t] = float(B.equity[live].sum() / max(B.rwa[live].sum(), 1e-300))
         rec["bank_equity", t] = float(B.equity[live].sum())
         rec["bank_profit", t] = float(B.profit[live].sum())

@@ -37,7 +37,7 @@ class CreditMixin:
         bk.replace_parts(touched, new)
         firm_side = np.zeros(B.n_rows)
         flow, fees, deposits = cr.credit_close(firms, scratch, sectors, firm_side)
-        ex.shift_loans(bk.parts, F.alive, F.bank, F.sector, self.weight, F.loans, np.zeros(0), firm_side)
+        ex.shift_loans(bk.parts, F.alive, F.court, F.bank, F.sector, self.weight, F.loans, np.zeros(0), firm_side)
         self._credit_month = {"fees": float(fees)}
         return float(flow), float(deposits), float(np.max(np.abs(firm_side - B.loans)))
 

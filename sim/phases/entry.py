@@ -24,7 +24,7 @@ class EntryMixin:
         keeps a firm's data until an entrant takes it; `firm_id` tells firms apart in panels)."""
         F = self.firms
         out = np.empty(total, dtype=np.int64)
-        k = sums.free_rows(F.alive, F.exit_reason, total, out)
+        k = sums.free_rows(F.alive, F.exit_reason, F.court, total, out)
         return out[:k]
 
     def grow_rows(self, extra: int) -> None:

@@ -317,60 +317,73 @@ class FirmAgent(mesa.Agent):
         t["retired_dep"] += d
 
     # -- 9. exit ----------------------------------------------------------------------------
-    def exit_reason_now(self, min_share: float, loss_months_exit: int) -> int:
+    def exit_reason_now(self, min_share: float, loss_months_exit: int, k) -> int:
+        """Default when equity or deposits are negative; exit after sustained losses or with a
+        vanishing share: voluntary if the liquidation value covers the loans, else a default."""
         if self.net_worth < 0 or self.cash < 0:
             return EXIT_BANKRUPTCY
         if self.loss_months >= loss_months_exit or self.share < min_share:
-            return EXIT_VOLUNTARY
+            return EXIT_VOLUNTARY if self.liquidation_value(self.cash, k) >= self.loans else EXIT_BANKRUPTCY
         return 0
 
-    def liquidate(
-        self, reason: int, compensation: float, recovery: float, lenders: list, weight: float, t: dict
-    ) -> None:
-        """Creditors recover cash, compensation and part of the fixed capital; the guarantee fund
-        pays its share of the loss, the banks write off the rest, each lender its share (`lenders`:
-        (BankAgent, share), the lead first); the owners get any residual."""
+    def liquidation_value(self, cash: float, k) -> float:
+        """Deposits (if positive), receivables and inventories and fixed capital at their recovery
+        rates (k: kernels.exit_entry.ExitParams)."""
+        return ((cash if cash > 0 else 0.0) + k.other_assets_recovery * self.other_assets
+                + k.recovery_rate * self.capital)
+
+    def close(self, reason: int, compensation: float, k, lenders: list, weight: float, t: dict) -> None:
+        """A solvent exit: plant, receivables and inventories sold at their recovery rates, the loans
+        repaid in full (each lender its share; `lenders`: (BankAgent, share), the lead first), then
+        the trade creditors, then the owners."""
         c = self.cash + compensation
-        loans = self.loans
-        scrap = recovery * self.capital
-        liquid = (c if c > 0 else 0.0) + scrap
         overdraft = -c if c < 0 else 0.0
-        if liquid >= loans:
-            residual, loss, repaid = liquid - loans, 0.0, loans
-        else:
-            residual, loss, repaid = 0.0, loans - liquid, liquid
-        gshare = self.guaranteed / loans if loans > 0 else 0.0
-        if gshare > 1.0:
-            gshare = 1.0
-        payout = loss * gshare
-        # in the closed economy the bank bears a closed firm's negative deposits (sim.economy)
-        for bank, share in lenders[1:]:
-            bank.book_exit(share * (weight * loans), share * (weight * (loss - payout)))
-        lead, share = lenders[0]
-        lead.book_exit(share * (weight * loans), share * (weight * (loss - payout)))
-        if self.model.closed:  # the lead, where its deposits were, bears a closed firm's negative deposits
-            lead.book_exit(0.0, weight * overdraft)
+        scrap = k.other_assets_recovery * self.other_assets + k.recovery_rate * self.capital
+        liquid = (c if c > 0 else 0.0) + scrap
+        repaid = self.loans
+        book_loans(lenders, weight, repaid, 0.0)
+        if k.book_overdrafts:  # the lead, where its deposits were, bears a closed firm's negative deposits
+            lenders[0][0].book_exit(0.0, weight * overdraft)
+        pay_out(self, liquid - repaid, t)
         t["scrap"] += scrap
         t["overdraft"] += overdraft
-        t["retired"] += self.capacity + self.pipeline
-        t["write_off"] += loss - payout
-        t["fund_payout"] += payout
-        t["residual"] += residual
         t["loans_repaid"] += repaid
         t["compensation"] += compensation
         t["cash"] -= self.cash
+        self.retire(reason, t)
+        for name in ("loans", "guaranteed", "cash", "capital", "other_assets", "other_liab"):
+            setattr(self, name, 0.0)
+
+    def default(self, reason: int, compensation: float, k, lenders: list, weight: float, t: dict) -> None:
+        """Default: the firm stops; its deposits (and compensation) are set off against its loans, what
+        exceeds them goes to trade creditors and owners, negative deposits are the lead's loss (closed
+        economy); the rest of the loans stays on the books while the estate is in court (court = 1)."""
+        c = self.cash + compensation
+        overdraft = -c if c < 0 else 0.0
+        pos = c if c > 0 else 0.0
+        loans = self.loans
+        setoff = pos if pos < loans else loans
+        if loans > 0:
+            self.guaranteed = self.guaranteed * ((loans - setoff) / loans)
+        book_loans(lenders, weight, setoff, 0.0)
+        if k.book_overdrafts:
+            lenders[0][0].book_exit(0.0, weight * overdraft)
+        pay_out(self, pos - setoff, t)
+        t["overdraft"] += overdraft
+        t["loans_repaid"] += setoff
+        t["compensation"] += compensation
+        t["cash"] -= self.cash
+        t["default_sme" if self.sme else "default_large"] += 1
+        self.retire(reason, t)
+        self.loans = loans - setoff
+        self.cash = 0.0
+        self.court = 1
+
+    def retire(self, reason: int, t: dict) -> None:
+        t["retired"] += self.capacity + self.pipeline
         self.alive = False
         self.exit_reason = reason
-        for name in (
-            "capacity",
-            "pipeline",
-            "pipeline_cost",
-            "share",
-            "loans",
-            "guaranteed",
-            "cash",
-            "capital",
-        ):
+        for name in ("capacity", "pipeline", "pipeline_cost", "share"):
             setattr(self, name, 0.0)
 
     def close_part(self, fraction: float, comp_rate: float, t: dict) -> None:
@@ -384,10 +397,67 @@ class FirmAgent(mesa.Agent):
         self.capital = self.capital - self.capital * fraction
 
 
-for _name, (_dtype, _doc) in FIRM_FIELDS.items():
-    _col = Column(_doc)
-    _col.__set_name__(FirmAgent, _name)
-    setattr(FirmAgent, _name, _col)
+class Estate:
+    """A defaulted firm's estate in the court procedure: its row (no longer alive, `court` > 0) with
+    what is left of its loans, its plant, receivables and inventories and its trade credit; not an
+    agent (it takes no decisions), its attributes the row's columns as a FirmAgent's."""
+
+    def __init__(self, model, row: int):
+        self.model = model
+        self.rows = model.firms
+        self.row = int(row)
+
+    def settle(self, k, lenders: list, weight: float, t: dict) -> None:
+        """The procedure ends: the assets are sold at their recovery rates, the costs paid, the banks
+        recover the rest up to their claim, the fund pays its share of the loss, the banks write off
+        the rest; any surplus to trade creditors, then owners."""
+        value = k.other_assets_recovery * self.other_assets + k.recovery_rate * self.capital
+        costs = k.court_cost * value
+        net = value - costs
+        claim = self.loans
+        repaid = net if net < claim else claim
+        loss = claim - repaid
+        gshare = self.guaranteed / claim if claim > 0 else 0.0
+        if gshare > 1.0:
+            gshare = 1.0
+        payout = loss * gshare
+        book_loans(lenders, weight, repaid + payout, loss - payout)
+        pay_out(self, net - repaid, t)
+        t["scrap"] += value
+        t["court_costs"] += costs
+        t["loans_repaid"] += repaid
+        t["write_off"] += loss - payout
+        t["fund_payout"] += payout
+        t["settled"] += 1
+        t["claims_settled"] += claim
+        self.court = 0
+        for name in ("loans", "guaranteed", "capital", "other_assets", "other_liab"):
+            setattr(self, name, 0.0)
+
+
+def book_loans(lenders: list, weight: float, repaid: float, write_off: float) -> None:
+    """Each lender (BankAgent, share; the lead first) takes its share: `repaid` and `write_off` (per
+    real firm) leave its books, the write-off goes to its month's write-offs; participants first."""
+    for bank, share in lenders[1:]:
+        bank.book_exit(share * (weight * (repaid + write_off)), share * (weight * write_off))
+    lead, share = lenders[0]
+    lead.book_exit(share * (weight * (repaid + write_off)), share * (weight * write_off))
+
+
+def pay_out(f, amount: float, t: dict) -> None:
+    """What is left after the loans: the trade creditors first (up to other_liab), then the owners."""
+    owed = f.other_liab
+    trade = amount if amount < owed else owed
+    f.other_liab = owed - trade
+    t["trade_credit"] += trade
+    t["residual"] += amount - trade
+
+
+for _cls in (FirmAgent, Estate):
+    for _name, (_dtype, _doc) in FIRM_FIELDS.items():
+        _col = Column(_doc)
+        _col.__set_name__(_cls, _name)
+        setattr(_cls, _name, _col)
 
 
 class BankAgent(mesa.Agent):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..banking import BankingSystem
-from .agents import BankAgent
+from .agents import BankAgent, Estate
 
 
 class ReferenceBanking(BankingSystem):
@@ -32,13 +32,22 @@ class ReferenceBanking(BankingSystem):
             self.agents = [BankAgent(self.m, self.banks, b) for b in range(self.banks.n_rows)]
         return self.agents[b]
 
+    def holders(self) -> list:
+        """The live firms and the estates in the court procedure (whose loans are still on the
+        banks' books), in row order."""
+        m = self.m
+        F = m.firms
+        return [f if f is not None else Estate(m, row) for row, f in enumerate(m.firm_at)
+                if f is not None or F.court[row] > 0]
+
     def refresh_exposures(self) -> None:
         m, cfg = self.m, self.cfg
         self.bank(0)
         for bank in self.agents:
-            for name in ("loans_sme", "loans_large", "guaranteed", "rwa", "deposits", "npl"):
+            for name in ("loans_sme", "loans_large", "guaranteed", "rwa", "deposits", "npl", "loans_special",
+                         "loans_substandard", "loans_doubtful", "loans_loss"):
                 setattr(bank, name, 0.0)
-        for f in m.live_firms():
+        for f in self.holders():
             w = m.weight[f.sector]
             if f.loans > 0:
                 g = f.guaranteed / max(f.loans, 1e-300)
@@ -48,6 +57,7 @@ class ReferenceBanking(BankingSystem):
             rw = (cfg.risk_weight_sme if f.sme else cfg.risk_weight_large) * (1 - gshare) + (
                 cfg.risk_weight_guaranteed * gshare
             )
+            cat = category(f, cfg)
             for bank, share in self.lenders(f):
                 loans = share * (w * f.loans)
                 if f.sme:
@@ -56,18 +66,21 @@ class ReferenceBanking(BankingSystem):
                     bank.loans_large = bank.loans_large + loans
                 bank.guaranteed = bank.guaranteed + share * (w * f.guaranteed)
                 bank.rwa = bank.rwa + rw * loans
-                if f.loss_months >= cfg.npl_months:
+                if cat != "normal":
+                    setattr(bank, "loans_" + cat, getattr(bank, "loans_" + cat) + loans)
+                if cat in ("substandard", "doubtful", "loss"):
                     bank.npl = bank.npl + loans
-            lead = self.agents[f.bank]  # the firm's deposits are with its lead bank
-            lead.deposits = lead.deposits + w * max(f.cash, 0.0)
+            if f.alive:
+                lead = self.agents[f.bank]  # the firm's deposits are with its lead bank
+                lead.deposits = lead.deposits + w * max(f.cash, 0.0)
         self.firm_loans = self.firm_side()
         self.firm_deposits = m._cash_total()
 
     def firm_side(self) -> np.ndarray:
-        """The loans each bank's firms owe it: each lender its share of each firm's loan."""
+        """The loans each bank's firms and estates owe it: each lender its share of each loan."""
         m = self.m
         firm_side = np.zeros(self.banks.n_rows)
-        for f in m.live_firms():
+        for f in self.holders():
             for bank, share in self.lenders(f):
                 firm_side[bank.row] += share * (m.weight[f.sector] * f.loans)
         return firm_side
@@ -75,3 +88,17 @@ class ReferenceBanking(BankingSystem):
     def loan_gap(self) -> float:
         firm_side = self.firm_side()
         return max(abs(firm_side[b] - self.agents[b].loans) for b in range(self.banks.n_rows))
+
+
+def category(f, cfg) -> str:
+    """The loan's CBIRC category: a live firm's is normal, or special mention after
+    `special_mention_months` loss-making months; an estate's by months past due (`court`)."""
+    if f.alive:
+        return "special" if f.loss_months >= cfg.special_mention_months else "normal"
+    if f.court <= cfg.substandard_after_months:
+        return "special"
+    if f.court <= cfg.doubtful_after_months:
+        return "substandard"
+    if f.court <= cfg.loss_after_months:
+        return "doubtful"
+    return "loss"

@@ -16,10 +16,11 @@ from types import SimpleNamespace
 import numpy as np
 
 from ..kernels import accounting as acc
+from ..kernels import exit_entry as xe
 from ..kernels.credit import score_params
 from ..model import N_S, IndustrialEconomy
 from ..state import EXIT_BANKRUPTCY, EXIT_FORCED
-from .agents import FirmAgent
+from .agents import Estate, FirmAgent
 from .banking import ReferenceBanking
 from .credit import ReferenceCreditMixin
 from .tables import EXIT_COLUMNS, INCOME_COLUMNS, INCOME_SUMMED, INVEST_COLUMNS, new_tables, to_array
@@ -305,43 +306,52 @@ class ReferenceEconomy(ReferenceCreditMixin, IndustrialEconomy):
     # -- 9. exit ----------------------------------------------------------------------------
     def exits(self, min_share) -> tuple[float, float]:
         b, bk = self.b, self.banking
+        k = xe.exit_params(b, self.closed)
         self._exit_tables = tables = new_tables(EXIT_COLUMNS)
-        for f in self.live_firms():
+        F = self.firms
+        for row in range(F.n_rows):  # in row order: estates and firms as the kernel's second pass
+            f = self.firm_at[row]
+            if f is None:
+                if F.court[row] > 0:  # an estate: one more month in the court procedure
+                    e = Estate(self, row)
+                    e.court = e.court + 1
+                    if e.court > k.court_months:
+                        e.settle(k, bk.lenders(e), self.weight[e.sector], tables[e.sector])
+                continue
             s = f.sector
-            reason = f.exit_reason_now(min_share[s], b.loss_months_exit)
+            reason = f.exit_reason_now(min_share[s], b.loss_months_exit, k)
             if reason == 0:
                 continue
             t = tables[s]
             if reason == EXIT_BANKRUPTCY:
                 t["bankrupt"] += 1
                 t["bankrupt_sme" if f.sme else "bankrupt_large"] += 1
+                f.default(reason, 0.0, k, bk.lenders(f), self.weight[s], t)
             else:
                 t["voluntary"] += 1
-            f.liquidate(reason, 0.0, b.recovery_rate, bk.lenders(f), self.weight[s], t)
+                f.close(reason, 0.0, k, bk.lenders(f), self.weight[s], t)
         to_array(tables, EXIT_COLUMNS, self._exits)
         self._sync_agents()
         bk.drop_dead_parts()
         return self._cash_total(), bk.loan_gap()
 
     def forced_closures(self, order: np.ndarray, frac: np.ndarray) -> None:
-        p, b, bk = self.policy, self.b, self.banking
+        p, bk = self.policy, self.banking
+        k = xe.exit_params(self.b, self.closed)
         tables = self._exit_tables
-        for k, row in enumerate(order):
+        for j, row in enumerate(order):
             f = self.firm_at[row]
             s = f.sector
             t = tables[s]
-            if frac[k] >= 1.0:
+            if frac[j] >= 1.0:
                 t["forced"] += 1
-                f.liquidate(
-                    EXIT_FORCED,
-                    p.exit_compensation[s] * f.capital,
-                    b.recovery_rate,
-                    bk.lenders(f),
-                    self.weight[s],
-                    t,
-                )
+                comp = p.exit_compensation[s] * f.capital
+                if f.cash + comp >= 0 and f.liquidation_value(f.cash + comp, k) >= f.loans:
+                    f.close(EXIT_FORCED, comp, k, bk.lenders(f), self.weight[s], t)
+                else:
+                    f.default(EXIT_FORCED, comp, k, bk.lenders(f), self.weight[s], t)
             else:
-                f.close_part(frac[k], p.exit_compensation[s], t)
+                f.close_part(frac[j], p.exit_compensation[s], t)
         to_array(tables, EXIT_COLUMNS, self._exits)
         self._sync_agents()
         bk.drop_dead_parts()
@@ -366,7 +376,8 @@ class ReferenceEconomy(ReferenceCreditMixin, IndustrialEconomy):
     def free_rows(self, total: int) -> np.ndarray:
         F = self.firms
         never = [r for r in range(F.n_rows) if self.firm_at[r] is None and F.exit_reason[r] == 0]
-        exited = [r for r in range(F.n_rows) if self.firm_at[r] is None and F.exit_reason[r] != 0]
+        exited = [r for r in range(F.n_rows)
+                  if self.firm_at[r] is None and F.exit_reason[r] != 0 and F.court[r] == 0]  # estates keep theirs
         return np.array((exited + never)[:total], dtype=np.int64)
 
     def _entry(self, demand: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:

@@ -61,6 +61,12 @@ EXIT_COLUMNS = {
     "fund_payout": xe.X_FUND_PAYOUT,
     "scrap": xe.X_SCRAP,
     "overdraft": xe.X_OVERDRAFT,
+    "default_sme": xe.X_DEFAULT_SME,
+    "default_large": xe.X_DEFAULT_LARGE,
+    "court_costs": xe.X_COURT_COSTS,
+    "trade_credit": xe.X_TRADE_CREDIT,
+    "settled": xe.X_SETTLED,
+    "claims_settled": xe.X_CLAIMS_SETTLED,
 }
 
 
