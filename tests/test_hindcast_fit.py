@@ -221,3 +221,35 @@ def test_the_parameters_estimated_by_default_are_assumptions():
         from sim.hindcast.fit import parse_param
 
         parse_param("behaviour.normal_utilisation=0.5:0.9")
+
+
+def test_the_committed_estimates_and_the_page_agree():
+    """scenarios/history/estimated_2016_2018.toml (written by python -m sim.hindcast.page) holds
+    each default parameter inside its search range, a scenario extends it after the history, and
+    docs/history.md states the split."""
+    import tomllib
+
+    import sim
+
+    frag = ROOT / "scenarios" / "history" / "estimated_2016_2018.toml"
+    values = tomllib.loads(frag.read_text())
+    assert set(values) == {"behaviour"}
+    for p in PARAMS:
+        assert p.lo <= values["behaviour"][p.name.split(".")[1]] <= p.hi, p.name
+    assert "estimated on 2016-2018" in frag.read_text() and "judged on 2019-2020" in frag.read_text()
+    page = (ROOT / "docs" / "history.md").read_text()
+    assert "## Estimation: fitted on 2016-2018, judged on 2019-2020" in page
+    section = page.split("<!-- history-fit:start -->")[1].split("<!-- history-fit:end -->")[0]
+    for p in PARAMS:
+        assert f"`{p.name}`" in section
+    assert "| `ppi` | 2019,2020 |" in section  # judged on 2019-2020 only
+    import shutil
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        shutil.copytree(ROOT / "scenarios", Path(d) / "scenarios")
+        f = Path(d) / "scenarios" / "history" / "fitted.toml"
+        f.write_text('extends = ["decapacity_2016.toml", "estimated_2016_2018.toml"]\nname = "fitted"\n')
+        sc = sim.load_scenario(f)
+    assert sc.run.calibration == "2016"
+    assert sc.behaviour.expectation_speed == values["behaviour"]["expectation_speed"]

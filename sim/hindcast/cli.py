@@ -80,8 +80,8 @@ def table(ds) -> None:
               help="Seeds every candidate runs on (common random numbers).")
 @click.option("--seeds", type=Seeds(), default="4", show_default=True,
               help="Seeds of the out-of-sample judgement (distinct from --fit-seeds).")
-@click.option("--firms", type=click.IntRange(min=100), default=None,
-              help="Simulated firms (default: the scenario's).")
+@click.option("--firms", type=click.IntRange(min=100), default=3000, show_default=True,
+              help="Simulated firms of every run (the estimation runs each candidate on each fit seed).")
 @click.option("--series", default=None, metavar="A,B,...",
               help="Fit and judge these observed series (default: sim.hindcast.fit.FIT_SERIES).")
 @click.option("--data", type=click.Path(path_type=Path), default=None,
@@ -162,7 +162,8 @@ def fit_table(res) -> None:
     con.print(tab)
     tab = Table(title=f"judged on {res.judged[0]}-{res.judged[-1]} (seeds {','.join(map(str, res.judge_seeds))}): "
                       f"loss {res.loss_judged_estimates:.3f} with the estimates, {res.loss_judged_defaults:.3f} with "
-                      f"the defaults (in sample {e.loss:.3f} and {e.loss_defaults:.3f}); RMSE in pp")
+                      f"the defaults, {res.loss_judged_random_walk:.3f} for the random walk (in sample "
+                      f"{e.loss:.3f} and {e.loss_defaults:.3f}); RMSE in pp")
     for col in ("series", "years", "estimates", "defaults", "random walk", "AR(1)"):
         tab.add_column(col, justify="left" if col == "series" else "right")
     for row in judged_rows(res):

@@ -65,7 +65,7 @@ class Param:
 PARAMS = (
     Param("behaviour.markup_utilisation_response", 0.0, 1.5, "prices and margins as utilisation moves"),
     Param("behaviour.expectation_speed", 0.03, 0.6, "how fast firms revise the orders they expect"),
-    Param("behaviour.investment_adjustment", 0.01, 0.2, "share of the capacity gap closed each month"),
+    Param("behaviour.investment_adjustment", 0.01, 0.5, "share of the capacity gap closed each month"),
 )
 
 Simulator = Callable[[dict[str, float], int], dict[str, dict[int, float]]]
@@ -334,6 +334,7 @@ class FitResult:
     ds_estimates: object  # the same with the estimates
     loss_judged_defaults: float
     loss_judged_estimates: float
+    loss_judged_random_walk: float
     judge_seeds: list[int]
     firms: int
     scenario: str
@@ -372,7 +373,8 @@ def fit(scenario: str | Path | Scenario, *, until: int = FIT_UNTIL, params: Sequ
     ds0 = hindcast(sc, judge_seeds, series=names, data=data, judged=judged_range)
     ds1 = hindcast(with_params(sc, est.values), judge_seeds, series=names, data=data, judged=judged_range)
     tj = judged_targets(history, measures, judged, until)
-    return FitResult(est, judged, ds0, ds1, dataset_loss(ds0, tj), dataset_loss(ds1, tj), list(judge_seeds),
+    return FitResult(est, judged, ds0, ds1, dataset_loss(ds0, tj), dataset_loss(ds1, tj),
+                     dataset_loss(ds0, tj, "random_walk"), list(judge_seeds),
                      sc.run.firms, sc.name, time.perf_counter() - t0)
 
 
@@ -390,8 +392,12 @@ def judged_targets(history: History, measures: Sequence[Measure], judged: list[i
     return Targets(obs, scales, until)
 
 
-def dataset_loss(ds, t: Targets) -> float:
-    """The loss of a hindcast Dataset on the points of `t`, per seed as in the estimation."""
+def dataset_loss(ds, t: Targets, var: str = "simulated") -> float:
+    """The loss of a hindcast Dataset on the points of `t`, per seed as in the estimation; `var` =
+    "random_walk" gives the random walk's loss on the same points."""
+    if var != "simulated":
+        return loss([{str(s): {int(y): float(ds[var].sel(series=s, year=y)) for y in ds.year.values}
+                      for s in ds.series.values}], t)
     sims = []
     for seed in ds.seed.values:
         sims.append({str(s): {int(y): float(ds.simulated.sel(series=s, year=y, seed=seed)) for y in ds.year.values}
