@@ -192,6 +192,7 @@ def test_sim_hindcast_fit_runs_small_and_writes_a_fragment_a_scenario_extends(tm
     (("{hist}", "--fit-until", "2020"), "--fit-until: 2020: no observed year after it"),
     (("{hist}", "--fit-until", "2015"), "--fit-until: 2015: before the scenario's first full year (2016)"),
     (("{hist}", "--param", "behaviour.nope=0:1"), "--param: behaviour.nope: no such numeric key"),
+    (("{hist}", "--param", "behaviour.loss_months_exit=6:24"), "no such numeric key of the scenario with real"),
     (("{hist}", "--param", "behaviour.normal_utilisation=0.5:0.9"), "not a behavioural assumption"),
     (("{hist}", "--param", "behaviour.expectation_speed=0.5:0.1"), "need finite LO < HI"),
     (("{hist}", "--param", "behaviour.expectation_speed=0:0.5"), "bound 0 is outside the key's range"),

@@ -208,7 +208,7 @@ def with_params(sc: Scenario, values: dict[str, float], where: str = "<fit>") ->
         *path, last = name.split(".")
         for p in path:
             node = node[p]
-        node[last] = float(v)
+        node[last] = v if isinstance(v, int) and not isinstance(v, bool) else float(v)
     return validate_document(data, where)
 
 
@@ -285,7 +285,8 @@ def parse_param(text: str, sc: Scenario | None = None) -> Param:
     known = {p.name: p for p in PARAMS}
     info = _field(name)
     if info is None:
-        raise ScenarioError("--param", name, "no such numeric key of the scenario (e.g. behaviour.expectation_speed)")
+        raise ScenarioError("--param", name, "no such numeric key of the scenario with real values "
+                            "(e.g. behaviour.expectation_speed)")
     if "assumption" not in info:
         raise ScenarioError("--param", name, f"not a behavioural assumption (its source: {info}); only keys the "
                             "calibration cannot pin from sources are estimated")
@@ -309,7 +310,7 @@ def parse_param(text: str, sc: Scenario | None = None) -> Param:
 
 
 def _field(name: str) -> str | None:
-    """The schema's source text of a numeric scenario key, or None."""
+    """The schema's source text of a real-valued scenario key (SECTION.KEY), or None."""
     from ..scenario import schema
 
     parts = name.split(".")
@@ -320,7 +321,7 @@ def _field(name: str) -> str | None:
     if not section or parts[1] not in section:
         return None
     f = section[parts[1]]
-    if f.annotation not in (float, int):
+    if f.annotation is not float:  # the search proposes real values; a count (int) is not searched
         return None
     extra = f.json_schema_extra or {}
     return str(extra.get("source", "")) if isinstance(extra, dict) else ""
@@ -353,6 +354,8 @@ def fit(scenario: str | Path | Scenario, *, until: int = FIT_UNTIL, params: Sequ
     history = load_history(data)
     measures = select(list(series) if series is not None else list(FIT_SERIES), history)
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario, firms=firms)
+    if firms is not None and sc.run.firms != firms:
+        sc = with_params(sc, {"run.firms": firms})
     where = str(scenario) if isinstance(scenario, str | Path) else "<scenario>"
     first = first_full_year(sc)
     judged = judged_years(history, measures, until)
