@@ -306,9 +306,10 @@ from .explore.cli import explore  # noqa: E402
 
 main.add_command(explore)
 
-from .hindcast.cli import hindcast  # noqa: E402
+from .hindcast.cli import hindcast, hindcast_fit  # noqa: E402
 
 main.add_command(hindcast)
+main.add_command(hindcast_fit)
 
 
 if __name__ == "__main__":

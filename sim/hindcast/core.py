@@ -86,8 +86,11 @@ def plan(scenario: str | Path | Scenario, measures: list[Measure], history: Hist
 
 def hindcast(scenario: str | Path | Scenario, seeds: Sequence[int] = (0, 1), *, firms: int | None = None,
              series: Sequence[str] | None = None, data: str | Path | None = None,
-             progress: Callable[[int, int], None] | None = None) -> xr.Dataset:
-    """Run `scenario` once per seed and score it; see the module docstring."""
+             progress: Callable[[int, int], None] | None = None,
+             judged: tuple[int, int] | None = None) -> xr.Dataset:
+    """Run `scenario` once per seed and score it; see the module docstring. `judged` = (first, last)
+    scores those years only, with the AR(1) fitted on the observations before `first` (the
+    out-of-sample judgement of sim.hindcast.fit)."""
     from .. import api
 
     history = load_history(data)
@@ -105,23 +108,27 @@ def hindcast(scenario: str | Path | Scenario, seeds: Sequence[int] = (0, 1), *, 
                     sim[i, years.index(y), k] = v
         if progress is not None:
             progress(k + 1, len(seeds))
-    return build(measures, history, years, seeds, sim, first, sc, firms=sc.run.firms)
+    return build(measures, history, years, seeds, sim, first, sc, firms=sc.run.firms, judged=judged)
 
 
 def build(measures: list[Measure], history: History, years: list[int], seeds: list[int], sim: np.ndarray,
-          first: int, sc: Scenario | None = None, firms: int | None = None) -> xr.Dataset:
+          first: int, sc: Scenario | None = None, firms: int | None = None,
+          judged: tuple[int, int] | None = None) -> xr.Dataset:
     """The Dataset from simulated values (series, year, seed); separate from the runs so that a
-    hand-made case can be scored."""
+    hand-made case can be scored. `judged` (first, last): only those years are scored."""
     from ..units import provenance
 
     obs = np.array([history.values(m.series, years) for m in measures])
     cal = sc.run.calibration if sc is not None else "2019"
     calibrated = np.array([[y in calibrated_years(m, cal) for y in years] for m in measures])
+    window = np.array([judged is None or judged[0] <= y <= judged[1] for y in years])
+    fit_before = first if judged is None else judged[0]
     per_year = {k: np.full((len(measures), len(years)), np.nan)
                 for k in ("median", "min", "max", "in_band", "sign_hit", "random_walk", "ar1")}
     scores = {k: np.full(len(measures), np.nan) for k in SCORES}
     for i, m in enumerate(measures):
-        s, arrays = score(years, obs[i], sim[i].T, history.series[m.series].kind, first, scored=~calibrated[i])
+        s, arrays = score(years, obs[i], sim[i].T, history.series[m.series].kind, fit_before,
+                          scored=~calibrated[i] & window)
         for k, v in arrays.items():
             per_year[k][i] = v
         for k in SCORES:
@@ -162,6 +169,7 @@ def build(measures: list[Measure], history: History, years: list[int], seeds: li
                      "seeds": ",".join(map(str, seeds)), "firms": firms or 0,
                      "scenario_start": sc.run.start if sc is not None else "",
                      "calibration": cal,
+                     "judged_years": "" if judged is None else f"{judged[0]}-{judged[1]}",
                      "scenario_toml": _toml(sc)})
     return ds
 

@@ -3,7 +3,9 @@
     python -m sim.hindcast.page [--scenario scenarios/miit_2019.toml]
         [--history scenarios/history/decapacity_2016.toml] [--seeds 4] [--firms 3000]
 
-Runs `sim hindcast` on the 2019 scenario and on the history from 2016, writes the two figures
+Runs `sim hindcast` on the 2019 scenario and on the history from 2016, estimates behavioural
+assumptions on 2016-2018 and judges them on 2019-2020 (sim.hindcast.fit; the estimates go to
+scenarios/history/estimated_2016_2018.toml), writes the two figures
 (docs/figures/history.png, docs/figures/history_2016.png) and the whole page: the comparisons, what
 the model meets and misses (worded from the numbers, so it stays true when the model changes), the
 observed data with their sources, and what is not built yet. `--data-only` rewrites the page's data
@@ -30,6 +32,8 @@ FIG_2016 = ROOT / "docs" / "figures" / "history_2016.png"
 DATA_START, DATA_END = "<!-- history-data:start -->", "<!-- history-data:end -->"
 RUN_START, RUN_END = "<!-- history-run:start -->", "<!-- history-run:end -->"
 HIST_START, HIST_END = "<!-- history-2016:start -->", "<!-- history-2016:end -->"
+FIT_START, FIT_END = "<!-- history-fit:start -->", "<!-- history-fit:end -->"
+FRAGMENT = ROOT / "scenarios" / "history" / "estimated_2016_2018.toml"
 
 
 def _n(v: float, d: int = 1) -> str:
@@ -199,6 +203,7 @@ the model against two naive benchmarks.
 ```bash
 sim hindcast scenarios/miit_2019.toml --seeds 4 --firms 3000 --out hindcast.nc --plot hindcast.png
 sim hindcast scenarios/history/decapacity_2016.toml --seeds 4 --firms 3000
+sim hindcast-fit scenarios/history/decapacity_2016.toml --fit-until 2018 --firms 3000 --out estimated.toml
 python -m sim.hindcast.page        # regenerates this page and docs/figures/history*.png
 ```
 
@@ -214,7 +219,9 @@ when fewer than three consecutive pairs exist). The output is one Dataset over s
 seed (`observed`, `simulated`, `sim_median`, `sim_min`, `sim_max`, `random_walk`, `ar1`, the scores,
 each with `units` and `long_name`). Unknown series (`--series`), a scenario whose first full year
 is after the data, a missing file or a bad data file stop with one line naming the file and the
-key, exit code 2, and nothing written.
+key, exit code 2, and nothing written. `sim hindcast-fit` estimates a few behavioural assumptions
+on the years up to `--fit-until` and judges them on the years after it (the section "Estimation"
+below; `sim/hindcast/fit.py`).
 
 ## What can be compared, and what cannot
 
@@ -282,19 +289,20 @@ pairs are needed), so its column is empty rather than fitted on the years it is 
 SPLIT = """
 ### Estimated and judged: the split
 
-Nothing in either run is estimated from the history series: the starting states are set from the
-2015 (run from 2016) and 2019 (run from 2019) figures, the behavioural parameters are the
-calibration's (`docs/validation.md`, set against 2019 moments), and the policy inputs are the dated
-measures. So there is no estimation sample yet, and every scored year above is out of sample for
-the run from 2016. Part 5 of issue 21, estimating parameters on 2016-2018 and judging them on
-2019-2020 only, is not built.
+Nothing in the two runs above is estimated from the history series: the starting states are set
+from the 2015 (run from 2016) and 2019 (run from 2019) figures, the behavioural parameters are the
+calibration's defaults (`docs/validation.md`, set against 2019 moments), and the policy inputs are
+the dated measures, so every scored year above is out of sample for the run from 2016. The
+estimation of a few behavioural parameters on 2016-2018, judged on 2019-2020 only, is the next
+section.
 """
 
 NOT_BUILT = """
 ## Not built yet (the rest of issue 21)
 
-- **The out-of-sample split (part 5).** Parameters estimated on 2016-2018 and judged on 2019-2020:
-  nothing is estimated from the history yet, so there is no split to report beyond the one above.
+- **More to estimate on.** The estimation above has three years of six series for three
+  parameters; the price boom of 2016-17 (fuel prices) and the trade tensions are not inputs, so the
+  estimates absorb what the scenario leaves out.
 - **Dated inputs the schema cannot take.** World demand and the 2018-19 trade tensions, the
   ditiaogang closures, fuel prices and the lower VAT band (see the history section).
 - **The 2016 calibration's weak rows.** Chemicals, machinery, electronics and textiles hold their 2019
@@ -386,13 +394,108 @@ def history_reading(ds: xr.Dataset) -> str:
     return "\n".join(out)
 
 
+def estimate_rows(res) -> list[list[str]]:
+    """parameter, default, estimate (marked when on a bound), bounds: one row per estimated parameter."""
+    e = res.estimate
+    rows = []
+    for p in e.params:
+        v = e.values[p.name]
+        edge = " (at the bound)" if v in (p.lo, p.hi) else ""
+        rows.append([p.name, f"{e.defaults[p.name]:.3g}", f"{v:.3g}{edge}", f"[{p.lo:g}, {p.hi:g}]"])
+    return rows
+
+
+def judged_rows(res) -> list[list[str]]:
+    """series, judged years, RMSE with the estimates, with the defaults, random walk, AR(1)."""
+    rows = []
+    for s in res.ds_defaults.series.values:
+        x0, x1 = res.ds_defaults.sel(series=s), res.ds_estimates.sel(series=s)
+        judged = [int(y) for y in x0.year.values if np.isfinite(float(x0.in_band.sel(year=y)))]
+        rows.append([str(s), ",".join(map(str, judged)) or "none", _n(float(x1.rmse), 2),
+                     _n(float(x0.rmse), 2), _n(float(x0.rmse_random_walk), 2), _n(float(x0.rmse_ar1), 2)])
+    return rows
+
+
+def estimation_section(res, fragment_path: str) -> str:
+    """Issue 21 part 5: the split, the parameters, the estimates, the in-sample loss and the
+    out-of-sample scores against the defaults and the benchmarks, worded from the numbers."""
+    from .fit import SCALE_FLOOR
+
+    e = res.estimate
+    y0, y1, j0, j1 = e.targets.years[0], e.targets.until, res.judged[0], res.judged[-1]
+    better_in = e.loss < e.loss_defaults
+    better_out = res.loss_judged_estimates < res.loss_judged_defaults
+    rows = judged_rows(res)
+    n_est = sum(1 for r in rows if r[2] != "-" and r[3] != "-" and float(r[2]) < float(r[3]))
+    n_rw = sum(1 for r in rows if r[2] != "-" and r[4] != "-" and float(r[2]) <= float(r[4]))
+    n_ar = sum(1 for r in rows if r[2] != "-" and r[5] != "-" and float(r[2]) <= float(r[5]))
+    n_arok = sum(1 for r in rows if r[5] != "-")
+    points = ", ".join(f"`{n}` {','.join(map(str, sorted(v)))}" for n, v in e.targets.observed.items())
+    n_pts = sum(len(v) for v in e.targets.observed.values())
+    at_bound = [p.name for p in e.params if e.values[p.name] in (p.lo, p.hi)]
+    edge = (" " + ", ".join(f"`{n}`" for n in at_bound) + " sits on a bound of its search range: the "
+            "estimation sample pushes past it, and the estimate there is a bound, not a point estimate."
+            if at_bound else "")
+    rw_word = "below" if res.loss_judged_estimates < res.loss_judged_random_walk else "above"
+    verdict = ("The estimates lower the loss out of sample too" if better_out else
+               "The estimates do not lower the loss out of sample: what they gain on the estimation years is "
+               "not there in the judged years")
+    return "\n".join([
+        f"## Estimation: fitted on {y0}-{y1}, judged on {j0}-{j1}", "",
+        f"Generated by `python -m sim.hindcast.page` with `sim.hindcast.fit` ({res.scenario}, {res.firms} firms, "
+        f"{res.seconds:.0f} s in all; the command is `sim hindcast-fit scenarios/history/decapacity_2016.toml "
+        f"--fit-until {y1} --firms {res.firms} --seeds {len(res.judge_seeds)} --out {fragment_path}`). The "
+        f"estimates are written to `{fragment_path}`, a scenario fragment to extend after the history "
+        "scenario.", "",
+        f"- **The split.** The estimation sees the observations of {y1} and before only "
+        f"(`observations_until`), and its runs end in December {y1}; the estimates are judged on {j0}-{j1} "
+        f"only, on other seeds ({', '.join(map(str, res.judge_seeds))}) than those of the estimation "
+        f"({', '.join(map(str, e.seeds))}). No observed point is used both to fit and to judge: the fitted "
+        f"points are {points}; the judged points are the same series in {j0}-{j1}.",
+        "- **The parameters.** Behavioural assumptions that no source pins (\"assumption\" in "
+        "`docs/scenario-reference.md`) and that act on the fitted series: " + "; ".join(
+            f"`{p.name}` ({p.why})" for p in e.params) + ".",
+        "- **The loss.** The mean over the fitted series of the mean over their fitted years of the squared "
+        "error of the mean over seeds, in units of the series' typical one-year observed change up to "
+        f"{y1} (root mean square of the observed changes, at least {SCALE_FLOOR} pp), so each series weighs "
+        "the same and 1 is an error of the size of a year's change. The NPL ratio, SME loans and VAT are not "
+        "fitted (a stock of past defaults, a lending target, services in observed VAT: no behavioural "
+        "parameter here bears on those gaps).",
+        f"- **The search.** The defaults, a scrambled Sobol design of {e.design} points in the box below "
+        f"(scipy.stats.qmc, seed {e.rng_seed}), then {e.refine} rounds of compass search from the best point "
+        f"(steps of a quarter, then an eighth, of each range): {len(e.search.rows)} candidates, every one on the "
+        f"same seeds (common random numbers), {e.seconds:.0f} s.", "",
+        _md(["parameter", "default", "estimate", "searched in"], [[f"`{r[0]}`", *r[1:]] for r in estimate_rows(res)]),
+        "",
+        _md(["loss", f"in sample ({y0}-{y1})", f"out of sample ({j0}-{j1})"],
+            [["defaults", f"{e.loss_defaults:.3f}", f"{res.loss_judged_defaults:.3f}"],
+             ["estimates", f"{e.loss:.3f}", f"{res.loss_judged_estimates:.3f}"],
+             ["random walk", "-", f"{res.loss_judged_random_walk:.3f}"]]),
+        "",
+        f"Out of sample, RMSE in percentage points on {j0}-{j1} (seeds {', '.join(map(str, res.judge_seeds))}); "
+        f"the random walk forecasts each year from the observed year before it and the AR(1) is fitted on "
+        f"the observations up to {y1} (undefined with fewer than three consecutive pairs):", "",
+        _md(["series", "years judged", "estimates", "defaults", "random walk", "AR(1)"],
+            [[f"`{r[0]}`", *r[1:]] for r in rows]),
+        "",
+        f"Reading: in sample the estimates {'lower' if better_in else 'do not lower'} the loss "
+        f"({e.loss:.3f} against {e.loss_defaults:.3f}). {verdict} ({res.loss_judged_estimates:.3f} against "
+        f"{res.loss_judged_defaults:.3f}), and the estimates' loss is {rw_word} the random walk's "
+        f"({res.loss_judged_random_walk:.3f}); their RMSE is below the defaults' for {n_est} of {len(rows)} "
+        f"series, at most the random walk's for {n_rw} and at most the AR(1)'s for {n_ar} of the {n_arok} series "
+        f"that have one.{edge} The judged years hold 2020's lockdown, which no scenario contains, and "
+        f"{n_pts} observed points of {len(e.targets.observed)} series are few for {len(e.params)} parameters, "
+        "so the estimates are a diagnosis of where the defaults miss, not values to carry into the 2019 "
+        "baseline."])
+
+
 def history_section(ds19: xr.Dataset, ds16: xr.Dataset, seconds: float) -> str:
     return "\n".join([run_section(ds16, seconds, FIG_2016.name), "", history_reading(ds16), "",
                        "### The two runs side by side (RMSE in percentage points, scored years only)", "",
                        side_by_side(ds19, ds16), "", SPLIT.strip()])
 
 
-def render_page(h: History, run_text: str, history_text: str = "") -> str:
+def render_page(h: History, run_text: str, history_text: str = "", fit_text: str = "") -> str:
     """The whole page: the fixed text, the generated run sections and the data table."""
     gap = ("- **Series without a model counterpart.** Levels (tonnes, yuan, cases: the model's money is in "
            "2019 prices and its firms stand for the 2019 population), trade (a run has no export or import "
@@ -400,6 +503,8 @@ def render_page(h: History, run_text: str, history_text: str = "") -> str:
            "worth, not total liabilities), and growth rates observed only in years a run from 2019 cannot compare: "
            + ", ".join(unmapped(h)) + ".\n")
     history = HISTORY_INTRO + f"{HIST_START}\n{history_text}\n{HIST_END}\n" if history_text else ""
+    if fit_text:
+        history += f"\n{FIT_START}\n{fit_text}\n{FIT_END}\n"
     return (INTRO + f"{RUN_START}\n{run_text}\n{RUN_END}\n" + history
             + NOT_BUILT.replace("- **Data.**", gap + "- **Data.**")
             + f"{DATA_START}\n{data_table(h)}\n{DATA_END}\n")
@@ -438,9 +543,16 @@ def main(argv=None) -> None:
     ds16 = hindcast(a.history, seeds, firms=a.firms)
     secs16 = time.perf_counter() - t0
     plot(ds16, FIG_2016, overwrite=True)
+    from .fit import fit, fragment
+
+    res = fit(a.history, firms=a.firms, judge_seeds=seeds)
+    rel = str(FRAGMENT.relative_to(ROOT))
+    FRAGMENT.write_text(fragment(res, f"python -m sim.hindcast.page (sim hindcast-fit "
+                                      f"scenarios/history/decapacity_2016.toml --firms {a.firms} --seeds {a.seeds} "
+                                      f"--out {rel})", "decapacity_2016.toml", FRAGMENT.name))
     DOC.write_text(render_page(h, run_section(ds, secs) + "\n\n" + relief_section(h, relief, seeds),
-                               history_section(ds, ds16, secs16)))
-    print(f"wrote {DOC.relative_to(ROOT)}, {FIG.relative_to(ROOT)} and {FIG_2016.relative_to(ROOT)}")
+                               history_section(ds, ds16, secs16), estimation_section(res, rel)))
+    print(f"wrote {DOC.relative_to(ROOT)}, {FIG.relative_to(ROOT)}, {FIG_2016.relative_to(ROOT)} and {rel}")
 
 
 if __name__ == "__main__":
