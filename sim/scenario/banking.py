@@ -82,9 +82,11 @@ class Banking(Strict):
                                   "CBRC 2012 Capital Rules: 75% for qualifying small/micro loans", ge=0, le=2)
     risk_weight_guaranteed: float = meta(0.2, "Risk weight of the guarantee-covered part of a loan.", "share",
                                          "assumption (public-sector guarantor)", ge=0, le=2)
-    npl_months: int = meta(5, "Consecutive loss-making months after which a firm's loan counts as "
+    npl_months: int = meta(24, "Consecutive loss-making months after which a firm's loan counts as "
                            "non-performing.", "months",
-                           "calibrated (sim check-facts: NPL ratio); months of losses as a proxy for 90 days overdue",
+                           "calibrated (sim check-facts: NPL ratio near 1.86%, CBIRC 2019); months of losses as a "
+                           "proxy for 90 days overdue; 5 -> 24 in 2026-12 when profitability got its spread (issue "
+                           "20): about 15% of firms now make losses, and most of them keep paying",
                            ge=1, le=60)
     general_provision: float = meta(0.02, "Provisions held against performing loans, share of loans.", "share",
                                     "CBRC 2018: loan provision ratio 1.5-2.5%", ge=0, le=1)
