@@ -35,7 +35,8 @@ from .state import FIRM_FIELDS, SCRATCH_FIELDS, Scratch
 PLAN = (
     ("1 policy", "regulators apply the schedule for this month; VAT changes reprice at once"),
     ("2 demand", "final demand (trend, cycle, tax-inclusive price, income, support) + input-output + investment"),
-    ("3 market shares", "replicator dynamics on relative price and unfilled orders; orders = share x demand"),
+    ("3 market shares", "lumpy order and cost shocks; replicator dynamics on relative price and unfilled orders; "
+                        "orders = share x demand"),
     ("4 production", "output = min(orders, capacity); unfilled orders go to spare capacity; labour, energy"),
     ("5 costs and prices", "unit cost at input prices; markups; price for next month with VAT pass-through"),
     ("6 income", "sales, wages, energy, inputs, interest, depreciation, VAT, CIT, dividends; balance sheets"),
@@ -98,9 +99,9 @@ class IndustrialEconomy(SetupMixin, FirmPhasesMixin, CreditMixin, CapacityRulesM
         # the per-firm uniforms drawn once a month by the upgrade, imitation and credit processes
         n_search = 0 if scenario.banking.market == "passive" else scenario.banking.search_banks
         n = self.firms.n_rows
-        # (one buffer the upgrade and imitation uniforms take in turn: each phase uses its uniforms
-        # up before the next draws; the bank search draws only its applicants' rows, `RowDraws.at`)
-        shapes = {"upgrade": (n,), "imitation": (n,), "credit": (n, n_search)}
+        # (one buffer the firm-shock, upgrade and imitation uniforms take in turn: each phase uses its
+        # uniforms up before the next draws; the bank search draws only its applicants' rows, `RowDraws.at`)
+        shapes = {"upgrade": (n,), "imitation": (n,), "credit": (n, n_search), "firm_shocks": (n,)}
         self._draw_pool = DrawPool(n, 1, len(FIRM_FIELDS) + len(SCRATCH_FIELDS))
         self._draws = {name: RowDraws(self.streams[name], shape, seed, name, self._draw_pool)
                        for name, shape in shapes.items()}
@@ -236,6 +237,7 @@ class IndustrialEconomy(SetupMixin, FirmPhasesMixin, CreditMixin, CapacityRulesM
         self.sfc_error = 0.0
         bk = self.banking
         bk.writeoff[:] = 0.0
+        self.firm_shocks(self._draws["firm_shocks"].draw())  # large orders won and lost, cost shocks
         wage_index, cash0, cash1 = self.produce_and_book(demand / W, self.input_fill, energy_cost, material_cost,
                                                          anchor, tau, vat_inputs_per_q)
         self.wage_index_last = wage_index

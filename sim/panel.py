@@ -26,6 +26,12 @@ PANEL_FIELDS: dict[str, tuple[str, str, Callable[[Any], np.ndarray]]] = {
     "productivity": ("1", "Productivity (2019 sector mean = 1)", lambda F: F.productivity),
     "energy_intensity": ("1", "Energy intensity (2019 sector mean = 1)", lambda F: F.energy_intensity),
     "profit": ("yuan/month", "Net profit after tax this month (current prices)", lambda F: F.profit),
+    "profit_year": ("yuan", "Net profit over about the last 12 months, exponentially weighted (current prices)",
+                    lambda F: F.profit_year),
+    "cost_wedge": ("yuan/yuan", "Own cost per yuan of output beyond the sector's unit cost, not passed on in the "
+                   "price", lambda F: F.cost_wedge),
+    "order_shock": ("1", "Log deviation of orders from what competitiveness gives (lumpy order shocks)",
+                    lambda F: F.order_shock),
     "equity": ("yuan", "Equity at the end of the month: assets less liabilities",
                lambda F: F.cash + F.capital + F.other_assets - F.loans - F.other_liab),
     "net_worth": ("yuan", "Net worth as the investment step stored it (forced closures later in the month are "

@@ -69,6 +69,8 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, str]] = {
     "investment": (("time", "sector"), Y, "Investment spending (capacity and upgrades)"),
     "loans": (("time", "sector"), "yuan", "Bank loans outstanding"),
     "net_worth": (("time", "sector"), "yuan", "Net worth of firms"),
+    "loss_making_share": (("time", "sector"), "1", "Loss-making firms: share of active firms whose net profit "
+                          "over about the last 12 months (exponentially weighted) is negative"),
     "credit": (("time", "size_class"), "yuan", "Bank loans outstanding by size class"),
     "loan_rate": (("time", "size_class"), "1/year", "Loan-weighted average interest rate"),
     "bankruptcies": (("time", "size_class"), "firm/month", "Bankruptcies by size class"),
@@ -145,7 +147,7 @@ POINT = {"capacity", "capacity_physical", "capacity_pipeline", "n_firms", "loans
          "credit_total", "credit_guaranteed", "bank_equity", "banks_active", "gov_debt", "productivity_mean",
          "productivity_frontier", "energy_intensity_mean", "markup_mean", "price_index", "price_index_tax_inclusive",
          "loan_rate", "npl_ratio", "bank_capital_ratio", "income_index", "policy_rate", "npl_by_category",
-         "loans_in_court"}
+         "loans_in_court", "loss_making_share"}
 
 
 def cell_methods(name: str) -> str:

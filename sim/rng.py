@@ -19,7 +19,7 @@ from numba.extending import intrinsic
 from ._numba import chunks, kernel, rows_of
 from .state import staggered_zero
 
-STREAMS = ("init", "demand", "innovation", "upgrade", "imitation", "entry", "credit")
+STREAMS = ("init", "demand", "innovation", "upgrade", "imitation", "entry", "credit", "sheets", "firm_shocks")
 
 
 def stream(seed: int, name: str) -> np.random.Generator:

@@ -55,6 +55,13 @@ FIRM_FIELDS: dict[str, tuple[type, str]] = {
     "pd": (np.float64, "probability of default banks assign to the firm, 1/yr"),
     "net_worth": (np.float64, "net worth, yuan"),
     "profit": (np.float64, "net profit after tax this month, yuan"),
+    "profit_year": (np.float64, "net profit over about the last 12 months, yuan: an exponentially weighted sum "
+                                "(x <- 11/12 x + profit each month; 12 x the monthly profit when it is steady)"),
+    "cost_wedge": (np.float64, "the firm's own cost beyond its sector's unit cost, yuan per yuan of output: "
+                               "overheads and inefficiency its posted price does not pass on (redrawn by lumpy "
+                               "cost shocks)"),
+    "order_shock": (np.float64, "log deviation of the firm's orders from what its competitiveness alone would "
+                                "give: large orders won and lost (lumpy jumps that decay)"),
     "loss_months": (np.int32, "consecutive months with a net loss"),
     "exit_reason": (np.int8, "0 alive or never used, 1 bankruptcy, 2 forced, 3 voluntary"),
     "court": (np.int32, "months since the firm defaulted while its estate is in the court procedure (0: none); "

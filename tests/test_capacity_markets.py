@@ -68,7 +68,7 @@ def test_unfilled_orders_do_not_ratchet_the_markup():
 
 def test_wages_pay_the_overtime_premium(tmp_path):
     # month 0: same output in both runs; sectors above normal utilisation in 2019 pay more wages
-    body = "[behaviour]\novertime_premium = {}\n"
+    body = "[behaviour]\novertime_premium = {}\norder_jump_prob = 0.0\n"  # no lumpy orders: only u_n decides
     paid = run_text(tmp_path, body.format(0.5), months=1, seed=SEED)
     flat = run_text(tmp_path, body.format(0.0), months=1, seed=SEED)
     np.testing.assert_array_equal(paid.output.values, flat.output.values)
@@ -111,8 +111,13 @@ def test_investment_aims_at_normal_utilisation(tmp_path):
     # cement starts at 61% (2019); aiming at 76.6%, incumbents add little beyond what entrants bring and
     # capacity does not grow with demand; aiming at its 2019 rate, as the engine did, it grows with it
     free = "[policy]\nban_new_capacity = { cement = false }\nreplacement_ratio = { cement = 0.0 }\n"
-    normal = run_text(tmp_path, free, months=36, seed=SEED)
-    as_2019 = run_text(tmp_path, free + "[behaviour]\nnormal_utilisation = 0.61\n", months=36, seed=SEED)
+    # (as calibrated before issue 20: no lumpy orders, with which a firm whose orders jump past its
+    # capacity invests whatever the normal rate; no spread of leverage, with which firms below the
+    # target debt ratio borrow toward it and fund projects; no cost wedges; exit after a year of losses)
+    calm = ("[behaviour]\norder_jump_prob = 0.0\ncost_wedge_scale = 0.0\nleverage_dispersion = 0.0\n"
+            "liquidity_dispersion = 0.0\nloss_months_exit = 12\n")
+    normal = run_text(tmp_path, free + calm, months=36, seed=SEED)
+    as_2019 = run_text(tmp_path, free + calm + "normal_utilisation = 0.61\n", months=36, seed=SEED)
     k0 = float(normal.capacity.sel(sector="cement").isel(time=0))
     k_normal = float(normal.capacity.sel(sector="cement").isel(time=-1))
     k_2019 = float(as_2019.capacity.sel(sector="cement").isel(time=-1))

@@ -163,7 +163,7 @@ def test_cli_check_facts_bad_input(tmp_path):
 def test_calibration_improves_on_start():
     res = calibrate(
         BASELINE,
-        params={"behaviour.loss_months_exit": (3, 24, False)},
+        params={"behaviour.loss_months_exit": (12, 60, False)},
         moments=("npl_ratio",),
         seeds=[0],
         firms=1500,

@@ -74,7 +74,8 @@ N_INCOME = 21
 @kernel(parallel=True)
 def income(firms, sectors, costs, params, score, flows, table):
     """Sales less wages (output beyond normal utilisation, q - u_n k, takes labour paid the overtime
-    premium), services, energy, inputs, interest and depreciation; VAT remitted on value
+    premium), services, energy, inputs (with the firm's own cost wedge, q x w_i: other inputs bought
+    from the rest of the economy that its price does not pass on), interest and depreciation; VAT remitted on value
     added (output VAT less input VAT); corporate income tax with the small low-profit enterprise
     bands (Caishui [2019] No. 13); dividends.
 
@@ -93,8 +94,9 @@ def income(firms, sectors, costs, params, score, flows, table):
     investment step stores every row's (`investment.execute_investment`).
 
     firms: FirmState (reads alive, sector, sme, soe, bank, output, capacity, revenue, productivity,
-    energy_intensity, loans, loan_rate, other_assets; writes cash, capital, profit, loss_months of
-    live rows and pd of every row, 0 for an empty one); sectors: SectorTables (weight, dep_month:
+    energy_intensity, cost_wedge, loans, loan_rate, other_assets; writes cash, capital, profit,
+    profit_year (11/12 of last month's plus this month's profit), loss_months of live rows and pd
+    of every row, 0 for an empty one); sectors: SectorTables (weight, dep_month:
     the depreciation of fixed capital); costs: IncomeCosts; params: IncomeParams; score:
     credit.ScoreParams; flows: BankFlows (writes interest_income and deposit_interest); table: the
     per-sector income table (columns I_*, one model firm each), written.
@@ -104,6 +106,7 @@ def income(firms, sectors, costs, params, score, flows, table):
     cash = firms.cash
     capital = firms.capital
     profit = firms.profit
+    profit_year = firms.profit_year
     loss_months = firms.loss_months
     pd = firms.pd
     alive = firms.alive
@@ -111,6 +114,7 @@ def income(firms, sectors, costs, params, score, flows, table):
     sme = firms.sme
     soe = firms.soe
     bank = firms.bank
+    cost_wedge = firms.cost_wedge
     output = firms.output
     capacity = firms.capacity
     revenue = firms.revenue
@@ -177,10 +181,12 @@ def income(firms, sectors, costs, params, score, flows, table):
             wages = (q + premium * overtime_output(q, capacity[i], u_normal[s])) / prod_i * labour_cost[s]
             serv = q_per_a * services_cost[s]
             en = q * energy_cost[s] * ei_i
-            mat = q * material_cost[s]
+            # the firm's own cost wedge: other inputs bought from the rest of the economy, at its VAT rate
+            wedge = q * cost_wedge[i]
+            mat = q * material_cost[s] + wedge
             dep = capital_i * dep_rate[s]
             pre = r - wages - serv - en - mat - interest + dint - dep
-            vat = vat_rate[s] * r - vat_rate_inputs * (serv + en) - q * vat_inputs_per_q[s]
+            vat = vat_rate[s] * r - vat_rate_inputs * (serv + en + wedge) - q * vat_inputs_per_q[s]
             # corporate income tax, on positive profit; small low-profit enterprises pay one rate up
             # to the lower band and another above it. Both taxes are computed and one is picked
             # (a select, not a branch: whether a firm is small or in profit varies row to row, and
@@ -198,6 +204,7 @@ def income(firms, sectors, costs, params, score, flows, table):
             cash[i] = cash_i
             capital[i] = capital_i
             profit[i] = net
+            profit_year[i] = profit_year[i] * (11.0 / 12.0) + net
             lm = loss_months[i] + 1 if net < 0 else 0
             loss_months[i] = lm
             t[s, I_REVENUE] += r
@@ -248,8 +255,8 @@ def income_identities(table):
 
 
 (S_OUTPUT, S_CAPACITY, S_N_FIRMS, S_PROD_W, S_EI_W, S_LOANS, S_NET_WORTH, S_PIPELINE, S_PRICE_W,
- S_MARKUP_W) = range(10)
-N_STOCKS = 10
+ S_MARKUP_W, S_LOSS_MAKING) = range(11)
+N_STOCKS = 11
 
 # the scalar parameters of the month's sums (the banking settings of the same names, and the SME threshold)
 SUMS_FIELDS = {
@@ -331,6 +338,7 @@ def month_sums(firms, banks, scratch, sectors, params, flows, records, out):
     price = firms.price
     markup = firms.markup
     loan_rate = firms.loan_rate
+    profit_year = firms.profit_year
     granted = scratch.granted
     rolled = scratch.rolled
     new_rate = scratch.new_rate
@@ -423,6 +431,8 @@ def month_sums(firms, banks, scratch, sectors, params, flows, records, out):
                 t[s, S_PIPELINE] += pipeline[i]
                 t[s, S_PRICE_W] += price[i] * q
                 t[s, S_MARKUP_W] += markup[i] * q
+                if profit_year[i] < 0.0:  # loss-making over about the last twelve months
+                    t[s, S_LOSS_MAKING] += 1.0
                 small = k < threshold_month
                 if small:
                     l0 += w * loans_i

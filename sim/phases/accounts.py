@@ -93,6 +93,7 @@ class RecordsMixin:
         rec["investment", t] = ivt[:, inv.V_INVESTMENT]
         rec["loans", t] = st[:, acc.S_LOANS] * W
         rec["net_worth", t] = st[:, acc.S_NET_WORTH] * W
+        rec["loss_making_share", t] = st[:, acc.S_LOSS_MAKING] / np.maximum(st[:, acc.S_N_FIRMS], 1.0)
         rec["credit", t] = self._cls_loans
         rec["loan_rate", t] = self._cls_interest / np.maximum(self._cls_loans, 1e-300)
         rec["bankruptcies", t] = np.array([ext[:, xe.X_BANKRUPT_SME].sum(), ext[:, xe.X_BANKRUPT_LARGE].sum()])

@@ -12,7 +12,7 @@ from ..kernels import exit_entry as xe
 from ..kernels import investment as inv
 from ..kernels import market as mkt
 from ..kernels import production as prod
-from ..kernels import sums
+from ..kernels import shocks, sums
 from ..state import sector_tables
 
 
@@ -21,6 +21,11 @@ class FirmPhasesMixin:
         """Step 1: posted prices follow a change of the sector's VAT margin factor."""
         F = self.firms
         sums.reprice(F.alive, F.sector, factor, F.price)
+
+    def firm_shocks(self, u) -> None:
+        """Step 3 (first): lumpy order and cost shocks of every firm from this month's uniforms `u`
+        (kernels.shocks); the market step renormalises the shares they move."""
+        shocks.firm_shocks(self.firms.bundle(), u, shocks.shock_params(self.b))
 
     def produce_and_book(self, demand_per_firm, input_fill, energy_cost, material_cost, anchor, tau,
                          vat_inputs_per_q):

@@ -9,6 +9,7 @@ import math
 import numpy as np
 
 from ..kernels import credit as cr
+from ..kernels.shocks import laplace_quantiles
 from ..scenario.schema import SECTORS, interest_share, materials_share
 from ..state import Firms
 
@@ -153,6 +154,7 @@ class SetupMixin:
         F.price[sl] = (1 + F.markup[sl]) * unit_cost
         F.revenue[sl] = F.price[sl] * F.output[sl]
         self._balance_sheets(F.sector[sl], 12.0 * F.output[sl], {name: getattr(F, name)[sl] for name in SHEET})
+        self._disperse_sheets(alloc)
         # capacity under construction at start: the steady state of the time-to-build rule; where the
         # status quo ([policy]) bans new capacity or asks for a replacement ratio, the projects in
         # the pipeline are the compliant ones, capacity retired over the ratio (they go on: only a
@@ -202,11 +204,17 @@ class SetupMixin:
         expected loss)."""
         F, c, p = self.firms, self.sc.banking, self.policy
         a = F.alive
-        F.profit[a] = (self.margin0 * self.rev_month / np.maximum(self.rev_month, 1))[F.sector[a]] * F.revenue[a]
+        F.profit[a] = (self.margin0 * self.rev_month / np.maximum(self.rev_month, 1))[F.sector[a]] * F.revenue[a] - (
+            F.cost_wedge[a] * F.output[a])
         self._scores()
         rate = p.policy_rate + self.banking.banks.margin[F.bank] + np.where(F.sme, c.sme_premium, 0.0) + (
             F.pd * c.loss_given_default)
         F.loan_rate[a] = rate[a]
+        # the last year's profit as the opening sheets imply it (before tax): the sector's margin, less the
+        # firm's cost wedge and its interest beyond the sector's average share of revenue
+        ps = [self.sc.sectors[s] for s in SECTORS]
+        interest0 = np.array([interest_share(q, self.b) for q in ps])[F.sector[a]] * F.revenue[a]
+        F.profit_year[a] = 12.0 * (F.profit[a] + interest0 - F.loans[a] * F.loan_rate[a] / 12.0)
 
     def _scores(self) -> None:
         cr.credit_scores(self.firms.bundle(), cr.score_params(self.sc.banking, self.policy))
@@ -223,6 +231,45 @@ class SetupMixin:
         out["loans"][:] = b.debt_to_assets * b.interest_bearing_share * assets
         out["other_liab"][:] = b.debt_to_assets * (1 - b.interest_bearing_share) * assets
         out["net_worth"][:] = assets - out["loans"] - out["other_liab"]
+
+    def _disperse_sheets(self, alloc: np.ndarray) -> None:
+        """Issue 20, part 1: opening balance sheets spread around the sector's (MODEL.md, Distress).
+
+        Each firm's liabilities-to-assets ratio is logit-normal around its sector's, shifted up for
+        state-owned and (optionally) large firms; its deposits carry a log-normal multiplier. Both are
+        then scaled within the sector so that the sector's totals of deposits, loans, other
+        liabilities and hence equity are those of `_balance_sheets` (the closed economy's opening
+        balance sheet and the calibrated aggregates do not move; only the spread does). Loans and
+        other liabilities keep the sector's split. The firm's own cost wedge (profitability, part of
+        the same issue) is drawn here too: Laplace with scale `cost_wedge_scale`, capacity-weighted
+        mean zero in each sector, so sector costs at start are unchanged.
+        Draws: the "sheets" stream, three numbers a firm, whatever the settings (common random numbers)."""
+        F, b = self.firms, self.b
+        n = int(alloc.sum())
+        sl = slice(0, n)
+        g = self.streams["sheets"]
+        z = g.standard_normal((2, n))
+        u = g.random(n)
+        large = F.capacity[sl] >= b.sme_revenue_threshold / 12.0
+        shift = np.where(F.soe[sl], b.soe_leverage_shift, 0.0) + np.where(large, b.large_leverage_shift, 0.0)
+        d0 = b.debt_to_assets
+        logit = math.log(d0 / (1.0 - d0)) + shift + b.leverage_dispersion * z[0]
+        ratio = 1.0 / (1.0 + np.exp(-logit))
+        cash_mult = np.exp(b.liquidity_dispersion * z[1])
+        wedge = laplace_quantiles(u, b.cost_wedge_scale)
+        ends = np.cumsum(alloc)
+        for s in range(N_S):  # sector by sector (ten slices, not a loop over firms)
+            m = slice(int(ends[s] - alloc[s]), int(ends[s]))
+            cash = F.cash[m]
+            cash[:] = cash * cash_mult[m] * (cash.sum() / np.dot(cash, cash_mult[m]))
+            assets = F.capital[m] + cash + F.other_assets[m]
+            owed = assets * ratio[m]
+            for name in ("loans", "other_liab"):
+                x = getattr(F, name)[m]
+                x[:] = owed * (x.sum() / owed.sum())
+            F.net_worth[m] = assets - F.loans[m] - F.other_liab[m]
+            cap = F.capacity[m]
+            F.cost_wedge[m] = wedge[m] - np.dot(cap, wedge[m]) / cap.sum()
 
     def _predraw(self) -> None:
         """Draws whose shape depends only on the run size: made once, shared across scenarios."""

@@ -42,7 +42,21 @@ class FirmAgent(mesa.Agent):
         self.rows = model.firms
         self.row = int(row)
 
-    # -- 3. market shares -------------------------------------------------------------------
+    # -- 3. lumpy shocks, then market shares -------------------------------------------------
+    def shock(self, u: float, k) -> None:
+        """One uniform u: an order jump with probability p_o (the share moves with the order shock,
+        x' = rho x + Laplace jump), else a new cost wedge with probability p_c (kernels.shocks).
+        k: shocks.ShockParams."""
+        x = self.order_shock
+        x_new = k.order_shock_persistence * x
+        if u < k.order_jump_prob:
+            x_new += laplace(u / k.order_jump_prob, k.order_jump_scale)
+        elif u < k.order_jump_prob + k.cost_shock_prob:
+            self.cost_wedge = laplace((u - k.order_jump_prob) / k.cost_shock_prob, k.cost_wedge_scale)
+        if x_new != x:
+            self.share = self.share * math.exp(x_new - x)
+            self.order_shock = x_new
+
     def competitiveness(self, price_index: float, w_price: float, w_backlog: float) -> float:
         """E = exp(-w_p ln(p / P_s) - w_l l): a lower relative price and fewer unfilled orders win."""
         return math.exp(-w_price * math.log(self.price / price_index) - w_backlog * self.unfilled)
@@ -119,13 +133,14 @@ class FirmAgent(mesa.Agent):
         wages = (q + e.overtime_premium * extra) / self.productivity * e.labour_cost[s]
         serv = q_per_a * e.services[s]
         en = q * e.energy_cost[s] * self.energy_intensity
-        mat = q * e.material_cost[s]
+        wedge = q * self.cost_wedge  # the firm's own cost beyond the sector's, bought from the rest of the economy
+        mat = q * e.material_cost[s] + wedge
         interest = self.loans * self.loan_rate / 12.0
         cash = self.cash
         dint = cash * deposit_rate / 12.0 if cash > 0 else 0.0
         dep = self.capital * e.dep_month[s]
         pre = r - wages - serv - en - mat - interest + dint - dep
-        vat = e.vat_rate[s] * r - e.vat_rate_inputs * (serv + en) - q * e.vat_inputs_per_q[s]
+        vat = e.vat_rate[s] * r - e.vat_rate_inputs * (serv + en + wedge) - q * e.vat_inputs_per_q[s]
         tax = 0.0
         if pre > 0:
             if self.sme and pre <= e.small_profit_month:
@@ -139,6 +154,7 @@ class FirmAgent(mesa.Agent):
         self.cash = cash + flow
         self.capital = self.capital - dep
         self.profit = net
+        self.profit_year = self.profit_year * (11.0 / 12.0) + net  # about the last twelve months
         self.loss_months = self.loss_months + 1 if net < 0 else 0
         self.update_net_worth()
         return {
@@ -481,3 +497,9 @@ for _name, (_dtype, _doc) in BANK_FIELDS.items():
     _col = Column(_doc)
     _col.__set_name__(BankAgent, _name)
     setattr(BankAgent, _name, _col)
+
+
+def laplace(v: float, scale: float) -> float:
+    """The Laplace(0, scale) quantile of the uniform v."""
+    v = min(max(v, 1e-16), 1.0 - 1e-16)
+    return scale * math.log(2.0 * v) if v < 0.5 else -scale * math.log(2.0 * (1.0 - v))

@@ -18,6 +18,7 @@ import numpy as np
 from ..kernels import accounting as acc
 from ..kernels import exit_entry as xe
 from ..kernels.credit import score_params
+from ..kernels.shocks import shock_params
 from ..model import N_S, IndustrialEconomy
 from ..state import EXIT_BANKRUPTCY, EXIT_FORCED
 from .agents import Estate, FirmAgent
@@ -121,6 +122,12 @@ class ReferenceEconomy(ReferenceCreditMixin, IndustrialEconomy):
     def reprice(self, factor: np.ndarray) -> None:
         for f in self.live_firms():
             f.price = f.price * factor[f.sector]
+
+    # -- 3. lumpy order and cost shocks ------------------------------------------------------
+    def firm_shocks(self, u) -> None:
+        k = shock_params(self.b)
+        for f in self.live_firms():
+            f.shock(float(u[f.row]), k)
 
     # -- 3-6. the month's production and accounts, phase by phase ----------------------------
     def produce_and_book(self, demand_per_firm, input_fill, energy_cost, material_cost, anchor, tau,
@@ -406,6 +413,7 @@ class ReferenceEconomy(ReferenceCreditMixin, IndustrialEconomy):
                 (acc.S_PIPELINE, f.pipeline),
                 (acc.S_PRICE_W, f.price * q),
                 (acc.S_MARKUP_W, f.markup * q),
+                (acc.S_LOSS_MAKING, 1.0 if f.profit_year < 0.0 else 0.0),
             ):
                 st[s, col] += v
             f.sme = f.capacity < self.sme_threshold  # size class from capacity (revenue threshold)

@@ -289,8 +289,11 @@ class Behaviour(Strict):
                                   "assumption", ge=0, le=1)
     frontier_volatility: float = meta(0.01, "Monthly sd of frontier innovation shocks.", "log points",
                                       "assumption", ge=0, le=1)
-    loss_months_exit: int = meta(12, "Consecutive loss-making months before a voluntary exit.", "months",
-                                 "assumption", ge=1, le=240)
+    loss_months_exit: int = meta(36, "Consecutive loss-making months before a voluntary exit.", "months",
+                                 "assumption (2026-12: 12 -> 36 with heterogeneous profitability, issue 20: with 12 "
+                                 "the loss-makers left within a year and the loss-making share fell from 15% to 6%; "
+                                 "NBS finds ~15% loss-making year after year, and loss-makers persist: Tan, Huang "
+                                 "and Woo 2016 on zombie firms)", ge=1, le=240)
     min_relative_share: float = meta(0.02, "A firm exits when its market share falls below this fraction "
                                      "of the sector's average share.", "-", "Dosi et al. (JEDC 2010), assumption",
                                      ge=0, le=1)
@@ -374,6 +377,46 @@ class Behaviour(Strict):
                                          "assumption", ge=-1, le=1)
     productivity_energy_corr: float = meta(-0.5, "Correlation of log productivity and log energy intensity.",
                                            "-", "assumption", ge=-1, le=1)
+    # distress: heterogeneous opening balance sheets and lumpy firm-level shocks (docs/model.md, Distress)
+    leverage_dispersion: float = meta(1.0, "Sd of the logit of a firm's liabilities-to-assets ratio at start, "
+                                      "around the sector's ratio (the sector's totals of loans and other "
+                                      "liabilities are kept). 0: every firm at the sector's ratio.", "logit points",
+                                      "Chinese listed firms: debt-to-assets mean 0.57, sd 0.24 (China Finance and "
+                                      "Economic Review 2017, table 1): sd / (d (1 - d)) = 0.98", ge=0, le=3)
+    soe_leverage_shift: float = meta(0.45, "Logit of the liabilities-to-assets ratio of state-owned firms less "
+                                     "that of private ones at start.", "logit points",
+                                     "state-owned 65.0% vs 54.3% for all above-size industry (Shandong Statistical "
+                                     "Yearbook 2016, table 14-10, 2015): 0.45; Fujian 2019 state-holding 58.0% vs "
+                                     "private 47.1% (CALIBRATION #45): 0.44", ge=-3, le=3)
+    large_leverage_shift: float = meta(0.0, "Logit of the liabilities-to-assets ratio of large firms less that of "
+                                       "SMEs at start (beyond what ownership explains).", "logit points",
+                                       "assumption: no size gradient found in the sources; ownership carries it",
+                                       ge=-3, le=3)
+    liquidity_dispersion: float = meta(0.65, "Sd of the log multiplier of a firm's deposits at start (the "
+                                       "sector's total deposits are kept).", "log points",
+                                       "Chinese listed firms 2009-22: cash / assets mean 0.193, sd 0.143 (CV 0.74, "
+                                       "lognormal sd 0.66)", ge=0, le=3)
+    cost_wedge_scale: float = meta(0.06, "Laplace scale of the firm's own cost wedge: cost per yuan of output "
+                                   "beyond the sector's unit cost that its price does not pass on (overheads, "
+                                   "X-inefficiency); firms draw it at start (sector mean 0) and again at each cost "
+                                   "shock. 0 switches the wedge off.", "yuan/yuan",
+                                   "calibrated: loss-making share of above-size industrial firms ~15% (NBS 2019); "
+                                   "Laplace profit rates: Alfarano et al. (JEDC 2012)", ge=0, le=0.5)
+    cost_shock_prob: float = meta(1.0 / 36.0, "Monthly probability that a firm's cost wedge is redrawn (a lumpy "
+                                  "cost shock: a contract repriced, a plant problem solved or met).", "1/month",
+                                  "assumption: a cost position lasts three years on average", ge=0, le=0.5)
+    order_jump_prob: float = meta(0.02, "Monthly probability of a lumpy order shock (a large order won or lost). "
+                                  "0 switches the order shocks off.", "1/month",
+                                  "Arata (JEDC 2019): firm growth is driven by a few large jumps; calibrated with "
+                                  "order_jump_scale (sim check-facts: growth kurtosis 5.3, Laplace beats normal)",
+                                  ge=0, le=0.5)
+    order_jump_scale: float = meta(0.6, "Laplace scale of an order jump in log orders (its mean absolute size).",
+                                   "log points", "calibrated: kurtosis of annual growth near 6, Laplace-like "
+                                   "(Bottazzi and Secchi, RAND 2006); output moves less, being capped by capacity",
+                                   ge=0, le=3)
+    order_shock_persistence: float = meta(0.97, "Monthly persistence of the order shock (the rest returns to "
+                                          "what competitiveness gives).", "-",
+                                          "assumption: half-life about 23 months", ge=0, le=1)
 
 
 # --------------------------------------------------------------------------------------------
