@@ -326,8 +326,7 @@ def test_exposure_limit_binds_at_setup_entry_and_lending(baseline, monkeypatch):
 
 
 CALM = {"behaviour.order_jump_prob": 0.0, "behaviour.cost_wedge_scale": 0.0, "behaviour.leverage_dispersion": 0.0,
-        "behaviour.liquidity_dispersion": 0.0, "behaviour.soe_leverage_shift": 0.0, "behaviour.loss_months_exit": 12,
-        "banking.npl_months": 5}
+        "behaviour.liquidity_dispersion": 0.0, "behaviour.soe_leverage_shift": 0.0, "behaviour.loss_months_exit": 12}
 
 
 def test_bank_failures_far_fewer_with_the_exposure_limit():
