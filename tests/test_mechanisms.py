@@ -24,14 +24,17 @@ def base(tmp_path_factory):
 
 # the baseline holds the capacity rules in force at 2019-01 (bans and replacement ratios); a run
 # without them shows what each rule does
+# (steel's demand pushed up, so that without a rule its capacity has to grow: its calibrated trend is
+# flat since the 2019 forecasts of steel use, sectors.toml)
 RULES = ("[policy]\nban_new_capacity = {{ steel = {ban}, cement = {ban}, flat_glass = false }}\n"
          "replacement_ratio = {{ steel = {ratio}, cement = 0.0, flat_glass = 0.0, nonferrous = 0.0 }}\n")
+STEEL_PUSH = "[sectors.steel]\ndemand_growth = 0.05\ninput_intensity_trend = 0.0\n"
 NO_CAPACITY_RULES = RULES.format(ban="false", ratio=0.0)
 
 
 @pytest.fixture(scope="module")
 def free(tmp_path_factory):
-    return run_text(tmp_path_factory.mktemp("free"), NO_CAPACITY_RULES, seed=SEED)
+    return run_text(tmp_path_factory.mktemp("free"), NO_CAPACITY_RULES + STEEL_PUSH, seed=SEED)
 
 
 def after(ds, var, start="2019-06"):
@@ -68,7 +71,7 @@ def test_vat_pass_through_splits_the_cut(tmp_path):
 
 
 def test_ban_keeps_capacity_from_growing(tmp_path, free):
-    ban = run_text(tmp_path, RULES.format(ban="true", ratio=0.0), seed=SEED)
+    ban = run_text(tmp_path, RULES.format(ban="true", ratio=0.0) + STEEL_PUSH, seed=SEED)
     for s in ("steel", "cement"):
         cap = ban.capacity.sel(sector=s)
         assert float(cap.max()) <= float(cap[0]) * 1.0 + 1e-6 * float(cap[0]), s
@@ -78,7 +81,7 @@ def test_ban_keeps_capacity_from_growing(tmp_path, free):
 
 
 def test_replacement_ratio_shrinks_capacity(tmp_path, free):
-    rr = run_text(tmp_path, RULES.format(ban="false", ratio=1.5), seed=SEED)
+    rr = run_text(tmp_path, RULES.format(ban="false", ratio=1.5) + STEEL_PUSH, seed=SEED)
     assert float(rr.capacity.sel(sector="steel")[-1]) < float(free.capacity.sel(sector="steel")[-1])
     assert float(rr.capacity.sel(sector="steel")[-1]) < float(rr.capacity.sel(sector="steel")[0])
 
