@@ -198,9 +198,12 @@ def render(runs: dict, seeds: int, firms: int, months: int, seconds: float, figu
         "- Prices rise near capacity only through overtime costs and a bounded markup norm "
         "(docs/model.md section 5); a sector at capacity rations its buyers and imports the rest. Neither the "
         "2016-17 steel price boom nor its profits are reproduced (docs/history.md).",
-        "- Under the status-quo capacity rules, steel, cement, glass and aluminium run toward full capacity "
-        "as demand grows at its assumed trend, so every scenario is measured against a baseline of tightening "
-        "heavy-industry markets.",
+        "- Under the status-quo capacity rules (replacement at 1.25), steel, cement and glass capacity shrinks "
+        "about 1% a year and aluminium is held by its cap, so these markets tighten slowly in the baseline even "
+        "with demand for steel flat (the 2019 forecasts of steel use, docs/model.md, intensity of use).",
+        "- Firms' distress (issue 20) is not yet calibrated to a steady state: the fragile firms of the "
+        "opening spread default in a first-year wave and several banks fail in five years, far above China's "
+        "rate; read effects on defaults and banks as directions.",
         "- In the open economy final demand is not paid for by anyone's budget; the closed economy's "
         "accounts close every month and are the ones to use for fiscal questions.",
         "- Every scenario starts from the same status quo: the anchors set in the first month (price levels, "
