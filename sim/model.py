@@ -27,7 +27,7 @@ from .phases.entry import EntryMixin
 from .phases.firms import FirmPhasesMixin
 from .phases.setup import N_S, SetupMixin
 from .records import Recorder
-from .regulators import REGULATORS, PolicySchedule, PolicyState
+from .regulators import REGULATORS, PolicySchedule, PolicyState, retired_per_unit_built
 from .rng import DrawPool, RowDraws, Streams
 from .scenario.schema import Scenario
 from .state import FIRM_FIELDS, SCRATCH_FIELDS, Scratch
@@ -282,7 +282,7 @@ class IndustrialEconomy(SetupMixin, FirmPhasesMixin, CreditMixin, CapacityRulesM
         cash4 = self._check_cash("9 exit", cash3, float(ext[:, xe.X_CASH].sum()), after=deposits)
         self.sfc_error = max(self.sfc_error, self.banking.check("9 exit", self._loan_scale(), gap=loan_gap))
         retired = ext[:, xe.X_RETIRED] + ivt[:, inv.V_RETIRED_DEP]
-        rule = (np.maximum(p.replacement_ratio, np.where(p.ban_new_capacity > 0, 1.0, 0.0)) > 0)
+        rule = retired_per_unit_built(p.replacement_ratio, p.ban_new_capacity) > 0
         self.quota_pool = np.where(rule, self.quota_pool * (1 - 1 / b.replacement_quota_life) + retired, 0.0)
 
         # 10. entry

@@ -15,6 +15,12 @@ import numpy as np
 from .scenario.schema import PER_SECTOR_POLICY, SECTORS, Policy, Scenario, month_index
 
 
+def retired_per_unit_built(replacement_ratio: np.ndarray, ban: np.ndarray) -> np.ndarray:
+    """Capacity to be retired per unit built, by sector: the replacement ratio, at least one for one
+    under a ban (no net new capacity); 0 where no rule applies."""
+    return np.maximum(replacement_ratio, np.where(ban > 0, 1.0, 0.0))
+
+
 class PolicySchedule:
     """The instruments in force each month: the scenario's [policy] table, then every
     [schedule."YYYY-MM"] entry from its month on, in date order. A per-sector instrument written as
@@ -121,9 +127,9 @@ class IndustryRegulator(Regulator):
         # projects under construction that break a new ban or replacement rule are halted, as the
         # State Council ordered for non-compliant projects (Guo Fa [2013] No. 41); rules of the status
         # quo ([policy]) are not new: the pipeline at the start complies with them (set-up)
-        rule = np.maximum(state.values["replacement_ratio"], np.where(state.values["ban_new_capacity"] > 0, 1, 0))
-        rule_before = np.maximum(state.previous.get("replacement_ratio", np.zeros_like(rule)),
-                                 np.where(state.previous.get("ban_new_capacity", np.zeros_like(rule)) > 0, 1, 0))
+        rule = retired_per_unit_built(state.values["replacement_ratio"], state.values["ban_new_capacity"])
+        rule_before = retired_per_unit_built(state.previous.get("replacement_ratio", np.zeros_like(rule)),
+                                             state.previous.get("ban_new_capacity", np.zeros_like(rule)))
         new_rule = (rule > 0) & (rule_before <= 0)
         if new_rule.any():
             self.model.halt_projects(new_rule)

@@ -51,7 +51,7 @@ class Institutions:
         col = lambda table: np.array([table[s] for s in SECTORS])  # noqa: E731
         self.h_share, self.g_share, self.x_share = col(e.household_share), col(e.government_share), col(e.export_share)
         self.m_share = col(e.import_share)
-        self.short_share = col(e.shortage_import_share)
+        self.short_share = m.shortage_import_share  # by sector (set-up)
         self.r_share = np.maximum(1.0 - self.h_share - self.g_share - self.x_share, 0.0)
         # trend growth of the economy (a year): the industries' revenue-weighted demand growth
         self.g = m.trend_growth

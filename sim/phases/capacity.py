@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..kernels import sums
+from ..regulators import retired_per_unit_built
 from ..scenario.schema import SECTORS
 
 N_S = len(SECTORS)
@@ -46,7 +47,7 @@ class CapacityRulesMixin:
         retired capacity (the replacement pool) at the ratio; a cap limits capacity plus pipeline."""
         p = self.policy
         factor = np.ones(N_S)
-        ratio = np.maximum(p.replacement_ratio, np.where(p.ban_new_capacity > 0, 1.0, 0.0))
+        ratio = retired_per_unit_built(p.replacement_ratio, p.ban_new_capacity)
         with np.errstate(divide="ignore", invalid="ignore"):
             allowed = np.where(ratio > 0, self.quota_pool / np.where(ratio > 0, ratio, 1.0), np.inf)
             factor = np.minimum(factor, np.where(requested > 0, allowed / requested, 1.0))

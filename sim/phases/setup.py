@@ -10,6 +10,7 @@ import numpy as np
 
 from ..kernels import credit as cr
 from ..kernels.shocks import laplace_quantiles
+from ..regulators import PolicySchedule, retired_per_unit_built
 from ..scenario.schema import SECTORS, interest_share, materials_share
 from ..state import Firms
 
@@ -193,11 +194,8 @@ class SetupMixin:
     def status_quo_replacement_ratio(self) -> np.ndarray:
         """Retired capacity needed per unit built, by sector, under [policy] (0: no rule; a ban
         without a ratio needs one for one)."""
-        pol = self.sc.policy
-        by_sector = lambda v: np.array([v[s] for s in SECTORS] if isinstance(v, dict) else [v] * N_S)  # noqa: E731
-        ratio = by_sector(pol.replacement_ratio).astype(float)
-        ban = by_sector(pol.ban_new_capacity).astype(bool)
-        return np.maximum(ratio, np.where(ban, 1.0, 0.0))
+        quo = PolicySchedule(self.sc).values  # [policy], expanded by sector as the regulators read it
+        return retired_per_unit_built(quo["replacement_ratio"], quo["ban_new_capacity"])
 
     def _init_loan_rates(self) -> None:
         """Loans at start carry the rate a bank would quote today (policy rate, margin, SME premium,
