@@ -195,3 +195,28 @@ def test_sectors_critical_to_each_other_get_the_greatest_fixed_point():
     assert phi[C] < phi[D] < 1.0
     assert rho[A] == pytest.approx(phi[C], abs=1e-12) and rho[B] == pytest.approx(phi[C], abs=1e-12)
     np.testing.assert_allclose(phi[[A, B]], rho[[A, B]], atol=1e-12)  # below capacity, no imports: phi = rho
+
+
+def test_buyers_use_less_steel_per_unit_as_its_intensity_falls(tmp_path):
+    """sectors.<k>.input_intensity_trend: every buyer's coefficient on k's goods drifts at the trend,
+    what it saves is bought from the rest of the economy (costs at 2019 prices unchanged), and k's
+    intermediate orders fall with it; at 0 the input-output table stays as set up."""
+    from sim.api import make_model
+    from sim.scenario.schema import SECTORS
+
+    from .conftest import write_scenario
+
+    def run(trend):
+        body = f"[sectors.steel]\ninput_intensity_trend = {trend}\n"
+        m = make_model(sim.load_scenario(write_scenario(tmp_path, body), firms=2000, months=24), seed=1)
+        for _ in range(24):
+            m.step()
+        return m
+
+    steel = SECTORS.index("steel")
+    fall, flat = run(-0.1), run(0.0)
+    np.testing.assert_array_equal(flat.io, flat.io0)
+    np.testing.assert_allclose(fall.io[steel], fall.io0[steel] * np.exp(-0.1 * 23 / 12.0), rtol=1e-12)
+    np.testing.assert_allclose(fall.io.sum(axis=0) + fall.materials, fall.io0.sum(axis=0) + fall.materials0,
+                               rtol=1e-12)
+    assert fall._orders_by_use["intermediate"][steel] < 0.95 * flat._orders_by_use["intermediate"][steel]
