@@ -238,8 +238,11 @@ class IndustrialEconomy(SetupMixin, FirmPhasesMixin, CreditMixin, CapacityRulesM
         bk = self.banking
         bk.writeoff[:] = 0.0
         self.firm_shocks(self._draws["firm_shocks"].draw())  # large orders won and lost, cost shocks
+        # prices pass on the sector's average cost wedge (competition passes on the industry's cost
+        # level, not a firm's own deviation from it): selection of low-cost firms lowers prices
+        self.wedge_level = self.sector_cost_wedge()
         wage_index, cash0, cash1 = self.produce_and_book(demand / W, self.input_fill, energy_cost, material_cost,
-                                                         anchor, tau, vat_inputs_per_q)
+                                                         anchor, tau, vat_inputs_per_q, self.wedge_level)
         self.wage_index_last = wage_index
         va_cost = self.labour * wage_index + self.services
         inc = self._income * W[:, None]
@@ -287,6 +290,7 @@ class IndustrialEconomy(SetupMixin, FirmPhasesMixin, CreditMixin, CapacityRulesM
 
         # 10. entry
         entries, entry_cap, entry_cash = self._entry(demand)
+        self.learn_turnover(ext[:, xe.X_RETIRED], entry_cap)
         self.close_books()  # banks' exposures, firm deposits and loans by bank for the checks, record sums
         self._check_cash("10 entry", cash4, entry_cash, after=bk.firm_deposits)
         loan_gap = float(np.max(np.abs(bk.firm_loans - bk.banks.loans)))
@@ -302,6 +306,17 @@ class IndustrialEconomy(SetupMixin, FirmPhasesMixin, CreditMixin, CapacityRulesM
         if t % 12 == 11:
             release_freed_memory()  # free heap pages the month's temporaries left behind
         self.t += 1
+
+    def sector_cost_wedge(self) -> np.ndarray:
+        """The sectors' average cost wedge per unit of output: the live firms' wedges weighted by last
+        month's output (kernels.sums). Unit costs for pricing include it (`produce_and_book`), so the
+        sector's margin does not depend on it: when loss-makers with high wedges exit, prices fall
+        (the productivity gain of selection goes to buyers, as in Hopenhayn, Econometrica 1992, and
+        Melitz, Econometrica 2003) instead of margins ratcheting up."""
+        F = self.firms
+        out = np.zeros(N_S)
+        sums.sector_weighted_mean(F.alive, F.sector, F.cost_wedge, F.output, out)
+        return out
 
     def distribute_excess_cash(self) -> float:
         """Step 6 in the closed economy: firms pay owners part of their deposits beyond the liquidity
@@ -321,8 +336,22 @@ class IndustrialEconomy(SetupMixin, FirmPhasesMixin, CreditMixin, CapacityRulesM
             return
         smooth = self.orders_smooth + self.b.expectation_speed * (orders - self.orders_smooth)
         g = np.divide(smooth, self.orders_smooth, out=np.ones_like(smooth), where=self.orders_smooth > 0) - 1.0
-        self.growth_expected = self.growth_expected + self.b.growth_learning * (12.0 * g - self.growth_expected)
+        gx = self.orders_growth_expected
+        self.orders_growth_expected = gx + self.b.growth_learning * (12.0 * g - gx)
+        self.growth_expected = self.orders_growth_expected + self.turnover_expected
         self.orders_smooth = smooth
+
+    def learn_turnover(self, retired: np.ndarray, entered: np.ndarray) -> None:
+        """Step 10: firms learn the net share of their sector's capacity that exits leave to the survivors
+        each year (capacity and pipeline of the firms that exited, less the entrants' capacity, over
+        the sector's capacity), averaged at `behaviour.growth_learning`. A survivor's orders grow by
+        that much beyond the sector's, and it builds for it (`growth_expected` = orders growth +
+        turnover): without it, capacity lost to defaults and exits was replaced only through the
+        gap between desired and actual capacity, which then stayed open (a proportional rule's
+        steady-state error), and utilisation and markups rose year after year."""
+        cap = self.sector_capacity()
+        x = 12.0 * np.divide(retired - entered, cap, out=np.zeros(N_S), where=cap > 0)
+        self.turnover_expected = self.turnover_expected + self.b.growth_learning * (x - self.turnover_expected)
 
     def use_intensity(self, t: int) -> None:
         """The input-output coefficients of month t: buyers use a_ks = a0_ks exp(trend_k t/12) of

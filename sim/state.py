@@ -62,6 +62,9 @@ FIRM_FIELDS: dict[str, tuple[type, str]] = {
                                "cost shocks)"),
     "order_shock": (np.float64, "log deviation of the firm's orders from what its competitiveness alone would "
                                 "give: large orders won and lost (lumpy jumps that decay)"),
+    "leverage_target": (np.float64, "the firm's own target of loans and other liabilities over assets, share: its "
+                                    "opening ratio (entrants: drawn from the same spread), which it borrows "
+                                    "back towards at its yearly credit review"),
     "loss_months": (np.int32, "consecutive months with a net loss"),
     "exit_reason": (np.int8, "0 alive or never used, 1 bankruptcy, 2 forced, 3 voluntary"),
     "court": (np.int32, "months since the firm defaulted while its estate is in the court procedure (0: none); "

@@ -187,7 +187,6 @@ def score_order(applicants, pd):
 # same names, and this month's review month)
 REPAY_FIELDS: dict[str, tuple[type, str]] = {
     "cash_buffer_months": (float, "cash a firm keeps, months of revenue"),
-    "debt_to_assets": (float, "target ratio of loans and other liabilities to assets, share"),
     "leverage_review_share": (float, "share of the gap to its target debt a firm borrows at its yearly review"),
     "review_month": (int, "this month's number modulo 12: the firms whose firm_id modulo 12 equals it review "
                           "their credit line"),
@@ -211,7 +210,7 @@ def repay_params(behaviour, banking, policy, month: int, review_share: float) ->
     """The parameters of `repay_and_apply` from the behaviour, banking (`scenario.banking`) and policy
     settings, the month's number and the share of the leverage gap borrowed at a review."""
     values = dict(
-        cash_buffer_months=behaviour.cash_buffer_months, debt_to_assets=behaviour.debt_to_assets,
+        cash_buffer_months=behaviour.cash_buffer_months,
         leverage_review_share=review_share, review_month=month % 12, loan_maturity=behaviour.loan_maturity,
         pd_rollover_max=banking.pd_rollover_max, passive=banking.market == "passive",
         max_debt_to_assets=behaviour.max_debt_to_assets, collateral_haircut_capital=banking.collateral_haircut_capital,
@@ -226,8 +225,8 @@ def repay_and_apply(firms, banks, scratch, sectors, prices, factor, params):
     """Step 7 up to the allocation, firm by firm: the funds the firm needs beyond its deposits (the
     instalment on its pipeline, the first instalment of new projects within the capacity rules
     (`factor` by sector), its own share of a planned upgrade, a cash buffer of `cash_buffer_months`
-    of revenue, and a share `leverage_review_share` of the gap to the target debt-to-assets ratio
-    `debt_to_assets`, at the firm's yearly credit-line review: in the months whose number modulo 12
+    of revenue, and a share `leverage_review_share` of the gap to its own target debt-to-assets ratio
+    (`leverage_target`), at the firm's yearly credit-line review: in the months whose number modulo 12
     equals its firm_id modulo 12, so `review_month` is the month's number modulo 12); amortisation
     (each loan repays 1/loan_maturity a month from deposits); net worth; renewal of the instalment by
     the own bank (relationship lending) unless the firm is insolvent or its default risk exceeds
@@ -236,7 +235,7 @@ def repay_and_apply(firms, banks, scratch, sectors, prices, factor, params):
     unsecured credit; nothing without positive net worth). Each bank's book changes by the sum of
     its firms' repayments and renewals (summed in fixed chunks of rows).
 
-    firms: FirmState (reads alive, sector, bank, sme, soe, pd, firm_id, pipeline_cost,
+    firms: FirmState (reads alive, sector, bank, sme, soe, pd, firm_id, leverage_target, pipeline_cost,
     plan_expansion, plan_upgrade, revenue, capital, other_assets, other_liab; writes loans,
     guaranteed, cash); banks: BankState (writes loans); scratch: ScratchState (writes repaid,
     rolled, request, limit and, for every row, zeros into granted, fees, new_rate; applicants' rows
@@ -277,7 +276,7 @@ def repay_and_apply(firms, banks, scratch, sectors, prices, factor, params):
     cap_per_capacity = prices.capital_per_capacity
     subsidy = prices.subsidy
     buffer_months = params.cash_buffer_months
-    lev_target = params.debt_to_assets
+    lev_target = firms.leverage_target
     lev_speed = params.leverage_review_share
     review_month = params.review_month
     maturity = params.loan_maturity
@@ -327,7 +326,7 @@ def repay_and_apply(firms, banks, scratch, sectors, prices, factor, params):
             if need < 0.0:
                 need = 0.0
             # firms keep their leverage: they borrow part of the gap to their target debt-to-assets
-            gap = lev_target * (cash_i + capital_i + other_i) - loans_i - liab_i
+            gap = lev_target[i] * (cash_i + capital_i + other_i) - loans_i - liab_i
             if gap > 0.0 and firm_id[i] % 12 == review_month:
                 need += lev_speed * gap
             due = 0.0

@@ -52,7 +52,7 @@ def costs_and_prices(firms, costs, params):
     materials). Output above normal utilisation u_n takes labour paid the overtime premium pi:
     overtime per yuan of output = pi (labour_s / A) max(0, q - u_n k) / q, so unit cost rises as a
     firm nears capacity and is bounded (at most pi (1 - u_n) labour_s / A). Markups rise with
-    market-share growth (Dosi et al. 2013; growth clipped to +-20%) and are pulled toward the sector
+    market-share growth (Dosi et al. 2013; log growth, clipped to +-20%) and are pulled toward the sector
     norm, which rises with sector utilisation; price for next month = (1 + mu) c times the sector's
     VAT margin factor. Unfilled orders do not move the markup (they cost the firm market share,
     `market_step`).
@@ -91,7 +91,9 @@ def costs_and_prices(firms, costs, params):
                          + material_cost[s])
             g = 0.0
             if share_prev[i] > 0:
-                g = share[i] / share_prev[i] - 1.0
+                # log growth: zero on average for a share that is stationary, where the ratio's
+                # mean exceeds one (Jensen) and ratcheted markups up with the share's noise
+                g = np.log(share[i] / share_prev[i]) if share[i] > 0 else -0.2
                 if g > 0.2:
                     g = 0.2
                 elif g < -0.2:

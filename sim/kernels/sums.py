@@ -169,3 +169,25 @@ def classify_size(alive, capacity, threshold_month, sme):
     for i in prange(alive.shape[0]):
         if alive[i]:
             sme[i] = capacity[i] < threshold_month
+
+
+@kernel(parallel=True)
+def sector_weighted_mean(alive, sector, x, weights, out):
+    """Per sector, the mean of `x` over live rows weighted by `weights` (0 where the weights sum to
+    0), in fixed chunks of rows: out[s] = sum w_i x_i / sum w_i."""
+    n = alive.shape[0]
+    n_s = out.shape[0]
+    nc, cs = chunks(n)
+    part = np.zeros((nc, n_s, 2))
+    for c in prange(nc):
+        t = part[c]
+        for i in rows_of(c, cs, n):
+            if alive[i]:
+                s = np.uint64(sector[i])
+                t[s, 0] += weights[i] * x[i]
+                t[s, 1] += weights[i]
+    tot = np.zeros((n_s, 2))
+    for c in range(nc):
+        tot[:] += part[c]
+    for s in range(n_s):
+        out[s] = tot[s, 0] / tot[s, 1] if tot[s, 1] > 0 else 0.0

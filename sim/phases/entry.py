@@ -11,6 +11,7 @@ from scipy import special
 from .._memory import release_freed_memory
 from ..kernels import accounting as acc
 from ..kernels import sums
+from ..kernels.shocks import laplace_quantiles
 from ..rng import fill_uniforms
 from ..scenario.schema import SECTORS
 from .setup import SHEET
@@ -41,7 +42,7 @@ class EntryMixin:
     def _entry(self, demand: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
         """New firms: Poisson numbers by sector (inverse CDF of a fixed uniform, so every scenario
         consumes the same draws), private SMEs drawn behind the frontier, funded half by equity and
-        half by a loan."""
+        half by a loan, with a cost wedge and a leverage target drawn as incumbents' are."""
         F, b, p = self.firms, self.b, self.policy
         self.entered_rows = np.zeros(0, dtype=np.int64)
         g = self.streams["entry"]
@@ -50,6 +51,10 @@ class EntryMixin:
         u = np.empty((N_S, m, 3))
         fill_uniforms(g, u)  # g.random((N_S, m, 3)), in parallel
         z = g.standard_normal((N_S, m))
+        # the entrant's own cost wedge and leverage target, from the distributions incumbents' are
+        # drawn from (set-up and lumpy cost shocks): entrants are not average firms
+        z_lev = g.standard_normal((N_S, m))
+        u_wedge = g.random((N_S, m))
         margin = self._income[:, acc.I_PROFIT] / np.maximum(self._income[:, acc.I_REVENUE], 1e-12)
         self.margin_smooth += b.signal_smoothing * (margin - self.margin_smooth)
         # the pool of would-be entrants scales with the sector's 2019 population, not with the firms
@@ -81,6 +86,9 @@ class EntryMixin:
         sec = np.repeat(np.arange(N_S), counts)
         j = np.arange(total) - start[sec]
         us, zs = u[sec, j], z[sec, j]
+        wedge = laplace_quantiles(u_wedge[sec, j], b.cost_wedge_scale)
+        d0 = b.debt_to_assets
+        lev_target = 1.0 / (1.0 + np.exp(-(math.log(d0 / (1.0 - d0)) + b.leverage_dispersion * z_lev[sec, j])))
         cap = b.entrant_size * self.median_capacity[sec] * np.exp(0.5 * zs)
         for s in np.flatnonzero((counts > 0) & (p.capacity_cap > 0)):  # entrants, too, stay under a cap
             sl = slice(start[s], start[s + 1])
@@ -94,7 +102,7 @@ class EntryMixin:
         base = self.price_index / self.vat_blend
         inputs = np.array([self.io[:, s] @ base for s in range(N_S)])  # input cost per unit of output
         unit_cost = ((self.labour + self.services)[sec] / prod_ + self.energy_share[sec] * ei + inputs[sec]
-                     + self.materials[sec])
+                     + self.materials[sec] + self.wedge_level[sec])
         sheet = {name: np.empty(total) for name in SHEET}
         self._balance_sheets(sec, 12.0 * q, sheet)
         sheet["capital"] *= pi
@@ -105,13 +113,14 @@ class EntryMixin:
         banks = np.where(bk.banks.alive[banks], banks, int(np.argmax(bk.banks.alive)))
         # the drawn bank lends within its large-exposure limit, the banks with most capital the rest
         banks = bk.place_entrants(rows, banks, self.weight[sec], sheet["loans"])
-        # the entrants' rows, every field at once: private (not SOE) SMEs of age 0; no pipeline,
+        # the entrants' rows, every field at once: private (not SOE) SMEs of age 0 with their own cost
+        # wedge and leverage target; no pipeline,
         # upgrade, output, unfilled orders, revenue, profit, losses, exit reason or guaranteed loans
         F.set_rows(rows, dict(
             alive=True, sme=True, firm_id=np.arange(self.next_firm_id, self.next_firm_id + total), sector=sec,
             capacity=cap, productivity=prod_, energy_intensity=ei, share=share, share_prev=share, orders=q,
             expected=q, markup=self.markup0[sec], price=(1 + self.markup0)[sec] * unit_cost * self.vat_blend[sec],
-            bank=banks,
+            bank=banks, cost_wedge=wedge, leverage_target=lev_target,
             loan_rate=(p.policy_rate + bk.banks.margin[banks] + self.sc.banking.sme_premium
                        + 0.02 * self.sc.banking.loss_given_default), **sheet))
         self.next_firm_id += total

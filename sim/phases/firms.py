@@ -28,11 +28,12 @@ class FirmPhasesMixin:
         shocks.firm_shocks(self.firms.bundle(), u, shocks.shock_params(self.b))
 
     def produce_and_book(self, demand_per_firm, input_fill, energy_cost, material_cost, anchor, tau,
-                         vat_inputs_per_q):
+                         vat_inputs_per_q, wedge_level):
         """Steps 3-6 firm by firm: replicator shares, orders and output, labour and energy (3-4);
-        the wage index (wages follow the economy's mean productivity), unit costs, markups and
-        prices for next month (5); the income statement of every firm into self._income (per
-        sector, per model firm), the banks' interest, and the credit scores of step 7 (6). Returns
+        the wage index (wages follow the economy's mean productivity), unit costs (with the sector's
+        average cost wedge `wedge_level`), markups and prices for next month (5); the income
+        statement of every firm into self._income (per sector, per model firm), the banks'
+        interest, and the credit scores of step 7 (6). Returns
         the wage index and firm deposits before and after (economy-wide yuan)."""
         F, b, p, W = self.firms, self.b, self.policy, self.weight
         firms, sectors = F.bundle(), sector_tables(self)
@@ -45,7 +46,8 @@ class FirmPhasesMixin:
         labour_cost = self.labour * wage_index
         va_cost = labour_cost + self.services
         unit_costs = prod.UnitCosts(va_cost=va_cost, labour=labour_cost, normal_utilisation=self.util_normal,
-                                    energy_cost=energy_cost, material_cost=material_cost, markup_anchor=anchor,
+                                    energy_cost=energy_cost, material_cost=material_cost + wedge_level,
+                                    markup_anchor=anchor,
                                     vat_factor=self.vat_blend)
         prod.costs_and_prices(firms, unit_costs, prod.pricing_params(b))
         if self.closed:  # buyers pay for the inputs delivered (sim.economy)

@@ -47,7 +47,10 @@ class SetupMixin:
         self.inputs_received = self.io.copy()
         self.growth = f("demand_growth")
         # the growth of its orders a sector's firms expect (learn_growth): the trend at the start
-        self.growth_expected = self.growth.copy()
+        self.orders_growth_expected = self.growth.copy()
+        # the capacity rivals' exits leave to the survivors, net of entrants' (learn_turnover), 1/yr
+        self.turnover_expected = np.zeros(N_S)
+        self.growth_expected = self.orders_growth_expected + self.turnover_expected
         self.orders_smooth = None
         # intensity of use: the input-output rows drift (IndustrialEconomy.use_intensity)
         self.intensity_trend = f("input_intensity_trend")
@@ -186,6 +189,7 @@ class SetupMixin:
         self.tax_smooth = None
         self.tax0 = None
         self.margin_smooth = self.margin0.copy()
+        self.wedge_level = np.zeros(N_S)  # the sectors' average cost wedge, which prices pass on
         self.ptax0 = None
         self.entry_max = np.maximum(4, np.ceil(0.02 * alloc)).astype(np.int64)
         self._totals = np.zeros((N_S, 3))
@@ -238,10 +242,14 @@ class SetupMixin:
         then scaled within the sector so that the sector's totals of deposits, loans, other
         liabilities and hence equity are those of `_balance_sheets` (the closed economy's opening
         balance sheet and the calibrated aggregates do not move; only the spread does). Loans and
-        other liabilities keep the sector's split. The firm's own cost wedge (profitability, part of
-        the same issue) is drawn here too: Laplace with scale `cost_wedge_scale`, capacity-weighted
-        mean zero in each sector, so sector costs at start are unchanged.
-        Draws: the "sheets" stream, three numbers a firm, whatever the settings (common random numbers)."""
+        other liabilities keep the sector's split. The firm's opening ratio is also its own target
+        (`leverage_target`), which it borrows back towards at its credit reviews: its financial
+        structure persists, as firm leverage does in the data (Lemmon, Roberts and Zender, JF 2008).
+        The firm's own cost wedge (profitability, part of the same issue) is drawn here too: Laplace
+        with scale `cost_wedge_scale`, thinned to the survivors' distribution (`_survivors_history`),
+        capacity-weighted mean zero in each sector, so sector costs at start are unchanged.
+        Draws: the "sheets" stream, three numbers a firm, whatever the settings (common random
+        numbers); the survivors' history draws from its own stream."""
         F, b = self.firms, self.b
         n = int(alloc.sum())
         sl = slice(0, n)
@@ -255,6 +263,7 @@ class SetupMixin:
         ratio = 1.0 / (1.0 + np.exp(-logit))
         cash_mult = np.exp(b.liquidity_dispersion * z[1])
         wedge = laplace_quantiles(u, b.cost_wedge_scale)
+        loss_months = self._survivors_history(wedge, n)
         ends = np.cumsum(alloc)
         for s in range(N_S):  # sector by sector (ten slices, not a loop over firms)
             m = slice(int(ends[s] - alloc[s]), int(ends[s]))
@@ -266,8 +275,43 @@ class SetupMixin:
                 x = getattr(F, name)[m]
                 x[:] = owed * (x.sum() / owed.sum())
             F.net_worth[m] = assets - F.loans[m] - F.other_liab[m]
+            F.leverage_target[m] = (F.loans[m] + F.other_liab[m]) / assets
             cap = F.capacity[m]
             F.cost_wedge[m] = wedge[m] - np.dot(cap, wedge[m]) / cap.sum()
+        F.loss_months[sl] = loss_months
+
+    def _survivors_history(self, wedge: np.ndarray, n: int) -> np.ndarray:
+        """The opening firms are the survivors of a process that has run for years, not firms just
+        drawn: a firm whose cost wedge makes it lose money has been losing since its last cost shock,
+        a time tau ~ Exponential(`cost_shock_prob`), and is still here only if tau is below
+        `loss_months_exit` (else it would have left). So a loss-making wedge is kept with the
+        probability that its tau falls below the exit threshold, and redrawn otherwise (rejection
+        sampling of the stationary distribution of wedges among incumbents, in which loss-making
+        wedges are 1 - exp(-h T) as frequent as among draws: 0.63 at the defaults); the survivor
+        starts with tau months of losses behind it, so the opening loss-makers' exits are spread out
+        instead of all falling in month `loss_months_exit`. Loss-making: the wedge per unit of output
+        exceeds the sector's margin at the opening price. `wedge` is redrawn in place (firm i's
+        candidates come from the "sheets_history" stream, two uniforms a round). Returns the opening
+        loss months."""
+        F, b = self.firms, self.b
+        h, T = b.cost_shock_prob, b.loss_months_exit
+        months = np.zeros(n, dtype=np.int32)
+        if b.cost_wedge_scale <= 0 or h <= 0:
+            return months
+        g = self.streams["sheets_history"]
+        edge = self.margin0[F.sector[:n]] * F.price[:n]
+        todo = np.flatnonzero(wedge > edge)
+        for _ in range(64):  # a round keeps about 0.63 of the loss-makers and redraws the rest
+            if todo.size == 0:
+                break
+            v = g.random((2, todo.size))
+            tau = -np.log1p(-v[0]) / h
+            keep = tau < T
+            months[todo[keep]] = tau[keep].astype(np.int32)
+            todo = todo[~keep]
+            wedge[todo] = laplace_quantiles(v[1][~keep], b.cost_wedge_scale)
+            todo = todo[wedge[todo] > edge[todo]]
+        return months
 
     def _predraw(self) -> None:
         """Draws whose shape depends only on the run size: made once, shared across scenarios."""

@@ -107,7 +107,7 @@ class FirmAgent(mesa.Agent):
         price = (1 + markup) x unit cost x VAT margin factor."""
         g = 0.0
         if self.share_prev > 0:
-            g = self.share / self.share_prev - 1.0
+            g = math.log(self.share / self.share_prev) if self.share > 0 else -0.2
             if g > 0.2:
                 g = 0.2
             elif g < -0.2:

@@ -131,12 +131,12 @@ class ReferenceEconomy(ReferenceCreditMixin, IndustrialEconomy):
 
     # -- 3-6. the month's production and accounts, phase by phase ----------------------------
     def produce_and_book(self, demand_per_firm, input_fill, energy_cost, material_cost, anchor, tau,
-                         vat_inputs_per_q):
+                         vat_inputs_per_q, wedge_level):
         self.market(demand_per_firm, input_fill)
         wage_index = self._wage_index()
         labour_cost = self.labour * wage_index
         va_cost = labour_cost + self.services
-        self.costs_and_prices(va_cost, labour_cost, energy_cost, material_cost, anchor)
+        self.costs_and_prices(va_cost, labour_cost, energy_cost, material_cost + wedge_level, anchor)
         if self.closed:  # buyers pay for the inputs delivered (sim.economy)
             u = self._orders_by_use
             material_cost, vat_inputs_per_q = self.macro.input_bill(u["all"], u["intermediate"], tau,
@@ -284,7 +284,7 @@ class ReferenceEconomy(ReferenceCreditMixin, IndustrialEconomy):
             f.need = max(spend + b.cash_buffer_months * f.revenue - f.cash, 0.0)
             # firms keep their leverage: at their yearly credit-line review (the month whose number
             # modulo 12 is their firm_id's) they borrow part of the gap to the target debt-to-assets
-            gap = b.debt_to_assets * (f.cash + f.capital + f.other_assets) - f.loans - f.other_liab
+            gap = f.leverage_target * (f.cash + f.capital + f.other_assets) - f.loans - f.other_liab
             if gap > 0.0 and f.firm_id % 12 == self.t % 12:
                 f.need += self.leverage_review_share() * gap
 
