@@ -13,6 +13,9 @@ Measures, in one run (each large run in its own subprocess, so peak memory is it
     python benchmarks/engine_speed.py --quick    # small sizes only (a smoke test, about a minute)
     python benchmarks/engine_speed.py --report   # the report again from the numbers --write kept
                                                  # (benchmarks/engine_speed.json), without measuring
+    python benchmarks/engine_speed.py --decade 3 --against ../other-checkout
+                                                 # the 1:1 decade alone, 3 times, taking turns with
+                                                 # another checkout (PYTHONPATH) if given; no --write
 """
 
 from __future__ import annotations
@@ -468,7 +471,12 @@ def main() -> None:
     ap.add_argument("--write", action="store_true")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--report", action="store_true", help=f"report from {NUMBERS.name}, measure nothing")
+    ap.add_argument("--decade", type=int, default=0, help="only the 1:1 decade, this many times")
+    ap.add_argument("--against", help="with --decade: another checkout, run in turns (its PYTHONPATH)")
     args = ap.parse_args()
+    if args.decade:
+        decade_only(args.decade, args.against)
+        return
     if args.report:
         r = json.loads(NUMBERS.read_text())
         write_report(r, args.write)
@@ -506,6 +514,26 @@ def main() -> None:
     if args.write and not args.quick:
         NUMBERS.write_text(json.dumps(r, indent=1) + "\n")
     write_report(r, args.write)
+
+
+def decade_only(repeat: int, against: str | None) -> None:
+    """The 1:1 decade alone, `repeat` times in fresh processes; with `against`, each time also in
+    that checkout (PYTHONPATH), the two taking turns (the machine is shared: turns see the same load)."""
+    trees = {"this": str(ROOT)} | ({"against": str(Path(against).resolve())} if against else {})
+    runs: dict[str, list[dict]] = {k: [] for k in trees}
+    for _ in range(repeat):
+        for label, tree in trees.items():
+            env = dict(os.environ, PYTHONPATH=tree)
+            load = os.getloadavg()[0]
+            d = child(378_000, 120, 4_000, env=env)
+            runs[label].append(d)
+            print(f"{label}: all in {all_in(d):.2f} s (steps {d['t_steps']:.2f} s, {1e3 * d['t_steps'] / 120:.1f} ms a "
+                  f"month; set-up {d['t_setup']:.2f}, records {d['t_records']:.2f}; rows {d['rows']}); load average "
+                  f"{load:.1f} at the start", flush=True)
+    for label, rs in runs.items():
+        xs = sorted(all_in(d) for d in rs)
+        each = " / ".join(f"{x:.2f}" for x in xs)
+        print(f"{label} ({trees[label]}): all in, median {xs[len(xs) // 2]:.2f} s of {each}")
 
 
 def write_report(r: dict, write: bool) -> None:
