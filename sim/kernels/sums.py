@@ -238,48 +238,40 @@ def _block_sum(buf, m):
 
 @njit(cache=True, inline="always")
 def _stream_plan(n):
-    """A running pairwise sum of n values: (plan sizes, plan combines, block buffer, stack, state)."""
+    """A running pairwise sum of n values: its blocks' sizes and the pairs each completes
+    (`_pairwise_plan`), a block buffer and a stack of partial sums."""
     nb = n // 64 + 2  # blocks hold at least 64 values unless there is one
     sizes = np.empty(nb, dtype=np.int64)
     combines = np.empty(nb, dtype=np.int64)
     _pairwise_plan(n, sizes, combines)
-    return sizes, combines, np.empty(PAIRWISE_BLOCK), np.empty(128), np.zeros(3, dtype=np.int64)
+    return sizes, combines, np.empty(PAIRWISE_BLOCK), np.empty(128)
 
 
-@njit(cache=True, inline="always")
-def _stream_add(v, sizes, combines, buf, stack, state):
-    """The next value of a running pairwise sum: into the block; a full block's sum onto the stack,
-    and the pairs it completes added. state: values in the block being filled, partial sums on the
-    stack, the block being filled."""
-    f = state[0]
-    buf[f] = v
-    f += 1
-    j = state[2]
-    if f == sizes[j]:
-        top = state[1]
-        stack[top] = _block_sum(buf, f)
-        top += 1
-        for _ in range(combines[j]):
-            top -= 1
-            stack[top - 1] = stack[top - 1] + stack[top]
-        state[1] = top
-        state[2] = j + 1
-        f = 0
-    state[0] = f
-
-
-@njit(cache=True, inline="always")
-def _stream_total(stack, state):
-    return stack[0] if state[2] > 0 else 0.0
+@kernel
+def _flush(buf, m, stack, top, pairs):
+    """A full block of a running pairwise sum: its sum onto the stack, then the `pairs` pairs it
+    completes added. Returns the new top of the stack. (Called once a block; the values go into the
+    block in the caller's own loop: a call for each value cost more than the rest of the pass.)"""
+    stack[top] = _block_sum(buf, m)
+    top += 1
+    for _ in range(pairs):
+        top -= 1
+        stack[top - 1] = stack[top - 1] + stack[top]
+    return top
 
 
 @kernel
 def pairwise_sum(x):
     """numpy's sum of x (float64), value by value as `live_weights` sums: for tests of both."""
-    sizes, combines, buf, stack, state = _stream_plan(x.shape[0])
-    for i in range(x.shape[0]):
-        _stream_add(x[i], sizes, combines, buf, stack, state)
-    return _stream_total(stack, state)
+    n = x.shape[0]
+    sizes, combines, buf, stack = _stream_plan(n)
+    top = j = f = 0
+    for i in range(n):
+        buf[f] = x[i]
+        f += 1
+        if f == sizes[j]:
+            top, j, f = _flush(buf, f, stack, top, combines[j]), j + 1, 0
+    return stack[0] if n > 0 else 0.0
 
 
 @kernel
@@ -303,17 +295,25 @@ def live_weights(alive, sme, sector, weight, court, loans):
             n_est += 1
     w_est = np.empty(n_est)
     l_est = np.empty(n_est)
-    size_s, comb_s, buf_s, st_s, state_s = _stream_plan(n_sme)
-    size_a, comb_a, buf_a, st_a, state_a = _stream_plan(n_all)
+    size_s, comb_s, buf_s, st_s = _stream_plan(n_sme)
+    size_a, comb_a, buf_a, st_a = _stream_plan(n_all)
+    top_s = j_s = f_s = 0  # stack top, block being filled, values in it
+    top_a = j_a = f_a = 0
     e = 0
     for i in range(n):
         if alive[i]:
             w = weight[np.uint64(sector[i])]
-            _stream_add(w, size_a, comb_a, buf_a, st_a, state_a)
+            buf_a[f_a] = w
+            f_a += 1
+            if f_a == size_a[j_a]:
+                top_a, j_a, f_a = _flush(buf_a, f_a, st_a, top_a, comb_a[j_a]), j_a + 1, 0
             if sme[i]:
-                _stream_add(w, size_s, comb_s, buf_s, st_s, state_s)
+                buf_s[f_s] = w
+                f_s += 1
+                if f_s == size_s[j_s]:
+                    top_s, j_s, f_s = _flush(buf_s, f_s, st_s, top_s, comb_s[j_s]), j_s + 1, 0
         elif court[i] > 0:
             w_est[e] = weight[np.uint64(sector[i])]
             l_est[e] = loans[i]
             e += 1
-    return _stream_total(st_s, state_s), _stream_total(st_a, state_a), w_est, l_est
+    return (st_s[0] if n_sme > 0 else 0.0), (st_a[0] if n_all > 0 else 0.0), w_est, l_est
