@@ -3,7 +3,7 @@ else, so its small whole-array statements (zeroing and adding up the per-chunk s
 loops, not parallel regions of their own."""
 
 import numpy as np
-from numba import prange
+from numba import njit, prange
 
 from sim._numba import PARALLEL, kernel
 from sim.compilecache import dispatchers
@@ -33,9 +33,10 @@ def test_a_parallel_kernel_has_its_prange_loop_alone_as_parallel():
     out = np.zeros(3)
     _sums.py_func(np.arange(100.0), out)
     ref = out.copy()
-    _sums(np.arange(100.0), out)
+    # compiled afresh with the options `kernel` gave it (code loaded from the cache has no diagnostics)
+    fresh = njit(parallel=_sums.targetoptions["parallel"])(_sums.py_func)
+    fresh(np.arange(100.0), out)
     assert np.array_equal(out, ref)
     # one parallel loop (the prange); np.zeros, `out[:] = 0.0` and `out[:] += ...` stay serial
-    sig = _sums.signatures[0]
-    parfors = _sums.overloads[sig].metadata["parfor_diagnostics"].initial_parfors
+    parfors = fresh.overloads[fresh.signatures[0]].metadata["parfor_diagnostics"].initial_parfors
     assert len(parfors) == 1
