@@ -13,6 +13,9 @@ Measures, in one run (each large run in its own subprocess, so peak memory is it
     python benchmarks/engine_speed.py --quick    # small sizes only (a smoke test, about a minute)
     python benchmarks/engine_speed.py --report   # the report again from the numbers --write kept
                                                  # (benchmarks/engine_speed.json), without measuring
+    python benchmarks/engine_speed.py --decade 3 --against ../other-checkout
+                                                 # the 1:1 decade alone, 3 times, taking turns with
+                                                 # another checkout (PYTHONPATH) if given; no --write
 """
 
 from __future__ import annotations
@@ -73,13 +76,15 @@ def all_in(d: dict) -> float:
     return d["t_setup"] + d["t_steps"] + d["t_records"]
 
 
-def child(firms: int, months: int, banks: int = 100, engine: str = "numba", env: dict | None = None) -> dict:
+def child(firms: int, months: int, banks: int = 100, engine: str = "numba", env: dict | None = None,
+          cwd: Path = ROOT) -> dict:
+    # `python -c` puts its working directory first on sys.path: `sim` is the one under cwd
     out = subprocess.run(
         [sys.executable, "-c", CHILD, str(firms), str(months), str(banks), engine, str(SCENARIO)],
         capture_output=True,
         text=True,
         env=env,
-        cwd=ROOT,
+        cwd=cwd,
     )
     if out.returncode:
         raise RuntimeError(out.stderr)
@@ -368,41 +373,49 @@ def report(r: dict) -> str:
         "",
         f"A stricter floor reads and writes each of the {state} bytes of a row's state once per month: "
         f"{min_floor * 1e9:.0f} ns per row-step, and the steps take **{per_row_step / min_floor:.1f}x** "
-        "that. What is left, and why:",
+        "that. What is left, and why (re-profiled on 2026-12-07 with `python benchmarks/profile_month.py`, "
+        "SIM_THREADS=1: the 1:1 economy, months 4-15, CPU time of the process, both checkouts at once; the "
+        "machine was shared by four sessions, load average 6-12 on its 2 cores, so each figure carries about "
+        "15% and wall times say nothing; rows 416,745, 386,981 live):",
         "",
-        "1. The kernels: about 30 ms of the 1:1 month of 34 (income 4.0, month sums 3.9, repayment 3.5, "
-        "market 3.4, investment 2.8, allocation 2.7, plans 1.5, exits 1.2, credit close 0.8, costs and "
-        "prices 0.8; one thread to two gives 1.8-2.0x for most, so they are bound by instructions and "
-        "latency more than by the two cores' shared bandwidth). What paid in session 7: (i) exp and log "
-        "of our own (`sim/kernels/elementary.py`, plain arithmetic within 1-2 ulp of glibc's): numba "
-        "compiles np.exp and np.log to calls into glibc, which LLVM cannot vectorise (this llvmlite has "
-        "no SVML), and a `perf` profile gave glibc's exp 11.5% of the month's samples and log 3.1%. A "
-        "loop that does nothing but compute them, in a prange of its own, runs in AVX-512 registers: "
-        "the competitiveness pass 3.8 -> 1.4 ms at 1:1 on two threads, the market kernel 6.0 -> 3.5 ms, the "
-        "credit score's logistic in the income pass 6.3 -> 5.2 ms. The same loop inside the prange "
-        "body that holds the sums stayed scalar and was slower than glibc (8.7 ms), as was an earlier "
-        "split of that kind. (ii) Selects instead of branches where the choice varies row to row: "
-        "whether a firm is in profit and small (the corporate income tax bands: income 5.2 -> 4.0 ms), "
-        "at capacity (spill-over of unfilled orders: market 3.9 -> 3.3), building (investment 2.8 -> "
-        "2.4) or expanding (plans 2.0 -> 1.7); both values are computed and one is kept, so the "
-        "results are the same to the last bit. The same rewrite was slower in the month sums, the "
-        "repayment pass and the markup clips, whose branches go mostly one way. (iii) The market's "
-        "replicator shares are no longer divided by their sum (with 0 <= chi <= 1 they add up to one), "
-        "one pass fewer. (i) and (iii) move results at rounding level (the baseline summary is "
-        "unchanged to 6 digits, and so is every number the policy note prints). Earlier sessions, each "
-        "with the same results to the last bit unless said: unsigned indices in the row loops (numba "
-        "checks a signed index for a negative value, Python's a[-1]: the month 54.6 -> 48.0 ms), a "
-        "row's values read into locals once (numba cannot tell that two array arguments do not "
-        "overlap, so each store made the row's values be read again), net worth stored once a month "
-        "instead of four times, the shares' renormalisation folded into the market step and the "
-        "income identities derived from 17 sector sums (rounding level), the exits closing firms "
-        "through per-chunk lists. Measured and not kept: the banks' partial sums laid out bank by "
-        "bank (month sums 3.5 -> 5.5 ms), OMP_WAIT_POLICY=PASSIVE (47 -> 56 ms a month) and numba's "
-        "workqueue layer (74 ms), fastmath, sector sums in registers, rows grouped by sector, the "
-        "allocation's results zeroed on applicants' rows only, and packing the live rows together "
-        "once exited firms' rows pass 7-10% of the rows (0.1-0.15 s of the decade, but each firm's "
-        "per-row uniforms would move with its row, so scenarios would no longer share them firm by "
-        "firm).",
+        "1. The kernels, CPU ms a month on one thread, at 47a0b0d (before this session's speed work) and after "
+        "it: income 16.7 / 16.2, credit allocation (`allocate_credit_drawn`) 15.1 / 17.3, month sums 14.3 / "
+        "16.9, repayment (`repay_and_apply`) 11.9 / 12.5, market 11.0 / 13.0, investment 7.1 / 7.8, exits "
+        "(with the court procedure) 7.0 / 7.9, costs and prices 5.6 / 5.6, firm shocks 4.4 / 4.9, plans "
+        "3.9 / 4.3, uniforms (`rng._pcg64_fill`, five calls) 3.1 / 3.9, credit close 2.5 / 2.8, score order "
+        "2.1 / 2.4, the records' distress sums (`sums.live_weights`, new) - / 4.0, size classes 1.0 / 1.2, "
+        "free rows 1.2 / 1.2; all kernels 112.5 / 127.6 of a month of 142.5 / 151.6. The second process had "
+        "the worse share of the machine (kernels neither checkout changed, the allocation, investment and "
+        "exits, took 10-15% longer in it too): on one thread the kernels' own code is the same, and no "
+        "difference can be told at this load. Against session 7's profile (about 30 ms of kernels in a "
+        "34 ms month, two threads, quiet machine), one thread instead of two explains 1.8-2x and the load "
+        "the rest; the distress work (issue 20) added the court procedure to the exits, the loan categories "
+        "to the month sums, the cost wedge and the yearly profit to income, and a shocks pass (one "
+        "libm exp a row for every firm whose order shock is not zero). What this session changed: (i) "
+        "`sim._numba.kernel(parallel=True)` hands numba the options {prange: True, everything else False}. "
+        "With parallel=True numba also made every whole-array statement of a parallel kernel (np.zeros of "
+        "the per-chunk sums, `x[:] = 0.0`, `x[:] += part[c]`, `npl[:] = a + b + c`) a parallel loop of its "
+        "own, compiled as a function of its own and started as a parallel region of its own (every thread "
+        "waits for it, on a busy core for a time slice) for 10 to 4,000 values: a small kernel of that shape "
+        "had 5 parallel loops with parallel=True, 1 now (tests/test_numba_policy.py). On two threads the "
+        "month sums on the 1:1 state after three months, both versions compiled in one process and taking "
+        "turns (60 calls each; load average 14, so a parallel region often waited for a time slice): "
+        "parallel=True median 920 ms, least 136; prange only median 96 ms, least 54. Cold compile fell too "
+        "(item 7). (ii) The records' live weights by size class (the default rate) and the estates "
+        "in court were numpy over every row each month (`W[F.sector]`, three masks, three gathers: 6.5 ms "
+        "CPU); `sums.live_weights` makes them in two compiled passes without an array of the rows' size, "
+        "reproducing numpy's pairwise summation of the gathered values bit for bit (3.4-4.6 ms; `_record` "
+        "11.4 -> 9.9 ms in the profile). Tried and not kept: storing the size class in the month sums "
+        "instead of the separate pass (`sums.classify_size`, 1 ms): the banks' month end reads the class in "
+        "between (a failed bank's loans move with their SME risk weight), and results moved. Earlier "
+        "sessions' wins, each with the same results to the last bit unless said: exp and log of our own "
+        "(`sim/kernels/elementary.py`, vectorised; rounding level), selects instead of branches where the "
+        "choice varies row to row, the market's replicator shares not divided by their sum again "
+        "(rounding level), unsigned indices in the row loops, a row's values read into locals once, net "
+        "worth stored once a month, the exits closing firms through per-chunk lists. Measured and not kept "
+        "then: the banks' partial sums laid out bank by bank, OMP_WAIT_POLICY=PASSIVE, numba's workqueue "
+        "layer, fastmath, sector sums in registers, rows grouped by sector, and packing the live rows "
+        "together (each firm's per-row uniforms would move with its row).",
         "2. Balance: above 2^16 rows the kernels cut the rows into a multiple of 8 equal chunks "
         "(`sim._numba.chunks`). With chunks of a fixed 2^16 rows, 437,583 rows made 7 chunks: one "
         "thread ran 4, the other 2.7 (the 1:1 month took 64 ms; 56 ms in 8 equal chunks).",
@@ -428,17 +441,33 @@ def report(r: dict) -> str:
         "firms' rows first; the rows grow in 5% blocks when the firm count rises, which it does by "
         "about 12% in the first years, then falls to about 337,000 firms), and each growth copies "
         "the state once (at 1:1 about 25 ms in its month and 15 in the next: item 7).",
-        "6. Python between the kernels: entry about 3 ms a month at 1:1 with its kernels (Poisson "
-        "numbers and the entrants' values in numpy, 43,500 normal draws 0.5 ms, free rows 0.4 ms, "
-        "their rows written by one parallel kernel per dtype, `Firms.set_rows`, 0.65 ms), the rest of "
-        "the phases, ~25 kernel launches and the sums over 4,000 banks in each chunk about 2 ms.",
-        "7. Costs once a run: the first kernel call of a process costs numba about 0.25 s of its own "
-        "initialisation (it imports and registers its typing and lowering registries, numpy's random "
-        "generators among them, before it loads anything from the cache), and each kernel's cached "
-        "machine code loads at its first call (2-20 ms each; the first month takes about 0.1 s more "
-        "than the second); each growth of the rows costs its month about 25 ms and the next month 15 "
-        "(copies and first touch of the new pages); records to a Dataset 0.15 s, mostly xarray "
-        "importing dask.array the first time it checks whether an array is a dask array.",
+        "6. Python between the kernels (same profile, CPU ms a month, after): entry 12.6 with its kernels "
+        "(growing the rows 4.5 averaged over the twelve months: one growth of about 54 ms; writing the "
+        "entrants' rows `Firms.set_rows` 2.8; the entry draws `fill_uniforms` and normals about 1; free rows "
+        "1.3; the entrants' banks 0.9; its own numpy 1.6); the records 9.9 (`_record`'s own Python 3.7, about "
+        "90 small assignments and sums over 4,000 banks; the distress sums 4.0; the size classes 1.1); the "
+        "firm shocks' uniforms (`DrawPool.draw`) are part of the 3.9 ms of uniforms above. Entry's "
+        "`u = np.empty((N_S, m, 3))` and `standard_normal((N_S, m))` draw for the most entrants any sector "
+        "may get (`entry_max`), every month, whatever the counts; drawing the counts' rows only would need "
+        "another stream layout and move results (sim/phases/entry.py is another session's).",
+        "7. Costs once a run: cold compile. `sim run baseline.toml --firms 2000 --months 12 --quiet` with an "
+        "empty NUMBA_CACHE_DIR (this script's cold start; each checkout run from its own directory): 47a0b0d "
+        "1,439 s wall, 167.9 s user CPU (load average 13-20); after 971 s wall, 115.4 s user (load about 15, "
+        "an earlier half hour): a third less CPU, the wall times only say how loaded the machine was "
+        "(127 s on the quiet machine at 752c6a1). One kernel compiled afresh in one process with each option "
+        "(no cache, numba's pipeline warmed first, taking turns): month sums 28.3 and 31.5 s CPU with "
+        "parallel=True, 13.2 s prange only; market 13.5 and 11.1 s with parallel=True, 13.9 s prange only "
+        "(no gain: it has few whole-array statements). All kernels (empty NUMBA_CACHE_DIR), numba's compile events "
+        "summed per kernel in CPU seconds (`profile_month.py --firms 20000 --banks 200 --months 8`, both "
+        "checkouts at once): "
+        "134.3 s at 47a0b0d, 100.9 s after (i): month sums 24.7 -> 13.4, exits 19.9 -> 14.8, income 13.1 -> "
+        "7.3, allocation 11.5 -> 12.9 (noise; it has few array statements), market 10.9 -> 6.7, investment "
+        "7.2 -> 5.3, repayment 7.1 -> 4.8; the first kernel compiled carries numba's own start-up (about 6 s "
+        "CPU). The largest left are the exits (14.8 s: with `_close`, `_default`, `_settle`, `_wind_up` "
+        "compiled inside it), the month sums (13.4) and the allocation (12.9). The first kernel call of a "
+        "process costs numba about 0.25 s of its own initialisation, and each kernel's cached machine code "
+        "loads at its first call (2-20 ms each); each growth of the rows costs its month about 25 ms and the "
+        "next month 15 (copies and first touch of the new pages); records to a Dataset 0.15 s.",
         "",
         f"Memory: {state} bytes per row of firm state (int8 sector and exit reason, int32 ages, ids, "
         "banks and counters), 61 bytes per row of per-month scratch (credit flows) and 8 bytes per "
@@ -468,7 +497,12 @@ def main() -> None:
     ap.add_argument("--write", action="store_true")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--report", action="store_true", help=f"report from {NUMBERS.name}, measure nothing")
+    ap.add_argument("--decade", type=int, default=0, help="only the 1:1 decade, this many times")
+    ap.add_argument("--against", help="with --decade: another checkout, run in turns (its PYTHONPATH)")
     args = ap.parse_args()
+    if args.decade:
+        decade_only(args.decade, args.against)
+        return
     if args.report:
         r = json.loads(NUMBERS.read_text())
         write_report(r, args.write)
@@ -506,6 +540,26 @@ def main() -> None:
     if args.write and not args.quick:
         NUMBERS.write_text(json.dumps(r, indent=1) + "\n")
     write_report(r, args.write)
+
+
+def decade_only(repeat: int, against: str | None) -> None:
+    """The 1:1 decade alone, `repeat` times in fresh processes; with `against`, each time also in
+    that checkout (PYTHONPATH), the two taking turns (the machine is shared: turns see the same load)."""
+    trees = {"this": str(ROOT)} | ({"against": str(Path(against).resolve())} if against else {})
+    runs: dict[str, list[dict]] = {k: [] for k in trees}
+    for _ in range(repeat):
+        for label, tree in trees.items():
+            env = dict(os.environ, PYTHONPATH=tree)
+            load = os.getloadavg()[0]
+            d = child(378_000, 120, 4_000, env=env, cwd=Path(tree))
+            runs[label].append(d)
+            print(f"{label}: all in {all_in(d):.2f} s (steps {d['t_steps']:.2f} s, {1e3 * d['t_steps'] / 120:.1f} ms a "
+                  f"month; set-up {d['t_setup']:.2f}, records {d['t_records']:.2f}; rows {d['rows']}); load average "
+                  f"{load:.1f} at the start", flush=True)
+    for label, rs in runs.items():
+        xs = sorted(all_in(d) for d in rs)
+        each = " / ".join(f"{x:.2f}" for x in xs)
+        print(f"{label} ({trees[label]}): all in, median {xs[len(xs) // 2]:.2f} s of {each}")
 
 
 def write_report(r: dict, write: bool) -> None:

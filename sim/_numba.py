@@ -10,8 +10,11 @@ CHUNK), clear sim/kernels/__pycache__.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from numba import njit
+from numba.core.errors import NumbaPerformanceWarning
 
 # Rows per chunk of a parallel kernel, at most. Reductions (sums by sector or bank) are accumulated
 # per chunk in row order and the chunk totals are then added in chunk order, so results do not
@@ -54,6 +57,20 @@ def rows_of(c, cs, n):
     return range(np.uint64(lo), np.uint64(hi))
 
 
+# A parallel kernel runs its prange loops in parallel and nothing else: numba's other automatic
+# parallelisation (array expressions, np.zeros and the like, `a[:] = x`, `a += b`, reductions,
+# loop fusion) is off. Each such statement became a parallel loop of its own, compiled as a
+# function of its own and started as a parallel region of its own (a wait for every thread) for a
+# handful of values (the zeroing and adding up of the per-chunk sums by sector or bank).
+PARALLEL = {"prange": True, "numpy": False, "setitem": False, "inplace_binop": False, "reduction": False,
+            "comprehension": False, "stencil": False, "fusion": False}
+# numba compiles a prange loop's body as a function of its own with the kernel's options, and warns
+# when that body (a serial loop over a chunk's rows) has nothing parallel in it (month_sums's did)
+warnings.filterwarnings("ignore", message="(?s).*no transformation for parallel execution was possible",
+                        category=NumbaPerformanceWarning)
+
+
 def kernel(fn=None, *, parallel: bool = False):
-    deco = njit(cache=True, fastmath=False, parallel=parallel, nogil=True, error_model="numpy")
+    deco = njit(cache=True, fastmath=False, parallel=dict(PARALLEL) if parallel else False, nogil=True,
+                error_model="numpy")
     return deco(fn) if fn is not None else deco

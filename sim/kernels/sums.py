@@ -8,7 +8,7 @@ numpy code they replace. Each has a plain-Python counterpart in the Mesa referen
 from __future__ import annotations
 
 import numpy as np
-from numba import prange
+from numba import njit, prange
 
 from .._numba import chunks, kernel, rows_of
 
@@ -191,3 +191,151 @@ def sector_weighted_mean(alive, sector, x, weights, out):
         tot[:] += part[c]
     for s in range(n_s):
         out[s] = tot[s, 0] / tot[s, 1] if tot[s, 1] > 0 else 0.0
+
+
+# numpy's float sum (np.add.reduce, `x.sum()`) is pairwise: blocks of at most PAIRWISE_BLOCK values
+# are summed in eight interleaved partial sums (sequentially below eight values), and a longer run
+# is split in two at half its length rounded down to a multiple of eight, each half summed so and
+# the two added. Reproduced here over the values a row mask picks, without gathering them: the
+# same numbers as numpy's sum of the gathered array, bit for bit (tests/test_sums_pairwise.py).
+PAIRWISE_BLOCK = 128
+
+
+@kernel
+def _pairwise_plan(n, sizes, combines):
+    """The blocks numpy's pairwise sum of n values adds up, in order (their sizes into `sizes`), and
+    after each block the number of pending pairs completed (into `combines`). Returns the number of
+    blocks."""
+    stack = np.empty(128, dtype=np.int64)  # sizes still to visit; -1 marks a pair to add
+    top = 0
+    if n > 0:
+        stack[0] = n
+        top = 1
+    k = 0
+    while top > 0:
+        top -= 1
+        m = stack[top]
+        if m < 0:
+            combines[k - 1] += 1
+        elif m <= PAIRWISE_BLOCK:
+            sizes[k] = m
+            combines[k] = 0
+            k += 1
+        else:
+            half = m // 2
+            half -= half % 8
+            stack[top] = -1
+            stack[top + 1] = m - half
+            stack[top + 2] = half
+            top += 3
+    return k
+
+
+@kernel
+def _block_sum(buf, m):
+    """numpy's sum of one block of m <= PAIRWISE_BLOCK values."""
+    if m < 8:
+        res = 0.0
+        for i in range(m):
+            res += buf[i]
+        return res
+    r0, r1, r2, r3, r4, r5, r6, r7 = buf[0], buf[1], buf[2], buf[3], buf[4], buf[5], buf[6], buf[7]
+    i = 8
+    while i < m - m % 8:
+        r0 += buf[i]
+        r1 += buf[i + 1]
+        r2 += buf[i + 2]
+        r3 += buf[i + 3]
+        r4 += buf[i + 4]
+        r5 += buf[i + 5]
+        r6 += buf[i + 6]
+        r7 += buf[i + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < m:
+        res += buf[i]
+        i += 1
+    return res
+
+
+@njit(cache=True, inline="always")
+def _stream_plan(n):
+    """A running pairwise sum of n values: its blocks' sizes and the pairs each completes
+    (`_pairwise_plan`), a block buffer and a stack of partial sums."""
+    nb = n // 64 + 2  # blocks hold at least 64 values unless there is one
+    sizes = np.empty(nb, dtype=np.int64)
+    combines = np.empty(nb, dtype=np.int64)
+    _pairwise_plan(n, sizes, combines)
+    return sizes, combines, np.empty(PAIRWISE_BLOCK), np.empty(128)
+
+
+@kernel
+def _flush(buf, m, stack, top, pairs):
+    """A full block of a running pairwise sum: its sum onto the stack, then the `pairs` pairs it
+    completes added. Returns the new top of the stack. (Called once a block; the values go into the
+    block in the caller's own loop: a call for each value cost more than the rest of the pass.)"""
+    stack[top] = _block_sum(buf, m)
+    top += 1
+    for _ in range(pairs):
+        top -= 1
+        stack[top - 1] = stack[top - 1] + stack[top]
+    return top
+
+
+@kernel
+def pairwise_sum(x):
+    """numpy's sum of x (float64), value by value as `live_weights` sums: for tests of both."""
+    n = x.shape[0]
+    sizes, combines, buf, stack = _stream_plan(n)
+    top = j = f = 0
+    for i in range(n):
+        buf[f] = x[i]
+        f += 1
+        if f == sizes[j]:
+            top, j, f = _flush(buf, f, stack, top, combines[j]), j + 1, 0
+    return stack[0] if n > 0 else 0.0
+
+
+@kernel
+def live_weights(alive, sme, sector, weight, court, loans):
+    """For the records, over the firm rows as `accounts._record` summed them with numpy, bit for
+    bit: the sector weights of live SMEs and of all live firms, summed as numpy sums the gathered
+    weights (`weight[sector][alive & sme].sum()`, `weight[sector][alive].sum()`), and the weights
+    and loans of the estates in the court procedure (rows not alive with `court` > 0), in row order
+    (the records take their dot product). Two passes over the rows (counting, then summing), no
+    array of the rows' size. Returns (live SME weight, live weight, estate weights, estate loans)."""
+    n = alive.shape[0]
+    n_sme = 0
+    n_all = 0
+    n_est = 0
+    for i in range(n):
+        if alive[i]:
+            n_all += 1
+            if sme[i]:
+                n_sme += 1
+        elif court[i] > 0:
+            n_est += 1
+    w_est = np.empty(n_est)
+    l_est = np.empty(n_est)
+    size_s, comb_s, buf_s, st_s = _stream_plan(n_sme)
+    size_a, comb_a, buf_a, st_a = _stream_plan(n_all)
+    top_s = j_s = f_s = 0  # stack top, block being filled, values in it
+    top_a = j_a = f_a = 0
+    e = 0
+    for i in range(n):
+        if alive[i]:
+            w = weight[np.uint64(sector[i])]
+            buf_a[f_a] = w
+            f_a += 1
+            if f_a == size_a[j_a]:
+                top_a, j_a, f_a = _flush(buf_a, f_a, st_a, top_a, comb_a[j_a]), j_a + 1, 0
+            if sme[i]:
+                buf_s[f_s] = w
+                f_s += 1
+                if f_s == size_s[j_s]:
+                    top_s, j_s, f_s = _flush(buf_s, f_s, st_s, top_s, comb_s[j_s]), j_s + 1, 0
+        elif court[i] > 0:
+            w_est[e] = weight[np.uint64(sector[i])]
+            l_est[e] = loans[i]
+            e += 1
+    return (st_s[0] if n_sme > 0 else 0.0), (st_a[0] if n_all > 0 else 0.0), w_est, l_est

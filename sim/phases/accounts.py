@@ -103,9 +103,10 @@ class RecordsMixin:
         # defaults and the court procedure
         F = self.firms
         defaults = np.array([ext[:, xe.X_DEFAULT_SME].sum(), ext[:, xe.X_DEFAULT_LARGE].sum()])
-        w_row = W[F.sector]
-        live_sme = float(w_row[F.alive & F.sme].sum())
-        live_cls = np.array([live_sme, float(w_row[F.alive].sum()) - live_sme])
+        # live weights by size class and the estates in court, in one compiled pass over the rows
+        # (the sums numpy gave over the gathered rows, bit for bit: sums.live_weights)
+        live_sme, live_all, w_est, l_est = sums.live_weights(F.alive, F.sme, F.sector, W, F.court, F.loans)
+        live_cls = np.array([live_sme, live_all - live_sme])
         rec["defaults", t] = defaults
         rec["default_rate", t] = defaults / np.maximum(live_cls + defaults, 1e-300)
         rec["court_costs", t] = ext[:, xe.X_COURT_COSTS].sum()
@@ -127,8 +128,7 @@ class RecordsMixin:
         by_cat = np.array([float(x[live].sum()) for x in (B.loans_special, B.loans_substandard, B.loans_doubtful,
                                                           B.loans_loss)])
         rec["npl_by_category", t] = np.concatenate(([float(B.loans[live].sum()) - by_cat.sum()], by_cat))
-        est = (F.court > 0) & ~F.alive
-        rec["loans_in_court", t] = float(np.dot(w_row[est], F.loans[est]))
+        rec["loans_in_court", t] = float(np.dot(w_est, l_est))
         rec["bank_capital_ratio", t] = float(B.equity[live].sum() / max(B.rwa[live].sum(), 1e-300))
         rec["bank_equity", t] = float(B.equity[live].sum())
         rec["bank_profit", t] = float(B.profit[live].sum())
