@@ -19,7 +19,8 @@ from numba.extending import intrinsic
 from ._numba import chunks, kernel, rows_of
 from .state import staggered_zero
 
-STREAMS = ("init", "demand", "innovation", "upgrade", "imitation", "entry", "credit", "sheets", "firm_shocks")
+STREAMS = ("init", "demand", "innovation", "upgrade", "imitation", "entry", "credit", "sheets", "firm_shocks",
+           "evergreening")
 
 
 def stream(seed: int, name: str) -> np.random.Generator:
