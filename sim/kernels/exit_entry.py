@@ -477,7 +477,6 @@ def exit_books(rows, u, firms, banks, sectors, params, writeoff, table, totals, 
     return deposits, book_gap(firm_side, banks.loans)
 
 
-@kernel
 def exits(firms, banks, sectors, params, min_share, writeoff, table, totals, parts):
     """Default when net worth or cash (after credit) is negative; exit after `loss_months_exit`
     consecutive loss-making months or when the market share has fallen below the sector's minimum
@@ -493,15 +492,30 @@ def exits(firms, banks, sectors, params, min_share, writeoff, table, totals, par
     each bank's firms and estates owe it (sums.loan_gap), and their deposits (sums.weighted_sum of
     cash); rescued firms are added after. Returns the deposits and the largest gap between a bank's
     books and its firms' loans. Here every uniform is 1: no evergreening (the model draws them
-    between the passes, phases.firms).
+    between the passes, phases.firms). Plain Python calling the two kernels.
 
     firms: FirmState; banks: BankState (their loans move with each closure); sectors:
     SectorTables; params: ExitParams; min_share: by sector; writeoff: loans written off this
     month, by bank (added to); table: the exit table (columns X_*), written; totals: (sector, 3);
     parts: the participations (kernels.exposure.Parts: each lender's share of a row's loan)."""
-    rows, part, part_bank, part_dep = exit_decisions(firms, banks, sectors, params, min_share, totals.shape[0])
-    return exit_books(rows, np.ones(rows.shape[0]), firms, banks, sectors, params, writeoff, table, totals, parts,
-                      part, part_bank, part_dep)
+    return _exits(exit_decisions, exit_books, firms, banks, sectors, params, min_share, writeoff, table, totals,
+                  parts)
+
+
+def _exits(decide, book, firms, banks, sectors, params, min_share, writeoff, table, totals, parts):
+    rows, part, part_bank, part_dep = decide(firms, banks, sectors, params, min_share, totals.shape[0])
+    return book(rows, np.ones(rows.shape[0]), firms, banks, sectors, params, writeoff, table, totals, parts, part,
+                part_bank, part_dep)
+
+
+def _exits_py(*args):
+    """`exits` with the kernels' Python code (tests: the kernels against their Python code)."""
+    return _exits(exit_decisions.py_func, exit_books.py_func, *args)
+
+
+# (a plain function calling the two kernels: a cached kernel calling a parallel one crashes when it is
+# loaded from numba's cache)
+exits.py_func = _exits_py
 
 
 @kernel

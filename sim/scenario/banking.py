@@ -144,7 +144,7 @@ class Banking(Strict):
                                        "assumption: banks roll over state and local firms' loans more (Tan, Huang "
                                        "and Woo 2016; Lam et al., IMF 2017: zombies are disproportionately SOEs)",
                                        ge=0, le=100)
-    evergreen_thin_capital: float = meta(1.0, "Rise of the rollover probability (as a share of it) at a bank "
+    evergreen_thin_capital: float = meta(0.5, "Rise of the rollover probability (as a share of it) at a bank "
                                          "whose capital ratio is at the minimum, linear over capital_buffer above "
                                          "it: thinly capitalised banks avoid recognising losses.", "share",
                                          "assumption after Peek and Rosengren (AER 2005): weaker banks lend more "
