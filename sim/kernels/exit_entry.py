@@ -69,7 +69,7 @@ WEAK_MONTHS_MAX = 32767  # the counter's ceiling (int16)
 
 
 # the scalar parameters of exit (the behaviour settings of the same names)
-EXIT_FIELDS = {
+BEHAVIOUR_EXIT = {
     "loss_months_exit": (int, "consecutive loss-making months after which a firm exits"),
     "recovery_rate": (float, "share of a closed firm's fixed capital recovered when it is sold"),
     "other_assets_recovery": (float, "share of a closed firm's receivables and inventories recovered"),
@@ -80,7 +80,7 @@ EXIT_FIELDS = {
 }
 # the rescue of firms that would default (banking.evergreening*, policy.soft_budget*, policy.min_capital_ratio,
 # banking.capital_buffer): off unless given
-RESCUE_FIELDS = {
+RESCUE = {
     "evergreening": (bool, "banks may roll over the loans of borrowers that would default"),
     "evergreen_prob": (float, "monthly probability a well-capitalised lead bank rolls a private borrower over"),
     "evergreen_soe_factor": (float, "that probability's multiple for a state-owned borrower"),
@@ -90,8 +90,8 @@ RESCUE_FIELDS = {
     "soft_budget": (bool, "local governments keep state-owned firms that would default"),
     "soft_budget_limit": (float, "largest transfer to one firm in a month, share of its annual sales"),
 }
-ExitParams = namedtuple("ExitParams", tuple(EXIT_FIELDS) + tuple(RESCUE_FIELDS),
-                        defaults=(False, 0.0, 1.0, 0.0, 0.0, 1.0, False, 0.0))
+EXIT_FIELDS = {**BEHAVIOUR_EXIT, **RESCUE}
+ExitParams = namedtuple("ExitParams", tuple(EXIT_FIELDS), defaults=(False, 0.0, 1.0, 0.0, 0.0, 1.0, False, 0.0))
 
 
 def exit_params(behaviour, book_overdrafts: bool = False, banking=None, policy=None) -> ExitParams:
@@ -99,11 +99,11 @@ def exit_params(behaviour, book_overdrafts: bool = False, banking=None, policy=N
     values = {"book_overdrafts": book_overdrafts}
     rescue = {}
     if banking is not None and policy is not None:
-        rescue = {name: getattr(banking, name) for name in RESCUE_FIELDS if hasattr(banking, name)}
-        rescue.update({name: getattr(policy, name) for name in RESCUE_FIELDS if hasattr(policy, name)})
+        rescue = {name: getattr(banking, name) for name in RESCUE if hasattr(banking, name)}
+        rescue.update({name: getattr(policy, name) for name in RESCUE if hasattr(policy, name)})
     return ExitParams(*(kind(values[name] if name in values else getattr(behaviour, name))
-                        for name, (kind, _) in EXIT_FIELDS.items()),
-                      **{name: kind(rescue[name]) for name, (kind, _) in RESCUE_FIELDS.items() if name in rescue})
+                        for name, (kind, _) in BEHAVIOUR_EXIT.items()),
+                      **{name: kind(rescue[name]) for name, (kind, _) in RESCUE.items() if name in rescue})
 
 
 @kernel

@@ -263,7 +263,7 @@ class Policy(Strict):
                              "sustain zombie firms")
     soft_budget_limit: float = meta(0.05, "Largest soft-budget transfer to one firm in a month, share of its "
                                     "annual sales.", "share",
-                                    "assumption (calibrated with banking.evergreen_prob to the zombie share)",
+                                    "assumption (docs/zombies.md: the measured support and zombie shares)",
                                     ge=0, le=10)
     # energy regulator
     electricity_price_change_general: float = meta(
