@@ -33,9 +33,11 @@ other_assets_recovery = 0.05
 [banking]
 capital_ratio_2019 = 0.08
 large_exposure_limit = 1.0
+evergreening = true
 evergreen_prob = 0.25
 [policy]
 bank_resolution = "merge"
+soft_budget = true
 [schedule."2019-07"]
 policy_rate = 0.15
 """

@@ -121,9 +121,10 @@ def test_the_soft_budget_keeps_a_state_owned_firm_out_of_court_within_its_limit(
 
 @pytest.fixture(scope="module")
 def closed_soft(tmp_path_factory):
-    """The closed economy with both rescues on (the defaults) and a policy-rate shock that puts firms
+    """The closed economy with both rescues on (off by default) and a policy-rate shock that puts firms
     in distress."""
-    body = '[economy]\nclosure = "closed"\n[schedule."2019-03"]\npolicy_rate = 0.15\n'
+    body = ('[economy]\nclosure = "closed"\n[banking]\nevergreening = true\n[policy]\nsoft_budget = true\n'
+            '[schedule."2019-03"]\npolicy_rate = 0.15\n')
     return run_text(tmp_path_factory.mktemp("closed_soft"), body, months=18)
 
 
@@ -143,10 +144,10 @@ def test_the_government_pays_the_soft_budget_and_the_accounts_close(closed_soft)
 
 
 def test_without_rescues_the_same_shock_leaves_more_defaults(tmp_path):
-    """Switching both rescues off: no rollovers, no transfers, and more firms default."""
+    """Switching both rescues off (the default): no rollovers, no transfers, and more firms default."""
     body = '[economy]\nclosure = "closed"\n[schedule."2019-03"]\npolicy_rate = 0.15\n'
-    on = run_text(tmp_path, body, months=18)
-    off = run_text(tmp_path, body + "[banking]\nevergreening = false\n[policy]\nsoft_budget = false\n", months=18)
+    on = run_text(tmp_path, body + "[banking]\nevergreening = true\n[policy]\nsoft_budget = true\n", months=18)
+    off = run_text(tmp_path, body, months=18)
     assert float(off["evergreen_credit"].sum()) == 0.0 and float(off["soft_budget_support"].sum()) == 0.0
     assert float(off["defaults"].sum()) > float(on["defaults"].sum())
 

@@ -255,10 +255,11 @@ class Policy(Strict):
                                   "revenue).", "-", "assumption")
     government_spending_response: float = meta(1.0, "Share of a revenue change passed to government spending "
                                                "when not deficit-financed.", "share", "assumption", ge=0, le=2)
-    soft_budget: bool = meta(True, "Local governments keep state-owned firms that would default (unable to pay, "
+    soft_budget: bool = meta(False, "Local governments keep state-owned firms that would default (unable to pay, "
                              "negative equity, or leaving with assets short of their loans): a transfer brings "
                              "the firm's deposits and equity back to zero, up to soft_budget_limit (the soft "
-                             "budget constraint; kernels.exit_entry._rescue).", "-",
+                             "budget constraint; kernels.exit_entry._rescue). Off by default: on, it raises the "
+                             "state-owned share of firms above its 2019 band (docs/zombies.md).", "-",
                              "Kornai (1986); for China Lam et al. (IMF WP/17/266, 2017): government subsidies "
                              "sustain zombie firms")
     soft_budget_limit: float = meta(0.05, "Largest soft-budget transfer to one firm in a month, share of its "
