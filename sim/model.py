@@ -101,7 +101,8 @@ class IndustrialEconomy(SetupMixin, FirmPhasesMixin, CreditMixin, CapacityRulesM
         n = self.firms.n_rows
         # (one buffer the firm-shock, upgrade and imitation uniforms take in turn: each phase uses its
         # uniforms up before the next draws; the bank search draws only its applicants' rows, `RowDraws.at`)
-        shapes = {"upgrade": (n,), "imitation": (n,), "credit": (n, n_search), "firm_shocks": (n,)}
+        shapes = {"upgrade": (n,), "imitation": (n,), "credit": (n, n_search), "firm_shocks": (n,),
+                  "evergreening": (n,)}  # banks' rollovers of firms that would default: leaving rows only (`at`)
         self._draw_pool = DrawPool(n, 1, len(FIRM_FIELDS) + len(SCRATCH_FIELDS))
         self._draws = {name: RowDraws(self.streams[name], shape, seed, name, self._draw_pool)
                        for name, shape in shapes.items()}

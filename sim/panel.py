@@ -44,10 +44,21 @@ PANEL_FIELDS: dict[str, tuple[str, str, Callable[[Any], np.ndarray]]] = {
     "cash": ("yuan", "Deposits", lambda F: F.cash),
     "age": ("month", "Age", lambda F: F.age),
     "sme": ("1", "1 if small or medium enterprise", lambda F: F.sme),
+    "interest_coverage_weak_months": ("month", "Consecutive months with loans and a loss after interest over about "
+                                      "the last 12 months (interest coverage below one)", lambda F: F.weak_months),
+    "zombie": ("1", "1 if a zombie firm (OECD, McGowan, Andrews and Millot 2017: at least ten years old, interest "
+               "coverage below one for three consecutive years; kernels.exit_entry.is_zombie)",
+               lambda F: _zombie(F)),
     "price": ("1", "Posted ex-VAT price index", lambda F: F.price),
     "markup": ("1", "Markup over unit cost", lambda F: F.markup),
 }
 PANEL_VARS = tuple(PANEL_FIELDS)
+
+
+def _zombie(F) -> np.ndarray:
+    from .kernels.exit_entry import zombie_flags
+
+    return zombie_flags(F.age, F.weak_months)
 
 
 def check_variables(variables: Sequence[str] | None) -> tuple[str, ...]:

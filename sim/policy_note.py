@@ -32,7 +32,7 @@ FISCAL = (
     ("taxes", ("vat_remitted", "vat_on_imports", "corporate_income_tax", "taxes_rest", "bank_taxes",
                "guarantee_fees", "central_bank_profit", "export_vat_refund")),
     ("purchases", ("sales_government", "vat_on_sales", "government_rest", "imports", "purchase_subsidies")),
-    ("transfers and subsidies", ("transfers", "subsidies")),
+    ("transfers and subsidies", ("transfers", "subsidies", "soft_budget_support")),
     ("payouts (guarantees, bank resolution)", ("guarantee_payouts", "bank_recapitalisation")),
     ("interest", ("bond_interest",)),
 )

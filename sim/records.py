@@ -88,6 +88,18 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, str]] = {
     "recovery_rate_defaulted": (("time",), "1",
                                 "Share of the banks' claims on the estates liquidated this month that they "
                                 "recovered (NaN: none liquidated)"),
+    "zombie_share": (("time", "sector"), "1",
+                     "Zombie firms (OECD: at least ten years old, interest coverage below one for three consecutive "
+                     "years), share of active firms"),
+    "zombie_loans": (("time",), "yuan", "Bank loans to zombie firms"),
+    "zombie_loan_share": (("time",), "1", "Bank loans to zombie firms over bank loans to active firms"),
+    "evergreen_credit": (("time",), Y, "Credit banks extended to keep borrowers that would default current "
+                                       "(evergreening; the loans stay performing)"),
+    "firms_evergreened": (("time",), "firm/month", "Firms that would have defaulted kept alive by their bank"),
+    "soft_budget_support": (("time",), Y, "Local governments' transfers to state-owned firms that would have "
+                                          "defaulted (soft budget constraint)"),
+    "firms_supported": (("time",), "firm/month", "State-owned firms that would have defaulted kept alive by a "
+                                                 "government transfer"),
     "gdp": (("time",), Y, "Value added of the modelled industry"),
     "credit_total": (("time",), "yuan", "Bank loans outstanding, all firms"),
     "loan_losses": (("time",), Y, "Loans written off by banks when defaulted firms' estates are liquidated (net "
@@ -112,7 +124,8 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, str]] = {
     "sfc_error": (("time",), "yuan",
                   "Largest stock-flow gap this step (bank vs firm loans, firm deposits vs recorded flows); "
                   "rounding level"),
-    "gov_balance": (("time",), Y, "Government budget balance: taxes less spending, subsidies and compensation"),
+    "gov_balance": (("time",), Y, "Government budget balance: taxes less spending, subsidies, compensation and "
+                                  "soft-budget support"),
     "tax_revenue": (("time",), Y, "VAT and corporate income tax"),
     "gov_spending": (("time",), Y, "Government final spending"),
     "subsidies": (("time",), Y, "Upgrade and purchase subsidies and exit compensation"),
@@ -134,6 +147,7 @@ EXTRA_ATTRS: dict[str, dict[str, str]] = {
         "bank_equity", "bank_profit", "guarantee_payouts", "guarantee_fees", "bank_recapitalisation",
         "deposit_insurance_payouts", "gov_debt",
         "gov_balance", "tax_revenue", "gov_spending", "subsidies", "household_income",
+        "zombie_loans", "evergreen_credit", "soft_budget_support",
     ), NOMINAL),
     **dict.fromkeys(("energy_use",), ELECTRICITY_EQ),
     **dict.fromkeys(("unit_energy_cost",), PER_REAL_OUTPUT),
@@ -147,7 +161,7 @@ POINT = {"capacity", "capacity_physical", "capacity_pipeline", "n_firms", "loans
          "credit_total", "credit_guaranteed", "bank_equity", "banks_active", "gov_debt", "productivity_mean",
          "productivity_frontier", "energy_intensity_mean", "markup_mean", "price_index", "price_index_tax_inclusive",
          "loan_rate", "npl_ratio", "bank_capital_ratio", "income_index", "policy_rate", "npl_by_category",
-         "loans_in_court", "loss_making_share"}
+         "loans_in_court", "loss_making_share", "zombie_share", "zombie_loans", "zombie_loan_share"}
 
 
 def cell_methods(name: str) -> str:

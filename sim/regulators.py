@@ -96,7 +96,8 @@ class FiscalAuthority(Regulator):
     government spending responds to revenue."""
 
     instruments = ("vat_rate", "vat_rate_inputs", "cit_rate", "cit_rate_small", "cit_rate_small_upper",
-                   "deficit_financed", "government_spending_response", "purchase_subsidy")
+                   "deficit_financed", "government_spending_response", "purchase_subsidy", "soft_budget",
+                   "soft_budget_limit")
 
 
 class EnergyRegulator(Regulator):
@@ -111,7 +112,7 @@ class IndustryRegulator(Regulator):
 
     instruments = ("ban_new_capacity", "replacement_ratio", "capacity_cap", "forced_exit_quota",
                    "backward_energy_intensity", "backward_productivity", "exit_compensation", "upgrade_subsidy",
-                   "entry_barrier", "demand_support")
+                   "entry_barrier", "demand_support", "forced_exit_zombies_first")
 
     def step(self) -> None:
         super().step()

@@ -20,7 +20,7 @@ from ._numba import chunks, kernel, rows_of
 from .state import staggered_zero
 
 STREAMS = ("init", "demand", "innovation", "upgrade", "imitation", "entry", "credit", "sheets", "firm_shocks",
-           "sheets_history")
+           "sheets_history", "evergreening")
 
 
 def stream(seed: int, name: str) -> np.random.Generator:

@@ -66,6 +66,9 @@ FIRM_FIELDS: dict[str, tuple[type, str]] = {
                                     "opening ratio (entrants: drawn from the same spread), which it borrows "
                                     "back towards at its yearly credit review"),
     "loss_months": (np.int32, "consecutive months with a net loss"),
+    "weak_months": (np.int16, "consecutive months in which the firm had loans and its net profit over about the "
+                              "last 12 months (profit_year, after interest) was negative: interest coverage "
+                              "below one (the OECD zombie definition, kernels.exit_entry)"),
     "exit_reason": (np.int8, "0 alive or never used, 1 bankruptcy, 2 forced, 3 voluntary"),
     "court": (np.int32, "months since the firm defaulted while its estate is in the court procedure (0: none); "
                         "such a row is not alive, and its remaining loan stays on its banks' books until the "

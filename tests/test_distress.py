@@ -105,6 +105,8 @@ def test_a_solvent_voluntary_exit_repays_in_full_from_all_its_assets():
     assert F.exit_reason[0] == 1 and F.court[0] == 1 and table[:, xe.X_DEFAULT_SME].sum() == 1
 
 
+# (the rescues of issue 20 part 4 off: banks rolling over more borrowers in the downturn keep its NPLs
+# down, tests/test_zombies.py)
 DOWNTURN = """
 [run]
 banks = 100
@@ -112,6 +114,10 @@ banks = 100
 closure = "closed"
 [behaviour]
 court_months = 4
+[banking]
+evergreening = false
+[policy]
+soft_budget = false
 [schedule."2019-03"]
 policy_rate = 0.15
 """

@@ -249,7 +249,12 @@ def test_exit_pass_sums_the_survivors_as_the_separate_sums_do(baseline):
     same numbers as sums.weighted_sum and BankingSystem.loan_gap over the rows after the exits."""
     from sim.kernels import sums
 
-    model = IndustrialEconomy(baseline.model_copy(update={"run": baseline.run.model_copy(update={"months": 3})}))
+    # (rescued firms, issue 20 part 4, are added to the sums after the pass: the same to rounding only,
+    # so they are off here)
+    sc = baseline.model_copy(update={"run": baseline.run.model_copy(update={"months": 3}),
+                                     "banking": baseline.banking.model_copy(update={"evergreening": False}),
+                                     "policy": baseline.policy.model_copy(update={"soft_budget": False})})
+    model = IndustrialEconomy(sc)
     for _ in range(2):
         model.step()
     F, bk = model.firms, model.banking

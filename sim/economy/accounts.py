@@ -44,6 +44,7 @@ FLOWS: dict[str, str] = {
     "transfers": "social benefits paid to households",
     "purchase_subsidies": "the government's share of subsidised purchases, refunded to the buyers",
     "subsidies": "upgrade subsidies and compensation for forced closures",
+    "soft_budget_support": "local governments' transfers keeping state-owned firms that would default",
     "corporate_income_tax": "corporate income tax of the industries",
     "dividends": "dividends of the industries",
     "distributions": "deposits above the firms' liquidity target paid out to their owners",

@@ -360,6 +360,7 @@ class Institutions:
         entry_k, entry_loans, entry_cash = flows["entry_capital"], flows["entry_loans"], flows["entry_cash"]
         M.pay("investment_spending", F, R, float(ivt[:, inv.V_INVESTMENT].sum()) + entry_k)
         M.pay("subsidies", G, F, float(ivt[:, inv.V_SUBSIDY].sum() + ext[:, xe.X_COMPENSATION].sum()))
+        M.pay("soft_budget_support", G, F, float(ext[:, xe.X_SUPPORT].sum()))
         M.pay("scrap_sales", R, F, float(ext[:, xe.X_SCRAP].sum()))
         M.pay("court_costs", F, R, float(ext[:, xe.X_COURT_COSTS].sum()))
         M.pay("trade_credit_repaid", F, R, float(ext[:, xe.X_TRADE_CREDIT].sum()))
@@ -412,7 +413,8 @@ class Institutions:
         # purchases by 1.3 times the revenue actually lost)
         revenue = float(M.m[:, G].clip(min=0).sum() + M.m[FLOW["export_vat_refund"], G])
         # financial stocks
-        d_loans = flows["credit_loans"] + entry_loans - float(ext[:, xe.X_LOANS_REPAID].sum())
+        d_loans = (flows["credit_loans"] + entry_loans - float(ext[:, xe.X_LOANS_REPAID].sum())
+                   + float(ext[:, xe.X_EVERGREEN].sum()))  # banks' rollovers of firms that would default
         M.stock_change("d_loans", F, d_liability=d_loans)
         M.stock_change("d_loans", B, d_asset=d_loans)
         d_dep_f = float(bk.firm_deposits) - self.firm_deposits_prev

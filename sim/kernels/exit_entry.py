@@ -18,6 +18,19 @@ loans in full; then its trade creditors, then its owners.
 
 Every loss on a loan is so a default's: recorded in the month's table (defaults by size class, the
 write-off when the estate is liquidated).
+
+Zombie firms (issue 20 part 4). A firm that would default may be kept alive instead: a local
+government covers a state-owned firm's cash shortfall and negative equity up to a limit (the soft
+budget constraint: Kornai 1986; for China Lam et al., IMF WP/17/266, 2017), or its lead bank rolls
+the loan over and lends it what it needs to stay current (evergreening: Peek and Rosengren, AER 2005;
+Caballero, Hoshi and Kashyap, AER 2008), more often to state-owned borrowers and the thinner the
+bank's capital, with a uniform of stream `evergreening` drawn outside the kernel for each row leaving.
+Its loan stays performing (a live firm's loan is normal or special mention). A live firm is a zombie
+in the OECD sense (McGowan, Andrews and Millot, OECD 2017: at least ten years old, interest coverage
+below one for three consecutive years): `weak_months` counts the consecutive months in which its
+trailing-year profit (profit_year, after interest) was negative while it had loans, and the firm is
+a zombie at ZOMBIE_WEAK_MONTHS of them (the three yearly windows ending now, 12 and 24 months ago,
+and every window between, show EBIT below interest) and ZOMBIE_AGE_MONTHS of age.
 """
 
 from __future__ import annotations
@@ -35,16 +48,28 @@ from .sums import book_gap
 # columns of the per-sector exit table
 (X_BANKRUPT, X_VOLUNTARY, X_FORCED, X_RETIRED, X_WRITE_OFF, X_RESIDUAL, X_COMPENSATION, X_LOANS_REPAID,
  X_BANKRUPT_SME, X_BANKRUPT_LARGE, X_CASH, X_FUND_PAYOUT, X_SCRAP, X_OVERDRAFT, X_DEFAULT_SME, X_DEFAULT_LARGE,
- X_COURT_COSTS, X_TRADE_CREDIT, X_SETTLED, X_CLAIMS_SETTLED) = range(20)
-N_EXIT = 20
+ X_COURT_COSTS, X_TRADE_CREDIT, X_SETTLED, X_CLAIMS_SETTLED, X_EVERGREEN, X_EVERGREENED, X_SUPPORT,
+ X_SUPPORTED, X_ZOMBIES, X_ZOMBIE_LOANS) = range(26)
+N_EXIT = 26
 # X_SCRAP: what the buyers of closed plant, receivables and inventories pay for them; X_OVERDRAFT:
 # negative deposits left at exit; X_DEFAULT_*: firms defaulting (entering the court procedure);
 # X_COURT_COSTS: the procedure's costs; X_TRADE_CREDIT: trade credit and other liabilities paid out of
-# a closed firm's assets; X_SETTLED: estates liquidated; X_CLAIMS_SETTLED: the banks' claims on them
+# a closed firm's assets; X_SETTLED: estates liquidated; X_CLAIMS_SETTLED: the banks' claims on them;
+# X_EVERGREEN: what banks lent firms they kept from defaulting (X_EVERGREENED: those firms); X_SUPPORT:
+# what local governments paid state-owned firms they kept from defaulting (X_SUPPORTED: those firms);
+# X_ZOMBIES, X_ZOMBIE_LOANS: live zombie firms after exit and their loans
+
+# the OECD zombie (McGowan, Andrews and Millot, OECD Economics Department WP 1372, 2017): a firm at
+# least ten years old whose interest coverage (EBIT over interest) was below one for three
+# consecutive years; here the trailing-year coverage below one at each of the last 25 month ends,
+# which spans the three yearly windows ending now, 12 and 24 months ago
+ZOMBIE_AGE_MONTHS = 120
+ZOMBIE_WEAK_MONTHS = 25
+WEAK_MONTHS_MAX = 32767  # the counter's ceiling (int16)
 
 
 # the scalar parameters of exit (the behaviour settings of the same names)
-EXIT_FIELDS = {
+BEHAVIOUR_EXIT = {
     "loss_months_exit": (int, "consecutive loss-making months after which a firm exits"),
     "recovery_rate": (float, "share of a closed firm's fixed capital recovered when it is sold"),
     "other_assets_recovery": (float, "share of a closed firm's receivables and inventories recovered"),
@@ -53,13 +78,67 @@ EXIT_FIELDS = {
     "book_overdrafts": (bool, "the bank books a closed firm's negative deposits as a loss (the closed economy; "
                               "without it they vanish from the deposits with no one bearing them)"),
 }
-ExitParams = namedtuple("ExitParams", tuple(EXIT_FIELDS))
+# the rescue of firms that would default (banking.evergreening*, policy.soft_budget*, policy.min_capital_ratio,
+# banking.capital_buffer): off unless given
+RESCUE = {
+    "evergreening": (bool, "banks may roll over the loans of borrowers that would default"),
+    "evergreen_prob": (float, "monthly probability a well-capitalised lead bank rolls a private borrower over"),
+    "evergreen_soe_factor": (float, "that probability's multiple for a state-owned borrower"),
+    "evergreen_thin_capital": (float, "its increase for a bank whose capital ratio is at the minimum"),
+    "min_capital_ratio": (float, "the minimum capital ratio"),
+    "capital_buffer": (float, "the capital ratio above the minimum over which a bank's capital is thin"),
+    "soft_budget": (bool, "local governments keep state-owned firms that would default"),
+    "soft_budget_limit": (float, "largest transfer to one firm in a month, share of its annual sales"),
+}
+EXIT_FIELDS = {**BEHAVIOUR_EXIT, **RESCUE}
+ExitParams = namedtuple("ExitParams", tuple(EXIT_FIELDS), defaults=(False, 0.0, 1.0, 0.0, 0.0, 1.0, False, 0.0))
 
 
-def exit_params(behaviour, book_overdrafts: bool = False) -> ExitParams:
+def exit_params(behaviour, book_overdrafts: bool = False, banking=None, policy=None) -> ExitParams:
+    """The exit kernels' parameters; without `banking` and `policy` no firm is rescued."""
     values = {"book_overdrafts": book_overdrafts}
+    rescue = {}
+    if banking is not None and policy is not None:
+        rescue = {name: getattr(banking, name) for name in RESCUE if hasattr(banking, name)}
+        rescue.update({name: getattr(policy, name) for name in RESCUE if hasattr(policy, name)})
     return ExitParams(*(kind(values[name] if name in values else getattr(behaviour, name))
-                        for name, (kind, _) in EXIT_FIELDS.items()))
+                        for name, (kind, _) in BEHAVIOUR_EXIT.items()),
+                      **{name: kind(rescue[name]) for name, (kind, _) in RESCUE.items() if name in rescue})
+
+
+@kernel
+def is_zombie(age, weak_months):
+    """The OECD zombie: at least ten years old, interest coverage below one for three years."""
+    return age >= ZOMBIE_AGE_MONTHS and weak_months >= ZOMBIE_WEAK_MONTHS
+
+
+def zombie_flags(age: np.ndarray, weak_months: np.ndarray) -> np.ndarray:
+    """`is_zombie` over arrays (live or not: callers mask)."""
+    return (age >= ZOMBIE_AGE_MONTHS) & (weak_months >= ZOMBIE_WEAK_MONTHS)
+
+
+@kernel
+def weak_next(weak, profit_year, loans):
+    """The consecutive months of trailing-year interest coverage below one, this month included: EBIT
+    below interest is a loss after interest (profit_year < 0) for a firm with loans."""
+    if profit_year < 0 and loans > 0:
+        return weak + 1 if weak < WEAK_MONTHS_MAX else weak
+    return 0
+
+
+@kernel
+def evergreen_probability(soe, capital_ratio, params):
+    """The lead bank's probability of rolling a borrower that would default over: `evergreen_prob`,
+    times `evergreen_soe_factor` for a state-owned borrower (Chinese banks roll over loans to state
+    and local firms: Tan, Huang and Woo 2016; Lam et al., IMF 2017), times 1 + `evergreen_thin_capital`
+    x thin, thin rising from 0 at the minimum capital ratio plus the buffer to 1 at the minimum
+    (banks short of capital avoid recognising losses: Peek and Rosengren, AER 2005)."""
+    p = params.evergreen_prob * (params.evergreen_soe_factor if soe else 1.0)
+    buf = params.capital_buffer if params.capital_buffer > 0 else 1e-12
+    thin = (params.min_capital_ratio + buf - capital_ratio) / buf
+    thin = 0.0 if thin < 0 else (1.0 if thin > 1 else thin)
+    p *= 1.0 + params.evergreen_thin_capital * thin
+    return p if p < 1.0 else 1.0
 
 
 @kernel
@@ -207,37 +286,60 @@ def _settle(i, firms, banks, sectors, params, writeoff, table, parts):
     firms.other_liab[i] = 0.0
 
 
+@kernel
+def _rescue(i, u, firms, banks, sectors, params, writeoff, table, parts):
+    """Firm i would default: its local government (a state-owned firm, `soft_budget`) pays it what
+    brings its deposits and its equity back to zero if that is within `soft_budget_limit` of its
+    annual sales; else its lead bank (`evergreening`, with probability `evergreen_probability`
+    against the uniform u) lends it what brings its deposits back to zero, each lender its share,
+    and its equity may stay negative. Returns whether the firm was kept. Serial."""
+    s = np.uint64(firms.sector[i])
+    c = firms.cash[i]
+    nw = firms.net_worth[i]
+    short = -c if c < 0 else 0.0
+    need = -nw if -nw > short else short
+    if params.soft_budget and firms.soe[i] and need <= params.soft_budget_limit * 12.0 * firms.revenue[i]:
+        firms.cash[i] = c + need
+        firms.net_worth[i] = nw + need
+        table[s, X_SUPPORT] += need
+        table[s, X_SUPPORTED] += 1
+        table[s, X_CASH] += need
+        return True
+    b = np.uint64(firms.bank[i])
+    if not params.evergreening or firms.loans[i] <= 0 or not banks.alive[b]:
+        return False
+    if u >= evergreen_probability(firms.soe[i], banks.capital_ratio[b], params):
+        return False
+    # new loans from each lender, its share (a repayment of -short; nothing written off)
+    _book_loans(i, -short, 0.0, firms, banks, sectors.weight[s], writeoff, parts)
+    firms.loans[i] += short
+    firms.cash[i] = c + short
+    table[s, X_EVERGREEN] += short
+    table[s, X_EVERGREENED] += 1
+    table[s, X_CASH] += short
+    return True
+
+
 @kernel(parallel=True)
-def exits(firms, banks, sectors, params, min_share, writeoff, table, totals, parts):
-    """Default when net worth or cash (after credit) is negative; exit after `loss_months_exit`
-    consecutive loss-making months or when the market share has fallen below the sector's minimum
-    (Dosi et al. 2010): voluntary if the firm's liquidation value covers its loans, else a default
-    too; the court procedure of every estate moves on a month, and those that have run
-    `court_months` are liquidated.
-
-    Two passes: the decisions in parallel (the reason goes to `exit_reason` of a row still alive,
-    the row to its chunk's list, with the estates to liquidate), then the defaults, closures and
-    liquidations one by one in row order (they move bank books and the exit table), through the
-    chunks' lists rather than over all rows. The survivors' sums come out of the first pass, each in
-    the chunks and order of the kernel that would otherwise sum it (so the same numbers): number,
-    capacity and pipeline by sector into `totals` (sums.sector_totals), the loans each bank's firms
-    and estates owe it into `firm_side` (sums.loan_gap), and their deposits (sums.weighted_sum of
-    cash). Returns the deposits and the largest gap between a bank's books and its firms' loans.
-
-    firms: FirmState; banks: BankState (their loans move with each closure); sectors:
-    SectorTables; params: ExitParams; min_share: by sector; writeoff: loans written off this
-    month, by bank (added to); table: the exit table (columns X_*), written; totals: (sector, 3);
-    parts: the participations (kernels.exposure.Parts: each lender's share of a row's loan)."""
+def exit_decisions(firms, banks, sectors, params, min_share, n_sectors):
+    """The first pass of `exits`, in parallel: each live firm's interest-coverage counter
+    (`weak_months`) moves on; who defaults or leaves (the reason goes to `exit_reason` of a row still
+    alive), the estates' court procedure a month on (those that have run `court_months` leave), and
+    the survivors' sums by chunk. Returns the rows leaving (in row order) and, by chunk, the sector
+    sums (live firms, capacity, pipeline, zombies, zombies' loans), the loans owed to each lead bank
+    and the deposits (column 0)."""
     # arrays the parallel loop writes must be bound to locals before it (a write through
     # `firms.x[i]` inside prange is lost); the reads are bound too, so the loop is unchanged
     exit_reason = firms.exit_reason
     court = firms.court
     alive = firms.alive
     sector = firms.sector
-    sme = firms.sme
     cash = firms.cash
     net_worth = firms.net_worth
     loss_months = firms.loss_months
+    weak_months = firms.weak_months
+    profit_year = firms.profit_year
+    age = firms.age
     share = firms.share
     capacity = firms.capacity
     pipeline = firms.pipeline
@@ -246,15 +348,12 @@ def exits(firms, banks, sectors, params, min_share, writeoff, table, totals, par
     other_assets = firms.other_assets
     capital = firms.capital
     weight = sectors.weight
-    bank_loans = banks.loans
     loss_months_exit = params.loss_months_exit
     court_months = params.court_months
-    firm_side = np.empty(bank_loans.shape[0])  # the loans each bank's survivors and estates owe it
-    table[:, :] = 0.0
     n = alive.shape[0]
     nc, cs = chunks(n)
-    part = np.zeros((nc, totals.shape[0], 3))
-    part_bank = np.zeros((nc, firm_side.shape[0]))
+    part = np.zeros((nc, n_sectors, 5))
+    part_bank = np.zeros((nc, banks.loans.shape[0]))
     part_dep = np.zeros((nc, 8))  # padded: chunks write their own cache line
     leaving = np.empty(n, dtype=np.int64)  # chunk c's exiting rows from c * cs on, in row order
     n_leaving = np.zeros(nc, dtype=np.int64)
@@ -276,6 +375,8 @@ def exits(firms, banks, sectors, params, min_share, writeoff, table, totals, par
                 continue
             s = np.uint64(sector[i])
             cash_i = cash[i]
+            wk = weak_next(weak_months[i], profit_year[i], loans[i])
+            weak_months[i] = wk
             if net_worth[i] < 0 or cash_i < 0:
                 exit_reason[i] = EXIT_BANKRUPTCY
                 leaving[k] = i
@@ -293,38 +394,128 @@ def exits(firms, banks, sectors, params, min_share, writeoff, table, totals, par
                 t[s, 0] += 1.0
                 t[s, 1] += capacity[i]
                 t[s, 2] += pipeline[i]
+                if is_zombie(age[i], wk):
+                    t[s, 3] += 1.0
+                    t[s, 4] += loans[i]
                 fs[np.uint64(bank[i])] += w * loans[i]
                 dep += w * cash_i
         part_dep[c, 0] = dep
         n_leaving[c] = k - np.int64(c) * cs
-    new_estates = np.zeros(firm_side.shape[0])
+    total = 0
+    for c in range(nc):
+        total += n_leaving[c]
+    rows = np.empty(total, dtype=np.int64)
+    j = 0
     for c in range(nc):
         for k in range(c * cs, c * cs + n_leaving[c]):
-            i = np.uint64(leaving[k])
-            s = np.uint64(sector[i])
-            if not alive[i]:
-                _settle(i, firms, banks, sectors, params, writeoff, table, parts)
+            rows[j] = leaving[k]
+            j += 1
+    return rows, part, part_bank, part_dep
+
+
+@kernel
+def exit_books(rows, u, firms, banks, sectors, params, writeoff, table, totals, parts, part, part_bank, part_dep):
+    """The second pass of `exits`, serial, over the rows `exit_decisions` found leaving (in row order;
+    `u`: a uniform for each, stream `evergreening`): estates are liquidated; a firm that would
+    default is first offered the rescue (`_rescue`: soft budget, evergreening), then defaults;
+    the others close. Sums the survivors (the rescued included) into `totals` (sector: live firms,
+    capacity, pipeline), the zombies into the table; returns the survivors' deposits and the largest
+    gap between a bank's books and its firms' loans."""
+    table[:, :] = 0.0
+    firm_side = np.zeros(banks.loans.shape[0])
+    alive = firms.alive
+    sector = firms.sector
+    weight = sectors.weight
+    bank = firms.bank
+    loans = firms.loans
+    extra = np.zeros((totals.shape[0], 5))  # the rescued firms' sums
+    late = np.zeros(firm_side.shape[0])  # loans owed by the new estates and the rescued firms
+    deposits_rescued = 0.0
+    for k in range(rows.shape[0]):
+        i = np.uint64(rows[k])
+        s = np.uint64(sector[i])
+        if not alive[i]:
+            _settle(i, firms, banks, sectors, params, writeoff, table, parts)
+            continue
+        reason = firms.exit_reason[i]
+        if reason == EXIT_BANKRUPTCY:
+            if (params.soft_budget or params.evergreening) and _rescue(i, u[k], firms, banks, sectors, params,
+                                                                         writeoff, table, parts):
+                firms.exit_reason[i] = 0
+                extra[s, 0] += 1.0
+                extra[s, 1] += firms.capacity[i]
+                extra[s, 2] += firms.pipeline[i]
+                if is_zombie(firms.age[i], firms.weak_months[i]):
+                    extra[s, 3] += 1.0
+                    extra[s, 4] += loans[i]
+                late[np.uint64(bank[i])] += weight[s] * loans[i]
+                deposits_rescued += weight[s] * firms.cash[i]
                 continue
-            reason = exit_reason[i]
-            if reason == EXIT_BANKRUPTCY:
-                table[s, X_BANKRUPT] += 1
-                table[s, X_BANKRUPT_SME if sme[i] else X_BANKRUPT_LARGE] += 1
-                _default(i, reason, 0.0, firms, banks, sectors, params, writeoff, table, parts)
-                new_estates[np.uint64(bank[i])] += weight[s] * loans[i]
-            else:
-                table[s, X_VOLUNTARY] += 1
-                _close(i, reason, 0.0, firms, banks, sectors, params, writeoff, table, parts)
+            table[s, X_BANKRUPT] += 1
+            table[s, X_BANKRUPT_SME if firms.sme[i] else X_BANKRUPT_LARGE] += 1
+            _default(i, reason, 0.0, firms, banks, sectors, params, writeoff, table, parts)
+            late[np.uint64(bank[i])] += weight[s] * loans[i]
+        else:
+            table[s, X_VOLUNTARY] += 1
+            _close(i, reason, 0.0, firms, banks, sectors, params, writeoff, table, parts)
     totals[:] = 0.0
-    firm_side[:] = 0.0
     deposits = 0.0
-    for c in range(nc):
-        totals[:] += part[c]
+    zombies = np.zeros((totals.shape[0], 2))
+    for c in range(part.shape[0]):
+        totals[:] += part[c, :, :3]
+        zombies[:] += part[c, :, 3:]
         firm_side[:] += part_bank[c]
         deposits += part_dep[c, 0]
-    firm_side[:] += new_estates
+    totals[:] += extra[:, :3]
+    zombies[:] += extra[:, 3:]
+    table[:, X_ZOMBIES] = zombies[:, 0]
+    table[:, X_ZOMBIE_LOANS] = zombies[:, 1]
+    firm_side[:] += late
+    deposits += deposits_rescued
     # the survivors' and the estates' participations
-    shift_loans(parts, alive, court, bank, sector, weight, loans, np.zeros(0), firm_side)
-    return deposits, book_gap(firm_side, bank_loans)
+    shift_loans(parts, alive, firms.court, bank, sector, weight, loans, np.zeros(0), firm_side)
+    return deposits, book_gap(firm_side, banks.loans)
+
+
+def exits(firms, banks, sectors, params, min_share, writeoff, table, totals, parts):
+    """Default when net worth or cash (after credit) is negative; exit after `loss_months_exit`
+    consecutive loss-making months or when the market share has fallen below the sector's minimum
+    (Dosi et al. 2010): voluntary if the firm's liquidation value covers its loans, else a default
+    too (unless a rescue keeps the firm: `_rescue`); the court procedure of every estate moves on a
+    month, and those that have run `court_months` are liquidated.
+
+    Two passes: the decisions in parallel (`exit_decisions`), then the defaults, rescues, closures and
+    liquidations one by one in row order (`exit_books`: they move bank books and the exit table),
+    through the list of rows leaving rather than over all rows. The survivors' sums come out of the
+    first pass, each in the chunks and order of the kernel that would otherwise sum it (so the same
+    numbers): number, capacity and pipeline by sector into `totals` (sums.sector_totals), the loans
+    each bank's firms and estates owe it (sums.loan_gap), and their deposits (sums.weighted_sum of
+    cash); rescued firms are added after. Returns the deposits and the largest gap between a bank's
+    books and its firms' loans. Here every uniform is 1: no evergreening (the model draws them
+    between the passes, phases.firms). Plain Python calling the two kernels.
+
+    firms: FirmState; banks: BankState (their loans move with each closure); sectors:
+    SectorTables; params: ExitParams; min_share: by sector; writeoff: loans written off this
+    month, by bank (added to); table: the exit table (columns X_*), written; totals: (sector, 3);
+    parts: the participations (kernels.exposure.Parts: each lender's share of a row's loan)."""
+    return _exits(exit_decisions, exit_books, firms, banks, sectors, params, min_share, writeoff, table, totals,
+                  parts)
+
+
+def _exits(decide, book, firms, banks, sectors, params, min_share, writeoff, table, totals, parts):
+    rows, part, part_bank, part_dep = decide(firms, banks, sectors, params, min_share, totals.shape[0])
+    return book(rows, np.ones(rows.shape[0]), firms, banks, sectors, params, writeoff, table, totals, parts, part,
+                part_bank, part_dep)
+
+
+def _exits_py(*args):
+    """`exits` with the kernels' Python code (tests: the kernels against their Python code)."""
+    return _exits(exit_decisions.py_func, exit_books.py_func, *args)
+
+
+# (a plain function calling the two kernels: a cached kernel calling a parallel one crashes when it is
+# loaded from numba's cache)
+exits.py_func = _exits_py
 
 
 @kernel
@@ -341,6 +532,9 @@ def forced_closures(order, fraction, compensation, firms, banks, sectors, params
         if f >= 1.0:
             comp = compensation[s] * firms.capital[i]
             table[s, X_FORCED] += 1
+            if is_zombie(firms.age[i], firms.weak_months[i]):  # counted among the survivors by `exits`
+                table[s, X_ZOMBIES] -= 1
+                table[s, X_ZOMBIE_LOANS] -= firms.loans[i]
             value = liquidation_value(firms.cash[i] + comp, firms.other_assets[i], firms.capital[i], params)
             if firms.cash[i] + comp >= 0 and value >= firms.loans[i]:
                 _close(i, EXIT_FORCED, comp, firms, banks, sectors, params, writeoff, table, parts)

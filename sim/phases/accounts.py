@@ -110,6 +110,7 @@ class RecordsMixin:
         rec["defaults", t] = defaults
         rec["default_rate", t] = defaults / np.maximum(live_cls + defaults, 1e-300)
         rec["court_costs", t] = ext[:, xe.X_COURT_COSTS].sum()
+        self._record_zombies(t, ext, st[:, acc.S_N_FIRMS] * W, float(self._cls_loans.sum()))
         claims = ext[:, xe.X_CLAIMS_SETTLED].sum()
         rec["recovery_rate_defaulted", t] = (1.0 - (ext[:, xe.X_WRITE_OFF].sum() + ext[:, xe.X_FUND_PAYOUT].sum())
                                              / claims) if claims > 0 else np.nan
@@ -164,7 +165,7 @@ class RecordsMixin:
         rec["tax_revenue", t] = taxes
         rec["gov_spending", t] = gov
         rec["subsidies", t] = subsidies
-        balance = taxes + fund_net - gov - subsidies - bk.resolution_cost()
+        balance = taxes + fund_net - gov - subsidies - bk.resolution_cost() - float(ext[:, xe.X_SUPPORT].sum())
         self.gov_debt -= balance
         rec["gov_balance", t] = balance
         rec["gov_debt", t] = self.gov_debt
@@ -179,3 +180,15 @@ class RecordsMixin:
         self.invest_prev = float(ivt[:, inv.V_INVESTMENT].sum())
         util = rec.data["utilization"][t]
         self.util_smooth += self.b.signal_smoothing * (util - self.util_smooth)
+
+    def _record_zombies(self, t, ext, live, loans) -> None:
+        """Zombie firms and their credit (counted by the exit step: kernels.exit_entry), evergreening
+        and soft-budget support this month."""
+        rec = self.rec
+        rec["zombie_share", t] = ext[:, xe.X_ZOMBIES] / np.maximum(live, 1e-300)
+        rec["zombie_loans", t] = ext[:, xe.X_ZOMBIE_LOANS].sum()
+        rec["zombie_loan_share", t] = ext[:, xe.X_ZOMBIE_LOANS].sum() / max(loans, 1e-300)
+        rec["evergreen_credit", t] = ext[:, xe.X_EVERGREEN].sum()
+        rec["firms_evergreened", t] = ext[:, xe.X_EVERGREENED].sum()
+        rec["soft_budget_support", t] = ext[:, xe.X_SUPPORT].sum()
+        rec["firms_supported", t] = ext[:, xe.X_SUPPORTED].sum()

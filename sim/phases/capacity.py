@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..kernels import exit_entry as xe
 from ..kernels import sums
 from ..regulators import retired_per_unit_built
 from ..scenario.schema import SECTORS
@@ -71,10 +72,17 @@ class CapacityRulesMixin:
         for s in np.flatnonzero(quota > 0):
             target = quota[s] * ref[s] / 12.0 / self.weight[s]  # model-firm units this month
             cand = self.backward_candidates(s)
+            zombie = np.zeros(cand.size, dtype=np.bool_)
+            if p.forced_exit_zombies_first:  # zombie firms first, backward or not (Guo Fa [2016] No. 6, 7)
+                cand = np.union1d(cand, self.zombie_rows(s))
+                zombie = xe.zombie_flags(F.age[cand], F.weak_months[cand])
             if cand.size == 0:
                 continue
             score = np.log(F.energy_intensity[cand]) - np.log(F.productivity[cand])
-            cand = cand[np.argsort(-score, kind="stable")]
+            if zombie.any():
+                cand = cand[np.lexsort((-score, ~zombie))]  # zombies first, then the most backward
+            else:
+                cand = cand[np.argsort(-score, kind="stable")]
             cum = np.cumsum(F.capacity[cand])
             k = int(np.searchsorted(cum, target, side="left"))
             full = cand[:k]
@@ -91,6 +99,13 @@ class CapacityRulesMixin:
         frac = np.concatenate(frac_all)
         self.forced_closures(order, frac)
         return True
+
+    def zombie_rows(self, s: int) -> np.ndarray:
+        """Rows of live zombie firms of sector s (kernels.exit_entry.is_zombie), in row order."""
+        F = self.firms
+        m = F.alive & (F.sector == s)
+        m &= xe.zombie_flags(F.age, F.weak_months)
+        return np.flatnonzero(m)
 
     def backward_candidates(self, s: int) -> np.ndarray:
         """Rows of live firms of sector s that count as backward capacity, in row order."""

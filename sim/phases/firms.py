@@ -119,12 +119,21 @@ class FirmPhasesMixin:
         firms' loans, for the stock-flow checks."""
         self.invalidate_totals()
         bk = self.banking
-        params = xe.exit_params(self.b, self.closed)
-        deposits, gap = xe.exits(self.firms.bundle(), bk.banks.bundle(), sector_tables(self), params, min_share,
-                                 bk.writeoff, self._exits, self._totals, bk.parts)
+        params = self.exit_params()
+        firms, banks, sectors = self.firms.bundle(), bk.banks.bundle(), sector_tables(self)
+        rows, part, part_bank, part_dep = xe.exit_decisions(firms, banks, sectors, params, min_share,
+                                                            self._totals.shape[0])
+        u = self._draws["evergreening"].at(rows)  # the banks' rollover decisions (leaving rows only)
+        deposits, gap = xe.exit_books(rows, u, firms, banks, sectors, params, bk.writeoff, self._exits, self._totals,
+                                      bk.parts, part, part_bank, part_dep)
         bk.drop_dead_parts()
         self._totals_ok = True  # the survivors' totals (forced closures, if any, invalidate them)
         return float(deposits), float(gap)
+
+    def exit_params(self):
+        """The exit kernels' parameters, the rescue of firms that would default included
+        (banking.evergreening*, policy.soft_budget*)."""
+        return xe.exit_params(self.b, self.closed, self.sc.banking, self.policy)
 
     def forced_closures(self, order: np.ndarray, frac: np.ndarray) -> None:
         """Step 9: close the firms in `order` (whole, or the fraction `frac` of the marginal one)."""

@@ -13,6 +13,7 @@ import math
 
 import mesa
 
+from ..kernels import exit_entry as xe
 from ..state import BANK_FIELDS, EXIT_BANKRUPTCY, EXIT_VOLUNTARY, FIRM_FIELDS
 
 
@@ -341,6 +342,51 @@ class FirmAgent(mesa.Agent):
         if self.loss_months >= loss_months_exit or self.share < min_share:
             return EXIT_VOLUNTARY if self.liquidation_value(self.cash, k) >= self.loans else EXIT_BANKRUPTCY
         return 0
+
+    def weak_months_next(self) -> int:
+        """Consecutive months with loans and a loss after interest over about the last year (interest
+        coverage below one), this month included (capped at the int16 ceiling)."""
+        if self.profit_year < 0 and self.loans > 0:
+            return self.weak_months + 1 if self.weak_months < xe.WEAK_MONTHS_MAX else self.weak_months
+        return 0
+
+    def zombie(self) -> bool:
+        """The OECD zombie: at least ten years old, interest coverage below one for three years."""
+        return self.age >= xe.ZOMBIE_AGE_MONTHS and self.weak_months >= xe.ZOMBIE_WEAK_MONTHS
+
+    def rescue(self, u: float, k, lenders: list, weight: float, t: dict) -> bool:
+        """A firm that would default is kept: a state-owned firm by its local government (a transfer
+        that brings its deposits and equity back to zero, within soft_budget_limit of its annual
+        sales), else by its lead bank with the rollover probability (a loan that brings its deposits
+        back to zero, each lender its share). Returns whether it was kept."""
+        if not (k.soft_budget or k.evergreening):
+            return False
+        c, nw = self.cash, self.net_worth
+        short = -c if c < 0 else 0.0
+        need = -nw if -nw > short else short
+        if k.soft_budget and self.soe and need <= k.soft_budget_limit * 12.0 * self.revenue:
+            self.cash = c + need
+            self.net_worth = nw + need
+            t["support"] += need
+            t["supported"] += 1
+            t["cash"] += need
+            return True
+        lead = lenders[0][0]
+        if not k.evergreening or self.loans <= 0 or not lead.alive:
+            return False
+        p = k.evergreen_prob * (k.evergreen_soe_factor if self.soe else 1.0)
+        buf = k.capital_buffer if k.capital_buffer > 0 else 1e-12
+        thin = min(max((k.min_capital_ratio + buf - lead.capital_ratio) / buf, 0.0), 1.0)
+        p = min(p * (1.0 + k.evergreen_thin_capital * thin), 1.0)
+        if u >= p:
+            return False
+        book_loans(lenders, weight, -short, 0.0)
+        self.loans = self.loans + short
+        self.cash = c + short
+        t["evergreen"] += short
+        t["evergreened"] += 1
+        t["cash"] += short
+        return True
 
     def liquidation_value(self, cash: float, k) -> float:
         """Deposits (if positive), receivables and inventories and fixed capital at their recovery

@@ -313,9 +313,10 @@ class ReferenceEconomy(ReferenceCreditMixin, IndustrialEconomy):
     # -- 9. exit ----------------------------------------------------------------------------
     def exits(self, min_share) -> tuple[float, float]:
         b, bk = self.b, self.banking
-        k = xe.exit_params(b, self.closed)
+        k = self.exit_params()
         self._exit_tables = tables = new_tables(EXIT_COLUMNS)
         F = self.firms
+        u = self._draws["evergreening"].draw()  # the same uniforms as the engine's (stream "evergreening")
         for row in range(F.n_rows):  # in row order: estates and firms as the kernel's second pass
             f = self.firm_at[row]
             if f is None:
@@ -326,10 +327,16 @@ class ReferenceEconomy(ReferenceCreditMixin, IndustrialEconomy):
                         e.settle(k, bk.lenders(e), self.weight[e.sector], tables[e.sector])
                 continue
             s = f.sector
+            f.weak_months = f.weak_months_next()
             reason = f.exit_reason_now(min_share[s], b.loss_months_exit, k)
-            if reason == 0:
-                continue
             t = tables[s]
+            if reason == EXIT_BANKRUPTCY and f.rescue(u[row], k, bk.lenders(f), self.weight[s], t):
+                reason = 0
+            if reason == 0:
+                if f.zombie():
+                    t["zombies"] += 1
+                    t["zombie_loans"] += f.loans
+                continue
             if reason == EXIT_BANKRUPTCY:
                 t["bankrupt"] += 1
                 t["bankrupt_sme" if f.sme else "bankrupt_large"] += 1
@@ -352,6 +359,9 @@ class ReferenceEconomy(ReferenceCreditMixin, IndustrialEconomy):
             t = tables[s]
             if frac[j] >= 1.0:
                 t["forced"] += 1
+                if f.zombie():  # counted among the survivors by `exits`
+                    t["zombies"] -= 1
+                    t["zombie_loans"] -= f.loans
                 comp = p.exit_compensation[s] * f.capital
                 if f.cash + comp >= 0 and f.liquidation_value(f.cash + comp, k) >= f.loans:
                     f.close(EXIT_FORCED, comp, k, bk.lenders(f), self.weight[s], t)

@@ -67,6 +67,12 @@ EXIT_COLUMNS = {
     "trade_credit": xe.X_TRADE_CREDIT,
     "settled": xe.X_SETTLED,
     "claims_settled": xe.X_CLAIMS_SETTLED,
+    "evergreen": xe.X_EVERGREEN,
+    "evergreened": xe.X_EVERGREENED,
+    "support": xe.X_SUPPORT,
+    "supported": xe.X_SUPPORTED,
+    "zombies": xe.X_ZOMBIES,
+    "zombie_loans": xe.X_ZOMBIE_LOANS,
 }
 
 

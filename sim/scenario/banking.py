@@ -129,5 +129,27 @@ class Banking(Strict):
     soe_unsecured: float = meta(0.5, "Extra unsecured credit to state-owned firms per unit of the implicit "
                                 "guarantee (policy.soe_implicit_guarantee), share of assets.", "share",
                                 "assumption: banks lend to SOEs on the state's name", ge=0, le=2)
+    evergreening: bool = meta(False, "Banks may roll over the loans of borrowers that would default (unable to "
+                              "pay, negative equity, or leaving with assets short of their loans): the lead bank "
+                              "lends what brings the firm's deposits back to zero, the loan stays performing and the "
+                              "firm keeps operating (kernels.exit_entry._rescue). Off by default: on, with the assumed "
+                              "rates below, it moves calibrated facts (docs/zombies.md).", "-",
+                              "Peek and Rosengren (AER 2005); Caballero, Hoshi and Kashyap (AER 2008); for China "
+                              "Tan, Huang and Woo (Asian Economic Papers 2016), Lam et al. (IMF WP/17/266, 2017)")
+    evergreen_prob: float = meta(0.5, "Probability a month that a lead bank with capital above its minimum plus "
+                                 "capital_buffer rolls a private borrower that would default over (uniform of "
+                                 "stream `evergreening`).", "1/month",
+                                 "assumption: the literature gives no rollover rate; with it the OECD zombie share "
+                                 "is 5.1% of firms in year 3 and 1.0% in year 5 at 5,000 firms (docs/zombies.md; "
+                                 "the 7-10% of Tan, Huang and Woo 2016 could not be confirmed)", ge=0, le=1)
+    evergreen_soe_factor: float = meta(1.5, "Multiple of evergreen_prob for a state-owned borrower.", "ratio",
+                                       "assumption: banks roll over state and local firms' loans more (Tan, Huang "
+                                       "and Woo 2016; Lam et al., IMF 2017: zombies are disproportionately SOEs)",
+                                       ge=0, le=100)
+    evergreen_thin_capital: float = meta(0.5, "Rise of the rollover probability (as a share of it) at a bank "
+                                         "whose capital ratio is at the minimum, linear over capital_buffer above "
+                                         "it: thinly capitalised banks avoid recognising losses.", "share",
+                                         "assumption after Peek and Rosengren (AER 2005): weaker banks lend more "
+                                         "to weak firms", ge=0, le=100)
     recapitalisation_target: float = meta(0.025, "A failed bank is recapitalised to the minimum capital ratio "
                                           "plus this margin.", "share", "assumption", ge=0, le=0.5)

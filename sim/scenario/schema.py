@@ -255,6 +255,17 @@ class Policy(Strict):
                                   "revenue).", "-", "assumption")
     government_spending_response: float = meta(1.0, "Share of a revenue change passed to government spending "
                                                "when not deficit-financed.", "share", "assumption", ge=0, le=2)
+    soft_budget: bool = meta(False, "Local governments keep state-owned firms that would default (unable to pay, "
+                             "negative equity, or leaving with assets short of their loans): a transfer brings "
+                             "the firm's deposits and equity back to zero, up to soft_budget_limit (the soft "
+                             "budget constraint; kernels.exit_entry._rescue). Off by default: on, it raises the "
+                             "state-owned share of firms above its 2019 band (docs/zombies.md).", "-",
+                             "Kornai (1986); for China Lam et al. (IMF WP/17/266, 2017): government subsidies "
+                             "sustain zombie firms")
+    soft_budget_limit: float = meta(0.05, "Largest soft-budget transfer to one firm in a month, share of its "
+                                    "annual sales.", "share",
+                                    "assumption (docs/zombies.md: the measured support and zombie shares)",
+                                    ge=0, le=10)
     # energy regulator
     electricity_price_change_general: float = meta(
         0.0, "Change of the general industrial and commercial electricity tariff relative to 2019-01.", "share",
@@ -283,6 +294,10 @@ class Policy(Strict):
     backward_productivity: _per_sector(float, ge=0, le=1) = meta(
         0.35, "Productivity (relative to the frontier) at or below which capacity is backward.", "ratio",
         "assumption")
+    forced_exit_zombies_first: bool = meta(
+        False, "Forced closure closes zombie firms (OECD definition) of the sector first, backward or not, then "
+        "backward capacity, as the 2016-18 programme ordered zombie enterprises disposed of first.", "-",
+        "State Council 2016, Guo Fa [2016] No. 6 (steel) and No. 7 (coal): dispose of zombie enterprises")
     exit_compensation: _per_sector(float, ge=0, le=1) = meta(
         0.0, "Share of the book value of closed capacity paid by the government on forced exit.", "share",
         "assumption; the 2016 special award fund paid part")
