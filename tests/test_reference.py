@@ -22,12 +22,14 @@ RTOL = 1e-9
 # liquidated), loan losses and failing banks resolved by merger: thin capital,
 # many small banks and a large-exposure limit of 100% of capital (10%: none fail), with firms' loans
 # still spread over several banks; banks roll over some of the borrowers that would default and local
-# governments keep state-owned ones (evergreening at a quarter a month, so that some still default).
+# governments keep state-owned ones (evergreening at a quarter a month, so that some still default);
+# a wide cost spread (wedge scale 0.1) puts enough firms, state-owned among them, into distress.
 STRESS = """
 [run]
 banks = 100
 [behaviour]
 court_months = 4
+cost_wedge_scale = 0.1
 recovery_rate = 0.05
 other_assets_recovery = 0.05
 [banking]
