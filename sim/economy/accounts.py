@@ -54,6 +54,7 @@ FLOWS: dict[str, str] = {
     "bond_interest": "interest on government bonds",
     "reserve_interest": "interest on reserves at the central bank",
     "advance_interest": "interest on central-bank advances to banks",
+    "relending_interest": "interest on central-bank re-lending for small and micro loans",
     "central_bank_profit": "central-bank profit remitted to the government",
     "bank_operating_costs": "banks' operating costs (staff)",
     "bank_taxes": "banks' income tax",
@@ -68,6 +69,7 @@ FLOWS: dict[str, str] = {
     "d_bonds": "change in government bonds",
     "d_reserves": "change in reserves",
     "d_advances": "change in central-bank advances",
+    "d_relending": "change in central-bank re-lending for small and micro loans",
     "d_foreign_assets": "change in the central bank's foreign assets (the trade balance)",
 }
 FLOW_NAMES = tuple(FLOWS)
@@ -81,6 +83,7 @@ ITEMS: dict[str, str] = {
     "bonds": "government bonds",
     "reserves": "reserves at the central bank",
     "advances": "central-bank advances to banks",
+    "relending": "central-bank re-lending to banks for small and micro loans (policy.relending_share)",
     "foreign_assets": "foreign assets of the central bank (its foreign-exchange reserves)",
     "fixed_capital": "fixed capital of the industries at book value",
     "other_assets": "receivables and inventories of the industries",
