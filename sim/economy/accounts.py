@@ -54,7 +54,6 @@ FLOWS: dict[str, str] = {
     "bond_interest": "interest on government bonds",
     "reserve_interest": "interest on reserves at the central bank",
     "advance_interest": "interest on central-bank advances to banks",
-    "relending_interest": "interest on central-bank re-lending for small and micro loans",
     "central_bank_profit": "central-bank profit remitted to the government",
     "bank_operating_costs": "banks' operating costs (staff)",
     "bank_taxes": "banks' income tax",
@@ -69,8 +68,11 @@ FLOWS: dict[str, str] = {
     "d_bonds": "change in government bonds",
     "d_reserves": "change in reserves",
     "d_advances": "change in central-bank advances",
-    "d_relending": "change in central-bank re-lending for small and micro loans",
     "d_foreign_assets": "change in the central bank's foreign assets (the trade balance)",
+    # inclusive finance (docs/credit.md), last: rows of zeros at the end leave every column's sum, and so
+    # the runs without these instruments, unchanged to the bit
+    "relending_interest": "interest on central-bank re-lending for small and micro loans",
+    "d_relending": "change in central-bank re-lending for small and micro loans",
 }
 FLOW_NAMES = tuple(FLOWS)
 FLOW = {name: k for k, name in enumerate(FLOW_NAMES)}
