@@ -260,17 +260,64 @@ class BankingSystem:
         car = _ratio(B.equity, B.rwa)
         tight = np.clip((car - min_car) / cfg.capital_buffer, 0.0, 1.0)
         pdmax = cfg.pd_max * tight
-        target = p.inclusive_sme_target
-        if target > 0:
-            growth = np.full(B.n_rows, target)
-            np.divide(B.loans_sme, B.loans_sme_year_ago, out=growth, where=B.loans_sme_year_ago > 0)
-            growth = np.where(B.loans_sme_year_ago > 0, growth - 1, target)
-            gap = np.clip((target - growth) / target, 0.0, 1.0) * p.inclusive_concession
-        else:
-            gap = np.zeros(B.n_rows)
+        gap = self.inclusive_shortfall() * p.inclusive_concession
         # a bank near its capital minimum prices its scarce capital: the margin rises as it tightens
         margin = B.margin + cfg.capital_charge * (1.0 - tight)
         return room, pdmax * (1 + gap), pdmax, gap, margin
+
+    # ------------------------------------------------------------------------------------------
+    # inclusive finance: the supervisor's target and the central bank's channels (docs/credit.md)
+    def inclusive_shortfall(self) -> np.ndarray:
+        """The supervisor's assessment of each bank against the inclusive-lending target
+        (`policy.inclusive_sme_target`): the share of the target its SME lending growth over the last
+        twelve months misses, 0 (met) to 1 (no growth or less); 0 for every bank without a target."""
+        B, target = self.banks, self.m.policy.inclusive_sme_target
+        if target <= 0:
+            return np.zeros(B.n_rows)
+        growth = np.full(B.n_rows, target)
+        np.divide(B.loans_sme, B.loans_sme_year_ago, out=growth, where=B.loans_sme_year_ago > 0)
+        growth = np.where(B.loans_sme_year_ago > 0, growth - 1, target)
+        return np.clip((target - growth) / target, 0.0, 1.0)
+
+    def inclusive_terms(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per bank, this month: how far beyond an SME's borrowing limit the bank lends (share of the
+        firm's assets: `policy.inclusive_unsecured` times the bank's shortfall against its target), and
+        the cut in its SME rate that re-lending pays for (1/yr: the share of SME loans re-lent times the
+        gap between the marginal value of liquidity, the bond yield `economy.bond_rate`, and the
+        re-lending rate; the average cost of funds, `banking.funding_rate` 2.5%, is below the 2019
+        re-lending rate, so re-lending is cheap only at the margin)."""
+        B, p = self.banks, self.m.policy
+        if self.cfg.market == "passive":
+            return np.zeros(B.n_rows), np.zeros(B.n_rows)
+        extension = p.inclusive_unsecured * self.inclusive_shortfall()
+        cut = p.relending_share * max(self.m.sc.economy.bond_rate - p.relending_rate, 0.0)
+        return extension, np.where(B.alive, cut, 0.0)
+
+    def relending_stock(self) -> np.ndarray:
+        """Central-bank re-lending each bank holds for its small and micro loans (economy-wide yuan):
+        `policy.relending_share` of its SME loans."""
+        B = self.banks
+        return np.where(B.alive, self.m.policy.relending_share * B.loans_sme, 0.0)
+
+    def rrr_cut(self) -> np.ndarray:
+        """The targeted cut of the required reserve ratio each bank receives: `policy.targeted_rrr_cut`
+        for banks whose SME loans are at least `policy.targeted_rrr_threshold` of their loans."""
+        B, p = self.banks, self.m.policy
+        if p.targeted_rrr_cut <= 0:
+            return np.zeros(B.n_rows)
+        share = np.zeros(B.n_rows)
+        np.divide(B.loans_sme, B.loans, out=share, where=B.loans > 0)
+        return np.where(B.alive & (share >= p.targeted_rrr_threshold), p.targeted_rrr_cut, 0.0)
+
+    def open_funding_saving(self) -> np.ndarray:
+        """Open economy (no central-bank books): each bank's monthly gain from re-lending at
+        `policy.relending_rate` and from reserves freed by the targeted RRR cut (which earned
+        `economy.reserve_rate`), the funds placed at the marginal yield on liquidity, the bond yield
+        `economy.bond_rate` (as the closed economy's banks place them)."""
+        B, p, e = self.banks, self.m.policy, self.m.sc.economy
+        relend = self.relending_stock()
+        freed = self.rrr_cut() * np.maximum(B.deposits, 0.0)
+        return ((e.bond_rate - p.relending_rate) * relend + (e.bond_rate - e.reserve_rate) * freed) / 12.0
 
     def _provisions(self) -> np.ndarray:
         return provisions(self.banks, self.cfg)
@@ -292,6 +339,8 @@ class BankingSystem:
         if other_income is None:
             other_funding = np.maximum(B.loans - B.equity - B.deposits, 0.0)
             funding = cfg.funding_rate / 12.0 * other_funding
+            if self.m.policy.relending_share > 0 or self.m.policy.targeted_rrr_cut > 0:
+                funding = funding - self.open_funding_saving()
         else:
             funding = -other_income
         self.opex_total = float(opex[B.alive].sum())

@@ -132,6 +132,15 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, str]] = {
     "household_income": (("time",), Y, "Wages and firms' dividends"),
     "income_index": (("time",), "1", "Household and government income relative to trend"),
     "policy_rate": (("time",), "1/year", "Policy lending rate"),
+    # inclusive finance (docs/credit.md): the guarantee fund's capacity, the supervisor's target, the central bank
+    "guarantee_fund_used": (("time",), "1", "Guarantees outstanding over the guarantee fund's capacity (capital "
+                            "times leverage); at 1 the fund writes no more (NaN: no fund)"),
+    "inclusive_target_gap": (("time",), "1", "Share of the inclusive-lending target the banks miss: each bank's "
+                             "shortfall of SME lending growth over the last 12 months, weighted by its SME loans "
+                             "(0: every bank meets it; NaN: no target)"),
+    "relending_outstanding": (("time",), "yuan", "Central-bank re-lending for small and micro loans held by banks"),
+    "targeted_rrr_banks": (("time",), "1", "Share of operating banks that receive the inclusive-finance targeted "
+                           "cut of the required reserve ratio"),
 }
 
 # more attributes by variable: the price base of money, the reference of an index
@@ -145,7 +154,7 @@ EXTRA_ATTRS: dict[str, dict[str, str]] = {
         "loans", "net_worth", "credit", "gdp", "credit_total", "loan_losses", "npl_by_category", "loans_in_court",
         "court_costs", "credit_new", "credit_guaranteed",
         "bank_equity", "bank_profit", "guarantee_payouts", "guarantee_fees", "bank_recapitalisation",
-        "deposit_insurance_payouts", "gov_debt",
+        "deposit_insurance_payouts", "gov_debt", "relending_outstanding",
         "gov_balance", "tax_revenue", "gov_spending", "subsidies", "household_income",
         "zombie_loans", "evergreen_credit", "soft_budget_support",
     ), NOMINAL),
@@ -162,6 +171,7 @@ POINT = {"capacity", "capacity_physical", "capacity_pipeline", "n_firms", "loans
          "productivity_frontier", "energy_intensity_mean", "markup_mean", "price_index", "price_index_tax_inclusive",
          "loan_rate", "npl_ratio", "bank_capital_ratio", "income_index", "policy_rate", "npl_by_category",
          "loans_in_court", "loss_making_share", "zombie_share", "zombie_loans", "zombie_loan_share"}
+POINT |= {"guarantee_fund_used", "inclusive_target_gap", "relending_outstanding", "targeted_rrr_banks"}
 
 
 def cell_methods(name: str) -> str:

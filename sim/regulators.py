@@ -143,9 +143,10 @@ class MonetaryRegulator(Regulator):
     rules and bank resolution."""
 
     instruments = ("policy_rate", "min_capital_ratio", "soe_implicit_guarantee", "inclusive_sme_target",
-                   "inclusive_concession", "guarantee_fund_capital", "guarantee_leverage", "risk_share_bank",
-                   "guarantee_fee", "guarantee_fee_small", "receivables_pledge", "ip_pledge", "pledge_haircut",
-                   "bank_resolution")
+                   "inclusive_concession", "inclusive_unsecured", "targeted_rrr_cut", "targeted_rrr_threshold",
+                   "relending_share", "relending_rate", "guarantee_fund_capital", "guarantee_leverage",
+                   "risk_share_bank", "guarantee_fee", "guarantee_fee_small", "receivables_pledge", "ip_pledge",
+                   "pledge_haircut", "bank_resolution")
 
 
 REGULATORS = (FiscalAuthority, EnergyRegulator, IndustryRegulator, MonetaryRegulator)

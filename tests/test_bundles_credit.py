@@ -109,7 +109,9 @@ def _terms(seed: int) -> ca.LendingTerms:
     return ca.LendingTerms(margin=g.random(N_BANKS) * 0.01, room=g.random(N_BANKS) * 2e3,
                            pdmax_sme=np.full(N_BANKS, 0.08) * (1 + g.random(N_BANKS)),
                            pdmax_large=np.full(N_BANKS, 0.08), discount=g.random(N_BANKS) * 0.5, size_cdf=cdf,
-                           exposure_unit=0.3 + g.random(N_BANKS))
+                           exposure_unit=0.3 + g.random(N_BANKS),
+                           sme_extension=np.where(g.random(N_BANKS) < 0.5, 0.2 * g.random(N_BANKS), 0.0),
+                           sme_rate_cut=0.001 * g.random(N_BANKS))
 
 
 def _copy_terms(t: ca.LendingTerms) -> ca.LendingTerms:

@@ -203,7 +203,7 @@ def test_allocation_ranks_by_score_and_respects_bank_capital():
     room = np.array([0.0, 150.0])  # bank 1 is cheaper but only has room for two loans of 75 risk-weighted
     terms = ca.LendingTerms(margin=np.array([0.001, 0.0]), room=room, pdmax_sme=np.full(2, 0.08),
                             pdmax_large=np.full(2, 0.08), discount=np.zeros(2), size_cdf=np.array([0.5, 1.0]),
-                            exposure_unit=np.full(2, np.inf))
+                            exposure_unit=np.full(2, np.inf), sme_extension=np.zeros(2), sme_rate_cut=np.zeros(2))
     ca.allocate_credit(order, cand, F.bundle(), B.bundle(), S.bundle(), sectors, terms, _params(), ex.no_parts())
     assert S.granted[2] == 100.0 and S.granted[0] == 100.0  # best scores served first
     assert S.granted[1] == 0.0  # the bank is out of capital room, the other bank has none
@@ -217,7 +217,7 @@ def test_guarantee_taken_when_cheaper_than_its_fee():
         F, S, B, sectors = _applicants([0.05], 100.0, 1)
         terms = ca.LendingTerms(margin=np.zeros(1), room=np.array([1e9]), pdmax_sme=np.full(1, 0.08),
                                 pdmax_large=np.full(1, 0.08), discount=np.zeros(1), size_cdf=np.ones(1),
-                                exposure_unit=np.full(1, np.inf))
+                                exposure_unit=np.full(1, np.inf), sme_extension=np.zeros(1), sme_rate_cut=np.zeros(1))
         left, _, _ = ca.allocate_credit(np.zeros(1, dtype=np.int64), np.zeros((1, 1), dtype=np.int64), F.bundle(),
                                         B.bundle(), S.bundle(), sectors, terms,
                                         _params(switching_cost=0.0, fund_room=1e9, coverage=0.8, fee_small=fee,
@@ -261,7 +261,7 @@ def test_a_row_too_big_for_one_bank_borrows_from_several():
     cand = np.array([[2, 0, 1]], dtype=np.int64)
     terms = ca.LendingTerms(margin=np.array([0.002, 0.001, 0.0]), room=np.full(3, 1e9), pdmax_sme=np.full(3, 0.08),
                             pdmax_large=np.full(3, 0.08), discount=np.zeros(3), size_cdf=np.array([0.3, 0.6, 1.0]),
-                            exposure_unit=np.full(3, 30.0))
+                            exposure_unit=np.full(3, 30.0), sme_extension=np.zeros(3), sme_rate_cut=np.zeros(3))
     _, touched, new = ca.allocate_credit(np.zeros(1, dtype=np.int64), cand, F.bundle(), B.bundle(), S.bundle(),
                                          sectors, terms, _params(), ex.no_parts())
     assert S.granted[0] == pytest.approx(90.0) and F.loans[0] == pytest.approx(90.0)

@@ -70,6 +70,10 @@ FLOWS: dict[str, str] = {
     "d_reserves": "change in reserves",
     "d_advances": "change in central-bank advances",
     "d_foreign_assets": "change in the central bank's foreign assets (the trade balance)",
+    # inclusive finance (docs/credit.md), last: rows of zeros at the end leave every column's sum, and so
+    # the runs without these instruments, unchanged to the bit
+    "relending_interest": "interest on central-bank re-lending for small and micro loans",
+    "d_relending": "change in central-bank re-lending for small and micro loans",
 }
 FLOW_NAMES = tuple(FLOWS)
 FLOW = {name: k for k, name in enumerate(FLOW_NAMES)}
@@ -82,6 +86,7 @@ ITEMS: dict[str, str] = {
     "bonds": "government bonds",
     "reserves": "reserves at the central bank",
     "advances": "central-bank advances to banks",
+    "relending": "central-bank re-lending to banks for small and micro loans (policy.relending_share)",
     "foreign_assets": "foreign assets of the central bank (its foreign-exchange reserves)",
     "fixed_capital": "fixed capital of the industries at book value",
     "other_assets": "receivables and inventories of the industries",

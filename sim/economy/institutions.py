@@ -239,9 +239,11 @@ class Institutions:
         self.excess = np.zeros(n)
         self.bonds = np.zeros(n)
         self.advances = np.zeros(n)
+        self.relend = np.zeros(n)
         self.bonds_cb = 0.0
         self._allocate()
-        self.fa = float(self.reserves.sum() + self.excess.sum() - self.bonds_cb - self.advances.sum())
+        self.fa = float(self.reserves.sum() + self.excess.sum() - self.bonds_cb - self.advances.sum()
+                        - self.relend.sum())
         if self.fa < 0:
             raise ValueError("economy: the central bank starts with negative foreign assets; raise "
                              "deposits_to_income or lower debt_to_gdp")
@@ -258,7 +260,7 @@ class Institutions:
         """Each bank's reserves plus bonds less advances, as its balance sheet implies: deposits plus
         equity less loans net of provisions."""
         B = self.m.banking.banks
-        return np.where(B.alive, B.deposits + self.dh_bank + B.equity - B.loans + B.provisions, 0.0)
+        return np.where(B.alive, B.deposits + self.dh_bank + B.equity - B.loans + B.provisions + self.relend, 0.0)
 
     def _allocate(self) -> None:
         """Required reserves on deposits; what is left buys bonds (pro rata when banks want more than
@@ -266,9 +268,10 @@ class Institutions:
         the central bank; the central bank holds the bonds banks do not."""
         B = self.m.banking.banks
         self._spread_household_deposits()
+        self._central_bank_channels()
         liq = self._liquidity_from_books()
         deps = np.where(B.alive, B.deposits + self.dh_bank, 0.0)
-        self.reserves[:] = self.e.required_reserve_ratio * np.maximum(deps, 0.0)
+        self.reserves[:] = self._reserve_ratio * np.maximum(deps, 0.0)
         rest = liq - self.reserves
         want = np.maximum(rest, 0.0)
         self.advances[:] = np.maximum(-rest, 0.0)
@@ -277,6 +280,14 @@ class Institutions:
         self.bonds[:] = want * scale
         self.excess[:] = want - self.bonds
         self.bonds_cb = self.debt - float(self.bonds.sum())
+
+    def _central_bank_channels(self) -> None:
+        """The central bank's inclusive-finance channels this month: re-lending for each bank's small
+        and micro loans (a central-bank asset, a bank liability; BankingSystem.relending_stock) and the
+        required reserve ratio each bank faces after the targeted cut (BankingSystem.rrr_cut)."""
+        bk = self.m.banking
+        self.relend[:] = bk.relending_stock()
+        self._reserve_ratio = self.e.required_reserve_ratio - bk.rrr_cut()
 
     def bank_income(self) -> np.ndarray:
         """This month's interest each bank earns on bonds and reserves, less what it pays on
@@ -287,10 +298,11 @@ class Institutions:
             "bond": e.bond_rate / 12.0 * self.bonds,
             "reserve": (e.reserve_rate * self.reserves + e.excess_reserve_rate * self.excess) / 12.0,
             "advance": (p.policy_rate + e.advance_spread) / 12.0 * self.advances,
+            "relending": p.relending_rate / 12.0 * self.relend,
             "household_deposit": dep / 12.0 * np.maximum(self.dh_bank, 0.0),
         }
         self._cb_bonds_interest = e.bond_rate / 12.0 * self.bonds_cb
-        return parts["bond"] + parts["reserve"] - parts["advance"] - parts["household_deposit"]
+        return parts["bond"] + parts["reserve"] - parts["advance"] - parts["relending"] - parts["household_deposit"]
 
     # ------------------------------------------------------------------------------------------
     # step 11: the month's accounts
@@ -389,7 +401,9 @@ class Institutions:
         M.pay("bond_interest", G, CB, self._cb_bonds_interest)
         M.pay("reserve_interest", CB, B, float(bp["reserve"].sum()))
         M.pay("advance_interest", B, CB, float(bp["advance"].sum()))
-        M.pay("central_bank_profit", CB, G, self._cb_bonds_interest + float(bp["advance"].sum() - bp["reserve"].sum()))
+        M.pay("relending_interest", B, CB, float(bp["relending"].sum()))
+        M.pay("central_bank_profit", CB, G, self._cb_bonds_interest + float(bp["advance"].sum() - bp["reserve"].sum())
+              + float(bp["relending"].sum()))
         M.pay("bank_operating_costs", B, H, bk.opex_total)
         M.pay("bank_taxes", B, G, bk.tax)
         M.pay("bank_dividends", B, H, bk.dividends)
@@ -431,16 +445,20 @@ class Institutions:
         M.stock_change("d_foreign_assets", W, d_liability=trade)
         M.stock_change("d_foreign_assets", CB, d_asset=trade)
         # the banks' new positions, from their books
-        before = (self.reserves.sum() + self.excess.sum(), self.bonds.sum(), self.bonds_cb, self.advances.sum())
+        before = (self.reserves.sum() + self.excess.sum(), self.bonds.sum(), self.bonds_cb, self.advances.sum(),
+                  self.relend.sum())
         self._allocate()
-        after = (self.reserves.sum() + self.excess.sum(), self.bonds.sum(), self.bonds_cb, self.advances.sum())
-        d_res, d_bonds_b, d_bonds_cb, d_adv = (float(a - b) for a, b in zip(after, before, strict=True))
+        after = (self.reserves.sum() + self.excess.sum(), self.bonds.sum(), self.bonds_cb, self.advances.sum(),
+                 self.relend.sum())
+        d_res, d_bonds_b, d_bonds_cb, d_adv, d_rel = (float(a - b) for a, b in zip(after, before, strict=True))
         M.stock_change("d_reserves", B, d_asset=d_res)
         M.stock_change("d_reserves", CB, d_liability=d_res)
         M.stock_change("d_bonds", B, d_asset=d_bonds_b)
         M.stock_change("d_bonds", CB, d_asset=d_bonds_cb)
         M.stock_change("d_advances", B, d_liability=d_adv)
         M.stock_change("d_advances", CB, d_asset=d_adv)
+        M.stock_change("d_relending", B, d_liability=d_rel)
+        M.stock_change("d_relending", CB, d_asset=d_rel)
         # the banks' books: loans move by transactions less gross losses
         loans_now = float(bk.banks.loans.sum())
         losses = float(ext[:, xe.X_WRITE_OFF].sum() + ext[:, xe.X_FUND_PAYOUT].sum())
@@ -499,6 +517,8 @@ class Institutions:
         put("reserves", CB, -res)
         put("advances", B, -float(self.advances.sum()))
         put("advances", CB, float(self.advances.sum()))
+        put("relending", B, -float(self.relend.sum()))
+        put("relending", CB, float(self.relend.sum()))
         put("foreign_assets", CB, self.fa)
         put("foreign_assets", W, -self.fa)
         put("fixed_capital", F, float(firm_stocks[0]))
@@ -514,7 +534,7 @@ class Institutions:
         S = self.sheet
         B_ = self.m.banking.banks
         nw = ITEM["net_worth"]
-        fin = [ITEM[k] for k in ("deposits", "loans", "bonds", "reserves", "advances", "foreign_assets")]
+        fin = [ITEM[k] for k in ("deposits", "loans", "bonds", "reserves", "advances", "relending", "foreign_assets")]
         return max(abs(-S[nw, B] - float(B_.equity[B_.alive].sum())), abs(S[nw, CB]),
                    float(np.abs(S[fin].sum(axis=1)).max()))
 

@@ -31,6 +31,9 @@ TERMS_FIELDS: dict[str, tuple[type, str]] = {
                              "whose interval holds it (`drawn_bank`)"),
     "exposure_unit": (np.float64, "largest loan to one real firm at one real bank of the modelled bank, yuan: the "
                                   "large-exposure limit times a real bank's net capital (kernels.exposure)"),
+    "sme_extension": (np.float64, "how far beyond a private SME's borrowing limit the bank lends, share of the "
+                                  "firm's assets (inclusive-lending target; BankingSystem.inclusive_terms)"),
+    "sme_rate_cut": (np.float64, "cut in the bank's SME rate paid for by central-bank re-lending, 1/yr"),
 }
 LendingTerms = namedtuple("LendingTerms", tuple(TERMS_FIELDS))
 
@@ -63,8 +66,10 @@ def lending_terms(banking) -> LendingTerms:
     may use up the room."""
     room, pdmax_sme, pdmax_large, discount, margin = banking.lending_conditions()
     unit = banking.exposure_units() if banking.cfg.market == "banks" else np.full(banking.banks.n_rows, np.inf)
+    extension, rate_cut = banking.inclusive_terms()
     return LendingTerms(margin=margin, room=room, pdmax_sme=pdmax_sme, pdmax_large=pdmax_large, discount=discount,
-                        size_cdf=banking.size_cdf[:banking.banks.n_rows], exposure_unit=unit)
+                        size_cdf=banking.size_cdf[:banking.banks.n_rows], exposure_unit=unit,
+                        sme_extension=extension, sme_rate_cut=rate_cut)
 
 
 def allocation_params(policy, banking, guaranteed_outstanding: float, bank_weight: float = 1.0) -> AllocationParams:
@@ -144,16 +149,17 @@ def allocate_credit_drawn(apps, pos, u, firms, banks, scratch, sectors, terms, p
 
 
 # columns of the applicant table (one row per applicant, in the order served)
-_REQ, _W, _PD, _LOANS, _OWN = 0, 1, 2, 3, 4
-_N_F = 5
+_REQ, _W, _PD, _LOANS, _OWN, _BEYOND, _ASSETS = 0, 1, 2, 3, 4, 5, 6
+_N_F = 7
 _AMT, _COVER, _FEE, _NEW_RATE = 0, 1, 2, 3
 
 
 @kernel(parallel=True)
 def _table(rows, slot, firms, scratch, sectors):
     """The applicant table in serving order: in line slot[j], for the applicant in row rows[j], its
-    request (scratch) within its limit (scratch), sector weight, default probability, loans and own
-    bank (fa), and 1 SME + 2 state-owned (flag). Reads only."""
+    request (scratch) within its limit (scratch), sector weight, default probability, loans, own
+    bank, the part of its request beyond its limit (0 unless its net worth is positive) and its assets
+    (fa), and 1 SME + 2 state-owned (flag). Reads only."""
     # the reads bound to locals before the loop, as in every parallel kernel (state.py)
     sector = firms.sector
     sme = firms.sme
@@ -161,6 +167,10 @@ def _table(rows, slot, firms, scratch, sectors):
     pd = firms.pd
     bank = firms.bank
     loans = firms.loans
+    cash = firms.cash
+    capital = firms.capital
+    other_assets = firms.other_assets
+    other_liab = firms.other_liab
     request = scratch.request
     limit = scratch.limit
     weight = sectors.weight
@@ -174,6 +184,9 @@ def _table(rows, slot, firms, scratch, sectors):
         if limit[i] < req:
             req = limit[i]
         fa[k, _REQ] = req
+        assets = cash[i] + capital[i] + other_assets[i]
+        fa[k, _ASSETS] = assets
+        fa[k, _BEYOND] = request[i] - req if assets - loans[i] - other_liab[i] > 0 else 0.0
         fa[k, _W] = weight[np.uint64(sector[i])]
         fa[k, _PD] = pd[i]
         fa[k, _LOANS] = loans[i]
@@ -194,7 +207,9 @@ def _serve(cand, fa, flag, rows, banks, terms, params, parts):
     loan there if it has no other lenders and the new bank's room and limit take its stock; else the
     new bank joins as a participant; the largest lender after is the lead (the firm's main bank,
     which keeps its deposits). SMEs take the fund's guarantee when it lowers their cost by more
-    than the fee, while the fund has room.
+    than the fee, while the fund has room. A bank short of its inclusive-lending target lends a
+    private SME beyond its borrowing limit, up to terms.sme_extension of the firm's assets, after the
+    part within the limit; re-lending lowers a bank's SME quote by terms.sme_rate_cut.
 
     Only the banks' room, books and the fund's room pass from one applicant to the next, so the
     callers gather the applicants' own data into a table in serving order first (`_table`, in
@@ -212,6 +227,11 @@ def _serve(cand, fa, flag, rows, banks, terms, params, parts):
     pdmax_large = terms.pdmax_large
     sme_discount = terms.discount
     unit = terms.exposure_unit
+    extension = terms.sme_extension
+    rate_cut = terms.sme_rate_cut
+    extends = False
+    for b in range(extension.shape[0]):
+        extends = extends or extension[b] > 0.0
     policy_rate = params.policy_rate
     sme_premium = params.sme_premium
     lgd = params.loss_given_default
@@ -243,13 +263,14 @@ def _serve(cand, fa, flag, rows, banks, terms, params, parts):
     lh = np.empty(MAX_LENDERS)
     for k in range(n_app):
         req = fa[k, _REQ]
-        if req <= 0:
+        is_sme = (flag[k] & 1) != 0
+        is_soe = (flag[k] & 2) != 0
+        beyond = fa[k, _BEYOND] if extends and is_sme and not is_soe else 0.0  # lent only by short banks
+        if req <= 0 and beyond <= 0:
             continue
         w = fa[k, _W]
         p = fa[k, _PD]
         stock = fa[k, _LOANS]
-        is_sme = (flag[k] & 1) != 0
-        is_soe = (flag[k] & 2) != 0
         mine = int(fa[k, _OWN])
         row = rows[k]
         lo, hi = lenders_of(prow, row)
@@ -283,7 +304,7 @@ def _serve(cand, fa, flag, rows, banks, terms, params, parts):
                 continue
             rate = policy_rate + bank_margin[b] + pd_net * lgd
             if is_sme:
-                rate += sme_premium * (1.0 - sme_discount[b])
+                rate += sme_premium * (1.0 - sme_discount[b]) - rate_cut[b]
             if b != mine:
                 rate += switch_cost  # relationship lending: moving to a new bank has a cost
             qb[n_q] = b
@@ -305,8 +326,10 @@ def _serve(cand, fa, flag, rows, banks, terms, params, parts):
                     best = q
             b = qb[best]
             qb[best] = -1
-            if rem <= 0.0:
+            if rem <= 0.0 and beyond <= 0.0:
                 break
+            if rem <= 0.0 and extension[b] <= 0.0:
+                continue  # only a bank that lends beyond the limit has anything left to lend
             at = -1
             for q in range(n_l):
                 if lb[q] == b:
@@ -330,19 +353,31 @@ def _serve(cand, fa, flag, rows, banks, terms, params, parts):
                     n_l += 1
                 else:
                     continue
-            x = cap - lh[at]
-            if x > rem:
-                x = rem
-            if rw > 0 and x * rw * w > bank_room[b]:
-                x = bank_room[b] / (rw * w)
-            if x <= 0.0:
-                continue
-            bank_loans[b] += w * x
-            bank_room[b] -= rw * w * x
-            lh[at] += x
-            rem -= x
-            amt += x
-            paid += (best_rate - (switch_cost if b != mine else 0.0)) * x
+            for part in range(2):  # within the firm's limit; then beyond it, at a bank short of its target
+                if part == 0:
+                    most = rem
+                elif beyond > 0.0 and extension[b] > 0.0:
+                    most = extension[b] * fa[k, _ASSETS]
+                    if most > beyond:
+                        most = beyond
+                else:
+                    break
+                x = cap - lh[at]
+                if x > most:
+                    x = most
+                if rw > 0 and x * rw * w > bank_room[b]:
+                    x = bank_room[b] / (rw * w)
+                if x <= 0.0:
+                    continue
+                bank_loans[b] += w * x
+                bank_room[b] -= rw * w * x
+                lh[at] += x
+                if part == 0:
+                    rem -= x
+                else:
+                    beyond -= x
+                amt += x
+                paid += (best_rate - (switch_cost if b != mine else 0.0)) * x
         if amt <= 0.0 and not moved:
             continue
         main = 0  # the largest lender leads (the firm's main bank, where its deposits go)

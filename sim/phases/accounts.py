@@ -46,6 +46,19 @@ class RecordsMixin:
             "output": st[:, acc.S_OUTPUT].copy(), "price_output": st[:, acc.S_PRICE_W].copy(),
         }
 
+    def _record_inclusive(self, t: int, guaranteed: float) -> None:
+        """Inclusive finance: the guarantee fund's capacity used, the banks' shortfall against the
+        inclusive-lending target, central-bank re-lending and the banks with the targeted RRR cut."""
+        p, bk, rec = self.policy, self.banking, self.rec
+        B = bk.banks
+        capacity = p.guarantee_leverage * p.guarantee_fund_capital * 1e9
+        rec["guarantee_fund_used", t] = guaranteed / capacity if capacity > 0 else np.nan
+        sme = np.where(B.alive, B.loans_sme, 0.0)
+        rec["inclusive_target_gap", t] = (float(np.dot(bk.inclusive_shortfall(), sme) / max(sme.sum(), 1e-300))
+                                          if p.inclusive_sme_target > 0 else np.nan)
+        rec["relending_outstanding", t] = float(bk.relending_stock().sum())
+        rec["targeted_rrr_banks", t] = float((bk.rrr_cut() > 0).sum() / max(int(B.alive.sum()), 1))
+
     def _record(self, t, demand, final, inc, ivt, ext, retired, entries, entry_cap, ptax) -> None:
         p, b, W = self.policy, self.b, self.weight
         rec = self.rec
@@ -140,6 +153,7 @@ class RecordsMixin:
         rec["bank_recapitalisation", t] = bk.resolution_cost()
         rec["deposit_insurance_payouts", t] = bk.insurance_cost
         rec["sfc_error", t] = self.sfc_error
+        self._record_inclusive(t, agg["credit_guaranteed"])
         # government and households
         taxes = float(inc[:, acc.I_VAT].sum() + inc[:, acc.I_CIT].sum())
         if self.tax0 is None:

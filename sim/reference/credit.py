@@ -113,7 +113,12 @@ class ReferenceCreditMixin:
         req = self.scratch.request[f.row]
         if self.scratch.limit[f.row] < req:
             req = self.scratch.limit[f.row]
-        if req <= 0:
+        assets = f.cash + f.capital + f.other_assets
+        # a bank short of its inclusive-lending target lends a private SME beyond its limit
+        beyond = 0.0
+        if f.sme and not f.soe and (terms.sme_extension > 0).any() and assets - f.loans - f.other_liab > 0:
+            beyond = self.scratch.request[f.row] - req
+        if req <= 0 and beyond <= 0:
             return fund_room
         w = self.weight[f.sector]
         lgd = params.loss_given_default
@@ -132,7 +137,7 @@ class ReferenceCreditMixin:
                 continue
             rate = params.policy_rate + terms.margin[b] + pd_net * lgd
             if f.sme:
-                rate += params.sme_premium * (1.0 - terms.discount[b])
+                rate += params.sme_premium * (1.0 - terms.discount[b]) - terms.sme_rate_cut[b]
             if b != f.bank:
                 rate += params.switching_cost
             quotes.append((rate, b))
@@ -146,8 +151,10 @@ class ReferenceCreditMixin:
         spread = max(w, params.bank_weight)
         rem, amt, paid, moved = req, 0.0, 0.0, False
         for step, (rate, b) in enumerate(sorted(quotes, key=lambda q: q[0])):  # stable: ties keep candidate order
-            if rem <= 0.0:
+            if rem <= 0.0 and beyond <= 0.0:
                 break
+            if rem <= 0.0 and terms.sme_extension[b] <= 0.0:
+                continue
             at = next((j for j, h in enumerate(held) if h[0] == b), -1)
             cap = terms.exposure_unit[b] * spread / w  # one real firm's loan this bank may hold
             if at < 0:
@@ -164,17 +171,25 @@ class ReferenceCreditMixin:
                     at = len(held) - 1
                 else:
                     continue
-            x = min(cap - held[at][1], rem)
-            if rw > 0 and x * rw * w > terms.room[b]:
-                x = terms.room[b] / (rw * w)
-            if x <= 0.0:
-                continue
-            banks[b].lend(w * x)
-            terms.room[b] -= rw * w * x
-            held[at][1] += x
-            rem -= x
-            amt += x
-            paid += (rate - (params.switching_cost if b != mine else 0.0)) * x
+            # within the firm's limit; then beyond it, at a bank short of its target
+            for part in (0, 1):
+                if part == 1 and not (beyond > 0.0 and terms.sme_extension[b] > 0.0):
+                    break
+                most = rem if part == 0 else min(terms.sme_extension[b] * assets, beyond)
+                x = min(cap - held[at][1], most)
+                if rw > 0 and x * rw * w > terms.room[b]:
+                    x = terms.room[b] / (rw * w)
+                if x <= 0.0:
+                    continue
+                banks[b].lend(w * x)
+                terms.room[b] -= rw * w * x
+                held[at][1] += x
+                if part == 0:
+                    rem -= x
+                else:
+                    beyond -= x
+                amt += x
+                paid += (rate - (params.switching_cost if b != mine else 0.0)) * x
         if amt <= 0.0 and not moved:
             return fund_room
         main = max(range(len(held)), key=lambda j: (held[j][1], -j))  # the largest lender leads (first among equals)

@@ -326,6 +326,24 @@ class Policy(Strict):
     inclusive_concession: float = meta(0.5, "How far a bank fully short of its SME target relaxes: share of "
                                        "pd_max added and of the SME premium waived.", "share", "assumption",
                                        ge=0, le=1)
+    inclusive_unsecured: float = meta(0.0, "How far beyond a private SME's borrowing limit a bank fully short of "
+                                      "its SME target lends, share of the firm's assets (scaled by the shortfall; "
+                                      "docs/credit.md).", "share of assets", "assumption; CBIRC 2019: banks "
+                                      "assessed on inclusive loan growth, met with unsecured credit loans", ge=0, le=1)
+    targeted_rrr_cut: float = meta(0.0, "Targeted cut of the required reserve ratio for banks that meet "
+                                   "targeted_rrr_threshold (docs/credit.md).", "share of deposits",
+                                   "PBOC 2017-09-30: 0.5 pp (first tier) to 1.5 pp (second tier); dynamic evaluation "
+                                   "from 2019-01-25 (PBOC via Xinhua)", ge=0, le=0.2)
+    targeted_rrr_threshold: float = meta(0.1, "SME loans over all loans a bank needs for the targeted RRR cut.",
+                                         "share", "PBOC 2017-09-30: inclusive loans 1.5% (first tier) or 10% (second "
+                                         "tier) of the balance or of the year's new loans", ge=0, le=1)
+    relending_share: float = meta(0.0, "Share of each bank's SME loans funded by central-bank re-lending at "
+                                  "relending_rate (docs/credit.md).", "share", "PBOC 2019-07-31: quota 369.5 bn "
+                                  "yuan (226.7 bn drawn end-June 2019); CBIRC 2020: inclusive loans 11.6 trn at "
+                                  "end-2019; 369.5 / 11,600 = 0.032", ge=0, le=1)
+    relending_rate: float = meta(0.0275, "Rate the central bank charges on re-lending for small and micro loans.",
+                                 "1/yr", "PBOC via China Daily 2020-02-27: one-year rate cut by 0.25 pp to 2.5% "
+                                 "(2.75% in 2019)", ge=0, le=0.3)
     guarantee_fund_capital: float = meta(66.1, "Capital of the financing-guarantee fund (0 = no fund).",
                                          "bn yuan", "MOF 2018: National Financing Guarantee Fund 66.1 bn", ge=0)
     guarantee_leverage: float = meta(10.0, "Guarantees outstanding the fund may write per yuan of capital.",
