@@ -185,6 +185,13 @@ def chromium():
     return CHROMIUM
 
 
+def _default_sigint() -> None:
+    """In the server's process before it runs: Ctrl-C's default action. A child inherits an ignored
+    SIGINT (a test worker may ignore it) and Python then leaves it ignored, so the server never saw the
+    test's Ctrl-C (a clean checkout's CI run waited 30 s for it to stop)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.fixture
 def explorer(tmp_path_factory):
     """`sim explore --port FREE --no-browser` in a subprocess, the page's assets from npm (CI reaches
@@ -197,7 +204,7 @@ def explorer(tmp_path_factory):
     with open(log, "w") as out:
         proc = subprocess.Popen([sys.executable, "-m", "sim.cli", "explore", "--host", "127.0.0.1", "--port",
                                  str(port), "--no-browser", "--assets-from-npm"], stdout=out, stderr=subprocess.STDOUT,
-                                cwd=ROOT)
+                                cwd=ROOT, preexec_fn=_default_sigint)
     try:
         url = f"http://127.0.0.1:{port}/"
         end = time.monotonic() + 180
