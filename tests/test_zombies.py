@@ -45,10 +45,9 @@ def _sectors() -> SectorTables:
 def _exit_month(F: Firms, B: Banks, params, u: float = 0.0):
     """The model's exit step on these rows, each leaving row's rollover uniform `u`."""
     writeoff, table = np.zeros(1), np.zeros((N_S, xe.N_EXIT))
-    rows, part, part_bank, part_dep = xe.exit_decisions(F.bundle(), B.bundle(), _sectors(), params, np.zeros(N_S),
-                                                        N_S)
-    _, gap = xe.exit_books(rows, np.full(rows.shape[0], u), F.bundle(), B.bundle(), _sectors(), params, writeoff,
-                           table, np.zeros((N_S, 3)), ex.no_parts(), part, part_bank, part_dep)
+    decided = xe.exit_decisions(F.bundle(), B.bundle(), _sectors(), params, np.zeros(N_S), N_S)
+    _, gap = xe.exit_books(decided, np.full(decided[0].shape[0], u), F.bundle(), B.bundle(), _sectors(), params,
+                           writeoff, table, np.zeros((N_S, 3)), ex.no_parts())
     return table, gap
 
 

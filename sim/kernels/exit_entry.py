@@ -108,13 +108,14 @@ def exit_params(behaviour, book_overdrafts: bool = False, banking=None, policy=N
 
 @kernel
 def is_zombie(age, weak_months):
-    """The OECD zombie: at least ten years old, interest coverage below one for three years."""
-    return age >= ZOMBIE_AGE_MONTHS and weak_months >= ZOMBIE_WEAK_MONTHS
+    """The OECD zombie: at least ten years old, interest coverage below one for three years (one
+    firm's values in the kernels; arrays through its Python code, `zombie_flags`)."""
+    return (age >= ZOMBIE_AGE_MONTHS) & (weak_months >= ZOMBIE_WEAK_MONTHS)
 
 
 def zombie_flags(age: np.ndarray, weak_months: np.ndarray) -> np.ndarray:
     """`is_zombie` over arrays (live or not: callers mask)."""
-    return (age >= ZOMBIE_AGE_MONTHS) & (weak_months >= ZOMBIE_WEAK_MONTHS)
+    return is_zombie.py_func(age, weak_months)
 
 
 @kernel
@@ -414,13 +415,15 @@ def exit_decisions(firms, banks, sectors, params, min_share, n_sectors):
 
 
 @kernel
-def exit_books(rows, u, firms, banks, sectors, params, writeoff, table, totals, parts, part, part_bank, part_dep):
-    """The second pass of `exits`, serial, over the rows `exit_decisions` found leaving (in row order;
-    `u`: a uniform for each, stream `evergreening`): estates are liquidated; a firm that would
+def exit_books(decided, u, firms, banks, sectors, params, writeoff, table, totals, parts):
+    """The second pass of `exits`, serial, over the rows `exit_decisions` found leaving (`decided`: its
+    result, the rows in row order and the survivors' sums by chunk; `u`: a uniform for each row,
+    stream `evergreening`): estates are liquidated; a firm that would
     default is first offered the rescue (`_rescue`: soft budget, evergreening), then defaults;
     the others close. Sums the survivors (the rescued included) into `totals` (sector: live firms,
     capacity, pipeline), the zombies into the table; returns the survivors' deposits and the largest
     gap between a bank's books and its firms' loans."""
+    rows, part, part_bank, part_dep = decided
     table[:, :] = 0.0
     firm_side = np.zeros(banks.loans.shape[0])
     alive = firms.alive
@@ -503,9 +506,8 @@ def exits(firms, banks, sectors, params, min_share, writeoff, table, totals, par
 
 
 def _exits(decide, book, firms, banks, sectors, params, min_share, writeoff, table, totals, parts):
-    rows, part, part_bank, part_dep = decide(firms, banks, sectors, params, min_share, totals.shape[0])
-    return book(rows, np.ones(rows.shape[0]), firms, banks, sectors, params, writeoff, table, totals, parts, part,
-                part_bank, part_dep)
+    decided = decide(firms, banks, sectors, params, min_share, totals.shape[0])
+    return book(decided, np.ones(decided[0].shape[0]), firms, banks, sectors, params, writeoff, table, totals, parts)
 
 
 def _exits_py(*args):

@@ -14,7 +14,7 @@ from ..kernels import sums
 from ..kernels.shocks import laplace_quantiles
 from ..rng import fill_uniforms
 from ..scenario.schema import SECTORS
-from .setup import SHEET
+from .setup import SHEET, leverage_ratio
 
 N_S = len(SECTORS)
 
@@ -87,8 +87,7 @@ class EntryMixin:
         j = np.arange(total) - start[sec]
         us, zs = u[sec, j], z[sec, j]
         wedge = laplace_quantiles(u_wedge[sec, j], b.cost_wedge_scale)
-        d0 = b.debt_to_assets
-        lev_target = 1.0 / (1.0 + np.exp(-(math.log(d0 / (1.0 - d0)) + b.leverage_dispersion * z_lev[sec, j])))
+        lev_target = leverage_ratio(b, 0.0, z_lev[sec, j])  # private SMEs: no shift
         cap = b.entrant_size * self.median_capacity[sec] * np.exp(0.5 * zs)
         for s in np.flatnonzero((counts > 0) & (p.capacity_cap > 0)):  # entrants, too, stay under a cap
             sl = slice(start[s], start[s + 1])

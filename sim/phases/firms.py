@@ -121,11 +121,10 @@ class FirmPhasesMixin:
         bk = self.banking
         params = self.exit_params()
         firms, banks, sectors = self.firms.bundle(), bk.banks.bundle(), sector_tables(self)
-        rows, part, part_bank, part_dep = xe.exit_decisions(firms, banks, sectors, params, min_share,
-                                                            self._totals.shape[0])
-        u = self._draws["evergreening"].at(rows)  # the banks' rollover decisions (leaving rows only)
-        deposits, gap = xe.exit_books(rows, u, firms, banks, sectors, params, bk.writeoff, self._exits, self._totals,
-                                      bk.parts, part, part_bank, part_dep)
+        decided = xe.exit_decisions(firms, banks, sectors, params, min_share, self._totals.shape[0])
+        u = self._draws["evergreening"].at(decided[0])  # the banks' rollover decisions (leaving rows only)
+        deposits, gap = xe.exit_books(decided, u, firms, banks, sectors, params, bk.writeoff, self._exits,
+                                      self._totals, bk.parts)
         bk.drop_dead_parts()
         self._totals_ok = True  # the survivors' totals (forced closures, if any, invalidate them)
         return float(deposits), float(gap)

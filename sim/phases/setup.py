@@ -258,9 +258,7 @@ class SetupMixin:
         u = g.random(n)
         large = F.capacity[sl] >= b.sme_revenue_threshold / 12.0
         shift = np.where(F.soe[sl], b.soe_leverage_shift, 0.0) + np.where(large, b.large_leverage_shift, 0.0)
-        d0 = b.debt_to_assets
-        logit = math.log(d0 / (1.0 - d0)) + shift + b.leverage_dispersion * z[0]
-        ratio = 1.0 / (1.0 + np.exp(-logit))
+        ratio = leverage_ratio(b, shift, z[0])
         cash_mult = np.exp(b.liquidity_dispersion * z[1])
         wedge = laplace_quantiles(u, b.cost_wedge_scale)
         loss_months = self._survivors_history(wedge, n)
@@ -319,3 +317,11 @@ class SetupMixin:
         self.shocks = g.standard_normal((self.months, N_S + 1))
         g = self.streams["innovation"]
         self.frontier_shocks = g.standard_normal((self.months, 2, N_S))
+
+
+def leverage_ratio(b, shift, z):
+    """A firm's liabilities-to-assets ratio: logit-normal around `debt_to_assets`, logit sd
+    `leverage_dispersion` (standard normal z), shifted by `shift` (state-owned, large firms): the
+    opening spread (`_disperse_sheets`) and entrants' targets (`_entry`)."""
+    d0 = b.debt_to_assets
+    return 1.0 / (1.0 + np.exp(-(math.log(d0 / (1.0 - d0)) + shift + b.leverage_dispersion * z)))
