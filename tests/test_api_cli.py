@@ -100,7 +100,10 @@ def test_tidy_tables_have_one_row_per_observation():
     gdp = df[df.variable == "gdp"]
     assert len(gdp) == 13 and gdp.sector.isna().all() and gdp.size_class.isna().all()  # not repeated
     assert len(df[df.variable == "output"]) == 13 * 10 and len(df[df.variable == "credit"]) == 13 * 2
-    assert not df.duplicated(["time", "sector", "size_class", "category", "variable"]).any()
+    keys = [c for c in df.columns if c not in ("value", "units")]  # every coordinate (flow, institution, item too)
+    assert {"flow", "institution", "item"} <= set(keys)  # the default closed economy's accounts are in the table
+    assert not df.duplicated(keys).any()
+    assert len(df[df.variable == "tfm"]) == 13 * ds.sizes["flow"] * ds.sizes["institution"]
     assert len(df[df.variable == "npl_by_category"]) == 13 * 5
     assert (df[df.variable == "output"].units == "yuan/month").all()
     wide = ds.sim.to_frame(wide=True)

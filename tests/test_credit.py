@@ -69,7 +69,9 @@ def test_lower_guarantee_fee_takes_more_guarantees(tmp_path, base):
 
 
 def test_higher_capital_requirement_lowers_credit(tmp_path, base):
-    tight = run_text(tmp_path, "[policy]\nmin_capital_ratio = 0.14\n", seed=SEED, months=36, firms=4000)
+    """A requirement that binds: the banks of the (closed) baseline hold about 15% of risk-weighted
+    assets in capital after three years, so 0.14 hardly binds there; 0.16 does."""
+    tight = run_text(tmp_path, "[policy]\nmin_capital_ratio = 0.16\n", seed=SEED, months=36, firms=4000)
     assert float(tight.credit_total[-1]) < float(base.credit_total[-1])
     assert float(tight.credit_new.sum()) < float(base.credit_new.sum())
     growth = lambda ds: float(ds.credit_total[-1] / ds.credit_total[0])  # noqa: E731
@@ -109,9 +111,8 @@ def test_wave_of_defaults_cuts_bank_equity_then_lending(baseline):
     F = twins[1].firms
     alive = np.flatnonzero(F.alive)
     big = alive[np.argsort(-F.loans[alive] * twins[1].weight[F.sector[alive]])][: alive.size // 20]
-    F.capital[big] = 0.0  # the wave: these firms' assets are gone
-    F.cash[big] = 0.0
-    F.other_assets[big] = 0.0
+    F.capital[big] = 0.0  # the wave: these firms' plant, receivables and inventories are gone
+    F.other_assets[big] = 0.0  # (their deposits stay: the closed economy's accounts track deposits as flows)
     for m in twins:
         for _ in range(18):
             m.step()

@@ -149,8 +149,10 @@ def test_bad_economy_values_exit_2_naming_file_and_key(tmp_path, body, key):
     assert not out.exists()
 
 
-def test_open_economy_outputs_have_no_accounts():
-    ds = sim.run(SCENARIOS / "baseline.toml", firms=1000, months=2, seed=1, quiet=True)
+def test_the_closed_economy_is_the_default_and_open_outputs_have_no_accounts():
+    assert sim.load_scenario(SCENARIOS / "baseline.toml").economy.closure == "closed"
+    sc = sim.load_scenario(SCENARIOS / "baseline.toml", firms=1000, months=2, **{"economy.closure": "open"})
+    ds = sim.run(sc, seed=1, quiet=True)
     assert "tfm" not in ds and "flow" not in ds.dims
     assert len(INSTITUTIONS) == 7 and FLOW["wages"] >= 0
 
@@ -179,7 +181,8 @@ def test_sim_accounts_prints_a_month_that_closes(tmp_path):
     assert lines[-1].replace("| **sum** |", "").replace("|", "").split() == ["0"] * 8
     r = CliRunner().invoke(main, ["accounts", str(tmp_path / "run.nc"), "--month", "2031-01"])
     assert r.exit_code == 2 and "2031-01" in r.stderr
-    sim.run(SCENARIOS / "baseline.toml", firms=300, months=1, seed=1, quiet=True).to_netcdf(tmp_path / "open.nc")
+    sc = sim.load_scenario(SCENARIOS / "baseline.toml", firms=300, months=1, **{"economy.closure": "open"})
+    sim.run(sc, seed=1, quiet=True).to_netcdf(tmp_path / "open.nc")
     r = CliRunner().invoke(main, ["accounts", str(tmp_path / "open.nc")])
     assert r.exit_code == 2 and "closure" in r.stderr
 

@@ -80,7 +80,7 @@ TARGET = "inclusive_sme_target = 0.3\n"
 
 
 def _run(tmp_path, body, closed=False, firms=600, months=12, name="s.toml"):
-    over = {"economy.closure": "closed"} if closed else {}
+    over = {"economy.closure": "closed" if closed else "open"}
     sc = sim.load_scenario(write_scenario(tmp_path, SCHEDULE + body, name=name), firms=firms, months=months, **over)
     return sim.run(sc, seed=3, quiet=True)
 

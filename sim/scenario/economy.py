@@ -46,7 +46,7 @@ class Economy(Strict):
     _section: ClassVar[str] = "economy"
 
     closure: Literal["open", "closed"] = meta(
-        "open", "How final demand is paid. 'open': final demand follows trend, prices and an income index "
+        "closed", "How final demand is paid. 'open': final demand follows trend, prices and an income index "
         "(nobody's budget; the accounts of firms and banks close, the economy's do not). 'closed': households, "
         "government, the rest of the world and the rest of the domestic economy buy it out of their budgets, and "
         "the transaction-flow matrix closes every month (output tfm, balance_sheet).", "-",
