@@ -329,7 +329,10 @@ def test_exposure_limit_binds_at_setup_entry_and_lending(baseline, monkeypatch):
 
 
 CALM = {"behaviour.order_jump_prob": 0.0, "behaviour.cost_wedge_scale": 0.0, "behaviour.leverage_dispersion": 0.0,
-        "behaviour.liquidity_dispersion": 0.0, "behaviour.soe_leverage_shift": 0.0, "behaviour.loss_months_exit": 12}
+        "behaviour.liquidity_dispersion": 0.0, "behaviour.soe_leverage_shift": 0.0, "behaviour.loss_months_exit": 12,
+        # no rescues: an unlimited bank, thinly capitalised, would roll its one large borrower over
+        # (evergreening) instead of taking the loss the limit is there to prevent
+        "banking.evergreening": False, "policy.soft_budget": False}
 
 
 def test_bank_failures_far_fewer_with_the_exposure_limit():

@@ -68,10 +68,11 @@ def _lockstep(sc, months, prepare=None):
     return fast, ref
 
 
-@pytest.mark.parametrize("case", ["miit_2019", "stress", "closed", "closed_stress"])
+@pytest.mark.parametrize("case", ["open", "open_stress", "closed", "closed_stress"])
 def test_reference_matches_engine_step_by_step(tmp_path, case):
-    closed = {"economy.closure": "closed"} if case.startswith("closed") else {}
-    if case in ("miit_2019", "closed"):
+    # both closures: the closed economy is the default, the open one is kept for contrast
+    closed = {"economy.closure": "closed" if case.startswith("closed") else "open"}
+    if case in ("open", "closed"):
         sc = sim.load_scenario(SCENARIOS / "miit_2019.toml", firms=500, months=18, seed=4, **closed)
     else:
         for f in SCENARIOS.glob("*.toml"):
@@ -83,7 +84,7 @@ def test_reference_matches_engine_step_by_step(tmp_path, case):
     d = fast.rec.data
     # the mechanisms were exercised
     assert np.nansum(d["exits_forced"]) > 0 and np.nansum(d["upgrades"]) > 0 and np.nansum(d["entries"]) > 0
-    if case in ("miit_2019", "closed"):
+    if case in ("open", "closed"):
         assert np.nansum(d["credit_guaranteed"]) > 0
     else:
         assert np.nansum(d["exits_bankruptcy"]) > 0 and np.nansum(d["bank_failures"]) > 0

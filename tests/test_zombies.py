@@ -143,10 +143,12 @@ def test_the_government_pays_the_soft_budget_and_the_accounts_close(closed_soft)
 
 
 def test_without_rescues_the_same_shock_leaves_more_defaults(tmp_path):
-    """Switching both rescues off (the default): no rollovers, no transfers, and more firms default."""
+    """Switching both rescues off (they are on by default): no rollovers, no transfers, and more firms
+    default."""
     body = '[economy]\nclosure = "closed"\n[schedule."2019-03"]\npolicy_rate = 0.15\n'
-    on = run_text(tmp_path, body + "[banking]\nevergreening = true\n[policy]\nsoft_budget = true\n", months=18)
-    off = run_text(tmp_path, body, months=18)
+    on = run_text(tmp_path, body, months=18)
+    off = run_text(tmp_path, body + "[banking]\nevergreening = false\n[policy]\nsoft_budget = false\n", months=18)
+    assert float(on["evergreen_credit"].sum()) > 0.0 and float(on["soft_budget_support"].sum()) > 0.0
     assert float(off["evergreen_credit"].sum()) == 0.0 and float(off["soft_budget_support"].sum()) == 0.0
     assert float(off["defaults"].sum()) > float(on["defaults"].sum())
 
