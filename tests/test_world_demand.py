@@ -112,3 +112,12 @@ def test_bad_values_exit_2_naming_file_and_key(tmp_path, line, key):
         r = CliRunner().invoke(main, ["validate", str(path)])
         assert r.exit_code == 2 and key in r.output + (r.stderr if r.stderr_bytes is not None else "")
 
+
+def test_the_history_scenario_dates_world_demand_and_tariffs():
+    from .conftest import SCENARIOS
+
+    sc = sim.load_scenario(SCENARIOS / "history" / "decapacity_2016.toml")
+    dated = {m: ch for m, ch in sc.schedule.items() if ch.world_demand is not None or ch.tariff_abroad is not None}
+    assert dated, "the history run has no dated world demand or tariffs abroad"
+    assert any(ch.tariff_abroad is not None for m, ch in dated.items() if m.startswith("2018"))
+    assert any(ch.world_demand is not None for m, ch in dated.items() if m.startswith("2020"))
