@@ -121,3 +121,26 @@ def test_the_history_scenario_dates_world_demand_and_tariffs():
     assert dated, "the history run has no dated world demand or tariffs abroad"
     assert any(ch.tariff_abroad is not None for m, ch in dated.items() if m.startswith("2018"))
     assert any(ch.world_demand is not None for m, ch in dated.items() if m.startswith("2020"))
+
+
+def test_the_history_world_demand_is_the_wto_series_over_its_trend():
+    """The scenario's yearly index is derived from sim/data/history/trade.toml, not typed in: world trade
+    volume relative to its 2012-2015 trend, from January of each year (2020 by quarter: its mean is the
+    year's -5.3%)."""
+    from sim.hindcast.data import load_history
+
+    from .conftest import SCENARIOS
+
+    h = load_history()
+    trend = 1.0 + h.value("world_trade_volume_trend", 2015) / 100.0
+    sc = sim.load_scenario(SCENARIOS / "history" / "decapacity_2016.toml")
+    level = 1.0
+    for y in range(2016, 2020):
+        level *= 1.0 + h.value("world_trade_volume_growth", y) / 100.0
+        assert sc.schedule[f"{y}-01"].world_demand == pytest.approx(level / trend ** (y - 2015), abs=1e-4)
+    quarters = [sc.schedule[m].world_demand for m in ("2020-01", "2020-04", "2020-07", "2020-10")]
+    year = level * (1.0 + h.value("world_trade_volume_growth", 2020) / 100.0) / trend**5
+    assert np.mean(quarters) == pytest.approx(year, abs=1e-4)
+    q2 = level * (1.0 + [p.value for p in h.series["world_trade_volume_growth_quarterly"].points
+                         if p.quarter == 2][0] / 100.0) / trend**5
+    assert quarters[1] == pytest.approx(q2, abs=1e-4)
