@@ -149,4 +149,12 @@ class MonetaryRegulator(Regulator):
                    "pledge_haircut", "bank_resolution")
 
 
-REGULATORS = (FiscalAuthority, EnergyRegulator, IndustryRegulator, MonetaryRegulator)
+class RestOfWorld(Regulator):
+    """Not a regulator: the conditions abroad the model does not generate, world demand and the tariffs
+    China's exports face, entered as dated scenario inputs the way instruments are (sim.economy.institutions
+    .export_factor)."""
+
+    instruments = ("world_demand", "tariff_abroad")
+
+
+REGULATORS = (FiscalAuthority, EnergyRegulator, IndustryRegulator, MonetaryRegulator, RestOfWorld)

@@ -8,7 +8,10 @@ Demand (step 2). Each buyer spends a budget and orders what it buys at the price
   stay at their 2019 ratio when income grows as households expect (expected growth learned from
   their income, `economy.growth_learning`);
 - the government spends what its budget rule allows (`economy.budget_rule`);
-- the rest of the world buys exports X_s = X0_s e^(g_s t) (p_s/p0_s)^(-export_elasticity);
+- the rest of the world buys exports X_s = X0_s e^(g_s t) (p_s/p0_s)^(-export_elasticity) W_s
+  (1 + T_s)^(-export_elasticity): W_s world import volume relative to the trend path
+  (`policy.world_demand`), T_s the average additional tariff abroad (`policy.tariff_abroad`),
+  which raises the foreign buyer's price by (1 + T_s) (`export_factor`);
 - the rest of the domestic economy (construction, infrastructure, other industries' equipment)
   buys goods in proportion to its sales last month.
 Households and government split their budgets over goods by shares w_s (p_s/P)^(1-e_s) drift_s,
@@ -39,6 +42,28 @@ from ..scenario.schema import SECTORS
 from .accounts import CB, FLOW, ITEM, ITEM_NAMES, B, F, G, H, Matrix, R, W, scale_of
 
 TRN = 1e12
+
+
+def export_factor(policy, export_elasticity: float) -> np.ndarray:
+    """Foreign demand for each sector's exports relative to the calibrated path: world import volume
+    times the foreign buyer's price effect of the tariffs abroad,
+    F_s = world_demand_s (1 + tariff_abroad_s)^(-export_elasticity).
+
+    The standard export demand function (Goldstein and Khan, Handbook of International Economics
+    1985, ch. 20): exports rise with foreign demand (unit elasticity: the sectors' trend already carries
+    the world's trend, so `world_demand` is the deviation from it) and fall with the buyer's relative
+    price. A tariff raises the buyer's price by (1 + tariff), the Chinese price unchanged: the 2018-19 US
+    tariffs passed almost fully to US buyers (Amiti, Redding and Weinstein, JEP 2019; Fajgelbaum et al.,
+    QJE 2020). The elasticity is `economy.export_elasticity`, the one the domestic price meets. Exactly 1
+    when neither input is set."""
+    return policy.world_demand * (1.0 + policy.tariff_abroad) ** (-export_elasticity)
+
+
+def open_export_factor(policy, economy) -> np.ndarray:
+    """The open closure's final demand has no separate export part: the factor applies to the export share
+    of each sector's final demand at the start (`economy.export_share`), 1 + x_s (F_s - 1)."""
+    x_share = np.array([economy.export_share[s] for s in SECTORS])
+    return 1.0 + x_share * (export_factor(policy, economy.export_elasticity) - 1.0)
 
 
 class Institutions:
@@ -156,7 +181,8 @@ class Institutions:
         denom = w.sum() + self.gamma0_rest
         g_budget, g_rest = g_total * w / denom, g_total * self.gamma0_rest / denom
         # rest of the world and rest of the economy
-        x = self.x0 * np.exp(m.growth * t / 12.0) * np.exp(cycle) * (base / self.base0) ** (-e.export_elasticity)
+        x = (self.x0 * np.exp(m.growth * t / 12.0) * np.exp(cycle) * (base / self.base0) ** (-e.export_elasticity)
+             * export_factor(p, e.export_elasticity))
         activity = 1.0 if self.s_r_prev is None else self.s_r_prev / self.s_r0
         rd = self.rd0 * activity * drift * (base / self.base0 / price_rest) ** (-m.elasticity)
         dom = 1.0 - self.m_share

@@ -271,13 +271,28 @@ another -10% in 2019; the guarantee fund from July 2018; the NEV subsidy steps; 
 rate cuts of 2019-20; and the 2019 package of `scenarios/miit_2019.toml` on its 2019 dates. Every
 number's source is in the file's comments.
 
-What it leaves out, and why: **world demand and the 2018-19 trade tensions** (the schema has no
-dated lever for export demand: `[economy]` export shares are start values and `[schedule]` changes
-`[policy]` only); the **~140 Mt of "ditiaogang"** induction-furnace capacity closed by mid-2017 (it
-was outside the official capacity and output statistics the calibration starts from, so there is no
-model capacity to close; its output passing to licensed mills would need a one-off demand shift); the
-**11% -> 10% -> 9% VAT band** (one rate on purchased inputs in the schema); **coal and coke
-prices** (no sourced series at hand). Demand trends are the 2019 table's assumptions, not fitted.
+The rest of the world enters as dated inputs, never fitted to the series scored here:
+`policy.world_demand`, world merchandise trade volume (WTO) relative to its 2012-2015 trend of 2.5% a
+year (the sectors' demand trends carry the world's), by year and in 2020 by quarter (0.99 in 2016,
+1.01-1.02 in 2017-18, 0.99 in 2019, 0.82 in the second quarter of 2020); and `policy.tariff_abroad`,
+the US tariffs on China's exports averaged over all of a sector's exports: Section 232 on steel and
+aluminium from March 2018 times the US share of those exports (1.1% and 15.9%), and the Section 301
+lists of July-September 2018, May and September 2019 and February 2020 as Bown's average additional US
+tariff on China (PIIE) times the US share of China's exports (19.2%), for every manufacturing
+sector alike (up to 3.3% in September 2019). Exports fall by the factor (1 + T) to the power of minus the
+export price elasticity (`economy.export_elasticity`, docs/model.md). World trade is not China's export
+market: China's exports in yuan grew 5.0% in 2019 and 4.0% in 2020 (GACC; a weaker yuan, and market
+share in 2020) while world trade volume fell 0.1% and 5.3%, so a closed run's exports grow 0.6% and
+-3.2% in those years with the inputs against 5.0% and 5.0% without them (2 seeds, 5000 firms), and in
+2020 the fall in world demand stands in part for the domestic lockdown the scenario does not contain.
+
+What it leaves out, and why: **China's retaliation and the trade tensions' effect on confidence and
+investment** (no channel: import shares are start values); the **~140 Mt of "ditiaogang"**
+induction-furnace capacity closed by mid-2017 (it was outside the official capacity and output
+statistics the calibration starts from, so there is no model capacity to close; its output passing
+to licensed mills would need a one-off demand shift); the **11% -> 10% -> 9% VAT band** (one rate on
+purchased inputs in the schema); **coal and coke prices** (no sourced series at hand). Demand trends
+are the 2019 table's assumptions, not fitted.
 
 The benchmarks here: the random walk forecasts 2016 from the 2015 observation and each later year
 from the year before; the **AR(1) is undefined** for every series, because it is fitted on the
@@ -301,10 +316,12 @@ NOT_BUILT = """
 ## Not built yet (the rest of issue 21)
 
 - **More to estimate on.** The estimation above has three years of six series for three
-  parameters; the price boom of 2016-17 (fuel prices) and the trade tensions are not inputs, so the
-  estimates absorb what the scenario leaves out.
-- **Dated inputs the schema cannot take.** World demand and the 2018-19 trade tensions, the
-  ditiaogang closures, fuel prices and the lower VAT band (see the history section).
+  parameters; the price boom of 2016-17 (fuel prices) is not an input, so the estimates absorb what
+  the scenario leaves out.
+- **Dated inputs the schema cannot take.** The ditiaogang closures, fuel prices and the lower VAT
+  band (see the history section). World demand and the tariffs abroad are inputs since
+  `policy.world_demand` and `policy.tariff_abroad`; China's retaliation and the trade tensions'
+  effect on confidence and investment are not.
 - **The 2016 calibration's weak rows.** Chemicals, machinery, electronics and textiles hold their 2019
   revenue, nine sectors their 2019 firm counts, and five take a utilisation of 74% (no 2015 sector
   table was found); the aluminium capacity and the steel, cement and glass profit margins of 2015
@@ -375,8 +392,8 @@ def history_reading(ds: xr.Dataset) -> str:
             f"- **Profits.** The model's industrial profits grow {m('industrial_profit_growth', 2017)}% in 2017 "
             f"(observed {o('industrial_profit_growth', 2017)}%, the price boom) and "
             f"{m('industrial_profit_growth', 2019)}% in 2019 (observed {o('industrial_profit_growth', 2019)}%): "
-            "in the run the VAT cut and tight heavy industry lift margins in 2019, while the demand slowdown and "
-            "trade tensions of 2018-2019 are not in it.")
+            "in the run the VAT cut and tight heavy industry lift margins in 2019; world trade and the US tariffs "
+            "are inputs, the domestic demand slowdown of 2018-2019 is not.")
     if "vat_revenue_growth" in ds.series.values:
         out.append(
             f"- **VAT.** VAT revenue growth beats the random walk (error {err('vat_revenue_growth')} against "
@@ -499,8 +516,9 @@ def history_section(ds19: xr.Dataset, ds16: xr.Dataset, seconds: float) -> str:
 def render_page(h: History, run_text: str, history_text: str = "", fit_text: str = "") -> str:
     """The whole page: the fixed text, the generated run sections and the data table."""
     gap = ("- **Series without a model counterpart.** Levels (tonnes, yuan, cases: the model's money is in "
-           "2019 prices and its firms stand for the 2019 population), trade (a run has no export or import "
-           "series: exports are part of final demand) and the debt ratio (a run's output holds loans and net "
+           "2019 prices and its firms stand for the 2019 population), trade (an open run has no export or import "
+           "series; a closed run records the modelled industries' exports, not yet mapped onto "
+           "`china_exports_growth`) and the debt ratio (a run's output holds loans and net "
            "worth, not total liabilities), and growth rates observed only in years a run from 2019 cannot compare: "
            + ", ".join(unmapped(h)) + ".\n")
     history = HISTORY_INTRO + f"{HIST_START}\n{history_text}\n{HIST_END}\n" if history_text else ""

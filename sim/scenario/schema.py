@@ -365,6 +365,23 @@ class Policy(Strict):
                             "share", "CNIPA 2019: IP pledge financing 151.5 bn yuan", ge=0, le=1)
     pledge_haircut: float = meta(0.5, "Haircut on pledged receivables and IP.", "share", "assumption", ge=0,
                                  le=1)
+    # the rest of the world: conditions abroad the model does not generate (dated inputs, never fitted)
+    world_demand: _per_sector(float, ge=0, le=10) = meta(
+        1.0, "Volume of world imports relative to the path the sectors' trend demand growth assumes (1: on that "
+        "path, as calibrated; 0.95: 5% below it). Exports scale with it: X = X_trend x world_demand x "
+        "(1 + tariff_abroad)^(-economy.export_elasticity) (sim.economy.institutions.export_factor); in the open "
+        "closure the factor applies to the export share of final demand (economy.export_share). One number for "
+        "every sector or a table by sector.", "index",
+        "standard export demand (Goldstein and Khan, Handbook of International Economics 1985): exports follow "
+        "foreign demand with unit income elasticity and the foreign buyer's relative price; history data: WTO "
+        "merchandise trade volume (scenarios/history/decapacity_2016.toml)")
+    tariff_abroad: _per_sector(float, ge=0, le=5) = meta(
+        0.0, "Average additional tariff China's exports of the sector face abroad (ad valorem, averaged over all "
+        "the sector's exports: the tariff times the share of exports it covers). It raises the foreign buyer's "
+        "price by (1 + tariff) with the Chinese ex-VAT price unchanged (full pass-through to buyers), so exports "
+        "fall by (1 + tariff)^(-economy.export_elasticity).", "share",
+        "Amiti, Redding and Weinstein (JEP 2019) and Fajgelbaum et al. (QJE 2020): near-complete pass-through of "
+        "the 2018-19 US tariffs to US buyers' prices; history data: Bown, PIIE 2019-20 and USTR notices")
     bank_resolution: Literal["recapitalise", "merge", "deposit_insurance"] = meta(
         "recapitalise", "What happens to a failed bank: the government recapitalises it; or the soundest bank "
         "takes it over (the government covers negative equity); or the deposit insurance fund pays the soundest "

@@ -19,6 +19,8 @@ SOFT = {
     "demand_support": (-0.2, 0.4),
     "purchase_subsidy": (0.0, 0.3),
     "policy_rate": (0.0, 0.12),
+    "world_demand": (0.5, 1.5),
+    "tariff_abroad": (0.0, 1.0),
 }
 
 
