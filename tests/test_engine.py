@@ -453,7 +453,7 @@ def test_set_rows_writes_the_given_fields_and_zeroes_the_rest_of_those_rows_only
     fields take the given values, every other field of those rows is zero, other rows keep theirs."""
     from sim.state import FIRM_FIELDS, Firms
 
-    F = Firms(200_000)  # above one chunk: the parallel kernels' chunks are exercised
+    F = Firms(200_000)
     rng = np.random.default_rng(0)
     for name in FIRM_FIELDS:
         arr = getattr(F, name)

@@ -146,24 +146,6 @@ def free_rows(alive, exit_reason, court, total, out):
 
 
 @kernel(parallel=True)
-def zero_rows(rows, arrays):
-    """arrays[j][rows] = 0 for a tuple of same-typed arrays."""
-    for arr in arrays:
-        for k in prange(rows.shape[0]):
-            arr[np.uint64(rows[k])] = 0
-
-
-@kernel(parallel=True)
-def put_rows(rows, targets, values):
-    """targets[j][rows[k]] = values[j][k] for tuples of same-typed arrays (values: one per row)."""
-    for j in range(len(targets)):
-        arr = targets[j]
-        val = values[j]
-        for k in prange(rows.shape[0]):
-            arr[np.uint64(rows[k])] = val[k]
-
-
-@kernel(parallel=True)
 def classify_size(alive, capacity, threshold_month, sme):
     """Live firms are SMEs when their capacity is below the revenue threshold (monthly)."""
     for i in prange(alive.shape[0]):
