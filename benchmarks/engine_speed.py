@@ -60,8 +60,10 @@ ds = model.rec.to_dataset(sc.run.start, {})
 t_records = time.perf_counter() - t3
 status = open("/proc/self/status").read()
 hwm = int(next(l for l in status.splitlines() if l.startswith("VmHWM")).split()[1]) * 1024
+pool = model._draw_pool.buf  # (hosted in the credit scratch's `repaid`: counted there, not twice)
 state = model.firms.nbytes_per_row() * model.firms.n_rows + sum(
-    a.nbytes for a in vars(model).values() if isinstance(a, np.ndarray)) + model._draw_pool.buf.nbytes
+    a.nbytes for a in vars(model).values() if isinstance(a, np.ndarray)) + (
+    0 if pool is model.scratch.repaid else pool.nbytes)
 print(json.dumps(dict(firms=firms, months=months, banks=banks, engine=engine, rows=model.firms.n_rows,
                       t_import=t_import, t_setup=t_setup, t_steps=t_steps, t_records=t_records,
                       vm_hwm=hwm, state_bytes=state, bytes_per_row=model.firms.nbytes_per_row())))
@@ -469,10 +471,11 @@ def report(r: dict) -> str:
         "loads at its first call (2-20 ms each); each growth of the rows costs its month about 25 ms and the "
         "next month 15 (copies and first touch of the new pages); records to a Dataset 0.15 s.",
         "",
-        f"Memory: {state} bytes per row of firm state (int8 sector and exit reason, int32 ages, ids, "
-        "banks and counters), 61 bytes per row of per-month scratch (credit flows) and 8 bytes per "
-        "row of uniforms (the upgrade and imitation draws take one buffer in turn: `rng.DrawPool`; "
-        "the bank search draws its applicants' rows only, `RowDraws.at`), "
+        f"Memory: {state} bytes per row of firm state (int8 sector and exit reason, int16 ages and "
+        "month counters, int32 ids and banks) and 61 bytes per row of per-month scratch (credit flows), "
+        "whose `repaid` also holds the month's per-row uniforms (the firm-shock, upgrade and imitation "
+        "draws take that buffer in turn outside the credit step: `rng.DrawPool`; the bank search draws "
+        "its applicants' rows only, `RowDraws.at`), "
         f"times {rows_per_firm:.2f} rows per firm; the peak adds the month's "
         "temporaries (applicant table, chunk partial sums, a few MB) and the copy of one array while the "
         "rows grow. Freed heap pages are given back after set-up, after the rows grow and once a year "

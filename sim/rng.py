@@ -178,22 +178,36 @@ class DrawPool:
     """One flat buffer that the month's per-row uniforms of several processes take in turn.
 
     Each process's uniforms are used up by the phase that draws them before the next process
-    draws (upgrade reviews in step 7's plans, imitation in step 8), so one buffer as large as the
-    widest serves all: 8 bytes a row instead of 16. (The bank search of step 7's credit market
-    draws only its applicants' rows, `RowDraws.at`, and needs no buffer of all rows.) A
-    `RowDraws.draw` overwrites what the previous one returned."""
+    draws (firm shocks at the month's start, upgrade reviews in step 7's plans, imitation in step
+    8), so one buffer as large as the widest serves all: 8 bytes a row instead of 16. (The bank
+    search of step 7's credit market draws only its applicants' rows, `RowDraws.at`, and needs no
+    buffer of all rows.) A `RowDraws.draw` overwrites what the previous one returned.
 
-    def __init__(self, n_rows: int, width: int, slot: int = 0):
+    `host`: an array of the model's whose values are dead whenever uniforms are drawn, to be the
+    buffer (the model lends the credit step's `repaid`, which that step writes for every row before
+    reading it and nothing reads after: 8 bytes a row less)."""
+
+    def __init__(self, n_rows: int, width: int, slot: int = 0, host: np.ndarray | None = None):
         self.width, self.slot = int(width), slot  # slot: see state.staggered_zeros
-        self.buf = staggered_zero(n_rows * self.width, np.float64, (), slot)
+        self.buf = self._hosted(host, n_rows) if host is not None else staggered_zero(
+            n_rows * self.width, np.float64, (), slot)
+
+    def _hosted(self, host: np.ndarray, n_rows: int) -> np.ndarray:
+        if (host.dtype != np.float64 or host.ndim != 1 or not host.flags.c_contiguous
+                or host.shape[0] < n_rows * self.width):
+            raise ValueError("a draw pool's host must be a contiguous float64 array of at least rows x width values")
+        return host
 
     def view(self, shape: tuple[int, ...]) -> np.ndarray:
         size = int(np.prod(shape, dtype=np.int64))
         return self.buf[:size].reshape(shape)
 
-    def grow(self, n_rows: int) -> None:
-        """Room for n_rows rows (the contents need not survive: every draw refills them)."""
-        if n_rows * self.width > self.buf.shape[0]:
+    def grow(self, n_rows: int, host: np.ndarray | None = None) -> None:
+        """Room for n_rows rows (the contents need not survive: every draw refills them), in `host`
+        (the host array reallocated with the rows) or in a buffer of its own."""
+        if host is not None:
+            self.buf = self._hosted(host, n_rows)
+        elif n_rows * self.width > self.buf.shape[0]:
             self.buf = None  # free the old buffer first: the peak is one buffer, not two
             self.buf = staggered_zero(n_rows * self.width, np.float64, (), self.slot)
 

@@ -25,13 +25,13 @@ FIRM_FIELDS: dict[str, tuple[type, str]] = {
     "sector": (np.int8, "sector index"),
     "soe": (np.bool_, "state-owned"),
     "sme": (np.bool_, "small or medium enterprise (derived from revenue each month)"),
-    "age": (np.int32, "months since entry"),
+    "age": (np.int16, "months since entry (the int16 counter holds 2,730 years)"),
     "capacity": (np.float64, "productive capacity, yuan of output per month at 2019 prices"),
     "pipeline": (np.float64, "capacity under construction, yuan/month at 2019 prices"),
     "pipeline_cost": (np.float64, "construction spending still to pay on the capacity under construction, yuan"),
     "productivity": (np.float64, "productivity index (1 = sector mean in 2019)"),
     "energy_intensity": (np.float64, "energy intensity index (1 = sector mean in 2019)"),
-    "upgrade_left": (np.int32, "months until an upgrade under way completes (0 = none)"),
+    "upgrade_left": (np.int16, "months until an upgrade under way completes (0 = none)"),
     "upgrade_productivity": (np.float64, "productivity the upgrade under way delivers"),
     "upgrade_energy": (np.float64, "energy intensity the upgrade under way delivers"),
     "share": (np.float64, "market share in the sector (the shares of a sector sum to one after the market step; "
@@ -65,12 +65,12 @@ FIRM_FIELDS: dict[str, tuple[type, str]] = {
     "leverage_target": (np.float64, "the firm's own target of loans and other liabilities over assets, share: its "
                                     "opening ratio (entrants: drawn from the same spread), which it borrows "
                                     "back towards at its yearly credit review"),
-    "loss_months": (np.int32, "consecutive months with a net loss"),
+    "loss_months": (np.int16, "consecutive months with a net loss"),
     "weak_months": (np.int16, "consecutive months in which the firm had loans and its net profit over about the "
                               "last 12 months (profit_year, after interest) was negative: interest coverage "
                               "below one (the OECD zombie definition, kernels.exit_entry)"),
     "exit_reason": (np.int8, "0 alive or never used, 1 bankruptcy, 2 forced, 3 voluntary"),
-    "court": (np.int32, "months since the firm defaulted while its estate is in the court procedure (0: none); "
+    "court": (np.int16, "months since the firm defaulted while its estate is in the court procedure (0: none); "
                         "such a row is not alive, and its remaining loan stays on its banks' books until the "
                         "estate is liquidated"),
     "plan_expansion": (np.float64, "capacity the firm asks to build this month"),

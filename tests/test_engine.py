@@ -215,6 +215,40 @@ def test_processes_sharing_the_draw_buffer_see_their_own_streams():
     assert shared["credit"].draw().shape == (45, 2)
 
 
+def test_the_models_draw_buffer_is_the_credit_scratchs_repaid_and_its_instalments_survive_the_draws():
+    """The month's per-row uniforms live in the credit step's `repaid` (rng.DrawPool's host: 8 bytes a
+    row less), also after the rows grow; the credit step still sees its own instalments: `repaid`
+    after repay_and_apply holds each live row's instalment (loans / loan_maturity) and zero on every
+    other row, not the uniforms drawn into it before."""
+    from sim.kernels import credit as cr
+
+    m = IndustrialEconomy(sim.load_scenario(ROOT / "scenarios" / "baseline.toml", firms=400, months=3, seed=2))
+    assert m._draw_pool.buf is m.scratch.repaid
+    u = m._draws["upgrade"].draw()
+    assert np.shares_memory(u, m.scratch.repaid) and (u > 0).any()
+    m.step()
+    m.grow_rows(37)
+    assert m._draw_pool.buf is m.scratch.repaid and m.scratch.repaid.shape[0] == m.firms.n_rows
+    assert np.shares_memory(m._draws["imitation"].draw(), m.scratch.repaid)
+    seen = {}
+    real = cr.repay_and_apply
+
+    def spy(firms, banks, scratch, *rest):
+        alive, loans = firms.alive.copy(), firms.loans.copy()
+        out = real(firms, banks, scratch, *rest)
+        seen.update(alive=alive, loans=loans, repaid=scratch.repaid.copy(), maturity=rest[-1].loan_maturity)
+        return out
+
+    cr.repay_and_apply = spy
+    try:
+        m.step()
+    finally:
+        cr.repay_and_apply = real
+    due = np.where(seen["alive"] & (seen["loans"] > 0), seen["loans"] / seen["maturity"], 0.0)
+    assert (due > 0).sum() > 100
+    np.testing.assert_array_equal(seen["repaid"], due)
+
+
 def test_draws_of_some_rows_are_those_rows_of_the_full_draw():
     """`RowDraws.at(rows)` (the bank search draws its applicants' rows only) gives draw()[rows]
     number for number, in every block of rows (the later ones from their own streams, chunks of
