@@ -507,3 +507,24 @@ def test_set_rows_writes_the_given_fields_and_zeroes_the_rest_of_those_rows_only
         np.testing.assert_array_equal(arr[others], before[name][others])
     with pytest.raises(KeyError, match="no such fields"):
         F.set_rows(rows, {"not_a_field": 1.0})
+
+
+def test_free_rows_gives_exited_firms_rows_first_then_never_used_rows_in_row_order():
+    """Entrants take the rows of exited firms (not estates in the court procedure) first, in row
+    order, then rows never used, in row order, at most the number asked for (kernels.sums.free_rows,
+    one pass), as the plain rule gives them."""
+    from sim.kernels.sums import free_rows
+
+    def rule(alive, exit_reason, court, total):
+        exited = [i for i in range(alive.size) if not alive[i] and exit_reason[i] != 0 and court[i] == 0]
+        unused = [i for i in range(alive.size) if not alive[i] and exit_reason[i] == 0]
+        return np.array((exited + unused)[:total], dtype=np.int64)
+
+    g = np.random.default_rng(5)
+    for total in (0, 3, 40, 400, 2_000):
+        alive = g.random(1_000) < 0.6
+        exit_reason = np.where(alive | (g.random(1_000) < 0.5), 0, g.integers(1, 4, 1_000)).astype(np.int8)
+        court = np.where(g.random(1_000) < 0.3, g.integers(1, 9, 1_000), 0).astype(np.int16)
+        out = np.empty(total, dtype=np.int64)
+        k = free_rows(alive, exit_reason, court, total, out)
+        np.testing.assert_array_equal(out[:k], rule(alive, exit_reason, court, total))
