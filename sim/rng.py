@@ -140,17 +140,39 @@ def _pcg64_next(hi, lo, inc_hi, inc_lo):
     return hi, lo, np.float64(x >> np.uint64(11)) * (1.0 / 9007199254740992.0)
 
 
+_LANES = 4  # generator states stepped side by side in a chunk (`_pcg64_fill`)
+
+
 @kernel(parallel=True)
 def _pcg64_fill(s_hi, s_lo, inc_hi, inc_lo, out):
     """out[i] = the i-th double numpy's PCG64 Generator.random would draw from state (s_hi, s_lo),
-    each chunk of rows from the state its first row starts from."""
+    each chunk of rows from the state its first row starts from.
+
+    Within a chunk, _LANES states each make a quarter of its rows, stepped side by side: one step
+    waits for the previous one's 128-bit multiply, so a single state left the core idle most of the
+    time (the numbers depend on the position only, so any split gives the same)."""
     n = out.shape[0]
     nc, cs = chunks(n)
     jumps = _pcg64_jumps(inc_hi, inc_lo)
     for c in prange(nc):
-        hi, lo = _pcg64_skip(s_hi, s_lo, jumps, np.uint64(c) * np.uint64(cs))
-        for i in rows_of(c, cs, n):
-            hi, lo, out[i] = _pcg64_next(hi, lo, inc_hi, inc_lo)
+        first = np.int64(c) * cs  # (prange's index is unsigned: arithmetic with it would be float)
+        last = first + cs if first + cs < n else n
+        span = (last - first) // _LANES  # rows each lane makes side by side; the rest follow
+        h0, l0 = _pcg64_skip(s_hi, s_lo, jumps, np.uint64(first))
+        h1, l1 = _pcg64_skip(s_hi, s_lo, jumps, np.uint64(first + span))
+        h2, l2 = _pcg64_skip(s_hi, s_lo, jumps, np.uint64(first + 2 * span))
+        h3, l3 = _pcg64_skip(s_hi, s_lo, jumps, np.uint64(first + 3 * span))
+        for t in range(span):
+            h0, l0, x0 = _pcg64_next(h0, l0, inc_hi, inc_lo)
+            h1, l1, x1 = _pcg64_next(h1, l1, inc_hi, inc_lo)
+            h2, l2, x2 = _pcg64_next(h2, l2, inc_hi, inc_lo)
+            h3, l3, x3 = _pcg64_next(h3, l3, inc_hi, inc_lo)
+            out[np.uint64(first + t)] = x0
+            out[np.uint64(first + span + t)] = x1
+            out[np.uint64(first + 2 * span + t)] = x2
+            out[np.uint64(first + 3 * span + t)] = x3
+        for i in range(first + _LANES * span, last):  # the last lane's state is where these start
+            h3, l3, out[np.uint64(i)] = _pcg64_next(h3, l3, inc_hi, inc_lo)
 
 
 @kernel(parallel=True)
