@@ -31,6 +31,7 @@ from .regulators import REGULATORS, PolicySchedule, PolicyState, retired_per_uni
 from .rng import DrawPool, RowDraws, Streams
 from .scenario.schema import Scenario
 from .state import Scratch
+from .threads import one_thread_while_one_chunk
 
 PLAN = (
     ("1 policy", "regulators apply the schedule for this month; VAT changes reprice at once"),
@@ -184,6 +185,7 @@ class IndustrialEconomy(SetupMixin, FirmPhasesMixin, CreditMixin, CapacityRulesM
     # ------------------------------------------------------------------------------------------
     # the step
     # ------------------------------------------------------------------------------------------
+    @one_thread_while_one_chunk
     def step(self) -> None:
         t, b, p = self.t, self.b, self.policy
         W = self.weight

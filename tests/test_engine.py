@@ -36,6 +36,8 @@ def test_same_seed_same_dataset(baseline):
 
 
 def test_thread_count_does_not_change_results(tmp_path):
+    # (2,000 firms step on one thread whatever the count, threads.one_thread_while_one_chunk: this
+    # checks the environment's path; tests/test_reference.py runs more rows than a chunk on two)
     outs = []
     for threads in ("1", "2"):
         out = tmp_path / f"t{threads}.nc"
