@@ -31,7 +31,8 @@ from .records import Recorder
 from .regulators import REGULATORS, PolicySchedule, PolicyState, retired_per_unit_built
 from .rng import DrawPool, RowDraws, Streams
 from .scenario.schema import Scenario
-from .state import FIRM_FIELDS, SCRATCH_FIELDS, Scratch
+from .state import Scratch
+from .threads import one_thread_while_one_chunk
 
 PLAN = (
     ("1 policy", "regulators apply the schedule for this month; VAT changes reprice at once"),
@@ -101,10 +102,12 @@ class IndustrialEconomy(SetupMixin, FirmPhasesMixin, CreditMixin, CapacityRulesM
         n_search = 0 if scenario.banking.market == "passive" else scenario.banking.search_banks
         n = self.firms.n_rows
         # (one buffer the firm-shock, upgrade and imitation uniforms take in turn: each phase uses its
-        # uniforms up before the next draws; the bank search draws only its applicants' rows, `RowDraws.at`)
+        # uniforms up before the next draws; the bank search draws only its applicants' rows, `RowDraws.at`).
+        # The buffer is the credit step's scratch `repaid`: repay_and_apply writes it for every row
+        # before the credit step reads it, nothing reads it after, and no uniforms are drawn in between
         shapes = {"upgrade": (n,), "imitation": (n,), "credit": (n, n_search), "firm_shocks": (n,),
                   "evergreening": (n,)}  # banks' rollovers of firms that would default: leaving rows only (`at`)
-        self._draw_pool = DrawPool(n, 1, len(FIRM_FIELDS) + len(SCRATCH_FIELDS))
+        self._draw_pool = DrawPool(n, 1, host=self.scratch.repaid)
         self._draws = {name: RowDraws(self.streams[name], shape, seed, name, self._draw_pool)
                        for name, shape in shapes.items()}
         release_freed_memory()  # the set-up's temporaries
@@ -183,6 +186,7 @@ class IndustrialEconomy(SetupMixin, FirmPhasesMixin, CreditMixin, CapacityRulesM
     # ------------------------------------------------------------------------------------------
     # the step
     # ------------------------------------------------------------------------------------------
+    @one_thread_while_one_chunk
     def step(self) -> None:
         t, b, p = self.t, self.b, self.policy
         W = self.weight

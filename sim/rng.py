@@ -140,17 +140,39 @@ def _pcg64_next(hi, lo, inc_hi, inc_lo):
     return hi, lo, np.float64(x >> np.uint64(11)) * (1.0 / 9007199254740992.0)
 
 
+_LANES = 4  # generator states stepped side by side in a chunk (`_pcg64_fill`)
+
+
 @kernel(parallel=True)
 def _pcg64_fill(s_hi, s_lo, inc_hi, inc_lo, out):
     """out[i] = the i-th double numpy's PCG64 Generator.random would draw from state (s_hi, s_lo),
-    each chunk of rows from the state its first row starts from."""
+    each chunk of rows from the state its first row starts from.
+
+    Within a chunk, _LANES states each make a quarter of its rows, stepped side by side: one step
+    waits for the previous one's 128-bit multiply, so a single state left the core idle most of the
+    time (the numbers depend on the position only, so any split gives the same)."""
     n = out.shape[0]
     nc, cs = chunks(n)
     jumps = _pcg64_jumps(inc_hi, inc_lo)
     for c in prange(nc):
-        hi, lo = _pcg64_skip(s_hi, s_lo, jumps, np.uint64(c) * np.uint64(cs))
-        for i in rows_of(c, cs, n):
-            hi, lo, out[i] = _pcg64_next(hi, lo, inc_hi, inc_lo)
+        first = np.int64(c) * cs  # (prange's index is unsigned: arithmetic with it would be float)
+        last = first + cs if first + cs < n else n
+        span = (last - first) // _LANES  # rows each lane makes side by side; the rest follow
+        h0, l0 = _pcg64_skip(s_hi, s_lo, jumps, np.uint64(first))
+        h1, l1 = _pcg64_skip(s_hi, s_lo, jumps, np.uint64(first + span))
+        h2, l2 = _pcg64_skip(s_hi, s_lo, jumps, np.uint64(first + 2 * span))
+        h3, l3 = _pcg64_skip(s_hi, s_lo, jumps, np.uint64(first + 3 * span))
+        for t in range(span):
+            h0, l0, x0 = _pcg64_next(h0, l0, inc_hi, inc_lo)
+            h1, l1, x1 = _pcg64_next(h1, l1, inc_hi, inc_lo)
+            h2, l2, x2 = _pcg64_next(h2, l2, inc_hi, inc_lo)
+            h3, l3, x3 = _pcg64_next(h3, l3, inc_hi, inc_lo)
+            out[np.uint64(first + t)] = x0
+            out[np.uint64(first + span + t)] = x1
+            out[np.uint64(first + 2 * span + t)] = x2
+            out[np.uint64(first + 3 * span + t)] = x3
+        for i in range(first + _LANES * span, last):  # the last lane's state is where these start
+            h3, l3, out[np.uint64(i)] = _pcg64_next(h3, l3, inc_hi, inc_lo)
 
 
 @kernel(parallel=True)
@@ -178,22 +200,36 @@ class DrawPool:
     """One flat buffer that the month's per-row uniforms of several processes take in turn.
 
     Each process's uniforms are used up by the phase that draws them before the next process
-    draws (upgrade reviews in step 7's plans, imitation in step 8), so one buffer as large as the
-    widest serves all: 8 bytes a row instead of 16. (The bank search of step 7's credit market
-    draws only its applicants' rows, `RowDraws.at`, and needs no buffer of all rows.) A
-    `RowDraws.draw` overwrites what the previous one returned."""
+    draws (firm shocks at the month's start, upgrade reviews in step 7's plans, imitation in step
+    8), so one buffer as large as the widest serves all: 8 bytes a row instead of 16. (The bank
+    search of step 7's credit market draws only its applicants' rows, `RowDraws.at`, and needs no
+    buffer of all rows.) A `RowDraws.draw` overwrites what the previous one returned.
 
-    def __init__(self, n_rows: int, width: int, slot: int = 0):
+    `host`: an array of the model's whose values are dead whenever uniforms are drawn, to be the
+    buffer (the model lends the credit step's `repaid`, which that step writes for every row before
+    reading it and nothing reads after: 8 bytes a row less)."""
+
+    def __init__(self, n_rows: int, width: int, slot: int = 0, host: np.ndarray | None = None):
         self.width, self.slot = int(width), slot  # slot: see state.staggered_zeros
-        self.buf = staggered_zero(n_rows * self.width, np.float64, (), slot)
+        self.buf = self._hosted(host, n_rows) if host is not None else staggered_zero(
+            n_rows * self.width, np.float64, (), slot)
+
+    def _hosted(self, host: np.ndarray, n_rows: int) -> np.ndarray:
+        if (host.dtype != np.float64 or host.ndim != 1 or not host.flags.c_contiguous
+                or host.shape[0] < n_rows * self.width):
+            raise ValueError("a draw pool's host must be a contiguous float64 array of at least rows x width values")
+        return host
 
     def view(self, shape: tuple[int, ...]) -> np.ndarray:
         size = int(np.prod(shape, dtype=np.int64))
         return self.buf[:size].reshape(shape)
 
-    def grow(self, n_rows: int) -> None:
-        """Room for n_rows rows (the contents need not survive: every draw refills them)."""
-        if n_rows * self.width > self.buf.shape[0]:
+    def grow(self, n_rows: int, host: np.ndarray | None = None) -> None:
+        """Room for n_rows rows (the contents need not survive: every draw refills them), in `host`
+        (the host array reallocated with the rows) or in a buffer of its own."""
+        if host is not None:
+            self.buf = self._hosted(host, n_rows)
+        elif n_rows * self.width > self.buf.shape[0]:
             self.buf = None  # free the old buffer first: the peak is one buffer, not two
             self.buf = staggered_zero(n_rows * self.width, np.float64, (), self.slot)
 

@@ -25,13 +25,13 @@ FIRM_FIELDS: dict[str, tuple[type, str]] = {
     "sector": (np.int8, "sector index"),
     "soe": (np.bool_, "state-owned"),
     "sme": (np.bool_, "small or medium enterprise (derived from revenue each month)"),
-    "age": (np.int32, "months since entry"),
+    "age": (np.int16, "months since entry (the int16 counter holds 2,730 years)"),
     "capacity": (np.float64, "productive capacity, yuan of output per month at 2019 prices"),
     "pipeline": (np.float64, "capacity under construction, yuan/month at 2019 prices"),
     "pipeline_cost": (np.float64, "construction spending still to pay on the capacity under construction, yuan"),
     "productivity": (np.float64, "productivity index (1 = sector mean in 2019)"),
     "energy_intensity": (np.float64, "energy intensity index (1 = sector mean in 2019)"),
-    "upgrade_left": (np.int32, "months until an upgrade under way completes (0 = none)"),
+    "upgrade_left": (np.int16, "months until an upgrade under way completes (0 = none)"),
     "upgrade_productivity": (np.float64, "productivity the upgrade under way delivers"),
     "upgrade_energy": (np.float64, "energy intensity the upgrade under way delivers"),
     "share": (np.float64, "market share in the sector (the shares of a sector sum to one after the market step; "
@@ -65,12 +65,12 @@ FIRM_FIELDS: dict[str, tuple[type, str]] = {
     "leverage_target": (np.float64, "the firm's own target of loans and other liabilities over assets, share: its "
                                     "opening ratio (entrants: drawn from the same spread), which it borrows "
                                     "back towards at its yearly credit review"),
-    "loss_months": (np.int32, "consecutive months with a net loss"),
+    "loss_months": (np.int16, "consecutive months with a net loss"),
     "weak_months": (np.int16, "consecutive months in which the firm had loans and its net profit over about the "
                               "last 12 months (profit_year, after interest) was negative: interest coverage "
                               "below one (the OECD zombie definition, kernels.exit_entry)"),
     "exit_reason": (np.int8, "0 alive or never used, 1 bankruptcy, 2 forced, 3 voluntary"),
-    "court": (np.int32, "months since the firm defaulted while its estate is in the court procedure (0: none); "
+    "court": (np.int16, "months since the firm defaulted while its estate is in the court procedure (0: none); "
                         "such a row is not alive, and its remaining loan stays on its banks' books until the "
                         "estate is liquidated"),
     "plan_expansion": (np.float64, "capacity the firm asks to build this month"),
@@ -207,29 +207,20 @@ class SoA:
         object.__setattr__(self, name, value)
 
     def set_rows(self, rows: np.ndarray, values: dict[str, np.ndarray]) -> None:
-        """Every field of the given rows: values[name][k] into row rows[k] for the fields named,
-        zero for the others (an entrant starts from an empty row, not from the leftovers of the firm
-        that exited there). One parallel kernel call per dtype, each row's fields written once."""
-        from .kernels.sums import put_rows, zero_rows
+        """Every field of the given rows: values[name][k] into row rows[k] for the fields named (a
+        scalar: into every row; cast to the field's dtype as `astype` casts), zero for the others
+        (an entrant starts from an empty row, not from the leftovers of the firm that exited there).
 
+        numpy's indexed assignment, one per field: a month's entrants are few (tens at 2,000 firms,
+        a few thousand at 1:1), and a parallel kernel per dtype cost a parallel region per field and
+        the unboxing of tuples of arrays (2,205 rows, 20 entrants: 246 us a call against 20; 437,583
+        rows, 3,000 entrants: 777 us against 526; one thread, benchmarks/RESULTS.md)."""
         unknown = set(values) - set(self._fields)
         if unknown:
             raise KeyError(f"no such fields: {sorted(unknown)}")
         rows = np.asarray(rows, dtype=np.int64)
-        put: dict[np.dtype, tuple[list, list]] = {}
-        zero: dict[np.dtype, list[np.ndarray]] = {}
         for name in self._fields:
-            arr = getattr(self, name)
-            if name in values:
-                v = np.ascontiguousarray(np.broadcast_to(values[name], rows.shape), dtype=arr.dtype)
-                put.setdefault(arr.dtype, ([], []))[0].append(arr)
-                put[arr.dtype][1].append(v)
-            else:
-                zero.setdefault(arr.dtype, []).append(arr)
-        for targets, vals in put.values():
-            put_rows(rows, tuple(targets), tuple(vals))
-        for arrays in zero.values():
-            zero_rows(rows, tuple(arrays))
+            getattr(self, name)[rows] = values.get(name, 0)
 
     def grow(self, extra: int) -> None:
         """Add `extra` empty rows (zeros) at the end: every array is reallocated and copied, one at a

@@ -15,18 +15,21 @@
 
 `configure()` runs when `sim` is imported, before numba starts its threads (it reads
 NUMBA_NUM_THREADS once); each run then sets its count with `numba.set_num_threads` (`using`).
-Sweep workers get one thread through their spawn environment (`worker_env`) and per task.
+Sweep workers get one thread through their spawn environment (`worker_env`) and per task. A model
+whose firm rows fit in one chunk steps on one thread whatever it was given (`one_thread_while_one_chunk`).
 Results do not depend on the thread count (tests/test_engine.py).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 ENV = "SIM_THREADS"
 
@@ -169,3 +172,27 @@ def current() -> int:
     import numba
 
     return numba.get_num_threads()
+
+
+def one_thread_while_one_chunk(step: Callable[[Any], None]) -> Callable[[Any], None]:
+    """A model's step on one kernel thread while its firm rows fit in one chunk (`_numba.CHUNK`):
+    the kernels share their work between threads by chunks of rows, so up to 2^16 rows a second
+    thread has nothing to do but wait for the first at every parallel loop (spinning: GNU OpenMP).
+    On the 2-core machine with other work on it, a 20,000-firm month took 300-400 ms wall on two
+    threads against 11-19 on one (benchmarks/RESULTS.md). Results do not depend on the count."""
+    import numba
+
+    from ._numba import CHUNK
+
+    @functools.wraps(step)
+    def wrapped(model) -> None:
+        n = numba.get_num_threads()
+        if n == 1 or model.firms.n_rows > CHUNK:
+            return step(model)
+        numba.set_num_threads(1)
+        try:
+            return step(model)
+        finally:
+            numba.set_num_threads(n)
+
+    return wrapped

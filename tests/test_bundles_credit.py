@@ -142,8 +142,10 @@ def test_allocate_credit_drawn_writes_every_applicant(monkeypatch):
                                  bank_weight=1.0)
     left, touched, new = ca.allocate_credit_drawn(apps, pos, u, F.bundle(), B.bundle(), S.bundle(), _sectors(), terms,
                                                   params, ex.no_parts())
-    for name in ("_table", "_serve", "_scatter"):  # the kernel's Python code calls their Python code
+    for name in ("_table", "_spans", "_serve", "_scatter"):  # the kernel's Python code calls their Python code
         monkeypatch.setattr(ca, name, getattr(ca, name).py_func)
+    monkeypatch.setattr(ca, "chunks", _numba.chunks.py_func)
+    monkeypatch.setattr(ca, "rows_of", _numba.rows_of.py_func)
     left2, touched2, new2 = ca.allocate_credit_drawn.py_func(apps, pos, u, F2.bundle(), B2.bundle(), S2.bundle(),
                                                              _sectors(), terms2, params, ex.no_parts())
     assert left == left2 and 0 <= left < params.fund_room
@@ -159,6 +161,23 @@ def test_allocate_credit_drawn_writes_every_applicant(monkeypatch):
     _assert_equal(S, S2, ("granted", "fees", "new_rate"))
     _assert_equal(terms, terms2, ("room",))
     assert not np.isnan(S.granted).any()
+
+
+def test_each_applicants_participations_are_found_in_row_order_and_in_any_order():
+    """`_spans` gives each applicant the range of its participations `exposure.lenders_of` finds (the
+    allocation reads it instead of searching the table per applicant), for applicants in row order
+    (walked, over several chunks) and in serving order (searched); rows without participations too."""
+    g = np.random.default_rng(41)
+    n = 2 * N_ROWS
+    prow = np.sort(g.choice(n, 40_000, replace=True)).astype(np.int64)  # some rows have several lenders
+    assert chunks(N_ROWS)[0] > 1
+    for rows in (np.sort(g.choice(n, N_ROWS, replace=False)).astype(np.int32),
+                 g.permutation(n)[:5_000].astype(np.int64)):
+        slot = g.permutation(rows.shape[0]).astype(np.int64)
+        span = ca._spans(rows, slot, prow)
+        want = np.array([ex.lenders_of(prow, int(r)) for r in rows])
+        np.testing.assert_array_equal(span[slot], want)
+        assert (want[:, 1] - want[:, 0] > 1).sum() > 100 and (want[:, 1] == want[:, 0]).sum() > 100
 
 
 def test_credit_close_writes_every_row_in_every_chunk(monkeypatch):

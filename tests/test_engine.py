@@ -36,6 +36,8 @@ def test_same_seed_same_dataset(baseline):
 
 
 def test_thread_count_does_not_change_results(tmp_path):
+    # (2,000 firms step on one thread whatever the count, threads.one_thread_while_one_chunk: this
+    # checks the environment's path; tests/test_reference.py runs more rows than a chunk on two)
     outs = []
     for threads in ("1", "2"):
         out = tmp_path / f"t{threads}.nc"
@@ -213,6 +215,40 @@ def test_processes_sharing_the_draw_buffer_see_their_own_streams():
             for d in (*shared.values(), *own.values()):
                 d.grow(5)
     assert shared["credit"].draw().shape == (45, 2)
+
+
+def test_the_models_draw_buffer_is_the_credit_scratchs_repaid_and_its_instalments_survive_the_draws():
+    """The month's per-row uniforms live in the credit step's `repaid` (rng.DrawPool's host: 8 bytes a
+    row less), also after the rows grow; the credit step still sees its own instalments: `repaid`
+    after repay_and_apply holds each live row's instalment (loans / loan_maturity) and zero on every
+    other row, not the uniforms drawn into it before."""
+    from sim.kernels import credit as cr
+
+    m = IndustrialEconomy(sim.load_scenario(ROOT / "scenarios" / "baseline.toml", firms=400, months=3, seed=2))
+    assert m._draw_pool.buf is m.scratch.repaid
+    u = m._draws["upgrade"].draw()
+    assert np.shares_memory(u, m.scratch.repaid) and (u > 0).any()
+    m.step()
+    m.grow_rows(37)
+    assert m._draw_pool.buf is m.scratch.repaid and m.scratch.repaid.shape[0] == m.firms.n_rows
+    assert np.shares_memory(m._draws["imitation"].draw(), m.scratch.repaid)
+    seen = {}
+    real = cr.repay_and_apply
+
+    def spy(firms, banks, scratch, *rest):
+        alive, loans = firms.alive.copy(), firms.loans.copy()
+        out = real(firms, banks, scratch, *rest)
+        seen.update(alive=alive, loans=loans, repaid=scratch.repaid.copy(), maturity=rest[-1].loan_maturity)
+        return out
+
+    cr.repay_and_apply = spy
+    try:
+        m.step()
+    finally:
+        cr.repay_and_apply = real
+    due = np.where(seen["alive"] & (seen["loans"] > 0), seen["loans"] / seen["maturity"], 0.0)
+    assert (due > 0).sum() > 100
+    np.testing.assert_array_equal(seen["repaid"], due)
 
 
 def test_draws_of_some_rows_are_those_rows_of_the_full_draw():
@@ -453,7 +489,7 @@ def test_set_rows_writes_the_given_fields_and_zeroes_the_rest_of_those_rows_only
     fields take the given values, every other field of those rows is zero, other rows keep theirs."""
     from sim.state import FIRM_FIELDS, Firms
 
-    F = Firms(200_000)  # above one chunk: the parallel kernels' chunks are exercised
+    F = Firms(200_000)
     rng = np.random.default_rng(0)
     for name in FIRM_FIELDS:
         arr = getattr(F, name)
@@ -473,3 +509,24 @@ def test_set_rows_writes_the_given_fields_and_zeroes_the_rest_of_those_rows_only
         np.testing.assert_array_equal(arr[others], before[name][others])
     with pytest.raises(KeyError, match="no such fields"):
         F.set_rows(rows, {"not_a_field": 1.0})
+
+
+def test_free_rows_gives_exited_firms_rows_first_then_never_used_rows_in_row_order():
+    """Entrants take the rows of exited firms (not estates in the court procedure) first, in row
+    order, then rows never used, in row order, at most the number asked for (kernels.sums.free_rows,
+    one pass), as the plain rule gives them."""
+    from sim.kernels.sums import free_rows
+
+    def rule(alive, exit_reason, court, total):
+        exited = [i for i in range(alive.size) if not alive[i] and exit_reason[i] != 0 and court[i] == 0]
+        unused = [i for i in range(alive.size) if not alive[i] and exit_reason[i] == 0]
+        return np.array((exited + unused)[:total], dtype=np.int64)
+
+    g = np.random.default_rng(5)
+    for total in (0, 3, 40, 400, 2_000):
+        alive = g.random(1_000) < 0.6
+        exit_reason = np.where(alive | (g.random(1_000) < 0.5), 0, g.integers(1, 4, 1_000)).astype(np.int8)
+        court = np.where(g.random(1_000) < 0.3, g.integers(1, 9, 1_000), 0).astype(np.int16)
+        out = np.empty(total, dtype=np.int64)
+        k = free_rows(alive, exit_reason, court, total, out)
+        np.testing.assert_array_equal(out[:k], rule(alive, exit_reason, court, total))

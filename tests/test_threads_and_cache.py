@@ -113,3 +113,34 @@ def test_compare_and_check_facts_on_workers_equal_serial_runs():
     a = check(SCENARIOS / "baseline.toml", 2, firms=400, months=36)
     b = check(SCENARIOS / "baseline.toml", 2, firms=400, months=36, workers=1)
     np.testing.assert_array_equal(a.value.values, b.value.values)
+
+
+def test_a_model_whose_rows_fit_one_chunk_steps_on_one_thread(monkeypatch):
+    """While a model's firm rows fit in one chunk (2^16) its kernels have nothing to share between
+    threads: the step runs them on one thread and gives the count back after; a larger model keeps
+    its threads (threads.one_thread_while_one_chunk)."""
+    from sim._numba import CHUNK
+    from sim.api import make_model
+    from sim.kernels import market
+
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("needs two numba threads")
+    seen = []
+    real = market.market_step
+
+    def spy(*args):
+        seen.append(numba.get_num_threads())
+        return real(*args)
+
+    monkeypatch.setattr(market, "market_step", spy)
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(2)
+        for firms in (300, 70_000):
+            m = make_model(sim.load_scenario(SCENARIOS / "baseline.toml", firms=firms, months=2))
+            m.step()
+            assert numba.get_num_threads() == 2
+            assert seen[-1] == (1 if m.firms.n_rows <= CHUNK else 2), firms
+        assert seen == [1, 2]
+    finally:
+        numba.set_num_threads(before)

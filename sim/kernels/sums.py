@@ -128,39 +128,29 @@ def halt_projects(alive, sector, halted, pipeline, pipeline_cost):
 def free_rows(alive, exit_reason, court, total, out):
     """Up to `total` rows for entrants: rows of exited firms first (so the rows in use stay packed
     and the never-used rows stay at the end, where the kernels pass them by), then never-used rows.
-    An estate still in the court procedure (`court` > 0) keeps its row."""
+    An estate still in the court procedure (`court` > 0) keeps its row. One pass over the rows: the
+    never-used rows met on the way are kept aside (at most `total`) and follow the exited firms'."""
     k = 0
+    spare = np.empty(total, dtype=np.int64)
+    n_spare = 0
     for i in range(alive.shape[0]):
         if k == total:
-            break
-        if not alive[i] and exit_reason[i] != 0 and court[i] == 0:
-            out[k] = i
-            k += 1
-    for i in range(alive.shape[0]):
+            return k
+        if alive[i]:
+            continue
+        if exit_reason[i] != 0:
+            if court[i] == 0:
+                out[k] = i
+                k += 1
+        elif n_spare < total:
+            spare[n_spare] = i
+            n_spare += 1
+    for j in range(n_spare):
         if k == total:
             break
-        if not alive[i] and exit_reason[i] == 0:
-            out[k] = i
-            k += 1
+        out[k] = spare[j]
+        k += 1
     return k
-
-
-@kernel(parallel=True)
-def zero_rows(rows, arrays):
-    """arrays[j][rows] = 0 for a tuple of same-typed arrays."""
-    for arr in arrays:
-        for k in prange(rows.shape[0]):
-            arr[np.uint64(rows[k])] = 0
-
-
-@kernel(parallel=True)
-def put_rows(rows, targets, values):
-    """targets[j][rows[k]] = values[j][k] for tuples of same-typed arrays (values: one per row)."""
-    for j in range(len(targets)):
-        arr = targets[j]
-        val = values[j]
-        for k in prange(rows.shape[0]):
-            arr[np.uint64(rows[k])] = val[k]
 
 
 @kernel(parallel=True)

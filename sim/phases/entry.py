@@ -32,10 +32,10 @@ class EntryMixin:
         """Add `extra` empty firm rows: the firm arrays, their per-row draws and the per-row scratch
         arrays grow together (scratch keeps this month's values: the records still read them)."""
         self.firms.grow(extra)
-        self._draw_pool.grow(self.firms.n_rows)
+        self.scratch.grow(extra)
+        self._draw_pool.grow(self.firms.n_rows, host=self.scratch.repaid)  # the pool lives in `repaid`
         for d in self._draws.values():
             d.grow(extra)
-        self.scratch.grow(extra)
         self.rows_added += extra
         release_freed_memory()  # the old arrays' pages
 
