@@ -65,8 +65,13 @@ TEXT = {
     "sme_finance": ("**SME finance** (`sme_finance.toml`: guarantee fee cut to 1% for small loans, bank keeps 20% "
                     "of the risk, receivables and IP pledges accepted, a 30% inclusive-lending target; MOF 2018, "
                     "State Council 2019, CBIRC 2019, CNIPA 2019). The guarantee fund exists in the baseline "
-                    "(66.1 bn yuan, 2% fee), and the levers work through banks' risk thresholds.",
-                    ("credit_sme", "loan_rate_sme", "output")),
+                    "(66.1 bn yuan, 2% fee). The guarantees and pledges relax banks' risk thresholds; the target's "
+                    "quantity lever (`inclusive_unsecured`) makes banks short of it lend private SMEs beyond their "
+                    "collateral. The added credit goes to firms banks would otherwise have refused: SME bankruptcies "
+                    "fall in the first year and rise after, as more of those firms default later with larger debts "
+                    "(measured 2026-12 at 5,000 firms, three seeds: +78% in the fifth year, +31% with the quantity "
+                    "lever off).",
+                    ("credit_sme", "loan_rate_sme", "bankruptcies_sme", "output")),
     "market_access": ("**Market access** (`market_access.toml`: entry barrier 0.5 to 0.4, an assumption for the "
                       "2019 negative list and faster registration). Entrants start behind the productivity "
                       "frontier.", ("entries", "productivity", "output")),

@@ -286,8 +286,10 @@ def test_a_failed_write_leaves_nothing_and_keeps_the_old_file(tmp_path):
 
 def test_sigterm_leaves_no_output_and_no_temporary(tmp_path):
     out = tmp_path / "x.nc"
+    # a run that is still in its first years when the signal comes (3,000 firms for 1,200 months ran
+    # through decades within the second and could reach the degenerate long run, docs/model.md)
     p = subprocess.Popen([sys.executable, "-m", "sim.cli", "run", str(SCENARIOS / "baseline.toml"), "--firms",
-                          "3000", "--months", "1200", "--out", str(out)], stderr=subprocess.PIPE, text=True)
+                          "100000", "--months", "240", "--out", str(out)], stderr=subprocess.PIPE, text=True)
     p.stderr.readline()  # "scenario baseline: ..." once loaded and checked: the run has started
     time.sleep(1.0)
     p.send_signal(signal.SIGTERM)
