@@ -280,9 +280,11 @@ def test_the_closed_baseline_with_distress_holds_its_ratios_for_ten_years():
     log share growth, turnover in investment; docs/model.md): the margin climbed from 4.2% to 7.2%.
     Loans over revenue get a wider band (12%): with evergreening on (the default) banks lend rescued
     firms what keeps them open, and those loans stay on the books (3,000 firms, seed 1: 0.245 in 2020,
-    0.270 in 2027, 0.269 in 2028: +10%)."""
+    0.270 in 2027, 0.269 in 2028: +10%). Firms' deposits over revenue get 15%: at the slower market
+    shares calibrated in 2026-12 (replicator 0.02) they rise in the first years and come back, a hump
+    rather than a trend (0.136 in 2020, 0.153 in 2023, 0.142 in 2028)."""
     _assert_ratios_hold(closed_run(SCENARIOS / "baseline.toml", **{"run.firms": 3000, "run.months": 120}),
-                        loans_band=0.12)
+                        loans_band=0.12, deposits_band=0.15)
 
 
 def test_the_closed_baseline_holds_its_ratios_for_ten_years():
@@ -297,7 +299,7 @@ def test_the_closed_baseline_holds_its_ratios_for_ten_years():
     _assert_ratios_hold(closed_run(SCENARIOS / "baseline.toml", **{"run.firms": 3000, "run.months": 120, **CALM}))
 
 
-def _assert_ratios_hold(ds, loans_band=0.08):
+def _assert_ratios_hold(ds, loans_band=0.08, deposits_band=0.10):
     assert_closes(ds)
     year = lambda v: v.groupby("time.year").sum()  # noqa: E731
     mean = lambda v: v.groupby("time.year").mean()  # noqa: E731
@@ -306,7 +308,8 @@ def _assert_ratios_hold(ds, loans_band=0.08):
     ratios = {  # name: (ratio by year, band around its 2020 value)
         "utilisation": (total("output") / year(ds.capacity.sum("sector")), 0.05),
         "loans / revenue": (mean(ds.loans.sum("sector")) / revenue, loans_band),
-        "firm deposits / revenue": (mean(ds.balance_sheet.sel(item="deposits", institution="firms")) / revenue, 0.10),
+        "firm deposits / revenue": (mean(ds.balance_sheet.sel(item="deposits", institution="firms")) / revenue,
+                                    deposits_band),
         "household deposits / income": (mean(ds.household_deposits) / year(ds.household_disposable_income), 0.08),
         "profit margin": (total("profit") / revenue, 0.20),
         "markup": (year((ds.markup_mean * ds.output).sum("sector")) / total("output"), 0.20),
