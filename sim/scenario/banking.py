@@ -133,7 +133,7 @@ class Banking(Strict):
                               "pay, negative equity, or leaving with assets short of their loans): the lead bank "
                               "lends what brings the firm's deposits back to zero, the loan stays performing and the "
                               "firm keeps operating (kernels.exit_entry._rescue). On by default since 2026-12, with "
-                              "policy.soft_budget: together they bring the NPL ratio from 3.5% to 2.4% (CBIRC 2019: "
+                              "policy.soft_budget: together they bring the NPL ratio from 3.2% to 2.1% (CBIRC 2019: "
                               "1.86%) and hold the state-owned share of firms (docs/zombies.md).", "-",
                               "Peek and Rosengren (AER 2005); Caballero, Hoshi and Kashyap (AER 2008); for China "
                               "Tan, Huang and Woo (Asian Economic Papers 2016), Lam et al. (IMF WP/17/266, 2017)")

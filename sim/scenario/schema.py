@@ -259,9 +259,9 @@ class Policy(Strict):
                              "negative equity, or leaving with assets short of their loans): a transfer brings "
                              "the firm's deposits and equity back to zero, up to soft_budget_limit (the soft "
                              "budget constraint; kernels.exit_entry._rescue). On by default since 2026-12: with "
-                             "evergreening it holds the state-owned share of firms at about 6% for ten years "
-                             "(without both it falls from 6.9% to 4.0%; NBS 2019 band 4-7%) and the NPL ratio at "
-                             "2.4% (3.5% without; CBIRC 2019: 1.86%) (5,000 firms, docs/zombies.md).", "-",
+                             "evergreening it holds the state-owned share of firms at 5.6-7.1% for ten years "
+                             "(without both it falls from 6.9% to 4.1%; NBS 2019 band 4-7%) and the NPL ratio at "
+                             "2.1% (3.2% without; CBIRC 2019: 1.86%) (5,000 firms, docs/zombies.md).", "-",
                              "Kornai (1986); for China Lam et al. (IMF WP/17/266, 2017): government subsidies "
                              "sustain zombie firms")
     soft_budget_limit: float = meta(0.05, "Largest soft-budget transfer to one firm in a month, share of its "
