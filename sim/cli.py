@@ -25,6 +25,7 @@ from .clicommon import (
     workers_options,
 )
 from .scenario import ScenarioError, load_scenario
+from .scenario.errors import in_file
 
 
 def _with_progress(show: bool, label: str, total: int | None, unit: str, work):
@@ -97,9 +98,14 @@ def run(scenario: Path, seed, firms, months, banks, engine, out, panel, panel_ev
     if not quiet:
         click.echo(f"scenario {sc.name}: {sc.run.firms} firms, {sc.run.months} months from {sc.run.start}, "
                    f"seed {sc.run.seed}", err=True)
-    res = _with_progress(show, "simulating", sc.run.months, "months",
-                         lambda progress: api.run(sc, panel=panel is not None, engine=engine, progress=progress,
-                                                  quiet=quiet, panel_every=panel_every, panel_vars=pvars))
+    with exits():
+        try:
+            res = _with_progress(show, "simulating", sc.run.months, "months",
+                                 lambda progress: api.run(sc, panel=panel is not None, engine=engine,
+                                                          progress=progress, quiet=quiet, panel_every=panel_every,
+                                                          panel_vars=pvars))
+        except ScenarioError as e:
+            raise in_file(e, scenario) from None
     ds, pn = res if panel is not None else (res, None)
     with exits():
         if out is not None:

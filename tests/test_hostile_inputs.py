@@ -174,6 +174,25 @@ def test_hostile_files_give_one_line_exit_2_and_write_nothing(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == before
 
 
+def test_a_status_quo_the_2019_accounts_cannot_carry_exits_2_naming_the_key(tmp_path):
+    """A [policy] VAT of 100% is within the schema's range, but as the rule in force at the start it makes
+    households' 2019 purchases exceed their budget in the (default) closed economy: one line naming the
+    file and the key, exit 2, nothing written; from Python the same ScenarioError. Dated in [schedule]
+    the same rate runs (buyers spend their budgets at the new prices)."""
+    path = write_scenario(tmp_path, "[policy]\nvat_rate = 1.0\n")
+    code, err = cli("run", path, "--out", tmp_path / "out.nc", *TINY)
+    lines = [x for x in err.strip().splitlines() if not x.startswith("warning:")]
+    assert code == 2 and len(lines) == 1 and lines[0].startswith(f"error: {path}: policy.vat_rate: "), err
+    assert not (tmp_path / "out.nc").exists()
+    with pytest.raises(sim.ScenarioError) as e:
+        sim.run(sim.load_scenario(path, firms=300, months=2), quiet=True)
+    assert e.value.key == "policy.vat_rate"
+    dated = write_scenario(tmp_path, '[schedule."2019-02"]\nvat_rate = 1.0\n', name="dated.toml")
+    ds = sim.run(sim.load_scenario(dated, firms=300, months=3), quiet=True)
+    assert float(ds.price_index_tax_inclusive.isel(time=2).mean()) > 1.1 * float(  # part passed on at once
+        ds.price_index_tax_inclusive.isel(time=0).mean())
+
+
 def test_a_huge_value_gives_a_short_error(tmp_path):
     path = write_scenario(tmp_path, '[policy]\nbank_resolution = "' + "x" * 500_000 + '"\n')
     with pytest.raises(sim.ScenarioError) as e:

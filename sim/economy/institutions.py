@@ -159,9 +159,19 @@ class Institutions:
             # 2019 nominal budgets on each good (imports included) and the shares they imply
             h_spend0 = self.h_share * final0 * ptax / (1.0 - self.m_share)
             g_spend0 = self.g_share * final0 * ptax / (1.0 - self.m_share)
-            if h_spend0.sum() >= 0.95 * self.c0 or g_spend0.sum() >= 0.95 * self.gov0:
-                raise ValueError("economy: households' or government's 2019 purchases of the industries' goods "
-                                 "exceed their budget; lower household_share or government_share")
+            h, g = float(h_spend0.sum() / self.c0), float(g_spend0.sum() / self.gov0)
+            if h >= 0.95 or g >= 0.95:
+                from ..scenario.errors import THE_SCENARIO, ScenarioError
+
+                vat = float(np.max(np.asarray(p.vat_rate)))
+                key = "policy.vat_rate" if vat > 0.25 else ("economy.household_share" if h >= 0.95
+                                                           else "economy.government_share")
+                raise ScenarioError(
+                    THE_SCENARIO, key,
+                    f"at the start's prices (VAT up to {vat:.0%}) households' 2019 purchases of the industries' "
+                    f"goods would take {h:.0%} of their budget and the government's {g:.0%} (at most 95%): the "
+                    "status quo ([policy], the rules in force at the start) or the buyers' shares are out of line "
+                    "with the 2019 accounts; date a change of VAT in [schedule] instead")
             self.theta0 = h_spend0 / self.c0
             self.theta0_rest = 1.0 - self.theta0.sum()
             self.gamma0 = g_spend0 / self.gov0
