@@ -101,7 +101,7 @@ BANK_FIELDS: dict[str, tuple[type, str]] = {
 }
 
 # per-row scratch of the credit step: written by its kernels each month, read by the records. What
-# only applicants need (their request, limit and guarantee fee) is kept per applicant instead, in
+# only applicants need (their rows, request, limit and guarantee fee) is kept per applicant instead, in
 # arrays the credit kernels return (`credit.repay_and_apply`, `credit_allocation.allocate_credit_drawn`)
 SCRATCH_FIELDS: dict[str, tuple[type, str]] = {
     "granted": (np.float64, "new credit granted this month, yuan (per model firm); before the allocation, "
@@ -112,7 +112,6 @@ SCRATCH_FIELDS: dict[str, tuple[type, str]] = {
     "new_rate": (np.float64, "interest rate of the loan granted this month, 1/yr; before the allocation, "
                              "`repay_and_apply`'s staging of the applicants' limits (zero again after it)"),
     "denied": (np.bool_, "the firm asked for credit and got none"),
-    "applicants": (np.int32, "rows of this month's applicants (the first n_app entries)"),
 }
 
 # the model's per-sector tables the kernels read (attributes of the model of the same names)

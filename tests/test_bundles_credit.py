@@ -73,7 +73,6 @@ def test_repay_and_apply_writes_every_row_in_every_chunk(monkeypatch):
     S = Scratch(N_ROWS)
     for name in SCRATCH_FLOATS:
         getattr(S, name)[:] = np.nan
-    S.applicants[:] = -1
     F2, B2, S2 = _copy(F), _copy_soa(B, Banks, BANK_FIELDS), _copy_soa(S, Scratch, SCRATCH_FIELDS)
     factor = np.linspace(0.0, 1.0, N_S)
     limits = []
@@ -89,22 +88,21 @@ def test_repay_and_apply_writes_every_row_in_every_chunk(monkeypatch):
             m.setattr(cr, "rows_of", _numba.rows_of.py_func)
             want = cr.repay_and_apply.py_func(F2.bundle(), B2.bundle(), S2.bundle(), _sectors(), _prices(), factor,
                                               params)
-        n_app, outstanding, request, limit = want
+        n_app, outstanding, rows, request, limit = want
         assert got[:2] == want[:2]
-        np.testing.assert_array_equal(got[2], request)
-        np.testing.assert_array_equal(got[3], limit)
+        for a, b in zip(got[2:], want[2:], strict=True):
+            np.testing.assert_array_equal(a, b)
         limits.append(limit.copy())
         assert n_app > 1 << 15 and (S2.rolled > 0).sum() > 1000 and (limit == 0).sum() > 1000
-        assert request.shape == limit.shape == (n_app,) and (request > 0).all()  # the applicants asked
+        assert rows.shape == request.shape == limit.shape == (n_app,) and (request > 0).all()  # they asked
         _assert_equal(F, F2, ("loans", "guaranteed", "cash"))
         _assert_equal(B, B2, ("loans",))
         _assert_equal(S, S2, SCRATCH_FLOATS)
         # the staging of the requests and limits in granted and new_rate is undone: zero in every row
         assert not S.granted.any() and not S.new_rate.any()
-        np.testing.assert_array_equal(S.applicants[:n_app], S2.applicants[:n_app])
-        assert (S.applicants[:n_app] >= 0).all() and (np.diff(S.applicants[:n_app]) > 0).all()
+        assert rows.dtype == np.int32 and (rows >= 0).all() and (np.diff(rows) > 0).all()  # in row order
+        assert F.alive[rows].all() and (F.alive.sum() - n_app) > 1000  # live rows, not all of them
         if passive:  # the passive lender's rule: max_debt_to_assets of assets less loans, 0 without net worth
-            rows = S.applicants[:n_app]
             assets = F.cash[rows] + F.capital[rows] + F.other_assets[rows]
             lim = 0.6 * assets - F.loans[rows]
             lim[(lim < 0) | (assets - F.loans[rows] - F.other_liab[rows] <= 0)] = 0.0

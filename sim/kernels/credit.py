@@ -238,15 +238,14 @@ def repay_and_apply(firms, banks, scratch, sectors, prices, factor, params):
     firms: FirmState (reads alive, sector, bank, sme, soe, pd, firm_id, leverage_target, pipeline_cost,
     plan_expansion, plan_upgrade, revenue, capital, other_assets, other_liab; writes loans,
     guaranteed, cash); banks: BankState (writes loans); scratch: ScratchState (writes repaid,
-    rolled and, for every row, zeros into granted, new_rate; applicants' rows into `applicants` in
-    row order); sectors: SectorTables (weight, lag); prices: investment.InvestmentPrices
-    (capital_per_capacity, subsidy); factor: the capacity rules' factor by sector; params:
-    RepayParams. Returns the number of applicants, the guaranteed loans outstanding after
-    amortisation (economy-wide yuan, as `sums.weighted_sum` sums them), and the applicants' requests
-    and limits (in the order of `applicants`): only applicants need them, so they are not kept per
-    row. Each chunk stages its applicants' request and limit in `granted` and `new_rate` at the
-    places its applicants take in `applicants` (its own rows, at or before the row being done, whose
-    zeros are written first); the serial end moves them out and writes the zeros back."""
+    rolled and, for every row, zeros into granted, new_rate); sectors: SectorTables (weight, lag);
+    prices: investment.InvestmentPrices (capital_per_capacity, subsidy); factor: the capacity rules'
+    factor by sector; params: RepayParams. Returns the number of applicants, the guaranteed loans
+    outstanding after amortisation (economy-wide yuan, as `sums.weighted_sum` sums them), and the
+    applicants' rows (in row order: int32), requests and limits: only applicants need these, so they
+    are not kept per row. The first pass stages each applicant's request (positive) and limit in its
+    own row of `granted` and `new_rate`; a second pass, in the same chunks, moves them to the
+    applicants' arrays (each chunk from where the chunks before it end) and writes the zeros back."""
     # arrays the loop writes must be bound to locals before it (a write through `firms.x[i]` inside
     # prange is lost, state.py); the reads are bound too, so the loop is the one it was before bundles
     loans = firms.loans
@@ -255,7 +254,6 @@ def repay_and_apply(firms, banks, scratch, sectors, prices, factor, params):
     bank_loans = banks.loans
     repaid = scratch.repaid
     rolled = scratch.rolled
-    applicants = scratch.applicants
     granted = scratch.granted  # (and the staging of the requests)
     new_rate = scratch.new_rate  # (and the staging of the limits)
     alive = firms.alive
@@ -299,7 +297,6 @@ def repay_and_apply(firms, banks, scratch, sectors, prices, factor, params):
     g_part = np.zeros((nc, 8))  # padded: chunks write their own cache line
     for c in prange(nc):
         d = delta[c]
-        lo = c * cs
         k = 0
         g_sum = 0.0
         for i in rows_of(c, cs, n):
@@ -362,31 +359,34 @@ def repay_and_apply(firms, banks, scratch, sectors, prices, factor, params):
             if lim < 0.0 or nw <= 0:
                 lim = 0.0
             if req > 0:
-                applicants[lo + k] = i
-                granted[lo + k] = req  # staged (lo + k <= i: this row's zero is written)
-                new_rate[lo + k] = lim
+                granted[i] = req  # staged (a positive request marks an applicant)
+                new_rate[i] = lim
                 k += 1
         n_part[c, 0] = k
         g_part[c, 0] = g_sum
-    total = 0
-    for c in range(nc):
-        total += n_part[c, 0]
-    app_request = np.empty(total)
-    app_limit = np.empty(total)
     n_app = 0
     outstanding = 0.0
     for c in range(nc):
         bank_loans[:] += delta[c]
         outstanding += g_part[c, 0]
-        for j in range(n_part[c, 0]):
-            at = c * cs + j
-            applicants[n_app] = applicants[at]
-            app_request[n_app] = granted[at]
-            app_limit[n_app] = new_rate[at]
-            granted[at] = 0.0
-            new_rate[at] = 0.0
-            n_app += 1
-    return n_app, outstanding, app_request, app_limit
+        k = n_part[c, 0]
+        n_part[c, 0] = n_app  # where the chunk's applicants start
+        n_app += k
+    applicants = np.empty(n_app, dtype=np.int32)
+    app_request = np.empty(n_app)
+    app_limit = np.empty(n_app)
+    for c in prange(nc):
+        at = n_part[c, 0]
+        for i in rows_of(c, cs, n):
+            req = granted[i]
+            if req > 0:
+                applicants[at] = i
+                app_request[at] = req
+                app_limit[at] = new_rate[i]
+                granted[i] = 0.0
+                new_rate[i] = 0.0
+                at += 1
+    return n_app, outstanding, applicants, app_request, app_limit
 
 
 @kernel(parallel=True)

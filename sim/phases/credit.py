@@ -23,12 +23,11 @@ class CreditMixin:
         firms, banks, scratch, sectors = F.bundle(), B.bundle(), S.bundle(), sector_tables(self)
         factor, cap_per_capacity = self._need_inputs
         prices = inv.InvestmentPrices(capital_per_capacity=cap_per_capacity, subsidy=self.policy.upgrade_subsidy)
-        n_app, outstanding, app_request, app_limit = cr.repay_and_apply(
+        _, outstanding, apps, app_request, app_limit = cr.repay_and_apply(
             firms, banks, scratch, sectors, prices, factor,
             cr.repay_params(self.b, self.sc.banking, self.policy, self.t, self.leverage_review_share()))
         # every lender of a row takes its share of the repayment and renewal the lead booked
         ex.shift_repayments(bk.parts, F.alive, F.bank, F.sector, self.weight, S.repaid, S.rolled, B.loans)
-        apps = S.applicants[:n_app]
         pos = cr.score_order(apps, F.pd)  # serving order: best credit score first
         u = self._draws["credit"].at(apps)  # the searched banks' uniforms, applicants' rows only
         _, touched, new, app_fees = ca.allocate_credit_drawn(
