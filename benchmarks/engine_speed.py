@@ -93,7 +93,7 @@ def child(firms: int, months: int, banks: int = 100, engine: str = "numba", env:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def baseline_rss() -> int:
+def baseline_rss(env: dict | None = None, cwd: Path = ROOT) -> int:
     """Peak memory of an interpreter that has imported sim, loaded every compiled kernel and made
     a Dataset of records (one month of a 200-firm economy with 4,000 banks, then `to_dataset`, whose
     first call loads xarray's and pandas' code paths: about 11 MB whatever the economy's size):
@@ -105,7 +105,7 @@ def baseline_rss() -> int:
         "m.step(); m.rec.to_dataset(sc.run.start, {});"
         "print(int(next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).split()[1]) * 1024)"
     )
-    return int(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT).stdout)
+    return int(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=cwd).stdout)
 
 
 def bytes_touched(firms: int = 100_000, months: int = 3) -> dict:
@@ -371,6 +371,9 @@ def report(r: dict) -> str:
     state = one["bytes_per_row"]
     min_floor = 2 * state / (READ_GBS * 1e9)
     rows_per_firm = one["rows"] / one["firms"]
+    from sim.state import Scratch
+
+    scratch = Scratch(1).nbytes_per_row()
     lines += [
         "",
         f"A stricter floor reads and writes each of the {state} bytes of a row's state once per month: "
@@ -478,7 +481,8 @@ def report(r: dict) -> str:
         "next month 15 (copies and first touch of the new pages); records to a Dataset 0.15 s.",
         "",
         f"Memory: {state} bytes per row of firm state (int8 sector and exit reason, int16 ages and "
-        "month counters, int32 ids and banks) and 61 bytes per row of per-month scratch (credit flows), "
+        f"month counters, int32 ids and banks) and {scratch} bytes per row of per-month scratch (credit flows; "
+        "the applicants' requests, limits and fees are kept per applicant), "
         "whose `repaid` also holds the month's per-row uniforms (the firm-shock, upgrade and imitation "
         "draws take that buffer in turn outside the credit step: `rng.DrawPool`; the bank search draws "
         "its applicants' rows only, `RowDraws.at`), "
@@ -556,6 +560,9 @@ def decade_only(repeat: int, against: str | None) -> None:
     that checkout (PYTHONPATH), the two taking turns (the machine is shared: turns see the same load)."""
     trees = {"this": str(ROOT)} | ({"against": str(Path(against).resolve())} if against else {})
     runs: dict[str, list[dict]] = {k: [] for k in trees}
+    # the interpreter's own peak (sim imported, kernels loaded), per checkout: the decade's peak above it
+    # per firm is the memory measure (bytes per firm; target under 400)
+    base = {label: baseline_rss(dict(os.environ, PYTHONPATH=tree), Path(tree)) for label, tree in trees.items()}
     for _ in range(repeat):
         for label, tree in trees.items():
             env = dict(os.environ, PYTHONPATH=tree)
@@ -563,12 +570,14 @@ def decade_only(repeat: int, against: str | None) -> None:
             d = child(378_000, 120, 4_000, env=env, cwd=Path(tree))
             runs[label].append(d)
             print(f"{label}: all in {all_in(d):.2f} s (steps {d['t_steps']:.2f} s, {1e3 * d['t_steps'] / 120:.1f} ms a "
-                  f"month; set-up {d['t_setup']:.2f}, records {d['t_records']:.2f}; rows {d['rows']}); load average "
-                  f"{load:.1f} at the start", flush=True)
+                  f"month; set-up {d['t_setup']:.2f}, records {d['t_records']:.2f}; rows {d['rows']}); peak "
+                  f"{d['vm_hwm'] / 2**20:.0f} MB, {(d['vm_hwm'] - base[label]) / 378_000:.0f} bytes a firm above the "
+                  f"interpreter's {base[label] / 2**20:.0f} MB; load average {load:.1f} at the start", flush=True)
     for label, rs in runs.items():
         xs = sorted(all_in(d) for d in rs)
         each = " / ".join(f"{x:.2f}" for x in xs)
-        print(f"{label} ({trees[label]}): all in, median {xs[len(xs) // 2]:.2f} s of {each}")
+        per_firm = " / ".join(f"{(d['vm_hwm'] - base[label]) / 378_000:.0f}" for d in rs)
+        print(f"{label} ({trees[label]}): all in, median {xs[len(xs) // 2]:.2f} s of {each}; bytes a firm {per_firm}")
 
 
 def write_report(r: dict, write: bool) -> None:

@@ -100,17 +100,18 @@ BANK_FIELDS: dict[str, tuple[type, str]] = {
     "failures": (np.int64, "times the bank failed and was resolved"),
 }
 
-# per-row scratch of the credit step: written by its kernels each month, read by the records
+# per-row scratch of the credit step: written by its kernels each month, read by the records. What
+# only applicants need (their rows, request, limit and guarantee fee) is kept per applicant instead, in
+# arrays the credit kernels return (`credit.repay_and_apply`, `credit_allocation.allocate_credit_drawn`)
 SCRATCH_FIELDS: dict[str, tuple[type, str]] = {
-    "granted": (np.float64, "new credit granted this month, yuan (per model firm)"),
-    "repaid": (np.float64, "instalment due this month, yuan"),
-    "fees": (np.float64, "guarantee fee paid this month, yuan"),
+    "granted": (np.float64, "new credit granted this month, yuan (per model firm); before the allocation, "
+                            "`repay_and_apply`'s staging of the applicants' requests (zero again after it)"),
+    "repaid": (np.float64, "instalment due this month, yuan (before the credit step: the month's per-row "
+                           "uniforms, `rng.DrawPool`)"),
     "rolled": (np.float64, "part of the instalment rolled over, yuan"),
-    "new_rate": (np.float64, "interest rate of the loan granted this month, 1/yr"),
-    "limit": (np.float64, "largest loan the firm's collateral and leverage allow, yuan"),
-    "request": (np.float64, "credit the firm asks for this month, yuan"),
+    "new_rate": (np.float64, "interest rate of the loan granted this month, 1/yr; before the allocation, "
+                             "`repay_and_apply`'s staging of the applicants' limits (zero again after it)"),
     "denied": (np.bool_, "the firm asked for credit and got none"),
-    "applicants": (np.int32, "rows of this month's applicants (the first n_app entries)"),
 }
 
 # the model's per-sector tables the kernels read (attributes of the model of the same names)

@@ -23,7 +23,7 @@ from .conftest import SCENARIOS
 from .test_kernel_bundles import N_ROWS, N_S, _copy, _prices, _random_firms, _sectors
 
 N_BANKS = 50
-SCRATCH_FLOATS = ("granted", "repaid", "fees", "rolled", "new_rate", "limit", "request")
+SCRATCH_FLOATS = ("granted", "repaid", "rolled", "new_rate")
 
 
 def _credit_firms(seed: int):
@@ -73,7 +73,6 @@ def test_repay_and_apply_writes_every_row_in_every_chunk(monkeypatch):
     S = Scratch(N_ROWS)
     for name in SCRATCH_FLOATS:
         getattr(S, name)[:] = np.nan
-    S.applicants[:] = -1
     F2, B2, S2 = _copy(F), _copy_soa(B, Banks, BANK_FIELDS), _copy_soa(S, Scratch, SCRATCH_FIELDS)
     factor = np.linspace(0.0, 1.0, N_S)
     limits = []
@@ -89,16 +88,26 @@ def test_repay_and_apply_writes_every_row_in_every_chunk(monkeypatch):
             m.setattr(cr, "rows_of", _numba.rows_of.py_func)
             want = cr.repay_and_apply.py_func(F2.bundle(), B2.bundle(), S2.bundle(), _sectors(), _prices(), factor,
                                               params)
-        assert got == want
-        limits.append(S2.limit.copy())
-        n_app = want[0]
-        assert n_app > 1 << 15 and (S2.rolled > 0).sum() > 1000 and (S2.limit == 0).sum() > 1000
+        n_app, outstanding, rows, request, limit = want
+        assert got[:2] == want[:2]
+        for a, b in zip(got[2:], want[2:], strict=True):
+            np.testing.assert_array_equal(a, b)
+        limits.append(limit.copy())
+        assert n_app > 1 << 15 and (S2.rolled > 0).sum() > 1000 and (limit == 0).sum() > 1000
+        assert rows.shape == request.shape == limit.shape == (n_app,) and (request > 0).all()  # they asked
         _assert_equal(F, F2, ("loans", "guaranteed", "cash"))
         _assert_equal(B, B2, ("loans",))
         _assert_equal(S, S2, SCRATCH_FLOATS)
-        np.testing.assert_array_equal(S.applicants[:n_app], S2.applicants[:n_app])
-        assert not np.isnan(S.request).any() and (S.applicants[:n_app] >= 0).all()
-    assert (limits[0] != limits[1]).sum() > 1000  # the passive limit is another rule
+        # the staging of the requests and limits in granted and new_rate is undone: zero in every row
+        assert not S.granted.any() and not S.new_rate.any()
+        assert rows.dtype == np.int32 and (rows >= 0).all() and (np.diff(rows) > 0).all()  # in row order
+        assert F.alive[rows].all() and (F.alive.sum() - n_app) > 1000  # live rows, not all of them
+        if passive:  # the passive lender's rule: max_debt_to_assets of assets less loans, 0 without net worth
+            assets = F.cash[rows] + F.capital[rows] + F.other_assets[rows]
+            lim = 0.6 * assets - F.loans[rows]
+            lim[(lim < 0) | (assets - F.loans[rows] - F.other_liab[rows] <= 0)] = 0.0
+            np.testing.assert_array_equal(limit, lim)
+    assert limits[0].mean() != limits[1].mean()  # the passive limit is another rule
 
 
 def _terms(seed: int) -> ca.LendingTerms:
@@ -124,9 +133,9 @@ def test_allocate_credit_drawn_writes_every_applicant(monkeypatch):
     F = _credit_firms(21)
     g = np.random.default_rng(22)
     S = Scratch(N_ROWS)
-    S.request[:] = np.where(g.random(N_ROWS) < 0.1, 0.0, g.random(N_ROWS))
-    S.limit[:] = np.where(g.random(N_ROWS) < 0.2, 0.3 * g.random(N_ROWS), 1e9)
-    for name in ("granted", "fees", "new_rate"):  # written for every applicant
+    request = np.where(g.random(N_ROWS) < 0.1, 0.0, g.random(N_ROWS))
+    limit = np.where(g.random(N_ROWS) < 0.2, 0.3 * g.random(N_ROWS), 1e9)
+    for name in ("granted", "new_rate"):  # written for every applicant
         getattr(S, name)[:] = np.nan
     B = _banks(23)
     terms = _terms(24)
@@ -140,25 +149,28 @@ def test_allocate_credit_drawn_writes_every_applicant(monkeypatch):
                                  risk_weight_sme=0.75, risk_weight_guaranteed=0.2, switching_cost=0.005,
                                  fund_room=3e3, coverage=0.8, fee_small=0.001, fee_large=0.002, small_loan=0.5,
                                  bank_weight=1.0)
-    left, touched, new = ca.allocate_credit_drawn(apps, pos, u, F.bundle(), B.bundle(), S.bundle(), _sectors(), terms,
-                                                  params, ex.no_parts())
+    left, touched, new, fees = ca.allocate_credit_drawn(apps, pos, u, request, limit, F.bundle(), B.bundle(),
+                                                        S.bundle(), _sectors(), terms, params, ex.no_parts())
     for name in ("_table", "_spans", "_serve", "_scatter"):  # the kernel's Python code calls their Python code
         monkeypatch.setattr(ca, name, getattr(ca, name).py_func)
     monkeypatch.setattr(ca, "chunks", _numba.chunks.py_func)
     monkeypatch.setattr(ca, "rows_of", _numba.rows_of.py_func)
-    left2, touched2, new2 = ca.allocate_credit_drawn.py_func(apps, pos, u, F2.bundle(), B2.bundle(), S2.bundle(),
-                                                             _sectors(), terms2, params, ex.no_parts())
+    left2, touched2, new2, fees2 = ca.allocate_credit_drawn.py_func(apps, pos, u, request, limit, F2.bundle(),
+                                                                    B2.bundle(), S2.bundle(), _sectors(), terms2,
+                                                                    params, ex.no_parts())
     assert left == left2 and 0 <= left < params.fund_room
     np.testing.assert_array_equal(touched, touched2)
     for a, b in zip(new, new2, strict=True):
         np.testing.assert_array_equal(a, b)
     assert new.row.size > 100  # the large-exposure limit sends the rest of some loans to other banks
     granted = S2.granted > 0
-    assert granted.sum() > 10_000 and (S2.request > 0).sum() - granted.sum() > 1000  # rationed
+    assert granted.sum() > 10_000 and (request > 0).sum() - granted.sum() > 1000  # rationed
+    np.testing.assert_array_equal(fees, fees2)
+    assert (fees > 0).sum() > 100 and (fees[~granted] == 0).all()  # the guaranteed pay a fee
     assert (F2.bank != bank_before).sum() > 100 and (F2.guaranteed > guaranteed_before).sum() > 100
     _assert_equal(F, F2, ("bank", "loans", "loan_rate", "cash", "guaranteed"))
     _assert_equal(B, B2, ("loans",))
-    _assert_equal(S, S2, ("granted", "fees", "new_rate"))
+    _assert_equal(S, S2, ("granted", "new_rate"))
     _assert_equal(terms, terms2, ("room",))
     assert not np.isnan(S.granted).any()
 
@@ -187,15 +199,24 @@ def test_credit_close_writes_every_row_in_every_chunk(monkeypatch):
     for name in SCRATCH_FLOATS:
         getattr(S, name)[:] = np.where(g.random(N_ROWS) < 0.5, g.random(N_ROWS), 0.0)
     S.denied[:] = True  # most rows are not denied: a lost write leaves True
+    # the applicants (rows in ascending order, every chunk has some) and their fees
+    apps = np.flatnonzero(g.random(N_ROWS) < 0.6).astype(np.int32)
+    app_fees = np.where(g.random(apps.size) < 0.3, g.random(apps.size), 0.0)
     S2 = _copy_soa(S, Scratch, SCRATCH_FIELDS)
     side, side2 = np.full(N_BANKS, np.nan), np.full(N_BANKS, np.nan)
-    got = cr.credit_close(F.bundle(), S.bundle(), _sectors(), side)
+    got = cr.credit_close(F.bundle(), S.bundle(), _sectors(), apps, app_fees, side)
     monkeypatch.setattr(cr, "chunks", _numba.chunks.py_func)
     monkeypatch.setattr(cr, "rows_of", _numba.rows_of.py_func)
-    want = cr.credit_close.py_func(F.bundle(), S2.bundle(), _sectors(), side2)
+    want = cr.credit_close.py_func(F.bundle(), S2.bundle(), _sectors(), apps, app_fees, side2)
     assert got == want
     assert 1000 < S2.denied.sum() < N_ROWS - 1000
     _assert_equal(S, S2, ("denied",))
+    # refused: live applicants granted nothing; the fees are the applicants' (a row's own sum of them)
+    asked = np.zeros(N_ROWS, dtype=bool)
+    asked[apps] = True
+    np.testing.assert_array_equal(S.denied, F.alive & asked & (S.granted <= 0))
+    w = _sectors().weight[F.sector]
+    assert got[1] == pytest.approx(float(np.sum(app_fees * w[apps])), rel=1e-12)
     np.testing.assert_array_equal(side, side2)
 
 

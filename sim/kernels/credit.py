@@ -238,11 +238,14 @@ def repay_and_apply(firms, banks, scratch, sectors, prices, factor, params):
     firms: FirmState (reads alive, sector, bank, sme, soe, pd, firm_id, leverage_target, pipeline_cost,
     plan_expansion, plan_upgrade, revenue, capital, other_assets, other_liab; writes loans,
     guaranteed, cash); banks: BankState (writes loans); scratch: ScratchState (writes repaid,
-    rolled, request, limit and, for every row, zeros into granted, fees, new_rate; applicants' rows
-    into `applicants` in row order); sectors: SectorTables (weight, lag); prices:
-    investment.InvestmentPrices (capital_per_capacity, subsidy); factor: the capacity rules' factor
-    by sector; params: RepayParams. Returns the number of applicants and the guaranteed loans
-    outstanding after amortisation (economy-wide yuan, as `sums.weighted_sum` sums them)."""
+    rolled and, for every row, zeros into granted, new_rate); sectors: SectorTables (weight, lag);
+    prices: investment.InvestmentPrices (capital_per_capacity, subsidy); factor: the capacity rules'
+    factor by sector; params: RepayParams. Returns the number of applicants, the guaranteed loans
+    outstanding after amortisation (economy-wide yuan, as `sums.weighted_sum` sums them), and the
+    applicants' rows (in row order: int32), requests and limits: only applicants need these, so they
+    are not kept per row. The first pass stages each applicant's request (positive) and limit in its
+    own row of `granted` and `new_rate`; a second pass, in the same chunks, moves them to the
+    applicants' arrays (each chunk from where the chunks before it end) and writes the zeros back."""
     # arrays the loop writes must be bound to locals before it (a write through `firms.x[i]` inside
     # prange is lost, state.py); the reads are bound too, so the loop is the one it was before bundles
     loans = firms.loans
@@ -251,12 +254,8 @@ def repay_and_apply(firms, banks, scratch, sectors, prices, factor, params):
     bank_loans = banks.loans
     repaid = scratch.repaid
     rolled = scratch.rolled
-    request = scratch.request
-    limit = scratch.limit
-    applicants = scratch.applicants
-    granted = scratch.granted
-    fee_paid = scratch.fees
-    new_rate = scratch.new_rate
+    granted = scratch.granted  # (and the staging of the requests)
+    new_rate = scratch.new_rate  # (and the staging of the limits)
     alive = firms.alive
     sector = firms.sector
     bank = firms.bank
@@ -298,18 +297,14 @@ def repay_and_apply(firms, banks, scratch, sectors, prices, factor, params):
     g_part = np.zeros((nc, 8))  # padded: chunks write their own cache line
     for c in prange(nc):
         d = delta[c]
-        lo = c * cs
         k = 0
         g_sum = 0.0
         for i in rows_of(c, cs, n):
             granted[i] = 0.0
-            fee_paid[i] = 0.0
             new_rate[i] = 0.0
             if not alive[i]:
                 repaid[i] = 0.0
                 rolled[i] = 0.0
-                request[i] = 0.0
-                limit[i] = 0.0
                 continue
             s = np.uint64(sector[i])
             b = np.uint64(bank[i])
@@ -351,7 +346,6 @@ def repay_and_apply(firms, banks, scratch, sectors, prices, factor, params):
             repaid[i] = due
             rolled[i] = rol
             req = need + (due - rol)
-            request[i] = req
             assets = cash_i + capital_i + other_i
             if passive:
                 lim = max_debt_to_assets * assets - loans_i
@@ -364,9 +358,9 @@ def repay_and_apply(firms, banks, scratch, sectors, prices, factor, params):
                 lim = collateral + u * assets - loans_i
             if lim < 0.0 or nw <= 0:
                 lim = 0.0
-            limit[i] = lim
             if req > 0:
-                applicants[lo + k] = i
+                granted[i] = req  # staged (a positive request marks an applicant)
+                new_rate[i] = lim
                 k += 1
         n_part[c, 0] = k
         g_part[c, 0] = g_sum
@@ -375,22 +369,39 @@ def repay_and_apply(firms, banks, scratch, sectors, prices, factor, params):
     for c in range(nc):
         bank_loans[:] += delta[c]
         outstanding += g_part[c, 0]
-        for j in range(n_part[c, 0]):
-            applicants[n_app] = applicants[c * cs + j]
-            n_app += 1
-    return n_app, outstanding
+        k = n_part[c, 0]
+        n_part[c, 0] = n_app  # where the chunk's applicants start
+        n_app += k
+    applicants = np.empty(n_app, dtype=np.int32)
+    app_request = np.empty(n_app)
+    app_limit = np.empty(n_app)
+    for c in prange(nc):
+        at = n_part[c, 0]
+        for i in rows_of(c, cs, n):
+            req = granted[i]
+            if req > 0:
+                applicants[at] = i
+                app_request[at] = req
+                app_limit[at] = new_rate[i]
+                granted[i] = 0.0
+                new_rate[i] = 0.0
+                at += 1
+    return n_app, outstanding, applicants, app_request, app_limit
 
 
 @kernel(parallel=True)
-def credit_close(firms, scratch, sectors, firm_side):
+def credit_close(firms, scratch, sectors, apps, app_fees, firm_side):
     """After the allocation: net cash flow to firms from credit and guarantee fees (economy-wide
     yuan), applicants refused, and for the stock-flow checks the firms' deposits and the loans each
     bank's firms owe it (sums in fixed chunks of rows).
 
     firms: FirmState (reads alive, court, sector, bank, cash, loans; an estate's loan in the court
-    procedure is owed to its banks too); scratch: ScratchState (reads request,
-    granted, rolled, repaid, fees; writes denied); sectors: SectorTables (weight); firm_side: the
-    loans owed to each bank, economy-wide yuan (written). Returns (flow, fees, deposits)."""
+    procedure is owed to its banks too); scratch: ScratchState (reads granted, rolled, repaid;
+    writes denied: an applicant, a live row that asked for credit, that got none); sectors:
+    SectorTables (weight); apps: the applicants' rows in ascending order (`repay_and_apply`) and
+    app_fees their guarantee fees paid (`credit_allocation.allocate_credit_drawn`), 0 for the other
+    rows (each chunk walks the applicants beside its rows); firm_side: the loans owed to each bank,
+    economy-wide yuan (written). Returns (flow, fees, deposits)."""
     # the array the loop writes bound to a local before it (state.py), and the reads too
     denied = scratch.denied
     alive = firms.alive
@@ -399,13 +410,12 @@ def credit_close(firms, scratch, sectors, firm_side):
     bank = firms.bank
     cash = firms.cash
     loans = firms.loans
-    request = scratch.request
     granted = scratch.granted
     rolled = scratch.rolled
     repaid = scratch.repaid
-    fees = scratch.fees
     weight = sectors.weight
     n = alive.shape[0]
+    n_app = apps.shape[0]
     nc, cs = chunks(n)
     part = np.zeros((nc, 8))  # padded: chunks write their own cache line
     part_bank = np.zeros((nc, firm_side.shape[0]))
@@ -414,16 +424,21 @@ def credit_close(firms, scratch, sectors, firm_side):
         fee_total = 0.0
         deposits = 0.0
         fs = part_bank[c]
+        at = np.searchsorted(apps, c * cs)  # the chunk's first applicant
         for i in rows_of(c, cs, n):
             w = weight[np.uint64(sector[i])]
-            fee = fees[i]
+            asked = at < n_app and apps[at] == i
+            fee = 0.0
+            if asked:
+                fee = app_fees[at]
+                at += 1
             gr = granted[i]
             cash_i = cash[i]
             loans_i = loans[i]
             live = alive[i]
             fee_total += fee * w
             flow += w * (gr + rolled[i] - repaid[i] - fee)
-            denied[i] = live and request[i] > 0 and gr <= 0
+            denied[i] = live and asked and gr <= 0
             if live:
                 deposits += w * cash_i
                 fs[np.uint64(bank[i])] += w * loans_i

@@ -89,24 +89,25 @@ def allocation_params(policy, banking, guaranteed_outstanding: float, bank_weigh
 
 
 @kernel(parallel=True)
-def allocate_credit(order, cand, firms, banks, scratch, sectors, terms, params, parts):
-    """Applicants in `order` (rows, best score first) ask their candidate banks (`cand[i]`, by row;
-    -1: none); see `_serve`. The plain version of `allocate_credit_drawn`, kept for the tests (terms'
-    size_cdf unused). Reads and writes as `allocate_credit_drawn` and returns the same."""
+def allocate_credit(order, cand, request, limit, firms, banks, scratch, sectors, terms, params, parts):
+    """Applicants in `order` (rows, best score first; request[k] and limit[k] those of order[k]) ask
+    their candidate banks (`cand[i]`, by row; -1: none); see `_serve`. The plain version of
+    `allocate_credit_drawn`, kept for the tests (terms' size_cdf unused). Reads and writes as
+    `allocate_credit_drawn` and returns the same (the fees in the order of `order`)."""
     n_app = order.shape[0]
     slot = np.arange(n_app)
     packed = np.empty((n_app, cand.shape[1]), dtype=np.int64)
-    fa, flag = _table(order, slot, firms, scratch, sectors)
+    fa, flag = _table(order, slot, request, limit, firms, sectors)
     span = _spans(order, slot, parts.row)
     for k in prange(n_app):
         packed[k, :] = cand[order[k]]
     best_bank, out, fund_room, touched, new = _serve(packed, fa, flag, span, order, banks, terms, params, parts)
-    _scatter(order, slot, best_bank, out, firms, scratch)
-    return fund_room, touched, new
+    fees = _scatter(order, slot, best_bank, out, firms, scratch)
+    return fund_room, touched, new, fees
 
 
 @kernel(parallel=True)
-def allocate_credit_drawn(apps, pos, u, firms, banks, scratch, sectors, terms, params, parts):
+def allocate_credit_drawn(apps, pos, u, request, limit, firms, banks, scratch, sectors, terms, params, parts):
     """As `allocate_credit`, for the applicants `apps` (rows, in row order) served in the order
     `pos` (the k-th served is apps[pos[k]], from `score_order`), with each applicant's candidates
     made here: its own bank and, for each uniform draw u[k, j] (k: the applicant's place in `apps`;
@@ -115,13 +116,15 @@ def allocate_credit_drawn(apps, pos, u, firms, banks, scratch, sectors, terms, p
     finds it; the search starts from a table of where each 1/4096 of the unit interval begins).
     Only applicants need candidates, so nothing of the size of all firms is built.
 
-    firms: FirmState (reads sector, sme, soe, pd, bank, loans; writes bank, loans, loan_rate, cash,
-    guaranteed of the applicants); banks: BankState (reads alive; writes loans); scratch: ScratchState
-    (reads request, limit; writes granted, fees, new_rate of the applicants); sectors: SectorTables
-    (weight); terms: LendingTerms (room is used up); params: AllocationParams; parts: the
-    participations (kernels.exposure.Parts) before the allocation. Returns the guarantee fund's room
-    left (economy-wide yuan), the rows whose lenders changed (the applicants lent to) and their
-    participations now (a Parts, sorted by row within each applicant; the caller replaces theirs).
+    request, limit: the applicants' (in the order of `apps`, as `credit.repay_and_apply` returns
+    them); firms: FirmState (reads sector, sme, soe, pd, bank, loans, cash, capital, other_assets,
+    other_liab; writes bank, loans, loan_rate, cash, guaranteed of the applicants); banks: BankState
+    (reads alive; writes loans); scratch: ScratchState (writes granted, new_rate of the applicants);
+    sectors: SectorTables (weight); terms: LendingTerms (room is used up); params: AllocationParams;
+    parts: the participations (kernels.exposure.Parts) before the allocation. Returns the guarantee
+    fund's room left (economy-wide yuan), the rows whose lenders changed (the applicants lent to),
+    their participations now (a Parts, sorted by row within each applicant; the caller replaces
+    theirs) and the guarantee fee each applicant paid (in the order of `apps`; 0 for most).
 
     The firm rows are read and written in row order (the table and the results are permuted in
     cache instead): in serving order the rows are random, and at 1:1 (34,000 applicants among
@@ -136,7 +139,7 @@ def allocate_credit_drawn(apps, pos, u, firms, banks, scratch, sectors, terms, p
         slot[pos[k]] = k
     cand = np.empty((n_app, m + 1), dtype=np.int64)
     row_at = np.empty(n_app, dtype=np.int64)  # row_at[k]: the row served k-th
-    fa, flag = _table(apps, slot, firms, scratch, sectors)
+    fa, flag = _table(apps, slot, request, limit, firms, sectors)
     span = _spans(apps, slot, parts.row)
     for j in prange(n_app):
         i = np.uint64(apps[j])
@@ -146,8 +149,8 @@ def allocate_credit_drawn(apps, pos, u, firms, banks, scratch, sectors, terms, p
         for jj in range(m):
             cand[k, jj + 1] = drawn_bank(u[j, jj], size_cdf, start)
     best_bank, out, fund_room, touched, new = _serve(cand, fa, flag, span, row_at, banks, terms, params, parts)
-    _scatter(apps, slot, best_bank, out, firms, scratch)
-    return fund_room, touched, new
+    fees = _scatter(apps, slot, best_bank, out, firms, scratch)
+    return fund_room, touched, new, fees
 
 
 # columns of the applicant table (one row per applicant, in the order served)
@@ -157,9 +160,9 @@ _AMT, _COVER, _FEE, _NEW_RATE = 0, 1, 2, 3
 
 
 @kernel(parallel=True)
-def _table(rows, slot, firms, scratch, sectors):
+def _table(rows, slot, request, limit, firms, sectors):
     """The applicant table in serving order: in line slot[j], for the applicant in row rows[j], its
-    request (scratch) within its limit (scratch), sector weight, default probability, loans, own
+    request (request[j]) within its limit (limit[j]), sector weight, default probability, loans, own
     bank, the part of its request beyond its limit (0 unless its net worth is positive) and its assets
     (fa), and 1 SME + 2 state-owned (flag). Reads only."""
     # the reads bound to locals before the loop, as in every parallel kernel (state.py)
@@ -173,8 +176,6 @@ def _table(rows, slot, firms, scratch, sectors):
     capital = firms.capital
     other_assets = firms.other_assets
     other_liab = firms.other_liab
-    request = scratch.request
-    limit = scratch.limit
     weight = sectors.weight
     n_app = rows.shape[0]
     fa = np.empty((n_app, _N_F))
@@ -182,13 +183,13 @@ def _table(rows, slot, firms, scratch, sectors):
     for j in prange(n_app):
         i = np.uint64(rows[j])
         k = slot[j]
-        req = request[i]
-        if limit[i] < req:
-            req = limit[i]
+        req = request[j]
+        if limit[j] < req:
+            req = limit[j]
         fa[k, _REQ] = req
         assets = cash[i] + capital[i] + other_assets[i]
         fa[k, _ASSETS] = assets
-        fa[k, _BEYOND] = request[i] - req if assets - loans[i] - other_liab[i] > 0 else 0.0
+        fa[k, _BEYOND] = request[j] - req if assets - loans[i] - other_liab[i] > 0 else 0.0
         fa[k, _W] = weight[np.uint64(sector[i])]
         fa[k, _PD] = pd[i]
         fa[k, _LOANS] = loans[i]
@@ -451,7 +452,8 @@ def _serve(cand, fa, flag, span, rows, banks, terms, params, parts):
 @kernel(parallel=True)
 def _scatter(rows, slot, best_bank, out, firms, scratch):
     """The allocation's results (line slot[j] of `_serve`'s output) booked on the firm in row rows[j]:
-    writes firms' bank, loans, loan_rate, cash, guaranteed and scratch's granted, fees, new_rate."""
+    writes firms' bank, loans, loan_rate, cash, guaranteed and scratch's granted, new_rate; returns
+    the guarantee fee each paid (fees[j], of rows[j])."""
     # arrays the loop writes must be bound to locals before it (a write through `firms.x[i]` inside
     # prange is lost, state.py)
     bank = firms.bank
@@ -460,13 +462,12 @@ def _scatter(rows, slot, best_bank, out, firms, scratch):
     cash = firms.cash
     guaranteed = firms.guaranteed
     granted = scratch.granted
-    fee_paid = scratch.fees
     new_rate = scratch.new_rate
+    fee_paid = np.zeros(rows.shape[0])
     for j in prange(rows.shape[0]):
         i = np.uint64(rows[j])
         k = slot[j]
         granted[i] = 0.0
-        fee_paid[i] = 0.0
         new_rate[i] = 0.0
         if best_bank[k] < 0:
             continue
@@ -479,5 +480,6 @@ def _scatter(rows, slot, best_bank, out, firms, scratch):
         guaranteed[i] += out[k, _COVER]
         cash[i] += amt - out[k, _FEE]
         granted[i] = amt
-        fee_paid[i] = out[k, _FEE]
+        fee_paid[j] = out[k, _FEE]
         new_rate[i] = out[k, _NEW_RATE]
+    return fee_paid

@@ -23,13 +23,12 @@ class ReferenceCreditMixin:
         bk, W = self.banking, self.weight
         banks = [bk.bank(j) for j in range(bk.banks.n_rows)]
         self._scores()
+        # each row's request, limit and guarantee fee (the engine keeps them for its applicants only)
+        self._request, self._limit, self._fees = (np.zeros(F.n_rows) for _ in range(3))
         for arr in (
             self.scratch.repaid,
             self.scratch.rolled,
-            self.scratch.request,
-            self.scratch.limit,
             self.scratch.granted,
-            self.scratch.fees,
             self.scratch.new_rate,
         ):
             arr[:] = 0.0
@@ -55,7 +54,7 @@ class ReferenceCreditMixin:
         applicants = []
         for f in firms:
             request = f.need + (self.scratch.repaid[f.row] - self.scratch.rolled[f.row])
-            self.scratch.request[f.row] = request
+            self._request[f.row] = request
             assets = f.cash + f.capital + f.other_assets
             if c.market == "passive":
                 limit = b.max_debt_to_assets * assets - f.loans
@@ -68,7 +67,7 @@ class ReferenceCreditMixin:
                     + (c.soe_unsecured * p.soe_implicit_guarantee if f.soe else 0.0)
                 ) * assets
                 limit = collateral + unsecured - f.loans
-            self.scratch.limit[f.row] = 0.0 if f.net_worth <= 0 else max(limit, 0.0)
+            self._limit[f.row] = 0.0 if f.net_worth <= 0 else max(limit, 0.0)
             if request > 0:
                 applicants.append(f)
         applicants.sort(key=lambda f: f.pd)  # stable: ties stay in row order
@@ -93,11 +92,11 @@ class ReferenceCreditMixin:
         fees = flow = 0.0
         for row in range(F.n_rows):
             w = W[F.sector[row]]
-            fees += self.scratch.fees[row] * w
+            fees += self._fees[row] * w
             S = self.scratch
-            flow += w * (S.granted[row] + S.rolled[row] - S.repaid[row] - S.fees[row])
+            flow += w * (S.granted[row] + S.rolled[row] - S.repaid[row] - self._fees[row])
         self._credit_month = {"fees": fees}
-        np.logical_and(F.alive & (self.scratch.request > 0), self.scratch.granted <= 0, out=self.scratch.denied)
+        np.logical_and(F.alive & (self._request > 0), self.scratch.granted <= 0, out=self.scratch.denied)
         for f in firms:
             f.update_net_worth()
         return flow, self._cash_total(), bk.loan_gap()
@@ -110,14 +109,14 @@ class ReferenceCreditMixin:
         if the firm has no other lender and the bank's room and limit hold its stock. `terms` and
         `params` are the engine's (credit_allocation.LendingTerms, AllocationParams); `terms.room` is
         used up. Returns the fund's remaining room."""
-        req = self.scratch.request[f.row]
-        if self.scratch.limit[f.row] < req:
-            req = self.scratch.limit[f.row]
+        req = self._request[f.row]
+        if self._limit[f.row] < req:
+            req = self._limit[f.row]
         assets = f.cash + f.capital + f.other_assets
         # a bank short of its inclusive-lending target lends a private SME beyond its limit
         beyond = 0.0
         if f.sme and not f.soe and (terms.sme_extension > 0).any() and assets - f.loans - f.other_liab > 0:
-            beyond = self.scratch.request[f.row] - req
+            beyond = self._request[f.row] - req
         if req <= 0 and beyond <= 0:
             return fund_room
         w = self.weight[f.sector]
@@ -208,7 +207,7 @@ class ReferenceCreditMixin:
         fee_paid = fee * cover
         f.cash = f.cash + (amt - fee_paid)
         self.scratch.granted[f.row] = amt
-        self.scratch.fees[f.row] = fee_paid
+        self._fees[f.row] = fee_paid
         self.scratch.new_rate[f.row] = new_rate
         touched, prow, pbank, pshare = self._new_parts
         touched.append(f.row)
