@@ -179,14 +179,16 @@ def test_a_status_quo_the_2019_accounts_cannot_carry_exits_2_naming_the_key(tmp_
     households' 2019 purchases exceed their budget in the (default) closed economy: one line naming the
     file and the key, exit 2, nothing written; from Python the same ScenarioError. Dated in [schedule]
     the same rate runs (buyers spend their budgets at the new prices)."""
-    path = write_scenario(tmp_path, "[policy]\nvat_rate = 1.0\n")
+    path = write_scenario(tmp_path, 'name = "hivat"\n[policy]\nvat_rate = 1.0\n')
     code, err = cli("run", path, "--out", tmp_path / "out.nc", *TINY)
     lines = [x for x in err.strip().splitlines() if not x.startswith("warning:")]
     assert code == 2 and len(lines) == 1 and lines[0].startswith(f"error: {path}: policy.vat_rate: "), err
     assert not (tmp_path / "out.nc").exists()
     with pytest.raises(sim.ScenarioError) as e:
         sim.run(sim.load_scenario(path, firms=300, months=2), quiet=True)
-    assert e.value.key == "policy.vat_rate"
+    assert e.value.key == "policy.vat_rate" and e.value.file == "the scenario 'hivat'"  # by its name
+    code, err = cli("compare", tmp_path / "baseline.toml", path, "--seeds", "1", *TINY)
+    assert code == 2 and "error: the scenario 'hivat': policy.vat_rate: " in err, err
     dated = write_scenario(tmp_path, '[schedule."2019-02"]\nvat_rate = 1.0\n', name="dated.toml")
     ds = sim.run(sim.load_scenario(dated, firms=300, months=3), quiet=True)
     assert float(ds.price_index_tax_inclusive.isel(time=2).mean()) > 1.1 * float(  # part passed on at once

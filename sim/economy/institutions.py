@@ -161,13 +161,13 @@ class Institutions:
             g_spend0 = self.g_share * final0 * ptax / (1.0 - self.m_share)
             h, g = float(h_spend0.sum() / self.c0), float(g_spend0.sum() / self.gov0)
             if h >= 0.95 or g >= 0.95:
-                from ..scenario.errors import THE_SCENARIO, ScenarioError
+                from ..scenario.errors import ScenarioError, unnamed
 
                 vat = float(np.max(np.asarray(p.vat_rate)))
                 key = "policy.vat_rate" if vat > 0.25 else ("economy.household_share" if h >= 0.95
                                                            else "economy.government_share")
                 raise ScenarioError(
-                    THE_SCENARIO, key,
+                    unnamed(m.sc.name), key,
                     f"at the start's prices (VAT up to {vat:.0%}) households' 2019 purchases of the industries' "
                     f"goods would take {h:.0%} of their budget and the government's {g:.0%} (at most 95%): the "
                     "status quo ([policy], the rules in force at the start) or the buyers' shares are out of line "

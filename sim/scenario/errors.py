@@ -16,11 +16,16 @@ class ScenarioError(ValueError):
         super().__init__(where + message)
 
 
-# the file of a scenario that loaded but whose values the model finds out of line when a run starts
-# (e.g. a status quo the 2019 data cannot carry); a command that knows the file names it (`in_file`)
+# where a scenario that loaded but whose values the model finds out of line when a run starts (e.g. a
+# status quo the 2019 data cannot carry) is named: by its name (`unnamed`); a command that knows the
+# file names the file instead (`in_file`)
 THE_SCENARIO = "the scenario"
+
+
+def unnamed(name: str) -> str:
+    return f"{THE_SCENARIO} '{name}'"
 
 
 def in_file(e: ScenarioError, path: str | Path) -> ScenarioError:
     """The same error naming `path` when it was raised by a run that did not know its file."""
-    return ScenarioError(path, e.key, e.message) if e.file == THE_SCENARIO else e
+    return ScenarioError(path, e.key, e.message) if e.file.startswith(THE_SCENARIO) else e
