@@ -15,7 +15,7 @@ import numpy as np
 from ._memory import keep_freed_memory, release_freed_memory
 from .banking import BankingSystem, SFCError, bank_count
 from .economy import Institutions
-from .economy.institutions import open_export_factor
+from .economy.institutions import export_shares, open_export_factor
 from .kernels import accounting as acc
 from .kernels import exit_entry as xe
 from .kernels import investment as inv
@@ -65,6 +65,7 @@ class IndustrialEconomy(SetupMixin, FirmPhasesMixin, CreditMixin, CapacityRulesM
         keep_freed_memory()
         self.sc = scenario
         self.closed = scenario.economy.closure == "closed"  # the whole economy's accounts (sim.economy)
+        self.export_share0 = export_shares(scenario.economy)  # of final demand in 2019 (the open closure's exports)
         self.run_seed = seed
         self.streams = Streams(seed)
         self.t = 0
@@ -225,7 +226,7 @@ class IndustrialEconomy(SetupMixin, FirmPhasesMixin, CreditMixin, CapacityRulesM
             y = 1.0 if self.income0 is None else self.income_smooth / (self.income0 * self._trend(t))
             final = (self.final0 * np.exp(self.growth * t / 12.0) * self.support * np.exp(self.cycle)
                      * (ptax / self.ptax0) ** (-self.elasticity) * y ** self.income_el
-                     * open_export_factor(p, self.sc.economy))  # world demand and tariffs abroad
+                     * open_export_factor(p, self.export_share0, self.sc.economy.export_elasticity))  # world demand
         invest_demand = self.inv_share * self.invest_prev / base_price
         demand, intermediate = self.solve_orders(final + invest_demand)
         self.learn_growth(demand)

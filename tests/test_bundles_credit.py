@@ -149,15 +149,15 @@ def test_allocate_credit_drawn_writes_every_applicant(monkeypatch):
                                  risk_weight_sme=0.75, risk_weight_guaranteed=0.2, switching_cost=0.005,
                                  fund_room=3e3, coverage=0.8, fee_small=0.001, fee_large=0.002, small_loan=0.5,
                                  bank_weight=1.0)
-    left, touched, new, fees = ca.allocate_credit_drawn(apps, pos, u, request, limit, F.bundle(), B.bundle(),
-                                                        S.bundle(), _sectors(), terms, params, ex.no_parts())
+    applicants = ca.Applicants(rows=apps, request=request, limit=limit, order=pos, draws=u)
+    left, touched, new, fees = ca.allocate_credit_drawn(applicants, F.bundle(), B.bundle(), S.bundle(), _sectors(),
+                                                        terms, params, ex.no_parts())
     for name in ("_table", "_spans", "_serve", "_scatter"):  # the kernel's Python code calls their Python code
         monkeypatch.setattr(ca, name, getattr(ca, name).py_func)
     monkeypatch.setattr(ca, "chunks", _numba.chunks.py_func)
     monkeypatch.setattr(ca, "rows_of", _numba.rows_of.py_func)
-    left2, touched2, new2, fees2 = ca.allocate_credit_drawn.py_func(apps, pos, u, request, limit, F2.bundle(),
-                                                                    B2.bundle(), S2.bundle(), _sectors(), terms2,
-                                                                    params, ex.no_parts())
+    left2, touched2, new2, fees2 = ca.allocate_credit_drawn.py_func(applicants, F2.bundle(), B2.bundle(), S2.bundle(),
+                                                                    _sectors(), terms2, params, ex.no_parts())
     assert left == left2 and 0 <= left < params.fund_room
     np.testing.assert_array_equal(touched, touched2)
     for a, b in zip(new, new2, strict=True):

@@ -35,7 +35,7 @@ def _one_sme(request=100.0, limit=40.0, soe=False, n_banks=1):
 
 def _lend(F, S, B, sectors, terms, cand=None):
     cand = np.zeros((1, 1), dtype=np.int64) if cand is None else cand
-    ca.allocate_credit(np.zeros(1, dtype=np.int64), cand, S.request[:1], S.limit[:1], F.bundle(), B.bundle(),
+    ca.allocate_credit(ca.served_as_listed([0], S.request[:1], S.limit[:1]), cand, F.bundle(), B.bundle(),
                        S.bundle(), sectors, terms, _params(switching_cost=0.0), ex.no_parts())
     return S.granted[0]
 

@@ -59,11 +59,15 @@ def export_factor(policy, export_elasticity: float) -> np.ndarray:
     return policy.world_demand * (1.0 + policy.tariff_abroad) ** (-export_elasticity)
 
 
-def open_export_factor(policy, economy) -> np.ndarray:
+def export_shares(economy) -> np.ndarray:
+    """The export share of each sector's final demand at the start (`economy.export_share`), by sector."""
+    return np.array([economy.export_share[s] for s in SECTORS])
+
+
+def open_export_factor(policy, x_share: np.ndarray, elasticity: float) -> np.ndarray:
     """The open closure's final demand has no separate export part: the factor applies to the export share
-    of each sector's final demand at the start (`economy.export_share`), 1 + x_s (F_s - 1)."""
-    x_share = np.array([economy.export_share[s] for s in SECTORS])
-    return 1.0 + x_share * (export_factor(policy, economy.export_elasticity) - 1.0)
+    of each sector's final demand at the start (`x_share`, `export_shares`), 1 + x_s (F_s - 1)."""
+    return 1.0 + x_share * (export_factor(policy, elasticity) - 1.0)
 
 
 class Institutions:
@@ -74,7 +78,7 @@ class Institutions:
         self.m, self.e = m, e
         n_s = len(SECTORS)
         col = lambda table: np.array([table[s] for s in SECTORS])  # noqa: E731
-        self.h_share, self.g_share, self.x_share = col(e.household_share), col(e.government_share), col(e.export_share)
+        self.h_share, self.g_share, self.x_share = col(e.household_share), col(e.government_share), export_shares(e)
         self.m_share = col(e.import_share)
         self.short_share = m.shortage_import_share  # by sector (set-up)
         self.r_share = np.maximum(1.0 - self.h_share - self.g_share - self.x_share, 0.0)

@@ -16,7 +16,7 @@ from numba import prange
 
 from .._numba import chunks, kernel, rows_of
 from .credit import bank_search_start, drawn_bank
-from .exposure import MAX_LENDERS, Parts
+from .exposure import MAX_LENDERS, Parts, entries_end, lenders_of
 
 # this month's lending conditions, one value per bank (BankingSystem.lending_conditions)
 TERMS_FIELDS: dict[str, tuple[type, str]] = {
@@ -36,6 +36,26 @@ TERMS_FIELDS: dict[str, tuple[type, str]] = {
     "sme_rate_cut": (np.float64, "cut in the bank's SME rate paid for by central-bank re-lending, 1/yr"),
 }
 LendingTerms = namedtuple("LendingTerms", tuple(TERMS_FIELDS))
+
+# this month's applicants for credit, one entry per applicant (`credit.repay_and_apply` finds them)
+APPLICANT_FIELDS: dict[str, tuple[type, str]] = {
+    "rows": (np.int32, "the applicants' firm rows (in row order as `credit.repay_and_apply` returns them)"),
+    "request": (np.float64, "credit asked for, yuan (per model firm)"),
+    "limit": (np.float64, "the borrowing limit the request is served within, yuan (per model firm)"),
+    "order": (np.int64, "serving order: the k-th applicant served is rows[order[k]] (`credit.score_order`)"),
+    "draws": (np.float64, "uniforms that pick the banks an applicant searches beyond its own, one line per "
+                          "applicant (`rng.RowDraws.at`; no columns when the candidates are given)"),
+}
+Applicants = namedtuple("Applicants", tuple(APPLICANT_FIELDS))
+
+
+def served_as_listed(rows, request, limit) -> Applicants:
+    """Applicants in `rows` served in the order listed, with their requests and limits and no draws
+    (their candidate banks given: `allocate_credit`)."""
+    n = len(rows)
+    return Applicants(rows=np.asarray(rows, dtype=np.int32), request=np.asarray(request, dtype=np.float64),
+                      limit=np.asarray(limit, dtype=np.float64), order=np.arange(n, dtype=np.int64),
+                      draws=np.zeros((n, 0)))
 
 SMALL_LOAN = 5e6  # yuan: loans up to this pay the small-loan guarantee fee (State Council 2019: small/micro <= 5 m)
 YUAN_PER_BN = 1e9
@@ -89,67 +109,73 @@ def allocation_params(policy, banking, guaranteed_outstanding: float, bank_weigh
 
 
 @kernel(parallel=True)
-def allocate_credit(order, cand, request, limit, firms, banks, scratch, sectors, terms, params, parts):
-    """Applicants in `order` (rows, best score first; request[k] and limit[k] those of order[k]) ask
-    their candidate banks (`cand[i]`, by row; -1: none); see `_serve`. The plain version of
-    `allocate_credit_drawn`, kept for the tests (terms' size_cdf unused). Reads and writes as
-    `allocate_credit_drawn` and returns the same (the fees in the order of `order`)."""
-    n_app = order.shape[0]
-    slot = np.arange(n_app)
-    packed = np.empty((n_app, cand.shape[1]), dtype=np.int64)
-    fa, flag = _table(order, slot, request, limit, firms, sectors)
-    span = _spans(order, slot, parts.row)
+def allocate_credit(apps, cand, firms, banks, scratch, sectors, terms, params, parts):
+    """The applicants `apps` (Applicants; any row order, served in apps.order) ask their candidate
+    banks (`cand[i]`, by row; -1: none); see `_serve`. The plain version of `allocate_credit_drawn`,
+    kept for the tests (apps.draws and terms' size_cdf unused). Reads and writes as
+    `allocate_credit_drawn` and returns the same."""
+    rows, pos = apps.rows, apps.order
+    n_app = rows.shape[0]
+    slot = np.empty(n_app, dtype=np.int64)  # slot[j]: when rows[j] is served
     for k in prange(n_app):
-        packed[k, :] = cand[order[k]]
-    best_bank, out, fund_room, touched, new = _serve(packed, fa, flag, span, order, banks, terms, params, parts)
-    fees = _scatter(order, slot, best_bank, out, firms, scratch)
+        slot[pos[k]] = k
+    packed = np.empty((n_app, cand.shape[1]), dtype=np.int64)
+    row_at = np.empty(n_app, dtype=np.int64)  # row_at[k]: the row served k-th
+    fa, flag = _table(rows, slot, apps.request, apps.limit, firms, sectors)
+    span = _spans(rows, slot, parts.row)
+    for j in prange(n_app):
+        k = slot[j]
+        row_at[k] = rows[j]
+        packed[k, :] = cand[rows[j]]
+    best_bank, out, fund_room, touched, new = _serve(packed, fa, flag, span, row_at, banks, terms, params, parts)
+    fees = _scatter(rows, slot, best_bank, out, firms, scratch)
     return fund_room, touched, new, fees
 
 
 @kernel(parallel=True)
-def allocate_credit_drawn(apps, pos, u, request, limit, firms, banks, scratch, sectors, terms, params, parts):
-    """As `allocate_credit`, for the applicants `apps` (rows, in row order) served in the order
-    `pos` (the k-th served is apps[pos[k]], from `score_order`), with each applicant's candidates
-    made here: its own bank and, for each uniform draw u[k, j] (k: the applicant's place in `apps`;
-    the uniforms of its row, `RowDraws.at`), the bank whose size-CDF interval (terms.size_cdf)
+def allocate_credit_drawn(apps, firms, banks, scratch, sectors, terms, params, parts):
+    """As `allocate_credit`, for the applicants `apps` (Applicants: rows in row order, served in
+    apps.order, from `score_order`), with each applicant's candidates made here: its own bank and,
+    for each uniform draw apps.draws[j, jj] (j: the applicant's place in apps.rows; the uniforms of
+    its row, `RowDraws.at`), the bank whose size-CDF interval (terms.size_cdf)
     holds it (the first bank whose cumulative share exceeds the draw, as searchsorted side="right"
     finds it; the search starts from a table of where each 1/4096 of the unit interval begins).
     Only applicants need candidates, so nothing of the size of all firms is built.
 
-    request, limit: the applicants' (in the order of `apps`, as `credit.repay_and_apply` returns
-    them); firms: FirmState (reads sector, sme, soe, pd, bank, loans, cash, capital, other_assets,
+    firms: FirmState (reads sector, sme, soe, pd, bank, loans, cash, capital, other_assets,
     other_liab; writes bank, loans, loan_rate, cash, guaranteed of the applicants); banks: BankState
     (reads alive; writes loans); scratch: ScratchState (writes granted, new_rate of the applicants);
     sectors: SectorTables (weight); terms: LendingTerms (room is used up); params: AllocationParams;
     parts: the participations (kernels.exposure.Parts) before the allocation. Returns the guarantee
     fund's room left (economy-wide yuan), the rows whose lenders changed (the applicants lent to),
     their participations now (a Parts, sorted by row within each applicant; the caller replaces
-    theirs) and the guarantee fee each applicant paid (in the order of `apps`; 0 for most).
+    theirs) and the guarantee fee each applicant paid (in the order of apps.rows; 0 for most).
 
     The firm rows are read and written in row order (the table and the results are permuted in
     cache instead): in serving order the rows are random, and at 1:1 (34,000 applicants among
     437,583 rows) the random gathers and scatters took a third of the allocation's time."""
+    rows, pos, u = apps.rows, apps.order, apps.draws
     size_cdf = terms.size_cdf
     bank = firms.bank
     start = bank_search_start(size_cdf)
-    n_app = apps.shape[0]
+    n_app = rows.shape[0]
     m = u.shape[1]
     slot = np.empty(n_app, dtype=np.int64)  # slot[j]: when apps[j] is served
     for k in prange(n_app):
         slot[pos[k]] = k
     cand = np.empty((n_app, m + 1), dtype=np.int64)
     row_at = np.empty(n_app, dtype=np.int64)  # row_at[k]: the row served k-th
-    fa, flag = _table(apps, slot, request, limit, firms, sectors)
-    span = _spans(apps, slot, parts.row)
+    fa, flag = _table(rows, slot, apps.request, apps.limit, firms, sectors)
+    span = _spans(rows, slot, parts.row)
     for j in prange(n_app):
-        i = np.uint64(apps[j])
+        i = np.uint64(rows[j])
         k = slot[j]
-        row_at[k] = apps[j]
+        row_at[k] = rows[j]
         cand[k, 0] = bank[i]
         for jj in range(m):
             cand[k, jj + 1] = drawn_bank(u[j, jj], size_cdf, start)
     best_bank, out, fund_room, touched, new = _serve(cand, fa, flag, span, row_at, banks, terms, params, parts)
-    fees = _scatter(apps, slot, best_bank, out, firms, scratch)
+    fees = _scatter(rows, slot, best_bank, out, firms, scratch)
     return fund_room, touched, new, fees
 
 
@@ -216,13 +242,11 @@ def _spans(rows, slot, prow):
         for j in rows_of(c, cs, n):
             r = rows[j]
             if prev < 0 or r < prev:
-                at = np.searchsorted(prow, r)
-            else:
+                at, hi = lenders_of(prow, r)
+            else:  # walk on from the previous applicant's place
                 while at < n_p and prow[at] < r:
                     at += 1
-            hi = at
-            while hi < n_p and prow[hi] == r:
-                hi += 1
+                hi = entries_end(prow, at, r)
             k = slot[j]
             span[k, 0] = at
             span[k, 1] = hi

@@ -57,10 +57,16 @@ def units(equity: np.ndarray, alive: np.ndarray, limit: float, bank_weight: floa
 def lenders_of(prow, i):
     """The range [lo, hi) of row i's entries in the parts table (sorted by row)."""
     lo = np.searchsorted(prow, i)
+    return lo, entries_end(prow, lo, i)
+
+
+@kernel
+def entries_end(prow, lo, i):
+    """The end of row i's entries in the parts table (sorted by row) that start at `lo`."""
     hi = lo
     while hi < prow.shape[0] and prow[hi] == i:
         hi += 1
-    return lo, hi
+    return hi
 
 
 @kernel

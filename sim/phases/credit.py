@@ -23,19 +23,20 @@ class CreditMixin:
         firms, banks, scratch, sectors = F.bundle(), B.bundle(), S.bundle(), sector_tables(self)
         factor, cap_per_capacity = self._need_inputs
         prices = inv.InvestmentPrices(capital_per_capacity=cap_per_capacity, subsidy=self.policy.upgrade_subsidy)
-        _, outstanding, apps, app_request, app_limit = cr.repay_and_apply(
+        _, outstanding, rows, request, limit = cr.repay_and_apply(
             firms, banks, scratch, sectors, prices, factor,
             cr.repay_params(self.b, self.sc.banking, self.policy, self.t, self.leverage_review_share()))
         # every lender of a row takes its share of the repayment and renewal the lead booked
         ex.shift_repayments(bk.parts, F.alive, F.bank, F.sector, self.weight, S.repaid, S.rolled, B.loans)
-        pos = cr.score_order(apps, F.pd)  # serving order: best credit score first
-        u = self._draws["credit"].at(apps)  # the searched banks' uniforms, applicants' rows only
+        apps = ca.Applicants(rows=rows, request=request, limit=limit,
+                             order=cr.score_order(rows, F.pd),  # serving order: best credit score first
+                             draws=self._draws["credit"].at(rows))  # the searched banks' uniforms
         _, touched, new, app_fees = ca.allocate_credit_drawn(
-            apps, pos, u, app_request, app_limit, firms, banks, scratch, sectors, ca.lending_terms(bk),
+            apps, firms, banks, scratch, sectors, ca.lending_terms(bk),
             ca.allocation_params(self.policy, self.sc.banking, outstanding, bk.bank_weight), bk.parts)
         bk.replace_parts(touched, new)
         firm_side = np.zeros(B.n_rows)
-        flow, fees, deposits = cr.credit_close(firms, scratch, sectors, apps, app_fees, firm_side)
+        flow, fees, deposits = cr.credit_close(firms, scratch, sectors, rows, app_fees, firm_side)
         ex.shift_loans(bk.parts, F.alive, F.court, F.bank, F.sector, self.weight, F.loans, np.zeros(0), firm_side)
         self._credit_month = {"fees": float(fees)}
         return float(flow), float(deposits), float(np.max(np.abs(firm_side - B.loans)))
