@@ -111,7 +111,7 @@ class BankingSystem:
                                   lead, rows)
         F.bank[rows] = lead
         B.loans[:] = np.bincount(lead, weights=book, minlength=B.n_rows)
-        exposure.shift_loans(self.parts, F.alive, F.court, F.bank, F.sector, W, F.loans, np.zeros(0), B.loans)
+        exposure.shift_loans(self.parts, F.bundle(), W, np.zeros(0), B.loans)
         self.refresh_exposures()
         B.equity[:] = cfg.capital_ratio_2019 * B.rwa
         return breaches
@@ -430,8 +430,7 @@ class BankingSystem:
         F = m.firms
         firm_side = np.zeros(B.n_rows)
         sums.loan_gap(F.alive, F.court, F.sector, m.weight, F.bank, F.loans, B.loans, firm_side)
-        exposure.shift_loans(self.parts, F.alive, F.court, F.bank, F.sector, m.weight, F.loans, np.zeros(0),
-                             firm_side)
+        exposure.shift_loans(self.parts, F.bundle(), m.weight, np.zeros(0), firm_side)
         return float(np.max(np.abs(firm_side - B.loans)))
 
     def shift_exposures(self) -> None:
@@ -445,8 +444,7 @@ class BankingSystem:
         """After accounting.income (which books a row's interest at its lead bank): each participating
         bank takes its share."""
         F = self.m.firms
-        exposure.shift_loans(self.parts, F.alive, F.court, F.bank, F.sector, self.m.weight, F.loans,
-                             F.loan_rate, self.interest_income)
+        exposure.shift_loans(self.parts, F.bundle(), self.m.weight, F.loan_rate, self.interest_income)
 
     def check(self, step: str, scale: float, rtol: float = 1e-9, gap: float | None = None) -> float:
         """Loans on the banks' books must equal the loans firms owe them (`gap` may come from the

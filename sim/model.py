@@ -1,13 +1,14 @@
 """The industrial economy as a mesa Model: firms as arrays, regulators as agents.
 
 `IndustrialEconomy.step` is the one place where the step order lives; it reads like MODEL.md.
-`PLAN` lists the phases, printable with `python -m sim.model`.
+`PLAN` (sim/phases) lists the phases, printable with `python -m sim.model`.
 """
 
 from __future__ import annotations
 
 import copy
 import math
+from types import SimpleNamespace
 
 import mesa
 import numpy as np
@@ -17,44 +18,31 @@ from .banking import BankingSystem, SFCError, bank_count
 from .economy import Institutions
 from .economy.institutions import export_shares, open_export_factor
 from .kernels import accounting as acc
+from .kernels import credit as cr
 from .kernels import exit_entry as xe
 from .kernels import investment as inv
 from .kernels import market as mkt
 from .kernels import sums
-from .phases.accounts import RecordsMixin
-from .phases.capacity import CapacityRulesMixin
-from .phases.credit import CreditMixin
-from .phases.entry import EntryMixin
-from .phases.firms import FirmPhasesMixin
-from .phases.setup import N_S, SetupMixin
+from .phases import PLAN, accounts, capacity, credit, entry, firms, setup
+from .phases import demand as demand_
+from .phases.accounts import MonthTables, OpenFiscal
+from .phases.setup import N_S
+from .phases.totals import SectorTotals
 from .records import Recorder
 from .regulators import REGULATORS, PolicySchedule, PolicyState, retired_per_unit_built
 from .rng import DrawPool, RowDraws, Streams
 from .scenario.schema import Scenario
-from .state import Scratch
+from .state import Scratch, sector_tables
 from .threads import one_thread_while_one_chunk
 
-PLAN = (
-    ("1 policy", "regulators apply the schedule for this month; VAT changes reprice at once"),
-    ("2 demand", "final demand (trend, cycle, tax-inclusive price, income, support) + input-output + investment"),
-    ("3 market shares", "lumpy order and cost shocks; replicator dynamics on relative price and unfilled orders; "
-                        "orders = share x demand"),
-    ("4 production", "output = min(orders, capacity); unfilled orders go to spare capacity; labour, energy"),
-    ("5 costs and prices", "unit cost at input prices; markups; price for next month with VAT pass-through"),
-    ("6 income", "sales, wages, energy, inputs, interest, depreciation, VAT, CIT, dividends; balance sheets"),
-    ("7 credit", "plan investment; firms ask the lender for shortfalls, investment beyond funds, rollover"),
-    ("8 investment", "projects within bans, replacement ratios and caps; upgrades; frontier; imitation"),
-    ("9 exit", "bankruptcy, voluntary exit after losses, forced closure of backward capacity by quota"),
-    ("10 entry", "entrants in proportion to profitability, damped by the barrier, none under a ban"),
-    ("11 accounting", "identities checked, aggregates recorded"),
-)
 
-
-class IndustrialEconomy(SetupMixin, FirmPhasesMixin, CreditMixin, CapacityRulesMixin, EntryMixin, RecordsMixin,
-                        mesa.Model):
+class IndustrialEconomy(mesa.Model):
     """The economy: a mesa Model whose firms and banks are arrays and whose regulators are mesa
-    Agents. The phases live by mechanism in sim/phases (set-up, firm-level kernels, credit, capacity
-    rules, entry, records); their order lives here, in `step`."""
+    Agents. The model holds the state (the firm rows, the banking system, the sector tables and the
+    sectors' state); the phases are plain functions by mechanism in sim/phases (set-up, firm-level
+    kernels, credit, capacity rules, entry, accounts), each given the state it reads and writes.
+    Their order lives here, in `step`. The methods under "the phases" pass each phase its state;
+    the Mesa reference (sim/reference) overrides them with per-agent Python."""
 
     engine = "numba"
     banking_class = BankingSystem
@@ -71,8 +59,10 @@ class IndustrialEconomy(SetupMixin, FirmPhasesMixin, CreditMixin, CapacityRulesM
         self.t = 0
         self.months = scenario.run.months
         self.b = scenario.behaviour
-        self._setup_sectors()
-        self._setup_firms()
+        cal = setup.sector_calibration(scenario)
+        vars(self).update(cal)  # the sectors' calibration and state at the start (phases.setup)
+        self.totals = SectorTotals(N_S)  # live firms, capacity and pipeline by sector
+        self._setup_firms(SimpleNamespace(**cal))
         n = self.firms.n_rows
         self.scratch = Scratch(n)  # per-row scratch of the credit step (reused every month)
         self._income = np.zeros((N_S, acc.N_INCOME))
@@ -98,7 +88,7 @@ class IndustrialEconomy(SetupMixin, FirmPhasesMixin, CreditMixin, CapacityRulesM
             self.macro.start_banks()
         self.wage_index_last = 1.0
         self.rec = Recorder(self.months, closed=self.closed)
-        self._predraw()
+        self.shocks, self.frontier_shocks = setup.predraw(self.streams, self.months)
         # the per-firm uniforms drawn once a month by the upgrade, imitation and credit processes
         n_search = 0 if scenario.banking.market == "passive" else scenario.banking.search_banks
         n = self.firms.n_rows
@@ -167,11 +157,15 @@ class IndustrialEconomy(SetupMixin, FirmPhasesMixin, CreditMixin, CapacityRulesM
     # ------------------------------------------------------------------------------------------
     def sector_capacity(self) -> np.ndarray:
         """Capacity by sector, economy-wide (yuan/month at 2019 prices)."""
-        return self._sector_totals()[:, 1] * self.weight
+        return self.totals.of(self.firms)[:, 1] * self.weight
 
     def sector_pipeline(self) -> np.ndarray:
         """Capacity under construction by sector, economy-wide."""
-        return self._sector_totals()[:, 2] * self.weight
+        return self.totals.of(self.firms)[:, 2] * self.weight
+
+    def firms_by_sector(self) -> np.ndarray:
+        """Live model firms in each sector."""
+        return self.totals.of(self.firms)[:, 0].astype(np.int64)
 
     def energy_price_index(self) -> np.ndarray:
         p = self.policy
@@ -206,7 +200,7 @@ class IndustrialEconomy(SetupMixin, FirmPhasesMixin, CreditMixin, CapacityRulesM
         self.vat_factor = 1 + (self.vat_factor - 1) * (1 - b.vat_margin_decay)
         blend = 1 + (self.vat_factor - 1) * self.final_share
         if np.any(blend != self.vat_blend):
-            self.reprice(blend / self.vat_blend)
+            self.reprice(blend / self.vat_blend)  # posted prices follow (phases.firms)
             self.price_index = self.price_index * blend / self.vat_blend
             self.vat_blend = blend
         base_price = self.price_index / self.vat_blend  # ex-VAT price paid by business buyers
@@ -248,7 +242,7 @@ class IndustrialEconomy(SetupMixin, FirmPhasesMixin, CreditMixin, CapacityRulesM
         self.firm_shocks(self._draws["firm_shocks"].draw())  # large orders won and lost, cost shocks
         # prices pass on the sector's average cost wedge (competition passes on the industry's cost
         # level, not a firm's own deviation from it): selection of low-cost firms lowers prices
-        self.wedge_level = self.sector_cost_wedge()
+        self.wedge_level = firms.sector_cost_wedge(self.firms, N_S)
         wage_index, cash0, cash1 = self.produce_and_book(demand / W, self.input_fill, energy_cost, material_cost,
                                                          anchor, tau, vat_inputs_per_q, self.wedge_level)
         self.wage_index_last = wage_index
@@ -264,17 +258,19 @@ class IndustrialEconomy(SetupMixin, FirmPhasesMixin, CreditMixin, CapacityRulesM
         cap_per_capacity = self.cap_output * 12.0 * self.util_target * pi
         annuity = _annuity(b.upgrade_discount_rate / 12.0, b.upgrade_horizon)
         u_review = self._draws["upgrade"].draw()
-        self.plan_investment(u_review, va_cost, energy_cost, cap_per_capacity, annuity)
+        prices = inv.InvestmentPrices(capital_per_capacity=cap_per_capacity, subsidy=p.upgrade_subsidy)
+        self.plan_investment(u_review, va_cost, energy_cost, prices, annuity)
         factor = self._capacity_rules(self._requested * W)
-        self.funding_need(factor, cap_per_capacity)
-        credit_flow, cash2, loan_gap = self.credit_market()
-        self._credit_flow = credit_flow
-        self._check_cash("7 credit", cash1, credit_flow, after=cash2)
-        self.sfc_error = max(self.sfc_error, self.banking.check("7 credit", self._loan_scale(), gap=loan_gap))
+        review = credit.leverage_review_share(b.leverage_adjustment)
+        needs = credit.CreditNeeds(factor, prices, cr.repay_params(b, self.sc.banking, p, t, review))
+        lent = self.credit_market(needs)
+        self._credit = lent
+        cash2 = self._check_cash("7 credit", cash1, lent.flow, after=lent.deposits)
+        self.sfc_error = max(self.sfc_error, self.banking.check("7 credit", self._loan_scale(), gap=lent.loan_gap))
 
         # 8. investment
         u_imit = self._draws["imitation"].draw()
-        cash3 = self.execute_investment(factor, cap_per_capacity, u_imit)  # also updates net worth
+        cash3 = self.execute_investment(factor, prices, u_imit)  # also updates net worth
         ivt = self._invest * W[:, None]
         self._check_cash("8 investment", cash2, float(ivt[:, inv.V_CASH].sum()), after=cash3)
         # projects started use up replacement quota at the rule's ratio
@@ -308,23 +304,13 @@ class IndustrialEconomy(SetupMixin, FirmPhasesMixin, CreditMixin, CapacityRulesM
             self._close_economy(t, demand, inc, ivt, ext, entry_cash)
 
         # 11. accounting and records
-        self._record(t, demand, final, inc, ivt, ext, retired, entries, entry_cap, ptax)
+        month = MonthTables(demand, final, inc, ivt, ext, retired, entries, entry_cap, self._stocks)
+        self._record(t, month, ptax)
         if self.closed:
             self.macro.record(self.rec, t)
         if t % 12 == 11:
             release_freed_memory()  # free heap pages the month's temporaries left behind
         self.t += 1
-
-    def sector_cost_wedge(self) -> np.ndarray:
-        """The sectors' average cost wedge per unit of output: the live firms' wedges weighted by last
-        month's output (kernels.sums). Unit costs for pricing include it (`produce_and_book`), so the
-        sector's margin does not depend on it: when loss-makers with high wedges exit, prices fall
-        (the productivity gain of selection goes to buyers, as in Hopenhayn, Econometrica 1992, and
-        Melitz, Econometrica 2003) instead of margins ratcheting up."""
-        F = self.firms
-        out = np.zeros(N_S)
-        sums.sector_weighted_mean(F.alive, F.sector, F.cost_wedge, F.output, out)
-        return out
 
     def distribute_excess_cash(self) -> float:
         """Step 6 in the closed economy: firms pay owners part of their deposits beyond the liquidity
@@ -333,73 +319,269 @@ class IndustrialEconomy(SetupMixin, FirmPhasesMixin, CreditMixin, CapacityRulesM
         deposits after (economy-wide yuan, summed in the same pass for the stock-flow check)."""
         return self.macro.pay_out_excess_cash()
 
+    # ------------------------------------------------------------------------------------------
+    # the phases: each passes a function of sim/phases the state it reads and writes (the Mesa
+    # reference overrides these methods with per-agent Python)
+    # ------------------------------------------------------------------------------------------
+    def _setup_firms(self, cal: SimpleNamespace) -> None:
+        """The firms of 2019 (phases.setup.opening_firms) and the sectors' state at the start, from the
+        sectors' calibration `cal` (phases.setup.sector_calibration)."""
+        alloc = setup.allocate_rows(self.sc.run.firms, cal.population)
+        self.n_alloc = alloc
+        self.weight = cal.population / alloc  # real firms per model firm, by sector
+        opening = setup.opening_firms(self.sc, cal, alloc, self.weight, self.streams)
+        self.firms = opening.firms
+        self.frontier_a, self.frontier_ei, self.median_capacity = (opening.frontier_a, opening.frontier_ei,
+                                                                   opening.median_capacity)
+        self.frontier_a0 = self.frontier_a.copy()
+        self.next_firm_id = int(alloc.sum())  # firms get ids in order of entry
+        self.rows_added = 0  # rows added when entrants found none free (grow_rows)
+        self.sme_threshold = setup.sme_threshold(self.b)
+        vars(self).update(setup.sector_state_at_start(cal, alloc))
+
+    def _init_loan_rates(self) -> None:
+        """Loans at start carry the rate a bank would quote today (phases.setup)."""
+        setup.opening_profit(self.firms, self.margin0, self.rev_month)
+        self._scores()
+        setup.opening_loan_rates(self.firms, self.sc, self.policy, self.banking.banks.margin)
+
+    def _scores(self) -> None:
+        setup.credit_scores(self.firms, self.sc, self.policy)
+
+    def rules(self) -> firms.Rules:
+        return firms.Rules(self.b, self.sc.banking, self.policy)
+
+    def reprice(self, factor: np.ndarray) -> None:
+        firms.reprice(self.firms, factor)
+
+    def firm_shocks(self, u) -> None:
+        firms.firm_shocks(self.firms, u, self.b)
+
+    def produce_and_book(self, demand_per_firm, input_fill, energy_cost, material_cost, anchor, tau,
+                         vat_inputs_per_q, wedge_level) -> tuple[float, float, float]:
+        """Steps 3-6 (phases.firms.produce_and_book). Returns the wage index and the firm deposits
+        before and after (economy-wide yuan)."""
+        demand = mkt.MarketDemand(price_index=self.price_index, demand=demand_per_firm, input_fill=input_fill)
+        costs = firms.SectorCosts(labour=self.labour, services=self.services, energy=energy_cost,
+                                  materials=material_cost, wedge=wedge_level, anchor=anchor, vat_rate=tau,
+                                  vat_inputs=vat_inputs_per_q, vat_blend=self.vat_blend,
+                                  normal_utilisation=self.util_normal, workers_per_yuan=self.workers_per_yuan,
+                                  mwh_per_yuan=self.mwh_per_yuan)
+        bill = None
+        if self.closed:  # buyers pay for the inputs delivered (sim.economy)
+            u = self._orders_by_use
+            bill = lambda rate, rate_inputs: self.macro.input_bill(u["all"], u["intermediate"], rate,  # noqa: E731
+                                                                    rate_inputs)
+        out = firms.produce_and_book(self.firms, sector_tables(self), self.banking, demand, costs, self.rules(),
+                                     self._harmonic0, bill, self._income)
+        if self._harmonic0 is None:
+            self._harmonic0 = out.harmonic
+        return out.wage_index, out.deposits_before, out.deposits_after
+
+    def plan_investment(self, u_review, va_cost, energy_cost, prices: inv.InvestmentPrices, annuity) -> None:
+        firms.plan_investment(self.firms, sector_tables(self), prices, self.b, annuity, va_cost, energy_cost, u_review,
+                              self._requested)
+
+    def credit_market(self, needs: credit.CreditNeeds) -> credit.CreditOutcome:
+        return credit.credit_market(self.firms, self.banking, self.scratch, sector_tables(self), self._draws["credit"],
+                                    needs, self.policy, self.sc.banking)
+
+    def execute_investment(self, factor, prices: inv.InvestmentPrices, u_imit) -> float:
+        return firms.execute_investment(self.firms, sector_tables(self), self.totals, prices, self.b, factor, u_imit,
+                                        self._invest)
+
+    def exit_params(self) -> xe.ExitParams:
+        """The exit kernels' parameters, the rescue of firms that would default included
+        (banking.evergreening*, policy.soft_budget*)."""
+        return xe.exit_params(self.b, self.closed, self.sc.banking, self.policy)
+
+    def exits(self, min_share) -> tuple[float, float]:
+        return firms.exits(self.firms, self.banking, sector_tables(self), self.totals, self.exit_params(), min_share,
+                           self._draws["evergreening"], self._exits)
+
+    def forced_closures(self, order: np.ndarray, frac: np.ndarray) -> None:
+        firms.forced_closures(self.firms, self.banking, sector_tables(self), self.totals,
+                              xe.exit_params(self.b, self.closed), self.policy.exit_compensation, order, frac,
+                              self._exits)
+
+    # capacity rules (the regulators call halt_projects and enforce_caps when a rule starts)
+    def halt_projects(self, sectors: np.ndarray) -> None:
+        self.totals.invalidate()
+        capacity.halt_projects(self.firms, sectors)
+
+    def scale_pipeline(self, scale: np.ndarray) -> None:
+        self.totals.invalidate()
+        capacity.scale_pipeline(self.firms, scale)
+
+    def enforce_caps(self, cap_phys: np.ndarray) -> None:
+        """Scale down capacity under construction where it would take a sector over its cap."""
+        limit = capacity.cap_limit(cap_phys, self.phys_per_yuan)
+        pipe = self.sector_pipeline()
+        in_lag = capacity.capacity_in_lag(self.sector_capacity(), self.dep_month, self.lag)
+        scale = capacity.pipeline_scale_under_cap(limit, in_lag, pipe)
+        if np.any(scale < 1.0):
+            self.scale_pipeline(scale)
+
+    def _capacity_rules(self, requested: np.ndarray) -> np.ndarray:
+        """Share of requested expansion each sector may build (phases.capacity.expansion_allowed)."""
+        p = self.policy
+        pipe = self.sector_pipeline()
+        in_lag = capacity.capacity_in_lag(self.sector_capacity(), self.dep_month, self.lag)
+        allowed = capacity.expansion_allowed(requested, p, self.quota_pool,
+                                             capacity.cap_limit(p.capacity_cap, self.phys_per_yuan), in_lag, pipe)
+        self._rule_ratio, self._cap_limit = allowed.ratio, allowed.cap_limit
+        return allowed.factor
+
+    def _forced_exit(self) -> bool:
+        """Forced closure of backward capacity by quota; returns whether any firm was closed."""
+        p = self.policy
+        if not np.any(p.forced_exit_quota > 0):
+            return False
+        ref = p.quota_reference if p.quota_reference is not None else self.sector_capacity()
+        chosen = capacity.closure_order(self.firms, p, ref, self.weight, self.backward_candidates)
+        if chosen is None:
+            return False
+        self.forced_closures(*chosen)
+        return True
+
+    def backward_candidates(self, s: int) -> np.ndarray:
+        return capacity.backward_rows(self.firms, s, self.policy, self.frontier_a)
+
+    # entry
+    def free_rows(self, total: int) -> np.ndarray:
+        return entry.free_rows(self.firms, total)
+
+    def grow_rows(self, extra: int) -> None:
+        """Add `extra` empty firm rows: the firm arrays, their per-row draws and the per-row scratch
+        arrays grow together (scratch keeps this month's values: the records still read them)."""
+        self.firms.grow(extra)
+        self.scratch.grow(extra)
+        self._draw_pool.grow(self.firms.n_rows, host=self.scratch.repaid)  # the pool lives in `repaid`
+        for d in self._draws.values():
+            d.grow(extra)
+        self.rows_added += extra
+        release_freed_memory()  # the old arrays' pages
+
+    def _entry(self, demand: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+        """Step 10 (phases.entry): Poisson numbers of entrants by sector, rows for them (the rows
+        grow by at least 5% when too few are free) and their start-up state. Returns entrants and
+        their capacity by sector (economy-wide) and their deposits (yuan)."""
+        b, p = self.b, self.policy
+        self.entered_rows = np.zeros(0, dtype=np.int64)
+        draws = entry.draw_entrants(self.streams["entry"], N_S, int(self.entry_max.max()))
+        margin = self._income[:, acc.I_PROFIT] / np.maximum(self._income[:, acc.I_REVENUE], 1e-12)
+        self.margin_smooth += b.signal_smoothing * (margin - self.margin_smooth)
+        lam = entry.entry_intensity(self.n_alloc, self.entry_rate, self.margin_smooth, self.margin0, b, p)
+        counts = entry.entrant_counts(draws.count, lam, self.entry_max)
+        total = int(counts.sum())
+        if total == 0:
+            return np.zeros(N_S), np.zeros(N_S), 0.0
+        free = self.free_rows(total)
+        if free.size < total:
+            self.grow_rows(max(total - free.size, int(math.ceil(0.05 * self.firms.n_rows))))
+            free = self.free_rows(total)
+        rows = free[:total]
+        cap_now = self.sector_capacity()  # after exits: what entrants under a cap must fit beside
+        base = self.price_index / self.vat_blend
+        sec = entry.EntrantSectors(
+            weight=self.weight, median_capacity=self.median_capacity, util_target=self.util_target,
+            frontier_a=self.frontier_a, frontier_ei=self.frontier_ei, va_cost=self.labour + self.services,
+            energy_share=self.energy_share,
+            inputs=np.array([self.io[:, s] @ base for s in range(N_S)]),  # input cost per unit of output
+            materials=self.materials, wedge_level=self.wedge_level, markup0=self.markup0, vat_blend=self.vat_blend,
+            demand_per_firm=demand / self.weight, room=np.maximum(self._cap_limit - cap_now, 0.0) / self.weight,
+            cap_output=self.cap_output)
+        new = entry.new_firms(self.firms, self.banking, rows, counts, draws, sec, self.rules(),
+                              self.investment_price(), self.next_firm_id)
+        self.next_firm_id += total
+        self.totals.invalidate()
+        self.entered_rows = rows
+        return new.entries, new.capacity, new.cash
+
+    # accounts and records
+    def record_sums(self) -> acc.RecordSums:
+        """The arrays the records' sums go into (accounting.month_sums)."""
+        return acc.RecordSums(self._stocks, self._cls_loans, self._cls_interest, self._cls_credit)
+
+    def month_sums(self, records: bool, bk=None) -> tuple[float, float]:
+        """One pass over the firm rows (phases.accounts.month_sums). `bk`: the banking system (while
+        it is being set up, before the model holds it)."""
+        bk = self.banking if bk is None else bk
+        return accounts.month_sums(self.firms, bk, self.scratch, sector_tables(self), self.sme_threshold, records,
+                                   self.record_sums())
+
+    def close_books(self) -> None:
+        """Step 10's end: the banks' exposures (and firm deposits and loans by bank for the checks)
+        and the records' sums over firm rows, in one pass."""
+        deposits, self._guaranteed = self.month_sums(records=True)
+        self.banking.firm_deposits = float(deposits)
+
+    def firm_aggregates(self) -> dict:
+        return accounts.firm_aggregates(self.firms, self.sme_threshold, self.totals, self.record_sums(),
+                                        self._guaranteed)
+
+    def _record(self, t: int, month: MonthTables, ptax: np.ndarray) -> None:
+        """Step 11: the month's records (phases.accounts), then the state carried to next month."""
+        p, rec = self.policy, self.rec
+        agg = self.firm_aggregates()
+        accounts.record_sectors(rec, t, month, self.weight, self.phys_per_yuan, self.input_fill, self.price_index,
+                                ptax / self.ptax0, self.frontier_a)
+        accounts.record_distress(rec, t, month, self.firms, self.weight, self._cls_loans, self._cls_interest)
+        accounts.record_banks(rec, t, month.exits, self.banking, agg, self._credit.fees, self.sfc_error)
+        accounts.record_inclusive(rec, t, p, self.banking, agg["credit_guaranteed"])
+        purchase = float(np.sum(p.purchase_subsidy / (1 - p.purchase_subsidy) * ptax * month.final))
+        fiscal = OpenFiscal(self.tax0, self.tax_smooth, self.income0, self.income_smooth, self.gov_debt)
+        fiscal = accounts.open_government(rec, t, month, fiscal, p, self.b, self.banking, self._trend(t), purchase,
+                                          self._credit.fees)
+        self.tax0, self.tax_smooth, self.income0, self.income_smooth, self.gov_debt = fiscal
+        # state carried to next month: price index and output by sector, investment, utilisation
+        q_now = agg["output"]
+        pq = agg["price_output"]
+        self.price_index = np.where(q_now > 0, pq / np.maximum(q_now, 1e-300), self.price_index)
+        self.out_prev = month.income[:, acc.I_OUTPUT]
+        self.invest_prev = float(month.invest[:, inv.V_INVESTMENT].sum())
+        util = rec.data["utilization"][t]
+        self.util_smooth += self.b.signal_smoothing * (util - self.util_smooth)
+
+    def _loan_scale(self) -> float:
+        return float(np.sum(np.abs(self.banking.banks.loans)))
+
     def learn_growth(self, orders: np.ndarray) -> None:
-        """Firms learn the growth of their sector's orders: orders smoothed at
-        `behaviour.expectation_speed`, their monthly growth averaged at `behaviour.growth_learning`
-        into `growth_expected` (a year), which investment builds capacity for (kernels.investment).
-        With the calibrated trend alone, orders growing faster than it kept capacity short and
-        utilisation rising for as long as the run lasted."""
+        """Firms learn the growth of their sector's orders (phases.demand.learn_growth)."""
         if self.orders_smooth is None:
             self.orders_smooth = orders.copy()
             return
-        smooth = self.orders_smooth + self.b.expectation_speed * (orders - self.orders_smooth)
-        g = np.divide(smooth, self.orders_smooth, out=np.ones_like(smooth), where=self.orders_smooth > 0) - 1.0
-        gx = self.orders_growth_expected
-        self.orders_growth_expected = gx + self.b.growth_learning * (12.0 * g - gx)
+        self.orders_smooth, self.orders_growth_expected = demand_.learn_growth(
+            orders, self.orders_smooth, self.orders_growth_expected, self.b)
         self.growth_expected = self.orders_growth_expected + self.turnover_expected
-        self.orders_smooth = smooth
 
     def learn_turnover(self, retired: np.ndarray, entered: np.ndarray) -> None:
-        """Step 10: firms learn the net share of their sector's capacity that exits leave to the survivors
-        each year (capacity and pipeline of the firms that exited, less the entrants' capacity, over
-        the sector's capacity), averaged at `behaviour.growth_learning`. A survivor's orders grow by
-        that much beyond the sector's, and it builds for it (`growth_expected` = orders growth +
-        turnover): without it, capacity lost to defaults and exits was replaced only through the
-        gap between desired and actual capacity, which then stayed open (a proportional rule's
-        steady-state error), and utilisation and markups rose year after year."""
-        cap = self.sector_capacity()
-        x = 12.0 * np.divide(retired - entered, cap, out=np.zeros(N_S), where=cap > 0)
-        self.turnover_expected = self.turnover_expected + self.b.growth_learning * (x - self.turnover_expected)
+        """Step 10: firms learn the net share of their sector's capacity exits leave to the survivors
+        (phases.demand.learn_turnover)."""
+        self.turnover_expected = demand_.learn_turnover(retired, entered, self.sector_capacity(),
+                                                        self.turnover_expected, self.b)
 
     def use_intensity(self, t: int) -> None:
-        """The input-output coefficients of month t: buyers use a_ks = a0_ks exp(trend_k t/12) of
-        sector k's goods per unit of output (`sectors.<k>.input_intensity_trend`), and buy what they
-        save from the rest of the economy instead (materials), so unit costs at 2019 prices stay."""
+        """The input-output coefficients of month t (phases.demand.intensity_of_use)."""
         if not np.any(self.intensity_trend):
             return
-        self.io = self.io0 * np.exp(self.intensity_trend * t / 12.0)[:, None]
-        self.materials = self.materials0 + (self.io0 - self.io).sum(axis=0)
+        self.io, self.materials = demand_.intensity_of_use(self.io0, self.materials0, self.intensity_trend, t)
 
     def solve_orders(self, other: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Steps 2-3: each sector's orders this month, with intermediate orders placed for the output
-        buyers plan this month (Leontief within the month), and the rationing of inputs. `other`:
-        final and investment orders (real). A sector plans x_s = min(D_s, K_s) (the market spills
-        orders over to spare capacity) and makes q_s = rho_s x_s, where rho_s is the least fill rate
-        of its critical inputs; a supplier rations its buyers pro rata and buyers import the share m
-        (`economy.shortage_import_share`) of what it cannot supply, so a buyer gets
-        phi_k = (q_k + m max(D_k - q_k, 0)) / D_k of what it ordered from k. Orders are
-        D = other + A x. Solved by fixed-point iteration from last month's output in a compiled loop
-        (kernels.market.solve_orders; the input-output matrix's column sums are below one, so it
-        contracts, in a few dozen steps to 1e-13). Inputs from
-        the buyer's own sector are trade within the industry and do not bind. Sets input_fill (rho)
-        and inputs_received[k, s] = a_ks phi_k / rho_s, what s receives from k per
-        unit of its output (phi_k of what it ordered for the output it planned, q_s / rho_s); returns
-        all orders and the intermediate ones."""
-        demand, inter, rho, phi, its = mkt.solve_orders(other, self.sector_capacity(), self.io, self.critical,
-                                                        self.shortage_import_share,
-                                                        self.out_prev, 1e-13, 200)
-        if its < 0:
-            raise RuntimeError(f"month {self.t}: the orders of the input-output block did not converge")
-        self.input_fill = rho
-        self.inputs_received = self.io * phi[:, None] / rho[None, :]
-        return demand, inter
+        """Steps 2-3: each sector's orders this month and the rationing of inputs
+        (phases.demand.solve_orders); sets input_fill and inputs_received, returns all orders and the
+        intermediate ones."""
+        o = demand_.solve_orders(other, self.sector_capacity(), self.io, self.critical, self.shortage_import_share,
+                                 self.out_prev, self.t)
+        self.input_fill, self.inputs_received = o.input_fill, o.inputs_received
+        return o.demand, o.intermediate
 
     def _close_economy(self, t, demand, inc, ivt, ext, entry_cash) -> None:
         """Step 11 in the closed economy: every flow of the month paid by one institution to another,
         the stocks moved, the matrix checked (sim.economy)."""
         F, rows = self.firms, self.entered_rows
         w = self.weight[F.sector[rows]]
-        flows = {"credit_loans": self._credit_flow + self._credit_month["fees"], "fees": self._credit_month["fees"],
+        flows = {"credit_loans": self._credit.flow + self._credit.fees, "fees": self._credit.fees,
                  "entry_capital": float(np.dot(w, F.capital[rows])), "entry_loans": float(np.dot(w, F.loans[rows])),
                  "entry_cash": entry_cash}
         gap = self.macro.close_month(t, demand, self._orders_by_use, inc, ivt, ext, flows)

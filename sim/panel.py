@@ -19,38 +19,44 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-# name: (units, long_name, value from the firm arrays); units parse with sim.units.registry()
+from .state import FIRM_FIELDS
+
+
+# name: (units, long_name, value from the firm arrays); units parse with sim.units.registry(). A firm
+# field's units and meaning come from its declaration (sim.state.FIRM_FIELDS, the one place); the
+# rest are made from several fields here.
+def _state(name: str, long_name: str | None = None) -> tuple[str, str, Callable[[Any], np.ndarray]]:
+    _, units, meaning = FIRM_FIELDS[name]
+    return units, long_name or meaning[0].upper() + meaning[1:], lambda F: getattr(F, name)
+
+
 PANEL_FIELDS: dict[str, tuple[str, str, Callable[[Any], np.ndarray]]] = {
-    "output": ("yuan/month", "Output at 2019 prices", lambda F: F.output),
-    "capacity": ("yuan/month", "Capacity at 2019 prices", lambda F: F.capacity),
-    "productivity": ("1", "Productivity (2019 sector mean = 1)", lambda F: F.productivity),
-    "energy_intensity": ("1", "Energy intensity (2019 sector mean = 1)", lambda F: F.energy_intensity),
-    "profit": ("yuan/month", "Net profit after tax this month (current prices)", lambda F: F.profit),
-    "profit_year": ("yuan", "Net profit over about the last 12 months, exponentially weighted (current prices)",
-                    lambda F: F.profit_year),
-    "cost_wedge": ("yuan/yuan", "Own cost per yuan of output beyond the sector's unit cost, not passed on in the "
-                   "price", lambda F: F.cost_wedge),
-    "order_shock": ("1", "Log deviation of orders from what competitiveness gives (lumpy order shocks)",
-                    lambda F: F.order_shock),
+    "output": _state("output"),
+    "capacity": _state("capacity"),
+    "productivity": _state("productivity"),
+    "energy_intensity": _state("energy_intensity"),
+    "profit": _state("profit"),
+    "profit_year": _state("profit_year"),
+    "cost_wedge": _state("cost_wedge"),
+    "order_shock": _state("order_shock"),
     "equity": ("yuan", "Equity at the end of the month: assets less liabilities",
                lambda F: F.cash + F.capital + F.other_assets - F.loans - F.other_liab),
-    "net_worth": ("yuan", "Net worth as the investment step stored it (forced closures later in the month are "
-                  "in equity, not here)", lambda F: F.net_worth),
+    "net_worth": _state("net_worth", "Net worth as the investment step stored it, yuan (forced closures later in "
+                        "the month are in equity, not here)"),
     "assets": ("yuan", "Assets: deposits, fixed capital, receivables and inventories",
                lambda F: F.cash + F.capital + F.other_assets),
     "liabilities": ("yuan", "Liabilities: bank loans, trade credit and other liabilities",
                     lambda F: F.loans + F.other_liab),
-    "loans": ("yuan", "Bank loans", lambda F: F.loans),
-    "cash": ("yuan", "Deposits", lambda F: F.cash),
-    "age": ("month", "Age", lambda F: F.age),
-    "sme": ("1", "1 if small or medium enterprise", lambda F: F.sme),
-    "interest_coverage_weak_months": ("month", "Consecutive months with loans and a loss after interest over about "
-                                      "the last 12 months (interest coverage below one)", lambda F: F.weak_months),
+    "loans": _state("loans"),
+    "cash": _state("cash"),
+    "age": _state("age"),
+    "sme": _state("sme"),
+    "interest_coverage_weak_months": _state("weak_months"),
     "zombie": ("1", "1 if a zombie firm (OECD, McGowan, Andrews and Millot 2017: at least ten years old, interest "
                "coverage below one for three consecutive years; kernels.exit_entry.is_zombie)",
                lambda F: _zombie(F)),
-    "price": ("1", "Posted ex-VAT price index", lambda F: F.price),
-    "markup": ("1", "Markup over unit cost", lambda F: F.markup),
+    "price": _state("price"),
+    "markup": _state("markup"),
 }
 PANEL_VARS = tuple(PANEL_FIELDS)
 

@@ -18,113 +18,118 @@ from collections import namedtuple
 
 import numpy as np
 
-# name: (dtype, description with units)
-FIRM_FIELDS: dict[str, tuple[type, str]] = {
-    "alive": (np.bool_, "row holds an active firm"),
-    "firm_id": (np.int32, "the firm's number, in order of entry (a row is reused by entrants after an exit)"),
-    "sector": (np.int8, "sector index"),
-    "soe": (np.bool_, "state-owned"),
-    "sme": (np.bool_, "small or medium enterprise (derived from revenue each month)"),
-    "age": (np.int16, "months since entry (the int16 counter holds 2,730 years)"),
-    "capacity": (np.float64, "productive capacity, yuan of output per month at 2019 prices"),
-    "pipeline": (np.float64, "capacity under construction, yuan/month at 2019 prices"),
-    "pipeline_cost": (np.float64, "construction spending still to pay on the capacity under construction, yuan"),
-    "productivity": (np.float64, "productivity index (1 = sector mean in 2019)"),
-    "energy_intensity": (np.float64, "energy intensity index (1 = sector mean in 2019)"),
-    "upgrade_left": (np.int16, "months until an upgrade under way completes (0 = none)"),
-    "upgrade_productivity": (np.float64, "productivity the upgrade under way delivers"),
-    "upgrade_energy": (np.float64, "energy intensity the upgrade under way delivers"),
-    "share": (np.float64, "market share in the sector (the shares of a sector sum to one after the market step; "
+# name: (dtype, units (pint-parseable, sim.units.registry), meaning): the one declaration the state
+# containers, the panel's variables (sim.panel) and docs/state-reference.md are made from
+FIRM_FIELDS: dict[str, tuple[type, str, str]] = {
+    "alive": (np.bool_, "1", "row holds an active firm"),
+    "firm_id": (np.int32, "1", "the firm's number, in order of entry (a row is reused by entrants after an exit)"),
+    "sector": (np.int8, "1", "sector index"),
+    "soe": (np.bool_, "1", "state-owned"),
+    "sme": (np.bool_, "1", "small or medium enterprise (derived from revenue each month)"),
+    "age": (np.int16, "month", "months since entry (the int16 counter holds 2,730 years)"),
+    "capacity": (np.float64, "yuan/month", "productive capacity, yuan of output per month at 2019 prices"),
+    "pipeline": (np.float64, "yuan/month", "capacity under construction, yuan/month at 2019 prices"),
+    "pipeline_cost": (np.float64, "yuan",
+                      "construction spending still to pay on the capacity under construction, yuan"),
+    "productivity": (np.float64, "1", "productivity index (1 = sector mean in 2019)"),
+    "energy_intensity": (np.float64, "1", "energy intensity index (1 = sector mean in 2019)"),
+    "upgrade_left": (np.int16, "month", "months until an upgrade under way completes (0 = none)"),
+    "upgrade_productivity": (np.float64, "1", "productivity the upgrade under way delivers"),
+    "upgrade_energy": (np.float64, "1", "energy intensity the upgrade under way delivers"),
+    "share": (np.float64, "1", "market share in the sector (the shares of a sector sum to one after the market step; "
                           "entrants add theirs until the next)"),
-    "share_prev": (np.float64, "market share last month"),
-    "orders": (np.float64, "orders received, yuan/month at 2019 prices"),
-    "output": (np.float64, "output, yuan/month at 2019 prices"),
-    "unfilled": (np.float64, "share of orders not filled"),
-    "expected": (np.float64, "expected orders, yuan/month at 2019 prices"),
-    "price": (np.float64, "posted ex-VAT price index"),
-    "markup": (np.float64, "markup over unit cost"),
-    "revenue": (np.float64, "sales ex-VAT, yuan/month"),
-    "cash": (np.float64, "deposits, yuan"),
-    "capital": (np.float64, "fixed capital at book value, yuan"),
-    "other_assets": (np.float64, "receivables and inventories, yuan (constant)"),
-    "other_liab": (np.float64, "trade credit and other non-interest liabilities, yuan (constant)"),
-    "loans": (np.float64, "bank loans, yuan"),
-    "loan_rate": (np.float64, "average interest rate on the firm's loans, 1/yr"),
-    "bank": (np.int32, "index of the firm's bank (lender and deposit bank)"),
-    "guaranteed": (np.float64, "part of the firm's loans covered by the guarantee fund, yuan"),
-    "pd": (np.float64, "probability of default banks assign to the firm, 1/yr"),
-    "net_worth": (np.float64, "net worth, yuan"),
-    "profit": (np.float64, "net profit after tax this month, yuan"),
-    "profit_year": (np.float64, "net profit over about the last 12 months, yuan: an exponentially weighted sum "
+    "share_prev": (np.float64, "1", "market share last month"),
+    "orders": (np.float64, "yuan/month", "orders received, yuan/month at 2019 prices"),
+    "output": (np.float64, "yuan/month", "output, yuan/month at 2019 prices"),
+    "unfilled": (np.float64, "1", "share of orders not filled"),
+    "expected": (np.float64, "yuan/month", "expected orders, yuan/month at 2019 prices"),
+    "price": (np.float64, "1", "posted ex-VAT price index"),
+    "markup": (np.float64, "1", "markup over unit cost"),
+    "revenue": (np.float64, "yuan/month", "sales ex-VAT, yuan/month"),
+    "cash": (np.float64, "yuan", "deposits, yuan"),
+    "capital": (np.float64, "yuan", "fixed capital at book value, yuan"),
+    "other_assets": (np.float64, "yuan", "receivables and inventories, yuan (constant)"),
+    "other_liab": (np.float64, "yuan", "trade credit and other non-interest liabilities, yuan (constant)"),
+    "loans": (np.float64, "yuan", "bank loans, yuan"),
+    "loan_rate": (np.float64, "1/year", "average interest rate on the firm's loans, 1/yr"),
+    "bank": (np.int32, "1", "index of the firm's bank (lender and deposit bank)"),
+    "guaranteed": (np.float64, "yuan", "part of the firm's loans covered by the guarantee fund, yuan"),
+    "pd": (np.float64, "1/year", "probability of default banks assign to the firm, 1/yr"),
+    "net_worth": (np.float64, "yuan", "net worth, yuan"),
+    "profit": (np.float64, "yuan/month", "net profit after tax this month, yuan"),
+    "profit_year": (np.float64, "yuan", "net profit over about the last 12 months, yuan: an exponentially weighted sum "
                                 "(x <- 11/12 x + profit each month; 12 x the monthly profit when it is steady)"),
-    "cost_wedge": (np.float64, "the firm's own cost beyond its sector's unit cost, yuan per yuan of output: "
-                               "overheads and inefficiency its posted price does not pass on (redrawn by lumpy "
-                               "cost shocks)"),
-    "order_shock": (np.float64, "log deviation of the firm's orders from what its competitiveness alone would "
+    "cost_wedge": (np.float64, "yuan/yuan",
+                   "the firm's own cost beyond its sector's unit cost, yuan per yuan of output: "
+                   "overheads and inefficiency its posted price does not pass on (redrawn by lumpy "
+                   "cost shocks)"),
+    "order_shock": (np.float64, "1", "log deviation of the firm's orders from what its competitiveness alone would "
                                 "give: large orders won and lost (lumpy jumps that decay)"),
-    "leverage_target": (np.float64, "the firm's own target of loans and other liabilities over assets, share: its "
+    "leverage_target": (np.float64, "1", "the firm's own target of loans and other liabilities over assets, share: its "
                                     "opening ratio (entrants: drawn from the same spread), which it borrows "
                                     "back towards at its yearly credit review"),
-    "loss_months": (np.int16, "consecutive months with a net loss"),
-    "weak_months": (np.int16, "consecutive months in which the firm had loans and its net profit over about the "
-                              "last 12 months (profit_year, after interest) was negative: interest coverage "
-                              "below one (the OECD zombie definition, kernels.exit_entry)"),
-    "exit_reason": (np.int8, "0 alive or never used, 1 bankruptcy, 2 forced, 3 voluntary"),
-    "court": (np.int16, "months since the firm defaulted while its estate is in the court procedure (0: none); "
-                        "such a row is not alive, and its remaining loan stays on its banks' books until the "
-                        "estate is liquidated"),
-    "plan_expansion": (np.float64, "capacity the firm asks to build this month"),
-    "plan_upgrade": (np.float64, "gross cost of the upgrade the firm plans this month, yuan"),
+    "loss_months": (np.int16, "month", "consecutive months with a net loss"),
+    "weak_months": (np.int16, "month",
+                    "consecutive months in which the firm had loans and its net profit over about the "
+                    "last 12 months (profit_year, after interest) was negative: interest coverage "
+                    "below one (the OECD zombie definition, kernels.exit_entry)"),
+    "exit_reason": (np.int8, "1", "0 alive or never used, 1 bankruptcy, 2 forced, 3 voluntary"),
+    "court": (np.int16, "month",
+              "months since the firm defaulted while its estate is in the court procedure (0: none); "
+              "such a row is not alive, and its remaining loan stays on its banks' books until the "
+              "estate is liquidated"),
+    "plan_expansion": (np.float64, "yuan/month", "capacity the firm asks to build this month"),
+    "plan_upgrade": (np.float64, "yuan", "gross cost of the upgrade the firm plans this month, yuan"),
 }
 
-BANK_FIELDS: dict[str, tuple[type, str]] = {
-    "alive": (np.bool_, "bank operates (a merged bank is closed)"),
-    "equity": (np.float64, "equity, yuan (economy-wide)"),
-    "loans": (np.float64, "loans on the bank's books, yuan (economy-wide), updated by flows"),
-    "loans_sme": (np.float64, "loans to SMEs, yuan (economy-wide)"),
-    "loans_large": (np.float64, "loans to large firms, yuan (economy-wide)"),
-    "loans_sme_year_ago": (np.float64, "loans to SMEs twelve months ago, yuan"),
-    "deposits": (np.float64, "firm deposits, yuan (economy-wide)"),
-    "rwa": (np.float64, "risk-weighted assets, yuan (economy-wide)"),
-    "npl": (np.float64, "non-performing loans (substandard, doubtful and loss), yuan (economy-wide)"),
-    "loans_special": (np.float64, "loans classified special mention, yuan (economy-wide)"),
-    "loans_substandard": (np.float64, "loans classified substandard, yuan (economy-wide)"),
-    "loans_doubtful": (np.float64, "loans classified doubtful, yuan (economy-wide)"),
-    "loans_loss": (np.float64, "loans classified loss, yuan (economy-wide)"),
-    "provisions": (np.float64, "loan-loss provisions, yuan (economy-wide)"),
-    "guaranteed": (np.float64, "guarantee-covered exposure, yuan (economy-wide)"),
-    "capital_ratio": (np.float64, "capital adequacy ratio: equity over risk-weighted assets"),
-    "margin": (np.float64, "lending margin over the policy rate, 1/yr"),
-    "profit": (np.float64, "net profit this month, yuan"),
-    "room": (np.float64, "lending room under the capital constraint this month, yuan of risk-weighted assets"),
-    "failures": (np.int64, "times the bank failed and was resolved"),
+BANK_FIELDS: dict[str, tuple[type, str, str]] = {
+    "alive": (np.bool_, "1", "bank operates (a merged bank is closed)"),
+    "equity": (np.float64, "yuan", "equity, yuan (economy-wide)"),
+    "loans": (np.float64, "yuan", "loans on the bank's books, yuan (economy-wide), updated by flows"),
+    "loans_sme": (np.float64, "yuan", "loans to SMEs, yuan (economy-wide)"),
+    "loans_large": (np.float64, "yuan", "loans to large firms, yuan (economy-wide)"),
+    "loans_sme_year_ago": (np.float64, "yuan", "loans to SMEs twelve months ago, yuan"),
+    "deposits": (np.float64, "yuan", "firm deposits, yuan (economy-wide)"),
+    "rwa": (np.float64, "yuan", "risk-weighted assets, yuan (economy-wide)"),
+    "npl": (np.float64, "yuan", "non-performing loans (substandard, doubtful and loss), yuan (economy-wide)"),
+    "loans_special": (np.float64, "yuan", "loans classified special mention, yuan (economy-wide)"),
+    "loans_substandard": (np.float64, "yuan", "loans classified substandard, yuan (economy-wide)"),
+    "loans_doubtful": (np.float64, "yuan", "loans classified doubtful, yuan (economy-wide)"),
+    "loans_loss": (np.float64, "yuan", "loans classified loss, yuan (economy-wide)"),
+    "provisions": (np.float64, "yuan", "loan-loss provisions, yuan (economy-wide)"),
+    "guaranteed": (np.float64, "yuan", "guarantee-covered exposure, yuan (economy-wide)"),
+    "capital_ratio": (np.float64, "1", "capital adequacy ratio: equity over risk-weighted assets"),
+    "margin": (np.float64, "1/year", "lending margin over the policy rate, 1/yr"),
+    "profit": (np.float64, "yuan/month", "net profit this month, yuan"),
+    "room": (np.float64, "yuan", "lending room under the capital constraint this month, yuan of risk-weighted assets"),
+    "failures": (np.int64, "1", "times the bank failed and was resolved"),
 }
 
 # per-row scratch of the credit step: written by its kernels each month, read by the records. What
 # only applicants need (their rows, request, limit and guarantee fee) is kept per applicant instead, in
 # arrays the credit kernels return (`credit.repay_and_apply`, `credit_allocation.allocate_credit_drawn`)
-SCRATCH_FIELDS: dict[str, tuple[type, str]] = {
-    "granted": (np.float64, "new credit granted this month, yuan (per model firm); before the allocation, "
+SCRATCH_FIELDS: dict[str, tuple[type, str, str]] = {
+    "granted": (np.float64, "yuan", "new credit granted this month, yuan (per model firm); before the allocation, "
                             "`repay_and_apply`'s staging of the applicants' requests (zero again after it)"),
-    "repaid": (np.float64, "instalment due this month, yuan (before the credit step: the month's per-row "
+    "repaid": (np.float64, "yuan", "instalment due this month, yuan (before the credit step: the month's per-row "
                            "uniforms, `rng.DrawPool`)"),
-    "rolled": (np.float64, "part of the instalment rolled over, yuan"),
-    "new_rate": (np.float64, "interest rate of the loan granted this month, 1/yr; before the allocation, "
+    "rolled": (np.float64, "yuan", "part of the instalment rolled over, yuan"),
+    "new_rate": (np.float64, "1/year", "interest rate of the loan granted this month, 1/yr; before the allocation, "
                              "`repay_and_apply`'s staging of the applicants' limits (zero again after it)"),
-    "denied": (np.bool_, "the firm asked for credit and got none"),
+    "denied": (np.bool_, "1", "the firm asked for credit and got none"),
 }
 
 # the model's per-sector tables the kernels read (attributes of the model of the same names)
-SECTOR_FIELDS: dict[str, tuple[type, str]] = {
-    "util_target": (np.float64, "capacity utilisation in 2019 (the set-up's output / capacity), share"),
-    "util_normal": (np.float64, "normal capacity utilisation firms plan for, share"),
-    "growth": (np.float64, "trend growth of final demand, 1/yr"),
-    "growth_expected": (np.float64, "growth of the sector's orders its firms expect, 1/yr (learned)"),
-    "dep_month": (np.float64, "depreciation of capacity, 1/month"),
-    "lag": (np.int64, "build lag of new capacity, months"),
-    "frontier_a": (np.float64, "productivity frontier (1 = sector mean in 2019)"),
-    "frontier_ei": (np.float64, "energy-intensity frontier (1 = sector mean in 2019)"),
-    "weight": (np.float64, "real firms per model firm"),
+SECTOR_FIELDS: dict[str, tuple[type, str, str]] = {
+    "util_target": (np.float64, "1", "capacity utilisation in 2019 (the set-up's output / capacity), share"),
+    "util_normal": (np.float64, "1", "normal capacity utilisation firms plan for, share"),
+    "growth": (np.float64, "1/year", "trend growth of final demand, 1/yr"),
+    "growth_expected": (np.float64, "1/year", "growth of the sector's orders its firms expect, 1/yr (learned)"),
+    "dep_month": (np.float64, "1/month", "depreciation of capacity, 1/month"),
+    "lag": (np.int64, "month", "build lag of new capacity, months"),
+    "frontier_a": (np.float64, "1", "productivity frontier (1 = sector mean in 2019)"),
+    "frontier_ei": (np.float64, "1", "energy-intensity frontier (1 = sector mean in 2019)"),
+    "weight": (np.float64, "firm/firm", "real firms per model firm"),
 }
 
 EXIT_BANKRUPTCY, EXIT_FORCED, EXIT_VOLUNTARY = 1, 2, 3
@@ -189,7 +194,7 @@ class SoA:
         self._allocate(int(n_rows))
 
     def _allocate(self, n_rows: int) -> None:
-        arrays = staggered_zeros(n_rows, {name: (dtype, ()) for name, (dtype, _) in self._fields.items()},
+        arrays = staggered_zeros(n_rows, {name: (dtype, ()) for name, (dtype, *_) in self._fields.items()},
                                  self._first_slot)
         for name, arr in arrays.items():
             object.__setattr__(self, name, arr)
@@ -234,7 +239,7 @@ class SoA:
         object.__setattr__(self, "n_rows", n)
 
     def nbytes_per_row(self) -> int:
-        return sum(np.dtype(dt).itemsize for dt, _ in self._fields.values())
+        return sum(np.dtype(dt).itemsize for dt, *_ in self._fields.values())
 
 
 class Firms(SoA):

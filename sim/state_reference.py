@@ -22,6 +22,10 @@ def _kind(t) -> str:
 
 
 def _table(fields: dict) -> list[str]:
+    if all(len(v) == 3 for v in fields.values()):  # the state's tables: (dtype, units, meaning)
+        out = ["| field | type | units | meaning |", "|---|---|---|---|"]
+        return out + [f"| `{name}` | {_kind(kind)} | {units} | {desc} |"
+                      for name, (kind, units, desc) in fields.items()]
     out = ["| field | type | meaning |", "|---|---|---|"]
     out += [f"| `{name}` | {_kind(kind)} | {desc} |" for name, (kind, desc) in fields.items()]
     return out

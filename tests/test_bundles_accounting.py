@@ -213,7 +213,7 @@ def test_params_come_from_the_settings_of_the_same_names():
     assert inc.small_low_month == b.small_profit_lower_band / 12.0 and inc.deposit_rate == c.deposit_rate
     s = acc.sums_params(c, model.sme_threshold)
     assert isinstance(s.special_mention_months, int) and s.sme_threshold == model.sme_threshold
-    assert acc.record_sums(model).cls_credit is model._cls_credit
+    assert model.record_sums().cls_credit is model._cls_credit
     assert acc.bank_flows(model.banking).firm_loans is model.banking.firm_loans
     assert mkt.market_params(b).replicator_speed == b.replicator_speed
     assert prod.pricing_params(b).markup_anchor_speed == b.markup_anchor_speed

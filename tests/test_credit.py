@@ -186,7 +186,7 @@ def _applicants(pd_, request, n_banks):
     S.request = np.full(n, float(request))  # per row here (the engine keeps them for its applicants only)
     S.limit = np.full(n, 1e9)
     B.alive[:] = True
-    sectors = SectorTables(*(np.ones(1, dtype=dt) for dt, _ in SECTOR_FIELDS.values()))
+    sectors = SectorTables(*(np.ones(1, dtype=dt) for dt, *_ in SECTOR_FIELDS.values()))
     return F, S, B, sectors
 
 
@@ -309,8 +309,8 @@ def test_exposure_limit_binds_at_setup_entry_and_lending(baseline, monkeypatch):
     for _ in range(sc.run.months):
         real_credit = model.credit_market
 
-        def credit_then_check(real_credit=real_credit):
-            out = real_credit()
+        def credit_then_check(needs, real_credit=real_credit):
+            out = real_credit(needs)
             nonlocal lent
             unit = units["lending"]
             for (r, b), x in _pieces(bk).items():

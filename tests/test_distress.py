@@ -42,8 +42,8 @@ def _sectors() -> SectorTables:
 
 def _exit_month(F: Firms, B: Banks) -> tuple[np.ndarray, np.ndarray, float]:
     writeoff, table = np.zeros(1), np.zeros((N_S, xe.N_EXIT))
-    _, gap = xe.exits(F.bundle(), B.bundle(), _sectors(), PARAMS, np.zeros(N_S), writeoff, table,
-                      np.zeros((N_S, 3)), ex.no_parts())
+    _, gap = xe.exits(F.bundle(), B.bundle(), _sectors(), PARAMS, np.zeros(N_S),
+                      xe.ExitBooks(writeoff, table, np.zeros((N_S, 3)), ex.no_parts()))
     return writeoff, table, gap
 
 

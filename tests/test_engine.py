@@ -134,7 +134,7 @@ def _market(price, share, capacity, demand, chi):
     F.share[:] = share
     F.capacity[:] = capacity
     F.productivity[:] = 1.0
-    sectors = SectorTables(*(np.ones(1, dtype=dtype) for dtype, _ in SECTOR_FIELDS.values()))
+    sectors = SectorTables(*(np.ones(1, dtype=dtype) for dtype, *_ in SECTOR_FIELDS.values()))
     params = market.MarketParams(replicator_speed=chi, share_price_sensitivity=3.0, share_backlog_sensitivity=1.0)
     market.market_step(F.bundle(), sectors, market.MarketDemand(price_index=np.array([1.0]), demand=np.array([demand]),
                                                                input_fill=np.ones(1)), params)
@@ -345,8 +345,8 @@ def test_exit_kernel_closes_exactly_the_failing_rows_in_every_chunk():
                   + np.bincount(bank[bankrupt], weights=(weight[sector] * claim)[bankrupt], minlength=n_b))
     alive0 = alive
     table = np.zeros((n_s, xe.N_EXIT))
-    xe.exits(F.bundle(), B.bundle(), sectors, params, min_share, np.zeros(n_b), table, np.zeros((n_s, 3)),
-             ex.no_parts())
+    xe.exits(F.bundle(), B.bundle(), sectors, params, min_share,
+             xe.ExitBooks(np.zeros(n_b), table, np.zeros((n_s, 3)), ex.no_parts()))
     alive, exit_reason, bank_loans = F.alive, F.exit_reason, B.loans
     assert broke.sum() > 1000 and (bankrupt & ~broke).sum() > 100 and voluntary.sum() > 1000
     np.testing.assert_array_equal(alive, alive0 & ~leaving)

@@ -22,7 +22,7 @@ from sim.kernels import exposure as ex
 from sim.kernels import investment as inv
 from sim.state import BANK_FIELDS, FIRM_FIELDS, SECTOR_FIELDS, Banks, Firms, FirmState, SectorTables, sector_tables
 
-from .conftest import SCENARIOS
+from .conftest import ROOT, SCENARIOS
 
 N_ROWS = (1 << 16) + 4_321  # above 2^16 rows: 8 chunks
 N_S = 10
@@ -144,9 +144,9 @@ def test_exits_write_every_row_in_every_chunk(monkeypatch):
     min_share = np.full(N_S, 2e-6)
     out = [(np.zeros(50), np.full((N_S, xe.N_EXIT), np.nan), np.full((N_S, 3), np.nan)) for _ in range(2)]
     parts = _parts(F, g)  # some rows borrow from several banks
-    got = xe.exits(F.bundle(), B.bundle(), _sectors(), params, min_share, *out[0], parts)
+    got = xe.exits(F.bundle(), B.bundle(), _sectors(), params, min_share, xe.ExitBooks(*out[0], parts))
     _python_chunks(monkeypatch)
-    want = xe.exits.py_func(G.bundle(), C.bundle(), _sectors(), params, min_share, *out[1], parts)
+    want = xe.exits.py_func(G.bundle(), C.bundle(), _sectors(), params, min_share, xe.ExitBooks(*out[1], parts))
     assert want[0] == got[0] and want[1] == got[1]
     assert (G.exit_reason == 1).sum() > 1000 and (G.exit_reason == 3).sum() > 1000
     assert (G.court == 1).sum() > 1000 and out[1][1][:, xe.X_SETTLED].sum() > 100
@@ -188,7 +188,39 @@ def test_kernels_write_the_grown_arrays_after_the_rows_grow():
     F = model.firms
     assert F.bundle() is not before and F.bundle().net_worth is F.net_worth
     F.net_worth[:] = np.nan
-    model.execute_investment(np.zeros(N_S), np.ones(N_S), np.ones(F.n_rows))  # writes every row's net worth
+    prices = inv.InvestmentPrices(capital_per_capacity=np.ones(N_S), subsidy=np.zeros(N_S))
+    model.execute_investment(np.zeros(N_S), prices, np.ones(F.n_rows))  # writes every row's net worth
     assert not np.isnan(F.net_worth).any()
     assert before.net_worth.shape[0] == F.n_rows - 200
     assert isinstance(sector_tables(model), SectorTables)
+
+
+def test_phases_are_plain_functions_of_the_state_they_are_given():
+    """Issue 18: a phase says in its signature what it reads and writes. No module of sim/phases
+    imports the model, no function there takes it (or a `self` outside a small class of its own), no
+    class there is a mixin; and no kernel takes more than about eight arguments (the test-only
+    `allocate_credit` nine)."""
+    import ast
+
+    phases = sorted((ROOT / "sim" / "phases").glob("*.py"))
+    assert len(phases) >= 8
+    for path in phases:
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                assert not (node.module or "").endswith("model"), (path.name, node.module)
+            if isinstance(node, ast.ClassDef):
+                assert not node.bases or all(getattr(b, "id", "") == "NamedTuple" for b in node.bases), node.name
+                assert "Mixin" not in node.name
+            if isinstance(node, ast.FunctionDef):
+                names = [a.arg for a in node.args.args]
+                assert "model" not in names and "m" not in names, (path.name, node.name)
+        top = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+        methods = {f.name for c in tree.body if isinstance(c, ast.ClassDef) for f in c.body
+                   if isinstance(f, ast.FunctionDef)}
+        assert all(ast.unparse(f).count("self.") == 0 for f in ast.walk(tree)
+                   if isinstance(f, ast.FunctionDef) and f.name in top - methods), path.name
+    for path in sorted((ROOT / "sim" / "kernels").glob("*.py")):
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.FunctionDef):
+                assert len(node.args.args) <= (9 if node.name == "allocate_credit" else 8), (path.name, node.name)

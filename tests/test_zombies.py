@@ -47,7 +47,7 @@ def _exit_month(F: Firms, B: Banks, params, u: float = 0.0):
     writeoff, table = np.zeros(1), np.zeros((N_S, xe.N_EXIT))
     decided = xe.exit_decisions(F.bundle(), B.bundle(), _sectors(), params, np.zeros(N_S), N_S)
     _, gap = xe.exit_books(decided, np.full(decided[0].shape[0], u), F.bundle(), B.bundle(), _sectors(), params,
-                           writeoff, table, np.zeros((N_S, 3)), ex.no_parts())
+                           xe.ExitBooks(writeoff, table, np.zeros((N_S, 3)), ex.no_parts()))
     return table, gap
 
 

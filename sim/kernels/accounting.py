@@ -288,11 +288,6 @@ def sums_params(banking, sme_threshold: float) -> SumsParams:
                         for name, (kind, _) in SUMS_FIELDS.items()))
 
 
-def record_sums(model) -> RecordSums:
-    """The model's arrays for the records' sums (made at each call: four references)."""
-    return RecordSums(*(getattr(model, "_" + name) for name in RECORD_FIELDS))
-
-
 @kernel(parallel=True)
 def month_sums(firms, banks, scratch, sectors, params, flows, records, out):
     """The month's sums over firm rows, in one pass (fixed chunks of rows, so the sums do not depend

@@ -127,7 +127,7 @@ def allocate_credit(apps, cand, firms, banks, scratch, sectors, terms, params, p
         k = slot[j]
         row_at[k] = rows[j]
         packed[k, :] = cand[rows[j]]
-    best_bank, out, fund_room, touched, new = _serve(packed, fa, flag, span, row_at, banks, terms, params, parts)
+    best_bank, out, fund_room, touched, new = _serve(packed, (fa, flag, span, row_at), banks, terms, params, parts)
     fees = _scatter(rows, slot, best_bank, out, firms, scratch)
     return fund_room, touched, new, fees
 
@@ -174,7 +174,7 @@ def allocate_credit_drawn(apps, firms, banks, scratch, sectors, terms, params, p
         cand[k, 0] = bank[i]
         for jj in range(m):
             cand[k, jj + 1] = drawn_bank(u[j, jj], size_cdf, start)
-    best_bank, out, fund_room, touched, new = _serve(cand, fa, flag, span, row_at, banks, terms, params, parts)
+    best_bank, out, fund_room, touched, new = _serve(cand, (fa, flag, span, row_at), banks, terms, params, parts)
     fees = _scatter(rows, slot, best_bank, out, firms, scratch)
     return fund_room, touched, new, fees
 
@@ -255,9 +255,10 @@ def _spans(rows, slot, prow):
 
 
 @kernel
-def _serve(cand, fa, flag, span, rows, banks, terms, params, parts):
-    """Applicants in serving order (best score first; line k of the table `fa`, `flag`, row rows[k],
-    its participations span[k] of the parts table, `_spans`)
+def _serve(cand, table, banks, terms, params, parts):
+    """Applicants in serving order (best score first; table = (fa, flag, span, rows): line k of the
+    applicant table `fa`, `flag`, row rows[k], its participations span[k] of the parts table,
+    `_spans`)
     ask their candidate banks (`cand[k]`). Each bank that accepts the applicant's default risk (net of
     guarantee cover) and has room quotes the policy rate plus its margin, an SME premium and the
     expected loss (plus the switching cost if it is not the firm's lead bank); the firm borrows from
@@ -279,6 +280,7 @@ def _serve(cand, fa, flag, span, rows, banks, terms, params, parts):
     banks.loans and terms.room. Returns each applicant's lead bank after (-1: nothing lent), (amount,
     guarantee cover, fee, rate), the fund's room left, the rows whose lenders changed and their
     participations now (Parts)."""
+    fa, flag, span, rows = table
     bank_alive = banks.alive
     bank_loans = banks.loans
     bank_margin = terms.margin

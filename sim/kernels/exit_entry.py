@@ -42,7 +42,7 @@ from numba import prange
 
 from .._numba import chunks, kernel, rows_of
 from ..state import EXIT_BANKRUPTCY, EXIT_FORCED, EXIT_VOLUNTARY
-from .exposure import lenders_of, shift_loans
+from .exposure import Parts, lenders_of, shift_loans
 from .sums import book_gap
 
 # columns of the per-sector exit table
@@ -92,6 +92,15 @@ RESCUE = {
 }
 EXIT_FIELDS = {**BEHAVIOUR_EXIT, **RESCUE}
 ExitParams = namedtuple("ExitParams", tuple(EXIT_FIELDS), defaults=(False, 0.0, 1.0, 0.0, 0.0, 1.0, False, 0.0))
+
+# the books the exit kernels write (and the participations they read)
+EXIT_BOOKS_FIELDS = {
+    "writeoff": (np.float64, "loans written off this month, by bank, economy-wide yuan (added to)"),
+    "table": (np.float64, "the exit table, by sector (columns X_*), written"),
+    "totals": (np.float64, "the survivors by sector: live model firms, capacity, pipeline (written by `exits`)"),
+    "parts": (Parts, "the participations: each lender's share of a row's loan (kernels.exposure), read"),
+}
+ExitBooks = namedtuple("ExitBooks", tuple(EXIT_BOOKS_FIELDS))
 
 
 def exit_params(behaviour, book_overdrafts: bool = False, banking=None, policy=None) -> ExitParams:
@@ -151,9 +160,10 @@ def liquidation_value(cash, other_assets, capital, params):
 
 
 @kernel
-def _book_loans(i, repaid, write_off, firms, banks, w, writeoff, parts):
+def _book_loans(i, repaid, write_off, firms, banks, w, books):
     """Row i's lenders take their shares: `repaid` (per real firm) leaves their books with the
-    `write_off` (per real firm, net of the fund's share), which goes into `writeoff` by bank."""
+    `write_off` (per real firm, net of the fund's share), which goes into books.writeoff by bank."""
+    writeoff, parts = books.writeoff, books.parts
     b = np.uint64(firms.bank[i])
     lead = 1.0
     lo, hi = lenders_of(parts.row, np.int64(i))
@@ -191,14 +201,18 @@ def _retire(i, reason, firms, s, table):
 
 
 @kernel
-def _wind_up(i, reason, compensation, repaid, surplus, firms, banks, w, params, writeoff, table, parts):
-    """What a closure and a default share: `repaid` (per real firm) leaves the lenders' books, the lead
-    bears negative deposits (in the closed economy), `surplus` goes to the trade creditors, then the
-    owners; the deposits leave the firm and it stops operating."""
+def _wind_up(i, reason, amounts, firms, banks, sectors, params, books):
+    """What a closure and a default share, with amounts = (compensation, repaid, surplus): `repaid`
+    (per real firm) leaves the lenders' books, the lead bears negative deposits (in the closed
+    economy), `surplus` goes to the trade creditors, then the owners; the deposits leave the firm and
+    it stops operating."""
+    compensation, repaid, surplus = amounts
+    writeoff, table = books.writeoff, books.table
     s = np.uint64(firms.sector[i])
+    w = sectors.weight[s]
     c = firms.cash[i] + compensation
     overdraft = -c if c < 0 else 0.0
-    _book_loans(i, repaid, 0.0, firms, banks, w, writeoff, parts)
+    _book_loans(i, repaid, 0.0, firms, banks, w, books)
     if params.book_overdrafts:
         writeoff[np.uint64(firms.bank[i])] += w * overdraft
     _pay_out(i, surplus, firms, s, table)
@@ -212,7 +226,7 @@ def _wind_up(i, reason, compensation, repaid, surplus, firms, banks, w, params, 
 
 
 @kernel
-def _close(i, reason, compensation, firms, banks, sectors, params, writeoff, table, parts):
+def _close(i, reason, compensation, firms, banks, sectors, params, books):
     """Close firm i solvently (its liquidation value covers its loans, `exits` and `forced_closures`
     check): it sells its plant, receivables and inventories at their recovery rates, repays its loans
     in full, pays its trade creditors and hands the rest to its owners. Serial (called outside any
@@ -221,9 +235,9 @@ def _close(i, reason, compensation, firms, banks, sectors, params, writeoff, tab
     c = firms.cash[i] + compensation
     scrap = params.other_assets_recovery * firms.other_assets[i] + params.recovery_rate * firms.capital[i]
     repaid = firms.loans[i]
-    table[s, X_SCRAP] += scrap
-    _wind_up(i, reason, compensation, repaid, (c if c > 0 else 0.0) + scrap - repaid, firms, banks,
-             sectors.weight[s], params, writeoff, table, parts)
+    books.table[s, X_SCRAP] += scrap
+    _wind_up(i, reason, (compensation, repaid, (c if c > 0 else 0.0) + scrap - repaid), firms, banks, sectors,
+             params, books)
     firms.loans[i] = 0.0
     firms.guaranteed[i] = 0.0
     firms.capital[i] = 0.0
@@ -232,7 +246,7 @@ def _close(i, reason, compensation, firms, banks, sectors, params, writeoff, tab
 
 
 @kernel
-def _default(i, reason, compensation, firms, banks, sectors, params, writeoff, table, parts):
+def _default(i, reason, compensation, firms, banks, sectors, params, books):
     """Firm i defaults: it stops operating, its deposits (and any compensation) are set off against
     its loans (what exceeds them goes to its trade creditors, then its owners; negative deposits are
     the lead bank's loss in the closed economy), and its estate enters the court procedure with the
@@ -244,19 +258,19 @@ def _default(i, reason, compensation, firms, banks, sectors, params, writeoff, t
     setoff = pos if pos < loans else loans
     if loans > 0:
         firms.guaranteed[i] *= (loans - setoff) / loans
-    table[s, X_DEFAULT_SME if firms.sme[i] else X_DEFAULT_LARGE] += 1
-    _wind_up(i, reason, compensation, setoff, pos - setoff, firms, banks, sectors.weight[s], params, writeoff,
-             table, parts)
+    books.table[s, X_DEFAULT_SME if firms.sme[i] else X_DEFAULT_LARGE] += 1
+    _wind_up(i, reason, (compensation, setoff, pos - setoff), firms, banks, sectors, params, books)
     firms.court[i] = 1
 
 
 @kernel
-def _settle(i, firms, banks, sectors, params, writeoff, table, parts):
+def _settle(i, firms, banks, sectors, params, books):
     """The court procedure of estate i ends: its plant, receivables and inventories are sold at their
     recovery rates, the procedure's costs (administrator, court, auction: the rest of the economy) are
     paid out of the proceeds, the banks recover the rest up to their claim; the guarantee fund pays
     its share of the loss, the banks write off what is left (against the provisions built while the
     loan aged); any surplus goes to the trade creditors, then the owners. Serial."""
+    table = books.table
     s = np.uint64(firms.sector[i])
     w = sectors.weight[s]
     loans = firms.loans
@@ -270,7 +284,7 @@ def _settle(i, firms, banks, sectors, params, writeoff, table, parts):
     if gshare > 1.0:
         gshare = 1.0
     payout = loss * gshare
-    _book_loans(i, repaid + payout, loss - payout, firms, banks, w, writeoff, parts)
+    _book_loans(i, repaid + payout, loss - payout, firms, banks, w, books)
     _pay_out(i, net - repaid, firms, s, table)
     table[s, X_SCRAP] += value
     table[s, X_COURT_COSTS] += costs
@@ -288,12 +302,13 @@ def _settle(i, firms, banks, sectors, params, writeoff, table, parts):
 
 
 @kernel
-def _rescue(i, u, firms, banks, sectors, params, writeoff, table, parts):
+def _rescue(i, u, firms, banks, sectors, params, books):
     """Firm i would default: its local government (a state-owned firm, `soft_budget`) pays it what
     brings its deposits and its equity back to zero if that is within `soft_budget_limit` of its
     annual sales; else its lead bank (`evergreening`, with probability `evergreen_probability`
     against the uniform u) lends it what brings its deposits back to zero, each lender its share,
     and its equity may stay negative. Returns whether the firm was kept. Serial."""
+    table = books.table
     s = np.uint64(firms.sector[i])
     c = firms.cash[i]
     nw = firms.net_worth[i]
@@ -312,7 +327,7 @@ def _rescue(i, u, firms, banks, sectors, params, writeoff, table, parts):
     if u >= evergreen_probability(firms.soe[i], banks.capital_ratio[b], params):
         return False
     # new loans from each lender, its share (a repayment of -short; nothing written off)
-    _book_loans(i, -short, 0.0, firms, banks, sectors.weight[s], writeoff, parts)
+    _book_loans(i, -short, 0.0, firms, banks, sectors.weight[s], books)
     firms.loans[i] += short
     firms.cash[i] = c + short
     table[s, X_EVERGREEN] += short
@@ -415,15 +430,17 @@ def exit_decisions(firms, banks, sectors, params, min_share, n_sectors):
 
 
 @kernel
-def exit_books(decided, u, firms, banks, sectors, params, writeoff, table, totals, parts):
+def exit_books(decided, u, firms, banks, sectors, params, books):
     """The second pass of `exits`, serial, over the rows `exit_decisions` found leaving (`decided`: its
     result, the rows in row order and the survivors' sums by chunk; `u`: a uniform for each row,
     stream `evergreening`): estates are liquidated; a firm that would
     default is first offered the rescue (`_rescue`: soft budget, evergreening), then defaults;
     the others close. Sums the survivors (the rescued included) into `totals` (sector: live firms,
     capacity, pipeline), the zombies into the table; returns the survivors' deposits and the largest
-    gap between a bank's books and its firms' loans."""
+    gap between a bank's books and its firms' loans. books: ExitBooks (writeoff added to; table and
+    totals written; parts read)."""
     rows, part, part_bank, part_dep = decided
+    table, totals, parts = books.table, books.totals, books.parts
     table[:, :] = 0.0
     firm_side = np.zeros(banks.loans.shape[0])
     alive = firms.alive
@@ -438,12 +455,12 @@ def exit_books(decided, u, firms, banks, sectors, params, writeoff, table, total
         i = np.uint64(rows[k])
         s = np.uint64(sector[i])
         if not alive[i]:
-            _settle(i, firms, banks, sectors, params, writeoff, table, parts)
+            _settle(i, firms, banks, sectors, params, books)
             continue
         reason = firms.exit_reason[i]
         if reason == EXIT_BANKRUPTCY:
             if (params.soft_budget or params.evergreening) and _rescue(i, u[k], firms, banks, sectors, params,
-                                                                         writeoff, table, parts):
+                                                                         books):
                 firms.exit_reason[i] = 0
                 extra[s, 0] += 1.0
                 extra[s, 1] += firms.capacity[i]
@@ -456,11 +473,11 @@ def exit_books(decided, u, firms, banks, sectors, params, writeoff, table, total
                 continue
             table[s, X_BANKRUPT] += 1
             table[s, X_BANKRUPT_SME if firms.sme[i] else X_BANKRUPT_LARGE] += 1
-            _default(i, reason, 0.0, firms, banks, sectors, params, writeoff, table, parts)
+            _default(i, reason, 0.0, firms, banks, sectors, params, books)
             late[np.uint64(bank[i])] += weight[s] * loans[i]
         else:
             table[s, X_VOLUNTARY] += 1
-            _close(i, reason, 0.0, firms, banks, sectors, params, writeoff, table, parts)
+            _close(i, reason, 0.0, firms, banks, sectors, params, books)
     totals[:] = 0.0
     deposits = 0.0
     zombies = np.zeros((totals.shape[0], 2))
@@ -476,11 +493,11 @@ def exit_books(decided, u, firms, banks, sectors, params, writeoff, table, total
     firm_side[:] += late
     deposits += deposits_rescued
     # the survivors' and the estates' participations
-    shift_loans(parts, alive, firms.court, bank, sector, weight, loans, np.zeros(0), firm_side)
+    shift_loans(parts, firms, weight, np.zeros(0), firm_side)
     return deposits, book_gap(firm_side, banks.loans)
 
 
-def exits(firms, banks, sectors, params, min_share, writeoff, table, totals, parts):
+def exits(firms, banks, sectors, params, min_share, books):
     """Default when net worth or cash (after credit) is negative; exit after `loss_months_exit`
     consecutive loss-making months or when the market share has fallen below the sector's minimum
     (Dosi et al. 2010): voluntary if the firm's liquidation value covers its loans, else a default
@@ -498,16 +515,13 @@ def exits(firms, banks, sectors, params, min_share, writeoff, table, totals, par
     between the passes, phases.firms). Plain Python calling the two kernels.
 
     firms: FirmState; banks: BankState (their loans move with each closure); sectors:
-    SectorTables; params: ExitParams; min_share: by sector; writeoff: loans written off this
-    month, by bank (added to); table: the exit table (columns X_*), written; totals: (sector, 3);
-    parts: the participations (kernels.exposure.Parts: each lender's share of a row's loan)."""
-    return _exits(exit_decisions, exit_books, firms, banks, sectors, params, min_share, writeoff, table, totals,
-                  parts)
+    SectorTables; params: ExitParams; min_share: by sector; books: ExitBooks."""
+    return _exits(exit_decisions, exit_books, firms, banks, sectors, params, min_share, books)
 
 
-def _exits(decide, book, firms, banks, sectors, params, min_share, writeoff, table, totals, parts):
-    decided = decide(firms, banks, sectors, params, min_share, totals.shape[0])
-    return book(decided, np.ones(decided[0].shape[0]), firms, banks, sectors, params, writeoff, table, totals, parts)
+def _exits(decide, book, firms, banks, sectors, params, min_share, books):
+    decided = decide(firms, banks, sectors, params, min_share, books.totals.shape[0])
+    return book(decided, np.ones(decided[0].shape[0]), firms, banks, sectors, params, books)
 
 
 def _exits_py(*args):
@@ -521,12 +535,13 @@ exits.py_func = _exits_py
 
 
 @kernel
-def forced_closures(order, fraction, compensation, firms, banks, sectors, params, writeoff, table, parts):
+def forced_closures(order, fraction, compensation, firms, banks, sectors, params, books):
     """Close the firms in `order` (fraction 1: the whole firm, solvently if its liquidation value
     with the compensation covers its loans, else by default into the court procedure; below 1: that
     share of its capacity, scrapping the same share of its fixed capital). The government pays
     compensation as a share of the book value of the capital closed (`compensation`, by sector).
-    Serial: it writes through the bundles' attributes."""
+    Serial: it writes through the bundles' attributes. books: ExitBooks (totals unused)."""
+    table = books.table
     for k in range(order.shape[0]):
         i = np.uint64(order[k])
         s = np.uint64(firms.sector[i])
@@ -539,9 +554,9 @@ def forced_closures(order, fraction, compensation, firms, banks, sectors, params
                 table[s, X_ZOMBIE_LOANS] -= firms.loans[i]
             value = liquidation_value(firms.cash[i] + comp, firms.other_assets[i], firms.capital[i], params)
             if firms.cash[i] + comp >= 0 and value >= firms.loans[i]:
-                _close(i, EXIT_FORCED, comp, firms, banks, sectors, params, writeoff, table, parts)
+                _close(i, EXIT_FORCED, comp, firms, banks, sectors, params, books)
             else:
-                _default(i, EXIT_FORCED, comp, firms, banks, sectors, params, writeoff, table, parts)
+                _default(i, EXIT_FORCED, comp, firms, banks, sectors, params, books)
         else:
             comp = compensation[s] * firms.capital[i] * f
             firms.cash[i] += comp

@@ -70,12 +70,14 @@ def entries_end(prow, lo, i):
 
 
 @kernel
-def shift_loans(parts, alive, court, bank, sector, weight, loans, rate, out):
+def shift_loans(parts, firms, weight, rate, out):
     """Move each participant's share of weight x loans (booked at the lead: the loans a bank's firms
     owe it, the estates in the court procedure included, `court` > 0), or with `rate` (by row; length
     0: none) of the month's interest weight x loans x rate / 12 (live rows only: an estate pays no
-    interest), from the lead's entry of `out` to the participant's."""
+    interest), from the lead's entry of `out` to the participant's. firms: FirmState (reads alive,
+    court, bank, sector, loans); weight: by sector."""
     row, pbank, share = parts.row, parts.bank, parts.share
+    alive, court, bank, sector, loans = firms.alive, firms.court, firms.bank, firms.sector, firms.loans
     interest = rate.shape[0] > 0
     for k in range(row.shape[0]):
         i = np.uint64(row[k])

@@ -1,7 +1,9 @@
-"""The credit market (MODEL.md step 7): repayments and renewals, applications, the allocation by
-banks, and the books closed for the stock-flow checks."""
+"""The credit market (MODEL.md step 7) as a plain function: repayments and renewals, applications,
+the allocation by banks, and the books closed for the stock-flow checks."""
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 
@@ -9,42 +11,52 @@ from ..kernels import credit as cr
 from ..kernels import credit_allocation as ca
 from ..kernels import exposure as ex
 from ..kernels import investment as inv
-from ..state import sector_tables
 
 
-class CreditMixin:
-    def credit_market(self) -> float:
-        """Step 7: the single place where firms ask for credit. Loans amortise; firms that need funds
-        (shortfall, investment beyond internal funds, rollover) apply to their bank and a few random
-        banks, best credit score first (scores were made with the income statements), and take the
-        cheapest offer. Returns, for the stock-flow checks, the net cash flow to firms, their deposits
-        after (economy-wide yuan) and the largest gap between bank and firm loan books."""
-        F, B, S, bk = self.firms, self.banking.banks, self.scratch, self.banking
-        firms, banks, scratch, sectors = F.bundle(), B.bundle(), S.bundle(), sector_tables(self)
-        factor, cap_per_capacity = self._need_inputs
-        prices = inv.InvestmentPrices(capital_per_capacity=cap_per_capacity, subsidy=self.policy.upgrade_subsidy)
-        _, outstanding, rows, request, limit = cr.repay_and_apply(
-            firms, banks, scratch, sectors, prices, factor,
-            cr.repay_params(self.b, self.sc.banking, self.policy, self.t, self.leverage_review_share()))
-        # every lender of a row takes its share of the repayment and renewal the lead booked
-        ex.shift_repayments(bk.parts, F.alive, F.bank, F.sector, self.weight, S.repaid, S.rolled, B.loans)
-        apps = ca.Applicants(rows=rows, request=request, limit=limit,
-                             order=cr.score_order(rows, F.pd),  # serving order: best credit score first
-                             draws=self._draws["credit"].at(rows))  # the searched banks' uniforms
-        _, touched, new, app_fees = ca.allocate_credit_drawn(
-            apps, firms, banks, scratch, sectors, ca.lending_terms(bk),
-            ca.allocation_params(self.policy, self.sc.banking, outstanding, bk.bank_weight), bk.parts)
-        bk.replace_parts(touched, new)
-        firm_side = np.zeros(B.n_rows)
-        flow, fees, deposits = cr.credit_close(firms, scratch, sectors, rows, app_fees, firm_side)
-        ex.shift_loans(bk.parts, F.alive, F.court, F.bank, F.sector, self.weight, F.loans, np.zeros(0), firm_side)
-        self._credit_month = {"fees": float(fees)}
-        return float(flow), float(deposits), float(np.max(np.abs(firm_side - B.loans)))
+class CreditNeeds(NamedTuple):
+    """What firms need funds for this month (step 7's plans)."""
+    factor: np.ndarray  # share of requested expansion each sector may build (the capacity rules)
+    prices: inv.InvestmentPrices  # capital per unit of capacity and the upgrade subsidy, by sector
+    repay: cr.RepayParams  # maturity, the cash buffer, leverage reviews, rollover rules
 
-    def leverage_review_share(self) -> float:
-        """Share of the gap to its target debt a firm borrows at its yearly credit-line review: what
-        closing `behaviour.leverage_adjustment` of the gap every month would close in a year."""
-        return 1.0 - (1.0 - self.b.leverage_adjustment) ** 12
 
-    def _loan_scale(self) -> float:
-        return float(np.sum(np.abs(self.banking.banks.loans)))
+class CreditOutcome(NamedTuple):
+    flow: float  # net cash flow to firms, economy-wide yuan
+    deposits: float  # firm deposits after, economy-wide yuan
+    loan_gap: float  # largest gap between a bank's books and its firms' loans, yuan
+    fees: float  # guarantee fees paid to the fund, economy-wide yuan
+
+
+def credit_market(firms, banking, scratch, sectors, draws, needs: CreditNeeds, policy, cfg) -> CreditOutcome:
+    """Step 7: the single place where firms ask for credit. Loans amortise; firms that need funds
+    (shortfall, investment beyond internal funds, rollover) apply to their bank and a few banks
+    drawn by size (`draws`, the "credit" stream's per-row uniforms), best credit score first (scores
+    were made with the income statements), and take the cheapest offer within the large-exposure
+    limit. `policy`: the policy in force; `cfg`: the scenario's [banking].
+
+    Reads and writes the firms' loans, cash, bank, loan rate and guaranteed loans, the credit
+    scratch (repaid, rolled, granted, new rate, denied), the banks' loans and the participations
+    (banking); returns the flows for the stock-flow checks."""
+    F, B, S, bk = firms, banking.banks, scratch, banking
+    fb, bb, sb = F.bundle(), B.bundle(), S.bundle()
+    _, outstanding, rows, request, limit = cr.repay_and_apply(fb, bb, sb, sectors, needs.prices, needs.factor,
+                                                              needs.repay)
+    # every lender of a row takes its share of the repayment and renewal the lead booked
+    ex.shift_repayments(bk.parts, F.alive, F.bank, F.sector, sectors.weight, S.repaid, S.rolled, B.loans)
+    apps = ca.Applicants(rows=rows, request=request, limit=limit,
+                         order=cr.score_order(rows, F.pd),  # serving order: best credit score first
+                         draws=draws.at(rows))  # the searched banks' uniforms, applicants' rows only
+    _, touched, new, app_fees = ca.allocate_credit_drawn(
+        apps, fb, bb, sb, sectors, ca.lending_terms(bk),
+        ca.allocation_params(policy, cfg, outstanding, bk.bank_weight), bk.parts)
+    bk.replace_parts(touched, new)
+    firm_side = np.zeros(B.n_rows)
+    flow, fees, deposits = cr.credit_close(fb, sb, sectors, rows, app_fees, firm_side)
+    ex.shift_loans(bk.parts, fb, sectors.weight, np.zeros(0), firm_side)
+    return CreditOutcome(float(flow), float(deposits), float(np.max(np.abs(firm_side - B.loans))), float(fees))
+
+
+def leverage_review_share(adjustment: float) -> float:
+    """Share of the gap to its target debt a firm borrows at its yearly credit-line review: what
+    closing `behaviour.leverage_adjustment` of the gap every month would close in a year."""
+    return 1.0 - (1.0 - adjustment) ** 12

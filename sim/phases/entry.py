@@ -1,137 +1,153 @@
-"""Entry (MODEL.md step 10): Poisson numbers of entrants by sector, rows for them (exited firms'
-rows first; the rows grow when none is free), and their start-up state."""
+"""Entry (MODEL.md step 10), as plain functions: Poisson numbers of entrants by sector, rows for them
+(exited firms' rows first; the rows grow when none is free), and their start-up state."""
 
 from __future__ import annotations
 
-import math
+from typing import NamedTuple
 
 import numpy as np
 from scipy import special
 
-from .._memory import release_freed_memory
-from ..kernels import accounting as acc
 from ..kernels import sums
 from ..kernels.shocks import laplace_quantiles
 from ..rng import fill_uniforms
-from ..scenario.schema import SECTORS
-from .setup import SHEET, leverage_ratio
-
-N_S = len(SECTORS)
+from .setup import SHEET, balance_sheets, leverage_ratio
 
 
-class EntryMixin:
-    def free_rows(self, total: int) -> np.ndarray:
-        """Up to `total` rows for entrants: rows of exited firms first, then rows never used (a row
-        keeps a firm's data until an entrant takes it; `firm_id` tells firms apart in panels)."""
-        F = self.firms
-        out = np.empty(total, dtype=np.int64)
-        k = sums.free_rows(F.alive, F.exit_reason, F.court, total, out)
-        return out[:k]
+class EntrantDraws(NamedTuple):
+    """The month's draws for entry (the "entry" stream, the same whatever the scenario)."""
+    count: np.ndarray  # (sectors,): the uniform behind each sector's Poisson number
+    u: np.ndarray  # (sectors, most, 3): productivity gap, energy intensity, bank
+    size: np.ndarray  # (sectors, most): standard normal of size
+    leverage: np.ndarray  # (sectors, most): standard normal of the leverage target
+    wedge: np.ndarray  # (sectors, most): uniform of the cost wedge
 
-    def grow_rows(self, extra: int) -> None:
-        """Add `extra` empty firm rows: the firm arrays, their per-row draws and the per-row scratch
-        arrays grow together (scratch keeps this month's values: the records still read them)."""
-        self.firms.grow(extra)
-        self.scratch.grow(extra)
-        self._draw_pool.grow(self.firms.n_rows, host=self.scratch.repaid)  # the pool lives in `repaid`
-        for d in self._draws.values():
-            d.grow(extra)
-        self.rows_added += extra
-        release_freed_memory()  # the old arrays' pages
 
-    def _entry(self, demand: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-        """New firms: Poisson numbers by sector (inverse CDF of a fixed uniform, so every scenario
-        consumes the same draws), private SMEs drawn behind the frontier, funded half by equity and
-        half by a loan, with a cost wedge and a leverage target drawn as incumbents' are."""
-        F, b, p = self.firms, self.b, self.policy
-        self.entered_rows = np.zeros(0, dtype=np.int64)
-        g = self.streams["entry"]
-        u_n = g.random(N_S)
-        m = int(self.entry_max.max())
-        u = np.empty((N_S, m, 3))
-        fill_uniforms(g, u)  # g.random((N_S, m, 3)), in parallel
-        z = g.standard_normal((N_S, m))
-        # the entrant's own cost wedge and leverage target, from the distributions incumbents' are
-        # drawn from (set-up and lumpy cost shocks): entrants are not average firms
-        z_lev = g.standard_normal((N_S, m))
-        u_wedge = g.random((N_S, m))
-        margin = self._income[:, acc.I_PROFIT] / np.maximum(self._income[:, acc.I_REVENUE], 1e-12)
-        self.margin_smooth += b.signal_smoothing * (margin - self.margin_smooth)
-        # the pool of would-be entrants scales with the sector's 2019 population, not with the firms
-        # alive now: with exits proportional to the firms alive, the number of firms is stationary
-        lam = (self.n_alloc * self.entry_rate / 12.0
-               * np.exp(b.entry_profit_response * (self.margin_smooth - self.margin0))
-               * (1 - p.entry_barrier) / 0.5)
-        lam = np.where(p.ban_new_capacity > 0, 0.0, lam)
-        counts = np.minimum(poisson_ppf(u_n, lam), self.entry_max).astype(np.int64)
-        counts[lam <= 0] = 0
-        entries = np.zeros(N_S)
-        entry_cap = np.zeros(N_S)
-        total = int(counts.sum())
-        if total == 0:
-            return entries, entry_cap, 0.0
-        free = self.free_rows(total)
-        if free.size < total:
-            # more entrants than free rows: add a block of rows (at least 5% of the rows)
-            self.grow_rows(max(total - free.size, int(math.ceil(0.05 * self.firms.n_rows))))
-            free = self.free_rows(total)
-        rows = free[:total]
-        cap_now = self.sector_capacity()  # after exits: what entrants under a cap must fit beside
-        pi = self.investment_price()
-        bk = self.banking
-        # all entrants at once, sector after sector: the j-th entrant of sector s takes row
-        # free[start_s + j] and the draws u[s, j], z[s, j] (each value as a loop over sectors
-        # would compute it; only the sums below go sector by sector)
-        start = np.concatenate(([0], np.cumsum(counts)))
-        sec = np.repeat(np.arange(N_S), counts)
-        j = np.arange(total) - start[sec]
-        us, zs = u[sec, j], z[sec, j]
-        wedge = laplace_quantiles(u_wedge[sec, j], b.cost_wedge_scale)
-        lev_target = leverage_ratio(b, 0.0, z_lev[sec, j])  # private SMEs: no shift
-        cap = b.entrant_size * self.median_capacity[sec] * np.exp(0.5 * zs)
-        for s in np.flatnonzero((counts > 0) & (p.capacity_cap > 0)):  # entrants, too, stay under a cap
-            sl = slice(start[s], start[s + 1])
-            room = max(self._cap_limit[s] - cap_now[s], 0.0) / self.weight[s]
-            cap[sl] = cap[sl] * min(1.0, room / max(cap[sl].copy().sum(), 1e-12))
-        gap = b.entrant_gap_min + (b.entrant_gap_max - b.entrant_gap_min) * us[:, 0]
-        prod_ = self.frontier_a[sec] * np.exp(-gap)
-        ei = self.frontier_ei[sec] * np.exp(gap * us[:, 1] * 2.0)
-        q = cap * self.util_target[sec]
-        share = q / np.maximum(demand / self.weight, 1e-12)[sec]
-        base = self.price_index / self.vat_blend
-        inputs = np.array([self.io[:, s] @ base for s in range(N_S)])  # input cost per unit of output
-        unit_cost = ((self.labour + self.services)[sec] / prod_ + self.energy_share[sec] * ei + inputs[sec]
-                     + self.materials[sec] + self.wedge_level[sec])
-        sheet = {name: np.empty(total) for name in SHEET}
-        self._balance_sheets(sec, 12.0 * q, sheet)
-        sheet["capital"] *= pi
-        sheet["loans"] = 0.5 * sheet["capital"]
-        sheet["net_worth"] = sheet["cash"] + sheet["capital"] + sheet["other_assets"] - sheet["loans"] - (
-            sheet["other_liab"])
-        banks = np.minimum(np.searchsorted(bk.size_cdf, us[:, 2], side="right"), bk.banks.n_rows - 1)
-        banks = np.where(bk.banks.alive[banks], banks, int(np.argmax(bk.banks.alive)))
-        # the drawn bank lends within its large-exposure limit, the banks with most capital the rest
-        banks = bk.place_entrants(rows, banks, self.weight[sec], sheet["loans"])
-        # the entrants' rows, every field at once: private (not SOE) SMEs of age 0 with their own cost
-        # wedge and leverage target; no pipeline,
-        # upgrade, output, unfilled orders, revenue, profit, losses, exit reason or guaranteed loans
-        F.set_rows(rows, dict(
-            alive=True, sme=True, firm_id=np.arange(self.next_firm_id, self.next_firm_id + total), sector=sec,
-            capacity=cap, productivity=prod_, energy_intensity=ei, share=share, share_prev=share, orders=q,
-            expected=q, markup=self.markup0[sec], price=(1 + self.markup0)[sec] * unit_cost * self.vat_blend[sec],
-            bank=banks, cost_wedge=wedge, leverage_target=lev_target,
-            loan_rate=(p.policy_rate + bk.banks.margin[banks] + self.sc.banking.sme_premium
-                       + 0.02 * self.sc.banking.loss_given_default), **sheet))
-        self.next_firm_id += total
-        entry_cash = 0.0
-        for s in np.flatnonzero(counts):
-            sl = slice(start[s], start[s + 1])
-            entry_cash += float(self.weight[s] * sheet["cash"][sl].sum())
-            entries[s] = counts[s]
-            entry_cap[s] = cap[sl].copy().sum()  # a fresh array, summed as a per-sector one was
-        self.invalidate_totals()
-        self.entered_rows = rows
-        return entries * self.weight, entry_cap * self.weight, entry_cash
+class EntrantSectors(NamedTuple):
+    """What entrants of each sector start from (by sector)."""
+    weight: np.ndarray  # real firms per model firm
+    median_capacity: np.ndarray
+    util_target: np.ndarray
+    frontier_a: np.ndarray
+    frontier_ei: np.ndarray
+    va_cost: np.ndarray  # labour and services per unit of output at 2019 productivity
+    energy_share: np.ndarray
+    inputs: np.ndarray  # inputs from the modelled sectors per unit of output, at this month's prices
+    materials: np.ndarray
+    wedge_level: np.ndarray
+    markup0: np.ndarray
+    vat_blend: np.ndarray
+    demand_per_firm: np.ndarray  # orders per model firm this month
+    room: np.ndarray  # capacity left under a cap, model-firm units (inf: no cap)
+    cap_output: np.ndarray  # capital per unit of yearly output
+
+
+class Entered(NamedTuple):
+    rows: np.ndarray  # the entrants' rows
+    entries: np.ndarray  # entrants by sector, real firms
+    capacity: np.ndarray  # their capacity by sector, economy-wide
+    cash: float  # their deposits, economy-wide yuan (paid in by their owners and lenders)
+
+
+def draw_entrants(g, n_sectors: int, most: int) -> EntrantDraws:
+    """The month's entry draws from the generator `g`, in a fixed order and of fixed shapes."""
+    count = g.random(n_sectors)
+    u = np.empty((n_sectors, most, 3))
+    fill_uniforms(g, u)  # g.random((n_sectors, most, 3)), in parallel
+    z = g.standard_normal((n_sectors, most))
+    # the entrant's own cost wedge and leverage target, from the distributions incumbents' are
+    # drawn from (set-up and lumpy cost shocks): entrants are not average firms
+    z_lev = g.standard_normal((n_sectors, most))
+    u_wedge = g.random((n_sectors, most))
+    return EntrantDraws(count, u, z, z_lev, u_wedge)
+
+
+def entry_intensity(n_alloc, entry_rate, margin_smooth, margin0, behaviour, policy) -> np.ndarray:
+    """Expected entrants a month by sector: the pool of would-be entrants scales with the sector's
+    2019 population (`n_alloc`), not with the firms alive now (with exits proportional to the firms
+    alive, the number of firms is stationary), rises with the sector's smoothed margin over 2019's,
+    is damped by the entry barrier and is zero under a ban on new capacity."""
+    lam = (n_alloc * entry_rate / 12.0
+           * np.exp(behaviour.entry_profit_response * (margin_smooth - margin0))
+           * (1 - policy.entry_barrier) / 0.5)
+    return np.where(policy.ban_new_capacity > 0, 0.0, lam)
+
+
+def entrant_counts(u: np.ndarray, lam: np.ndarray, most: np.ndarray) -> np.ndarray:
+    """Poisson numbers of entrants (inverse CDF of fixed uniforms, so every scenario consumes the
+    same draws), at most `most` a sector."""
+    counts = np.minimum(poisson_ppf(u, lam), most).astype(np.int64)
+    counts[lam <= 0] = 0
+    return counts
+
+
+def new_firms(firms, banking, rows: np.ndarray, counts: np.ndarray, draws: EntrantDraws, sec: EntrantSectors,
+              rules, capital_price: float, first_id: int) -> Entered:
+    """Entrants' rows: private SMEs drawn behind the frontier, funded half by equity and half by a
+    loan from a bank drawn by size (within its large-exposure limit), with a cost wedge and a
+    leverage target drawn as incumbents' are. The j-th entrant of sector s takes row
+    rows[start_s + j] and the draws [s, j]. Writes every field of those rows and the banks' books
+    (banking); `rules`: phases.firms.Rules."""
+    F, b, p = firms, rules.behaviour, rules.policy
+    n_s = counts.shape[0]
+    total = int(counts.sum())
+    entries = np.zeros(n_s)
+    entry_cap = np.zeros(n_s)
+    # all entrants at once, sector after sector (each value as a loop over sectors would compute it;
+    # only the sums below go sector by sector)
+    start = np.concatenate(([0], np.cumsum(counts)))
+    s_of = np.repeat(np.arange(n_s), counts)
+    j = np.arange(total) - start[s_of]
+    us, zs = draws.u[s_of, j], draws.size[s_of, j]
+    wedge = laplace_quantiles(draws.wedge[s_of, j], b.cost_wedge_scale)
+    lev_target = leverage_ratio(b, 0.0, draws.leverage[s_of, j])  # private SMEs: no shift
+    cap = b.entrant_size * sec.median_capacity[s_of] * np.exp(0.5 * zs)
+    for s in np.flatnonzero((counts > 0) & (p.capacity_cap > 0)):  # entrants, too, stay under a cap
+        sl = slice(start[s], start[s + 1])
+        cap[sl] = cap[sl] * min(1.0, sec.room[s] / max(cap[sl].copy().sum(), 1e-12))
+    gap = b.entrant_gap_min + (b.entrant_gap_max - b.entrant_gap_min) * us[:, 0]
+    prod_ = sec.frontier_a[s_of] * np.exp(-gap)
+    ei = sec.frontier_ei[s_of] * np.exp(gap * us[:, 1] * 2.0)
+    q = cap * sec.util_target[s_of]
+    share = q / np.maximum(sec.demand_per_firm, 1e-12)[s_of]
+    unit_cost = (sec.va_cost[s_of] / prod_ + sec.energy_share[s_of] * ei + sec.inputs[s_of]
+                 + sec.materials[s_of] + sec.wedge_level[s_of])
+    sheet = {name: np.empty(total) for name in SHEET}
+    balance_sheets(sec.cap_output, b, s_of, 12.0 * q, sheet)
+    sheet["capital"] *= capital_price
+    sheet["loans"] = 0.5 * sheet["capital"]
+    sheet["net_worth"] = sheet["cash"] + sheet["capital"] + sheet["other_assets"] - sheet["loans"] - (
+        sheet["other_liab"])
+    bk = banking
+    banks = np.minimum(np.searchsorted(bk.size_cdf, us[:, 2], side="right"), bk.banks.n_rows - 1)
+    banks = np.where(bk.banks.alive[banks], banks, int(np.argmax(bk.banks.alive)))
+    # the drawn bank lends within its large-exposure limit, the banks with most capital the rest
+    banks = bk.place_entrants(rows, banks, sec.weight[s_of], sheet["loans"])
+    c = rules.banking
+    # the entrants' rows, every field at once: private (not SOE) SMEs of age 0 with their own cost
+    # wedge and leverage target; no pipeline,
+    # upgrade, output, unfilled orders, revenue, profit, losses, exit reason or guaranteed loans
+    F.set_rows(rows, dict(
+        alive=True, sme=True, firm_id=np.arange(first_id, first_id + total), sector=s_of,
+        capacity=cap, productivity=prod_, energy_intensity=ei, share=share, share_prev=share, orders=q,
+        expected=q, markup=sec.markup0[s_of], price=(1 + sec.markup0)[s_of] * unit_cost * sec.vat_blend[s_of],
+        bank=banks, cost_wedge=wedge, leverage_target=lev_target,
+        loan_rate=(p.policy_rate + bk.banks.margin[banks] + c.sme_premium + 0.02 * c.loss_given_default), **sheet))
+    cash = 0.0
+    for s in np.flatnonzero(counts):
+        sl = slice(start[s], start[s + 1])
+        cash += float(sec.weight[s] * sheet["cash"][sl].sum())
+        entries[s] = counts[s]
+        entry_cap[s] = cap[sl].copy().sum()  # a fresh array, summed as a per-sector one was
+    return Entered(rows, entries * sec.weight, entry_cap * sec.weight, cash)
+
+
+def free_rows(firms, total: int) -> np.ndarray:
+    """Up to `total` rows for entrants: rows of exited firms first, then rows never used (a row
+    keeps a firm's data until an entrant takes it; `firm_id` tells firms apart in panels)."""
+    out = np.empty(total, dtype=np.int64)
+    k = sums.free_rows(firms.alive, firms.exit_reason, firms.court, total, out)
+    return out[:k]
 
 
 def poisson_ppf(u: np.ndarray, lam: np.ndarray) -> np.ndarray:

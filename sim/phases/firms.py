@@ -1,8 +1,13 @@
-"""Firm-level phases of the step (MODEL.md steps 1, 3-6, 8, 9): each runs one or more kernels over
-the firm rows. The Mesa reference (sim/reference) overrides exactly these methods with per-agent
+"""Firm-level phases of the step (MODEL.md steps 1, 3-6, 8, 9), as plain functions over the state
+they are given: the firm rows (`state.Firms`), the banking system, the sector tables
+(`state.SectorTables`) and the month's inputs, each as a named bundle. Each says in its signature what
+it reads and in its docstring what it writes; none reaches the model. `IndustrialEconomy` calls them in
+MODEL.md's order (sim/model.py); the Mesa reference (sim/reference) replaces them with per-agent
 Python."""
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 
@@ -13,132 +18,144 @@ from ..kernels import investment as inv
 from ..kernels import market as mkt
 from ..kernels import production as prod
 from ..kernels import shocks, sums
-from ..state import sector_tables
+from .totals import SectorTotals
 
 
-class FirmPhasesMixin:
-    def reprice(self, factor: np.ndarray) -> None:
-        """Step 1: posted prices follow a change of the sector's VAT margin factor."""
-        F = self.firms
-        sums.reprice(F.alive, F.sector, factor, F.price)
+class Rules(NamedTuple):
+    """The month's rules: the scenario's behaviour and banking settings and the policy in force."""
+    behaviour: object  # scenario.behaviour
+    banking: object  # scenario.banking
+    policy: object  # regulators.PolicyState
 
-    def firm_shocks(self, u) -> None:
-        """Step 3 (first): lumpy order and cost shocks of every firm from this month's uniforms `u`
-        (kernels.shocks); the market step renormalises the shares they move."""
-        shocks.firm_shocks(self.firms.bundle(), u, shocks.shock_params(self.b))
 
-    def produce_and_book(self, demand_per_firm, input_fill, energy_cost, material_cost, anchor, tau,
-                         vat_inputs_per_q, wedge_level):
-        """Steps 3-6 firm by firm: replicator shares, orders and output, labour and energy (3-4);
-        the wage index (wages follow the economy's mean productivity), unit costs (with the sector's
-        average cost wedge `wedge_level`), markups and prices for next month (5); the income
-        statement of every firm into self._income (per sector, per model firm), the banks'
-        interest, and the credit scores of step 7 (6). Returns
-        the wage index and firm deposits before and after (economy-wide yuan)."""
-        F, b, p, W = self.firms, self.b, self.policy, self.weight
-        firms, sectors = F.bundle(), sector_tables(self)
-        demand = mkt.MarketDemand(price_index=self.price_index, demand=demand_per_firm, input_fill=input_fill)
-        harmonic = mkt.market_step(firms, sectors, demand, mkt.market_params(b))
-        if self._harmonic0 is None:
-            self._harmonic0 = harmonic
-        # wages follow the economy's average productivity (labour share roughly stable)
-        wage_index = float((harmonic / self._harmonic0) ** b.wage_productivity_elasticity)
-        labour_cost = self.labour * wage_index
-        va_cost = labour_cost + self.services
-        unit_costs = prod.UnitCosts(va_cost=va_cost, labour=labour_cost, normal_utilisation=self.util_normal,
-                                    energy_cost=energy_cost, material_cost=material_cost + wedge_level,
-                                    markup_anchor=anchor,
-                                    vat_factor=self.vat_blend)
-        prod.costs_and_prices(firms, unit_costs, prod.pricing_params(b))
-        if self.closed:  # buyers pay for the inputs delivered (sim.economy)
-            u = self._orders_by_use
-            material_cost, vat_inputs_per_q = self.macro.input_bill(u["all"], u["intermediate"], tau,
-                                                                    p.vat_rate_inputs)
-        costs = acc.IncomeCosts(labour=labour_cost, services=self.services, energy=energy_cost,
-                                materials=material_cost, vat_rate=tau, vat_inputs_per_q=vat_inputs_per_q,
-                                workers_per_yuan=self.workers_per_yuan, mwh_per_yuan=self.mwh_per_yuan,
-                                normal_utilisation=self.util_normal)
-        bk, c = self.banking, self.sc.banking
-        acc.income(firms, sectors, costs, acc.income_params(c, p, b), cr.score_params(c, p), acc.bank_flows(bk),
-                   self._income)
-        bk.shift_interest()  # the lead booked each row's interest: participants take their shares
-        before = float(np.sum(self._income[:, acc.I_DEPOSITS_BEFORE] * W))
-        after = float(np.sum(self._income[:, acc.I_DEPOSITS_AFTER] * W))
-        return wage_index, before, after
+class SectorCosts(NamedTuple):
+    """Sector-level costs and prices of the month (per unit of output, 2019 prices, by sector)."""
+    labour: np.ndarray  # labour cost at the 2019 wage
+    services: np.ndarray  # services bought from the rest of the economy
+    energy: np.ndarray  # energy cost (energy share x energy price index)
+    materials: np.ndarray  # inputs from the modelled sectors and materials, at this month's prices
+    wedge: np.ndarray  # the sector's average cost wedge, which prices pass on
+    anchor: np.ndarray  # the markup prices are anchored to
+    vat_rate: np.ndarray  # VAT on output
+    vat_inputs: np.ndarray  # input VAT per unit of output
+    vat_blend: np.ndarray  # the sales-weighted VAT margin factor
+    normal_utilisation: np.ndarray
+    workers_per_yuan: np.ndarray
+    mwh_per_yuan: np.ndarray
 
-    def plan_investment(self, u_review, va_cost, energy_cost, cap_per_capacity, annuity) -> None:
-        """Step 7 (first half): expectations, desired expansion and upgrade plans; requested
-        expansion by sector into self._requested (model-firm units)."""
-        prices = inv.InvestmentPrices(capital_per_capacity=cap_per_capacity, subsidy=self.policy.upgrade_subsidy)
-        inv.plan_investment(self.firms.bundle(), sector_tables(self), prices, inv.plan_params(self.b, annuity),
-                            va_cost, energy_cost, u_review, self._requested)
 
-    def funding_need(self, factor, cap_per_capacity) -> None:
-        """Step 7: funds each firm needs beyond its deposits (instalments, new projects within the
-        capacity rules, own share of upgrades, a cash buffer). The engine computes them firm by firm
-        at the start of `credit_market` (kernels.credit.repay_and_apply)."""
-        self._need_inputs = (factor, cap_per_capacity)
+class Production(NamedTuple):
+    harmonic: float  # capacity-weighted harmonic mean of productivity (the wage index's base)
+    wage_index: float
+    deposits_before: float  # firm deposits before the income statements, economy-wide yuan
+    deposits_after: float
 
-    def execute_investment(self, factor, cap_per_capacity, u_imit) -> float:
-        """Step 8: pipeline completion, new projects and upgrades within funds, imitation,
-        depreciation; per-sector table into self._invest; net worth updated. Returns the firms'
-        deposits after (economy-wide yuan, for the stock-flow check)."""
-        self.invalidate_totals()
-        prices = inv.InvestmentPrices(capital_per_capacity=cap_per_capacity, subsidy=self.policy.upgrade_subsidy)
-        deposits = inv.execute_investment(self.firms.bundle(), sector_tables(self), prices, inv.execute_params(self.b),
-                                          factor, u_imit, self._invest)
-        self.set_totals(self._invest[:, [inv.V_FIRMS, inv.V_CAPACITY, inv.V_PIPELINE]])
-        return float(deposits)
 
-    def firms_by_sector(self) -> np.ndarray:
-        """Live model firms in each sector."""
-        return self._sector_totals()[:, 0].astype(np.int64)
+def reprice(firms, factor: np.ndarray) -> None:
+    """Step 1: posted prices follow a change of the sector's VAT margin factor. Writes firms.price."""
+    sums.reprice(firms.alive, firms.sector, factor, firms.price)
 
-    def _sector_totals(self) -> np.ndarray:
-        """Live firms, capacity and pipeline by sector (model-firm units), summed again only after
-        a phase that changes them (`invalidate_totals`)."""
-        if not self._totals_ok:
-            F = self.firms
-            sums.sector_totals(F.alive, F.sector, F.capacity, F.pipeline, self._totals)
-            self._totals_ok = True
-        return self._totals
 
-    def set_totals(self, totals: np.ndarray) -> None:
-        """Live firms, capacity and pipeline by sector, as a kernel that passed over every row summed
-        them (in the same chunks and order as sums.sector_totals): no separate pass needed."""
-        self._totals[:] = totals
-        self._totals_ok = True
+def firm_shocks(firms, u: np.ndarray, behaviour) -> None:
+    """Step 3 (first): lumpy order and cost shocks of every firm from this month's uniforms `u`
+    (kernels.shocks); the market step renormalises the shares they move. Writes firms' shares and
+    cost wedges."""
+    shocks.firm_shocks(firms.bundle(), u, shocks.shock_params(behaviour))
 
-    def invalidate_totals(self) -> None:
-        """Call after changing which rows are alive, or their capacity or pipeline."""
-        self._totals_ok = False
 
-    def exits(self, min_share) -> tuple[float, float]:
-        """Step 9: bankruptcy and voluntary exit; per-sector table into self._exits. Returns the
-        survivors' deposits (economy-wide yuan) and the largest gap between a bank's books and its
-        firms' loans, for the stock-flow checks."""
-        self.invalidate_totals()
-        bk = self.banking
-        params = self.exit_params()
-        firms, banks, sectors = self.firms.bundle(), bk.banks.bundle(), sector_tables(self)
-        decided = xe.exit_decisions(firms, banks, sectors, params, min_share, self._totals.shape[0])
-        u = self._draws["evergreening"].at(decided[0])  # the banks' rollover decisions (leaving rows only)
-        deposits, gap = xe.exit_books(decided, u, firms, banks, sectors, params, bk.writeoff, self._exits,
-                                      self._totals, bk.parts)
-        bk.drop_dead_parts()
-        self._totals_ok = True  # the survivors' totals (forced closures, if any, invalidate them)
-        return float(deposits), float(gap)
+def produce_and_book(firms, sectors, banking, demand: mkt.MarketDemand, costs: SectorCosts, rules: Rules,
+                     harmonic0: float | None, input_bill, out: np.ndarray) -> Production:
+    """Steps 3-6 firm by firm: replicator shares, orders and output, labour and energy (3-4); the
+    wage index (wages follow the economy's mean productivity against `harmonic0`, the first month's;
+    None: this month is the first), unit costs (with the sector's average cost wedge), markups and
+    prices for next month (5); the income statement of every firm into `out` (per sector, per model
+    firm), the banks' interest, and the credit scores of step 7 (6). `input_bill`: None, or (closed
+    economy) a function of the VAT rate and input VAT rate that returns what buyers pay per unit of
+    output for the inputs delivered and the input VAT on them, called once output is known.
+    Writes every firm's market, production, price and income fields, `out`, and the banks' interest
+    income and deposit interest (banking)."""
+    b, p = rules.behaviour, rules.policy
+    F = firms.bundle()
+    harmonic = mkt.market_step(F, sectors, demand, mkt.market_params(b))
+    h0 = harmonic if harmonic0 is None else harmonic0
+    wage_index = float((harmonic / h0) ** b.wage_productivity_elasticity)  # labour share roughly stable
+    labour_cost = costs.labour * wage_index
+    unit_costs = prod.UnitCosts(va_cost=labour_cost + costs.services, labour=labour_cost,
+                                normal_utilisation=costs.normal_utilisation, energy_cost=costs.energy,
+                                material_cost=costs.materials + costs.wedge, markup_anchor=costs.anchor,
+                                vat_factor=costs.vat_blend)
+    prod.costs_and_prices(F, unit_costs, prod.pricing_params(b))
+    material_cost, vat_inputs = costs.materials, costs.vat_inputs
+    if input_bill is not None:  # buyers pay for the inputs delivered (sim.economy)
+        material_cost, vat_inputs = input_bill(costs.vat_rate, p.vat_rate_inputs)
+    booked = acc.IncomeCosts(labour=labour_cost, services=costs.services, energy=costs.energy,
+                             materials=material_cost, vat_rate=costs.vat_rate, vat_inputs_per_q=vat_inputs,
+                             workers_per_yuan=costs.workers_per_yuan, mwh_per_yuan=costs.mwh_per_yuan,
+                             normal_utilisation=costs.normal_utilisation)
+    c = rules.banking
+    acc.income(F, sectors, booked, acc.income_params(c, p, b), cr.score_params(c, p), acc.bank_flows(banking), out)
+    banking.shift_interest()  # the lead booked each row's interest: participants take their shares
+    W = sectors.weight
+    before = float(np.sum(out[:, acc.I_DEPOSITS_BEFORE] * W))
+    after = float(np.sum(out[:, acc.I_DEPOSITS_AFTER] * W))
+    return Production(harmonic, wage_index, before, after)
 
-    def exit_params(self):
-        """The exit kernels' parameters, the rescue of firms that would default included
-        (banking.evergreening*, policy.soft_budget*)."""
-        return xe.exit_params(self.b, self.closed, self.sc.banking, self.policy)
 
-    def forced_closures(self, order: np.ndarray, frac: np.ndarray) -> None:
-        """Step 9: close the firms in `order` (whole, or the fraction `frac` of the marginal one)."""
-        self.invalidate_totals()
-        bk = self.banking
-        xe.forced_closures(order, frac, self.policy.exit_compensation, self.firms.bundle(), bk.banks.bundle(),
-                           sector_tables(self), xe.exit_params(self.b, self.closed), bk.writeoff, self._exits,
-                           bk.parts)
-        bk.drop_dead_parts()
+def plan_investment(firms, sectors, prices: inv.InvestmentPrices, behaviour, annuity: float, va_cost, energy_cost,
+                    u_review, out_requested: np.ndarray) -> None:
+    """Step 7 (first half): expectations, desired expansion and upgrade plans. Writes the firms'
+    expectations and plans, and the requested expansion by sector into `out_requested` (model-firm
+    units)."""
+    inv.plan_investment(firms.bundle(), sectors, prices, inv.plan_params(behaviour, annuity), va_cost, energy_cost,
+                        u_review, out_requested)
+
+
+def execute_investment(firms, sectors, totals: SectorTotals, prices: inv.InvestmentPrices, behaviour, factor,
+                       u_imit, out: np.ndarray) -> float:
+    """Step 8: pipeline completion, new projects and upgrades within funds, imitation, depreciation,
+    net worth. Writes the firms' capacity, pipeline, technology, cash and net worth, the per-sector
+    table `out` and the sector totals (summed in the same pass). Returns the firms' deposits after
+    (economy-wide yuan, for the stock-flow check)."""
+    deposits = inv.execute_investment(firms.bundle(), sectors, prices, inv.execute_params(behaviour), factor, u_imit,
+                                      out)
+    totals.set(out[:, [inv.V_FIRMS, inv.V_CAPACITY, inv.V_PIPELINE]])
+    return float(deposits)
+
+
+def exits(firms, banking, sectors, totals: SectorTotals, params: xe.ExitParams, min_share: np.ndarray, draws,
+          out: np.ndarray) -> tuple[float, float]:
+    """Step 9: bankruptcy (after the banks' and local governments' rescues, drawn from `draws` for the
+    rows that would leave) and voluntary exit. Writes the leaving firms' rows, the estates in court,
+    the banks' books and write-offs (banking), the per-sector table `out` and the survivors' totals.
+    Returns the survivors' deposits (economy-wide yuan) and the largest gap between a bank's books and
+    its firms' loans, for the stock-flow checks."""
+    F, B = firms.bundle(), banking.banks.bundle()
+    decided = xe.exit_decisions(F, B, sectors, params, min_share, totals.values.shape[0])
+    u = draws.at(decided[0])  # the banks' rollover decisions (leaving rows only)
+    books = xe.ExitBooks(writeoff=banking.writeoff, table=out, totals=totals.values, parts=banking.parts)
+    deposits, gap = xe.exit_books(decided, u, F, B, sectors, params, books)
+    banking.drop_dead_parts()
+    totals.mark_summed()  # the survivors' totals (forced closures, if any, invalidate them)
+    return float(deposits), float(gap)
+
+
+def forced_closures(firms, banking, sectors, totals: SectorTotals, params: xe.ExitParams, compensation: np.ndarray,
+                    order: np.ndarray, frac: np.ndarray, out: np.ndarray) -> None:
+    """Step 9: close the firms in `order` (whole, or the fraction `frac` of the marginal one), paid
+    `compensation` (share of capital, by sector). Writes their rows, the banks' books and write-offs
+    and the per-sector table `out`."""
+    totals.invalidate()
+    books = xe.ExitBooks(writeoff=banking.writeoff, table=out, totals=totals.values, parts=banking.parts)
+    xe.forced_closures(order, frac, compensation, firms.bundle(), banking.banks.bundle(), sectors, params, books)
+    banking.drop_dead_parts()
+
+
+def sector_cost_wedge(firms, n_sectors: int) -> np.ndarray:
+    """The sectors' average cost wedge per unit of output: the live firms' wedges weighted by last
+    month's output (kernels.sums). Unit costs for pricing include it (`produce_and_book`), so the
+    sector's margin does not depend on it: when loss-makers with high wedges exit, prices fall
+    (the productivity gain of selection goes to buyers, as in Hopenhayn, Econometrica 1992, and
+    Melitz, Econometrica 2003) instead of margins ratcheting up."""
+    out = np.zeros(n_sectors)
+    sums.sector_weighted_mean(firms.alive, firms.sector, firms.cost_wedge, firms.output, out)
+    return out

@@ -516,8 +516,8 @@ def pay_out(f, amount: float, t: dict) -> None:
 
 
 for _cls in (FirmAgent, Estate):
-    for _name, (_dtype, _doc) in FIRM_FIELDS.items():
-        _col = Column(_doc)
+    for _name, (_dtype, _units, _doc) in FIRM_FIELDS.items():
+        _col = Column(f"{_doc} ({_units})")
         _col.__set_name__(_cls, _name)
         setattr(_cls, _name, _col)
 
@@ -539,8 +539,8 @@ class BankAgent(mesa.Agent):
         self.loans = self.loans + amount
 
 
-for _name, (_dtype, _doc) in BANK_FIELDS.items():
-    _col = Column(_doc)
+for _name, (_dtype, _units, _doc) in BANK_FIELDS.items():
+    _col = Column(f"{_doc} ({_units})")
     _col.__set_name__(BankAgent, _name)
     setattr(BankAgent, _name, _col)
 

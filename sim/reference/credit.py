@@ -12,13 +12,16 @@ import numpy as np
 
 from ..kernels import credit_allocation as ca
 from ..kernels.exposure import MAX_LENDERS, Parts
+from ..phases.credit import CreditNeeds, CreditOutcome
 from .agents import BankAgent, FirmAgent
 
 
 class ReferenceCreditMixin:
-    def credit_market(self) -> float:
-        """Loans amortise; the own bank rolls over the instalment of sound firms; applicants, best
-        score first, ask their bank and a few banks drawn by size and take the cheapest quote."""
+    def credit_market(self, needs: CreditNeeds) -> CreditOutcome:
+        """Firms' needs for funds (`funding_need`); loans amortise; the own bank rolls over the
+        instalment of sound firms; applicants, best score first, ask their bank and a few banks drawn
+        by size and take the cheapest quote."""
+        self.funding_need(needs)
         F, b, p, c = self.firms, self.b, self.policy, self.sc.banking
         bk, W = self.banking, self.weight
         banks = [bk.bank(j) for j in range(bk.banks.n_rows)]
@@ -95,11 +98,10 @@ class ReferenceCreditMixin:
             fees += self._fees[row] * w
             S = self.scratch
             flow += w * (S.granted[row] + S.rolled[row] - S.repaid[row] - self._fees[row])
-        self._credit_month = {"fees": fees}
         np.logical_and(F.alive & (self._request > 0), self.scratch.granted <= 0, out=self.scratch.denied)
         for f in firms:
             f.update_net_worth()
-        return flow, self._cash_total(), bk.loan_gap()
+        return CreditOutcome(flow, self._cash_total(), bk.loan_gap(), fees)
 
     def _serve(self, f: FirmAgent, cands: list[int], banks: list[BankAgent], terms, params,
                fund_room: float) -> float:

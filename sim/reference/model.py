@@ -35,8 +35,8 @@ class ReferenceEconomy(ReferenceCreditMixin, IndustrialEconomy):
     banking_class = ReferenceBanking
 
     # -- agents -----------------------------------------------------------------------------
-    def _setup_firms(self) -> None:
-        super()._setup_firms()
+    def _setup_firms(self, cal) -> None:
+        super()._setup_firms(cal)
         self.firm_at: list[FirmAgent | None] = [None] * self.firms.n_rows
         self._sync_agents()
 
@@ -244,8 +244,9 @@ class ReferenceEconomy(ReferenceCreditMixin, IndustrialEconomy):
         return cash0, self._cash_total()
 
     # -- 7. credit (the market itself: ReferenceCreditMixin, sim/reference/credit.py) ---------
-    def plan_investment(self, u_review, va_cost, energy_cost, cap_per_capacity, annuity) -> None:
+    def plan_investment(self, u_review, va_cost, energy_cost, prices, annuity) -> None:
         b, p = self.b, self.policy
+        cap_per_capacity = prices.capital_per_capacity
         e = SimpleNamespace(
             alpha=b.expectation_speed,
             util_normal=self.util_normal,
@@ -271,8 +272,11 @@ class ReferenceEconomy(ReferenceCreditMixin, IndustrialEconomy):
         for f in self.live_firms():
             self._requested[f.sector] += f.plan(f.sector, e, u_review[f.row])
 
-    def funding_need(self, factor, cap_per_capacity) -> None:
+    def funding_need(self, needs) -> None:
+        """What each firm needs beyond its deposits (the engine's kernels.credit.repay_and_apply makes
+        it at the start of the credit step, as `credit_market` calls this)."""
         b, p = self.b, self.policy
+        factor, cap_per_capacity = needs.factor, needs.prices.capital_per_capacity
         for f in self.live_firms():
             s = f.sector
             lag = max(int(self.lag[s]), 1)
@@ -286,11 +290,12 @@ class ReferenceEconomy(ReferenceCreditMixin, IndustrialEconomy):
             # modulo 12 is their firm_id's) they borrow part of the gap to the target debt-to-assets
             gap = f.leverage_target * (f.cash + f.capital + f.other_assets) - f.loans - f.other_liab
             if gap > 0.0 and f.firm_id % 12 == self.t % 12:
-                f.need += self.leverage_review_share() * gap
+                f.need += needs.repay.leverage_review_share * gap
 
     # -- 8. investment ----------------------------------------------------------------------
-    def execute_investment(self, factor, cap_per_capacity, u_imit) -> float:
+    def execute_investment(self, factor, prices, u_imit) -> float:
         b, p = self.b, self.policy
+        cap_per_capacity = prices.capital_per_capacity
         e = SimpleNamespace(
             lag=self.lag,
             factor=factor,
