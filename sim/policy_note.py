@@ -220,6 +220,18 @@ def render(runs: dict, seeds: int, firms: int, months: int, seconds: float, figu
         lines.append(f"| {s} | " + " | ".join(f"{c:+.1f}%" for c in cells) + " |")
     lines += [
         "",
+        "The technology upgrade does more in the closed economy than in the open closure because of a buyer "
+        "the open closure does not have: the rest of the domestic economy (energy, mining, services, "
+        "construction), which buys about 30% of the industries' final output. Its purchases follow the "
+        "industries' ex-VAT prices relative to its own price (the wage index, which rises with productivity) "
+        "and its own activity (its sales to the industries). Traced from the accounts (measured 2026-12, "
+        "5,000 firms, seeds 0 and 1, fifth year): final demand rises 1.9% in the closed economy against 0.8% "
+        "in the open closure, and the rest of the economy's real purchases (+5.7%) carry 1.6 points of the "
+        "1.9; households add 0.1 and exports 0.2, the government nothing. Neither the link of wages to "
+        "productivity nor price-elastic exports makes the gap: without the first, the closed gain is still "
+        "+1.6% against +0.9% open; without the second, +1.7% against +1.9% with it. The open closure's lower "
+        "profits (-4.2% against -1.2%) are the same demand missing.",
+        "",
         "## How far to trust this",
         "- The calibration is documented in `sim/data/sectors.toml`, `docs/calibration-research.md` and "
         "`docs/credit.md`; many sector figures are inferred.",
