@@ -202,7 +202,7 @@ def _orders(other, cap, io, x, inter, demand, planned):
 def solve_orders(other, cap, io, critical, import_share, x0, tol, max_iter):
     """Steps 2-4 at the sector level: the fixed point of x = min(other + A x, K), then the input
     rationing of critical inputs as the greatest fixed point of rho = min_k phi_k(rho), iterated down
-    from rho = 1 (IndustrialEconomy.solve_orders says what it means). Loops over the ten sectors: a
+    from rho = 1 (phases.demand.solve_orders says what it means). Loops over the ten sectors: a
     compiled loop of microseconds where numpy's small-array calls took 0.8 ms a month.
 
     other: final and investment orders; cap: capacity; io[k, s]: yuan from k per yuan of s;

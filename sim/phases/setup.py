@@ -60,7 +60,7 @@ def sector_calibration(sc) -> dict[str, object]:
     c.turnover_expected = np.zeros(N_S)
     c.growth_expected = c.orders_growth_expected + c.turnover_expected
     c.orders_smooth = None
-    # intensity of use: the input-output rows drift (IndustrialEconomy.use_intensity)
+    # intensity of use: the input-output rows drift (phases.demand.intensity_of_use)
     c.intensity_trend = f("input_intensity_trend")
     c.io0, c.materials0 = c.io.copy(), c.materials.copy()
     c.lag = np.array([p.build_lag for p in ps], dtype=np.int64)
