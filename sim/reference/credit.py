@@ -1,8 +1,8 @@
 """The Mesa reference's credit market (MODEL.md step 7, `kernels/credit` and
 `kernels/credit_allocation` in the engine): repayments and roll-overs, then applicants in score order
 ask banks for quotes and borrow, bank by bank within the large-exposure limit, as plain Python over
-`FirmAgent`s and `BankAgent`s. A mixin of `ReferenceEconomy` (sim/reference/model.py), kept apart by
-mechanism."""
+`FirmAgent`s and `BankAgent`s. `ReferenceEconomy` (sim/reference/model.py) holds one and runs it in
+its credit step."""
 
 from __future__ import annotations
 
@@ -16,30 +16,37 @@ from ..phases.credit import CreditNeeds, CreditOutcome
 from .agents import BankAgent, FirmAgent
 
 
-class ReferenceCreditMixin:
-    def credit_market(self, needs: CreditNeeds) -> CreditOutcome:
+class ReferenceCreditMarket:
+    """The credit market of the reference economy `m` (a ReferenceEconomy): its per-row requests,
+    limits and fees this month, and the participations it makes."""
+
+    def __init__(self, m):
+        self.m = m
+
+    def run(self, needs: CreditNeeds) -> CreditOutcome:
         """Firms' needs for funds (`funding_need`); loans amortise; the own bank rolls over the
         instalment of sound firms; applicants, best score first, ask their bank and a few banks drawn
         by size and take the cheapest quote."""
-        self.funding_need(needs)
-        F, b, p, c = self.firms, self.b, self.policy, self.sc.banking
-        bk, W = self.banking, self.weight
+        m = self.m
+        m.funding_need(needs)
+        F, b, p, c = m.firms, m.b, m.policy, m.sc.banking
+        bk, W = m.banking, m.weight
         banks = [bk.bank(j) for j in range(bk.banks.n_rows)]
-        self._scores()
+        m._scores()
         # each row's request, limit and guarantee fee (the engine keeps them for its applicants only)
         self._request, self._limit, self._fees = (np.zeros(F.n_rows) for _ in range(3))
         for arr in (
-            self.scratch.repaid,
-            self.scratch.rolled,
-            self.scratch.granted,
-            self.scratch.new_rate,
+            m.scratch.repaid,
+            m.scratch.rolled,
+            m.scratch.granted,
+            m.scratch.new_rate,
         ):
             arr[:] = 0.0
-        firms = self.live_firms()
+        firms = m.live_firms()
         change = [0.0] * len(banks)  # each bank's book changes by its firms' repayments and renewals
         for f in firms:
             due = f.repay(float(b.loan_maturity))
-            self.scratch.repaid[f.row] = due
+            m.scratch.repaid[f.row] = due
             lenders = bk.lenders(f)  # each lender is repaid, and renews, its share of the instalment
             for bank, share in lenders:
                 change[bank.row] -= share * (W[f.sector] * due)
@@ -51,12 +58,12 @@ class ReferenceCreditMixin:
             f.cash = f.cash + due
             for bank, share in lenders:
                 change[bank.row] += share * (W[f.sector] * due)
-            self.scratch.rolled[f.row] = due
+            m.scratch.rolled[f.row] = due
         for bank in banks:
             bank.lend(change[bank.row])
         applicants = []
         for f in firms:
-            request = f.need + (self.scratch.repaid[f.row] - self.scratch.rolled[f.row])
+            request = f.need + (m.scratch.repaid[f.row] - m.scratch.rolled[f.row])
             self._request[f.row] = request
             assets = f.cash + f.capital + f.other_assets
             if c.market == "passive":
@@ -74,7 +81,7 @@ class ReferenceCreditMixin:
             if request > 0:
                 applicants.append(f)
         applicants.sort(key=lambda f: f.pd)  # stable: ties stay in row order
-        u = self._draws["credit"].draw()  # the same uniforms as the engine's (stream "credit")
+        u = m._draws["credit"].draw()  # the same uniforms as the engine's (stream "credit")
         n_search = u.shape[1]
         cdf = list(bk.size_cdf)
         outstanding = 0.0
@@ -96,12 +103,12 @@ class ReferenceCreditMixin:
         for row in range(F.n_rows):
             w = W[F.sector[row]]
             fees += self._fees[row] * w
-            S = self.scratch
+            S = m.scratch
             flow += w * (S.granted[row] + S.rolled[row] - S.repaid[row] - self._fees[row])
-        np.logical_and(F.alive & (self._request > 0), self.scratch.granted <= 0, out=self.scratch.denied)
+        np.logical_and(F.alive & (self._request > 0), m.scratch.granted <= 0, out=m.scratch.denied)
         for f in firms:
             f.update_net_worth()
-        return CreditOutcome(flow, self._cash_total(), bk.loan_gap(), fees)
+        return CreditOutcome(flow, m._cash_total(), bk.loan_gap(), fees)
 
     def _serve(self, f: FirmAgent, cands: list[int], banks: list[BankAgent], terms, params,
                fund_room: float) -> float:
@@ -111,6 +118,7 @@ class ReferenceCreditMixin:
         if the firm has no other lender and the bank's room and limit hold its stock. `terms` and
         `params` are the engine's (credit_allocation.LendingTerms, AllocationParams); `terms.room` is
         used up. Returns the fund's remaining room."""
+        m = self.m
         req = self._request[f.row]
         if self._limit[f.row] < req:
             req = self._limit[f.row]
@@ -121,7 +129,7 @@ class ReferenceCreditMixin:
             beyond = self._request[f.row] - req
         if req <= 0 and beyond <= 0:
             return fund_room
-        w = self.weight[f.sector]
+        w = m.weight[f.sector]
         lgd = params.loss_given_default
         rw_own = params.risk_weight_sme if f.sme else params.risk_weight_large
         fee = params.fee_small if req <= params.small_loan else params.fee_large
@@ -147,7 +155,7 @@ class ReferenceCreditMixin:
         mine = f.bank
         stock = f.loans
         # the firm's lenders and what each holds per real firm (the lead first)
-        held = [[bank.row, share * stock] for bank, share in self.banking.lenders(f)]
+        held = [[bank.row, share * stock] for bank, share in m.banking.lenders(f)]
         rw = rw_own * (1.0 - g) + params.risk_weight_guaranteed * g
         spread = max(w, params.bank_weight)
         rem, amt, paid, moved = req, 0.0, 0.0, False
@@ -208,9 +216,9 @@ class ReferenceCreditMixin:
         f.guaranteed = f.guaranteed + cover
         fee_paid = fee * cover
         f.cash = f.cash + (amt - fee_paid)
-        self.scratch.granted[f.row] = amt
+        m.scratch.granted[f.row] = amt
         self._fees[f.row] = fee_paid
-        self.scratch.new_rate[f.row] = new_rate
+        m.scratch.new_rate[f.row] = new_rate
         touched, prow, pbank, pshare = self._new_parts
         touched.append(f.row)
         for b, h in held[1:]:

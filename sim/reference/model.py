@@ -23,13 +23,13 @@ from ..model import N_S, IndustrialEconomy
 from ..state import EXIT_BANKRUPTCY, EXIT_FORCED
 from .agents import Estate, FirmAgent
 from .banking import ReferenceBanking
-from .credit import ReferenceCreditMixin
+from .credit import ReferenceCreditMarket
 from .tables import EXIT_COLUMNS, INCOME_COLUMNS, INCOME_SUMMED, INVEST_COLUMNS, new_tables, to_array
 
 
-class ReferenceEconomy(ReferenceCreditMixin, IndustrialEconomy):
+class ReferenceEconomy(IndustrialEconomy):
     """The plain Mesa way: a FirmAgent per firm, a BankAgent per bank, rules as methods (the credit
-    market's in sim/reference/credit.py)."""
+    market in sim/reference/credit.py)."""
 
     engine = "reference"
     banking_class = ReferenceBanking
@@ -37,6 +37,7 @@ class ReferenceEconomy(ReferenceCreditMixin, IndustrialEconomy):
     # -- agents -----------------------------------------------------------------------------
     def _setup_firms(self, cal) -> None:
         super()._setup_firms(cal)
+        self.credit = ReferenceCreditMarket(self)
         self.firm_at: list[FirmAgent | None] = [None] * self.firms.n_rows
         self._sync_agents()
 
@@ -243,7 +244,10 @@ class ReferenceEconomy(ReferenceCreditMixin, IndustrialEconomy):
         to_array(tables, INCOME_COLUMNS, self._income)
         return cash0, self._cash_total()
 
-    # -- 7. credit (the market itself: ReferenceCreditMixin, sim/reference/credit.py) ---------
+    # -- 7. credit (the market itself: ReferenceCreditMarket, sim/reference/credit.py) ---------
+    def credit_market(self, needs):
+        return self.credit.run(needs)
+
     def plan_investment(self, u_review, va_cost, energy_cost, prices, annuity) -> None:
         b, p = self.b, self.policy
         cap_per_capacity = prices.capital_per_capacity
