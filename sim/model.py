@@ -281,7 +281,8 @@ class IndustrialEconomy(mesa.Model):
         self.frontier_ei *= np.exp(-self.ei_decline / 12.0 + sig * fs[1] - 0.5 * sig**2)
 
         # 9. exit: bankruptcy and voluntary exit, then forced closure of backward capacity
-        min_share = b.min_relative_share / np.maximum(self.firms_by_sector(), 1)
+        n_ref = self.n_alloc if b.min_share_reference == "2019" else self.firms_by_sector()
+        min_share = b.min_relative_share / np.maximum(n_ref, 1)  # of the sector's output
         deposits, loan_gap = self.exits(min_share)
         if self._forced_exit():  # the sums from the exit pass no longer hold
             deposits, loan_gap = None, None
@@ -334,6 +335,7 @@ class IndustrialEconomy(mesa.Model):
         self.frontier_a, self.frontier_ei, self.median_capacity = (opening.frontier_a, opening.frontier_ei,
                                                                    opening.median_capacity)
         self.frontier_a0 = self.frontier_a.copy()
+        self.capacity_per_firm0 = cal.cap0 / cal.population  # per model firm (real-firm units), by sector
         self.next_firm_id = int(alloc.sum())  # firms get ids in order of entry
         self.rows_added = 0  # rows added when entrants found none free (grow_rows)
         self.sme_threshold = setup.sme_threshold(self.b)
@@ -482,9 +484,13 @@ class IndustrialEconomy(mesa.Model):
             free = self.free_rows(total)
         rows = free[:total]
         cap_now = self.sector_capacity()  # after exits: what entrants under a cap must fit beside
+        median = self.median_capacity  # 2019's, or scaled by the growth of capacity per live firm since
+        if b.entrant_size_reference == "incumbents":
+            per_firm = cap_now / self.weight / np.maximum(self.firms_by_sector(), 1)
+            median = median * per_firm / self.capacity_per_firm0
         base = self.price_index / self.vat_blend
         sec = entry.EntrantSectors(
-            weight=self.weight, median_capacity=self.median_capacity, util_target=self.util_target,
+            weight=self.weight, median_capacity=median, util_target=self.util_target,
             frontier_a=self.frontier_a, frontier_ei=self.frontier_ei, va_cost=self.labour + self.services,
             energy_share=self.energy_share,
             inputs=np.array([self.io[:, s] @ base for s in range(N_S)]),  # input cost per unit of output

@@ -159,8 +159,9 @@ def test_survivors_build_for_the_capacity_exits_leave():
     """Firms learn the net share of their sector's capacity that exits leave (turnover) and add it to
     the growth they build for: with more exits (a higher exit threshold on market shares), the
     learned turnover and the growth investment builds for are higher."""
-    calm = _model(months=24, min_relative_share=0.0)
-    churn = _model(months=24, min_relative_share=0.3)
+    # the threshold on the firms alive (it rises as they leave: much churn in two years)
+    calm = _model(months=24, min_relative_share=0.0, min_share_reference="current")
+    churn = _model(months=24, min_relative_share=0.3, min_share_reference="current")
     for _ in range(24):
         calm.step()
         churn.step()

@@ -3,7 +3,7 @@ which holds the other sections and the Scenario that gathers them."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from .schema import Strict, meta
 
@@ -91,12 +91,26 @@ class Behaviour(Strict):
                                      "the old speed (0.06) 0.02 made exits 10-12% of firms a year, and 0.005 let a "
                                      "tail of tiny loss-makers build up; at speed 0.02, 0.005 and 0.01 let the count "
                                      "grow 29-42% in 16 years", ge=0, le=1)
+    min_share_reference: Literal["2019", "current"] = meta(
+        "2019", "The number of firms the small-share exit threshold divides min_relative_share by: '2019', the "
+        "sector's simulated firms at the start (a fixed minimum share, as in Dosi et al. 2010); 'current', the "
+        "firms alive now (the threshold then rises as firms leave, and a sector with many firms near it empties "
+        "in a cascade).", "-",
+        "Dosi, Fagiolo and Roventini (JEDC 2010): exit below a fixed minimum market share; the cascade under "
+        "'current' diagnosed 2026-12 (docs/model.md, section 9)")
     dividend_payout: float = meta(0.3, "Share of positive net profit paid out.", "share", "assumption", ge=0,
                                   le=1)
     entry_profit_response: float = meta(8.0, "Semi-elasticity of entry to the sector's margin gap.", "-",
                                         "assumption", ge=0, le=100)
     entrant_size: float = meta(0.4, "Entrant size relative to the sector's median firm.", "-", "assumption",
                                gt=0, le=10)
+    entrant_size_reference: Literal["incumbents", "2019"] = meta(
+        "incumbents", "The median firm entrants are sized on: 'incumbents', the 2019 median scaled by the growth "
+        "of capacity per firm since (entrants keep their size relative to the firms they meet); '2019', the "
+        "2019 median (entrants shrink relative to incumbents as capacity per firm grows, and fall under the "
+        "small-share threshold).", "-",
+        "entrants' size relative to incumbents' average, as in Dosi et al. (JEDC 2010); diagnosed 2026-12 "
+        "(docs/model.md, section 10)")
     entrant_gap_min: float = meta(0.2, "Smallest log productivity gap of entrants behind the frontier.",
                                   "log points", "assumption", ge=0, le=5)
     entrant_gap_max: float = meta(2.6, "Largest log productivity gap of entrants behind the frontier.",
