@@ -394,9 +394,22 @@ class Institutions:
             exports = float(v_x.sum())
             self.rest_import_share = (exports - e.current_account_share_of_gdp * self.gdp0 - imp_hg - imp_rd) / s_f
             if not 0.0 <= self.rest_import_share < 1.0:
-                raise ValueError(f"economy: the rest of the economy's import share comes out at "
-                                 f"{self.rest_import_share:.3f}; check current_account_share_of_gdp and the "
-                                 "shares of final demand")
+                # a status quo whose exports the 2019 current account cannot carry (world demand or tariffs
+                # abroad far from the calibrated path from the first month), or out-of-line shares: one
+                # ScenarioError naming the key, not a ValueError from inside the run (found by hypothesis,
+                # world_demand = 0, 2026-12)
+                from ..scenario.errors import ScenarioError, unnamed
+
+                f = float(np.min(export_factor(p, e.export_elasticity)))
+                key = ("economy.current_account_share_of_gdp" if f >= 0.5 else "policy.world_demand"
+                       if float(np.min(np.asarray(p.world_demand))) < 0.75 else "policy.tariff_abroad")
+                raise ScenarioError(
+                    unnamed(m.sc.name), key,
+                    f"at the start's foreign demand (exports down to {f:.0%} of the calibrated path) the rest of the "
+                    f"economy's import share that meets the 2019 current account comes out at "
+                    f"{self.rest_import_share:.3f} (it must be in [0, 1)): the status quo ([policy], the rules in "
+                    "force at the start) or the shares of final demand are out of line with the 2019 accounts; "
+                    "date a change of world demand or tariffs in [schedule] instead")
         imp_r = imp_rd + self.rest_import_share * s_f
         for payer, spend in ((H, imp_h), (G, imp_g)):
             M.pay("imports", payer, W, float((spend / tx).sum()))
