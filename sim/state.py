@@ -65,6 +65,11 @@ FIRM_FIELDS: dict[str, tuple[type, str, str]] = {
                    "cost shocks)"),
     "order_shock": (np.float64, "1", "log deviation of the firm's orders from what its competitiveness alone would "
                                 "give: large orders won and lost (lumpy jumps that decay)"),
+    "customer_base": (np.float64, "1",
+                      "the firm's customer base b, share: with the partial adjustment of shares "
+                      "(behaviour.share_level_adjustment) shares move toward b E e^x / sum b E e^x "
+                      "(kernels.market); set at the firm's first market step to the share it holds "
+                      "then over its E e^x, fixed after (0: not set yet)"),
     "leverage_target": (np.float64, "1", "the firm's own target of loans and other liabilities over assets, share: its "
                                     "opening ratio (entrants: drawn from the same spread), which it borrows "
                                     "back towards at its yearly credit review"),

@@ -44,6 +44,25 @@ from .accounts import CB, FLOW, ITEM, ITEM_NAMES, B, F, G, H, Matrix, R, W, scal
 TRN = 1e12
 
 
+def _out_of_line(sc, fallback: str, what: str):
+    """The ScenarioError for a calibration on the first month's flows that fails: a status quo the 2019
+    accounts cannot carry (a [policy] value outside its usual range from the start: the key named is
+    the first such, found by hypothesis in 2026-12 with world_demand = 0 and a 98% purchase subsidy), else
+    the economy's shares (`fallback`). Named by the scenario's name (scenario.errors.unnamed)."""
+    from ..scenario.errors import ScenarioError, unnamed
+    from ..scenario.warnings import SOFT, _values
+
+    key = fallback
+    for name, (lo, hi) in SOFT.items():
+        bad = [k for k, x in _values(name, getattr(sc.policy, name)) if not lo <= x <= hi]
+        if bad:
+            key = f"policy.{bad[0]}"
+            break
+    return ScenarioError(unnamed(sc.name), key, f"{what}: the status quo ([policy], the rules in force at the start) "
+                         "or the shares of final demand are out of line with the 2019 accounts; date a change of "
+                         "policy in [schedule] instead")
+
+
 def export_factor(policy, export_elasticity: float) -> np.ndarray:
     """Foreign demand for each sector's exports relative to the calibrated path: world import volume
     times the foreign buyer's price effect of the tariffs abroad,
@@ -398,9 +417,9 @@ class Institutions:
             exports = float(v_x.sum())
             self.rest_import_share = (exports - e.current_account_share_of_gdp * self.gdp0 - imp_hg - imp_rd) / s_f
             if not 0.0 <= self.rest_import_share < 1.0:
-                raise ValueError(f"economy: the rest of the economy's import share comes out at "
-                                 f"{self.rest_import_share:.3f}; check current_account_share_of_gdp and the "
-                                 "shares of final demand")
+                raise _out_of_line(m.sc, "economy.current_account_share_of_gdp",
+                                   f"the rest of the economy's import share that meets the 2019 current account "
+                                   f"comes out at {self.rest_import_share:.3f} (it must be in [0, 1))")
         imp_r = imp_rd + self.rest_import_share * s_f
         for payer, spend in ((H, imp_h), (G, imp_g)):
             M.pay("imports", payer, W, float((spend / tx).sum()))
@@ -456,8 +475,9 @@ class Institutions:
         if self.tax_rate_rest is None:  # calibrated on the first month: households' 2019 disposable income
             self.tax_rate_rest = 1.0 - (self.yd0 - yd_other) / va_r
             if not 0.0 <= self.tax_rate_rest < 1.0:
-                raise ValueError(f"economy: the rest of the economy's tax rate comes out at {self.tax_rate_rest:.3f}; "
-                                 "check disposable_income and the shares of final demand")
+                raise _out_of_line(m.sc, "economy.disposable_income",
+                                   f"the rest of the economy's tax rate that meets households' 2019 disposable "
+                                   f"income comes out at {self.tax_rate_rest:.3f} (it must be in [0, 1))")
         tax_r = self.tax_rate_rest * va_r
         M.pay("taxes_rest", R, G, tax_r)
         M.pay("income_rest", R, H, va_r - tax_r)

@@ -90,8 +90,13 @@ RESCUE = {
     "soft_budget": (bool, "local governments keep state-owned firms that would default"),
     "soft_budget_limit": (float, "largest transfer to one firm in a month, share of its annual sales"),
 }
-EXIT_FIELDS = {**BEHAVIOUR_EXIT, **RESCUE}
-ExitParams = namedtuple("ExitParams", tuple(EXIT_FIELDS), defaults=(False, 0.0, 1.0, 0.0, 0.0, 1.0, False, 0.0))
+# the small-share rule's refinement (behaviour.min_share_needs_loss): off unless given
+SMALL_SHARE = {
+    "min_share_needs_loss": (bool, "the small-share rule closes only firms that lose money over the trailing year"),
+}
+EXIT_FIELDS = {**BEHAVIOUR_EXIT, **RESCUE, **SMALL_SHARE}
+ExitParams = namedtuple("ExitParams", tuple(EXIT_FIELDS),
+                        defaults=(False, 0.0, 1.0, 0.0, 0.0, 1.0, False, 0.0, False))
 
 # the books the exit kernels write (and the participations they read)
 EXIT_BOOKS_FIELDS = {
@@ -112,7 +117,8 @@ def exit_params(behaviour, book_overdrafts: bool = False, banking=None, policy=N
         rescue.update({name: getattr(policy, name) for name in RESCUE if hasattr(policy, name)})
     return ExitParams(*(kind(values[name] if name in values else getattr(behaviour, name))
                         for name, (kind, _) in BEHAVIOUR_EXIT.items()),
-                      **{name: kind(rescue[name]) for name, (kind, _) in RESCUE.items() if name in rescue})
+                      **{name: kind(rescue[name]) for name, (kind, _) in RESCUE.items() if name in rescue},
+                      **{name: kind(getattr(behaviour, name)) for name, (kind, _) in SMALL_SHARE.items()})
 
 
 @kernel
@@ -366,6 +372,7 @@ def exit_decisions(firms, banks, sectors, params, min_share, n_sectors):
     weight = sectors.weight
     loss_months_exit = params.loss_months_exit
     court_months = params.court_months
+    needs_loss = params.min_share_needs_loss
     n = alive.shape[0]
     nc, cs = chunks(n)
     part = np.zeros((nc, n_sectors, 5))
@@ -397,7 +404,8 @@ def exit_decisions(firms, banks, sectors, params, min_share, n_sectors):
                 exit_reason[i] = EXIT_BANKRUPTCY
                 leaving[k] = i
                 k += 1
-            elif loss_months[i] >= loss_months_exit or share[i] < min_share[s]:
+            elif loss_months[i] >= loss_months_exit or (share[i] < min_share[s]
+                                                        and (not needs_loss or profit_year[i] < 0)):
                 # leaves; solvently only if its assets at their liquidation values cover its loans
                 if liquidation_value(cash_i, other_assets[i], capital[i], params) >= loans[i]:
                     exit_reason[i] = EXIT_VOLUNTARY

@@ -24,9 +24,11 @@ MARKET_FIELDS = {
     "replicator_speed": (float, "speed chi of the replicator dynamics of market shares"),
     "share_price_sensitivity": (float, "weight w_p of the log relative price in competitiveness"),
     "share_backlog_sensitivity": (float, "weight w_l of last month's unfilled orders in competitiveness"),
+    "share_level_adjustment": (float, "monthly partial adjustment lambda of shares toward the customer-base shares "
+                                      "b_i E_i e^x_i / sum_j b_j E_j e^x_j (0: the replicator alone)"),
 }
 MarketDemand = namedtuple("MarketDemand", tuple(DEMAND_FIELDS))
-MarketParams = namedtuple("MarketParams", tuple(MARKET_FIELDS))
+MarketParams = namedtuple("MarketParams", tuple(MARKET_FIELDS), defaults=(0.0,))  # no partial adjustment unless given
 
 
 def market_params(behaviour) -> MarketParams:
@@ -79,10 +81,13 @@ def market_step(firms, sectors, month, params):
     chi = params.replicator_speed
     w_price = params.share_price_sensitivity
     w_backlog = params.share_backlog_sensitivity
+    lam = params.share_level_adjustment
+    base = firms.customer_base
+    shock = firms.order_shock
     n = alive.shape[0]
     n_s = price_index.shape[0]
     nc, cs = chunks(n)
-    part = np.zeros((nc, n_s, 2))
+    part = np.zeros((nc, n_s, 3))
     part_h = np.zeros((nc, 8))  # padded: chunks write their own cache line
     for c in prange(nc):
         for i in rows_of(c, cs, n):
@@ -97,6 +102,10 @@ def market_step(firms, sectors, month, params):
                 f = share[i]
                 part[c, s, 0] += f * e
                 part[c, s, 1] += f
+                g = e * exp(shock[i])
+                if base[i] <= 0.0:  # a firm's first market step: its share now is its customer base's
+                    base[i] = f / g
+                part[c, s, 2] += base[i] * g
                 w = capacity[i] * weight[s]
                 hn += w
                 hd += w / productivity[i]
@@ -104,12 +113,14 @@ def market_step(firms, sectors, month, params):
         part_h[c, 1] = hd
     ebar = np.zeros(n_s)
     tot = np.zeros(n_s)
+    bsum = np.zeros(n_s)
     num = 0.0
     den = 0.0
     for c in range(nc):
         for s in range(n_s):
             ebar[s] += part[c, s, 0]
             tot[s] += part[c, s, 1]
+            bsum[s] += part[c, s, 2]
         num += part_h[c, 0]
         den += part_h[c, 1]
     scale = np.ones(n_s)
@@ -127,6 +138,8 @@ def market_step(firms, sectors, month, params):
                 share_prev[i] = f
                 if ebar[s] > 0:
                     f = f * (1.0 + chi * (unfilled[i] / ebar[s] - 1.0))
+                if lam > 0.0 and bsum[s] > 0.0:
+                    f = (1.0 - lam) * f + lam * base[i] * unfilled[i] * exp(shock[i]) / bsum[s]
                 share[i] = f
                 o = f * demand[s]
                 k = capacity[i]

@@ -19,6 +19,13 @@ class Behaviour(Strict):
                                    "sixth year the loss-making share rose to 16-17%, NPLs to 5-16% and the count fell "
                                    "13-27%; at 0.02 the count stays within -1% to +16% and the loss share 4-10%",
                                    ge=0, le=1)
+    share_level_adjustment: float = meta(
+        0.0, "Monthly partial adjustment of market shares toward the level relative prices imply for the firm's "
+        "customer base, b_i E_i e^x_i / sum_j b_j E_j e^x_j (b_i: the firm's share over its E e^x when it first "
+        "sells, fixed after), on top of the replicator (0: the replicator alone; docs/model.md section 3).",
+        "1/month", "customer markets: demand with a level elasticity to the relative price and a partial adjustment "
+        "of customers toward it (Phelps and Winter 1970; Gottfries, Scand. J. Econ. 1991); firm-specific demand "
+        "(Foster, Haltiwanger and Syverson, AER 2008); assumption", ge=0, le=1)
     share_price_sensitivity: float = meta(3.0, "Weight of relative price in competitiveness.", "-",
                                           "Dosi et al. (JEDC 2010), assumption", ge=0, le=50)
     share_backlog_sensitivity: float = meta(1.0, "Weight of unfilled orders in competitiveness.", "-",
@@ -98,6 +105,10 @@ class Behaviour(Strict):
         "in a cascade).", "-",
         "Dosi, Fagiolo and Roventini (JEDC 2010): exit below a fixed minimum market share; the cascade under "
         "'current' diagnosed 2026-12 (docs/model.md, section 9)")
+    min_share_needs_loss: bool = meta(
+        False, "The small-share exit rule (min_relative_share) closes only firms that lose money over the trailing "
+        "year; a small firm that makes a profit stays.", "-", "exit when the value of going on is negative "
+        "(Jovanovic, Econometrica 1982; Hopenhayn, Econometrica 1992); assumption")
     dividend_payout: float = meta(0.3, "Share of positive net profit paid out.", "share", "assumption", ge=0,
                                   le=1)
     entry_profit_response: float = meta(8.0, "Semi-elasticity of entry to the sector's margin gap.", "-",
