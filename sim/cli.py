@@ -318,5 +318,21 @@ main.add_command(hindcast)
 main.add_command(hindcast_fit)
 
 
+def entry() -> None:
+    """The `sim` command: `main`, and on SIGTERM (exit status 143, after every `finally` block has
+    removed its temporary) an exit that skips the interpreter's teardown: tearing down numba's
+    worker threads after a signal crashed the process now and then (exit -11 instead of 143)."""
+    import signal
+
+    try:
+        main()
+    except SystemExit as e:
+        if e.code == 128 + signal.SIGTERM:
+            for stream in (sys.stdout, sys.stderr):
+                stream.flush()
+            os._exit(e.code)
+        raise
+
+
 if __name__ == "__main__":
-    main()
+    entry()
