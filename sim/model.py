@@ -23,6 +23,7 @@ from .kernels import exit_entry as xe
 from .kernels import investment as inv
 from .kernels import market as mkt
 from .kernels import sums
+from .outpaths import between_months
 from .phases import PLAN, accounts, capacity, credit, entry, firms, setup
 from .phases import demand as demand_
 from .phases.accounts import MonthTables, OpenFiscal
@@ -181,6 +182,7 @@ class IndustrialEconomy(mesa.Model):
     # ------------------------------------------------------------------------------------------
     # the step
     # ------------------------------------------------------------------------------------------
+    @between_months  # SIGTERM ends the process at the month's end (outpaths.terminate_on_sigterm)
     @one_thread_while_one_chunk
     def step(self) -> None:
         t, b, p = self.t, self.b, self.policy

@@ -221,13 +221,44 @@ def save_figure(fig, path: Path, kind: str, *, overwrite: bool = False, **savefi
     return write_atomic(path, lambda tmp: fig.savefig(tmp, format=fmt, metadata=meta, **savefig_kw))
 
 
+# SIGTERM inside a model's month waits for the month's end (`between_months`)
+_SIGTERM = {"depth": 0, "pending": 0}
+
+
 def terminate_on_sigterm() -> None:
     """SIGTERM (what `timeout`, `kill` and SLURM send) ends the process like Ctrl-C does, through
-    `finally` blocks, so a write in progress removes its temporary. Call once, in the main thread."""
+    `finally` blocks, so a write in progress removes its temporary. Call once, in the main thread.
+    Inside a model's month (`between_months`) it ends the process when the month is done: raised
+    between two numba kernels, mid-month, the exit crashed the process now and then (exit -11
+    instead of 143, under load; test_sigterm_leaves_no_output_and_no_temporary)."""
     def _handler(signum, frame):  # noqa: ARG001
+        if _SIGTERM["depth"] > 0:
+            _SIGTERM["pending"] = signum
+            return
         raise SystemExit(128 + signum)
 
     try:
         signal.signal(signal.SIGTERM, _handler)
     except ValueError:  # not the main thread
         pass
+
+
+def between_months(step: Callable):
+    """A model's step during which SIGTERM only records itself; the process ends (SystemExit 143)
+    when the step returns, with the month complete and no kernel running. A month at 1:1 takes about
+    a tenth of a second; on a first run the wait includes compiling the kernels."""
+    import functools
+
+    @functools.wraps(step)
+    def wrapped(model, *args, **kwargs):
+        _SIGTERM["depth"] += 1
+        try:
+            out = step(model, *args, **kwargs)
+        finally:
+            _SIGTERM["depth"] -= 1
+        if _SIGTERM["depth"] == 0 and _SIGTERM["pending"]:
+            signum, _SIGTERM["pending"] = _SIGTERM["pending"], 0
+            raise SystemExit(128 + signum)
+        return out
+
+    return wrapped

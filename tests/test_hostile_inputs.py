@@ -317,3 +317,29 @@ def test_sigterm_leaves_no_output_and_no_temporary(tmp_path):
     _, err = p.communicate(timeout=60)
     assert p.returncode == 128 + signal.SIGTERM and "Traceback" not in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_sigterm_inside_a_month_ends_the_process_when_the_month_is_done():
+    """A SIGTERM during a model's step only records itself; SystemExit(143) comes when the step
+    returns, so no kernel is interrupted mid-month (outpaths.between_months)."""
+    from sim.outpaths import between_months, terminate_on_sigterm
+
+    done = []
+
+    @between_months
+    def step(model):
+        if not done:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.05)  # the handler has run by now (it only records the signal)
+        done.append(model)
+
+    old = signal.getsignal(signal.SIGTERM)
+    try:
+        terminate_on_sigterm()
+        with pytest.raises(SystemExit) as e:
+            step("month")
+        assert e.value.code == 128 + signal.SIGTERM and done == ["month"]
+        step("next")  # nothing pending any more
+        assert done == ["month", "next"]
+    finally:
+        signal.signal(signal.SIGTERM, old)
