@@ -26,7 +26,7 @@ class EntrantDraws(NamedTuple):
 class EntrantSectors(NamedTuple):
     """What entrants of each sector start from (by sector)."""
     weight: np.ndarray  # real firms per model firm
-    median_capacity: np.ndarray
+    median_capacity: np.ndarray  # the median firm entrants are sized on (behaviour.entrant_size_reference)
     util_target: np.ndarray
     frontier_a: np.ndarray
     frontier_ei: np.ndarray
