@@ -57,9 +57,9 @@ def market_step(firms, sectors, month, params):
     Returns the capacity-weighted harmonic mean of productivity (step 5's wage index).
     (Fusing steps 5 and 6 into the last pass was measured slower: one large loop body.)
 
-    firms: FirmState (reads alive, sector, price, capacity, productivity; writes unfilled, share,
-    share_prev, orders, output, revenue); sectors: SectorTables (weight); month: MarketDemand;
-    params: MarketParams.
+    firms: FirmState (reads alive, sector, price, capacity, productivity, order_shock; writes unfilled,
+    share, share_prev, orders, output, revenue, and a new firm's customer_base); sectors: SectorTables
+    (weight); month: MarketDemand; params: MarketParams.
     """
     # arrays the loops write must be bound to locals before them (a write through `firms.x[i]`
     # inside prange is lost); the reads are bound too, so the loops are the ones they were before bundles
@@ -102,10 +102,10 @@ def market_step(firms, sectors, month, params):
                 f = share[i]
                 part[c, s, 0] += f * e
                 part[c, s, 1] += f
-                g = e * exp(shock[i])
                 if base[i] <= 0.0:  # a firm's first market step: its share now is its customer base's
-                    base[i] = f / g
-                part[c, s, 2] += base[i] * g
+                    base[i] = f / (e * exp(shock[i]))
+                if lam > 0.0:  # the partial adjustment's sum (not needed by the replicator alone)
+                    part[c, s, 2] += base[i] * (e * exp(shock[i]))
                 w = capacity[i] * weight[s]
                 hn += w
                 hd += w / productivity[i]

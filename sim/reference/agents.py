@@ -59,33 +59,29 @@ class FirmAgent(mesa.Agent):
             self.order_shock = x_new
 
     def competitiveness(self, price_index: float, w_price: float, w_backlog: float) -> float:
-        """E = exp(-w_p ln(p / P_s) - w_l l): a lower relative price and fewer unfilled orders win.
-        Called once a month for every live firm in row order before any share moves, it also sets a new
-        firm's customer base (its share over E e^x, the order shock's factor) and adds b E e^x to the
-        sector's sum for the partial adjustment (`update_share`)."""
-        e = math.exp(-w_price * math.log(self.price / price_index) - w_backlog * self.unfilled)
+        """E = exp(-w_p ln(p / P_s) - w_l l): a lower relative price and fewer unfilled orders win."""
+        return math.exp(-w_price * math.log(self.price / price_index) - w_backlog * self.unfilled)
+
+    def customer_pull(self, e: float) -> float:
+        """b E e^x, the firm's term of its sector's sum in the partial adjustment of shares (`update_share`):
+        its customer base times its competitiveness and the order shock's factor. A new firm's customer
+        base is set here, at its first market step, to its share over E e^x."""
         g = e * math.exp(self.order_shock)
         if self.customer_base <= 0.0:
             self.customer_base = self.share / g
-        m = self.model
-        sums = getattr(m, "_customer_sums", None)
-        if sums is None or sums[0] != m.t:
-            sums = m._customer_sums = (m.t, [0.0] * len(m.price_index))
-        sums[1][self.sector] += self.customer_base * g
-        return e
+        return self.customer_base * g
 
-    def update_share(self, e: float, e_bar: float, chi: float) -> None:
+    def update_share(self, e: float, e_bar: float, chi: float, lam: float = 0.0, pull_total: float = 0.0) -> None:
         """Replicator equation f <- f (1 + chi (E / E_bar - 1)); with 0 <= chi <= 1 it stays >= 0. Then
         the partial adjustment toward the customer-base share, f <- (1 - lambda) f + lambda b E e^x /
-        sum_j b_j E_j e^x_j (behaviour.share_level_adjustment; the sum from `competitiveness`)."""
+        sum_j b_j E_j e^x_j (behaviour.share_level_adjustment; the sum of `customer_pull` over the
+        sector, `pull_total`)."""
         self.share_prev = self.share
         f = self.share
         if e_bar > 0:
             f = f * (1.0 + chi * (e / e_bar - 1.0))
-        lam = self.model.b.share_level_adjustment
-        total = self.model._customer_sums[1][self.sector]
-        if lam > 0.0 and total > 0.0:
-            f = (1.0 - lam) * f + lam * self.customer_base * e * math.exp(self.order_shock) / total
+        if lam > 0.0 and pull_total > 0.0:
+            f = (1.0 - lam) * f + lam * self.customer_base * e * math.exp(self.order_shock) / pull_total
         self.share = f
 
     # -- 4. orders and production -----------------------------------------------------------

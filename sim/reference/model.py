@@ -160,14 +160,16 @@ class ReferenceEconomy(IndustrialEconomy):
     # -- 3-4. market shares, orders, production ----------------------------------------------
     def market(self, demand_per_firm: np.ndarray, input_fill: np.ndarray) -> None:
         b, P = self.b, self.price_index
+        lam = b.share_level_adjustment
         firms = self.live_firms()
-        e_bar, tot = [0.0] * N_S, [0.0] * N_S
+        e_bar, tot, pull = [0.0] * N_S, [0.0] * N_S, [0.0] * N_S
         e = {}
         for f in firms:
             s = f.sector
             e[f.row] = f.competitiveness(P[s], b.share_price_sensitivity, b.share_backlog_sensitivity)
             e_bar[s] += f.share * e[f.row]
             tot[s] += f.share
+            pull[s] += f.customer_pull(e[f.row])  # the partial adjustment's sum (sets a new firm's base)
         scale = [1.0] * N_S  # shares sum to one again (entrants since last month took share)
         for s in range(N_S):
             if tot[s] > 0:
@@ -177,7 +179,7 @@ class ReferenceEconomy(IndustrialEconomy):
         for f in firms:
             # with 0 <= chi <= 1 the new shares of a sector add up to one (no need to divide again)
             f.share = f.share * scale[f.sector]
-            f.update_share(e[f.row], e_bar[f.sector], b.replicator_speed)
+            f.update_share(e[f.row], e_bar[f.sector], b.replicator_speed, lam, pull[f.sector])
             sh, sp = f.take_orders(demand_per_firm[f.sector])
             short[f.sector] += sh
             spare[f.sector] += sp
