@@ -16,7 +16,7 @@ import numpy as np
 from ._memory import keep_freed_memory, release_freed_memory
 from .banking import BankingSystem, SFCError, bank_count
 from .economy import Institutions
-from .economy.institutions import export_shares, open_export_factor
+from .economy.world import export_shares, open_export_factor
 from .kernels import accounting as acc
 from .kernels import credit as cr
 from .kernels import exit_entry as xe

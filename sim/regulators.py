@@ -151,7 +151,7 @@ class MonetaryRegulator(Regulator):
 
 class RestOfWorld(Regulator):
     """Not a regulator: the conditions abroad the model does not generate, world demand and the tariffs
-    China's exports face, entered as dated scenario inputs the way instruments are (sim.economy.institutions
+    China's exports face, entered as dated scenario inputs the way instruments are (sim.economy.world
     .export_factor)."""
 
     instruments = ("world_demand", "tariff_abroad")

@@ -40,6 +40,7 @@ from ..kernels import investment as inv
 from ..kernels import sums
 from ..scenario.schema import SECTORS
 from .accounts import CB, FLOW, ITEM, ITEM_NAMES, B, F, G, H, Matrix, R, W, scale_of
+from .world import export_factor, export_shares
 
 TRN = 1e12
 
@@ -61,32 +62,6 @@ def _out_of_line(sc, fallback: str, what: str):
     return ScenarioError(unnamed(sc.name), key, f"{what}: the status quo ([policy], the rules in force at the start) "
                          "or the shares of final demand are out of line with the 2019 accounts; date a change of "
                          "policy in [schedule] instead")
-
-
-def export_factor(policy, export_elasticity: float) -> np.ndarray:
-    """Foreign demand for each sector's exports relative to the calibrated path: world import volume
-    times the foreign buyer's price effect of the tariffs abroad,
-    F_s = world_demand_s (1 + tariff_abroad_s)^(-export_elasticity).
-
-    The standard export demand function (Goldstein and Khan, Handbook of International Economics
-    1985, ch. 20): exports rise with foreign demand (unit elasticity: the sectors' trend already carries
-    the world's trend, so `world_demand` is the deviation from it) and fall with the buyer's relative
-    price. A tariff raises the buyer's price by (1 + tariff), the Chinese price unchanged: the 2018-19 US
-    tariffs passed almost fully to US buyers (Amiti, Redding and Weinstein, JEP 2019; Fajgelbaum et al.,
-    QJE 2020). The elasticity is `economy.export_elasticity`, the one the domestic price meets. Exactly 1
-    when neither input is set."""
-    return policy.world_demand * (1.0 + policy.tariff_abroad) ** (-export_elasticity)
-
-
-def export_shares(economy) -> np.ndarray:
-    """The export share of each sector's final demand at the start (`economy.export_share`), by sector."""
-    return np.array([economy.export_share[s] for s in SECTORS])
-
-
-def open_export_factor(policy, x_share: np.ndarray, elasticity: float) -> np.ndarray:
-    """The open closure's final demand has no separate export part: the factor applies to the export share
-    of each sector's final demand at the start (`x_share`, `export_shares`), 1 + x_s (F_s - 1)."""
-    return 1.0 + x_share * (export_factor(policy, elasticity) - 1.0)
 
 
 class Institutions:

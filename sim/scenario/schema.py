@@ -369,7 +369,7 @@ class Policy(Strict):
     world_demand: _per_sector(float, ge=0, le=10) = meta(
         1.0, "Volume of world imports relative to the path the sectors' trend demand growth assumes (1: on that "
         "path, as calibrated; 0.95: 5% below it). Exports scale with it: X = X_trend x world_demand x "
-        "(1 + tariff_abroad)^(-economy.export_elasticity) (sim.economy.institutions.export_factor); in the open "
+        "(1 + tariff_abroad)^(-economy.export_elasticity) (sim.economy.world.export_factor); in the open "
         "closure the factor applies to the export share of final demand (economy.export_share). One number for "
         "every sector or a table by sector.", "index",
         "standard export demand (Goldstein and Khan, Handbook of International Economics 1985): exports follow "
