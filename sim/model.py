@@ -258,10 +258,9 @@ class IndustrialEconomy(mesa.Model):
         # 7. credit: plan investment, then ask the lender
         pi = self.investment_price()
         cap_per_capacity = self.cap_output * 12.0 * self.util_target * pi
-        annuity = _annuity(b.upgrade_discount_rate / 12.0, b.upgrade_horizon)
         u_review = self._draws["upgrade"].draw()
         prices = inv.InvestmentPrices(capital_per_capacity=cap_per_capacity, subsidy=p.upgrade_subsidy)
-        self.plan_investment(u_review, va_cost, energy_cost, prices, annuity)
+        self.plan_investment(u_review, va_cost, energy_cost, prices)
         factor = self._capacity_rules(self._requested * W)
         review = credit.leverage_review_share(b.leverage_adjustment)
         needs = credit.CreditNeeds(factor, prices, cr.repay_params(b, self.sc.banking, p, t, review))
@@ -382,8 +381,8 @@ class IndustrialEconomy(mesa.Model):
             self._harmonic0 = out.harmonic
         return out.wage_index, out.deposits_before, out.deposits_after
 
-    def plan_investment(self, u_review, va_cost, energy_cost, prices: inv.InvestmentPrices, annuity) -> None:
-        firms.plan_investment(self.firms, sector_tables(self), prices, self.b, annuity, va_cost, energy_cost, u_review,
+    def plan_investment(self, u_review, va_cost, energy_cost, prices: inv.InvestmentPrices) -> None:
+        firms.plan_investment(self.firms, sector_tables(self), prices, self.b, va_cost, energy_cost, u_review,
                               self._requested)
 
     def credit_market(self, needs: credit.CreditNeeds) -> credit.CreditOutcome:
@@ -419,22 +418,23 @@ class IndustrialEconomy(mesa.Model):
 
     def enforce_caps(self, cap_phys: np.ndarray) -> None:
         """Scale down capacity under construction where it would take a sector over its cap."""
-        limit = capacity.cap_limit(cap_phys, self.phys_per_yuan)
-        pipe = self.sector_pipeline()
-        in_lag = capacity.capacity_in_lag(self.sector_capacity(), self.dep_month, self.lag)
-        scale = capacity.pipeline_scale_under_cap(limit, in_lag, pipe)
+        pipe, in_lag = self._capacity_coming()
+        scale = capacity.pipeline_scale_under_cap(capacity.cap_limit(cap_phys, self.phys_per_yuan), in_lag, pipe)
         if np.any(scale < 1.0):
             self.scale_pipeline(scale)
 
     def _capacity_rules(self, requested: np.ndarray) -> np.ndarray:
         """Share of requested expansion each sector may build (phases.capacity.expansion_allowed)."""
         p = self.policy
-        pipe = self.sector_pipeline()
-        in_lag = capacity.capacity_in_lag(self.sector_capacity(), self.dep_month, self.lag)
+        pipe, in_lag = self._capacity_coming()
         allowed = capacity.expansion_allowed(requested, p, self.quota_pool,
                                              capacity.cap_limit(p.capacity_cap, self.phys_per_yuan), in_lag, pipe)
         self._rule_ratio, self._cap_limit = allowed.ratio, allowed.cap_limit
         return allowed.factor
+
+    def _capacity_coming(self) -> tuple[np.ndarray, np.ndarray]:
+        """Capacity under construction and the capacity still operating when it comes on stream, by sector."""
+        return self.sector_pipeline(), capacity.capacity_in_lag(self.sector_capacity(), self.dep_month, self.lag)
 
     def _forced_exit(self) -> bool:
         """Forced closure of backward capacity by quota; returns whether any firm was closed."""
@@ -602,10 +602,6 @@ class IndustrialEconomy(mesa.Model):
 
     def _trend(self, t: int) -> float:
         return math.exp(self.trend_growth * t / 12.0)
-
-
-def _annuity(r: float, n: int) -> float:
-    return float(n) if r <= 0 else (1 - (1 + r) ** (-n)) / r
 
 
 if __name__ == "__main__":

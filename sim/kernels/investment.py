@@ -35,7 +35,15 @@ PlanParams = namedtuple("PlanParams", tuple(PLAN_FIELDS))
 ExecuteParams = namedtuple("ExecuteParams", tuple(EXECUTE_FIELDS))
 
 
-def plan_params(behaviour, annuity: float) -> PlanParams:
+def upgrade_annuity(behaviour) -> float:
+    """Present value of a yuan a month over the upgrade horizon at the upgrade discount rate, months
+    (the horizon itself at a zero rate)."""
+    r, n = behaviour.upgrade_discount_rate / 12.0, behaviour.upgrade_horizon
+    return float(n) if r <= 0 else (1 - (1 + r) ** (-n)) / r
+
+
+def plan_params(behaviour) -> PlanParams:
+    annuity = upgrade_annuity(behaviour)
     return PlanParams(*(kind(annuity if name == "annuity" else getattr(behaviour, name))
                         for name, (kind, _) in PLAN_FIELDS.items()))
 

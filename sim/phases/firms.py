@@ -101,13 +101,13 @@ def produce_and_book(firms, sectors, banking, demand: mkt.MarketDemand, costs: S
     return Production(harmonic, wage_index, before, after)
 
 
-def plan_investment(firms, sectors, prices: inv.InvestmentPrices, behaviour, annuity: float, va_cost, energy_cost,
-                    u_review, out_requested: np.ndarray) -> None:
+def plan_investment(firms, sectors, prices: inv.InvestmentPrices, behaviour, va_cost, energy_cost, u_review,
+                    out_requested: np.ndarray) -> None:
     """Step 7 (first half): expectations, desired expansion and upgrade plans. Writes the firms'
     expectations and plans, and the requested expansion by sector into `out_requested` (model-firm
     units)."""
-    inv.plan_investment(firms.bundle(), sectors, prices, inv.plan_params(behaviour, annuity), va_cost, energy_cost,
-                        u_review, out_requested)
+    inv.plan_investment(firms.bundle(), sectors, prices, inv.plan_params(behaviour), va_cost, energy_cost, u_review,
+                        out_requested)
 
 
 def execute_investment(firms, sectors, totals: SectorTotals, prices: inv.InvestmentPrices, behaviour, factor,

@@ -18,6 +18,7 @@ import numpy as np
 from ..kernels import accounting as acc
 from ..kernels import exit_entry as xe
 from ..kernels.credit import score_params
+from ..kernels.investment import upgrade_annuity
 from ..kernels.shocks import shock_params
 from ..model import N_S, IndustrialEconomy
 from ..state import EXIT_BANKRUPTCY, EXIT_FORCED
@@ -250,7 +251,7 @@ class ReferenceEconomy(IndustrialEconomy):
     def credit_market(self, needs):
         return self.credit.run(needs)
 
-    def plan_investment(self, u_review, va_cost, energy_cost, prices, annuity) -> None:
+    def plan_investment(self, u_review, va_cost, energy_cost, prices) -> None:
         b, p = self.b, self.policy
         cap_per_capacity = prices.capital_per_capacity
         e = SimpleNamespace(
@@ -266,7 +267,7 @@ class ReferenceEconomy(IndustrialEconomy):
             frontier_ei=self.frontier_ei,
             va_cost=va_cost,
             energy_cost=energy_cost,
-            annuity=annuity,
+            annuity=upgrade_annuity(b),
             cap_per_capacity=cap_per_capacity,
             cost_fixed=b.upgrade_cost_fixed,
             cost_per_gap=b.upgrade_cost_per_gap,
