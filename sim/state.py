@@ -14,6 +14,7 @@ numba issues 5872, 7135, 10338). Named tuples measured best (benchmarks/bundles.
 
 from __future__ import annotations
 
+import mmap
 from collections import namedtuple
 
 import numpy as np
@@ -111,17 +112,18 @@ BANK_FIELDS: dict[str, tuple[type, str, str]] = {
 }
 
 # per-row scratch of the credit step: written by its kernels each month, read by the records. What
-# only applicants need (their rows, request, limit and guarantee fee) is kept per applicant instead, in
-# arrays the credit kernels return (`credit.repay_and_apply`, `credit_allocation.allocate_credit_drawn`)
+# only applicants need (their rows, request, limit, guarantee fee and the rate of their new loan) is
+# kept per applicant instead, in arrays the credit kernels return (`credit.repay_and_apply`,
+# `credit_allocation.allocate_credit_drawn`); the month's applicants and their new rates stay on the
+# scratch (`Scratch.applicants`, `Scratch.applicant_rate`) for the records
 SCRATCH_FIELDS: dict[str, tuple[type, str, str]] = {
     "granted": (np.float64, "yuan", "new credit granted this month, yuan (per model firm); before the allocation, "
                             "`repay_and_apply`'s staging of the applicants' requests (zero again after it)"),
     "repaid": (np.float64, "yuan", "instalment due this month, yuan (before the credit step: the month's per-row "
                            "uniforms, `rng.DrawPool`)"),
     "rolled": (np.float64, "yuan", "part of the instalment rolled over, yuan"),
-    "new_rate": (np.float64, "1/year", "interest rate of the loan granted this month, 1/yr; before the allocation, "
-                             "`repay_and_apply`'s staging of the applicants' limits (zero again after it)"),
-    "denied": (np.bool_, "1", "the firm asked for credit and got none"),
+    "denied": (np.bool_, "1", "the firm asked for credit and got none (before the allocation, `repay_and_apply`'s "
+                          "staging of a non-positive net worth, which leaves an applicant no limit)"),
 }
 
 # the model's per-sector tables the kernels read (attributes of the model of the same names)
@@ -144,6 +146,8 @@ EXIT_BANKRUPTCY, EXIT_FORCED, EXIT_VOLUNTARY = 1, 2, 3
 FirmState = namedtuple("FirmState", tuple(FIRM_FIELDS))
 BankState = namedtuple("BankState", tuple(BANK_FIELDS))
 ScratchState = namedtuple("ScratchState", tuple(SCRATCH_FIELDS))
+# the month's credit for the records: the scratch's rows, and the applicants' rows and new rates
+CreditBooks = namedtuple("CreditBooks", ("granted", "rolled", "denied", "applicants", "new_rate"))
 SectorTables = namedtuple("SectorTables", tuple(SECTOR_FIELDS))
 
 
@@ -174,8 +178,8 @@ def staggered_zeros(n_rows: int, shapes: dict[str, tuple[type, tuple[int, ...]]]
 def staggered_zero(n_rows: int, dtype: type, tail: tuple[int, ...], slot: int) -> np.ndarray:
     """One zeroed array of n_rows rows starting `slot` cache lines past a page boundary."""
     nbytes = n_rows * int(np.prod(tail, dtype=np.int64)) * np.dtype(dtype).itemsize
-    buf = np.zeros(nbytes + PAGE, dtype=np.uint8)
-    off = ((slot % (PAGE // LINE)) * LINE - buf.ctypes.data) % PAGE
+    buf = np.frombuffer(mmap.mmap(-1, nbytes + PAGE), dtype=np.uint8)  # page-aligned, zero
+    off = (slot % (PAGE // LINE)) * LINE
     return buf[off:off + nbytes].view(dtype).reshape((n_rows,) + tuple(tail))
 
 
@@ -264,3 +268,16 @@ class Scratch(SoA):
     _fields = SCRATCH_FIELDS
     _bundle_type = ScratchState
     _first_slot = len(FIRM_FIELDS)
+
+    def __init__(self, n_rows: int):
+        super().__init__(n_rows)
+        self.set_applicants(np.zeros(0, dtype=np.int32), np.zeros(0))
+
+    def set_applicants(self, rows: np.ndarray, new_rate: np.ndarray) -> None:
+        """The month's applicants (their rows, ascending) and the interest rate of the loan each was
+        granted (0: none), 1/yr: kept per applicant, not per row (a few percent of the rows apply)."""
+        self.applicants, self.applicant_rate = rows, new_rate
+
+    def books(self) -> CreditBooks:
+        """The month's credit as the records read it (`accounting.month_sums`)."""
+        return CreditBooks(self.granted, self.rolled, self.denied, self.applicants, self.applicant_rate)

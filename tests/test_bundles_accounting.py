@@ -154,8 +154,9 @@ def _scratch(seed: int) -> Scratch:
     S = Scratch(N_ROWS)
     S.granted[:] = np.where(g.random(N_ROWS) < 0.3, g.random(N_ROWS), 0.0)
     S.rolled[:] = np.where(g.random(N_ROWS) < 0.3, g.random(N_ROWS), 0.0)
-    S.new_rate[:] = 0.03 + 0.05 * g.random(N_ROWS)
     S.denied[:] = g.random(N_ROWS) < 0.1
+    rows = np.flatnonzero((S.granted > 0) | S.denied).astype(np.int32)  # the applicants
+    S.set_applicants(rows, np.where(S.granted[rows] > 0, 0.03 + 0.05 * g.random(rows.size), 0.0))
     return S
 
 
@@ -176,9 +177,9 @@ def test_month_sums_write_every_bank_and_table(monkeypatch, records):
     params = acc.SumsParams(risk_weight_sme=0.75, risk_weight_large=1.0, risk_weight_guaranteed=0.2,
                             special_mention_months=3, substandard_after_months=3, doubtful_after_months=6,
                             loss_after_months=12, sme_threshold=1.0)
-    got = acc.month_sums(F.bundle(), B.bundle(), S.bundle(), _sectors(), params, flows[0], records, out[0])
+    got = acc.month_sums(F.bundle(), B.bundle(), S.books(), _sectors(), params, flows[0], records, out[0])
     _python_chunks(monkeypatch, acc)
-    want = acc.month_sums.py_func(F.bundle(), C.bundle(), S.bundle(), _sectors(), params, flows[1], records, out[1])
+    want = acc.month_sums.py_func(F.bundle(), C.bundle(), S.books(), _sectors(), params, flows[1], records, out[1])
     assert got == pytest.approx(want, rel=1e-12)
     for name in ("loans_sme", "loans_large", "guaranteed", "rwa", "deposits", "npl", "loans_special",
                  "loans_substandard", "loans_doubtful", "loans_loss"):

@@ -23,7 +23,7 @@ from .conftest import SCENARIOS
 from .test_kernel_bundles import N_ROWS, N_S, _copy, _prices, _random_firms, _sectors
 
 N_BANKS = 50
-SCRATCH_FLOATS = ("granted", "repaid", "rolled", "new_rate")
+SCRATCH_FLOATS = ("granted", "repaid", "rolled")
 
 
 def _credit_firms(seed: int):
@@ -73,6 +73,7 @@ def test_repay_and_apply_writes_every_row_in_every_chunk(monkeypatch):
     S = Scratch(N_ROWS)
     for name in SCRATCH_FLOATS:
         getattr(S, name)[:] = np.nan
+    S.denied[:] = True  # a lost write leaves True
     F2, B2, S2 = _copy(F), _copy_soa(B, Banks, BANK_FIELDS), _copy_soa(S, Scratch, SCRATCH_FIELDS)
     factor = np.linspace(0.0, 1.0, N_S)
     limits = []
@@ -97,9 +98,9 @@ def test_repay_and_apply_writes_every_row_in_every_chunk(monkeypatch):
         assert rows.shape == request.shape == limit.shape == (n_app,) and (request > 0).all()  # they asked
         _assert_equal(F, F2, ("loans", "guaranteed", "cash"))
         _assert_equal(B, B2, ("loans",))
-        _assert_equal(S, S2, SCRATCH_FLOATS)
-        # the staging of the requests and limits in granted and new_rate is undone: zero in every row
-        assert not S.granted.any() and not S.new_rate.any()
+        _assert_equal(S, S2, SCRATCH_FLOATS + ("denied",))
+        # the staging of the requests in granted and of the insolvent in denied is undone in every row
+        assert not S.granted.any() and not S.denied.any()
         assert rows.dtype == np.int32 and (rows >= 0).all() and (np.diff(rows) > 0).all()  # in row order
         assert F.alive[rows].all() and (F.alive.sum() - n_app) > 1000  # live rows, not all of them
         if passive:  # the passive lender's rule: max_debt_to_assets of assets less loans, 0 without net worth
@@ -135,8 +136,7 @@ def test_allocate_credit_drawn_writes_every_applicant(monkeypatch):
     S = Scratch(N_ROWS)
     request = np.where(g.random(N_ROWS) < 0.1, 0.0, g.random(N_ROWS))
     limit = np.where(g.random(N_ROWS) < 0.2, 0.3 * g.random(N_ROWS), 1e9)
-    for name in ("granted", "new_rate"):  # written for every applicant
-        getattr(S, name)[:] = np.nan
+    S.granted[:] = np.nan  # written for every applicant
     B = _banks(23)
     terms = _terms(24)
     bank_before, guaranteed_before = F.bank.copy(), F.guaranteed.copy()
@@ -150,14 +150,14 @@ def test_allocate_credit_drawn_writes_every_applicant(monkeypatch):
                                  fund_room=3e3, coverage=0.8, fee_small=0.001, fee_large=0.002, small_loan=0.5,
                                  bank_weight=1.0)
     applicants = ca.Applicants(rows=apps, request=request, limit=limit, order=pos, draws=u)
-    left, touched, new, fees = ca.allocate_credit_drawn(applicants, F.bundle(), B.bundle(), S.bundle(), _sectors(),
-                                                        terms, params, ex.no_parts())
+    left, touched, new, fees, rates = ca.allocate_credit_drawn(applicants, F.bundle(), B.bundle(), S.bundle(),
+                                                               _sectors(), terms, params, ex.no_parts())
     for name in ("_table", "_spans", "_serve", "_scatter"):  # the kernel's Python code calls their Python code
         monkeypatch.setattr(ca, name, getattr(ca, name).py_func)
     monkeypatch.setattr(ca, "chunks", _numba.chunks.py_func)
     monkeypatch.setattr(ca, "rows_of", _numba.rows_of.py_func)
-    left2, touched2, new2, fees2 = ca.allocate_credit_drawn.py_func(applicants, F2.bundle(), B2.bundle(), S2.bundle(),
-                                                                    _sectors(), terms2, params, ex.no_parts())
+    left2, touched2, new2, fees2, rates2 = ca.allocate_credit_drawn.py_func(
+        applicants, F2.bundle(), B2.bundle(), S2.bundle(), _sectors(), terms2, params, ex.no_parts())
     assert left == left2 and 0 <= left < params.fund_room
     np.testing.assert_array_equal(touched, touched2)
     for a, b in zip(new, new2, strict=True):
@@ -166,11 +166,13 @@ def test_allocate_credit_drawn_writes_every_applicant(monkeypatch):
     granted = S2.granted > 0
     assert granted.sum() > 10_000 and (request > 0).sum() - granted.sum() > 1000  # rationed
     np.testing.assert_array_equal(fees, fees2)
+    np.testing.assert_array_equal(rates, rates2)
+    assert (rates[granted] > 0).all() and (rates[~granted] == 0).all()  # a rate for each loan granted
     assert (fees > 0).sum() > 100 and (fees[~granted] == 0).all()  # the guaranteed pay a fee
     assert (F2.bank != bank_before).sum() > 100 and (F2.guaranteed > guaranteed_before).sum() > 100
     _assert_equal(F, F2, ("bank", "loans", "loan_rate", "cash", "guaranteed"))
     _assert_equal(B, B2, ("loans",))
-    _assert_equal(S, S2, ("granted", "new_rate"))
+    _assert_equal(S, S2, ("granted",))
     _assert_equal(terms, terms2, ("room",))
     assert not np.isnan(S.granted).any()
 

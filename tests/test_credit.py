@@ -205,12 +205,13 @@ def test_allocation_ranks_by_score_and_respects_bank_capital():
     terms = ca.LendingTerms(margin=np.array([0.001, 0.0]), room=room, pdmax_sme=np.full(2, 0.08),
                             pdmax_large=np.full(2, 0.08), discount=np.zeros(2), size_cdf=np.array([0.5, 1.0]),
                             exposure_unit=np.full(2, np.inf), sme_extension=np.zeros(2), sme_rate_cut=np.zeros(2))
-    ca.allocate_credit(ca.served_as_listed(order, S.request[order], S.limit[order]), cand, F.bundle(), B.bundle(),
-                       S.bundle(), sectors, terms, _params(), ex.no_parts())
+    *_, rates = ca.allocate_credit(ca.served_as_listed(order, S.request[order], S.limit[order]), cand, F.bundle(),
+                                   B.bundle(), S.bundle(), sectors, terms, _params(), ex.no_parts())
     assert S.granted[2] == 100.0 and S.granted[0] == 100.0  # best scores served first
     assert S.granted[1] == 0.0  # the bank is out of capital room, the other bank has none
     assert B.loans[1] == 200.0 and room[1] == pytest.approx(0.0)
-    np.testing.assert_allclose(S.new_rate[2], 0.04 + 0.0 + 0.01 + 0.01 * 0.4)
+    np.testing.assert_allclose(rates[0], 0.04 + 0.0 + 0.01 + 0.01 * 0.4)  # of rows listed: row 2 first
+    assert rates[2] == 0.0  # row 1, refused
 
 
 def test_guarantee_taken_when_cheaper_than_its_fee():
@@ -220,7 +221,7 @@ def test_guarantee_taken_when_cheaper_than_its_fee():
         terms = ca.LendingTerms(margin=np.zeros(1), room=np.array([1e9]), pdmax_sme=np.full(1, 0.08),
                                 pdmax_large=np.full(1, 0.08), discount=np.zeros(1), size_cdf=np.ones(1),
                                 exposure_unit=np.full(1, np.inf), sme_extension=np.zeros(1), sme_rate_cut=np.zeros(1))
-        left, _, _, _ = ca.allocate_credit(ca.served_as_listed([0], S.request[:1], S.limit[:1]),
+        left, *_ = ca.allocate_credit(ca.served_as_listed([0], S.request[:1], S.limit[:1]),
                                            np.zeros((1, 1), dtype=np.int64), F.bundle(), B.bundle(), S.bundle(),
                                            sectors, terms, _params(switching_cost=0.0, fund_room=1e9, coverage=0.8,
                                                           fee_small=fee, fee_large=fee), ex.no_parts())
@@ -264,7 +265,7 @@ def test_a_row_too_big_for_one_bank_borrows_from_several():
     terms = ca.LendingTerms(margin=np.array([0.002, 0.001, 0.0]), room=np.full(3, 1e9), pdmax_sme=np.full(3, 0.08),
                             pdmax_large=np.full(3, 0.08), discount=np.zeros(3), size_cdf=np.array([0.3, 0.6, 1.0]),
                             exposure_unit=np.full(3, 30.0), sme_extension=np.zeros(3), sme_rate_cut=np.zeros(3))
-    _, touched, new, _ = ca.allocate_credit(ca.served_as_listed([0], S.request[:1], S.limit[:1]), cand, F.bundle(),
+    _, touched, new, *_ = ca.allocate_credit(ca.served_as_listed([0], S.request[:1], S.limit[:1]), cand, F.bundle(),
                                             B.bundle(), S.bundle(), sectors, terms, _params(), ex.no_parts())
     assert S.granted[0] == pytest.approx(90.0) and F.loans[0] == pytest.approx(90.0)
     np.testing.assert_allclose(B.loans, [30.0, 30.0, 30.0])

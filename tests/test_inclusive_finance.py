@@ -34,9 +34,11 @@ def _one_sme(request=100.0, limit=40.0, soe=False, n_banks=1):
 
 
 def _lend(F, S, B, sectors, terms, cand=None):
+    """What row 0 is lent (the rate of its new loan in S.new_rate: the engine returns it per applicant)."""
     cand = np.zeros((1, 1), dtype=np.int64) if cand is None else cand
-    ca.allocate_credit(ca.served_as_listed([0], S.request[:1], S.limit[:1]), cand, F.bundle(), B.bundle(),
-                       S.bundle(), sectors, terms, _params(switching_cost=0.0), ex.no_parts())
+    *_, rates = ca.allocate_credit(ca.served_as_listed([0], S.request[:1], S.limit[:1]), cand, F.bundle(),
+                                   B.bundle(), S.bundle(), sectors, terms, _params(switching_cost=0.0), ex.no_parts())
+    S.new_rate = rates
     return S.granted[0]
 
 

@@ -289,7 +289,7 @@ def sums_params(banking, sme_threshold: float) -> SumsParams:
 
 
 @kernel(parallel=True)
-def month_sums(firms, banks, scratch, sectors, params, flows, records, out):
+def month_sums(firms, banks, books, sectors, params, flows, records, out):
     """The month's sums over firm rows, in one pass (fixed chunks of rows, so the sums do not depend
     on the number of threads).
 
@@ -308,8 +308,9 @@ def month_sums(firms, banks, scratch, sectors, params, flows, records, out):
     rows, as the credit arrays are per row).
 
     firms: FirmState (read only); banks: BankState (writes loans_sme, loans_large, guaranteed, rwa,
-    deposits, npl, loans_special, loans_substandard, loans_doubtful, loans_loss); scratch: ScratchState
-    (reads granted, rolled, new_rate, denied); sectors:
+    deposits, npl, loans_special, loans_substandard, loans_doubtful, loans_loss); books: the month's
+    credit (state.CreditBooks: reads granted, rolled, denied by row, and the new loans' rates
+    by applicant, each chunk walking the applicants beside its rows); sectors:
     SectorTables (weight); params: SumsParams; flows: BankFlows (writes firm_loans); records: bool;
     out: RecordSums (written with `records`)."""
     # the arrays are bound to locals before the loops, as in every parallel kernel (a write through
@@ -334,10 +335,12 @@ def month_sums(firms, banks, scratch, sectors, params, flows, records, out):
     markup = firms.markup
     loan_rate = firms.loan_rate
     profit_year = firms.profit_year
-    granted = scratch.granted
-    rolled = scratch.rolled
-    new_rate = scratch.new_rate
-    denied = scratch.denied
+    granted = books.granted
+    rolled = books.rolled
+    denied = books.denied
+    apps = books.applicants
+    app_rate = books.new_rate
+    n_app = apps.shape[0]
     weight = sectors.weight
     loans_sme = banks.loans_sme
     loans_large = banks.loans_large
@@ -375,6 +378,7 @@ def month_sums(firms, banks, scratch, sectors, params, flows, records, out):
         dep = 0.0
         l0 = l1 = r0 = r1 = g_tot = 0.0
         a0 = a1 = m0 = m1 = x0 = x1 = d0 = d1 = 0.0
+        at = np.searchsorted(apps, c * cs)  # the chunk's first applicant
         for i in rows_of(c, cs, n):
             s = np.uint64(sector[i])
             w = weight[s]
@@ -440,16 +444,20 @@ def month_sums(firms, banks, scratch, sectors, params, flows, records, out):
                 small = sme_i
             gr = granted[i]
             g = gr * w
+            rate = 0.0  # the rate of the new loan (applicants only)
+            if at < n_app and apps[at] == i:
+                rate = app_rate[at]
+                at += 1
             if small:
                 a0 += (gr + rolled[i]) * w
                 m0 += g
-                x0 += g * new_rate[i]
+                x0 += g * rate
                 if denied[i]:
                     d0 += w
             else:
                 a1 += (gr + rolled[i]) * w
                 m1 += g
-                x1 += g * new_rate[i]
+                x1 += g * rate
                 if denied[i]:
                     d1 += w
         ps = p_small[c]

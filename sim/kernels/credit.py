@@ -238,14 +238,16 @@ def repay_and_apply(firms, banks, scratch, sectors, prices, factor, params):
     firms: FirmState (reads alive, sector, bank, sme, soe, pd, firm_id, leverage_target, pipeline_cost,
     plan_expansion, plan_upgrade, revenue, capital, other_assets, other_liab; writes loans,
     guaranteed, cash); banks: BankState (writes loans); scratch: ScratchState (writes repaid,
-    rolled and, for every row, zeros into granted, new_rate); sectors: SectorTables (weight, lag);
+    rolled and, for every row, zeros into granted, denied); sectors: SectorTables (weight, lag);
     prices: investment.InvestmentPrices (capital_per_capacity, subsidy); factor: the capacity rules'
     factor by sector; params: RepayParams. Returns the number of applicants, the guaranteed loans
     outstanding after amortisation (economy-wide yuan, as `sums.weighted_sum` sums them), and the
     applicants' rows (in row order: int32), requests and limits: only applicants need these, so they
-    are not kept per row. The first pass stages each applicant's request (positive) and limit in its
-    own row of `granted` and `new_rate`; a second pass, in the same chunks, moves them to the
-    applicants' arrays (each chunk from where the chunks before it end) and writes the zeros back."""
+    are not kept per row. The first pass stages each applicant's request (positive) in its own row of
+    `granted`, and in `denied` whether its net worth before the renewal was not positive; a second
+    pass, in the same chunks, moves the requests to the applicants' arrays (each chunk from where the
+    chunks before it end), makes their limits (from the stored state, as the first pass had it) and
+    writes the zeros back."""
     # arrays the loop writes must be bound to locals before it (a write through `firms.x[i]` inside
     # prange is lost, state.py); the reads are bound too, so the loop is the one it was before bundles
     loans = firms.loans
@@ -255,7 +257,7 @@ def repay_and_apply(firms, banks, scratch, sectors, prices, factor, params):
     repaid = scratch.repaid
     rolled = scratch.rolled
     granted = scratch.granted  # (and the staging of the requests)
-    new_rate = scratch.new_rate  # (and the staging of the limits)
+    broke = scratch.denied  # (and the staging of a net worth not positive)
     alive = firms.alive
     sector = firms.sector
     bank = firms.bank
@@ -301,7 +303,7 @@ def repay_and_apply(firms, banks, scratch, sectors, prices, factor, params):
         g_sum = 0.0
         for i in rows_of(c, cs, n):
             granted[i] = 0.0
-            new_rate[i] = 0.0
+            broke[i] = False
             if not alive[i]:
                 repaid[i] = 0.0
                 rolled[i] = 0.0
@@ -346,21 +348,9 @@ def repay_and_apply(firms, banks, scratch, sectors, prices, factor, params):
             repaid[i] = due
             rolled[i] = rol
             req = need + (due - rol)
-            assets = cash_i + capital_i + other_i
-            if passive:
-                lim = max_debt_to_assets * assets - loans_i
-            else:
-                collateral = ((1 - haircut_capital) * capital_i
-                              + (1 - pledge_haircut) * (receivables_pledge * other_i + ip_pledge * capital_i))
-                soe_i = soe[i]
-                u = unsecured_sme if (sme[i] and not soe_i) else unsecured_large
-                u = u + (soe_unsecured if soe_i else 0.0)
-                lim = collateral + u * assets - loans_i
-            if lim < 0.0 or nw <= 0:
-                lim = 0.0
             if req > 0:
                 granted[i] = req  # staged (a positive request marks an applicant)
-                new_rate[i] = lim
+                broke[i] = nw <= 0  # staged: no limit
                 k += 1
         n_part[c, 0] = k
         g_part[c, 0] = g_sum
@@ -382,9 +372,26 @@ def repay_and_apply(firms, banks, scratch, sectors, prices, factor, params):
             if req > 0:
                 applicants[at] = i
                 app_request[at] = req
-                app_limit[at] = new_rate[i]
+                # the borrowing limit: collateral plus unsecured credit, on the state after the renewal
+                cash_i = cash[i]
+                capital_i = capital[i]
+                other_i = other_assets[i]
+                loans_i = loans[i]
+                assets = cash_i + capital_i + other_i
+                if passive:
+                    lim = max_debt_to_assets * assets - loans_i
+                else:
+                    collateral = ((1 - haircut_capital) * capital_i
+                                  + (1 - pledge_haircut) * (receivables_pledge * other_i + ip_pledge * capital_i))
+                    soe_i = soe[i]
+                    u = unsecured_sme if (sme[i] and not soe_i) else unsecured_large
+                    u = u + (soe_unsecured if soe_i else 0.0)
+                    lim = collateral + u * assets - loans_i
+                if lim < 0.0 or broke[i]:  # nothing without positive net worth
+                    lim = 0.0
+                app_limit[at] = lim
                 granted[i] = 0.0
-                new_rate[i] = 0.0
+                broke[i] = False
                 at += 1
     return n_app, outstanding, applicants, app_request, app_limit
 

@@ -45,7 +45,7 @@ def month_sums(firms, banking, scratch, sectors, sme_threshold: float, records: 
     exposures (then each participant takes its share). Returns (firm deposits, guaranteed stock),
     economy-wide yuan."""
     bk = banking
-    res = acc.month_sums(firms.bundle(), bk.banks.bundle(), scratch.bundle(), sectors,
+    res = acc.month_sums(firms.bundle(), bk.banks.bundle(), scratch.books(), sectors,
                          acc.sums_params(bk.cfg, sme_threshold), acc.bank_flows(bk), records, out)
     bk.shift_exposures()  # month_sums booked each row at its lead bank: participants take their shares
     return res

@@ -35,8 +35,8 @@ def credit_market(firms, banking, scratch, sectors, draws, needs: CreditNeeds, p
     limit. `policy`: the policy in force; `cfg`: the scenario's [banking].
 
     Reads and writes the firms' loans, cash, bank, loan rate and guaranteed loans, the credit
-    scratch (repaid, rolled, granted, new rate, denied), the banks' loans and the participations
-    (banking); returns the flows for the stock-flow checks."""
+    scratch (repaid, rolled, granted, denied; the applicants and their new loans' rates), the banks'
+    loans and the participations (banking); returns the flows for the stock-flow checks."""
     F, B, S, bk = firms, banking.banks, scratch, banking
     fb, bb, sb = F.bundle(), B.bundle(), S.bundle()
     _, outstanding, rows, request, limit = cr.repay_and_apply(fb, bb, sb, sectors, needs.prices, needs.factor,
@@ -46,10 +46,11 @@ def credit_market(firms, banking, scratch, sectors, draws, needs: CreditNeeds, p
     apps = ca.Applicants(rows=rows, request=request, limit=limit,
                          order=cr.score_order(rows, F.pd),  # serving order: best credit score first
                          draws=draws.at(rows))  # the searched banks' uniforms, applicants' rows only
-    _, touched, new, app_fees = ca.allocate_credit_drawn(
+    _, touched, new, app_fees, app_rates = ca.allocate_credit_drawn(
         apps, fb, bb, sb, sectors, ca.lending_terms(bk),
         ca.allocation_params(policy, cfg, outstanding, bk.bank_weight), bk.parts)
     bk.replace_parts(touched, new)
+    S.set_applicants(rows, app_rates)  # for the records
     firm_side = np.zeros(B.n_rows)
     flow, fees, deposits = cr.credit_close(fb, sb, sectors, rows, app_fees, firm_side)
     ex.shift_loans(bk.parts, fb, sectors.weight, np.zeros(0), firm_side)

@@ -22,6 +22,7 @@ class ReferenceCreditMarket:
 
     def __init__(self, m):
         self.m = m
+        self.new_rate: dict[int, float] = {}  # the rate of each applicant row's new loan (this month)
 
     def run(self, needs: CreditNeeds) -> CreditOutcome:
         """Firms' needs for funds (`funding_need`); loans amortise; the own bank rolls over the
@@ -35,13 +36,10 @@ class ReferenceCreditMarket:
         m._scores()
         # each row's request, limit and guarantee fee (the engine keeps them for its applicants only)
         self._request, self._limit, self._fees = (np.zeros(F.n_rows) for _ in range(3))
-        for arr in (
-            m.scratch.repaid,
-            m.scratch.rolled,
-            m.scratch.granted,
-            m.scratch.new_rate,
-        ):
-            arr[:] = 0.0
+        self.new_rate = {}
+        m.scratch.repaid[:] = 0.0
+        m.scratch.granted[:] = 0.0
+        m.scratch.rolled[:] = 0.0
         firms = m.live_firms()
         change = [0.0] * len(banks)  # each bank's book changes by its firms' repayments and renewals
         for f in firms:
@@ -218,7 +216,7 @@ class ReferenceCreditMarket:
         f.cash = f.cash + (amt - fee_paid)
         m.scratch.granted[f.row] = amt
         self._fees[f.row] = fee_paid
-        m.scratch.new_rate[f.row] = new_rate
+        self.new_rate[f.row] = new_rate
         touched, prow, pbank, pshare = self._new_parts
         touched.append(f.row)
         for b, h in held[1:]:

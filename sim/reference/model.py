@@ -453,7 +453,7 @@ class ReferenceEconomy(IndustrialEconomy):
             w = W[F.sector[row]]
             new[k] += (self.scratch.granted[row] + self.scratch.rolled[row]) * w
             market[k] += self.scratch.granted[row] * w
-            market_interest[k] += self.scratch.granted[row] * w * self.scratch.new_rate[row]
+            market_interest[k] += self.scratch.granted[row] * w * self.credit.new_rate.get(row, 0.0)
             if self.scratch.denied[row]:
                 denied[k] += w
         guaranteed = 0.0

@@ -131,14 +131,17 @@ def simulate(sc: Scenario, seed: int) -> RunData:
 
 
 def _new_loan_rate(model: IndustrialEconomy) -> np.ndarray:
+    """The mean rate of the month's new loans by size class (SME, large), weighted by the amounts."""
     scratch = getattr(model, "scratch", None)
-    granted, rate = (None, None) if scratch is None else (scratch.granted, scratch.new_rate)
-    if granted is None or rate is None:
+    if scratch is None:
         return np.full(2, np.nan)
+    rows, rate = scratch.applicants, scratch.applicant_rate  # kept per applicant
     F = model.firms
-    w = model.weight[F.sector] * granted
+    granted = scratch.granted[rows]
+    w = model.weight[F.sector[rows]] * granted
     out = np.full(2, np.nan)
-    for k, m in enumerate((F.sme, ~F.sme)):
+    sme = F.sme[rows]
+    for k, m in enumerate((sme, ~sme)):
         m = m & (granted > 0)
         if w[m].sum() > 0:
             out[k] = float(np.sum(w[m] * rate[m]) / w[m].sum())
