@@ -280,6 +280,29 @@ def test_a_row_too_big_for_one_bank_borrows_from_several():
     np.testing.assert_allclose(B.loans, [0.0, 0.0, 100.0])
 
 
+def test_many_rows_each_spread_over_many_banks_keep_every_participation():
+    """The allocation's table of new participations starts with room for one per applicant and
+    grows: five applicants each too big for fifteen banks' limits are lent by sixteen banks each
+    (the lead and fifteen participants: 75 participations for 5 applicants), all of them kept."""
+    n, nb = 5, 20
+    F, S, B, sectors = _applicants([0.01] * n, 100.0, nb)  # each row asks 100; its own bank is the last
+    cand = np.tile(np.arange(nb, dtype=np.int64)[::-1], (n, 1))  # every bank, the own bank first
+    terms = ca.LendingTerms(margin=np.zeros(nb), room=np.full(nb, 1e9), pdmax_sme=np.full(nb, 0.08),
+                            pdmax_large=np.full(nb, 0.08), discount=np.zeros(nb), size_cdf=np.linspace(0.05, 1, nb),
+                            exposure_unit=np.full(nb, 5.0), sme_extension=np.zeros(nb), sme_rate_cut=np.zeros(nb))
+    _, touched, new, *_ = ca.allocate_credit(ca.served_as_listed(np.arange(n), S.request, S.limit), cand,
+                                            F.bundle(), B.bundle(), S.bundle(), sectors, terms, _params(),
+                                            ex.no_parts())
+    assert list(touched) == list(range(n))
+    np.testing.assert_allclose(S.granted, 16 * 5.0)  # sixteen lenders (MAX_LENDERS) at the limit of 5 each
+    assert new.row.size == n * (ex.MAX_LENDERS - 1) > n + 16  # beyond the table's first room
+    np.testing.assert_array_equal(np.bincount(new.row, minlength=n), ex.MAX_LENDERS - 1)
+    for r in range(n):  # fifteen other banks, a sixteenth of the loan each
+        banks = new.bank[new.row == r]
+        assert np.unique(banks).size == ex.MAX_LENDERS - 1 and F.bank[r] not in banks
+        np.testing.assert_allclose(new.share[new.row == r], 1 / 16)
+
+
 def _pieces(bk) -> dict[tuple[int, int], float]:
     row, bank, real, _ = bk.exposures()
     return {(int(r), int(b)): float(x) for r, b, x in zip(row, bank, real, strict=True)}
