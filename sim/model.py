@@ -235,7 +235,10 @@ class IndustrialEconomy(mesa.Model):
         energy_cost = self.energy_share * self.energy_price_index()
         # inputs are paid as received (solve_orders)
         material_cost = self.inputs_received.T @ base_price + self.materials
-        anchor = self.markup0 + b.markup_utilisation_response * (self.util_smooth - self.util_target)
+        # tightness moves a sector's markup norm only for the orders buyers cannot import instead: a
+        # good its buyers import at parity when it runs short is priced at parity (shortage_import_share)
+        anchor = self.markup0 + b.markup_utilisation_response * (1.0 - self.shortage_import_share) * (
+            self.util_smooth - self.util_target)
         anchor = np.maximum(anchor, 0.0)
         vat_inputs_per_q = self.inputs_received.T @ (tau * base_price) + p.vat_rate_inputs * self.materials
         self.sfc_error = 0.0

@@ -84,7 +84,9 @@ def test_wages_pay_the_overtime_premium(tmp_path):
 
 @pytest.fixture(scope="module")
 def steel_cut(tmp_path_factory):
-    body = "[policy]\nforced_exit_quota = { steel = 0.3 }\nbackward_energy_intensity = 0.01\n"
+    # buyers cannot import the steel they miss (by default metals are imported at parity: no rationing)
+    body = ("[policy]\nforced_exit_quota = { steel = 0.3 }\nbackward_energy_intensity = 0.01\n"
+            "[economy]\nshortage_import_share = { steel = 0.0 }\n")
     path = tmp_path_factory.mktemp("cut")
     on = run_text(path, body, months=18, seed=SEED)
     off = run_text(path, body + "[behaviour]\ncritical_input_threshold = 1.0\n", months=18, seed=SEED)
@@ -105,6 +107,23 @@ def test_a_steel_shortage_rations_its_buyers(steel_cut):
     q_off = float(off.output.sel(sector="machinery", time=last).sum())
     assert q_on < 0.99 * q_off
     assert float(off.input_fill.min()) == 1.0
+
+
+def test_a_metal_short_at_home_is_priced_at_import_parity(steel_cut, tmp_path):
+    """Steel at capacity after a 30% cut: when its buyers import what it cannot supply (metals at
+    import parity, the default), its markup norm does not climb with its utilisation, so its markup
+    stays where it was; when they cannot import it (the fixture's runs), the norm climbs and so does
+    the markup. Cement, which hardly travels, keeps the full response in both."""
+    parity = run_text(tmp_path, "[policy]\nforced_exit_quota = { steel = 0.3 }\nbackward_energy_intensity = 0.01\n",
+                      months=18, seed=SEED)
+    rationed, _ = steel_cut
+    late = slice("2020-01", None)
+    for ds in (parity, rationed):
+        assert float(ds.utilization.sel(sector="steel", time=late).min()) > 0.999
+    markup = lambda ds: ds.markup_mean.sel(sector="steel")  # noqa: E731
+    m0 = float(markup(parity).isel(time=0))
+    assert float(abs(markup(parity).sel(time=late) - m0).max()) < 0.002 * m0
+    assert float(markup(rationed).isel(time=-1)) > 1.05 * float(markup(rationed).isel(time=0))
 
 
 def test_investment_aims_at_normal_utilisation(tmp_path):
@@ -174,7 +193,7 @@ def test_a_traded_input_short_at_home_is_imported_a_local_one_rationed():
     sc = sim.load_scenario(SCENARIOS / "baseline.toml", **{"economy.shortage_import_share": 0.3})
     assert set(sc.economy.shortage_import_share.values()) == {0.3}
     sc = sim.load_scenario(SCENARIOS / "baseline.toml", **{"economy.shortage_import_share": {"cement": 0.0}})
-    assert sc.economy.shortage_import_share["cement"] == 0.0 and sc.economy.shortage_import_share["steel"] == 0.8
+    assert sc.economy.shortage_import_share["cement"] == 0.0 and sc.economy.shortage_import_share["steel"] == 1.0
 
 
 def test_sectors_critical_to_each_other_get_the_greatest_fixed_point():

@@ -201,9 +201,11 @@ def test_a_shortage_at_home_draws_imports():
 def test_inputs_short_at_home_are_imported_and_paid_for():
     """Steel at capacity after a 30% cut: machinery imports part of the steel it could not get at home
     and pays for it (the firms' column holds imports and their VAT), and the accounts close; with no
-    shortage imports, machinery gets less steel and produces less."""
+    shortage imports, machinery gets less steel and produces less; at import parity (the default for
+    metals) it gets all it ordered."""
     cut = {"run.months": 18, "policy.forced_exit_quota": {"steel": 0.3}, "policy.backward_energy_intensity": 0.01}
-    half = closed_run(SCENARIOS / "baseline.toml", **cut)
+    parity = closed_run(SCENARIOS / "baseline.toml", **cut)
+    half = closed_run(SCENARIOS / "baseline.toml", **cut, **{"economy.shortage_import_share": {"steel": 0.5}})
     none = closed_run(SCENARIOS / "baseline.toml", **cut, **{"economy.shortage_import_share": 0.0})
     last = slice("2020-01", None)
     firms_imports = half.tfm.sel(flow="imports", institution="firms", time=last)
@@ -212,9 +214,13 @@ def test_inputs_short_at_home_are_imported_and_paid_for():
     assert float(half.tfm.sel(flow="vat_on_imports", institution="firms", time=last).max()) < 0
     assert_closes(half)
     fill = lambda ds: float(ds.input_fill.sel(sector="machinery", time=last).mean())  # noqa: E731
-    assert fill(none) < fill(half) < 1.0
+    assert fill(none) < fill(half) < fill(parity) == 1.0
     q = lambda ds: float(ds.output.sel(sector="machinery", time=last).sum())  # noqa: E731
-    assert q(none) < q(half)
+    assert q(none) < q(half) < q(parity)
+    imported = lambda ds: -float(firms_imports.sum()) if ds is half else -float(  # noqa: E731
+        ds.tfm.sel(flow="imports", institution="firms", time=last).sum())
+    assert imported(half) < imported(parity)
+    assert_closes(parity)
 
 
 def test_budget_rules_see_revenue_net_of_export_refunds():

@@ -35,9 +35,12 @@ _EXPORT = {"steel": 0.11, "nonferrous": 0.1, "cement": 0.0, "flat_glass": 0.1, "
 _IMPORT = {"steel": 0.02, "nonferrous": 0.15, "cement": 0.005, "flat_glass": 0.05, "chemicals": 0.2,
            "machinery": 0.15, "autos": 0.1, "nev": 0.02, "electronics": 0.25, "textiles": 0.08}
 
-# what buyers import of the orders a sector at capacity cannot fill (assumption by tradability: metals
-# at import parity, cement local, manufactures half)
-_SHORTAGE = {"steel": 0.8, "nonferrous": 0.8, "cement": 0.1, "flat_glass": 0.3, "chemicals": 0.5,
+# what buyers import of the orders a sector at capacity cannot fill (by tradability: metals at import
+# parity, all of it: when China's steel and aluminium ran short in 2020, imports of finished steel rose
+# 64% to 20.2 Mt and of semis from 3.1 Mt to about 18 Mt (GACC via SteelOrbis, 2021-01-14), of primary
+# aluminium 6.6-fold in January-July to 0.35 Mt (GACC via MetalTorg, 2020); cement local; manufactures
+# half, an assumption)
+_SHORTAGE = {"steel": 1.0, "nonferrous": 1.0, "cement": 0.1, "flat_glass": 0.3, "chemicals": 0.5,
              "machinery": 0.5, "autos": 0.5, "nev": 0.5, "electronics": 0.5, "textiles": 0.5}
 
 
@@ -108,8 +111,11 @@ class Economy(Strict):
     shortage_import_share: ShareTable = meta(
         dict(_SHORTAGE), "Share of the orders a sector could not fill (at capacity, final and intermediate) that "
         "buyers import instead; the rest is rationed (the budget is saved). A number applies to every sector.",
-        "share", "assumption by tradability: metals trade at import parity (steel imports 12.3 Mt and exports "
-        "64.3 Mt in 2019, GACC), cement hardly travels (imports ~1% of use, 22.6 Mt of 2.33 bn t, GACC/NBS 2019)")
+        "share", "by tradability: metals trade at import parity, so a shortage is imported in full (steel imports "
+        "12.3 Mt and exports 64.3 Mt in 2019, GACC; when domestic steel and aluminium ran short in 2020, finished "
+        "steel imports rose 64% to 20.2 Mt and semis from 3.1 to ~18 Mt, GACC via SteelOrbis 2021, primary aluminium "
+        "imports 6.6-fold in Jan-Jul, GACC via MetalTorg 2020); cement hardly travels (imports ~1% of use, 22.6 Mt "
+        "of 2.33 bn t, GACC/NBS 2019); manufactures half (assumption)")
     firm_liquidity_target: float = meta(
         0.12, "Deposits a firm keeps, share of its annual revenue; above it, part of the excess is paid to its "
         "owners each month (firms' saving is spent, not hoarded).", "share of annual revenue",
