@@ -55,8 +55,10 @@ TEXT = {
                                "closed on the 2018-20 provincial and national plans, with compensation; the bans "
                                "and 1.25:1 replacement in force since 2017-18 are in the baseline). The closures "
                                "take the costliest capacity first, so the remaining firms run fuller at lower "
-                               "average cost; markups move toward the norm of a fuller sector, which is bounded, "
-                               "and buyers short of steel produce less (input rationing, docs/model.md section 4).",
+                               "average cost. The metals are traded at import parity: what steel and aluminium "
+                               "makers cannot supply is imported and their prices hold; cement and glass, which "
+                               "hardly travel, move toward the bounded markup norm of a fuller sector, and buyers "
+                               "short of them produce less (input rationing, docs/model.md sections 4 and 5).",
                                ("capacity_heavy", "utilization_heavy", "price_tax_inclusive", "output", "profit")),
     "tech_upgrade": ("**Technology upgrade** (`tech_upgrade.toml`: 20% of upgrade costs subsidised, an "
                      "assumption within provincial programmes' range). Upgrades must be funded from deposits "
@@ -239,11 +241,15 @@ def render(runs: dict, seeds: int, firms: int, months: int, seconds: float, figu
         "- The calibration is documented in `sim/data/sectors.toml`, `docs/calibration-research.md` and "
         "`docs/credit.md`; many sector figures are inferred.",
         "- Prices rise near capacity only through overtime costs and a bounded markup norm "
-        "(docs/model.md section 5); a sector at capacity rations its buyers and imports the rest. Neither the "
+        "(docs/model.md section 5), and only for goods that cannot be imported: a sector at capacity rations its "
+        "buyers and they import the rest, the metals all of it, at parity. Neither the "
         "2016-17 steel price boom nor its profits are reproduced (docs/history.md).",
         "- Under the status-quo capacity rules (replacement at 1.25), steel, cement and glass capacity shrinks "
         "about 1% a year and aluminium is held by its cap, so these markets tighten slowly in the baseline even "
-        "with demand for steel flat (the 2019 forecasts of steel use, docs/model.md, intensity of use).",
+        "with demand for steel flat (the 2019 forecasts of steel use, docs/model.md, intensity of use). The "
+        "aluminium rules (one for one, the 45 Mt cap) hold the whole non-ferrous sector, of whose 5.3 trn yuan of "
+        "sales primary aluminium is about a tenth (35 Mt at roughly 14,000 yuan a tonne, inferred): it runs at "
+        "capacity from the third year and its buyers import the rest, so its imports are overstated.",
         "- Firms' distress (issue 20), with evergreening and local governments' support on (docs/zombies.md): "
         "over these five years the NPL ratio is 0.4-3% (2.0% over a decade; CBIRC 1.86%), the loss-making "
         "share 5-9% (below the NBS's ~15%) and SME defaults 1-2% a year; in longer runs SME defaults rise "
