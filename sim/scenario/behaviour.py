@@ -44,7 +44,10 @@ class Behaviour(Strict):
                                           "-", "retired (2026-12): was a ratchet", ge=0, le=5)
     markup_utilisation_response: float = meta(0.35, "Markup points added to the sector norm per unit of the "
                                               "sector's smoothed utilisation above its 2019 rate (bounded: "
-                                              "utilisation cannot pass 1).", "-", "assumption", ge=0, le=5)
+                                              "utilisation cannot pass 1), times the share of a shortage its "
+                                              "buyers cannot import (1 - economy.shortage_import_share: a metal "
+                                              "short at home is priced at import parity).", "-", "assumption",
+                                              ge=0, le=5)
     normal_utilisation: float = meta(0.766, "Normal capacity utilisation: firms plan capacity so that expected "
                                      "orders use this share of it, and pay overtime above it.", "share",
                                      "NBS 2019: industrial capacity utilisation 76.6% (2018 76.5%, 2017 77.0%)",
