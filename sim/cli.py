@@ -252,16 +252,20 @@ def compare_table(res, per_table: int = 3) -> None:
 
 @main.command()
 @click.option("--quiet", "-q", is_flag=True)
-def warmup(quiet) -> None:
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+              help="Processes compiling at once (default: the cores this process may use).")
+def warmup(quiet, jobs) -> None:
     """Compile every kernel into numba's cache now (for a cluster image or a shared $NUMBA_CACHE_DIR)."""
     from .compilecache import dispatchers, engine_kernels
     from .compilecache import warmup as fill
+    from .threads import available_cores
 
+    jobs = jobs or available_cores()
     if not quiet:
         where = "$NUMBA_CACHE_DIR=" + os.environ["NUMBA_CACHE_DIR"] if os.environ.get("NUMBA_CACHE_DIR") else \
             "__pycache__ beside the kernels' sources"
-        click.echo(f"compiling the kernels into {where} ...", err=True)
-    n, secs, left = fill()
+        click.echo(f"compiling the kernels into {where} in {jobs} process{'es' if jobs > 1 else ''} ...", err=True)
+    n, secs, left = fill(jobs=jobs)
     if not quiet:
         engine = engine_kernels()
         click.echo(f"{n} kernels compiled in {secs:.0f} s; {len(engine) - len(left)} of the engines' {len(engine)} "

@@ -1,16 +1,22 @@
 """numba's on-disk cache of compiled kernels: is it warm, say so when it is not, and fill it.
 
-The kernels are compiled for this machine the first time they run (about 50 s on the 2-core
-reference machine, benchmarks/RESULTS.md) and cached next to their source files (or under
+The kernels are compiled for this machine the first time they run (about 100 s of CPU on the
+2-core reference machine, benchmarks/RESULTS.md) and cached next to their source files (or under
 $NUMBA_CACHE_DIR: on a cluster, point every job at one shared, writable folder and run
 `sim warmup` once). A run whose main kernels are not cached says so before it starts, on the
 terminal and in notebooks, so a first run does not look hung.
+
+A run compiles its kernels one after another, as it first calls them. `sim warmup` compiles them
+in parallel processes instead, one kernel per task, from the signatures the engines call them with
+(`MANIFEST`, written by `python -m sim.compilecache --write-manifest` and checked against a run by
+the tests): on n cores the compile takes about 1/n of the time, down to the largest kernel's.
 """
 
 from __future__ import annotations
 
 import importlib
 import os
+import pickle
 import pkgutil
 import sys
 import time
@@ -54,6 +60,116 @@ def uncached() -> list[str]:
     return [k for k, d in dispatchers().items() if not os.path.exists(d._cache._cache_file._index_path)]
 
 
+# every engine kernel's signatures (numba types, pickled), as the warm-up's runs call them
+MANIFEST = Path(__file__).resolve().parent / "data" / "kernel_signatures.pkl"
+# the largest compiles first, so that the parallel compile does not end waiting for one of them (CPU
+# seconds measured on the reference machine, benchmarks/RESULTS.md; the others in any order)
+LARGEST_FIRST = ("sim.kernels.exit_entry:exit_books", "sim.kernels.accounting:month_sums",
+                 "sim.kernels.credit_allocation:allocate_credit_drawn", "sim.kernels.exit_entry:exit_decisions",
+                 "sim.kernels.accounting:income", "sim.kernels.market:market_step",
+                 "sim.kernels.investment:execute_investment", "sim.kernels.credit:repay_and_apply")
+
+
+def signatures() -> dict[str, list]:
+    """The signatures each kernel has been compiled or loaded for in this process."""
+    return {k: list(d.signatures) for k, d in dispatchers().items() if d.signatures}
+
+
+def write_manifest(path: Path = MANIFEST) -> int:
+    """Run the warm-up's jobs (compiling what is not cached) and write every kernel's signatures to
+    `path`; returns the number of kernels."""
+    warmup()
+    man = signatures()
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(pickle.dumps(man, protocol=4))
+    tmp.replace(path)
+    return len(man)
+
+
+def load_manifest(path: Path = MANIFEST) -> dict[str, list]:
+    """The shipped signatures, or nothing if the file is missing or was written by another numba."""
+    try:
+        return pickle.loads(path.read_bytes())
+    except Exception:  # noqa: BLE001 (any failure to read it only means compiling as the runs go)
+        return {}
+
+
+def _compile_worker(keys: list[str]) -> dict[str, str]:
+    """In a worker process (its own $NUMBA_CACHE_DIR): compile (and cache) the kernels `keys` for their
+    manifest signatures; returns, for every kernel cached on the way (callees too), the folder its
+    files are in."""
+    man = load_manifest()
+    ds = dispatchers()
+    for key in keys:
+        for sig in man.get(key, []):
+            try:
+                ds[key].compile(sig)
+            except Exception:  # noqa: BLE001 (a stale signature: the runs compile what they call)
+                pass
+    return {k: d._cache._cache_path for k, d in ds.items() if os.path.exists(d._cache._cache_file._index_path)}
+
+
+def _partition(keys: list[str], jobs: int) -> list[list[str]]:
+    """The kernels dealt to `jobs` workers: the largest first, one each in turn (LARGEST_FIRST), then
+    the rest in turn."""
+    rank = {k: i for i, k in enumerate(LARGEST_FIRST)}
+    ordered = sorted(keys, key=lambda k: (rank.get(k, len(rank)), k))
+    return [ordered[j::jobs] for j in range(jobs) if ordered[j::jobs]]
+
+
+def compile_in_processes(jobs: int, progress=None) -> list[str]:
+    """Compile the uncached kernels of the manifest in `jobs` processes and move their code into this
+    process's cache; returns the kernels whose code was moved in.
+
+    Each worker compiles into a folder of its own: processes writing one function's cache files at
+    once can leave an index that points at another process's code (numba issue 4807), and two
+    kernels compiled in different workers may share a callee. Once a worker is done, each kernel's
+    files (its index and code, written by that one process) replace this cache's, a file at a time
+    through a temporary name."""
+    import json
+    import shutil
+    import subprocess
+    import tempfile
+
+    todo = [k for k in uncached() if k in load_manifest()]
+    if not todo:
+        return []
+    ds = dispatchers()
+    moved: list[str] = []
+    parts = _partition(todo, max(1, jobs))
+    with tempfile.TemporaryDirectory(prefix="sim-compile-") as tmp:
+        procs = []
+        for j, keys in enumerate(parts):
+            env = dict(os.environ, NUMBA_CACHE_DIR=os.path.join(tmp, f"w{j}"))
+            code = ("import json, sys\nfrom sim.compilecache import _compile_worker\n"
+                    "print(json.dumps(_compile_worker(json.loads(sys.argv[1]))))")
+            procs.append(subprocess.Popen([sys.executable, "-c", code, json.dumps(keys)], env=env,
+                                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True))
+        for n, proc in enumerate(procs, 1):
+            out, _ = proc.communicate()
+            if proc.returncode:
+                continue  # a worker that failed leaves its kernels to the runs
+            for key, folder in json.loads(out.strip().splitlines()[-1]).items():
+                if key in moved or key not in ds:
+                    continue
+                cache = ds[key]._cache
+                stem = cache._cache_file._index_name[: -len(".nbi")]
+                dest = cache._cache_path
+                os.makedirs(dest, exist_ok=True)
+                for name in sorted(os.listdir(folder)):
+                    if name.startswith(stem + ".") and name != stem + ".nbi":  # code first, the index last
+                        tmp_dest = os.path.join(dest, name + ".tmp")
+                        shutil.copyfile(os.path.join(folder, name), tmp_dest)
+                        os.replace(tmp_dest, os.path.join(dest, name))
+                tmp_dest = os.path.join(dest, stem + ".nbi.tmp")
+                shutil.copyfile(os.path.join(folder, stem + ".nbi"), tmp_dest)
+                os.replace(tmp_dest, os.path.join(dest, stem + ".nbi"))
+                moved.append(key)
+            if progress:
+                progress(n, len(procs))
+    return moved
+
+
 _WARM: list[bool] = []  # once the cache is warm it stays so for this process: not checked again each run
 
 
@@ -67,7 +183,7 @@ def notice() -> str | None:
         return None
     est = COLD_SECONDS * len(missing) / max(len(dispatchers()), 1)
     return (f"compiling {len(missing)} kernels for this machine (first run only, about {est:.0f} s on 2 cores; "
-            "cached for later runs; `sim warmup` compiles them all ahead)")
+            "cached for later runs; `sim warmup` compiles them all ahead, on every core)")
 
 
 def say_if_cold(quiet: bool = False) -> None:
@@ -78,16 +194,19 @@ def say_if_cold(quiet: bool = False) -> None:
         print(msg, file=sys.stderr, flush=True)
 
 
-def warmup(progress=None) -> tuple[int, float, list[str]]:
-    """Compile every kernel the engines call by running each shipped scenario small (firms 300, 14
-    months), a passive-credit and a closed-economy variant and the Mesa reference briefly; returns
-    (kernels compiled now, seconds, engine kernels still not cached: none, unless a rule of the
-    engine went unused)."""
+def warmup(progress=None, jobs: int = 1) -> tuple[int, float, list[str]]:
+    """Compile every kernel the engines call: with `jobs` > 1 first those of the manifest in that
+    many processes (`compile_in_processes`), then by running each shipped scenario small (firms 300,
+    14 months), a passive-credit and a closed-economy variant and the Mesa reference briefly (which
+    compiles whatever the manifest missed); returns (kernels compiled now, seconds, engine kernels
+    still not cached: none, unless a rule of the engine went unused)."""
     from . import api
     from .scenario import load_scenario
 
     before = set(uncached())
     t0 = time.perf_counter()
+    if jobs > 1:
+        compile_in_processes(jobs)
     folder = Path(__file__).resolve().parents[1] / "scenarios"
     files = sorted(folder.glob("*.toml")) if folder.is_dir() else []
     scs = [load_scenario(f, firms=300, months=14) for f in files]
@@ -112,3 +231,10 @@ def warmup(progress=None) -> tuple[int, float, list[str]]:
             progress(i + 1, len(jobs))
     left = [k for k in uncached() if k in engine_kernels()]
     return len(before - set(uncached())), time.perf_counter() - t0, left
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--write-manifest"]:
+        print(f"{write_manifest()} kernels' signatures written to {MANIFEST}")
+    else:
+        sys.exit("usage: python -m sim.compilecache --write-manifest")

@@ -94,6 +94,41 @@ def test_warmup_reaches_every_kernel_the_engines_call():
     assert f"{alloc}_drawn" in engine and alloc not in engine and "sim.kernels.credit:repay_and_apply" in engine
 
 
+def test_the_manifest_holds_the_signatures_a_run_calls_the_kernels_with():
+    """The signatures `sim warmup` compiles in parallel processes (compilecache.MANIFEST) are those a
+    run calls the kernels with: a stale manifest (a kernel's arguments changed) would compile code no
+    run uses. In a fresh process, so that no other test's calls count; regenerate the manifest with
+    `python -m sim.compilecache --write-manifest`."""
+    code = ("import sim\nfrom sim import compilecache as cc\n"
+            f"sim.run(sim.load_scenario({str(SCENARIOS / 'baseline.toml')!r}, firms=300, months=3), quiet=True)\n"
+            "man = cc.load_manifest()\n"
+            "print(sorted(k for k, sigs in cc.signatures().items() if not set(sigs) <= set(man.get(k, []))))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout
+    assert len(compilecache.load_manifest()) > 25
+
+
+def test_kernels_compile_in_parallel_processes_into_the_cache(tmp_path):
+    """compile_in_processes compiles the manifest's uncached kernels in worker processes (two small
+    ones here, with an empty cache folder), each worker into a folder of its own, and moves their code
+    into this cache: afterwards they are cached (with the callees compiled on the way), the others
+    not."""
+    few = ("sim.kernels.sums:sector_totals", "sim.kernels.sums:classify_size")
+    code = ("from sim import compilecache as cc\n"
+            f"man = {{k: v for k, v in cc.load_manifest().items() if k in {few!r}}}\n"
+            "cc.load_manifest = lambda path=cc.MANIFEST: man\n"
+            "assert set(man) <= set(cc.uncached())\n"
+            "print(set(man) <= set(cc.compile_in_processes(2)))\n"
+            "left = set(cc.uncached())\n"
+            "print(not (set(man) & left), len(left) > 20)\n")
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=900, env=env)
+    assert out.returncode == 0, out.stderr
+    *_, compiled, check = out.stdout.strip().splitlines()
+    assert compiled == "True" and check == "True True"
+
+
 @pytest.mark.parametrize("cmd", ["run", "compare", "check-facts"])
 def test_every_command_takes_threads(cmd):
     r = CliRunner().invoke(main, [cmd, "--help"])
