@@ -52,7 +52,9 @@ def engine_kernels() -> set[str]:
     root = Path(__file__).resolve().parent
     text = "\n".join(p.read_text(encoding="utf-8") for p in root.rglob("*.py")
                      if "kernels" not in p.relative_to(root).parts and p.name != "compilecache.py")
-    return {k for k in dispatchers() if re.search(rf"\b{re.escape(k.split(':')[1])}\(", text)}
+    # (not a method of the same name: the reference's FirmAgent.overtime_output is its own Python)
+    return {k for k in dispatchers()
+            if re.search(rf"(?<!self\.)(?<!def )\b{re.escape(k.split(':')[1])}\(", text)}
 
 
 def uncached() -> list[str]:
@@ -221,8 +223,10 @@ def warmup(progress=None, jobs: int = 1) -> tuple[int, float, list[str]]:
     closed = scs[0].model_copy(deep=True)  # the closed economy's kernels (kernels.payout, sums.sector_sums)
     closed.economy.closure = "closed"
     scs.append(closed)
-    if files:  # a cap that binds at once: capacity under construction is scaled down (sums.scale_pipeline)
-        scs.append(load_scenario(files[0], firms=300, months=6, **{"schedule.2019-03.capacity_cap.steel": 1.0}))
+    if files:  # a cap that binds at once: capacity under construction is scaled down (sums.scale_pipeline);
+        # a ban that starts during the run halts the projects under way (sums.halt_projects)
+        rules = {"schedule.2019-03.capacity_cap.steel": 1.0, "schedule.2019-03.ban_new_capacity.chemicals": True}
+        scs.append(load_scenario(files[0], firms=300, months=6, **rules))
     jobs = [(sc, "numba") for sc in scs] + [(scs[0].model_copy(update={"run": scs[0].run.model_copy(
         update={"firms": 200, "months": 2, "banks": 5})}), "reference")]  # the reference's own kernel calls
     for i, (sc, engine) in enumerate(jobs):
