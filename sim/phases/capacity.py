@@ -16,7 +16,8 @@ from ..regulators import retired_per_unit_built
 class Allowed(NamedTuple):
     factor: np.ndarray  # share of requested expansion each sector may build
     ratio: np.ndarray  # retired capacity needed per unit built (0: no rule)
-    cap_limit: np.ndarray  # the sector's cap, yuan/month at 2019 prices (inf: none)
+    cap_limit: np.ndarray  # the covered part's cap, yuan/month at 2019 prices (inf: none)
+    covered: np.ndarray  # share of the expansion each sector may build that the rules cover
 
 
 def halt_projects(firms, sectors: np.ndarray) -> None:
@@ -39,34 +40,47 @@ def capacity_in_lag(capacity: np.ndarray, dep_month: np.ndarray, lag: np.ndarray
     return capacity * np.maximum(1.0 - dep_month * lag, 0.0)
 
 
-def cap_limit(capacity_cap: np.ndarray, phys_per_yuan: np.ndarray) -> np.ndarray:
-    """A cap in physical units a year as capacity in yuan a month at 2019 prices (inf: no cap)."""
-    return np.where(capacity_cap > 0, capacity_cap / np.where(capacity_cap > 0, phys_per_yuan, 1.0) / 12.0, np.inf)
+def cap_limit(capacity_cap: np.ndarray, phys_per_yuan: np.ndarray, share: np.ndarray) -> np.ndarray:
+    """A cap in physical units a year as capacity in yuan a month at 2019 prices (inf: no cap) of the
+    part `share` of a sector the rules cover: `phys_per_yuan` maps the sector's 2019 capacity in yuan
+    to capacity_2019, the physical capacity of that part, so a yuan of the part is phys_per_yuan /
+    share physical units."""
+    on = capacity_cap > 0
+    return np.where(on, share * (capacity_cap / np.where(on, phys_per_yuan, 1.0) / 12.0), np.inf)
 
 
-def pipeline_scale_under_cap(limit: np.ndarray, in_lag: np.ndarray, pipe: np.ndarray) -> np.ndarray:
-    """The share of each sector's capacity under construction that fits under its cap `limit` beside
-    the capacity still operating then (`capacity_in_lag`)."""
-    over = in_lag + pipe - limit
+def pipeline_scale_under_cap(limit: np.ndarray, in_lag: np.ndarray, pipe_covered: np.ndarray,
+                             pipe: np.ndarray) -> np.ndarray:
+    """The share of each sector's capacity under construction (`pipe`) left when the part the rules
+    cover (`pipe_covered` of it, beside `in_lag` of the part operating then, `capacity_in_lag`) is cut
+    to fit under its cap `limit`; the rest of the pipeline is not cut."""
+    over = in_lag + pipe_covered - limit
     scale = np.ones(limit.shape[0])
-    np.divide(np.maximum(pipe - over, 0.0), pipe, out=scale, where=(over > 0) & (pipe > 0))
+    np.divide(np.maximum(pipe - np.minimum(over, pipe_covered), 0.0), pipe, out=scale, where=(over > 0) & (pipe > 0))
     return scale
 
 
 def expansion_allowed(requested: np.ndarray, policy, quota_pool: np.ndarray, limit: np.ndarray,
-                      in_lag: np.ndarray, pipe: np.ndarray) -> Allowed:
-    """Share of requested expansion each sector may build: a ban or a replacement ratio needs
-    retired capacity (the replacement pool) at the ratio; a cap (`limit`, yuan a month) limits
-    capacity plus pipeline."""
-    factor = np.ones(requested.shape[0])
+                      in_lag: np.ndarray, pipe: np.ndarray, share: np.ndarray) -> Allowed:
+    """Share of requested expansion each sector may build. The rules cover the part `share` of
+    it: that part needs retired capacity (the replacement pool) at the ratio where a ban or a
+    replacement ratio holds, and must fit under the cap `limit` (yuan a month) beside `in_lag` and
+    `pipe`, the covered part's capacity operating when it comes on stream and under construction;
+    the rest (1 - share) is always allowed. With share 1 the rules hold the whole request."""
     ratio = retired_per_unit_built(policy.replacement_ratio, policy.ban_new_capacity)
+    want = share * requested  # the covered part of the request
+    cover = np.ones(requested.shape[0])
     with np.errstate(divide="ignore", invalid="ignore"):
         allowed = np.where(ratio > 0, quota_pool / np.where(ratio > 0, ratio, 1.0), np.inf)
-        factor = np.minimum(factor, np.where(requested > 0, allowed / requested, 1.0))
+        cover = np.minimum(cover, np.where(want > 0, allowed / want, 1.0))
         head = np.maximum(limit - in_lag - pipe, 0.0)
-        factor = np.minimum(factor, np.where(requested > 0, head / requested, 1.0))
-    factor = np.clip(np.nan_to_num(factor, nan=0.0, posinf=1.0), 0.0, 1.0)
-    return Allowed(factor, ratio, limit)
+        cover = np.minimum(cover, np.where(want > 0, head / want, 1.0))
+    cover = np.clip(np.nan_to_num(cover, nan=0.0, posinf=1.0), 0.0, 1.0)
+    full = share >= 1.0
+    factor = np.where(full, cover, (1.0 - share) + share * cover)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        covered = np.where(full, 1.0, np.where(factor > 0, share * cover / factor, share))
+    return Allowed(factor, ratio, limit, covered)
 
 
 def backward_rows(firms, s: int, policy, frontier_a: np.ndarray) -> np.ndarray:

@@ -177,6 +177,11 @@ class SectorParams(Strict):
     capacity_unit: str = _sfield("Physical unit of capacity used by capacity caps.", "-", max_length=40)
     capacity_2019: float = _sfield("Sector capacity in 2019 (or run.calibration's year) in capacity_unit.",
                                    "capacity_unit", gt=0)
+    rules_share: float = _sfield("Share of the sector's capacity (at 2019 prices) that the capacity rules "
+                                 "(ban_new_capacity, replacement_ratio, capacity_cap) cover, the product they name; "
+                                 "capacity_2019 is that part's physical capacity. The rest of the sector expands "
+                                 "freely; the share of the request for new capacity is held at this value.",
+                                 "share", ge=0, le=1)
     labour_share: float = _sfield("Labour compensation over revenue.", "share", ge=0, le=0.6)
     services_share: float = _sfield("Purchased services and overheads over revenue (scaled by productivity "
                                     "like labour).", "share", ge=0, le=0.6)

@@ -1,0 +1,101 @@
+"""The capacity rules hold the part of a sector they cover (sectors.<s>.rules_share): the aluminium
+rules (one-for-one replacement, the 45 Mt cap) bind on electrolytic aluminium, about a tenth of the
+non-ferrous sector, and not on copper, zinc or the rolling mills."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+import sim
+from sim.phases import capacity
+
+from .conftest import run_text, write_scenario
+
+SEED = 3
+N = 3
+BAN = SimpleNamespace(replacement_ratio=np.zeros(N), ban_new_capacity=np.ones(N))
+# only non-ferrous under the rules (one for one, a 42 Mt cap), its demand pushed up so that it must build
+ALU_RULES = ("[policy]\nban_new_capacity = { steel = false, cement = false, flat_glass = false }\n"
+             "replacement_ratio = { steel = 0.0, cement = 0.0, flat_glass = 0.0, nonferrous = 1.0 }\n"
+             "capacity_cap = { nonferrous = 42.0 }\n")
+PUSH = "[sectors.nonferrous]\ndemand_growth = 0.15\nrules_share = {share}\n"
+
+
+def allowed(share, pool=0.0, limit=np.inf):
+    req = np.full(N, 10.0)
+    return capacity.expansion_allowed(req, BAN, np.full(N, pool), np.full(N, limit), np.full(N, 100.0),
+                                      np.zeros(N), np.full(N, share))
+
+
+@pytest.mark.parametrize("share", [0.0, 0.1, 0.5, 0.9])
+def test_a_ban_lets_the_uncovered_part_build(share):
+    """Under a ban with no retired capacity to replace, the part of the request the rules do not
+    cover (1 - share) is built; the covered part needs quota: with quota for 1 of its 10 x share
+    units, that much more is allowed."""
+    a = allowed(share)
+    np.testing.assert_allclose(a.factor, 1.0 - share)
+    np.testing.assert_allclose(a.covered, 0.0)
+    if share > 0:
+        b = allowed(share, pool=1.0)
+        np.testing.assert_allclose(b.factor * 10.0, (1.0 - share) * 10.0 + min(1.0, 10.0 * share))
+        np.testing.assert_allclose(b.covered * b.factor * 10.0, min(1.0, 10.0 * share))  # quota used
+
+
+def test_whole_cover_is_the_old_rule():
+    """With share 1 a ban without quota stops all expansion, quota for 1 unit allows 1 of 10, and a
+    cap leaves only the headroom (the rule as it was before shares)."""
+    np.testing.assert_array_equal(allowed(1.0).factor, 0.0)
+    np.testing.assert_array_equal(allowed(1.0, pool=1.0).factor, 0.1)
+    np.testing.assert_array_equal(capacity.expansion_allowed(
+        np.full(N, 10.0), SimpleNamespace(replacement_ratio=np.zeros(N), ban_new_capacity=np.zeros(N)),
+        np.zeros(N), np.full(N, 102.0), np.full(N, 100.0), np.zeros(N), np.ones(N)).factor, 0.2)
+
+
+def test_cap_holds_the_covered_part_only():
+    """A cap (in physical units) limits the covered part: share x capacity maps to capacity_2019."""
+    phys = np.full(N, 40.0 / 12.0 / 100.0)  # 40 units a year for 100 yuan a month of the sector
+    lim = capacity.cap_limit(np.full(N, 44.0), phys, np.array([1.0, 0.1, 0.0]))
+    np.testing.assert_allclose(lim, [110.0, 11.0, 0.0])
+    # a cap the covered part has reached leaves the uncovered part free
+    a = capacity.expansion_allowed(np.full(N, 10.0), SimpleNamespace(replacement_ratio=np.zeros(N),
+                                   ban_new_capacity=np.zeros(N)), np.zeros(N), np.full(N, 10.0),
+                                   np.full(N, 10.0), np.zeros(N), np.full(N, 0.1))
+    np.testing.assert_allclose(a.factor, 0.9)
+    # cutting the pipeline to a cap cuts only the covered pipeline
+    scale = capacity.pipeline_scale_under_cap(np.full(N, 10.0), np.full(N, 9.0), np.full(N, 2.0), np.full(N, 20.0))
+    np.testing.assert_allclose(scale, (20.0 - 1.0) / 20.0)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("alu")
+    body = ALU_RULES + PUSH.replace("{share}", "{}")
+    return {a: run_text(tmp, body.replace("{}", str(a)), seed=SEED) for a in (0.2, 1.0)}
+
+
+def test_the_rules_hold_the_covered_part_and_free_the_rest(runs):
+    """Non-ferrous, its demand growing 15% a year under one-for-one replacement and a 42 Mt cap: with
+    the rules on the whole sector its capacity cannot grow; with the rules on a fifth of it the
+    sector grows while the covered part stays under the cap (capacity_physical is that part's
+    capacity, 40.73 Mt at the start either way)."""
+    part, whole = runs[0.2], runs[1.0]
+    cap_p, cap_w = (r.capacity.sel(sector="nonferrous") for r in (part, whole))
+    phys_p, phys_w = (r.capacity_physical.sel(sector="nonferrous") for r in (part, whole))
+    assert float(phys_p[0]) == pytest.approx(float(phys_w[0]), rel=1e-9)
+    assert float(phys_p.max()) <= 42.0 * 1.0001 and float(phys_w.max()) <= 42.0 * 1.0001
+    assert float(cap_w[-1]) <= float(cap_w[0]) * 42.0 / 40.73 * 1.0001  # the whole sector is held
+    assert float(cap_p[-1]) > float(cap_w[-1]) * 1.15  # the uncovered part grows: fails if the share is ignored
+    # the covered part is a falling share of the sector
+    share_end = float(phys_p[-1]) / float(cap_p[-1]) * float(cap_p[0]) / float(phys_p[0]) * 0.2
+    assert share_end < 0.19
+
+
+@pytest.mark.parametrize("value", ["-0.1", "1.5"])
+def test_bad_share_names_file_and_key(tmp_path, value):
+    path = write_scenario(tmp_path, f"[sectors.nonferrous]\nrules_share = {value}\n")
+    with pytest.raises(sim.ScenarioError) as e:
+        sim.load_scenario(path)
+    assert f"{path}: sectors.nonferrous.rules_share:" in str(e.value)
