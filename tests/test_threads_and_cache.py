@@ -81,6 +81,23 @@ def test_cold_cache_is_announced_and_a_warm_one_is_not(monkeypatch, capsys, base
     assert compilecache.notice() is None  # warm once, warm for the rest of the process
 
 
+@pytest.mark.parametrize("first", ["import numpy, sim", "import sim, numpy"])
+def test_blas_runs_on_one_thread_whatever_was_imported_first(first):
+    """numpy's BLAS on one thread after `import sim`, whether numpy was loaded before (threadpoolctl)
+    or after (its environment variables); a count the user set is left alone. A threaded OpenBLAS dot
+    of the 1:1 economy's estates (over 10,000 values from the ninth year) kept a worker spinning
+    beside a one-thread run, and split the sum by the machine's cores."""
+    code = (f"{first}\nfrom threadpoolctl import threadpool_info\n"
+            "print(sorted({d['num_threads'] for d in threadpool_info() if d['user_api'] == 'blas'}))")
+    env = {k: v for k, v in os.environ.items() if k not in threads.BLAS_ENV}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "[1]"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                         env=dict(env, OPENBLAS_NUM_THREADS="2"))
+    assert out.stdout.strip().splitlines()[-1] == "[2]"
+
+
 def test_warmup_reaches_every_kernel_the_engines_call():
     """Whatever ran before in this process: after `sim warmup` no kernel that an engine calls is left
     to compile (checked against the cache files, not only the command's own count)."""
