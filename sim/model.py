@@ -54,6 +54,7 @@ class IndustrialEconomy(mesa.Model):
         keep_freed_memory()
         self.sc = scenario
         self.closed = scenario.economy.closure == "closed"  # the whole economy's accounts (sim.economy)
+        self._covered: capacity.CoveredCapacity | None = None  # the part the capacity rules cover (first use)
         self.export_share0 = export_shares(scenario.economy)  # of final demand in 2019 (the open closure's exports)
         self.run_seed = seed
         self.streams = Streams(seed)
@@ -421,30 +422,24 @@ class IndustrialEconomy(mesa.Model):
         """Scale down capacity under construction where the part the rules cover would go over its cap
         (the rest of the pipeline is not cut)."""
         pipe_c, in_lag_c, pipe = self._capacity_coming()
-        limit = capacity.cap_limit(cap_phys, self._phys0, self._rules_share)
-        scale = capacity.pipeline_scale_under_cap(limit, in_lag_c, pipe_c, pipe)
+        c = self._covered
+        scale = capacity.pipeline_scale_under_cap(capacity.cap_limit(cap_phys, c.phys0, c.share), in_lag_c, pipe_c,
+                                                  pipe)
         if np.any(scale < 1.0):
             self.scale_pipeline(scale)
-            cut = np.where(scale < 1.0, pipe - pipe * scale, 0.0)
-            self._covered_pipe = np.maximum(self._covered_pipe - cut, 0.0)
-            self._covered_at = (self._covered_at[0], pipe * scale)
+            c.cut_pipeline(np.where(scale < 1.0, pipe - pipe * scale, 0.0), pipe * scale)
 
     def _capacity_rules(self, requested: np.ndarray) -> np.ndarray:
         """Share of requested expansion each sector may build (phases.capacity.expansion_allowed):
         the rules hold the part `sectors.<s>.rules_share` of the request, the rest is free."""
-        p, share = self.policy, self._rules_share
         pipe_c, in_lag_c, _ = self._capacity_coming()
-        limit = capacity.cap_limit(p.capacity_cap, self._phys0, share)
-        allowed = capacity.expansion_allowed(requested, p, self.quota_pool, limit, in_lag_c, pipe_c, share)
-        full = share >= 1.0
+        p, c = self.policy, self._covered
+        allowed = capacity.expansion_allowed(requested, p, self.quota_pool, capacity.cap_limit(p.capacity_cap, c.phys0,
+                                             c.share), in_lag_c, pipe_c, c.share)
         # replacement quota is used by the covered part of what is granted
-        self._rule_ratio = np.where(full, allowed.ratio, allowed.ratio * allowed.covered)
-        self._covered_share = allowed.covered
-        # entrants carry the sector's mix: the sector's capacity at which the covered part reaches its cap
-        mix = self._covered / np.maximum(self._covered_at[0], 1e-300)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            self._cap_limit = np.where(full, allowed.cap_limit,
-                                       np.where(mix > 0, allowed.cap_limit / np.where(mix > 0, mix, 1.0), np.inf))
+        self._rule_ratio = np.where(c.full, allowed.ratio, allowed.ratio * allowed.covered)
+        c.granted_share = allowed.covered
+        self._cap_limit = c.cap_for_entrants(allowed.cap_limit)  # entrants carry the sector's mix
         return allowed.factor
 
     def _capacity_coming(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -453,48 +448,24 @@ class IndustrialEconomy(mesa.Model):
         covered, covered_pipe, _, pipe = self._covered_parts()
         return covered_pipe, capacity.capacity_in_lag(covered, self.dep_month, self.lag), pipe
 
-    @property
-    def _rules_share(self) -> np.ndarray:
-        """Share of each sector's capacity the capacity rules cover (sectors.<s>.rules_share)."""
-        return np.array([self.sc.sectors[s].rules_share for s in setup.SECTORS], dtype=float)
-
     def _covered_parts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """The capacity and the capacity under construction the rules cover, and the sector's, by
-        sector (economy-wide, yuan a month). The covered part starts as rules_share of each; it grows
-        by the covered part of the projects granted (_covered_after_investment) and loses its share of
-        depreciation; any other change of a sector's capacity or pipeline since it was last accounted
-        (exits, forced closures, entrants, halted projects) carries the sector's mix. Where the
-        rules cover the whole sector the covered part is the sector's."""
+        """The capacity and pipeline the rules cover and the sector's (phases.capacity.CoveredCapacity),
+        accounted now. Made at the first call, once the firms (the Mesa reference's agents too) exist."""
         cap, pipe = self.sector_capacity(), self.sector_pipeline()
-        share = self._rules_share
-        if getattr(self, "_covered", None) is None:
-            self._phys0 = self.phys_per_yuan  # capacity_2019 per yuan of the sector's 2019 capacity
-            self._covered, self._covered_pipe = share * cap, share * pipe
+        if self._covered is None:
+            share = np.array([self.sc.sectors[s].rules_share for s in setup.SECTORS], dtype=float)
+            self._covered = capacity.CoveredCapacity(share, self.phys_per_yuan, cap, pipe)
         else:
-            cap0, pipe0 = self._covered_at
-            self._covered = self._covered * np.where(cap0 > 0, cap / np.where(cap0 > 0, cap0, 1.0), 0.0)
-            self._covered_pipe = self._covered_pipe * np.where(pipe0 > 0, pipe / np.where(pipe0 > 0, pipe0, 1.0), 0.0)
-        self._covered_at = (cap, pipe)
-        full = share >= 1.0
-        return np.where(full, cap, self._covered), np.where(full, pipe, self._covered_pipe), cap, pipe
+            self._covered.sync(cap, pipe)
+        return self._covered.parts()
 
     def _covered_after_investment(self, ivt: np.ndarray) -> None:
-        """Step 8's flows of the covered part, sector by sector as the investment kernel moves each
-        firm's (a share 1/lag of the pipeline comes on stream, the covered part of the projects
-        granted starts, capacity depreciates); projects started use up replacement quota."""
+        """Step 8's flows of the covered part (CoveredCapacity.after_investment); projects started use
+        up replacement quota."""
         granted = ivt[:, inv.V_GRANTED]
         self.quota_pool = np.maximum(self.quota_pool - self._rule_ratio * granted, 0.0)
-        lag = self.lag
-        done = self._covered_pipe * np.where(lag > 1, 1.0 / np.maximum(lag, 1.0), 1.0)
-        new = granted * self._covered_share
-        cap = self._covered + done + np.where(lag == 0, new, 0.0)
-        cap_now, pipe_now = self.sector_capacity(), self.sector_pipeline()
-        pre = cap_now + ivt[:, inv.V_RETIRED_DEP]  # the sector's capacity before depreciation
-        dep = np.where(pre > 0, ivt[:, inv.V_RETIRED_DEP] * cap / np.where(pre > 0, pre, 1.0), 0.0)
-        self._covered = cap - dep
-        self._covered_pipe = self._covered_pipe - done + np.where(lag == 0, 0.0, new)
-        self._covered_dep = dep
-        self._covered_at = (cap_now, pipe_now)
+        self._covered.after_investment(granted, self.lag, self.sector_capacity(), self.sector_pipeline(),
+                                       ivt[:, inv.V_RETIRED_DEP])
 
     def _replacement_pool_after_exits(self, retired: np.ndarray) -> None:
         """The replacement pool after step 9 (`retired`: the sectors' capacity retired by depreciation
@@ -502,16 +473,13 @@ class IndustrialEconomy(mesa.Model):
         quota lapses over behaviour.replacement_quota_life months. Also sets phys_per_yuan, the
         covered part's physical capacity a year per yuan a month of the sector's capacity
         (capacity_physical)."""
-        p, share = self.policy, self._rules_share
-        covered, covered_pipe = self._covered, self._covered_pipe
-        _, _, cap, _ = self._covered_parts()  # exits carry the sector's mix
-        gone = self._covered_dep + (covered - self._covered) + (covered_pipe - self._covered_pipe)
-        full = share >= 1.0
+        p, c = self.policy, self._covered
+        cap = self.sector_capacity()
+        gone = c.retired_since(cap, self.sector_pipeline())  # exits carry the sector's mix
         rule = retired_per_unit_built(p.replacement_ratio, p.ban_new_capacity) > 0
         life = self.b.replacement_quota_life
-        self.quota_pool = np.where(rule, self.quota_pool * (1 - 1 / life) + np.where(full, retired, gone), 0.0)
-        on = ~full & (share > 0) & (cap > 0)
-        self.phys_per_yuan = np.where(on, self._phys0 * self._covered / np.where(on, share * cap, 1.0), self._phys0)
+        self.quota_pool = np.where(rule, self.quota_pool * (1 - 1 / life) + np.where(c.full, retired, gone), 0.0)
+        self.phys_per_yuan = c.phys_per_yuan(cap)
 
     def _forced_exit(self) -> bool:
         """Forced closure of backward capacity by quota; returns whether any firm was closed."""

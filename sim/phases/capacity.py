@@ -20,6 +20,77 @@ class Allowed(NamedTuple):
     covered: np.ndarray  # share of the expansion each sector may build that the rules cover
 
 
+class CoveredCapacity:
+    """The part of each sector's capacity and of its capacity under construction that the sector's
+    capacity rules cover (`sectors.<s>.rules_share`: the aluminium of non-ferrous metals), by sector,
+    economy-wide yuan a month. It starts as rules_share of each; it grows by the covered part of the
+    projects granted and loses its share of depreciation (`after_investment`); any other change of a
+    sector's capacity or pipeline since it was last accounted (exits, forced closures, entrants,
+    halted projects) carries the sector's mix (`sync`). Where the rules cover the whole sector the
+    covered part is the sector's."""
+
+    def __init__(self, share: np.ndarray, phys_per_yuan: np.ndarray, cap: np.ndarray, pipe: np.ndarray):
+        self.share = share
+        self.full = share >= 1.0
+        self.phys0 = phys_per_yuan  # capacity_2019 per yuan of the sector's 2019 capacity
+        self.capacity, self.pipeline = share * cap, share * pipe
+        self.at = (cap, pipe)  # the sector's capacity and pipeline when last accounted
+        self.granted_share = share  # the covered share of what the rules grant (set by the model's rules)
+        self.dep = np.zeros_like(share)  # the covered part's depreciation in the last investment step
+
+    def sync(self, cap: np.ndarray, pipe: np.ndarray) -> None:
+        """Carry the sector's mix over the changes since the covered part was last accounted."""
+        cap0, pipe0 = self.at
+        self.capacity = self.capacity * np.where(cap0 > 0, cap / np.where(cap0 > 0, cap0, 1.0), 0.0)
+        self.pipeline = self.pipeline * np.where(pipe0 > 0, pipe / np.where(pipe0 > 0, pipe0, 1.0), 0.0)
+        self.at = (cap, pipe)
+
+    def parts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The covered capacity and pipeline (the sector's where the rules cover all of it), and the
+        sector's, as last accounted."""
+        cap, pipe = self.at
+        return np.where(self.full, cap, self.capacity), np.where(self.full, pipe, self.pipeline), cap, pipe
+
+    def cut_pipeline(self, cut: np.ndarray, pipe_after: np.ndarray) -> None:
+        """A cap cut the capacity under construction by `cut` (all of it from the covered part)."""
+        self.pipeline = np.maximum(self.pipeline - cut, 0.0)
+        self.at = (self.at[0], pipe_after)
+
+    def after_investment(self, granted: np.ndarray, lag: np.ndarray, cap_now: np.ndarray, pipe_now: np.ndarray,
+                         retired_dep: np.ndarray) -> None:
+        """Step 8's flows of the covered part, sector by sector as the investment kernel moves each
+        firm's: a share 1/lag of the pipeline comes on stream, the covered part of the projects
+        granted starts, capacity depreciates (`retired_dep`, the sector's)."""
+        done = self.pipeline * np.where(lag > 1, 1.0 / np.maximum(lag, 1.0), 1.0)
+        new = granted * self.granted_share
+        cap = self.capacity + done + np.where(lag == 0, new, 0.0)
+        pre = cap_now + retired_dep  # the sector's capacity before depreciation
+        dep = np.where(pre > 0, retired_dep * cap / np.where(pre > 0, pre, 1.0), 0.0)
+        self.capacity = cap - dep
+        self.pipeline = self.pipeline - done + np.where(lag == 0, 0.0, new)
+        self.dep = dep
+        self.at = (cap_now, pipe_now)
+
+    def retired_since(self, cap: np.ndarray, pipe: np.ndarray) -> np.ndarray:
+        """The covered part's retirements: its depreciation in the last investment step and what it lost
+        since (exits, closures), after which it is accounted at the sector's `cap` and `pipe`."""
+        before = (self.capacity, self.pipeline)
+        self.sync(cap, pipe)
+        return self.dep + (before[0] - self.capacity) + (before[1] - self.pipeline)
+
+    def cap_for_entrants(self, cap_limit: np.ndarray) -> np.ndarray:
+        """The sector's capacity at which the covered part reaches `cap_limit` (entrants carry the
+        sector's mix)."""
+        mix = self.capacity / np.maximum(self.at[0], 1e-300)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(self.full, cap_limit, np.where(mix > 0, cap_limit / np.where(mix > 0, mix, 1.0), np.inf))
+
+    def phys_per_yuan(self, cap: np.ndarray) -> np.ndarray:
+        """The covered part's physical capacity a year per yuan a month of the sector's capacity."""
+        on = ~self.full & (self.share > 0) & (cap > 0)
+        return np.where(on, self.phys0 * self.capacity / np.where(on, self.share * cap, 1.0), self.phys0)
+
+
 def halt_projects(firms, sectors: np.ndarray) -> None:
     """Stop the capacity under construction in the given sectors (nothing of it was paid yet:
     construction is paid as it is completed). Writes firms.pipeline and pipeline_cost."""
