@@ -119,7 +119,7 @@ def _partition(keys: list[str], jobs: int) -> list[list[str]]:
     return [ordered[j::jobs] for j in range(jobs) if ordered[j::jobs]]
 
 
-def compile_in_processes(jobs: int, progress=None) -> list[str]:
+def compile_in_processes(jobs: int) -> list[str]:
     """Compile the uncached kernels of the manifest in `jobs` processes and move their code into this
     process's cache; returns the kernels whose code was moved in.
 
@@ -147,7 +147,7 @@ def compile_in_processes(jobs: int, progress=None) -> list[str]:
                     "print(json.dumps(_compile_worker(json.loads(sys.argv[1]))))")
             procs.append(subprocess.Popen([sys.executable, "-c", code, json.dumps(keys)], env=env,
                                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True))
-        for n, proc in enumerate(procs, 1):
+        for proc in procs:
             out, _ = proc.communicate()
             if proc.returncode:
                 continue  # a worker that failed leaves its kernels to the runs
@@ -156,19 +156,13 @@ def compile_in_processes(jobs: int, progress=None) -> list[str]:
                     continue
                 cache = ds[key]._cache
                 stem = cache._cache_file._index_name[: -len(".nbi")]
-                dest = cache._cache_path
-                os.makedirs(dest, exist_ok=True)
-                for name in sorted(os.listdir(folder)):
-                    if name.startswith(stem + ".") and name != stem + ".nbi":  # code first, the index last
-                        tmp_dest = os.path.join(dest, name + ".tmp")
-                        shutil.copyfile(os.path.join(folder, name), tmp_dest)
-                        os.replace(tmp_dest, os.path.join(dest, name))
-                tmp_dest = os.path.join(dest, stem + ".nbi.tmp")
-                shutil.copyfile(os.path.join(folder, stem + ".nbi"), tmp_dest)
-                os.replace(tmp_dest, os.path.join(dest, stem + ".nbi"))
+                os.makedirs(cache._cache_path, exist_ok=True)
+                code = [n for n in sorted(os.listdir(folder)) if n.startswith(stem + ".") and n != stem + ".nbi"]
+                for name in [*code, stem + ".nbi"]:  # code first, the index last
+                    tmp_dest = os.path.join(cache._cache_path, name + ".tmp")
+                    shutil.copyfile(os.path.join(folder, name), tmp_dest)
+                    os.replace(tmp_dest, os.path.join(cache._cache_path, name))
                 moved.append(key)
-            if progress:
-                progress(n, len(procs))
     return moved
 
 

@@ -423,8 +423,7 @@ class IndustrialEconomy(mesa.Model):
         (the rest of the pipeline is not cut)."""
         pipe_c, in_lag_c, pipe = self._capacity_coming()
         c = self._covered
-        scale = capacity.pipeline_scale_under_cap(capacity.cap_limit(cap_phys, c.phys0, c.share), in_lag_c, pipe_c,
-                                                  pipe)
+        scale = capacity.pipeline_scale_under_cap(c.cap_limit(cap_phys), in_lag_c, pipe_c, pipe)
         if np.any(scale < 1.0):
             self.scale_pipeline(scale)
             c.cut_pipeline(np.where(scale < 1.0, pipe - pipe * scale, 0.0), pipe * scale)
@@ -434,8 +433,8 @@ class IndustrialEconomy(mesa.Model):
         the rules hold the part `sectors.<s>.rules_share` of the request, the rest is free."""
         pipe_c, in_lag_c, _ = self._capacity_coming()
         p, c = self.policy, self._covered
-        allowed = capacity.expansion_allowed(requested, p, self.quota_pool, capacity.cap_limit(p.capacity_cap, c.phys0,
-                                             c.share), in_lag_c, pipe_c, c.share)
+        allowed = capacity.expansion_allowed(requested, p, self.quota_pool, c.cap_limit(p.capacity_cap), in_lag_c,
+                                             pipe_c, c.share)
         # replacement quota is used by the covered part of what is granted
         self._rule_ratio = np.where(c.full, allowed.ratio, allowed.ratio * allowed.covered)
         c.granted_share = allowed.covered

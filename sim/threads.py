@@ -119,14 +119,13 @@ def choose(threads: int | None = None) -> int:
     return n
 
 
+BLAS_ENV = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
 def worker_env(threads: int = 1) -> dict[str, str]:
     """Environment for a process that will import sim (a sweep worker): set before it starts."""
     n = str(requested(threads))
-    return {ENV: n, "NUMBA_NUM_THREADS": n, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-            "OPENBLAS_NUM_THREADS": "1"}
-
-
-BLAS_ENV = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+    return {ENV: n, "NUMBA_NUM_THREADS": n, "OMP_NUM_THREADS": "1", **dict.fromkeys(BLAS_ENV, "1")}
 
 
 def limit_blas() -> None:

@@ -38,6 +38,10 @@ class CoveredCapacity:
         self.granted_share = share  # the covered share of what the rules grant (set by the model's rules)
         self.dep = np.zeros_like(share)  # the covered part's depreciation in the last investment step
 
+    def cap_limit(self, capacity_cap: np.ndarray) -> np.ndarray:
+        """A cap on the covered part (physical units a year) in yuan a month of the sector (`cap_limit`)."""
+        return cap_limit(capacity_cap, self.phys0, self.share)
+
     def sync(self, cap: np.ndarray, pipe: np.ndarray) -> None:
         """Carry the sector's mix over the changes since the covered part was last accounted."""
         cap0, pipe0 = self.at
