@@ -32,6 +32,8 @@ def main() -> None:
     ap.add_argument("--firms", type=int, default=378_000)
     ap.add_argument("--banks", type=int, default=4_000)
     ap.add_argument("--top", type=int, default=45)
+    ap.add_argument("--wall", action="store_true",
+                    help="time the kernels by the wall clock (to compare thread counts) instead of CPU time")
     a = ap.parse_args()
 
     import sim
@@ -72,6 +74,7 @@ def main() -> None:
     for k, v in sorted(compiled.items(), key=lambda kv: -kv[1])[:40]:
         print(f"  {k:40s} {v:7.2f}")
     print(f"  {'all (outermost events)':40s} {outer[0]:7.2f}")
+    clock = time.perf_counter if a.wall else time.process_time
     disp = {id(d): k.split(":")[1] for k, d in dispatchers().items()}
     for name, mod in list(sys.modules.items()):
         if not name.startswith("sim") or mod is None:
@@ -80,10 +83,10 @@ def main() -> None:
             if id(obj) in disp:
                 label = disp[id(obj)]
 
-                def wrapped(*args, _f=obj, _l=label, **kw):
-                    t0 = time.process_time()
+                def wrapped(*args, _f=obj, _l=label, _clock=clock, **kw):
+                    t0 = _clock()
                     r = _f(*args, **kw)
-                    dt = time.process_time() - t0
+                    dt = _clock() - t0
                     times[_l] += dt
                     calls[_l] += 1
                     return r
@@ -106,7 +109,7 @@ def main() -> None:
           f" CPU {1e3 * sorted(cpu)[n // 2]:.1f} ms;"
           f" mean wall {1e3 * sum(steps) / n:.1f} ms, CPU {1e3 * sum(cpu) / n:.1f} ms; rows {m.firms.n_rows},"
           f" live {int(m.firms.alive.sum())}")
-    print("\nkernels, CPU ms per month (calls per month):")
+    print(f"\nkernels, {'wall' if a.wall else 'CPU'} ms per month (calls per month):")
     for k, v in sorted(times.items(), key=lambda kv: -kv[1]):
         print(f"  {k:32s} {1e3 * v / n:7.2f}  ({calls[k] / n:.0f})")
     print(f"  {'all kernels':32s} {1e3 * sum(times.values()) / n:7.2f}")
