@@ -288,9 +288,12 @@ def test_the_closed_baseline_with_distress_holds_its_ratios_for_ten_years():
     firms what keeps them open, and those loans stay on the books (3,000 firms, seed 1: 0.245 in 2020,
     0.270 in 2027, 0.269 in 2028: +10%). Firms' deposits over revenue get 15%: at the slower market
     shares calibrated in 2026-12 (replicator 0.02) they rise in the first years and come back, a hump
-    rather than a trend (0.136 in 2020, 0.153 in 2023, 0.142 in 2028)."""
+    rather than a trend (0.136 in 2020, 0.153 in 2023, 0.142 in 2028). Utilisation gets 8%: with
+    lumpy orders at 3,000 firms (a model firm stands for ~126 real ones) it swings by 5-7% from 2020
+    in seeds 1-3 without a trend (largest gaps 5.3%, 6.8%, 6.6%; before non-ferrous' energy share was
+    recalibrated in 2026-12: 4.7%, 6.4%, 6.8%)."""
     _assert_ratios_hold(closed_run(SCENARIOS / "baseline.toml", **{"run.firms": 3000, "run.months": 120}),
-                        loans_band=0.12, deposits_band=0.15)
+                        loans_band=0.12, deposits_band=0.15, utilisation_band=0.08)
 
 
 def test_the_closed_baseline_holds_its_ratios_for_ten_years():
@@ -305,14 +308,14 @@ def test_the_closed_baseline_holds_its_ratios_for_ten_years():
     _assert_ratios_hold(closed_run(SCENARIOS / "baseline.toml", **{"run.firms": 3000, "run.months": 120, **CALM}))
 
 
-def _assert_ratios_hold(ds, loans_band=0.08, deposits_band=0.10):
+def _assert_ratios_hold(ds, loans_band=0.08, deposits_band=0.10, utilisation_band=0.05):
     assert_closes(ds)
     year = lambda v: v.groupby("time.year").sum()  # noqa: E731
     mean = lambda v: v.groupby("time.year").mean()  # noqa: E731
     total = lambda name: year(ds[name].sum("sector"))  # noqa: E731
     revenue = total("revenue")
     ratios = {  # name: (ratio by year, band around its 2020 value)
-        "utilisation": (total("output") / year(ds.capacity.sum("sector")), 0.05),
+        "utilisation": (total("output") / year(ds.capacity.sum("sector")), utilisation_band),
         "loans / revenue": (mean(ds.loans.sum("sector")) / revenue, loans_band),
         "firm deposits / revenue": (mean(ds.balance_sheet.sel(item="deposits", institution="firms")) / revenue,
                                     deposits_band),
