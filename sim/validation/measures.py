@@ -198,6 +198,17 @@ def _rate(run: RunData, names: tuple[str, ...]) -> float:
     return float(flows.sum() / n.mean() / (flows.size / 12.0))
 
 
+def firm_count_growth(run: RunData) -> float:
+    """Yearly growth of the number of real firms alive, from the first year after the burn-in to the
+    last (year means of `n_firms`, all sectors)."""
+    n = _after(run.ds.n_firms).sum("sector").values
+    years = n.size // 12
+    if years < 2:
+        return float("nan")
+    first, last = n[:12].mean(), n[12 * (years - 1):12 * years].mean()
+    return float((last / first) ** (1.0 / (years - 1)) - 1.0)
+
+
 def _growth_kurtosis(run):
     return stats.kurtosis(growth_rates(run))
 
