@@ -118,8 +118,9 @@ BANK_FIELDS: dict[str, tuple[type, str, str]] = {
 SCRATCH_FIELDS: dict[str, tuple[type, str, str]] = {
     "granted": (np.float64, "yuan", "new credit granted this month, yuan (per model firm); before the allocation, "
                             "`repay_and_apply`'s staging of the applicants' requests (zero again after it)"),
-    "repaid": (np.float64, "yuan", "instalment due this month, yuan (before the credit step: the month's per-row "
-                           "uniforms, `rng.DrawPool`)"),
+    "repaid": (np.float64, "yuan", "instalment due this month and debt paid down toward the leverage target at the "
+                           "yearly review, yuan (before the credit step: the month's per-row uniforms, "
+                           "`rng.DrawPool`)"),
     "rolled": (np.float64, "yuan", "part of the instalment rolled over, yuan"),
     "denied": (np.bool_, "1", "the firm asked for credit and got none (before the allocation, `repay_and_apply`'s "
                           "staging of a non-positive net worth, which leaves an applicant no limit)"),

@@ -78,7 +78,7 @@ def test_repay_and_apply_writes_every_row_in_every_chunk(monkeypatch):
     factor = np.linspace(0.0, 1.0, N_S)
     limits = []
     for passive in (False, True):  # each run on the state the one before left
-        params = cr.RepayParams(cash_buffer_months=0.5, leverage_review_share=0.46,
+        params = cr.RepayParams(cash_buffer_months=0.5, leverage_review_share=0.46, leverage_reduction_share=0.23,
                                 review_month=5, loan_maturity=36.0, pd_rollover_max=0.25, passive=passive,
                                 max_debt_to_assets=0.6, collateral_haircut_capital=0.2, pledge_haircut=0.5,
                                 receivables_pledge=0.1, ip_pledge=0.05, unsecured_sme=0.1, unsecured_large=0.3,

@@ -188,6 +188,8 @@ def score_order(applicants, pd):
 REPAY_FIELDS: dict[str, tuple[type, str]] = {
     "cash_buffer_months": (float, "cash a firm keeps, months of revenue"),
     "leverage_review_share": (float, "share of the gap to its target debt a firm borrows at its yearly review"),
+    "leverage_reduction_share": (float, "share of its debt above target a firm pays down at its yearly review, "
+                                        "from deposits beyond its needs and cash buffer"),
     "review_month": (int, "this month's number modulo 12: the firms whose firm_id modulo 12 equals it review "
                           "their credit line"),
     "loan_maturity": (float, "months over which a loan amortises (1/maturity repaid a month)"),
@@ -211,7 +213,8 @@ def repay_params(behaviour, banking, policy, month: int, review_share: float) ->
     settings, the month's number and the share of the leverage gap borrowed at a review."""
     values = dict(
         cash_buffer_months=behaviour.cash_buffer_months,
-        leverage_review_share=review_share, review_month=month % 12, loan_maturity=behaviour.loan_maturity,
+        leverage_review_share=review_share, leverage_reduction_share=review_share * behaviour.leverage_reduction,
+        review_month=month % 12, loan_maturity=behaviour.loan_maturity,
         pd_rollover_max=banking.pd_rollover_max, passive=banking.market == "passive",
         max_debt_to_assets=behaviour.max_debt_to_assets, collateral_haircut_capital=banking.collateral_haircut_capital,
         pledge_haircut=policy.pledge_haircut, receivables_pledge=policy.receivables_pledge,
@@ -230,8 +233,11 @@ def repay_and_apply(firms, banks, scratch, sectors, prices, factor, params):
     equals its firm_id modulo 12, so `review_month` is the month's number modulo 12); amortisation
     (each loan repays 1/loan_maturity a month from deposits); net worth; renewal of the instalment by
     the own bank (relationship lending) unless the firm is insolvent or its default risk exceeds
-    `pd_rollover_max`, which leaves the bank's risk-weighted assets as they were; then the firm's
-    request (need plus the instalment not renewed) and its borrowing limit (collateral plus
+    `pd_rollover_max`, which leaves the bank's risk-weighted assets as they were; at its review a
+    firm so renewed whose debt is above its target pays down `leverage_reduction_share` of the excess
+    besides, at most its deposits beyond its needs and cash buffer (partial adjustment in both
+    directions: `repaid` holds it with the instalment, the guaranteed part falls pro rata); then the
+    firm's request (need plus the instalment not renewed) and its borrowing limit (collateral plus
     unsecured credit; nothing without positive net worth). Each bank's book changes by the sum of
     its firms' repayments and renewals (summed in fixed chunks of rows).
 
@@ -279,6 +285,7 @@ def repay_and_apply(firms, banks, scratch, sectors, prices, factor, params):
     buffer_months = params.cash_buffer_months
     lev_target = firms.leverage_target
     lev_speed = params.leverage_review_share
+    lev_down = params.leverage_reduction_share
     review_month = params.review_month
     maturity = params.loan_maturity
     pd_roll = params.pd_rollover_max
@@ -319,12 +326,12 @@ def repay_and_apply(firms, banks, scratch, sectors, prices, factor, params):
             lg = lag[s] if lag[s] > 1 else 1
             spend = (pipeline_cost[i] / lg + plan_expansion[i] * factor[s] * cap_per_capacity[s] / lg
                      + plan_upgrade[i] * (1 - subsidy[s]))
-            need = spend + buffer_months * revenue[i] - cash_i
-            if need < 0.0:
-                need = 0.0
+            short = spend + buffer_months * revenue[i] - cash_i  # negative: deposits beyond needs
+            need = short if short > 0.0 else 0.0
             # firms keep their leverage: they borrow part of the gap to their target debt-to-assets
             gap = lev_target[i] * (cash_i + capital_i + other_i) - loans_i - liab_i
-            if gap > 0.0 and firm_id[i] % 12 == review_month:
+            review = firm_id[i] % 12 == review_month
+            if gap > 0.0 and review:
                 need += lev_speed * gap
             due = 0.0
             g_i = guaranteed[i]
@@ -332,20 +339,31 @@ def repay_and_apply(firms, banks, scratch, sectors, prices, factor, params):
                 due = loans_i / maturity
                 loans_i -= due
                 g_i -= g_i / maturity
-                guaranteed[i] = g_i
                 cash_i -= due
                 d[b] -= w * due
-            g_sum += w * g_i
             nw = cash_i + capital_i + other_i - loans_i - liab_i  # (stored by the investment step)
             rol = 0.0
+            down = 0.0  # debt paid down toward the target at the review, beyond the instalment
             if due > 0 and nw > 0 and pd[i] <= pd_roll:
                 loans_i += due
                 cash_i += due
                 d[b] += w * due
                 rol = due
+                if review and gap < 0.0 and short < 0.0:
+                    down = lev_down * -gap
+                    if down > -short:
+                        down = -short
+                    if down > loans_i:
+                        down = loans_i
+                    g_i -= g_i * (down / loans_i)
+                    loans_i -= down
+                    cash_i -= down
+                    d[b] -= w * down
+            guaranteed[i] = g_i
+            g_sum += w * g_i
             loans[i] = loans_i
             cash[i] = cash_i
-            repaid[i] = due
+            repaid[i] = due + down
             rolled[i] = rol
             req = need + (due - rol)
             if req > 0:

@@ -42,14 +42,17 @@ class ReferenceCreditMarket:
         m.scratch.rolled[:] = 0.0
         firms = m.live_firms()
         change = [0.0] * len(banks)  # each bank's book changes by its firms' repayments and renewals
+        due_of = np.zeros(F.n_rows)  # the instalments (`repaid` adds what is paid down at a review)
         for f in firms:
             due = f.repay(float(b.loan_maturity))
             m.scratch.repaid[f.row] = due
+            due_of[f.row] = due
             lenders = bk.lenders(f)  # each lender is repaid, and renews, its share of the instalment
             for bank, share in lenders:
                 change[bank.row] -= share * (W[f.sector] * due)
             f.update_net_worth()
-            # relationship lending: the own banks renew the instalment of sound firms
+            # relationship lending: the own banks renew the instalment of sound firms; a firm so renewed
+            # whose debt is above its target at its review pays part of the excess down (`funding_need`)
             if due <= 0 or f.net_worth <= 0 or f.pd > c.pd_rollover_max:
                 continue
             f.loans = f.loans + due
@@ -57,11 +60,19 @@ class ReferenceCreditMarket:
             for bank, share in lenders:
                 change[bank.row] += share * (W[f.sector] * due)
             m.scratch.rolled[f.row] = due
+            if f.pay_down > 0.0:
+                down = min(f.pay_down, f.loans)
+                f.guaranteed = f.guaranteed - f.guaranteed * (down / f.loans)
+                f.loans = f.loans - down
+                f.cash = f.cash - down
+                for bank, share in lenders:
+                    change[bank.row] -= share * (W[f.sector] * down)
+                m.scratch.repaid[f.row] = due + down
         for bank in banks:
             bank.lend(change[bank.row])
         applicants = []
         for f in firms:
-            request = f.need + (m.scratch.repaid[f.row] - m.scratch.rolled[f.row])
+            request = f.need + (due_of[f.row] - m.scratch.rolled[f.row])
             self._request[f.row] = request
             assets = f.cash + f.capital + f.other_assets
             if c.market == "passive":

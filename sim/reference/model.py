@@ -292,12 +292,17 @@ class ReferenceEconomy(IndustrialEconomy):
                 + f.plan_expansion * factor[s] * cap_per_capacity[s] / lag
                 + f.plan_upgrade * (1 - p.upgrade_subsidy[s])
             )
-            f.need = max(spend + b.cash_buffer_months * f.revenue - f.cash, 0.0)
+            short = spend + b.cash_buffer_months * f.revenue - f.cash
+            f.need = max(short, 0.0)
             # firms keep their leverage: at their yearly credit-line review (the month whose number
-            # modulo 12 is their firm_id's) they borrow part of the gap to the target debt-to-assets
+            # modulo 12 is their firm_id's) they borrow part of the gap to the target debt-to-assets,
+            # or, above it, pay part of the excess down from deposits beyond their needs
             gap = f.leverage_target * (f.cash + f.capital + f.other_assets) - f.loans - f.other_liab
-            if gap > 0.0 and f.firm_id % 12 == self.t % 12:
+            review = f.firm_id % 12 == self.t % 12
+            if gap > 0.0 and review:
                 f.need += needs.repay.leverage_review_share * gap
+            f.pay_down = (min(needs.repay.leverage_reduction_share * -gap, -short)
+                          if review and gap < 0.0 and short < 0.0 else 0.0)
 
     # -- 8. investment ----------------------------------------------------------------------
     def execute_investment(self, factor, prices, u_imit) -> float:

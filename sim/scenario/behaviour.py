@@ -171,6 +171,16 @@ class Behaviour(Strict):
                                       "month would close in a year.", "1/month",
                                       "calibrated (sim check-facts): debt-to-assets near 56.6% (NBS 2019)", ge=0,
                                       le=1)
+    leverage_reduction: float = meta(0.5, "Speed at which a firm whose debt is above its target pays it down, "
+                                     "relative to leverage_adjustment: at its yearly review a firm whose instalment "
+                                     "is renewed pays down this multiple of the share it would borrow of a gap below "
+                                     "its target, out of deposits beyond its needs and cash buffer. 0: debt above "
+                                     "target is amortised and renewed in full, so leverage only ratchets up (the rule "
+                                     "until 2026-12).", "-",
+                                     "partial adjustment from above: Flannery and Rangan (JFE 2006), about a third of "
+                                     "the gap a year; fastest for firms above target with a financial surplus "
+                                     "(Byoun, JF 2008); 0.5 calibrated (sim check-facts): at 1 credit turns weakly "
+                                     "counter-cyclical", ge=0, le=1)
     recovery_rate: float = meta(0.15, "Share of a closed firm's fixed capital recovered when it is sold.",
                                 "share", "calibrated (plant sold piecemeal): with other_assets_recovery and "
                                 "court_cost, banks recover ~35% of their claims on liquidated estates (baseline, "
