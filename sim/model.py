@@ -49,7 +49,6 @@ class IndustrialEconomy(mesa.Model):
 
     engine = "numba"
     banking_class = BankingSystem
-    capacity_rules_class = capacity.CapacityRules
 
     def __init__(self, scenario: Scenario, seed: int | None = None):
         seed = scenario.run.seed if seed is None else int(seed)
@@ -68,9 +67,12 @@ class IndustrialEconomy(mesa.Model):
         self.totals = SectorTotals(N_S)  # live firms, capacity and pipeline by sector
         self._setup_firms(SimpleNamespace(**cal))
         # the capacity rules' state and hooks (phases.capacity): the set-up's replacement pool and
-        # physical capacity per yuan are theirs
-        self.capacity_rules = self.capacity_rules_class(self, vars(self).pop("quota_pool"),
-                                                        vars(self).pop("phys_per_yuan"))
+        # physical capacity per yuan are theirs; they act on the firms through the model's methods
+        hooks = capacity.FirmHooks(self.sector_capacity, self.sector_pipeline, self.halt_projects, self.scale_pipeline,
+                                   self.backward_candidates, self.forced_closures)
+        rules_share = np.array([scenario.sectors[s].rules_share for s in setup.SECTORS], dtype=float)
+        self.capacity_rules = capacity.CapacityRules(rules_share, vars(self).pop("quota_pool"),
+                                                     vars(self).pop("phys_per_yuan"), self.lag, self.dep_month, hooks)
         n = self.firms.n_rows
         self.scratch = Scratch(n)  # per-row scratch of the credit step (reused every month)
         self._income = np.zeros((N_S, acc.N_INCOME))
@@ -271,7 +273,7 @@ class IndustrialEconomy(mesa.Model):
         u_review = self._draws["upgrade"].draw()
         prices = inv.InvestmentPrices(capital_per_capacity=cap_per_capacity, subsidy=p.upgrade_subsidy)
         self.plan_investment(u_review, va_cost, energy_cost, prices)
-        factor = self.capacity_rules.expansion_factor(self._requested * W)  # bans, ratios, caps
+        factor = self.capacity_rules.expansion_factor(self._requested * W, p)  # bans, ratios, caps
         review = credit.leverage_review_share(b.leverage_adjustment)
         needs = credit.CreditNeeds(factor, prices, cr.repay_params(b, self.sc.banking, p, t, review))
         lent = self.credit_market(needs)
@@ -294,13 +296,13 @@ class IndustrialEconomy(mesa.Model):
         n_ref = self.n_alloc if b.min_share_reference == "2019" else self.firms_by_sector()
         min_share = b.min_relative_share / np.maximum(n_ref, 1)  # of the sector's output
         deposits, loan_gap = self.exits(min_share)
-        if self.capacity_rules.forced_exit():  # the sums from the exit pass no longer hold
+        if self.capacity_rules.forced_exit(self.firms, p, W):  # the sums from the exit pass no longer hold
             deposits, loan_gap = None, None
         ext = self._exits * W[:, None]
         cash4 = self._check_cash("9 exit", cash3, float(ext[:, xe.X_CASH].sum()), after=deposits)
         self.sfc_error = max(self.sfc_error, self.banking.check("9 exit", self._loan_scale(), gap=loan_gap))
         retired = ext[:, xe.X_RETIRED] + ivt[:, inv.V_RETIRED_DEP]
-        self.capacity_rules.after_exits(retired)  # the replacement pool gains the covered part's retirements
+        self.capacity_rules.after_exits(retired, p, b.replacement_quota_life)  # the pool gains the retirements
 
         # 10. entry
         entries, entry_cap, entry_cash = self._entry(demand)
@@ -414,6 +416,18 @@ class IndustrialEconomy(mesa.Model):
         firms.forced_closures(self.firms, self.banking, sector_tables(self), self.totals,
                               xe.exit_params(self.b, self.closed), self.policy.exit_compensation, order, frac,
                               self._exits)
+
+    # the capacity rules' hooks on the firms (phases.capacity.FirmHooks)
+    def halt_projects(self, sectors: np.ndarray) -> None:
+        self.totals.invalidate()
+        capacity.halt_projects(self.firms, sectors)
+
+    def scale_pipeline(self, scale: np.ndarray) -> None:
+        self.totals.invalidate()
+        capacity.scale_pipeline(self.firms, scale)
+
+    def backward_candidates(self, s: int) -> np.ndarray:
+        return capacity.backward_rows(self.firms, s, self.policy, self.frontier_a)
 
     # entry
     def free_rows(self, total: int) -> np.ndarray:

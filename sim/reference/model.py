@@ -24,7 +24,6 @@ from ..model import N_S, IndustrialEconomy
 from ..state import EXIT_BANKRUPTCY, EXIT_FORCED
 from .agents import Estate, FirmAgent
 from .banking import ReferenceBanking
-from .capacity import ReferenceCapacityRules
 from .credit import ReferenceCreditMarket
 from .tables import EXIT_COLUMNS, INCOME_COLUMNS, INCOME_SUMMED, INVEST_COLUMNS, new_tables, to_array
 
@@ -35,7 +34,6 @@ class ReferenceEconomy(IndustrialEconomy):
 
     engine = "reference"
     banking_class = ReferenceBanking
-    capacity_rules_class = ReferenceCapacityRules  # halted and scaled projects, backward candidates
 
     # -- agents -----------------------------------------------------------------------------
     def _setup_firms(self, cal) -> None:
@@ -83,6 +81,17 @@ class ReferenceEconomy(IndustrialEconomy):
         for f in self.live_firms():
             n[f.sector] += 1
         return n
+
+    def halt_projects(self, sectors: np.ndarray) -> None:
+        for f in self.live_firms():
+            if sectors[f.sector]:
+                f.pipeline = 0.0
+                f.pipeline_cost = 0.0
+
+    def scale_pipeline(self, scale: np.ndarray) -> None:
+        for f in self.live_firms():
+            f.pipeline = f.pipeline * scale[f.sector]
+            f.pipeline_cost = f.pipeline_cost * scale[f.sector]
 
     def _cash_total(self) -> float:
         total = 0.0
@@ -376,6 +385,21 @@ class ReferenceEconomy(IndustrialEconomy):
         self._sync_agents()
         bk.drop_dead_parts()
         return self._cash_total(), bk.loan_gap()
+
+    def backward_candidates(self, s: int) -> np.ndarray:
+        p = self.policy
+        return np.array(
+            [
+                f.row
+                for f in self.live_firms()
+                if f.sector == s
+                and (
+                    f.energy_intensity >= p.backward_energy_intensity[s]
+                    or f.productivity <= p.backward_productivity[s] * self.frontier_a[s]
+                )
+            ],
+            dtype=np.int64,
+        )
 
     # -- 10. entry --------------------------------------------------------------------------
     def free_rows(self, total: int) -> np.ndarray:
