@@ -30,7 +30,7 @@ from .phases.accounts import MonthTables, OpenFiscal
 from .phases.setup import N_S
 from .phases.totals import SectorTotals
 from .records import Recorder
-from .regulators import REGULATORS, PolicySchedule, PolicyState, retired_per_unit_built
+from .regulators import REGULATORS, PolicySchedule, PolicyState
 from .rng import DrawPool, RowDraws, Streams
 from .scenario.schema import Scenario
 from .state import Scratch, sector_tables
@@ -43,7 +43,9 @@ class IndustrialEconomy(mesa.Model):
     sectors' state); the phases are plain functions by mechanism in sim/phases (set-up, firm-level
     kernels, credit, capacity rules, entry, accounts), each given the state it reads and writes.
     Their order lives here, in `step`. The methods under "the phases" pass each phase its state;
-    the Mesa reference (sim/reference) overrides them with per-agent Python."""
+    the Mesa reference (sim/reference) overrides them with per-agent Python. The capacity rules'
+    state and hooks are one object, `capacity_rules` (phases.capacity.CapacityRules), which the
+    step and the industry regulator call."""
 
     engine = "numba"
     banking_class = BankingSystem
@@ -54,7 +56,6 @@ class IndustrialEconomy(mesa.Model):
         keep_freed_memory()
         self.sc = scenario
         self.closed = scenario.economy.closure == "closed"  # the whole economy's accounts (sim.economy)
-        self._covered: capacity.CoveredCapacity | None = None  # the part the capacity rules cover (first use)
         self.export_share0 = export_shares(scenario.economy)  # of final demand in 2019 (the open closure's exports)
         self.run_seed = seed
         self.streams = Streams(seed)
@@ -65,6 +66,13 @@ class IndustrialEconomy(mesa.Model):
         vars(self).update(cal)  # the sectors' calibration and state at the start (phases.setup)
         self.totals = SectorTotals(N_S)  # live firms, capacity and pipeline by sector
         self._setup_firms(SimpleNamespace(**cal))
+        # the capacity rules' state and hooks (phases.capacity): the set-up's replacement pool and
+        # physical capacity per yuan are theirs; they act on the firms through the model's methods
+        hooks = capacity.FirmHooks(self.sector_capacity, self.sector_pipeline, self.halt_projects, self.scale_pipeline,
+                                   self.backward_candidates, self.forced_closures)
+        rules_share = np.array([scenario.sectors[s].rules_share for s in setup.SECTORS], dtype=float)
+        self.capacity_rules = capacity.CapacityRules(rules_share, vars(self).pop("quota_pool"),
+                                                     vars(self).pop("phys_per_yuan"), self.lag, self.dep_month, hooks)
         n = self.firms.n_rows
         self.scratch = Scratch(n)  # per-row scratch of the credit step (reused every month)
         self._income = np.zeros((N_S, acc.N_INCOME))
@@ -265,7 +273,7 @@ class IndustrialEconomy(mesa.Model):
         u_review = self._draws["upgrade"].draw()
         prices = inv.InvestmentPrices(capital_per_capacity=cap_per_capacity, subsidy=p.upgrade_subsidy)
         self.plan_investment(u_review, va_cost, energy_cost, prices)
-        factor = self._capacity_rules(self._requested * W)
+        factor = self.capacity_rules.expansion_factor(self._requested * W, p)  # bans, ratios, caps
         review = credit.leverage_review_share(b.leverage_adjustment)
         needs = credit.CreditNeeds(factor, prices, cr.repay_params(b, self.sc.banking, p, t, review))
         lent = self.credit_market(needs)
@@ -278,7 +286,7 @@ class IndustrialEconomy(mesa.Model):
         cash3 = self.execute_investment(factor, prices, u_imit)  # also updates net worth
         ivt = self._invest * W[:, None]
         self._check_cash("8 investment", cash2, float(ivt[:, inv.V_CASH].sum()), after=cash3)
-        self._covered_after_investment(ivt)  # projects started use up replacement quota at the rule's ratio
+        self.capacity_rules.after_investment(ivt[:, inv.V_GRANTED], ivt[:, inv.V_RETIRED_DEP])  # quota used
         fs = self.frontier_shocks[t]
         sig = b.frontier_volatility
         self.frontier_a *= np.exp(self.frontier_growth / 12.0 + sig * fs[0] - 0.5 * sig**2)
@@ -288,13 +296,13 @@ class IndustrialEconomy(mesa.Model):
         n_ref = self.n_alloc if b.min_share_reference == "2019" else self.firms_by_sector()
         min_share = b.min_relative_share / np.maximum(n_ref, 1)  # of the sector's output
         deposits, loan_gap = self.exits(min_share)
-        if self._forced_exit():  # the sums from the exit pass no longer hold
+        if self.capacity_rules.forced_exit(self.firms, p, W):  # the sums from the exit pass no longer hold
             deposits, loan_gap = None, None
         ext = self._exits * W[:, None]
         cash4 = self._check_cash("9 exit", cash3, float(ext[:, xe.X_CASH].sum()), after=deposits)
         self.sfc_error = max(self.sfc_error, self.banking.check("9 exit", self._loan_scale(), gap=loan_gap))
         retired = ext[:, xe.X_RETIRED] + ivt[:, inv.V_RETIRED_DEP]
-        self._replacement_pool_after_exits(retired)
+        self.capacity_rules.after_exits(retired, p, b.replacement_quota_life)  # the pool gains the retirements
 
         # 10. entry
         entries, entry_cap, entry_cash = self._entry(demand)
@@ -409,7 +417,7 @@ class IndustrialEconomy(mesa.Model):
                               xe.exit_params(self.b, self.closed), self.policy.exit_compensation, order, frac,
                               self._exits)
 
-    # capacity rules (the regulators call halt_projects and enforce_caps when a rule starts)
+    # the capacity rules' hooks on the firms (phases.capacity.FirmHooks)
     def halt_projects(self, sectors: np.ndarray) -> None:
         self.totals.invalidate()
         capacity.halt_projects(self.firms, sectors)
@@ -417,80 +425,6 @@ class IndustrialEconomy(mesa.Model):
     def scale_pipeline(self, scale: np.ndarray) -> None:
         self.totals.invalidate()
         capacity.scale_pipeline(self.firms, scale)
-
-    def enforce_caps(self, cap_phys: np.ndarray) -> None:
-        """Scale down capacity under construction where the part the rules cover would go over its cap
-        (the rest of the pipeline is not cut)."""
-        pipe_c, in_lag_c, pipe = self._capacity_coming()
-        c = self._covered
-        scale = capacity.pipeline_scale_under_cap(c.cap_limit(cap_phys), in_lag_c, pipe_c, pipe)
-        if np.any(scale < 1.0):
-            self.scale_pipeline(scale)
-            c.cut_pipeline(np.where(scale < 1.0, pipe - pipe * scale, 0.0), pipe * scale)
-
-    def _capacity_rules(self, requested: np.ndarray) -> np.ndarray:
-        """Share of requested expansion each sector may build (phases.capacity.expansion_allowed):
-        the rules hold the part `sectors.<s>.rules_share` of the request, the rest is free."""
-        pipe_c, in_lag_c, _ = self._capacity_coming()
-        p, c = self.policy, self._covered
-        allowed = capacity.expansion_allowed(requested, p, self.quota_pool, c.cap_limit(p.capacity_cap), in_lag_c,
-                                             pipe_c, c.share)
-        # replacement quota is used by the covered part of what is granted
-        self._rule_ratio = np.where(c.full, allowed.ratio, allowed.ratio * allowed.covered)
-        c.granted_share = allowed.covered
-        self._cap_limit = c.cap_for_entrants(allowed.cap_limit)  # entrants carry the sector's mix
-        return allowed.factor
-
-    def _capacity_coming(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The part the capacity rules cover of the capacity under construction and of the capacity
-        still operating when it comes on stream, and the whole capacity under construction, by sector."""
-        covered, covered_pipe, _, pipe = self._covered_parts()
-        return covered_pipe, capacity.capacity_in_lag(covered, self.dep_month, self.lag), pipe
-
-    def _covered_parts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """The capacity and pipeline the rules cover and the sector's (phases.capacity.CoveredCapacity),
-        accounted now. Made at the first call, once the firms (the Mesa reference's agents too) exist."""
-        cap, pipe = self.sector_capacity(), self.sector_pipeline()
-        if self._covered is None:
-            share = np.array([self.sc.sectors[s].rules_share for s in setup.SECTORS], dtype=float)
-            self._covered = capacity.CoveredCapacity(share, self.phys_per_yuan, cap, pipe)
-        else:
-            self._covered.sync(cap, pipe)
-        return self._covered.parts()
-
-    def _covered_after_investment(self, ivt: np.ndarray) -> None:
-        """Step 8's flows of the covered part (CoveredCapacity.after_investment); projects started use
-        up replacement quota."""
-        granted = ivt[:, inv.V_GRANTED]
-        self.quota_pool = np.maximum(self.quota_pool - self._rule_ratio * granted, 0.0)
-        self._covered.after_investment(granted, self.lag, self.sector_capacity(), self.sector_pipeline(),
-                                       ivt[:, inv.V_RETIRED_DEP])
-
-    def _replacement_pool_after_exits(self, retired: np.ndarray) -> None:
-        """The replacement pool after step 9 (`retired`: the sectors' capacity retired by depreciation
-        and exits): under a ban or a replacement ratio it gains the covered part's retirements and its
-        quota lapses over behaviour.replacement_quota_life months. Also sets phys_per_yuan, the
-        covered part's physical capacity a year per yuan a month of the sector's capacity
-        (capacity_physical)."""
-        p, c = self.policy, self._covered
-        cap = self.sector_capacity()
-        gone = c.retired_since(cap, self.sector_pipeline())  # exits carry the sector's mix
-        rule = retired_per_unit_built(p.replacement_ratio, p.ban_new_capacity) > 0
-        life = self.b.replacement_quota_life
-        self.quota_pool = np.where(rule, self.quota_pool * (1 - 1 / life) + np.where(c.full, retired, gone), 0.0)
-        self.phys_per_yuan = c.phys_per_yuan(cap)
-
-    def _forced_exit(self) -> bool:
-        """Forced closure of backward capacity by quota; returns whether any firm was closed."""
-        p = self.policy
-        if not np.any(p.forced_exit_quota > 0):
-            return False
-        ref = p.quota_reference if p.quota_reference is not None else self.sector_capacity()
-        chosen = capacity.closure_order(self.firms, p, ref, self.weight, self.backward_candidates)
-        if chosen is None:
-            return False
-        self.forced_closures(*chosen)
-        return True
 
     def backward_candidates(self, s: int) -> np.ndarray:
         return capacity.backward_rows(self.firms, s, self.policy, self.frontier_a)
@@ -541,7 +475,7 @@ class IndustrialEconomy(mesa.Model):
             energy_share=self.energy_share,
             inputs=np.array([self.io[:, s] @ base for s in range(N_S)]),  # input cost per unit of output
             materials=self.materials, wedge_level=self.wedge_level, markup0=self.markup0, vat_blend=self.vat_blend,
-            demand_per_firm=demand / self.weight, room=np.maximum(self._cap_limit - cap_now, 0.0) / self.weight,
+            demand_per_firm=demand / self.weight, room=self.capacity_rules.entry_room(cap_now) / self.weight,
             cap_output=self.cap_output)
         new = entry.new_firms(self.firms, self.banking, rows, counts, draws, sec, self.rules(),
                               self.investment_price(), self.next_firm_id)
@@ -576,8 +510,8 @@ class IndustrialEconomy(mesa.Model):
         """Step 11: the month's records (phases.accounts), then the state carried to next month."""
         p, rec = self.policy, self.rec
         agg = self.firm_aggregates()
-        accounts.record_sectors(rec, t, month, self.weight, self.phys_per_yuan, self.input_fill, self.price_index,
-                                ptax / self.ptax0, self.frontier_a)
+        accounts.record_sectors(rec, t, month, self.weight, self.capacity_rules.phys_per_yuan, self.input_fill,
+                                self.price_index, ptax / self.ptax0, self.frontier_a)
         accounts.record_distress(rec, t, month, self.firms, self.weight, self._cls_loans, self._cls_interest)
         accounts.record_banks(rec, t, month.exits, self.banking, agg, self._credit.fees, self.sfc_error)
         accounts.record_inclusive(rec, t, p, self.banking, agg["credit_guaranteed"])

@@ -133,9 +133,9 @@ class IndustryRegulator(Regulator):
                                              state.previous.get("ban_new_capacity", np.zeros_like(rule)))
         new_rule = (rule > 0) & (rule_before <= 0)
         if new_rule.any():
-            self.model.halt_projects(new_rule)
+            self.model.capacity_rules.halt_projects(new_rule)
         if np.any(state.values["capacity_cap"] > 0):
-            self.model.enforce_caps(state.values["capacity_cap"])
+            self.model.capacity_rules.enforce_caps(state.values["capacity_cap"])
 
 
 class MonetaryRegulator(Regulator):

@@ -105,6 +105,28 @@ def test_reference_matches_engine_step_by_step(tmp_path, case):
         )
 
 
+def test_reference_follows_rules_that_start_during_the_run():
+    """A ban that starts during the run halts the sector's projects and a cap that binds at once scales
+    capacity under construction down: the capacity rules do both through the model's hooks, which the
+    reference overrides over its agents, and both engines agree step by step."""
+    rules = {"schedule.2019-03.capacity_cap.steel": 1.0, "schedule.2019-03.ban_new_capacity.chemicals": True}
+    sc = sim.load_scenario(SCENARIOS / "baseline.toml", firms=300, months=5, seed=4, **rules)
+    done = []
+
+    def spy(m):
+        cr = m.capacity_rules
+        for name in ("halt_projects", "scale_pipeline"):
+            hook = getattr(cr.hooks, name)
+            assert hook.__func__ is getattr(type(m), name)  # the engine's own (the reference's overrides)
+            cr.hooks = cr.hooks._replace(**{name: lambda x, _h=hook, _n=name: (done.append((m.engine, _n)), _h(x))})
+
+    fast, ref = _lockstep(sc, sc.run.months, prepare=spy)
+    for engine in ("numba", "reference"):
+        assert (engine, "halt_projects") in done and (engine, "scale_pipeline") in done
+    steel = fast.firms.alive & (fast.firms.sector == 0)
+    np.testing.assert_allclose(ref.firms.pipeline[steel], fast.firms.pipeline[steel], rtol=RTOL)
+
+
 def test_run_with_reference_engine(tmp_path):
     p = write_scenario(tmp_path, 'name = "small"\n')
     ds = sim.run(p, seed=2, firms=300, months=3, engine="reference")

@@ -213,7 +213,7 @@ def test_forced_closure_can_target_zombies_first(tmp_path, zombies_first):
     target = m.policy.forced_exit_quota[s] * m.policy.quota_reference[s] / 12.0 / m.weight[s]
     assert sum(F.capacity[i] for i in rows) < target
     F.age[rows], F.weak_months[rows] = 200, 30
-    assert m._forced_exit()
+    assert m.capacity_rules.forced_exit(F, m.policy, m.weight)
     closed = [not F.alive[i] and F.exit_reason[i] == EXIT_FORCED for i in rows]
     assert closed == [zombies_first] * 2
     assert any(not F.alive[i] and F.exit_reason[i] == EXIT_FORCED for i in backward)

@@ -1,9 +1,11 @@
-"""Capacity rules (MODEL.md steps 7-9), as plain functions of the sector sums and the policy in
-force: bans and replacement ratios through the replacement pool, caps on capacity, halted projects,
-and the choice of backward capacity to close by quota."""
+"""Capacity rules (MODEL.md steps 1 and 7-10): bans and replacement ratios through the replacement
+pool, caps on capacity, halted projects, and the choice of backward capacity to close by quota.
+`CapacityRules` holds their state and the hooks the step calls; the rest are plain functions of the
+sector sums and the policy in force."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
@@ -93,6 +95,132 @@ class CoveredCapacity:
         """The covered part's physical capacity a year per yuan a month of the sector's capacity."""
         on = ~self.full & (self.share > 0) & (cap > 0)
         return np.where(on, self.phys0 * self.capacity / np.where(on, self.share * cap, 1.0), self.phys0)
+
+
+class FirmHooks(NamedTuple):
+    """What the capacity rules read of the firms and do to them: the model's methods of the same
+    names, which the Mesa reference overrides over its agents."""
+
+    sector_capacity: Callable[[], np.ndarray]  # capacity by sector, economy-wide yuan a month
+    sector_pipeline: Callable[[], np.ndarray]  # capacity under construction by sector, the same
+    halt_projects: Callable[[np.ndarray], None]  # stop the projects of the sectors flagged
+    scale_pipeline: Callable[[np.ndarray], None]  # scale capacity under construction by sector
+    backward_candidates: Callable[[int], np.ndarray]  # rows of a sector that count as backward
+    forced_closures: Callable[[np.ndarray, np.ndarray], None]  # close rows (the fraction of each)
+
+
+class CapacityRules:
+    """The capacity rules' state and the hooks the step calls (docs/model.md, "Capacity rules"); the
+    model holds one, `IndustrialEconomy.capacity_rules`. The state: the replacement quota pool, the
+    covered part of each sector (`CoveredCapacity`, made at first use, once the firms exist), the
+    quota used per unit granted and the cap entrants must fit under this month, and `phys_per_yuan`
+    (the covered part's physical capacity a year per yuan a month of the sector's capacity, which the
+    records' capacity_physical use). The hooks, in step order:
+
+    - `halt_projects(sectors)`, `enforce_caps(cap_phys)`: step 1, the industry regulator, when a ban or
+      replacement ratio starts and every month while a cap is in force;
+    - `expansion_factor(requested, policy)`: step 7, the share of the requested expansion each sector
+      may build;
+    - `after_investment(granted, retired_dep)`: step 8, projects started use up quota;
+    - `forced_exit(firms, policy, weight)`: step 9, forced closure of backward capacity by quota;
+    - `after_exits(retired, policy, quota_life)`: step 9, the pool gains the covered part's retirements;
+    - `entry_room(cap_now)`: step 10, the capacity entrants may add under a cap.
+
+    `share` is `sectors.<s>.rules_share`, `lag` and `dep_month` the sectors' build lag (months) and
+    monthly depreciation; the firms are read and acted on through `hooks` (`FirmHooks`)."""
+
+    def __init__(self, share: np.ndarray, quota_pool: np.ndarray, phys_per_yuan: np.ndarray, lag: np.ndarray,
+                 dep_month: np.ndarray, hooks: FirmHooks):
+        self.share, self.lag, self.dep_month, self.hooks = share, lag, dep_month, hooks
+        self.quota_pool = quota_pool  # retired capacity that allows building under a ban or ratio, by sector
+        self.phys_per_yuan = phys_per_yuan  # 2019's (phases.setup) until the first month's exits
+        self.covered: CoveredCapacity | None = None  # the part the rules cover (first use)
+        self.ratio = np.zeros_like(quota_pool)  # quota used per unit granted this month (expansion_factor)
+        self.cap_limit = np.full_like(quota_pool, np.inf)  # the sector's capacity under the covered part's cap
+
+    def _covered_parts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The capacity and pipeline the rules cover and the sector's (`CoveredCapacity`), accounted
+        now. Made at the first call, once the firms (the Mesa reference's agents too) exist."""
+        cap, pipe = self.hooks.sector_capacity(), self.hooks.sector_pipeline()
+        if self.covered is None:
+            self.covered = CoveredCapacity(self.share, self.phys_per_yuan, cap, pipe)
+        else:
+            self.covered.sync(cap, pipe)
+        return self.covered.parts()
+
+    def _capacity_coming(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The part the rules cover of the capacity under construction and of the capacity still
+        operating when it comes on stream, and the whole capacity under construction, by sector."""
+        covered, covered_pipe, _, pipe = self._covered_parts()
+        return covered_pipe, capacity_in_lag(covered, self.dep_month, self.lag), pipe
+
+    # the hooks, in step order
+    def halt_projects(self, sectors: np.ndarray) -> None:
+        """Stop the capacity under construction in `sectors` (a ban or replacement ratio that starts
+        during the run, Guo Fa [2013] No. 41): the whole sector's, covered or not."""
+        self.hooks.halt_projects(sectors)
+
+    def enforce_caps(self, cap_phys: np.ndarray) -> None:
+        """Scale down capacity under construction where the part the rules cover would go over its cap
+        (the rest of the pipeline is not cut)."""
+        pipe_c, in_lag_c, pipe = self._capacity_coming()
+        c = self.covered
+        scale = pipeline_scale_under_cap(c.cap_limit(cap_phys), in_lag_c, pipe_c, pipe)
+        if np.any(scale < 1.0):
+            self.hooks.scale_pipeline(scale)
+            c.cut_pipeline(np.where(scale < 1.0, pipe - pipe * scale, 0.0), pipe * scale)
+
+    def expansion_factor(self, requested: np.ndarray, policy) -> np.ndarray:
+        """Share of requested expansion (economy-wide) each sector may build (`expansion_allowed`): the
+        rules hold the part `sectors.<s>.rules_share` of the request, the rest is free."""
+        pipe_c, in_lag_c, _ = self._capacity_coming()
+        c = self.covered
+        allowed = expansion_allowed(requested, policy, self.quota_pool, c.cap_limit(policy.capacity_cap), in_lag_c,
+                                    pipe_c, c.share)
+        # replacement quota is used by the covered part of what is granted
+        self.ratio = np.where(c.full, allowed.ratio, allowed.ratio * allowed.covered)
+        c.granted_share = allowed.covered
+        self.cap_limit = c.cap_for_entrants(allowed.cap_limit)  # entrants carry the sector's mix
+        return allowed.factor
+
+    def after_investment(self, granted: np.ndarray, retired_dep: np.ndarray) -> None:
+        """Step 8's flows of the covered part (`CoveredCapacity.after_investment`; `granted` and
+        `retired_dep`, the sectors' projects started and capacity depreciated, economy-wide); projects
+        started use up replacement quota at the rule's ratio."""
+        self.quota_pool = np.maximum(self.quota_pool - self.ratio * granted, 0.0)
+        self.covered.after_investment(granted, self.lag, self.hooks.sector_capacity(), self.hooks.sector_pipeline(),
+                                      retired_dep)
+
+    def forced_exit(self, firms, policy, weight: np.ndarray) -> bool:
+        """Forced closure of backward capacity by quota (`closure_order`, then the hooks'
+        `forced_closures`); returns whether any firm was closed."""
+        p = policy
+        if not np.any(p.forced_exit_quota > 0):
+            return False
+        ref = p.quota_reference if p.quota_reference is not None else self.hooks.sector_capacity()
+        chosen = closure_order(firms, p, ref, weight, self.hooks.backward_candidates)
+        if chosen is None:
+            return False
+        self.hooks.forced_closures(*chosen)
+        return True
+
+    def after_exits(self, retired: np.ndarray, policy, quota_life: float) -> None:
+        """The replacement pool after step 9 (`retired`: the sectors' capacity retired by depreciation
+        and exits): under a ban or a replacement ratio it gains the covered part's retirements and its
+        quota lapses over `quota_life` months (behaviour.replacement_quota_life). Also sets
+        phys_per_yuan."""
+        p, c = policy, self.covered
+        cap = self.hooks.sector_capacity()
+        gone = c.retired_since(cap, self.hooks.sector_pipeline())  # exits carry the sector's mix
+        rule = retired_per_unit_built(p.replacement_ratio, p.ban_new_capacity) > 0
+        self.quota_pool = np.where(rule, self.quota_pool * (1 - 1 / quota_life) + np.where(c.full, retired, gone),
+                                   0.0)
+        self.phys_per_yuan = c.phys_per_yuan(cap)
+
+    def entry_room(self, cap_now: np.ndarray) -> np.ndarray:
+        """The capacity (economy-wide) entrants may add beside `cap_now` under this month's cap (inf:
+        none)."""
+        return np.maximum(self.cap_limit - cap_now, 0.0)
 
 
 def halt_projects(firms, sectors: np.ndarray) -> None:
