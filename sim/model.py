@@ -306,6 +306,7 @@ class IndustrialEconomy(mesa.Model):
 
         # 10. entry
         entries, entry_cap, entry_cash = self._entry(demand)
+        self.capacity_rules.after_entry(entry_cap)  # entrants' capacity uses replacement quota
         self.learn_turnover(ext[:, xe.X_RETIRED], entry_cap)
         self.close_books()  # banks' exposures, firm deposits and loans by bank for the checks, record sums
         self._check_cash("10 entry", cash4, entry_cash, after=bk.firm_deposits)
@@ -475,7 +476,7 @@ class IndustrialEconomy(mesa.Model):
             energy_share=self.energy_share,
             inputs=np.array([self.io[:, s] @ base for s in range(N_S)]),  # input cost per unit of output
             materials=self.materials, wedge_level=self.wedge_level, markup0=self.markup0, vat_blend=self.vat_blend,
-            demand_per_firm=demand / self.weight, room=self.capacity_rules.entry_room(cap_now) / self.weight,
+            demand_per_firm=demand / self.weight, room=self.capacity_rules.entry_room(cap_now, p) / self.weight,
             cap_output=self.cap_output)
         new = entry.new_firms(self.firms, self.banking, rows, counts, draws, sec, self.rules(),
                               self.investment_price(), self.next_firm_id)

@@ -99,3 +99,22 @@ def test_bad_share_names_file_and_key(tmp_path, value):
     with pytest.raises(sim.ScenarioError) as e:
         sim.load_scenario(path)
     assert f"{path}: sectors.nonferrous.rules_share:" in str(e.value)
+
+
+def test_entrants_use_replacement_quota():
+    """New capacity needs retired capacity to replace whoever builds it: entrants may add no more than
+    the replacement pool allows for the covered part of their capacity (the sector's mix), and their
+    capacity draws the pool down. Sector 0: all covered, two retired per unit built; sector 1: a tenth
+    covered, one for one; sector 2: no rule."""
+    cap, pipe = np.full(N, 100.0), np.zeros(N)
+    hooks = capacity.FirmHooks(sector_capacity=lambda: cap, sector_pipeline=lambda: pipe,
+                               halt_projects=None, scale_pipeline=None, backward_candidates=None,
+                               forced_closures=None)
+    rules = capacity.CapacityRules(np.array([1.0, 0.1, 1.0]), np.full(N, 4.0), np.ones(N), np.full(N, 12.0),
+                                   np.full(N, 0.004), hooks)
+    policy = SimpleNamespace(replacement_ratio=np.array([2.0, 1.0, 0.0]), ban_new_capacity=np.zeros(N),
+                             capacity_cap=np.zeros(N))
+    rules.expansion_factor(np.zeros(N), policy)  # this month's rules (no expansion asked for)
+    np.testing.assert_allclose(rules.entry_room(cap, policy), [2.0, 40.0, np.inf])
+    rules.after_entry(np.array([2.0, 10.0, 5.0]))
+    np.testing.assert_allclose(rules.quota_pool, [0.0, 3.0, 4.0])

@@ -124,7 +124,8 @@ class CapacityRules:
     - `after_investment(granted, retired_dep)`: step 8, projects started use up quota;
     - `forced_exit(firms, policy, weight)`: step 9, forced closure of backward capacity by quota;
     - `after_exits(retired, policy, quota_life)`: step 9, the pool gains the covered part's retirements;
-    - `entry_room(cap_now)`: step 10, the capacity entrants may add under a cap.
+    - `entry_room(cap_now, policy)`: step 10, the capacity entrants may add under a cap and within the
+      replacement quota; `after_entry(entered)`: their capacity uses the quota.
 
     `share` is `sectors.<s>.rules_share`, `lag` and `dep_month` the sectors' build lag (months) and
     monthly depreciation; the firms are read and acted on through `hooks` (`FirmHooks`)."""
@@ -137,6 +138,7 @@ class CapacityRules:
         self.covered: CoveredCapacity | None = None  # the part the rules cover (first use)
         self.ratio = np.zeros_like(quota_pool)  # quota used per unit granted this month (expansion_factor)
         self.cap_limit = np.full_like(quota_pool, np.inf)  # the sector's capacity under the covered part's cap
+        self.entrant_ratio = np.zeros_like(quota_pool)  # quota used per unit of entrants' capacity (entry_room)
 
     def _covered_parts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The capacity and pipeline the rules cover and the sector's (`CoveredCapacity`), accounted
@@ -217,10 +219,25 @@ class CapacityRules:
                                    0.0)
         self.phys_per_yuan = c.phys_per_yuan(cap)
 
-    def entry_room(self, cap_now: np.ndarray) -> np.ndarray:
-        """The capacity (economy-wide) entrants may add beside `cap_now` under this month's cap (inf:
-        none)."""
-        return np.maximum(self.cap_limit - cap_now, 0.0)
+    def entry_room(self, cap_now: np.ndarray, policy) -> np.ndarray:
+        """The capacity (economy-wide) entrants may add beside `cap_now`: under this month's cap and,
+        where a ban or a replacement ratio holds, within the replacement quota the covered part of
+        their capacity uses (entrants carry the sector's mix; inf: no limit). New capacity is new
+        capacity whoever builds it: an entrant, too, must find retired capacity to replace (MIIT 2017,
+        2018 replacement rules)."""
+        room = np.maximum(self.cap_limit - cap_now, 0.0)
+        cap, _ = self.covered.at
+        mix = np.where(self.covered.full, 1.0, self.covered.capacity / np.maximum(cap, 1e-300))
+        self.entrant_ratio = retired_per_unit_built(policy.replacement_ratio, policy.ban_new_capacity) * mix
+        with np.errstate(divide="ignore", invalid="ignore"):
+            quota = np.where(self.entrant_ratio > 0, self.quota_pool / np.where(self.entrant_ratio > 0,
+                                                                                 self.entrant_ratio, 1.0), np.inf)
+        return np.minimum(room, quota)
+
+    def after_entry(self, entered: np.ndarray) -> None:
+        """Entrants' capacity (`entered`, economy-wide) uses replacement quota at this month's ratio
+        (`entry_room`)."""
+        self.quota_pool = np.maximum(self.quota_pool - self.entrant_ratio * entered, 0.0)
 
 
 def halt_projects(firms, sectors: np.ndarray) -> None:

@@ -38,7 +38,7 @@ class EntrantSectors(NamedTuple):
     markup0: np.ndarray
     vat_blend: np.ndarray
     demand_per_firm: np.ndarray  # orders per model firm this month
-    room: np.ndarray  # capacity left under a cap, model-firm units (inf: no cap)
+    room: np.ndarray  # capacity left under a cap and within the replacement quota, model-firm units (inf: none)
     cap_output: np.ndarray  # capital per unit of yearly output
 
 
@@ -102,7 +102,7 @@ def new_firms(firms, banking, rows: np.ndarray, counts: np.ndarray, draws: Entra
     wedge = laplace_quantiles(draws.wedge[s_of, j], b.cost_wedge_scale)
     lev_target = leverage_ratio(b, 0.0, draws.leverage[s_of, j])  # private SMEs: no shift
     cap = b.entrant_size * sec.median_capacity[s_of] * np.exp(0.5 * zs)
-    for s in np.flatnonzero((counts > 0) & (p.capacity_cap > 0)):  # entrants, too, stay under a cap
+    for s in np.flatnonzero((counts > 0) & np.isfinite(sec.room)):  # entrants, too, stay under a cap and quota
         sl = slice(start[s], start[s + 1])
         cap[sl] = cap[sl] * min(1.0, sec.room[s] / max(cap[sl].copy().sum(), 1e-12))
     gap = b.entrant_gap_min + (b.entrant_gap_max - b.entrant_gap_min) * us[:, 0]
