@@ -454,7 +454,8 @@ class IndustrialEconomy(mesa.Model):
         draws = entry.draw_entrants(self.streams["entry"], N_S, int(self.entry_max.max()))
         margin = self._income[:, acc.I_PROFIT] / np.maximum(self._income[:, acc.I_REVENUE], 1e-12)
         self.margin_smooth += b.signal_smoothing * (margin - self.margin_smooth)
-        lam = entry.entry_intensity(self.n_alloc, self.entry_rate, self.margin_smooth, self.margin0, b, p)
+        lam = entry.entry_intensity(self.n_alloc, self.entry_rate, self.margin_smooth, self.margin0, b, p,
+                                    self.capacity_rules.share)
         counts = entry.entrant_counts(draws.count, lam, self.entry_max)
         total = int(counts.sum())
         if total == 0:

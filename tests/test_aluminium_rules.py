@@ -118,3 +118,15 @@ def test_entrants_use_replacement_quota():
     np.testing.assert_allclose(rules.entry_room(cap, policy), [2.0, 40.0, np.inf])
     rules.after_entry(np.array([2.0, 10.0, 5.0]))
     np.testing.assert_allclose(rules.quota_pool, [0.0, 3.0, 4.0])
+
+
+def test_a_ban_on_the_covered_part_lets_the_rest_of_the_sector_enter():
+    """A ban on new aluminium capacity stops aluminium, not copper: entry stops where the ban covers
+    the whole sector and goes on where it covers a part (whose capacity then needs quota)."""
+    from sim.phases import entry
+
+    b = SimpleNamespace(entry_profit_response=0.0)
+    p = SimpleNamespace(entry_barrier=np.full(N, 0.5), ban_new_capacity=np.array([1, 1, 0]))
+    lam = entry.entry_intensity(np.full(N, 1200.0), np.full(N, 0.1), np.zeros(N), np.zeros(N), b, p,
+                                np.array([1.0, 0.1, 1.0]))
+    np.testing.assert_allclose(lam, [0.0, 10.0, 10.0])
