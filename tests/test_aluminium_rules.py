@@ -130,3 +130,21 @@ def test_a_ban_on_the_covered_part_lets_the_rest_of_the_sector_enter():
     lam = entry.entry_intensity(np.full(N, 1200.0), np.full(N, 0.1), np.zeros(N), np.zeros(N), b, p,
                                 np.array([1.0, 0.1, 1.0]))
     np.testing.assert_allclose(lam, [0.0, 10.0, 10.0])
+
+
+def test_a_rule_that_starts_during_the_run_halts_the_covered_part_only():
+    """A replacement rule that starts mid-run halts the projects it covers: all of a sector's where it
+    covers the whole sector, only the covered part's where it covers a part (every firm's projects
+    scaled by the share that is not covered)."""
+    cap, pipe = np.full(N, 100.0), np.full(N, 10.0)
+    calls = {}
+    hooks = capacity.FirmHooks(sector_capacity=lambda: cap, sector_pipeline=lambda: pipe,
+                               halt_projects=lambda s: calls.update(halt=s.copy()),
+                               scale_pipeline=lambda f: calls.update(scale=f.copy()),
+                               backward_candidates=None, forced_closures=None)
+    rules = capacity.CapacityRules(np.array([1.0, 0.1, 1.0]), np.zeros(N), np.ones(N), np.full(N, 12.0),
+                                   np.full(N, 0.004), hooks)
+    rules.halt_projects(np.array([True, True, False]))
+    np.testing.assert_array_equal(calls["halt"], [True, False, False])
+    np.testing.assert_allclose(calls["scale"], [1.0, 0.9, 1.0])
+    assert rules.covered.pipeline[1] == 0.0

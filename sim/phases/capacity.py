@@ -158,9 +158,21 @@ class CapacityRules:
 
     # the hooks, in step order
     def halt_projects(self, sectors: np.ndarray) -> None:
-        """Stop the capacity under construction in `sectors` (a ban or replacement ratio that starts
-        during the run, Guo Fa [2013] No. 41): the whole sector's, covered or not."""
-        self.hooks.halt_projects(sectors)
+        """Stop the capacity under construction that a ban or replacement ratio starting during the run
+        covers in `sectors` (Guo Fa [2013] No. 41): the whole sector's where the rules cover all of it;
+        where they cover a part (aluminium of non-ferrous metals), that part's, every firm's pipeline
+        scaled by the share that is not covered."""
+        sectors = np.asarray(sectors, dtype=np.bool_)
+        whole = sectors & (self.share >= 1.0)
+        if whole.any():
+            self.hooks.halt_projects(whole)
+        part = sectors & ~whole
+        if part.any():
+            _, pipe_c, _, pipe = self._covered_parts()
+            with np.errstate(divide="ignore", invalid="ignore"):
+                scale = np.where(part & (pipe > 0), 1.0 - pipe_c / np.where(pipe > 0, pipe, 1.0), 1.0)
+            self.hooks.scale_pipeline(scale)
+            self.covered.cut_pipeline(np.where(part, pipe_c, 0.0), pipe * scale)
 
     def enforce_caps(self, cap_phys: np.ndarray) -> None:
         """Scale down capacity under construction where the part the rules cover would go over its cap
