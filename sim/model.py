@@ -477,7 +477,7 @@ class IndustrialEconomy(mesa.Model):
             energy_share=self.energy_share,
             inputs=np.array([self.io[:, s] @ base for s in range(N_S)]),  # input cost per unit of output
             materials=self.materials, wedge_level=self.wedge_level, markup0=self.markup0, vat_blend=self.vat_blend,
-            demand_per_firm=demand / self.weight, room=self.capacity_rules.entry_room(cap_now, p) / self.weight,
+            demand_per_firm=demand / self.weight, room=self.capacity_rules.entry_room(p) / self.weight,
             cap_output=self.cap_output)
         new = entry.new_firms(self.firms, self.banking, rows, counts, draws, sec, self.rules(),
                               self.investment_price(), self.next_firm_id)

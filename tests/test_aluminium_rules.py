@@ -114,8 +114,7 @@ def test_entrants_use_replacement_quota():
                                    np.full(N, 0.004), hooks)
     policy = SimpleNamespace(replacement_ratio=np.array([2.0, 1.0, 0.0]), ban_new_capacity=np.zeros(N),
                              capacity_cap=np.zeros(N))
-    rules.expansion_factor(np.zeros(N), policy)  # this month's rules (no expansion asked for)
-    np.testing.assert_allclose(rules.entry_room(cap, policy), [2.0, 40.0, np.inf])
+    np.testing.assert_allclose(rules.entry_room(policy), [2.0, 40.0, np.inf])
     rules.after_entry(np.array([2.0, 10.0, 5.0]))
     np.testing.assert_allclose(rules.quota_pool, [0.0, 3.0, 4.0])
 
@@ -148,3 +147,20 @@ def test_a_rule_that_starts_during_the_run_halts_the_covered_part_only():
     np.testing.assert_array_equal(calls["halt"], [True, False, False])
     np.testing.assert_allclose(calls["scale"], [1.0, 0.9, 1.0])
     assert rules.covered.pipeline[1] == 0.0
+
+
+@pytest.mark.parametrize("pipe_now, room", [(10.0, 0.0), (2.0, 7.8 / 0.952)])
+def test_entrants_fit_under_a_cap_beside_the_projects_under_way(pipe_now, room):
+    """Under a cap entrants get the room incumbents' projects leave: the cap less the covered capacity
+    still operating when today's projects come on stream and those projects (their capacity wears
+    out over the lag too), not the cap less the capacity installed, which let entrants take room the
+    projects under way had claimed. Sector 0 all covered, sector 1 a tenth (the same figures scaled),
+    sector 2 no cap; cap 105 a month, capacity 100, 12 months' lag at 0.4% a month."""
+    cap, pipe = np.full(N, 100.0), np.full(N, pipe_now)
+    hooks = capacity.FirmHooks(sector_capacity=lambda: cap, sector_pipeline=lambda: pipe, halt_projects=None,
+                               scale_pipeline=None, backward_candidates=None, forced_closures=None)
+    rules = capacity.CapacityRules(np.array([1.0, 0.1, 1.0]), np.zeros(N), np.ones(N), np.full(N, 12.0),
+                                   np.full(N, 0.004), hooks)
+    policy = SimpleNamespace(replacement_ratio=np.zeros(N), ban_new_capacity=np.zeros(N),
+                             capacity_cap=np.array([1260.0, 1260.0, 0.0]))
+    np.testing.assert_allclose(rules.entry_room(policy), [room, room, np.inf], atol=1e-9)

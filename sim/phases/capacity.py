@@ -84,13 +84,6 @@ class CoveredCapacity:
         self.sync(cap, pipe)
         return self.dep + (before[0] - self.capacity) + (before[1] - self.pipeline)
 
-    def cap_for_entrants(self, cap_limit: np.ndarray) -> np.ndarray:
-        """The sector's capacity at which the covered part reaches `cap_limit` (entrants carry the
-        sector's mix)."""
-        mix = self.capacity / np.maximum(self.at[0], 1e-300)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(self.full, cap_limit, np.where(mix > 0, cap_limit / np.where(mix > 0, mix, 1.0), np.inf))
-
     def phys_per_yuan(self, cap: np.ndarray) -> np.ndarray:
         """The covered part's physical capacity a year per yuan a month of the sector's capacity."""
         on = ~self.full & (self.share > 0) & (cap > 0)
@@ -113,7 +106,7 @@ class CapacityRules:
     """The capacity rules' state and the hooks the step calls (docs/model.md, "Capacity rules"); the
     model holds one, `IndustrialEconomy.capacity_rules`. The state: the replacement quota pool, the
     covered part of each sector (`CoveredCapacity`, made at first use, once the firms exist), the
-    quota used per unit granted and the cap entrants must fit under this month, and `phys_per_yuan`
+    quota used per unit granted this month and by entrants, and `phys_per_yuan`
     (the covered part's physical capacity a year per yuan a month of the sector's capacity, which the
     records' capacity_physical use). The hooks, in step order:
 
@@ -137,7 +130,6 @@ class CapacityRules:
         self.phys_per_yuan = phys_per_yuan  # 2019's (phases.setup) until the first month's exits
         self.covered: CoveredCapacity | None = None  # the part the rules cover (first use)
         self.ratio = np.zeros_like(quota_pool)  # quota used per unit granted this month (expansion_factor)
-        self.cap_limit = np.full_like(quota_pool, np.inf)  # the sector's capacity under the covered part's cap
         self.entrant_ratio = np.zeros_like(quota_pool)  # quota used per unit of entrants' capacity (entry_room)
 
     def _covered_parts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -194,7 +186,6 @@ class CapacityRules:
         # replacement quota is used by the covered part of what is granted
         self.ratio = np.where(c.full, allowed.ratio, allowed.ratio * allowed.covered)
         c.granted_share = allowed.covered
-        self.cap_limit = c.cap_for_entrants(allowed.cap_limit)  # entrants carry the sector's mix
         return allowed.factor
 
     def after_investment(self, granted: np.ndarray, retired_dep: np.ndarray) -> None:
@@ -231,15 +222,23 @@ class CapacityRules:
                                    0.0)
         self.phys_per_yuan = c.phys_per_yuan(cap)
 
-    def entry_room(self, cap_now: np.ndarray, policy) -> np.ndarray:
-        """The capacity (economy-wide) entrants may add beside `cap_now`: under this month's cap and,
+    def entry_room(self, policy) -> np.ndarray:
+        """The capacity (economy-wide) entrants may add: under the cap in force (the room incumbents'
+        projects leave, `expansion_allowed`) and,
         where a ban or a replacement ratio holds, within the replacement quota the covered part of
         their capacity uses (entrants carry the sector's mix; inf: no limit). New capacity is new
         capacity whoever builds it: an entrant, too, must find retired capacity to replace (MIIT 2017,
         2018 replacement rules)."""
-        room = np.maximum(self.cap_limit - cap_now, 0.0)
+        # under a cap, as for incumbents' projects (`expansion_allowed`): the covered part operating when
+        # today's projects come on stream and those projects leave the head room; entrants' capacity,
+        # installed now, wears out over the build lag like the rest
+        pipe_c, in_lag_c, _ = self._capacity_coming()
         cap, _ = self.covered.at
         mix = np.where(self.covered.full, 1.0, self.covered.capacity / np.maximum(cap, 1e-300))
+        head = np.maximum(self.covered.cap_limit(policy.capacity_cap) - in_lag_c - pipe_c, 0.0)
+        per_unit = mix * np.maximum(1.0 - self.dep_month * self.lag, 0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            room = np.where(np.isfinite(head) & (per_unit > 0), head / np.where(per_unit > 0, per_unit, 1.0), np.inf)
         self.entrant_ratio = retired_per_unit_built(policy.replacement_ratio, policy.ban_new_capacity) * mix
         with np.errstate(divide="ignore", invalid="ignore"):
             quota = np.where(self.entrant_ratio > 0, self.quota_pool / np.where(self.entrant_ratio > 0,
