@@ -104,9 +104,9 @@ CHINA_2019: tuple[Target, ...] = (
         "NBS 2019 (#43)",
         debt_to_assets,
         "56.6% at the start by construction; at their yearly credit-line review firms borrow 46% of the "
-        "gap to their target (behaviour.leverage_adjustment = 0.05 a month) besides their needs, but "
-        "retained profits grow assets faster, so the ratio settles near 52%; a faster adjustment reaches "
-        "the target but makes NPLs and bankruptcies less cyclical",
+        "gap to their target (behaviour.leverage_adjustment = 0.05 a month) besides their needs and pay "
+        "down half that share of an excess (behaviour.leverage_reduction); retained profits grow assets, "
+        "so the ratio drifts below the target",
     ),
     Target(
         "sme_share",
