@@ -250,15 +250,15 @@ def render(runs: dict, seeds: int, firms: int, months: int, seconds: float, figu
         "aluminium rules (one for one, the 45 Mt cap) hold the aluminium part of the non-ferrous sector "
         "(`sectors.nonferrous.rules_share` 0.1: 35 Mt at roughly 14,000 yuan a tonne of the sector's 5.3 trn "
         "yuan of sales, inferred); copper, zinc, nickel and the rolling mills expand freely. The sector's "
-        "costs are still a smelter's (energy 52% of costs), so cheaper electricity does more for it than "
-        "for the whole of non-ferrous metals.",
+        "costs are the whole sector's (energy about 6% of revenue, 40% of it grid power; docs/calibration-"
+        "research.md section 5): a smelter's exposure to power prices (40-50% of its costs) is averaged "
+        "over the sector, not modelled on its own.",
         "- Firms' distress (issue 20), with evergreening and local governments' support on (docs/zombies.md): "
         "over these five years the NPL ratio is 0.4-3% (2.0% over a decade; CBIRC 1.86%), the loss-making "
-        "share 5-9% (below the NBS's ~15%) and SME defaults 1-2% a year; in longer runs SME defaults rise "
-        "late (1.3% a year in years 2-5, 2.9% in years 10-16, 3,000 firms, seeds 0-5: indebted firms reaching the "
-        "small-share exit from the set-up, where all start at twice it or more; docs/model.md, known "
-        "simplifications). Read effects on defaults and "
-        "banks as directions.",
+        "share 5-9% (below the NBS's ~15%) and SME defaults 1-2% a year; in longer runs SME defaults still "
+        "rise (1.2% a year in years 1-4, 2.2% in years 13-16, 3,000 firms, seeds 0-2; 3.0% before firms above "
+        "their leverage target paid debt down: shrinking firms with no surplus to pay it down; docs/model.md, "
+        "a stationary baseline). Read effects on defaults and banks as directions.",
         "- Every scenario starts from the same status quo: the anchors set in the first month (price levels, "
         "the closed economy's tax rate and import share of the rest of the economy, the revenue rule's anchor) "
         "are those of the first month without the scenario's schedule, so measures from 2019-01 are measured "
