@@ -57,3 +57,21 @@ def test_live_weights_classify_by_size_first(n):
     assert live_sme == w_row[alive & want].sum() and live_all == w_row[alive].sum()
     if n > 1000:
         assert live_sme != w_row[alive & (capacity < 0.5)].sum()  # another class gives another sum
+
+
+def test_live_weights_blocks_across_sparse_chunks():
+    """Blocks of the pairwise sum that span several chunks (chunks with no live row, or fewer than
+    a block's values, as the never-used rows at the end of the state give): the sums are still
+    numpy's."""
+    n = 8 * 30_000  # 8 chunks of 30,016 rows
+    alive, sme, court, sector, weight, loans = _rows(3, n, 0.7)
+    cs = 30_016
+    alive[2 * cs:4 * cs] = False
+    alive[2 * cs + 100:2 * cs + 150] = True  # 50 values in chunk 2, none in chunk 3
+    alive[5 * cs:6 * cs] = False
+    alive[5 * cs + 7] = True  # one in chunk 5
+    alive[7 * cs:] = False  # the last chunk empty
+    w_row = weight[sector]
+    for keep in (alive, alive & (np.arange(n) % 97 == 0)):
+        live_sme, live_all, _, _ = sums.live_weights(keep, sme, sector, weight, court, loans, np.zeros(0), 0.0)
+        assert live_all == w_row[keep].sum() and live_sme == w_row[keep & sme].sum()
