@@ -587,7 +587,7 @@ class IndustrialEconomy(mesa.Model):
 
     def firm_aggregates(self) -> dict:
         return accounts.firm_aggregates(self.firms, self.sme_threshold, self.totals, self.record_sums(),
-                                        self._guaranteed, self.weight)
+                                        self._guaranteed)
 
     def _record(self, t: int, month: MonthTables, ptax: np.ndarray) -> None:
         """Step 11: the month's records (phases.accounts), then the state carried to next month."""
@@ -595,8 +595,7 @@ class IndustrialEconomy(mesa.Model):
         agg = self.firm_aggregates()
         accounts.record_sectors(rec, t, month, self.weight, self.phys_per_yuan, self.input_fill, self.price_index,
                                 ptax / self.ptax0, self.frontier_a)
-        accounts.record_distress(rec, t, month, self.firms, self.weight, self._cls_loans, self._cls_interest,
-                                 agg.get("live_weights"))
+        accounts.record_distress(rec, t, month, self.firms, self.weight, self._cls_loans, self._cls_interest)
         accounts.record_banks(rec, t, month.exits, self.banking, agg, self._credit.fees, self.sfc_error)
         accounts.record_inclusive(rec, t, p, self.banking, agg["credit_guaranteed"])
         purchase = float(np.sum(p.purchase_subsidy / (1 - p.purchase_subsidy) * ptax * month.final))

@@ -227,7 +227,6 @@ def income(firms, sectors, costs, params, score, flows, dist, table):
             flow = r - wages - serv - en - mat - interest + dint - tax - div
             cash_i += flow
             capital_i -= dep
-            cash[i] = cash_i
             capital[i] = capital_i
             profit[i] = net
             profit_year[i] = profit_year[i] * (11.0 / 12.0) + net
@@ -249,17 +248,17 @@ def income(firms, sectors, costs, params, score, flows, dist, table):
             t[s, I_DEPOSITS_AFTER] += cash_i
             t[s, I_WORKERS] += q_per_a * workers_per_yuan[s]
             t[s, I_ENERGY_USE] += q * mwh_per_yuan[s] * ei_i
-            # credit score (as credit.credit_scores)
-            pd[i] = credit_score(cash_i + capital_i + other_i, loans_i, net, r, lm, sme_i, score)
             if pay_on:  # the distributions (as payout.pay_out_excess_cash)
                 excess = cash_i - target[s] * 12.0 * r
                 if excess > 0.0:
                     pay = speed * excess
                     cash_i = cash_i - pay
-                    cash[i] = cash_i
                     tp[s] += w * pay
-                    pd[i] = credit_score(cash_i + capital_i + other_i, loans_i, net, r, lm, sme_i, score)
                 dep_left += w * cash_i
+            cash[i] = cash_i
+            # credit score (as credit.credit_scores), from the deposits left after any distribution
+            # (made once: the payout pass made the payers' again)
+            pd[i] = credit_score(cash_i + capital_i + other_i, loans_i, net, r, lm, sme_i, score)
         part_dep[c, 0] = dep_left
     # its probability in a loop of its own, which LLVM vectorises (`elementary`)
     for c in prange(nc):

@@ -287,166 +287,45 @@ def pairwise_sum(x):
 
 
 @kernel
-def _blocks_of(total):
-    """The blocks of numpy's pairwise sum of `total` values (`_pairwise_plan`): their sizes, the
-    pairs each completes, where each starts (offsets[j], with offsets[nb] = total) and their number."""
-    sizes = np.empty(total // 64 + 2, dtype=np.int64)  # blocks hold at least 64 values unless there is one
-    combines = np.empty(sizes.shape[0], dtype=np.int64)
-    nb = _pairwise_plan(total, sizes, combines)
-    offsets = np.zeros(nb + 1, dtype=np.int64)
-    for j in range(nb):
-        offsets[j + 1] = offsets[j] + sizes[j]
-    return sizes, combines, offsets, nb
-
-
-@kernel
-def _stack_blocks(block_sums, combines, nb):
-    """numpy's pairwise sum from its blocks' sums, in order, each followed by the pairs it completes."""
-    if nb == 0:
-        return 0.0
-    stack = np.empty(128)
-    top = 0
-    for j in range(nb):
-        stack[top] = block_sums[j]
-        top += 1
-        for _ in range(combines[j]):
-            top -= 1
-            stack[top - 1] = stack[top - 1] + stack[top]
-    return stack[0]
-
-
-@kernel
-def _straddling_blocks(plan, block_sums, head, n_head, tail, n_tail, tail_block):
-    """The sums of the blocks that span chunks (`live_weights`): each starts with the values a chunk
-    left at its end (`tail`) and takes the values the next chunks have before their first block
-    (`head`) until it is full."""
-    sizes = plan[0]
-    nc = n_tail.shape[0]
-    tmp = np.empty(PAIRWISE_BLOCK)
-    for c in range(nc):
-        f = n_tail[c]
-        if f == 0:
-            continue
-        j = tail_block[c]
-        m = sizes[j]
-        for k in range(f):
-            tmp[k] = tail[c, k]
-        c2 = c + 1
-        while f < m:
-            take = n_head[c2] if n_head[c2] < m - f else m - f
-            for k in range(take):
-                tmp[f + k] = head[c2, k]
-            f += take
-            c2 += 1
-        block_sums[j] = _block_sum(tmp, m)
-
-
-@kernel(parallel=True)
-def live_weights(alive, sme, sector, weight, court, loans, capacity, threshold_month):
+def live_weights(alive, sme, sector, weight, court, loans):
     """For the records, over the firm rows as `accounts._record` summed them with numpy, bit for
     bit: the sector weights of live SMEs and of all live firms, summed as numpy sums the gathered
     weights (`weight[sector][alive & sme].sum()`, `weight[sector][alive].sum()`), and the weights
     and loans of the estates in the court procedure (rows not alive with `court` > 0), in row order
-    (the records take their dot product). With `capacity` (length > 0), the live firms are first
-    classified by size as `classify_size` does (sme[i] = capacity[i] < threshold_month, written),
-    in the same pass. Returns (live SME weight, live weight, estate weights, estate loans).
-
-    Two parallel passes over the rows in fixed chunks, no array of the rows' size: the first counts
-    each chunk's values (so each knows where in the gathered sequence it starts), the second sums
-    each block of numpy's pairwise sum (`_pairwise_plan`) that lies within a chunk and keeps the
-    values of the few that span chunks, which are summed after (`_straddling_blocks`); the block
-    sums are then added as numpy adds them (`_stack_blocks`). The numbers do not depend on the
-    threads. (Before: two serial passes, 2.6 ms a month at 1:1 on one thread or two, and the size
-    classes a pass of their own.)"""
+    (the records take their dot product). Two passes over the rows (counting, then summing), no
+    array of the rows' size. Returns (live SME weight, live weight, estate weights, estate loans)."""
     n = alive.shape[0]
-    classify = capacity.shape[0] > 0
-    nc, cs = chunks(n)
-    counts = np.zeros((nc, 8), dtype=np.int64)  # padded: chunks write their own cache line
-    for c in prange(nc):
-        ka = 0
-        ks = 0
-        ke = 0
-        for i in rows_of(c, cs, n):
-            if alive[i]:
-                if classify:
-                    sme[i] = capacity[i] < threshold_month
-                ka += 1
-                if sme[i]:
-                    ks += 1
-            elif court[i] > 0:
-                ke += 1
-        counts[c, 0] = ka
-        counts[c, 1] = ks
-        counts[c, 2] = ke
-    start = np.zeros((nc + 1, 3), dtype=np.int64)  # where each chunk's values start in the gathered sequences
-    for c in range(nc):
-        for k in range(3):
-            start[c + 1, k] = start[c, k] + counts[c, k]
-    plan_a = _blocks_of(start[nc, 0])
-    plan_s = _blocks_of(start[nc, 1])
-    size_a, off_a, nb_a = plan_a[0], plan_a[2], plan_a[3]
-    size_s, off_s, nb_s = plan_s[0], plan_s[2], plan_s[3]
-    sums_a = np.empty(nb_a)
-    sums_s = np.empty(nb_s)
-    w_est = np.empty(start[nc, 2])
-    l_est = np.empty(start[nc, 2])
-    # per chunk and sum: the values before its first block (head) and of a block left unfilled (tail)
-    head = np.empty((2, nc, PAIRWISE_BLOCK))
-    tail = np.empty((2, nc, PAIRWISE_BLOCK))
-    n_head = np.zeros((2, nc), dtype=np.int64)
-    n_tail = np.zeros((2, nc), dtype=np.int64)
-    tail_block = np.zeros((2, nc), dtype=np.int64)
-    for c in prange(nc):
-        buf = np.empty((2, PAIRWISE_BLOCK))
-        g_a = start[c, 0]
-        g_s = start[c, 1]
-        e = start[c, 2]
-        j_a = np.searchsorted(off_a, g_a)  # the first block that starts in this chunk
-        j_s = np.searchsorted(off_s, g_s)
-        h_a = 0
-        h_s = 0
-        # (the two sums written out: a helper called per value cost more than the pass, see _flush)
-        for i in rows_of(c, cs, n):
-            if alive[i]:
-                w = weight[np.uint64(sector[i])]
-                if j_a < nb_a and g_a >= off_a[j_a]:  # block j_a has started: into its buffer
-                    f = g_a - off_a[j_a]
-                    buf[0, f] = w
-                    if f + 1 == size_a[j_a]:
-                        sums_a[j_a] = _block_sum(buf[0], size_a[j_a])
-                        j_a += 1
-                else:  # the rest of a block begun in an earlier chunk
-                    head[0, c, h_a] = w
-                    h_a += 1
-                g_a += 1
-                if sme[i]:
-                    if j_s < nb_s and g_s >= off_s[j_s]:
-                        f = g_s - off_s[j_s]
-                        buf[1, f] = w
-                        if f + 1 == size_s[j_s]:
-                            sums_s[j_s] = _block_sum(buf[1], size_s[j_s])
-                            j_s += 1
-                    else:
-                        head[1, c, h_s] = w
-                        h_s += 1
-                    g_s += 1
-            elif court[i] > 0:
-                w_est[e] = weight[np.uint64(sector[i])]
-                l_est[e] = loans[i]
-                e += 1
-        n_head[0, c] = h_a
-        n_head[1, c] = h_s
-        # a block begun here and not filled: its values wait for the next chunks' heads
-        if j_a < nb_a and g_a > off_a[j_a]:
-            n_tail[0, c] = g_a - off_a[j_a]
-            tail_block[0, c] = j_a
-            tail[0, c, :] = buf[0]
-        if j_s < nb_s and g_s > off_s[j_s]:
-            n_tail[1, c] = g_s - off_s[j_s]
-            tail_block[1, c] = j_s
-            tail[1, c, :] = buf[1]
-    _straddling_blocks(plan_a, sums_a, head[0], n_head[0], tail[0], n_tail[0], tail_block[0])
-    _straddling_blocks(plan_s, sums_s, head[1], n_head[1], tail[1], n_tail[1], tail_block[1])
-    live_all = _stack_blocks(sums_a, plan_a[1], plan_a[3])
-    live_sme = _stack_blocks(sums_s, plan_s[1], plan_s[3])
-    return live_sme, live_all, w_est, l_est
+    n_sme = 0
+    n_all = 0
+    n_est = 0
+    for i in range(n):
+        if alive[i]:
+            n_all += 1
+            if sme[i]:
+                n_sme += 1
+        elif court[i] > 0:
+            n_est += 1
+    w_est = np.empty(n_est)
+    l_est = np.empty(n_est)
+    size_s, comb_s, buf_s, st_s = _stream_plan(n_sme)
+    size_a, comb_a, buf_a, st_a = _stream_plan(n_all)
+    top_s = j_s = f_s = 0  # stack top, block being filled, values in it
+    top_a = j_a = f_a = 0
+    e = 0
+    for i in range(n):
+        if alive[i]:
+            w = weight[np.uint64(sector[i])]
+            buf_a[f_a] = w
+            f_a += 1
+            if f_a == size_a[j_a]:
+                top_a, j_a, f_a = _flush(buf_a, f_a, st_a, top_a, comb_a[j_a]), j_a + 1, 0
+            if sme[i]:
+                buf_s[f_s] = w
+                f_s += 1
+                if f_s == size_s[j_s]:
+                    top_s, j_s, f_s = _flush(buf_s, f_s, st_s, top_s, comb_s[j_s]), j_s + 1, 0
+        elif court[i] > 0:
+            w_est[e] = weight[np.uint64(sector[i])]
+            l_est[e] = loans[i]
+            e += 1
+    return (st_s[0] if n_sme > 0 else 0.0), (st_a[0] if n_all > 0 else 0.0), w_est, l_est

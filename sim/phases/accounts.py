@@ -51,22 +51,19 @@ def month_sums(firms, banking, scratch, sectors, sme_threshold: float, records: 
     return res
 
 
-def firm_aggregates(firms, sme_threshold: float, totals, sums_: acc.RecordSums, guaranteed: float, weight) -> dict:
+def firm_aggregates(firms, sme_threshold: float, totals, sums_: acc.RecordSums, guaranteed: float) -> dict:
     """The sums over firm rows the records need (made by `month_sums`); firms are then reclassified
     by size (SME when capacity is below the revenue threshold: writes firms.sme) and the sector
-    totals handed to next month's rules. The reclassification's pass also makes the live weights
-    by size class and the estates in court that `record_distress` needs (sums.live_weights, with
-    `weight` the sectors' real firms per model firm), under "live_weights"."""
+    totals handed to next month's rules."""
     F = firms
     cls, st = sums_.cls_credit, sums_.stocks
-    live = sums.live_weights(F.alive, F.sme, F.sector, weight, F.court, F.loans, F.capacity, sme_threshold)
+    sums.classify_size(F.alive, F.capacity, sme_threshold, F.sme)
     totals.set(st[:, [acc.S_N_FIRMS, acc.S_CAPACITY, acc.S_PIPELINE]])  # for next month's rules
     return {
         "credit_new": cls[:, 0].copy(), "credit_market": cls[:, 1].copy(),
         "credit_market_interest": cls[:, 2].copy(), "credit_denied": cls[:, 3].copy(),
         "credit_guaranteed": float(guaranteed),
         "output": st[:, acc.S_OUTPUT].copy(), "price_output": st[:, acc.S_PRICE_W].copy(),
-        "live_weights": live,
     }
 
 
@@ -121,10 +118,9 @@ def record_sectors(rec, t: int, month: MonthTables, weight, phys_per_yuan, input
     rec["gdp", t] = inc[:, acc.I_VALUE_ADDED].sum()
 
 
-def record_distress(rec, t: int, month: MonthTables, firms, weight, cls_loans, cls_interest, live=None) -> None:
+def record_distress(rec, t: int, month: MonthTables, firms, weight, cls_loans, cls_interest) -> None:
     """Credit by size class, bankruptcies, defaults and the court procedure, zombie firms and their
-    credit, recovery on defaulted loans. `live`: the live weights by size class and the estates in
-    court as sums.live_weights returns them, if made already (`firm_aggregates`); else made here."""
+    credit, recovery on defaulted loans."""
     ext, W, F = month.exits, weight, firms
     rec["credit", t] = cls_loans
     rec["loan_rate", t] = cls_interest / np.maximum(cls_loans, 1e-300)
@@ -134,9 +130,7 @@ def record_distress(rec, t: int, month: MonthTables, firms, weight, cls_loans, c
     defaults = np.array([ext[:, xe.X_DEFAULT_SME].sum(), ext[:, xe.X_DEFAULT_LARGE].sum()])
     # live weights by size class and the estates in court, in one compiled pass over the rows
     # (the sums numpy gave over the gathered rows, bit for bit: sums.live_weights)
-    if live is None:
-        live = sums.live_weights(F.alive, F.sme, F.sector, W, F.court, F.loans, np.zeros(0), 0.0)
-    live_sme, live_all, w_est, l_est = live
+    live_sme, live_all, w_est, l_est = sums.live_weights(F.alive, F.sme, F.sector, W, F.court, F.loans)
     live_cls = np.array([live_sme, live_all - live_sme])
     rec["defaults", t] = defaults
     rec["default_rate", t] = defaults / np.maximum(live_cls + defaults, 1e-300)
