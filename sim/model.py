@@ -56,6 +56,7 @@ class IndustrialEconomy(mesa.Model):
         keep_freed_memory()
         self.sc = scenario
         self.closed = scenario.economy.closure == "closed"  # the whole economy's accounts (sim.economy)
+        self._wedge_summed = None  # the sectors' average cost wedge, summed by the shocks pass (firm_shocks)
         self.export_share0 = export_shares(scenario.economy)  # of final demand in 2019 (the open closure's exports)
         self.run_seed = seed
         self.streams = Streams(seed)
@@ -83,6 +84,7 @@ class IndustrialEconomy(mesa.Model):
         self._cls_loans = np.zeros(2)
         self._cls_interest = np.zeros(2)
         self._cls_credit = np.zeros((2, 4))
+        self._held = np.zeros((N_S if self.closed else 0, 3))  # firms' other stocks (the closed economy's sheet)
         self.policy = PolicyState()
         self.policy_schedule = PolicySchedule(scenario)
         self.regulators = [cls(self) for cls in REGULATORS]
@@ -256,7 +258,7 @@ class IndustrialEconomy(mesa.Model):
         self.firm_shocks(self._draws["firm_shocks"].draw())  # large orders won and lost, cost shocks
         # prices pass on the sector's average cost wedge (competition passes on the industry's cost
         # level, not a firm's own deviation from it): selection of low-cost firms lowers prices
-        self.wedge_level = firms.sector_cost_wedge(self.firms, N_S)
+        self.wedge_level = self.sector_cost_wedge()
         wage_index, cash0, cash1 = self.produce_and_book(demand / W, self.input_fill, energy_cost, material_cost,
                                                          anchor, tau, vat_inputs_per_q, self.wedge_level)
         self.wage_index_last = wage_index
@@ -307,8 +309,8 @@ class IndustrialEconomy(mesa.Model):
         # 10. entry
         entries, entry_cap, entry_cash = self._entry(demand)
         self.capacity_rules.after_entry(entry_cap)  # entrants' capacity uses replacement quota
-        self.learn_turnover(ext[:, xe.X_RETIRED], entry_cap)
         self.close_books()  # banks' exposures, firm deposits and loans by bank for the checks, record sums
+        self.learn_turnover(ext[:, xe.X_RETIRED], entry_cap)  # (after the sums: they hold the sector totals)
         self._check_cash("10 entry", cash4, entry_cash, after=bk.firm_deposits)
         loan_gap = float(np.max(np.abs(bk.firm_loans - bk.banks.loans)))
         self.sfc_error = max(self.sfc_error, bk.check("10 entry", self._loan_scale(), gap=loan_gap))
@@ -327,9 +329,10 @@ class IndustrialEconomy(mesa.Model):
 
     def distribute_excess_cash(self) -> float:
         """Step 6 in the closed economy: firms pay owners part of their deposits beyond the liquidity
-        target (kernels.payout, by sector into macro.paid_out); the payers' credit scores, made with the
-        income statements, are made again from the deposits left. Returns the total paid and the firms'
-        deposits after (economy-wide yuan, summed in the same pass for the stock-flow check)."""
+        target (kernels.payout, by sector into macro.paid_out; made in the income pass, accounting.income,
+        which `produce_and_book` asks for); the payers' credit scores, made with the income statements,
+        are made again from the deposits left. Returns the total paid and the firms' deposits after
+        (economy-wide yuan, summed in the same pass for the stock-flow check)."""
         return self.macro.pay_out_excess_cash()
 
     # ------------------------------------------------------------------------------------------
@@ -369,7 +372,13 @@ class IndustrialEconomy(mesa.Model):
         firms.reprice(self.firms, factor)
 
     def firm_shocks(self, u) -> None:
-        firms.firm_shocks(self.firms, u, self.b)
+        self._wedge_summed = firms.firm_shocks(self.firms, u, self.b, N_S)  # (`sector_cost_wedge` takes it)
+
+    def sector_cost_wedge(self) -> np.ndarray:
+        """The sectors' average cost wedge after this month's shocks (phases.firms.sector_cost_wedge),
+        as the shocks pass summed it, else summed now."""
+        wedge, self._wedge_summed = self._wedge_summed, None
+        return firms.sector_cost_wedge(self.firms, N_S) if wedge is None else wedge
 
     def produce_and_book(self, demand_per_firm, input_fill, energy_cost, material_cost, anchor, tau,
                          vat_inputs_per_q, wedge_level) -> tuple[float, float, float]:
@@ -384,10 +393,13 @@ class IndustrialEconomy(mesa.Model):
         bill = None
         if self.closed:  # buyers pay for the inputs delivered (sim.economy)
             u = self._orders_by_use
-            bill = lambda rate, rate_inputs: self.macro.input_bill(u["all"], u["intermediate"], rate,  # noqa: E731
-                                                                    rate_inputs)
+            bill = lambda rate, rate_inputs, sold: self.macro.input_bill(  # noqa: E731
+                u["all"], u["intermediate"], rate, rate_inputs, sold)
+        payout = self.macro.payout_terms() if self.closed else None  # distributions in the income pass
         out = firms.produce_and_book(self.firms, sector_tables(self), self.banking, demand, costs, self.rules(),
-                                     self._harmonic0, bill, self._income)
+                                     self._harmonic0, bill, self._income, payout)
+        if self.closed:
+            self.macro.paid_in_income(out.deposits_left)
         if self._harmonic0 is None:
             self._harmonic0 = out.harmonic
         return out.wage_index, out.deposits_before, out.deposits_after
@@ -489,7 +501,7 @@ class IndustrialEconomy(mesa.Model):
     # accounts and records
     def record_sums(self) -> acc.RecordSums:
         """The arrays the records' sums go into (accounting.month_sums)."""
-        return acc.RecordSums(self._stocks, self._cls_loans, self._cls_interest, self._cls_credit)
+        return acc.RecordSums(self._stocks, self._cls_loans, self._cls_interest, self._cls_credit, self._held)
 
     def month_sums(self, records: bool, bk=None) -> tuple[float, float]:
         """One pass over the firm rows (phases.accounts.month_sums). `bk`: the banking system (while
@@ -500,9 +512,14 @@ class IndustrialEconomy(mesa.Model):
 
     def close_books(self) -> None:
         """Step 10's end: the banks' exposures (and firm deposits and loans by bank for the checks)
-        and the records' sums over firm rows, in one pass."""
+        and the records' sums over firm rows, in one pass; the sector totals after entry are among
+        them."""
         deposits, self._guaranteed = self.month_sums(records=True)
         self.banking.firm_deposits = float(deposits)
+        # the live firms, capacity and pipeline by sector, summed as sums.sector_totals sums them
+        self.totals.set(self._stocks[:, [acc.S_N_FIRMS, acc.S_CAPACITY, acc.S_PIPELINE]])
+        if self.closed:  # and the firms' stocks for the whole economy's balance sheet (sim.economy)
+            self.macro.firm_stocks_summed(self._held)
 
     def firm_aggregates(self) -> dict:
         return accounts.firm_aggregates(self.firms, self.sme_threshold, self.totals, self.record_sums(),

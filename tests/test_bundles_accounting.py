@@ -16,6 +16,7 @@ from sim._numba import chunks
 from sim.kernels import accounting as acc
 from sim.kernels import credit as cr
 from sim.kernels import market as mkt
+from sim.kernels import payout, sums
 from sim.kernels import production as prod
 from sim.state import BANK_FIELDS, SCRATCH_FIELDS, Banks, Scratch
 
@@ -85,19 +86,28 @@ def test_market_step_writes_every_row_in_every_chunk(monkeypatch):
     _assert_same(F, G, ("unfilled", "share", "share_prev", "orders", "output", "revenue"))
 
 
-def test_costs_and_prices_write_every_live_row_in_every_chunk():
+def test_costs_and_prices_write_every_live_row_in_every_chunk(monkeypatch):
     F = _firms(13)
     _nan_where(F.price, F.alive)  # written for live rows only, not read
-    G = _copy(F)
+    G, H = _copy(F), _copy(F)
     g = np.random.default_rng(14)
     costs = prod.UnitCosts(va_cost=0.2 + 0.2 * g.random(N_S), labour=0.1 + 0.1 * g.random(N_S),
                            normal_utilisation=np.full(N_S, 0.766), energy_cost=0.1 * g.random(N_S),
                            material_cost=0.5 * g.random(N_S), markup_anchor=0.2 * g.random(N_S),
                            vat_factor=1.0 + 0.02 * g.random(N_S))
     params = prod.PricingParams(markup_share_response=0.5, markup_anchor_speed=0.1, overtime_premium=0.5)
-    prod.costs_and_prices(F.bundle(), costs, params)
-    prod.costs_and_prices.py_func(G.bundle(), costs, params)
+    sold, sold_py = np.full((N_S, 2), np.nan), np.full((N_S, 2), np.nan)
+    prod.costs_and_prices(F.bundle(), costs, params, sold)
+    _python_chunks(monkeypatch, prod)
+    prod.costs_and_prices.py_func(G.bundle(), costs, params, sold_py)
     _assert_same(F, G, ("markup", "price"))
+    # the closed economy's input bill: output and revenue by sector, as sums.sector_sums makes them
+    want = np.zeros((N_S, 2))
+    sums.sector_sums(G.alive, G.sector, (G.output, G.revenue), want)
+    np.testing.assert_array_equal(sold, want)
+    np.testing.assert_array_equal(sold_py, want)
+    prod.costs_and_prices(H.bundle(), costs, params, np.zeros((0, 2)))  # (open economy: no sums)
+    _assert_same(H, G, ("markup", "price"))
 
 
 def test_credit_scores_write_every_row_in_every_chunk():
@@ -126,9 +136,9 @@ def test_income_writes_every_row_in_every_chunk(monkeypatch):
                               dividend_payout=0.3, overtime_premium=0.5)
     out = [(acc.BankFlows(*(np.full(N_B, np.nan) for _ in acc.FLOW_FIELDS)), np.full((N_S, acc.N_INCOME), np.nan))
            for _ in range(2)]
-    acc.income(F.bundle(), _sectors(), costs, params, SCORE, *out[0])
+    acc.income(F.bundle(), _sectors(), costs, params, SCORE, out[0][0], acc.no_payout(), out[0][1])
     _python_chunks(monkeypatch, acc)
-    acc.income.py_func(G.bundle(), _sectors(), costs, params, SCORE, *out[1])
+    acc.income.py_func(G.bundle(), _sectors(), costs, params, SCORE, out[1][0], acc.no_payout(), out[1][1])
     assert (G.profit[G.alive] < 0).sum() > 1000 and (G.profit[G.alive] > 0).sum() > 1000
     _assert_same(F, G, ("cash", "capital", "profit", "loss_months", "pd"))
     (flows, table), (flows_py, table_py) = out
@@ -162,7 +172,8 @@ def _scratch(seed: int) -> Scratch:
 
 def _record_sums() -> acc.RecordSums:
     return acc.RecordSums(stocks=np.full((N_S, acc.N_STOCKS), np.nan), cls_loans=np.full(2, np.nan),
-                          cls_interest=np.full(2, np.nan), cls_credit=np.full((2, 4), np.nan))
+                          cls_interest=np.full(2, np.nan), cls_credit=np.full((2, 4), np.nan),
+                          held=np.full((N_S, 3), np.nan))
 
 
 @pytest.mark.parametrize("records", [False, True])
@@ -196,6 +207,10 @@ def test_month_sums_write_every_bank_and_table(monkeypatch, records):
             np.testing.assert_allclose(a, b, rtol=1e-12, err_msg=name)
         else:
             assert np.isnan(a).all(), name
+    if records:  # the closed economy's balance sheet: the live firms' and estates' other stocks, as sector_sums
+        want = np.zeros((N_S, 3))
+        sums.sector_sums(F.alive | (F.court > 0), F.sector, (F.capital, F.other_assets, F.other_liab), want)
+        np.testing.assert_array_equal(out[0].held, want)
     assert tuple(S.bundle()._fields) == tuple(SCRATCH_FIELDS)
 
 
@@ -218,3 +233,51 @@ def test_params_come_from_the_settings_of_the_same_names():
     assert acc.bank_flows(model.banking).firm_loans is model.banking.firm_loans
     assert mkt.market_params(b).replicator_speed == b.replicator_speed
     assert prod.pricing_params(b).markup_anchor_speed == b.markup_anchor_speed
+
+
+def test_income_pays_out_excess_deposits_as_the_payout_pass():
+    """The closed economy's distributions made in the income pass (accounting.income with a Payout)
+    give what the income pass and then payout.pay_out_excess_cash gave: every firm's cash and score,
+    the paid by sector and the deposits left, to the last bit, over several chunks."""
+    F = _firms(41)
+    F.cash[:] = np.abs(F.cash) * 3.0  # most end above the target, some below
+    G = _copy(F)
+    costs = _income_costs(np.random.default_rng(42))
+    params = acc.IncomeParams(deposit_rate=0.015, vat_rate_inputs=0.09, cit_rate=0.25, cit_rate_small=0.05,
+                              cit_rate_small_upper=0.1, small_low_month=0.02, small_profit_month=0.05,
+                              dividend_payout=0.3, overtime_premium=0.5)
+    target = np.linspace(0.05, 0.2, N_S)
+    tables = [np.zeros((N_S, acc.N_INCOME)) for _ in range(2)]
+    flows = [acc.BankFlows(*(np.zeros(N_B) for _ in acc.FLOW_FIELDS)) for _ in range(2)]
+    paid, want = np.full(N_S, np.nan), np.zeros(N_S)
+    left = acc.income(F.bundle(), _sectors(), costs, params, SCORE, flows[0], acc.Payout(target, 0.05, paid),
+                      tables[0])
+    assert acc.income(G.bundle(), _sectors(), costs, params, SCORE, flows[1], acc.no_payout(), tables[1]) == 0.0
+    before = G.cash.copy()
+    want_left = payout.pay_out_excess_cash(G.bundle(), _sectors().weight, target, 0.05, SCORE, want)
+    assert (G.cash < before).sum() > N_ROWS // 4 and want.sum() > 0  # many pay
+    _assert_same(F, G, ("cash", "pd", "capital", "profit", "loss_months"))
+    np.testing.assert_array_equal(paid, want)
+    assert left == want_left
+    np.testing.assert_array_equal(tables[0], tables[1])  # the table's deposits after: before the distributions
+
+
+def test_firm_shocks_sum_the_cost_wedge_as_its_own_pass(monkeypatch):
+    """The shocks pass sums the sectors' output-weighted cost wedge after the shocks as
+    sums.sector_weighted_mean does (the same numbers), and its writes land in every chunk."""
+    from sim.kernels import shocks
+
+    F = _firms(51)
+    G = _copy(F)
+    u = np.random.default_rng(52).random(N_ROWS)
+    k = shocks.ShockParams(order_jump_prob=0.1, order_jump_scale=0.5, order_shock_persistence=0.9,
+                           cost_shock_prob=0.2, cost_wedge_scale=0.05)
+    wedge, wedge_py = np.full(N_S, np.nan), np.full(N_S, np.nan)
+    shocks.firm_shocks(F.bundle(), u, k, wedge)
+    _python_chunks(monkeypatch, shocks)
+    shocks.firm_shocks.py_func(G.bundle(), u, k, wedge_py)
+    _assert_same(F, G, ("share", "order_shock", "cost_wedge"))
+    want = np.zeros(N_S)
+    sums.sector_weighted_mean(G.alive, G.sector, G.cost_wedge, G.output, want)
+    np.testing.assert_array_equal(wedge, want)
+    np.testing.assert_array_equal(wedge_py, want)

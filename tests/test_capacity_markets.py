@@ -42,7 +42,7 @@ def _costs(premium=PI):
 def test_unit_cost_rises_above_normal_utilisation_and_is_bounded():
     F = _priced_firms([0.5, U_N, 0.9, 1.0])
     costs, params = _costs()
-    prod.costs_and_prices(F.bundle(), costs, params)
+    prod.costs_and_prices(F.bundle(), costs, params, np.zeros((0, 2)))
     base = 0.3 + 0.1 + 0.4  # unit cost at or below normal utilisation
     assert F.price[0] == pytest.approx(1.1 * base, rel=1e-14)
     assert F.price[1] == pytest.approx(1.1 * base, rel=1e-14)
@@ -52,7 +52,7 @@ def test_unit_cost_rises_above_normal_utilisation_and_is_bounded():
     assert F.price[3] == pytest.approx(1.1 * (base + full), rel=1e-14)
     assert F.price[1] < F.price[2] < F.price[3]
     G = _priced_firms([0.5, U_N, 0.9, 1.0])
-    prod.costs_and_prices(G.bundle(), *_costs(premium=0.0))
+    prod.costs_and_prices(G.bundle(), *_costs(premium=0.0), np.zeros((0, 2)))
     np.testing.assert_allclose(G.price, 1.1 * base, rtol=1e-14)  # no premium, a flat cost curve
 
 
@@ -62,7 +62,7 @@ def test_unfilled_orders_do_not_ratchet_the_markup():
     F = _priced_firms([1.0], unfilled=0.5, markup=0.1)
     costs, params = _costs()
     for _ in range(240):
-        prod.costs_and_prices(F.bundle(), costs, params)
+        prod.costs_and_prices(F.bundle(), costs, params, np.zeros((0, 2)))
     assert F.markup[0] == pytest.approx(0.1, rel=1e-12)
 
 

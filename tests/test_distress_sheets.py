@@ -102,7 +102,12 @@ def test_firm_shocks_kernel():
     k = shocks.ShockParams(order_jump_prob=0.1, order_jump_scale=0.5, order_shock_persistence=0.9,
                            cost_shock_prob=0.1, cost_wedge_scale=0.05)
     u = np.array([0.01, 0.5, 0.15, 0.01])  # jump; nothing; cost shock; dead row
-    shocks.firm_shocks(F.bundle(), u, k)
+    wedge = np.full(10, np.nan)
+    F.output[:] = [1.0, 2.0, 3.0, 4.0]
+    F.sector[:] = 0
+    shocks.firm_shocks(F.bundle(), u, k, wedge)
+    # the sector's cost wedge after the shocks, weighted by output (live rows only)
+    assert wedge[0] == pytest.approx((0.01 + 2 * 0.01 + 3 * F.cost_wedge[2]) / 6.0) and (wedge[1:] == 0).all()
     jump = 0.5 * np.log(2 * 0.1)  # Laplace quantile of u / p_o = 0.1
     assert F.order_shock[0] == pytest.approx(jump)
     assert F.share[0] == pytest.approx(0.25 * np.exp(jump))

@@ -148,7 +148,7 @@ def test_share_noise_does_not_ratchet_markups():
     for prev, now in ((0.1, 0.11), (0.11, 0.1)):
         F.share_prev[:] = prev
         F.share[:] = now
-        prod.costs_and_prices(F.bundle(), costs, params)
+        prod.costs_and_prices(F.bundle(), costs, params, np.zeros((0, 2)))
     g = math.log(1.1)
     assert F.markup[0] == pytest.approx(0.1 * (1 + 0.5 * g) * (1 - 0.5 * g), rel=1e-12)
     assert F.markup[0] < 0.1

@@ -114,6 +114,8 @@ class Institutions:
         self.fa = 0.0  # central bank's foreign assets (set with the banks' positions)
         self.last = {}
         self.paid_out = np.zeros(n_s)  # this month's distributions of excess deposits, by sector
+        self._paid_deposits = None  # the deposits left when the income pass made them (`paid_in_income`)
+        self._held_sums = None  # the firms' other stocks by sector, when the month's sums made them
         self._sums2, self._sums3 = np.zeros((n_s, 2)), np.zeros((n_s, 3))  # sector sums over firm rows
 
     # the values set in the first month that later months are measured against: price levels and
@@ -222,8 +224,8 @@ class Institutions:
     # ------------------------------------------------------------------------------------------
     # step 6: what the industries pay for inputs from one another
     # ------------------------------------------------------------------------------------------
-    def input_bill(self, demand: np.ndarray, intermediate: np.ndarray, tau: np.ndarray, tau_inputs: float
-                   ) -> tuple[np.ndarray, np.ndarray]:
+    def input_bill(self, demand: np.ndarray, intermediate: np.ndarray, tau: np.ndarray, tau_inputs: float,
+                   sold: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Per unit of each sector's output this month: what it pays for inputs from the modelled
         industries and the rest of the economy, and the input VAT on them. A seller's sales to
         intermediate use (its revenue x intermediate orders / all orders), and the imports that
@@ -231,11 +233,15 @@ class Institutions:
         at the domestic ex-VAT price), are paid by the buyers in proportion to what each received
         (IndustrialEconomy.inputs_received x its output: a buyer short of a critical input produced
         less, one short of a non-critical input made its output with less of it and pays for less),
-        so buyers pay for what was delivered, no more."""
+        so buyers pay for what was delivered, no more. `sold`: the live firms' output and revenue by
+        sector (model-firm units) as `sums.sector_sums` sums them, if a pass over the rows summed them
+        already (production.costs_and_prices); else summed here."""
         m = self.m
         Fm = m.firms
-        sums.sector_sums(Fm.alive, Fm.sector, (Fm.output, Fm.revenue), self._sums2)
-        q, rev = self._sums2[:, 0] * m.weight, self._sums2[:, 1] * m.weight
+        if sold is None:
+            sold = self._sums2
+            sums.sector_sums(Fm.alive, Fm.sector, (Fm.output, Fm.revenue), sold)
+        q, rev = sold[:, 0] * m.weight, sold[:, 1] * m.weight
         int_share = np.divide(intermediate, demand, out=np.zeros(self.n_s), where=demand > 0)
         sold = rev * int_share
         imported = self.short_share * np.maximum(demand - q, 0.0) * int_share * self.last["base"]
@@ -247,12 +253,28 @@ class Institutions:
         self.last.update(intermediate_sales=sold, imported_inputs=imported)
         return io_cost + m.materials, io_vat + tau_inputs * m.materials
 
+    def payout_terms(self) -> acc.Payout:
+        """The distributions for the income pass to make (accounting.income): the liquidity target,
+        the share of the excess paid a month, and `paid_out` to write. `paid_in_income` takes the
+        deposits left."""
+        e = self.e
+        return acc.Payout(np.full(self.n_s, e.firm_liquidity_target), float(e.excess_cash_payout), self.paid_out)
+
+    def paid_in_income(self, deposits: float) -> None:
+        """The income pass made this month's distributions (`payout_terms`), leaving the firms
+        `deposits` (economy-wide yuan): `pay_out_excess_cash` hands them on instead of paying again."""
+        self._paid_deposits = deposits
+
     def pay_out_excess_cash(self) -> tuple[float, float]:
-        """Firms pay owners part of their deposits above the liquidity target (kernels.payout);
-        returns the total paid and the firms' deposits after (economy-wide yuan)."""
+        """Firms pay owners part of their deposits above the liquidity target (kernels.payout), unless
+        the income pass did this month (`paid_in_income`); returns the total paid and the firms'
+        deposits after (economy-wide yuan)."""
         from ..kernels.credit import score_params
         from ..kernels.payout import pay_out_excess_cash
 
+        if self._paid_deposits is not None:
+            deposits, self._paid_deposits = self._paid_deposits, None
+            return float(self.paid_out.sum()), float(deposits)
         m, e = self.m, self.e
         deposits = pay_out_excess_cash(m.firms.bundle(), m.weight, np.full(self.n_s, e.firm_liquidity_target),
                                        float(e.excess_cash_payout), score_params(m.sc.banking, m.policy),
@@ -523,15 +545,24 @@ class Institutions:
         self.yd_month = yd
         return worst
 
+    def firm_stocks_summed(self, held: np.ndarray) -> None:
+        """The firms' fixed capital, other assets and other liabilities by sector (live firms and
+        estates in court, model-firm units), summed by the month's sums over the rows
+        (accounting.month_sums): the next `balance_sheet` takes them instead of summing again."""
+        self._held_sums = held
+
     def balance_sheet(self) -> np.ndarray:
         """Stocks at the end of the month: items x institutions, assets +, liabilities -, net worth
         the balancing row of each column (yuan)."""
         m = self.m
         bk = m.banking
         Bk, Fm = bk.banks, m.firms
-        held = Fm.alive | (Fm.court > 0)  # the estates in the court procedure still hold their assets
-        sums.sector_sums(held, Fm.sector, (Fm.capital, Fm.other_assets, Fm.other_liab), self._sums3)
-        firm_stocks = m.weight @ self._sums3  # fixed capital, other assets, other liabilities
+        summed, self._held_sums = self._held_sums, None
+        if summed is None:
+            held = Fm.alive | (Fm.court > 0)  # the estates in the court procedure still hold their assets
+            summed = self._sums3
+            sums.sector_sums(held, Fm.sector, (Fm.capital, Fm.other_assets, Fm.other_liab), summed)
+        firm_stocks = m.weight @ summed  # fixed capital, other assets, other liabilities
         S = np.zeros((len(ITEM_NAMES), 7))
 
         def put(item: str, inst: int, value: float) -> None:

@@ -7,7 +7,7 @@ from collections import namedtuple
 import numpy as np
 from numba import njit, prange
 
-from .._numba import kernel
+from .._numba import chunks, kernel, rows_of
 
 # this month's unit-cost blocks and price factors by sector (arrays of one value per sector)
 COST_FIELDS = {
@@ -45,7 +45,7 @@ def overtime_output(q, capacity, normal_utilisation):
 
 
 @kernel(parallel=True)
-def costs_and_prices(firms, costs, params):
+def costs_and_prices(firms, costs, params, sold):
     """Unit cost c = (wage and services block)_s / A + overtime + energy_s x EI + (IO inputs and
     materials)_s (per yuan of output: va_cost = labour share x wage index + services share,
     energy_cost = energy share x energy price index, material_cost = sum_k a_ks P_k + other
@@ -57,8 +57,13 @@ def costs_and_prices(firms, costs, params):
     VAT margin factor. Unfilled orders do not move the markup (they cost the firm market share,
     `market_step`).
 
+    In the same pass, when `sold` has rows (the closed economy's input bill, economy.Institutions.
+    input_bill), the live rows' output and revenue by sector into sold[s] = (output, revenue), summed
+    in fixed chunks of rows as `sums.sector_sums` sums them (the same numbers, one pass fewer).
+
     firms: FirmState (reads alive, sector, productivity, energy_intensity, share, share_prev,
-    output, capacity; writes markup and price of live rows); costs: UnitCosts; params: PricingParams."""
+    output, capacity, revenue; writes markup and price of live rows); costs: UnitCosts; params:
+    PricingParams; sold: by sector (written), or of length 0."""
     # arrays the loop writes must be bound to locals before it (a write through `firms.x[i]` inside
     # prange is lost); the reads are bound too, so the loop is the one it was before bundles
     markup = firms.markup
@@ -81,10 +86,21 @@ def costs_and_prices(firms, costs, params):
     response = params.markup_share_response
     anchor_speed = params.markup_anchor_speed
     premium = params.overtime_premium
-    for i in prange(alive.shape[0]):
-        if alive[i]:
+    revenue = firms.revenue
+    n = alive.shape[0]
+    n_sold = sold.shape[0]
+    nc, cs = chunks(n)
+    part = np.zeros((nc, n_sold, 2))
+    for c in prange(nc):
+        t = part[c]
+        for i in rows_of(c, cs, n):
+            if not alive[i]:
+                continue
             s = np.uint64(sector[i])
             q = output[i]
+            if n_sold > 0:
+                t[s, 0] += q
+                t[s, 1] += revenue[i]
             extra = overtime_output(q, capacity[i], u_normal[s])
             over = premium * labour[s] * extra / q if extra > 0.0 else 0.0
             unit_cost = ((va_cost[s] + over) / productivity[i] + energy_cost[s] * energy_intensity[i]
@@ -106,3 +122,6 @@ def costs_and_prices(firms, costs, params):
                 mu = 2.0
             markup[i] = mu
             price[i] = (1.0 + mu) * unit_cost * vat_factor[s]
+    sold[:] = 0.0
+    for c in range(nc):
+        sold[:] += part[c]

@@ -25,7 +25,7 @@ from collections import namedtuple
 import numpy as np
 from numba import njit, prange
 
-from .._numba import kernel
+from .._numba import chunks, kernel, rows_of
 
 # the scalar parameters of the shocks (the behaviour settings of the same names)
 SHOCK_FIELDS = {
@@ -61,12 +61,18 @@ def laplace_quantile(v, scale):
 
 
 @kernel(parallel=True)
-def firm_shocks(firms, u, params):
-    """This month's order and cost shocks of every live row (module docstring).
+def firm_shocks(firms, u, params, wedge_level):
+    """This month's order and cost shocks of every live row (module docstring), and in the same pass
+    the sectors' average cost wedge the prices pass on: the live rows' wedges weighted by last
+    month's output, summed in fixed chunks of rows as `sums.sector_weighted_mean` sums them (the same
+    numbers; one pass over the rows instead of two).
 
-    firms: FirmState (reads alive; writes share, order_shock, cost_wedge of live rows); u: one
-    uniform per row; params: ShockParams."""
+    firms: FirmState (reads alive, sector, output; writes share, order_shock, cost_wedge of live
+    rows); u: one uniform per row; params: ShockParams; wedge_level: by sector (written; 0 where the
+    sector had no output)."""
     alive = firms.alive
+    sector = firms.sector
+    output = firms.output
     share = firms.share
     order_shock = firms.order_shock
     cost_wedge = firms.cost_wedge
@@ -75,16 +81,33 @@ def firm_shocks(firms, u, params):
     rho = params.order_shock_persistence
     p_c = params.cost_shock_prob
     b_c = params.cost_wedge_scale
-    for i in prange(alive.shape[0]):
-        if not alive[i]:
-            continue
-        x = order_shock[i]
-        x_new = rho * x
-        ui = u[i]
-        if ui < p_o:
-            x_new += laplace_quantile(ui / p_o, b_o)
-        elif ui < p_o + p_c:
-            cost_wedge[i] = laplace_quantile((ui - p_o) / p_c, b_c)
-        if x_new != x:
-            share[i] = share[i] * np.exp(x_new - x)
-            order_shock[i] = x_new
+    n = alive.shape[0]
+    n_s = wedge_level.shape[0]
+    nc, cs = chunks(n)
+    part = np.zeros((nc, n_s, 2))
+    for c in prange(nc):
+        t = part[c]
+        for i in rows_of(c, cs, n):
+            if not alive[i]:
+                continue
+            x = order_shock[i]
+            x_new = rho * x
+            ui = u[i]
+            wedge = cost_wedge[i]
+            if ui < p_o:
+                x_new += laplace_quantile(ui / p_o, b_o)
+            elif ui < p_o + p_c:
+                wedge = laplace_quantile((ui - p_o) / p_c, b_c)
+                cost_wedge[i] = wedge
+            if x_new != x:
+                share[i] = share[i] * np.exp(x_new - x)
+                order_shock[i] = x_new
+            s = np.uint64(sector[i])
+            q = output[i]
+            t[s, 0] += q * wedge
+            t[s, 1] += q
+    tot = np.zeros((n_s, 2))
+    for c in range(nc):
+        tot[:] += part[c]
+    for s in range(n_s):
+        wedge_level[s] = tot[s, 0] / tot[s, 1] if tot[s, 1] > 0 else 0.0

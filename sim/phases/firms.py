@@ -48,7 +48,8 @@ class Production(NamedTuple):
     harmonic: float  # capacity-weighted harmonic mean of productivity (the wage index's base)
     wage_index: float
     deposits_before: float  # firm deposits before the income statements, economy-wide yuan
-    deposits_after: float
+    deposits_after: float  # after the income statements, before any distributions
+    deposits_left: float  # after the distributions made in the income pass (with `payout`; else 0)
 
 
 def reprice(firms, factor: np.ndarray) -> None:
@@ -56,22 +57,29 @@ def reprice(firms, factor: np.ndarray) -> None:
     sums.reprice(firms.alive, firms.sector, factor, firms.price)
 
 
-def firm_shocks(firms, u: np.ndarray, behaviour) -> None:
+def firm_shocks(firms, u: np.ndarray, behaviour, n_sectors: int) -> np.ndarray:
     """Step 3 (first): lumpy order and cost shocks of every firm from this month's uniforms `u`
     (kernels.shocks); the market step renormalises the shares they move. Writes firms' shares and
-    cost wedges."""
-    shocks.firm_shocks(firms.bundle(), u, shocks.shock_params(behaviour))
+    cost wedges. Returns the sectors' average cost wedge after the shocks, summed in the same pass
+    (`sector_cost_wedge` gives the same numbers)."""
+    wedge = np.zeros(n_sectors)
+    shocks.firm_shocks(firms.bundle(), u, shocks.shock_params(behaviour), wedge)
+    return wedge
 
 
 def produce_and_book(firms, sectors, banking, demand: mkt.MarketDemand, costs: SectorCosts, rules: Rules,
-                     harmonic0: float | None, input_bill, out: np.ndarray) -> Production:
+                     harmonic0: float | None, input_bill, out: np.ndarray, payout: acc.Payout | None = None
+                     ) -> Production:
     """Steps 3-6 firm by firm: replicator shares, orders and output, labour and energy (3-4); the
     wage index (wages follow the economy's mean productivity against `harmonic0`, the first month's;
     None: this month is the first), unit costs (with the sector's average cost wedge), markups and
     prices for next month (5); the income statement of every firm into `out` (per sector, per model
     firm), the banks' interest, and the credit scores of step 7 (6). `input_bill`: None, or (closed
-    economy) a function of the VAT rate and input VAT rate that returns what buyers pay per unit of
-    output for the inputs delivered and the input VAT on them, called once output is known.
+    economy) a function of the VAT rate, the input VAT rate and the live firms' output and revenue
+    by sector (model-firm units, columns 0 and 1) that returns what buyers pay per unit of output for
+    the inputs delivered and the input VAT on them, called once output is known.
+    `payout`: None, or (closed economy) the distributions of excess deposits, made in the income
+    pass (accounting.income; they write payout.paid and the payers' cash and scores).
     Writes every firm's market, production, price and income fields, `out`, and the banks' interest
     income and deposit interest (banking)."""
     b, p = rules.behaviour, rules.policy
@@ -84,21 +92,24 @@ def produce_and_book(firms, sectors, banking, demand: mkt.MarketDemand, costs: S
                                 normal_utilisation=costs.normal_utilisation, energy_cost=costs.energy,
                                 material_cost=costs.materials + costs.wedge, markup_anchor=costs.anchor,
                                 vat_factor=costs.vat_blend)
-    prod.costs_and_prices(F, unit_costs, prod.pricing_params(b))
+    # (the closed economy's input bill needs the sectors' output and revenue: summed in the same pass)
+    sold = np.zeros((0 if input_bill is None else costs.vat_rate.shape[0], 2))
+    prod.costs_and_prices(F, unit_costs, prod.pricing_params(b), sold)
     material_cost, vat_inputs = costs.materials, costs.vat_inputs
     if input_bill is not None:  # buyers pay for the inputs delivered (sim.economy)
-        material_cost, vat_inputs = input_bill(costs.vat_rate, p.vat_rate_inputs)
+        material_cost, vat_inputs = input_bill(costs.vat_rate, p.vat_rate_inputs, sold)
     booked = acc.IncomeCosts(labour=labour_cost, services=costs.services, energy=costs.energy,
                              materials=material_cost, vat_rate=costs.vat_rate, vat_inputs_per_q=vat_inputs,
                              workers_per_yuan=costs.workers_per_yuan, mwh_per_yuan=costs.mwh_per_yuan,
                              normal_utilisation=costs.normal_utilisation)
     c = rules.banking
-    acc.income(F, sectors, booked, acc.income_params(c, p, b), cr.score_params(c, p), acc.bank_flows(banking), out)
+    left = acc.income(F, sectors, booked, acc.income_params(c, p, b), cr.score_params(c, p), acc.bank_flows(banking),
+                      acc.no_payout() if payout is None else payout, out)
     banking.shift_interest()  # the lead booked each row's interest: participants take their shares
     W = sectors.weight
     before = float(np.sum(out[:, acc.I_DEPOSITS_BEFORE] * W))
     after = float(np.sum(out[:, acc.I_DEPOSITS_AFTER] * W))
-    return Production(harmonic, wage_index, before, after)
+    return Production(harmonic, wage_index, before, after, float(left))
 
 
 def plan_investment(firms, sectors, prices: inv.InvestmentPrices, behaviour, va_cost, energy_cost, u_review,
