@@ -237,10 +237,10 @@ class CapacityRules:
         mix = np.where(self.covered.full, 1.0, self.covered.capacity / np.maximum(cap, 1e-300))
         head = np.maximum(self.covered.cap_limit(policy.capacity_cap) - in_lag_c - pipe_c, 0.0)
         per_unit = mix * np.maximum(1.0 - self.dep_month * self.lag, 0.0)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # a tiny mix: no limit
             room = np.where(np.isfinite(head) & (per_unit > 0), head / np.where(per_unit > 0, per_unit, 1.0), np.inf)
         self.entrant_ratio = retired_per_unit_built(policy.replacement_ratio, policy.ban_new_capacity) * mix
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             quota = np.where(self.entrant_ratio > 0, self.quota_pool / np.where(self.entrant_ratio > 0,
                                                                                  self.entrant_ratio, 1.0), np.inf)
         return np.minimum(room, quota)
