@@ -120,11 +120,13 @@ def test_firms_above_their_leverage_target_pay_debt_down():
         a = F.alive.copy()
         F.leverage_target[a] *= 0.7
         ids = F.firm_id[a].copy()
-        lev0 = np.median(((F.loans + F.other_liab) / (F.capital + F.cash + F.other_assets))[a])
+        def lev(rows):
+            return np.median((F.loans + F.other_liab)[rows] / (F.capital + F.cash + F.other_assets)[rows])
+
+        lev0 = lev(a)
         for _ in range(24):
             m.step()
-        a = F.alive & np.isin(F.firm_id, ids)
-        return np.median(((F.loans + F.other_liab) / (F.capital + F.cash + F.other_assets))[a]) - lev0
+        return lev(F.alive & np.isin(F.firm_id, ids)) - lev0
 
     down, ratchet = leverage(0.5), leverage(0.0)
     assert down < ratchet - 0.01
