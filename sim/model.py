@@ -477,7 +477,7 @@ class IndustrialEconomy(mesa.Model):
             self.grow_rows(max(total - free.size, int(math.ceil(0.05 * self.firms.n_rows))))
             free = self.free_rows(total)
         rows = free[:total]
-        cap_now = self.sector_capacity()  # after exits: what entrants under a cap must fit beside
+        cap_now = self.sector_capacity()  # after exits
         median = self.median_capacity  # 2019's, or scaled by the growth of capacity per live firm since
         if b.entrant_size_reference == "incumbents":
             per_firm = cap_now / self.weight / np.maximum(self.firms_by_sector(), 1)

@@ -161,8 +161,7 @@ class CapacityRules:
         part = sectors & ~whole
         if part.any():
             _, pipe_c, _, pipe = self._covered_parts()
-            with np.errstate(divide="ignore", invalid="ignore"):
-                scale = np.where(part & (pipe > 0), 1.0 - pipe_c / np.where(pipe > 0, pipe, 1.0), 1.0)
+            scale = 1.0 - np.divide(pipe_c, pipe, out=np.zeros_like(pipe), where=part & (pipe > 0))
             self.hooks.scale_pipeline(scale)
             self.covered.cut_pipeline(np.where(part, pipe_c, 0.0), pipe * scale)
 
@@ -231,18 +230,18 @@ class CapacityRules:
         2018 replacement rules)."""
         # under a cap, as for incumbents' projects (`expansion_allowed`): the covered part operating when
         # today's projects come on stream and those projects leave the head room; entrants' capacity,
-        # installed now, wears out over the build lag like the rest
-        pipe_c, in_lag_c, _ = self._capacity_coming()
-        cap, _ = self.covered.at
-        mix = np.where(self.covered.full, 1.0, self.covered.capacity / np.maximum(cap, 1e-300))
-        head = np.maximum(self.covered.cap_limit(policy.capacity_cap) - in_lag_c - pipe_c, 0.0)
-        per_unit = mix * np.maximum(1.0 - self.dep_month * self.lag, 0.0)
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # a tiny mix: no limit
-            room = np.where(np.isfinite(head) & (per_unit > 0), head / np.where(per_unit > 0, per_unit, 1.0), np.inf)
+        # installed now, wears out over the build lag like the rest (`capacity_in_lag`)
+        covered, pipe_c, cap, _ = self._covered_parts()
+        full = self.covered.full
+        mix = np.divide(covered, cap, out=full.astype(float), where=~full & (cap > 0))  # entrants carry it
+        head = np.maximum(self.covered.cap_limit(policy.capacity_cap) - capacity_in_lag(covered, self.dep_month,
+                                                                                         self.lag) - pipe_c, 0.0)
+        per_unit = capacity_in_lag(mix, self.dep_month, self.lag)
         self.entrant_ratio = retired_per_unit_built(policy.replacement_ratio, policy.ban_new_capacity) * mix
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            quota = np.where(self.entrant_ratio > 0, self.quota_pool / np.where(self.entrant_ratio > 0,
-                                                                                 self.entrant_ratio, 1.0), np.inf)
+        with np.errstate(over="ignore"):  # a tiny mix: no limit
+            room = np.divide(head, per_unit, out=np.full_like(head, np.inf), where=np.isfinite(head) & (per_unit > 0))
+            quota = np.divide(self.quota_pool, self.entrant_ratio, out=np.full_like(head, np.inf),
+                              where=self.entrant_ratio > 0)
         return np.minimum(room, quota)
 
     def after_entry(self, entered: np.ndarray) -> None:
