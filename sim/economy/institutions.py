@@ -40,6 +40,7 @@ from ..kernels import investment as inv
 from ..kernels import sums
 from ..scenario.schema import SECTORS
 from .accounts import CB, FLOW, ITEM, ITEM_NAMES, B, F, G, H, Matrix, R, W, scale_of
+from .bank_positions import BankPositions
 from .world import export_factor, export_shares
 
 TRN = 1e12
@@ -64,8 +65,9 @@ def _out_of_line(sc, fallback: str, what: str):
                          "policy in [schedule] instead")
 
 
-class Institutions:
-    """The institutions around the industries; one per model, made after the banks."""
+class Institutions(BankPositions):
+    """The institutions around the industries; one per model, made after the banks. The banks'
+    positions with the central bank and in bonds are `BankPositions`'."""
 
     def __init__(self, model):
         m, e = model, model.sc.economy
@@ -280,85 +282,6 @@ class Institutions:
                                        float(e.excess_cash_payout), score_params(m.sc.banking, m.policy),
                                        self.paid_out)
         return float(self.paid_out.sum()), float(deposits)
-
-    # ------------------------------------------------------------------------------------------
-    # the banks' side: positions with the central bank and in bonds
-    # ------------------------------------------------------------------------------------------
-    def start_banks(self) -> None:
-        """Households' deposits spread over banks by size; each bank's reserves, bonds and advances
-        from its balance sheet; the central bank's foreign assets are the counterpart of the reserves
-        it does not back with bonds or advances (its net worth starts at zero)."""
-        bk = self.m.banking
-        n = bk.banks.n_rows
-        self.dh_bank = np.zeros(n)
-        self.reserves = np.zeros(n)
-        self.excess = np.zeros(n)
-        self.bonds = np.zeros(n)
-        self.advances = np.zeros(n)
-        self.relend = np.zeros(n)
-        self.bonds_cb = 0.0
-        self._allocate()
-        self.fa = float(self.reserves.sum() + self.excess.sum() - self.bonds_cb - self.advances.sum()
-                        - self.relend.sum())
-        if self.fa < 0:
-            raise ValueError("economy: the central bank starts with negative foreign assets; raise "
-                             "deposits_to_income or lower debt_to_gdp")
-        self.liquidity = float(self._liquidity_from_books().sum())
-        self.firm_deposits_prev = float(bk.firm_deposits)
-        self.loans_prev = float(bk.banks.loans.sum())
-
-    def _spread_household_deposits(self) -> None:
-        B = self.m.banking.banks
-        share = np.where(B.alive, self.m.banking.size_share, 0.0)
-        self.dh_bank[:] = self.dh * share / share.sum()
-
-    def _liquidity_from_books(self) -> np.ndarray:
-        """Each bank's reserves plus bonds less advances, as its balance sheet implies: deposits plus
-        equity less loans net of provisions."""
-        B = self.m.banking.banks
-        return np.where(B.alive, B.deposits + self.dh_bank + B.equity - B.loans + B.provisions + self.relend, 0.0)
-
-    def _allocate(self) -> None:
-        """Required reserves on deposits; what is left buys bonds (pro rata when banks want more than
-        the bonds outstanding, the rest held as excess reserves); a bank short of funds borrows from
-        the central bank; the central bank holds the bonds banks do not."""
-        B = self.m.banking.banks
-        self._spread_household_deposits()
-        self._central_bank_channels()
-        liq = self._liquidity_from_books()
-        deps = np.where(B.alive, B.deposits + self.dh_bank, 0.0)
-        self.reserves[:] = self._reserve_ratio * np.maximum(deps, 0.0)
-        rest = liq - self.reserves
-        want = np.maximum(rest, 0.0)
-        self.advances[:] = np.maximum(-rest, 0.0)
-        total = want.sum()
-        scale = 1.0 if total <= self.debt else self.debt / total
-        self.bonds[:] = want * scale
-        self.excess[:] = want - self.bonds
-        self.bonds_cb = self.debt - float(self.bonds.sum())
-
-    def _central_bank_channels(self) -> None:
-        """The central bank's inclusive-finance channels this month: re-lending for each bank's small
-        and micro loans (a central-bank asset, a bank liability; BankingSystem.relending_stock) and the
-        required reserve ratio each bank faces after the targeted cut (BankingSystem.rrr_cut)."""
-        bk = self.m.banking
-        self.relend[:] = bk.relending_stock()
-        self._reserve_ratio = self.e.required_reserve_ratio - bk.rrr_cut()
-
-    def bank_income(self) -> np.ndarray:
-        """This month's interest each bank earns on bonds and reserves, less what it pays on
-        households' deposits and central-bank advances (on the stocks at the start of the month)."""
-        e, p = self.e, self.m.policy
-        dep = self.m.sc.banking.deposit_rate
-        self._bank_parts = parts = {
-            "bond": e.bond_rate / 12.0 * self.bonds,
-            "reserve": (e.reserve_rate * self.reserves + e.excess_reserve_rate * self.excess) / 12.0,
-            "advance": (p.policy_rate + e.advance_spread) / 12.0 * self.advances,
-            "relending": p.relending_rate / 12.0 * self.relend,
-            "household_deposit": dep / 12.0 * np.maximum(self.dh_bank, 0.0),
-        }
-        self._cb_bonds_interest = e.bond_rate / 12.0 * self.bonds_cb
-        return parts["bond"] + parts["reserve"] - parts["advance"] - parts["relending"] - parts["household_deposit"]
 
     # ------------------------------------------------------------------------------------------
     # step 11: the month's accounts
