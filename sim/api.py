@@ -94,9 +94,9 @@ def run(scenario: Scenario | str | Path, seed: int | None = None, *, firms: int 
 def _run(scenario, seed, firms, months, banks, engine, panel, progress, quiet):
     sc = resolve_scenario(scenario, firms=firms, months=months, seed=seed, banks=banks)
     if engine == "numba":
-        from .compilecache import say_if_cold
+        from .compilecache import prepare
 
-        say_if_cold(quiet)
+        prepare(quiet)
     model = make_model(sc, engine)
     snaps: list[tuple[int, dict[str, np.ndarray]]] = []
     for t in range(sc.run.months):

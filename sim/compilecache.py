@@ -6,10 +6,11 @@ $NUMBA_CACHE_DIR: on a cluster, point every job at one shared, writable folder a
 `sim warmup` once). A run whose main kernels are not cached says so before it starts, on the
 terminal and in notebooks, so a first run does not look hung.
 
-A run compiles its kernels one after another, as it first calls them. `sim warmup` compiles them
-in parallel processes instead, one kernel per task, from the signatures the engines call them with
-(`MANIFEST`, written by `python -m sim.compilecache --write-manifest` and checked against a run by
-the tests): on n cores the compile takes about 1/n of the time, down to the largest kernel's.
+A cold run, and `sim warmup`, compile the kernels in parallel processes, one kernel per task, from
+the signatures the engines call them with (`MANIFEST`, written by `python -m sim.compilecache
+--write-manifest` and checked against a run by the tests): on n cores the compile takes about 1/n of
+the time, down to the largest kernel's; one cold start at a time (`prepare`). What the manifest
+misses compiles in the run, as it first calls it.
 """
 
 from __future__ import annotations
@@ -20,9 +21,14 @@ import pickle
 import pkgutil
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-COLD_SECONDS = 120.0    # a full compile on 2 cores, measured (README): 2m55s at 47a0b0d, cut by about a quarter since
+# A full compile's seconds in j processes, about COLD_FIXED + COLD_SPLIT / j: the manifest's compile
+# took 134 s in one process and 77 s in two on the 2-core reference machine (benchmarks/RESULTS.md,
+# "Memory, the parallel warm-up ..."); the fixed part is each worker's start and the largest kernel.
+COLD_FIXED, COLD_SPLIT = 20.0, 115.0
 SENTINEL = "sim.kernels.accounting:income"  # run every month of every run: cached iff a run has compiled
 
 
@@ -169,6 +175,14 @@ def compile_in_processes(jobs: int) -> list[str]:
 _WARM: list[bool] = []  # once the cache is warm it stays so for this process: not checked again each run
 
 
+def compile_jobs() -> int:
+    """Processes a cold run compiles in: $SIM_COMPILE_JOBS, else the cores this process may use."""
+    from .threads import available_cores
+
+    env = os.environ.get("SIM_COMPILE_JOBS", "").strip()
+    return int(env) if env.isdigit() and int(env) > 0 else available_cores()
+
+
 def notice() -> str | None:
     """A line to show before a run that will compile, or None when the cache is warm."""
     if _WARM:
@@ -177,9 +191,11 @@ def notice() -> str | None:
     if SENTINEL not in missing:
         _WARM.append(True)
         return None
-    est = COLD_SECONDS * len(missing) / max(len(dispatchers()), 1)
-    return (f"compiling {len(missing)} kernels for this machine (first run only, about {est:.0f} s on 2 cores; "
-            "cached for later runs; `sim warmup` compiles them all ahead, on every core)")
+    jobs = compile_jobs()
+    est = (COLD_FIXED + COLD_SPLIT / jobs) * len(missing) / max(len(dispatchers()), 1)
+    how = f"in {jobs} processes" if jobs > 1 else "in this process"
+    return (f"compiling {len(missing)} kernels for this machine {how} (first run only, about {est:.0f} s; "
+            "cached for later runs; `sim warmup` fills the cache ahead)")
 
 
 def say_if_cold(quiet: bool = False) -> None:
@@ -188,6 +204,46 @@ def say_if_cold(quiet: bool = False) -> None:
     msg = notice()
     if msg:
         print(msg, file=sys.stderr, flush=True)
+
+
+def prepare(quiet: bool = False) -> None:
+    """Before a run of the numba engine: when its main kernels are not cached, say so and compile the
+    manifest's kernels in one process per core this process may use (`compile_in_processes`) rather
+    than one after another as the run first calls them; the run then loads them from the cache.
+
+    One cold start compiles at a time: the compile holds a lock file in the cache folder, and a run
+    that starts cold meanwhile (another notebook, an xdist or Dask worker) waits for it and then finds
+    the kernels cached. `SIM_COMPILE_JOBS=1` compiles in the run itself, as before."""
+    if _WARM or notice() is None:
+        return
+    say_if_cold(quiet)
+    jobs = compile_jobs()
+    if jobs < 2:
+        return
+    with _compile_lock():
+        if SENTINEL in uncached():
+            compile_in_processes(jobs)
+
+
+@contextmanager
+def _compile_lock() -> Iterator[None]:
+    """An exclusive lock on `sim-compile.lock` in the cache folder of the kernels (none where that
+    folder cannot be written: numba then compiles into its fallback cache, and runs may compile side
+    by side as they did)."""
+    import fcntl
+
+    folder = dispatchers()[SENTINEL]._cache._cache_path
+    try:
+        os.makedirs(folder, exist_ok=True)
+        fd = os.open(os.path.join(folder, "sim-compile.lock"), os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError:
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
 
 
 def warmup(progress=None, jobs: int = 1) -> tuple[int, float, list[str]]:

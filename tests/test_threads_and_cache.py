@@ -69,12 +69,52 @@ def test_run_with_threads_gives_the_same_results_and_restores_the_count(baseline
 def test_cold_cache_is_announced_and_a_warm_one_is_not(monkeypatch, capsys, baseline):
     monkeypatch.setattr(compilecache, "_WARM", [])  # as in a fresh process
     monkeypatch.setattr(compilecache, "uncached", lambda: [compilecache.SENTINEL, "x:y"])
+    monkeypatch.setenv("SIM_COMPILE_JOBS", "1")
     msg = compilecache.notice()
     assert msg.startswith("compiling 2 kernels") and "first run only" in msg and "sim warmup" in msg
+    assert "in this process" in msg
     sim.run(baseline, seed=0, months=1)
     assert "compiling 2 kernels" in capsys.readouterr().err
     sim.run(baseline, seed=0, months=1, quiet=True)
     assert capsys.readouterr().err == ""
+
+
+def test_a_cold_run_compiles_in_processes_one_cold_start_at_a_time(monkeypatch, capsys, baseline):
+    """A run that finds the cache cold compiles the kernels in one process per core first
+    (compile_in_processes; with SIM_COMPILE_JOBS=1 in the run itself), holding the lock file while it
+    does; the compile is asked for again only while the cache is still cold once the lock is held."""
+    import fcntl
+
+    cold = [compilecache.SENTINEL, "x:y"]
+    calls = []
+
+    def compile_in_processes(jobs):
+        lock = os.path.join(compilecache.dispatchers()[compilecache.SENTINEL]._cache._cache_path,
+                            "sim-compile.lock")
+        fd = os.open(lock, os.O_RDWR)
+        try:  # held by the run: a second process could not take it now
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        finally:
+            os.close(fd)
+        calls.append(jobs)
+        cold.clear()  # the workers' code moved into the cache
+        return ["sim.kernels.accounting:income"]
+
+    monkeypatch.setattr(compilecache, "_WARM", [])
+    monkeypatch.setattr(compilecache, "uncached", lambda: list(cold))
+    monkeypatch.setattr(compilecache, "compile_in_processes", compile_in_processes)
+    monkeypatch.setenv("SIM_COMPILE_JOBS", "3")
+    assert "in 3 processes" in compilecache.notice()
+    sim.run(baseline, seed=0, months=1)
+    assert calls == [3] and "compiling 2 kernels" in capsys.readouterr().err
+    sim.run(baseline, seed=0, months=1)
+    assert calls == [3]  # warm now: no second compile
+    monkeypatch.setattr(compilecache, "_WARM", [])
+    cold[:] = [compilecache.SENTINEL]
+    monkeypatch.setenv("SIM_COMPILE_JOBS", "1")
+    sim.run(baseline, seed=0, months=1, quiet=True)
+    assert calls == [3]  # one job: the run compiles as it goes
     monkeypatch.setattr(compilecache, "uncached", lambda: ["sim.kernels.credit:order_by_score"])
     assert compilecache.notice() is None  # a rarely used kernel compiles in a moment: no notice
     monkeypatch.setattr(compilecache, "uncached", lambda: [compilecache.SENTINEL])
