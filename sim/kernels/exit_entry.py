@@ -42,7 +42,8 @@ from numba import prange
 
 from .._numba import chunks, kernel, rows_of
 from ..state import EXIT_BANKRUPTCY, EXIT_FORCED, EXIT_VOLUNTARY
-from .exposure import Parts, lenders_of, shift_loans
+from . import exit_log as xl
+from .exposure import Parts, shift_loans
 from .sums import book_gap
 
 # columns of the per-sector exit table
@@ -165,88 +166,6 @@ def liquidation_value(cash, other_assets, capital, params):
             + params.recovery_rate * capital)
 
 
-# A leaving row's work is split in two. Its own work (its fields; what it pays and is paid) is the same
-# for any order of the rows, so `exit_books` does it in parallel, and the row logs what it adds to the
-# sums rows share (the exit table by sector, its lenders' loans and write-offs, the rescued firms' sums)
-# in an ExitLog; those additions are then made serially, row after row in row order (`_book`), so that
-# every shared sum adds the same terms in the same order as a serial pass (bit for bit, for any number
-# of threads). A row adds to each cell of the exit table once at most (each mechanism to different
-# columns), so its additions are one value a column (`table`, the columns in the bit mask `mask`); its
-# lenders' books move in its one `_book_loans`, replayed from its arguments (`book`: repaid and written
-# off per real firm, the sector weight, and the lead's loss on negative deposits; `lenders`: the row's
-# range in the participations). `extra`: what a rescued or defaulted row adds to `exit_books`' sums.
-ExitLog = namedtuple("ExitLog", ("kind", "sector", "bank", "mask", "table", "book", "lenders", "extra"))
-# kinds of leaving row: an estate liquidated, a firm kept by a soft budget or evergreening, a default, a
-# solvent closure
-K_SETTLED, K_SUPPORTED, K_EVERGREENED, K_DEFAULTED, K_CLOSED = range(5)
-B_REPAID, B_WRITE_OFF, B_WEIGHT, B_OVERDRAFT = range(4)  # columns of ExitLog.book
-E_CAPACITY, E_PIPELINE, E_ZOMBIE, E_LOANS, E_LATE, E_DEPOSITS = range(6)  # columns of ExitLog.extra
-
-
-@kernel
-def exit_log(m):
-    """An empty log for m leaving rows."""
-    return ExitLog(np.zeros(m, dtype=np.int64), np.zeros(m, dtype=np.int64), np.zeros(m, dtype=np.int64),
-                   np.zeros(m, dtype=np.uint32), np.zeros((m, N_EXIT)), np.zeros((m, 4)),
-                   np.zeros((m, 2), dtype=np.int64), np.zeros((m, 6)))
-
-
-@kernel
-def _add(k, col, amount, log):
-    """Row k adds `amount` to column `col` of its sector's exit table (once a column)."""
-    log.mask[k] |= np.uint32(1 << col)
-    log.table[k, col] = amount
-
-
-@kernel
-def _lenders(i, k, repaid, write_off, w, prow, log):
-    """Row i (the k-th leaving) books `repaid` and `write_off` (per real firm) with its lenders
-    (`_book_loans`, from `_book`)."""
-    log.book[k, B_REPAID] = repaid
-    log.book[k, B_WRITE_OFF] = write_off
-    log.book[k, B_WEIGHT] = w
-    lo, hi = lenders_of(prow, np.int64(i))
-    log.lenders[k, 0] = lo
-    log.lenders[k, 1] = hi
-
-
-@kernel
-def _book_loans(b, lo, hi, repaid, write_off, w, banks, books):
-    """A row's lenders take their shares (participations lo to hi, the lead b the rest): `repaid`
-    (per real firm) leaves their books with the `write_off` (per real firm, net of the fund's share),
-    which goes into books.writeoff by bank."""
-    writeoff, parts = books.writeoff, books.parts
-    lead = 1.0
-    for q in range(lo, hi):
-        p = np.uint64(parts.bank[q])
-        sh = parts.share[q]
-        banks.loans[p] -= sh * (w * (repaid + write_off))
-        writeoff[p] += sh * (w * write_off)
-        lead -= sh
-    banks.loans[b] -= lead * (w * (repaid + write_off))
-    writeoff[b] += lead * (w * write_off)
-
-
-@kernel
-def _book(k, log, banks, params, books):
-    """Row k's logged additions to the shared sums: its lenders' books, the lead's loss on negative
-    deposits (the closed economy), the exit table."""
-    kind = log.kind[k]
-    b = np.uint64(log.bank[k])
-    book = log.book
-    if kind != K_SUPPORTED:
-        _book_loans(b, log.lenders[k, 0], log.lenders[k, 1], book[k, B_REPAID], book[k, B_WRITE_OFF],
-                    book[k, B_WEIGHT], banks, books)
-    if params.book_overdrafts and (kind == K_DEFAULTED or kind == K_CLOSED):
-        books.writeoff[b] += book[k, B_OVERDRAFT]
-    table = books.table
-    s = np.uint64(log.sector[k])
-    mask = log.mask[k]
-    for col in range(N_EXIT):
-        if (mask >> np.uint32(col)) & np.uint32(1):
-            table[s, col] += log.table[k, col]
-
-
 @kernel
 def _pay_out(i, k, amount, firms, log):
     """What is left of a closed firm's assets after its loans: its trade creditors (other_liab, the
@@ -254,14 +173,14 @@ def _pay_out(i, k, amount, firms, log):
     owed = firms.other_liab[i]
     trade = amount if amount < owed else owed
     firms.other_liab[i] = owed - trade
-    _add(k, X_TRADE_CREDIT, trade, log)
-    _add(k, X_RESIDUAL, amount - trade, log)
+    xl.log_table(k, X_TRADE_CREDIT, trade, log)
+    xl.log_table(k, X_RESIDUAL, amount - trade, log)
 
 
 @kernel
 def _retire(i, k, reason, firms, log):
     """The firm stops operating: its capacity retires and its row is no longer alive."""
-    _add(k, X_RETIRED, firms.capacity[i] + firms.pipeline[i], log)
+    xl.log_table(k, X_RETIRED, firms.capacity[i] + firms.pipeline[i], log)
     firms.alive[i] = False
     firms.exit_reason[i] = reason
     firms.capacity[i] = 0.0
@@ -271,7 +190,7 @@ def _retire(i, k, reason, firms, log):
 
 
 @kernel
-def _wind_up(i, k, reason, amounts, firms, sectors, params, prow, log):
+def _wind_up(i, k, reason, amounts, firms, sectors, params, log):
     """What a closure and a default share, with amounts = (compensation, repaid, surplus): `repaid`
     (per real firm) leaves the lenders' books, the lead bears negative deposits (in the closed
     economy), `surplus` goes to the trade creditors, then the owners; the deposits leave the firm and
@@ -280,30 +199,30 @@ def _wind_up(i, k, reason, amounts, firms, sectors, params, prow, log):
     w = sectors.weight[np.uint64(firms.sector[i])]
     c = firms.cash[i] + compensation
     overdraft = -c if c < 0 else 0.0
-    _lenders(i, k, repaid, 0.0, w, prow, log)
-    log.book[k, B_OVERDRAFT] = w * overdraft
+    xl.log_lenders(i, k, repaid, 0.0, w, log)
+    log.book[k, xl.B_OVERDRAFT] = w * overdraft
     _pay_out(i, k, surplus, firms, log)
-    _add(k, X_OVERDRAFT, overdraft, log)
-    _add(k, X_LOANS_REPAID, repaid, log)
-    _add(k, X_COMPENSATION, compensation, log)
-    _add(k, X_CASH, -firms.cash[i], log)  # the firm's deposits leave it (to creditors and owners)
+    xl.log_table(k, X_OVERDRAFT, overdraft, log)
+    xl.log_table(k, X_LOANS_REPAID, repaid, log)
+    xl.log_table(k, X_COMPENSATION, compensation, log)
+    xl.log_table(k, X_CASH, -firms.cash[i], log)  # the firm's deposits leave it (to creditors and owners)
     _retire(i, k, reason, firms, log)
     firms.loans[i] -= repaid
     firms.cash[i] = 0.0
 
 
 @kernel
-def _close(i, k, reason, compensation, firms, sectors, params, prow, log):
+def _close(i, k, reason, compensation, firms, sectors, params, log):
     """Close firm i (the k-th leaving row) solvently (its liquidation value covers its loans, `exits`
     and `forced_closures` check): it sells its plant, receivables and inventories at their recovery
     rates, repays its loans in full, pays its trade creditors and hands the rest to its owners."""
     c = firms.cash[i] + compensation
     scrap = params.other_assets_recovery * firms.other_assets[i] + params.recovery_rate * firms.capital[i]
     repaid = firms.loans[i]
-    log.kind[k] = K_CLOSED
-    _add(k, X_SCRAP, scrap, log)
+    log.kind[k] = xl.K_CLOSED
+    xl.log_table(k, X_SCRAP, scrap, log)
     _wind_up(i, k, reason, (compensation, repaid, (c if c > 0 else 0.0) + scrap - repaid), firms, sectors, params,
-             prow, log)
+             log)
     firms.loans[i] = 0.0
     firms.guaranteed[i] = 0.0
     firms.capital[i] = 0.0
@@ -312,7 +231,7 @@ def _close(i, k, reason, compensation, firms, sectors, params, prow, log):
 
 
 @kernel
-def _default(i, k, reason, compensation, firms, sectors, params, prow, log):
+def _default(i, k, reason, compensation, firms, sectors, params, log):
     """Firm i (the k-th leaving row) defaults: it stops operating, its deposits (and any compensation)
     are set off against its loans (what exceeds them goes to its trade creditors, then its owners;
     negative deposits are the lead bank's loss in the closed economy), and its estate enters the court
@@ -324,14 +243,14 @@ def _default(i, k, reason, compensation, firms, sectors, params, prow, log):
     setoff = pos if pos < loans else loans
     if loans > 0:
         firms.guaranteed[i] *= (loans - setoff) / loans
-    log.kind[k] = K_DEFAULTED
-    _add(k, X_DEFAULT_SME if firms.sme[i] else X_DEFAULT_LARGE, 1.0, log)
-    _wind_up(i, k, reason, (compensation, setoff, pos - setoff), firms, sectors, params, prow, log)
+    log.kind[k] = xl.K_DEFAULTED
+    xl.log_table(k, X_DEFAULT_SME if firms.sme[i] else X_DEFAULT_LARGE, 1.0, log)
+    _wind_up(i, k, reason, (compensation, setoff, pos - setoff), firms, sectors, params, log)
     firms.court[i] = 1
 
 
 @kernel
-def _settle(i, k, firms, sectors, params, prow, log):
+def _settle(i, k, firms, sectors, params, log):
     """The court procedure of estate i (the k-th leaving row) ends: its plant, receivables and
     inventories are sold at their recovery rates, the procedure's costs (administrator, court,
     auction: the rest of the economy) are paid out of the proceeds, the banks recover the rest up to
@@ -350,16 +269,16 @@ def _settle(i, k, firms, sectors, params, prow, log):
     if gshare > 1.0:
         gshare = 1.0
     payout = loss * gshare
-    log.kind[k] = K_SETTLED
-    _lenders(i, k, repaid + payout, loss - payout, w, prow, log)
+    log.kind[k] = xl.K_SETTLED
+    xl.log_lenders(i, k, repaid + payout, loss - payout, w, log)
     _pay_out(i, k, net - repaid, firms, log)
-    _add(k, X_SCRAP, value, log)
-    _add(k, X_COURT_COSTS, costs, log)
-    _add(k, X_LOANS_REPAID, repaid, log)
-    _add(k, X_WRITE_OFF, loss - payout, log)
-    _add(k, X_FUND_PAYOUT, payout, log)
-    _add(k, X_SETTLED, 1.0, log)
-    _add(k, X_CLAIMS_SETTLED, claim, log)
+    xl.log_table(k, X_SCRAP, value, log)
+    xl.log_table(k, X_COURT_COSTS, costs, log)
+    xl.log_table(k, X_LOANS_REPAID, repaid, log)
+    xl.log_table(k, X_WRITE_OFF, loss - payout, log)
+    xl.log_table(k, X_FUND_PAYOUT, payout, log)
+    xl.log_table(k, X_SETTLED, 1.0, log)
+    xl.log_table(k, X_CLAIMS_SETTLED, claim, log)
     firms.court[i] = 0
     loans[i] = 0.0
     firms.guaranteed[i] = 0.0
@@ -369,7 +288,7 @@ def _settle(i, k, firms, sectors, params, prow, log):
 
 
 @kernel
-def _rescue(i, k, u, firms, banks, sectors, params, prow, log):
+def _rescue(i, k, u, firms, banks, sectors, params, log):
     """Firm i (the k-th leaving row) would default: its local government (a state-owned firm,
     `soft_budget`) pays it what brings its deposits and its equity back to zero if that is within
     `soft_budget_limit` of its annual sales; else its lead bank (`evergreening`, with probability
@@ -384,10 +303,10 @@ def _rescue(i, k, u, firms, banks, sectors, params, prow, log):
     if params.soft_budget and firms.soe[i] and need <= params.soft_budget_limit * 12.0 * firms.revenue[i]:
         firms.cash[i] = c + need
         firms.net_worth[i] = nw + need
-        log.kind[k] = K_SUPPORTED
-        _add(k, X_SUPPORT, need, log)
-        _add(k, X_SUPPORTED, 1.0, log)
-        _add(k, X_CASH, need, log)
+        log.kind[k] = xl.K_SUPPORTED
+        xl.log_table(k, X_SUPPORT, need, log)
+        xl.log_table(k, X_SUPPORTED, 1.0, log)
+        xl.log_table(k, X_CASH, need, log)
         return True
     b = np.uint64(firms.bank[i])
     if not params.evergreening or firms.loans[i] <= 0 or not banks.alive[b]:
@@ -395,18 +314,18 @@ def _rescue(i, k, u, firms, banks, sectors, params, prow, log):
     if u >= evergreen_probability(firms.soe[i], banks.capital_ratio[b], params):
         return False
     # new loans from each lender, its share (a repayment of -short; nothing written off)
-    log.kind[k] = K_EVERGREENED
-    _lenders(i, k, -short, 0.0, sectors.weight[s], prow, log)
+    log.kind[k] = xl.K_EVERGREENED
+    xl.log_lenders(i, k, -short, 0.0, sectors.weight[s], log)
     firms.loans[i] += short
     firms.cash[i] = c + short
-    _add(k, X_EVERGREEN, short, log)
-    _add(k, X_EVERGREENED, 1.0, log)
-    _add(k, X_CASH, short, log)
+    xl.log_table(k, X_EVERGREEN, short, log)
+    xl.log_table(k, X_EVERGREENED, 1.0, log)
+    xl.log_table(k, X_CASH, short, log)
     return True
 
 
 @kernel
-def _leave(k, i, u, firms, banks, sectors, params, prow, log):
+def _leave(k, i, u, firms, banks, sectors, params, log):
     """The own work of row i, the k-th leaving (`exit_books`): an estate is liquidated; a firm that
     would default is first offered the rescue, then defaults; the others close. What it adds to the
     shared sums goes to the log."""
@@ -414,29 +333,29 @@ def _leave(k, i, u, firms, banks, sectors, params, prow, log):
     log.sector[k] = firms.sector[i]
     log.bank[k] = firms.bank[i]
     if not firms.alive[i]:
-        _settle(i, k, firms, sectors, params, prow, log)
+        _settle(i, k, firms, sectors, params, log)
         return
     reason = firms.exit_reason[i]
     w = sectors.weight[s]
     if reason == EXIT_BANKRUPTCY:
-        if (params.soft_budget or params.evergreening) and _rescue(i, k, u, firms, banks, sectors, params, prow,
+        if (params.soft_budget or params.evergreening) and _rescue(i, k, u, firms, banks, sectors, params,
                                                                      log):
             firms.exit_reason[i] = 0
             extra = log.extra
-            extra[k, E_CAPACITY] = firms.capacity[i]
-            extra[k, E_PIPELINE] = firms.pipeline[i]
-            extra[k, E_ZOMBIE] = 1.0 if is_zombie(firms.age[i], firms.weak_months[i]) else 0.0
-            extra[k, E_LOANS] = firms.loans[i]
-            extra[k, E_LATE] = w * firms.loans[i]
-            extra[k, E_DEPOSITS] = w * firms.cash[i]
+            extra[k, xl.E_CAPACITY] = firms.capacity[i]
+            extra[k, xl.E_PIPELINE] = firms.pipeline[i]
+            extra[k, xl.E_ZOMBIE] = 1.0 if is_zombie(firms.age[i], firms.weak_months[i]) else 0.0
+            extra[k, xl.E_LOANS] = firms.loans[i]
+            extra[k, xl.E_LATE] = w * firms.loans[i]
+            extra[k, xl.E_DEPOSITS] = w * firms.cash[i]
             return
-        _add(k, X_BANKRUPT, 1.0, log)
-        _add(k, X_BANKRUPT_SME if firms.sme[i] else X_BANKRUPT_LARGE, 1.0, log)
-        _default(i, k, reason, 0.0, firms, sectors, params, prow, log)
-        log.extra[k, E_LATE] = w * firms.loans[i]
+        xl.log_table(k, X_BANKRUPT, 1.0, log)
+        xl.log_table(k, X_BANKRUPT_SME if firms.sme[i] else X_BANKRUPT_LARGE, 1.0, log)
+        _default(i, k, reason, 0.0, firms, sectors, params, log)
+        log.extra[k, xl.E_LATE] = w * firms.loans[i]
     else:
-        _add(k, X_VOLUNTARY, 1.0, log)
-        _close(i, k, reason, 0.0, firms, sectors, params, prow, log)
+        xl.log_table(k, X_VOLUNTARY, 1.0, log)
+        _close(i, k, reason, 0.0, firms, sectors, params, log)
 
 
 @kernel(parallel=True)
@@ -540,7 +459,7 @@ def exit_books(decided, u, firms, banks, sectors, params, books):
     result, the rows in row order and the survivors' sums by chunk; `u`: a uniform for each row,
     stream `evergreening`): estates are liquidated; a firm that would default is first offered the
     rescue (`_rescue`: soft budget, evergreening), then defaults; the others close. The rows' own work
-    in parallel (`_leave`), their additions to the shared sums after, serially in row order (`_book`:
+    in parallel (`_leave`), their additions to the shared sums after, serially in row order (`book_row`:
     the same sums, bit for bit, as one serial pass). Sums the survivors (the rescued included) into
     `totals` (sector: live firms, capacity, pipeline), the zombies into the table; returns the
     survivors' deposits and the largest gap between a bank's books and its firms' loans. books:
@@ -548,37 +467,36 @@ def exit_books(decided, u, firms, banks, sectors, params, books):
     rows, part, part_bank, part_dep = decided
     table, totals, parts = books.table, books.totals, books.parts
     m = rows.shape[0]
-    log = exit_log(m)
+    log = xl.exit_log(m, table.shape[1], parts.row)
     # (the loop calls a function for each row's work: a write through `firms.x[i]` inside prange is
     # lost; and it is given the log's arrays, not the log: numba's parallel loop cannot take a tuple
     # made in the kernel)
-    prow = parts.row
-    kind, sector, bank, mask, tab, book, lenders, x = log
+    kind, sector, bank, mask, tab, book, lenders, x, prow = log
     for k in prange(m):
-        _leave(k, np.uint64(rows[k]), u[k], firms, banks, sectors, params, prow,
-               ExitLog(kind, sector, bank, mask, tab, book, lenders, x))
+        _leave(k, np.uint64(rows[k]), u[k], firms, banks, sectors, params,
+               xl.ExitLog(kind, sector, bank, mask, tab, book, lenders, x, prow))
     table[:, :] = 0.0
     firm_side = np.zeros(banks.loans.shape[0])
     extra = np.zeros((totals.shape[0], 5))  # the rescued firms' sums
     late = np.zeros(firm_side.shape[0])  # loans owed by the new estates and the rescued firms
     deposits_rescued = 0.0
     for k in range(m):
-        _book(k, log, banks, params, books)
+        xl.book_row(k, log, banks, params, books)
         kind = log.kind[k]
         b = np.uint64(log.bank[k])
-        if kind == K_SUPPORTED or kind == K_EVERGREENED:
+        if kind == xl.K_SUPPORTED or kind == xl.K_EVERGREENED:
             s = np.uint64(log.sector[k])
             x = log.extra
             extra[s, 0] += 1.0
-            extra[s, 1] += x[k, E_CAPACITY]
-            extra[s, 2] += x[k, E_PIPELINE]
-            if x[k, E_ZOMBIE] > 0:
+            extra[s, 1] += x[k, xl.E_CAPACITY]
+            extra[s, 2] += x[k, xl.E_PIPELINE]
+            if x[k, xl.E_ZOMBIE] > 0:
                 extra[s, 3] += 1.0
-                extra[s, 4] += x[k, E_LOANS]
-            late[b] += x[k, E_LATE]
-            deposits_rescued += x[k, E_DEPOSITS]
-        elif kind == K_DEFAULTED:
-            late[b] += log.extra[k, E_LATE]
+                extra[s, 4] += x[k, xl.E_LOANS]
+            late[b] += x[k, xl.E_LATE]
+            deposits_rescued += x[k, xl.E_DEPOSITS]
+        elif kind == xl.K_DEFAULTED:
+            late[b] += log.extra[k, xl.E_LATE]
     totals[:] = 0.0
     deposits = 0.0
     zombies = np.zeros((totals.shape[0], 2))
@@ -641,9 +559,9 @@ def forced_closures(order, fraction, compensation, firms, banks, sectors, params
     with the compensation covers its loans, else by default into the court procedure; below 1: that
     share of its capacity, scrapping the same share of its fixed capital). The government pays
     compensation as a share of the book value of the capital closed (`compensation`, by sector).
-    Serial: each row's work and then its bookings (`_book`). books: ExitBooks (totals unused)."""
+    Serial: each row's work and then its bookings (`book_row`). books: ExitBooks (totals unused)."""
     table = books.table
-    log = exit_log(order.shape[0])
+    log = xl.exit_log(order.shape[0], table.shape[1], books.parts.row)
     for k in range(order.shape[0]):
         i = np.uint64(order[k])
         s = np.uint64(firms.sector[i])
@@ -658,10 +576,10 @@ def forced_closures(order, fraction, compensation, firms, banks, sectors, params
             log.bank[k] = firms.bank[i]
             value = liquidation_value(firms.cash[i] + comp, firms.other_assets[i], firms.capital[i], params)
             if firms.cash[i] + comp >= 0 and value >= firms.loans[i]:
-                _close(i, k, EXIT_FORCED, comp, firms, sectors, params, books.parts.row, log)
+                _close(i, k, EXIT_FORCED, comp, firms, sectors, params, log)
             else:
-                _default(i, k, EXIT_FORCED, comp, firms, sectors, params, books.parts.row, log)
-            _book(k, log, banks, params, books)
+                _default(i, k, EXIT_FORCED, comp, firms, sectors, params, log)
+            xl.book_row(k, log, banks, params, books)
         else:
             comp = compensation[s] * firms.capital[i] * f
             firms.cash[i] += comp
