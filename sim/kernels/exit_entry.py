@@ -42,7 +42,8 @@ from numba import prange
 
 from .._numba import chunks, kernel, rows_of
 from ..state import EXIT_BANKRUPTCY, EXIT_FORCED, EXIT_VOLUNTARY
-from .exposure import Parts, lenders_of, shift_loans
+from . import exit_log as xl
+from .exposure import Parts, shift_loans
 from .sums import book_gap
 
 # columns of the per-sector exit table
@@ -166,38 +167,20 @@ def liquidation_value(cash, other_assets, capital, params):
 
 
 @kernel
-def _book_loans(i, repaid, write_off, firms, banks, w, books):
-    """Row i's lenders take their shares: `repaid` (per real firm) leaves their books with the
-    `write_off` (per real firm, net of the fund's share), which goes into books.writeoff by bank."""
-    writeoff, parts = books.writeoff, books.parts
-    b = np.uint64(firms.bank[i])
-    lead = 1.0
-    lo, hi = lenders_of(parts.row, np.int64(i))
-    for q in range(lo, hi):
-        p = np.uint64(parts.bank[q])
-        sh = parts.share[q]
-        banks.loans[p] -= sh * (w * (repaid + write_off))
-        writeoff[p] += sh * (w * write_off)
-        lead -= sh
-    banks.loans[b] -= lead * (w * (repaid + write_off))
-    writeoff[b] += lead * (w * write_off)
-
-
-@kernel
-def _pay_out(i, amount, firms, s, table):
+def _pay_out(i, k, amount, firms, log):
     """What is left of a closed firm's assets after its loans: its trade creditors (other_liab, the
     rest of the economy) first, then its owners (households)."""
     owed = firms.other_liab[i]
     trade = amount if amount < owed else owed
     firms.other_liab[i] = owed - trade
-    table[s, X_TRADE_CREDIT] += trade
-    table[s, X_RESIDUAL] += amount - trade
+    xl.log_table(k, X_TRADE_CREDIT, trade, log)
+    xl.log_table(k, X_RESIDUAL, amount - trade, log)
 
 
 @kernel
-def _retire(i, reason, firms, s, table):
+def _retire(i, k, reason, firms, log):
     """The firm stops operating: its capacity retires and its row is no longer alive."""
-    table[s, X_RETIRED] += firms.capacity[i] + firms.pipeline[i]
+    xl.log_table(k, X_RETIRED, firms.capacity[i] + firms.pipeline[i], log)
     firms.alive[i] = False
     firms.exit_reason[i] = reason
     firms.capacity[i] = 0.0
@@ -207,43 +190,39 @@ def _retire(i, reason, firms, s, table):
 
 
 @kernel
-def _wind_up(i, reason, amounts, firms, banks, sectors, params, books):
+def _wind_up(i, k, reason, amounts, firms, sectors, params, log):
     """What a closure and a default share, with amounts = (compensation, repaid, surplus): `repaid`
     (per real firm) leaves the lenders' books, the lead bears negative deposits (in the closed
     economy), `surplus` goes to the trade creditors, then the owners; the deposits leave the firm and
     it stops operating."""
     compensation, repaid, surplus = amounts
-    writeoff, table = books.writeoff, books.table
-    s = np.uint64(firms.sector[i])
-    w = sectors.weight[s]
+    w = sectors.weight[np.uint64(firms.sector[i])]
     c = firms.cash[i] + compensation
     overdraft = -c if c < 0 else 0.0
-    _book_loans(i, repaid, 0.0, firms, banks, w, books)
-    if params.book_overdrafts:
-        writeoff[np.uint64(firms.bank[i])] += w * overdraft
-    _pay_out(i, surplus, firms, s, table)
-    table[s, X_OVERDRAFT] += overdraft
-    table[s, X_LOANS_REPAID] += repaid
-    table[s, X_COMPENSATION] += compensation
-    table[s, X_CASH] -= firms.cash[i]  # the firm's deposits leave it (to creditors and owners)
-    _retire(i, reason, firms, s, table)
+    xl.log_lenders(i, k, repaid, 0.0, w, log)
+    log.book[k, xl.B_OVERDRAFT] = w * overdraft
+    _pay_out(i, k, surplus, firms, log)
+    xl.log_table(k, X_OVERDRAFT, overdraft, log)
+    xl.log_table(k, X_LOANS_REPAID, repaid, log)
+    xl.log_table(k, X_COMPENSATION, compensation, log)
+    xl.log_table(k, X_CASH, -firms.cash[i], log)  # the firm's deposits leave it (to creditors and owners)
+    _retire(i, k, reason, firms, log)
     firms.loans[i] -= repaid
     firms.cash[i] = 0.0
 
 
 @kernel
-def _close(i, reason, compensation, firms, banks, sectors, params, books):
-    """Close firm i solvently (its liquidation value covers its loans, `exits` and `forced_closures`
-    check): it sells its plant, receivables and inventories at their recovery rates, repays its loans
-    in full, pays its trade creditors and hands the rest to its owners. Serial (called outside any
-    prange), so it writes through the bundles' attributes."""
-    s = np.uint64(firms.sector[i])
+def _close(i, k, reason, compensation, firms, sectors, params, log):
+    """Close firm i (the k-th leaving row) solvently (its liquidation value covers its loans, `exits`
+    and `forced_closures` check): it sells its plant, receivables and inventories at their recovery
+    rates, repays its loans in full, pays its trade creditors and hands the rest to its owners."""
     c = firms.cash[i] + compensation
     scrap = params.other_assets_recovery * firms.other_assets[i] + params.recovery_rate * firms.capital[i]
     repaid = firms.loans[i]
-    books.table[s, X_SCRAP] += scrap
-    _wind_up(i, reason, (compensation, repaid, (c if c > 0 else 0.0) + scrap - repaid), firms, banks, sectors,
-             params, books)
+    log.kind[k] = xl.K_CLOSED
+    xl.log_table(k, X_SCRAP, scrap, log)
+    _wind_up(i, k, reason, (compensation, repaid, (c if c > 0 else 0.0) + scrap - repaid), firms, sectors, params,
+             log)
     firms.loans[i] = 0.0
     firms.guaranteed[i] = 0.0
     firms.capital[i] = 0.0
@@ -252,33 +231,33 @@ def _close(i, reason, compensation, firms, banks, sectors, params, books):
 
 
 @kernel
-def _default(i, reason, compensation, firms, banks, sectors, params, books):
-    """Firm i defaults: it stops operating, its deposits (and any compensation) are set off against
-    its loans (what exceeds them goes to its trade creditors, then its owners; negative deposits are
-    the lead bank's loss in the closed economy), and its estate enters the court procedure with the
-    rest of its loans still on its banks' books (`court` = 1, the first month past due). Serial."""
-    s = np.uint64(firms.sector[i])
+def _default(i, k, reason, compensation, firms, sectors, params, log):
+    """Firm i (the k-th leaving row) defaults: it stops operating, its deposits (and any compensation)
+    are set off against its loans (what exceeds them goes to its trade creditors, then its owners;
+    negative deposits are the lead bank's loss in the closed economy), and its estate enters the court
+    procedure with the rest of its loans still on its banks' books (`court` = 1, the first month past
+    due)."""
     loans = firms.loans[i]
     c = firms.cash[i] + compensation
     pos = c if c > 0 else 0.0
     setoff = pos if pos < loans else loans
     if loans > 0:
         firms.guaranteed[i] *= (loans - setoff) / loans
-    books.table[s, X_DEFAULT_SME if firms.sme[i] else X_DEFAULT_LARGE] += 1
-    _wind_up(i, reason, (compensation, setoff, pos - setoff), firms, banks, sectors, params, books)
+    log.kind[k] = xl.K_DEFAULTED
+    xl.log_table(k, X_DEFAULT_SME if firms.sme[i] else X_DEFAULT_LARGE, 1.0, log)
+    _wind_up(i, k, reason, (compensation, setoff, pos - setoff), firms, sectors, params, log)
     firms.court[i] = 1
 
 
 @kernel
-def _settle(i, firms, banks, sectors, params, books):
-    """The court procedure of estate i ends: its plant, receivables and inventories are sold at their
-    recovery rates, the procedure's costs (administrator, court, auction: the rest of the economy) are
-    paid out of the proceeds, the banks recover the rest up to their claim; the guarantee fund pays
-    its share of the loss, the banks write off what is left (against the provisions built while the
-    loan aged); any surplus goes to the trade creditors, then the owners. Serial."""
-    table = books.table
-    s = np.uint64(firms.sector[i])
-    w = sectors.weight[s]
+def _settle(i, k, firms, sectors, params, log):
+    """The court procedure of estate i (the k-th leaving row) ends: its plant, receivables and
+    inventories are sold at their recovery rates, the procedure's costs (administrator, court,
+    auction: the rest of the economy) are paid out of the proceeds, the banks recover the rest up to
+    their claim; the guarantee fund pays its share of the loss, the banks write off what is left
+    (against the provisions built while the loan aged); any surplus goes to the trade creditors, then
+    the owners."""
+    w = sectors.weight[np.uint64(firms.sector[i])]
     loans = firms.loans
     value = params.other_assets_recovery * firms.other_assets[i] + params.recovery_rate * firms.capital[i]
     costs = params.court_cost * value
@@ -290,15 +269,16 @@ def _settle(i, firms, banks, sectors, params, books):
     if gshare > 1.0:
         gshare = 1.0
     payout = loss * gshare
-    _book_loans(i, repaid + payout, loss - payout, firms, banks, w, books)
-    _pay_out(i, net - repaid, firms, s, table)
-    table[s, X_SCRAP] += value
-    table[s, X_COURT_COSTS] += costs
-    table[s, X_LOANS_REPAID] += repaid
-    table[s, X_WRITE_OFF] += loss - payout
-    table[s, X_FUND_PAYOUT] += payout
-    table[s, X_SETTLED] += 1
-    table[s, X_CLAIMS_SETTLED] += claim
+    log.kind[k] = xl.K_SETTLED
+    xl.log_lenders(i, k, repaid + payout, loss - payout, w, log)
+    _pay_out(i, k, net - repaid, firms, log)
+    xl.log_table(k, X_SCRAP, value, log)
+    xl.log_table(k, X_COURT_COSTS, costs, log)
+    xl.log_table(k, X_LOANS_REPAID, repaid, log)
+    xl.log_table(k, X_WRITE_OFF, loss - payout, log)
+    xl.log_table(k, X_FUND_PAYOUT, payout, log)
+    xl.log_table(k, X_SETTLED, 1.0, log)
+    xl.log_table(k, X_CLAIMS_SETTLED, claim, log)
     firms.court[i] = 0
     loans[i] = 0.0
     firms.guaranteed[i] = 0.0
@@ -308,13 +288,13 @@ def _settle(i, firms, banks, sectors, params, books):
 
 
 @kernel
-def _rescue(i, u, firms, banks, sectors, params, books):
-    """Firm i would default: its local government (a state-owned firm, `soft_budget`) pays it what
-    brings its deposits and its equity back to zero if that is within `soft_budget_limit` of its
-    annual sales; else its lead bank (`evergreening`, with probability `evergreen_probability`
-    against the uniform u) lends it what brings its deposits back to zero, each lender its share,
-    and its equity may stay negative. Returns whether the firm was kept. Serial."""
-    table = books.table
+def _rescue(i, k, u, firms, banks, sectors, params, log):
+    """Firm i (the k-th leaving row) would default: its local government (a state-owned firm,
+    `soft_budget`) pays it what brings its deposits and its equity back to zero if that is within
+    `soft_budget_limit` of its annual sales; else its lead bank (`evergreening`, with probability
+    `evergreen_probability` against the uniform u) lends it what brings its deposits back to zero, each
+    lender its share, and its equity may stay negative. Returns whether the firm was kept (its kind in
+    the log: K_SUPPORTED, K_EVERGREENED)."""
     s = np.uint64(firms.sector[i])
     c = firms.cash[i]
     nw = firms.net_worth[i]
@@ -323,9 +303,10 @@ def _rescue(i, u, firms, banks, sectors, params, books):
     if params.soft_budget and firms.soe[i] and need <= params.soft_budget_limit * 12.0 * firms.revenue[i]:
         firms.cash[i] = c + need
         firms.net_worth[i] = nw + need
-        table[s, X_SUPPORT] += need
-        table[s, X_SUPPORTED] += 1
-        table[s, X_CASH] += need
+        log.kind[k] = xl.K_SUPPORTED
+        xl.log_table(k, X_SUPPORT, need, log)
+        xl.log_table(k, X_SUPPORTED, 1.0, log)
+        xl.log_table(k, X_CASH, need, log)
         return True
     b = np.uint64(firms.bank[i])
     if not params.evergreening or firms.loans[i] <= 0 or not banks.alive[b]:
@@ -333,13 +314,48 @@ def _rescue(i, u, firms, banks, sectors, params, books):
     if u >= evergreen_probability(firms.soe[i], banks.capital_ratio[b], params):
         return False
     # new loans from each lender, its share (a repayment of -short; nothing written off)
-    _book_loans(i, -short, 0.0, firms, banks, sectors.weight[s], books)
+    log.kind[k] = xl.K_EVERGREENED
+    xl.log_lenders(i, k, -short, 0.0, sectors.weight[s], log)
     firms.loans[i] += short
     firms.cash[i] = c + short
-    table[s, X_EVERGREEN] += short
-    table[s, X_EVERGREENED] += 1
-    table[s, X_CASH] += short
+    xl.log_table(k, X_EVERGREEN, short, log)
+    xl.log_table(k, X_EVERGREENED, 1.0, log)
+    xl.log_table(k, X_CASH, short, log)
     return True
+
+
+@kernel
+def _leave(k, i, u, firms, banks, sectors, params, log):
+    """The own work of row i, the k-th leaving (`exit_books`): an estate is liquidated; a firm that
+    would default is first offered the rescue, then defaults; the others close. What it adds to the
+    shared sums goes to the log."""
+    s = np.uint64(firms.sector[i])
+    log.sector[k] = firms.sector[i]
+    log.bank[k] = firms.bank[i]
+    if not firms.alive[i]:
+        _settle(i, k, firms, sectors, params, log)
+        return
+    reason = firms.exit_reason[i]
+    w = sectors.weight[s]
+    if reason == EXIT_BANKRUPTCY:
+        if (params.soft_budget or params.evergreening) and _rescue(i, k, u, firms, banks, sectors, params,
+                                                                     log):
+            firms.exit_reason[i] = 0
+            extra = log.extra
+            extra[k, xl.E_CAPACITY] = firms.capacity[i]
+            extra[k, xl.E_PIPELINE] = firms.pipeline[i]
+            extra[k, xl.E_ZOMBIE] = 1.0 if is_zombie(firms.age[i], firms.weak_months[i]) else 0.0
+            extra[k, xl.E_LOANS] = firms.loans[i]
+            extra[k, xl.E_LATE] = w * firms.loans[i]
+            extra[k, xl.E_DEPOSITS] = w * firms.cash[i]
+            return
+        xl.log_table(k, X_BANKRUPT, 1.0, log)
+        xl.log_table(k, X_BANKRUPT_SME if firms.sme[i] else X_BANKRUPT_LARGE, 1.0, log)
+        _default(i, k, reason, 0.0, firms, sectors, params, log)
+        log.extra[k, xl.E_LATE] = w * firms.loans[i]
+    else:
+        xl.log_table(k, X_VOLUNTARY, 1.0, log)
+        _close(i, k, reason, 0.0, firms, sectors, params, log)
 
 
 @kernel(parallel=True)
@@ -437,55 +453,50 @@ def exit_decisions(firms, banks, sectors, params, min_share, n_sectors):
     return rows, part, part_bank, part_dep
 
 
-@kernel
+@kernel(parallel=True)
 def exit_books(decided, u, firms, banks, sectors, params, books):
-    """The second pass of `exits`, serial, over the rows `exit_decisions` found leaving (`decided`: its
+    """The second pass of `exits`, over the rows `exit_decisions` found leaving (`decided`: its
     result, the rows in row order and the survivors' sums by chunk; `u`: a uniform for each row,
-    stream `evergreening`): estates are liquidated; a firm that would
-    default is first offered the rescue (`_rescue`: soft budget, evergreening), then defaults;
-    the others close. Sums the survivors (the rescued included) into `totals` (sector: live firms,
-    capacity, pipeline), the zombies into the table; returns the survivors' deposits and the largest
-    gap between a bank's books and its firms' loans. books: ExitBooks (writeoff added to; table and
-    totals written; parts read)."""
+    stream `evergreening`): estates are liquidated; a firm that would default is first offered the
+    rescue (`_rescue`: soft budget, evergreening), then defaults; the others close. The rows' own work
+    in parallel (`_leave`), their additions to the shared sums after, serially in row order (`book_row`:
+    the same sums, bit for bit, as one serial pass). Sums the survivors (the rescued included) into
+    `totals` (sector: live firms, capacity, pipeline), the zombies into the table; returns the
+    survivors' deposits and the largest gap between a bank's books and its firms' loans. books:
+    ExitBooks (writeoff added to; table and totals written; parts read)."""
     rows, part, part_bank, part_dep = decided
     table, totals, parts = books.table, books.totals, books.parts
+    m = rows.shape[0]
+    log = xl.exit_log(m, table.shape[1], parts.row)
+    # (the loop calls a function for each row's work: a write through `firms.x[i]` inside prange is
+    # lost; and it is given the log's arrays, not the log: numba's parallel loop cannot take a tuple
+    # made in the kernel)
+    kind, sector, bank, mask, tab, book, lenders, x, prow = log
+    for k in prange(m):
+        _leave(k, np.uint64(rows[k]), u[k], firms, banks, sectors, params,
+               xl.ExitLog(kind, sector, bank, mask, tab, book, lenders, x, prow))
     table[:, :] = 0.0
     firm_side = np.zeros(banks.loans.shape[0])
-    alive = firms.alive
-    sector = firms.sector
-    weight = sectors.weight
-    bank = firms.bank
-    loans = firms.loans
     extra = np.zeros((totals.shape[0], 5))  # the rescued firms' sums
     late = np.zeros(firm_side.shape[0])  # loans owed by the new estates and the rescued firms
     deposits_rescued = 0.0
-    for k in range(rows.shape[0]):
-        i = np.uint64(rows[k])
-        s = np.uint64(sector[i])
-        if not alive[i]:
-            _settle(i, firms, banks, sectors, params, books)
-            continue
-        reason = firms.exit_reason[i]
-        if reason == EXIT_BANKRUPTCY:
-            if (params.soft_budget or params.evergreening) and _rescue(i, u[k], firms, banks, sectors, params,
-                                                                         books):
-                firms.exit_reason[i] = 0
-                extra[s, 0] += 1.0
-                extra[s, 1] += firms.capacity[i]
-                extra[s, 2] += firms.pipeline[i]
-                if is_zombie(firms.age[i], firms.weak_months[i]):
-                    extra[s, 3] += 1.0
-                    extra[s, 4] += loans[i]
-                late[np.uint64(bank[i])] += weight[s] * loans[i]
-                deposits_rescued += weight[s] * firms.cash[i]
-                continue
-            table[s, X_BANKRUPT] += 1
-            table[s, X_BANKRUPT_SME if firms.sme[i] else X_BANKRUPT_LARGE] += 1
-            _default(i, reason, 0.0, firms, banks, sectors, params, books)
-            late[np.uint64(bank[i])] += weight[s] * loans[i]
-        else:
-            table[s, X_VOLUNTARY] += 1
-            _close(i, reason, 0.0, firms, banks, sectors, params, books)
+    for k in range(m):
+        xl.book_row(k, log, banks, params, books)
+        kind = log.kind[k]
+        b = np.uint64(log.bank[k])
+        if kind == xl.K_SUPPORTED or kind == xl.K_EVERGREENED:
+            s = np.uint64(log.sector[k])
+            x = log.extra
+            extra[s, 0] += 1.0
+            extra[s, 1] += x[k, xl.E_CAPACITY]
+            extra[s, 2] += x[k, xl.E_PIPELINE]
+            if x[k, xl.E_ZOMBIE] > 0:
+                extra[s, 3] += 1.0
+                extra[s, 4] += x[k, xl.E_LOANS]
+            late[b] += x[k, xl.E_LATE]
+            deposits_rescued += x[k, xl.E_DEPOSITS]
+        elif kind == xl.K_DEFAULTED:
+            late[b] += log.extra[k, xl.E_LATE]
     totals[:] = 0.0
     deposits = 0.0
     zombies = np.zeros((totals.shape[0], 2))
@@ -501,7 +512,7 @@ def exit_books(decided, u, firms, banks, sectors, params, books):
     firm_side[:] += late
     deposits += deposits_rescued
     # the survivors' and the estates' participations
-    shift_loans(parts, firms, weight, np.zeros(0), firm_side)
+    shift_loans(parts, firms, sectors.weight, np.zeros(0), firm_side)
     return deposits, book_gap(firm_side, banks.loans)
 
 
@@ -548,8 +559,9 @@ def forced_closures(order, fraction, compensation, firms, banks, sectors, params
     with the compensation covers its loans, else by default into the court procedure; below 1: that
     share of its capacity, scrapping the same share of its fixed capital). The government pays
     compensation as a share of the book value of the capital closed (`compensation`, by sector).
-    Serial: it writes through the bundles' attributes. books: ExitBooks (totals unused)."""
+    Serial: each row's work and then its bookings (`book_row`). books: ExitBooks (totals unused)."""
     table = books.table
+    log = xl.exit_log(order.shape[0], table.shape[1], books.parts.row)
     for k in range(order.shape[0]):
         i = np.uint64(order[k])
         s = np.uint64(firms.sector[i])
@@ -560,11 +572,14 @@ def forced_closures(order, fraction, compensation, firms, banks, sectors, params
             if is_zombie(firms.age[i], firms.weak_months[i]):  # counted among the survivors by `exits`
                 table[s, X_ZOMBIES] -= 1
                 table[s, X_ZOMBIE_LOANS] -= firms.loans[i]
+            log.sector[k] = firms.sector[i]
+            log.bank[k] = firms.bank[i]
             value = liquidation_value(firms.cash[i] + comp, firms.other_assets[i], firms.capital[i], params)
             if firms.cash[i] + comp >= 0 and value >= firms.loans[i]:
-                _close(i, EXIT_FORCED, comp, firms, banks, sectors, params, books)
+                _close(i, k, EXIT_FORCED, comp, firms, sectors, params, log)
             else:
-                _default(i, EXIT_FORCED, comp, firms, banks, sectors, params, books)
+                _default(i, k, EXIT_FORCED, comp, firms, sectors, params, log)
+            xl.book_row(k, log, banks, params, books)
         else:
             comp = compensation[s] * firms.capital[i] * f
             firms.cash[i] += comp

@@ -1,0 +1,97 @@
+"""The log of the rows leaving in the exit step (kernels.exit_entry).
+
+A leaving row's work is split in two. Its own work (its fields; what it pays and is paid) depends on
+its row alone, so `exit_books` does it for all leaving rows in parallel, and each row logs what it adds
+to the sums that rows share (the exit table by sector, its lenders' loans and write-offs, the rescued
+firms' sums) in an ExitLog; those additions are then made serially, row after row in row order
+(`book_row`), so that every shared sum adds the same terms in the same order as one serial pass (bit
+for bit, for any number of threads). A row adds to each cell of its sector's exit table once at most
+(each mechanism to columns of its own), so its additions are one value a column (`table`, in the
+columns of the bit mask `mask`: 32 at most); its lenders' books move in its one `book_loans`, made from
+its logged arguments (`book`: repaid and written off per real firm, the sector weight, and the lead's
+loss on its negative deposits; `lenders`: the row's range in the participations, found in the parallel
+pass in `prow`, the participations' rows, read). `extra`: what a rescued or defaulted row adds to
+`exit_books`' own sums (columns E_*).
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+
+from .._numba import kernel
+from .exposure import lenders_of
+
+ExitLog = namedtuple("ExitLog", ("kind", "sector", "bank", "mask", "table", "book", "lenders", "extra",
+                                   "prow"))
+# kinds of leaving row: an estate liquidated, a firm kept by a soft budget or evergreening, a default, a
+# solvent closure
+K_SETTLED, K_SUPPORTED, K_EVERGREENED, K_DEFAULTED, K_CLOSED = range(5)
+B_REPAID, B_WRITE_OFF, B_WEIGHT, B_OVERDRAFT = range(4)  # columns of ExitLog.book
+E_CAPACITY, E_PIPELINE, E_ZOMBIE, E_LOANS, E_LATE, E_DEPOSITS = range(6)  # columns of ExitLog.extra
+
+
+@kernel
+def exit_log(m, n_columns, prow):
+    """An empty log for m leaving rows (`prow`: the participations' rows, where each finds its
+    lenders)."""
+    return ExitLog(np.zeros(m, dtype=np.int64), np.zeros(m, dtype=np.int64), np.zeros(m, dtype=np.int64),
+                   np.zeros(m, dtype=np.uint32), np.zeros((m, n_columns)), np.zeros((m, 4)),
+                   np.zeros((m, 2), dtype=np.int64), np.zeros((m, 6)), prow)
+
+
+@kernel
+def log_table(k, col, amount, log):
+    """Row k adds `amount` to column `col` of its sector's exit table (once a column)."""
+    log.mask[k] |= np.uint32(1 << col)
+    log.table[k, col] = amount
+
+
+@kernel
+def log_lenders(i, k, repaid, write_off, w, log):
+    """Row i (the k-th leaving) books `repaid` and `write_off` (per real firm) with its lenders
+    (`book_loans`, from `book_row`)."""
+    log.book[k, B_REPAID] = repaid
+    log.book[k, B_WRITE_OFF] = write_off
+    log.book[k, B_WEIGHT] = w
+    lo, hi = lenders_of(log.prow, np.int64(i))
+    log.lenders[k, 0] = lo
+    log.lenders[k, 1] = hi
+
+
+@kernel
+def book_loans(b, lo, hi, repaid, write_off, w, banks, books):
+    """A row's lenders take their shares (participations lo to hi, the lead b the rest): `repaid`
+    (per real firm) leaves their books with the `write_off` (per real firm, net of the fund's share),
+    which goes into books.writeoff by bank."""
+    writeoff, parts = books.writeoff, books.parts
+    lead = 1.0
+    for q in range(lo, hi):
+        p = np.uint64(parts.bank[q])
+        sh = parts.share[q]
+        banks.loans[p] -= sh * (w * (repaid + write_off))
+        writeoff[p] += sh * (w * write_off)
+        lead -= sh
+    banks.loans[b] -= lead * (w * (repaid + write_off))
+    writeoff[b] += lead * (w * write_off)
+
+
+@kernel
+def book_row(k, log, banks, params, books):
+    """Row k's logged additions to the shared sums: its lenders' books, the lead's loss on negative
+    deposits (the closed economy), the exit table."""
+    kind = log.kind[k]
+    b = np.uint64(log.bank[k])
+    book = log.book
+    if kind != K_SUPPORTED:
+        book_loans(b, log.lenders[k, 0], log.lenders[k, 1], book[k, B_REPAID], book[k, B_WRITE_OFF],
+                    book[k, B_WEIGHT], banks, books)
+    if params.book_overdrafts and (kind == K_DEFAULTED or kind == K_CLOSED):
+        books.writeoff[b] += book[k, B_OVERDRAFT]
+    table = books.table
+    s = np.uint64(log.sector[k])
+    mask = log.mask[k]
+    for col in range(table.shape[1]):
+        if (mask >> np.uint32(col)) & np.uint32(1):
+            table[s, col] += log.table[k, col]
