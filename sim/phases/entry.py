@@ -8,7 +8,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import special
 
-from ..kernels import sums
+from ..kernels import sums, tables
 from ..kernels.shocks import laplace_quantiles
 from ..rng import fill_uniforms
 from .setup import SHEET, balance_sheets, leverage_ratio
@@ -91,22 +91,15 @@ def new_firms(firms, banking, rows: np.ndarray, counts: np.ndarray, draws: Entra
     rows[start_s + j] and the draws [s, j]. Writes every field of those rows and the banks' books
     (banking); `rules`: phases.firms.Rules."""
     F, b, p = firms, rules.behaviour, rules.policy
-    n_s = counts.shape[0]
     total = int(counts.sum())
-    entries = np.zeros(n_s)
-    entry_cap = np.zeros(n_s)
     # all entrants at once, sector after sector (each value as a loop over sectors would compute it;
-    # only the sums below go sector by sector)
-    start = np.concatenate(([0], np.cumsum(counts)))
-    s_of = np.repeat(np.arange(n_s), counts)
-    j = np.arange(total) - start[s_of]
-    us, zs = draws.u[s_of, j], draws.size[s_of, j]
-    wedge = laplace_quantiles(draws.wedge[s_of, j], b.cost_wedge_scale)
-    lev_target = leverage_ratio(b, 0.0, draws.leverage[s_of, j])  # private SMEs: no shift
+    # the sums by sector in one compiled call: kernels.tables)
+    start, s_of, us, zs, z_lev, u_wedge = tables.entrant_draws(counts, draws.u, draws.size, draws.leverage,
+                                                                draws.wedge)
+    wedge = laplace_quantiles(u_wedge, b.cost_wedge_scale)
+    lev_target = leverage_ratio(b, 0.0, z_lev)  # private SMEs: no shift
     cap = b.entrant_size * sec.median_capacity[s_of] * np.exp(0.5 * zs)
-    for s in np.flatnonzero((counts > 0) & np.isfinite(sec.room)):  # entrants, too, stay under a cap and quota
-        sl = slice(start[s], start[s + 1])
-        cap[sl] = cap[sl] * min(1.0, sec.room[s] / max(cap[sl].copy().sum(), 1e-12))
+    tables.fit_to_room(cap, start, sec.room)  # entrants, too, stay under a cap and quota
     gap = b.entrant_gap_min + (b.entrant_gap_max - b.entrant_gap_min) * us[:, 0]
     prod_ = sec.frontier_a[s_of] * np.exp(-gap)
     ei = sec.frontier_ei[s_of] * np.exp(gap * us[:, 1] * 2.0)
@@ -135,13 +128,8 @@ def new_firms(firms, banking, rows: np.ndarray, counts: np.ndarray, draws: Entra
         expected=q, markup=sec.markup0[s_of], price=(1 + sec.markup0)[s_of] * unit_cost * sec.vat_blend[s_of],
         bank=banks, cost_wedge=wedge, leverage_target=lev_target,
         loan_rate=(p.policy_rate + bk.banks.margin[banks] + c.sme_premium + 0.02 * c.loss_given_default), **sheet))
-    cash = 0.0
-    for s in np.flatnonzero(counts):
-        sl = slice(start[s], start[s + 1])
-        cash += float(sec.weight[s] * sheet["cash"][sl].sum())
-        entries[s] = counts[s]
-        entry_cap[s] = cap[sl].copy().sum()  # a fresh array, summed as a per-sector one was
-    return Entered(rows, entries * sec.weight, entry_cap * sec.weight, cash)
+    entry_cap, cash = tables.entrant_totals(cap, sheet["cash"], start, sec.weight)
+    return Entered(rows, counts * sec.weight, entry_cap * sec.weight, cash)
 
 
 def free_rows(firms, total: int) -> np.ndarray:
