@@ -22,7 +22,7 @@ from .kernels import credit as cr
 from .kernels import exit_entry as xe
 from .kernels import investment as inv
 from .kernels import market as mkt
-from .kernels import sums
+from .kernels import sums, tables
 from .outpaths import between_months
 from .phases import PLAN, accounts, capacity, credit, entry, firms, setup
 from .phases import demand as demand_
@@ -263,8 +263,8 @@ class IndustrialEconomy(mesa.Model):
                                                          anchor, tau, vat_inputs_per_q, self.wedge_level)
         self.wage_index_last = wage_index
         va_cost = self.labour * wage_index + self.services
-        inc = self._income * W[:, None]
-        self._check_cash("6 income", cash0, float(inc[:, acc.I_CASH].sum()), after=cash1)
+        inc, inc_sum = tables.scaled_with_totals(self._income, W)  # economy-wide, and summed over sectors
+        self._check_cash("6 income", cash0, float(inc_sum[acc.I_CASH]), after=cash1)
         if self.closed:  # firms pay owners their deposits beyond the liquidity target (sim.economy)
             paid, after = self.distribute_excess_cash()
             cash1 = self._check_cash("6 distributions", cash1, -paid, after=after)
@@ -286,8 +286,8 @@ class IndustrialEconomy(mesa.Model):
         # 8. investment
         u_imit = self._draws["imitation"].draw()
         cash3 = self.execute_investment(factor, prices, u_imit)  # also updates net worth
-        ivt = self._invest * W[:, None]
-        self._check_cash("8 investment", cash2, float(ivt[:, inv.V_CASH].sum()), after=cash3)
+        ivt, ivt_sum = tables.scaled_with_totals(self._invest, W)
+        self._check_cash("8 investment", cash2, float(ivt_sum[inv.V_CASH]), after=cash3)
         self.capacity_rules.after_investment(ivt[:, inv.V_GRANTED], ivt[:, inv.V_RETIRED_DEP])  # quota used
         fs = self.frontier_shocks[t]
         sig = b.frontier_volatility
@@ -300,8 +300,8 @@ class IndustrialEconomy(mesa.Model):
         deposits, loan_gap = self.exits(min_share)
         if self.capacity_rules.forced_exit(self.firms, p, W):  # the sums from the exit pass no longer hold
             deposits, loan_gap = None, None
-        ext = self._exits * W[:, None]
-        cash4 = self._check_cash("9 exit", cash3, float(ext[:, xe.X_CASH].sum()), after=deposits)
+        ext, ext_sum = tables.scaled_with_totals(self._exits, W)
+        cash4 = self._check_cash("9 exit", cash3, float(ext_sum[xe.X_CASH]), after=deposits)
         self.sfc_error = max(self.sfc_error, self.banking.check("9 exit", self._loan_scale(), gap=loan_gap))
         retired = ext[:, xe.X_RETIRED] + ivt[:, inv.V_RETIRED_DEP]
         self.capacity_rules.after_exits(retired, p, b.replacement_quota_life)  # the pool gains the retirements
@@ -315,11 +315,12 @@ class IndustrialEconomy(mesa.Model):
         loan_gap = float(np.max(np.abs(bk.firm_loans - bk.banks.loans)))
         self.sfc_error = max(self.sfc_error, bk.check("10 entry", self._loan_scale(), gap=loan_gap))
         bk.month_end(refreshed=True, other_income=self.macro.bank_income() if self.closed else None)
-        if self.closed:
-            self._close_economy(t, demand, inc, ivt, ext, entry_cash)
 
         # 11. accounting and records
-        month = MonthTables(demand, final, inc, ivt, ext, retired, entries, entry_cap, self._stocks)
+        month = MonthTables(demand, final, inc, ivt, ext, retired, entries, entry_cap, self._stocks, inc_sum,
+                            ivt_sum, ext_sum)
+        if self.closed:
+            self._close_economy(t, month, entry_cash)
         self._record(t, month, ptax)
         if self.closed:
             self.macro.record(self.rec, t)
@@ -532,7 +533,7 @@ class IndustrialEconomy(mesa.Model):
         accounts.record_sectors(rec, t, month, self.weight, self.capacity_rules.phys_per_yuan, self.input_fill,
                                 self.price_index, ptax / self.ptax0, self.frontier_a)
         accounts.record_distress(rec, t, month, self.firms, self.weight, self._cls_loans, self._cls_interest)
-        accounts.record_banks(rec, t, month.exits, self.banking, agg, self._credit.fees, self.sfc_error)
+        accounts.record_banks(rec, t, month.exits_total, self.banking, agg, self._credit.fees, self.sfc_error)
         accounts.record_inclusive(rec, t, p, self.banking, agg["credit_guaranteed"])
         purchase = float(np.sum(p.purchase_subsidy / (1 - p.purchase_subsidy) * ptax * month.final))
         fiscal = OpenFiscal(self.tax0, self.tax_smooth, self.income0, self.income_smooth, self.gov_debt)
@@ -544,7 +545,7 @@ class IndustrialEconomy(mesa.Model):
         pq = agg["price_output"]
         self.price_index = np.where(q_now > 0, pq / np.maximum(q_now, 1e-300), self.price_index)
         self.out_prev = month.income[:, acc.I_OUTPUT]
-        self.invest_prev = float(month.invest[:, inv.V_INVESTMENT].sum())
+        self.invest_prev = float(month.invest_total[inv.V_INVESTMENT])
         util = rec.data["utilization"][t]
         self.util_smooth += self.b.signal_smoothing * (util - self.util_smooth)
 
@@ -581,7 +582,7 @@ class IndustrialEconomy(mesa.Model):
         self.input_fill, self.inputs_received = o.input_fill, o.inputs_received
         return o.demand, o.intermediate
 
-    def _close_economy(self, t, demand, inc, ivt, ext, entry_cash) -> None:
+    def _close_economy(self, t, month: MonthTables, entry_cash) -> None:
         """Step 11 in the closed economy: every flow of the month paid by one institution to another,
         the stocks moved, the matrix checked (sim.economy)."""
         F, rows = self.firms, self.entered_rows
@@ -589,7 +590,7 @@ class IndustrialEconomy(mesa.Model):
         flows = {"credit_loans": self._credit.flow + self._credit.fees, "fees": self._credit.fees,
                  "entry_capital": float(np.dot(w, F.capital[rows])), "entry_loans": float(np.dot(w, F.loans[rows])),
                  "entry_cash": entry_cash}
-        gap = self.macro.close_month(t, demand, self._orders_by_use, inc, ivt, ext, flows)
+        gap = self.macro.close_month(t, month, self._orders_by_use, flows)
         self.sfc_error = max(self.sfc_error, gap)
 
     @property
