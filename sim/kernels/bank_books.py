@@ -1,0 +1,89 @@
+"""The banks' month end (BankingSystem.month_end) in one compiled pass over the banks: provisions,
+operating costs, pre-tax profit, tax, dividends, equity and capital ratios, each bank's numbers as
+the numpy expressions over the bank arrays computed them (the same operations in the same order;
+np.maximum, np.clip and np.divide's NaN rules spelled out), and the live banks' totals summed as
+numpy sums the gathered values. Some thirty numpy calls on arrays of a few dozen banks were a
+twentieth of a small economy's month (benchmarks/RESULTS.md, "The Python between the kernels")."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from .._numba import kernel
+from .sums import pairwise_sum
+
+
+class MonthEndRates(NamedTuple):
+    """The scenario's banking settings the month end uses (floats)."""
+    general_provision: float
+    provision_special_mention: float
+    provision_substandard: float
+    provision_doubtful: float
+    provision_loss: float
+    opex_month: float  # operating_cost / 12
+    tax_rate: float
+    capital_ratio_2019: float
+    dividend_payout: float
+    ratio_with_buffer: float  # capital_ratio_2019 + capital_buffer
+
+
+def month_end_rates(cfg) -> MonthEndRates:
+    return MonthEndRates(float(cfg.general_provision), float(cfg.provision_special_mention),
+                         float(cfg.provision_substandard), float(cfg.provision_doubtful), float(cfg.provision_loss),
+                         cfg.operating_cost / 12.0, float(cfg.tax_rate), float(cfg.capital_ratio_2019),
+                         float(cfg.dividend_payout), cfg.capital_ratio_2019 + cfg.capital_buffer)
+
+
+@kernel
+def _np_max0(x):
+    """np.maximum(x, 0.0) (NaN propagates; on a tie the first)."""
+    return x if (np.isnan(x) or x >= 0.0) else 0.0
+
+
+@kernel
+def _masked_total(alive, x, buf):
+    k = 0
+    for i in range(alive.shape[0]):
+        if alive[i]:
+            buf[k] = x[i]
+            k += 1
+    return pairwise_sum(buf[:k])
+
+
+@kernel
+def bank_month_end(alive, loans, special, npl, substandard, doubtful, loss, provisions, rwa, equity, profit,
+                   capital_ratio, interest_income, deposit_interest, funding, writeoff, r):
+    """Writes provisions, profit, equity and capital_ratio of every bank; returns the live banks'
+    operating costs, taxes and dividends (yuan). `funding`: each bank's funding cost this month
+    (negative: net income from the central bank and bonds); `r`: MonthEndRates."""
+    n = alive.shape[0]
+    opex = np.empty(n)
+    tax = np.empty(n)
+    div = np.empty(n)
+    for b in range(n):
+        normal = loans[b] - special[b] - npl[b]
+        prov = (r.general_provision * normal + r.provision_special_mention * special[b]
+                + r.provision_substandard * substandard[b] + r.provision_doubtful * doubtful[b]
+                + r.provision_loss * loss[b])
+        d_prov = prov - provisions[b]
+        provisions[b] = prov
+        opex[b] = r.opex_month * loans[b]
+        pre = interest_income[b] - deposit_interest[b] - funding[b] - opex[b] - d_prov - writeoff[b]
+        tax[b] = r.tax_rate * pre if pre > 0 else 0.0
+        net = pre - tax[b]
+        target = r.capital_ratio_2019 * rwa[b]
+        pos = _np_max0(net)
+        d = r.dividend_payout * pos if equity[b] + net >= target else 0.0
+        excess = equity[b] + net - d - r.ratio_with_buffer * rwa[b]
+        hi = pos - d
+        # np.clip(excess, 0.0, hi): the larger of excess and 0 (NaN kept), then the smaller of that and hi
+        c = excess if (np.isnan(excess) or excess > 0.0) else 0.0
+        c = c if (np.isnan(c) or c < hi) else hi
+        div[b] = d + c
+        profit[b] = net if alive[b] else 0.0
+        equity[b] += (net - div[b]) if alive[b] else 0.0
+        capital_ratio[b] = equity[b] / rwa[b] if rwa[b] > 0 else np.inf
+    buf = np.empty(n)
+    return _masked_total(alive, opex, buf), _masked_total(alive, tax, buf), _masked_total(alive, div, buf)
