@@ -58,10 +58,8 @@ class IndustrialEconomy(mesa.Model):
         self.closed = scenario.economy.closure == "closed"  # the whole economy's accounts (sim.economy)
         self._wedge_summed = None  # the sectors' average cost wedge, summed by the shocks pass (firm_shocks)
         self.export_share0 = export_shares(scenario.economy)  # of final demand in 2019 (the open closure's exports)
-        self.run_seed = seed
-        self.streams = Streams(seed)
-        self.t = 0
-        self.months = scenario.run.months
+        self.run_seed, self.streams = seed, Streams(seed)
+        self.t, self.months = 0, scenario.run.months
         self.b = scenario.behaviour
         cal = setup.sector_calibration(scenario)
         vars(self).update(cal)  # the sectors' calibration and state at the start (phases.setup)
@@ -76,13 +74,10 @@ class IndustrialEconomy(mesa.Model):
                                                      vars(self).pop("phys_per_yuan"), self.lag, self.dep_month, hooks)
         n = self.firms.n_rows
         self.scratch = Scratch(n)  # per-row scratch of the credit step (reused every month)
-        self._income = np.zeros((N_S, acc.N_INCOME))
-        self._stocks = np.zeros((N_S, acc.N_STOCKS))
-        self._invest = np.zeros((N_S, inv.N_INVEST))
-        self._exits = np.zeros((N_S, xe.N_EXIT))
+        self._income, self._stocks = np.zeros((N_S, acc.N_INCOME)), np.zeros((N_S, acc.N_STOCKS))
+        self._invest, self._exits = np.zeros((N_S, inv.N_INVEST)), np.zeros((N_S, xe.N_EXIT))
         self._requested = np.zeros(N_S)
-        self._cls_loans = np.zeros(2)
-        self._cls_interest = np.zeros(2)
+        self._cls_loans, self._cls_interest = np.zeros(2), np.zeros(2)
         self._cls_credit = np.zeros((2, 4))
         self._held = np.zeros((N_S if self.closed else 0, 3))  # firms' other stocks (the closed economy's sheet)
         self.policy = PolicyState()
@@ -92,8 +87,7 @@ class IndustrialEconomy(mesa.Model):
             reg.step()  # the instruments of [policy], the status quo the economy is set up in
         self.banking = self.banking_class(self, bank_count(scenario))
         self._init_loan_rates()
-        self.gov_debt = 0.0
-        self.sfc_error = 0.0
+        self.gov_debt = self.sfc_error = 0.0
         self.macro = None
         if self.closed:
             self.macro = Institutions(self)
@@ -103,7 +97,6 @@ class IndustrialEconomy(mesa.Model):
         self.shocks, self.frontier_shocks = setup.predraw(self.streams, self.months)
         # the per-firm uniforms drawn once a month by the upgrade, imitation and credit processes
         n_search = 0 if scenario.banking.market == "passive" else scenario.banking.search_banks
-        n = self.firms.n_rows
         # (one buffer the firm-shock, upgrade and imitation uniforms take in turn: each phase uses its
         # uniforms up before the next draws; the bank search draws only its applicants' rows, `RowDraws.at`).
         # The buffer is the credit step's scratch `repaid`: repay_and_apply writes it for every row
@@ -488,7 +481,7 @@ class IndustrialEconomy(mesa.Model):
             weight=self.weight, median_capacity=median, util_target=self.util_target,
             frontier_a=self.frontier_a, frontier_ei=self.frontier_ei, va_cost=self.labour + self.services,
             energy_share=self.energy_share,
-            inputs=np.array([self.io[:, s] @ base for s in range(N_S)]),  # input cost per unit of output
+            inputs=entry.input_costs(self.io, base, counts),  # per unit of output, where firms enter
             materials=self.materials, wedge_level=self.wedge_level, markup0=self.markup0, vat_blend=self.vat_blend,
             demand_per_firm=demand / self.weight, room=self.capacity_rules.entry_room(p) / self.weight,
             cap_output=self.cap_output)

@@ -32,7 +32,7 @@ class EntrantSectors(NamedTuple):
     frontier_ei: np.ndarray
     va_cost: np.ndarray  # labour and services per unit of output at 2019 productivity
     energy_share: np.ndarray
-    inputs: np.ndarray  # inputs from the modelled sectors per unit of output, at this month's prices
+    inputs: np.ndarray  # inputs from the modelled sectors per unit of output, at this month's prices (input_costs)
     materials: np.ndarray
     wedge_level: np.ndarray
     markup0: np.ndarray
@@ -58,7 +58,8 @@ def draw_entrants(g, n_sectors: int, most: int) -> EntrantDraws:
     # the entrant's own cost wedge and leverage target, from the distributions incumbents' are
     # drawn from (set-up and lumpy cost shocks): entrants are not average firms
     z_lev = g.standard_normal((n_sectors, most))
-    u_wedge = g.random((n_sectors, most))
+    u_wedge = np.empty((n_sectors, most))
+    fill_uniforms(g, u_wedge)  # g.random((n_sectors, most)), in parallel
     return EntrantDraws(count, u, z, z_lev, u_wedge)
 
 
@@ -130,6 +131,16 @@ def new_firms(firms, banking, rows: np.ndarray, counts: np.ndarray, draws: Entra
         loan_rate=(p.policy_rate + bk.banks.margin[banks] + c.sme_premium + 0.02 * c.loss_given_default), **sheet))
     entry_cap, cash = tables.entrant_totals(cap, sheet["cash"], start, sec.weight)
     return Entered(rows, counts * sec.weight, entry_cap * sec.weight, cash)
+
+
+def input_costs(io: np.ndarray, price: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Inputs from the modelled sectors per unit of output at prices `price`, of the sectors with
+    entrants this month (`counts` > 0; 0 elsewhere, where nothing reads it): thirty dot products
+    were made a month for the handful of sectors firms entered."""
+    out = np.zeros(io.shape[1])
+    for s in np.flatnonzero(counts):
+        out[s] = io[:, s] @ price
+    return out
 
 
 def free_rows(firms, total: int) -> np.ndarray:
