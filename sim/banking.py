@@ -137,7 +137,8 @@ class BankingSystem:
         free[:] = f
         new = Parts(prow[:n], pbank[:n], pshare[:n])
         self.add_parts(Parts(rows[new.row], new.bank, new.share))
-        self.over_limit = np.union1d(self.over_limit, rows[over])
+        if over.any():  # (over_limit is kept sorted and without repeats: np.union1d's)
+            self.over_limit = np.union1d(self.over_limit, rows[over])
         return new, int(breaches)
 
     def place_entrants(self, rows: np.ndarray, first: np.ndarray, w: np.ndarray, loans: np.ndarray) -> np.ndarray:
@@ -152,10 +153,8 @@ class BankingSystem:
         new, breaches = self._place(np.arange(rows.size), book, w, rw, first.astype(np.int64), unit,
                                     np.full(B.n_rows, np.inf), np.argsort(-unit, kind="stable"), lead, rows)
         self.breaches += breaches
-        np.add.at(B.loans, lead, book)  # in row order, as one by one
-        v = new.share * book[new.row]  # the participants' shares, from the lead's books
-        np.subtract.at(B.loans, lead[new.row], v)
-        np.add.at(B.loans, new.bank, v)
+        # on the lead's books in row order, then the participants' shares moved from the lead's books
+        bank_books.book_entrants(B.loans, lead, book, new.row, new.bank, new.share)
         return lead
 
     def add_parts(self, new: Parts) -> None:

@@ -12,6 +12,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._numba import kernel
+from .capacity_rules import np_maximum, np_minimum
 from .sums import pairwise_sum
 
 
@@ -36,10 +37,6 @@ def month_end_rates(cfg) -> MonthEndRates:
                          float(cfg.dividend_payout), cfg.capital_ratio_2019 + cfg.capital_buffer)
 
 
-@kernel
-def _np_max0(x):
-    """np.maximum(x, 0.0) (NaN propagates; on a tie the first)."""
-    return x if (np.isnan(x) or x >= 0.0) else 0.0
 
 
 @kernel
@@ -74,16 +71,33 @@ def bank_month_end(alive, loans, special, npl, substandard, doubtful, loss, prov
         tax[b] = r.tax_rate * pre if pre > 0 else 0.0
         net = pre - tax[b]
         target = r.capital_ratio_2019 * rwa[b]
-        pos = _np_max0(net)
+        pos = np_maximum(net, 0.0)
         d = r.dividend_payout * pos if equity[b] + net >= target else 0.0
         excess = equity[b] + net - d - r.ratio_with_buffer * rwa[b]
         hi = pos - d
-        # np.clip(excess, 0.0, hi): the larger of excess and 0 (NaN kept), then the smaller of that and hi
-        c = excess if (np.isnan(excess) or excess > 0.0) else 0.0
-        c = c if (np.isnan(c) or c < hi) else hi
+        # np.clip(excess, 0.0, hi) with hi an array: np.maximum with 0, then np.minimum with hi (the
+        # bound on a tie, as those give the second)
+        c = np_minimum(np_maximum(excess, 0.0), hi)
         div[b] = d + c
         profit[b] = net if alive[b] else 0.0
         equity[b] += (net - div[b]) if alive[b] else 0.0
         capital_ratio[b] = equity[b] / rwa[b] if rwa[b] > 0 else np.inf
     buf = np.empty(n)
     return _masked_total(alive, opex, buf), _masked_total(alive, tax, buf), _masked_total(alive, div, buf)
+
+
+@kernel
+def book_entrants(loans, lead, book, new_row, new_bank, new_share):
+    """Entrants' loans onto the banks' books (BankingSystem.place_entrants), as numpy's unbuffered
+    np.add.at and np.subtract.at add them, in row order: each entrant's book at its lead bank, then
+    the participants' shares (new_share of the book of entrant new_row) off the lead's books and onto
+    the participant's (new_bank)."""
+    for i in range(lead.shape[0]):
+        loans[lead[i]] += book[i]
+    v = np.empty(new_row.shape[0])
+    for k in range(new_row.shape[0]):
+        v[k] = new_share[k] * book[new_row[k]]
+    for k in range(new_row.shape[0]):
+        loans[lead[new_row[k]]] -= v[k]
+    for k in range(new_row.shape[0]):
+        loans[new_bank[k]] += v[k]
