@@ -88,9 +88,8 @@ class IndustrialEconomy(mesa.Model):
         self.banking = self.banking_class(self, bank_count(scenario))
         self._init_loan_rates()
         self.gov_debt = self.sfc_error = 0.0
-        self.macro = None
+        self.macro = Institutions(self) if self.closed else None
         if self.closed:
-            self.macro = Institutions(self)
             self.macro.start_banks()
         self.wage_index_last = 1.0
         self.rec = Recorder(self.months, closed=self.closed)
@@ -412,8 +411,11 @@ class IndustrialEconomy(mesa.Model):
 
     def exit_params(self) -> xe.ExitParams:
         """The exit kernels' parameters, the rescue of firms that would default included
-        (banking.evergreening*, policy.soft_budget*)."""
-        return xe.exit_params(self.b, self.closed, self.sc.banking, self.policy)
+        (banking.evergreening*, policy.soft_budget*): made again when the policy's rescue terms move."""
+        key = tuple(self.policy.values.get(name) for name in xe.RESCUE)
+        if getattr(self, "_exit_key", None) != key:
+            self._exit_key, self._exit_params = key, xe.exit_params(self.b, self.closed, self.sc.banking, self.policy)
+        return self._exit_params
 
     def exits(self, min_share) -> tuple[float, float]:
         return firms.exits(self.firms, self.banking, sector_tables(self), self.totals, self.exit_params(), min_share,
@@ -534,8 +536,7 @@ class IndustrialEconomy(mesa.Model):
                                           self._credit.fees)
         self.tax0, self.tax_smooth, self.income0, self.income_smooth, self.gov_debt = fiscal
         # state carried to next month: price index and output by sector, investment, utilisation
-        q_now = agg["output"]
-        pq = agg["price_output"]
+        q_now, pq = agg["output"], agg["price_output"]
         self.price_index = np.where(q_now > 0, pq / np.maximum(q_now, 1e-300), self.price_index)
         self.out_prev = month.income[:, acc.I_OUTPUT]
         self.invest_prev = float(month.invest_total[inv.V_INVESTMENT])
@@ -583,8 +584,7 @@ class IndustrialEconomy(mesa.Model):
         flows = {"credit_loans": self._credit.flow + self._credit.fees, "fees": self._credit.fees,
                  "entry_capital": float(np.dot(w, F.capital[rows])), "entry_loans": float(np.dot(w, F.loans[rows])),
                  "entry_cash": entry_cash}
-        gap = self.macro.close_month(t, month, self._orders_by_use, flows)
-        self.sfc_error = max(self.sfc_error, gap)
+        self.sfc_error = max(self.sfc_error, self.macro.close_month(t, month, self._orders_by_use, flows))
 
     @property
     def trend_growth(self) -> float:
