@@ -43,6 +43,8 @@ from .accounts import CB, FLOW, ITEM, ITEM_NAMES, B, F, G, H, Matrix, R, W, scal
 from .bank_positions import BankPositions
 from .world import export_factor, export_shares
 
+_STOCK_CHANGES = [FLOW[k] for k in FLOW if k.startswith("d_")]  # the matrix's rows of stock changes
+
 TRN = 1e12
 
 
@@ -555,7 +557,7 @@ class Institutions(BankPositions):
         rec["central_bank_foreign_assets", t] = self.fa
         rec["tax_rate_rest", t] = self.tax_rate_rest
         gov = M[:, G].copy()
-        gov[[FLOW[k] for k in FLOW if k.startswith("d_")]] = 0.0
+        gov[_STOCK_CHANGES] = 0.0
         rec["tax_revenue", t] = float(gov.clip(min=0).sum())
         rec["gov_spending", t] = float(-gov.clip(max=0).sum())
         rec["gov_balance", t] = float(gov.sum())
