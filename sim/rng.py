@@ -50,8 +50,7 @@ def fill_uniforms(gen: np.random.Generator, out: np.ndarray) -> None:
     buffers in two Python threads; GNU OpenMP keeps numba's worker spinning after each kernel, so a
     second filling thread competed with it, and that only paid from 2^20 uniforms on."""
     bg = gen.bit_generator
-    if (type(bg) is not np.random.PCG64 or out.dtype != np.float64 or not out.flags.c_contiguous
-            or out.size < _NUMPY_BELOW):
+    if type(bg) is not np.random.PCG64 or out.dtype != np.float64 or not out.flags.c_contiguous:
         gen.random(out=out)
         return
     flat = out.reshape(-1)  # a view: out is contiguous
@@ -75,9 +74,6 @@ def _advance_as_random(bg: np.random.PCG64, full: dict, n: int) -> None:
         bg.state = after
 
 
-# below this many uniforms numpy fills faster than the kernel's call (its state read, jump tables and
-# advance): 2,205 uniforms 3.8 us against 6.3 on one thread (the same numbers either way)
-_NUMPY_BELOW = 4096
 _LOW64 = (1 << 64) - 1
 _MULT_HI, _MULT_LO = np.uint64(2549297995355413924), np.uint64(4865540595714422341)  # PCG64's multiplier
 
