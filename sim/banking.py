@@ -343,10 +343,10 @@ class BankingSystem:
         # the target by the buffer (that capital would back lending outside the modelled industry),
         # nothing below the target; capital is never paid out. Then equity and capital ratios: one
         # compiled pass over the banks (kernels.bank_books)
+        books = bank_books.MonthEndBooks(*(getattr(B, name) for name in bank_books.MonthEndBooks._fields))
+        flows = bank_books.MonthEndFlows(self.interest_income, self.deposit_interest, funding, self.writeoff)
         self.opex_total, self.tax, self.dividends = (float(x) for x in bank_books.bank_month_end(
-            B.alive, B.loans, B.loans_special, B.npl, B.loans_substandard, B.loans_doubtful, B.loans_loss,
-            B.provisions, B.rwa, B.equity, B.profit, B.capital_ratio, self.interest_income, self.deposit_interest,
-            funding, self.writeoff, bank_books.month_end_rates(cfg)))
+            B.alive, books, flows, bank_books.month_end_rates(cfg)))
         self._resolve_failures()
         # SME lending a year ago, for inclusive-finance targets
         self.history_sme.append(B.loans_sme.copy())

@@ -52,10 +52,10 @@ def test_bank_month_end_as_numpy(n):
     funding, writeoff = loans * rng.normal(0, 0.002, n), loans * rng.random(n) * 0.003 * (rng.random(n) < 0.3)
     A = {k: v.copy() for k, v in B.items()}
     expect = _numpy_month_end(B, income, dep_int, funding, writeoff, cfg)
-    got = bank_books.bank_month_end(A["alive"], A["loans"], A["special"], A["npl"], A["substandard"], A["doubtful"],
-                                    A["loss"], A["provisions"], A["rwa"], A["equity"], A["profit"],
-                                    A["capital_ratio"], income, dep_int, funding, writeoff,
-                                    bank_books.month_end_rates(cfg))
+    books = bank_books.MonthEndBooks(A["loans"], A["special"], A["npl"], A["substandard"], A["doubtful"], A["loss"],
+                                     A["provisions"], A["rwa"], A["equity"], A["profit"], A["capital_ratio"])
+    flows = bank_books.MonthEndFlows(income, dep_int, funding, writeoff)
+    got = bank_books.bank_month_end(A["alive"], books, flows, bank_books.month_end_rates(cfg))
     assert tuple(float(x) for x in got) == expect
     for k in B:
         assert np.array_equal(A[k], B[k]), k

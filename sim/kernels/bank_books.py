@@ -16,6 +16,30 @@ from .capacity_rules import np_maximum, np_minimum
 from .sums import pairwise_sum
 
 
+class MonthEndBooks(NamedTuple):
+    """The bank arrays the month end reads and writes (state.Banks' fields of these names)."""
+    loans: np.ndarray
+    loans_special: np.ndarray
+    npl: np.ndarray
+    loans_substandard: np.ndarray
+    loans_doubtful: np.ndarray
+    loans_loss: np.ndarray
+    provisions: np.ndarray  # written
+    rwa: np.ndarray
+    equity: np.ndarray  # written
+    profit: np.ndarray  # written
+    capital_ratio: np.ndarray  # written
+
+
+class MonthEndFlows(NamedTuple):
+    """Each bank's flows this month (yuan): interest earned and paid, funding cost (negative: net
+    income from the central bank and bonds), loans written off."""
+    interest_income: np.ndarray
+    deposit_interest: np.ndarray
+    funding: np.ndarray
+    writeoff: np.ndarray
+
+
 class MonthEndRates(NamedTuple):
     """The scenario's banking settings the month end uses (floats)."""
     general_provision: float
@@ -50,11 +74,15 @@ def _masked_total(alive, x, buf):
 
 
 @kernel
-def bank_month_end(alive, loans, special, npl, substandard, doubtful, loss, provisions, rwa, equity, profit,
-                   capital_ratio, interest_income, deposit_interest, funding, writeoff, r):
-    """Writes provisions, profit, equity and capital_ratio of every bank; returns the live banks'
-    operating costs, taxes and dividends (yuan). `funding`: each bank's funding cost this month
-    (negative: net income from the central bank and bonds); `r`: MonthEndRates."""
+def bank_month_end(alive, books, flows, r):
+    """Writes provisions, profit, equity and capital_ratio of every bank (`books`: MonthEndBooks);
+    returns the live banks' operating costs, taxes and dividends (yuan). `flows`: MonthEndFlows; `r`:
+    MonthEndRates."""
+    loans, special, npl, substandard, doubtful, loss = (books.loans, books.loans_special, books.npl,
+                                                        books.loans_substandard, books.loans_doubtful, books.loans_loss)
+    provisions, rwa, equity, profit, capital_ratio = (books.provisions, books.rwa, books.equity, books.profit,
+                                                      books.capital_ratio)
+    interest_income, deposit_interest, funding, writeoff = flows
     n = alive.shape[0]
     opex = np.empty(n)
     tax = np.empty(n)

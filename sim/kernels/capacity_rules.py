@@ -6,6 +6,8 @@ between the kernels")."""
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from .._numba import kernel
@@ -74,11 +76,21 @@ def expansion_cover(requested, ratio, quota_pool, limit, in_lag_c, pipe, share):
     return factor, covered
 
 
+class RulesSectors(NamedTuple):
+    """What the capacity rules know of each sector (phases.capacity)."""
+    full: np.ndarray  # the rules cover the whole sector
+    phys0: np.ndarray  # capacity_2019 per yuan of the sector's 2019 capacity
+    share: np.ndarray  # the part the rules cover
+    dep_month: np.ndarray
+    lag: np.ndarray  # build lag, months
+
+
 @kernel
-def entrant_room(covered, pipe_c, cap, full, capacity_cap, phys0, share, dep_month, lag, ratio, quota_pool):
+def entrant_room(covered, pipe_c, cap, sec, capacity_cap, ratio, quota_pool):
     """phases.capacity.CapacityRules.entry_room by sector: the capacity entrants may add (inf: no
     limit) and the replacement quota used per unit of their capacity (`ratio` times the covered mix
-    entrants carry)."""
+    entrants carry). `sec`: RulesSectors."""
+    full, phys0, share, dep_month, lag = sec
     n = cap.shape[0]
     room = np.empty(n)
     entrant_ratio = np.empty(n)

@@ -230,8 +230,9 @@ class CapacityRules:
         covered, pipe_c, cap, _ = self._covered_parts()
         c = self.covered
         ratio = retired_per_unit_built(policy.replacement_ratio, policy.ban_new_capacity)
-        room, self.entrant_ratio = rules_k.entrant_room(covered, pipe_c, cap, c.full, policy.capacity_cap, c.phys0,
-                                                        c.share, self.dep_month, self.lag, ratio, self.quota_pool)
+        sec = rules_k.RulesSectors(c.full, c.phys0, c.share, self.dep_month, self.lag)
+        room, self.entrant_ratio = rules_k.entrant_room(covered, pipe_c, cap, sec, policy.capacity_cap, ratio,
+                                                        self.quota_pool)
         return room
 
     def after_entry(self, entered: np.ndarray) -> None:
