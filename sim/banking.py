@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .kernels import accounting as acc
-from .kernels import credit, exposure, sums
+from .kernels import bank_books, credit, exposure, sums
 from .kernels.exposure import Parts
 from .state import Banks, sector_tables
 
@@ -137,7 +137,8 @@ class BankingSystem:
         free[:] = f
         new = Parts(prow[:n], pbank[:n], pshare[:n])
         self.add_parts(Parts(rows[new.row], new.bank, new.share))
-        self.over_limit = np.union1d(self.over_limit, rows[over])
+        if over.any():  # (over_limit is kept sorted and without repeats: np.union1d's)
+            self.over_limit = np.union1d(self.over_limit, rows[over])
         return new, int(breaches)
 
     def place_entrants(self, rows: np.ndarray, first: np.ndarray, w: np.ndarray, loans: np.ndarray) -> np.ndarray:
@@ -152,10 +153,8 @@ class BankingSystem:
         new, breaches = self._place(np.arange(rows.size), book, w, rw, first.astype(np.int64), unit,
                                     np.full(B.n_rows, np.inf), np.argsort(-unit, kind="stable"), lead, rows)
         self.breaches += breaches
-        np.add.at(B.loans, lead, book)  # in row order, as one by one
-        v = new.share * book[new.row]  # the participants' shares, from the lead's books
-        np.subtract.at(B.loans, lead[new.row], v)
-        np.add.at(B.loans, new.bank, v)
+        # on the lead's books in row order, then the participants' shares moved from the lead's books
+        bank_books.book_entrants(B.loans, lead, book, new.row, new.bank, new.share)
         return lead
 
     def add_parts(self, new: Parts) -> None:
@@ -332,10 +331,6 @@ class BankingSystem:
         B, cfg = self.banks, self.cfg
         if not refreshed:
             self.refresh_exposures()
-        prov_new = self._provisions()
-        d_prov = prov_new - B.provisions
-        B.provisions[:] = prov_new
-        opex = cfg.operating_cost / 12.0 * B.loans
         if other_income is None:
             other_funding = np.maximum(B.loans - B.equity - B.deposits, 0.0)
             funding = cfg.funding_rate / 12.0 * other_funding
@@ -343,23 +338,15 @@ class BankingSystem:
                 funding = funding - self.open_funding_saving()
         else:
             funding = -other_income
-        self.opex_total = float(opex[B.alive].sum())
-        pre = self.interest_income - self.deposit_interest - funding - opex - d_prov - self.writeoff
-        tax = np.where(pre > 0, cfg.tax_rate * pre, 0.0)
-        net = pre - tax
-        # dividends: a share of profit while the bank is at or above its target capital ratio, and
-        # all of it once capital exceeds the target by the buffer (that capital would back lending
-        # outside the modelled industry); nothing below the target. Capital is never paid out.
-        target = cfg.capital_ratio_2019 * B.rwa
-        pos = np.maximum(net, 0.0)
-        div = np.where(B.equity + net >= target, cfg.dividend_payout * pos, 0.0)
-        excess = B.equity + net - div - (cfg.capital_ratio_2019 + cfg.capital_buffer) * B.rwa
-        div = div + np.clip(excess, 0.0, pos - div)
-        B.profit[:] = np.where(B.alive, net, 0.0)
-        B.equity[:] += np.where(B.alive, net - div, 0.0)
-        self.tax = float(tax[B.alive].sum())
-        self.dividends = float(div[B.alive].sum())
-        B.capital_ratio[:] = _ratio(B.equity, B.rwa)
+        # provisions (`provisions`), operating costs, profit and its tax, dividends: a share of profit
+        # while the bank is at or above its target capital ratio, and all of it once capital exceeds
+        # the target by the buffer (that capital would back lending outside the modelled industry),
+        # nothing below the target; capital is never paid out. Then equity and capital ratios: one
+        # compiled pass over the banks (kernels.bank_books)
+        books = bank_books.MonthEndBooks(*(getattr(B, name) for name in bank_books.MonthEndBooks._fields))
+        flows = bank_books.MonthEndFlows(self.interest_income, self.deposit_interest, funding, self.writeoff)
+        self.opex_total, self.tax, self.dividends = (float(x) for x in bank_books.bank_month_end(
+            B.alive, books, flows, bank_books.month_end_rates(cfg)))
         self._resolve_failures()
         # SME lending a year ago, for inclusive-finance targets
         self.history_sme.append(B.loans_sme.copy())

@@ -22,7 +22,7 @@ from .kernels import credit as cr
 from .kernels import exit_entry as xe
 from .kernels import investment as inv
 from .kernels import market as mkt
-from .kernels import sums
+from .kernels import sums, tables
 from .outpaths import between_months
 from .phases import PLAN, accounts, capacity, credit, entry, firms, setup
 from .phases import demand as demand_
@@ -58,10 +58,8 @@ class IndustrialEconomy(mesa.Model):
         self.closed = scenario.economy.closure == "closed"  # the whole economy's accounts (sim.economy)
         self._wedge_summed = None  # the sectors' average cost wedge, summed by the shocks pass (firm_shocks)
         self.export_share0 = export_shares(scenario.economy)  # of final demand in 2019 (the open closure's exports)
-        self.run_seed = seed
-        self.streams = Streams(seed)
-        self.t = 0
-        self.months = scenario.run.months
+        self.run_seed, self.streams = seed, Streams(seed)
+        self.t, self.months = 0, scenario.run.months
         self.b = scenario.behaviour
         cal = setup.sector_calibration(scenario)
         vars(self).update(cal)  # the sectors' calibration and state at the start (phases.setup)
@@ -76,13 +74,10 @@ class IndustrialEconomy(mesa.Model):
                                                      vars(self).pop("phys_per_yuan"), self.lag, self.dep_month, hooks)
         n = self.firms.n_rows
         self.scratch = Scratch(n)  # per-row scratch of the credit step (reused every month)
-        self._income = np.zeros((N_S, acc.N_INCOME))
-        self._stocks = np.zeros((N_S, acc.N_STOCKS))
-        self._invest = np.zeros((N_S, inv.N_INVEST))
-        self._exits = np.zeros((N_S, xe.N_EXIT))
+        self._income, self._stocks = np.zeros((N_S, acc.N_INCOME)), np.zeros((N_S, acc.N_STOCKS))
+        self._invest, self._exits = np.zeros((N_S, inv.N_INVEST)), np.zeros((N_S, xe.N_EXIT))
         self._requested = np.zeros(N_S)
-        self._cls_loans = np.zeros(2)
-        self._cls_interest = np.zeros(2)
+        self._cls_loans, self._cls_interest = np.zeros(2), np.zeros(2)
         self._cls_credit = np.zeros((2, 4))
         self._held = np.zeros((N_S if self.closed else 0, 3))  # firms' other stocks (the closed economy's sheet)
         self.policy = PolicyState()
@@ -92,18 +87,15 @@ class IndustrialEconomy(mesa.Model):
             reg.step()  # the instruments of [policy], the status quo the economy is set up in
         self.banking = self.banking_class(self, bank_count(scenario))
         self._init_loan_rates()
-        self.gov_debt = 0.0
-        self.sfc_error = 0.0
-        self.macro = None
+        self.gov_debt = self.sfc_error = 0.0
+        self.macro = Institutions(self) if self.closed else None
         if self.closed:
-            self.macro = Institutions(self)
             self.macro.start_banks()
         self.wage_index_last = 1.0
         self.rec = Recorder(self.months, closed=self.closed)
         self.shocks, self.frontier_shocks = setup.predraw(self.streams, self.months)
         # the per-firm uniforms drawn once a month by the upgrade, imitation and credit processes
         n_search = 0 if scenario.banking.market == "passive" else scenario.banking.search_banks
-        n = self.firms.n_rows
         # (one buffer the firm-shock, upgrade and imitation uniforms take in turn: each phase uses its
         # uniforms up before the next draws; the bank search draws only its applicants' rows, `RowDraws.at`).
         # The buffer is the credit step's scratch `repaid`: repay_and_apply writes it for every row
@@ -263,8 +255,8 @@ class IndustrialEconomy(mesa.Model):
                                                          anchor, tau, vat_inputs_per_q, self.wedge_level)
         self.wage_index_last = wage_index
         va_cost = self.labour * wage_index + self.services
-        inc = self._income * W[:, None]
-        self._check_cash("6 income", cash0, float(inc[:, acc.I_CASH].sum()), after=cash1)
+        inc, inc_sum = tables.scaled_with_totals(self._income, W)  # economy-wide, and summed over sectors
+        self._check_cash("6 income", cash0, float(inc_sum[acc.I_CASH]), after=cash1)
         if self.closed:  # firms pay owners their deposits beyond the liquidity target (sim.economy)
             paid, after = self.distribute_excess_cash()
             cash1 = self._check_cash("6 distributions", cash1, -paid, after=after)
@@ -286,8 +278,8 @@ class IndustrialEconomy(mesa.Model):
         # 8. investment
         u_imit = self._draws["imitation"].draw()
         cash3 = self.execute_investment(factor, prices, u_imit)  # also updates net worth
-        ivt = self._invest * W[:, None]
-        self._check_cash("8 investment", cash2, float(ivt[:, inv.V_CASH].sum()), after=cash3)
+        ivt, ivt_sum = tables.scaled_with_totals(self._invest, W)
+        self._check_cash("8 investment", cash2, float(ivt_sum[inv.V_CASH]), after=cash3)
         self.capacity_rules.after_investment(ivt[:, inv.V_GRANTED], ivt[:, inv.V_RETIRED_DEP])  # quota used
         fs = self.frontier_shocks[t]
         sig = b.frontier_volatility
@@ -300,8 +292,8 @@ class IndustrialEconomy(mesa.Model):
         deposits, loan_gap = self.exits(min_share)
         if self.capacity_rules.forced_exit(self.firms, p, W):  # the sums from the exit pass no longer hold
             deposits, loan_gap = None, None
-        ext = self._exits * W[:, None]
-        cash4 = self._check_cash("9 exit", cash3, float(ext[:, xe.X_CASH].sum()), after=deposits)
+        ext, ext_sum = tables.scaled_with_totals(self._exits, W)
+        cash4 = self._check_cash("9 exit", cash3, float(ext_sum[xe.X_CASH]), after=deposits)
         self.sfc_error = max(self.sfc_error, self.banking.check("9 exit", self._loan_scale(), gap=loan_gap))
         retired = ext[:, xe.X_RETIRED] + ivt[:, inv.V_RETIRED_DEP]
         self.capacity_rules.after_exits(retired, p, b.replacement_quota_life)  # the pool gains the retirements
@@ -315,11 +307,12 @@ class IndustrialEconomy(mesa.Model):
         loan_gap = float(np.max(np.abs(bk.firm_loans - bk.banks.loans)))
         self.sfc_error = max(self.sfc_error, bk.check("10 entry", self._loan_scale(), gap=loan_gap))
         bk.month_end(refreshed=True, other_income=self.macro.bank_income() if self.closed else None)
-        if self.closed:
-            self._close_economy(t, demand, inc, ivt, ext, entry_cash)
 
         # 11. accounting and records
-        month = MonthTables(demand, final, inc, ivt, ext, retired, entries, entry_cap, self._stocks)
+        month = MonthTables(demand, final, inc, ivt, ext, retired, entries, entry_cap, self._stocks, inc_sum,
+                            ivt_sum, ext_sum)
+        if self.closed:
+            self._close_economy(t, month, entry_cash)
         self._record(t, month, ptax)
         if self.closed:
             self.macro.record(self.rec, t)
@@ -418,8 +411,11 @@ class IndustrialEconomy(mesa.Model):
 
     def exit_params(self) -> xe.ExitParams:
         """The exit kernels' parameters, the rescue of firms that would default included
-        (banking.evergreening*, policy.soft_budget*)."""
-        return xe.exit_params(self.b, self.closed, self.sc.banking, self.policy)
+        (banking.evergreening*, policy.soft_budget*): made again when the policy's rescue terms move."""
+        key = tuple(self.policy.values.get(name) for name in xe.RESCUE)
+        if getattr(self, "_exit_key", None) != key:
+            self._exit_key, self._exit_params = key, xe.exit_params(self.b, self.closed, self.sc.banking, self.policy)
+        return self._exit_params
 
     def exits(self, min_share) -> tuple[float, float]:
         return firms.exits(self.firms, self.banking, sector_tables(self), self.totals, self.exit_params(), min_share,
@@ -487,7 +483,7 @@ class IndustrialEconomy(mesa.Model):
             weight=self.weight, median_capacity=median, util_target=self.util_target,
             frontier_a=self.frontier_a, frontier_ei=self.frontier_ei, va_cost=self.labour + self.services,
             energy_share=self.energy_share,
-            inputs=np.array([self.io[:, s] @ base for s in range(N_S)]),  # input cost per unit of output
+            inputs=entry.input_costs(self.io, base, counts),  # per unit of output, where firms enter
             materials=self.materials, wedge_level=self.wedge_level, markup0=self.markup0, vat_blend=self.vat_blend,
             demand_per_firm=demand / self.weight, room=self.capacity_rules.entry_room(p) / self.weight,
             cap_output=self.cap_output)
@@ -532,7 +528,7 @@ class IndustrialEconomy(mesa.Model):
         accounts.record_sectors(rec, t, month, self.weight, self.capacity_rules.phys_per_yuan, self.input_fill,
                                 self.price_index, ptax / self.ptax0, self.frontier_a)
         accounts.record_distress(rec, t, month, self.firms, self.weight, self._cls_loans, self._cls_interest)
-        accounts.record_banks(rec, t, month.exits, self.banking, agg, self._credit.fees, self.sfc_error)
+        accounts.record_banks(rec, t, month.exits_total, self.banking, agg, self._credit.fees, self.sfc_error)
         accounts.record_inclusive(rec, t, p, self.banking, agg["credit_guaranteed"])
         purchase = float(np.sum(p.purchase_subsidy / (1 - p.purchase_subsidy) * ptax * month.final))
         fiscal = OpenFiscal(self.tax0, self.tax_smooth, self.income0, self.income_smooth, self.gov_debt)
@@ -540,11 +536,10 @@ class IndustrialEconomy(mesa.Model):
                                           self._credit.fees)
         self.tax0, self.tax_smooth, self.income0, self.income_smooth, self.gov_debt = fiscal
         # state carried to next month: price index and output by sector, investment, utilisation
-        q_now = agg["output"]
-        pq = agg["price_output"]
+        q_now, pq = agg["output"], agg["price_output"]
         self.price_index = np.where(q_now > 0, pq / np.maximum(q_now, 1e-300), self.price_index)
         self.out_prev = month.income[:, acc.I_OUTPUT]
-        self.invest_prev = float(month.invest[:, inv.V_INVESTMENT].sum())
+        self.invest_prev = float(month.invest_total[inv.V_INVESTMENT])
         util = rec.data["utilization"][t]
         self.util_smooth += self.b.signal_smoothing * (util - self.util_smooth)
 
@@ -581,7 +576,7 @@ class IndustrialEconomy(mesa.Model):
         self.input_fill, self.inputs_received = o.input_fill, o.inputs_received
         return o.demand, o.intermediate
 
-    def _close_economy(self, t, demand, inc, ivt, ext, entry_cash) -> None:
+    def _close_economy(self, t, month: MonthTables, entry_cash) -> None:
         """Step 11 in the closed economy: every flow of the month paid by one institution to another,
         the stocks moved, the matrix checked (sim.economy)."""
         F, rows = self.firms, self.entered_rows
@@ -589,8 +584,7 @@ class IndustrialEconomy(mesa.Model):
         flows = {"credit_loans": self._credit.flow + self._credit.fees, "fees": self._credit.fees,
                  "entry_capital": float(np.dot(w, F.capital[rows])), "entry_loans": float(np.dot(w, F.loans[rows])),
                  "entry_cash": entry_cash}
-        gap = self.macro.close_month(t, demand, self._orders_by_use, inc, ivt, ext, flows)
-        self.sfc_error = max(self.sfc_error, gap)
+        self.sfc_error = max(self.sfc_error, self.macro.close_month(t, month, self._orders_by_use, flows))
 
     @property
     def trend_growth(self) -> float:

@@ -118,7 +118,7 @@ class IndustryRegulator(Regulator):
         super().step()
         state: PolicyState = self.model.policy
         quota = state.values["forced_exit_quota"]
-        before = state.previous.get("forced_exit_quota", np.zeros_like(quota))
+        before = _previous(state, "forced_exit_quota", quota)
         if state.quota_reference is None:
             state.quota_reference = np.zeros_like(quota)
         started = (quota > 0) & ((before <= 0) | (state.quota_reference <= 0))
@@ -129,13 +129,20 @@ class IndustryRegulator(Regulator):
         # State Council ordered for non-compliant projects (Guo Fa [2013] No. 41); rules of the status
         # quo ([policy]) are not new: the pipeline at the start complies with them (set-up)
         rule = retired_per_unit_built(state.values["replacement_ratio"], state.values["ban_new_capacity"])
-        rule_before = retired_per_unit_built(state.previous.get("replacement_ratio", np.zeros_like(rule)),
-                                             state.previous.get("ban_new_capacity", np.zeros_like(rule)))
+        rule_before = retired_per_unit_built(_previous(state, "replacement_ratio", rule),
+                                             _previous(state, "ban_new_capacity", rule))
         new_rule = (rule > 0) & (rule_before <= 0)
         if new_rule.any():
             self.model.capacity_rules.halt_projects(new_rule)
         if np.any(state.values["capacity_cap"] > 0):
             self.model.capacity_rules.enforce_caps(state.values["capacity_cap"])
+
+
+def _previous(state: PolicyState, name: str, like: np.ndarray) -> np.ndarray:
+    """An instrument's value last month (zeros shaped like `like` before the first), made only when
+    missing (Regulator.step records every instrument's: the zeros are for the first call)."""
+    prev = state.previous.get(name)
+    return np.zeros_like(like) if prev is None else prev
 
 
 class MonetaryRegulator(Regulator):

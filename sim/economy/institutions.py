@@ -37,11 +37,13 @@ from ..banking import SFCError
 from ..kernels import accounting as acc
 from ..kernels import exit_entry as xe
 from ..kernels import investment as inv
-from ..kernels import sums
+from ..kernels import sums, tables
 from ..scenario.schema import SECTORS
 from .accounts import CB, FLOW, ITEM, ITEM_NAMES, B, F, G, H, Matrix, R, W, scale_of
 from .bank_positions import BankPositions
 from .world import export_factor, export_shares
+
+_STOCK_CHANGES = [FLOW[k] for k in FLOW if k.startswith("d_")]  # the matrix's rows of stock changes
 
 TRN = 1e12
 
@@ -286,37 +288,41 @@ class Institutions(BankPositions):
     # ------------------------------------------------------------------------------------------
     # step 11: the month's accounts
     # ------------------------------------------------------------------------------------------
-    def close_month(self, t: int, demand: np.ndarray, parts: dict, inc: np.ndarray, ivt: np.ndarray,
-                    ext: np.ndarray, flows: dict) -> float:
+    def close_month(self, t: int, month, parts: dict, flows: dict) -> float:
         """Pay every flow of the month from its payer to its payee, move the stocks, and check that
-        the matrix closes. `parts`: real orders by use (intermediate, investment); `inc`, `ivt`,
-        `ext`: the industries' income, investment and exit tables (economy-wide yuan); `flows`: the
+        the matrix closes. `month`: the month's tables (phases.accounts.MonthTables: orders, the
+        industries' income statements, economy-wide yuan, and the income, investment and exit tables
+        summed over sectors); `parts`: real orders by use (intermediate, investment); `flows`: the
         credit step's and entry's sums. Returns the largest gap (yuan)."""
         m, e, p = self.m, self.e, self.m.policy
+        demand, rev, out = month.demand, month.income[:, acc.I_REVENUE], month.income[:, acc.I_OUTPUT]
+        inc, ivt, ext = month.income_total, month.invest_total, month.exits_total  # summed over sectors
         bk = m.banking
         L = self.last
         M = Matrix()
         tau = p.vat_rate
-        rev = inc[:, acc.I_REVENUE]
-        share = lambda q: rev * np.divide(q, demand, out=np.zeros(self.n_s), where=demand > 0)  # noqa: E731
-        v_h, v_g, v_x, v_r = share(L["hq"]), share(L["gq"]), share(L["xq"]), share(L["rq"])
-        v_inv = share(parts["investment"])
+        # sales to households, the government, exports, the rest and as capital goods, by sector, and
+        # their sums (a row each, summed as numpy sums it alone)
+        q = np.array((L["hq"], L["gq"], L["xq"], L["rq"], parts["investment"]))
+        sales = rev * np.divide(q, demand, out=np.zeros(q.shape), where=demand > 0)
+        v_h, v_g, v_x, v_r, v_inv = sales
+        sold, vat_sold = sales.sum(axis=1), (tau * sales).sum(axis=1)
         # sales and the VAT on them (intermediate sales are paid firm to firm: they net out)
-        for name, payer, v in (("sales_households", H, v_h), ("sales_government", G, v_g),
-                               ("sales_exports", W, v_x), ("sales_rest", R, v_r), ("sales_capital_goods", R, v_inv)):
-            M.pay(name, payer, F, float(v.sum()))
-            M.pay("vat_on_sales", payer, F, float((tau * v).sum()))
-        M.pay("export_vat_refund", G, W, float((tau * v_x).sum()))
+        for k, (name, payer) in enumerate((("sales_households", H), ("sales_government", G), ("sales_exports", W),
+                                           ("sales_rest", R), ("sales_capital_goods", R))):
+            M.pay(name, payer, F, float(sold[k]))
+            M.pay("vat_on_sales", payer, F, float(vat_sold[k]))
+        M.pay("export_vat_refund", G, W, float(vat_sold[2]))
         sold_int = L.get("intermediate_sales", np.zeros(self.n_s))
         M.pay("vat_on_sales", F, F, float((tau * sold_int).sum()))
         # inputs from the rest of the economy
         imp_int = L.get("imported_inputs", np.zeros(self.n_s))
-        mat_rest = float(inc[:, acc.I_MATERIALS].sum() - sold_int.sum() - imp_int.sum())
-        s_f = float(inc[:, acc.I_SERVICES].sum() + inc[:, acc.I_ENERGY].sum()) + mat_rest
+        mat_rest = float(inc[acc.I_MATERIALS] - sold_int.sum() - imp_int.sum())
+        s_f = float(inc[acc.I_SERVICES] + inc[acc.I_ENERGY]) + mat_rest
         vat_in = p.vat_rate_inputs * s_f
         M.pay("inputs_from_rest", F, R, s_f)
         M.pay("vat_on_inputs", F, R, vat_in)
-        vat_f = float(inc[:, acc.I_VAT].sum())
+        vat_f = float(inc[acc.I_VAT])
         vat_r_paid = float((tau * (v_r + v_inv)).sum())
         M.pay("vat_remitted", F, G, vat_f)
         M.pay("vat_remitted", R, G, vat_in - vat_r_paid)
@@ -326,7 +332,6 @@ class Institutions(BankPositions):
         imp_g = L["g_budget"] * ms
         imp_rd = float(np.sum(L["rq"] / (1.0 - ms) * ms * L["base"]))
         # orders the industries could not fill: a share is bought abroad, the rest goes without
-        out = inc[:, acc.I_OUTPUT]
         short = self.short_share * np.clip(1.0 - np.divide(out, demand, out=np.ones(self.n_s),
                                                                    where=demand > 0), 0.0, 1.0)
         imp_h = imp_h + short * L["hq"] * L["ptax"]
@@ -334,7 +339,7 @@ class Institutions(BankPositions):
         imp_rd += float(np.sum(short * L["rq"] * L["base"]))
         imp_hg = float(((imp_h + imp_g) / tx).sum())
         if self.rest_import_share is None:  # calibrated on the first month: the 2019 current account
-            exports = float(v_x.sum())
+            exports = float(sold[2])
             self.rest_import_share = (exports - e.current_account_share_of_gdp * self.gdp0 - imp_hg - imp_rd) / s_f
             if not 0.0 <= self.rest_import_share < 1.0:
                 raise _out_of_line(m.sc, "economy.current_account_share_of_gdp",
@@ -349,22 +354,27 @@ class Institutions(BankPositions):
         M.pay("vat_on_imports", F, G, float((tau * imp_int).sum()))
         # investment, scrap and entry
         entry_k, entry_loans, entry_cash = flows["entry_capital"], flows["entry_loans"], flows["entry_cash"]
-        M.pay("investment_spending", F, R, float(ivt[:, inv.V_INVESTMENT].sum()) + entry_k)
-        M.pay("subsidies", G, F, float(ivt[:, inv.V_SUBSIDY].sum() + ext[:, xe.X_COMPENSATION].sum()))
-        M.pay("soft_budget_support", G, F, float(ext[:, xe.X_SUPPORT].sum()))
-        M.pay("scrap_sales", R, F, float(ext[:, xe.X_SCRAP].sum()))
-        M.pay("court_costs", F, R, float(ext[:, xe.X_COURT_COSTS].sum()))
-        M.pay("trade_credit_repaid", F, R, float(ext[:, xe.X_TRADE_CREDIT].sum()))
-        M.pay("liquidation_residuals", F, H, float(ext[:, xe.X_RESIDUAL].sum()))
+        M.pay("investment_spending", F, R, float(ivt[inv.V_INVESTMENT]) + entry_k)
+        M.pay("subsidies", G, F, float(ivt[inv.V_SUBSIDY] + ext[xe.X_COMPENSATION]))
+        M.pay("soft_budget_support", G, F, float(ext[xe.X_SUPPORT]))
+        M.pay("scrap_sales", R, F, float(ext[xe.X_SCRAP]))
+        M.pay("court_costs", F, R, float(ext[xe.X_COURT_COSTS]))
+        M.pay("trade_credit_repaid", F, R, float(ext[xe.X_TRADE_CREDIT]))
+        M.pay("liquidation_residuals", F, H, float(ext[xe.X_RESIDUAL]))
         M.pay("entry_equity", H, F, entry_cash + entry_k - entry_loans)
-        M.pay("overdraft_losses", B, F, float(ext[:, xe.X_OVERDRAFT].sum()))
+        M.pay("overdraft_losses", B, F, float(ext[xe.X_OVERDRAFT]))
         # incomes of the industries
-        M.pay("wages", F, H, float(inc[:, acc.I_WAGES].sum()))
-        M.pay("corporate_income_tax", F, G, float(inc[:, acc.I_CIT].sum()))
-        M.pay("dividends", F, H, float(inc[:, acc.I_DIVIDENDS].sum()))
+        M.pay("wages", F, H, float(inc[acc.I_WAGES]))
+        M.pay("corporate_income_tax", F, G, float(inc[acc.I_CIT]))
+        M.pay("dividends", F, H, float(inc[acc.I_DIVIDENDS]))
         M.pay("distributions", F, H, float(self.paid_out.sum()))
-        M.pay("loan_interest", F, B, float(bk.interest_income.sum()))
-        M.pay("deposit_interest", B, F, float(bk.deposit_interest.sum()))
+        # the banks' interest, and their positions' (bank_positions.bank_income), each summed over banks
+        names = tuple(self._bank_parts)
+        loan_int, dep_int, *parts_sums = tables.array_sums((bk.interest_income, bk.deposit_interest,
+                                                           *self._bank_parts.values()))
+        bp = dict(zip(names, parts_sums, strict=True))
+        M.pay("loan_interest", F, B, float(loan_int))
+        M.pay("deposit_interest", B, F, float(dep_int))
         M.pay("guarantee_fees", F, G, flows["fees"])
         # households and government
         purchase_sub = float((p.purchase_subsidy / np.maximum(1.0 - p.purchase_subsidy, 1e-12) * v_h * tx).sum())
@@ -374,19 +384,18 @@ class Institutions(BankPositions):
         M.pay("government_rest", G, R, L["g_rest"])
         M.pay("transfers", G, H, self.transfers0 * L["trend"])
         # banks and the central bank
-        bp = self._bank_parts
-        M.pay("deposit_interest", B, H, float(bp["household_deposit"].sum()))
-        M.pay("bond_interest", G, B, float(bp["bond"].sum()))
+        M.pay("deposit_interest", B, H, float(bp["household_deposit"]))
+        M.pay("bond_interest", G, B, float(bp["bond"]))
         M.pay("bond_interest", G, CB, self._cb_bonds_interest)
-        M.pay("reserve_interest", CB, B, float(bp["reserve"].sum()))
-        M.pay("advance_interest", B, CB, float(bp["advance"].sum()))
-        M.pay("relending_interest", B, CB, float(bp["relending"].sum()))
-        M.pay("central_bank_profit", CB, G, self._cb_bonds_interest + float(bp["advance"].sum() - bp["reserve"].sum())
-              + float(bp["relending"].sum()))
+        M.pay("reserve_interest", CB, B, float(bp["reserve"]))
+        M.pay("advance_interest", B, CB, float(bp["advance"]))
+        M.pay("relending_interest", B, CB, float(bp["relending"]))
+        M.pay("central_bank_profit", CB, G, self._cb_bonds_interest + float(bp["advance"] - bp["reserve"])
+              + float(bp["relending"]))
         M.pay("bank_operating_costs", B, H, bk.opex_total)
         M.pay("bank_taxes", B, G, bk.tax)
         M.pay("bank_dividends", B, H, bk.dividends)
-        M.pay("guarantee_payouts", G, B, float(ext[:, xe.X_FUND_PAYOUT].sum()))
+        M.pay("guarantee_payouts", G, B, float(ext[xe.X_FUND_PAYOUT]))
         M.pay("bank_recapitalisation", G, B, bk.resolution_cost())
         # the rest of the economy passes its value added on, as taxes and as households' income
         s_r = s_f + float(M.m[FLOW["investment_spending"], R] + c_rest + L["g_rest"])  # its sales
@@ -407,8 +416,8 @@ class Institutions(BankPositions):
         # purchases by 1.3 times the revenue actually lost)
         revenue = float(M.m[:, G].clip(min=0).sum() + M.m[FLOW["export_vat_refund"], G])
         # financial stocks
-        d_loans = (flows["credit_loans"] + entry_loans - float(ext[:, xe.X_LOANS_REPAID].sum())
-                   + float(ext[:, xe.X_EVERGREEN].sum()))  # banks' rollovers of firms that would default
+        d_loans = (flows["credit_loans"] + entry_loans - float(ext[xe.X_LOANS_REPAID])
+                   + float(ext[xe.X_EVERGREEN]))  # banks' rollovers of firms that would default
         M.stock_change("d_loans", F, d_liability=d_loans)
         M.stock_change("d_loans", B, d_asset=d_loans)
         d_dep_f = float(bk.firm_deposits) - self.firm_deposits_prev
@@ -425,11 +434,9 @@ class Institutions(BankPositions):
         M.stock_change("d_foreign_assets", W, d_liability=trade)
         M.stock_change("d_foreign_assets", CB, d_asset=trade)
         # the banks' new positions, from their books
-        before = (self.reserves.sum() + self.excess.sum(), self.bonds.sum(), self.bonds_cb, self.advances.sum(),
-                  self.relend.sum())
+        before = self._positions()
         self._allocate()
-        after = (self.reserves.sum() + self.excess.sum(), self.bonds.sum(), self.bonds_cb, self.advances.sum(),
-                 self.relend.sum())
+        after = self._positions()
         d_res, d_bonds_b, d_bonds_cb, d_adv, d_rel = (float(a - b) for a, b in zip(after, before, strict=True))
         M.stock_change("d_reserves", B, d_asset=d_res)
         M.stock_change("d_reserves", CB, d_liability=d_res)
@@ -441,7 +448,7 @@ class Institutions(BankPositions):
         M.stock_change("d_relending", CB, d_asset=d_rel)
         # the banks' books: loans move by transactions less gross losses
         loans_now = float(bk.banks.loans.sum())
-        losses = float(ext[:, xe.X_WRITE_OFF].sum() + ext[:, xe.X_FUND_PAYOUT].sum())
+        losses = float(ext[xe.X_WRITE_OFF] + ext[xe.X_FUND_PAYOUT])
         book_gap = abs(loans_now - self.loans_prev - d_loans + losses)
         self.loans_prev, self.firm_deposits_prev = loans_now, float(bk.firm_deposits)
         # revenue for the 'revenue' rule, households' expected income, the rest of the economy's activity
@@ -468,6 +475,13 @@ class Institutions(BankPositions):
         self.yd_month = yd
         return worst
 
+    def _positions(self) -> tuple:
+        """The banks' reserves (required and excess), bonds, the central bank's bonds, the banks'
+        advances and re-lending from the central bank, summed over banks (yuan)."""
+        res, excess, bonds, adv, relend = tables.array_sums((self.reserves, self.excess, self.bonds, self.advances,
+                                                             self.relend))
+        return res + excess, bonds, self.bonds_cb, adv, relend
+
     def firm_stocks_summed(self, held: np.ndarray) -> None:
         """The firms' fixed capital, other assets and other liabilities by sector (live firms and
         estates in court, model-firm units), summed by the month's sums over the rows
@@ -491,23 +505,23 @@ class Institutions(BankPositions):
         def put(item: str, inst: int, value: float) -> None:
             S[ITEM[item], inst] += value
 
-        loans = float(Bk.loans[Bk.alive].sum())
+        loans, provisions = (float(x) for x in tables.masked_sums(Bk.alive, (Bk.loans, Bk.provisions)))
+        res, bonds, _, adv, relend = (float(x) for x in self._positions())
         put("deposits", F, bk.firm_deposits)
         put("deposits", H, self.dh)
         put("deposits", B, -(bk.firm_deposits + self.dh))
         put("loans", F, -loans)
         put("loans", B, loans)
-        put("loan_loss_provisions", B, -float(Bk.provisions[Bk.alive].sum()))
+        put("loan_loss_provisions", B, -provisions)
         put("bonds", G, -self.debt)
-        put("bonds", B, float(self.bonds.sum()))
+        put("bonds", B, bonds)
         put("bonds", CB, self.bonds_cb)
-        res = float(self.reserves.sum() + self.excess.sum())
         put("reserves", B, res)
         put("reserves", CB, -res)
-        put("advances", B, -float(self.advances.sum()))
-        put("advances", CB, float(self.advances.sum()))
-        put("relending", B, -float(self.relend.sum()))
-        put("relending", CB, float(self.relend.sum()))
+        put("advances", B, -adv)
+        put("advances", CB, adv)
+        put("relending", B, -relend)
+        put("relending", CB, relend)
         put("foreign_assets", CB, self.fa)
         put("foreign_assets", W, -self.fa)
         put("fixed_capital", F, float(firm_stocks[0]))
@@ -543,7 +557,7 @@ class Institutions(BankPositions):
         rec["central_bank_foreign_assets", t] = self.fa
         rec["tax_rate_rest", t] = self.tax_rate_rest
         gov = M[:, G].copy()
-        gov[[FLOW[k] for k in FLOW if k.startswith("d_")]] = 0.0
+        gov[_STOCK_CHANGES] = 0.0
         rec["tax_revenue", t] = float(gov.clip(min=0).sum())
         rec["gov_spending", t] = float(-gov.clip(max=0).sum())
         rec["gov_balance", t] = float(gov.sum())

@@ -12,7 +12,7 @@ import numpy as np
 from ..kernels import accounting as acc
 from ..kernels import exit_entry as xe
 from ..kernels import investment as inv
-from ..kernels import sums
+from ..kernels import sums, tables
 
 
 class MonthTables(NamedTuple):
@@ -26,6 +26,11 @@ class MonthTables(NamedTuple):
     entries: np.ndarray  # entrants, real firms
     entry_capacity: np.ndarray
     stocks: np.ndarray  # stocks after the month, one model firm each (columns acc.S_*)
+    # the income, investment and exit tables' columns summed over sectors, each as numpy sums a
+    # column (`x[:, k].sum()`: kernels.tables.scaled_with_totals)
+    income_total: np.ndarray
+    invest_total: np.ndarray
+    exits_total: np.ndarray
 
 
 class OpenFiscal(NamedTuple):
@@ -115,36 +120,37 @@ def record_sectors(rec, t: int, month: MonthTables, weight, phys_per_yuan, input
     rec["loans", t] = st[:, acc.S_LOANS] * W
     rec["net_worth", t] = st[:, acc.S_NET_WORTH] * W
     rec["loss_making_share", t] = st[:, acc.S_LOSS_MAKING] / np.maximum(st[:, acc.S_N_FIRMS], 1.0)
-    rec["gdp", t] = inc[:, acc.I_VALUE_ADDED].sum()
+    rec["gdp", t] = month.income_total[acc.I_VALUE_ADDED]
 
 
 def record_distress(rec, t: int, month: MonthTables, firms, weight, cls_loans, cls_interest) -> None:
     """Credit by size class, bankruptcies, defaults and the court procedure, zombie firms and their
     credit, recovery on defaulted loans."""
-    ext, W, F = month.exits, weight, firms
+    ext, W, F = month.exits_total, weight, firms
     rec["credit", t] = cls_loans
     rec["loan_rate", t] = cls_interest / np.maximum(cls_loans, 1e-300)
-    rec["bankruptcies", t] = np.array([ext[:, xe.X_BANKRUPT_SME].sum(), ext[:, xe.X_BANKRUPT_LARGE].sum()])
+    rec["bankruptcies", t] = ext[[xe.X_BANKRUPT_SME, xe.X_BANKRUPT_LARGE]]
     rec["credit_total", t] = cls_loans.sum()
-    rec["loan_losses", t] = ext[:, xe.X_WRITE_OFF].sum()
-    defaults = np.array([ext[:, xe.X_DEFAULT_SME].sum(), ext[:, xe.X_DEFAULT_LARGE].sum()])
+    rec["loan_losses", t] = ext[xe.X_WRITE_OFF]
+    defaults = ext[[xe.X_DEFAULT_SME, xe.X_DEFAULT_LARGE]]
     # live weights by size class and the estates in court, in one compiled pass over the rows
     # (the sums numpy gave over the gathered rows, bit for bit: sums.live_weights)
     live_sme, live_all, w_est, l_est = sums.live_weights(F.alive, F.sme, F.sector, W, F.court, F.loans)
     live_cls = np.array([live_sme, live_all - live_sme])
     rec["defaults", t] = defaults
     rec["default_rate", t] = defaults / np.maximum(live_cls + defaults, 1e-300)
-    rec["court_costs", t] = ext[:, xe.X_COURT_COSTS].sum()
-    record_zombies(rec, t, ext, month.stocks[:, acc.S_N_FIRMS] * W, float(cls_loans.sum()))
-    claims = ext[:, xe.X_CLAIMS_SETTLED].sum()
-    rec["recovery_rate_defaulted", t] = (1.0 - (ext[:, xe.X_WRITE_OFF].sum() + ext[:, xe.X_FUND_PAYOUT].sum())
+    rec["court_costs", t] = ext[xe.X_COURT_COSTS]
+    record_zombies(rec, t, month.exits, ext, month.stocks[:, acc.S_N_FIRMS] * W, float(cls_loans.sum()))
+    claims = ext[xe.X_CLAIMS_SETTLED]
+    rec["recovery_rate_defaulted", t] = (1.0 - (ext[xe.X_WRITE_OFF] + ext[xe.X_FUND_PAYOUT])
                                          / claims) if claims > 0 else np.nan
     rec["loans_in_court", t] = float(np.dot(w_est, l_est))
 
 
-def record_banks(rec, t: int, ext, banking, agg: dict, fees: float, sfc_error: float) -> None:
+def record_banks(rec, t: int, ext_total, banking, agg: dict, fees: float, sfc_error: float) -> None:
     """The month's credit flows (new credit, its rate, refusals, guarantees) and the banks: NPLs by
-    category, capital, profit, failures and resolutions, the guarantee fund's payouts and fees."""
+    category, capital, profit, failures and resolutions, the guarantee fund's payouts and fees.
+    `ext_total`: the exit table's column sums (MonthTables.exits_total)."""
     B, bk = banking.banks, banking
     live = B.alive
     new = agg["credit_new"]
@@ -154,16 +160,19 @@ def record_banks(rec, t: int, ext, banking, agg: dict, fees: float, sfc_error: f
         rec["loan_rate_new", t] = np.where(g_m > 0, agg["credit_market_interest"] / g_m, np.nan)
     rec["credit_denied", t] = agg["credit_denied"]
     rec["credit_guaranteed", t] = agg["credit_guaranteed"]
-    rec["npl_ratio", t] = float(B.npl[live].sum() / max(B.loans[live].sum(), 1e-300))
-    by_cat = np.array([float(x[live].sum()) for x in (B.loans_special, B.loans_substandard, B.loans_doubtful,
-                                                      B.loans_loss)])
-    rec["npl_by_category", t] = np.concatenate(([float(B.loans[live].sum()) - by_cat.sum()], by_cat))
-    rec["bank_capital_ratio", t] = float(B.equity[live].sum() / max(B.rwa[live].sum(), 1e-300))
-    rec["bank_equity", t] = float(B.equity[live].sum())
-    rec["bank_profit", t] = float(B.profit[live].sum())
+    # the live banks' books, each summed as numpy sums x[live] (one compiled call)
+    npl, loans, *cats, equity, rwa, profit = tables.masked_sums(live, (
+        B.npl, B.loans, B.loans_special, B.loans_substandard, B.loans_doubtful, B.loans_loss, B.equity, B.rwa,
+        B.profit))
+    rec["npl_ratio", t] = float(npl / max(loans, 1e-300))
+    by_cat = np.array(cats)
+    rec["npl_by_category", t] = np.concatenate(([float(loans) - by_cat.sum()], by_cat))
+    rec["bank_capital_ratio", t] = float(equity / max(rwa, 1e-300))
+    rec["bank_equity", t] = float(equity)
+    rec["bank_profit", t] = float(profit)
     rec["bank_failures", t] = float(bk.failures_this_month)
     rec["banks_active", t] = float(live.sum())
-    rec["guarantee_payouts", t] = float(ext[:, xe.X_FUND_PAYOUT].sum())
+    rec["guarantee_payouts", t] = float(ext_total[xe.X_FUND_PAYOUT])
     rec["guarantee_fees", t] = fees
     rec["bank_recapitalisation", t] = bk.resolution_cost()
     rec["deposit_insurance_payouts", t] = bk.insurance_cost
@@ -184,16 +193,16 @@ def record_inclusive(rec, t: int, policy, banking, guaranteed: float) -> None:
     rec["targeted_rrr_banks", t] = float((bk.rrr_cut() > 0).sum() / max(int(B.alive.sum()), 1))
 
 
-def record_zombies(rec, t: int, ext, live, loans) -> None:
+def record_zombies(rec, t: int, ext, ext_total, live, loans) -> None:
     """Zombie firms and their credit (counted by the exit step: kernels.exit_entry), evergreening
-    and soft-budget support this month."""
+    and soft-budget support this month (`ext_total`: the exit table's column sums)."""
     rec["zombie_share", t] = ext[:, xe.X_ZOMBIES] / np.maximum(live, 1e-300)
-    rec["zombie_loans", t] = ext[:, xe.X_ZOMBIE_LOANS].sum()
-    rec["zombie_loan_share", t] = ext[:, xe.X_ZOMBIE_LOANS].sum() / max(loans, 1e-300)
-    rec["evergreen_credit", t] = ext[:, xe.X_EVERGREEN].sum()
-    rec["firms_evergreened", t] = ext[:, xe.X_EVERGREENED].sum()
-    rec["soft_budget_support", t] = ext[:, xe.X_SUPPORT].sum()
-    rec["firms_supported", t] = ext[:, xe.X_SUPPORTED].sum()
+    rec["zombie_loans", t] = ext_total[xe.X_ZOMBIE_LOANS]
+    rec["zombie_loan_share", t] = ext_total[xe.X_ZOMBIE_LOANS] / max(loans, 1e-300)
+    rec["evergreen_credit", t] = ext_total[xe.X_EVERGREEN]
+    rec["firms_evergreened", t] = ext_total[xe.X_EVERGREENED]
+    rec["soft_budget_support", t] = ext_total[xe.X_SUPPORT]
+    rec["firms_supported", t] = ext_total[xe.X_SUPPORTED]
 
 
 def open_government(rec, t: int, month: MonthTables, f: OpenFiscal, policy, behaviour, banking, trend: float,
@@ -203,9 +212,10 @@ def open_government(rec, t: int, month: MonthTables, f: OpenFiscal, policy, beha
     balance and debt, and the income index that final demand follows. `trend`: the economy's trend
     level this month; `purchase`: the purchase subsidy paid this month. Returns the fiscal state
     after the month."""
-    p, b, inc, ivt, ext, bk = policy, behaviour, month.income, month.invest, month.exits, banking
+    p, b, bk = policy, behaviour, banking
+    inc, ivt, ext = month.income_total, month.invest_total, month.exits_total  # summed over sectors
     tax0, tax_smooth, income0, income_smooth, gov_debt = f
-    taxes = float(inc[:, acc.I_VAT].sum() + inc[:, acc.I_CIT].sum())
+    taxes = float(inc[acc.I_VAT] + inc[acc.I_CIT])
     if tax0 is None:
         tax0 = taxes
         tax_smooth = taxes
@@ -213,12 +223,12 @@ def open_government(rec, t: int, month: MonthTables, f: OpenFiscal, policy, beha
     gov = tax0 * trend
     if not p.deficit_financed:
         gov += p.government_spending_response * (tax_smooth - tax0 * trend)
-    subsidies = float(ivt[:, inv.V_SUBSIDY].sum() + ext[:, xe.X_COMPENSATION].sum()) + purchase
-    fund_net = fees - float(ext[:, xe.X_FUND_PAYOUT].sum())
+    subsidies = float(ivt[inv.V_SUBSIDY] + ext[xe.X_COMPENSATION]) + purchase
+    fund_net = fees - float(ext[xe.X_FUND_PAYOUT])
     taxes += bk.tax
     # spending power behind final demand: wages, firms' dividends and government spending;
     # liquidation residuals and banks' capital returns are wealth, not income, and are left out
-    hh = float(inc[:, acc.I_WAGES].sum() + inc[:, acc.I_DIVIDENDS].sum())
+    hh = float(inc[acc.I_WAGES] + inc[acc.I_DIVIDENDS])
     income = hh + gov
     if income0 is None:
         income0 = income
@@ -227,7 +237,7 @@ def open_government(rec, t: int, month: MonthTables, f: OpenFiscal, policy, beha
     rec["tax_revenue", t] = taxes
     rec["gov_spending", t] = gov
     rec["subsidies", t] = subsidies
-    balance = taxes + fund_net - gov - subsidies - bk.resolution_cost() - float(ext[:, xe.X_SUPPORT].sum())
+    balance = taxes + fund_net - gov - subsidies - bk.resolution_cost() - float(ext[xe.X_SUPPORT])
     gov_debt -= balance
     rec["gov_balance", t] = balance
     rec["gov_debt", t] = gov_debt

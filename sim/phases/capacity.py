@@ -10,6 +10,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..kernels import capacity_rules as rules_k
 from ..kernels import exit_entry as xe
 from ..kernels import sums
 from ..regulators import retired_per_unit_built
@@ -47,8 +48,8 @@ class CoveredCapacity:
     def sync(self, cap: np.ndarray, pipe: np.ndarray) -> None:
         """Carry the sector's mix over the changes since the covered part was last accounted."""
         cap0, pipe0 = self.at
-        self.capacity = self.capacity * np.where(cap0 > 0, cap / np.where(cap0 > 0, cap0, 1.0), 0.0)
-        self.pipeline = self.pipeline * np.where(pipe0 > 0, pipe / np.where(pipe0 > 0, pipe0, 1.0), 0.0)
+        self.capacity = rules_k.carried(self.capacity, cap0, cap)
+        self.pipeline = rules_k.carried(self.pipeline, pipe0, pipe)
         self.at = (cap, pipe)
 
     def parts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -67,14 +68,10 @@ class CoveredCapacity:
         """Step 8's flows of the covered part, sector by sector as the investment kernel moves each
         firm's: a share 1/lag of the pipeline comes on stream, the covered part of the projects
         granted starts, capacity depreciates (`retired_dep`, the sector's)."""
-        done = self.pipeline * np.where(lag > 1, 1.0 / np.maximum(lag, 1.0), 1.0)
-        new = granted * self.granted_share
-        cap = self.capacity + done + np.where(lag == 0, new, 0.0)
-        pre = cap_now + retired_dep  # the sector's capacity before depreciation
-        dep = np.where(pre > 0, retired_dep * cap / np.where(pre > 0, pre, 1.0), 0.0)
-        self.capacity = cap - dep
-        self.pipeline = self.pipeline - done + np.where(lag == 0, 0.0, new)
-        self.dep = dep
+        # (by sector in one compiled loop: kernels.capacity_rules.covered_flows; the depreciation is
+        # shared out over the sector's capacity before it, cap_now + retired_dep)
+        self.capacity, self.pipeline, self.dep = rules_k.covered_flows(self.capacity, self.pipeline, granted,
+                                                                       self.granted_share, lag, cap_now, retired_dep)
         self.at = (cap_now, pipe_now)
 
     def retired_since(self, cap: np.ndarray, pipe: np.ndarray) -> np.ndarray:
@@ -86,8 +83,7 @@ class CoveredCapacity:
 
     def phys_per_yuan(self, cap: np.ndarray) -> np.ndarray:
         """The covered part's physical capacity a year per yuan a month of the sector's capacity."""
-        on = ~self.full & (self.share > 0) & (cap > 0)
-        return np.where(on, self.phys0 * self.capacity / np.where(on, self.share * cap, 1.0), self.phys0)
+        return rules_k.covered_phys(self.phys0, self.capacity, self.share, self.full, cap)
 
 
 class FirmHooks(NamedTuple):
@@ -216,9 +212,9 @@ class CapacityRules:
         p, c = policy, self.covered
         cap = self.hooks.sector_capacity()
         gone = c.retired_since(cap, self.hooks.sector_pipeline())  # exits carry the sector's mix
-        rule = retired_per_unit_built(p.replacement_ratio, p.ban_new_capacity) > 0
-        self.quota_pool = np.where(rule, self.quota_pool * (1 - 1 / quota_life) + np.where(c.full, retired, gone),
-                                   0.0)
+        self.quota_pool = rules_k.pool_after_exits(self.quota_pool, 1 - 1 / quota_life,
+                                                   retired_per_unit_built(p.replacement_ratio, p.ban_new_capacity),
+                                                   c.full, retired, gone)
         self.phys_per_yuan = c.phys_per_yuan(cap)
 
     def entry_room(self, policy) -> np.ndarray:
@@ -232,17 +228,12 @@ class CapacityRules:
         # today's projects come on stream and those projects leave the head room; entrants' capacity,
         # installed now, wears out over the build lag like the rest (`capacity_in_lag`)
         covered, pipe_c, cap, _ = self._covered_parts()
-        full = self.covered.full
-        mix = np.divide(covered, cap, out=full.astype(float), where=~full & (cap > 0))  # entrants carry it
-        head = np.maximum(self.covered.cap_limit(policy.capacity_cap) - capacity_in_lag(covered, self.dep_month,
-                                                                                         self.lag) - pipe_c, 0.0)
-        per_unit = capacity_in_lag(mix, self.dep_month, self.lag)
-        self.entrant_ratio = retired_per_unit_built(policy.replacement_ratio, policy.ban_new_capacity) * mix
-        with np.errstate(over="ignore"):  # a tiny mix: no limit
-            room = np.divide(head, per_unit, out=np.full_like(head, np.inf), where=np.isfinite(head) & (per_unit > 0))
-            quota = np.divide(self.quota_pool, self.entrant_ratio, out=np.full_like(head, np.inf),
-                              where=self.entrant_ratio > 0)
-        return np.minimum(room, quota)
+        c = self.covered
+        ratio = retired_per_unit_built(policy.replacement_ratio, policy.ban_new_capacity)
+        sec = rules_k.RulesSectors(c.full, c.phys0, c.share, self.dep_month, self.lag)
+        room, self.entrant_ratio = rules_k.entrant_room(covered, pipe_c, cap, sec, policy.capacity_cap, ratio,
+                                                        self.quota_pool)
+        return room
 
     def after_entry(self, entered: np.ndarray) -> None:
         """Entrants' capacity (`entered`, economy-wide) uses replacement quota at this month's ratio
@@ -275,8 +266,7 @@ def cap_limit(capacity_cap: np.ndarray, phys_per_yuan: np.ndarray, share: np.nda
     part `share` of a sector the rules cover: `phys_per_yuan` maps the sector's 2019 capacity in yuan
     to capacity_2019, the physical capacity of that part, so a yuan of the part is phys_per_yuan /
     share physical units."""
-    on = capacity_cap > 0
-    return np.where(on, share * (capacity_cap / np.where(on, phys_per_yuan, 1.0) / 12.0), np.inf)
+    return rules_k.cap_limits(capacity_cap, phys_per_yuan, share)
 
 
 def pipeline_scale_under_cap(limit: np.ndarray, in_lag: np.ndarray, pipe_covered: np.ndarray,
@@ -284,10 +274,7 @@ def pipeline_scale_under_cap(limit: np.ndarray, in_lag: np.ndarray, pipe_covered
     """The share of each sector's capacity under construction (`pipe`) left when the part the rules
     cover (`pipe_covered` of it, beside `in_lag` of the part operating then, `capacity_in_lag`) is cut
     to fit under its cap `limit`; the rest of the pipeline is not cut."""
-    over = in_lag + pipe_covered - limit
-    scale = np.ones(limit.shape[0])
-    np.divide(np.maximum(pipe - np.minimum(over, pipe_covered), 0.0), pipe, out=scale, where=(over > 0) & (pipe > 0))
-    return scale
+    return rules_k.scale_under_cap(limit, in_lag, pipe_covered, pipe)
 
 
 def expansion_allowed(requested: np.ndarray, policy, quota_pool: np.ndarray, limit: np.ndarray,
@@ -298,18 +285,10 @@ def expansion_allowed(requested: np.ndarray, policy, quota_pool: np.ndarray, lim
     `pipe`, the covered part's capacity operating when it comes on stream and under construction;
     the rest (1 - share) is always allowed. With share 1 the rules hold the whole request."""
     ratio = retired_per_unit_built(policy.replacement_ratio, policy.ban_new_capacity)
-    want = share * requested  # the covered part of the request
-    cover = np.ones(requested.shape[0])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        allowed = np.where(ratio > 0, quota_pool / np.where(ratio > 0, ratio, 1.0), np.inf)
-        cover = np.minimum(cover, np.where(want > 0, allowed / want, 1.0))
-        head = np.maximum(limit - in_lag - pipe, 0.0)
-        cover = np.minimum(cover, np.where(want > 0, head / want, 1.0))
-    cover = np.clip(np.nan_to_num(cover, nan=0.0, posinf=1.0), 0.0, 1.0)
-    full = share >= 1.0
-    factor = np.where(full, cover, (1.0 - share) + share * cover)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        covered = np.where(full, 1.0, np.where(factor > 0, share * cover / factor, share))
+    # the covered part of the request (share x requested) needs quota_pool / ratio and head room under
+    # the cap (limit - in_lag - pipe); the share of it allowed, in [0, 1], by sector in one compiled
+    # loop (kernels.capacity_rules.expansion_cover, numpy's expressions value by value)
+    factor, covered = rules_k.expansion_cover(requested, ratio, quota_pool, limit, in_lag, pipe, share)
     return Allowed(factor, ratio, limit, covered)
 
 

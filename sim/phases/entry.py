@@ -8,7 +8,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import special
 
-from ..kernels import sums
+from ..kernels import sums, tables
 from ..kernels.shocks import laplace_quantiles
 from ..rng import fill_uniforms
 from .setup import SHEET, balance_sheets, leverage_ratio
@@ -32,7 +32,7 @@ class EntrantSectors(NamedTuple):
     frontier_ei: np.ndarray
     va_cost: np.ndarray  # labour and services per unit of output at 2019 productivity
     energy_share: np.ndarray
-    inputs: np.ndarray  # inputs from the modelled sectors per unit of output, at this month's prices
+    inputs: np.ndarray  # inputs from the modelled sectors per unit of output, at this month's prices (input_costs)
     materials: np.ndarray
     wedge_level: np.ndarray
     markup0: np.ndarray
@@ -58,7 +58,8 @@ def draw_entrants(g, n_sectors: int, most: int) -> EntrantDraws:
     # the entrant's own cost wedge and leverage target, from the distributions incumbents' are
     # drawn from (set-up and lumpy cost shocks): entrants are not average firms
     z_lev = g.standard_normal((n_sectors, most))
-    u_wedge = g.random((n_sectors, most))
+    u_wedge = np.empty((n_sectors, most))
+    fill_uniforms(g, u_wedge)  # g.random((n_sectors, most)), in parallel
     return EntrantDraws(count, u, z, z_lev, u_wedge)
 
 
@@ -91,22 +92,15 @@ def new_firms(firms, banking, rows: np.ndarray, counts: np.ndarray, draws: Entra
     rows[start_s + j] and the draws [s, j]. Writes every field of those rows and the banks' books
     (banking); `rules`: phases.firms.Rules."""
     F, b, p = firms, rules.behaviour, rules.policy
-    n_s = counts.shape[0]
     total = int(counts.sum())
-    entries = np.zeros(n_s)
-    entry_cap = np.zeros(n_s)
     # all entrants at once, sector after sector (each value as a loop over sectors would compute it;
-    # only the sums below go sector by sector)
-    start = np.concatenate(([0], np.cumsum(counts)))
-    s_of = np.repeat(np.arange(n_s), counts)
-    j = np.arange(total) - start[s_of]
-    us, zs = draws.u[s_of, j], draws.size[s_of, j]
-    wedge = laplace_quantiles(draws.wedge[s_of, j], b.cost_wedge_scale)
-    lev_target = leverage_ratio(b, 0.0, draws.leverage[s_of, j])  # private SMEs: no shift
+    # the sums by sector in one compiled call: kernels.tables)
+    start, s_of, us, zs, z_lev, u_wedge = tables.entrant_draws(counts, draws.u, draws.size, draws.leverage,
+                                                                draws.wedge)
+    wedge = laplace_quantiles(u_wedge, b.cost_wedge_scale)
+    lev_target = leverage_ratio(b, 0.0, z_lev)  # private SMEs: no shift
     cap = b.entrant_size * sec.median_capacity[s_of] * np.exp(0.5 * zs)
-    for s in np.flatnonzero((counts > 0) & np.isfinite(sec.room)):  # entrants, too, stay under a cap and quota
-        sl = slice(start[s], start[s + 1])
-        cap[sl] = cap[sl] * min(1.0, sec.room[s] / max(cap[sl].copy().sum(), 1e-12))
+    tables.fit_to_room(cap, start, sec.room)  # entrants, too, stay under a cap and quota
     gap = b.entrant_gap_min + (b.entrant_gap_max - b.entrant_gap_min) * us[:, 0]
     prod_ = sec.frontier_a[s_of] * np.exp(-gap)
     ei = sec.frontier_ei[s_of] * np.exp(gap * us[:, 1] * 2.0)
@@ -135,13 +129,18 @@ def new_firms(firms, banking, rows: np.ndarray, counts: np.ndarray, draws: Entra
         expected=q, markup=sec.markup0[s_of], price=(1 + sec.markup0)[s_of] * unit_cost * sec.vat_blend[s_of],
         bank=banks, cost_wedge=wedge, leverage_target=lev_target,
         loan_rate=(p.policy_rate + bk.banks.margin[banks] + c.sme_premium + 0.02 * c.loss_given_default), **sheet))
-    cash = 0.0
+    entry_cap, cash = tables.entrant_totals(cap, sheet["cash"], start, sec.weight)
+    return Entered(rows, counts * sec.weight, entry_cap * sec.weight, cash)
+
+
+def input_costs(io: np.ndarray, price: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Inputs from the modelled sectors per unit of output at prices `price`, of the sectors with
+    entrants this month (`counts` > 0; 0 elsewhere, where nothing reads it): thirty dot products
+    were made a month for the handful of sectors firms entered."""
+    out = np.zeros(io.shape[1])
     for s in np.flatnonzero(counts):
-        sl = slice(start[s], start[s + 1])
-        cash += float(sec.weight[s] * sheet["cash"][sl].sum())
-        entries[s] = counts[s]
-        entry_cap[s] = cap[sl].copy().sum()  # a fresh array, summed as a per-sector one was
-    return Entered(rows, entries * sec.weight, entry_cap * sec.weight, cash)
+        out[s] = io[:, s] @ price
+    return out
 
 
 def free_rows(firms, total: int) -> np.ndarray:

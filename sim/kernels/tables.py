@@ -1,0 +1,111 @@
+"""Sums over the month's small tables (sectors by column, entrants by sector) in one call each,
+as numpy summed them value by value (`sums.pairwise_sum`, numpy's pairwise order): the step, the
+records and the closed economy's accounts summed thirty-odd columns of the income, investment and
+exit tables with a numpy call each, and entry summed its entrants sector by sector in a Python
+loop (a few microseconds a call: a tenth of a millisecond a month, the fixed cost of a small
+economy; benchmarks/RESULTS.md, "The Python between the kernels")."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._numba import kernel
+from .sums import pairwise_sum
+
+
+@kernel
+def scaled_with_totals(table, weight):
+    """(table * weight[:, None], the column sums of that product): each column summed as numpy's
+    `x[:, k].sum()` sums it. `table`: by sector (rows) and item (columns), one model firm each;
+    `weight`: real firms per model firm, by sector."""
+    n, k = table.shape
+    out = np.empty((n, k))
+    for s in range(n):
+        for j in range(k):
+            out[s, j] = table[s, j] * weight[s]
+    tot = np.empty(k)
+    for j in range(k):
+        tot[j] = pairwise_sum(out[:, j])
+    return out, tot
+
+
+@kernel
+def entrant_draws(counts, u, size, leverage, wedge):
+    """The month's entrants in sector order (the j-th entrant of sector s takes draws [s, j]):
+    the first entrant of each sector (`start`, one more than the sectors: the end), each entrant's
+    sector and its draws gathered (u[s, j], size, leverage and wedge [s, j])."""
+    n_s = counts.shape[0]
+    start = np.zeros(n_s + 1, dtype=np.int64)
+    for s in range(n_s):
+        start[s + 1] = start[s] + counts[s]
+    total = start[n_s]
+    s_of = np.empty(total, dtype=np.int64)
+    us = np.empty((total, u.shape[2]))
+    zs, zl, uw = np.empty(total), np.empty(total), np.empty(total)
+    for s in range(n_s):
+        for j in range(counts[s]):
+            i = start[s] + j
+            s_of[i] = s
+            us[i, :] = u[s, j, :]
+            zs[i], zl[i], uw[i] = size[s, j], leverage[s, j], wedge[s, j]
+    return start, s_of, us, zs, zl, uw
+
+
+@kernel
+def fit_to_room(cap, start, room):
+    """Entrants of a sector with finite room (capacity left under a cap and within the replacement
+    quota) scaled down together to fit it: cap[a:b] *= min(1, room / max(their sum, 1e-12)), as the
+    Python expression computes it (its min and max keep the first argument on ties and NaNs)."""
+    for s in range(room.shape[0]):
+        a, b = start[s], start[s + 1]
+        if b > a and np.isfinite(room[s]):
+            tot = pairwise_sum(cap[a:b])
+            d = 1e-12 if 1e-12 > tot else tot
+            x = room[s] / d
+            f = x if x < 1.0 else 1.0
+            for i in range(a, b):
+                cap[i] = cap[i] * f
+
+
+@kernel
+def entrant_totals(cap, cash, start, weight):
+    """Entrants' capacity by sector (model-firm units: each sector's slice of `cap` summed as numpy
+    sums it) and their deposits, economy-wide (each sector's sum times its weight, added in sector
+    order)."""
+    n_s = weight.shape[0]
+    cap_s = np.zeros(n_s)
+    total_cash = 0.0
+    for s in range(n_s):
+        a, b = start[s], start[s + 1]
+        if b > a:
+            total_cash += weight[s] * pairwise_sum(cash[a:b])
+            cap_s[s] = pairwise_sum(cap[a:b])
+    return cap_s, total_cash
+
+
+@kernel
+def array_sums(columns):
+    """The sum of each array in `columns` (a tuple of float arrays), as numpy's `x.sum()` sums it:
+    the banks' books summed in one call instead of a numpy call each."""
+    out = np.empty(len(columns))
+    for j in range(len(columns)):
+        out[j] = pairwise_sum(columns[j])
+    return out
+
+
+@kernel
+def masked_sums(mask, columns):
+    """The sum of each array in `columns` (a tuple of float arrays of mask's length) over the rows
+    where `mask`, as numpy sums the gathered values (`x[mask].sum()`)."""
+    n = mask.shape[0]
+    buf = np.empty(n)
+    out = np.empty(len(columns))
+    for j in range(len(columns)):
+        x = columns[j]
+        k = 0
+        for i in range(n):
+            if mask[i]:
+                buf[k] = x[i]
+                k += 1
+        out[j] = pairwise_sum(buf[:k])
+    return out
