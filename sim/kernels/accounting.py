@@ -549,7 +549,10 @@ def month_sums(firms, banks, books, sectors, params, flows, records, out):
         loans_loss[:] += part[c, 8]
         firm_loans[:] += part[c, 9]
         total_dep += p_small[c, 13]
-    npl[:] = loans_substandard + loans_doubtful + loans_loss
+    # a loop, not the array expression `npl[:] = a + b + c`: numba compiled that as a function of its
+    # own with the kernel's parallel options, which warned that nothing in it could run in parallel
+    for b in range(n_b):
+        npl[b] = loans_substandard[b] + loans_doubtful[b] + loans_loss[b]
     total_g = 0.0
     if records:
         stocks[:] = 0.0
