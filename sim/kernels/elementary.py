@@ -34,7 +34,7 @@ import numpy as np
 from llvmlite import ir
 from numba import njit
 from numba.core import cgutils, types
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload
 
 LOG2E = 1.4426950408889634  # 1 / ln 2
 LN2_HI = 0.6931471803691238  # ln 2 to 32 significant bits (0x1.62e42fee00000p-1): n * LN2_HI is exact
@@ -128,16 +128,21 @@ def masked(x, keep):
     return np.int64(np.float64(x).view(np.int64) & -np.int64(keep)).view(np.float64)
 
 
-@intrinsic
-def prefetch(typingctx, arr, i):
+def prefetch(arr, i):
     """A hint to the processor to fetch the cache line of arr[i] (a 1-d array) for reading; no
     effect on results, and no fault where arr[i] lies beyond the array (x86's prefetch never
-    faults; the address is plain arithmetic, not an array access).
+    faults; the address is plain arithmetic, not an array access). In Python (a kernel's py_func)
+    it does nothing.
 
     For a loop over the rows that reads a field only for a few rows taken at random (the upgrade
     reviews of `investment.plan_investment`: 2% of the rows a month): each such read is a cache
     miss of its own (the hardware prefetcher sees no stream), and the loop waits for it. Fetching
     row i + d while at row i turns the misses into a stream the loop no longer waits for."""
+
+
+@intrinsic
+def _prefetch(typingctx, arr, i):
+    """llvm.prefetch of arr's element i (`prefetch`)."""
     sig = types.void(arr, i)
 
     def codegen(context, builder, signature, args):
@@ -155,3 +160,10 @@ def prefetch(typingctx, arr, i):
                           ir.Constant(ir.IntType(32), 3), ir.Constant(ir.IntType(32), 1)])
         return context.get_dummy_value()
     return sig, codegen
+
+
+@overload(prefetch, inline="always")
+def _prefetch_compiled(arr, i):
+    def impl(arr, i):
+        _prefetch(arr, i)
+    return impl
