@@ -330,6 +330,28 @@ def _finish(sizes, combines, sums, straddle, slots, k):
     return stack[0]
 
 
+@kernel
+def _block_of(g, firsts, k):
+    """The block value g of a stream falls in and its place in it; (k, 0) where the stream has no
+    value from g on (block k is the plan's sentinel of size -1, never filled)."""
+    if g >= firsts[k]:
+        return k, 0
+    j = np.searchsorted(firsts[:k], g, side="right") - 1
+    return j, g - firsts[j]
+
+
+@kernel
+def _close_block(buf, f0, f, slot, straddle, sums, j):
+    """A chunk is done with block j, whose values from f0 to f it holds in `buf`: the block's sum
+    into sums[j], or, for a block that straddles a chunk boundary (its slot >= 0), those values
+    into its row of `straddle` (`_finish` sums it)."""
+    if slot >= 0:
+        for p in range(f0, f):
+            straddle[slot, p] = buf[p]
+    else:
+        sums[j] = _block_sum(buf, f)
+
+
 @kernel(parallel=True)
 def live_weights(alive, sme, sector, weight, court, loans):
     """For the records, over the firm rows as `accounts._record` summed them with numpy, bit for
@@ -378,13 +400,9 @@ def live_weights(alive, sme, sector, weight, court, loans):
     for c in prange(nc):
         buf_a = np.empty(PAIRWISE_BLOCK)
         buf_s = np.empty(PAIRWISE_BLOCK)
-        g = first[c, 0]
-        j_a = np.searchsorted(first_a[:k_a], g, side="right") - 1 if k_a > 0 else 0
-        f_a = g - first_a[j_a] if k_a > 0 else 0
+        j_a, f_a = _block_of(first[c, 0], first_a, k_a)
         f0_a = f_a
-        g = first[c, 1]
-        j_s = np.searchsorted(first_s[:k_s], g, side="right") - 1 if k_s > 0 else 0
-        f_s = g - first_s[j_s] if k_s > 0 else 0
+        j_s, f_s = _block_of(first[c, 1], first_s, k_s)
         f0_s = f_s
         e = first[c, 2]
         for i in rows_of(c, cs, n):
@@ -393,39 +411,21 @@ def live_weights(alive, sme, sector, weight, court, loans):
             buf_a[f_a] = w
             f_a += a
             if f_a == size_a[j_a]:
-                sl = slot_a[j_a]
-                if sl >= 0:
-                    for p in range(f0_a, f_a):
-                        strad_a[sl, p] = buf_a[p]
-                else:
-                    sum_a[j_a] = _block_sum(buf_a, f_a)
-                j_a += 1
-                f_a = 0
-                f0_a = 0
+                _close_block(buf_a, f0_a, f_a, slot_a[j_a], strad_a, sum_a, j_a)
+                j_a, f_a, f0_a = j_a + 1, 0, 0
             buf_s[f_s] = w
             f_s += a & sme[i]
             if f_s == size_s[j_s]:
-                sl = slot_s[j_s]
-                if sl >= 0:
-                    for p in range(f0_s, f_s):
-                        strad_s[sl, p] = buf_s[p]
-                else:
-                    sum_s[j_s] = _block_sum(buf_s, f_s)
-                j_s += 1
-                f_s = 0
-                f0_s = 0
+                _close_block(buf_s, f0_s, f_s, slot_s[j_s], strad_s, sum_s, j_s)
+                j_s, f_s, f0_s = j_s + 1, 0, 0
             if (not a) and court[i] > 0:
                 w_est[e] = weight[np.uint64(sector[i])]
                 l_est[e] = loans[i]
                 e += 1
         # a block the chunk's values end inside straddles the next boundary: its values so far
         if f_a > f0_a:
-            sl = slot_a[j_a]
-            for p in range(f0_a, f_a):
-                strad_a[sl, p] = buf_a[p]
+            _close_block(buf_a, f0_a, f_a, slot_a[j_a], strad_a, sum_a, j_a)
         if f_s > f0_s:
-            sl = slot_s[j_s]
-            for p in range(f0_s, f_s):
-                strad_s[sl, p] = buf_s[p]
+            _close_block(buf_s, f0_s, f_s, slot_s[j_s], strad_s, sum_s, j_s)
     return (_finish(size_s, comb_s, sum_s, strad_s, slot_s, k_s), _finish(size_a, comb_a, sum_a, strad_a, slot_a, k_a),
             w_est, l_est)
