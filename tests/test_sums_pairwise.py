@@ -21,10 +21,10 @@ def test_pairwise_sum_is_numpys_sum(n):
         assert seq != np.sum(x)
 
 
-@pytest.mark.parametrize("n", [0, 5, 130, 9_999, 200_003])
-def test_live_weights_as_numpy(n):
-    rng = np.random.default_rng(7 + n)
-    alive = rng.random(n) < 0.8
+def _assert_as_numpy(alive, rng):
+    """live_weights over rows with these live flags (SMEs, estates, sectors, weights and loans
+    drawn) gives numpy's sums of the gathered rows."""
+    n = alive.shape[0]
     sme = rng.random(n) < 0.9
     court = np.where(~alive & (rng.random(n) < 0.3), rng.integers(1, 30, n), 0).astype(np.int32)
     sector = rng.integers(0, 10, n).astype(np.int8)
@@ -37,6 +37,12 @@ def test_live_weights_as_numpy(n):
     est = (court > 0) & ~alive
     assert np.array_equal(w_est, w_row[est]) and np.array_equal(l_est, loans[est])
     assert np.dot(w_est, l_est) == np.dot(w_row[est], loans[est])
+
+
+@pytest.mark.parametrize("n", [0, 5, 130, 9_999, 200_003])
+def test_live_weights_as_numpy(n):
+    rng = np.random.default_rng(7 + n)
+    _assert_as_numpy(rng.random(n) < 0.8, rng)
 
 
 @pytest.mark.parametrize("pattern", ["few", "dead_middle", "dead_tail", "sparse_chunk", "all_dead", "all_live"])
@@ -57,14 +63,4 @@ def test_live_weights_over_chunks_as_numpy(pattern):
         alive[:] = False
     elif pattern == "all_live":
         alive[:] = True
-    sme = rng.random(n) < 0.87
-    court = np.where(~alive & (rng.random(n) < 0.3), rng.integers(1, 30, n), 0).astype(np.int16)
-    sector = rng.integers(0, 10, n).astype(np.int8)
-    weight = rng.random(10) * 3.7
-    loans = rng.random(n) * 1e6
-    w_row = weight[sector]
-    live_sme, live_all, w_est, l_est = sums.live_weights(alive, sme, sector, weight, court, loans)
-    assert live_sme == w_row[alive & sme].sum()
-    assert live_all == w_row[alive].sum()
-    est = (court > 0) & ~alive
-    assert np.array_equal(w_est, w_row[est]) and np.array_equal(l_est, loans[est])
+    _assert_as_numpy(alive, rng)
