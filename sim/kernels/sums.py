@@ -274,7 +274,7 @@ def _flush(buf, m, stack, top, pairs):
 
 @kernel
 def pairwise_sum(x):
-    """numpy's sum of x (float64), value by value (a running pairwise sum): for tests of the block plan."""
+    """numpy's sum of x (float64), value by value as `live_weights` sums: for tests of both."""
     n = x.shape[0]
     sizes, combines, buf, stack = _stream_plan(n)
     top = j = f = 0
@@ -287,145 +287,43 @@ def pairwise_sum(x):
 
 
 @kernel
-def _blocks(total, bounds):
-    """numpy's pairwise blocks of `total` values (`_pairwise_plan`): sizes (then -1), pairs each
-    completes, first value of each, and for each block the slot of its values in a table of the
-    blocks that straddle a chunk boundary (bounds: the chunks' first value indices), else -1.
-    Returns (sizes, combines, firsts, slots, number of blocks, number of straddling blocks)."""
-    nb = total // 64 + 2
-    sizes = np.full(nb, -1, dtype=np.int64)
-    combines = np.zeros(nb, dtype=np.int64)
-    k = _pairwise_plan(total, sizes, combines)
-    firsts = np.zeros(nb, dtype=np.int64)
-    for j in range(1, k + 1):
-        firsts[j] = firsts[j - 1] + sizes[j - 1]
-    slots = np.full(nb, -1, dtype=np.int64)
-    ns = 0
-    for c in range(1, bounds.shape[0]):
-        g = bounds[c]
-        if g <= 0 or g >= total:
-            continue
-        j = np.searchsorted(firsts[:k], g, side="right") - 1
-        if firsts[j] < g and slots[j] < 0:
-            slots[j] = ns
-            ns += 1
-    return sizes, combines, firsts, slots, k, ns
-
-
-@kernel
-def _finish(sizes, combines, sums, straddle, slots, k):
-    """The pairwise sum from its blocks' sums (the straddling blocks' summed here from their
-    values), combined as `_flush` combines them."""
-    if k == 0:
-        return 0.0
-    stack = np.empty(128)
-    top = 0
-    for j in range(k):
-        sl = slots[j]
-        stack[top] = _block_sum(straddle[sl], sizes[j]) if sl >= 0 else sums[j]
-        top += 1
-        for _ in range(combines[j]):
-            top -= 1
-            stack[top - 1] = stack[top - 1] + stack[top]
-    return stack[0]
-
-
-@kernel
-def _block_of(g, firsts, k):
-    """The block value g of a stream falls in and its place in it; (k, 0) where the stream has no
-    value from g on (block k is the plan's sentinel of size -1, never filled)."""
-    if g >= firsts[k]:
-        return k, 0
-    j = np.searchsorted(firsts[:k], g, side="right") - 1
-    return j, g - firsts[j]
-
-
-@kernel
-def _close_block(buf, f0, f, slot, straddle, sums, j):
-    """A chunk is done with block j, whose values from f0 to f it holds in `buf`: the block's sum
-    into sums[j], or, for a block that straddles a chunk boundary (its slot >= 0), those values
-    into its row of `straddle` (`_finish` sums it)."""
-    if slot >= 0:
-        for p in range(f0, f):
-            straddle[slot, p] = buf[p]
-    else:
-        sums[j] = _block_sum(buf, f)
-
-
-@kernel(parallel=True)
 def live_weights(alive, sme, sector, weight, court, loans):
     """For the records, over the firm rows as `accounts._record` summed them with numpy, bit for
     bit: the sector weights of live SMEs and of all live firms, summed as numpy sums the gathered
     weights (`weight[sector][alive & sme].sum()`, `weight[sector][alive].sum()`), and the weights
     and loans of the estates in the court procedure (rows not alive with `court` > 0), in row order
-    (the records take their dot product). Returns (live SME weight, live weight, estate weights,
-    estate loans).
-
-    Two passes over the fixed chunks of rows, in parallel, and no array of the rows' size: the
-    first counts each chunk's values (so each chunk knows where its values fall in numpy's blocks,
-    `_blocks`); the second sums the blocks that lie within a chunk and keeps the values of those
-    that straddle a chunk boundary (at most one a boundary), which are summed after, and the blocks
-    are combined in numpy's order (`_finish`). (Serial, the same two passes took 1.2 ms a month
-    at 1:1 on one thread, as this does on one; the counts are made without branches.)"""
+    (the records take their dot product). Two passes over the rows (counting, then summing), no
+    array of the rows' size. Returns (live SME weight, live weight, estate weights, estate loans)."""
     n = alive.shape[0]
-    nc, cs = chunks(n)
-    cnt = np.zeros((nc, 8), dtype=np.int64)
-    for c in prange(nc):
-        n_a = 0
-        n_s = 0
-        n_e = 0
-        for i in rows_of(c, cs, n):
-            a = alive[i]
-            n_a += a
-            n_s += a & sme[i]
-            n_e += (not a) & (court[i] > 0)
-        cnt[c, 0] = n_a
-        cnt[c, 1] = n_s
-        cnt[c, 2] = n_e
-    first = np.zeros((nc + 1, 3), dtype=np.int64)
-    for c in range(nc):
-        for m in range(3):
-            first[c + 1, m] = first[c, m] + cnt[c, m]
-    n_all = first[nc, 0]
-    n_sme = first[nc, 1]
-    n_est = first[nc, 2]
-    size_a, comb_a, first_a, slot_a, k_a, ns_a = _blocks(n_all, first[:nc, 0].copy())
-    size_s, comb_s, first_s, slot_s, k_s, ns_s = _blocks(n_sme, first[:nc, 1].copy())
-    sum_a = np.zeros(size_a.shape[0])
-    sum_s = np.zeros(size_s.shape[0])
-    strad_a = np.zeros((ns_a, PAIRWISE_BLOCK))
-    strad_s = np.zeros((ns_s, PAIRWISE_BLOCK))
+    n_sme = 0
+    n_all = 0
+    n_est = 0
+    for i in range(n):  # counted without branches (whether a row is an SME varies row to row)
+        a = alive[i]
+        n_all += a
+        n_sme += a & sme[i]
+        n_est += (not a) & (court[i] > 0)
     w_est = np.empty(n_est)
     l_est = np.empty(n_est)
-    for c in prange(nc):
-        buf_a = np.empty(PAIRWISE_BLOCK)
-        buf_s = np.empty(PAIRWISE_BLOCK)
-        j_a, f_a = _block_of(first[c, 0], first_a, k_a)
-        f0_a = f_a
-        j_s, f_s = _block_of(first[c, 1], first_s, k_s)
-        f0_s = f_s
-        e = first[c, 2]
-        for i in rows_of(c, cs, n):
-            a = alive[i]
-            w = weight[np.uint64(sector[i] if a else 0)]
+    size_s, comb_s, buf_s, st_s = _stream_plan(n_sme)
+    size_a, comb_a, buf_a, st_a = _stream_plan(n_all)
+    top_s = j_s = f_s = 0  # stack top, block being filled, values in it
+    top_a = j_a = f_a = 0
+    e = 0
+    for i in range(n):
+        if alive[i]:
+            w = weight[np.uint64(sector[i])]
             buf_a[f_a] = w
-            f_a += a
+            f_a += 1
             if f_a == size_a[j_a]:
-                _close_block(buf_a, f0_a, f_a, slot_a[j_a], strad_a, sum_a, j_a)
-                j_a, f_a, f0_a = j_a + 1, 0, 0
-            buf_s[f_s] = w
-            f_s += a & sme[i]
-            if f_s == size_s[j_s]:
-                _close_block(buf_s, f0_s, f_s, slot_s[j_s], strad_s, sum_s, j_s)
-                j_s, f_s, f0_s = j_s + 1, 0, 0
-            if (not a) and court[i] > 0:
-                w_est[e] = weight[np.uint64(sector[i])]
-                l_est[e] = loans[i]
-                e += 1
-        # a block the chunk's values end inside straddles the next boundary: its values so far
-        if f_a > f0_a:
-            _close_block(buf_a, f0_a, f_a, slot_a[j_a], strad_a, sum_a, j_a)
-        if f_s > f0_s:
-            _close_block(buf_s, f0_s, f_s, slot_s[j_s], strad_s, sum_s, j_s)
-    return (_finish(size_s, comb_s, sum_s, strad_s, slot_s, k_s), _finish(size_a, comb_a, sum_a, strad_a, slot_a, k_a),
-            w_est, l_est)
+                top_a, j_a, f_a = _flush(buf_a, f_a, st_a, top_a, comb_a[j_a]), j_a + 1, 0
+            if sme[i]:
+                buf_s[f_s] = w
+                f_s += 1
+                if f_s == size_s[j_s]:
+                    top_s, j_s, f_s = _flush(buf_s, f_s, st_s, top_s, comb_s[j_s]), j_s + 1, 0
+        elif court[i] > 0:
+            w_est[e] = weight[np.uint64(sector[i])]
+            l_est[e] = loans[i]
+            e += 1
+    return (st_s[0] if n_sme > 0 else 0.0), (st_a[0] if n_all > 0 else 0.0), w_est, l_est
