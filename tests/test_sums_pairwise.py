@@ -21,10 +21,10 @@ def test_pairwise_sum_is_numpys_sum(n):
         assert seq != np.sum(x)
 
 
-@pytest.mark.parametrize("n", [0, 5, 130, 9_999, 200_003])
-def test_live_weights_as_numpy(n):
-    rng = np.random.default_rng(7 + n)
-    alive = rng.random(n) < 0.8
+def _assert_as_numpy(alive, rng):
+    """live_weights over rows with these live flags (SMEs, estates, sectors, weights and loans
+    drawn) gives numpy's sums of the gathered rows."""
+    n = alive.shape[0]
     sme = rng.random(n) < 0.9
     court = np.where(~alive & (rng.random(n) < 0.3), rng.integers(1, 30, n), 0).astype(np.int32)
     sector = rng.integers(0, 10, n).astype(np.int8)
@@ -37,3 +37,30 @@ def test_live_weights_as_numpy(n):
     est = (court > 0) & ~alive
     assert np.array_equal(w_est, w_row[est]) and np.array_equal(l_est, loans[est])
     assert np.dot(w_est, l_est) == np.dot(w_row[est], loans[est])
+
+
+@pytest.mark.parametrize("n", [0, 5, 130, 9_999, 200_003])
+def test_live_weights_as_numpy(n):
+    rng = np.random.default_rng(7 + n)
+    _assert_as_numpy(rng.random(n) < 0.8, rng)
+
+
+@pytest.mark.parametrize("pattern", ["few", "dead_middle", "dead_tail", "sparse_chunk", "all_dead", "all_live"])
+def test_live_weights_over_chunks_as_numpy(pattern):
+    """Rows in several chunks (numpy's blocks straddle the chunk boundaries): chunks with no live
+    rows, in the middle and at the end (the never-used rows after the last live one), and a chunk
+    with fewer live rows than a block holds."""
+    n = 300_001
+    rng = np.random.default_rng(len(pattern))
+    alive = rng.random(n) < (0.02 if pattern == "few" else 0.966)
+    if pattern == "dead_middle":
+        alive[70_000:150_000] = False
+    elif pattern == "dead_tail":
+        alive[190_000:] = False
+    elif pattern == "sparse_chunk":
+        alive[40_000:120_000] = rng.random(80_000) < 0.0005
+    elif pattern == "all_dead":
+        alive[:] = False
+    elif pattern == "all_live":
+        alive[:] = True
+    _assert_as_numpy(alive, rng)

@@ -8,6 +8,7 @@ import numpy as np
 from numba import njit, prange
 
 from .._numba import chunks, kernel, rows_of
+from .elementary import masked
 
 # this month's unit-cost blocks and price factors by sector (arrays of one value per sector)
 COST_FIELDS = {
@@ -102,7 +103,7 @@ def costs_and_prices(firms, costs, params, sold):
                 t[s, 0] += q
                 t[s, 1] += revenue[i]
             extra = overtime_output(q, capacity[i], u_normal[s])
-            over = premium * labour[s] * extra / q if extra > 0.0 else 0.0
+            over = masked(premium * labour[s] * extra / q, extra > 0.0)  # (not a branch: `masked`)
             unit_cost = ((va_cost[s] + over) / productivity[i] + energy_cost[s] * energy_intensity[i]
                          + material_cost[s])
             g = 0.0

@@ -298,13 +298,11 @@ def live_weights(alive, sme, sector, weight, court, loans):
     n_sme = 0
     n_all = 0
     n_est = 0
-    for i in range(n):
-        if alive[i]:
-            n_all += 1
-            if sme[i]:
-                n_sme += 1
-        elif court[i] > 0:
-            n_est += 1
+    for i in range(n):  # counted without branches (whether a row is an SME varies row to row)
+        a = alive[i]
+        n_all += a
+        n_sme += a & sme[i]
+        n_est += (not a) & (court[i] > 0)
     w_est = np.empty(n_est)
     l_est = np.empty(n_est)
     size_s, comb_s, buf_s, st_s = _stream_plan(n_sme)
