@@ -326,7 +326,7 @@ class IndustrialEconomy(mesa.Model):
         which `produce_and_book` asks for); the payers' credit scores, made with the income statements,
         are made again from the deposits left. Returns the total paid and the firms' deposits after
         (economy-wide yuan, summed in the same pass for the stock-flow check)."""
-        return self.macro.pay_out_excess_cash()
+        return self.macro.distributions()
 
     # ------------------------------------------------------------------------------------------
     # the phases: each passes a function of sim/phases the state it reads and writes (the Mesa

@@ -266,23 +266,17 @@ class Institutions(BankPositions):
 
     def paid_in_income(self, deposits: float) -> None:
         """The income pass made this month's distributions (`payout_terms`), leaving the firms
-        `deposits` (economy-wide yuan): `pay_out_excess_cash` hands them on instead of paying again."""
+        `deposits` (economy-wide yuan), which `distributions` hands on."""
         self._paid_deposits = deposits
 
-    def pay_out_excess_cash(self) -> tuple[float, float]:
-        """Firms pay owners part of their deposits above the liquidity target (kernels.payout), unless
-        the income pass did this month (`paid_in_income`); returns the total paid and the firms'
-        deposits after (economy-wide yuan)."""
-        from ..kernels.credit import score_params
-        from ..kernels.payout import pay_out_excess_cash
-
-        if self._paid_deposits is not None:
-            deposits, self._paid_deposits = self._paid_deposits, None
-            return float(self.paid_out.sum()), float(deposits)
-        m, e = self.m, self.e
-        deposits = pay_out_excess_cash(m.firms.bundle(), m.weight, np.full(self.n_s, e.firm_liquidity_target),
-                                       float(e.excess_cash_payout), score_params(m.sc.banking, m.policy),
-                                       self.paid_out)
+    def distributions(self) -> tuple[float, float]:
+        """This month's distributions of deposits above the liquidity target, made in the income pass
+        (`payout_terms`, `paid_in_income`): the total paid and the firms' deposits after (economy-wide
+        yuan). kernels.payout.pay_out_excess_cash makes them in a pass of their own; the tests hold the
+        income pass to it."""
+        if self._paid_deposits is None:
+            raise RuntimeError("the income pass made no distributions this month (payout_terms not passed)")
+        deposits, self._paid_deposits = self._paid_deposits, None
         return float(self.paid_out.sum()), float(deposits)
 
     # ------------------------------------------------------------------------------------------
