@@ -481,11 +481,11 @@ def exit_books(decided, u, firms, banks, sectors, params, books):
     log = xl.exit_log(m, table.shape[1])
     # (a call for each row: a write through `firms.x[i]` inside prange is lost; given the log's arrays:
     # numba's parallel loop cannot take a tuple made in the kernel)
-    prow, (kind, sector, bank, mask, tab, book, lenders, x) = parts.row, log
+    prow, (a0, a1, a2, a3, a4, a5, a6, a7) = parts.row, log
     for k in prange(m):
         i = np.uint64(rows[k])
         _leave(k, i, _rolls_over(i, u[k], firms, banks, params), firms, sectors, params, prow,
-               xl.ExitLog(kind, sector, bank, mask, tab, book, lenders, x))
+               xl.ExitLog(a0, a1, a2, a3, a4, a5, a6, a7))
     table[:, :] = 0.0
     firm_side = np.zeros(banks.loans.shape[0])
     extra = np.zeros((totals.shape[0], 5))  # the rescued firms' sums
