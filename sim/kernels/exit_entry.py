@@ -38,7 +38,7 @@ from __future__ import annotations
 from collections import namedtuple
 
 import numpy as np
-from numba import prange
+from numba import njit, prange
 
 from .._numba import chunks, kernel, rows_of
 from ..state import EXIT_BANKRUPTCY, EXIT_FORCED, EXIT_VOLUNTARY
@@ -166,7 +166,11 @@ def liquidation_value(cash, other_assets, capital, params):
             + params.recovery_rate * capital)
 
 
-@kernel
+# A leaving row's helpers are inlined into `_leave` and `forced_closures` (as calls each passed the firm
+# bundle by value unless LLVM chose to inline it: 3.2 or 4.1 ms a month, benchmarks/RESULTS.md), in
+# this file (a kernel is cached by its own file). `_leave` stays a call: a write through `firms.x[i]`
+# inlined into a prange body is lost.
+@njit(inline="always")
 def _pay_out(i, k, amount, firms, log):
     """What is left of a closed firm's assets after its loans: its trade creditors (other_liab, the
     rest of the economy) first, then its owners (households)."""
@@ -177,7 +181,7 @@ def _pay_out(i, k, amount, firms, log):
     xl.log_table(k, X_RESIDUAL, amount - trade, log)
 
 
-@kernel
+@njit(inline="always")
 def _retire(i, k, reason, firms, log):
     """The firm stops operating: its capacity retires and its row is no longer alive."""
     xl.log_table(k, X_RETIRED, firms.capacity[i] + firms.pipeline[i], log)
@@ -189,17 +193,16 @@ def _retire(i, k, reason, firms, log):
     firms.share[i] = 0.0
 
 
-@kernel
-def _wind_up(i, k, reason, amounts, firms, sectors, params, log):
+@njit(inline="always")
+def _wind_up(i, k, reason, amounts, firms, w, prow, log):
     """What a closure and a default share, with amounts = (compensation, repaid, surplus): `repaid`
     (per real firm) leaves the lenders' books, the lead bears negative deposits (in the closed
     economy), `surplus` goes to the trade creditors, then the owners; the deposits leave the firm and
-    it stops operating."""
+    it stops operating (w: the row's weight, real firms)."""
     compensation, repaid, surplus = amounts
-    w = sectors.weight[np.uint64(firms.sector[i])]
     c = firms.cash[i] + compensation
     overdraft = -c if c < 0 else 0.0
-    xl.log_lenders(i, k, repaid, 0.0, w, log)
+    xl.log_lenders(i, k, repaid, 0.0, w, prow, log)
     log.book[k, xl.B_OVERDRAFT] = w * overdraft
     _pay_out(i, k, surplus, firms, log)
     xl.log_table(k, X_OVERDRAFT, overdraft, log)
@@ -211,17 +214,19 @@ def _wind_up(i, k, reason, amounts, firms, sectors, params, log):
     firms.cash[i] = 0.0
 
 
-@kernel
-def _close(i, k, reason, compensation, firms, sectors, params, log):
+@njit(inline="always")
+def _close(i, k, how, firms, w, params, prow, log):
     """Close firm i (the k-th leaving row) solvently (its liquidation value covers its loans, `exits`
     and `forced_closures` check): it sells its plant, receivables and inventories at their recovery
-    rates, repays its loans in full, pays its trade creditors and hands the rest to its owners."""
+    rates, repays its loans in full, pays its trade creditors and hands the rest to its owners. how:
+    (exit reason, compensation)."""
+    reason, compensation = how
     c = firms.cash[i] + compensation
     scrap = params.other_assets_recovery * firms.other_assets[i] + params.recovery_rate * firms.capital[i]
     repaid = firms.loans[i]
     log.kind[k] = xl.K_CLOSED
     xl.log_table(k, X_SCRAP, scrap, log)
-    _wind_up(i, k, reason, (compensation, repaid, (c if c > 0 else 0.0) + scrap - repaid), firms, sectors, params,
+    _wind_up(i, k, reason, (compensation, repaid, (c if c > 0 else 0.0) + scrap - repaid), firms, w, prow,
              log)
     firms.loans[i] = 0.0
     firms.guaranteed[i] = 0.0
@@ -230,13 +235,14 @@ def _close(i, k, reason, compensation, firms, sectors, params, log):
     firms.other_liab[i] = 0.0
 
 
-@kernel
-def _default(i, k, reason, compensation, firms, sectors, params, log):
+@njit(inline="always")
+def _default(i, k, how, firms, w, prow, log):
     """Firm i (the k-th leaving row) defaults: it stops operating, its deposits (and any compensation)
     are set off against its loans (what exceeds them goes to its trade creditors, then its owners;
     negative deposits are the lead bank's loss in the closed economy), and its estate enters the court
     procedure with the rest of its loans still on its banks' books (`court` = 1, the first month past
-    due)."""
+    due). how: (exit reason, compensation)."""
+    reason, compensation = how
     loans = firms.loans[i]
     c = firms.cash[i] + compensation
     pos = c if c > 0 else 0.0
@@ -245,19 +251,18 @@ def _default(i, k, reason, compensation, firms, sectors, params, log):
         firms.guaranteed[i] *= (loans - setoff) / loans
     log.kind[k] = xl.K_DEFAULTED
     xl.log_table(k, X_DEFAULT_SME if firms.sme[i] else X_DEFAULT_LARGE, 1.0, log)
-    _wind_up(i, k, reason, (compensation, setoff, pos - setoff), firms, sectors, params, log)
+    _wind_up(i, k, reason, (compensation, setoff, pos - setoff), firms, w, prow, log)
     firms.court[i] = 1
 
 
-@kernel
-def _settle(i, k, firms, sectors, params, log):
+@njit(inline="always")
+def _settle(i, k, firms, w, params, prow, log):
     """The court procedure of estate i (the k-th leaving row) ends: its plant, receivables and
     inventories are sold at their recovery rates, the procedure's costs (administrator, court,
     auction: the rest of the economy) are paid out of the proceeds, the banks recover the rest up to
     their claim; the guarantee fund pays its share of the loss, the banks write off what is left
     (against the provisions built while the loan aged); any surplus goes to the trade creditors, then
     the owners."""
-    w = sectors.weight[np.uint64(firms.sector[i])]
     loans = firms.loans
     value = params.other_assets_recovery * firms.other_assets[i] + params.recovery_rate * firms.capital[i]
     costs = params.court_cost * value
@@ -270,7 +275,7 @@ def _settle(i, k, firms, sectors, params, log):
         gshare = 1.0
     payout = loss * gshare
     log.kind[k] = xl.K_SETTLED
-    xl.log_lenders(i, k, repaid + payout, loss - payout, w, log)
+    xl.log_lenders(i, k, repaid + payout, loss - payout, w, prow, log)
     _pay_out(i, k, net - repaid, firms, log)
     xl.log_table(k, X_SCRAP, value, log)
     xl.log_table(k, X_COURT_COSTS, costs, log)
@@ -287,15 +292,14 @@ def _settle(i, k, firms, sectors, params, log):
     firms.other_liab[i] = 0.0
 
 
-@kernel
-def _rescue(i, k, u, firms, banks, sectors, params, log):
+@njit(inline="always")
+def _rescue(i, k, rolled, firms, w, params, prow, log):
     """Firm i (the k-th leaving row) would default: its local government (a state-owned firm,
     `soft_budget`) pays it what brings its deposits and its equity back to zero if that is within
-    `soft_budget_limit` of its annual sales; else its lead bank (`evergreening`, with probability
-    `evergreen_probability` against the uniform u) lends it what brings its deposits back to zero, each
-    lender its share, and its equity may stay negative. Returns whether the firm was kept (its kind in
-    the log: K_SUPPORTED, K_EVERGREENED)."""
-    s = np.uint64(firms.sector[i])
+    `soft_budget_limit` of its annual sales; else, if its lead bank rolls it over (`rolled`:
+    `_rolls_over`), the bank lends it what brings its deposits back to zero, each lender its share,
+    and its equity may stay negative. Returns whether the firm was kept (its kind in the log:
+    K_SUPPORTED, K_EVERGREENED)."""
     c = firms.cash[i]
     nw = firms.net_worth[i]
     short = -c if c < 0 else 0.0
@@ -308,14 +312,11 @@ def _rescue(i, k, u, firms, banks, sectors, params, log):
         xl.log_table(k, X_SUPPORTED, 1.0, log)
         xl.log_table(k, X_CASH, need, log)
         return True
-    b = np.uint64(firms.bank[i])
-    if not params.evergreening or firms.loans[i] <= 0 or not banks.alive[b]:
-        return False
-    if u >= evergreen_probability(firms.soe[i], banks.capital_ratio[b], params):
+    if not rolled:
         return False
     # new loans from each lender, its share (a repayment of -short; nothing written off)
     log.kind[k] = xl.K_EVERGREENED
-    xl.log_lenders(i, k, -short, 0.0, sectors.weight[s], log)
+    xl.log_lenders(i, k, -short, 0.0, w, prow, log)
     firms.loans[i] += short
     firms.cash[i] = c + short
     xl.log_table(k, X_EVERGREEN, short, log)
@@ -324,21 +325,31 @@ def _rescue(i, k, u, firms, banks, sectors, params, log):
     return True
 
 
+@njit(inline="always")
+def _rolls_over(i, u, firms, banks, params):
+    """Whether the lead bank of firm i, which would default, rolls its loan over (`evergreening`: with
+    probability `evergreen_probability` against u, if it has loans and the bank is open)."""
+    if not params.evergreening or not firms.alive[i] or firms.exit_reason[i] != EXIT_BANKRUPTCY or firms.loans[i] <= 0:
+        return False
+    b = np.uint64(firms.bank[i])
+    return banks.alive[b] and u < evergreen_probability(firms.soe[i], banks.capital_ratio[b], params)
+
+
 @kernel
-def _leave(k, i, u, firms, banks, sectors, params, log):
+def _leave(k, i, rolled, firms, sectors, params, prow, log):
     """The own work of row i, the k-th leaving (`exit_books`): an estate is liquidated; a firm that
     would default is first offered the rescue, then defaults; the others close. What it adds to the
-    shared sums goes to the log."""
+    shared sums goes to the log. rolled: `_rolls_over`."""
     s = np.uint64(firms.sector[i])
     log.sector[k] = firms.sector[i]
     log.bank[k] = firms.bank[i]
     if not firms.alive[i]:
-        _settle(i, k, firms, sectors, params, log)
+        _settle(i, k, firms, sectors.weight[s], params, prow, log)
         return
     reason = firms.exit_reason[i]
     w = sectors.weight[s]
     if reason == EXIT_BANKRUPTCY:
-        if (params.soft_budget or params.evergreening) and _rescue(i, k, u, firms, banks, sectors, params,
+        if (params.soft_budget or params.evergreening) and _rescue(i, k, rolled, firms, w, params, prow,
                                                                      log):
             firms.exit_reason[i] = 0
             extra = log.extra
@@ -351,11 +362,11 @@ def _leave(k, i, u, firms, banks, sectors, params, log):
             return
         xl.log_table(k, X_BANKRUPT, 1.0, log)
         xl.log_table(k, X_BANKRUPT_SME if firms.sme[i] else X_BANKRUPT_LARGE, 1.0, log)
-        _default(i, k, reason, 0.0, firms, sectors, params, log)
+        _default(i, k, (reason, 0.0), firms, w, prow, log)
         log.extra[k, xl.E_LATE] = w * firms.loans[i]
     else:
         xl.log_table(k, X_VOLUNTARY, 1.0, log)
-        _close(i, k, reason, 0.0, firms, sectors, params, log)
+        _close(i, k, (reason, 0.0), firms, w, params, prow, log)
 
 
 @kernel(parallel=True)
@@ -467,14 +478,14 @@ def exit_books(decided, u, firms, banks, sectors, params, books):
     rows, part, part_bank, part_dep = decided
     table, totals, parts = books.table, books.totals, books.parts
     m = rows.shape[0]
-    log = xl.exit_log(m, table.shape[1], parts.row)
-    # (the loop calls a function for each row's work: a write through `firms.x[i]` inside prange is
-    # lost; and it is given the log's arrays, not the log: numba's parallel loop cannot take a tuple
-    # made in the kernel)
-    kind, sector, bank, mask, tab, book, lenders, x, prow = log
+    log = xl.exit_log(m, table.shape[1])
+    # (a call for each row: a write through `firms.x[i]` inside prange is lost; given the log's arrays:
+    # numba's parallel loop cannot take a tuple made in the kernel)
+    prow, (a0, a1, a2, a3, a4, a5, a6, a7) = parts.row, log
     for k in prange(m):
-        _leave(k, np.uint64(rows[k]), u[k], firms, banks, sectors, params,
-               xl.ExitLog(kind, sector, bank, mask, tab, book, lenders, x, prow))
+        i = np.uint64(rows[k])
+        _leave(k, i, _rolls_over(i, u[k], firms, banks, params), firms, sectors, params, prow,
+               xl.ExitLog(a0, a1, a2, a3, a4, a5, a6, a7))
     table[:, :] = 0.0
     firm_side = np.zeros(banks.loans.shape[0])
     extra = np.zeros((totals.shape[0], 5))  # the rescued firms' sums
@@ -523,9 +534,8 @@ def exits(firms, banks, sectors, params, min_share, books):
     too (unless a rescue keeps the firm: `_rescue`); the court procedure of every estate moves on a
     month, and those that have run `court_months` are liquidated.
 
-    Two passes: the decisions in parallel (`exit_decisions`), then the defaults, rescues, closures and
-    liquidations one by one in row order (`exit_books`: they move bank books and the exit table),
-    through the list of rows leaving rather than over all rows. The survivors' sums come out of the
+    Two passes: the decisions in parallel (`exit_decisions`), then over the rows leaving the defaults,
+    rescues, closures and liquidations (`exit_books`). The survivors' sums come out of the
     first pass, each in the chunks and order of the kernel that would otherwise sum it (so the same
     numbers): number, capacity and pipeline by sector into `totals` (sums.sector_totals), the loans
     each bank's firms and estates owe it (sums.loan_gap), and their deposits (sums.weighted_sum of
@@ -561,7 +571,7 @@ def forced_closures(order, fraction, compensation, firms, banks, sectors, params
     compensation as a share of the book value of the capital closed (`compensation`, by sector).
     Serial: each row's work and then its bookings (`book_row`). books: ExitBooks (totals unused)."""
     table = books.table
-    log = xl.exit_log(order.shape[0], table.shape[1], books.parts.row)
+    log = xl.exit_log(order.shape[0], table.shape[1])
     for k in range(order.shape[0]):
         i = np.uint64(order[k])
         s = np.uint64(firms.sector[i])
@@ -576,9 +586,9 @@ def forced_closures(order, fraction, compensation, firms, banks, sectors, params
             log.bank[k] = firms.bank[i]
             value = liquidation_value(firms.cash[i] + comp, firms.other_assets[i], firms.capital[i], params)
             if firms.cash[i] + comp >= 0 and value >= firms.loans[i]:
-                _close(i, k, EXIT_FORCED, comp, firms, sectors, params, log)
+                _close(i, k, (EXIT_FORCED, comp), firms, sectors.weight[s], params, books.parts.row, log)
             else:
-                _default(i, k, EXIT_FORCED, comp, firms, sectors, params, log)
+                _default(i, k, (EXIT_FORCED, comp), firms, sectors.weight[s], books.parts.row, log)
             xl.book_row(k, log, banks, params, books)
         else:
             comp = compensation[s] * firms.capital[i] * f

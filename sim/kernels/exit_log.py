@@ -10,8 +10,7 @@ for bit, for any number of threads). A row adds to each cell of its sector's exi
 columns of the bit mask `mask`: 32 at most); its lenders' books move in its one `book_loans`, made from
 its logged arguments (`book`: repaid and written off per real firm, the sector weight, and the lead's
 loss on its negative deposits; `lenders`: the row's range in the participations, found in the parallel
-pass in `prow`, the participations' rows, read). `extra`: what a rescued or defaulted row adds to
-`exit_books`' own sums (columns E_*).
+pass). `extra`: what a rescued or defaulted row adds to `exit_books`' own sums (columns E_*).
 """
 
 from __future__ import annotations
@@ -23,8 +22,7 @@ import numpy as np
 from .._numba import kernel
 from .exposure import lenders_of
 
-ExitLog = namedtuple("ExitLog", ("kind", "sector", "bank", "mask", "table", "book", "lenders", "extra",
-                                   "prow"))
+ExitLog = namedtuple("ExitLog", ("kind", "sector", "bank", "mask", "table", "book", "lenders", "extra"))
 # kinds of leaving row: an estate liquidated, a firm kept by a soft budget or evergreening, a default, a
 # solvent closure
 K_SETTLED, K_SUPPORTED, K_EVERGREENED, K_DEFAULTED, K_CLOSED = range(5)
@@ -33,12 +31,11 @@ E_CAPACITY, E_PIPELINE, E_ZOMBIE, E_LOANS, E_LATE, E_DEPOSITS = range(6)  # colu
 
 
 @kernel
-def exit_log(m, n_columns, prow):
-    """An empty log for m leaving rows (`prow`: the participations' rows, where each finds its
-    lenders)."""
+def exit_log(m, n_columns):
+    """An empty log for m leaving rows."""
     return ExitLog(np.zeros(m, dtype=np.int64), np.zeros(m, dtype=np.int64), np.zeros(m, dtype=np.int64),
                    np.zeros(m, dtype=np.uint32), np.zeros((m, n_columns)), np.zeros((m, 4)),
-                   np.zeros((m, 2), dtype=np.int64), np.zeros((m, 6)), prow)
+                   np.zeros((m, 2), dtype=np.int64), np.zeros((m, 6)))
 
 
 @kernel
@@ -49,13 +46,13 @@ def log_table(k, col, amount, log):
 
 
 @kernel
-def log_lenders(i, k, repaid, write_off, w, log):
+def log_lenders(i, k, repaid, write_off, w, prow, log):
     """Row i (the k-th leaving) books `repaid` and `write_off` (per real firm) with its lenders
-    (`book_loans`, from `book_row`)."""
+    (`book_loans`, from `book_row`); prow: the participations' rows (kernels.exposure.Parts)."""
     log.book[k, B_REPAID] = repaid
     log.book[k, B_WRITE_OFF] = write_off
     log.book[k, B_WEIGHT] = w
-    lo, hi = lenders_of(log.prow, np.int64(i))
+    lo, hi = lenders_of(prow, np.int64(i))
     log.lenders[k, 0] = lo
     log.lenders[k, 1] = hi
 
