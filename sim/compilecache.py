@@ -175,12 +175,16 @@ def compile_in_processes(jobs: int) -> list[str]:
 _WARM: list[bool] = []  # once the cache is warm it stays so for this process: not checked again each run
 
 
+MAX_COMPILE_JOBS = 8  # a compiling process holds a few hundred MB; past ~8 the largest kernel sets the time
+
+
 def compile_jobs() -> int:
-    """Processes a cold run compiles in: $SIM_COMPILE_JOBS, else the cores this process may use."""
+    """Processes a cold run compiles in: $SIM_COMPILE_JOBS, else the cores this process may use (at
+    most MAX_COMPILE_JOBS)."""
     from .threads import available_cores
 
     env = os.environ.get("SIM_COMPILE_JOBS", "").strip()
-    return int(env) if env.isdigit() and int(env) > 0 else available_cores()
+    return int(env) if env.isdigit() and int(env) > 0 else min(available_cores(), MAX_COMPILE_JOBS)
 
 
 def notice() -> str | None:
