@@ -42,7 +42,7 @@ def credit_market(firms, banking, scratch, sectors, draws, needs: CreditNeeds, p
     _, outstanding, rows, request, limit = cr.repay_and_apply(fb, bb, sb, sectors, needs.prices, needs.factor,
                                                               needs.repay)
     # every lender of a row takes its share of the repayment and renewal the lead booked
-    ex.shift_repayments(bk.parts, F.alive, F.bank, F.sector, sectors.weight, S.repaid, S.rolled, B.loans)
+    ex.shift_repayments(bk.parts, F.alive, F.bank, F.sector, sectors.weight, sb, B.loans)
     apps = ca.Applicants(rows=rows, request=request, limit=limit,
                          order=cr.score_order(rows, F.pd),  # serving order: best credit score first
                          draws=draws.at(rows))  # the searched banks' uniforms, applicants' rows only
@@ -50,9 +50,9 @@ def credit_market(firms, banking, scratch, sectors, draws, needs: CreditNeeds, p
         apps, fb, bb, sb, sectors, ca.lending_terms(bk),
         ca.allocation_params(policy, cfg, outstanding, bk.bank_weight), bk.parts)
     bk.replace_parts(touched, new)
-    S.set_applicants(rows, app_rates)  # for the records
     firm_side = np.zeros(B.n_rows)
-    flow, fees, deposits = cr.credit_close(fb, sb, sectors, rows, app_fees, firm_side)
+    flow, fees, deposits, renewed = cr.credit_close(fb, sb, sectors, rows, app_fees, firm_side)
+    S.set_applicants(rows, app_rates, renewed)  # for the records
     ex.shift_loans(bk.parts, fb, sectors.weight, np.zeros(0), firm_side)
     return CreditOutcome(float(flow), float(deposits), float(np.max(np.abs(firm_side - B.loans))), float(fees))
 
