@@ -297,6 +297,11 @@ class Scratch(SoA):
         self.applicants, self.applicant_rate = rows, new_rate
         self.applicant_renewed = np.zeros(len(rows)) if renewed is None else renewed
 
+    def lent(self) -> np.ndarray:
+        """The new credit granted this month by row, yuan (`granted` without the renewals it keeps for
+        the rows that asked for none: `credit.lent`)."""
+        return np.maximum(self.granted, 0.0)
+
     def books(self) -> CreditBooks:
         """The month's credit as the records read it (`accounting.month_sums`)."""
         return CreditBooks(self.granted, self.denied, self.applicants, self.applicant_rate, self.applicant_renewed)
