@@ -18,7 +18,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from ._memory import release_freed_memory
+from ._memory import release_freed_memory, release_pages
 
 # name: (dtype, units (pint-parseable, sim.units.registry), meaning): the one declaration the state
 # containers, the panel's variables (sim.panel) and docs/state-reference.md are made from
@@ -261,7 +261,10 @@ class SoA:
         object.__setattr__(self, "_bundle", None)  # it holds the old arrays: drop it first, so each is freed in turn
         release_freed_memory()
         for j, name in enumerate(self._fields):
-            object.__setattr__(self, name, staggered_grown(getattr(self, name), n, j + self._first_slot))
+            old = getattr(self, name)
+            object.__setattr__(self, name, staggered_grown(old, n, j + self._first_slot))
+            release_pages(old)  # its pages go now, not at the next trim (unless something else holds it)
+            del old
         object.__setattr__(self, "n_rows", n)
 
     def nbytes_per_row(self) -> int:
@@ -289,6 +292,11 @@ class Scratch(SoA):
     def __init__(self, n_rows: int):
         super().__init__(n_rows)
         self.set_applicants(np.zeros(0, dtype=np.int32), np.zeros(0))
+        self.grown = False  # the rows grew since the last credit step (`phases.credit.credit_market`)
+
+    def grow(self, extra: int) -> None:
+        super().grow(extra)
+        self.grown = True
 
     def set_applicants(self, rows: np.ndarray, new_rate: np.ndarray, renewed: np.ndarray | None = None) -> None:
         """The month's applicants (their rows, ascending), the interest rate of the loan each was

@@ -7,6 +7,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .._memory import release_freed_memory
 from ..kernels import credit as cr
 from ..kernels import credit_allocation as ca
 from ..kernels import exposure as ex
@@ -38,6 +39,13 @@ def credit_market(firms, banking, scratch, sectors, draws, needs: CreditNeeds, p
     scratch (repaid, rolled, granted, denied; the applicants and their new loans' rates), the banks'
     loans and the participations (banking); returns the flows for the stock-flow checks."""
     F, B, S, bk = firms, banking.banks, scratch, banking
+    if S.grown:
+        # the first credit step after the rows grew starts from a trimmed heap: its temporaries (the
+        # month's largest) then settle where the months after find them again, instead of beside the
+        # free chunks the growth month left after its own trim (the 1:1 decade's peak: nine months
+        # after its last growth at 414 MB, against 409 after the next yearly trim)
+        release_freed_memory()
+        S.grown = False
     fb, bb, sb = F.bundle(), B.bundle(), S.bundle()
     _, outstanding, rows, request, limit = cr.repay_and_apply(fb, bb, sb, sectors, needs.prices, needs.factor,
                                                               needs.repay)
