@@ -115,8 +115,8 @@ BANK_FIELDS: dict[str, tuple[type, str, str]] = {
 # per-row scratch of the credit step: written by its kernels each month, read by the records. What
 # only applicants need (their rows, request, limit, guarantee fee and the rate of their new loan) is
 # kept per applicant instead, in arrays the credit kernels return (`credit.repay_and_apply`,
-# `credit_allocation.allocate_credit_drawn`); the month's applicants and their new rates stay on the
-# scratch (`Scratch.applicants`, `Scratch.applicant_rate`) for the records
+# `credit_allocation.allocate_credit_drawn`); the month's applicants, their new rates and their renewals
+# stay on the scratch (`Scratch.applicants`, `applicant_rate`, `applicant_renewed`) for the records
 SCRATCH_FIELDS: dict[str, tuple[type, str, str]] = {
     "granted": (np.float64, "yuan", "new credit granted this month, yuan (per model firm); before the allocation, "
                             "`repay_and_apply`'s staging of the applicants' requests (zero again after it); "
