@@ -156,14 +156,20 @@ def test_allocate_credit_drawn_writes_every_applicant(monkeypatch):
                                  fund_room=3e3, coverage=0.8, fee_small=0.001, fee_large=0.002, small_loan=0.5,
                                  bank_weight=1.0)
     applicants = ca.Applicants(rows=apps, request=request, limit=limit, order=pos, draws=u)
-    left, touched, new, fees, rates = ca.allocate_credit_drawn(applicants, F.bundle(), B.bundle(), S.bundle(),
-                                                               _sectors(), terms, params, ex.no_parts())
+    parts = ex.no_parts()
+    table = ca.serving_table(applicants, F.bundle(), _sectors(), terms.size_cdf, parts.row)
+    fresh = [a.copy() for a in table]  # (the allocation writes its results over the table)
+    left, touched, new, fees, rates = ca.allocate_credit_drawn(table, apps, F.bundle(), B.bundle(), S.bundle(),
+                                                               terms, params, parts)
     for name in ("_table", "_spans", "_serve", "_scatter"):  # the kernel's Python code calls their Python code
         monkeypatch.setattr(ca, name, getattr(ca, name).py_func)
     monkeypatch.setattr(ca, "chunks", _numba.chunks.py_func)
     monkeypatch.setattr(ca, "rows_of", _numba.rows_of.py_func)
+    table2 = ca.serving_table.py_func(applicants, F2.bundle(), _sectors(), terms2.size_cdf, parts.row)
+    for a, b in zip(fresh, table2, strict=True):
+        np.testing.assert_array_equal(a, b)
     left2, touched2, new2, fees2, rates2 = ca.allocate_credit_drawn.py_func(
-        applicants, F2.bundle(), B2.bundle(), S2.bundle(), _sectors(), terms2, params, ex.no_parts())
+        table2, apps, F2.bundle(), B2.bundle(), S2.bundle(), terms2, params, parts)
     assert left == left2 and 0 <= left < params.fund_room
     np.testing.assert_array_equal(touched, touched2)
     for a, b in zip(new, new2, strict=True):

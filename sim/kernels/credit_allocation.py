@@ -133,30 +133,21 @@ def allocate_credit(apps, cand, firms, banks, scratch, sectors, terms, params, p
 
 
 @kernel(parallel=True)
-def allocate_credit_drawn(apps, firms, banks, scratch, sectors, terms, params, parts):
-    """As `allocate_credit`, for the applicants `apps` (Applicants: rows in row order, served in
-    apps.order, from `score_order`), with each applicant's candidates made here: its own bank and,
-    for each uniform draw apps.draws[j, jj] (j: the applicant's place in apps.rows; the uniforms of
-    its row, `RowDraws.at`), the bank whose size-CDF interval (terms.size_cdf)
-    holds it (the first bank whose cumulative share exceeds the draw, as searchsorted side="right"
-    finds it; the search starts from a table of where each 1/4096 of the unit interval begins).
-    Only applicants need candidates, so nothing of the size of all firms is built.
-
+def serving_table(apps, firms, sectors, size_cdf, prow):
+    """What `allocate_credit_drawn` serves the applicants `apps` (Applicants: rows in row order, served
+    in apps.order, from `score_order`) from, in serving order: (slot, cand, fa, flag, span, row_at):
+    when each applicant is served (slot[j] for apps.rows[j]), its candidate banks, its line of the
+    applicant table (`_table`), its participations in the parts table (prow: their rows, `_spans`)
+    and its row. The candidates are made here: its own bank and, for each uniform draw
+    apps.draws[j, jj] (the uniforms of its row, `RowDraws.at`), the bank whose size-CDF interval
+    (size_cdf) holds it (the first bank whose cumulative share exceeds the draw, as searchsorted
+    side="right" finds it; the search starts from a table of where each 1/4096 of the unit interval
+    begins). Only applicants need candidates, so nothing of the size of all firms is built. A kernel
+    of its own so that the caller can let go of the requests, limits, order and draws before the
+    allocation (at 1:1 2.2 of its 8 MiB: the allocation's temporaries are the month's largest).
     firms: FirmState (reads sector, sme, soe, pd, bank, loans, cash, capital, other_assets,
-    other_liab; writes bank, loans, loan_rate, cash, guaranteed of the applicants); banks: BankState
-    (reads alive; writes loans); scratch: ScratchState (writes granted of the applicants);
-    sectors: SectorTables (weight); terms: LendingTerms (room is used up); params: AllocationParams;
-    parts: the participations (kernels.exposure.Parts) before the allocation. Returns the guarantee
-    fund's room left (economy-wide yuan), the rows whose lenders changed (the applicants lent to),
-    their participations now (a Parts, sorted by row within each applicant; the caller replaces
-    theirs), and the guarantee fee each applicant paid and the interest rate of its new loan (both in
-    the order of apps.rows; 0 for most and for those refused).
-
-    The firm rows are read and written in row order (the table and the results are permuted in
-    cache instead): in serving order the rows are random, and at 1:1 (34,000 applicants among
-    437,583 rows) the random gathers and scatters took a third of the allocation's time."""
+    other_liab); sectors: SectorTables (weight)."""
     rows, pos, u = apps.rows, apps.order, apps.draws
-    size_cdf = terms.size_cdf
     bank = firms.bank
     start = bank_search_start(size_cdf)
     n_app = rows.shape[0]
@@ -167,7 +158,7 @@ def allocate_credit_drawn(apps, firms, banks, scratch, sectors, terms, params, p
     cand = np.empty((n_app, m + 1), dtype=np.int32)  # (4-byte indices: the allocation's peak is the month's)
     row_at = np.empty(n_app, dtype=np.int32)  # row_at[k]: the row served k-th
     fa, flag = _table(rows, slot, apps.request, apps.limit, firms, sectors)
-    span = _spans(rows, slot, parts.row)
+    span = _spans(rows, slot, prow)
     for j in prange(n_app):
         i = np.uint64(rows[j])
         k = slot[j]
@@ -175,6 +166,27 @@ def allocate_credit_drawn(apps, firms, banks, scratch, sectors, terms, params, p
         cand[k, 0] = bank[i]
         for jj in range(m):
             cand[k, jj + 1] = drawn_bank(u[j, jj], size_cdf, start)
+    return slot, cand, fa, flag, span, row_at
+
+
+@kernel
+def allocate_credit_drawn(table, rows, firms, banks, scratch, terms, params, parts):
+    """As `allocate_credit`, for the applicants in `rows` (in row order) served from `table`
+    (`serving_table`, which draws their candidate banks).
+
+    firms: FirmState (writes bank, loans, loan_rate, cash, guaranteed of the applicants); banks:
+    BankState (reads alive; writes loans); scratch: ScratchState (writes granted of the
+    applicants); terms: LendingTerms (room is used up); params: AllocationParams; parts: the
+    participations (kernels.exposure.Parts) before the allocation. Returns the guarantee fund's room
+    left (economy-wide yuan), the rows whose lenders changed (the applicants lent to), their
+    participations now (a Parts, sorted by row within each applicant; the caller replaces theirs),
+    and the guarantee fee each applicant paid and the interest rate of its new loan (both in the
+    order of rows; 0 for most and for those refused).
+
+    The firm rows are read and written in row order (the table and the results are permuted in
+    cache instead): in serving order the rows are random, and at 1:1 (34,000 applicants among
+    437,583 rows) the random gathers and scatters took a third of the allocation's time."""
+    slot, cand, fa, flag, span, row_at = table
     fund_room, touched, new = _serve(cand, (fa, flag, span, row_at), banks, terms, params, parts)
     fees, rates = _scatter(rows, slot, flag, fa, firms, scratch)
     return fund_room, touched, new, fees, rates

@@ -51,12 +51,15 @@ def credit_market(firms, banking, scratch, sectors, draws, needs: CreditNeeds, p
                                                               needs.repay)
     # every lender of a row takes its share of the repayment and renewal the lead booked
     ex.shift_repayments(bk.parts, F.alive, F.bank, F.sector, sectors.weight, sb, B.loans)
-    apps = ca.Applicants(rows=rows, request=request, limit=limit,
-                         order=cr.score_order(rows, F.pd),  # serving order: best credit score first
-                         draws=draws.at(rows))  # the searched banks' uniforms, applicants' rows only
+    terms = ca.lending_terms(bk)
+    table = ca.serving_table(ca.Applicants(rows=rows, request=request, limit=limit,
+                                           order=cr.score_order(rows, F.pd),  # serving order: best score first
+                                           draws=draws.at(rows)),  # the searched banks' uniforms, applicants only
+                             fb, sectors, terms.size_cdf, bk.parts.row)
+    del request, limit  # (the table holds what the allocation needs of them: its peak is the month's)
     _, touched, new, app_fees, app_rates = ca.allocate_credit_drawn(
-        apps, fb, bb, sb, sectors, ca.lending_terms(bk),
-        ca.allocation_params(policy, cfg, outstanding, bk.bank_weight), bk.parts)
+        table, rows, fb, bb, sb, terms, ca.allocation_params(policy, cfg, outstanding, bk.bank_weight), bk.parts)
+    del table
     bk.replace_parts(touched, new)
     firm_side = np.zeros(B.n_rows)
     flow, fees, deposits, renewed = cr.credit_close(fb, sb, sectors, rows, app_fees, firm_side)
