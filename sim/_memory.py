@@ -53,3 +53,26 @@ def release_freed_memory() -> None:
     at 1:1). The month's own temporaries are kept (they are made again the next month)."""
     if _done and _libc is not None:
         _libc.malloc_trim(0)
+
+
+MADV_DONTNEED = 4  # Linux
+
+
+def release_pages(arr) -> None:
+    """Give the whole pages of an array's buffer back to the kernel (madvise MADV_DONTNEED) just
+    before it is freed, when nothing but the caller's `arr` holds it (its pages would otherwise stay
+    resident in the heap's free chunks until a trim): `SoA.grow`, whose new arrays are a little larger
+    than the old ones and so rarely fit the holes these leave. Its contents read as zeros after."""
+    if not _done or _libc is None:
+        return
+    base = arr.base if arr.base is not None else arr
+    # references: the caller's `arr` and this frame's (and `base` its own, when arr is a view)
+    if sys.getrefcount(arr) > 3 or (base is not arr and sys.getrefcount(base) > 3):
+        return
+    start, end = base.ctypes.data, base.ctypes.data + base.nbytes
+    lo, hi = -(-start // PAGE) * PAGE, end // PAGE * PAGE
+    if hi - lo >= 16 * PAGE:
+        _libc.madvise(ctypes.c_void_p(lo), ctypes.c_size_t(hi - lo), MADV_DONTNEED)
+
+
+PAGE = 4096

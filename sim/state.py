@@ -19,6 +19,8 @@ from collections import namedtuple
 
 import numpy as np
 
+from ._memory import release_freed_memory, release_pages
+
 # name: (dtype, units (pint-parseable, sim.units.registry), meaning): the one declaration the state
 # containers, the panel's variables (sim.panel) and docs/state-reference.md are made from
 FIRM_FIELDS: dict[str, tuple[type, str, str]] = {
@@ -114,15 +116,19 @@ BANK_FIELDS: dict[str, tuple[type, str, str]] = {
 # per-row scratch of the credit step: written by its kernels each month, read by the records. What
 # only applicants need (their rows, request, limit, guarantee fee and the rate of their new loan) is
 # kept per applicant instead, in arrays the credit kernels return (`credit.repay_and_apply`,
-# `credit_allocation.allocate_credit_drawn`); the month's applicants and their new rates stay on the
-# scratch (`Scratch.applicants`, `Scratch.applicant_rate`) for the records
+# `credit_allocation.allocate_credit_drawn`); the month's applicants, their new rates and their renewals
+# stay on the scratch (`Scratch.applicants`, `applicant_rate`, `applicant_renewed`) for the records
 SCRATCH_FIELDS: dict[str, tuple[type, str, str]] = {
     "granted": (np.float64, "yuan", "new credit granted this month, yuan (per model firm); before the allocation, "
-                            "`repay_and_apply`'s staging of the applicants' requests (zero again after it)"),
+                            "`repay_and_apply`'s staging of the applicants' requests (zero again after it); "
+                            "negative: no loan but the instalment renewed of a firm that asked for no credit "
+                            "(`credit.lent`, `credit.renewed`)"),
     "repaid": (np.float64, "yuan", "instalment due this month and debt paid down toward the leverage target at the "
                            "yearly review, yuan (before the credit step: the month's per-row uniforms, "
                            "`rng.DrawPool`)"),
-    "rolled": (np.float64, "yuan", "part of the instalment rolled over, yuan"),
+    "rolled": (np.bool_, "1", "the instalment was rolled over (renewed by the firm's banks); the amount is minus "
+                          "`granted` where that is negative, else (an applicant) `repaid` in the credit step and "
+                          "`Scratch.applicant_renewed` after it (`credit.renewed`)"),
     "denied": (np.bool_, "1", "the firm asked for credit and got none (before the allocation, `repay_and_apply`'s "
                           "staging of a non-positive net worth, which leaves an applicant no limit)"),
 }
@@ -147,8 +153,8 @@ EXIT_BANKRUPTCY, EXIT_FORCED, EXIT_VOLUNTARY = 1, 2, 3
 FirmState = namedtuple("FirmState", tuple(FIRM_FIELDS))
 BankState = namedtuple("BankState", tuple(BANK_FIELDS))
 ScratchState = namedtuple("ScratchState", tuple(SCRATCH_FIELDS))
-# the month's credit for the records: the scratch's rows, and the applicants' rows and new rates
-CreditBooks = namedtuple("CreditBooks", ("granted", "rolled", "denied", "applicants", "new_rate"))
+# the month's credit for the records: the scratch's rows, and the applicants' rows, new rates and renewals
+CreditBooks = namedtuple("CreditBooks", ("granted", "denied", "applicants", "new_rate", "renewed"))
 SectorTables = namedtuple("SectorTables", tuple(SECTOR_FIELDS))
 
 
@@ -249,11 +255,20 @@ class SoA:
     def grow(self, extra: int) -> None:
         """Add `extra` empty rows (zeros) at the end: every array is reallocated and copied, one at a
         time, so that the memory of the old ones is free for the next (the peak is the state plus
-        about one array, not twice the state)."""
+        about one array, not twice the state).
+
+        The heap's free pages are given back first (`_memory.release_freed_memory`): the month's
+        temporaries, freed by now but kept resident (`_memory.keep_freed_memory`), would otherwise
+        stay beside the larger state (the 1:1 decade's peak was at its last growth, 8-15 MB above
+        the months before and after it)."""
         n = self.n_rows + int(extra)
         object.__setattr__(self, "_bundle", None)  # it holds the old arrays: drop it first, so each is freed in turn
+        release_freed_memory()
         for j, name in enumerate(self._fields):
-            object.__setattr__(self, name, staggered_grown(getattr(self, name), n, j + self._first_slot))
+            old = getattr(self, name)
+            object.__setattr__(self, name, staggered_grown(old, n, j + self._first_slot))
+            release_pages(old)  # its pages go now, not at the next trim (unless something else holds it)
+            del old
         object.__setattr__(self, "n_rows", n)
 
     def nbytes_per_row(self) -> int:
@@ -281,12 +296,25 @@ class Scratch(SoA):
     def __init__(self, n_rows: int):
         super().__init__(n_rows)
         self.set_applicants(np.zeros(0, dtype=np.int32), np.zeros(0))
+        self.grown = False  # the rows grew since the last credit step (`phases.credit.credit_market`)
 
-    def set_applicants(self, rows: np.ndarray, new_rate: np.ndarray) -> None:
-        """The month's applicants (their rows, ascending) and the interest rate of the loan each was
-        granted (0: none), 1/yr: kept per applicant, not per row (a few percent of the rows apply)."""
+    def grow(self, extra: int) -> None:
+        super().grow(extra)
+        self.grown = True
+
+    def set_applicants(self, rows: np.ndarray, new_rate: np.ndarray, renewed: np.ndarray | None = None) -> None:
+        """The month's applicants (their rows, ascending), the interest rate of the loan each was
+        granted (0: none), 1/yr, and the instalment its banks renewed (yuan; `credit.renewed`; None:
+        none): kept per applicant, not per row (a few percent of the rows apply)."""
         self.applicants, self.applicant_rate = rows, new_rate
+        self.applicant_renewed = np.zeros(len(rows)) if renewed is None else renewed
+
+    def lent(self) -> np.ndarray:
+        """The new credit granted this month by row, yuan (`granted` without the renewals it keeps for
+        the rows that asked for none: `credit.lent`)."""
+        return np.maximum(self.granted, 0.0)
 
     def books(self) -> CreditBooks:
         """The month's credit as the records read it (`accounting.month_sums`)."""
-        return CreditBooks(self.granted, self.rolled, self.denied, self.applicants, self.applicant_rate)
+        return CreditBooks(self.granted, self.denied, self.applicants, self.applicant_rate, self.applicant_renewed)
+

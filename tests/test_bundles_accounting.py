@@ -163,10 +163,14 @@ def _scratch(seed: int) -> Scratch:
     g = np.random.default_rng(seed)
     S = Scratch(N_ROWS)
     S.granted[:] = np.where(g.random(N_ROWS) < 0.3, g.random(N_ROWS), 0.0)
-    S.rolled[:] = np.where(g.random(N_ROWS) < 0.3, g.random(N_ROWS), 0.0)
+    S.rolled[:] = g.random(N_ROWS) < 0.3
     S.denied[:] = g.random(N_ROWS) < 0.1
     rows = np.flatnonzero((S.granted > 0) | S.denied).astype(np.int32)  # the applicants
-    S.set_applicants(rows, np.where(S.granted[rows] > 0, 0.03 + 0.05 * g.random(rows.size), 0.0))
+    S.set_applicants(rows, np.where(S.granted[rows] > 0, 0.03 + 0.05 * g.random(rows.size), 0.0),
+                     np.where(S.rolled[rows], g.random(rows.size), 0.0))  # renewals of the applicants
+    others = np.ones(N_ROWS, dtype=bool)
+    others[rows] = False
+    S.granted[others & S.rolled] = -g.random((others & S.rolled).sum())  # renewals of the others (`cr.renewed`)
     return S
 
 

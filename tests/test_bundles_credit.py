@@ -23,7 +23,7 @@ from .conftest import SCENARIOS
 from .test_kernel_bundles import N_ROWS, N_S, _copy, _prices, _random_firms, _sectors
 
 N_BANKS = 50
-SCRATCH_FLOATS = ("granted", "repaid", "rolled")
+SCRATCH_FLOATS = ("granted", "repaid")
 
 
 def _credit_firms(seed: int):
@@ -74,6 +74,7 @@ def test_repay_and_apply_writes_every_row_in_every_chunk(monkeypatch):
     for name in SCRATCH_FLOATS:
         getattr(S, name)[:] = np.nan
     S.denied[:] = True  # a lost write leaves True
+    S.rolled[:] = True
     F2, B2, S2 = _copy(F), _copy_soa(B, Banks, BANK_FIELDS), _copy_soa(S, Scratch, SCRATCH_FIELDS)
     factor = np.linspace(0.0, 1.0, N_S)
     limits = []
@@ -98,9 +99,14 @@ def test_repay_and_apply_writes_every_row_in_every_chunk(monkeypatch):
         assert rows.shape == request.shape == limit.shape == (n_app,) and (request > 0).all()  # they asked
         _assert_equal(F, F2, ("loans", "guaranteed", "cash"))
         _assert_equal(B, B2, ("loans",))
-        _assert_equal(S, S2, SCRATCH_FLOATS + ("denied",))
-        # the staging of the requests in granted and of the insolvent in denied is undone in every row
-        assert not S.granted.any() and not S.denied.any()
+        _assert_equal(S, S2, SCRATCH_FLOATS + ("rolled", "denied"))
+        # the staging of the requests in granted and of the insolvent in denied is undone in every row;
+        # what is left in granted is the renewed instalment of the rows that ask for nothing (`cr.renewed`)
+        assert not (S.granted > 0).any() and not S.denied.any()
+        others = np.ones(N_ROWS, dtype=bool)
+        others[rows] = False
+        np.testing.assert_array_equal(S.granted < 0, S.rolled & others)
+        assert (S.repaid[others] >= -S.granted[others]).all() and (S.repaid[others] > -S.granted[others]).any()
         assert rows.dtype == np.int32 and (rows >= 0).all() and (np.diff(rows) > 0).all()  # in row order
         assert F.alive[rows].all() and (F.alive.sum() - n_app) > 1000  # live rows, not all of them
         if passive:  # the passive lender's rule: max_debt_to_assets of assets less loans, 0 without net worth
@@ -150,14 +156,20 @@ def test_allocate_credit_drawn_writes_every_applicant(monkeypatch):
                                  fund_room=3e3, coverage=0.8, fee_small=0.001, fee_large=0.002, small_loan=0.5,
                                  bank_weight=1.0)
     applicants = ca.Applicants(rows=apps, request=request, limit=limit, order=pos, draws=u)
-    left, touched, new, fees, rates = ca.allocate_credit_drawn(applicants, F.bundle(), B.bundle(), S.bundle(),
-                                                               _sectors(), terms, params, ex.no_parts())
+    parts = ex.no_parts()
+    table = ca.serving_table(applicants, F.bundle(), _sectors(), terms.size_cdf, parts.row)
+    fresh = [a.copy() for a in table]  # (the allocation writes its results over the table)
+    left, touched, new, fees, rates = ca.allocate_credit_drawn(table, apps, F.bundle(), B.bundle(), S.bundle(),
+                                                               terms, params, parts)
     for name in ("_table", "_spans", "_serve", "_scatter"):  # the kernel's Python code calls their Python code
         monkeypatch.setattr(ca, name, getattr(ca, name).py_func)
     monkeypatch.setattr(ca, "chunks", _numba.chunks.py_func)
     monkeypatch.setattr(ca, "rows_of", _numba.rows_of.py_func)
+    table2 = ca.serving_table.py_func(applicants, F2.bundle(), _sectors(), terms2.size_cdf, parts.row)
+    for a, b in zip(fresh, table2, strict=True):
+        np.testing.assert_array_equal(a, b)
     left2, touched2, new2, fees2, rates2 = ca.allocate_credit_drawn.py_func(
-        applicants, F2.bundle(), B2.bundle(), S2.bundle(), _sectors(), terms2, params, ex.no_parts())
+        table2, apps, F2.bundle(), B2.bundle(), S2.bundle(), terms2, params, parts)
     assert left == left2 and 0 <= left < params.fund_room
     np.testing.assert_array_equal(touched, touched2)
     for a, b in zip(new, new2, strict=True):
@@ -200,6 +212,7 @@ def test_credit_close_writes_every_row_in_every_chunk(monkeypatch):
     S = Scratch(N_ROWS)
     for name in SCRATCH_FLOATS:
         getattr(S, name)[:] = np.where(g.random(N_ROWS) < 0.5, g.random(N_ROWS), 0.0)
+    S.rolled[:] = g.random(N_ROWS) < 0.5
     S.denied[:] = True  # most rows are not denied: a lost write leaves True
     # the applicants (rows in ascending order, every chunk has some) and their fees
     apps = np.flatnonzero(g.random(N_ROWS) < 0.6).astype(np.int32)
@@ -210,7 +223,11 @@ def test_credit_close_writes_every_row_in_every_chunk(monkeypatch):
     monkeypatch.setattr(cr, "chunks", _numba.chunks.py_func)
     monkeypatch.setattr(cr, "rows_of", _numba.rows_of.py_func)
     want = cr.credit_close.py_func(F.bundle(), S2.bundle(), _sectors(), apps, app_fees, side2)
-    assert got == want
+    assert got[:3] == want[:3]
+    np.testing.assert_array_equal(got[3], want[3])
+    # the applicants' renewals: their `repaid` where they were renewed (`cr.renewed`)
+    np.testing.assert_array_equal(got[3], np.where(S.rolled[apps] & (S.granted[apps] >= 0), S.repaid[apps],
+                                                   np.where(S.rolled[apps], -S.granted[apps], 0.0)))
     assert 1000 < S2.denied.sum() < N_ROWS - 1000
     _assert_equal(S, S2, ("denied",))
     # refused: live applicants granted nothing; the fees are the applicants' (a row's own sum of them)

@@ -90,7 +90,7 @@ def test_removing_soe_discount_moves_credit_to_private_firms(tmp_path):
         for _ in range(sc.run.months):
             model.step()
             F = model.firms
-            g = model.scratch.granted * model.weight[F.sector]
+            g = model.scratch.lent() * model.weight[F.sector]
             private += g[~F.soe].sum()
             total += g.sum()
         share.append(private / total)

@@ -535,3 +535,25 @@ def test_free_rows_gives_exited_firms_rows_first_then_never_used_rows_in_row_ord
         out = np.empty(total, dtype=np.int64)
         k = free_rows(alive, exit_reason, court, total, out)
         np.testing.assert_array_equal(out[:k], rule(alive, exit_reason, court, total))
+
+
+def test_growth_keeps_every_value_and_frees_only_arrays_nothing_else_holds():
+    """`SoA.grow` copies each array into a larger one and gives the old one's pages back at once
+    (`_memory.release_pages`), unless something else still holds the old array (its values must
+    stay readable there)."""
+    from sim._memory import keep_freed_memory
+
+    keep_freed_memory()
+    F = Firms(100_000)
+    g = np.random.default_rng(3)
+    F.cash[:] = g.random(F.n_rows)
+    F.age[:] = g.integers(0, 500, F.n_rows)
+    cash, age = F.cash.copy(), F.age.copy()
+    held = F.capital
+    held[:] = 7.0
+    F.grow(5_000)
+    assert F.n_rows == 105_000
+    np.testing.assert_array_equal(F.cash[:100_000], cash)
+    np.testing.assert_array_equal(F.age[:100_000], age)
+    assert not F.cash[100_000:].any() and not F.age[100_000:].any()
+    assert (held == 7.0).all() and held is not F.capital  # still readable where it was held

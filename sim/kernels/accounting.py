@@ -8,7 +8,7 @@ import numpy as np
 from numba import prange
 
 from .._numba import chunks, kernel, rows_of
-from .credit import credit_score, default_probability
+from .credit import credit_score, default_probability, lent
 from .exposure import loan_category
 from .production import overtime_output
 
@@ -356,7 +356,7 @@ def month_sums(firms, banks, books, sectors, params, flows, records, out):
 
     firms: FirmState (read only); banks: BankState (writes loans_sme, loans_large, guaranteed, rwa,
     deposits, npl, loans_special, loans_substandard, loans_doubtful, loans_loss); books: the month's
-    credit (state.CreditBooks: reads granted, rolled, denied by row, and the new loans' rates
+    credit (state.CreditBooks: reads granted, denied by row, and the new loans' rates and renewals
     by applicant, each chunk walking the applicants beside its rows); sectors:
     SectorTables (weight); params: SumsParams; flows: BankFlows (writes firm_loans); records: bool;
     out: RecordSums (written with `records`)."""
@@ -383,10 +383,10 @@ def month_sums(firms, banks, books, sectors, params, flows, records, out):
     loan_rate = firms.loan_rate
     profit_year = firms.profit_year
     granted = books.granted
-    rolled = books.rolled
     denied = books.denied
     apps = books.applicants
     app_rate = books.new_rate
+    app_renewed = books.renewed
     n_app = apps.shape[0]
     weight = sectors.weight
     loans_sme = banks.loans_sme
@@ -494,13 +494,15 @@ def month_sums(firms, banks, books, sectors, params, flows, records, out):
                 g_tot += w * g_i
             else:
                 small = sme_i
-            gr = granted[i]
+            gr = lent(granted, i)
             g = gr * w
             rate = 0.0  # the rate of the new loan (applicants only)
+            ro = -granted[i] if granted[i] < 0.0 else 0.0  # the instalment renewed (`credit.renewed`)
             if at < n_app and apps[at] == i:
                 rate = app_rate[at]
+                ro = app_renewed[at]
                 at += 1
-            av = (gr + rolled[i]) * w
+            av = (gr + ro) * w
             gx = g * rate
             dw = w if denied[i] else 0.0
             a0 += av if small else 0.0

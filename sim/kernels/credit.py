@@ -38,6 +38,28 @@ def score_params(banking, policy) -> ScoreParams:
 
 
 @njit(inline="always")
+def lent(granted, i):
+    """The new credit row i was granted this month (`Scratch.granted`; a negative value there is no
+    loan but a renewed instalment, `renewed`)."""
+    g = granted[i]
+    return g if g > 0.0 else 0.0
+
+
+@njit(inline="always")
+def renewed(granted, repaid, rolled, i):
+    """The part of row i's instalment its banks renewed this month (`repay_and_apply`): all of it or
+    nothing, so the scratch keeps a flag (`rolled`, 1 byte a row instead of 8) and finds the amount
+    where it already is: a firm that asks for no credit has its row of `granted` free, and keeps the
+    instalment there negated; an applicant (which pays no debt down beside it) has it in `repaid`.
+    (From the credit step's end on `repaid` holds uniforms (`rng.DrawPool`): `credit_close` keeps the
+    applicants' renewals per applicant for the records.)"""
+    if not rolled[i]:
+        return 0.0
+    g = granted[i]
+    return -g if g < 0.0 else repaid[i]
+
+
+@njit(inline="always")
 def credit_score(assets, loans, net, revenue, loss_months, sme, params):
     """Log-odds of annual default: leverage (loans over assets), persistent losses (three months or
     more), size and margin (net profit over revenue); params: ScoreParams. Inlined into
@@ -244,7 +266,8 @@ def repay_and_apply(firms, banks, scratch, sectors, prices, factor, params):
     firms: FirmState (reads alive, sector, bank, sme, soe, pd, firm_id, leverage_target, pipeline_cost,
     plan_expansion, plan_upgrade, revenue, capital, other_assets, other_liab; writes loans,
     guaranteed, cash); banks: BankState (writes loans); scratch: ScratchState (writes repaid,
-    rolled and, for every row, zeros into granted, denied); sectors: SectorTables (weight, lag);
+    rolled and, for every row, denied and granted: zero, or the renewed instalment negated for a row
+    that asks for no credit, `renewed`); sectors: SectorTables (weight, lag);
     prices: investment.InvestmentPrices (capital_per_capacity, subsidy); factor: the capacity rules'
     factor by sector; params: RepayParams. Returns the number of applicants, the guaranteed loans
     outstanding after amortisation (economy-wide yuan, as `sums.weighted_sum` sums them), and the
@@ -313,7 +336,7 @@ def repay_and_apply(firms, banks, scratch, sectors, prices, factor, params):
             broke[i] = False
             if not alive[i]:
                 repaid[i] = 0.0
-                rolled[i] = 0.0
+                rolled[i] = False
                 continue
             s = np.uint64(sector[i])
             b = np.uint64(bank[i])
@@ -364,12 +387,14 @@ def repay_and_apply(firms, banks, scratch, sectors, prices, factor, params):
             loans[i] = loans_i
             cash[i] = cash_i
             repaid[i] = due + down
-            rolled[i] = rol
+            rolled[i] = rol > 0.0  # (the amount: `renewed`)
             req = need + (due - rol)
             if req > 0:
                 granted[i] = req  # staged (a positive request marks an applicant)
                 broke[i] = nw <= 0  # staged: no limit
                 k += 1
+            elif rol > 0.0:
+                granted[i] = -rol  # the renewal of a row that asks for nothing (`renewed`)
         n_part[c, 0] = k
         g_part[c, 0] = g_sum
     n_app = 0
@@ -426,7 +451,8 @@ def credit_close(firms, scratch, sectors, apps, app_fees, firm_side):
     SectorTables (weight); apps: the applicants' rows in ascending order (`repay_and_apply`) and
     app_fees their guarantee fees paid (`credit_allocation.allocate_credit_drawn`), 0 for the other
     rows (each chunk walks the applicants beside its rows); firm_side: the loans owed to each bank,
-    economy-wide yuan (written). Returns (flow, fees, deposits)."""
+    economy-wide yuan (written). Returns (flow, fees, deposits) and the instalment renewed for each
+    applicant (`renewed`; in the order of apps), which the records need after `repaid` is reused."""
     # the array the loop writes bound to a local before it (state.py), and the reads too
     denied = scratch.denied
     alive = firms.alive
@@ -444,6 +470,7 @@ def credit_close(firms, scratch, sectors, apps, app_fees, firm_side):
     nc, cs = chunks(n)
     part = np.zeros((nc, 8))  # padded: chunks write their own cache line
     part_bank = np.zeros((nc, firm_side.shape[0]))
+    app_renewed = np.zeros(n_app)
     for c in prange(nc):
         flow = 0.0
         fee_total = 0.0
@@ -454,15 +481,17 @@ def credit_close(firms, scratch, sectors, apps, app_fees, firm_side):
             w = weight[np.uint64(sector[i])]
             asked = at < n_app and apps[at] == i
             fee = 0.0
+            ro = renewed(granted, repaid, rolled, i)
             if asked:
                 fee = app_fees[at]
+                app_renewed[at] = ro
                 at += 1
-            gr = granted[i]
+            gr = lent(granted, i)
             cash_i = cash[i]
             loans_i = loans[i]
             live = alive[i]
             fee_total += fee * w
-            flow += w * (gr + rolled[i] - repaid[i] - fee)
+            flow += w * (gr + ro - repaid[i] - fee)
             denied[i] = live and asked and gr <= 0
             if live:
                 deposits += w * cash_i
@@ -481,4 +510,4 @@ def credit_close(firms, scratch, sectors, apps, app_fees, firm_side):
         fee_total += part[c, 1]
         deposits += part[c, 2]
         firm_side[:] += part_bank[c]
-    return flow, fee_total, deposits
+    return flow, fee_total, deposits, app_renewed

@@ -116,58 +116,49 @@ def allocate_credit(apps, cand, firms, banks, scratch, sectors, terms, params, p
     `allocate_credit_drawn` and returns the same."""
     rows, pos = apps.rows, apps.order
     n_app = rows.shape[0]
-    slot = np.empty(n_app, dtype=np.int64)  # slot[j]: when rows[j] is served
+    slot = np.empty(n_app, dtype=np.int32)  # slot[j]: when rows[j] is served
     for k in prange(n_app):
         slot[pos[k]] = k
-    packed = np.empty((n_app, cand.shape[1]), dtype=np.int64)
-    row_at = np.empty(n_app, dtype=np.int64)  # row_at[k]: the row served k-th
+    packed = np.empty((n_app, cand.shape[1]), dtype=np.int32)
+    row_at = np.empty(n_app, dtype=np.int32)  # row_at[k]: the row served k-th
     fa, flag = _table(rows, slot, apps.request, apps.limit, firms, sectors)
     span = _spans(rows, slot, parts.row)
     for j in prange(n_app):
         k = slot[j]
         row_at[k] = rows[j]
         packed[k, :] = cand[rows[j]]
-    best_bank, out, fund_room, touched, new = _serve(packed, (fa, flag, span, row_at), banks, terms, params, parts)
-    fees, rates = _scatter(rows, slot, best_bank, out, firms, scratch)
+    fund_room, touched, new = _serve(packed, (fa, flag, span, row_at), banks, terms, params, parts)
+    fees, rates = _scatter(rows, slot, flag, fa, firms, scratch)
     return fund_room, touched, new, fees, rates
 
 
 @kernel(parallel=True)
-def allocate_credit_drawn(apps, firms, banks, scratch, sectors, terms, params, parts):
-    """As `allocate_credit`, for the applicants `apps` (Applicants: rows in row order, served in
-    apps.order, from `score_order`), with each applicant's candidates made here: its own bank and,
-    for each uniform draw apps.draws[j, jj] (j: the applicant's place in apps.rows; the uniforms of
-    its row, `RowDraws.at`), the bank whose size-CDF interval (terms.size_cdf)
-    holds it (the first bank whose cumulative share exceeds the draw, as searchsorted side="right"
-    finds it; the search starts from a table of where each 1/4096 of the unit interval begins).
-    Only applicants need candidates, so nothing of the size of all firms is built.
-
+def serving_table(apps, firms, sectors, size_cdf, prow):
+    """What `allocate_credit_drawn` serves the applicants `apps` (Applicants: rows in row order, served
+    in apps.order, from `score_order`) from, in serving order: (slot, cand, fa, flag, span, row_at):
+    when each applicant is served (slot[j] for apps.rows[j]), its candidate banks, its line of the
+    applicant table (`_table`), its participations in the parts table (prow: their rows, `_spans`)
+    and its row. The candidates are made here: its own bank and, for each uniform draw
+    apps.draws[j, jj] (the uniforms of its row, `RowDraws.at`), the bank whose size-CDF interval
+    (size_cdf) holds it (the first bank whose cumulative share exceeds the draw, as searchsorted
+    side="right" finds it; the search starts from a table of where each 1/4096 of the unit interval
+    begins). Only applicants need candidates, so nothing of the size of all firms is built. A kernel
+    of its own so that the caller can let go of the requests, limits, order and draws before the
+    allocation (at 1:1 2.2 of its 8 MiB: the allocation's temporaries are the month's largest).
     firms: FirmState (reads sector, sme, soe, pd, bank, loans, cash, capital, other_assets,
-    other_liab; writes bank, loans, loan_rate, cash, guaranteed of the applicants); banks: BankState
-    (reads alive; writes loans); scratch: ScratchState (writes granted of the applicants);
-    sectors: SectorTables (weight); terms: LendingTerms (room is used up); params: AllocationParams;
-    parts: the participations (kernels.exposure.Parts) before the allocation. Returns the guarantee
-    fund's room left (economy-wide yuan), the rows whose lenders changed (the applicants lent to),
-    their participations now (a Parts, sorted by row within each applicant; the caller replaces
-    theirs), and the guarantee fee each applicant paid and the interest rate of its new loan (both in
-    the order of apps.rows; 0 for most and for those refused).
-
-    The firm rows are read and written in row order (the table and the results are permuted in
-    cache instead): in serving order the rows are random, and at 1:1 (34,000 applicants among
-    437,583 rows) the random gathers and scatters took a third of the allocation's time."""
+    other_liab); sectors: SectorTables (weight)."""
     rows, pos, u = apps.rows, apps.order, apps.draws
-    size_cdf = terms.size_cdf
     bank = firms.bank
     start = bank_search_start(size_cdf)
     n_app = rows.shape[0]
     m = u.shape[1]
-    slot = np.empty(n_app, dtype=np.int64)  # slot[j]: when apps[j] is served
+    slot = np.empty(n_app, dtype=np.int32)  # slot[j]: when apps[j] is served
     for k in prange(n_app):
         slot[pos[k]] = k
-    cand = np.empty((n_app, m + 1), dtype=np.int64)
-    row_at = np.empty(n_app, dtype=np.int64)  # row_at[k]: the row served k-th
+    cand = np.empty((n_app, m + 1), dtype=np.int32)  # (4-byte indices: the allocation's peak is the month's)
+    row_at = np.empty(n_app, dtype=np.int32)  # row_at[k]: the row served k-th
     fa, flag = _table(rows, slot, apps.request, apps.limit, firms, sectors)
-    span = _spans(rows, slot, parts.row)
+    span = _spans(rows, slot, prow)
     for j in prange(n_app):
         i = np.uint64(rows[j])
         k = slot[j]
@@ -175,23 +166,46 @@ def allocate_credit_drawn(apps, firms, banks, scratch, sectors, terms, params, p
         cand[k, 0] = bank[i]
         for jj in range(m):
             cand[k, jj + 1] = drawn_bank(u[j, jj], size_cdf, start)
-    best_bank, out, fund_room, touched, new = _serve(cand, (fa, flag, span, row_at), banks, terms, params, parts)
-    fees, rates = _scatter(rows, slot, best_bank, out, firms, scratch)
+    return slot, cand, fa, flag, span, row_at
+
+
+@kernel
+def allocate_credit_drawn(table, rows, firms, banks, scratch, terms, params, parts):
+    """As `allocate_credit`, for the applicants in `rows` (in row order) served from `table`
+    (`serving_table`, which draws their candidate banks).
+
+    firms: FirmState (writes bank, loans, loan_rate, cash, guaranteed of the applicants); banks:
+    BankState (reads alive; writes loans); scratch: ScratchState (writes granted of the
+    applicants); terms: LendingTerms (room is used up); params: AllocationParams; parts: the
+    participations (kernels.exposure.Parts) before the allocation. Returns the guarantee fund's room
+    left (economy-wide yuan), the rows whose lenders changed (the applicants lent to), their
+    participations now (a Parts, sorted by row within each applicant; the caller replaces theirs),
+    and the guarantee fee each applicant paid and the interest rate of its new loan (both in the
+    order of rows; 0 for most and for those refused).
+
+    The firm rows are read and written in row order (the table and the results are permuted in
+    cache instead): in serving order the rows are random, and at 1:1 (34,000 applicants among
+    437,583 rows) the random gathers and scatters took a third of the allocation's time."""
+    slot, cand, fa, flag, span, row_at = table
+    fund_room, touched, new = _serve(cand, (fa, flag, span, row_at), banks, terms, params, parts)
+    fees, rates = _scatter(rows, slot, flag, fa, firms, scratch)
     return fund_room, touched, new, fees, rates
 
 
-# columns of the applicant table (one row per applicant, in the order served)
-_REQ, _W, _PD, _LOANS, _OWN, _BEYOND, _ASSETS = 0, 1, 2, 3, 4, 5, 6
-_N_F = 7
+# columns of the applicant table (one row per applicant, in the order served); once an applicant is
+# served its line holds its results instead (`_serve`: the columns _AMT.. over _REQ..), and its
+# line of `flag` (1 SME + 2 state-owned + 4 x its own bank) its lead bank after
+_REQ, _W, _PD, _LOANS, _BEYOND, _ASSETS = 0, 1, 2, 3, 4, 5
+_N_F = 6
 _AMT, _COVER, _FEE, _NEW_RATE = 0, 1, 2, 3
 
 
 @kernel(parallel=True)
 def _table(rows, slot, request, limit, firms, sectors):
     """The applicant table in serving order: in line slot[j], for the applicant in row rows[j], its
-    request (request[j]) within its limit (limit[j]), sector weight, default probability, loans, own
-    bank, the part of its request beyond its limit (0 unless its net worth is positive) and its assets
-    (fa), and 1 SME + 2 state-owned (flag). Reads only."""
+    request (request[j]) within its limit (limit[j]), sector weight, default probability, loans, the
+    part of its request beyond its limit (0 unless its net worth is positive) and its assets (fa), and
+    1 SME + 2 state-owned + 4 x its own bank (flag). Reads only."""
     # the reads bound to locals before the loop, as in every parallel kernel (state.py)
     sector = firms.sector
     sme = firms.sme
@@ -206,7 +220,7 @@ def _table(rows, slot, request, limit, firms, sectors):
     weight = sectors.weight
     n_app = rows.shape[0]
     fa = np.empty((n_app, _N_F))
-    flag = np.empty(n_app, dtype=np.int8)
+    flag = np.empty(n_app, dtype=np.int32)
     for j in prange(n_app):
         i = np.uint64(rows[j])
         k = slot[j]
@@ -220,8 +234,7 @@ def _table(rows, slot, request, limit, firms, sectors):
         fa[k, _W] = weight[np.uint64(sector[i])]
         fa[k, _PD] = pd[i]
         fa[k, _LOANS] = loans[i]
-        fa[k, _OWN] = bank[i]
-        flag[k] = (1 if sme[i] else 0) + (2 if soe[i] else 0)
+        flag[k] = (1 if sme[i] else 0) + (2 if soe[i] else 0) + 4 * bank[i]
     return fa, flag
 
 
@@ -235,7 +248,7 @@ def _spans(rows, slot, prow):
     from the previous applicant's place, others by binary search."""
     n = rows.shape[0]
     n_p = prow.shape[0]
-    span = np.empty((n, 2), dtype=np.int64)
+    span = np.empty((n, 2), dtype=np.int32)
     nc, cs = chunks(n)
     for c in prange(nc):
         at = 0
@@ -278,9 +291,11 @@ def _serve(cand, table, banks, terms, params, parts):
     parallel) with their candidate banks; here they are served one by one from that table, and
     `_scatter` writes the results back to the firm rows (in parallel): the serial part reads memory
     in order instead of a dozen firm arrays at random rows. Reads banks.alive and the terms; writes
-    banks.loans and terms.room. Returns each applicant's lead bank after (-1: nothing lent), (amount,
-    guarantee cover, fee, rate), the fund's room left, the rows whose lenders changed and their
-    participations now (Parts)."""
+    banks.loans and terms.room. Writes over each applicant's line, once it is served, its lead bank
+    after (-1: nothing lent) in `flag` and (amount, guarantee cover, fee, rate) in `fa` (the
+    results take no arrays of their own: the allocation's temporaries are the month's largest).
+    Returns the fund's room left, the rows whose lenders changed and their participations now
+    (Parts)."""
     fa, flag, span, rows = table
     bank_alive = banks.alive
     bank_loans = banks.loans
@@ -311,14 +326,11 @@ def _serve(cand, table, banks, terms, params, parts):
     pbank, pshare = parts.bank, parts.share
     n_app = fa.shape[0]
     m = cand.shape[1]
-    out = np.zeros((n_app, 4))
-    best_bank = np.full(n_app, -1, dtype=np.int64)
     touched = np.empty(n_app, dtype=np.int64)
     n_touched = 0
-    # room for one participation per applicant, doubled when full (the bound, MAX_LENDERS - 1 for
-    # each, is 15 times what a month makes: at 1:1 about 14,000 for 48,000 applicants; 17 MB held
-    # in the heap for nothing)
-    cap_new = n_app + 16
+    # room for a participation per four applicants, doubled when full (the bound, MAX_LENDERS - 1 for
+    # each, is 60 times what a month makes: at 1:1 about 14,000 for 48,000 applicants)
+    cap_new = n_app // 4 + 16
     new_row = np.empty(cap_new, dtype=np.int64)
     new_bank = np.empty(cap_new, dtype=np.int64)
     new_share = np.empty(cap_new)
@@ -329,15 +341,17 @@ def _serve(cand, table, banks, terms, params, parts):
     lh = np.empty(MAX_LENDERS)
     for k in range(n_app):
         req = fa[k, _REQ]
-        is_sme = (flag[k] & 1) != 0
-        is_soe = (flag[k] & 2) != 0
+        fl = flag[k]
+        flag[k] = -1  # the lead bank after: none unless lent below
+        is_sme = (fl & 1) != 0
+        is_soe = (fl & 2) != 0
+        mine = fl >> 2
         beyond = fa[k, _BEYOND] if extends and is_sme and not is_soe else 0.0  # lent only by short banks
         if req <= 0 and beyond <= 0:
             continue
         w = fa[k, _W]
         p = fa[k, _PD]
         stock = fa[k, _LOANS]
-        mine = int(fa[k, _OWN])
         row = rows[k]
         lo, hi = span[k, 0], span[k, 1]  # the row's participations (`_spans`)
         n_l = 1 + hi - lo
@@ -461,11 +475,11 @@ def _serve(cand, table, banks, terms, params, parts):
         if cover * w > fund_room:
             cover = fund_room / w
         fund_room -= cover * w
-        best_bank[k] = lb[0]
-        out[k, _AMT] = amt
-        out[k, _COVER] = cover
-        out[k, _FEE] = fee * cover  # one year's fee, paid up front
-        out[k, _NEW_RATE] = paid / amt if amt > 0.0 else 0.0
+        flag[k] = lb[0]
+        fa[k, _AMT] = amt  # (the applicant's line is read: its results go there)
+        fa[k, _COVER] = cover
+        fa[k, _FEE] = fee * cover  # one year's fee, paid up front
+        fa[k, _NEW_RATE] = paid / amt if amt > 0.0 else 0.0
         touched[n_touched] = row
         n_touched += 1
         total = stock + amt
@@ -480,8 +494,7 @@ def _serve(cand, table, banks, terms, params, parts):
                 new_bank[n_new] = lb[q]
                 new_share[n_new] = lh[q] / total
                 n_new += 1
-    return (best_bank, out, fund_room, touched[:n_touched],
-            Parts(new_row[:n_new], new_bank[:n_new], new_share[:n_new]))
+    return fund_room, touched[:n_touched], Parts(new_row[:n_new], new_bank[:n_new], new_share[:n_new])
 
 
 @njit(cache=True)
@@ -494,7 +507,8 @@ def _grown(a, n, size):
 
 @kernel(parallel=True)
 def _scatter(rows, slot, best_bank, out, firms, scratch):
-    """The allocation's results (line slot[j] of `_serve`'s output) booked on the firm in row rows[j]:
+    """The allocation's results (line slot[j] of the lead banks `best_bank` and of `out`, as `_serve`
+    leaves the applicant table) booked on the firm in row rows[j]:
     writes firms' bank, loans, loan_rate, cash, guaranteed and scratch's granted; returns the
     guarantee fee each paid and the interest rate of its new loan (fees[j] and rates[j], of rows[j]).
     """

@@ -30,6 +30,7 @@ import numpy as np
 from numba import njit
 
 from .._numba import kernel
+from .credit import renewed
 
 MAX_LENDERS = 16  # banks one row may borrow from: its lead and fifteen participants (a model resolution)
 
@@ -90,14 +91,16 @@ def shift_loans(parts, firms, weight, rate, out):
 
 
 @kernel
-def shift_repayments(parts, alive, bank, sector, weight, repaid, rolled, bank_loans):
-    """The lead booked a row's repayment less its renewal; each participant takes its share."""
+def shift_repayments(parts, alive, bank, sector, weight, scratch, bank_loans):
+    """The lead booked a row's repayment less its renewal (scratch: ScratchState, reads repaid and
+    the renewal, `credit.renewed`); each participant takes its share."""
     row, pbank, share = parts.row, parts.bank, parts.share
+    granted, repaid, rolled = scratch.granted, scratch.repaid, scratch.rolled
     for k in range(row.shape[0]):
         i = np.uint64(row[k])
         if not alive[i]:
             continue
-        v = share[k] * weight[np.uint64(sector[i])] * (repaid[i] - rolled[i])
+        v = share[k] * weight[np.uint64(sector[i])] * (repaid[i] - renewed(granted, repaid, rolled, i))
         bank_loans[np.uint64(bank[i])] += v
         bank_loans[np.uint64(pbank[k])] -= v
 

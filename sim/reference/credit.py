@@ -23,6 +23,7 @@ class ReferenceCreditMarket:
     def __init__(self, m):
         self.m = m
         self.new_rate: dict[int, float] = {}  # the rate of each applicant row's new loan (this month)
+        self.renewed: dict[int, float] = {}  # the instalment renewed of each row renewed (this month)
 
     def run(self, needs: CreditNeeds) -> CreditOutcome:
         """Firms' needs for funds (`funding_need`); loans amortise; the own bank rolls over the
@@ -36,10 +37,11 @@ class ReferenceCreditMarket:
         m._scores()
         # each row's request, limit and guarantee fee (the engine keeps them for its applicants only)
         self._request, self._limit, self._fees = (np.zeros(F.n_rows) for _ in range(3))
-        self.new_rate = {}
+        self.new_rate, self.renewed = {}, {}
         m.scratch.repaid[:] = 0.0
         m.scratch.granted[:] = 0.0
-        m.scratch.rolled[:] = 0.0
+        m.scratch.rolled[:] = False
+        rolled_of = np.zeros(F.n_rows)  # the instalments renewed (the scratch keeps a flag)
         firms = m.live_firms()
         change = [0.0] * len(banks)  # each bank's book changes by its firms' repayments and renewals
         due_of = np.zeros(F.n_rows)  # the instalments (`repaid` adds what is paid down at a review)
@@ -59,7 +61,8 @@ class ReferenceCreditMarket:
             f.cash = f.cash + due
             for bank, share in lenders:
                 change[bank.row] += share * (W[f.sector] * due)
-            m.scratch.rolled[f.row] = due
+            m.scratch.rolled[f.row] = True
+            rolled_of[f.row] = self.renewed[f.row] = due
             if f.pay_down > 0.0:
                 down = min(f.pay_down, f.loans)
                 f.guaranteed = f.guaranteed - f.guaranteed * (down / f.loans)
@@ -72,7 +75,7 @@ class ReferenceCreditMarket:
             bank.lend(change[bank.row])
         applicants = []
         for f in firms:
-            request = f.need + (due_of[f.row] - m.scratch.rolled[f.row])
+            request = f.need + (due_of[f.row] - rolled_of[f.row])
             self._request[f.row] = request
             assets = f.cash + f.capital + f.other_assets
             if c.market == "passive":
@@ -109,11 +112,11 @@ class ReferenceCreditMarket:
         bk.replace_parts(np.array(touched, dtype=np.int64),
                          Parts(np.array(prow, dtype=np.int64), np.array(pbank, dtype=np.int64), np.array(pshare)))
         fees = flow = 0.0
+        S = m.scratch
         for row in range(F.n_rows):
             w = W[F.sector[row]]
             fees += self._fees[row] * w
-            S = m.scratch
-            flow += w * (S.granted[row] + S.rolled[row] - S.repaid[row] - self._fees[row])
+            flow += w * (S.granted[row] + rolled_of[row] - S.repaid[row] - self._fees[row])
         np.logical_and(F.alive & (self._request > 0), m.scratch.granted <= 0, out=m.scratch.denied)
         for f in firms:
             f.update_net_worth()

@@ -456,7 +456,7 @@ class ReferenceEconomy(IndustrialEconomy):
         for row in range(F.n_rows):
             k = 0 if F.sme[row] else 1
             w = W[F.sector[row]]
-            new[k] += (self.scratch.granted[row] + self.scratch.rolled[row]) * w
+            new[k] += (self.scratch.granted[row] + self.credit.renewed.get(row, 0.0)) * w
             market[k] += self.scratch.granted[row] * w
             market_interest[k] += self.scratch.granted[row] * w * self.credit.new_rate.get(row, 0.0)
             if self.scratch.denied[row]:
