@@ -251,11 +251,13 @@ def _block_sum(buf, m):
 @njit(cache=True, inline="always")
 def _stream_plan(n):
     """A running pairwise sum of n values: its blocks' sizes and the pairs each completes
-    (`_pairwise_plan`), a block buffer and a stack of partial sums."""
+    (`_pairwise_plan`), a block buffer and a stack of partial sums. The size after the last block is
+    -1, which a block's count of values never equals (values beyond n are never flushed)."""
     nb = n // 64 + 2  # blocks hold at least 64 values unless there is one
     sizes = np.empty(nb, dtype=np.int64)
     combines = np.empty(nb, dtype=np.int64)
-    _pairwise_plan(n, sizes, combines)
+    k = _pairwise_plan(n, sizes, combines)
+    sizes[k] = -1
     return sizes, combines, np.empty(PAIRWISE_BLOCK), np.empty(128)
 
 
@@ -294,15 +296,59 @@ def live_weights(alive, sme, sector, weight, court, loans):
     and loans of the estates in the court procedure (rows not alive with `court` > 0), in row order
     (the records take their dot product). Two passes over the rows (counting, then summing), no
     array of the rows' size. Returns (live SME weight, live weight, estate weights, estate loans)."""
-    n = alive.shape[0]
+    n_all, n_sme, n_est = _count(alive, sme, court)
+    out = _weigh(alive, sme, sector, weight, court, loans, n_all, n_sme, n_est, sme, 0.0, False)
+    return out[1], out[2], out[3], out[4]
+
+
+@kernel
+def classify_and_weigh(alive, capacity, threshold_month, sme, sector, weight, court, loans, counts):
+    """`classify_size` and `live_weights` in one pass over the rows: live firms are SMEs when their
+    capacity is below the revenue threshold (monthly; writes `sme`), and the records' live weights
+    by that class and the estates in court, as `live_weights` makes them, bit for bit.
+
+    `counts` (live firms, live firms below the threshold, estates in court), as `accounting.
+    month_sums` counted them after entry, plan numpy's pairwise blocks without a counting pass. The
+    pass checks them: if any is negative (not counted) or the rows no longer match it, the rows are
+    counted and summed again (the classes are written by then)."""
+    n_all, n_sme, n_est = int(counts[0]), int(counts[1]), int(counts[2])
+    if counts[0] >= 0.0 and counts[1] >= 0.0 and counts[2] >= 0.0:
+        out = _weigh(alive, sme, sector, weight, court, loans, n_all, n_sme, n_est, capacity, threshold_month,
+                     True)
+        if out[0]:
+            return out[1], out[2], out[3], out[4]
+    for i in range(alive.shape[0]):
+        if alive[i]:
+            sme[i] = capacity[i] < threshold_month
+    return live_weights(alive, sme, sector, weight, court, loans)
+
+
+@kernel
+def _count(alive, sme, court):
+    """Live rows, live SMEs, estates in court (rows not alive with `court` > 0)."""
     n_sme = 0
     n_all = 0
     n_est = 0
-    for i in range(n):  # counted without branches (whether a row is an SME varies row to row)
+    for i in range(alive.shape[0]):  # counted without branches (whether a row is an SME varies row to row)
         a = alive[i]
         n_all += a
         n_sme += a & sme[i]
         n_est += (not a) & (court[i] > 0)
+    return n_all, n_sme, n_est
+
+
+@kernel
+def _weigh(alive, sme, sector, weight, court, loans, n_all, n_sme, n_est, capacity, threshold_month, classify):
+    """`live_weights`' sums given the counts of live rows, live SMEs and estates; with `classify`,
+    a live row's class is made from its capacity (and written into `sme`) as it is read. Returns
+    (whether the counts held, live SME weight, live weight, estate weights, estate loans).
+
+    A live row's weight goes into the SMEs' block buffer whether it is an SME or not, and the count
+    of values in the block moves on only for SMEs: no branch on the class, which varies row to row
+    (its mispredictions were most of the pass). A block is summed when its count reaches the plan's
+    size (never after the last: -1); counts that do not hold leave a value unsummed or a block
+    short, which the end tells."""
+    n = alive.shape[0]
     w_est = np.empty(n_est)
     l_est = np.empty(n_est)
     size_s, comb_s, buf_s, st_s = _stream_plan(n_sme)
@@ -310,20 +356,27 @@ def live_weights(alive, sme, sector, weight, court, loans):
     top_s = j_s = f_s = 0  # stack top, block being filled, values in it
     top_a = j_a = f_a = 0
     e = 0
+    mask = PAIRWISE_BLOCK - 1  # (indices stay in the buffer if the counts do not hold)
     for i in range(n):
         if alive[i]:
             w = weight[np.uint64(sector[i])]
-            buf_a[f_a] = w
+            if classify:
+                small = capacity[i] < threshold_month
+                sme[i] = small
+            else:
+                small = sme[i]
+            buf_a[f_a & mask] = w
             f_a += 1
             if f_a == size_a[j_a]:
                 top_a, j_a, f_a = _flush(buf_a, f_a, st_a, top_a, comb_a[j_a]), j_a + 1, 0
-            if sme[i]:
-                buf_s[f_s] = w
-                f_s += 1
-                if f_s == size_s[j_s]:
-                    top_s, j_s, f_s = _flush(buf_s, f_s, st_s, top_s, comb_s[j_s]), j_s + 1, 0
+            buf_s[f_s & mask] = w
+            f_s += np.int64(small)
+            if f_s == size_s[j_s]:
+                top_s, j_s, f_s = _flush(buf_s, f_s, st_s, top_s, comb_s[j_s]), j_s + 1, 0
         elif court[i] > 0:
-            w_est[e] = weight[np.uint64(sector[i])]
-            l_est[e] = loans[i]
+            if e < n_est:
+                w_est[e] = weight[np.uint64(sector[i])]
+                l_est[e] = loans[i]
             e += 1
-    return (st_s[0] if n_sme > 0 else 0.0), (st_a[0] if n_all > 0 else 0.0), w_est, l_est
+    held = (e == n_est and f_a == 0 and f_s == 0 and size_a[j_a] == -1 and size_s[j_s] == -1)
+    return held, (st_s[0] if n_sme > 0 else 0.0), (st_a[0] if n_all > 0 else 0.0), w_est, l_est
