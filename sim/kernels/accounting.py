@@ -438,7 +438,9 @@ def month_sums(firms, banks, books, sectors, params, flows, records, out):
     n_b = loans_sme.shape[0]
     n_s = stocks.shape[0]
     nc, cs = chunks(n)
-    part = np.zeros((nc, 10, n_b))  # sme, large, guaranteed, rwa, deposits, the four categories, firm loans
+    # sme, large, guaranteed, rwa, deposits, the four categories, firm loans (each chunk zeroes its own,
+    # in parallel: 2.5 MB at 1:1)
+    part = np.empty((nc, 10, n_b))
     p_st = np.zeros((nc, n_s, N_STOCKS))
     # per chunk: loans and interest by class, credit by class, guaranteed, deposits, live firms below the
     # SME threshold, estates in court
@@ -447,6 +449,7 @@ def month_sums(firms, banks, books, sectors, params, flows, records, out):
     p_held = np.zeros((nc, held.shape[0], 3))
     for c in prange(nc):
         tb = part[c]
+        tb[:] = 0.0
         t = p_st[c]
         th = p_held[c]
         dep = 0.0
@@ -579,6 +582,7 @@ def month_sums(firms, banks, books, sectors, params, flows, records, out):
         cls_loans[:] = 0.0
         cls_interest[:] = 0.0
         credit[:] = 0.0
+        counts[:] = 0.0
         for c in range(nc):
             stocks[:] += p_st[c]
             held[:] += p_held[c]
@@ -589,13 +593,8 @@ def month_sums(firms, banks, books, sectors, params, flows, records, out):
                 for j in range(4):
                     credit[k, j] += ps[4 + 4 * k + j]
             total_g += ps[12]
-        n_small = n_est = n_live = 0.0
-        for c in range(nc):
-            n_small += p_small[c, 14]
-            n_est += p_small[c, 15]
+            counts[1] += ps[14]  # (whole numbers: exact in any order)
+            counts[2] += ps[15]
         for k in range(n_s):
-            n_live += stocks[k, S_N_FIRMS]
-        counts[0] = n_live
-        counts[1] = n_small
-        counts[2] = n_est
+            counts[0] += stocks[k, S_N_FIRMS]
     return total_dep, total_g
