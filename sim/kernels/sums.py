@@ -297,30 +297,75 @@ def live_weights(alive, sme, sector, weight, court, loans):
     (the records take their dot product). Two passes over the rows (counting, then summing), no
     array of the rows' size. Returns (live SME weight, live weight, estate weights, estate loans)."""
     n_all, n_sme, n_est = _count(alive, sme, court)
-    out = _weigh(alive, sme, sector, weight, court, loans, n_all, n_sme, n_est, sme, 0.0, False)
-    return out[1], out[2], out[3], out[4]
+    return _weigh(alive, sme, sector, weight, court, loans, n_all, n_sme, n_est)
 
 
-@kernel
+@kernel(parallel=True)
 def classify_and_weigh(alive, capacity, threshold_month, sme, sector, weight, court, loans, counts):
-    """`classify_size` and `live_weights` in one pass over the rows: live firms are SMEs when their
+    """`classify_size` and `live_weights` without a counting pass: live firms are SMEs when their
     capacity is below the revenue threshold (monthly; writes `sme`), and the records' live weights
     by that class and the estates in court, as `live_weights` makes them, bit for bit.
 
     `counts` (live firms, live firms below the threshold, estates in court), as `accounting.
-    month_sums` counted them after entry, plan numpy's pairwise blocks without a counting pass. The
-    pass checks them: if any is negative (not counted) or the rows no longer match it, the rows are
-    counted and summed again (the classes are written by then)."""
+    month_sums` counted them after entry, plan numpy's pairwise blocks. Two tasks, one pass over
+    the rows each (on two threads at once): the SMEs' weights; all live weights, the classes and the
+    estates. Each checks the counts: if any is negative (not counted) or the rows no longer match
+    it, the rows are counted and summed again (the classes are written by then)."""
     n_all, n_sme, n_est = int(counts[0]), int(counts[1]), int(counts[2])
     if counts[0] >= 0.0 and counts[1] >= 0.0 and counts[2] >= 0.0:
-        out = _weigh(alive, sme, sector, weight, court, loans, n_all, n_sme, n_est, capacity, threshold_month,
-                     True)
-        if out[0]:
-            return out[1], out[2], out[3], out[4]
+        w_est = np.empty(n_est)
+        l_est = np.empty(n_est)
+        res = np.zeros((2, 8))  # per task: the sum, whether the counts held (a cache line each)
+        for task in prange(2):
+            held, total = _stream(alive, sector, weight, capacity, threshold_month, sme, court, loans, w_est, l_est,
+                                  n_all if task == 1 else n_sme, task == 1)
+            res[task, 0] = total
+            res[task, 1] = 1.0 if held else 0.0
+        if res[0, 1] == 1.0 and res[1, 1] == 1.0:
+            return res[0, 0], res[1, 0], w_est, l_est
+    else:
+        for i in range(alive.shape[0]):
+            if alive[i]:
+                sme[i] = capacity[i] < threshold_month
+    return live_weights(alive, sme, sector, weight, court, loans)
+
+
+@kernel
+def _stream(alive, sector, weight, capacity, threshold_month, sme, court, loans, w_est, l_est, n_vals, all_rows):
+    """One of `classify_and_weigh`'s tasks: numpy's pairwise sum of the weights of the live rows
+    below the threshold, or with `all_rows` of all live rows (then also writing their classes and
+    the estates' weights and loans), planned for `n_vals` values. Returns (whether the counts held,
+    the sum).
+
+    A live row's weight goes into the block buffer whether it counts or not, and the count of values
+    in the block moves on only if it does: no branch on the class, which varies row to row (its
+    mispredictions were most of the pass). A block is summed when its count reaches the plan's size
+    (never after the last: -1); counts that do not hold leave a value unsummed or a block short,
+    which the end tells."""
+    size, comb, buf, st = _stream_plan(n_vals)
+    top = j = f = 0  # stack top, block being filled, values in it
+    e = 0
+    n_est = w_est.shape[0]
+    mask = PAIRWISE_BLOCK - 1  # (indices stay in the buffer if the counts do not hold)
     for i in range(alive.shape[0]):
         if alive[i]:
-            sme[i] = capacity[i] < threshold_month
-    return live_weights(alive, sme, sector, weight, court, loans)
+            w = weight[np.uint64(sector[i])]
+            small = capacity[i] < threshold_month
+            buf[f & mask] = w
+            if all_rows:
+                sme[i] = small
+                f += 1
+            else:
+                f += np.int64(small)
+            if f == size[j]:
+                top, j, f = _flush(buf, f, st, top, comb[j]), j + 1, 0
+        elif all_rows and court[i] > 0:
+            if e < n_est:
+                w_est[e] = weight[np.uint64(sector[i])]
+                l_est[e] = loans[i]
+            e += 1
+    held = f == 0 and size[j] == -1 and (e == n_est or not all_rows)
+    return held, (st[0] if n_vals > 0 else 0.0)
 
 
 @kernel
@@ -338,17 +383,10 @@ def _count(alive, sme, court):
 
 
 @kernel
-def _weigh(alive, sme, sector, weight, court, loans, n_all, n_sme, n_est, capacity, threshold_month, classify):
-    """`live_weights`' sums given the counts of live rows, live SMEs and estates; with `classify`,
-    a live row's class is made from its capacity (and written into `sme`) as it is read. Returns
-    (whether the counts held, live SME weight, live weight, estate weights, estate loans).
-
-    A live row's weight goes into the SMEs' block buffer whether it is an SME or not, and the count
-    of values in the block moves on only for SMEs: no branch on the class, which varies row to row
-    (its mispredictions were most of the pass). A block is summed when its count reaches the plan's
-    size (never after the last: -1); counts that do not hold leave a value unsummed or a block
-    short, which the end tells."""
-    n = alive.shape[0]
+def _weigh(alive, sme, sector, weight, court, loans, n_all, n_sme, n_est):
+    """`live_weights`' sums given the counts of live rows, live SMEs and estates (which hold). A live
+    row's weight goes into the SMEs' block buffer whether it is an SME or not, and the count of
+    values in the block moves on only for SMEs, as in `_stream`."""
     w_est = np.empty(n_est)
     l_est = np.empty(n_est)
     size_s, comb_s, buf_s, st_s = _stream_plan(n_sme)
@@ -356,27 +394,19 @@ def _weigh(alive, sme, sector, weight, court, loans, n_all, n_sme, n_est, capaci
     top_s = j_s = f_s = 0  # stack top, block being filled, values in it
     top_a = j_a = f_a = 0
     e = 0
-    mask = PAIRWISE_BLOCK - 1  # (indices stay in the buffer if the counts do not hold)
-    for i in range(n):
+    for i in range(alive.shape[0]):
         if alive[i]:
             w = weight[np.uint64(sector[i])]
-            if classify:
-                small = capacity[i] < threshold_month
-                sme[i] = small
-            else:
-                small = sme[i]
-            buf_a[f_a & mask] = w
+            buf_a[f_a] = w
             f_a += 1
             if f_a == size_a[j_a]:
                 top_a, j_a, f_a = _flush(buf_a, f_a, st_a, top_a, comb_a[j_a]), j_a + 1, 0
-            buf_s[f_s & mask] = w
-            f_s += np.int64(small)
+            buf_s[f_s] = w
+            f_s += np.int64(sme[i])
             if f_s == size_s[j_s]:
                 top_s, j_s, f_s = _flush(buf_s, f_s, st_s, top_s, comb_s[j_s]), j_s + 1, 0
         elif court[i] > 0:
-            if e < n_est:
-                w_est[e] = weight[np.uint64(sector[i])]
-                l_est[e] = loans[i]
+            w_est[e] = weight[np.uint64(sector[i])]
+            l_est[e] = loans[i]
             e += 1
-    held = (e == n_est and f_a == 0 and f_s == 0 and size_a[j_a] == -1 and size_s[j_s] == -1)
-    return held, (st_s[0] if n_sme > 0 else 0.0), (st_a[0] if n_all > 0 else 0.0), w_est, l_est
+    return (st_s[0] if n_sme > 0 else 0.0), (st_a[0] if n_all > 0 else 0.0), w_est, l_est
