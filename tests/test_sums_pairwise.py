@@ -2,6 +2,8 @@
 the firm rows (live weights by size class, the estates in court) are the numbers numpy gave, bit
 for bit, without gathering the rows."""
 
+from collections import namedtuple
+
 import numpy as np
 import pytest
 
@@ -88,7 +90,8 @@ def test_classify_and_weigh_as_classify_then_live_weights(counts):
     c = {"right": c, "unknown": np.full(3, -1.0), "more_live": c + [1, 0, 0], "fewer_sme": c - [0, 1, 0],
          "more_estates": c + [0, 0, 1], "stale": c + [-3, 5, 2]}[counts]
     sme = sme0.copy()
-    got = sums.classify_and_weigh(alive, capacity, 0.9, sme, sector, weight, court, loans, c)
+    rows = namedtuple("Rows", "alive capacity sme sector court loans")(alive, capacity, sme, sector, court, loans)
+    got = sums.classify_and_weigh(rows, weight, 0.9, c)
     assert np.array_equal(sme, want_sme)
     assert got[0] == want[0] and got[1] == want[1]
     assert np.array_equal(got[2], want[2]) and np.array_equal(got[3], want[3])

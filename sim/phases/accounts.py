@@ -137,8 +137,7 @@ def record_distress(rec, t: int, month: MonthTables, firms, weight, sums_: acc.R
     # the size classes, and the live weights by class and the estates in court, in one compiled pass
     # over the rows (the sums numpy gave over the gathered rows, bit for bit: sums.classify_and_weigh,
     # planned with month_sums' counts)
-    live_sme, live_all, w_est, l_est = sums.classify_and_weigh(F.alive, F.capacity, sme_threshold, F.sme, F.sector,
-                                                               W, F.court, F.loans, sums_.counts)
+    live_sme, live_all, w_est, l_est = sums.classify_and_weigh(F.bundle(), W, sme_threshold, sums_.counts)
     live_cls = np.array([live_sme, live_all - live_sme])
     rec["defaults", t] = defaults
     rec["default_rate", t] = defaults / np.maximum(live_cls + defaults, 1e-300)
