@@ -79,6 +79,7 @@ class IndustrialEconomy(mesa.Model):
         self._requested = np.zeros(N_S)
         self._cls_loans, self._cls_interest = np.zeros(2), np.zeros(2)
         self._cls_credit = np.zeros((2, 4))
+        self._counts = np.full(3, -1.0)  # live firms, SMEs, estates in court (month_sums; -1: not counted)
         self._held = np.zeros((N_S if self.closed else 0, 3))  # firms' other stocks (the closed economy's sheet)
         self.policy = PolicyState()
         self.policy_schedule = PolicySchedule(scenario)
@@ -497,7 +498,8 @@ class IndustrialEconomy(mesa.Model):
     # accounts and records
     def record_sums(self) -> acc.RecordSums:
         """The arrays the records' sums go into (accounting.month_sums)."""
-        return acc.RecordSums(self._stocks, self._cls_loans, self._cls_interest, self._cls_credit, self._held)
+        return acc.RecordSums(self._stocks, self._cls_loans, self._cls_interest, self._cls_credit, self._counts,
+                              self._held)
 
     def month_sums(self, records: bool, bk=None) -> tuple[float, float]:
         """One pass over the firm rows (phases.accounts.month_sums). `bk`: the banking system (while
@@ -527,7 +529,7 @@ class IndustrialEconomy(mesa.Model):
         agg = self.firm_aggregates()
         accounts.record_sectors(rec, t, month, self.weight, self.capacity_rules.phys_per_yuan, self.input_fill,
                                 self.price_index, ptax / self.ptax0, self.frontier_a)
-        accounts.record_distress(rec, t, month, self.firms, self.weight, self._cls_loans, self._cls_interest)
+        accounts.record_distress(rec, t, month, self.firms, self.weight, self.record_sums(), self.sme_threshold)
         accounts.record_banks(rec, t, month.exits_total, self.banking, agg, self._credit.fees, self.sfc_error)
         accounts.record_inclusive(rec, t, p, self.banking, agg["credit_guaranteed"])
         purchase = float(np.sum(p.purchase_subsidy / (1 - p.purchase_subsidy) * ptax * month.final))

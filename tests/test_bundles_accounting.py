@@ -177,7 +177,7 @@ def _scratch(seed: int) -> Scratch:
 def _record_sums() -> acc.RecordSums:
     return acc.RecordSums(stocks=np.full((N_S, acc.N_STOCKS), np.nan), cls_loans=np.full(2, np.nan),
                           cls_interest=np.full(2, np.nan), cls_credit=np.full((2, 4), np.nan),
-                          held=np.full((N_S, 3), np.nan))
+                          counts=np.full(3, np.nan), held=np.full((N_S, 3), np.nan))
 
 
 @pytest.mark.parametrize("records", [False, True])
@@ -215,6 +215,9 @@ def test_month_sums_write_every_bank_and_table(monkeypatch, records):
         want = np.zeros((N_S, 3))
         sums.sector_sums(F.alive | (F.court > 0), F.sector, (F.capital, F.other_assets, F.other_liab), want)
         np.testing.assert_array_equal(out[0].held, want)
+        # the counts classify_and_weigh plans its sums with
+        est = ~F.alive & (F.court > 0)
+        assert list(out[0].counts) == [F.alive.sum(), (F.alive & (F.capacity < 1.0)).sum(), est.sum()]
     assert tuple(S.bundle()._fields) == tuple(SCRATCH_FIELDS)
 
 

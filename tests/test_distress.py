@@ -49,7 +49,7 @@ def _exit_month(F: Firms, B: Banks) -> tuple[np.ndarray, np.ndarray, float]:
 
 def _classify(F: Firms, B: Banks, cfg) -> None:
     flows = acc.BankFlows(*(np.zeros(1) for _ in acc.FLOW_FIELDS))
-    out = acc.RecordSums(np.zeros((N_S, acc.N_STOCKS)), np.zeros(2), np.zeros(2), np.zeros((2, 4)))
+    out = acc.RecordSums(np.zeros((N_S, acc.N_STOCKS)), np.zeros(2), np.zeros(2), np.zeros((2, 4)), np.zeros(3))
     acc.month_sums(F.bundle(), B.bundle(), Scratch(1).books(), _sectors(), acc.sums_params(cfg, 1.0), flows, False,
                    out)
 

@@ -2,6 +2,8 @@
 the firm rows (live weights by size class, the estates in court) are the numbers numpy gave, bit
 for bit, without gathering the rows."""
 
+from collections import namedtuple
+
 import numpy as np
 import pytest
 
@@ -64,3 +66,32 @@ def test_live_weights_over_chunks_as_numpy(pattern):
     elif pattern == "all_live":
         alive[:] = True
     _assert_as_numpy(alive, rng)
+
+
+@pytest.mark.parametrize("counts", ["right", "unknown", "more_live", "fewer_sme", "more_estates", "stale"])
+def test_classify_and_weigh_as_classify_then_live_weights(counts):
+    """The one pass (classes written, sums planned with month_sums' counts) gives what classify_size
+    then live_weights give, bit for bit; counts that do not hold (not counted, or off by one either
+    way) are found and the rows counted and summed again."""
+    n = 300_001
+    rng = np.random.default_rng(11)
+    alive = rng.random(n) < 0.95
+    alive[250_000:] = False
+    capacity = rng.random(n) * 2.0
+    court = np.where(~alive & (rng.random(n) < 0.3), rng.integers(1, 30, n), 0).astype(np.int32)
+    sector = rng.integers(0, 10, n).astype(np.int8)
+    weight = rng.random(10) * 3.7
+    loans = rng.random(n) * 1e6
+    sme0 = rng.random(n) < 0.5  # last month's classes
+    want_sme = sme0.copy()
+    sums.classify_size(alive, capacity, 0.9, want_sme)
+    want = sums.live_weights(alive, want_sme, sector, weight, court, loans)
+    c = np.array([alive.sum(), (alive & (capacity < 0.9)).sum(), (~alive & (court > 0)).sum()], dtype=float)
+    c = {"right": c, "unknown": np.full(3, -1.0), "more_live": c + [1, 0, 0], "fewer_sme": c - [0, 1, 0],
+         "more_estates": c + [0, 0, 1], "stale": c + [-3, 5, 2]}[counts]
+    sme = sme0.copy()
+    rows = namedtuple("Rows", "alive capacity sme sector court loans")(alive, capacity, sme, sector, court, loans)
+    got = sums.classify_and_weigh(rows, weight, 0.9, c)
+    assert np.array_equal(sme, want_sme)
+    assert got[0] == want[0] and got[1] == want[1]
+    assert np.array_equal(got[2], want[2]) and np.array_equal(got[3], want[3])

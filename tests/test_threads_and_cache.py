@@ -171,7 +171,7 @@ def test_kernels_compile_in_parallel_processes_into_the_cache(tmp_path):
     ones here, with an empty cache folder), each worker into a folder of its own, and moves their code
     into this cache: afterwards they are cached (with the callees compiled on the way), the others
     not."""
-    few = ("sim.kernels.sums:sector_totals", "sim.kernels.sums:classify_size")
+    few = ("sim.kernels.sums:sector_totals", "sim.kernels.sums:reprice")
     code = ("from sim import compilecache as cc\n"
             f"man = {{k: v for k, v in cc.load_manifest().items() if k in {few!r}}}\n"
             "cc.load_manifest = lambda path=cc.MANIFEST: man\n"

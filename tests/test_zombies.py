@@ -54,7 +54,7 @@ def _exit_month(F: Firms, B: Banks, params, u: float = 0.0):
 def _npl(F: Firms, B: Banks) -> float:
     """The bank's non-performing loans after the month's classification (accounting.month_sums)."""
     flows = acc.BankFlows(*(np.zeros(1) for _ in acc.FLOW_FIELDS))
-    out = acc.RecordSums(np.zeros((N_S, acc.N_STOCKS)), np.zeros(2), np.zeros(2), np.zeros((2, 4)))
+    out = acc.RecordSums(np.zeros((N_S, acc.N_STOCKS)), np.zeros(2), np.zeros(2), np.zeros((2, 4)), np.zeros(3))
     acc.month_sums(F.bundle(), B.bundle(), Scratch(1).books(), _sectors(), acc.sums_params(Banking(), 1.0), flows,
                    False, out)
     return float(B.npl[0])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import namedtuple
 
 import numpy as np
-from numba import prange
+from numba import njit, prange
 
 from .._numba import chunks, kernel, rows_of
 from .credit import credit_score, default_probability, lent
@@ -319,6 +319,8 @@ RECORD_FIELDS = {
     "cls_interest": (np.float64, "per size class, loans x loan rate, economy-wide yuan/yr"),
     "cls_credit": (np.float64, "per size class (rows) and item (columns): credit granted with renewals, yuan; new "
                                "money, yuan; new money x its rate, yuan/yr; firms refused, real firms"),
+    "counts": (np.float64, "live firms, live firms below the SME threshold and estates in the court procedure "
+                           "(`sums.classify_and_weigh` plans its sums with them; -1: not counted)"),
     "held": (np.float64, "per sector, the fixed capital, other assets and other liabilities of the live firms and "
                          "the estates in court, one model firm each (the closed economy's balance sheet; as "
                          "sums.sector_sums sums them); length 0: not summed"),
@@ -331,6 +333,20 @@ def sums_params(banking, sme_threshold: float) -> SumsParams:
     """From the scenario's banking settings and the model's SME threshold (capacity, yuan/month)."""
     return SumsParams(*(kind(sme_threshold if name == "sme_threshold" else getattr(banking, name))
                         for name, (kind, _) in SUMS_FIELDS.items()))
+
+
+# banks a task of month_sums' adding up of the chunks' sums by bank takes
+BANK_BLOCK = 512
+
+
+@njit(cache=True, inline="always")
+def _add_up(part, k, dst, lo, hi):
+    """dst[lo:hi] = the sum over chunks c, in order from 0.0, of part[c, k, lo:hi]."""
+    for b in range(lo, hi):
+        dst[b] = 0.0
+    for c in range(part.shape[0]):
+        for b in range(lo, hi):
+            dst[b] += part[c, k, b]
 
 
 @kernel(parallel=True)
@@ -352,7 +368,8 @@ def month_sums(firms, banks, books, sectors, params, flows, records, out):
     granted this month (with renewals; new money; interest on new money; firms refused; over all
     rows, as the credit arrays are per row); if out.held has rows, per sector the fixed capital,
     other assets and other liabilities of the live firms and the estates (the closed economy's
-    balance sheet), as sums.sector_sums sums them.
+    balance sheet), as sums.sector_sums sums them; the live firms, those below the SME threshold and
+    the estates in court (out.counts: `sums.classify_and_weigh` plans its sums with them).
 
     firms: FirmState (read only); banks: BankState (writes loans_sme, loans_large, guaranteed, rwa,
     deposits, npl, loans_special, loans_substandard, loans_doubtful, loans_loss); books: the month's
@@ -408,6 +425,7 @@ def month_sums(firms, banks, books, sectors, params, flows, records, out):
     cls_loans = out.cls_loans
     cls_interest = out.cls_interest
     credit = out.cls_credit
+    counts = out.counts
     rw_sme = params.risk_weight_sme
     rw_large = params.risk_weight_large
     rw_g = params.risk_weight_guaranteed
@@ -420,17 +438,22 @@ def month_sums(firms, banks, books, sectors, params, flows, records, out):
     n_b = loans_sme.shape[0]
     n_s = stocks.shape[0]
     nc, cs = chunks(n)
-    part = np.zeros((nc, 10, n_b))  # sme, large, guaranteed, rwa, deposits, the four categories, firm loans
+    # sme, large, guaranteed, rwa, deposits, the four categories, firm loans (each chunk zeroes its own,
+    # in parallel: 2.5 MB at 1:1)
+    part = np.empty((nc, 10, n_b))
     p_st = np.zeros((nc, n_s, N_STOCKS))
-    p_small = np.zeros((nc, 16))  # per chunk: deposits, loans and interest by class, credit by class, guaranteed
+    # per chunk: loans and interest by class, credit by class, guaranteed, deposits, live firms below the
+    # SME threshold, estates in court
+    p_small = np.zeros((nc, 16))
     sum_held = records and held.shape[0] > 0
     p_held = np.zeros((nc, held.shape[0], 3))
     for c in prange(nc):
         tb = part[c]
+        tb[:] = 0.0
         t = p_st[c]
         th = p_held[c]
         dep = 0.0
-        l0 = l1 = r0 = r1 = g_tot = 0.0
+        l0 = l1 = r0 = r1 = g_tot = n_small = n_est = 0.0
         a0 = a1 = m0 = m1 = x0 = x1 = d0 = d1 = 0.0
         at = np.searchsorted(apps, c * cs)  # the chunk's first applicant
         for i in rows_of(c, cs, n):
@@ -463,6 +486,8 @@ def month_sums(firms, banks, books, sectors, params, flows, records, out):
                     cash_i = cash[i]
                     tb[4, b] += w * (cash_i if cash_i > 0.0 else 0.0)
                     dep += w * cash_i
+                else:
+                    n_est += 1.0
                 if sum_held:
                     th[s, 0] += capital[i]
                     th[s, 1] += other_assets[i]
@@ -492,6 +517,7 @@ def month_sums(firms, banks, books, sectors, params, flows, records, out):
                 l1 += 0.0 if small else wl
                 r1 += 0.0 if small else wlr
                 g_tot += w * g_i
+                n_small += 1.0 if small else 0.0
             else:
                 small = sme_i
             gr = lent(granted, i)
@@ -528,33 +554,29 @@ def month_sums(firms, banks, books, sectors, params, flows, records, out):
         ps[11] = d1
         ps[12] = g_tot
         ps[13] = dep
-    loans_sme[:] = 0.0
-    loans_large[:] = 0.0
-    bank_guaranteed[:] = 0.0
-    rwa[:] = 0.0
-    deposits[:] = 0.0
-    loans_special[:] = 0.0
-    loans_substandard[:] = 0.0
-    loans_doubtful[:] = 0.0
-    loans_loss[:] = 0.0
-    firm_loans[:] = 0.0
+        ps[14] = n_small
+        ps[15] = n_est
+    # the chunks' sums by bank added up in parallel over blocks of banks, each bank's in chunk order
+    # from 0.0 (as `a[:] = 0.0` then `a[:] += part[c]` chunk by chunk add them)
+    n_bb = (n_b + BANK_BLOCK - 1) // BANK_BLOCK
+    for q in prange(n_bb):
+        lo = q * BANK_BLOCK
+        hi = min(lo + BANK_BLOCK, n_b)
+        _add_up(part, 0, loans_sme, lo, hi)
+        _add_up(part, 1, loans_large, lo, hi)
+        _add_up(part, 2, bank_guaranteed, lo, hi)
+        _add_up(part, 3, rwa, lo, hi)
+        _add_up(part, 4, deposits, lo, hi)
+        _add_up(part, 5, loans_special, lo, hi)
+        _add_up(part, 6, loans_substandard, lo, hi)
+        _add_up(part, 7, loans_doubtful, lo, hi)
+        _add_up(part, 8, loans_loss, lo, hi)
+        _add_up(part, 9, firm_loans, lo, hi)
+        for b in range(lo, hi):
+            npl[b] = loans_substandard[b] + loans_doubtful[b] + loans_loss[b]
     total_dep = 0.0
     for c in range(nc):
-        loans_sme[:] += part[c, 0]
-        loans_large[:] += part[c, 1]
-        bank_guaranteed[:] += part[c, 2]
-        rwa[:] += part[c, 3]
-        deposits[:] += part[c, 4]
-        loans_special[:] += part[c, 5]
-        loans_substandard[:] += part[c, 6]
-        loans_doubtful[:] += part[c, 7]
-        loans_loss[:] += part[c, 8]
-        firm_loans[:] += part[c, 9]
         total_dep += p_small[c, 13]
-    # a loop, not the array expression `npl[:] = a + b + c`: numba compiled that as a function of its
-    # own with the kernel's parallel options, which warned that nothing in it could run in parallel
-    for b in range(n_b):
-        npl[b] = loans_substandard[b] + loans_doubtful[b] + loans_loss[b]
     total_g = 0.0
     if records:
         stocks[:] = 0.0
@@ -562,6 +584,7 @@ def month_sums(firms, banks, books, sectors, params, flows, records, out):
         cls_loans[:] = 0.0
         cls_interest[:] = 0.0
         credit[:] = 0.0
+        counts[:] = 0.0
         for c in range(nc):
             stocks[:] += p_st[c]
             held[:] += p_held[c]
@@ -572,4 +595,8 @@ def month_sums(firms, banks, books, sectors, params, flows, records, out):
                 for j in range(4):
                     credit[k, j] += ps[4 + 4 * k + j]
             total_g += ps[12]
+            counts[1] += ps[14]  # (whole numbers: exact in any order)
+            counts[2] += ps[15]
+        for k in range(n_s):
+            counts[0] += stocks[k, S_N_FIRMS]
     return total_dep, total_g

@@ -251,11 +251,13 @@ def _block_sum(buf, m):
 @njit(cache=True, inline="always")
 def _stream_plan(n):
     """A running pairwise sum of n values: its blocks' sizes and the pairs each completes
-    (`_pairwise_plan`), a block buffer and a stack of partial sums."""
+    (`_pairwise_plan`), a block buffer and a stack of partial sums. The size after the last block is
+    -1, which a block's count of values never equals (values beyond n are never flushed)."""
     nb = n // 64 + 2  # blocks hold at least 64 values unless there is one
     sizes = np.empty(nb, dtype=np.int64)
     combines = np.empty(nb, dtype=np.int64)
-    _pairwise_plan(n, sizes, combines)
+    k = _pairwise_plan(n, sizes, combines)
+    sizes[k] = -1
     return sizes, combines, np.empty(PAIRWISE_BLOCK), np.empty(128)
 
 
@@ -293,7 +295,8 @@ def live_weights(alive, sme, sector, weight, court, loans):
     weights (`weight[sector][alive & sme].sum()`, `weight[sector][alive].sum()`), and the weights
     and loans of the estates in the court procedure (rows not alive with `court` > 0), in row order
     (the records take their dot product). Two passes over the rows (counting, then summing), no
-    array of the rows' size. Returns (live SME weight, live weight, estate weights, estate loans)."""
+    array of the rows' size. Returns (live SME weight, live weight, estate weights, estate loans).
+    (`classify_and_weigh` makes the same sums in one pass each, with the size classes.)"""
     n = alive.shape[0]
     n_sme = 0
     n_all = 0
@@ -317,13 +320,91 @@ def live_weights(alive, sme, sector, weight, court, loans):
             f_a += 1
             if f_a == size_a[j_a]:
                 top_a, j_a, f_a = _flush(buf_a, f_a, st_a, top_a, comb_a[j_a]), j_a + 1, 0
-            if sme[i]:
-                buf_s[f_s] = w
-                f_s += 1
-                if f_s == size_s[j_s]:
-                    top_s, j_s, f_s = _flush(buf_s, f_s, st_s, top_s, comb_s[j_s]), j_s + 1, 0
+            buf_s[f_s] = w  # (a select, as in `_stream`)
+            f_s += np.int64(sme[i])
+            if f_s == size_s[j_s]:
+                top_s, j_s, f_s = _flush(buf_s, f_s, st_s, top_s, comb_s[j_s]), j_s + 1, 0
         elif court[i] > 0:
             w_est[e] = weight[np.uint64(sector[i])]
             l_est[e] = loans[i]
             e += 1
     return (st_s[0] if n_sme > 0 else 0.0), (st_a[0] if n_all > 0 else 0.0), w_est, l_est
+
+
+@kernel(parallel=True)
+def classify_and_weigh(firms, weight, threshold_month, counts):
+    """`classify_size` and `live_weights` without a counting pass: live firms are SMEs when their
+    capacity is below the revenue threshold (monthly; writes `sme`), and the records' live weights
+    by that class and the estates in court, as `live_weights` makes them, bit for bit.
+
+    `counts` (live firms, live firms below the threshold, estates in court), as `accounting.
+    month_sums` counted them after entry, plan numpy's pairwise blocks. Two tasks, one pass over
+    the rows each (on two threads at once): the SMEs' weights; all live weights, the classes and the
+    estates. Each checks the counts: if any is negative (not counted) or the rows no longer match
+    it, the rows are counted and summed again (the classes are written by then).
+
+    firms: FirmState (reads alive, capacity, sector, court, loans; writes sme)."""
+    alive = firms.alive
+    capacity = firms.capacity
+    sme = firms.sme
+    n_all, n_sme, n_est = int(counts[0]), int(counts[1]), int(counts[2])
+    if counts[0] >= 0.0 and counts[1] >= 0.0 and counts[2] >= 0.0:
+        w_est = np.empty(n_est)
+        l_est = np.empty(n_est)
+        res = np.zeros((2, 8))  # per task: the sum, whether the counts held (a cache line each)
+        for task in prange(2):
+            held, total = _stream(firms, weight, threshold_month, w_est, l_est, n_all if task == 1 else n_sme,
+                                  task == 1)
+            res[task, 0] = total
+            res[task, 1] = 1.0 if held else 0.0
+        if res[0, 1] == 1.0 and res[1, 1] == 1.0:
+            return res[0, 0], res[1, 0], w_est, l_est
+    else:
+        for i in range(alive.shape[0]):
+            if alive[i]:
+                sme[i] = capacity[i] < threshold_month
+    return live_weights(alive, sme, firms.sector, weight, firms.court, firms.loans)
+
+
+@kernel
+def _stream(firms, weight, threshold_month, w_est, l_est, n_vals, all_rows):
+    """One of `classify_and_weigh`'s tasks: numpy's pairwise sum of the weights of the live rows
+    below the threshold, or with `all_rows` of all live rows (then also writing their classes and
+    the estates' weights and loans), planned for `n_vals` values. Returns (whether the counts held,
+    the sum).
+
+    A live row's weight goes into the block buffer whether it counts or not, and the count of values
+    in the block moves on only if it does: no branch on the class, which varies row to row (its
+    mispredictions were most of the pass). A block is summed when its count reaches the plan's size
+    (never after the last: -1); counts that do not hold leave a value unsummed or a block short,
+    which the end tells."""
+    alive = firms.alive
+    sector = firms.sector
+    capacity = firms.capacity
+    sme = firms.sme
+    court = firms.court
+    loans = firms.loans
+    size, comb, buf, st = _stream_plan(n_vals)
+    top = j = f = 0  # stack top, block being filled, values in it
+    e = 0
+    n_est = w_est.shape[0]
+    mask = PAIRWISE_BLOCK - 1  # (indices stay in the buffer if the counts do not hold)
+    for i in range(alive.shape[0]):
+        if alive[i]:
+            w = weight[np.uint64(sector[i])]
+            small = capacity[i] < threshold_month
+            buf[f & mask] = w
+            if all_rows:
+                sme[i] = small
+                f += 1
+            else:
+                f += np.int64(small)
+            if f == size[j]:
+                top, j, f = _flush(buf, f, st, top, comb[j]), j + 1, 0
+        elif all_rows and court[i] > 0:
+            if e < n_est:
+                w_est[e] = weight[np.uint64(sector[i])]
+                l_est[e] = loans[i]
+            e += 1
+    held = f == 0 and size[j] == -1 and (e == n_est or not all_rows)
+    return held, (st[0] if n_vals > 0 else 0.0)

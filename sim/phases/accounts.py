@@ -57,12 +57,9 @@ def month_sums(firms, banking, scratch, sectors, sme_threshold: float, records: 
 
 
 def firm_aggregates(firms, sme_threshold: float, totals, sums_: acc.RecordSums, guaranteed: float) -> dict:
-    """The sums over firm rows the records need (made by `month_sums`); firms are then reclassified
-    by size (SME when capacity is below the revenue threshold: writes firms.sme) and the sector
-    totals handed to next month's rules."""
-    F = firms
+    """The sums over firm rows the records need (made by `month_sums`) and the sector totals handed
+    to next month's rules. (`record_distress` then reclassifies the firms by size.)"""
     cls, st = sums_.cls_credit, sums_.stocks
-    sums.classify_size(F.alive, F.capacity, sme_threshold, F.sme)
     totals.set(st[:, [acc.S_N_FIRMS, acc.S_CAPACITY, acc.S_PIPELINE]])  # for next month's rules
     return {
         "credit_new": cls[:, 0].copy(), "credit_market": cls[:, 1].copy(),
@@ -123,19 +120,24 @@ def record_sectors(rec, t: int, month: MonthTables, weight, phys_per_yuan, input
     rec["gdp", t] = month.income_total[acc.I_VALUE_ADDED]
 
 
-def record_distress(rec, t: int, month: MonthTables, firms, weight, cls_loans, cls_interest) -> None:
+def record_distress(rec, t: int, month: MonthTables, firms, weight, sums_: acc.RecordSums,
+                    sme_threshold: float) -> None:
     """Credit by size class, bankruptcies, defaults and the court procedure, zombie firms and their
-    credit, recovery on defaulted loans."""
+    credit, recovery on defaulted loans. Firms are reclassified by size on the way (SME when capacity
+    is below the revenue threshold: writes firms.sme; after the banks' month end, which reads the
+    classes `month_sums` booked by)."""
     ext, W, F = month.exits_total, weight, firms
+    cls_loans, cls_interest = sums_.cls_loans, sums_.cls_interest
     rec["credit", t] = cls_loans
     rec["loan_rate", t] = cls_interest / np.maximum(cls_loans, 1e-300)
     rec["bankruptcies", t] = ext[[xe.X_BANKRUPT_SME, xe.X_BANKRUPT_LARGE]]
     rec["credit_total", t] = cls_loans.sum()
     rec["loan_losses", t] = ext[xe.X_WRITE_OFF]
     defaults = ext[[xe.X_DEFAULT_SME, xe.X_DEFAULT_LARGE]]
-    # live weights by size class and the estates in court, in one compiled pass over the rows
-    # (the sums numpy gave over the gathered rows, bit for bit: sums.live_weights)
-    live_sme, live_all, w_est, l_est = sums.live_weights(F.alive, F.sme, F.sector, W, F.court, F.loans)
+    # the size classes, and the live weights by class and the estates in court, in one compiled pass
+    # over the rows (the sums numpy gave over the gathered rows, bit for bit: sums.classify_and_weigh,
+    # planned with month_sums' counts)
+    live_sme, live_all, w_est, l_est = sums.classify_and_weigh(F.bundle(), W, sme_threshold, sums_.counts)
     live_cls = np.array([live_sme, live_all - live_sme])
     rec["defaults", t] = defaults
     rec["default_rate", t] = defaults / np.maximum(live_cls + defaults, 1e-300)
