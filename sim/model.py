@@ -77,8 +77,7 @@ class IndustrialEconomy(mesa.Model):
         self._income, self._stocks = np.zeros((N_S, acc.N_INCOME)), np.zeros((N_S, acc.N_STOCKS))
         self._invest, self._exits = np.zeros((N_S, inv.N_INVEST)), np.zeros((N_S, xe.N_EXIT))
         self._requested = np.zeros(N_S)
-        self._cls_loans, self._cls_interest = np.zeros(2), np.zeros(2)
-        self._cls_credit = np.zeros((2, 4))
+        self._cls_loans, self._cls_interest, self._cls_credit = np.zeros(2), np.zeros(2), np.zeros((2, 4))
         self._counts = np.full(3, -1.0)  # live firms, SMEs, estates in court (month_sums; -1: not counted)
         self._held = np.zeros((N_S if self.closed else 0, 3))  # firms' other stocks (the closed economy's sheet)
         self.policy = PolicyState()
@@ -323,10 +322,8 @@ class IndustrialEconomy(mesa.Model):
 
     def distribute_excess_cash(self) -> float:
         """Step 6 in the closed economy: firms pay owners part of their deposits beyond the liquidity
-        target (kernels.payout, by sector into macro.paid_out; made in the income pass, accounting.income,
-        which `produce_and_book` asks for); the payers' credit scores, made with the income statements,
-        are made again from the deposits left. Returns the total paid and the firms' deposits after
-        (economy-wide yuan, summed in the same pass for the stock-flow check)."""
+        target (by sector into macro.paid_out), made in the income pass (accounting.income) with the
+        payers' credit scores. Returns the total paid and the firms' deposits after (economy-wide yuan)."""
         return self.macro.distributions()
 
     # ------------------------------------------------------------------------------------------

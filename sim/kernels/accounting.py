@@ -438,13 +438,9 @@ def month_sums(firms, banks, books, sectors, params, flows, records, out):
     n_b = loans_sme.shape[0]
     n_s = stocks.shape[0]
     nc, cs = chunks(n)
-    # sme, large, guaranteed, rwa, deposits, the four categories, firm loans (each chunk zeroes its own,
-    # in parallel: 2.5 MB at 1:1)
-    part = np.empty((nc, 10, n_b))
+    part = np.empty((nc, 10, n_b))  # sme, large, guaranteed, rwa, deposits, 4 categories, firm loans (zeroed per chunk)
     p_st = np.zeros((nc, n_s, N_STOCKS))
-    # per chunk: loans and interest by class, credit by class, guaranteed, deposits, live firms below the
-    # SME threshold, estates in court
-    p_small = np.zeros((nc, 16))
+    p_small = np.zeros((nc, 16))  # per chunk: loans, interest, credit by class, guaranteed, deposits, counts
     sum_held = records and held.shape[0] > 0
     p_held = np.zeros((nc, held.shape[0], 3))
     for c in prange(nc):
