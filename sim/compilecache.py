@@ -25,10 +25,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-# A full compile's seconds in j processes, about COLD_FIXED + COLD_SPLIT / j: the manifest's compile
-# took 134 s in one process and 77 s in two on the 2-core reference machine (benchmarks/RESULTS.md,
-# "Memory, the parallel warm-up ..."); the fixed part is each worker's start and the largest kernel.
-COLD_FIXED, COLD_SPLIT = 20.0, 115.0
+# A cold first run's seconds with j compiling processes, about COLD_FIXED + COLD_SPLIT / j: a 2,000-firm
+# year took 75 s compiling in the run and 49 s in two processes on the 2-core reference machine
+# (benchmarks/RESULTS.md, "Session 17"); the fixed part is each worker's start, the largest kernel and
+# what the run compiles itself.
+COLD_FIXED, COLD_SPLIT = 23.0, 52.0
 SENTINEL = "sim.kernels.accounting:income"  # run every month of every run: cached iff a run has compiled
 
 
