@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from .records import _index_coords
 from .state import FIRM_FIELDS
 
 
@@ -105,20 +106,22 @@ def build(snaps: list[tuple[int, dict[str, np.ndarray]]], start: str, variables:
             data[name][k, col] = s[name]
     t0 = np.datetime64(start, "M")
     times = np.array([t0 + t for t, _ in snaps]).astype("datetime64[ns]")
+    # ready-made variables and indexes, as records.to_dataset makes them: handed plain arrays, xarray asks
+    # of each whether it is a dask or pint array, which imports dask and pint (a quarter of a second)
+    var = lambda dims, values, attrs=None: xr.Variable(dims, values, attrs=attrs, fastpath=True)  # noqa: E731
+    coords = _index_coords({"time": times, "firm": ids})
+    coords = coords.assign(sector=var("firm", np.array(SECTORS, dtype=object)[sector].astype(str)),
+                           ownership=var("firm", soe))
     ds = xr.Dataset(
-        {name: xr.DataArray(data[name], dims=("time", "firm"),
-                            attrs={"units": PANEL_FIELDS[name][0], "long_name": PANEL_FIELDS[name][1],
-                                   "cell_methods": "time: point"}) for name in variables},
-        coords={"time": times, "firm": ids,
-                "sector": ("firm", np.array(SECTORS, dtype=object)[sector].astype(str)),
-                "ownership": ("firm", soe)})
-    ds["alive"] = xr.DataArray(alive, dims=("time", "firm"),
-                               attrs={"units": "1", "long_name": "1 if the firm is active in this snapshot"})
+        {name: var(("time", "firm"), data[name], {"units": PANEL_FIELDS[name][0],
+                                                 "long_name": PANEL_FIELDS[name][1], "cell_methods": "time: point"})
+         for name in variables}, coords=coords)
+    ds["alive"] = var(("time", "firm"), alive, {"units": "1", "long_name": "1 if the firm is active in this snapshot"})
     ds["firm"].attrs.update(long_name="Firm (firm_id: its number in order of entry)")
     ds["sector"].attrs.update(long_name="Sector of the firm")
     ds["ownership"].attrs.update(units="1", long_name="1 state-owned, 0 private")
     ds["time"].attrs.update(long_name="Month of the snapshot (start of month)", standard_name="time", axis="T")
-    ds.coords["weight"] = ("firm", np.asarray(weight, dtype=float)[sector])
+    ds.coords["weight"] = var("firm", np.asarray(weight, dtype=float)[sector])
     ds["weight"].attrs.update(units="firm/firm", long_name="Real firms the simulated firm stands for")
     ds.attrs.update(attrs)
     return ds
