@@ -133,26 +133,18 @@ def free_rows(alive, exit_reason, court, total, out):
     k = 0
     spare = np.empty(total, dtype=np.int64)
     n_spare = 0
-    n = alive.shape[0]
-    # eight rows at a time where all eight are alive (one 64-bit word of numpy's 0/1 bools): most
-    # rows are, and a test per row cost 0.3 ms a month at 1:1
-    words = alive[:n - n % 8].view(np.uint64)
-    all_alive = np.uint64(0x0101010101010101)
-    for b in range((n + 7) // 8):
-        if b < words.shape[0] and words[b] == all_alive:
+    for i in range(alive.shape[0]):
+        if k == total:
+            return k
+        if alive[i]:
             continue
-        for i in range(8 * b, min(8 * b + 8, n)):
-            if k == total:
-                return k
-            if alive[i]:
-                continue
-            if exit_reason[i] != 0:
-                if court[i] == 0:
-                    out[k] = i
-                    k += 1
-            elif n_spare < total:
-                spare[n_spare] = i
-                n_spare += 1
+        if exit_reason[i] != 0:
+            if court[i] == 0:
+                out[k] = i
+                k += 1
+        elif n_spare < total:
+            spare[n_spare] = i
+            n_spare += 1
     for j in range(n_spare):
         if k == total:
             break
