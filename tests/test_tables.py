@@ -92,9 +92,7 @@ def test_entrants_rows_written_as_set_rows_writes_them():
     s_of, bank = rng.integers(0, 30, n), rng.integers(0, 400, n)
     a.set_rows(rows, dict(alive=True, sme=True, firm_id=np.arange(90, 90 + n), sector=s_of, bank=bank,
                           share_prev=vals["share"], expected=vals["orders"], **vals))
-    tables.write_entrants(b.bundle(), rows, 90, s_of, vals["capacity"], vals["productivity"],
-                          vals["energy_intensity"], vals["share"], vals["orders"], vals["markup"], vals["price"], bank,
-                          vals["cost_wedge"], vals["leverage_target"], vals["loan_rate"], vals["cash"],
-                          vals["capital"], vals["other_assets"], vals["other_liab"], vals["loans"], vals["net_worth"])
+    tables.write_entrants(b.bundle(), rows, 90, tables.EntrantValues(sector=s_of, bank=bank, **{
+        k: v for k, v in vals.items() if k in tables.EntrantValues._fields}))
     for name in FIRM_FIELDS:
         assert np.array_equal(getattr(a, name), getattr(b, name)), name

@@ -129,11 +129,11 @@ def new_firms(firms, banking, rows: np.ndarray, draws: EntrantDraws, sec: Entran
     # the entrants' rows, every field at once (as F.set_rows would write them, in one compiled call):
     # private (not SOE) SMEs of age 0 with their own cost wedge and leverage target; no pipeline,
     # upgrade, output, unfilled orders, revenue, profit, losses, exit reason or guaranteed loans
-    tables.write_entrants(F.bundle(), rows, first_id, s_of, cap, prod_, ei, share, q, sec.markup0[s_of],
-                          (1 + sec.markup0)[s_of] * unit_cost * sec.vat_blend[s_of], banks, wedge, lev_target,
-                          p.policy_rate + bk.banks.margin[banks] + c.sme_premium + 0.02 * c.loss_given_default,
-                          sheet["cash"], sheet["capital"], sheet["other_assets"], sheet["other_liab"], sheet["loans"],
-                          sheet["net_worth"])
+    tables.write_entrants(F.bundle(), rows, first_id, tables.EntrantValues(
+        sector=s_of, bank=banks, capacity=cap, productivity=prod_, energy_intensity=ei, share=share, orders=q,
+        price=(1 + sec.markup0)[s_of] * unit_cost * sec.vat_blend[s_of], markup=sec.markup0[s_of],
+        loan_rate=p.policy_rate + bk.banks.margin[banks] + c.sme_premium + 0.02 * c.loss_given_default,
+        cost_wedge=wedge, leverage_target=lev_target, **sheet))
     entry_cap, cash = tables.entrant_totals(cap, sheet["cash"], start, sec.weight)
     return Entered(rows, counts * sec.weight, entry_cap * sec.weight, cash)
 
