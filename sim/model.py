@@ -457,13 +457,12 @@ class IndustrialEconomy(mesa.Model):
         their capacity by sector (economy-wide) and their deposits (yuan)."""
         b, p = self.b, self.policy
         self.entered_rows = np.zeros(0, dtype=np.int64)
-        draws = entry.draw_entrants(self.streams["entry"], N_S, int(self.entry_max.max()))
         margin = self._income[:, acc.I_PROFIT] / np.maximum(self._income[:, acc.I_REVENUE], 1e-12)
         self.margin_smooth += b.signal_smoothing * (margin - self.margin_smooth)
         lam = entry.entry_intensity(self.n_alloc, self.entry_rate, self.margin_smooth, self.margin0, b, p,
                                     self.capacity_rules.share)
-        counts = entry.entrant_counts(draws.count, lam, self.entry_max)
-        total = int(counts.sum())
+        draws = entry.draw_entrants(self.streams["entry"], lam, self.entry_max)  # the numbers and their draws
+        counts, total = draws.counts, draws.sector.shape[0]
         if total == 0:
             return np.zeros(N_S), np.zeros(N_S), 0.0
         free = self.free_rows(total)
@@ -485,7 +484,7 @@ class IndustrialEconomy(mesa.Model):
             materials=self.materials, wedge_level=self.wedge_level, markup0=self.markup0, vat_blend=self.vat_blend,
             demand_per_firm=demand / self.weight, room=self.capacity_rules.entry_room(p) / self.weight,
             cap_output=self.cap_output)
-        new = entry.new_firms(self.firms, self.banking, rows, counts, draws, sec, self.rules(),
+        new = entry.new_firms(self.firms, self.banking, rows, draws, sec, self.rules(),
                               self.investment_price(), self.next_firm_id)
         self.next_firm_id += total
         self.totals.invalidate()

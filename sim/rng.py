@@ -59,6 +59,21 @@ def fill_uniforms(gen: np.random.Generator, out: np.ndarray) -> None:
     _advance_as_random(bg, full, flat.shape[0])
 
 
+def uniforms_at(gen: np.random.Generator, n_rows: int, width: int, rows: np.ndarray) -> np.ndarray:
+    """gen.random((n_rows, width))[rows] (rows ascending, without repeats), the generator left where
+    that call leaves it, without making the other rows' numbers when the bit generator is PCG64
+    (the jumps of `_pcg64_rows`): entry draws for the most entrants any sector may get and uses the
+    draws of the few thousand that enter (benchmarks/RESULTS.md, "Entry's Python")."""
+    bg = gen.bit_generator
+    if type(bg) is not np.random.PCG64:
+        return gen.random((n_rows, width))[rows]
+    out = np.empty((rows.shape[0], width))
+    full = bg.state
+    _pcg64_rows(*_pcg64_words(full), rows, 0, out)
+    _advance_as_random(bg, full, n_rows * width)
+    return out
+
+
 def _pcg64_words(full: dict) -> tuple[np.uint64, np.uint64, np.uint64, np.uint64]:
     """A PCG64 state dict as the kernels take it: state and increment, high and low 64 bits."""
     state, inc = int(full["state"]["state"]), int(full["state"]["inc"])

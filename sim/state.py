@@ -244,7 +244,8 @@ class SoA:
         numpy's indexed assignment, one per field: a month's entrants are few (tens at 2,000 firms,
         a few thousand at 1:1), and a parallel kernel per dtype cost a parallel region per field and
         the unboxing of tuples of arrays (2,205 rows, 20 entrants: 246 us a call against 20; 437,583
-        rows, 3,000 entrants: 777 us against 526; one thread, benchmarks/RESULTS.md)."""
+        rows, 3,000 entrants: 777 us against 526; one thread, benchmarks/RESULTS.md). Entry writes its
+        entrants with one compiled call instead (`kernels.tables.write_entrants`, checked against this)."""
         unknown = set(values) - set(self._fields)
         if unknown:
             raise KeyError(f"no such fields: {sorted(unknown)}")

@@ -10,17 +10,21 @@ from scipy import special
 
 from ..kernels import sums, tables
 from ..kernels.shocks import laplace_quantiles
-from ..rng import fill_uniforms
+from ..rng import uniforms_at
 from .setup import SHEET, balance_sheets, leverage_ratio
 
 
 class EntrantDraws(NamedTuple):
-    """The month's draws for entry (the "entry" stream, the same whatever the scenario)."""
-    count: np.ndarray  # (sectors,): the uniform behind each sector's Poisson number
-    u: np.ndarray  # (sectors, most, 3): productivity gap, energy intensity, bank
-    size: np.ndarray  # (sectors, most): standard normal of size
-    leverage: np.ndarray  # (sectors, most): standard normal of the leverage target
-    wedge: np.ndarray  # (sectors, most): uniform of the cost wedge
+    """The month's entrants and their draws (the "entry" stream, the same whatever the scenario),
+    entrants in sector order: the j-th entrant of sector s has the draws [s, j] of the stream's
+    layout (`draw_entrants`)."""
+    counts: np.ndarray  # (sectors,): entrants by sector (model firms)
+    start: np.ndarray  # (sectors + 1,): each sector's first entrant (the last: the end)
+    sector: np.ndarray  # (entrants,): their sector
+    u: np.ndarray  # (entrants, 3): uniforms of the productivity gap, energy intensity and bank
+    size: np.ndarray  # (entrants,): standard normal of size
+    leverage: np.ndarray  # (entrants,): standard normal of the leverage target
+    wedge: np.ndarray  # (entrants,): uniform of the cost wedge
 
 
 class EntrantSectors(NamedTuple):
@@ -49,18 +53,23 @@ class Entered(NamedTuple):
     cash: float  # their deposits, economy-wide yuan (paid in by their owners and lenders)
 
 
-def draw_entrants(g, n_sectors: int, most: int) -> EntrantDraws:
-    """The month's entry draws from the generator `g`, in a fixed order and of fixed shapes."""
-    count = g.random(n_sectors)
-    u = np.empty((n_sectors, most, 3))
-    fill_uniforms(g, u)  # g.random((n_sectors, most, 3)), in parallel
-    z = g.standard_normal((n_sectors, most))
+def draw_entrants(g, lam: np.ndarray, most: np.ndarray) -> EntrantDraws:
+    """The month's entrants (Poisson with means `lam`, at most `most` a sector) and their draws
+    from the generator `g`, drawn as if in a fixed order and of fixed shapes: a uniform a sector
+    for the counts, then (sectors, most.max()) arrays of draws, of which the entrants use the first
+    counts[s] of row s. Of the uniforms only those are made (`rng.uniforms_at`; the generator left
+    where drawing them all leaves it); the normals, whose draws use a varying number of the
+    generator's outputs, are all drawn and the entrants' gathered."""
+    n_s, width = lam.shape[0], int(most.max())
+    counts = entrant_counts(g.random(n_s), lam, most)
+    start, s_of, pos = tables.entrant_positions(counts, width)
+    u = uniforms_at(g, n_s * width, 3, pos)  # g.random((n_s, width, 3))[s, j]
+    z = g.standard_normal(n_s * width)[pos]  # g.standard_normal((n_s, width))[s, j]
     # the entrant's own cost wedge and leverage target, from the distributions incumbents' are
     # drawn from (set-up and lumpy cost shocks): entrants are not average firms
-    z_lev = g.standard_normal((n_sectors, most))
-    u_wedge = np.empty((n_sectors, most))
-    fill_uniforms(g, u_wedge)  # g.random((n_sectors, most)), in parallel
-    return EntrantDraws(count, u, z, z_lev, u_wedge)
+    z_lev = g.standard_normal(n_s * width)[pos]
+    u_wedge = uniforms_at(g, n_s * width, 1, pos)[:, 0]  # g.random((n_s, width))[s, j]
+    return EntrantDraws(counts, start, s_of, u, z, z_lev, u_wedge)
 
 
 def entry_intensity(n_alloc, entry_rate, margin_smooth, margin0, behaviour, policy, rules_share) -> np.ndarray:
@@ -84,7 +93,7 @@ def entrant_counts(u: np.ndarray, lam: np.ndarray, most: np.ndarray) -> np.ndarr
     return counts
 
 
-def new_firms(firms, banking, rows: np.ndarray, counts: np.ndarray, draws: EntrantDraws, sec: EntrantSectors,
+def new_firms(firms, banking, rows: np.ndarray, draws: EntrantDraws, sec: EntrantSectors,
               rules, capital_price: float, first_id: int) -> Entered:
     """Entrants' rows: private SMEs drawn behind the frontier, funded half by equity and half by a
     loan from a bank drawn by size (within its large-exposure limit), with a cost wedge and a
@@ -92,13 +101,10 @@ def new_firms(firms, banking, rows: np.ndarray, counts: np.ndarray, draws: Entra
     rows[start_s + j] and the draws [s, j]. Writes every field of those rows and the banks' books
     (banking); `rules`: phases.firms.Rules."""
     F, b, p = firms, rules.behaviour, rules.policy
-    total = int(counts.sum())
-    # all entrants at once, sector after sector (each value as a loop over sectors would compute it;
-    # the sums by sector in one compiled call: kernels.tables)
-    start, s_of, us, zs, z_lev, u_wedge = tables.entrant_draws(counts, draws.u, draws.size, draws.leverage,
-                                                                draws.wedge)
-    wedge = laplace_quantiles(u_wedge, b.cost_wedge_scale)
-    lev_target = leverage_ratio(b, 0.0, z_lev)  # private SMEs: no shift
+    counts, start, s_of, us, zs = draws.counts, draws.start, draws.sector, draws.u, draws.size
+    total = s_of.shape[0]
+    wedge = laplace_quantiles(draws.wedge, b.cost_wedge_scale)
+    lev_target = leverage_ratio(b, 0.0, draws.leverage)  # private SMEs: no shift
     cap = b.entrant_size * sec.median_capacity[s_of] * np.exp(0.5 * zs)
     tables.fit_to_room(cap, start, sec.room)  # entrants, too, stay under a cap and quota
     gap = b.entrant_gap_min + (b.entrant_gap_max - b.entrant_gap_min) * us[:, 0]
@@ -120,15 +126,14 @@ def new_firms(firms, banking, rows: np.ndarray, counts: np.ndarray, draws: Entra
     # the drawn bank lends within its large-exposure limit, the banks with most capital the rest
     banks = bk.place_entrants(rows, banks, sec.weight[s_of], sheet["loans"])
     c = rules.banking
-    # the entrants' rows, every field at once: private (not SOE) SMEs of age 0 with their own cost
-    # wedge and leverage target; no pipeline,
+    # the entrants' rows, every field at once (as F.set_rows would write them, in one compiled call):
+    # private (not SOE) SMEs of age 0 with their own cost wedge and leverage target; no pipeline,
     # upgrade, output, unfilled orders, revenue, profit, losses, exit reason or guaranteed loans
-    F.set_rows(rows, dict(
-        alive=True, sme=True, firm_id=np.arange(first_id, first_id + total), sector=s_of,
-        capacity=cap, productivity=prod_, energy_intensity=ei, share=share, share_prev=share, orders=q,
-        expected=q, markup=sec.markup0[s_of], price=(1 + sec.markup0)[s_of] * unit_cost * sec.vat_blend[s_of],
-        bank=banks, cost_wedge=wedge, leverage_target=lev_target,
-        loan_rate=(p.policy_rate + bk.banks.margin[banks] + c.sme_premium + 0.02 * c.loss_given_default), **sheet))
+    tables.write_entrants(F.bundle(), rows, first_id, tables.EntrantValues(
+        sector=s_of, bank=banks, capacity=cap, productivity=prod_, energy_intensity=ei, share=share, orders=q,
+        price=(1 + sec.markup0)[s_of] * unit_cost * sec.vat_blend[s_of], markup=sec.markup0[s_of],
+        loan_rate=p.policy_rate + bk.banks.margin[banks] + c.sme_premium + 0.02 * c.loss_given_default,
+        cost_wedge=wedge, leverage_target=lev_target, **sheet))
     entry_cap, cash = tables.entrant_totals(cap, sheet["cash"], start, sec.weight)
     return Entered(rows, counts * sec.weight, entry_cap * sec.weight, cash)
 
