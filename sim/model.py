@@ -459,8 +459,9 @@ class IndustrialEconomy(mesa.Model):
         self.entered_rows = np.zeros(0, dtype=np.int64)
         margin = self._income[:, acc.I_PROFIT] / np.maximum(self._income[:, acc.I_REVENUE], 1e-12)
         self.margin_smooth += b.signal_smoothing * (margin - self.margin_smooth)
+        room = self.capacity_rules.entry_room(p)  # capacity entrants may add under caps and quotas (inf: no limit)
         lam = entry.entry_intensity(self.n_alloc, self.entry_rate, self.margin_smooth, self.margin0, b, p,
-                                    self.capacity_rules.share)
+                                    self.capacity_rules.share, room)
         draws = entry.draw_entrants(self.streams["entry"], lam, self.entry_max)  # the numbers and their draws
         counts, total = draws.counts, draws.sector.shape[0]
         if total == 0:
@@ -482,7 +483,7 @@ class IndustrialEconomy(mesa.Model):
             energy_share=self.energy_share,
             inputs=entry.input_costs(self.io, base, counts),  # per unit of output, where firms enter
             materials=self.materials, wedge_level=self.wedge_level, markup0=self.markup0, vat_blend=self.vat_blend,
-            demand_per_firm=demand / self.weight, room=self.capacity_rules.entry_room(p) / self.weight,
+            demand_per_firm=demand / self.weight, room=room / self.weight,
             cap_output=self.cap_output)
         new = entry.new_firms(self.firms, self.banking, rows, draws, sec, self.rules(),
                               self.investment_price(), self.next_firm_id)

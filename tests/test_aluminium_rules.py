@@ -164,3 +164,27 @@ def test_entrants_fit_under_a_cap_beside_the_projects_under_way(pipe_now, room):
     policy = SimpleNamespace(replacement_ratio=np.zeros(N), ban_new_capacity=np.zeros(N),
                              capacity_cap=np.array([1260.0, 1260.0, 0.0]))
     np.testing.assert_allclose(rules.entry_room(policy), [room, room, np.inf], atol=1e-9)
+
+
+def test_no_firm_enters_where_a_cap_leaves_no_room():
+    """A cap below a sector's capacity, with no ban, leaves entrants no room: nobody enters the sector
+    (before, its entrants were scaled to no capacity and entered as firms with nothing to produce)."""
+    from sim.api import make_model
+    from sim.scenario import SECTORS
+
+    machinery = SECTORS.index("machinery")
+    runs = {}
+    for cap in (0.0, 1.0):  # bn yuan of output a year: far below the sector's (0: no cap)
+        sc = sim.load_scenario("scenarios/baseline.toml", firms=1500, months=14, seed=SEED,
+                               **{"schedule.2019-01.capacity_cap.machinery": cap})
+        m = make_model(sc)
+        entered = []
+        for _ in range(14):
+            m.step()
+            rows = m.entered_rows
+            entered.append((m.firms.sector[rows].copy(), m.firms.capacity[rows].copy()))
+        runs[cap] = entered
+    assert sum(int((s == machinery).sum()) for s, _ in runs[0.0]) > 5  # machinery firms enter without the cap
+    assert sum(len(s) for s, _ in runs[1.0]) > 20  # and other sectors' firms with it
+    assert all(not (s == machinery).any() for s, _ in runs[1.0])
+    assert all((c > 0).all() for _, c in runs[1.0])

@@ -72,17 +72,23 @@ def draw_entrants(g, lam: np.ndarray, most: np.ndarray) -> EntrantDraws:
     return EntrantDraws(counts, start, s_of, u, z, z_lev, u_wedge)
 
 
-def entry_intensity(n_alloc, entry_rate, margin_smooth, margin0, behaviour, policy, rules_share) -> np.ndarray:
+def entry_intensity(n_alloc, entry_rate, margin_smooth, margin0, behaviour, policy, rules_share,
+                    room=None) -> np.ndarray:
     """Expected entrants a month by sector: the pool of would-be entrants scales with the sector's
     2019 population (`n_alloc`), not with the firms alive now (with exits proportional to the firms
     alive, the number of firms is stationary), rises with the sector's smoothed margin over 2019's,
     is damped by the entry barrier and is zero under a ban on new capacity where the ban covers the
     whole sector (`rules_share` 1); where it covers a part (aluminium of non-ferrous metals), firms
-    still enter, the covered part of their capacity within the replacement quota (`entry_room`)."""
+    still enter, the covered part of their capacity within the replacement quota (`entry_room`).
+    It is zero too where a cap or the replacement quota leaves no `room` at all (`entry_room`):
+    entrants would be scaled to no capacity (`new_firms`), firms with nothing to produce."""
     lam = (n_alloc * entry_rate / 12.0
            * np.exp(behaviour.entry_profit_response * (margin_smooth - margin0))
            * (1 - policy.entry_barrier) / 0.5)
-    return np.where((policy.ban_new_capacity > 0) & (rules_share >= 1.0), 0.0, lam)
+    shut = (policy.ban_new_capacity > 0) & (rules_share >= 1.0)
+    if room is not None:
+        shut |= room <= 0.0
+    return np.where(shut, 0.0, lam)
 
 
 def entrant_counts(u: np.ndarray, lam: np.ndarray, most: np.ndarray) -> np.ndarray:
