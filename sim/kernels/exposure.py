@@ -83,11 +83,10 @@ def shift_loans(parts, firms, weight, rate, out):
     interest = rate.shape[0] > 0
     for k in range(row.shape[0]):
         a = _ahead(row, k)
-        prefetch(alive, a)
-        prefetch(court, a)
         prefetch(bank, a)
-        prefetch(sector, a)
         prefetch(loans, a)
+        if interest:
+            prefetch(rate, a)
         i = np.uint64(row[k])
         if not alive[i] and (interest or court[i] == 0):
             continue
