@@ -163,7 +163,6 @@ def test_allocate_credit_drawn_writes_every_applicant(monkeypatch):
                                                                terms, params, parts)
     for name in ("_table", "_spans", "_serve", "_scatter"):  # the kernel's Python code calls their Python code
         monkeypatch.setattr(ca, name, getattr(ca, name).py_func)
-    monkeypatch.setattr(ca, "chunks", _numba.chunks.py_func)
     monkeypatch.setattr(ca, "rows_of", _numba.rows_of.py_func)
     table2 = ca.serving_table.py_func(applicants, F2.bundle(), _sectors(), terms2.size_cdf, parts.row)
     for a, b in zip(fresh, table2, strict=True):
@@ -192,7 +191,7 @@ def test_allocate_credit_drawn_writes_every_applicant(monkeypatch):
 def test_each_applicants_participations_are_found_in_row_order_and_in_any_order():
     """`_spans` gives each applicant the range of its participations `exposure.lenders_of` finds (the
     allocation reads it instead of searching the table per applicant), for applicants in row order
-    (walked, over several chunks) and in serving order (searched); rows without participations too."""
+    (walked, over several blocks) and in serving order (searched); rows without participations too."""
     g = np.random.default_rng(41)
     n = 2 * N_ROWS
     prow = np.sort(g.choice(n, 40_000, replace=True)).astype(np.int64)  # some rows have several lenders

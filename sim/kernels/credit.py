@@ -115,9 +115,16 @@ _BUCKETS = 4096  # cells of the table where the search for a drawn bank starts
 def bank_search_start(size_cdf):
     """For each 1/_BUCKETS of the unit interval, the first bank whose cumulative share exceeds the
     cell's lower end (see `drawn_bank`)."""
+    # one walk up the cumulative shares (ascending) instead of a binary search per cell: the same
+    # first index whose share exceeds the cell's lower end, in 4,097 + banks steps
     start = np.empty(_BUCKETS + 1, dtype=np.int64)
-    for b in range(_BUCKETS + 1):
-        start[b] = np.searchsorted(size_cdf, b / _BUCKETS, side="right")
+    n_banks = size_cdf.shape[0]
+    b = 0
+    for cell in range(_BUCKETS + 1):
+        x = cell / _BUCKETS
+        while b < n_banks and size_cdf[b] <= x:
+            b += 1
+        start[cell] = b
     return start
 
 
@@ -144,6 +151,7 @@ def banks_by_size(u, size_cdf, out):
 
 _DIGIT = 8  # bits per radix pass: 256 buckets, few enough write streams for the caches
 _RADIX = 1 << _DIGIT
+_SORT_BLOCK = 8192  # keys a block of `score_order`'s passes counts and moves (blocks run in parallel)
 
 
 @kernel
@@ -159,10 +167,13 @@ def score_order(applicants, pd):
     row order. The same order as a stable argsort of pd[applicants], made by a least-significant-digit
     radix sort of the probabilities' bit patterns (non-negative doubles sort like their bits as
     unsigned integers), a byte a pass, skipping bytes that all keys share. Each pass counts and
-    moves the keys in fixed chunks (in parallel); a chunk's keys of one digit go after those of
-    the chunks before it, so the order is the serial sort's whatever the number of threads."""
+    moves the keys in fixed blocks (in parallel); a block's keys of one digit go after those of
+    the blocks before it, so the order is the serial sort's whatever the number of threads."""
     n = applicants.shape[0]
-    nc, cs = chunks(n)
+    # blocks of _SORT_BLOCK keys, not the fixed chunks of rows: a stable sort has one result, so any
+    # blocking gives it, and at 1:1 (about 50,000 applicants, one chunk) the sort ran on one thread
+    cs = _SORT_BLOCK
+    nc = max((n + cs - 1) // cs, 1)
     keys = np.empty(n, dtype=np.uint64)
     idx = np.empty(n, dtype=np.int64)
     for c in prange(nc):

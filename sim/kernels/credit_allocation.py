@@ -14,7 +14,7 @@ from collections import namedtuple
 import numpy as np
 from numba import njit, prange
 
-from .._numba import chunks, kernel, rows_of
+from .._numba import kernel, rows_of
 from .credit import bank_search_start, drawn_bank
 from .exposure import MAX_LENDERS, Parts, entries_end, lenders_of
 
@@ -238,6 +238,9 @@ def _table(rows, slot, request, limit, firms, sectors):
     return fa, flag
 
 
+_SPAN_BLOCK = 4096
+
+
 @kernel(parallel=True)
 def _spans(rows, slot, prow):
     """Where each applicant's participations are in the parts table (sorted by row): in line slot[j],
@@ -249,7 +252,10 @@ def _spans(rows, slot, prow):
     n = rows.shape[0]
     n_p = prow.shape[0]
     span = np.empty((n, 2), dtype=np.int32)
-    nc, cs = chunks(n)
+    # blocks of _SPAN_BLOCK applicants in parallel, each starting with a binary search (no sums: any
+    # blocking gives the same spans; the fixed chunks of rows made one block of 50,000 at 1:1)
+    cs = _SPAN_BLOCK
+    nc = max((n + cs - 1) // cs, 1)
     for c in prange(nc):
         at = 0
         prev = -1
