@@ -36,6 +36,9 @@ def make_model(sc: Scenario, engine: str = "numba", seed: int | None = None) -> 
     """The model object for an engine: the numba engine, or the plain Mesa reference (one Agent per
     firm and bank, the same rules, much slower; sim/reference)."""
     if engine == "numba":
+        from .compilecache import preload
+
+        preload()  # the run's kernels load from the cache on the other core during the set-up
         return IndustrialEconomy(sc, seed=seed)
     if engine == "reference":
         from .reference import ReferenceEconomy

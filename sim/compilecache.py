@@ -20,6 +20,7 @@ import os
 import pickle
 import pkgutil
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -86,9 +87,26 @@ def signatures() -> dict[str, list]:
 
 def write_manifest(path: Path = MANIFEST) -> int:
     """Run the warm-up's jobs (compiling what is not cached) and write every kernel's signatures to
-    `path`; returns the number of kernels."""
-    warmup()
-    man = signatures()
+    `path`, in the order the runs first call them (`preload` loads them in that order); returns the
+    number of kernels."""
+    from numba.core.registry import CPUDispatcher
+
+    first: dict[int, int] = {}  # the order the warm-up's runs first load (or compile) each kernel in
+    add = CPUDispatcher.add_overload
+
+    def recording(self, cres):
+        first.setdefault(id(self), len(first))
+        return add(self, cres)
+
+    CPUDispatcher.add_overload = recording
+    os.environ["SIM_PRELOAD"] = "0"  # (the runs' own order, not the preloading thread's)
+    try:
+        warmup()
+    finally:
+        del CPUDispatcher.add_overload  # numba's own, from the base class, again
+        os.environ.pop("SIM_PRELOAD")
+    ds = dispatchers()
+    man = dict(sorted(signatures().items(), key=lambda kv: first.get(id(ds[kv[0]]), len(first))))
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_bytes(pickle.dumps(man, protocol=4))
     tmp.replace(path)
@@ -171,6 +189,58 @@ def compile_in_processes(jobs: int) -> list[str]:
                     os.replace(tmp_dest, os.path.join(cache._cache_path, name))
                 moved.append(key)
     return moved
+
+
+def load_cached(key: str, sig, ds: dict[str, object] | None = None) -> bool:
+    """Load kernel `key`'s code for `sig` from the cache if it is there, never compiling (what
+    `Dispatcher.compile` does on a cache hit, under numba's compiler lock: a run that calls the kernel
+    meanwhile waits for the lock and then finds it loaded); True if it is loaded now."""
+    from numba.core import sigutils
+    from numba.core.compiler_lock import global_compiler_lock
+
+    d = (ds or dispatchers())[key]
+    with global_compiler_lock:
+        args, _ = sigutils.normalize_signature(sig)
+        if d.overloads.get(tuple(args)) is not None:
+            return True
+        cres = d._cache.load_overload(sig, d.targetctx)
+        if cres is None:
+            return False
+        d._cache_hits[sig] += 1
+        if not cres.objectmode:
+            d.targetctx.insert_user_function(cres.entry_point, cres.fndesc, [cres.library])
+        d.add_overload(cres)
+        return True
+
+
+_PRELOADED: list[bool] = []  # once per process: a kernel once loaded stays loaded
+
+
+def preload() -> threading.Thread | None:
+    """Start loading the manifest's cached kernels in a background thread, in the order a run first
+    calls them (the manifest's), while the set-up's numpy work runs: numba's one-off start-up and
+    the code of ~50 kernels take ~0.4 s of a warm run (benchmarks/RESULTS.md), most of it in LLVM
+    with the GIL released. Nothing is compiled (`load_cached`), so results and the cache do not
+    change; a kernel not cached is compiled by the run, as before. Not a daemon thread: the
+    interpreter waits for it rather than stopping it inside LLVM. `SIM_PRELOAD=0` turns it off."""
+    man = load_manifest()
+    if _PRELOADED or not man or os.environ.get("SIM_PRELOAD", "1") == "0":
+        return None
+
+    def load() -> None:
+        ds = dispatchers()
+        for key, sigs in man.items():
+            for sig in sigs:
+                try:
+                    if key in ds and not load_cached(key, sig, ds):
+                        break
+                except Exception:  # noqa: BLE001 (a stale entry: the run compiles what it calls)
+                    break
+        _PRELOADED.append(True)
+
+    thread = threading.Thread(target=load, name="sim-preload")
+    thread.start()
+    return thread
 
 
 _WARM: list[bool] = []  # once the cache is warm it stays so for this process: not checked again each run
