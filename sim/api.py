@@ -38,8 +38,10 @@ def make_model(sc: Scenario, engine: str = "numba", seed: int | None = None) -> 
     if engine == "numba":
         from .compilecache import preload
 
-        preload()  # the run's kernels load from the cache on the other core during the set-up
-        return IndustrialEconomy(sc, seed=seed)
+        built: list[IndustrialEconomy] = []  # the run's kernels load from the cache on the other core
+        preload(lambda: bool(built) and built[0].t >= 1)  # during the set-up and the first month
+        built.append(IndustrialEconomy(sc, seed=seed))
+        return built[0]
     if engine == "reference":
         from .reference import ReferenceEconomy
 

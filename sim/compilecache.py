@@ -216,13 +216,15 @@ def load_cached(key: str, sig, ds: dict[str, object] | None = None) -> bool:
 _PRELOADED: list[bool] = []  # once per process: a kernel once loaded stays loaded
 
 
-def preload() -> threading.Thread | None:
+def preload(stop=lambda: False) -> threading.Thread | None:
     """Start loading the manifest's cached kernels in a background thread, in the order a run first
     calls them (the manifest's), while the set-up's numpy work runs: numba's one-off start-up and
     the code of ~50 kernels take ~0.4 s of a warm run (benchmarks/RESULTS.md), most of it in LLVM
     with the GIL released. Nothing is compiled (`load_cached`), so results and the cache do not
     change; a kernel not cached is compiled by the run, as before. Not a daemon thread: the
-    interpreter waits for it rather than stopping it inside LLVM. `SIM_PRELOAD=0` turns it off."""
+    interpreter waits for it rather than stopping it inside LLVM. It stops early once `stop()` is
+    true (the run past its first month: what is left is mostly other runs' kernels, which a run
+    that calls them loads itself). `SIM_PRELOAD=0` turns it off."""
     man = load_manifest()
     if _PRELOADED or not man or os.environ.get("SIM_PRELOAD", "1") == "0":
         return None
@@ -230,6 +232,8 @@ def preload() -> threading.Thread | None:
     def load() -> None:
         ds = dispatchers()
         for key, sigs in man.items():
+            if stop():
+                return
             for sig in sigs:
                 try:
                     if key in ds and not load_cached(key, sig, ds):
