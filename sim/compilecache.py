@@ -87,8 +87,8 @@ def signatures() -> dict[str, list]:
 
 def write_manifest(path: Path = MANIFEST) -> int:
     """Run the warm-up's jobs (compiling what is not cached) and write every kernel's signatures to
-    `path`, in the order the runs first call them (`preload` loads them in that order); returns the
-    number of kernels."""
+    `path`, in the order the runs first call them, then the list of those the first run (the baseline
+    scenario) calls (`preload_keys`: what `preload` loads, in that order); returns the number of kernels."""
     from numba.core.registry import CPUDispatcher
 
     first: dict[int, int] = {}  # the order the warm-up's runs first load (or compile) each kernel in
@@ -100,17 +100,37 @@ def write_manifest(path: Path = MANIFEST) -> int:
 
     CPUDispatcher.add_overload = recording
     os.environ["SIM_PRELOAD"] = "0"  # (the runs' own order, not the preloading thread's)
+    in_first: list[int] = []  # how many kernels the first run (the baseline scenario) loaded
+
+    def progress(done, _total):
+        if done == 1:
+            in_first.append(len(first))
+
     try:
-        warmup()
+        warmup(progress)
     finally:
         del CPUDispatcher.add_overload  # numba's own, from the base class, again
         os.environ.pop("SIM_PRELOAD")
     ds = dispatchers()
     man = dict(sorted(signatures().items(), key=lambda kv: first.get(id(ds[kv[0]]), len(first))))
+    baseline = [k for k in man if first.get(id(ds[k]), len(first)) < in_first[0]]
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(pickle.dumps(man, protocol=4))
+    tmp.write_bytes(pickle.dumps(man, protocol=4) + pickle.dumps(baseline, protocol=4))
     tmp.replace(path)
     return len(man)
+
+
+def preload_keys(path: Path = MANIFEST) -> list[str]:
+    """The kernels the baseline scenario's run loads, in the order it first calls them (written after
+    the signatures in the manifest file; `preload` loads these)."""
+    import io
+
+    try:
+        f = io.BytesIO(path.read_bytes())
+        pickle.load(f)
+        return list(pickle.load(f))
+    except Exception:  # noqa: BLE001 (an older file: no preloading)
+        return []
 
 
 def load_manifest(path: Path = MANIFEST) -> dict[str, list]:
@@ -217,15 +237,16 @@ _PRELOADED: list[bool] = []  # once per process: a kernel once loaded stays load
 
 
 def preload(stop=lambda: False) -> threading.Thread | None:
-    """Start loading the manifest's cached kernels in a background thread, in the order a run first
-    calls them (the manifest's), while the set-up's numpy work runs: numba's one-off start-up and
+    """Start loading the baseline run's cached kernels (`preload_keys`) in a background thread, in the
+    order a run first calls them, while the set-up's numpy work runs: numba's one-off start-up and
     the code of ~50 kernels take ~0.4 s of a warm run (benchmarks/RESULTS.md), most of it in LLVM
     with the GIL released. Nothing is compiled (`load_cached`), so results and the cache do not
     change; a kernel not cached is compiled by the run, as before. Not a daemon thread: the
     interpreter waits for it rather than stopping it inside LLVM. It stops early once `stop()` is
-    true (the run past its first month: what is left is mostly other runs' kernels, which a run
-    that calls them loads itself). `SIM_PRELOAD=0` turns it off."""
+    true (the run past its first month). Other scenarios' kernels (the capacity rules', ~5 MB of
+    code for all of them) are loaded by the runs that call them, as before. `SIM_PRELOAD=0` turns it off."""
     man = load_manifest()
+    man = {k: man[k] for k in preload_keys() if k in man}
     if _PRELOADED or not man or os.environ.get("SIM_PRELOAD", "1") == "0":
         return None
 
