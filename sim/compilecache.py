@@ -10,7 +10,8 @@ A cold run, and `sim warmup`, compile the kernels in parallel processes, one ker
 the signatures the engines call them with (`MANIFEST`, written by `python -m sim.compilecache
 --write-manifest` and checked against a run by the tests): on n cores the compile takes about 1/n of
 the time, down to the largest kernel's; one cold start at a time (`prepare`). What the manifest
-misses compiles in the run, as it first calls it.
+misses compiles in the run, as it first calls it. A warm run loads its kernels from the cache in a
+background thread during the set-up (`preload`).
 """
 
 from __future__ import annotations
@@ -113,7 +114,7 @@ def write_manifest(path: Path = MANIFEST) -> int:
         os.environ.pop("SIM_PRELOAD")
     ds = dispatchers()
     man = dict(sorted(signatures().items(), key=lambda kv: first.get(id(ds[kv[0]]), len(first))))
-    baseline = [k for k in man if first.get(id(ds[k]), len(first)) < in_first[0]]
+    baseline = [k for k in man if first.get(id(ds[k]), len(first)) < (in_first or [len(first)])[0]]
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_bytes(pickle.dumps(man, protocol=4) + pickle.dumps(baseline, protocol=4))
     tmp.replace(path)
@@ -239,12 +240,13 @@ _PRELOADED: list[bool] = []  # once per process: a kernel once loaded stays load
 def preload(stop=lambda: False) -> threading.Thread | None:
     """Start loading the baseline run's cached kernels (`preload_keys`) in a background thread, in the
     order a run first calls them, while the set-up's numpy work runs: numba's one-off start-up and
-    the code of ~50 kernels take ~0.4 s of a warm run (benchmarks/RESULTS.md), most of it in LLVM
-    with the GIL released. Nothing is compiled (`load_cached`), so results and the cache do not
-    change; a kernel not cached is compiled by the run, as before. Not a daemon thread: the
-    interpreter waits for it rather than stopping it inside LLVM. It stops early once `stop()` is
-    true (the run past its first month). Other scenarios' kernels (the capacity rules', ~5 MB of
-    code for all of them) are loaded by the runs that call them, as before. `SIM_PRELOAD=0` turns it off."""
+    the code of ~45 kernels take ~0.4 s of a warm run, on the other core here (-0.2 s wall at 1:1 on
+    2 cores when one is idle, a small loss when none is: benchmarks/RESULTS.md, branch `load2`).
+    Nothing is compiled (`load_cached`), so results and the cache do not change; a kernel not cached
+    is compiled by the run, as before. Not a daemon thread: the interpreter waits for it rather than
+    stopping it inside LLVM. It stops early once `stop()` is true (the run past its first month).
+    Other scenarios' kernels (the capacity rules', ~5 MB of code for all of them) are loaded by the
+    runs that call them, as before. `SIM_PRELOAD=0` turns it off."""
     man = load_manifest()
     man = {k: man[k] for k in preload_keys() if k in man}
     if _PRELOADED or not man or os.environ.get("SIM_PRELOAD", "1") == "0":
