@@ -36,7 +36,12 @@ def make_model(sc: Scenario, engine: str = "numba", seed: int | None = None) -> 
     """The model object for an engine: the numba engine, or the plain Mesa reference (one Agent per
     firm and bank, the same rules, much slower; sim/reference)."""
     if engine == "numba":
-        return IndustrialEconomy(sc, seed=seed)
+        from .compilecache import preload
+
+        built: list[IndustrialEconomy] = []  # the run's kernels load from the cache on the other core
+        preload(lambda: bool(built) and built[0].t >= 1)  # during the set-up and the first month
+        built.append(IndustrialEconomy(sc, seed=seed))
+        return built[0]
     if engine == "reference":
         from .reference import ReferenceEconomy
 

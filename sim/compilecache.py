@@ -10,7 +10,8 @@ A cold run, and `sim warmup`, compile the kernels in parallel processes, one ker
 the signatures the engines call them with (`MANIFEST`, written by `python -m sim.compilecache
 --write-manifest` and checked against a run by the tests): on n cores the compile takes about 1/n of
 the time, down to the largest kernel's; one cold start at a time (`prepare`). What the manifest
-misses compiles in the run, as it first calls it.
+misses compiles in the run, as it first calls it. A warm run loads its kernels from the cache in a
+background thread during the set-up (`preload`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import os
 import pickle
 import pkgutil
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -86,13 +88,50 @@ def signatures() -> dict[str, list]:
 
 def write_manifest(path: Path = MANIFEST) -> int:
     """Run the warm-up's jobs (compiling what is not cached) and write every kernel's signatures to
-    `path`; returns the number of kernels."""
-    warmup()
-    man = signatures()
+    `path`, in the order the runs first call them, then the list of those the first run (the baseline
+    scenario) calls (`preload_keys`: what `preload` loads, in that order); returns the number of kernels."""
+    from numba.core.registry import CPUDispatcher
+
+    first: dict[int, int] = {}  # the order the warm-up's runs first load (or compile) each kernel in
+    add = CPUDispatcher.add_overload
+
+    def recording(self, cres):
+        first.setdefault(id(self), len(first))
+        return add(self, cres)
+
+    CPUDispatcher.add_overload = recording
+    os.environ["SIM_PRELOAD"] = "0"  # (the runs' own order, not the preloading thread's)
+    in_first: list[int] = []  # how many kernels the first run (the baseline scenario) loaded
+
+    def progress(done, _total):
+        if done == 1:
+            in_first.append(len(first))
+
+    try:
+        warmup(progress)
+    finally:
+        del CPUDispatcher.add_overload  # numba's own, from the base class, again
+        os.environ.pop("SIM_PRELOAD")
+    ds = dispatchers()
+    man = dict(sorted(signatures().items(), key=lambda kv: first.get(id(ds[kv[0]]), len(first))))
+    baseline = [k for k in man if first.get(id(ds[k]), len(first)) < (in_first or [len(first)])[0]]
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(pickle.dumps(man, protocol=4))
+    tmp.write_bytes(pickle.dumps(man, protocol=4) + pickle.dumps(baseline, protocol=4))
     tmp.replace(path)
     return len(man)
+
+
+def preload_keys(path: Path = MANIFEST) -> list[str]:
+    """The kernels the baseline scenario's run loads, in the order it first calls them (written after
+    the signatures in the manifest file; `preload` loads these)."""
+    import io
+
+    try:
+        f = io.BytesIO(path.read_bytes())
+        pickle.load(f)
+        return list(pickle.load(f))
+    except Exception:  # noqa: BLE001 (an older file: no preloading)
+        return []
 
 
 def load_manifest(path: Path = MANIFEST) -> dict[str, list]:
@@ -171,6 +210,64 @@ def compile_in_processes(jobs: int) -> list[str]:
                     os.replace(tmp_dest, os.path.join(cache._cache_path, name))
                 moved.append(key)
     return moved
+
+
+def load_cached(key: str, sig, ds: dict[str, object] | None = None) -> bool:
+    """Load kernel `key`'s code for `sig` from the cache if it is there, never compiling (what
+    `Dispatcher.compile` does on a cache hit, under numba's compiler lock: a run that calls the kernel
+    meanwhile waits for the lock and then finds it loaded); True if it is loaded now."""
+    from numba.core import sigutils
+    from numba.core.compiler_lock import global_compiler_lock
+
+    d = (ds or dispatchers())[key]
+    with global_compiler_lock:
+        args, _ = sigutils.normalize_signature(sig)
+        if d.overloads.get(tuple(args)) is not None:
+            return True
+        cres = d._cache.load_overload(sig, d.targetctx)
+        if cres is None:
+            return False
+        d._cache_hits[sig] += 1
+        if not cres.objectmode:
+            d.targetctx.insert_user_function(cres.entry_point, cres.fndesc, [cres.library])
+        d.add_overload(cres)
+        return True
+
+
+_PRELOADED: list[bool] = []  # once per process: a kernel once loaded stays loaded
+
+
+def preload(stop=lambda: False) -> threading.Thread | None:
+    """Start loading the baseline run's cached kernels (`preload_keys`) in a background thread, in the
+    order a run first calls them, while the set-up's numpy work runs: numba's one-off start-up and
+    the code of ~45 kernels take ~0.4 s of a warm run, on the other core here (-0.2 s wall at 1:1 on
+    2 cores when one is idle, a small loss when none is: benchmarks/RESULTS.md, branch `load2`).
+    Nothing is compiled (`load_cached`), so results and the cache do not change; a kernel not cached
+    is compiled by the run, as before. Not a daemon thread: the interpreter waits for it rather than
+    stopping it inside LLVM. It stops early once `stop()` is true (the run past its first month).
+    Other scenarios' kernels (the capacity rules', ~5 MB of code for all of them) are loaded by the
+    runs that call them, as before. `SIM_PRELOAD=0` turns it off."""
+    man = load_manifest()
+    man = {k: man[k] for k in preload_keys() if k in man}
+    if _PRELOADED or not man or os.environ.get("SIM_PRELOAD", "1") == "0":
+        return None
+
+    def load() -> None:
+        ds = dispatchers()
+        for key, sigs in man.items():
+            if stop():
+                return
+            for sig in sigs:
+                try:
+                    if key in ds and not load_cached(key, sig, ds):
+                        break
+                except Exception:  # noqa: BLE001 (a stale entry: the run compiles what it calls)
+                    break
+        _PRELOADED.append(True)
+
+    thread = threading.Thread(target=load, name="sim-preload")
+    thread.start()
+    return thread
 
 
 _WARM: list[bool] = []  # once the cache is warm it stays so for this process: not checked again each run

@@ -236,3 +236,27 @@ def test_a_model_whose_rows_fit_one_chunk_steps_on_one_thread(monkeypatch):
         assert seen == [1, 2]
     finally:
         numba.set_num_threads(before)
+
+
+PRELOAD = ("from sim import compilecache as cc\n"
+           "keys = cc.preload_keys()\n"
+           "assert 25 < len(keys) < len(cc.load_manifest()) and set(keys) <= set(cc.load_manifest())\n"
+           "cached = set(keys) - set(cc.uncached())\n"
+           "cc.preload().join()\n"
+           "ds = cc.dispatchers()\n"
+           "print(sorted(k for k, d in ds.items() if d.signatures) == sorted(cached),"
+           " sum(sum(d._cache_misses.values()) for d in ds.values()), len(cached) > 0, len(cc.uncached()) > 20)\n")
+
+
+def test_preload_loads_the_cached_kernels_and_compiles_nothing(tmp_path):
+    """`compilecache.preload` (started by make_model) loads the cached kernels a baseline run calls
+    (`preload_keys`, a part of the manifest) in a background thread and nothing else: with the cache
+    warm, all of them and no compile (no cache miss); with an empty cache folder, none, and the cache
+    stays empty (the run compiles, as before)."""
+    warm = subprocess.run([sys.executable, "-c", PRELOAD], capture_output=True, text=True, timeout=300)
+    assert warm.returncode == 0, warm.stderr
+    assert warm.stdout.split()[:3] == ["True", "0", "True"], warm.stdout
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    cold = subprocess.run([sys.executable, "-c", PRELOAD], capture_output=True, text=True, timeout=300, env=env)
+    assert cold.returncode == 0, cold.stderr
+    assert cold.stdout.split() == ["True", "0", "False", "True"], cold.stdout
