@@ -246,10 +246,16 @@ def preload(stop=lambda: False) -> threading.Thread | None:
     is compiled by the run, as before. Not a daemon thread: the interpreter waits for it rather than
     stopping it inside LLVM. It stops early once `stop()` is true (the run past its first month).
     Other scenarios' kernels (the capacity rules', ~5 MB of code for all of them) are loaded by the
-    runs that call them, as before. `SIM_PRELOAD=0` turns it off."""
+    runs that call them, as before. Only where the run has two threads or more: a run the thread policy
+    gives one (a busy machine, a sweep worker) has no idle core for it, and there the loading thread
+    competed with the set-up (+50-80 ms). `SIM_PRELOAD=0` turns it off."""
+    import numba
+
+    if _PRELOADED or os.environ.get("SIM_PRELOAD", "1") == "0" or numba.get_num_threads() < 2:
+        return None  # (one thread: the thread policy found no idle core, or a sweep worker's share is one)
     man = load_manifest()
     man = {k: man[k] for k in preload_keys() if k in man}
-    if _PRELOADED or not man or os.environ.get("SIM_PRELOAD", "1") == "0":
+    if not man:
         return None
 
     def load() -> None:

@@ -238,7 +238,10 @@ def test_a_model_whose_rows_fit_one_chunk_steps_on_one_thread(monkeypatch):
         numba.set_num_threads(before)
 
 
-PRELOAD = ("from sim import compilecache as cc\n"
+PRELOAD = ("import numba\nfrom sim import compilecache as cc\n"
+           "numba.get_num_threads = lambda: 1\n"
+           "assert cc.preload() is None\n"  # one thread: no idle core to load on
+           "numba.get_num_threads = lambda: 2\n"
            "keys = cc.preload_keys()\n"
            "assert 25 < len(keys) < len(cc.load_manifest()) and set(keys) <= set(cc.load_manifest())\n"
            "cached = set(keys) - set(cc.uncached())\n"
@@ -252,7 +255,7 @@ def test_preload_loads_the_cached_kernels_and_compiles_nothing(tmp_path):
     """`compilecache.preload` (started by make_model) loads the cached kernels a baseline run calls
     (`preload_keys`, a part of the manifest) in a background thread and nothing else: with the cache
     warm, all of them and no compile (no cache miss); with an empty cache folder, none, and the cache
-    stays empty (the run compiles, as before)."""
+    stays empty (the run compiles, as before); a run on one thread does not preload."""
     warm = subprocess.run([sys.executable, "-c", PRELOAD], capture_output=True, text=True, timeout=300)
     assert warm.returncode == 0, warm.stderr
     assert warm.stdout.split()[:3] == ["True", "0", "True"], warm.stdout
