@@ -306,14 +306,6 @@ def notice() -> str | None:
             "cached for later runs; `sim warmup` fills the cache ahead)")
 
 
-def say_if_cold(quiet: bool = False) -> None:
-    if quiet:
-        return
-    msg = notice()
-    if msg:
-        print(msg, file=sys.stderr, flush=True)
-
-
 def prepare(quiet: bool = False) -> None:
     """Before a run of the numba engine: when its main kernels are not cached, say so and compile the
     manifest's kernels in one process per core this process may use (`compile_in_processes`) rather
@@ -322,9 +314,11 @@ def prepare(quiet: bool = False) -> None:
     One cold start compiles at a time: the compile holds a lock file in the cache folder, and a run
     that starts cold meanwhile (another notebook, an xdist or Dask worker) waits for it and then finds
     the kernels cached. `SIM_COMPILE_JOBS=1` compiles in the run itself, as before."""
-    if _WARM or notice() is None:
+    msg = notice()
+    if msg is None:
         return
-    say_if_cold(quiet)
+    if not quiet:
+        print(msg, file=sys.stderr, flush=True)
     jobs = compile_jobs()
     if jobs < 2:
         return

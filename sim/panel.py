@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .records import _index_coords
+from .records import index_coords
 from .state import FIRM_FIELDS
 
 
@@ -109,7 +109,7 @@ def build(snaps: list[tuple[int, dict[str, np.ndarray]]], start: str, variables:
     # ready-made variables and indexes, as records.to_dataset makes them: handed plain arrays, xarray asks
     # of each whether it is a dask or pint array, which imports dask and pint (a quarter of a second)
     var = lambda dims, values, attrs=None: xr.Variable(dims, values, attrs=attrs, fastpath=True)  # noqa: E731
-    coords = _index_coords({"time": times, "firm": ids})
+    coords = index_coords({"time": times, "firm": ids})
     coords = coords.assign(sector=var("firm", np.array(SECTORS, dtype=object)[sector].astype(str)),
                            ownership=var("firm", soe))
     ds = xr.Dataset(

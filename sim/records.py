@@ -248,7 +248,7 @@ class Recorder:
                 name: xr.Variable(dims, self.data[name], attrs=variable_attrs(name), fastpath=True)
                 for name, (dims, _, _) in self.variables.items()
             },
-            coords=_index_coords(coords),
+            coords=index_coords(coords),
             attrs=attrs,
         )
         ds["time"].attrs.update(long_name="Month (start of month)", standard_name="time", axis="T")
@@ -258,7 +258,7 @@ class Recorder:
         return ds
 
 
-def _index_coords(coords: dict[str, np.ndarray]) -> xr.Coordinates:
+def index_coords(coords: dict[str, np.ndarray]) -> xr.Coordinates:
     """Dimension coordinates with their pandas indexes, from 1-d numpy arrays (dtypes kept: '<U' stays '<U')."""
     from xarray.indexes import PandasIndex
 

@@ -127,7 +127,7 @@ def test_a_ban_on_the_covered_part_lets_the_rest_of_the_sector_enter():
     b = SimpleNamespace(entry_profit_response=0.0)
     p = SimpleNamespace(entry_barrier=np.full(N, 0.5), ban_new_capacity=np.array([1, 1, 0]))
     lam = entry.entry_intensity(np.full(N, 1200.0), np.full(N, 0.1), np.zeros(N), np.zeros(N), b, p,
-                                np.array([1.0, 0.1, 1.0]))
+                                np.array([1.0, 0.1, 1.0]), np.full(N, np.inf))
     np.testing.assert_allclose(lam, [0.0, 10.0, 10.0])
 
 

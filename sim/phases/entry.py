@@ -73,7 +73,7 @@ def draw_entrants(g, lam: np.ndarray, most: np.ndarray) -> EntrantDraws:
 
 
 def entry_intensity(n_alloc, entry_rate, margin_smooth, margin0, behaviour, policy, rules_share,
-                    room=None) -> np.ndarray:
+                    room) -> np.ndarray:
     """Expected entrants a month by sector: the pool of would-be entrants scales with the sector's
     2019 population (`n_alloc`), not with the firms alive now (with exits proportional to the firms
     alive, the number of firms is stationary), rises with the sector's smoothed margin over 2019's,
@@ -85,9 +85,7 @@ def entry_intensity(n_alloc, entry_rate, margin_smooth, margin0, behaviour, poli
     lam = (n_alloc * entry_rate / 12.0
            * np.exp(behaviour.entry_profit_response * (margin_smooth - margin0))
            * (1 - policy.entry_barrier) / 0.5)
-    shut = (policy.ban_new_capacity > 0) & (rules_share >= 1.0)
-    if room is not None:
-        shut |= room <= 0.0
+    shut = ((policy.ban_new_capacity > 0) & (rules_share >= 1.0)) | (room <= 0.0)
     return np.where(shut, 0.0, lam)
 
 
