@@ -13,7 +13,7 @@ import numpy as np
 
 from .._numba import kernel
 from .capacity_rules import np_maximum, np_minimum
-from .sums import pairwise_sum
+from .tables import masked_sums
 
 
 class MonthEndBooks(NamedTuple):
@@ -61,18 +61,6 @@ def month_end_rates(cfg) -> MonthEndRates:
                          float(cfg.dividend_payout), cfg.capital_ratio_2019 + cfg.capital_buffer)
 
 
-
-
-@kernel
-def _masked_total(alive, x, buf):
-    k = 0
-    for i in range(alive.shape[0]):
-        if alive[i]:
-            buf[k] = x[i]
-            k += 1
-    return pairwise_sum(buf[:k])
-
-
 @kernel
 def bank_month_end(alive, books, flows, r):
     """Writes provisions, profit, equity and capital_ratio of every bank (`books`: MonthEndBooks);
@@ -110,8 +98,8 @@ def bank_month_end(alive, books, flows, r):
         profit[b] = net if alive[b] else 0.0
         equity[b] += (net - div[b]) if alive[b] else 0.0
         capital_ratio[b] = equity[b] / rwa[b] if rwa[b] > 0 else np.inf
-    buf = np.empty(n)
-    return _masked_total(alive, opex, buf), _masked_total(alive, tax, buf), _masked_total(alive, div, buf)
+    opex_t, tax_t, div_t = masked_sums(alive, (opex, tax, div))
+    return opex_t, tax_t, div_t
 
 
 @kernel
