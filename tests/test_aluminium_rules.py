@@ -12,7 +12,7 @@ import pytest
 import sim
 from sim.phases import capacity
 
-from .conftest import run_text, write_scenario
+from .conftest import SCENARIOS, run_text, write_scenario
 
 SEED = 3
 N = 3
@@ -175,7 +175,7 @@ def test_no_firm_enters_where_a_cap_leaves_no_room():
     machinery = SECTORS.index("machinery")
     runs = {}
     for cap in (0.0, 1.0):  # bn yuan of output a year: far below the sector's (0: no cap)
-        sc = sim.load_scenario("scenarios/baseline.toml", firms=1500, months=14, seed=SEED,
+        sc = sim.load_scenario(SCENARIOS / "baseline.toml", firms=1500, months=14, seed=SEED,
                                **{"schedule.2019-01.capacity_cap.machinery": cap})
         m = make_model(sc)
         entered = []
