@@ -171,6 +171,8 @@ def test_an_invalid_file_names_its_key_and_writes_nothing(tmp_path_factory, case
 # a status quo the 2019 accounts cannot carry (households' purchases at a 100% VAT exceed their budget):
 # one ScenarioError naming the key, not a ValueError from inside the run (found by hypothesis, 2026-12)
 @example(doc={"extends": "baseline.toml", "policy": {"vat_rate": 1.0}, "schedule": {}})
+# the same in a table by sector: the error names the sector's key, as its warning does (hypothesis, 2026-12)
+@example(doc={"extends": "baseline.toml", "policy": {"vat_rate": {"steel": 0.0, "textiles": 1.0}}, "schedule": {}})
 # no exports at the start: the 2019 current account cannot be met; a 98% purchase subsidy for machinery
 # from the start: the rest of the economy's tax rate cannot meet 2019's disposable income (both found by
 # hypothesis, 2026-12)

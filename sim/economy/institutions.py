@@ -170,6 +170,9 @@ class Institutions(BankPositions):
                 vat = float(np.max(np.asarray(p.vat_rate)))
                 key = "policy.vat_rate" if vat > 0.25 else ("economy.household_share" if h >= 0.95
                                                            else "economy.government_share")
+                written = m.sc.policy.vat_rate
+                if vat > 0.25 and isinstance(written, dict):  # a table: the sector with the highest rate
+                    key = f"policy.vat_rate.{max(written, key=written.get)}"
                 raise ScenarioError(
                     unnamed(m.sc.name), key,
                     f"at the start's prices (VAT up to {vat:.0%}) households' 2019 purchases of the industries' "
