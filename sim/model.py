@@ -348,10 +348,13 @@ class IndustrialEconomy(mesa.Model):
         vars(self).update(setup.sector_state_at_start(cal, alloc))
 
     def _init_loan_rates(self) -> None:
-        """Loans at start carry the rate a bank would quote today (phases.setup)."""
+        """Loans at start carry the rate a bank would quote today (phases.setup); the opening net worth
+        then goes back into its array, which the scores took (`state.SHARED_ARRAYS`)."""
         setup.opening_profit(self.firms, self.margin0, self.rev_month)
         self._scores()
         setup.opening_loan_rates(self.firms, self.sc, self.policy, self.banking.banks.margin)
+        F = self.firms
+        F.net_worth[:] = F.capital + F.cash + F.other_assets - F.loans - F.other_liab  # (as setup.disperse_sheets)
 
     def _scores(self) -> None:
         setup.credit_scores(self.firms, self.sc, self.policy)
