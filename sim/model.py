@@ -73,7 +73,7 @@ class IndustrialEconomy(mesa.Model):
         self.capacity_rules = capacity.CapacityRules(rules_share, vars(self).pop("quota_pool"),
                                                      vars(self).pop("phys_per_yuan"), self.lag, self.dep_month, hooks)
         n = self.firms.n_rows
-        self.scratch = Scratch(n)  # per-row scratch of the credit step (reused every month)
+        self.scratch = Scratch(n, self.firms)  # per-row scratch of the credit step (reused every month)
         self._income, self._stocks = np.zeros((N_S, acc.N_INCOME)), np.zeros((N_S, acc.N_STOCKS))
         self._invest, self._exits = np.zeros((N_S, inv.N_INVEST)), np.zeros((N_S, xe.N_EXIT))
         self._requested = np.zeros(N_S)

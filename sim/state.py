@@ -42,7 +42,9 @@ FIRM_FIELDS: dict[str, tuple[type, str, str]] = {
     "share": (np.float64, "1", "market share in the sector (the shares of a sector sum to one after the market step; "
                           "entrants add theirs until the next)"),
     "share_prev": (np.float64, "1", "market share last month"),
-    "orders": (np.float64, "yuan/month", "orders received, yuan/month at 2019 prices"),
+    "orders": (np.float64, "yuan/month", "orders received, yuan/month at 2019 prices (its array holds the credit "
+                                     "scratch's `granted` from the credit step to the next market step: "
+                                     "`SCRATCH_IN_FIRM_ARRAYS`)"),
     "output": (np.float64, "yuan/month", "output, yuan/month at 2019 prices"),
     "unfilled": (np.float64, "1", "share of orders not filled"),
     "expected": (np.float64, "yuan/month", "expected orders, yuan/month at 2019 prices"),
@@ -101,6 +103,14 @@ FIRM_FIELDS: dict[str, tuple[type, str, str]] = {
 # entrant's row takes `net_worth`, not the zero of a `pd` read only after the next income pass.)
 SHARED_ARRAYS: dict[str, str] = {"plan_expansion": "share_prev", "net_worth": "pd"}
 
+# a scratch field kept in a firm field's array when the scratch is made with the firms (`Scratch(n,
+# firms)`, as the model makes it; field: the firm field), on the same terms: the credit step writes
+# every row's `granted`, which lives until the records (steps 7-11), and the market step every row's
+# `orders`, read by the market and the plans (steps 3-7, `plan_investment`). (An entrant's row keeps
+# the scratch's value, which the records read: its orders are the market step's, and its expected
+# orders are written, `kernels.tables.write_entrants`.)
+SCRATCH_IN_FIRM_ARRAYS: dict[str, str] = {"granted": "orders"}
+
 BANK_FIELDS: dict[str, tuple[type, str, str]] = {
     "alive": (np.bool_, "1", "bank operates (a merged bank is closed)"),
     "equity": (np.float64, "yuan", "equity, yuan (economy-wide)"),
@@ -133,7 +143,8 @@ SCRATCH_FIELDS: dict[str, tuple[type, str, str]] = {
     "granted": (np.float64, "yuan", "new credit granted this month, yuan (per model firm); before the allocation, "
                             "`repay_and_apply`'s staging of the applicants' requests (zero again after it); "
                             "negative: no loan but the instalment renewed of a firm that asked for no credit "
-                            "(`credit.lent`, `credit.renewed`)"),
+                            "(`credit.lent`, `credit.renewed`); in the firms' `orders` array in the model "
+                            "(`SCRATCH_IN_FIRM_ARRAYS`)"),
     "repaid": (np.float64, "yuan", "instalment due this month and debt paid down toward the leverage target at the "
                            "yearly review, yuan (before the credit step: the month's per-row uniforms, "
                            "`rng.DrawPool`)"),
@@ -219,7 +230,7 @@ def staggered_grown(old: np.ndarray, n_rows: int, slot: int) -> np.ndarray:
 class SoA:
     """Preallocated arrays as attributes; the set of arrays is fixed after construction. Each array
     starts on its own cache line within a page (`staggered_zeros`). A field of `_shared` has no array
-    of its own: its attribute is the array of the field it names (`SHARED_ARRAYS`)."""
+    of its own: its attribute is the array of the field it names, of `_host()` (`SHARED_ARRAYS`)."""
 
     _fields: dict[str, tuple[type, str]] = {}
     _shared: dict[str, str] = {}
@@ -230,10 +241,9 @@ class SoA:
         object.__setattr__(self, "n_rows", int(n_rows))
         self._allocate(int(n_rows))
 
-    @classmethod
-    def stored(cls) -> tuple[str, ...]:
+    def stored(self) -> tuple[str, ...]:
         """The fields with an array of their own (all but `_shared`'s), in the table's order."""
-        return tuple(name for name in cls._fields if name not in cls._shared)
+        return tuple(name for name in self._fields if name not in self._shared)
 
     def _allocate(self, n_rows: int) -> None:
         arrays = staggered_zeros(n_rows, {name: (self._fields[name][0], ()) for name in self.stored()},
@@ -243,9 +253,14 @@ class SoA:
         self._bind_shared()
         object.__setattr__(self, "_bundle", None)
 
+    def _host(self) -> SoA:
+        """The container whose arrays the fields of `_shared` take."""
+        return self
+
     def _bind_shared(self) -> None:
-        for name, host in self._shared.items():
-            object.__setattr__(self, name, getattr(self, host))
+        host = self._host()
+        for name, field in self._shared.items():
+            object.__setattr__(self, name, getattr(host, field))
 
     def bundle(self):
         """The arrays as one named tuple (`_bundle_type`) for the kernels: the same object until
@@ -294,10 +309,10 @@ class SoA:
         n = self.n_rows + int(extra)
         object.__setattr__(self, "_bundle", None)  # it holds the old arrays: drop it first, so each is freed in turn
         release_freed_memory()
+        for name in self._shared:
+            object.__delattr__(self, name)  # (each old array is then held by its own field alone)
         for j, name in enumerate(self.stored()):
             old = getattr(self, name)
-            for alias in [a for a, host in self._shared.items() if host == name]:
-                object.__delattr__(self, alias)  # (so that the old array is held by `old` alone)
             object.__setattr__(self, name, staggered_grown(old, n, j + self._first_slot))
             release_pages(old)  # its pages go now, not at the next trim (unless something else holds it)
             del old
@@ -320,17 +335,23 @@ class Banks(SoA):
 
 
 class Scratch(SoA):
-    """Per-row scratch of the credit step, one row per firm row (grows with the firms), its arrays
-    staggered after the firm arrays'."""
+    """Per-row scratch of the credit step, one row per firm row (grows with the firms, after them), its
+    arrays staggered after the firm arrays'. Made with the firms, its `granted` is in their `orders`'
+    array (`SCRATCH_IN_FIRM_ARRAYS`)."""
 
     _fields = SCRATCH_FIELDS
     _bundle_type = ScratchState
     _first_slot = len(FIRM_FIELDS)
 
-    def __init__(self, n_rows: int):
+    def __init__(self, n_rows: int, firms: Firms | None = None):
+        object.__setattr__(self, "_firms", firms)
+        object.__setattr__(self, "_shared", {} if firms is None else SCRATCH_IN_FIRM_ARRAYS)
         super().__init__(n_rows)
         self.set_applicants(np.zeros(0, dtype=np.int32), np.zeros(0))
         self.grown = False  # the rows grew since the last credit step (`phases.credit.credit_market`)
+
+    def _host(self) -> SoA:
+        return self._firms
 
     def grow(self, extra: int) -> None:
         super().grow(extra)
