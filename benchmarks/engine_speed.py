@@ -371,9 +371,9 @@ def report(r: dict) -> str:
     state = one["bytes_per_row"]
     min_floor = 2 * state / (READ_GBS * 1e9)
     rows_per_firm = one["rows"] / one["firms"]
-    from sim.state import Scratch
+    from sim.state import Firms, Scratch
 
-    scratch = Scratch(1).nbytes_per_row()
+    scratch = Scratch(1, Firms(1)).nbytes_per_row()  # (as the model makes it: `granted` in the firms' arrays)
     lines += [
         "",
         f"A stricter floor reads and writes each of the {state} bytes of a row's state once per month: "

@@ -73,7 +73,7 @@ class IndustrialEconomy(mesa.Model):
         self.capacity_rules = capacity.CapacityRules(rules_share, vars(self).pop("quota_pool"),
                                                      vars(self).pop("phys_per_yuan"), self.lag, self.dep_month, hooks)
         n = self.firms.n_rows
-        self.scratch = Scratch(n)  # per-row scratch of the credit step (reused every month)
+        self.scratch = Scratch(n, self.firms)  # per-row scratch of the credit step (reused every month)
         self._income, self._stocks = np.zeros((N_S, acc.N_INCOME)), np.zeros((N_S, acc.N_STOCKS))
         self._invest, self._exits = np.zeros((N_S, inv.N_INVEST)), np.zeros((N_S, xe.N_EXIT))
         self._requested = np.zeros(N_S)
@@ -348,10 +348,13 @@ class IndustrialEconomy(mesa.Model):
         vars(self).update(setup.sector_state_at_start(cal, alloc))
 
     def _init_loan_rates(self) -> None:
-        """Loans at start carry the rate a bank would quote today (phases.setup)."""
+        """Loans at start carry the rate a bank would quote today (phases.setup); the opening net worth
+        then goes back into its array, which the scores took (`state.SHARED_ARRAYS`)."""
         setup.opening_profit(self.firms, self.margin0, self.rev_month)
         self._scores()
         setup.opening_loan_rates(self.firms, self.sc, self.policy, self.banking.banks.margin)
+        F = self.firms
+        F.net_worth[:] = F.capital + F.cash + F.other_assets - F.loans - F.other_liab  # (as setup.disperse_sheets)
 
     def _scores(self) -> None:
         setup.credit_scores(self.firms, self.sc, self.policy)

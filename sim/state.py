@@ -42,7 +42,9 @@ FIRM_FIELDS: dict[str, tuple[type, str, str]] = {
     "share": (np.float64, "1", "market share in the sector (the shares of a sector sum to one after the market step; "
                           "entrants add theirs until the next)"),
     "share_prev": (np.float64, "1", "market share last month"),
-    "orders": (np.float64, "yuan/month", "orders received, yuan/month at 2019 prices"),
+    "orders": (np.float64, "yuan/month", "orders received, yuan/month at 2019 prices (its array holds the credit "
+                                     "scratch's `granted` from the credit step to the next market step: "
+                                     "`SCRATCH_IN_FIRM_ARRAYS`)"),
     "output": (np.float64, "yuan/month", "output, yuan/month at 2019 prices"),
     "unfilled": (np.float64, "1", "share of orders not filled"),
     "expected": (np.float64, "yuan/month", "expected orders, yuan/month at 2019 prices"),
@@ -58,7 +60,8 @@ FIRM_FIELDS: dict[str, tuple[type, str, str]] = {
     "bank": (np.int32, "1", "index of the firm's bank (lender and deposit bank)"),
     "guaranteed": (np.float64, "yuan", "part of the firm's loans covered by the guarantee fund, yuan"),
     "pd": (np.float64, "1/year", "probability of default banks assign to the firm, 1/yr"),
-    "net_worth": (np.float64, "yuan", "net worth, yuan"),
+    "net_worth": (np.float64, "yuan", "net worth, yuan: every row's, as the investment step stores it (in `pd`'s "
+                                  "array: `SHARED_ARRAYS`)"),
     "profit": (np.float64, "yuan/month", "net profit after tax this month, yuan"),
     "profit_year": (np.float64, "yuan", "net profit over about the last 12 months, yuan: an exponentially weighted sum "
                                 "(x <- 11/12 x + profit each month; 12 x the monthly profit when it is steady)"),
@@ -86,9 +89,27 @@ FIRM_FIELDS: dict[str, tuple[type, str, str]] = {
               "months since the firm defaulted while its estate is in the court procedure (0: none); "
               "such a row is not alive, and its remaining loan stays on its banks' books until the "
               "estate is liquidated"),
-    "plan_expansion": (np.float64, "yuan/month", "capacity the firm asks to build this month"),
+    "plan_expansion": (np.float64, "yuan/month", "capacity the firm asks to build this month (in `share_prev`'s array: "
+                                             "`SHARED_ARRAYS`)"),
     "plan_upgrade": (np.float64, "yuan", "gross cost of the upgrade the firm plans this month, yuan"),
 }
+
+# firm fields kept in another field's array (field: the field whose array it takes), 8 bytes a row less
+# each: every kernel that writes either writes it for every row before any reads it, and the month's
+# readers of one are done before the other is written again, so neither is read where the other's
+# value lies. `share_prev` lives within steps 3-5 (the market step writes it, the prices read it),
+# the plans within steps 7-8 (`plan_investment` to `execute_investment`); `pd` from the income pass
+# (step 6) to the credit step (7), net worth from the investment step (8) to the records (11). (An
+# entrant's row takes `net_worth`, not the zero of a `pd` read only after the next income pass.)
+SHARED_ARRAYS: dict[str, str] = {"plan_expansion": "share_prev", "net_worth": "pd"}
+
+# a scratch field kept in a firm field's array when the scratch is made with the firms (`Scratch(n,
+# firms)`, as the model makes it; field: the firm field), on the same terms: the credit step writes
+# every row's `granted`, which lives until the records (steps 7-11), and the market step every row's
+# `orders`, read by the market and the plans (steps 3-7, `plan_investment`). (An entrant's row keeps
+# the scratch's value, which the records read: its orders are the market step's, and its expected
+# orders are written, `kernels.tables.write_entrants`.)
+SCRATCH_IN_FIRM_ARRAYS: dict[str, str] = {"granted": "orders"}
 
 BANK_FIELDS: dict[str, tuple[type, str, str]] = {
     "alive": (np.bool_, "1", "bank operates (a merged bank is closed)"),
@@ -122,7 +143,8 @@ SCRATCH_FIELDS: dict[str, tuple[type, str, str]] = {
     "granted": (np.float64, "yuan", "new credit granted this month, yuan (per model firm); before the allocation, "
                             "`repay_and_apply`'s staging of the applicants' requests (zero again after it); "
                             "negative: no loan but the instalment renewed of a firm that asked for no credit "
-                            "(`credit.lent`, `credit.renewed`)"),
+                            "(`credit.lent`, `credit.renewed`); in the firms' `orders` array in the model "
+                            "(`SCRATCH_IN_FIRM_ARRAYS`)"),
     "repaid": (np.float64, "yuan", "instalment due this month and debt paid down toward the leverage target at the "
                            "yearly review, yuan (before the credit step: the month's per-row uniforms, "
                            "`rng.DrawPool`)"),
@@ -207,9 +229,11 @@ def staggered_grown(old: np.ndarray, n_rows: int, slot: int) -> np.ndarray:
 
 class SoA:
     """Preallocated arrays as attributes; the set of arrays is fixed after construction. Each array
-    starts on its own cache line within a page (`staggered_zeros`)."""
+    starts on its own cache line within a page (`staggered_zeros`). A field of `_shared` has no array
+    of its own: its attribute is the array of the field it names, of `_host()` (`SHARED_ARRAYS`)."""
 
     _fields: dict[str, tuple[type, str]] = {}
+    _shared: dict[str, str] = {}
     _bundle_type: type | None = None
     _first_slot = 0
 
@@ -217,12 +241,26 @@ class SoA:
         object.__setattr__(self, "n_rows", int(n_rows))
         self._allocate(int(n_rows))
 
+    def stored(self) -> tuple[str, ...]:
+        """The fields with an array of their own (all but `_shared`'s), in the table's order."""
+        return tuple(name for name in self._fields if name not in self._shared)
+
     def _allocate(self, n_rows: int) -> None:
-        arrays = staggered_zeros(n_rows, {name: (dtype, ()) for name, (dtype, *_) in self._fields.items()},
+        arrays = staggered_zeros(n_rows, {name: (self._fields[name][0], ()) for name in self.stored()},
                                  self._first_slot)
         for name, arr in arrays.items():
             object.__setattr__(self, name, arr)
+        self._bind_shared()
         object.__setattr__(self, "_bundle", None)
+
+    def _host(self) -> SoA:
+        """The container whose arrays the fields of `_shared` take."""
+        return self
+
+    def _bind_shared(self) -> None:
+        host = self._host()
+        for name, field in self._shared.items():
+            object.__setattr__(self, name, getattr(host, field))
 
     def bundle(self):
         """The arrays as one named tuple (`_bundle_type`) for the kernels: the same object until
@@ -240,6 +278,7 @@ class SoA:
         """Every field of the given rows: values[name][k] into row rows[k] for the fields named (a
         scalar: into every row; cast to the field's dtype as `astype` casts), zero for the others
         (an entrant starts from an empty row, not from the leftovers of the firm that exited there).
+        Of two fields sharing an array (`_shared`), the one named is written; naming both is an error.
 
         numpy's indexed assignment, one per field: a month's entrants are few (tens at 2,000 firms,
         a few thousand at 1:1), and a parallel kernel per dtype cost a parallel region per field and
@@ -249,9 +288,14 @@ class SoA:
         unknown = set(values) - set(self._fields)
         if unknown:
             raise KeyError(f"no such fields: {sorted(unknown)}")
+        both = [pair for pair in self._shared.items() if set(pair) <= set(values)]
+        if both:
+            raise ValueError(f"fields sharing an array given together: {both}")
+        mate = self._shared | {host: name for name, host in self._shared.items()}
         rows = np.asarray(rows, dtype=np.int64)
         for name in self._fields:
-            getattr(self, name)[rows] = values.get(name, 0)
+            if name in values or mate.get(name) not in values:
+                getattr(self, name)[rows] = values.get(name, 0)
 
     def grow(self, extra: int) -> None:
         """Add `extra` empty rows (zeros) at the end: every array is reallocated and copied, one at a
@@ -265,19 +309,23 @@ class SoA:
         n = self.n_rows + int(extra)
         object.__setattr__(self, "_bundle", None)  # it holds the old arrays: drop it first, so each is freed in turn
         release_freed_memory()
-        for j, name in enumerate(self._fields):
+        for name in self._shared:
+            object.__delattr__(self, name)  # (each old array is then held by its own field alone)
+        for j, name in enumerate(self.stored()):
             old = getattr(self, name)
             object.__setattr__(self, name, staggered_grown(old, n, j + self._first_slot))
             release_pages(old)  # its pages go now, not at the next trim (unless something else holds it)
             del old
+        self._bind_shared()
         object.__setattr__(self, "n_rows", n)
 
     def nbytes_per_row(self) -> int:
-        return sum(np.dtype(dt).itemsize for dt, *_ in self._fields.values())
+        return sum(np.dtype(self._fields[name][0]).itemsize for name in self.stored())
 
 
 class Firms(SoA):
     _fields = FIRM_FIELDS
+    _shared = SHARED_ARRAYS
     _bundle_type = FirmState
 
 
@@ -287,17 +335,23 @@ class Banks(SoA):
 
 
 class Scratch(SoA):
-    """Per-row scratch of the credit step, one row per firm row (grows with the firms), its arrays
-    staggered after the firm arrays'."""
+    """Per-row scratch of the credit step, one row per firm row (grows with the firms, after them), its
+    arrays staggered after the firm arrays'. Made with the firms, its `granted` is in their `orders`'
+    array (`SCRATCH_IN_FIRM_ARRAYS`)."""
 
     _fields = SCRATCH_FIELDS
     _bundle_type = ScratchState
     _first_slot = len(FIRM_FIELDS)
 
-    def __init__(self, n_rows: int):
+    def __init__(self, n_rows: int, firms: Firms | None = None):
+        object.__setattr__(self, "_firms", firms)
+        object.__setattr__(self, "_shared", {} if firms is None else SCRATCH_IN_FIRM_ARRAYS)
         super().__init__(n_rows)
         self.set_applicants(np.zeros(0, dtype=np.int32), np.zeros(0))
         self.grown = False  # the rows grew since the last credit step (`phases.credit.credit_market`)
+
+    def _host(self) -> SoA:
+        return self._firms
 
     def grow(self, extra: int) -> None:
         super().grow(extra)

@@ -384,10 +384,39 @@ def test_staggered_arrays_start_on_distinct_cache_lines():
     assert all(a.flags.c_contiguous and a.flags.writeable and not a.any() for a in arrs.values())
     assert [a.ctypes.data % 4096 for a in arrs.values()] == [5 * 64, 6 * 64, 7 * 64]
     F = Firms(1000)
-    offsets = [getattr(F, name).ctypes.data % 4096 for name in F._fields]
+    offsets = [getattr(F, name).ctypes.data % 4096 for name in F.stored()]  # (not the fields in another's array)
     assert len(set(offsets)) == len(offsets)
     F.grow(10)
-    assert len({getattr(F, name).ctypes.data % 4096 for name in F._fields}) == len(offsets)
+    assert len({getattr(F, name).ctypes.data % 4096 for name in F.stored()}) == len(offsets)
+
+
+def test_fields_that_share_an_array_stay_shared_through_growth():
+    """A field of state.SHARED_ARRAYS is its partner's array (8 bytes a row less), and the model's
+    credit scratch keeps `granted` in the firms' `orders` (SCRATCH_IN_FIRM_ARRAYS), also after the rows
+    grow, with the values kept; set_rows writes the one of a pair that is named."""
+    from sim.state import FIRM_FIELDS, SCRATCH_IN_FIRM_ARRAYS, SHARED_ARRAYS, Firms, Scratch
+
+    F = Firms(100)
+    S, own = Scratch(100, F), Scratch(100)
+    assert F.nbytes_per_row() == sum(np.dtype(FIRM_FIELDS[k][0]).itemsize for k in FIRM_FIELDS
+                                     if k not in SHARED_ARRAYS)
+    F.net_worth[:] = np.arange(100.0)
+    S.granted[:] = -np.arange(100.0)
+    for _ in range(2):
+        for name, host in SHARED_ARRAYS.items():
+            assert getattr(F, name) is getattr(F, host) and getattr(F.bundle(), name) is getattr(F, host)
+        for name, host in SCRATCH_IN_FIRM_ARRAYS.items():
+            assert getattr(S, name) is getattr(F, host) and getattr(S.bundle(), name) is getattr(F, host)
+            assert not np.shares_memory(getattr(own, name), getattr(F, host))
+        F.grow(10)
+        S.grow(10)
+    np.testing.assert_array_equal(F.pd[:100], np.arange(100.0))
+    np.testing.assert_array_equal(F.orders[:100], -np.arange(100.0))
+    assert F.n_rows == S.n_rows == S.granted.shape[0] == 120
+    F.set_rows(np.array([3]), {"net_worth": 7.0})
+    assert F.net_worth[3] == 7.0
+    with pytest.raises(ValueError, match="sharing an array"):
+        F.set_rows(np.array([3]), {"net_worth": 7.0, "pd": 0.1})
 
 
 def test_row_chunks_are_equal_and_come_in_groups_that_threads_share_evenly():

@@ -123,7 +123,10 @@ def write_entrants(f, rows, first_id, e):
     """Every field of the entrants' rows (`f`: state.FirmState; `e`: EntrantValues) in one call, as
     `SoA.set_rows` writes them (the values cast as `astype` casts them, firm ids from `first_id` on,
     zero in every other field): numpy's indexed assignment, one a field, took 0.66 ms a month at
-    1:1 (~3,000 entrants into 45 arrays). Every field of FirmState is named here:
+    1:1 (~3,000 entrants into 45 arrays). Every field of FirmState is named here but the two kept in
+    another's array (`state.SHARED_ARRAYS`: an entrant's `share_prev` and `net_worth` are written,
+    not the plans' and `pd`'s zero) and `orders`, whose array keeps the credit scratch's `granted`
+    for the records until the market step writes it (`state.SCRATCH_IN_FIRM_ARRAYS`):
     tests/test_tables.py checks this against `set_rows`."""
     for k in range(rows.shape[0]):
         r = rows[k]
@@ -135,11 +138,11 @@ def write_entrants(f, rows, first_id, e):
         f.capacity[r], f.productivity[r] = e.capacity[k], e.productivity[k]
         f.energy_intensity[r] = e.energy_intensity[k]
         f.share[r] = f.share_prev[r] = e.share[k]
-        f.orders[r] = f.expected[r] = e.orders[k]
+        f.expected[r] = e.orders[k]
         f.price[r], f.markup[r], f.loan_rate[r] = e.price[k], e.markup[k], e.loan_rate[k]
         f.cost_wedge[r], f.leverage_target[r] = e.cost_wedge[k], e.leverage_target[k]
         f.cash[r], f.capital[r], f.other_assets[r] = e.cash[k], e.capital[k], e.other_assets[k]
         f.other_liab[r], f.loans[r], f.net_worth[r] = e.other_liab[k], e.loans[k], e.net_worth[k]
         f.pipeline[r] = f.pipeline_cost[r] = f.upgrade_productivity[r] = f.upgrade_energy[r] = 0.0
-        f.output[r] = f.unfilled[r] = f.revenue[r] = f.guaranteed[r] = f.pd[r] = f.profit[r] = 0.0
-        f.profit_year[r] = f.order_shock[r] = f.customer_base[r] = f.plan_expansion[r] = f.plan_upgrade[r] = 0.0
+        f.output[r] = f.unfilled[r] = f.revenue[r] = f.guaranteed[r] = f.profit[r] = 0.0
+        f.profit_year[r] = f.order_shock[r] = f.customer_base[r] = f.plan_upgrade[r] = 0.0

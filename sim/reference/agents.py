@@ -171,7 +171,6 @@ class FirmAgent(mesa.Agent):
         self.profit = net
         self.profit_year = self.profit_year * (11.0 / 12.0) + net  # about the last twelve months
         self.loss_months = self.loss_months + 1 if net < 0 else 0
-        self.update_net_worth()
         return {
             "revenue": r,
             "wages": wages,
@@ -190,8 +189,12 @@ class FirmAgent(mesa.Agent):
             "energy_use": q * e.mwh_per_yuan[s] * self.energy_intensity,
         }
 
+    def equity(self) -> float:
+        """Net worth now (the stored `net_worth` is the investment step's: its array is `pd`'s before)."""
+        return self.cash + self.capital + self.other_assets - self.loans - self.other_liab
+
     def update_net_worth(self) -> None:
-        self.net_worth = self.cash + self.capital + self.other_assets - self.loans - self.other_liab
+        self.net_worth = self.equity()
 
     # -- 7. credit --------------------------------------------------------------------------
     def score(self, k) -> None:

@@ -45,6 +45,7 @@ class ReferenceCreditMarket:
         firms = m.live_firms()
         change = [0.0] * len(banks)  # each bank's book changes by its firms' repayments and renewals
         due_of = np.zeros(F.n_rows)  # the instalments (`repaid` adds what is paid down at a review)
+        worth_of = np.zeros(F.n_rows)  # net worth after the instalment, before any renewal
         for f in firms:
             due = f.repay(float(b.loan_maturity))
             m.scratch.repaid[f.row] = due
@@ -52,10 +53,10 @@ class ReferenceCreditMarket:
             lenders = bk.lenders(f)  # each lender is repaid, and renews, its share of the instalment
             for bank, share in lenders:
                 change[bank.row] -= share * (W[f.sector] * due)
-            f.update_net_worth()
+            worth_of[f.row] = nw = f.equity()
             # relationship lending: the own banks renew the instalment of sound firms; a firm so renewed
             # whose debt is above its target at its review pays part of the excess down (`funding_need`)
-            if due <= 0 or f.net_worth <= 0 or f.pd > c.pd_rollover_max:
+            if due <= 0 or nw <= 0 or f.pd > c.pd_rollover_max:
                 continue
             f.loans = f.loans + due
             f.cash = f.cash + due
@@ -89,7 +90,7 @@ class ReferenceCreditMarket:
                     + (c.soe_unsecured * p.soe_implicit_guarantee if f.soe else 0.0)
                 ) * assets
                 limit = collateral + unsecured - f.loans
-            self._limit[f.row] = 0.0 if f.net_worth <= 0 else max(limit, 0.0)
+            self._limit[f.row] = 0.0 if worth_of[f.row] <= 0 else max(limit, 0.0)
             if request > 0:
                 applicants.append(f)
         applicants.sort(key=lambda f: f.pd)  # stable: ties stay in row order
@@ -118,8 +119,6 @@ class ReferenceCreditMarket:
             fees += self._fees[row] * w
             flow += w * (S.granted[row] + rolled_of[row] - S.repaid[row] - self._fees[row])
         np.logical_and(F.alive & (self._request > 0), m.scratch.granted <= 0, out=m.scratch.denied)
-        for f in firms:
-            f.update_net_worth()
         return CreditOutcome(flow, m._cash_total(), bk.loan_gap(), fees)
 
     def _serve(self, f: FirmAgent, cands: list[int], banks: list[BankAgent], terms, params,
