@@ -41,10 +41,12 @@ FIRM_FIELDS: dict[str, tuple[type, str, str]] = {
     "upgrade_energy": (np.float64, "1", "energy intensity the upgrade under way delivers"),
     "share": (np.float64, "1", "market share in the sector (the shares of a sector sum to one after the market step; "
                           "entrants add theirs until the next)"),
-    "share_prev": (np.float64, "1", "market share last month"),
-    "orders": (np.float64, "yuan/month", "orders received, yuan/month at 2019 prices (its array holds the credit "
-                                     "scratch's `granted` from the credit step to the next market step: "
-                                     "`SCRATCH_IN_FIRM_ARRAYS`)"),
+    "share_prev": (np.float64, "1", "market share last month, held from the market step to the prices (steps 3-5); "
+                               "between months its array holds `plan_expansion` (`SHARED_ARRAYS`)"),
+    "orders": (np.float64, "yuan/month", "orders received, yuan/month at 2019 prices, held from the market step to "
+                                     "the plans (steps 3-7); between months its array holds the credit "
+                                     "scratch's `granted` (`SCRATCH_IN_FIRM_ARRAYS`; the records keep the "
+                                     "sectors' orders)"),
     "output": (np.float64, "yuan/month", "output, yuan/month at 2019 prices"),
     "unfilled": (np.float64, "1", "share of orders not filled"),
     "expected": (np.float64, "yuan/month", "expected orders, yuan/month at 2019 prices"),
@@ -59,7 +61,9 @@ FIRM_FIELDS: dict[str, tuple[type, str, str]] = {
     "loan_rate": (np.float64, "1/year", "average interest rate on the firm's loans, 1/yr"),
     "bank": (np.int32, "1", "index of the firm's bank (lender and deposit bank)"),
     "guaranteed": (np.float64, "yuan", "part of the firm's loans covered by the guarantee fund, yuan"),
-    "pd": (np.float64, "1/year", "probability of default banks assign to the firm, 1/yr"),
+    "pd": (np.float64, "1/year", "probability of default banks assign to the firm, 1/yr, held from the income "
+                             "pass to the credit step (steps 6-7); between months its array holds `net_worth` "
+                             "(`SHARED_ARRAYS`)"),
     "net_worth": (np.float64, "yuan", "net worth, yuan: every row's, as the investment step stores it (in `pd`'s "
                                   "array: `SHARED_ARRAYS`)"),
     "profit": (np.float64, "yuan/month", "net profit after tax this month, yuan"),
@@ -110,6 +114,11 @@ SHARED_ARRAYS: dict[str, str] = {"plan_expansion": "share_prev", "net_worth": "p
 # the scratch's value, which the records read: its orders are the market step's, and its expected
 # orders are written, `kernels.tables.write_entrants`.)
 SCRATCH_IN_FIRM_ARRAYS: dict[str, str] = {"granted": "orders"}
+
+# the fields whose array holds another's value between months (field: the one it holds then), so a
+# reader of the state after a step (the panel, a notebook) must not take them for their own values
+HELD_BY_OTHERS_BETWEEN_MONTHS: dict[str, str] = {
+    host: guest for guest, host in (SHARED_ARRAYS | SCRATCH_IN_FIRM_ARRAYS).items()}
 
 BANK_FIELDS: dict[str, tuple[type, str, str]] = {
     "alive": (np.bool_, "1", "bank operates (a merged bank is closed)"),

@@ -419,6 +419,26 @@ def test_fields_that_share_an_array_stay_shared_through_growth():
         F.set_rows(np.array([3]), {"net_worth": 7.0, "pd": 0.1})
 
 
+def test_the_panel_reads_no_field_whose_array_holds_another_between_months():
+    """The firm panel is taken between months, when `pd`, `share_prev` and `orders` hold another
+    field's values (state.HELD_BY_OTHERS_BETWEEN_MONTHS): it must read none of them."""
+    from sim.panel import PANEL_FIELDS
+    from sim.state import HELD_BY_OTHERS_BETWEEN_MONTHS, Firms
+
+    F = Firms(10)
+    read = set()
+
+    class Recorder:
+        def __getattr__(self, name):
+            read.add(name)
+            return getattr(F, name)
+
+    for _, _, value in PANEL_FIELDS.values():
+        value(Recorder())
+    assert read and not read & set(HELD_BY_OTHERS_BETWEEN_MONTHS), read & set(HELD_BY_OTHERS_BETWEEN_MONTHS)
+    assert set(HELD_BY_OTHERS_BETWEEN_MONTHS) == {"pd", "share_prev", "orders"}
+
+
 def test_row_chunks_are_equal_and_come_in_groups_that_threads_share_evenly():
     """Above CHUNK rows the parallel kernels cut the rows into a multiple of CHUNK_GROUP chunks of
     (nearly) equal size, so two threads get equal shares (seven chunks of 2^16 left one thread four
