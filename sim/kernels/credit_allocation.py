@@ -16,7 +16,8 @@ from numba import njit, prange
 
 from .._numba import kernel, rows_of
 from .credit import bank_search_start, drawn_bank
-from .exposure import MAX_LENDERS, Parts, entries_end, lenders_of
+from .elementary import prefetch
+from .exposure import _AHEAD, MAX_LENDERS, Parts, entries_end, lenders_of
 
 # this month's lending conditions, one value per bank (BankingSystem.lending_conditions)
 TERMS_FIELDS: dict[str, tuple[type, str]] = {
@@ -223,6 +224,20 @@ def _table(rows, slot, request, limit, firms, sectors):
     flag = np.empty(n_app, dtype=np.int32)
     for j in prange(n_app):
         i = np.uint64(rows[j])
+        # the applicant _AHEAD ahead's fields fetched: the applicants' rows, about one in ten, are a
+        # cache miss in every field, at gaps the hardware prefetcher does not follow (in the replayed
+        # month 5 at 1:1, one thread: serving_table 2.5 -> 2.3 ms)
+        a = np.uint64(rows[j + _AHEAD] if j + _AHEAD < n_app else rows[j])
+        prefetch(sector, a)
+        prefetch(sme, a)
+        prefetch(soe, a)
+        prefetch(pd, a)
+        prefetch(bank, a)
+        prefetch(loans, a)
+        prefetch(cash, a)
+        prefetch(capital, a)
+        prefetch(other_assets, a)
+        prefetch(other_liab, a)
         k = slot[j]
         req = request[j]
         if limit[j] < req:
