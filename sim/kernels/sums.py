@@ -124,55 +124,32 @@ def halt_projects(alive, sector, halted, pipeline, pipeline_cost):
             pipeline_cost[i] = 0.0
 
 
-@kernel(parallel=True)
+@kernel
 def free_rows(alive, exit_reason, court, total, out):
     """Up to `total` rows for entrants: rows of exited firms first (so the rows in use stay packed
-    and the never-used rows stay at the end, where the kernels pass them by), then never-used rows,
-    each kind in row order. An estate still in the court procedure (`court` > 0) keeps its row.
-
-    Two passes over the chunks of rows, in parallel: the first counts each chunk's rows of either
-    kind (without branches), which gives each chunk its place in `out`; the second writes them
-    there (at 1:1 the entrants outnumber the exited firms' rows, so one serial scan ran to the end).
-    Returns the number of rows written."""
-    n = alive.shape[0]
-    nc, cs = chunks(n)
-    counts = np.zeros((nc, 8), dtype=np.int64)  # exited, never used (padded: chunks write their own line)
-    for c in prange(nc):
-        k_exit = 0
-        k_new = 0
-        for i in rows_of(c, cs, n):
-            free = not alive[i]
-            exited = exit_reason[i] != 0
-            k_exit += np.int64(free & exited & (court[i] == 0))
-            k_new += np.int64(free & (not exited))
-        counts[c, 0] = k_exit
-        counts[c, 1] = k_new
-    # each chunk's first place in `out` for either kind: the exited firms' rows of the chunks before
-    # it, then (after all exited firms' rows) the never-used rows of the chunks before it
-    at = np.empty((nc, 2), dtype=np.int64)
+    and the never-used rows stay at the end, where the kernels pass them by), then never-used rows.
+    An estate still in the court procedure (`court` > 0) keeps its row. One pass over the rows: the
+    never-used rows met on the way are kept aside (at most `total`) and follow the exited firms'."""
     k = 0
-    for kind in range(2):
-        for c in range(nc):
-            at[c, kind] = k
-            k += counts[c, kind]
-    k = min(k, total)
-    for c in prange(nc):
-        a_exit = at[c, 0]
-        a_new = at[c, 1]
-        if a_exit >= total and a_new >= total:
+    spare = np.empty(total, dtype=np.int64)
+    n_spare = 0
+    for i in range(alive.shape[0]):
+        if k == total:
+            return k
+        if alive[i]:
             continue
-        for i in rows_of(c, cs, n):
-            if alive[i]:
-                continue
-            if exit_reason[i] != 0:
-                if court[i] == 0:
-                    if a_exit < total:
-                        out[a_exit] = i
-                    a_exit += 1
-            else:
-                if a_new < total:
-                    out[a_new] = i
-                a_new += 1
+        if exit_reason[i] != 0:
+            if court[i] == 0:
+                out[k] = i
+                k += 1
+        elif n_spare < total:
+            spare[n_spare] = i
+            n_spare += 1
+    for j in range(n_spare):
+        if k == total:
+            break
+        out[k] = spare[j]
+        k += 1
     return k
 
 

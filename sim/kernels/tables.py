@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections import namedtuple
 
 import numpy as np
-from numba import njit, prange
 
 from .._numba import kernel
 from .sums import pairwise_sum
@@ -119,31 +118,14 @@ EntrantValues = namedtuple("EntrantValues", (
     "net_worth"))
 
 
-# entrants a task of `write_entrants` writes
-ENTRANT_BLOCK = 256
-
-
-@kernel(parallel=True)
+@kernel
 def write_entrants(f, rows, first_id, e):
     """Every field of the entrants' rows (`f`: state.FirmState; `e`: EntrantValues) in one call, as
     `SoA.set_rows` writes them (the values cast as `astype` casts them, firm ids from `first_id` on,
     zero in every other field): numpy's indexed assignment, one a field, took 0.66 ms a month at
-    1:1 (~3,000 entrants into 45 arrays). Blocks of ENTRANT_BLOCK entrants are written in parallel
-    (each row is written once, by one task: the same result on any number of threads); the rows are
-    scattered over the state, so the writes wait for memory (cache misses, pages first touched after
-    the rows grew). Every field of FirmState is named here: tests/test_tables.py checks this against
-    `set_rows`."""
-    n = rows.shape[0]
-    for q in prange((n + ENTRANT_BLOCK - 1) // ENTRANT_BLOCK):
-        lo = np.int64(q) * ENTRANT_BLOCK  # (prange's index is unsigned: arithmetic with it would be float)
-        _write_entrant_rows(f, rows, first_id, e, lo, min(lo + ENTRANT_BLOCK, n))
-
-
-@njit(cache=True)
-def _write_entrant_rows(f, rows, first_id, e, lo, hi):
-    """`write_entrants` for entrants lo to hi (a function called by the parallel loop, not inlined
-    into it: a write through `f.x[r]` inside prange is lost)."""
-    for k in range(lo, hi):
+    1:1 (~3,000 entrants into 45 arrays). Every field of FirmState is named here:
+    tests/test_tables.py checks this against `set_rows`."""
+    for k in range(rows.shape[0]):
         r = rows[k]
         f.alive[r] = f.sme[r] = True
         f.soe[r] = False
