@@ -190,15 +190,21 @@ def _pcg64_fill(s_hi, s_lo, inc_hi, inc_lo, out):
             h3, l3, out[np.uint64(i)] = _pcg64_next(h3, l3, inc_hi, inc_lo)
 
 
+# rows a task of `_pcg64_rows` takes (its output depends on the row's position only, not on how the
+# rows are split: the credit step's 41,000 applicants at 1:1 were one chunk of rows, one thread)
+_ROWS_BLOCK = 4096
+
+
 @kernel(parallel=True)
 def _pcg64_rows(s_hi, s_lo, inc_hi, inc_lo, rows, lo_row, out):
     """out[k, j] = what `_pcg64_fill` writes at position (rows[k] - lo_row) * width + j of a buffer
     of `width` = out.shape[1] doubles a row: the uniforms of the given rows only (rows ascending).
-    Each chunk of rows jumps to its first row; then from row to row by the gap between them."""
+    Each block of _ROWS_BLOCK rows jumps to its first row; then from row to row by the gap between them."""
     n = rows.shape[0]
     width = np.uint64(out.shape[1])
     jumps = _pcg64_jumps(inc_hi, inc_lo)
-    nc, cs = chunks(n)
+    cs = _ROWS_BLOCK
+    nc = (n + cs - 1) // cs
     base = np.uint64(lo_row)
     for c in prange(nc):
         hi, lo = s_hi, s_lo

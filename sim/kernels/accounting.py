@@ -81,6 +81,9 @@ def bank_flows(bk) -> BankFlows:
  I_PRETAX, I_VAT, I_CIT, I_PROFIT, I_DIVIDENDS, I_OUTPUT, I_CAPACITY, I_DEPOSIT_INTEREST, I_CASH,
  I_DEPOSITS_BEFORE, I_DEPOSITS_AFTER, I_WORKERS, I_ENERGY_USE) = range(21)
 N_INCOME = 21
+# rows of a block of `income`'s pass, after which the block's credit scores are made (the rows' values
+# still in cache)
+SCORE_BLOCK = np.uint64(512)
 
 
 @kernel(parallel=True)
@@ -180,92 +183,95 @@ def income(firms, sectors, costs, params, score, flows, dist, table):
         tb = part_bank[c]
         tp = part_paid[c]
         dep_left = 0.0
-        for i in rows_of(c, cs, n):
-            if not alive[i]:
-                pd[i] = -np.inf  # its probability of default is 0 (below)
-                continue
-            s = np.uint64(sector[i])
-            b = np.uint64(bank[i])
-            w = weight[s]
-            cash_i = cash[i]
-            loans_i = loans[i]
-            rate_i = loan_rate[i]
-            capital_i = capital[i]
-            other_i = other_assets[i]
-            prod_i = productivity[i]
-            ei_i = energy_intensity[i]
-            sme_i = sme[i]
-            interest = loans_i * rate_i / 12.0
-            dint = cash_i * deposit_rate / 12.0 if cash_i > 0 else 0.0
-            tb[0, b] += w * interest
-            tb[1, b] += w * dint
-            t[s, I_DEPOSITS_BEFORE] += cash_i
-            q = output[i]
-            r = revenue[i]
-            q_per_a = q / prod_i  # output in units of labour-augmenting productivity
-            # output beyond normal utilisation takes labour paid the overtime premium
-            wages = (q + premium * overtime_output(q, capacity[i], u_normal[s])) / prod_i * labour_cost[s]
-            serv = q_per_a * services_cost[s]
-            en = q * energy_cost[s] * ei_i
-            # the firm's own cost wedge: other inputs bought from the rest of the economy, at its VAT rate
-            wedge = q * cost_wedge[i]
-            mat = q * material_cost[s] + wedge
-            dep = capital_i * dep_rate[s]
-            pre = r - wages - serv - en - mat - interest + dint - dep
-            vat = vat_rate[s] * r - vat_rate_inputs * (serv + en + wedge) - q * vat_inputs_per_q[s]
-            # corporate income tax, on positive profit; small low-profit enterprises pay one rate up
-            # to the lower band and another above it. Both taxes are computed and one is picked
-            # (a select, not a branch: whether a firm is small or in profit varies row to row, and
-            # a mispredicted branch cost more than the income pass's arithmetic, 5.2 -> 4.0 ms)
-            low = pre if pre < small_low_month else small_low_month
-            tax_small = cit_rate_small * low + cit_rate_small_upper * (pre - low)
-            tax_std = cit_rate * pre
-            tax = tax_small if sme_i & (pre <= small_profit_month) else tax_std
-            tax = tax if pre > 0 else 0.0
-            net = pre - tax
-            div = payout * net if net > 0 else 0.0
-            flow = r - wages - serv - en - mat - interest + dint - tax - div
-            cash_i += flow
-            capital_i -= dep
-            capital[i] = capital_i
-            profit[i] = net
-            profit_year[i] = profit_year[i] * (11.0 / 12.0) + net
-            lm = loss_months[i] + 1 if net < 0 else 0
-            loss_months[i] = lm
-            t[s, I_REVENUE] += r
-            t[s, I_WAGES] += wages
-            t[s, I_SERVICES] += serv
-            t[s, I_ENERGY] += en
-            t[s, I_MATERIALS] += mat
-            t[s, I_INTEREST] += interest
-            t[s, I_DEPRECIATION] += dep
-            t[s, I_VAT] += vat
-            t[s, I_CIT] += tax
-            t[s, I_DIVIDENDS] += div
-            t[s, I_OUTPUT] += q
-            t[s, I_CAPACITY] += capacity[i]
-            t[s, I_DEPOSIT_INTEREST] += dint
-            t[s, I_DEPOSITS_AFTER] += cash_i
-            t[s, I_WORKERS] += q_per_a * workers_per_yuan[s]
-            t[s, I_ENERGY_USE] += q * mwh_per_yuan[s] * ei_i
-            if pay_on:  # the distributions (as payout.pay_out_excess_cash)
-                excess = cash_i - target[s] * 12.0 * r
-                # a select, not a branch (whether a firm holds excess deposits varies row to row:
-                # the mispredicted branch cost 4 of the pass's 11 ms on one thread at 1:1); a firm
-                # without excess pays 0.0, which leaves its deposits and the sector's sum as they were
-                pay = speed * excess if excess > 0.0 else 0.0
-                cash_i = cash_i - pay
-                tp[s] += w * pay
-                dep_left += w * cash_i
-            cash[i] = cash_i
-            # credit score (as credit.credit_scores), from the deposits left after any distribution
-            # (made once: the payout pass made the payers' again)
-            pd[i] = credit_score(cash_i + capital_i + other_i, loans_i, net, r, lm, sme_i, score)
+        rows = rows_of(c, cs, n)
+        lo = rows.start
+        while lo < rows.stop:  # blocks of SCORE_BLOCK rows
+            hi = lo + SCORE_BLOCK if lo + SCORE_BLOCK < rows.stop else rows.stop
+            for i in range(lo, hi):
+                if not alive[i]:
+                    continue
+                s = np.uint64(sector[i])
+                b = np.uint64(bank[i])
+                w = weight[s]
+                cash_i = cash[i]
+                loans_i = loans[i]
+                rate_i = loan_rate[i]
+                capital_i = capital[i]
+                prod_i = productivity[i]
+                ei_i = energy_intensity[i]
+                sme_i = sme[i]
+                interest = loans_i * rate_i / 12.0
+                dint = cash_i * deposit_rate / 12.0 if cash_i > 0 else 0.0
+                tb[0, b] += w * interest
+                tb[1, b] += w * dint
+                t[s, I_DEPOSITS_BEFORE] += cash_i
+                q = output[i]
+                r = revenue[i]
+                q_per_a = q / prod_i  # output in units of labour-augmenting productivity
+                # output beyond normal utilisation takes labour paid the overtime premium
+                wages = (q + premium * overtime_output(q, capacity[i], u_normal[s])) / prod_i * labour_cost[s]
+                serv = q_per_a * services_cost[s]
+                en = q * energy_cost[s] * ei_i
+                # the firm's own cost wedge: other inputs bought from the rest of the economy, at its VAT rate
+                wedge = q * cost_wedge[i]
+                mat = q * material_cost[s] + wedge
+                dep = capital_i * dep_rate[s]
+                pre = r - wages - serv - en - mat - interest + dint - dep
+                vat = vat_rate[s] * r - vat_rate_inputs * (serv + en + wedge) - q * vat_inputs_per_q[s]
+                # corporate income tax, on positive profit; small low-profit enterprises pay one rate up
+                # to the lower band and another above it. Both taxes are computed and one is picked
+                # (a select, not a branch: whether a firm is small or in profit varies row to row, and
+                # a mispredicted branch cost more than the income pass's arithmetic, 5.2 -> 4.0 ms)
+                low = pre if pre < small_low_month else small_low_month
+                tax_small = cit_rate_small * low + cit_rate_small_upper * (pre - low)
+                tax_std = cit_rate * pre
+                tax = tax_small if sme_i & (pre <= small_profit_month) else tax_std
+                tax = tax if pre > 0 else 0.0
+                net = pre - tax
+                div = payout * net if net > 0 else 0.0
+                flow = r - wages - serv - en - mat - interest + dint - tax - div
+                cash_i += flow
+                capital_i -= dep
+                capital[i] = capital_i
+                profit[i] = net
+                profit_year[i] = profit_year[i] * (11.0 / 12.0) + net
+                lm = loss_months[i] + 1 if net < 0 else 0
+                loss_months[i] = lm
+                t[s, I_REVENUE] += r
+                t[s, I_WAGES] += wages
+                t[s, I_SERVICES] += serv
+                t[s, I_ENERGY] += en
+                t[s, I_MATERIALS] += mat
+                t[s, I_INTEREST] += interest
+                t[s, I_DEPRECIATION] += dep
+                t[s, I_VAT] += vat
+                t[s, I_CIT] += tax
+                t[s, I_DIVIDENDS] += div
+                t[s, I_OUTPUT] += q
+                t[s, I_CAPACITY] += capacity[i]
+                t[s, I_DEPOSIT_INTEREST] += dint
+                t[s, I_DEPOSITS_AFTER] += cash_i
+                t[s, I_WORKERS] += q_per_a * workers_per_yuan[s]
+                t[s, I_ENERGY_USE] += q * mwh_per_yuan[s] * ei_i
+                if pay_on:  # the distributions (as payout.pay_out_excess_cash)
+                    excess = cash_i - target[s] * 12.0 * r
+                    # a select, not a branch (whether a firm holds excess deposits varies row to row:
+                    # the mispredicted branch cost 4 of the pass's 11 ms on one thread at 1:1); a firm
+                    # without excess pays 0.0, which leaves its deposits and the sector's sum as they were
+                    pay = speed * excess if excess > 0.0 else 0.0
+                    cash_i = cash_i - pay
+                    tp[s] += w * pay
+                    dep_left += w * cash_i
+                cash[i] = cash_i
+            # the block's credit scores (as credit.credit_scores), from the deposits left after any
+            # distribution, and their probabilities, in a loop of their own, which LLVM vectorises
+            # (`elementary`; its divisions four or eight at a time): an empty row's probability is 0
+            for i in range(lo, hi):
+                x = credit_score(cash[i] + capital[i] + other_assets[i], loans[i], profit[i], revenue[i],
+                                 loss_months[i], sme[i], score)
+                pd[i] = default_probability(x if alive[i] else -np.inf, soe[i], soe_cut)
+            lo = hi
         part_dep[c, 0] = dep_left
-    # its probability in a loop of its own, which LLVM vectorises (`elementary`)
-    for c in prange(nc):
-        for i in rows_of(c, cs, n):
-            pd[i] = default_probability(pd[i], soe[i], soe_cut)
     table[:] = 0.0
     bank_interest[:] = 0.0
     bank_deposit_interest[:] = 0.0
