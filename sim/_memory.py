@@ -51,9 +51,11 @@ def keep_freed_memory() -> bool:
 
 def release_freed_memory() -> None:
     """Give the pages of freed heap blocks back to the kernel (glibc's malloc_trim), once the
-    set-up's temporaries are freed or the firm rows have grown: with the trim threshold raised
-    they would otherwise stay resident beside arrays too large to reuse them (set-up: about 30 MB
-    at 1:1). The month's own temporaries are kept (they are made again the next month)."""
+    set-up's temporaries are freed (and at the first credit step after the rows grew): with the
+    trim threshold raised they would otherwise stay resident beside arrays too large to reuse them
+    (set-up: about 30 MB at 1:1). The month's own temporaries are kept (they are made again the
+    next month: a yearly trim only made the month after it fault them in again, ~2,000 page faults,
+    for no lower peak once the state arrays left the heap, benchmarks/RESULTS.md)."""
     if _done and _libc is not None:
         _libc.malloc_trim(0)
 

@@ -315,8 +315,6 @@ class IndustrialEconomy(mesa.Model):
         self._record(t, month, ptax)
         if self.closed:
             self.macro.record(self.rec, t)
-        if t % 12 == 11:
-            release_freed_memory()  # free heap pages the month's temporaries left behind
         self.t += 1
 
     def distribute_excess_cash(self) -> float:
@@ -449,7 +447,6 @@ class IndustrialEconomy(mesa.Model):
         for d in self._draws.values():
             d.grow(extra)
         self.rows_added += extra
-        release_freed_memory()  # the old arrays' pages
 
     def _entry(self, demand: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
         """Step 10 (phases.entry): Poisson numbers of entrants by sector, rows for them (the rows

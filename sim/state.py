@@ -19,7 +19,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from ._memory import mapped_zeros, mapping, release_freed_memory, release_pages, remapped
+from ._memory import mapped_zeros, mapping, release_pages, remapped
 
 # name: (dtype, units (pint-parseable, sim.units.registry), meaning): the one declaration the state
 # containers, the panel's variables (sim.panel) and docs/state-reference.md are made from
@@ -187,8 +187,8 @@ def staggered_zeros(n_rows: int, shapes: dict[str, tuple[type, tuple[int, ...]]]
 
 def staggered_zero(n_rows: int, dtype: type, tail: tuple[int, ...], slot: int) -> np.ndarray:
     """One zeroed array of n_rows rows starting `slot` cache lines past a page boundary: in a
-    mapping of its own when large (`_memory.mapped_zeros`, so that `staggered_grown` can extend it
-    in place), else in numpy's heap."""
+    mapping of its own when large (`_memory.mapped_zeros`, so that `SoA.grow` can extend it in
+    place), else in numpy's heap."""
     nbytes = n_rows * int(np.prod(tail, dtype=np.int64)) * np.dtype(dtype).itemsize
     off = (slot % (PAGE // LINE)) * LINE
     buf = mapped_zeros(off + nbytes)
@@ -269,13 +269,12 @@ class SoA:
         one at a time, so that the memory of the old ones is free for the next (the peak is the
         state plus about one array, not twice the state).
 
-        The heap's free pages are given back first (`_memory.release_freed_memory`): the month's
-        temporaries, freed by now but kept resident (`_memory.keep_freed_memory`), would otherwise
-        stay beside the larger state (the 1:1 decade's peak was at its last growth, 8-15 MB above
-        the months before and after it)."""
+        The heap is not trimmed here (it was while the state lived in it, whose copies left the
+        month's temporaries beside a larger state): with the large arrays in mappings of their own
+        a trim only made the next month fault its temporaries in again (1:1 decade: the same peak
+        without it, benchmarks/RESULTS.md)."""
         n = self.n_rows + int(extra)
         object.__setattr__(self, "_bundle", None)  # it holds the old arrays: drop it first, so each is freed in turn
-        release_freed_memory()
         for j, name in enumerate(self._fields):
             object.__setattr__(self, name, self._grown(name, n, j + self._first_slot))
         object.__setattr__(self, "n_rows", n)
