@@ -86,13 +86,14 @@ MAPPED_MIN = 1 << 18  # arrays at least this large get a mapping of their own (`
 
 def mapped_zeros(nbytes: int) -> np.ndarray | None:
     """nbytes zero bytes in a private anonymous mapping of their own (page-aligned), or None where
-    there is none (not Unix: the heap's `np.zeros` then; nor for arrays under MAPPED_MIN bytes).
+    there is none (not Linux, whose mremap `remapped` needs: the heap's `np.zeros` then; nor for
+    arrays under MAPPED_MIN bytes).
 
     Its pages are mapped on first touch (as the heap's fresh pages are), and `remapped` extends it in
     place (mremap): a firm array grows by its new rows' pages alone, where a heap array is
     reallocated, faulted in and copied (the 1:1 decade: three growths of ~140 MB of state, ~75 ms
     each, nearly all of it page faults)."""
-    if nbytes < MAPPED_MIN or not hasattr(mmap, "MAP_PRIVATE"):
+    if nbytes < MAPPED_MIN or not sys.platform.startswith("linux"):
         return None
     return np.frombuffer(mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS), dtype=np.uint8)
 
