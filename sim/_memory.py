@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import mmap
 import os
 import sys
+
+import numpy as np
 
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
 MMAP_THRESHOLD = 32 * 1024 * 1024  # glibc's largest (DEFAULT_MMAP_THRESHOLD_MAX on 64-bit)
@@ -48,9 +51,11 @@ def keep_freed_memory() -> bool:
 
 def release_freed_memory() -> None:
     """Give the pages of freed heap blocks back to the kernel (glibc's malloc_trim), once the
-    set-up's temporaries are freed or the firm rows have grown: with the trim threshold raised
-    they would otherwise stay resident beside arrays too large to reuse them (set-up: about 30 MB
-    at 1:1). The month's own temporaries are kept (they are made again the next month)."""
+    set-up's temporaries are freed (and at the first credit step after the rows grew): with the
+    trim threshold raised they would otherwise stay resident beside arrays too large to reuse them
+    (set-up: about 30 MB at 1:1). The month's own temporaries are kept (they are made again the
+    next month: a yearly trim only made the month after it fault them in again, ~2,000 page faults,
+    for no lower peak once the state arrays left the heap, benchmarks/RESULTS.md)."""
     if _done and _libc is not None:
         _libc.malloc_trim(0)
 
@@ -76,3 +81,38 @@ def release_pages(arr) -> None:
 
 
 PAGE = 4096
+MAPPED_MIN = 1 << 18  # arrays at least this large get a mapping of their own (`mapped_zeros`)
+
+
+def mapped_zeros(nbytes: int) -> np.ndarray | None:
+    """nbytes zero bytes in a private anonymous mapping of their own (page-aligned), or None where
+    there is none (not Linux, whose mremap `remapped` needs: the heap's `np.zeros` then; nor for
+    arrays under MAPPED_MIN bytes).
+
+    Its pages are mapped on first touch (as the heap's fresh pages are), and `remapped` extends it in
+    place (mremap): a firm array grows by its new rows' pages alone, where a heap array is
+    reallocated, faulted in and copied (the 1:1 decade: three growths of ~140 MB of state, ~75 ms
+    each, nearly all of it page faults)."""
+    if nbytes < MAPPED_MIN or not sys.platform.startswith("linux"):
+        return None
+    return np.frombuffer(mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS), dtype=np.uint8)
+
+
+def mapping(arr: np.ndarray) -> mmap.mmap | None:
+    """The mapping an array from `mapped_zeros` views (None: a heap array)."""
+    base = arr
+    while isinstance(base, np.ndarray):
+        base = base.base
+    base = base.obj if isinstance(base, memoryview) else base  # numpy's frombuffer keeps a memoryview
+    return base if isinstance(base, mmap.mmap) else None
+
+
+def remapped(mm: mmap.mmap, nbytes: int) -> np.ndarray | None:
+    """The mapping `mm` grown to nbytes in place (its bytes kept, the new ones zero; the kernel moves
+    its pages if it must, nothing is copied), as bytes; None, and `mm` unchanged, while an array
+    still views it (so its data may not move: the caller copies instead)."""
+    try:
+        mm.resize(nbytes)
+    except BufferError:
+        return None
+    return np.frombuffer(mm, dtype=np.uint8)

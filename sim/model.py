@@ -264,9 +264,9 @@ class IndustrialEconomy(mesa.Model):
         # 7. credit: plan investment, then ask the lender
         pi = self.investment_price()
         cap_per_capacity = self.cap_output * 12.0 * self.util_target * pi
-        u_review = self._draws["upgrade"].draw()
         prices = inv.InvestmentPrices(capital_per_capacity=cap_per_capacity, subsidy=p.upgrade_subsidy)
-        self.plan_investment(u_review, va_cost, energy_cost, prices)
+        # (the draws are views of scratch.repaid: not kept in locals past entry, where it may grow in place)
+        self.plan_investment(self._draws["upgrade"].draw(), va_cost, energy_cost, prices)
         factor = self.capacity_rules.expansion_factor(self._requested * W, p)  # bans, ratios, caps
         review = credit.leverage_review_share(b.leverage_adjustment)
         needs = credit.CreditNeeds(factor, prices, cr.repay_params(b, self.sc.banking, p, t, review))
@@ -276,8 +276,7 @@ class IndustrialEconomy(mesa.Model):
         self.sfc_error = max(self.sfc_error, self.banking.check("7 credit", self._loan_scale(), gap=lent.loan_gap))
 
         # 8. investment
-        u_imit = self._draws["imitation"].draw()
-        cash3 = self.execute_investment(factor, prices, u_imit)  # also updates net worth
+        cash3 = self.execute_investment(factor, prices, self._draws["imitation"].draw())  # also updates net worth
         ivt, ivt_sum = tables.scaled_with_totals(self._invest, W)
         self._check_cash("8 investment", cash2, float(ivt_sum[inv.V_CASH]), after=cash3)
         self.capacity_rules.after_investment(ivt[:, inv.V_GRANTED], ivt[:, inv.V_RETIRED_DEP])  # quota used
@@ -316,8 +315,6 @@ class IndustrialEconomy(mesa.Model):
         self._record(t, month, ptax)
         if self.closed:
             self.macro.record(self.rec, t)
-        if t % 12 == 11:
-            release_freed_memory()  # free heap pages the month's temporaries left behind
         self.t += 1
 
     def distribute_excess_cash(self) -> float:
@@ -446,13 +443,14 @@ class IndustrialEconomy(mesa.Model):
     def grow_rows(self, extra: int) -> None:
         """Add `extra` empty firm rows: the firm arrays, their per-row draws and the per-row scratch
         arrays grow together (scratch keeps this month's values: the records still read them)."""
+        self.scratch.unbind_shared()  # its `granted` views the firms' `orders`, which may then grow in place
         self.firms.grow(extra)
+        self._draw_pool.buf = None  # it views scratch.repaid, which may then grow in place (SoA.grow)
         self.scratch.grow(extra)
         self._draw_pool.grow(self.firms.n_rows, host=self.scratch.repaid)  # the pool lives in `repaid`
         for d in self._draws.values():
             d.grow(extra)
         self.rows_added += extra
-        release_freed_memory()  # the old arrays' pages
 
     def _entry(self, demand: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
         """Step 10 (phases.entry): Poisson numbers of entrants by sector, rows for them (the rows

@@ -19,7 +19,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from ._memory import release_freed_memory, release_pages
+from ._memory import mapped_zeros, mapping, release_pages, remapped
 
 # name: (dtype, units (pint-parseable, sim.units.registry), meaning): the one declaration the state
 # containers, the panel's variables (sim.panel) and docs/state-reference.md are made from
@@ -217,16 +217,23 @@ def staggered_zeros(n_rows: int, shapes: dict[str, tuple[type, tuple[int, ...]]]
 
 
 def staggered_zero(n_rows: int, dtype: type, tail: tuple[int, ...], slot: int) -> np.ndarray:
-    """One zeroed array of n_rows rows starting `slot` cache lines past a page boundary.
-
-    (numpy's own allocation, in the heap. Tried 2026-12-07: each array an anonymous mmap of its own,
-    whose pages are resident only once written and go back to the system as soon as a growth frees
-    them: 389-392 bytes a firm at the 1:1 decade's peak against 399-408, but the decade took 5-10%
-    longer, 14.2-15.5 s against 12.9-14.0, alternating on the 2-core machine; not kept.)"""
+    """One zeroed array of n_rows rows starting `slot` cache lines past a page boundary: in a
+    mapping of its own when large (`_memory.mapped_zeros`, so that `SoA.grow` can extend it in
+    place), else in numpy's heap."""
     nbytes = n_rows * int(np.prod(tail, dtype=np.int64)) * np.dtype(dtype).itemsize
-    buf = np.zeros(nbytes + PAGE, dtype=np.uint8)
-    off = ((slot % (PAGE // LINE)) * LINE - buf.ctypes.data) % PAGE
-    return buf[off:off + nbytes].view(dtype).reshape((n_rows,) + tuple(tail))
+    off = (slot % (PAGE // LINE)) * LINE
+    buf = mapped_zeros(off + nbytes)
+    if buf is None:
+        buf = np.zeros(nbytes + PAGE, dtype=np.uint8)
+        off = (off - buf.ctypes.data) % PAGE
+    return _rows(buf, off, n_rows, dtype, tail)
+
+
+def _rows(buf: np.ndarray, off: int, n_rows: int, dtype: type, tail: tuple[int, ...]) -> np.ndarray:
+    """n_rows rows of dtype and trailing shape `tail` in the bytes buf[off:]."""
+    shape = (n_rows,) + tuple(tail)
+    nbytes = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+    return buf[off:off + nbytes].view(dtype).reshape(shape)
 
 
 def staggered_grown(old: np.ndarray, n_rows: int, slot: int) -> np.ndarray:
@@ -265,6 +272,14 @@ class SoA:
     def _host(self) -> SoA:
         """The container whose arrays the fields of `_shared` take."""
         return self
+
+    def unbind_shared(self) -> None:
+        """Let go of the arrays of the fields of `_shared` (and of the bundle), until `grow` binds them
+        again: the model's scratch does so before the firms grow, so that the `orders` array its
+        `granted` views can be extended in place (`_grown`) rather than copied."""
+        object.__setattr__(self, "_bundle", None)
+        for name in self._shared:
+            self.__dict__.pop(name, None)
 
     def _bind_shared(self) -> None:
         host = self._host()
@@ -307,26 +322,42 @@ class SoA:
                 getattr(self, name)[rows] = values.get(name, 0)
 
     def grow(self, extra: int) -> None:
-        """Add `extra` empty rows (zeros) at the end: every array is reallocated and copied, one at a
-        time, so that the memory of the old ones is free for the next (the peak is the state plus
-        about one array, not twice the state).
+        """Add `extra` empty rows (zeros) at the end.
 
-        The heap's free pages are given back first (`_memory.release_freed_memory`): the month's
-        temporaries, freed by now but kept resident (`_memory.keep_freed_memory`), would otherwise
-        stay beside the larger state (the 1:1 decade's peak was at its last growth, 8-15 MB above
-        the months before and after it)."""
+        An array in a mapping of its own (`_memory.mapped_zeros`: the large ones) is extended in
+        place (`_memory.remapped`): nothing is copied and only the new rows' pages are new. Any other
+        array, or one something else still views (its data may not move), is reallocated and copied,
+        one at a time, so that the memory of the old ones is free for the next (the peak is the
+        state plus about one array, not twice the state).
+
+        The heap is not trimmed here (it was while the state lived in it, whose copies left the
+        month's temporaries beside a larger state): with the large arrays in mappings of their own
+        a trim only made the next month fault its temporaries in again (1:1 decade: the same peak
+        without it, benchmarks/RESULTS.md)."""
         n = self.n_rows + int(extra)
         object.__setattr__(self, "_bundle", None)  # it holds the old arrays: drop it first, so each is freed in turn
-        release_freed_memory()
-        for name in self._shared:
-            object.__delattr__(self, name)  # (each old array is then held by its own field alone)
+        self.unbind_shared()  # (each old array is then held by its own field alone)
         for j, name in enumerate(self.stored()):
-            old = getattr(self, name)
-            object.__setattr__(self, name, staggered_grown(old, n, j + self._first_slot))
-            release_pages(old)  # its pages go now, not at the next trim (unless something else holds it)
-            del old
+            object.__setattr__(self, name, self._grown(name, n, j + self._first_slot))
         self._bind_shared()
         object.__setattr__(self, "n_rows", n)
+
+    def _grown(self, name: str, n_rows: int, slot: int) -> np.ndarray:
+        """Field `name` with n_rows rows: its mapping extended, or a copy (`grow`)."""
+        old = getattr(self, name)
+        mm = mapping(old)
+        if mm is None:
+            new = staggered_grown(old, n_rows, slot)
+            release_pages(old)  # its pages go now, not at the next trim (unless something else holds it)
+            return new
+        dtype, tail, n_old, off = old.dtype, old.shape[1:], old.shape[0], old.ctypes.data % PAGE
+        row = old.nbytes // max(n_old, 1)
+        object.__setattr__(self, name, None)
+        del old  # the mapping's views left are those something else holds
+        buf = remapped(mm, off + n_rows * row)
+        if buf is not None:
+            return _rows(buf, off, n_rows, dtype, tail)
+        return staggered_grown(_rows(np.frombuffer(mm, dtype=np.uint8), off, n_old, dtype, tail), n_rows, slot)
 
     def nbytes_per_row(self) -> int:
         return sum(np.dtype(self._fields[name][0]).itemsize for name in self.stored())

@@ -587,13 +587,16 @@ def test_free_rows_gives_exited_firms_rows_first_then_never_used_rows_in_row_ord
 
 
 def test_growth_keeps_every_value_and_frees_only_arrays_nothing_else_holds():
-    """`SoA.grow` copies each array into a larger one and gives the old one's pages back at once
-    (`_memory.release_pages`), unless something else still holds the old array (its values must
-    stay readable there)."""
-    from sim._memory import keep_freed_memory
+    """`SoA.grow` extends a large array's own mapping in place (`_memory.remapped`); it copies a small
+    (heap) array into a larger one and gives the old one's pages back at once (`_memory.release_pages`);
+    either way, unless something else still holds the old array, whose values must stay readable
+    there (it is copied then)."""
+    from sim._memory import keep_freed_memory, mapping
 
     keep_freed_memory()
     F = Firms(100_000)
+    cash_map, capital_map = mapping(F.cash), mapping(F.capital)
+    assert cash_map is not None and mapping(F.age) is None  # 800 kB of float64 mapped, 200 kB of int16 not
     g = np.random.default_rng(3)
     F.cash[:] = g.random(F.n_rows)
     F.age[:] = g.integers(0, 500, F.n_rows)
@@ -606,3 +609,5 @@ def test_growth_keeps_every_value_and_frees_only_arrays_nothing_else_holds():
     np.testing.assert_array_equal(F.age[:100_000], age)
     assert not F.cash[100_000:].any() and not F.age[100_000:].any()
     assert (held == 7.0).all() and held is not F.capital  # still readable where it was held
+    assert mapping(F.cash) is cash_map and mapping(F.capital) is not capital_map
+    assert not F.capital[100_000:].any() and (F.capital[:100_000] == 7.0).all()
