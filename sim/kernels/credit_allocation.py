@@ -425,6 +425,8 @@ def _serve(cand, table, banks, terms, params, parts):
             paid = 0.0  # rate x amount, summed over the lenders
             moved = False
             for step in range(n_q):
+                if rem <= 0.0 and beyond <= 0.0:  # (before the search: most are served by their first quote)
+                    break
                 best = -1
                 best_rate = np.inf
                 for q in range(n_q):  # the cheapest quote not yet taken (ties: the first candidate)
@@ -433,8 +435,6 @@ def _serve(cand, table, banks, terms, params, parts):
                         best = q
                 b = qb[best]
                 qb[best] = -1
-                if rem <= 0.0 and beyond <= 0.0:
-                    break
                 if rem <= 0.0 and extension[b] <= 0.0:
                     continue  # only a bank that lends beyond the limit has anything left to lend
                 at = -1
