@@ -156,3 +156,20 @@ def test_the_guarantee_fund_refuses_cover_when_full(tmp_path):
     np.testing.assert_allclose(small.credit_guaranteed.values, used * 0.2e9 * 10, rtol=1e-12)
     assert float(big.credit_guaranteed[-1]) > 3 * float(small.credit_guaranteed[-1])
     assert float(big.guarantee_fund_used.max()) < 1.0
+
+
+def test_the_shortfall_against_the_target_is_a_share_even_for_a_tiny_target():
+    """The supervisor's shortfall is 0 (met) to 1 (no growth or less), with no overflow warning when a
+    scenario sets a target near zero (a subnormal one, as hypothesis drew, 2026-12)."""
+    import warnings
+    from types import SimpleNamespace
+
+    from sim.banking import BankingSystem
+
+    banks = SimpleNamespace(n_rows=3, loans_sme=np.array([150.0, 80.0, 5.0]),
+                            loans_sme_year_ago=np.array([100.0, 100.0, 0.0]))
+    for target, want in ((0.3, [0.0, 1.0, 0.0]), (5e-324, [0.0, 1.0, 0.0]), (0.6, [1.0 / 6.0, 1.0, 0.0])):
+        system = SimpleNamespace(banks=banks, m=SimpleNamespace(policy=SimpleNamespace(inclusive_sme_target=target)))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            np.testing.assert_allclose(BankingSystem.inclusive_shortfall(system), want)
