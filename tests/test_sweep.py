@@ -50,11 +50,16 @@ values = [0.0, 0.5]
 N_RUNS = 8
 
 
+# a guard against a hung command, not a timing: a cold sweep compiles the kernels in every worker (the
+# scheduler test took 274-287 s alone on 2 cores at load 3; its sweep passed 300 s at load 13-17, 2026-12-07)
+CLI_TIMEOUT = 1200
+
+
 def sim_cli(*args, env=None, **kw):
     e = dict(os.environ)
     e.update(env or {})
     return subprocess.run([sys.executable, "-m", "sim.cli", *map(str, args)], capture_output=True, text=True,
-                          env=e, timeout=300, **kw)
+                          env=e, timeout=CLI_TIMEOUT, **kw)
 
 
 def open_store(path) -> xr.Dataset:
