@@ -239,3 +239,21 @@ def test_buyers_use_less_steel_per_unit_as_its_intensity_falls(tmp_path):
     np.testing.assert_allclose(fall.io.sum(axis=0) + fall.materials, fall.io0.sum(axis=0) + fall.materials0,
                                rtol=1e-12)
     assert fall._orders_by_use["intermediate"][steel] < 0.95 * flat._orders_by_use["intermediate"][steel]
+
+
+def test_a_replacement_ratio_near_zero_starts_the_projects_firms_build_without_it(tmp_path):
+    """The set-up's pipeline under a status-quo replacement ratio below one is what firms build
+    without the rule, at most the compliant projects (retirements over the ratio): a ratio of 1e-219,
+    which hypothesis drew, made it 1e213 and the run's capacity accounts inf - inf."""
+    from sim.api import make_model
+
+    from .conftest import write_scenario
+
+    def pipeline(ratio: str, name: str) -> float:
+        body = f"[policy]\nreplacement_ratio = {ratio}\nban_new_capacity = false\n"
+        m = make_model(sim.load_scenario(write_scenario(tmp_path, body, name), firms=300, months=1), seed=1)
+        return float(m.firms.pipeline[m.firms.alive].sum())
+
+    free, tiny, half = pipeline("0.0", "free.toml"), pipeline("1e-219", "tiny.toml"), pipeline("2.0", "two.toml")
+    assert np.isfinite(tiny) and tiny == pytest.approx(free, rel=1e-12)
+    assert 0 < half < free  # a ratio above one binds: half the retirements are replaced
