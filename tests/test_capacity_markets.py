@@ -257,3 +257,27 @@ def test_a_replacement_ratio_near_zero_starts_the_projects_firms_build_without_i
     free, tiny, half = pipeline("0.0", "free.toml"), pipeline("1e-219", "tiny.toml"), pipeline("2.0", "two.toml")
     assert np.isfinite(tiny) and tiny == pytest.approx(free, rel=1e-12)
     assert 0 < half < free  # a ratio above one binds: half the retirements are replaced
+
+
+def test_a_ban_starts_a_shrinking_sector_with_the_projects_it_builds_without_the_ban(tmp_path):
+    """The set-up's pipeline under a ban is what firms build without it, at most the retirements
+    (the cap of the run's rule): a sector whose trend shrinks it (steel at -3% a year) builds less
+    than it retires, so the ban changes nothing there, while a growing one (machinery) is held to its
+    retirements. Before 2026-12-07 every banned sector started with its retirements under way,
+    more projects than a shrinking one builds."""
+    from sim.api import make_model
+    from sim.phases.setup import SECTORS
+
+    from .conftest import write_scenario
+
+    def pipelines(ban: str, name: str) -> np.ndarray:
+        body = (f"[policy]\nban_new_capacity = {ban}\nreplacement_ratio = 0.0\n"
+                "[sectors.steel]\ndemand_growth = -0.03\n[sectors.machinery]\ndemand_growth = 0.05\n")
+        m = make_model(sim.load_scenario(write_scenario(tmp_path, body, name), firms=600, months=1), seed=1)
+        F = m.firms
+        return np.array([F.pipeline[F.alive & (F.sector == SECTORS.index(s))].sum() for s in ("steel", "machinery")])
+
+    free = pipelines("false", "free.toml")
+    banned = pipelines("{ steel = true, machinery = true }", "ban.toml")
+    assert free[0] > 0 and banned[0] == pytest.approx(free[0], rel=1e-12)  # shrinking: the cap does not bind
+    assert 0 < banned[1] < 0.9 * free[1]  # growing: held to its retirements

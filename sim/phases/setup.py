@@ -180,17 +180,19 @@ def opening_firms(sc, cal, alloc: np.ndarray, weight: np.ndarray, streams) -> Op
     balance_sheets(cal.cap_output, b, F.sector[sl], 12.0 * F.output[sl], {name: getattr(F, name)[sl] for name in SHEET})
     disperse_sheets(F, alloc, b, cal.margin0, streams)
     # capacity under construction at start: the steady state of the time-to-build rule; where the
-    # status quo ([policy]) bans new capacity or asks for a replacement ratio, the projects in
-    # the pipeline are the compliant ones, capacity retired over the ratio (they go on: only a
-    # rule that starts during the run halts projects, regulators.IndustryRegulator). A ratio below
-    # one allows net growth: there the projects are what firms build without the rule, at most the
-    # compliant ones (a ratio of 1e-219, which hypothesis drew, made the pipeline 1e213)
+    # status quo ([policy]) bans new capacity or asks for a replacement ratio, the rule caps what is
+    # built at the capacity retired over the ratio, so the projects under way are what firms build
+    # without the rule, at most the compliant ones, as in the run (capacity_rules: plans scaled down
+    # to the allowed expansion). Where trend growth is at least -dep (1 - 1/ratio) the cap binds; a
+    # sector shrinking faster builds less than it may. (They go on: only a rule that starts during
+    # the run halts projects, regulators.IndustryRegulator.) A ratio of 1e-219, which hypothesis
+    # drew, gives an infinite cap, which the minimum drops.
     lag = cal.lag[sector]
     ratio = status_quo_replacement_ratio(sc)
     wanted = np.maximum(cal.dep_month + cal.growth / 12.0, 0.0)
-    with np.errstate(over="ignore", divide="ignore"):  # (a tiny ratio: inf, which the minimum drops)
+    with np.errstate(over="ignore", divide="ignore"):
         compliant = cal.dep_month / np.where(ratio > 0, ratio, 1.0)
-    flow = np.where(ratio >= 1, compliant, np.where(ratio > 0, np.minimum(compliant, wanted), wanted))[sector]
+    flow = np.where(ratio > 0, np.minimum(compliant, wanted), wanted)[sector]
     F.pipeline[sl] = np.where(lag > 0, F.capacity[sl] * flow * lag, 0.0)
     F.pipeline_cost[sl] = F.pipeline[sl] * (cal.cap_output * 12.0 * cal.util_target)[sector]
     F.sme[sl] = F.capacity[sl] < sme_threshold(b)
