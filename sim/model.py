@@ -22,7 +22,7 @@ from .kernels import credit as cr
 from .kernels import exit_entry as xe
 from .kernels import investment as inv
 from .kernels import market as mkt
-from .kernels import sums, tables
+from .kernels import sector_month, sums, tables
 from .outpaths import between_months
 from .phases import PLAN, accounts, capacity, credit, entry, firms, setup
 from .phases import demand as demand_
@@ -179,8 +179,7 @@ class IndustrialEconomy(mesa.Model):
 
     def investment_price(self) -> float:
         """Price of capital goods: the investment-weighted ex-VAT price paid by business buyers."""
-        base = self.price_index / self.vat_blend
-        return float(np.sum(self.inv_share * base) / np.sum(self.inv_share))
+        return float(sector_month.investment_price(self.inv_share, self.price_index, self.vat_blend))
 
     # ------------------------------------------------------------------------------------------
     # the step
@@ -202,23 +201,23 @@ class IndustrialEconomy(mesa.Model):
         if np.any(tau != tau_prev):
             ratio = ((1 + tau_prev) / (1 + tau)) ** (1 - self.pass_through)
             self.vat_factor *= ratio
-        self.vat_factor = 1 + (self.vat_factor - 1) * (1 - b.vat_margin_decay)
-        blend = 1 + (self.vat_factor - 1) * self.final_share
-        if np.any(blend != self.vat_blend):
+        self.vat_factor, blend, moved = sector_month.vat_margin(self.vat_factor, b.vat_margin_decay, self.final_share,
+                                                                self.vat_blend)  # the margin decays
+        if moved:
             self.reprice(blend / self.vat_blend)  # posted prices follow (phases.firms)
             self.price_index = self.price_index * blend / self.vat_blend
             self.vat_blend = blend
-        base_price = self.price_index / self.vat_blend  # ex-VAT price paid by business buyers
 
-        # 2. demand (the input-output coefficients of this month first)
+        # 2. demand (the input-output coefficients of this month first): the ex-VAT price paid by
+        # business buyers, the tax-inclusive price final buyers pay, the demand cycle and support,
+        # investment orders (kernels.sector_month)
         self.use_intensity(t)
-        ptax = base_price * self.vat_factor * (1 + tau) * (1 - p.purchase_subsidy)
+        base_price, ptax, self.cycle, invest_demand = sector_month.buyers_prices(
+            self.price_index, self.vat_blend, self.vat_factor, tau, p.purchase_subsidy, self.cycle, self.shocks[t],
+            b.cycle_persistence, b.cycle_sigma_common, b.cycle_sigma_sector, self.support, p.demand_support,
+            self.inv_share, self.invest_prev)
         if self.ptax0 is None:
             self.ptax0 = ptax.copy()
-        shock = self.shocks[t]
-        self.cycle = b.cycle_persistence * self.cycle + b.cycle_sigma_common * shock[N_S] + (
-            b.cycle_sigma_sector * shock[:N_S])
-        self.support *= 1 + p.demand_support / 12.0
         if self.closed:  # bought out of budgets (sim.economy)
             final = self.macro.final_demand(t, ptax, base_price, self.cycle, self.support, self.wage_index_last)
         else:
@@ -226,7 +225,6 @@ class IndustrialEconomy(mesa.Model):
             final = (self.final0 * np.exp(self.growth * t / 12.0) * self.support * np.exp(self.cycle)
                      * (ptax / self.ptax0) ** (-self.elasticity) * y ** self.income_el
                      * open_export_factor(p, self.export_share0, self.sc.economy.export_elasticity))  # world demand
-        invest_demand = self.inv_share * self.invest_prev / base_price
         demand, intermediate = self.solve_orders(final + invest_demand)
         self.learn_growth(demand)
         self._orders_by_use = {"intermediate": intermediate, "investment": invest_demand, "all": demand}
@@ -240,9 +238,8 @@ class IndustrialEconomy(mesa.Model):
         material_cost = self.inputs_received.T @ base_price + self.materials
         # tightness moves a sector's markup norm only for the orders buyers cannot import instead: a
         # good its buyers import at parity when it runs short is priced at parity (shortage_import_share)
-        anchor = self.markup0 + b.markup_utilisation_response * (1.0 - self.shortage_import_share) * (
-            self.util_smooth - self.util_target)
-        anchor = np.maximum(anchor, 0.0)
+        anchor = sector_month.markup_anchor(self.markup0, b.markup_utilisation_response, self.shortage_import_share,
+                                            self.util_smooth, self.util_target)
         vat_inputs_per_q = self.inputs_received.T @ (tau * base_price) + p.vat_rate_inputs * self.materials
         self.sfc_error = 0.0
         bk = self.banking
@@ -544,7 +541,7 @@ class IndustrialEconomy(mesa.Model):
         self.util_smooth += self.b.signal_smoothing * (util - self.util_smooth)
 
     def _loan_scale(self) -> float:
-        return float(np.sum(np.abs(self.banking.banks.loans)))
+        return float(sector_month.abs_sum(self.banking.banks.loans))
 
     def learn_growth(self, orders: np.ndarray) -> None:
         """Firms learn the growth of their sector's orders (phases.demand.learn_growth)."""

@@ -1,0 +1,76 @@
+"""The step's own arithmetic by sector (sim/model.py, steps 1-3) in compiled loops over the sectors:
+each value as the numpy expressions over sector arrays computed it, operation by operation in the
+same order (no fused multiply-adds: fastmath is off), in one call instead of some twenty numpy calls
+on arrays of thirty sectors each (benchmarks/RESULTS.md, "The step's own Python"). What numpy
+computes with its own vectorised transcendental functions (exp, power) and the input-output
+products (BLAS) stays in numpy."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._numba import kernel
+from .capacity_rules import np_maximum
+from .sums import pairwise_sum
+
+
+@kernel
+def vat_margin(vat_factor, decay, final_share, vat_blend):
+    """Step 1's VAT margin by sector: the margin factor kept from VAT changes decays
+    (1 + (factor - 1) x (1 - decay)), and its sales-weighted blend (1 + (factor - 1) x the final
+    buyers' share of sales). Returns the factor, the blend and whether the blend moved from
+    `vat_blend` (posted prices then follow)."""
+    n = vat_factor.shape[0]
+    factor, blend = np.empty(n), np.empty(n)
+    moved = False
+    for s in range(n):
+        factor[s] = 1 + (vat_factor[s] - 1) * (1 - decay)
+        blend[s] = 1 + (factor[s] - 1) * final_share[s]
+        moved |= blend[s] != vat_blend[s]
+    return factor, blend, moved
+
+
+@kernel
+def buyers_prices(price_index, vat_blend, vat_factor, vat_rate, purchase_subsidy, cycle, shock, persistence,
+                  sigma_common, sigma_sector, support, demand_support, inv_share, invest_prev):
+    """Step 2's prices and demand terms by sector: the ex-VAT price business buyers pay
+    (price_index / vat_blend), the tax-inclusive price final buyers pay (base x vat_factor x
+    (1 + VAT) x (1 - purchase subsidy)), the demand cycle after this month's shocks (`shock`: one
+    per sector, then the common one), investment orders (inv_share x invest_prev / base). Scales
+    `support` by this month's demand support in place. Returns base, ptax, cycle, investment orders."""
+    n = price_index.shape[0]
+    base, ptax, cyc, invest = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
+    common = sigma_common * shock[n]
+    for s in range(n):
+        base[s] = price_index[s] / vat_blend[s]
+        ptax[s] = base[s] * vat_factor[s] * (1 + vat_rate[s]) * (1 - purchase_subsidy[s])
+        cyc[s] = persistence * cycle[s] + common + sigma_sector * shock[s]
+        support[s] *= 1 + demand_support[s] / 12.0
+        invest[s] = inv_share[s] * invest_prev / base[s]
+    return base, ptax, cyc, invest
+
+
+@kernel
+def markup_anchor(markup0, response, import_share, util_smooth, util_target):
+    """Step 5's markup norm by sector: markup0 + response x (1 - import share) x (smoothed
+    utilisation - target), at least 0 (np.maximum's NaN rule)."""
+    n = markup0.shape[0]
+    out = np.empty(n)
+    for s in range(n):
+        out[s] = np_maximum(markup0[s] + response * (1.0 - import_share[s]) * (util_smooth[s] - util_target[s]), 0.0)
+    return out
+
+
+@kernel
+def investment_price(inv_share, price_index, vat_blend):
+    """The price of capital goods: the investment-weighted ex-VAT price business buyers pay,
+    sum(inv_share x price_index / vat_blend) / sum(inv_share), each sum as numpy's
+    (`sums.pairwise_sum`)."""
+    weighted = inv_share * (price_index / vat_blend)
+    return pairwise_sum(weighted) / pairwise_sum(inv_share)
+
+
+@kernel
+def abs_sum(x):
+    """np.sum(np.abs(x)), as numpy sums (`sums.pairwise_sum`)."""
+    return pairwise_sum(np.abs(x))
