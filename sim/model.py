@@ -300,7 +300,7 @@ class IndustrialEconomy(mesa.Model):
         self.close_books()  # banks' exposures, firm deposits and loans by bank for the checks, record sums
         self.learn_turnover(ext[:, xe.X_RETIRED], entry_cap)  # (after the sums: they hold the sector totals)
         self._check_cash("10 entry", cash4, entry_cash, after=bk.firm_deposits)
-        loan_gap = float(np.max(np.abs(bk.firm_loans - bk.banks.loans)))
+        loan_gap = float(sector_month.max_abs_gap(bk.firm_loans, bk.banks.loans))
         self.sfc_error = max(self.sfc_error, bk.check("10 entry", self._loan_scale(), gap=loan_gap))
         bk.month_end(refreshed=True, other_income=self.macro.bank_income() if self.closed else None)
 

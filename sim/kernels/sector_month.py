@@ -74,3 +74,61 @@ def investment_price(inv_share, price_index, vat_blend):
 def abs_sum(x):
     """np.sum(np.abs(x)), as numpy sums (`sums.pairwise_sum`)."""
     return pairwise_sum(np.abs(x))
+
+
+@kernel
+def weighted_column_sum(table, col, weight):
+    """np.sum(table[:, col] * weight): a column of a per-sector table made economy-wide and summed,
+    as numpy sums (`sums.pairwise_sum`)."""
+    return pairwise_sum(table[:, col] * weight)
+
+
+@kernel
+def max_abs_gap(a, b):
+    """np.max(np.abs(a - b)) (NaN if any gap is NaN, as np.max gives)."""
+    out = np.abs(a[0] - b[0])
+    for i in range(a.shape[0]):
+        gap = np.abs(a[i] - b[i])
+        if np.isnan(gap):
+            return gap
+        if gap > out:
+            out = gap
+    return out
+
+
+@kernel
+def learned_growth(orders, smooth, growth_expected, speed, learning):
+    """phases.demand.learn_growth by sector: orders smoothed at `speed`, and the expected growth a
+    year learnt at `learning` from their monthly growth (1 where last month's smoothed orders were
+    not positive, as np.divide's `where`). Returns both."""
+    n = orders.shape[0]
+    new, growth = np.empty(n), np.empty(n)
+    for s in range(n):
+        new[s] = smooth[s] + speed * (orders[s] - smooth[s])
+        g = (new[s] / smooth[s] if smooth[s] > 0 else 1.0) - 1.0
+        growth[s] = growth_expected[s] + learning * (12.0 * g - growth_expected[s])
+    return new, growth
+
+
+@kernel
+def learned_turnover(retired, entered, capacity, turnover, learning):
+    """phases.demand.learn_turnover by sector: 12 x (retired - entered) / capacity (0 where capacity
+    is not positive, as np.divide's `where`), learnt at `learning`."""
+    n = retired.shape[0]
+    out = np.empty(n)
+    for s in range(n):
+        x = 12.0 * ((retired[s] - entered[s]) / capacity[s] if capacity[s] > 0 else 0.0)
+        out[s] = turnover[s] + learning * (x - turnover[s])
+    return out
+
+
+@kernel
+def inputs_received(io, phi, rho):
+    """io * phi[:, None] / rho[None, :]: what each sector receives from each supplier per unit of its
+    output (phases.demand.solve_orders)."""
+    n, m = io.shape
+    out = np.empty((n, m))
+    for k in range(n):
+        for s in range(m):
+            out[k, s] = io[k, s] * phi[k] / rho[s]
+    return out
