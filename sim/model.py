@@ -212,12 +212,13 @@ class IndustrialEconomy(mesa.Model):
         # business buyers, the tax-inclusive price final buyers pay, the demand cycle and support,
         # investment orders (kernels.sector_month)
         self.use_intensity(t)
-        base_price, ptax, self.cycle, invest_demand = sector_month.buyers_prices(
-            self.price_index, self.vat_blend, self.vat_factor, tau, p.purchase_subsidy, self.cycle, self.shocks[t],
-            b.cycle_persistence, b.cycle_sigma_common, b.cycle_sigma_sector, self.support, p.demand_support,
-            self.inv_share, self.invest_prev)
+        base_price, ptax, invest_demand = sector_month.buyers_prices(self.price_index, self.vat_blend, self.vat_factor,
+                                                                     tau, p.purchase_subsidy, self.inv_share,
+                                                                     self.invest_prev)
         if self.ptax0 is None:
             self.ptax0 = ptax.copy()
+        self.cycle = sector_month.demand_cycle(self.cycle, self.shocks[t], (
+            b.cycle_persistence, b.cycle_sigma_common, b.cycle_sigma_sector), self.support, p.demand_support)
         if self.closed:  # bought out of budgets (sim.economy)
             final = self.macro.final_demand(t, ptax, base_price, self.cycle, self.support, self.wage_index_last)
         else:

@@ -31,23 +31,34 @@ def vat_margin(vat_factor, decay, final_share, vat_blend):
 
 
 @kernel
-def buyers_prices(price_index, vat_blend, vat_factor, vat_rate, purchase_subsidy, cycle, shock, persistence,
-                  sigma_common, sigma_sector, support, demand_support, inv_share, invest_prev):
-    """Step 2's prices and demand terms by sector: the ex-VAT price business buyers pay
-    (price_index / vat_blend), the tax-inclusive price final buyers pay (base x vat_factor x
-    (1 + VAT) x (1 - purchase subsidy)), the demand cycle after this month's shocks (`shock`: one
-    per sector, then the common one), investment orders (inv_share x invest_prev / base). Scales
-    `support` by this month's demand support in place. Returns base, ptax, cycle, investment orders."""
+def buyers_prices(price_index, vat_blend, vat_factor, vat_rate, purchase_subsidy, inv_share, invest_prev):
+    """Step 2's prices by sector: the ex-VAT price business buyers pay (price_index / vat_blend),
+    the tax-inclusive price final buyers pay (base x vat_factor x (1 + VAT) x (1 - purchase
+    subsidy)), and investment orders at the base price (inv_share x invest_prev / base). Returns
+    the three."""
     n = price_index.shape[0]
-    base, ptax, cyc, invest = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
-    common = sigma_common * shock[n]
+    base, ptax, invest = np.empty(n), np.empty(n), np.empty(n)
     for s in range(n):
         base[s] = price_index[s] / vat_blend[s]
         ptax[s] = base[s] * vat_factor[s] * (1 + vat_rate[s]) * (1 - purchase_subsidy[s])
-        cyc[s] = persistence * cycle[s] + common + sigma_sector * shock[s]
-        support[s] *= 1 + demand_support[s] / 12.0
         invest[s] = inv_share[s] * invest_prev / base[s]
-    return base, ptax, cyc, invest
+    return base, ptax, invest
+
+
+@kernel
+def demand_cycle(cycle, shock, terms, support, demand_support):
+    """Step 2's demand cycle by sector after this month's shocks (`shock`: one per sector, then the
+    common one; `terms`: the cycle's persistence and the common and sectoral shocks' sigmas):
+    persistence x cycle + common sigma x common shock + sector sigma x the sector's. Scales
+    `support` by this month's demand support in place. Returns the cycle."""
+    persistence, sigma_common, sigma_sector = terms
+    n = cycle.shape[0]
+    out = np.empty(n)
+    common = sigma_common * shock[n]
+    for s in range(n):
+        out[s] = persistence * cycle[s] + common + sigma_sector * shock[s]
+        support[s] *= 1 + demand_support[s] / 12.0
+    return out
 
 
 @kernel
