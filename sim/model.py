@@ -172,10 +172,11 @@ class IndustrialEconomy(mesa.Model):
         return self.totals.of(self.firms)[:, 0].astype(np.int64)
 
     def energy_price_index(self) -> np.ndarray:
+        """The energy price index by sector under the tariffs and fuel prices in force (kernels.sector_month)."""
         p = self.policy
-        elec = 1 + self.large_share * p.electricity_price_change_large + (
-            1 - self.large_share) * p.electricity_price_change_general
-        return self.elec_share * elec + (1 - self.elec_share) * (1 + p.fuel_price_change)
+        changes = (float(p.electricity_price_change_large), float(p.electricity_price_change_general),
+                   float(p.fuel_price_change))
+        return sector_month.energy_price_index(self.large_share, self.elec_share, changes)
 
     def investment_price(self) -> float:
         """Price of capital goods: the investment-weighted ex-VAT price paid by business buyers."""

@@ -143,3 +143,17 @@ def inputs_received(io, phi, rho):
         for s in range(m):
             out[k, s] = io[k, s] * phi[k] / rho[s]
     return out
+
+
+@kernel
+def energy_price_index(large_share, elec_share, changes):
+    """The energy price index by sector: electricity (large users' and general tariffs, weighted by
+    the sector's large-user share) and fuels weighted by electricity's share of its energy bill;
+    `changes`: the changes of the large users' and general tariffs and of fuel prices."""
+    change_large, change_general, change_fuel = changes
+    n = large_share.shape[0]
+    out = np.empty(n)
+    for s in range(n):
+        elec = 1 + large_share[s] * change_large + (1 - large_share[s]) * change_general
+        out[s] = elec_share[s] * elec + (1 - elec_share[s]) * (1 + change_fuel)
+    return out
