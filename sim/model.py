@@ -199,7 +199,7 @@ class IndustrialEconomy(mesa.Model):
         tau_prev = p.previous.get("vat_rate", tau)
         # The margin kept from a VAT change is earned on sales to final buyers only: business buyers
         # credit input VAT, so their ex-VAT price is unchanged (vat_blend is the sales-weighted factor).
-        if np.any(tau != tau_prev):
+        if (tau != tau_prev).any():
             ratio = ((1 + tau_prev) / (1 + tau)) ** (1 - self.pass_through)
             self.vat_factor *= ratio
         self.vat_factor, blend, moved = sector_month.vat_margin(self.vat_factor, b.vat_margin_decay, self.final_share,
@@ -529,7 +529,7 @@ class IndustrialEconomy(mesa.Model):
         accounts.record_distress(rec, t, month, self.firms, self.weight, self.record_sums(), self.sme_threshold)
         accounts.record_banks(rec, t, month.exits_total, self.banking, agg, self._credit.fees, self.sfc_error)
         accounts.record_inclusive(rec, t, p, self.banking, agg["credit_guaranteed"])
-        purchase = float(np.sum(p.purchase_subsidy / (1 - p.purchase_subsidy) * ptax * month.final))
+        purchase = float(sector_month.purchase_subsidy_cost(p.purchase_subsidy, ptax, month.final))
         fiscal = OpenFiscal(self.tax0, self.tax_smooth, self.income0, self.income_smooth, self.gov_debt)
         fiscal = accounts.open_government(rec, t, month, fiscal, p, self.b, self.banking, self._trend(t), purchase,
                                           self._credit.fees)
@@ -562,7 +562,7 @@ class IndustrialEconomy(mesa.Model):
 
     def use_intensity(self, t: int) -> None:
         """The input-output coefficients of month t (phases.demand.intensity_of_use)."""
-        if not np.any(self.intensity_trend):
+        if not self.intensity_trend.any():
             return
         self.io, self.materials = demand_.intensity_of_use(self.io0, self.materials0, self.intensity_trend, t)
 
@@ -588,7 +588,7 @@ class IndustrialEconomy(mesa.Model):
     @property
     def trend_growth(self) -> float:
         """The economy's trend growth a year: the sectors' demand growth weighted by 2019 revenue."""
-        return float(np.sum(self.growth * self.rev_month) / np.sum(self.rev_month))
+        return float(sector_month.weighted_mean(self.growth, self.rev_month))
 
     def _trend(self, t: int) -> float:
         return math.exp(self.trend_growth * t / 12.0)

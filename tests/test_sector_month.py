@@ -74,5 +74,8 @@ def test_the_sums_are_numpys(n):
     w, p, v = rng.random(n), rng.random(n) + 0.1, rng.random(n) + 0.5
     assert k.abs_sum(x) == np.sum(np.abs(x))
     assert k.investment_price(w, p, v) == np.sum(w * (p / v)) / np.sum(w)
+    assert k.weighted_mean(p, w) == np.sum(p * w) / np.sum(w)
+    s = w * 0.9
+    assert k.purchase_subsidy_cost(s, p, v) == np.sum(s / (1 - s) * p * v)
     table = rng.standard_normal((n, 4))
     assert k.weighted_column_sum(table, 2, w) == np.sum(table[:, 2] * w)

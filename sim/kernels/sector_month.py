@@ -157,3 +157,16 @@ def energy_price_index(large_share, elec_share, changes):
         elec = 1 + large_share[s] * change_large + (1 - large_share[s]) * change_general
         out[s] = elec_share[s] * elec + (1 - elec_share[s]) * (1 + change_fuel)
     return out
+
+
+@kernel
+def weighted_mean(values, weights):
+    """np.sum(values * weights) / np.sum(weights), as numpy sums (`sums.pairwise_sum`)."""
+    return pairwise_sum(values * weights) / pairwise_sum(weights)
+
+
+@kernel
+def purchase_subsidy_cost(subsidy, ptax, final):
+    """What the purchase subsidy costs the government this month: np.sum(subsidy / (1 - subsidy) x
+    ptax x final), as numpy sums (`sums.pairwise_sum`)."""
+    return pairwise_sum(subsidy / (1 - subsidy) * ptax * final)

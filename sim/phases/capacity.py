@@ -198,7 +198,7 @@ class CapacityRules:
         """Forced closure of backward capacity by quota (`closure_order`, then the hooks'
         `forced_closures`); returns whether any firm was closed."""
         p = policy
-        if not np.any(p.forced_exit_quota > 0):
+        if not (p.forced_exit_quota > 0).any():
             return False
         ref = p.quota_reference if p.quota_reference is not None else self.hooks.sector_capacity()
         chosen = closure_order(firms, p, ref, weight, self.hooks.backward_candidates)
