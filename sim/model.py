@@ -279,10 +279,11 @@ class IndustrialEconomy(mesa.Model):
         ivt, ivt_sum = tables.scaled_with_totals(self._invest, W)
         self._check_cash("8 investment", cash2, float(ivt_sum[inv.V_CASH]), after=cash3)
         self.capacity_rules.after_investment(ivt[:, inv.V_GRANTED], ivt[:, inv.V_RETIRED_DEP])  # quota used
-        fs = self.frontier_shocks[t]
         sig = b.frontier_volatility
-        self.frontier_a *= np.exp(self.frontier_growth / 12.0 + sig * fs[0] - 0.5 * sig**2)
-        self.frontier_ei *= np.exp(-self.ei_decline / 12.0 + sig * fs[1] - 0.5 * sig**2)
+        up, down = sector_month.frontier_moves(self.frontier_growth, -self.ei_decline, self.frontier_shocks[t],
+                                               (sig, 0.5 * sig**2))
+        self.frontier_a *= np.exp(up)
+        self.frontier_ei *= np.exp(down)
 
         # 9. exit: bankruptcy and voluntary exit, then forced closure of backward capacity
         n_ref = self.n_alloc if b.min_share_reference == "2019" else self.firms_by_sector()

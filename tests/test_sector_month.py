@@ -66,6 +66,11 @@ def test_the_step_arithmetic_is_numpys(seed):
 
         assert _same(k.max_abs_gap(e[0], e[1]), np.max(np.abs(e[0] - e[1])))
 
+        fs = rng.standard_normal((2, n))
+        got = k.frontier_moves(e[0], -e[1], fs, (a, 0.5 * a**2))
+        assert _same(got[0], e[0] / 12.0 + a * fs[0] - 0.5 * a**2)
+        assert _same(got[1], -e[1] / 12.0 + a * fs[1] - 0.5 * a**2)
+
 
 @pytest.mark.parametrize("n", [1, 5, 8, 9, 30, 129, 4_000, 70_001])
 def test_the_sums_are_numpys(n):

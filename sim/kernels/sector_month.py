@@ -170,3 +170,19 @@ def purchase_subsidy_cost(subsidy, ptax, final):
     """What the purchase subsidy costs the government this month: np.sum(subsidy / (1 - subsidy) x
     ptax x final), as numpy sums (`sums.pairwise_sum`)."""
     return pairwise_sum(subsidy / (1 - subsidy) * ptax * final)
+
+
+@kernel
+def frontier_moves(growth, ei_change, shocks, terms):
+    """Step 8's exponents of this month's moves of the productivity and energy-intensity frontiers
+    by sector (numpy's exp takes them): growth / 12 + sigma x shocks[0] - half and ei_change / 12 +
+    sigma x shocks[1] - half (`ei_change`: minus the decline, negated by numpy, whose negation flips
+    a NaN's sign where LLVM's may not; `shocks`: two by sector; `terms` = (sigma, half: sigma^2 /
+    2)). Returns both."""
+    sigma, half = terms
+    n = growth.shape[0]
+    up, down = np.empty(n), np.empty(n)
+    for s in range(n):
+        up[s] = growth[s] / 12.0 + sigma * shocks[0, s] - half
+        down[s] = ei_change[s] / 12.0 + sigma * shocks[1, s] - half
+    return up, down
