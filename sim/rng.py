@@ -52,8 +52,8 @@ def fill_uniforms(gen: np.random.Generator, out: np.ndarray) -> None:
     second filling thread competed with it, and that only paid from 2^20 uniforms on.
 
     The kernel reads the generator's state where numpy keeps it and writes it back advanced
-    (`_native_state`): the state as a Python dict and `advance` cost more than the fill itself
-    at a few thousand rows (the draws were most of a small economy's 0.1 ms a month of uniforms)."""
+    (`_native_state`): the state as a Python dict, its words and `advance` cost more than the fill
+    itself at a few hundred rows (`RowDraws.draw` 8.1 -> 2.9 us at 300 firms, benchmarks/RESULTS.md)."""
     bg = gen.bit_generator
     if (type(bg) is not np.random.PCG64 or out.dtype != np.float64 or not out.flags.c_contiguous
             or not _native_state()):
