@@ -22,7 +22,7 @@ from .kernels import credit as cr
 from .kernels import exit_entry as xe
 from .kernels import investment as inv
 from .kernels import market as mkt
-from .kernels import sums, tables
+from .kernels import sector_month, sums, tables
 from .outpaths import between_months
 from .phases import PLAN, accounts, capacity, credit, entry, firms, setup
 from .phases import demand as demand_
@@ -172,15 +172,15 @@ class IndustrialEconomy(mesa.Model):
         return self.totals.of(self.firms)[:, 0].astype(np.int64)
 
     def energy_price_index(self) -> np.ndarray:
+        """The energy price index by sector under the tariffs and fuel prices in force (kernels.sector_month)."""
         p = self.policy
-        elec = 1 + self.large_share * p.electricity_price_change_large + (
-            1 - self.large_share) * p.electricity_price_change_general
-        return self.elec_share * elec + (1 - self.elec_share) * (1 + p.fuel_price_change)
+        changes = (float(p.electricity_price_change_large), float(p.electricity_price_change_general),
+                   float(p.fuel_price_change))
+        return sector_month.energy_price_index(self.large_share, self.elec_share, changes)
 
     def investment_price(self) -> float:
         """Price of capital goods: the investment-weighted ex-VAT price paid by business buyers."""
-        base = self.price_index / self.vat_blend
-        return float(np.sum(self.inv_share * base) / np.sum(self.inv_share))
+        return float(sector_month.investment_price(self.inv_share, self.price_index, self.vat_blend))
 
     # ------------------------------------------------------------------------------------------
     # the step
@@ -199,26 +199,27 @@ class IndustrialEconomy(mesa.Model):
         tau_prev = p.previous.get("vat_rate", tau)
         # The margin kept from a VAT change is earned on sales to final buyers only: business buyers
         # credit input VAT, so their ex-VAT price is unchanged (vat_blend is the sales-weighted factor).
-        if np.any(tau != tau_prev):
+        if (tau != tau_prev).any():
             ratio = ((1 + tau_prev) / (1 + tau)) ** (1 - self.pass_through)
             self.vat_factor *= ratio
-        self.vat_factor = 1 + (self.vat_factor - 1) * (1 - b.vat_margin_decay)
-        blend = 1 + (self.vat_factor - 1) * self.final_share
-        if np.any(blend != self.vat_blend):
+        self.vat_factor, blend, moved = sector_month.vat_margin(self.vat_factor, b.vat_margin_decay, self.final_share,
+                                                                self.vat_blend)  # the margin decays
+        if moved:
             self.reprice(blend / self.vat_blend)  # posted prices follow (phases.firms)
             self.price_index = self.price_index * blend / self.vat_blend
             self.vat_blend = blend
-        base_price = self.price_index / self.vat_blend  # ex-VAT price paid by business buyers
 
-        # 2. demand (the input-output coefficients of this month first)
+        # 2. demand (the input-output coefficients of this month first): the ex-VAT price paid by
+        # business buyers, the tax-inclusive price final buyers pay, the demand cycle and support,
+        # investment orders (kernels.sector_month)
         self.use_intensity(t)
-        ptax = base_price * self.vat_factor * (1 + tau) * (1 - p.purchase_subsidy)
+        base_price, ptax, invest_demand = sector_month.buyers_prices(self.price_index, self.vat_blend, self.vat_factor,
+                                                                     tau, p.purchase_subsidy, self.inv_share,
+                                                                     self.invest_prev)
         if self.ptax0 is None:
             self.ptax0 = ptax.copy()
-        shock = self.shocks[t]
-        self.cycle = b.cycle_persistence * self.cycle + b.cycle_sigma_common * shock[N_S] + (
-            b.cycle_sigma_sector * shock[:N_S])
-        self.support *= 1 + p.demand_support / 12.0
+        self.cycle = sector_month.demand_cycle(self.cycle, self.shocks[t], (
+            b.cycle_persistence, b.cycle_sigma_common, b.cycle_sigma_sector), self.support, p.demand_support)
         if self.closed:  # bought out of budgets (sim.economy)
             final = self.macro.final_demand(t, ptax, base_price, self.cycle, self.support, self.wage_index_last)
         else:
@@ -226,7 +227,6 @@ class IndustrialEconomy(mesa.Model):
             final = (self.final0 * np.exp(self.growth * t / 12.0) * self.support * np.exp(self.cycle)
                      * (ptax / self.ptax0) ** (-self.elasticity) * y ** self.income_el
                      * open_export_factor(p, self.export_share0, self.sc.economy.export_elasticity))  # world demand
-        invest_demand = self.inv_share * self.invest_prev / base_price
         demand, intermediate = self.solve_orders(final + invest_demand)
         self.learn_growth(demand)
         self._orders_by_use = {"intermediate": intermediate, "investment": invest_demand, "all": demand}
@@ -240,9 +240,8 @@ class IndustrialEconomy(mesa.Model):
         material_cost = self.inputs_received.T @ base_price + self.materials
         # tightness moves a sector's markup norm only for the orders buyers cannot import instead: a
         # good its buyers import at parity when it runs short is priced at parity (shortage_import_share)
-        anchor = self.markup0 + b.markup_utilisation_response * (1.0 - self.shortage_import_share) * (
-            self.util_smooth - self.util_target)
-        anchor = np.maximum(anchor, 0.0)
+        anchor = sector_month.markup_anchor(self.markup0, b.markup_utilisation_response, self.shortage_import_share,
+                                            self.util_smooth, self.util_target)
         vat_inputs_per_q = self.inputs_received.T @ (tau * base_price) + p.vat_rate_inputs * self.materials
         self.sfc_error = 0.0
         bk = self.banking
@@ -280,10 +279,11 @@ class IndustrialEconomy(mesa.Model):
         ivt, ivt_sum = tables.scaled_with_totals(self._invest, W)
         self._check_cash("8 investment", cash2, float(ivt_sum[inv.V_CASH]), after=cash3)
         self.capacity_rules.after_investment(ivt[:, inv.V_GRANTED], ivt[:, inv.V_RETIRED_DEP])  # quota used
-        fs = self.frontier_shocks[t]
         sig = b.frontier_volatility
-        self.frontier_a *= np.exp(self.frontier_growth / 12.0 + sig * fs[0] - 0.5 * sig**2)
-        self.frontier_ei *= np.exp(-self.ei_decline / 12.0 + sig * fs[1] - 0.5 * sig**2)
+        up, down = sector_month.frontier_moves(self.frontier_growth, -self.ei_decline, self.frontier_shocks[t],
+                                               (sig, 0.5 * sig**2))
+        self.frontier_a *= np.exp(up)
+        self.frontier_ei *= np.exp(down)
 
         # 9. exit: bankruptcy and voluntary exit, then forced closure of backward capacity
         n_ref = self.n_alloc if b.min_share_reference == "2019" else self.firms_by_sector()
@@ -303,7 +303,7 @@ class IndustrialEconomy(mesa.Model):
         self.close_books()  # banks' exposures, firm deposits and loans by bank for the checks, record sums
         self.learn_turnover(ext[:, xe.X_RETIRED], entry_cap)  # (after the sums: they hold the sector totals)
         self._check_cash("10 entry", cash4, entry_cash, after=bk.firm_deposits)
-        loan_gap = float(np.max(np.abs(bk.firm_loans - bk.banks.loans)))
+        loan_gap = float(sector_month.max_abs_gap(bk.firm_loans, bk.banks.loans))
         self.sfc_error = max(self.sfc_error, bk.check("10 entry", self._loan_scale(), gap=loan_gap))
         bk.month_end(refreshed=True, other_income=self.macro.bank_income() if self.closed else None)
 
@@ -530,7 +530,7 @@ class IndustrialEconomy(mesa.Model):
         accounts.record_distress(rec, t, month, self.firms, self.weight, self.record_sums(), self.sme_threshold)
         accounts.record_banks(rec, t, month.exits_total, self.banking, agg, self._credit.fees, self.sfc_error)
         accounts.record_inclusive(rec, t, p, self.banking, agg["credit_guaranteed"])
-        purchase = float(np.sum(p.purchase_subsidy / (1 - p.purchase_subsidy) * ptax * month.final))
+        purchase = float(sector_month.purchase_subsidy_cost(p.purchase_subsidy, ptax, month.final))
         fiscal = OpenFiscal(self.tax0, self.tax_smooth, self.income0, self.income_smooth, self.gov_debt)
         fiscal = accounts.open_government(rec, t, month, fiscal, p, self.b, self.banking, self._trend(t), purchase,
                                           self._credit.fees)
@@ -544,7 +544,7 @@ class IndustrialEconomy(mesa.Model):
         self.util_smooth += self.b.signal_smoothing * (util - self.util_smooth)
 
     def _loan_scale(self) -> float:
-        return float(np.sum(np.abs(self.banking.banks.loans)))
+        return float(sector_month.abs_sum(self.banking.banks.loans))
 
     def learn_growth(self, orders: np.ndarray) -> None:
         """Firms learn the growth of their sector's orders (phases.demand.learn_growth)."""
@@ -563,7 +563,7 @@ class IndustrialEconomy(mesa.Model):
 
     def use_intensity(self, t: int) -> None:
         """The input-output coefficients of month t (phases.demand.intensity_of_use)."""
-        if not np.any(self.intensity_trend):
+        if not self.intensity_trend.any():
             return
         self.io, self.materials = demand_.intensity_of_use(self.io0, self.materials0, self.intensity_trend, t)
 
@@ -589,7 +589,7 @@ class IndustrialEconomy(mesa.Model):
     @property
     def trend_growth(self) -> float:
         """The economy's trend growth a year: the sectors' demand growth weighted by 2019 revenue."""
-        return float(np.sum(self.growth * self.rev_month) / np.sum(self.rev_month))
+        return float(sector_month.weighted_mean(self.growth, self.rev_month))
 
     def _trend(self, t: int) -> float:
         return math.exp(self.trend_growth * t / 12.0)

@@ -9,6 +9,7 @@ shapes that depend only on the run size, so two scenarios with the same seed see
 
 from __future__ import annotations
 
+import math
 import zlib
 
 import numpy as np
@@ -48,15 +49,17 @@ def fill_uniforms(gen: np.random.Generator, out: np.ndarray) -> None:
     row only, never on the number of threads: 0.8 ms for 437,583 uniforms on one thread, 0.4 on
     two, against 0.96 for numpy (benchmarks/RESULTS.md). Earlier, numpy filled halves of large
     buffers in two Python threads; GNU OpenMP keeps numba's worker spinning after each kernel, so a
-    second filling thread competed with it, and that only paid from 2^20 uniforms on."""
+    second filling thread competed with it, and that only paid from 2^20 uniforms on.
+
+    The kernel reads the generator's state where numpy keeps it and writes it back advanced
+    (`_native_state`): the state as a Python dict, its words and `advance` cost more than the fill
+    itself at a few hundred rows (`RowDraws.draw` 8.1 -> 2.9 us at 300 firms, benchmarks/RESULTS.md)."""
     bg = gen.bit_generator
-    if type(bg) is not np.random.PCG64 or out.dtype != np.float64 or not out.flags.c_contiguous:
+    if (type(bg) is not np.random.PCG64 or out.dtype != np.float64 or not out.flags.c_contiguous
+            or not _native_state()):
         gen.random(out=out)
         return
-    flat = out.reshape(-1)  # a view: out is contiguous
-    full = bg.state
-    _pcg64_fill(*_pcg64_words(full), flat)
-    _advance_as_random(bg, full, flat.shape[0])
+    _pcg64_fill(bg.ctypes.state_address, out.reshape(-1))  # a view: out is contiguous
 
 
 def uniforms_at(gen: np.random.Generator, n_rows: int, width: int, rows: np.ndarray) -> np.ndarray:
@@ -65,28 +68,26 @@ def uniforms_at(gen: np.random.Generator, n_rows: int, width: int, rows: np.ndar
     (the jumps of `_pcg64_rows`): entry draws for the most entrants any sector may get and uses the
     draws of the few thousand that enter (benchmarks/RESULTS.md, "Entry's Python")."""
     bg = gen.bit_generator
-    if type(bg) is not np.random.PCG64:
+    if type(bg) is not np.random.PCG64 or not _native_state():
         return gen.random((n_rows, width))[rows]
     out = np.empty((rows.shape[0], width))
-    full = bg.state
-    _pcg64_rows(*_pcg64_words(full), rows, 0, out)
-    _advance_as_random(bg, full, n_rows * width)
+    _pcg64_rows(bg.ctypes.state_address, rows, 0, n_rows, out)
     return out
 
 
-def _pcg64_words(full: dict) -> tuple[np.uint64, np.uint64, np.uint64, np.uint64]:
-    """A PCG64 state dict as the kernels take it: state and increment, high and low 64 bits."""
-    state, inc = int(full["state"]["state"]), int(full["state"]["inc"])
-    return np.uint64(state >> 64), np.uint64(state & _LOW64), np.uint64(inc >> 64), np.uint64(inc & _LOW64)
+_NATIVE: list[bool] = []  # whether `_pcg64_state` reads numpy's PCG64 state (`_native_state`), once known
 
 
-def _advance_as_random(bg: np.random.PCG64, full: dict, n: int) -> None:
-    """Leave the bit generator (whose state was `full`) where drawing n doubles leaves it."""
-    bg.advance(n)
-    if full["has_uint32"]:  # advance drops a buffered 32-bit half-output that random() keeps
-        after = bg.state
-        after["has_uint32"], after["uinteger"] = full["has_uint32"], full["uinteger"]
-        bg.state = after
+def _native_state() -> bool:
+    """Whether the kernels read and write a PCG64 generator's state in numpy's memory as this numpy
+    lays it out (`_pcg64_state`): checked once against the state numpy reports; if not, numpy draws."""
+    if not _NATIVE:
+        bg = np.random.PCG64(20190101)
+        full = bg.state["state"]
+        s, inc = int(full["state"]), int(full["inc"])
+        words = tuple(int(w) for w in _pcg64_state(bg.ctypes.state_address))
+        _NATIVE.append(words == (s >> 64, s & _LOW64, inc >> 64, inc & _LOW64))
+    return _NATIVE[0]
 
 
 _LOW64 = (1 << 64) - 1
@@ -109,6 +110,49 @@ def _mul_add_128(typingctx, a_hi, a_lo, b_hi, b_lo, c_hi, c_lo):
                                   [builder.trunc(builder.lshr(r, half), i64), builder.trunc(r, i64)])
 
     return sig, codegen
+
+
+@intrinsic
+def _word(typingctx, address, k):
+    """The k-th 64-bit word at the memory address `address` (an integer)."""
+    sig = types.uint64(address, k)
+
+    def codegen(context, builder, signature, args):
+        ptr = builder.inttoptr(args[0], ir.IntType(64).as_pointer())
+        return builder.load(builder.gep(ptr, [args[1]]))
+
+    return sig, codegen
+
+
+@intrinsic
+def _set_word(typingctx, address, k, value):
+    """Write the 64-bit word `value` as the k-th word at the memory address `address`."""
+    sig = types.void(address, k, types.uint64)
+
+    def codegen(context, builder, signature, args):
+        ptr = builder.inttoptr(args[0], ir.IntType(64).as_pointer())
+        builder.store(args[2], builder.gep(ptr, [args[1]]))
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@kernel
+def _pcg64_state(address):
+    """The state and increment (high and low 64 bits) of numpy's PCG64 whose state struct is at
+    `address` (its bit generator's ctypes.state_address): the struct's first word points to the
+    state and the increment, 128-bit integers, low word first (x86-64; `_native_state` checks)."""
+    at = _word(address, 0)
+    return _word(at, 1), _word(at, 0), _word(at, 3), _word(at, 2)
+
+
+@kernel
+def _pcg64_set_state(address, hi, lo):
+    """Set the state of numpy's PCG64 at `address` (as `_pcg64_state` reads it); the buffered 32-bit
+    half-output is left as it is, as numpy's random() leaves it."""
+    at = _word(address, 0)
+    _set_word(at, 1, hi)
+    _set_word(at, 0, lo)
 
 
 _JUMP_LEVELS = 64  # jumps by 2^0 .. 2^63 steps
@@ -159,13 +203,15 @@ _LANES = 4  # generator states stepped side by side in a chunk (`_pcg64_fill`)
 
 
 @kernel(parallel=True)
-def _pcg64_fill(s_hi, s_lo, inc_hi, inc_lo, out):
-    """out[i] = the i-th double numpy's PCG64 Generator.random would draw from state (s_hi, s_lo),
-    each chunk of rows from the state its first row starts from.
+def _pcg64_fill(address, out):
+    """out[i] = the i-th double numpy's PCG64 Generator.random would draw from the state of the
+    generator at `address` (`_pcg64_state`), each chunk of rows from the state its first row starts
+    from; the generator is left out.shape[0] steps on, where numpy's random(out=out) leaves it.
 
     Within a chunk, _LANES states each make a quarter of its rows, stepped side by side: one step
     waits for the previous one's 128-bit multiply, so a single state left the core idle most of the
     time (the numbers depend on the position only, so any split gives the same)."""
+    s_hi, s_lo, inc_hi, inc_lo = _pcg64_state(address)
     n = out.shape[0]
     nc, cs = chunks(n)
     jumps = _pcg64_jumps(inc_hi, inc_lo)
@@ -188,6 +234,8 @@ def _pcg64_fill(s_hi, s_lo, inc_hi, inc_lo, out):
             out[np.uint64(first + 3 * span + t)] = x3
         for i in range(first + _LANES * span, last):  # the last lane's state is where these start
             h3, l3, out[np.uint64(i)] = _pcg64_next(h3, l3, inc_hi, inc_lo)
+    e_hi, e_lo = _pcg64_skip(s_hi, s_lo, jumps, np.uint64(n))
+    _pcg64_set_state(address, e_hi, e_lo)
 
 
 # rows a task of `_pcg64_rows` takes (its output depends on the row's position only, not on how the
@@ -196,11 +244,15 @@ _ROWS_BLOCK = 4096
 
 
 @kernel(parallel=True)
-def _pcg64_rows(s_hi, s_lo, inc_hi, inc_lo, rows, lo_row, out):
+def _pcg64_rows(address, rows, lo_row, hi_row, out):
     """out[k, j] = what `_pcg64_fill` writes at position (rows[k] - lo_row) * width + j of a buffer
-    of `width` = out.shape[1] doubles a row: the uniforms of the given rows only (rows ascending).
-    Each block of _ROWS_BLOCK rows jumps to its first row; then from row to row by the gap between them."""
-    n = rows.shape[0]
+    of `width` = out.shape[1] doubles a row, for the rows[k] in [lo_row, hi_row) (rows ascending),
+    from the generator at `address`, which is left where filling that buffer of hi_row - lo_row
+    rows leaves it: the uniforms of the given rows only. Each block of _ROWS_BLOCK rows jumps to
+    its first row; then from row to row by the gap between them."""
+    s_hi, s_lo, inc_hi, inc_lo = _pcg64_state(address)
+    first, end = np.searchsorted(rows, lo_row), np.searchsorted(rows, hi_row)
+    n = end - first
     width = np.uint64(out.shape[1])
     jumps = _pcg64_jumps(inc_hi, inc_lo)
     cs = _ROWS_BLOCK
@@ -209,12 +261,15 @@ def _pcg64_rows(s_hi, s_lo, inc_hi, inc_lo, rows, lo_row, out):
     for c in prange(nc):
         hi, lo = s_hi, s_lo
         at = np.uint64(0)  # states stepped so far: the next output is the one at position `at`
-        for k in rows_of(c, cs, n):
+        for i in rows_of(c, cs, n):
+            k = first + np.int64(i)
             pos = (np.uint64(rows[k]) - base) * width
             hi, lo = _pcg64_skip(hi, lo, jumps, pos - at)
             for j in range(out.shape[1]):
                 hi, lo, out[k, j] = _pcg64_next(hi, lo, inc_hi, inc_lo)
             at = pos + width
+    e_hi, e_lo = _pcg64_skip(s_hi, s_lo, jumps, np.uint64(hi_row - lo_row) * width)
+    _pcg64_set_state(address, e_hi, e_lo)
 
 
 @kernel
@@ -252,8 +307,7 @@ class DrawPool:
         return host
 
     def view(self, shape: tuple[int, ...]) -> np.ndarray:
-        size = int(np.prod(shape, dtype=np.int64))
-        return self.buf[:size].reshape(shape)
+        return self.buf[:math.prod(shape)].reshape(shape)
 
     def grow(self, n_rows: int, host: np.ndarray | None = None) -> None:
         """Room for n_rows rows (the contents need not survive: every draw refills them), in `host`
@@ -312,14 +366,12 @@ class RowDraws:
         width = self.width
         out = np.empty((rows.shape[0], width))
         for gen, lo, hi in self.blocks:
-            a, b = np.searchsorted(rows, [lo, hi])
             bg = gen.bit_generator
-            if type(bg) is not np.random.PCG64:  # no jumps: the block's buffer, then its rows
+            if type(bg) is not np.random.PCG64 or not _native_state():  # the block's buffer, then its rows
+                a, b = np.searchsorted(rows, [lo, hi])
                 out[a:b] = gen.random((hi - lo, width))[rows[a:b] - lo]
                 continue
-            full = bg.state
-            _pcg64_rows(*_pcg64_words(full), rows[a:b], lo, out[a:b])
-            _advance_as_random(bg, full, (hi - lo) * width)
+            _pcg64_rows(bg.ctypes.state_address, rows, lo, hi, out)
         return out.reshape((rows.shape[0],) + self.tail)
 
     def grow(self, extra: int) -> None:

@@ -5,11 +5,12 @@ array attribute after construction is an error, so a kernel's `out` array is alw
 the one exception is `grow`, which adds rows when entrants find none free (so no caller may keep
 a firm array across a month's entry step).
 
-Kernels take the arrays as one bundle, `Firms.bundle()` (a `FirmState` named tuple: inside a kernel
-a field is `firms.cash[i]`), built once and rebuilt when `grow` replaces the arrays. A parallel
-kernel binds every array it writes to a local before its `prange` loop (`cash = firms.cash`): numba
-0.68 silently drops a write through a tuple's attribute inside the loop (`firms.cash[i] = x`;
-numba issues 5872, 7135, 10338). Named tuples measured best (benchmarks/bundles.py, RESULTS.md).
+Kernels take the arrays as one bundle, `Firms.bundle()` (typed as the `FirmState` named tuple,
+`TypedBundle`: inside a kernel a field is `firms.cash[i]`), built once and rebuilt when `grow`
+replaces the arrays. A parallel kernel binds every array it writes to a local before its `prange`
+loop (`cash = firms.cash`): numba 0.68 silently drops a write through a tuple's attribute inside
+the loop (`firms.cash[i] = x`; numba issues 5872, 7135, 10338). Named tuples measured best
+(benchmarks/bundles.py, RESULTS.md).
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from __future__ import annotations
 import operator
 from collections import namedtuple
 
+import numba
 import numpy as np
+from numba.extending import typeof_impl
 
 from ._memory import mapped_zeros, mapping, release_pages, remapped
 
@@ -192,6 +195,55 @@ SectorTables = namedtuple("SectorTables", tuple(SECTOR_FIELDS))
 _sector_fields = operator.attrgetter(*SECTOR_FIELDS)
 
 
+class TypedBundle(tuple):
+    """A state bundle as the kernels take it: the arrays of a named tuple of `state` (FirmState,
+    BankState, ScratchState), its fields by name as the named tuple's, that carries the numba type
+    of that named tuple (`_numba_type_`), so that a kernel call types it without looking at it.
+
+    numba types a named tuple at every call by its fingerprint, the class's and every field's name
+    encoded and hashed with each array's type (FirmState: about 1 kB), which cost more than
+    unboxing its 45 arrays: a call of a kernel reading one field of FirmState took 7.8 us, 3.8 with
+    this bundle (benchmarks/RESULTS.md, "The step's own Python"). A tuple that is not a named tuple
+    (no `_asdict`) has no fingerprint, and numba's dispatcher then takes the type the value carries,
+    `_numba_type_`; Python's typeof (a kernel's first call, when it compiles) reads it too. The type
+    is the named tuple's own, so the kernels' signatures and their cache are those of the named
+    tuples. It is taken from numba's typeof of the named tuple, once for each set of array types."""
+
+    __slots__ = ()
+    _fields: tuple[str, ...] = ()
+    _named: type = tuple  # the named tuple whose type the bundle carries
+
+    def __reduce__(self):
+        return typed_bundle, (self._named, tuple(self))
+
+
+_TYPED_CLASSES: dict[type, type] = {}
+_TYPES: dict[tuple, object] = {}
+
+
+def typed_bundle(named: type, arrays) -> TypedBundle:
+    """The arrays as a `TypedBundle` of the named tuple class `named` (each must be a numpy array:
+    the type is known from their dtypes, dimensions, layouts and write flags)."""
+    cls = _TYPED_CLASSES.get(named)
+    if cls is None:
+        fields = {name: property(operator.itemgetter(i)) for i, name in enumerate(named._fields)}
+        cls = _TYPED_CLASSES[named] = type(named.__name__, (TypedBundle,), {
+            "_fields": named._fields, "_named": named, **fields})  # (instances hold _numba_type_)
+    bundle = cls(arrays)
+    key = (named,) + tuple((type(a), a.dtype, a.ndim, a.flags.c_contiguous, a.flags.f_contiguous, a.flags.writeable)
+                           for a in bundle)
+    typ = _TYPES.get(key)
+    if typ is None:
+        typ = _TYPES[key] = numba.typeof(named(*bundle))
+    bundle._numba_type_ = typ
+    return bundle
+
+
+@typeof_impl.register(TypedBundle)
+def _typeof_typed_bundle(val, c):
+    return val._numba_type_
+
+
 def sector_tables(model) -> SectorTables:
     """The model's sector tables as one bundle, made at each call (one attrgetter: well under a
     microsecond, and never stale should the model rebind a table)."""
@@ -287,10 +339,12 @@ class SoA:
             object.__setattr__(self, name, getattr(host, field))
 
     def bundle(self):
-        """The arrays as one named tuple (`_bundle_type`) for the kernels: the same object until
-        `grow` replaces the arrays, so a caller must not keep it across a month's entry step."""
+        """The arrays as one bundle for the kernels (`_bundle_type`'s fields, as a `TypedBundle`): the
+        same object until `grow` replaces the arrays, so a caller must not keep it across a month's
+        entry step."""
         if self._bundle is None:
-            object.__setattr__(self, "_bundle", self._bundle_type(*(getattr(self, name) for name in self._fields)))
+            arrays = [getattr(self, name) for name in self._fields]
+            object.__setattr__(self, "_bundle", typed_bundle(self._bundle_type, arrays))
         return self._bundle
 
     def __setattr__(self, name: str, value) -> None:

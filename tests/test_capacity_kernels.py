@@ -56,9 +56,19 @@ def test_small_pieces_as_numpy(seed):
     rng = np.random.default_rng(100 + seed)
     n = 30
     part, before, now = _edgy(rng, n, 5.0), _edgy(rng, n, 9.0), _edgy(rng, n, 9.0)
+    pipe_part, pipe_before, pipe_now, dep = _edgy(rng, n, 3.0), _edgy(rng, n, 4.0), _edgy(rng, n, 4.0), _edgy(rng, n)
+    full = rng.random(n) < 0.3
     with np.errstate(divide="ignore", invalid="ignore"):
-        assert _same(k.carried(part, before, now), part * np.where(before > 0, now / np.where(before > 0, before, 1.0),
-                                                                     0.0))
+        carried = part * np.where(before > 0, now / np.where(before > 0, before, 1.0), 0.0)
+        moved = np.where(pipe_before > 0, pipe_now / np.where(pipe_before > 0, pipe_before, 1.0), 0.0)
+        pipe_carried = pipe_part * moved
+    got = k.synced_parts(part, pipe_part, before, pipe_before, now, pipe_now, full)
+    for a, b in zip(got, (carried, pipe_carried, np.where(full, now, carried), np.where(full, pipe_now, pipe_carried)),
+                    strict=True):
+        assert _same(a, b)
+    got = k.retired_since(part, pipe_part, before, pipe_before, now, pipe_now, dep)
+    for a, b in zip(got, (carried, pipe_carried, dep + (part - carried) + (pipe_part - pipe_carried)), strict=True):
+        assert _same(a, b)
     cap_cap, phys, share = np.where(rng.random(n) < 0.5, 0.0, rng.random(n) * 40.0), rng.random(n) + 0.5, rng.random(n)
     on = cap_cap > 0
     assert _same(k.cap_limits(cap_cap, phys, share),

@@ -285,6 +285,20 @@ def test_draws_of_some_rows_are_those_rows_of_the_full_draw():
         some.at(np.array([3, 2]))
 
 
+def test_uniforms_of_some_rows_are_numpys_and_leave_the_generator_where_numpy_does():
+    """`rng.uniforms_at` (entry's draws) gives gen.random((n, width))[rows] and leaves the generator,
+    its buffered 32-bit half-output included, where that call leaves it; the kernels read and write
+    numpy's PCG64 state in place on this platform (`rng._native_state`)."""
+    from sim.rng import _native_state, uniforms_at
+
+    assert _native_state()
+    for rows in (np.array([1, 5, 9_000, 9_999]), np.zeros(0, dtype=np.int64), np.arange(0, 10_000, 3)):
+        one, two = stream(3, "entry"), stream(3, "entry")
+        one.integers(0, 10, dtype=np.uint32), two.integers(0, 10, dtype=np.uint32)
+        np.testing.assert_array_equal(uniforms_at(two, 10_000, 3, rows), one.random((10_000, 3))[rows])
+        assert one.bit_generator.state == two.bit_generator.state
+
+
 def test_exit_pass_sums_the_survivors_as_the_separate_sums_do(baseline):
     """The exit kernel returns the survivors' deposits and the bank-book gap from its own pass: the
     same numbers as sums.weighted_sum and BankingSystem.loan_gap over the rows after the exits."""

@@ -68,7 +68,7 @@ def _books(threads):
         deposits, gap = xe.exit_books(decided, u[:decided[0].shape[0]], F.bundle(), B.bundle(), sectors, PARAMS, books)
     finally:
         numba.set_num_threads(before)
-    out = {f"firms.{k}": v for k, v in F.bundle()._asdict().items() if isinstance(v, np.ndarray)}
+    out = {f"firms.{k}": v for k, v in zip(F.bundle()._fields, F.bundle(), strict=True) if isinstance(v, np.ndarray)}
     out.update({"bank_loans": B.loans, "writeoff": books.writeoff, "table": books.table, "totals": books.totals,
                 "deposits": np.array(deposits), "gap": np.array(gap), "leaving": decided[0]})
     return out

@@ -20,7 +20,17 @@ from sim.api import make_model
 from sim.kernels import exit_entry as xe
 from sim.kernels import exposure as ex
 from sim.kernels import investment as inv
-from sim.state import BANK_FIELDS, FIRM_FIELDS, SECTOR_FIELDS, Banks, Firms, FirmState, SectorTables, sector_tables
+from sim.state import (
+    BANK_FIELDS,
+    FIRM_FIELDS,
+    SECTOR_FIELDS,
+    Banks,
+    Firms,
+    FirmState,
+    SectorTables,
+    TypedBundle,
+    sector_tables,
+)
 
 from .conftest import ROOT, SCENARIOS
 
@@ -169,13 +179,38 @@ def _parts(F: Firms, g) -> ex.Parts:
 def test_bundle_holds_the_arrays_and_follows_them_when_rows_grow():
     F = Firms(10)
     b = F.bundle()
-    assert isinstance(b, FirmState) and b._fields == tuple(FIRM_FIELDS) and F.bundle() is b
+    assert isinstance(b, TypedBundle) and b._named is FirmState and b._fields == tuple(FIRM_FIELDS) and F.bundle() is b
     assert all(getattr(b, name) is getattr(F, name) for name in FIRM_FIELDS)
     F.grow(5)
     c = F.bundle()
     assert c is not b and c.cash.shape == (15,)
     assert all(getattr(c, name) is getattr(F, name) for name in FIRM_FIELDS)
     assert tuple(SectorTables._fields) == tuple(SECTOR_FIELDS)
+
+
+def test_a_typed_bundle_calls_the_kernels_compiled_for_its_named_tuple():
+    """A bundle carries the numba type of the named tuple of its arrays (`state.TypedBundle`): a
+    kernel compiled for it has the named tuple's signature and reads its fields by name, and
+    pickling or copying it gives a bundle of the copied arrays with the same type."""
+    import copy
+    import pickle
+
+    import numba
+
+    F = Firms(12)
+    F.cash[:] = np.arange(12.0)
+    b = F.bundle()
+    assert b._numba_type_ == numba.typeof(FirmState(*b))
+
+    @numba.njit
+    def cash_total(firms):
+        return firms.cash.sum()
+
+    assert cash_total(b) == 66.0 and cash_total(FirmState(*b)) == 66.0
+    assert len(cash_total.signatures) == 1  # the bundle and the named tuple: one signature
+    for c in (copy.deepcopy(b), pickle.loads(pickle.dumps(b))):
+        assert type(c) is type(b) and c._numba_type_ == b._numba_type_ and c.cash is not b.cash
+        assert np.array_equal(c.cash, b.cash) and cash_total(c) == 66.0
 
 
 def test_kernels_write_the_grown_arrays_after_the_rows_grow():

@@ -111,12 +111,39 @@ def entrant_room(covered, pipe_c, cap, sec, capacity_cap, ratio, quota_pool):
 
 @kernel
 def carried(part, before, now):
-    """CoveredCapacity.sync of one stock by sector: the covered part scaled as the sector's stock
-    moved (before -> now; 0 where the sector had none). A new array: the caller keeps the old one."""
-    out = np.empty(part.shape[0])
-    for s in range(part.shape[0]):
-        out[s] = part[s] * (now[s] / before[s] if before[s] > 0 else 0.0)
-    return out
+    """CoveredCapacity's covered stock of one sector carried as the sector's stock moved (before ->
+    now; 0 where the sector had none)."""
+    return part * (now / before if before > 0 else 0.0)
+
+
+@kernel
+def synced_parts(capacity, pipeline, at_cap, at_pipe, cap, pipe, full):
+    """CoveredCapacity.synced_parts by sector: the covered capacity and pipeline carried over the
+    sector's changes since they were last accounted (at_cap, at_pipe -> cap, pipe), and the
+    covered parts (the sector's where the rules cover all of it, np.where's choice). New arrays:
+    the caller keeps the old ones."""
+    n = capacity.shape[0]
+    cap_out, pipe_out, covered, covered_pipe = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
+    for s in range(n):
+        cap_out[s] = carried(capacity[s], at_cap[s], cap[s])
+        pipe_out[s] = carried(pipeline[s], at_pipe[s], pipe[s])
+        covered[s] = cap[s] if full[s] else cap_out[s]
+        covered_pipe[s] = pipe[s] if full[s] else pipe_out[s]
+    return cap_out, pipe_out, covered, covered_pipe
+
+
+@kernel
+def retired_since(capacity, pipeline, at_cap, at_pipe, cap, pipe, dep):
+    """CoveredCapacity.retired_since by sector: the covered capacity and pipeline carried (as
+    `synced_parts`) and what the covered part retired, dep + (capacity before - after) + (pipeline
+    before - after). New arrays."""
+    n = capacity.shape[0]
+    cap_out, pipe_out, gone = np.empty(n), np.empty(n), np.empty(n)
+    for s in range(n):
+        cap_out[s] = carried(capacity[s], at_cap[s], cap[s])
+        pipe_out[s] = carried(pipeline[s], at_pipe[s], pipe[s])
+        gone[s] = dep[s] + (capacity[s] - cap_out[s]) + (pipeline[s] - pipe_out[s])
+    return cap_out, pipe_out, gone
 
 
 @kernel

@@ -29,8 +29,8 @@ class CoveredCapacity:
     economy-wide yuan a month. It starts as rules_share of each; it grows by the covered part of the
     projects granted and loses its share of depreciation (`after_investment`); any other change of a
     sector's capacity or pipeline since it was last accounted (exits, forced closures, entrants,
-    halted projects) carries the sector's mix (`sync`). Where the rules cover the whole sector the
-    covered part is the sector's."""
+    halted projects) carries the sector's mix (`synced_parts`, `retired_since`). Where the rules
+    cover the whole sector the covered part is the sector's."""
 
     def __init__(self, share: np.ndarray, phys_per_yuan: np.ndarray, cap: np.ndarray, pipe: np.ndarray):
         self.share = share
@@ -45,18 +45,20 @@ class CoveredCapacity:
         """A cap on the covered part (physical units a year) in yuan a month of the sector (`cap_limit`)."""
         return cap_limit(capacity_cap, self.phys0, self.share)
 
-    def sync(self, cap: np.ndarray, pipe: np.ndarray) -> None:
-        """Carry the sector's mix over the changes since the covered part was last accounted."""
-        cap0, pipe0 = self.at
-        self.capacity = rules_k.carried(self.capacity, cap0, cap)
-        self.pipeline = rules_k.carried(self.pipeline, pipe0, pipe)
-        self.at = (cap, pipe)
-
     def parts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The covered capacity and pipeline (the sector's where the rules cover all of it), and the
         sector's, as last accounted."""
         cap, pipe = self.at
         return np.where(self.full, cap, self.capacity), np.where(self.full, pipe, self.pipeline), cap, pipe
+
+    def synced_parts(self, cap: np.ndarray, pipe: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """`parts` after carrying the sector's mix over the changes since the covered part was last
+        accounted, the sector now at `cap` and `pipe` (one compiled loop: kernels.capacity_rules)."""
+        cap0, pipe0 = self.at
+        self.capacity, self.pipeline, covered, covered_pipe = rules_k.synced_parts(self.capacity, self.pipeline, cap0,
+                                                                                   pipe0, cap, pipe, self.full)
+        self.at = (cap, pipe)
+        return covered, covered_pipe, cap, pipe
 
     def cut_pipeline(self, cut: np.ndarray, pipe_after: np.ndarray) -> None:
         """A cap cut the capacity under construction by `cut` (all of it from the covered part)."""
@@ -77,9 +79,11 @@ class CoveredCapacity:
     def retired_since(self, cap: np.ndarray, pipe: np.ndarray) -> np.ndarray:
         """The covered part's retirements: its depreciation in the last investment step and what it lost
         since (exits, closures), after which it is accounted at the sector's `cap` and `pipe`."""
-        before = (self.capacity, self.pipeline)
-        self.sync(cap, pipe)
-        return self.dep + (before[0] - self.capacity) + (before[1] - self.pipeline)
+        cap0, pipe0 = self.at
+        self.capacity, self.pipeline, gone = rules_k.retired_since(self.capacity, self.pipeline, cap0, pipe0, cap, pipe,
+                                                                   self.dep)
+        self.at = (cap, pipe)
+        return gone
 
     def phys_per_yuan(self, cap: np.ndarray) -> np.ndarray:
         """The covered part's physical capacity a year per yuan a month of the sector's capacity."""
@@ -134,9 +138,8 @@ class CapacityRules:
         cap, pipe = self.hooks.sector_capacity(), self.hooks.sector_pipeline()
         if self.covered is None:
             self.covered = CoveredCapacity(self.share, self.phys_per_yuan, cap, pipe)
-        else:
-            self.covered.sync(cap, pipe)
-        return self.covered.parts()
+            return self.covered.parts()
+        return self.covered.synced_parts(cap, pipe)
 
     def _capacity_coming(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The part the rules cover of the capacity under construction and of the capacity still
@@ -195,7 +198,7 @@ class CapacityRules:
         """Forced closure of backward capacity by quota (`closure_order`, then the hooks'
         `forced_closures`); returns whether any firm was closed."""
         p = policy
-        if not np.any(p.forced_exit_quota > 0):
+        if not (p.forced_exit_quota > 0).any():
             return False
         ref = p.quota_reference if p.quota_reference is not None else self.hooks.sector_capacity()
         chosen = closure_order(firms, p, ref, weight, self.hooks.backward_candidates)

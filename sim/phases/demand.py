@@ -9,6 +9,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..kernels import market as mkt
+from ..kernels import sector_month
 
 
 class Orders(NamedTuple):
@@ -38,7 +39,7 @@ def solve_orders(other, capacity, io, critical, import_share, out_prev, month: i
                                                     np.ascontiguousarray(out_prev), 1e-13, 200)
     if its < 0:
         raise RuntimeError(f"month {month}: the orders of the input-output block did not converge")
-    return Orders(demand, inter, rho, io * phi[:, None] / rho[None, :])
+    return Orders(demand, inter, rho, sector_month.inputs_received(io, phi, rho))
 
 
 def intensity_of_use(io0, materials0, trend, t: int) -> tuple[np.ndarray, np.ndarray]:
@@ -56,9 +57,8 @@ def learn_growth(orders, smooth, growth_expected, behaviour) -> tuple[np.ndarray
     (kernels.investment). With the calibrated trend alone, orders growing faster than it kept
     capacity short and utilisation rising for as long as the run lasted. Returns the smoothed
     orders and the expected growth."""
-    new = smooth + behaviour.expectation_speed * (orders - smooth)
-    g = np.divide(new, smooth, out=np.ones_like(new), where=smooth > 0) - 1.0
-    return new, growth_expected + behaviour.growth_learning * (12.0 * g - growth_expected)
+    return sector_month.learned_growth(orders, smooth, growth_expected, behaviour.expectation_speed,
+                                       behaviour.growth_learning)
 
 
 def learn_turnover(retired, entered, capacity, turnover, behaviour) -> np.ndarray:
@@ -69,5 +69,4 @@ def learn_turnover(retired, entered, capacity, turnover, behaviour) -> np.ndarra
     without it, capacity lost to defaults and exits was replaced only through the gap between
     desired and actual capacity, which then stayed open (a proportional rule's steady-state error),
     and utilisation and markups rose year after year."""
-    x = 12.0 * np.divide(retired - entered, capacity, out=np.zeros(capacity.shape[0]), where=capacity > 0)
-    return turnover + behaviour.growth_learning * (x - turnover)
+    return sector_month.learned_turnover(retired, entered, capacity, turnover, behaviour.growth_learning)

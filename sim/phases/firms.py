@@ -17,7 +17,7 @@ from ..kernels import exit_entry as xe
 from ..kernels import investment as inv
 from ..kernels import market as mkt
 from ..kernels import production as prod
-from ..kernels import shocks, sums
+from ..kernels import sector_month, shocks, sums
 from .totals import SectorTotals
 
 
@@ -107,8 +107,8 @@ def produce_and_book(firms, sectors, banking, demand: mkt.MarketDemand, costs: S
                       acc.no_payout() if payout is None else payout, out)
     banking.shift_interest()  # the lead booked each row's interest: participants take their shares
     W = sectors.weight
-    before = float(np.sum(out[:, acc.I_DEPOSITS_BEFORE] * W))
-    after = float(np.sum(out[:, acc.I_DEPOSITS_AFTER] * W))
+    before = float(sector_month.weighted_column_sum(out, acc.I_DEPOSITS_BEFORE, W))
+    after = float(sector_month.weighted_column_sum(out, acc.I_DEPOSITS_AFTER, W))
     return Production(harmonic, wage_index, before, after, float(left))
 
 
