@@ -70,7 +70,8 @@ class IndustrialEconomy(mesa.Model):
         hooks = capacity.FirmHooks(self.sector_capacity, self.sector_pipeline, self.halt_projects, self.scale_pipeline,
                                    self.backward_candidates, self.forced_closures)
         rules_share = np.array([scenario.sectors[s].rules_share for s in setup.SECTORS], dtype=float)
-        self.capacity_rules = capacity.CapacityRules(rules_share, vars(self).pop("quota_pool"),
+        pipe_share = setup.opening_build_rates(scenario, self.dep_month, self.growth).covered_share
+        self.capacity_rules = capacity.CapacityRules(rules_share, pipe_share, vars(self).pop("quota_pool"),
                                                      vars(self).pop("phys_per_yuan"), self.lag, self.dep_month, hooks)
         n = self.firms.n_rows
         self.scratch = Scratch(n, self.firms)  # per-row scratch of the credit step (reused every month)

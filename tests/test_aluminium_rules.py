@@ -16,6 +16,7 @@ from .conftest import SCENARIOS, run_text, write_scenario
 
 SEED = 3
 N = 3
+SHARE = np.array([1.0, 0.1, 1.0])  # the rules' part of each sector (and of its projects under way)
 BAN = SimpleNamespace(replacement_ratio=np.zeros(N), ban_new_capacity=np.ones(N))
 # only non-ferrous under the rules (one for one, a 42 Mt cap), its demand pushed up so that it must build
 ALU_RULES = ("[policy]\nban_new_capacity = { steel = false, cement = false, flat_glass = false }\n"
@@ -110,7 +111,7 @@ def test_entrants_use_replacement_quota():
     hooks = capacity.FirmHooks(sector_capacity=lambda: cap, sector_pipeline=lambda: pipe,
                                halt_projects=None, scale_pipeline=None, backward_candidates=None,
                                forced_closures=None)
-    rules = capacity.CapacityRules(np.array([1.0, 0.1, 1.0]), np.full(N, 4.0), np.ones(N), np.full(N, 12.0),
+    rules = capacity.CapacityRules(SHARE, SHARE, np.full(N, 4.0), np.ones(N), np.full(N, 12.0),
                                    np.full(N, 0.004), hooks)
     policy = SimpleNamespace(replacement_ratio=np.array([2.0, 1.0, 0.0]), ban_new_capacity=np.zeros(N),
                              capacity_cap=np.zeros(N))
@@ -141,7 +142,7 @@ def test_a_rule_that_starts_during_the_run_halts_the_covered_part_only():
                                halt_projects=lambda s: calls.update(halt=s.copy()),
                                scale_pipeline=lambda f: calls.update(scale=f.copy()),
                                backward_candidates=None, forced_closures=None)
-    rules = capacity.CapacityRules(np.array([1.0, 0.1, 1.0]), np.zeros(N), np.ones(N), np.full(N, 12.0),
+    rules = capacity.CapacityRules(SHARE, SHARE, np.zeros(N), np.ones(N), np.full(N, 12.0),
                                    np.full(N, 0.004), hooks)
     rules.halt_projects(np.array([True, True, False]))
     np.testing.assert_array_equal(calls["halt"], [True, False, False])
@@ -159,7 +160,7 @@ def test_entrants_fit_under_a_cap_beside_the_projects_under_way(pipe_now, room):
     cap, pipe = np.full(N, 100.0), np.full(N, pipe_now)
     hooks = capacity.FirmHooks(sector_capacity=lambda: cap, sector_pipeline=lambda: pipe, halt_projects=None,
                                scale_pipeline=None, backward_candidates=None, forced_closures=None)
-    rules = capacity.CapacityRules(np.array([1.0, 0.1, 1.0]), np.zeros(N), np.ones(N), np.full(N, 12.0),
+    rules = capacity.CapacityRules(SHARE, SHARE, np.zeros(N), np.ones(N), np.full(N, 12.0),
                                    np.full(N, 0.004), hooks)
     policy = SimpleNamespace(replacement_ratio=np.zeros(N), ban_new_capacity=np.zeros(N),
                              capacity_cap=np.array([1260.0, 1260.0, 0.0]))
@@ -188,3 +189,34 @@ def test_no_firm_enters_where_a_cap_leaves_no_room():
     assert sum(len(s) for s, _ in runs[1.0]) > 20  # and other sectors' firms with it
     assert all(not (s == machinery).any() for s, _ in runs[1.0])
     assert all((c > 0).all() for _, c in runs[1.0])
+
+
+def test_the_free_part_of_a_sector_starts_with_the_projects_it_builds_for_growth(tmp_path):
+    """Under the status quo's one-for-one aluminium rule (a tenth of non-ferrous metals) the sector's
+    opening projects are a tenth at the rule's rate and nine tenths at the rate of depreciation and
+    growth, and the rules' part holds its own share of them. Before 2026-12-07 the whole sector started
+    at the aluminium's rate, so its capacity grew 1.0% in the first year against a 1.5% trend."""
+    import sim
+    from sim.api import make_model
+    from sim.phases.setup import SECTORS
+
+    from .conftest import write_scenario
+
+    nf = SECTORS.index("nonferrous")
+
+    def model(body: str, name: str):
+        return make_model(sim.load_scenario(write_scenario(tmp_path, body, name), firms=600, months=1), seed=1)
+
+    def pipeline(m) -> float:
+        F = m.firms
+        return float(F.pipeline[F.alive & (F.sector == nf)].sum())
+
+    rule = model("", "rule.toml")
+    free = pipeline(model("[policy]\nreplacement_ratio = { nonferrous = 0.0 }\n", "free.toml"))
+    whole = pipeline(model("[sectors.nonferrous]\nrules_share = 1.0\n", "whole.toml"))
+    assert whole < 0.9 * free  # the rule binds where it covers the sector
+    assert pipeline(rule) == pytest.approx(0.1 * whole + 0.9 * free, rel=1e-12)
+    rules = rule.capacity_rules
+    rules._covered_parts()
+    share = rules.covered.pipeline[nf] / rule.sector_pipeline()[nf]  # (economy-wide units)
+    assert share == pytest.approx(0.1 * whole / pipeline(rule), rel=1e-12)

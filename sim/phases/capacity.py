@@ -32,11 +32,13 @@ class CoveredCapacity:
     halted projects) carries the sector's mix (`synced_parts`, `retired_since`). Where the rules
     cover the whole sector the covered part is the sector's."""
 
-    def __init__(self, share: np.ndarray, phys_per_yuan: np.ndarray, cap: np.ndarray, pipe: np.ndarray):
+    def __init__(self, share: np.ndarray, pipe_share: np.ndarray, phys_per_yuan: np.ndarray, cap: np.ndarray,
+                 pipe: np.ndarray):
         self.share = share
         self.full = share >= 1.0
         self.phys0 = phys_per_yuan  # capacity_2019 per yuan of the sector's 2019 capacity
-        self.capacity, self.pipeline = share * cap, share * pipe
+        # the covered part holds `share` of the capacity and `pipe_share` of the projects under way
+        self.capacity, self.pipeline = share * cap, pipe_share * pipe
         self.at = (cap, pipe)  # the sector's capacity and pipeline when last accounted
         self.granted_share = share  # the covered share of what the rules grant (set by the model's rules)
         self.dep = np.zeros_like(share)  # the covered part's depreciation in the last investment step
@@ -120,12 +122,14 @@ class CapacityRules:
     - `entry_room(cap_now, policy)`: step 10, the capacity entrants may add under a cap and within the
       replacement quota; `after_entry(entered)`: their capacity uses the quota.
 
-    `share` is `sectors.<s>.rules_share`, `lag` and `dep_month` the sectors' build lag (months) and
-    monthly depreciation; the firms are read and acted on through `hooks` (`FirmHooks`)."""
+    `share` is `sectors.<s>.rules_share`, `pipe_share` the covered part's share of the capacity under
+    construction at the start (`setup.opening_build_rates`: the free part of a sector builds for
+    growth), `lag` and `dep_month` the sectors' build lag (months) and monthly depreciation; the firms
+    are read and acted on through `hooks` (`FirmHooks`)."""
 
-    def __init__(self, share: np.ndarray, quota_pool: np.ndarray, phys_per_yuan: np.ndarray, lag: np.ndarray,
-                 dep_month: np.ndarray, hooks: FirmHooks):
-        self.share, self.lag, self.dep_month, self.hooks = share, lag, dep_month, hooks
+    def __init__(self, share: np.ndarray, pipe_share: np.ndarray, quota_pool: np.ndarray,
+                 phys_per_yuan: np.ndarray, lag: np.ndarray, dep_month: np.ndarray, hooks: FirmHooks):
+        self.share, self.pipe_share, self.lag, self.dep_month, self.hooks = share, pipe_share, lag, dep_month, hooks
         self.quota_pool = quota_pool  # retired capacity that allows building under a ban or ratio, by sector
         self.phys_per_yuan = phys_per_yuan  # 2019's (phases.setup) until the first month's exits
         self.covered: CoveredCapacity | None = None  # the part the rules cover (first use)
@@ -137,7 +141,7 @@ class CapacityRules:
         now. Made at the first call, once the firms (the Mesa reference's agents too) exist."""
         cap, pipe = self.hooks.sector_capacity(), self.hooks.sector_pipeline()
         if self.covered is None:
-            self.covered = CoveredCapacity(self.share, self.phys_per_yuan, cap, pipe)
+            self.covered = CoveredCapacity(self.share, self.pipe_share, self.phys_per_yuan, cap, pipe)
             return self.covered.parts()
         return self.covered.synced_parts(cap, pipe)
 

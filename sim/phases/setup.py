@@ -179,20 +179,10 @@ def opening_firms(sc, cal, alloc: np.ndarray, weight: np.ndarray, streams) -> Op
     F.revenue[sl] = F.price[sl] * F.output[sl]
     balance_sheets(cal.cap_output, b, F.sector[sl], 12.0 * F.output[sl], {name: getattr(F, name)[sl] for name in SHEET})
     disperse_sheets(F, alloc, b, cal.margin0, streams)
-    # capacity under construction at start: the steady state of the time-to-build rule; where the
-    # status quo ([policy]) bans new capacity or asks for a replacement ratio, the rule caps what is
-    # built at the capacity retired over the ratio, so the projects under way are what firms build
-    # without the rule, at most the compliant ones, as in the run (capacity_rules: plans scaled down
-    # to the allowed expansion). Where trend growth is at least -dep (1 - 1/ratio) the cap binds; a
-    # sector shrinking faster builds less than it may. (They go on: only a rule that starts during
-    # the run halts projects, regulators.IndustryRegulator.) A ratio of 1e-219, which hypothesis
-    # drew, gives an infinite cap, which the minimum drops.
+    # capacity under construction at start: the steady state of the time-to-build rule, at the
+    # status quo's rules (`opening_build_rates`)
     lag = cal.lag[sector]
-    ratio = status_quo_replacement_ratio(sc)
-    wanted = np.maximum(cal.dep_month + cal.growth / 12.0, 0.0)
-    with np.errstate(over="ignore", divide="ignore"):
-        compliant = cal.dep_month / np.where(ratio > 0, ratio, 1.0)
-    flow = np.where(ratio > 0, np.minimum(compliant, wanted), wanted)[sector]
+    flow = opening_build_rates(sc, cal.dep_month, cal.growth).whole[sector]
     F.pipeline[sl] = np.where(lag > 0, F.capacity[sl] * flow * lag, 0.0)
     F.pipeline_cost[sl] = F.pipeline[sl] * (cal.cap_output * 12.0 * cal.util_target)[sector]
     F.sme[sl] = F.capacity[sl] < sme_threshold(b)
@@ -229,6 +219,35 @@ def sector_state_at_start(cal, alloc: np.ndarray) -> dict[str, object]:
         ptax0=None,
         entry_max=np.maximum(4, np.ceil(0.02 * alloc)).astype(np.int64),
     )
+
+
+class BuildRates(NamedTuple):
+    whole: np.ndarray  # capacity started a month per unit of the sector's capacity, by sector
+    covered_share: np.ndarray  # the part the capacity rules cover of the capacity under construction
+
+
+def opening_build_rates(sc, dep_month: np.ndarray, growth: np.ndarray) -> BuildRates:
+    """The rate at which the sectors start capacity in the steady state before the run, and the
+    rules' part of the projects under way. Firms build for depreciation and trend growth,
+    max(dep + g, 0) a year. Where the status quo ([policy]) bans new capacity or sets a
+    replacement ratio, the rules cap what their part of a sector (`sectors.<s>.rules_share`, the
+    aluminium of non-ferrous metals) builds at the capacity retired over the ratio, so that part
+    builds what it would without the rule, at most the compliant projects, as in the run (plans
+    scaled down to the allowed expansion, `capacity.expansion_allowed`), and the rest of the sector
+    builds freely. The cap binds unless the trend shrinks the sector faster than dep (1 - 1/ratio).
+    (The projects go on: only a rule that starts during the run halts projects,
+    regulators.IndustryRegulator.) A ratio of 1e-219, which hypothesis drew, gives an infinite cap,
+    which the minimum drops."""
+    ratio = status_quo_replacement_ratio(sc)
+    share = np.array([sc.sectors[s].rules_share for s in SECTORS], dtype=float)
+    wanted = np.maximum(dep_month + growth / 12.0, 0.0)
+    with np.errstate(over="ignore", divide="ignore"):
+        compliant = dep_month / np.where(ratio > 0, ratio, 1.0)
+    covered = np.where(ratio > 0, np.minimum(compliant, wanted), wanted)
+    whole = np.where(share >= 1.0, covered, share * covered + (1.0 - share) * wanted)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        covered_share = np.where(whole > 0, share * covered / whole, share)
+    return BuildRates(whole, covered_share)
 
 
 def status_quo_replacement_ratio(sc) -> np.ndarray:
