@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..kernels import flows as fl
+
 
 class BankPositions:
     """Banks' positions with the central bank and in bonds (a part of `Institutions`)."""
@@ -80,15 +82,13 @@ class BankPositions:
 
     def bank_income(self) -> np.ndarray:
         """This month's interest each bank earns on bonds and reserves, less what it pays on
-        households' deposits and central-bank advances (on the stocks at the start of the month)."""
+        households' deposits and central-bank advances (on the stocks at the start of the month;
+        kernels.flows.bank_interest keeps each part by bank for the accounts)."""
         e, p = self.e, self.m.policy
-        dep = self.m.sc.banking.deposit_rate
-        self._bank_parts = parts = {
-            "bond": e.bond_rate / 12.0 * self.bonds,
-            "reserve": (e.reserve_rate * self.reserves + e.excess_reserve_rate * self.excess) / 12.0,
-            "advance": (p.policy_rate + e.advance_spread) / 12.0 * self.advances,
-            "relending": p.relending_rate / 12.0 * self.relend,
-            "household_deposit": dep / 12.0 * np.maximum(self.dh_bank, 0.0),
-        }
+        rates = (e.bond_rate / 12.0, float(e.reserve_rate), float(e.excess_reserve_rate),
+                 (p.policy_rate + e.advance_spread) / 12.0, p.relending_rate / 12.0,
+                 self.m.sc.banking.deposit_rate / 12.0)
+        self._bank_parts, income = fl.bank_interest(rates, self.bonds, self.reserves, self.excess, self.advances,
+                                                    self.relend, self.dh_bank)
         self._cb_bonds_interest = e.bond_rate / 12.0 * self.bonds_cb
-        return parts["bond"] + parts["reserve"] - parts["advance"] - parts["relending"] - parts["household_deposit"]
+        return income
