@@ -12,6 +12,9 @@ from collections import namedtuple
 import numpy as np
 
 from .._numba import kernel
+from . import accounting as acc
+from . import exit_entry as xe
+from . import investment as inv
 from .sums import pairwise_sum
 
 
@@ -107,6 +110,63 @@ def masked_sums(mask, columns):
                 buf[k] = x[i]
                 k += 1
         out[j] = pairwise_sum(buf[:k])
+    return out
+
+
+# the records by sector `sector_records` makes, in its order (the order of sim.records.VARIABLES, so
+# that they go into the records in one slice: records.Recorder.put)
+SECTOR_RECORDS = (
+    "output", "capacity", "capacity_physical", "utilization", "price_index", "price_index_tax_inclusive", "demand",
+    "final_demand", "unfilled_orders", "input_fill", "value_added", "revenue", "profit", "profit_margin",
+    "employment", "wages", "energy_use", "energy_cost", "unit_energy_cost", "vat_revenue", "cit_revenue", "n_firms",
+    "entries", "exits_bankruptcy", "exits_forced", "exits_voluntary", "capacity_added", "capacity_retired",
+    "capacity_pipeline", "productivity_mean", "productivity_frontier", "energy_intensity_mean", "markup_mean",
+    "upgrades", "upgrades_completed", "investment", "loans", "net_worth", "loss_making_share", "zombie_share")
+
+
+@kernel
+def _at_least(x, floor):
+    """np.maximum(x, floor) for a scalar floor: NaN kept, the floor on a tie."""
+    return x if x > floor or np.isnan(x) else floor
+
+
+@kernel
+def sector_records(inc, ivt, ext, st, weight, by_sector):
+    """The month's records by sector (rows in SECTOR_RECORDS' order), each as the numpy expression
+    of phases.accounts.record_sectors computed it from the income, investment and exit tables
+    (economy-wide), the stocks (one model firm each), the weights (real firms per model firm) and
+    `by_sector`: orders, final demand, input fill, the price indexes ex-VAT and as final buyers pay,
+    the productivity frontier, entrants, entrants' capacity, capacity retired and physical units per
+    yuan of capacity. (Output and utilisation at production time: firms that exit later this month
+    included.)"""
+    demand, final, fill, price, ptax, frontier, entries, entry_cap, retired, phys = by_sector
+    n_s = weight.shape[0]
+    out = np.empty((len(SECTOR_RECORDS), n_s))
+    for s in range(n_s):
+        w = weight[s]
+        output, revenue, energy = inc[s, acc.I_OUTPUT], inc[s, acc.I_REVENUE], inc[s, acc.I_ENERGY]
+        cap_w = st[s, acc.S_CAPACITY] * w
+        short = demand[s] - output  # (output sums firm by firm: a filled sector's gap is rounding)
+        # (two tuples: Python builds a tuple of more than 30 values through a list, which numba refuses)
+        first = (
+            output, cap_w, cap_w * 12.0 * phys[s], output / _at_least(inc[s, acc.I_CAPACITY], 1e-300), price[s],
+            ptax[s], demand[s], final[s], short if short > 1e-9 * demand[s] else 0.0, fill[s],
+            inc[s, acc.I_VALUE_ADDED], revenue, inc[s, acc.I_PROFIT],
+            inc[s, acc.I_PROFIT] / _at_least(revenue, 1e-12), inc[s, acc.I_WORKERS], inc[s, acc.I_WAGES],
+            inc[s, acc.I_ENERGY_USE], energy, energy / _at_least(output, 1e-12), inc[s, acc.I_VAT])
+        second = (
+            inc[s, acc.I_CIT], st[s, acc.S_N_FIRMS] * w, float(entries[s]), ext[s, xe.X_BANKRUPT],
+            ext[s, xe.X_FORCED], ext[s, xe.X_VOLUNTARY], ivt[s, inv.V_ADDED] + entry_cap[s], retired[s],
+            st[s, acc.S_PIPELINE] * w, st[s, acc.S_PROD_W] / _at_least(st[s, acc.S_CAPACITY], 1e-300), frontier[s],
+            st[s, acc.S_EI_W] / _at_least(st[s, acc.S_OUTPUT], 1e-300),
+            st[s, acc.S_MARKUP_W] / _at_least(st[s, acc.S_OUTPUT], 1e-300), ivt[s, inv.V_UPGRADES],
+            ivt[s, inv.V_UPGRADES_DONE], ivt[s, inv.V_INVESTMENT], st[s, acc.S_LOANS] * w,
+            st[s, acc.S_NET_WORTH] * w, st[s, acc.S_LOSS_MAKING] / _at_least(st[s, acc.S_N_FIRMS], 1.0),
+            ext[s, xe.X_ZOMBIES] / _at_least(st[s, acc.S_N_FIRMS] * w, 1e-300))
+        for k in range(len(first)):
+            out[k, s] = first[k]
+        for k in range(len(second)):
+            out[len(first) + k, s] = second[k]
     return out
 
 

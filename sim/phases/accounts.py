@@ -72,51 +72,12 @@ def firm_aggregates(firms, sme_threshold: float, totals, sums_: acc.RecordSums, 
 def record_sectors(rec, t: int, month: MonthTables, weight, phys_per_yuan, input_fill, price_index, ptax_index,
                    frontier_a) -> None:
     """Output, capacity, demand, prices, income, employment, energy, taxes, firms, entry and exit,
-    investment, technology and balance sheets by sector."""
-    inc, ivt, ext, st, W = month.income, month.invest, month.exits, month.stocks, weight
-    cap_w = st[:, acc.S_CAPACITY] * W
-    # output and utilisation at production time (firms that exit later this month included)
-    output = inc[:, acc.I_OUTPUT]
-    rec["output", t] = output
-    rec["capacity", t] = cap_w
-    rec["capacity_physical", t] = cap_w * 12.0 * phys_per_yuan
-    rec["utilization", t] = output / np.maximum(inc[:, acc.I_CAPACITY], 1e-300)
-    rec["demand", t] = month.demand
-    rec["final_demand", t] = month.final
-    short = month.demand - output  # (output sums firm by firm: a filled sector's gap is rounding)
-    rec["unfilled_orders", t] = np.where(short > 1e-9 * month.demand, short, 0.0)
-    rec["input_fill", t] = input_fill
-    rec["price_index", t] = price_index
-    rec["price_index_tax_inclusive", t] = ptax_index
-    rec["value_added", t] = inc[:, acc.I_VALUE_ADDED]
-    rec["revenue", t] = inc[:, acc.I_REVENUE]
-    rec["profit", t] = inc[:, acc.I_PROFIT]
-    rec["profit_margin", t] = inc[:, acc.I_PROFIT] / np.maximum(inc[:, acc.I_REVENUE], 1e-12)
-    rec["employment", t] = inc[:, acc.I_WORKERS]  # at production, as output
-    rec["wages", t] = inc[:, acc.I_WAGES]
-    rec["energy_use", t] = inc[:, acc.I_ENERGY_USE]
-    rec["energy_cost", t] = inc[:, acc.I_ENERGY]
-    rec["unit_energy_cost", t] = inc[:, acc.I_ENERGY] / np.maximum(output, 1e-12)
-    rec["vat_revenue", t] = inc[:, acc.I_VAT]
-    rec["cit_revenue", t] = inc[:, acc.I_CIT]
-    rec["n_firms", t] = st[:, acc.S_N_FIRMS] * W
-    rec["entries", t] = month.entries
-    rec["exits_bankruptcy", t] = ext[:, xe.X_BANKRUPT]
-    rec["exits_forced", t] = ext[:, xe.X_FORCED]
-    rec["exits_voluntary", t] = ext[:, xe.X_VOLUNTARY]
-    rec["capacity_added", t] = ivt[:, inv.V_ADDED] + month.entry_capacity
-    rec["capacity_retired", t] = month.retired
-    rec["capacity_pipeline", t] = st[:, acc.S_PIPELINE] * W
-    rec["productivity_mean", t] = st[:, acc.S_PROD_W] / np.maximum(st[:, acc.S_CAPACITY], 1e-300)
-    rec["productivity_frontier", t] = frontier_a
-    rec["energy_intensity_mean", t] = st[:, acc.S_EI_W] / np.maximum(st[:, acc.S_OUTPUT], 1e-300)
-    rec["markup_mean", t] = st[:, acc.S_MARKUP_W] / np.maximum(st[:, acc.S_OUTPUT], 1e-300)
-    rec["upgrades", t] = ivt[:, inv.V_UPGRADES]
-    rec["upgrades_completed", t] = ivt[:, inv.V_UPGRADES_DONE]
-    rec["investment", t] = ivt[:, inv.V_INVESTMENT]
-    rec["loans", t] = st[:, acc.S_LOANS] * W
-    rec["net_worth", t] = st[:, acc.S_NET_WORTH] * W
-    rec["loss_making_share", t] = st[:, acc.S_LOSS_MAKING] / np.maximum(st[:, acc.S_N_FIRMS], 1.0)
+    investment, technology, balance sheets and zombie firms by sector (made in one compiled call,
+    tables.sector_records, and written in one assignment), and the industry's value added."""
+    rows = tables.sector_records(month.income, month.invest, month.exits, month.stocks, weight, (
+        month.demand, month.final, input_fill, price_index, ptax_index, frontier_a, month.entries,
+        month.entry_capacity, month.retired, phys_per_yuan))
+    rec.put(t, tables.SECTOR_RECORDS, rows)
     rec["gdp", t] = month.income_total[acc.I_VALUE_ADDED]
 
 
@@ -142,7 +103,7 @@ def record_distress(rec, t: int, month: MonthTables, firms, weight, sums_: acc.R
     rec["defaults", t] = defaults
     rec["default_rate", t] = defaults / np.maximum(live_cls + defaults, 1e-300)
     rec["court_costs", t] = ext[xe.X_COURT_COSTS]
-    record_zombies(rec, t, month.exits, ext, month.stocks[:, acc.S_N_FIRMS] * W, float(cls_loans.sum()))
+    record_zombies(rec, t, ext, float(cls_loans.sum()))
     claims = ext[xe.X_CLAIMS_SETTLED]
     rec["recovery_rate_defaulted", t] = (1.0 - (ext[xe.X_WRITE_OFF] + ext[xe.X_FUND_PAYOUT])
                                          / claims) if claims > 0 else np.nan
@@ -195,10 +156,10 @@ def record_inclusive(rec, t: int, policy, banking, guaranteed: float) -> None:
     rec["targeted_rrr_banks", t] = float((bk.rrr_cut() > 0).sum() / max(int(B.alive.sum()), 1))
 
 
-def record_zombies(rec, t: int, ext, ext_total, live, loans) -> None:
-    """Zombie firms and their credit (counted by the exit step: kernels.exit_entry), evergreening
-    and soft-budget support this month (`ext_total`: the exit table's column sums)."""
-    rec["zombie_share", t] = ext[:, xe.X_ZOMBIES] / np.maximum(live, 1e-300)
+def record_zombies(rec, t: int, ext_total, loans) -> None:
+    """Zombie firms' credit (counted by the exit step: kernels.exit_entry), evergreening and
+    soft-budget support this month (`ext_total`: the exit table's column sums; the zombie share by
+    sector is among `record_sectors`' records)."""
     rec["zombie_loans", t] = ext_total[xe.X_ZOMBIE_LOANS]
     rec["zombie_loan_share", t] = ext_total[xe.X_ZOMBIE_LOANS] / max(loans, 1e-300)
     rec["evergreen_credit", t] = ext_total[xe.X_EVERGREEN]
