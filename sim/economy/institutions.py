@@ -39,11 +39,9 @@ from ..kernels import exit_entry as xe
 from ..kernels import flows as fl
 from ..kernels import sums, tables
 from ..scenario.schema import SECTORS
-from .accounts import FLOW, F, G, W, gaps
+from .accounts import FLOW, F, W, gaps
 from .bank_positions import BankPositions
 from .world import export_factor, export_shares
-
-_STOCK_CHANGES = [FLOW[k] for k in FLOW if k.startswith("d_")]  # the matrix's rows of stock changes
 
 TRN = 1e12
 
@@ -409,18 +407,10 @@ class Institutions(BankPositions):
         L = self.last
         rec["tfm", t] = M
         rec["balance_sheet", t] = self.sheet
-        rec["household_deposits", t] = self.dh
-        rec["household_consumption", t] = L["c"]
-        rec["household_disposable_income", t] = self.yd_month
-        rec["government_purchases", t] = float(L["g_budget"].sum() + L["g_rest"])
-        rec["exports", t] = M[FLOW["sales_exports"], F]
-        rec["imports", t] = M[FLOW["imports"], W]
-        rec["central_bank_foreign_assets", t] = self.fa
-        rec["tax_rate_rest", t] = self.tax_rate_rest
-        gov = M[:, G].copy()
-        gov[_STOCK_CHANGES] = 0.0
-        rec["tax_revenue", t] = float(gov.clip(min=0).sum())
-        rec["gov_spending", t] = float(-gov.clip(max=0).sum())
-        rec["gov_balance", t] = float(gov.sum())
-        rec["gov_debt", t] = self.debt
-        rec["household_income", t] = self.yd_month
+        tax_revenue, gov_spending, gov_balance = fl.government(M)
+        rec.put(t, ("household_deposits", "household_consumption", "household_disposable_income",
+                    "government_purchases", "exports", "imports", "central_bank_foreign_assets", "tax_rate_rest",
+                    "tax_revenue", "gov_spending", "gov_balance", "gov_debt", "household_income"), (
+            self.dh, L["c"], self.yd_month, L["g_budget"].sum() + L["g_rest"], M[FLOW["sales_exports"], F],
+            M[FLOW["imports"], W], self.fa, self.tax_rate_rest, tax_revenue, gov_spending, gov_balance, self.debt,
+            self.yd_month))

@@ -24,6 +24,7 @@ F, H, G, B, CB, W, R = range(len(INSTITUTIONS))
 # the matrix's rows and the balance sheets' items by name (compile-time constants in the kernels)
 K = namedtuple("Flows", FLOW_NAMES)(*range(len(FLOW_NAMES)))
 S = namedtuple("Items", ITEM_NAMES)(*range(len(ITEM_NAMES)))
+STOCK_CHANGES = tuple(k for k, name in enumerate(FLOW_NAMES) if name.startswith("d_"))  # the financial rows
 
 # the month's values by sector the flows are paid from (economy-wide yuan a month unless said): the
 # real orders of each final buyer (households, government, exports, the rest of the economy,
@@ -55,6 +56,26 @@ def _positive_sum(x):
         v = x[i]
         buf[i] = v if v > 0.0 or np.isnan(v) else 0.0
     return pairwise_sum(buf)
+
+
+@kernel
+def _negative_sum(x):
+    """numpy's `x.clip(max=0).sum()`: the positive values (and zeros) as 0.0, NaN kept."""
+    buf = np.empty(x.shape[0])
+    for i in range(x.shape[0]):
+        v = x[i]
+        buf[i] = v if v < 0.0 or np.isnan(v) else 0.0
+    return pairwise_sum(buf)
+
+
+@kernel
+def government(m):
+    """The government's receipts, spending and balance in the month's matrix `m` (its column's flows,
+    the financial rows left out), as numpy summed them."""
+    flows = m[:, G].copy()
+    for k in STOCK_CHANGES:
+        flows[k] = 0.0
+    return _positive_sum(flows), -_negative_sum(flows), pairwise_sum(flows)
 
 
 @kernel
