@@ -6,7 +6,7 @@ economy-wide yuan.
 `BankPositions` is the part of `institutions.Institutions` that keeps these positions: it reads
 the host's model (`m`), economy settings (`e`), households' deposits (`dh`) and bonds outstanding
 (`debt`), and holds `dh_bank`, `reserves`, `excess`, `bonds`, `advances`, `relend` by bank,
-`bonds_cb` and `fa` (the central bank's bonds and foreign assets) and `liquidity`.
+`bonds_cb` and `fa` (the central bank's bonds and foreign assets).
 """
 
 from __future__ import annotations
@@ -38,39 +38,19 @@ class BankPositions:
         if self.fa < 0:
             raise ValueError("economy: the central bank starts with negative foreign assets; raise "
                              "deposits_to_income or lower debt_to_gdp")
-        self.liquidity = float(self._liquidity_from_books().sum())
         self.firm_deposits_prev = float(bk.firm_deposits)
         self.loans_prev = float(bk.banks.loans.sum())
 
-    def _spread_household_deposits(self) -> None:
-        B = self.m.banking.banks
-        share = np.where(B.alive, self.m.banking.size_share, 0.0)
-        self.dh_bank[:] = self.dh * share / share.sum()
-
-    def _liquidity_from_books(self) -> np.ndarray:
-        """Each bank's reserves plus bonds less advances, as its balance sheet implies: deposits plus
-        equity less loans net of provisions."""
-        B = self.m.banking.banks
-        return np.where(B.alive, B.deposits + self.dh_bank + B.equity - B.loans + B.provisions + self.relend, 0.0)
-
     def _allocate(self) -> None:
-        """Required reserves on deposits; what is left buys bonds (pro rata when banks want more than
-        the bonds outstanding, the rest held as excess reserves); a bank short of funds borrows from
-        the central bank; the central bank holds the bonds banks do not."""
+        """Households' deposits spread over the banks by size, then required reserves on deposits;
+        what is left buys bonds (pro rata when banks want more than the bonds outstanding, the rest
+        held as excess reserves); a bank short of funds borrows from the central bank; the central
+        bank holds the bonds banks do not (kernels.flows.allocate)."""
         B = self.m.banking.banks
-        self._spread_household_deposits()
         self._central_bank_channels()
-        liq = self._liquidity_from_books()
-        deps = np.where(B.alive, B.deposits + self.dh_bank, 0.0)
-        self.reserves[:] = self._reserve_ratio * np.maximum(deps, 0.0)
-        rest = liq - self.reserves
-        want = np.maximum(rest, 0.0)
-        self.advances[:] = np.maximum(-rest, 0.0)
-        total = want.sum()
-        scale = 1.0 if total <= self.debt else self.debt / total
-        self.bonds[:] = want * scale
-        self.excess[:] = want - self.bonds
-        self.bonds_cb = self.debt - float(self.bonds.sum())
+        self.bonds_cb = fl.allocate(B.alive, self.m.banking.size_share, self.dh, self.debt, self._reserve_ratio,
+                                    (B.deposits, B.equity, B.loans, B.provisions),
+                                    (self.dh_bank, self.reserves, self.excess, self.bonds, self.advances, self.relend))
 
     def _central_bank_channels(self) -> None:
         """The central bank's inclusive-finance channels this month: re-lending for each bank's small

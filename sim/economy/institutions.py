@@ -352,8 +352,10 @@ class Institutions(BankPositions):
             self.s_r0 = s_r
         self.s_r_prev = s_r
         self.matrix = matrix
-        self.sheet = self.balance_sheet(after)
-        gap, scale, sheet_gap, largest_stock = fl.gaps(matrix, self.sheet, self._live_bank_equity())
+        Bk = bk.banks  # the live banks' books, summed as numpy sums x[alive]
+        loans, provisions, equity = tables.masked_sums(Bk.alive, (Bk.loans, Bk.provisions, Bk.equity))
+        self.sheet = self.balance_sheet(after, loans, provisions)
+        gap, scale, sheet_gap, largest_stock = fl.gaps(matrix, self.sheet, equity)
         worst = max(gap, book_gap, sheet_gap)
         if worst > 1e-9 * max(scale, largest_stock):
             where, detail = gaps(matrix)
@@ -379,26 +381,20 @@ class Institutions(BankPositions):
         (accounting.month_sums): the next `balance_sheet` takes them instead of summing again."""
         self._held_sums = held
 
-    def balance_sheet(self, positions: tuple) -> np.ndarray:
+    def balance_sheet(self, positions: tuple, loans: float, provisions: float) -> np.ndarray:
         """Stocks at the end of the month: items x institutions, assets +, liabilities -, net worth
         the balancing row of each column (yuan; kernels.flows.balance_sheet). `positions`: the banks'
-        positions summed over banks (`_positions`)."""
+        positions summed over banks (`_positions`); `loans`, `provisions`: the live banks'."""
         m = self.m
-        bk = m.banking
-        Bk, Fm = bk.banks, m.firms
+        Fm = m.firms
         summed, self._held_sums = self._held_sums, None
         if summed is None:
             held = Fm.alive | (Fm.court > 0)  # the estates in the court procedure still hold their assets
             summed = self._sums3
             sums.sector_sums(held, Fm.sector, (Fm.capital, Fm.other_assets, Fm.other_liab), summed)
         firm_stocks = m.weight @ summed  # fixed capital, other assets, other liabilities
-        loans, provisions = tables.masked_sums(Bk.alive, (Bk.loans, Bk.provisions))
-        return fl.balance_sheet(float(bk.firm_deposits), self.dh, loans, provisions, self.debt, positions, self.fa,
-                                firm_stocks)
-
-    def _live_bank_equity(self) -> float:
-        B_ = self.m.banking.banks
-        return float(B_.equity[B_.alive].sum())
+        return fl.balance_sheet(float(m.banking.firm_deposits), self.dh, loans, provisions, self.debt, positions,
+                                self.fa, firm_stocks)
 
     def record(self, rec, t: int) -> None:
         """The month's accounts into the records; the government's and households' variables the open

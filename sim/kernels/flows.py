@@ -341,3 +341,44 @@ def bank_interest(rates, bonds, reserves, excess, advances, relend, dh_bank):
         parts[4, i] = deposit * (dh if dh > 0.0 or np.isnan(dh) else 0.0)  # np.maximum(dh, 0.0)
         income[i] = parts[0, i] + parts[1, i] - parts[2, i] - parts[3, i] - parts[4, i]
     return parts, income
+
+
+@kernel
+def _non_negative(x):
+    """np.maximum(x, 0.0): NaN kept, +0.0 on a tie."""
+    return x if x > 0.0 or np.isnan(x) else 0.0
+
+
+@kernel
+def allocate(alive, size_share, dh, debt, ratio, books, positions):
+    """The banks' positions this month (BankPositions._allocate), written into `positions`
+    (households' deposits, required and excess reserves, bonds, advances by bank; the last,
+    re-lending, read): households' deposits `dh` spread over the live banks by size; required
+    reserves at `ratio` on deposits; what is left buys bonds, pro rata when banks want more than the
+    bonds outstanding (`debt`), the rest held as excess reserves; a bank short of funds borrows from
+    the central bank. `books`: each bank's deposits, equity, loans and provisions. Returns the bonds
+    the central bank holds (those banks do not)."""
+    deposits, equity, loans, provisions = books
+    dh_bank, reserves, excess, bonds, advances, relend = positions
+    n = alive.shape[0]
+    share = np.empty(n)
+    for i in range(n):
+        share[i] = size_share[i] if alive[i] else 0.0
+    total_share = pairwise_sum(share)
+    want = np.empty(n)
+    for i in range(n):
+        dh_bank[i] = dh * share[i] / total_share
+        liquidity, deps = 0.0, 0.0  # reserves plus bonds less advances, as the balance sheet implies
+        if alive[i]:
+            liquidity = deposits[i] + dh_bank[i] + equity[i] - loans[i] + provisions[i] + relend[i]
+            deps = deposits[i] + dh_bank[i]
+        reserves[i] = ratio[i] * _non_negative(deps)
+        rest = liquidity - reserves[i]
+        want[i] = _non_negative(rest)
+        advances[i] = _non_negative(-rest)
+    total = pairwise_sum(want)
+    scale = 1.0 if total <= debt else debt / total
+    for i in range(n):
+        bonds[i] = want[i] * scale
+        excess[i] = want[i] - bonds[i]
+    return debt - pairwise_sum(bonds)
