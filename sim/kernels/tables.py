@@ -170,6 +170,25 @@ def sector_records(inc, ivt, ext, st, weight, by_sector):
     return out
 
 
+@kernel
+def class_records(cls_loans, cls_interest, ext_total, live_sme, live_all):
+    """The month's records by size class (SME, large): credit, its loan-weighted rate,
+    bankruptcies, defaults and the default rate (over the live firms of the class, `live_sme` and
+    `live_all` less it, plus the defaults), each as the numpy expression of
+    phases.accounts.record_distress computed it; rows in that order (sim.records.VARIABLES')."""
+    out = np.empty((5, 2))
+    live = (live_sme, live_all - live_sme)
+    bankrupt = (ext_total[xe.X_BANKRUPT_SME], ext_total[xe.X_BANKRUPT_LARGE])
+    defaults = (ext_total[xe.X_DEFAULT_SME], ext_total[xe.X_DEFAULT_LARGE])
+    for c in range(2):
+        out[0, c] = cls_loans[c]
+        out[1, c] = cls_interest[c] / _at_least(cls_loans[c], 1e-300)
+        out[2, c] = bankrupt[c]
+        out[3, c] = defaults[c]
+        out[4, c] = defaults[c] / _at_least(live[c] + defaults[c], 1e-300)
+    return out
+
+
 # the entrants' values of the fields `write_entrants` does not set to a constant, one array each
 # (entrant k's at k), named as the firm fields they go into
 EntrantValues = namedtuple("EntrantValues", (

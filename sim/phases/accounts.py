@@ -88,16 +88,13 @@ def record_distress(rec, t: int, month: MonthTables, firms, weight, sums_: acc.R
     is below the revenue threshold: writes firms.sme; after the banks' month end, which reads the
     classes `month_sums` booked by)."""
     ext, W, F = month.exits_total, weight, firms
-    cls_loans, cls_interest = sums_.cls_loans, sums_.cls_interest
-    defaults = ext[[xe.X_DEFAULT_SME, xe.X_DEFAULT_LARGE]]
+    cls_loans = sums_.cls_loans
     # the size classes, and the live weights by class and the estates in court, in one compiled pass
     # over the rows (the sums numpy gave over the gathered rows, bit for bit: sums.classify_and_weigh,
     # planned with month_sums' counts)
     live_sme, live_all, w_est, l_est = sums.classify_and_weigh(F.bundle(), W, sme_threshold, sums_.counts)
-    live_cls = np.array([live_sme, live_all - live_sme])
-    rec.put(t, ("credit", "loan_rate", "bankruptcies", "defaults", "default_rate"), (
-        cls_loans, cls_interest / np.maximum(cls_loans, 1e-300), ext[[xe.X_BANKRUPT_SME, xe.X_BANKRUPT_LARGE]],
-        defaults, defaults / np.maximum(live_cls + defaults, 1e-300)))
+    rec.put(t, ("credit", "loan_rate", "bankruptcies", "defaults", "default_rate"),
+            tables.class_records(cls_loans, sums_.cls_interest, ext, live_sme, live_all))
     claims = ext[xe.X_CLAIMS_SETTLED]
     loans = cls_loans.sum()
     rec.put(t, ("credit_total", "loan_losses", "court_costs", "recovery_rate_defaulted", "loans_in_court"), (
@@ -114,8 +111,7 @@ def record_banks(rec, t: int, ext_total, banking, agg: dict, fees: float, sfc_er
     B, bk = banking.banks, banking
     live = B.alive
     g_m = agg["credit_market"]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rate_new = np.where(g_m > 0, agg["credit_market_interest"] / g_m, np.nan)
+    rate_new = np.divide(agg["credit_market_interest"], g_m, out=np.full(2, np.nan), where=g_m > 0)
     rec.put(t, ("credit_new", "loan_rate_new", "credit_denied"), (agg["credit_new"], rate_new, agg["credit_denied"]))
     # the live banks' books, each summed as numpy sums x[live] (one compiled call)
     npl, loans, *cats, equity, rwa, profit = tables.masked_sums(live, (
