@@ -41,24 +41,26 @@ class BankPositions:
         self.firm_deposits_prev = float(bk.firm_deposits)
         self.loans_prev = float(bk.banks.loans.sum())
 
-    def _allocate(self) -> None:
+    def _allocate(self) -> tuple[tuple, tuple]:
         """Households' deposits spread over the banks by size, then required reserves on deposits;
         what is left buys bonds (pro rata when banks want more than the bonds outstanding, the rest
         held as excess reserves); a bank short of funds borrows from the central bank; the central
-        bank holds the bonds banks do not (kernels.flows.allocate)."""
-        B = self.m.banking.banks
-        self._central_bank_channels()
-        self.bonds_cb = fl.allocate(B.alive, self.m.banking.size_share, self.dh, self.debt, self._reserve_ratio,
-                                    (B.deposits, B.equity, B.loans, B.provisions),
-                                    (self.dh_bank, self.reserves, self.excess, self.bonds, self.advances, self.relend))
-
-    def _central_bank_channels(self) -> None:
-        """The central bank's inclusive-finance channels this month: re-lending for each bank's small
-        and micro loans (a central-bank asset, a bank liability; BankingSystem.relending_stock) and the
-        required reserve ratio each bank faces after the targeted cut (BankingSystem.rrr_cut)."""
+        bank holds the bonds banks do not (kernels.flows.allocate). Returns the positions summed over
+        banks (reserves, bonds, the central bank's bonds, advances, re-lending) before and after."""
         bk = self.m.banking
-        self.relend[:] = bk.relending_stock()
-        self._reserve_ratio = self.e.required_reserve_ratio - bk.rrr_cut()
+        B = bk.banks
+        before, after = fl.allocate(B.alive, bk.size_share, self.dh, self.debt, self.bonds_cb,
+                                    self._central_bank_channels(), (B.deposits, B.equity, B.loans, B.provisions),
+                                    (self.dh_bank, self.reserves, self.excess, self.bonds, self.advances, self.relend))
+        self.bonds_cb = after[2]
+        return before, after
+
+    def _central_bank_channels(self) -> tuple[np.ndarray, np.ndarray]:
+        """The central bank's inclusive-finance channels this month: the required reserve ratio each
+        bank faces after the targeted cut (BankingSystem.rrr_cut) and re-lending for each bank's
+        small and micro loans (a central-bank asset, a bank liability; BankingSystem.relending_stock)."""
+        bk = self.m.banking
+        return self.e.required_reserve_ratio - bk.rrr_cut(), bk.relending_stock()
 
     def bank_income(self) -> np.ndarray:
         """This month's interest each bank earns on bonds and reserves, less what it pays on

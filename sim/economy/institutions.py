@@ -190,36 +190,25 @@ class Institutions(BankPositions):
             self.x0 = self.x_share * final0
             self.rd0 = self.r_share * final0  # domestic part of the rest of the economy's purchases
         trend = math.exp(self.g * t / 12.0)
-        drift = np.exp((m.growth - self.g) * t / 12.0) * np.exp(cycle)
-        rel = (ptax / self.ptax0) / price_rest
-        # households
-        c = self.consumption()
-        w = self.theta0 * rel ** (1.0 - m.elasticity) * drift
-        h_budget = c * w / (w.sum() + self.theta0_rest)
-        # government
-        g_total = self._government_purchases(t, trend)
-        w = self.gamma0 * rel ** (1.0 - m.elasticity) * drift
-        denom = w.sum() + self.gamma0_rest
-        g_budget, g_rest = g_total * w / denom, g_total * self.gamma0_rest / denom
+        shock = np.exp(cycle)
+        drift = np.exp((m.growth - self.g) * t / 12.0) * shock
+        relative = ((ptax / self.ptax0) / price_rest) ** (1.0 - m.elasticity)  # of the budget shares
+        c = self.consumption()  # households
+        g_total = self._government_purchases(t, trend)  # government
         # rest of the world and rest of the economy
-        x = (self.x0 * np.exp(m.growth * t / 12.0) * np.exp(cycle) * (base / self.base0) ** (-e.export_elasticity)
+        x = (self.x0 * np.exp(m.growth * t / 12.0) * shock * (base / self.base0) ** (-e.export_elasticity)
              * export_factor(p, e.export_elasticity))
         activity = 1.0 if self.s_r_prev is None else self.s_r_prev / self.s_r0
         rd = self.rd0 * activity * drift * (base / self.base0 / price_rest) ** (-m.elasticity)
-        dom = 1.0 - self.m_share
-        hq, gq = h_budget * dom / ptax, g_budget * dom / ptax
-        # demand support (emerging industries): extra government purchases of the goods supported
-        extra = np.maximum(support - 1.0, 0.0) * (hq + gq + x + rd)
-        support_spend = float(np.sum(extra * ptax))
-        if e.budget_rule != "deficit" or not p.deficit_financed:  # the support comes out of the rule's total
-            cut = max(1.0 - support_spend / max(g_total, 1e-300), 0.0)
-            g_budget, g_rest = g_budget * cut, g_rest * cut
-            gq = g_budget * dom / ptax
-        gq = gq + extra
-        g_budget = g_budget + extra * ptax / dom
+        # households' and government's budgets by good, what they buy of the domestic output, the
+        # demand support (emerging industries: extra government purchases of the goods supported,
+        # out of the rule's total unless deficit-financed) and final demand
+        h_budget, g_budget, g_rest, hq, gq, final = fl.budgets(
+            (self.theta0, self.gamma0), (self.theta0_rest, self.gamma0_rest), relative, drift, c, g_total, x, rd,
+            self.m_share, ptax, support, e.budget_rule != "deficit" or not p.deficit_financed)
         self.last = dict(c=c, h_budget=h_budget, g_rest=g_rest, g_budget=g_budget, hq=hq, gq=gq, xq=x,
                          rq=rd, ptax=ptax.copy(), base=base.copy(), trend=trend)
-        return hq + gq + x + rd
+        return final
 
     def _government_purchases(self, t: int, trend: float) -> float:
         e, p = self.e, self.m.policy
@@ -334,9 +323,7 @@ class Institutions(BankPositions):
         self.debt += deficit
         self.fa += trade
         # the banks' new positions, from their books
-        before = self._positions()
-        self._allocate()
-        after = self._positions()
+        before, after = self._allocate()
         fl.position_changes(matrix, before, after)
         # the banks' books: loans move by transactions less gross losses
         loans_now = float(bk.banks.loans.sum())
@@ -368,13 +355,6 @@ class Institutions(BankPositions):
         self.yd_month = yd
         return worst
 
-    def _positions(self) -> tuple:
-        """The banks' reserves (required and excess), bonds, the central bank's bonds, the banks'
-        advances and re-lending from the central bank, summed over banks (yuan)."""
-        res, excess, bonds, adv, relend = tables.array_sums((self.reserves, self.excess, self.bonds, self.advances,
-                                                             self.relend))
-        return res + excess, bonds, self.bonds_cb, adv, relend
-
     def firm_stocks_summed(self, held: np.ndarray) -> None:
         """The firms' fixed capital, other assets and other liabilities by sector (live firms and
         estates in court, model-firm units), summed by the month's sums over the rows
@@ -384,7 +364,7 @@ class Institutions(BankPositions):
     def balance_sheet(self, positions: tuple, loans: float, provisions: float) -> np.ndarray:
         """Stocks at the end of the month: items x institutions, assets +, liabilities -, net worth
         the balancing row of each column (yuan; kernels.flows.balance_sheet). `positions`: the banks'
-        positions summed over banks (`_positions`); `loans`, `provisions`: the live banks'."""
+        positions summed over banks (`_allocate`); `loans`, `provisions`: the live banks'."""
         m = self.m
         Fm = m.firms
         summed, self._held_sums = self._held_sums, None

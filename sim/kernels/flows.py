@@ -1,11 +1,14 @@
-"""The closed economy's month of accounts (sim.economy.institutions.Institutions.close_month) in a
-few compiled calls: every flow paid into the transaction-flow matrix, the stocks moved, the balance
-sheets and the checks. Each value is the one the numpy and Python code these replace computed, bit
-for bit: sums of sectors and banks as numpy sums them (`sums.pairwise_sum`), sums over a matrix's
-axis 0 row after row as numpy adds them, `np.maximum` and `clip` giving the second operand on a tie
-and propagating NaN. That code paid some sixty flows through a Python call each and made a numpy
-call or two for each sum of 30 sectors: 0.2 ms a month, a tenth of a small economy's month
-(benchmarks/RESULTS.md, "The closed economy's accounts in compiled calls")."""
+"""The closed economy's month (sim.economy) in a few compiled calls: the budgets of final demand,
+every flow of the month paid into the transaction-flow matrix, the stocks moved, the banks' interest
+and positions, the balance sheets and the checks. Each value is the one the numpy and Python code
+these replace computed, bit for bit: sums over sectors and banks as numpy sums them
+(`sums.pairwise_sum`), sums over a matrix's axis 0 row after row as numpy adds them, `np.maximum`
+and `clip` giving the second operand on a tie and propagating NaN, Python's `max` keeping the first
+on a tie (tests/test_flows.py). That code paid some sixty flows through a Python call each and made
+a numpy call or two for each sum of 30 sectors or banks: 0.25 ms a month, a tenth of a small
+economy's month (benchmarks/RESULTS.md, "The closed economy's accounts in compiled calls"). The
+powers and exponentials of final demand stay numpy's (its own vectorised exp and pow, not libm's).
+"""
 
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from . import accounting as acc
 from . import exit_entry as xe
 from . import investment as inv
 from .sums import pairwise_sum
+from .tables import at_least
 
 F, H, G, B, CB, W, R = range(len(INSTITUTIONS))
 # the matrix's rows and the balance sheets' items by name (compile-time constants in the kernels)
@@ -53,8 +57,7 @@ def _positive_sum(x):
     """numpy's `x.clip(min=0).sum()`: the negative values (and zeros) as 0.0, NaN kept."""
     buf = np.empty(x.shape[0])
     for i in range(x.shape[0]):
-        v = x[i]
-        buf[i] = v if v > 0.0 or np.isnan(v) else 0.0
+        buf[i] = at_least(x[i], 0.0)
     return pairwise_sum(buf)
 
 
@@ -333,34 +336,40 @@ def bank_interest(rates, bonds, reserves, excess, advances, relend, dh_bank):
     parts = np.empty((5, n))
     income = np.empty(n)
     for i in range(n):
-        dh = dh_bank[i]
         parts[0, i] = bond * bonds[i]
         parts[1, i] = (reserve * reserves[i] + excess_reserve * excess[i]) / 12.0
         parts[2, i] = advance * advances[i]
         parts[3, i] = relending * relend[i]
-        parts[4, i] = deposit * (dh if dh > 0.0 or np.isnan(dh) else 0.0)  # np.maximum(dh, 0.0)
+        parts[4, i] = deposit * at_least(dh_bank[i], 0.0)
         income[i] = parts[0, i] + parts[1, i] - parts[2, i] - parts[3, i] - parts[4, i]
     return parts, income
 
 
 @kernel
-def _non_negative(x):
-    """np.maximum(x, 0.0): NaN kept, +0.0 on a tie."""
-    return x if x > 0.0 or np.isnan(x) else 0.0
+def _position_sums(reserves, excess, bonds, bonds_cb, advances, relend):
+    """The banks' positions summed over banks as numpy sums them: reserves (required and excess),
+    bonds, the central bank's bonds, advances, re-lending."""
+    return (pairwise_sum(reserves) + pairwise_sum(excess), pairwise_sum(bonds), bonds_cb, pairwise_sum(advances),
+            pairwise_sum(relend))
 
 
 @kernel
-def allocate(alive, size_share, dh, debt, ratio, books, positions):
+def allocate(alive, size_share, dh, debt, bonds_cb, channels, books, positions):
     """The banks' positions this month (BankPositions._allocate), written into `positions`
-    (households' deposits, required and excess reserves, bonds, advances by bank; the last,
-    re-lending, read): households' deposits `dh` spread over the live banks by size; required
-    reserves at `ratio` on deposits; what is left buys bonds, pro rata when banks want more than the
-    bonds outstanding (`debt`), the rest held as excess reserves; a bank short of funds borrows from
-    the central bank. `books`: each bank's deposits, equity, loans and provisions. Returns the bonds
-    the central bank holds (those banks do not)."""
+    (households' deposits, required and excess reserves, bonds, advances, re-lending by bank):
+    households' deposits `dh` spread over the live banks by size; required reserves on deposits at
+    each bank's ratio; what is left buys bonds, pro rata when banks want more than the bonds
+    outstanding (`debt`), the rest held as excess reserves; a bank short of funds borrows from the
+    central bank. `channels`: each bank's required reserve ratio and re-lending this month;
+    `books`: each bank's deposits, equity, loans and provisions; `bonds_cb`: the central bank's
+    bonds before. Returns the positions summed over banks before and after (`_position_sums`; the
+    central bank's bonds after are those banks do not hold)."""
+    ratio, relending = channels
     deposits, equity, loans, provisions = books
     dh_bank, reserves, excess, bonds, advances, relend = positions
+    before = _position_sums(reserves, excess, bonds, bonds_cb, advances, relend)
     n = alive.shape[0]
+    relend[:] = relending
     share = np.empty(n)
     for i in range(n):
         share[i] = size_share[i] if alive[i] else 0.0
@@ -372,13 +381,48 @@ def allocate(alive, size_share, dh, debt, ratio, books, positions):
         if alive[i]:
             liquidity = deposits[i] + dh_bank[i] + equity[i] - loans[i] + provisions[i] + relend[i]
             deps = deposits[i] + dh_bank[i]
-        reserves[i] = ratio[i] * _non_negative(deps)
+        reserves[i] = ratio[i] * at_least(deps, 0.0)
         rest = liquidity - reserves[i]
-        want[i] = _non_negative(rest)
-        advances[i] = _non_negative(-rest)
+        want[i] = at_least(rest, 0.0)
+        advances[i] = at_least(-rest, 0.0)
     total = pairwise_sum(want)
     scale = 1.0 if total <= debt else debt / total
     for i in range(n):
         bonds[i] = want[i] * scale
         excess[i] = want[i] - bonds[i]
-    return debt - pairwise_sum(bonds)
+    return before, _position_sums(reserves, excess, bonds, debt - pairwise_sum(bonds), advances, relend)
+@kernel
+def budgets(shares0, rest0, relative, drift, c, g_total, x, rd, import_share, ptax, support, support_in_rule):
+    """Households' and the government's budgets by good this month, what they buy of the
+    industries' output, and final demand (Institutions.final_demand, each value as its numpy
+    computed it): each spends its total (`c`, `g_total`) over goods by its 2019 shares (`shares0`:
+    households', government's by sector; `rest0`: their shares of the rest of the economy) times the
+    relative price effect and the drift, a share `import_share` of it imported; the demand support
+    (`support` above one) is extra government purchases, out of the government's total when
+    `support_in_rule`. `x`, `rd`: exports and the rest of the economy's purchases (real). Returns
+    (households' budgets, government's budgets, its spending on the rest of the economy, households'
+    and government's real purchases, final demand)."""
+    theta0, gamma0 = shares0
+    theta_rest, gamma_rest = rest0
+    w = theta0 * relative * drift
+    h_budget = c * w / (pairwise_sum(w) + theta_rest)
+    w = gamma0 * relative * drift
+    denom = pairwise_sum(w) + gamma_rest
+    g_budget = g_total * w / denom
+    g_rest = g_total * gamma_rest / denom
+    dom = 1.0 - import_share
+    hq = h_budget * dom / ptax
+    gq = g_budget * dom / ptax
+    extra = np.empty(ptax.shape[0])
+    for j in range(ptax.shape[0]):
+        extra[j] = at_least(support[j] - 1.0, 0.0) * (hq[j] + gq[j] + x[j] + rd[j])
+    if support_in_rule:  # max(1 - support / max(g_total, 1e-300), 0)
+        spend = pairwise_sum(extra * ptax)
+        left = 1.0 - spend / (g_total if not 1e-300 > g_total else 1e-300)
+        cut = left if not 0.0 > left else 0.0
+        g_budget = g_budget * cut
+        g_rest = g_rest * cut
+        gq = g_budget * dom / ptax
+    gq = gq + extra
+    g_budget = g_budget + extra * ptax / dom
+    return h_budget, g_budget, g_rest, hq, gq, hq + gq + x + rd

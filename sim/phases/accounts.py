@@ -133,12 +133,13 @@ def record_inclusive(rec, t: int, policy, banking, guaranteed: float) -> None:
     p, bk = policy, banking
     B = bk.banks
     capacity = p.guarantee_leverage * p.guarantee_fund_capital * 1e9
-    sme = np.where(B.alive, B.loans_sme, 0.0)
+    gap = np.nan
+    if p.inclusive_sme_target > 0:
+        sme = np.where(B.alive, B.loans_sme, 0.0)
+        gap = float(np.dot(bk.inclusive_shortfall(), sme) / max(sme.sum(), 1e-300))
     rec.put(t, ("guarantee_fund_used", "inclusive_target_gap", "relending_outstanding", "targeted_rrr_banks"), (
-        guaranteed / capacity if capacity > 0 else np.nan,
-        float(np.dot(bk.inclusive_shortfall(), sme) / max(sme.sum(), 1e-300)) if p.inclusive_sme_target > 0
-        else np.nan,
-        float(bk.relending_stock().sum()), float((bk.rrr_cut() > 0).sum() / max(int(B.alive.sum()), 1))))
+        guaranteed / capacity if capacity > 0 else np.nan, gap, float(bk.relending_stock().sum()),
+        float((bk.rrr_cut() > 0).sum() / max(int(B.alive.sum()), 1))))
 
 
 def record_zombies(rec, t: int, ext_total, loans) -> None:
