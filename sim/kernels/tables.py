@@ -199,6 +199,23 @@ def class_records(cls_loans, cls_interest, ext_total, live_sme, live_all):
     return out
 
 
+@kernel
+def bank_records(alive, books):
+    """The live banks' records (phases.accounts.record_banks), from their books summed as numpy sums
+    x[alive] (`masked_sums`; `books`: NPLs, loans, loans special-mention, substandard, doubtful and
+    loss, equity, risk-weighted assets, profit): loans by category (normal first: loans less the
+    other four), and (the NPL ratio, the capital ratio, equity, profit, the live banks)."""
+    npl, loans, special, substandard, doubtful, loss, equity, rwa, profit = masked_sums(alive, books)
+    cats = np.array((special, substandard, doubtful, loss))
+    by_cat = np.empty(5)
+    by_cat[0] = loans - table_sum(cats)
+    by_cat[1:] = cats
+    live = 0
+    for i in range(alive.shape[0]):
+        live += alive[i]
+    return by_cat, (npl / at_least(loans, 1e-300), equity / at_least(rwa, 1e-300), equity, profit, float(live))
+
+
 # the entrants' values of the fields `write_entrants` does not set to a constant, one array each
 # (entrant k's at k), named as the firm fields they go into
 EntrantValues = namedtuple("EntrantValues", (

@@ -113,18 +113,16 @@ def record_banks(rec, t: int, ext_total, banking, agg: dict, fees: float, sfc_er
     g_m = agg["credit_market"]
     rate_new = np.divide(agg["credit_market_interest"], g_m, out=np.full(2, np.nan), where=g_m > 0)
     rec.put(t, ("credit_new", "loan_rate_new", "credit_denied"), (agg["credit_new"], rate_new, agg["credit_denied"]))
-    # the live banks' books, each summed as numpy sums x[live] (one compiled call)
-    npl, loans, *cats, equity, rwa, profit = tables.masked_sums(live, (
+    # the live banks' books, each summed as numpy sums x[live], and their ratios (one compiled call)
+    by_cat, (npl_ratio, capital_ratio, equity, profit, active) = tables.bank_records(live, (
         B.npl, B.loans, B.loans_special, B.loans_substandard, B.loans_doubtful, B.loans_loss, B.equity, B.rwa,
         B.profit))
-    by_cat = np.array(cats)
-    rec["npl_by_category", t] = np.concatenate(([float(loans) - by_cat.sum()], by_cat))
+    rec["npl_by_category", t] = by_cat
     rec.put(t, ("credit_guaranteed", "npl_ratio", "bank_capital_ratio", "bank_equity", "bank_profit", "bank_failures",
                 "banks_active", "guarantee_payouts", "guarantee_fees", "bank_recapitalisation",
                 "deposit_insurance_payouts", "sfc_error"), (
-        agg["credit_guaranteed"], npl / max(loans, 1e-300), equity / max(rwa, 1e-300), equity, profit,
-        bk.failures_this_month, live.sum(), ext_total[xe.X_FUND_PAYOUT], fees, bk.resolution_cost(),
-        bk.insurance_cost, sfc_error))
+        agg["credit_guaranteed"], npl_ratio, capital_ratio, equity, profit, bk.failures_this_month, active,
+        ext_total[xe.X_FUND_PAYOUT], fees, bk.resolution_cost(), bk.insurance_cost, sfc_error))
 
 
 def record_inclusive(rec, t: int, policy, banking, guaranteed: float) -> None:
