@@ -96,16 +96,6 @@ def entrant_totals(cap, cash, start, weight):
 
 
 @kernel
-def array_sums(columns):
-    """The sum of each array in `columns` (a tuple of float arrays), as numpy's `x.sum()` sums it:
-    the banks' books summed in one call instead of a numpy call each."""
-    out = np.empty(len(columns))
-    for j in range(len(columns)):
-        out[j] = table_sum(columns[j])
-    return out
-
-
-@kernel
 def masked_sums(mask, columns):
     """The sum of each array in `columns` (a tuple of float arrays of mask's length) over the rows
     where `mask`, as numpy sums the gathered values (`x[mask].sum()`)."""
