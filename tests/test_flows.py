@@ -92,8 +92,8 @@ def test_the_budgets_as_numpy_makes_them():
     support = np.where(rng.random(n) < 0.3, 1.0 + rng.random(n), 1.0)
     c, g_total = 4e12, 2e12
     for in_rule in (True, False):
-        got = flows.budgets((theta0, gamma0), (0.3, 0.4), relative, drift, c, g_total, x, rd, m_share, ptax, support,
-                            in_rule)
+        got = flows.budgets((theta0, gamma0), (0.3, 0.4), (c, g_total), (relative, drift), (x, rd), m_share, ptax,
+                            (support, in_rule))
         w = theta0 * relative * drift
         h_budget = c * w / (w.sum() + 0.3)
         w = gamma0 * relative * drift

@@ -391,18 +391,22 @@ def allocate(alive, size_share, dh, debt, bonds_cb, channels, books, positions):
         excess[i] = want[i] - bonds[i]
     return before, _position_sums(reserves, excess, bonds, debt - table_sum(bonds), advances, relend)
 @kernel
-def budgets(shares0, rest0, relative, drift, c, g_total, x, rd, import_share, ptax, support, support_in_rule):
+def budgets(shares0, rest0, totals, price_effect, other, import_share, ptax, demand_support):
     """Households' and the government's budgets by good this month, what they buy of the
     industries' output, and final demand (Institutions.final_demand, each value as its numpy
-    computed it): each spends its total (`c`, `g_total`) over goods by its 2019 shares (`shares0`:
-    households', government's by sector; `rest0`: their shares of the rest of the economy) times the
-    relative price effect and the drift, a share `import_share` of it imported; the demand support
-    (`support` above one) is extra government purchases, out of the government's total when
-    `support_in_rule`. `x`, `rd`: exports and the rest of the economy's purchases (real). Returns
-    (households' budgets, government's budgets, its spending on the rest of the economy, households'
-    and government's real purchases, final demand)."""
+    computed it): each spends its total (`totals`: households', government's) over goods by its 2019
+    shares (`shares0`: households', government's by sector; `rest0`: their shares of the rest of the
+    economy) times the relative price effect and the drift (`price_effect`), a share `import_share`
+    of it imported; the demand support (`demand_support`: by sector, above one; and whether it comes out of
+    the government's total) is extra government purchases. `other`: exports and the rest of the
+    economy's purchases (real). Returns (households' budgets, government's budgets, its spending on
+    the rest of the economy, households' and government's real purchases, final demand)."""
     theta0, gamma0 = shares0
     theta_rest, gamma_rest = rest0
+    c, g_total = totals
+    relative, drift = price_effect
+    x, rd = other
+    support, support_in_rule = demand_support
     w = theta0 * relative * drift
     h_budget = c * w / (table_sum(w) + theta_rest)
     w = gamma0 * relative * drift
