@@ -213,6 +213,12 @@ def _all_variables() -> dict[str, tuple[tuple[str, ...], str, str]]:
 
 
 class Recorder:
+    """The records: an array (time, ...) for each variable, written month by month. The variables of
+    one shape are rows of one array (variables, time, ...), so that a month's values of several of
+    them go in with one assignment (`put`): a hundred assignments a month, one a variable, were a
+    tenth of a millisecond of a small economy's month (benchmarks/RESULTS.md, "The closed economy's
+    accounts in compiled calls")."""
+
     def __init__(self, months: int, closed: bool = False):
         from .economy import FLOW_NAMES, INSTITUTIONS, ITEM_NAMES
 
@@ -221,14 +227,33 @@ class Recorder:
                       "flow": len(FLOW_NAMES),
                       "institution": len(INSTITUTIONS), "item": len(ITEM_NAMES)}
         self.variables = {**VARIABLES, **(CLOSED_VARIABLES if closed else {})}
-        self.data: dict[str, np.ndarray] = {}
+        by_dims: dict[tuple[str, ...], list[str]] = {}
         for name, (dims, _, _) in self.variables.items():
-            shape = [months] + [self.sizes[d] for d in dims[1:]]
-            self.data[name] = np.full(shape, np.nan)
+            by_dims.setdefault(dims, []).append(name)
+        self._row: dict[str, tuple[np.ndarray, int]] = {}  # each variable's array of its shape, and its row
+        for dims, names in by_dims.items():
+            rows = np.full([len(names), months] + [self.sizes[d] for d in dims[1:]], np.nan)
+            self._row.update((name, (rows, k)) for k, name in enumerate(names))
+        self.data: dict[str, np.ndarray] = {name: self._row[name][0][self._row[name][1]] for name in self.variables}
+        self._puts: dict[tuple[str, ...], tuple[np.ndarray, slice | np.ndarray]] = {}
 
     def __setitem__(self, key: tuple[str, int], value) -> None:
         name, t = key
         self.data[name][t] = value
+
+    def put(self, t: int, names: tuple[str, ...], values) -> None:
+        """Month t of the variables `names`, all of one shape, from `values` (one value or row a
+        variable, in the order of `names`), in one assignment."""
+        try:
+            rows, at = self._puts[names]
+        except KeyError:
+            rows, first = self._row[names[0]]
+            ks = [k for name in names for array, k in (self._row[name],) if array is rows]
+            if len(ks) != len(names):
+                raise ValueError(f"records {names} are not all of one shape") from None
+            at = slice(first, first + len(ks)) if ks == list(range(first, first + len(ks))) else np.array(ks)
+            self._puts[names] = rows, at
+        rows[at, t] = values
 
     def to_dataset(self, start: str, attrs: dict) -> xr.Dataset:
         t0 = np.datetime64(start, "M")

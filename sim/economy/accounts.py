@@ -5,8 +5,8 @@ A flow row names one transaction; each of its entries is what an institution rec
 (-), so every row sums to zero by construction of the books that fill it. The financial rows hold
 the change in each financial stock: a rise in an asset is a use of funds (-), a rise in a liability a
 source (+). Every column then sums to zero only if the institution's stock changes, taken from its
-own balance sheet, equal its flows: that is the check (`check`), and a gap names the row, the
-institution and the month.
+own balance sheet, equal its flows: that is the check (kernels.flows.gaps, which fills the matrix
+month by month), and a gap names the row, the institution and the month (`gaps`).
 """
 
 from __future__ import annotations
@@ -97,34 +97,13 @@ ITEM_NAMES = tuple(ITEMS)
 ITEM = {name: k for k, name in enumerate(ITEM_NAMES)}
 
 
-class Matrix:
-    """One month's transaction-flow matrix: rows FLOWS, columns INSTITUTIONS (yuan a month)."""
-
-    def __init__(self) -> None:
-        self.m = np.zeros((len(FLOW_NAMES), len(INSTITUTIONS)))
-
-    def pay(self, flow: str, payer: int, payee: int, amount: float) -> None:
-        """`payer` pays `amount` to `payee` (both may be the same institution: it nets out)."""
-        k = FLOW[flow]
-        self.m[k, payer] -= amount
-        self.m[k, payee] += amount
-
-    def stock_change(self, flow: str, inst: int, d_asset: float = 0.0, d_liability: float = 0.0) -> None:
-        """The institution's change in a financial stock: an asset bought uses funds (-), a liability
-        issued is a source (+)."""
-        self.m[FLOW[flow], inst] += d_liability - d_asset
-
-    def gaps(self) -> tuple[float, str, str]:
-        """The largest row or column sum, with its row or column name."""
-        rows = np.abs(self.m.sum(axis=1))
-        cols = np.abs(self.m.sum(axis=0))
-        r, c = int(np.argmax(rows)), int(np.argmax(cols))
-        if rows[r] >= cols[c]:
-            return float(rows[r]), f"flow '{FLOW_NAMES[r]}'", "all institutions"
-        worst = int(np.argmax(np.abs(self.m[:, c])))
-        return float(cols[c]), f"column of {INSTITUTIONS[c]}", f"largest entry '{FLOW_NAMES[worst]}'"
-
-
-def scale_of(m: np.ndarray) -> float:
-    """The size of a month's flows, for a relative tolerance."""
-    return float(max(np.abs(m).max(initial=0.0), 1.0))
+def gaps(m: np.ndarray) -> tuple[str, str]:
+    """Where a month's matrix `m` is furthest from closing: its largest row or column sum's row or
+    column name, with the largest entry of that column (kernels.flows.gaps gives the sizes)."""
+    rows = np.abs(m.sum(axis=1))
+    cols = np.abs(m.sum(axis=0))
+    r, c = int(np.argmax(rows)), int(np.argmax(cols))
+    if rows[r] >= cols[c]:
+        return f"flow '{FLOW_NAMES[r]}'", "all institutions"
+    worst = int(np.argmax(np.abs(m[:, c])))
+    return f"column of {INSTITUTIONS[c]}", f"largest entry '{FLOW_NAMES[worst]}'"

@@ -6,12 +6,14 @@ economy-wide yuan.
 `BankPositions` is the part of `institutions.Institutions` that keeps these positions: it reads
 the host's model (`m`), economy settings (`e`), households' deposits (`dh`) and bonds outstanding
 (`debt`), and holds `dh_bank`, `reserves`, `excess`, `bonds`, `advances`, `relend` by bank,
-`bonds_cb` and `fa` (the central bank's bonds and foreign assets) and `liquidity`.
+`bonds_cb` and `fa` (the central bank's bonds and foreign assets).
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from ..kernels import flows as fl
 
 
 class BankPositions:
@@ -36,59 +38,39 @@ class BankPositions:
         if self.fa < 0:
             raise ValueError("economy: the central bank starts with negative foreign assets; raise "
                              "deposits_to_income or lower debt_to_gdp")
-        self.liquidity = float(self._liquidity_from_books().sum())
         self.firm_deposits_prev = float(bk.firm_deposits)
         self.loans_prev = float(bk.banks.loans.sum())
 
-    def _spread_household_deposits(self) -> None:
-        B = self.m.banking.banks
-        share = np.where(B.alive, self.m.banking.size_share, 0.0)
-        self.dh_bank[:] = self.dh * share / share.sum()
-
-    def _liquidity_from_books(self) -> np.ndarray:
-        """Each bank's reserves plus bonds less advances, as its balance sheet implies: deposits plus
-        equity less loans net of provisions."""
-        B = self.m.banking.banks
-        return np.where(B.alive, B.deposits + self.dh_bank + B.equity - B.loans + B.provisions + self.relend, 0.0)
-
-    def _allocate(self) -> None:
-        """Required reserves on deposits; what is left buys bonds (pro rata when banks want more than
-        the bonds outstanding, the rest held as excess reserves); a bank short of funds borrows from
-        the central bank; the central bank holds the bonds banks do not."""
-        B = self.m.banking.banks
-        self._spread_household_deposits()
-        self._central_bank_channels()
-        liq = self._liquidity_from_books()
-        deps = np.where(B.alive, B.deposits + self.dh_bank, 0.0)
-        self.reserves[:] = self._reserve_ratio * np.maximum(deps, 0.0)
-        rest = liq - self.reserves
-        want = np.maximum(rest, 0.0)
-        self.advances[:] = np.maximum(-rest, 0.0)
-        total = want.sum()
-        scale = 1.0 if total <= self.debt else self.debt / total
-        self.bonds[:] = want * scale
-        self.excess[:] = want - self.bonds
-        self.bonds_cb = self.debt - float(self.bonds.sum())
-
-    def _central_bank_channels(self) -> None:
-        """The central bank's inclusive-finance channels this month: re-lending for each bank's small
-        and micro loans (a central-bank asset, a bank liability; BankingSystem.relending_stock) and the
-        required reserve ratio each bank faces after the targeted cut (BankingSystem.rrr_cut)."""
+    def _allocate(self) -> tuple[tuple, tuple]:
+        """Households' deposits spread over the banks by size, then required reserves on deposits;
+        what is left buys bonds (pro rata when banks want more than the bonds outstanding, the rest
+        held as excess reserves); a bank short of funds borrows from the central bank; the central
+        bank holds the bonds banks do not (kernels.flows.allocate). Returns the positions summed over
+        banks (reserves, bonds, the central bank's bonds, advances, re-lending) before and after."""
         bk = self.m.banking
-        self.relend[:] = bk.relending_stock()
-        self._reserve_ratio = self.e.required_reserve_ratio - bk.rrr_cut()
+        B = bk.banks
+        before, after = fl.allocate(B.alive, bk.size_share, self.dh, self.debt, self.bonds_cb,
+                                    self._central_bank_channels(), (B.deposits, B.equity, B.loans, B.provisions),
+                                    (self.dh_bank, self.reserves, self.excess, self.bonds, self.advances, self.relend))
+        self.bonds_cb = after[2]
+        return before, after
+
+    def _central_bank_channels(self) -> tuple[np.ndarray, np.ndarray]:
+        """The central bank's inclusive-finance channels this month: the required reserve ratio each
+        bank faces after the targeted cut (BankingSystem.rrr_cut) and re-lending for each bank's
+        small and micro loans (a central-bank asset, a bank liability; BankingSystem.relending_stock)."""
+        bk = self.m.banking
+        return self.e.required_reserve_ratio - bk.rrr_cut(), bk.relending_stock()
 
     def bank_income(self) -> np.ndarray:
         """This month's interest each bank earns on bonds and reserves, less what it pays on
-        households' deposits and central-bank advances (on the stocks at the start of the month)."""
+        households' deposits and central-bank advances (on the stocks at the start of the month;
+        kernels.flows.bank_interest keeps each part by bank for the accounts)."""
         e, p = self.e, self.m.policy
-        dep = self.m.sc.banking.deposit_rate
-        self._bank_parts = parts = {
-            "bond": e.bond_rate / 12.0 * self.bonds,
-            "reserve": (e.reserve_rate * self.reserves + e.excess_reserve_rate * self.excess) / 12.0,
-            "advance": (p.policy_rate + e.advance_spread) / 12.0 * self.advances,
-            "relending": p.relending_rate / 12.0 * self.relend,
-            "household_deposit": dep / 12.0 * np.maximum(self.dh_bank, 0.0),
-        }
+        rates = (e.bond_rate / 12.0, float(e.reserve_rate), float(e.excess_reserve_rate),
+                 (p.policy_rate + e.advance_spread) / 12.0, p.relending_rate / 12.0,
+                 self.m.sc.banking.deposit_rate / 12.0)
+        self._bank_parts, income = fl.bank_interest(rates, self.bonds, self.reserves, self.excess, self.advances,
+                                                    self.relend, self.dh_bank)
         self._cb_bonds_interest = e.bond_rate / 12.0 * self.bonds_cb
-        return parts["bond"] + parts["reserve"] - parts["advance"] - parts["relending"] - parts["household_deposit"]
+        return income

@@ -24,7 +24,7 @@ ordered (a buyer pays for what it received); the rest of the economy passes its 
 households and, as taxes, to the government; the government's deficit is covered by bonds; banks
 hold required reserves, bonds with what is left, or borrow from the central bank; the central bank
 holds foreign assets (the trade surplus), bonds banks do not hold, and advances. The matrix
-(accounts.Matrix) must close every month.
+(accounts.FLOWS; filled by kernels.flows) must close every month.
 """
 
 from __future__ import annotations
@@ -36,14 +36,12 @@ import numpy as np
 from ..banking import SFCError
 from ..kernels import accounting as acc
 from ..kernels import exit_entry as xe
-from ..kernels import investment as inv
+from ..kernels import flows as fl
 from ..kernels import sums, tables
 from ..scenario.schema import SECTORS
-from .accounts import CB, FLOW, ITEM, ITEM_NAMES, B, F, G, H, Matrix, R, W, scale_of
+from .accounts import FLOW, F, W, gaps
 from .bank_positions import BankPositions
 from .world import export_factor, export_shares
-
-_STOCK_CHANGES = [FLOW[k] for k in FLOW if k.startswith("d_")]  # the matrix's rows of stock changes
 
 TRN = 1e12
 
@@ -65,6 +63,11 @@ def _out_of_line(sc, fallback: str, what: str):
     return ScenarioError(unnamed(sc.name), key, f"{what}: the status quo ([policy], the rules in force at the start) "
                          "or the shares of final demand are out of line with the 2019 accounts; date a change of "
                          "policy in [schedule] instead")
+
+
+def _or_nan(x: float | None) -> float:
+    """A calibration constant for kernels.flows.pay_flows: NaN until the first month sets it."""
+    return np.nan if x is None else x
 
 
 class Institutions(BankPositions):
@@ -121,6 +124,7 @@ class Institutions(BankPositions):
         self._paid_deposits = None  # the deposits left when the income pass made them (`paid_in_income`)
         self._held_sums = None  # the firms' other stocks by sector, when the month's sums made them
         self._sums2, self._sums3 = np.zeros((n_s, 2)), np.zeros((n_s, 3))  # sector sums over firm rows
+        self._zeros = np.zeros(n_s)  # no intermediate sales or imported inputs (no input bill this month)
 
     # the values set in the first month that later months are measured against: price levels and
     # budget shares, the rest of the economy's activity, and the three calibration constants
@@ -186,36 +190,25 @@ class Institutions(BankPositions):
             self.x0 = self.x_share * final0
             self.rd0 = self.r_share * final0  # domestic part of the rest of the economy's purchases
         trend = math.exp(self.g * t / 12.0)
-        drift = np.exp((m.growth - self.g) * t / 12.0) * np.exp(cycle)
-        rel = (ptax / self.ptax0) / price_rest
-        # households
-        c = self.consumption()
-        w = self.theta0 * rel ** (1.0 - m.elasticity) * drift
-        h_budget = c * w / (w.sum() + self.theta0_rest)
-        # government
-        g_total = self._government_purchases(t, trend)
-        w = self.gamma0 * rel ** (1.0 - m.elasticity) * drift
-        denom = w.sum() + self.gamma0_rest
-        g_budget, g_rest = g_total * w / denom, g_total * self.gamma0_rest / denom
+        shock = np.exp(cycle)
+        drift = np.exp((m.growth - self.g) * t / 12.0) * shock
+        relative = ((ptax / self.ptax0) / price_rest) ** (1.0 - m.elasticity)  # of the budget shares
+        c = self.consumption()  # households
+        g_total = self._government_purchases(t, trend)  # government
         # rest of the world and rest of the economy
-        x = (self.x0 * np.exp(m.growth * t / 12.0) * np.exp(cycle) * (base / self.base0) ** (-e.export_elasticity)
+        x = (self.x0 * np.exp(m.growth * t / 12.0) * shock * (base / self.base0) ** (-e.export_elasticity)
              * export_factor(p, e.export_elasticity))
         activity = 1.0 if self.s_r_prev is None else self.s_r_prev / self.s_r0
         rd = self.rd0 * activity * drift * (base / self.base0 / price_rest) ** (-m.elasticity)
-        dom = 1.0 - self.m_share
-        hq, gq = h_budget * dom / ptax, g_budget * dom / ptax
-        # demand support (emerging industries): extra government purchases of the goods supported
-        extra = np.maximum(support - 1.0, 0.0) * (hq + gq + x + rd)
-        support_spend = float(np.sum(extra * ptax))
-        if e.budget_rule != "deficit" or not p.deficit_financed:  # the support comes out of the rule's total
-            cut = max(1.0 - support_spend / max(g_total, 1e-300), 0.0)
-            g_budget, g_rest = g_budget * cut, g_rest * cut
-            gq = g_budget * dom / ptax
-        gq = gq + extra
-        g_budget = g_budget + extra * ptax / dom
+        # households' and government's budgets by good, what they buy of the domestic output, the
+        # demand support (emerging industries: extra government purchases of the goods supported,
+        # out of the rule's total unless deficit-financed) and final demand
+        h_budget, g_budget, g_rest, hq, gq, final = fl.budgets(
+            (self.theta0, self.gamma0), (self.theta0_rest, self.gamma0_rest), (c, g_total), (relative, drift), (x, rd),
+            self.m_share, ptax, (support, e.budget_rule != "deficit" or not p.deficit_financed))
         self.last = dict(c=c, h_budget=h_budget, g_rest=g_rest, g_budget=g_budget, hq=hq, gq=gq, xq=x,
                          rq=rd, ptax=ptax.copy(), base=base.copy(), trend=trend)
-        return hq + gq + x + rd
+        return final
 
     def _government_purchases(self, t: int, trend: float) -> float:
         e, p = self.e, self.m.policy
@@ -290,159 +283,48 @@ class Institutions(BankPositions):
         the matrix closes. `month`: the month's tables (phases.accounts.MonthTables: orders, the
         industries' income statements, economy-wide yuan, and the income, investment and exit tables
         summed over sectors); `parts`: real orders by use (intermediate, investment); `flows`: the
-        credit step's and entry's sums. Returns the largest gap (yuan)."""
+        credit step's and entry's sums. Returns the largest gap (yuan). The flows are paid, and the
+        sums over sectors and banks made, in compiled calls (kernels.flows)."""
         m, e, p = self.m, self.e, self.m.policy
-        demand, rev, out = month.demand, month.income[:, acc.I_REVENUE], month.income[:, acc.I_OUTPUT]
-        inc, ivt, ext = month.income_total, month.invest_total, month.exits_total  # summed over sectors
+        ext = month.exits_total
         bk = m.banking
         L = self.last
-        M = Matrix()
-        tau = p.vat_rate
-        # sales to households, the government, exports, the rest and as capital goods, by sector, and
-        # their sums (a row each, summed as numpy sums it alone)
-        q = np.array((L["hq"], L["gq"], L["xq"], L["rq"], parts["investment"]))
-        sales = rev * np.divide(q, demand, out=np.zeros(q.shape), where=demand > 0)
-        v_h, v_g, v_x, v_r, v_inv = sales
-        sold, vat_sold = sales.sum(axis=1), (tau * sales).sum(axis=1)
-        # sales and the VAT on them (intermediate sales are paid firm to firm: they net out)
-        for k, (name, payer) in enumerate((("sales_households", H), ("sales_government", G), ("sales_exports", W),
-                                           ("sales_rest", R), ("sales_capital_goods", R))):
-            M.pay(name, payer, F, float(sold[k]))
-            M.pay("vat_on_sales", payer, F, float(vat_sold[k]))
-        M.pay("export_vat_refund", G, W, float(vat_sold[2]))
-        sold_int = L.get("intermediate_sales", np.zeros(self.n_s))
-        M.pay("vat_on_sales", F, F, float((tau * sold_int).sum()))
-        # inputs from the rest of the economy
-        imp_int = L.get("imported_inputs", np.zeros(self.n_s))
-        mat_rest = float(inc[acc.I_MATERIALS] - sold_int.sum() - imp_int.sum())
-        s_f = float(inc[acc.I_SERVICES] + inc[acc.I_ENERGY]) + mat_rest
-        vat_in = p.vat_rate_inputs * s_f
-        M.pay("inputs_from_rest", F, R, s_f)
-        M.pay("vat_on_inputs", F, R, vat_in)
-        vat_f = float(inc[acc.I_VAT])
-        vat_r_paid = float((tau * (v_r + v_inv)).sum())
-        M.pay("vat_remitted", F, G, vat_f)
-        M.pay("vat_remitted", R, G, vat_in - vat_r_paid)
-        # imports (ex-VAT to the rest of the world, import VAT to the government)
-        ms, tx = self.m_share, 1.0 + tau
-        imp_h = L["h_budget"] * ms
-        imp_g = L["g_budget"] * ms
-        imp_rd = float(np.sum(L["rq"] / (1.0 - ms) * ms * L["base"]))
-        # orders the industries could not fill: a share is bought abroad, the rest goes without
-        short = self.short_share * np.clip(1.0 - np.divide(out, demand, out=np.ones(self.n_s),
-                                                                   where=demand > 0), 0.0, 1.0)
-        imp_h = imp_h + short * L["hq"] * L["ptax"]
-        imp_g = imp_g + short * L["gq"] * L["ptax"]
-        imp_rd += float(np.sum(short * L["rq"] * L["base"]))
-        imp_hg = float(((imp_h + imp_g) / tx).sum())
+        entry_loans = flows["entry_loans"]
+        sector = fl.SectorFlows(
+            (L["hq"], L["gq"], L["xq"], L["rq"], parts["investment"]), month.demand, month.income[:, acc.I_REVENUE],
+            month.income[:, acc.I_OUTPUT], p.vat_rate, self.m_share, self.short_share, L["h_budget"], L["g_budget"],
+            L["base"], L["ptax"], p.purchase_subsidy, L.get("intermediate_sales", self._zeros),
+            L.get("imported_inputs", self._zeros), self.paid_out)
+        terms = fl.FlowTerms(
+            p.vat_rate_inputs, e.current_account_share_of_gdp * self.gdp0, _or_nan(self.rest_import_share),
+            flows["entry_capital"], entry_loans, flows["entry_cash"], flows["fees"], L["c"], L["g_rest"],
+            self.transfers0 * L["trend"], self._cb_bonds_interest, bk.opex_total, bk.tax, bk.dividends,
+            bk.resolution_cost(), self.yd0, _or_nan(self.tax_rate_rest))
+        matrix, (s_r, yd, revenue, rest_share, tax_rate) = fl.pay_flows(
+            sector, month.income_total, month.invest_total, ext, (bk.interest_income, bk.deposit_interest),
+            self._bank_parts, terms)
         if self.rest_import_share is None:  # calibrated on the first month: the 2019 current account
-            exports = float(sold[2])
-            self.rest_import_share = (exports - e.current_account_share_of_gdp * self.gdp0 - imp_hg - imp_rd) / s_f
-            if not 0.0 <= self.rest_import_share < 1.0:
+            self.rest_import_share = rest_share
+            if not 0.0 <= rest_share < 1.0:
                 raise _out_of_line(m.sc, "economy.current_account_share_of_gdp",
                                    f"the rest of the economy's import share that meets the 2019 current account "
-                                   f"comes out at {self.rest_import_share:.3f} (it must be in [0, 1))")
-        imp_r = imp_rd + self.rest_import_share * s_f
-        for payer, spend in ((H, imp_h), (G, imp_g)):
-            M.pay("imports", payer, W, float((spend / tx).sum()))
-            M.pay("vat_on_imports", payer, G, float((spend * tau / tx).sum()))
-        M.pay("imports", R, W, imp_r)
-        M.pay("imports", F, W, float(imp_int.sum()))  # inputs bought abroad for want of domestic supply
-        M.pay("vat_on_imports", F, G, float((tau * imp_int).sum()))
-        # investment, scrap and entry
-        entry_k, entry_loans, entry_cash = flows["entry_capital"], flows["entry_loans"], flows["entry_cash"]
-        M.pay("investment_spending", F, R, float(ivt[inv.V_INVESTMENT]) + entry_k)
-        M.pay("subsidies", G, F, float(ivt[inv.V_SUBSIDY] + ext[xe.X_COMPENSATION]))
-        M.pay("soft_budget_support", G, F, float(ext[xe.X_SUPPORT]))
-        M.pay("scrap_sales", R, F, float(ext[xe.X_SCRAP]))
-        M.pay("court_costs", F, R, float(ext[xe.X_COURT_COSTS]))
-        M.pay("trade_credit_repaid", F, R, float(ext[xe.X_TRADE_CREDIT]))
-        M.pay("liquidation_residuals", F, H, float(ext[xe.X_RESIDUAL]))
-        M.pay("entry_equity", H, F, entry_cash + entry_k - entry_loans)
-        M.pay("overdraft_losses", B, F, float(ext[xe.X_OVERDRAFT]))
-        # incomes of the industries
-        M.pay("wages", F, H, float(inc[acc.I_WAGES]))
-        M.pay("corporate_income_tax", F, G, float(inc[acc.I_CIT]))
-        M.pay("dividends", F, H, float(inc[acc.I_DIVIDENDS]))
-        M.pay("distributions", F, H, float(self.paid_out.sum()))
-        # the banks' interest, and their positions' (bank_positions.bank_income), each summed over banks
-        names = tuple(self._bank_parts)
-        loan_int, dep_int, *parts_sums = tables.array_sums((bk.interest_income, bk.deposit_interest,
-                                                           *self._bank_parts.values()))
-        bp = dict(zip(names, parts_sums, strict=True))
-        M.pay("loan_interest", F, B, float(loan_int))
-        M.pay("deposit_interest", B, F, float(dep_int))
-        M.pay("guarantee_fees", F, G, flows["fees"])
-        # households and government
-        purchase_sub = float((p.purchase_subsidy / np.maximum(1.0 - p.purchase_subsidy, 1e-12) * v_h * tx).sum())
-        M.pay("purchase_subsidies", G, H, purchase_sub)
-        c_rest = L["c"] - float(L["h_budget"].sum())
-        M.pay("consumption_rest", H, R, c_rest)
-        M.pay("government_rest", G, R, L["g_rest"])
-        M.pay("transfers", G, H, self.transfers0 * L["trend"])
-        # banks and the central bank
-        M.pay("deposit_interest", B, H, float(bp["household_deposit"]))
-        M.pay("bond_interest", G, B, float(bp["bond"]))
-        M.pay("bond_interest", G, CB, self._cb_bonds_interest)
-        M.pay("reserve_interest", CB, B, float(bp["reserve"]))
-        M.pay("advance_interest", B, CB, float(bp["advance"]))
-        M.pay("relending_interest", B, CB, float(bp["relending"]))
-        M.pay("central_bank_profit", CB, G, self._cb_bonds_interest + float(bp["advance"] - bp["reserve"])
-              + float(bp["relending"]))
-        M.pay("bank_operating_costs", B, H, bk.opex_total)
-        M.pay("bank_taxes", B, G, bk.tax)
-        M.pay("bank_dividends", B, H, bk.dividends)
-        M.pay("guarantee_payouts", G, B, float(ext[xe.X_FUND_PAYOUT]))
-        M.pay("bank_recapitalisation", G, B, bk.resolution_cost())
-        # the rest of the economy passes its value added on, as taxes and as households' income
-        s_r = s_f + float(M.m[FLOW["investment_spending"], R] + c_rest + L["g_rest"])  # its sales
-        va_r = float(M.m[:, R].sum())
-        yd_other = float(M.m[:, H].clip(min=0).sum())
+                                   f"comes out at {rest_share:.3f} (it must be in [0, 1))")
         if self.tax_rate_rest is None:  # calibrated on the first month: households' 2019 disposable income
-            self.tax_rate_rest = 1.0 - (self.yd0 - yd_other) / va_r
-            if not 0.0 <= self.tax_rate_rest < 1.0:
+            self.tax_rate_rest = tax_rate
+            if not 0.0 <= tax_rate < 1.0:
                 raise _out_of_line(m.sc, "economy.disposable_income",
                                    f"the rest of the economy's tax rate that meets households' 2019 disposable "
-                                   f"income comes out at {self.tax_rate_rest:.3f} (it must be in [0, 1))")
-        tax_r = self.tax_rate_rest * va_r
-        M.pay("taxes_rest", R, G, tax_r)
-        M.pay("income_rest", R, H, va_r - tax_r)
-        yd = yd_other + va_r - tax_r
-        # the revenue the budget rules see: receipts net of the VAT refunded on exports (a negative tax;
-        # counting receipts alone, a VAT cut's smaller refund went unseen and the revenue rule cut
-        # purchases by 1.3 times the revenue actually lost)
-        revenue = float(M.m[:, G].clip(min=0).sum() + M.m[FLOW["export_vat_refund"], G])
+                                   f"income comes out at {tax_rate:.3f} (it must be in [0, 1))")
         # financial stocks
         d_loans = (flows["credit_loans"] + entry_loans - float(ext[xe.X_LOANS_REPAID])
                    + float(ext[xe.X_EVERGREEN]))  # banks' rollovers of firms that would default
-        M.stock_change("d_loans", F, d_liability=d_loans)
-        M.stock_change("d_loans", B, d_asset=d_loans)
-        d_dep_f = float(bk.firm_deposits) - self.firm_deposits_prev
-        d_dh = float(M.m[:, H].sum())  # households' saving goes to their deposits
+        d_dh, deficit, trade = fl.stock_changes(matrix, d_loans, float(bk.firm_deposits) - self.firm_deposits_prev)
         self.dh += d_dh
-        M.stock_change("d_deposits", F, d_asset=d_dep_f)
-        M.stock_change("d_deposits", H, d_asset=d_dh)
-        M.stock_change("d_deposits", B, d_liability=d_dep_f + d_dh)
-        deficit = -float(M.m[:, G].sum())
         self.debt += deficit
-        M.stock_change("d_bonds", G, d_liability=deficit)
-        trade = -float(M.m[:, W].sum())  # exports less imports
         self.fa += trade
-        M.stock_change("d_foreign_assets", W, d_liability=trade)
-        M.stock_change("d_foreign_assets", CB, d_asset=trade)
         # the banks' new positions, from their books
-        before = self._positions()
-        self._allocate()
-        after = self._positions()
-        d_res, d_bonds_b, d_bonds_cb, d_adv, d_rel = (float(a - b) for a, b in zip(after, before, strict=True))
-        M.stock_change("d_reserves", B, d_asset=d_res)
-        M.stock_change("d_reserves", CB, d_liability=d_res)
-        M.stock_change("d_bonds", B, d_asset=d_bonds_b)
-        M.stock_change("d_bonds", CB, d_asset=d_bonds_cb)
-        M.stock_change("d_advances", B, d_liability=d_adv)
-        M.stock_change("d_advances", CB, d_asset=d_adv)
-        M.stock_change("d_relending", B, d_liability=d_rel)
-        M.stock_change("d_relending", CB, d_asset=d_rel)
+        before, after = self._allocate()
+        fl.position_changes(matrix, before, after)
         # the banks' books: loans move by transactions less gross losses
         loans_now = float(bk.banks.loans.sum())
         losses = float(ext[xe.X_WRITE_OFF] + ext[xe.X_FUND_PAYOUT])
@@ -456,13 +338,14 @@ class Institutions(BankPositions):
         if self.s_r0 is None:
             self.s_r0 = s_r
         self.s_r_prev = s_r
-        self.matrix = M.m
-        self.sheet = self.balance_sheet()
-        gap, where, detail = M.gaps()
-        scale = scale_of(M.m)
-        sheet_gap = self.sheet_gaps()
+        self.matrix = matrix
+        Bk = bk.banks  # the live banks' books, summed as numpy sums x[alive]
+        loans, provisions, equity = tables.masked_sums(Bk.alive, (Bk.loans, Bk.provisions, Bk.equity))
+        self.sheet = self.balance_sheet(after, loans, provisions)
+        gap, scale, sheet_gap, largest_stock = fl.gaps(matrix, self.sheet, equity)
         worst = max(gap, book_gap, sheet_gap)
-        if worst > 1e-9 * max(scale, float(np.abs(self.sheet).max())):
+        if worst > 1e-9 * max(scale, largest_stock):
+            where, detail = gaps(matrix)
             if book_gap >= max(gap, sheet_gap):
                 where, detail = "bank books", "loans moved by more than their transactions and losses"
             elif sheet_gap >= gap:
@@ -472,71 +355,26 @@ class Institutions(BankPositions):
         self.yd_month = yd
         return worst
 
-    def _positions(self) -> tuple:
-        """The banks' reserves (required and excess), bonds, the central bank's bonds, the banks'
-        advances and re-lending from the central bank, summed over banks (yuan)."""
-        res, excess, bonds, adv, relend = tables.array_sums((self.reserves, self.excess, self.bonds, self.advances,
-                                                             self.relend))
-        return res + excess, bonds, self.bonds_cb, adv, relend
-
     def firm_stocks_summed(self, held: np.ndarray) -> None:
         """The firms' fixed capital, other assets and other liabilities by sector (live firms and
         estates in court, model-firm units), summed by the month's sums over the rows
         (accounting.month_sums): the next `balance_sheet` takes them instead of summing again."""
         self._held_sums = held
 
-    def balance_sheet(self) -> np.ndarray:
+    def balance_sheet(self, positions: tuple, loans: float, provisions: float) -> np.ndarray:
         """Stocks at the end of the month: items x institutions, assets +, liabilities -, net worth
-        the balancing row of each column (yuan)."""
+        the balancing row of each column (yuan; kernels.flows.balance_sheet). `positions`: the banks'
+        positions summed over banks (`_allocate`); `loans`, `provisions`: the live banks'."""
         m = self.m
-        bk = m.banking
-        Bk, Fm = bk.banks, m.firms
+        Fm = m.firms
         summed, self._held_sums = self._held_sums, None
         if summed is None:
             held = Fm.alive | (Fm.court > 0)  # the estates in the court procedure still hold their assets
             summed = self._sums3
             sums.sector_sums(held, Fm.sector, (Fm.capital, Fm.other_assets, Fm.other_liab), summed)
         firm_stocks = m.weight @ summed  # fixed capital, other assets, other liabilities
-        S = np.zeros((len(ITEM_NAMES), 7))
-
-        def put(item: str, inst: int, value: float) -> None:
-            S[ITEM[item], inst] += value
-
-        loans, provisions = (float(x) for x in tables.masked_sums(Bk.alive, (Bk.loans, Bk.provisions)))
-        res, bonds, _, adv, relend = (float(x) for x in self._positions())
-        put("deposits", F, bk.firm_deposits)
-        put("deposits", H, self.dh)
-        put("deposits", B, -(bk.firm_deposits + self.dh))
-        put("loans", F, -loans)
-        put("loans", B, loans)
-        put("loan_loss_provisions", B, -provisions)
-        put("bonds", G, -self.debt)
-        put("bonds", B, bonds)
-        put("bonds", CB, self.bonds_cb)
-        put("reserves", B, res)
-        put("reserves", CB, -res)
-        put("advances", B, -adv)
-        put("advances", CB, adv)
-        put("relending", B, -relend)
-        put("relending", CB, relend)
-        put("foreign_assets", CB, self.fa)
-        put("foreign_assets", W, -self.fa)
-        put("fixed_capital", F, float(firm_stocks[0]))
-        put("other_assets", F, float(firm_stocks[1]))
-        put("other_liabilities", F, -float(firm_stocks[2]))
-        S[ITEM["net_worth"]] = -S.sum(axis=0)
-        return S
-
-    def sheet_gaps(self) -> float:
-        """What the balance sheets must show: banks' net worth equals their equity on their own books,
-        the central bank's stays nil (it remits its profit), and each financial item is one
-        institution's asset and another's liability."""
-        S = self.sheet
-        B_ = self.m.banking.banks
-        nw = ITEM["net_worth"]
-        fin = [ITEM[k] for k in ("deposits", "loans", "bonds", "reserves", "advances", "relending", "foreign_assets")]
-        return max(abs(-S[nw, B] - float(B_.equity[B_.alive].sum())), abs(S[nw, CB]),
-                   float(np.abs(S[fin].sum(axis=1)).max()))
+        return fl.balance_sheet(float(m.banking.firm_deposits), self.dh, loans, provisions, self.debt, positions,
+                                self.fa, firm_stocks)
 
     def record(self, rec, t: int) -> None:
         """The month's accounts into the records; the government's and households' variables the open
@@ -545,18 +383,10 @@ class Institutions(BankPositions):
         L = self.last
         rec["tfm", t] = M
         rec["balance_sheet", t] = self.sheet
-        rec["household_deposits", t] = self.dh
-        rec["household_consumption", t] = L["c"]
-        rec["household_disposable_income", t] = self.yd_month
-        rec["government_purchases", t] = float(L["g_budget"].sum() + L["g_rest"])
-        rec["exports", t] = M[FLOW["sales_exports"], F]
-        rec["imports", t] = M[FLOW["imports"], W]
-        rec["central_bank_foreign_assets", t] = self.fa
-        rec["tax_rate_rest", t] = self.tax_rate_rest
-        gov = M[:, G].copy()
-        gov[_STOCK_CHANGES] = 0.0
-        rec["tax_revenue", t] = float(gov.clip(min=0).sum())
-        rec["gov_spending", t] = float(-gov.clip(max=0).sum())
-        rec["gov_balance", t] = float(gov.sum())
-        rec["gov_debt", t] = self.debt
-        rec["household_income", t] = self.yd_month
+        tax_revenue, gov_spending, gov_balance = fl.government(M)
+        rec.put(t, ("household_deposits", "household_consumption", "household_disposable_income",
+                    "government_purchases", "exports", "imports", "central_bank_foreign_assets", "tax_rate_rest",
+                    "tax_revenue", "gov_spending", "gov_balance", "gov_debt", "household_income"), (
+            self.dh, L["c"], self.yd_month, L["g_budget"].sum() + L["g_rest"], M[FLOW["sales_exports"], F],
+            M[FLOW["imports"], W], self.fa, self.tax_rate_rest, tax_revenue, gov_spending, gov_balance, self.debt,
+            self.yd_month))

@@ -12,7 +12,20 @@ from collections import namedtuple
 import numpy as np
 
 from .._numba import kernel
-from .sums import pairwise_sum
+from . import accounting as acc
+from . import exit_entry as xe
+from . import investment as inv
+from .sums import PAIRWISE_BLOCK, _block_sum, pairwise_sum
+
+
+@kernel
+def table_sum(x):
+    """numpy's sum of x (`sums.pairwise_sum`), without that kernel's buffers when x fits in one of
+    numpy's blocks of pairwise summation (the values of the sectors, of a matrix's row or column):
+    a sum of 30 values took 0.25 us, mostly the buffers' allocation, and a month of accounts takes a
+    hundred."""
+    n = x.shape[0]
+    return _block_sum(x, n) if n <= PAIRWISE_BLOCK else pairwise_sum(x)
 
 
 @kernel
@@ -27,7 +40,7 @@ def scaled_with_totals(table, weight):
             out[s, j] = table[s, j] * weight[s]
     tot = np.empty(k)
     for j in range(k):
-        tot[j] = pairwise_sum(out[:, j])
+        tot[j] = table_sum(out[:, j])
     return out, tot
 
 
@@ -58,7 +71,7 @@ def fit_to_room(cap, start, room):
     for s in range(room.shape[0]):
         a, b = start[s], start[s + 1]
         if b > a and np.isfinite(room[s]):
-            tot = pairwise_sum(cap[a:b])
+            tot = table_sum(cap[a:b])
             d = 1e-12 if 1e-12 > tot else tot
             x = room[s] / d
             f = x if x < 1.0 else 1.0
@@ -77,19 +90,9 @@ def entrant_totals(cap, cash, start, weight):
     for s in range(n_s):
         a, b = start[s], start[s + 1]
         if b > a:
-            total_cash += weight[s] * pairwise_sum(cash[a:b])
-            cap_s[s] = pairwise_sum(cap[a:b])
+            total_cash += weight[s] * table_sum(cash[a:b])
+            cap_s[s] = table_sum(cap[a:b])
     return cap_s, total_cash
-
-
-@kernel
-def array_sums(columns):
-    """The sum of each array in `columns` (a tuple of float arrays), as numpy's `x.sum()` sums it:
-    the banks' books summed in one call instead of a numpy call each."""
-    out = np.empty(len(columns))
-    for j in range(len(columns)):
-        out[j] = pairwise_sum(columns[j])
-    return out
 
 
 @kernel
@@ -106,8 +109,101 @@ def masked_sums(mask, columns):
             if mask[i]:
                 buf[k] = x[i]
                 k += 1
-        out[j] = pairwise_sum(buf[:k])
+        out[j] = table_sum(buf[:k])
     return out
+
+
+# the records by sector `sector_records` makes, in its order (the order of sim.records.VARIABLES, so
+# that they go into the records in one slice: records.Recorder.put)
+SECTOR_RECORDS = (
+    "output", "capacity", "capacity_physical", "utilization", "price_index", "price_index_tax_inclusive", "demand",
+    "final_demand", "unfilled_orders", "input_fill", "value_added", "revenue", "profit", "profit_margin",
+    "employment", "wages", "energy_use", "energy_cost", "unit_energy_cost", "vat_revenue", "cit_revenue", "n_firms",
+    "entries", "exits_bankruptcy", "exits_forced", "exits_voluntary", "capacity_added", "capacity_retired",
+    "capacity_pipeline", "productivity_mean", "productivity_frontier", "energy_intensity_mean", "markup_mean",
+    "upgrades", "upgrades_completed", "investment", "loans", "net_worth", "loss_making_share", "zombie_share")
+
+
+@kernel
+def at_least(x, floor):
+    """np.maximum(x, floor) for a scalar floor: NaN kept, the floor on a tie."""
+    return x if x > floor or np.isnan(x) else floor
+
+
+@kernel
+def sector_records(inc, ivt, ext, st, weight, by_sector):
+    """The month's records by sector (rows in SECTOR_RECORDS' order), each as the numpy expression
+    of phases.accounts.record_sectors computed it from the income, investment and exit tables
+    (economy-wide), the stocks (one model firm each), the weights (real firms per model firm) and
+    `by_sector`: orders, final demand, input fill, the price indexes ex-VAT and as final buyers pay,
+    the productivity frontier, entrants, entrants' capacity, capacity retired and physical units per
+    yuan of capacity. (Output and utilisation at production time: firms that exit later this month
+    included.)"""
+    demand, final, fill, price, ptax, frontier, entries, entry_cap, retired, phys = by_sector
+    n_s = weight.shape[0]
+    out = np.empty((len(SECTOR_RECORDS), n_s))
+    for s in range(n_s):
+        w = weight[s]
+        output, revenue, energy = inc[s, acc.I_OUTPUT], inc[s, acc.I_REVENUE], inc[s, acc.I_ENERGY]
+        cap_w = st[s, acc.S_CAPACITY] * w
+        short = demand[s] - output  # (output sums firm by firm: a filled sector's gap is rounding)
+        # (two tuples: Python builds a tuple of more than 30 values through a list, which numba refuses)
+        first = (
+            output, cap_w, cap_w * 12.0 * phys[s], output / at_least(inc[s, acc.I_CAPACITY], 1e-300), price[s],
+            ptax[s], demand[s], final[s], short if short > 1e-9 * demand[s] else 0.0, fill[s],
+            inc[s, acc.I_VALUE_ADDED], revenue, inc[s, acc.I_PROFIT],
+            inc[s, acc.I_PROFIT] / at_least(revenue, 1e-12), inc[s, acc.I_WORKERS], inc[s, acc.I_WAGES],
+            inc[s, acc.I_ENERGY_USE], energy, energy / at_least(output, 1e-12), inc[s, acc.I_VAT])
+        second = (
+            inc[s, acc.I_CIT], st[s, acc.S_N_FIRMS] * w, float(entries[s]), ext[s, xe.X_BANKRUPT],
+            ext[s, xe.X_FORCED], ext[s, xe.X_VOLUNTARY], ivt[s, inv.V_ADDED] + entry_cap[s], retired[s],
+            st[s, acc.S_PIPELINE] * w, st[s, acc.S_PROD_W] / at_least(st[s, acc.S_CAPACITY], 1e-300), frontier[s],
+            st[s, acc.S_EI_W] / at_least(st[s, acc.S_OUTPUT], 1e-300),
+            st[s, acc.S_MARKUP_W] / at_least(st[s, acc.S_OUTPUT], 1e-300), ivt[s, inv.V_UPGRADES],
+            ivt[s, inv.V_UPGRADES_DONE], ivt[s, inv.V_INVESTMENT], st[s, acc.S_LOANS] * w,
+            st[s, acc.S_NET_WORTH] * w, st[s, acc.S_LOSS_MAKING] / at_least(st[s, acc.S_N_FIRMS], 1.0),
+            ext[s, xe.X_ZOMBIES] / at_least(st[s, acc.S_N_FIRMS] * w, 1e-300))
+        for k in range(len(first)):
+            out[k, s] = first[k]
+        for k in range(len(second)):
+            out[len(first) + k, s] = second[k]
+    return out
+
+
+@kernel
+def class_records(cls_loans, cls_interest, ext_total, live_sme, live_all):
+    """The month's records by size class (SME, large): credit, its loan-weighted rate,
+    bankruptcies, defaults and the default rate (over the live firms of the class, `live_sme` and
+    `live_all` less it, plus the defaults), each as the numpy expression of
+    phases.accounts.record_distress computed it; rows in that order (sim.records.VARIABLES')."""
+    out = np.empty((5, 2))
+    live = (live_sme, live_all - live_sme)
+    bankrupt = (ext_total[xe.X_BANKRUPT_SME], ext_total[xe.X_BANKRUPT_LARGE])
+    defaults = (ext_total[xe.X_DEFAULT_SME], ext_total[xe.X_DEFAULT_LARGE])
+    for c in range(2):
+        out[0, c] = cls_loans[c]
+        out[1, c] = cls_interest[c] / at_least(cls_loans[c], 1e-300)
+        out[2, c] = bankrupt[c]
+        out[3, c] = defaults[c]
+        out[4, c] = defaults[c] / at_least(live[c] + defaults[c], 1e-300)
+    return out
+
+
+@kernel
+def bank_records(alive, books):
+    """The live banks' records (phases.accounts.record_banks), from their books summed as numpy sums
+    x[alive] (`masked_sums`; `books`: NPLs, loans, loans special-mention, substandard, doubtful and
+    loss, equity, risk-weighted assets, profit): loans by category (normal first: loans less the
+    other four), and (the NPL ratio, the capital ratio, equity, profit, the live banks)."""
+    npl, loans, special, substandard, doubtful, loss, equity, rwa, profit = masked_sums(alive, books)
+    cats = np.array((special, substandard, doubtful, loss))
+    by_cat = np.empty(5)
+    by_cat[0] = loans - table_sum(cats)
+    by_cat[1:] = cats
+    live = 0
+    for i in range(alive.shape[0]):
+        live += alive[i]
+    return by_cat, (npl / at_least(loans, 1e-300), equity / at_least(rwa, 1e-300), equity, profit, float(live))
 
 
 # the entrants' values of the fields `write_entrants` does not set to a constant, one array each

@@ -72,51 +72,12 @@ def firm_aggregates(firms, sme_threshold: float, totals, sums_: acc.RecordSums, 
 def record_sectors(rec, t: int, month: MonthTables, weight, phys_per_yuan, input_fill, price_index, ptax_index,
                    frontier_a) -> None:
     """Output, capacity, demand, prices, income, employment, energy, taxes, firms, entry and exit,
-    investment, technology and balance sheets by sector."""
-    inc, ivt, ext, st, W = month.income, month.invest, month.exits, month.stocks, weight
-    cap_w = st[:, acc.S_CAPACITY] * W
-    # output and utilisation at production time (firms that exit later this month included)
-    output = inc[:, acc.I_OUTPUT]
-    rec["output", t] = output
-    rec["capacity", t] = cap_w
-    rec["capacity_physical", t] = cap_w * 12.0 * phys_per_yuan
-    rec["utilization", t] = output / np.maximum(inc[:, acc.I_CAPACITY], 1e-300)
-    rec["demand", t] = month.demand
-    rec["final_demand", t] = month.final
-    short = month.demand - output  # (output sums firm by firm: a filled sector's gap is rounding)
-    rec["unfilled_orders", t] = np.where(short > 1e-9 * month.demand, short, 0.0)
-    rec["input_fill", t] = input_fill
-    rec["price_index", t] = price_index
-    rec["price_index_tax_inclusive", t] = ptax_index
-    rec["value_added", t] = inc[:, acc.I_VALUE_ADDED]
-    rec["revenue", t] = inc[:, acc.I_REVENUE]
-    rec["profit", t] = inc[:, acc.I_PROFIT]
-    rec["profit_margin", t] = inc[:, acc.I_PROFIT] / np.maximum(inc[:, acc.I_REVENUE], 1e-12)
-    rec["employment", t] = inc[:, acc.I_WORKERS]  # at production, as output
-    rec["wages", t] = inc[:, acc.I_WAGES]
-    rec["energy_use", t] = inc[:, acc.I_ENERGY_USE]
-    rec["energy_cost", t] = inc[:, acc.I_ENERGY]
-    rec["unit_energy_cost", t] = inc[:, acc.I_ENERGY] / np.maximum(output, 1e-12)
-    rec["vat_revenue", t] = inc[:, acc.I_VAT]
-    rec["cit_revenue", t] = inc[:, acc.I_CIT]
-    rec["n_firms", t] = st[:, acc.S_N_FIRMS] * W
-    rec["entries", t] = month.entries
-    rec["exits_bankruptcy", t] = ext[:, xe.X_BANKRUPT]
-    rec["exits_forced", t] = ext[:, xe.X_FORCED]
-    rec["exits_voluntary", t] = ext[:, xe.X_VOLUNTARY]
-    rec["capacity_added", t] = ivt[:, inv.V_ADDED] + month.entry_capacity
-    rec["capacity_retired", t] = month.retired
-    rec["capacity_pipeline", t] = st[:, acc.S_PIPELINE] * W
-    rec["productivity_mean", t] = st[:, acc.S_PROD_W] / np.maximum(st[:, acc.S_CAPACITY], 1e-300)
-    rec["productivity_frontier", t] = frontier_a
-    rec["energy_intensity_mean", t] = st[:, acc.S_EI_W] / np.maximum(st[:, acc.S_OUTPUT], 1e-300)
-    rec["markup_mean", t] = st[:, acc.S_MARKUP_W] / np.maximum(st[:, acc.S_OUTPUT], 1e-300)
-    rec["upgrades", t] = ivt[:, inv.V_UPGRADES]
-    rec["upgrades_completed", t] = ivt[:, inv.V_UPGRADES_DONE]
-    rec["investment", t] = ivt[:, inv.V_INVESTMENT]
-    rec["loans", t] = st[:, acc.S_LOANS] * W
-    rec["net_worth", t] = st[:, acc.S_NET_WORTH] * W
-    rec["loss_making_share", t] = st[:, acc.S_LOSS_MAKING] / np.maximum(st[:, acc.S_N_FIRMS], 1.0)
+    investment, technology, balance sheets and zombie firms by sector (made in one compiled call,
+    tables.sector_records, and written in one assignment), and the industry's value added."""
+    rows = tables.sector_records(month.income, month.invest, month.exits, month.stocks, weight, (
+        month.demand, month.final, input_fill, price_index, ptax_index, frontier_a, month.entries,
+        month.entry_capacity, month.retired, phys_per_yuan))
+    rec.put(t, tables.SECTOR_RECORDS, rows)
     rec["gdp", t] = month.income_total[acc.I_VALUE_ADDED]
 
 
@@ -127,26 +88,20 @@ def record_distress(rec, t: int, month: MonthTables, firms, weight, sums_: acc.R
     is below the revenue threshold: writes firms.sme; after the banks' month end, which reads the
     classes `month_sums` booked by)."""
     ext, W, F = month.exits_total, weight, firms
-    cls_loans, cls_interest = sums_.cls_loans, sums_.cls_interest
-    rec["credit", t] = cls_loans
-    rec["loan_rate", t] = cls_interest / np.maximum(cls_loans, 1e-300)
-    rec["bankruptcies", t] = ext[[xe.X_BANKRUPT_SME, xe.X_BANKRUPT_LARGE]]
-    rec["credit_total", t] = cls_loans.sum()
-    rec["loan_losses", t] = ext[xe.X_WRITE_OFF]
-    defaults = ext[[xe.X_DEFAULT_SME, xe.X_DEFAULT_LARGE]]
+    cls_loans = sums_.cls_loans
     # the size classes, and the live weights by class and the estates in court, in one compiled pass
     # over the rows (the sums numpy gave over the gathered rows, bit for bit: sums.classify_and_weigh,
     # planned with month_sums' counts)
     live_sme, live_all, w_est, l_est = sums.classify_and_weigh(F.bundle(), W, sme_threshold, sums_.counts)
-    live_cls = np.array([live_sme, live_all - live_sme])
-    rec["defaults", t] = defaults
-    rec["default_rate", t] = defaults / np.maximum(live_cls + defaults, 1e-300)
-    rec["court_costs", t] = ext[xe.X_COURT_COSTS]
-    record_zombies(rec, t, month.exits, ext, month.stocks[:, acc.S_N_FIRMS] * W, float(cls_loans.sum()))
+    rec.put(t, ("credit", "loan_rate", "bankruptcies", "defaults", "default_rate"),
+            tables.class_records(cls_loans, sums_.cls_interest, ext, live_sme, live_all))
     claims = ext[xe.X_CLAIMS_SETTLED]
-    rec["recovery_rate_defaulted", t] = (1.0 - (ext[xe.X_WRITE_OFF] + ext[xe.X_FUND_PAYOUT])
-                                         / claims) if claims > 0 else np.nan
-    rec["loans_in_court", t] = float(np.dot(w_est, l_est))
+    loans = cls_loans.sum()
+    rec.put(t, ("credit_total", "loan_losses", "court_costs", "recovery_rate_defaulted", "loans_in_court"), (
+        loans, ext[xe.X_WRITE_OFF], ext[xe.X_COURT_COSTS],
+        (1.0 - (ext[xe.X_WRITE_OFF] + ext[xe.X_FUND_PAYOUT]) / claims) if claims > 0 else np.nan,
+        float(np.dot(w_est, l_est))))
+    record_zombies(rec, t, ext, float(loans))
 
 
 def record_banks(rec, t: int, ext_total, banking, agg: dict, fees: float, sfc_error: float) -> None:
@@ -155,30 +110,19 @@ def record_banks(rec, t: int, ext_total, banking, agg: dict, fees: float, sfc_er
     `ext_total`: the exit table's column sums (MonthTables.exits_total)."""
     B, bk = banking.banks, banking
     live = B.alive
-    new = agg["credit_new"]
-    rec["credit_new", t] = new
     g_m = agg["credit_market"]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rec["loan_rate_new", t] = np.where(g_m > 0, agg["credit_market_interest"] / g_m, np.nan)
-    rec["credit_denied", t] = agg["credit_denied"]
-    rec["credit_guaranteed", t] = agg["credit_guaranteed"]
-    # the live banks' books, each summed as numpy sums x[live] (one compiled call)
-    npl, loans, *cats, equity, rwa, profit = tables.masked_sums(live, (
+    rate_new = np.divide(agg["credit_market_interest"], g_m, out=np.full(2, np.nan), where=g_m > 0)
+    rec.put(t, ("credit_new", "loan_rate_new", "credit_denied"), (agg["credit_new"], rate_new, agg["credit_denied"]))
+    # the live banks' books, each summed as numpy sums x[live], and their ratios (one compiled call)
+    by_cat, (npl_ratio, capital_ratio, equity, profit, active) = tables.bank_records(live, (
         B.npl, B.loans, B.loans_special, B.loans_substandard, B.loans_doubtful, B.loans_loss, B.equity, B.rwa,
         B.profit))
-    rec["npl_ratio", t] = float(npl / max(loans, 1e-300))
-    by_cat = np.array(cats)
-    rec["npl_by_category", t] = np.concatenate(([float(loans) - by_cat.sum()], by_cat))
-    rec["bank_capital_ratio", t] = float(equity / max(rwa, 1e-300))
-    rec["bank_equity", t] = float(equity)
-    rec["bank_profit", t] = float(profit)
-    rec["bank_failures", t] = float(bk.failures_this_month)
-    rec["banks_active", t] = float(live.sum())
-    rec["guarantee_payouts", t] = float(ext_total[xe.X_FUND_PAYOUT])
-    rec["guarantee_fees", t] = fees
-    rec["bank_recapitalisation", t] = bk.resolution_cost()
-    rec["deposit_insurance_payouts", t] = bk.insurance_cost
-    rec["sfc_error", t] = sfc_error
+    rec["npl_by_category", t] = by_cat
+    rec.put(t, ("credit_guaranteed", "npl_ratio", "bank_capital_ratio", "bank_equity", "bank_profit", "bank_failures",
+                "banks_active", "guarantee_payouts", "guarantee_fees", "bank_recapitalisation",
+                "deposit_insurance_payouts", "sfc_error"), (
+        agg["credit_guaranteed"], npl_ratio, capital_ratio, equity, profit, bk.failures_this_month, active,
+        ext_total[xe.X_FUND_PAYOUT], fees, bk.resolution_cost(), bk.insurance_cost, sfc_error))
 
 
 def record_inclusive(rec, t: int, policy, banking, guaranteed: float) -> None:
@@ -187,24 +131,23 @@ def record_inclusive(rec, t: int, policy, banking, guaranteed: float) -> None:
     p, bk = policy, banking
     B = bk.banks
     capacity = p.guarantee_leverage * p.guarantee_fund_capital * 1e9
-    rec["guarantee_fund_used", t] = guaranteed / capacity if capacity > 0 else np.nan
-    sme = np.where(B.alive, B.loans_sme, 0.0)
-    rec["inclusive_target_gap", t] = (float(np.dot(bk.inclusive_shortfall(), sme) / max(sme.sum(), 1e-300))
-                                      if p.inclusive_sme_target > 0 else np.nan)
-    rec["relending_outstanding", t] = float(bk.relending_stock().sum())
-    rec["targeted_rrr_banks", t] = float((bk.rrr_cut() > 0).sum() / max(int(B.alive.sum()), 1))
+    gap = np.nan
+    if p.inclusive_sme_target > 0:
+        sme = np.where(B.alive, B.loans_sme, 0.0)
+        gap = float(np.dot(bk.inclusive_shortfall(), sme) / max(sme.sum(), 1e-300))
+    rec.put(t, ("guarantee_fund_used", "inclusive_target_gap", "relending_outstanding", "targeted_rrr_banks"), (
+        guaranteed / capacity if capacity > 0 else np.nan, gap, float(bk.relending_stock().sum()),
+        float((bk.rrr_cut() > 0).sum() / max(int(B.alive.sum()), 1))))
 
 
-def record_zombies(rec, t: int, ext, ext_total, live, loans) -> None:
-    """Zombie firms and their credit (counted by the exit step: kernels.exit_entry), evergreening
-    and soft-budget support this month (`ext_total`: the exit table's column sums)."""
-    rec["zombie_share", t] = ext[:, xe.X_ZOMBIES] / np.maximum(live, 1e-300)
-    rec["zombie_loans", t] = ext_total[xe.X_ZOMBIE_LOANS]
-    rec["zombie_loan_share", t] = ext_total[xe.X_ZOMBIE_LOANS] / max(loans, 1e-300)
-    rec["evergreen_credit", t] = ext_total[xe.X_EVERGREEN]
-    rec["firms_evergreened", t] = ext_total[xe.X_EVERGREENED]
-    rec["soft_budget_support", t] = ext_total[xe.X_SUPPORT]
-    rec["firms_supported", t] = ext_total[xe.X_SUPPORTED]
+def record_zombies(rec, t: int, ext_total, loans) -> None:
+    """Zombie firms' credit (counted by the exit step: kernels.exit_entry), evergreening and
+    soft-budget support this month (`ext_total`: the exit table's column sums; the zombie share by
+    sector is among `record_sectors`' records)."""
+    rec.put(t, ("zombie_loans", "zombie_loan_share", "evergreen_credit", "firms_evergreened", "soft_budget_support",
+                "firms_supported"), (
+        ext_total[xe.X_ZOMBIE_LOANS], ext_total[xe.X_ZOMBIE_LOANS] / max(loans, 1e-300), ext_total[xe.X_EVERGREEN],
+        ext_total[xe.X_EVERGREENED], ext_total[xe.X_SUPPORT], ext_total[xe.X_SUPPORTED]))
 
 
 def open_government(rec, t: int, month: MonthTables, f: OpenFiscal, policy, behaviour, banking, trend: float,
@@ -236,14 +179,9 @@ def open_government(rec, t: int, month: MonthTables, f: OpenFiscal, policy, beha
         income0 = income
         income_smooth = income
     income_smooth += b.income_smoothing * (income - income_smooth)
-    rec["tax_revenue", t] = taxes
-    rec["gov_spending", t] = gov
-    rec["subsidies", t] = subsidies
     balance = taxes + fund_net - gov - subsidies - bk.resolution_cost() - float(ext[xe.X_SUPPORT])
     gov_debt -= balance
-    rec["gov_balance", t] = balance
-    rec["gov_debt", t] = gov_debt
-    rec["household_income", t] = hh
-    rec["income_index", t] = income_smooth / (income0 * trend)
-    rec["policy_rate", t] = p.policy_rate
+    rec.put(t, ("tax_revenue", "gov_spending", "subsidies", "gov_balance", "gov_debt", "household_income",
+                "income_index", "policy_rate"), (
+        taxes, gov, subsidies, balance, gov_debt, hh, income_smooth / (income0 * trend), p.policy_rate))
     return OpenFiscal(tax0, tax_smooth, income0, income_smooth, gov_debt)
