@@ -9,6 +9,7 @@ from numba import njit, prange
 
 from .._numba import chunks, kernel, rows_of
 from .credit import credit_score, default_probability, lent
+from .elementary import add_chunks
 from .exposure import loan_category
 from .production import overtime_output
 
@@ -277,11 +278,13 @@ def income(firms, sectors, costs, params, score, flows, dist, table):
     bank_deposit_interest[:] = 0.0
     paid[:] = 0.0
     deposits_left = 0.0
+    add_chunks(table, part)
     for c in range(nc):
-        table[:] += part[c]
-        bank_interest[:] += part_bank[c, 0]
-        bank_deposit_interest[:] += part_bank[c, 1]
-        paid[:] += part_paid[c]
+        for b in range(n_b):
+            bank_interest[b] += part_bank[c, 0, b]
+            bank_deposit_interest[b] += part_bank[c, 1, b]
+    add_chunks(paid, part_paid)
+    for c in range(nc):
         deposits_left += part_dep[c, 0]
     income_identities(table)
     return deposits_left
@@ -587,9 +590,9 @@ def month_sums(firms, banks, books, sectors, params, flows, records, out):
         cls_interest[:] = 0.0
         credit[:] = 0.0
         counts[:] = 0.0
+        add_chunks(stocks, p_st)
+        add_chunks(held, p_held)
         for c in range(nc):
-            stocks[:] += p_st[c]
-            held[:] += p_held[c]
             ps = p_small[c]
             for k in range(2):
                 cls_loans[k] += ps[k]
