@@ -9,8 +9,10 @@ terminal and in notebooks, so a first run does not look hung.
 A cold run, and `sim warmup`, compile the kernels in parallel processes, one kernel per task, from
 the signatures the engines call them with (`MANIFEST`, written by `python -m sim.compilecache
 --write-manifest` and checked against a run by the tests): on n cores the compile takes about 1/n of
-the time, down to the largest kernel's; one cold start at a time (`prepare`). What the manifest
-misses compiles in the run, as it first calls it. A warm run loads its kernels from the cache in a
+the time, down to the largest kernel's; one cold start at a time (`prepare`). A cold run compiles so
+the kernels the baseline scenario's run calls; what it calls beyond them, and what the manifest
+misses, compiles in the run, as it first calls it. `benchmarks/compile_times.py` measures each
+kernel's compile. A warm run loads its kernels from the cache in a
 background thread during the set-up (`preload`).
 """
 
