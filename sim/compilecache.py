@@ -9,8 +9,10 @@ terminal and in notebooks, so a first run does not look hung.
 A cold run, and `sim warmup`, compile the kernels in parallel processes, one kernel per task, from
 the signatures the engines call them with (`MANIFEST`, written by `python -m sim.compilecache
 --write-manifest` and checked against a run by the tests): on n cores the compile takes about 1/n of
-the time, down to the largest kernel's; one cold start at a time (`prepare`). What the manifest
-misses compiles in the run, as it first calls it. A warm run loads its kernels from the cache in a
+the time, down to the largest kernel's; one cold start at a time (`prepare`). A cold run compiles so
+the kernels the baseline scenario's run calls; what it calls beyond them, and what the manifest
+misses, compiles in the run, as it first calls it. `benchmarks/compile_times.py` measures each
+kernel's compile. A warm run loads its kernels from the cache in a
 background thread during the set-up (`preload`).
 """
 
@@ -73,12 +75,14 @@ def uncached() -> list[str]:
 
 # every engine kernel's signatures (numba types, pickled), as the warm-up's runs call them
 MANIFEST = Path(__file__).resolve().parent / "data" / "kernel_signatures.pkl"
-# the largest compiles first, so that the parallel compile does not end waiting for one of them (CPU
-# seconds measured on the reference machine, benchmarks/RESULTS.md; the others in any order)
-LARGEST_FIRST = ("sim.kernels.exit_entry:exit_books", "sim.kernels.accounting:month_sums",
-                 "sim.kernels.credit_allocation:allocate_credit_drawn", "sim.kernels.exit_entry:exit_decisions",
-                 "sim.kernels.accounting:income", "sim.kernels.market:market_step",
-                 "sim.kernels.investment:execute_investment", "sim.kernels.credit:repay_and_apply")
+# the largest kernels' cold compile, CPU s (benchmarks/compile_times.py, benchmarks/RESULTS.md, branch
+# `compile`); the others take about a second: the workers' shares are balanced with them (`_partition`)
+COMPILE_CPU = {"sim.kernels.exit_entry:exit_books": 12.0, "sim.kernels.accounting:month_sums": 7.5,
+               "sim.kernels.credit_allocation:allocate_credit_drawn": 6.8, "sim.kernels.market:market_step": 5.5,
+               "sim.kernels.accounting:income": 5.0, "sim.kernels.credit_allocation:serving_table": 4.7,
+               "sim.kernels.credit:repay_and_apply": 4.5, "sim.kernels.sums:classify_and_weigh": 4.5,
+               "sim.kernels.investment:execute_investment": 3.5, "sim.kernels.exit_entry:exit_decisions": 3.2,
+               "sim.kernels.exit_entry:forced_closures": 3.9, "sim.kernels.sums:sector_sums": 3.2}
 
 
 def signatures() -> dict[str, list]:
@@ -158,16 +162,20 @@ def _compile_worker(keys: list[str]) -> dict[str, str]:
 
 
 def _partition(keys: list[str], jobs: int) -> list[list[str]]:
-    """The kernels dealt to `jobs` workers: the largest first, one each in turn (LARGEST_FIRST), then
-    the rest in turn."""
-    rank = {k: i for i, k in enumerate(LARGEST_FIRST)}
-    ordered = sorted(keys, key=lambda k: (rank.get(k, len(rank)), k))
-    return [ordered[j::jobs] for j in range(jobs) if ordered[j::jobs]]
+    """The kernels dealt to `jobs` workers, the largest first (COMPILE_CPU; the others a second each),
+    each to the worker with the least compiling so far, so that no worker is left with much more."""
+    parts: list[list[str]] = [[] for _ in range(jobs)]
+    load = [0.0] * jobs
+    for k in sorted(keys, key=lambda k: (-COMPILE_CPU.get(k, 1.0), k)):
+        j = load.index(min(load))
+        parts[j].append(k)
+        load[j] += COMPILE_CPU.get(k, 1.0)
+    return [p for p in parts if p]
 
 
-def compile_in_processes(jobs: int) -> list[str]:
-    """Compile the uncached kernels of the manifest in `jobs` processes and move their code into this
-    process's cache; returns the kernels whose code was moved in.
+def compile_in_processes(jobs: int, keys: list[str] | None = None) -> list[str]:
+    """Compile the uncached kernels of the manifest (those of `keys` only, if given) in `jobs`
+    processes and move their code into this process's cache; returns the kernels whose code was moved in.
 
     Each worker compiles into a folder of its own: processes writing one function's cache files at
     once can leave an index that points at another process's code (numba issue 4807), and two
@@ -179,7 +187,7 @@ def compile_in_processes(jobs: int) -> list[str]:
     import subprocess
     import tempfile
 
-    todo = [k for k in uncached() if k in load_manifest()]
+    todo = [k for k in uncached() if k in load_manifest() and (keys is None or k in keys)]
     if not todo:
         return []
     ds = dispatchers()
@@ -308,8 +316,11 @@ def notice() -> str | None:
 
 def prepare(quiet: bool = False) -> None:
     """Before a run of the numba engine: when its main kernels are not cached, say so and compile the
-    manifest's kernels in one process per core this process may use (`compile_in_processes`) rather
-    than one after another as the run first calls them; the run then loads them from the cache.
+    kernels the baseline scenario's run calls (`preload_keys`, 44 of the manifest's 52) in one process
+    per core this process may use (`compile_in_processes`) rather than one after another as the run
+    first calls them; the run then loads them from the cache. The others (the closed economy's sums,
+    forced closures, the capacity caps' and bans' rescaling: ~10 s of CPU a baseline run never uses)
+    compile in the run that first calls them; `sim warmup` compiles them all.
 
     One cold start compiles at a time: the compile holds a lock file in the cache folder, and a run
     that starts cold meanwhile (another notebook, an xdist or Dask worker) waits for it and then finds
@@ -324,7 +335,7 @@ def prepare(quiet: bool = False) -> None:
         return
     with _compile_lock():
         if SENTINEL in uncached():
-            compile_in_processes(jobs)
+            compile_in_processes(jobs, preload_keys() or None)
 
 
 @contextmanager

@@ -88,7 +88,7 @@ def test_a_cold_run_compiles_in_processes_one_cold_start_at_a_time(monkeypatch, 
     cold = [compilecache.SENTINEL, "x:y"]
     calls = []
 
-    def compile_in_processes(jobs):
+    def compile_in_processes(jobs, keys=None):
         lock = os.path.join(compilecache.dispatchers()[compilecache.SENTINEL]._cache._cache_path,
                             "sim-compile.lock")
         fd = os.open(lock, os.O_RDWR)
@@ -98,6 +98,7 @@ def test_a_cold_run_compiles_in_processes_one_cold_start_at_a_time(monkeypatch, 
         finally:
             os.close(fd)
         calls.append(jobs)
+        assert keys == compilecache.preload_keys()  # what the baseline's run calls
         cold.clear()  # the workers' code moved into the cache
         return ["sim.kernels.accounting:income"]
 

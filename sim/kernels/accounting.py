@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections import namedtuple
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
 from .._numba import chunks, kernel, rows_of
 from .credit import credit_score, default_probability, lent
+from .elementary import add_chunks
 from .exposure import loan_category
 from .production import overtime_output
 
@@ -277,11 +278,13 @@ def income(firms, sectors, costs, params, score, flows, dist, table):
     bank_deposit_interest[:] = 0.0
     paid[:] = 0.0
     deposits_left = 0.0
+    add_chunks(table, part)
     for c in range(nc):
-        table[:] += part[c]
-        bank_interest[:] += part_bank[c, 0]
-        bank_deposit_interest[:] += part_bank[c, 1]
-        paid[:] += part_paid[c]
+        for b in range(n_b):
+            bank_interest[b] += part_bank[c, 0, b]
+            bank_deposit_interest[b] += part_bank[c, 1, b]
+    add_chunks(paid, part_paid)
+    for c in range(nc):
         deposits_left += part_dep[c, 0]
     income_identities(table)
     return deposits_left
@@ -345,14 +348,16 @@ def sums_params(banking, sme_threshold: float) -> SumsParams:
 BANK_BLOCK = 512
 
 
-@njit(cache=True, inline="always")
-def _add_up(part, k, dst, lo, hi):
-    """dst[lo:hi] = the sum over chunks c, in order from 0.0, of part[c, k, lo:hi]."""
-    for b in range(lo, hi):
-        dst[b] = 0.0
-    for c in range(part.shape[0]):
+@kernel
+def _add_up_all(part, dsts, lo, hi):
+    """dsts[k][lo:hi] = the sum over chunks c, in order from 0.0, of part[c, k, lo:hi], for each k."""
+    for k in range(len(dsts)):
+        dst = dsts[k]
         for b in range(lo, hi):
-            dst[b] += part[c, k, b]
+            dst[b] = 0.0
+        for c in range(part.shape[0]):
+            for b in range(lo, hi):
+                dst[b] += part[c, k, b]
 
 
 @kernel(parallel=True)
@@ -564,16 +569,8 @@ def month_sums(firms, banks, books, sectors, params, flows, records, out):
     for q in prange(n_bb):
         lo = q * BANK_BLOCK
         hi = min(lo + BANK_BLOCK, n_b)
-        _add_up(part, 0, loans_sme, lo, hi)
-        _add_up(part, 1, loans_large, lo, hi)
-        _add_up(part, 2, bank_guaranteed, lo, hi)
-        _add_up(part, 3, rwa, lo, hi)
-        _add_up(part, 4, deposits, lo, hi)
-        _add_up(part, 5, loans_special, lo, hi)
-        _add_up(part, 6, loans_substandard, lo, hi)
-        _add_up(part, 7, loans_doubtful, lo, hi)
-        _add_up(part, 8, loans_loss, lo, hi)
-        _add_up(part, 9, firm_loans, lo, hi)
+        _add_up_all(part, (loans_sme, loans_large, bank_guaranteed, rwa, deposits, loans_special, loans_substandard,
+                           loans_doubtful, loans_loss, firm_loans), lo, hi)
         for b in range(lo, hi):
             npl[b] = loans_substandard[b] + loans_doubtful[b] + loans_loss[b]
     total_dep = 0.0
@@ -587,9 +584,9 @@ def month_sums(firms, banks, books, sectors, params, flows, records, out):
         cls_interest[:] = 0.0
         credit[:] = 0.0
         counts[:] = 0.0
+        add_chunks(stocks, p_st)
+        add_chunks(held, p_held)
         for c in range(nc):
-            stocks[:] += p_st[c]
-            held[:] += p_held[c]
             ps = p_small[c]
             for k in range(2):
                 cls_loans[k] += ps[k]

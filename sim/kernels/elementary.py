@@ -1,5 +1,6 @@
 """exp and log for kernels whose loops LLVM can vectorise; at the end, a select LLVM keeps a select
-(`masked`) and a prefetch for loops that read a row's fields only now and then (`prefetch`).
+(`masked`) and a prefetch for loops that read a row's fields only now and then (`prefetch`); and the
+adding up of a parallel kernel's sums by chunk (`add_chunks`).
 
 numba compiles `np.exp` and `np.log` to calls into the C library, one value at a time: a loop that
 calls them is never vectorised (the llvmlite here has no vector maths library). In the 1:1 month
@@ -35,6 +36,8 @@ from llvmlite import ir
 from numba import njit
 from numba.core import cgutils, types
 from numba.extending import intrinsic, overload
+
+from .._numba import kernel
 
 LOG2E = 1.4426950408889634  # 1 / ln 2
 LN2_HI = 0.6931471803691238  # ln 2 to 32 significant bits (0x1.62e42fee00000p-1): n * LN2_HI is exact
@@ -167,3 +170,17 @@ def _prefetch_compiled(arr, i):
     def impl(arr, i):
         _prefetch(arr, i)
     return impl
+
+
+@kernel
+def add_chunks(out, part):
+    """out += part[c] for each chunk c in order (C-contiguous arrays; part has one dimension more):
+    each element adds the same terms in the same order as `out[:] += part[c]`, so the same bits. A
+    loop rather than numba's array assignment, whose shape check formats its error message: that
+    brought numba's string code (about 4,800 lines of LLVM IR) into every kernel that added up its
+    chunks so, and seconds to its compile."""
+    o = out.reshape(-1)
+    p = part.reshape(part.shape[0], -1)
+    for c in range(p.shape[0]):
+        for j in range(o.shape[0]):
+            o[j] += p[c, j]

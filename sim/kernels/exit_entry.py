@@ -43,6 +43,7 @@ from numba import njit, prange
 from .._numba import chunks, kernel, rows_of
 from ..state import EXIT_BANKRUPTCY, EXIT_FORCED, EXIT_VOLUNTARY
 from . import exit_log as xl
+from .elementary import add_chunks
 from .exposure import Parts, shift_loans
 from .sums import book_gap
 
@@ -177,14 +178,14 @@ def _pay_out(i, k, amount, firms, log):
     owed = firms.other_liab[i]
     trade = amount if amount < owed else owed
     firms.other_liab[i] = owed - trade
-    xl.log_table(k, X_TRADE_CREDIT, trade, log)
-    xl.log_table(k, X_RESIDUAL, amount - trade, log)
+    xl.log_table(k, np.int64(X_TRADE_CREDIT), trade, log)
+    xl.log_table(k, np.int64(X_RESIDUAL), amount - trade, log)
 
 
 @njit(inline="always")
 def _retire(i, k, reason, firms, log):
     """The firm stops operating: its capacity retires and its row is no longer alive."""
-    xl.log_table(k, X_RETIRED, firms.capacity[i] + firms.pipeline[i], log)
+    xl.log_table(k, np.int64(X_RETIRED), firms.capacity[i] + firms.pipeline[i], log)
     firms.alive[i] = False
     firms.exit_reason[i] = reason
     firms.capacity[i] = 0.0
@@ -205,10 +206,10 @@ def _wind_up(i, k, reason, amounts, firms, w, prow, log):
     xl.log_lenders(i, k, repaid, 0.0, w, prow, log)
     log.book[k, xl.B_OVERDRAFT] = w * overdraft
     _pay_out(i, k, surplus, firms, log)
-    xl.log_table(k, X_OVERDRAFT, overdraft, log)
-    xl.log_table(k, X_LOANS_REPAID, repaid, log)
-    xl.log_table(k, X_COMPENSATION, compensation, log)
-    xl.log_table(k, X_CASH, -firms.cash[i], log)  # the firm's deposits leave it (to creditors and owners)
+    xl.log_table(k, np.int64(X_OVERDRAFT), overdraft, log)
+    xl.log_table(k, np.int64(X_LOANS_REPAID), repaid, log)
+    xl.log_table(k, np.int64(X_COMPENSATION), compensation, log)
+    xl.log_table(k, np.int64(X_CASH), -firms.cash[i], log)  # the firm's deposits leave it (to creditors and owners)
     _retire(i, k, reason, firms, log)
     firms.loans[i] -= repaid
     firms.cash[i] = 0.0
@@ -225,7 +226,7 @@ def _close(i, k, how, firms, w, params, prow, log):
     scrap = params.other_assets_recovery * firms.other_assets[i] + params.recovery_rate * firms.capital[i]
     repaid = firms.loans[i]
     log.kind[k] = xl.K_CLOSED
-    xl.log_table(k, X_SCRAP, scrap, log)
+    xl.log_table(k, np.int64(X_SCRAP), scrap, log)
     _wind_up(i, k, reason, (compensation, repaid, (c if c > 0 else 0.0) + scrap - repaid), firms, w, prow,
              log)
     firms.loans[i] = 0.0
@@ -277,13 +278,13 @@ def _settle(i, k, firms, w, params, prow, log):
     log.kind[k] = xl.K_SETTLED
     xl.log_lenders(i, k, repaid + payout, loss - payout, w, prow, log)
     _pay_out(i, k, net - repaid, firms, log)
-    xl.log_table(k, X_SCRAP, value, log)
-    xl.log_table(k, X_COURT_COSTS, costs, log)
-    xl.log_table(k, X_LOANS_REPAID, repaid, log)
-    xl.log_table(k, X_WRITE_OFF, loss - payout, log)
-    xl.log_table(k, X_FUND_PAYOUT, payout, log)
-    xl.log_table(k, X_SETTLED, 1.0, log)
-    xl.log_table(k, X_CLAIMS_SETTLED, claim, log)
+    xl.log_table(k, np.int64(X_SCRAP), value, log)
+    xl.log_table(k, np.int64(X_COURT_COSTS), costs, log)
+    xl.log_table(k, np.int64(X_LOANS_REPAID), repaid, log)
+    xl.log_table(k, np.int64(X_WRITE_OFF), loss - payout, log)
+    xl.log_table(k, np.int64(X_FUND_PAYOUT), payout, log)
+    xl.log_table(k, np.int64(X_SETTLED), 1.0, log)
+    xl.log_table(k, np.int64(X_CLAIMS_SETTLED), claim, log)
     firms.court[i] = 0
     loans[i] = 0.0
     firms.guaranteed[i] = 0.0
@@ -308,9 +309,9 @@ def _rescue(i, k, rolled, firms, w, params, prow, log):
         firms.cash[i] = c + need
         firms.net_worth[i] = nw + need
         log.kind[k] = xl.K_SUPPORTED
-        xl.log_table(k, X_SUPPORT, need, log)
-        xl.log_table(k, X_SUPPORTED, 1.0, log)
-        xl.log_table(k, X_CASH, need, log)
+        xl.log_table(k, np.int64(X_SUPPORT), need, log)
+        xl.log_table(k, np.int64(X_SUPPORTED), 1.0, log)
+        xl.log_table(k, np.int64(X_CASH), need, log)
         return True
     if not rolled:
         return False
@@ -319,9 +320,9 @@ def _rescue(i, k, rolled, firms, w, params, prow, log):
     xl.log_lenders(i, k, -short, 0.0, w, prow, log)
     firms.loans[i] += short
     firms.cash[i] = c + short
-    xl.log_table(k, X_EVERGREEN, short, log)
-    xl.log_table(k, X_EVERGREENED, 1.0, log)
-    xl.log_table(k, X_CASH, short, log)
+    xl.log_table(k, np.int64(X_EVERGREEN), short, log)
+    xl.log_table(k, np.int64(X_EVERGREENED), 1.0, log)
+    xl.log_table(k, np.int64(X_CASH), short, log)
     return True
 
 
@@ -360,12 +361,12 @@ def _leave(k, i, rolled, firms, sectors, params, prow, log):
             extra[k, xl.E_LATE] = w * firms.loans[i]
             extra[k, xl.E_DEPOSITS] = w * firms.cash[i]
             return
-        xl.log_table(k, X_BANKRUPT, 1.0, log)
+        xl.log_table(k, np.int64(X_BANKRUPT), 1.0, log)
         xl.log_table(k, X_BANKRUPT_SME if firms.sme[i] else X_BANKRUPT_LARGE, 1.0, log)
         _default(i, k, (reason, 0.0), firms, w, prow, log)
         log.extra[k, xl.E_LATE] = w * firms.loans[i]
     else:
-        xl.log_table(k, X_VOLUNTARY, 1.0, log)
+        xl.log_table(k, np.int64(X_VOLUNTARY), 1.0, log)
         _close(i, k, (reason, 0.0), firms, w, params, prow, log)
 
 
@@ -482,9 +483,10 @@ def exit_books(decided, u, firms, banks, sectors, params, books):
     # (a call for each row: a write through `firms.x[i]` inside prange is lost; given the log's arrays:
     # numba's parallel loop cannot take a tuple made in the kernel)
     prow, (a0, a1, a2, a3, a4, a5, a6, a7) = parts.row, log
-    for k in prange(m):
+    for k in prange(m):  # (k as int64: numba types the prange index int64 in the kernel and uint64 in the
+        # parallel loop's body, and compiled `_leave` for both)
         i = np.uint64(rows[k])
-        _leave(k, i, _rolls_over(i, u[k], firms, banks, params), firms, sectors, params, prow,
+        _leave(np.int64(k), i, _rolls_over(i, u[k], firms, banks, params), firms, sectors, params, prow,
                xl.ExitLog(a0, a1, a2, a3, a4, a5, a6, a7))
     table[:, :] = 0.0
     firm_side = np.zeros(banks.loans.shape[0])
@@ -508,19 +510,19 @@ def exit_books(decided, u, firms, banks, sectors, params, books):
             deposits_rescued += x[k, xl.E_DEPOSITS]
         elif kind == xl.K_DEFAULTED:
             late[b] += log.extra[k, xl.E_LATE]
-    totals[:] = 0.0
+    sums = np.zeros((totals.shape[0], 5))  # the survivors' (number, capacity, pipeline, zombies, their loans)
+    add_chunks(sums, part)
+    add_chunks(firm_side, part_bank)
     deposits = 0.0
-    zombies = np.zeros((totals.shape[0], 2))
     for c in range(part.shape[0]):
-        totals[:] += part[c, :, :3]
-        zombies[:] += part[c, :, 3:]
-        firm_side[:] += part_bank[c]
         deposits += part_dep[c, 0]
-    totals[:] += extra[:, :3]
-    zombies[:] += extra[:, 3:]
-    table[:, X_ZOMBIES] = zombies[:, 0]
-    table[:, X_ZOMBIE_LOANS] = zombies[:, 1]
-    firm_side[:] += late
+    for s in range(totals.shape[0]):
+        for j in range(3):
+            totals[s, j] = sums[s, j] + extra[s, j]
+        table[s, X_ZOMBIES] = sums[s, 3] + extra[s, 3]
+        table[s, X_ZOMBIE_LOANS] = sums[s, 4] + extra[s, 4]
+    for b in range(late.shape[0]):
+        firm_side[b] += late[b]
     deposits += deposits_rescued
     # the survivors' and the estates' participations
     shift_loans(parts, firms, sectors.weight, np.zeros(0), firm_side)

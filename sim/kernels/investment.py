@@ -9,7 +9,7 @@ import numpy as np
 from numba import prange
 
 from .._numba import chunks, kernel, rows_of
-from .elementary import prefetch
+from .elementary import add_chunks, prefetch
 
 # this month's prices of investment by sector (arrays of one value per sector)
 PRICE_FIELDS = {
@@ -147,8 +147,7 @@ def plan_investment(firms, sectors, prices, params, va_cost, energy_cost, u_revi
                     if value > cost * (1.0 - subsidy[s]):
                         plan_upgrade[i] = cost
     requested[:] = 0.0
-    for c in range(nc):
-        requested[:] += part[c]
+    add_chunks(requested, part)
 
 
 
@@ -311,7 +310,7 @@ def execute_investment(firms, sectors, prices, params, factor, u_imitate, table)
         part_dep[c, 0] = deposits
     table[:] = 0.0
     total = 0.0
+    add_chunks(table, part)
     for c in range(nc):
-        table[:] += part[c]
         total += part_dep[c, 0]
     return total

@@ -10,6 +10,7 @@ from numba import prange
 
 from .._numba import chunks, kernel, rows_of
 from .credit import credit_score, default_probability
+from .elementary import add_chunks
 
 
 @kernel(parallel=True)
@@ -60,7 +61,7 @@ def pay_out_excess_cash(firms, weight, target, speed, score, paid):
         part_dep[c, 0] = dep
     paid[:] = 0.0
     deposits = 0.0
+    add_chunks(paid, part)
     for c in range(nc):
-        paid[:] += part[c]
         deposits += part_dep[c, 0]
     return deposits

@@ -8,7 +8,7 @@ import numpy as np
 from numba import njit, prange
 
 from .._numba import chunks, kernel, rows_of
-from .elementary import masked
+from .elementary import add_chunks, masked
 
 # this month's unit-cost blocks and price factors by sector (arrays of one value per sector)
 COST_FIELDS = {
@@ -124,5 +124,4 @@ def costs_and_prices(firms, costs, params, sold):
             markup[i] = mu
             price[i] = (1.0 + mu) * unit_cost * vat_factor[s]
     sold[:] = 0.0
-    for c in range(nc):
-        sold[:] += part[c]
+    add_chunks(sold, part)

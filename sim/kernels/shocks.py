@@ -26,6 +26,7 @@ import numpy as np
 from numba import njit, prange
 
 from .._numba import chunks, kernel, rows_of
+from .elementary import add_chunks
 
 # the scalar parameters of the shocks (the behaviour settings of the same names)
 SHOCK_FIELDS = {
@@ -107,7 +108,6 @@ def firm_shocks(firms, u, params, wedge_level):
             t[s, 0] += q * wedge
             t[s, 1] += q
     tot = np.zeros((n_s, 2))
-    for c in range(nc):
-        tot[:] += part[c]
+    add_chunks(tot, part)
     for s in range(n_s):
         wedge_level[s] = tot[s, 0] / tot[s, 1] if tot[s, 1] > 0 else 0.0

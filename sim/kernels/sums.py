@@ -11,6 +11,7 @@ import numpy as np
 from numba import njit, prange
 
 from .._numba import chunks, kernel, rows_of
+from .elementary import add_chunks
 
 
 @kernel(parallel=True)
@@ -29,8 +30,7 @@ def sector_sums(alive, sector, columns, out):
                 for j in range(k):
                     t[s, j] += columns[j][i]
     out[:] = 0.0
-    for c in range(nc):
-        out[:] += part[c]
+    add_chunks(out, part)
 
 
 @kernel(parallel=True)
@@ -49,8 +49,7 @@ def sector_totals(alive, sector, capacity, pipeline, out):
                 t[s, 1] += capacity[i]
                 t[s, 2] += pipeline[i]
     out[:] = 0.0
-    for c in range(nc):
-        out[:] += part[c]
+    add_chunks(out, part)
 
 
 @kernel(parallel=True)
@@ -85,8 +84,7 @@ def loan_gap(alive, court, sector, weight, bank, loans, bank_loans, firm_side):
             if alive[i] or court[i] > 0:
                 fs[np.uint64(bank[i])] += weight[np.uint64(sector[i])] * loans[i]
     firm_side[:] = 0.0
-    for c in range(nc):
-        firm_side[:] += part[c]
+    add_chunks(firm_side, part)
     return book_gap(firm_side, bank_loans)
 
 
@@ -177,8 +175,7 @@ def sector_weighted_mean(alive, sector, x, weights, out):
                 t[s, 0] += weights[i] * x[i]
                 t[s, 1] += weights[i]
     tot = np.zeros((n_s, 2))
-    for c in range(nc):
-        tot[:] += part[c]
+    add_chunks(tot, part)
     for s in range(n_s):
         out[s] = tot[s, 0] / tot[s, 1] if tot[s, 1] > 0 else 0.0
 
