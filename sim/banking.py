@@ -257,24 +257,30 @@ class BankingSystem:
         m = self.m
         self.firm_deposits = float(m.month_sums(records=False, bk=self)[0])
 
-    def lending_conditions(self):
-        """Room under the capital constraint, the default risk each bank accepts (tightening as its
-        capital ratio nears the minimum), SME concessions for banks short of their target, and each
-        bank's lending margin (higher when its capital is scarce)."""
+    def lending_conditions(self) -> tuple[np.ndarray, ...]:
+        """This month's terms of each bank (kernels.bank_books.lending_terms, fresh arrays): room under
+        the capital constraint, the default risk it accepts from SMEs (more for banks short of their
+        inclusive target) and large firms (tightening as its capital ratio nears the minimum), the SME
+        premium it waives, its lending margin (higher when its capital is scarce), its large-exposure
+        unit (`exposure_units`; inf unless banking.market is "banks"), and the inclusive terms:
+        how far beyond an SME's borrowing limit it lends (share of the firm's assets:
+        `policy.inclusive_unsecured` times its shortfall against the target) and the cut in its SME
+        rate that re-lending pays for (1/yr: the share of SME loans re-lent times the gap between the
+        marginal value of liquidity, the bond yield `economy.bond_rate`, and the re-lending rate; the
+        average cost of funds, `banking.funding_rate` 2.5%, is below the 2019 re-lending rate, so
+        re-lending is cheap only at the margin)."""
         B, p, cfg = self.banks, self.m.policy, self.cfg
-        min_car = p.min_capital_ratio
-        if self.cfg.market == "passive":
-            room = np.full(B.n_rows, np.inf)
-            pdmax = np.ones(B.n_rows)
-            return room, pdmax, pdmax, np.zeros(B.n_rows), B.margin.copy()
-        room = np.where(B.alive, B.equity / max(min_car, 1e-9) - B.rwa, 0.0)
-        car = _ratio(B.equity, B.rwa)
-        tight = np.clip((car - min_car) / cfg.capital_buffer, 0.0, 1.0)
-        pdmax = cfg.pd_max * tight
-        gap = self.inclusive_shortfall() * p.inclusive_concession
-        # a bank near its capital minimum prices its scarce capital: the margin rises as it tightens
-        margin = B.margin + cfg.capital_charge * (1.0 - tight)
-        return room, pdmax * (1 + gap), pdmax, gap, margin
+        min_car = float(p.min_capital_ratio)
+        rates = bank_books.TermsRates(
+            passive=cfg.market == "passive", banks=cfg.market == "banks", min_capital_ratio=min_car,
+            min_car_floor=float(max(min_car, 1e-9)), capital_buffer=float(cfg.capital_buffer),
+            pd_max=float(cfg.pd_max), capital_charge=float(cfg.capital_charge),
+            sme_target=float(p.inclusive_sme_target), concession=float(p.inclusive_concession),
+            unsecured=float(p.inclusive_unsecured),
+            rate_cut=float(p.relending_share * max(self.m.sc.economy.bond_rate - p.relending_rate, 0.0)),
+            capital_factor=float(self.capital_factor), exposure_limit=float(cfg.large_exposure_limit),
+            bank_weight=float(self.bank_weight))
+        return bank_books.lending_terms(B.alive, B.equity, B.rwa, B.margin, B.loans_sme, B.loans_sme_year_ago, rates)
 
     # ------------------------------------------------------------------------------------------
     # inclusive finance: the supervisor's target and the central bank's channels (docs/credit.md)
@@ -290,20 +296,6 @@ class BankingSystem:
         growth = np.where(B.loans_sme_year_ago > 0, growth - 1, target)
         with np.errstate(over="ignore"):  # a tiny target: the shortfall is +-inf before the clip, which is right
             return np.clip((target - growth) / target, 0.0, 1.0)
-
-    def inclusive_terms(self) -> tuple[np.ndarray, np.ndarray]:
-        """Per bank, this month: how far beyond an SME's borrowing limit the bank lends (share of the
-        firm's assets: `policy.inclusive_unsecured` times the bank's shortfall against its target), and
-        the cut in its SME rate that re-lending pays for (1/yr: the share of SME loans re-lent times the
-        gap between the marginal value of liquidity, the bond yield `economy.bond_rate`, and the
-        re-lending rate; the average cost of funds, `banking.funding_rate` 2.5%, is below the 2019
-        re-lending rate, so re-lending is cheap only at the margin)."""
-        B, p = self.banks, self.m.policy
-        if self.cfg.market == "passive":
-            return np.zeros(B.n_rows), np.zeros(B.n_rows)
-        extension = p.inclusive_unsecured * self.inclusive_shortfall()
-        cut = p.relending_share * max(self.m.sc.economy.bond_rate - p.relending_rate, 0.0)
-        return extension, np.where(B.alive, cut, 0.0)
 
     def relending_stock(self) -> np.ndarray:
         """Central-bank re-lending each bank holds for its small and micro loans (economy-wide yuan):

@@ -33,7 +33,7 @@ TERMS_FIELDS: dict[str, tuple[type, str]] = {
     "exposure_unit": (np.float64, "largest loan to one real firm at one real bank of the modelled bank, yuan: the "
                                   "large-exposure limit times a real bank's net capital (kernels.exposure)"),
     "sme_extension": (np.float64, "how far beyond a private SME's borrowing limit the bank lends, share of the "
-                                  "firm's assets (inclusive-lending target; BankingSystem.inclusive_terms)"),
+                                  "firm's assets (inclusive-lending target; BankingSystem.lending_conditions)"),
     "sme_rate_cut": (np.float64, "cut in the bank's SME rate paid for by central-bank re-lending, 1/yr"),
 }
 LendingTerms = namedtuple("LendingTerms", tuple(TERMS_FIELDS))
@@ -85,9 +85,7 @@ AllocationParams = namedtuple("AllocationParams", tuple(ALLOCATION_FIELDS))
 def lending_terms(banking) -> LendingTerms:
     """This month's lending conditions of `banking` (a BankingSystem): fresh arrays, so the allocation
     may use up the room."""
-    room, pdmax_sme, pdmax_large, discount, margin = banking.lending_conditions()
-    unit = banking.exposure_units() if banking.cfg.market == "banks" else np.full(banking.banks.n_rows, np.inf)
-    extension, rate_cut = banking.inclusive_terms()
+    room, pdmax_sme, pdmax_large, discount, margin, unit, extension, rate_cut = banking.lending_conditions()
     return LendingTerms(margin=margin, room=room, pdmax_sme=pdmax_sme, pdmax_large=pdmax_large, discount=discount,
                         size_cdf=banking.size_cdf[:banking.banks.n_rows], exposure_unit=unit,
                         sme_extension=extension, sme_rate_cut=rate_cut)
