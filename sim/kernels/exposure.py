@@ -56,6 +56,42 @@ def units(equity: np.ndarray, alive: np.ndarray, limit: float, bank_weight: floa
 
 
 @kernel
+def merge_parts(parts, dropped, n_rows, new):
+    """The parts table (sorted by row) without the participations of the rows `dropped` (any order),
+    with the participations `new` (any order) joined: as a stable argsort by row of the kept entries
+    followed by the new ones (a row's entries keep their order, kept ones before new ones), by a
+    merge instead of the sort (numpy's mark, masks, concatenations and sort: 28 us a month of a
+    small economy, 0.6 ms at 1:1). `n_rows`: the firm rows (the marks of the dropped)."""
+    prow, pbank, pshare = parts
+    keep = np.ones(prow.shape[0], dtype=np.bool_)
+    if dropped.shape[0] and prow.shape[0]:
+        mark = np.zeros(n_rows, dtype=np.bool_)
+        for r in dropped:
+            mark[r] = True
+        for k in range(prow.shape[0]):
+            keep[k] = not mark[prow[k]]
+    order = np.argsort(new.row, kind="mergesort")  # stable
+    n_old = np.count_nonzero(keep)
+    n = n_old + order.shape[0]
+    row = np.empty(n, dtype=np.int64)
+    bank = np.empty(n, dtype=np.int64)
+    share = np.empty(n)
+    k = 0  # next entry of the old table
+    j = 0  # next of the new, sorted
+    for at in range(n):
+        while k < prow.shape[0] and not keep[k]:
+            k += 1
+        if k < prow.shape[0] and (j == order.shape[0] or prow[k] <= new.row[order[j]]):
+            row[at], bank[at], share[at] = prow[k], pbank[k], pshare[k]
+            k += 1
+        else:
+            q = order[j]
+            row[at], bank[at], share[at] = new.row[q], new.bank[q], new.share[q]
+            j += 1
+    return Parts(row, bank, share)
+
+
+@kernel
 def lenders_of(prow, i):
     """The range [lo, hi) of row i's entries in the parts table (sorted by row)."""
     lo = np.searchsorted(prow, i)
