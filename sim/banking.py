@@ -343,9 +343,10 @@ class BankingSystem:
         # compiled pass over the banks (kernels.bank_books)
         books = bank_books.MonthEndBooks(*(getattr(B, name) for name in bank_books.MonthEndBooks._fields))
         flows = bank_books.MonthEndFlows(self.interest_income, self.deposit_interest, funding, self.writeoff)
-        self.opex_total, self.tax, self.dividends = (float(x) for x in bank_books.bank_month_end(
-            B.alive, books, flows, bank_books.month_end_rates(cfg)))
-        self._resolve_failures()
+        opex, tax, dividends, failing = bank_books.bank_month_end(
+            B.alive, books, flows, bank_books.month_end_rates(cfg), 0.5 * self.m.policy.min_capital_ratio)
+        self.opex_total, self.tax, self.dividends = float(opex), float(tax), float(dividends)
+        self._resolve_failures(failing)
         # SME lending a year ago, for inclusive-finance targets
         self.history_sme.append(B.loans_sme.copy())
         if len(self.history_sme) > 12:
@@ -356,12 +357,16 @@ class BankingSystem:
         merger, and the deposit insurance fund's payments to acquirers (yuan)."""
         return self.recap_cost + self.gov_cover + self.insurance_cost
 
-    def _resolve_failures(self) -> None:
-        m, B, p, cfg = self.m, self.banks, self.m.policy, self.cfg
+    def _resolve_failures(self, failing: int) -> None:
+        """Resolve the critically undercapitalised banks (`failing` of them: bank_books.bank_month_end
+        counts them) as the policy says."""
         self.failures_this_month = 0
         self.recap_cost = 0.0
         self.gov_cover = 0.0
         self.insurance_cost = 0.0
+        if not failing:
+            return
+        m, B, p, cfg = self.m, self.banks, self.m.policy, self.cfg
         # critically undercapitalised: below half the minimum ratio, or equity gone while it still lends
         failed = B.alive & (B.rwa > 0) & ((B.equity <= 0) | (B.capital_ratio < 0.5 * p.min_capital_ratio))
         merged = False

@@ -55,8 +55,9 @@ def test_bank_month_end_as_numpy(n):
     books = bank_books.MonthEndBooks(A["loans"], A["special"], A["npl"], A["substandard"], A["doubtful"], A["loss"],
                                      A["provisions"], A["rwa"], A["equity"], A["profit"], A["capital_ratio"])
     flows = bank_books.MonthEndFlows(income, dep_int, funding, writeoff)
-    got = bank_books.bank_month_end(A["alive"], books, flows, bank_books.month_end_rates(cfg))
+    *got, failing = bank_books.bank_month_end(A["alive"], books, flows, bank_books.month_end_rates(cfg), 0.05)
     assert tuple(float(x) for x in got) == expect
+    assert failing == np.sum(B["alive"] & (B["rwa"] > 0) & ((B["equity"] <= 0) | (B["capital_ratio"] < 0.05)))
     for k in B:
         assert np.array_equal(A[k], B[k]), k
 

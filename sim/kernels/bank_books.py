@@ -63,10 +63,12 @@ def month_end_rates(cfg) -> MonthEndRates:
 
 
 @kernel
-def bank_month_end(alive, books, flows, r):
+def bank_month_end(alive, books, flows, r, fail_ratio):
     """Writes provisions, profit, equity and capital_ratio of every bank (`books`: MonthEndBooks);
-    returns the live banks' operating costs, taxes and dividends (yuan). `flows`: MonthEndFlows; `r`:
-    MonthEndRates."""
+    returns the live banks' operating costs, taxes and dividends (yuan) and how many live banks with
+    risk-weighted assets are critically undercapitalised (equity gone, or a capital ratio below
+    `fail_ratio`: BankingSystem._resolve_failures resolves them; a month without looks no further).
+    `flows`: MonthEndFlows; `r`: MonthEndRates."""
     loans, special, npl, substandard, doubtful, loss = (books.loans, books.loans_special, books.npl,
                                                         books.loans_substandard, books.loans_doubtful, books.loans_loss)
     provisions, rwa, equity, profit, capital_ratio = (books.provisions, books.rwa, books.equity, books.profit,
@@ -76,6 +78,7 @@ def bank_month_end(alive, books, flows, r):
     opex = np.empty(n)
     tax = np.empty(n)
     div = np.empty(n)
+    failing = 0
     for b in range(n):
         normal = loans[b] - special[b] - npl[b]
         prov = (r.general_provision * normal + r.provision_special_mention * special[b]
@@ -99,8 +102,10 @@ def bank_month_end(alive, books, flows, r):
         profit[b] = net if alive[b] else 0.0
         equity[b] += (net - div[b]) if alive[b] else 0.0
         capital_ratio[b] = equity[b] / rwa[b] if rwa[b] > 0 else np.inf
+        if alive[b] and rwa[b] > 0 and (equity[b] <= 0 or capital_ratio[b] < fail_ratio):
+            failing += 1
     opex_t, tax_t, div_t = masked_sums(alive, (opex, tax, div))
-    return opex_t, tax_t, div_t
+    return opex_t, tax_t, div_t, failing
 
 
 class TermsRates(NamedTuple):
