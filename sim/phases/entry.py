@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from scipy import special
 
 from ..kernels import sums, tables
+from ..kernels.poisson import entrant_counts
 from ..kernels.shocks import laplace_quantiles
 from ..rng import uniforms_at
 from .setup import SHEET, balance_sheets, leverage_ratio
@@ -89,14 +89,6 @@ def entry_intensity(n_alloc, entry_rate, margin_smooth, margin0, behaviour, poli
     return np.where(shut, 0.0, lam)
 
 
-def entrant_counts(u: np.ndarray, lam: np.ndarray, most: np.ndarray) -> np.ndarray:
-    """Poisson numbers of entrants (inverse CDF of fixed uniforms, so every scenario consumes the
-    same draws), at most `most` a sector."""
-    counts = np.minimum(poisson_ppf(u, lam), most).astype(np.int64)
-    counts[lam <= 0] = 0
-    return counts
-
-
 def new_firms(firms, banking, rows: np.ndarray, draws: EntrantDraws, sec: EntrantSectors,
               rules, capital_price: float, first_id: int) -> Entered:
     """Entrants' rows: private SMEs drawn behind the frontier, funded half by equity and half by a
@@ -158,17 +150,3 @@ def free_rows(firms, total: int) -> np.ndarray:
     out = np.empty(total, dtype=np.int64)
     k = sums.free_rows(firms.alive, firms.exit_reason, firms.court, total, out)
     return out[:k]
-
-
-def poisson_ppf(u: np.ndarray, lam: np.ndarray) -> np.ndarray:
-    """The Poisson quantile function, as scipy.stats.poisson.ppf computes it (scipy.special's
-    pdtrik and pdtr), without importing scipy.stats (a third of a second at start-up)."""
-    u = np.asarray(u, dtype=float)
-    lam = np.asarray(lam, dtype=float)
-    with np.errstate(invalid="ignore"):
-        vals = np.ceil(special.pdtrik(u, lam))
-        vals1 = np.maximum(vals - 1, 0)
-        q = np.where(special.pdtr(vals1, lam) >= u, vals1, vals)
-    q = np.where(u == 0, -1.0, q)
-    q = np.where(u == 1, np.inf, q)
-    return np.where((lam >= 0) & (u >= 0) & (u <= 1), q, np.nan)
