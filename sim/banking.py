@@ -13,7 +13,7 @@ import numpy as np
 from .kernels import accounting as acc
 from .kernels import bank_books, credit, exposure, sums
 from .kernels.exposure import Parts
-from .state import Banks, sector_tables
+from .state import Banks
 
 MIN_BANKS = 10  # banks at the scale of a small run's firms are never fewer
 _NO_ROWS = np.zeros(0, dtype=np.int64)
@@ -88,6 +88,7 @@ class BankingSystem:
         self.firm_loans = np.zeros(n_banks)
         self.writeoff = np.zeros(n_banks)
         self.parts = exposure.no_parts()
+        self._sums_key, self._sums_params = None, None  # accounting.sums_params, made once (shift_exposures)
         self.over_limit = np.zeros(0, dtype=np.int64)  # rows whose loans no bank could take within the limit
         self.breaches = self._place_opening_loans()
         B.capital_ratio[:] = _ratio(B.equity, B.rwa)
@@ -420,21 +421,25 @@ class BankingSystem:
         F = m.firms
         firm_side = np.zeros(B.n_rows)
         sums.loan_gap(F.alive, F.court, F.sector, m.weight, F.bank, F.loans, B.loans, firm_side)
-        exposure.shift_loans(self.parts, F.bundle(), m.weight, np.zeros(0), firm_side)
+        exposure.shift_loans(self.parts, credit.view(exposure.LoanRows, F.bundle()), m.weight, np.zeros(0), firm_side)
         return float(np.max(np.abs(firm_side - B.loans)))
 
     def shift_exposures(self) -> None:
         """After accounting.month_sums (which books a row's exposures at its lead bank): each
         participating bank takes its share."""
         m = self.m
-        exposure.shift_exposures(self.parts, m.firms.bundle(), sector_tables(m),
-                                 acc.sums_params(self.cfg, m.sme_threshold), self.banks.bundle(), self.firm_loans)
+        if self._sums_key != m.sme_threshold:  # (the banking settings stay as they are through a run)
+            self._sums_key, self._sums_params = m.sme_threshold, acc.sums_params(self.cfg, m.sme_threshold)
+        exposure.shift_exposures(self.parts, credit.view(exposure.ExposureRows, m.firms.bundle()),
+                                 credit.Weights(m.weight), self._sums_params,
+                                 credit.view(exposure.ExposureBooks, self.banks.bundle()), self.firm_loans)
 
     def shift_interest(self) -> None:
         """After accounting.income (which books a row's interest at its lead bank): each participating
         bank takes its share."""
         F = self.m.firms
-        exposure.shift_loans(self.parts, F.bundle(), self.m.weight, F.loan_rate, self.interest_income)
+        exposure.shift_loans(self.parts, credit.view(exposure.LoanRows, F.bundle()), self.m.weight, F.loan_rate,
+                             self.interest_income)
 
     def check(self, step: str, scale: float, rtol: float = 1e-9, gap: float | None = None) -> float:
         """Loans on the banks' books must equal the loans firms owe them (`gap` may come from the

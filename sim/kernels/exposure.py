@@ -43,6 +43,13 @@ Parts = namedtuple("Parts", ("row", "bank", "share"))
 Borrowers = namedtuple("Borrowers", ("order", "book", "weight", "risk_weight", "first"))
 Lenders = namedtuple("Lenders", ("unit", "free", "by_capital"))
 Placement = namedtuple("Placement", ("lead", "over", "row", "bank", "share"))
+# what shift_loans reads of the firms (FirmState's fields of these names)
+LoanRows = namedtuple("LoanRows", ("alive", "court", "bank", "sector", "loans"))
+# what shift_exposures reads of the firms and writes of the banks (BankState's fields of these names)
+ExposureRows = namedtuple("ExposureRows", ("alive", "bank", "sector", "sme", "loans", "guaranteed", "loss_months",
+                                           "court"))
+ExposureBooks = namedtuple("ExposureBooks", ("guaranteed", "loans_doubtful", "loans_large", "loans_loss", "loans_sme",
+                                             "loans_special", "loans_substandard", "npl", "rwa"))
 
 
 def no_parts() -> Parts:
@@ -112,7 +119,7 @@ def shift_loans(parts, firms, weight, rate, out):
     """Move each participant's share of weight x loans (booked at the lead: the loans a bank's firms
     owe it, the estates in the court procedure included, `court` > 0), or with `rate` (by row; length
     0: none) of the month's interest weight x loans x rate / 12 (live rows only: an estate pays no
-    interest), from the lead's entry of `out` to the participant's. firms: FirmState (reads alive,
+    interest), from the lead's entry of `out` to the participant's. firms: LoanRows or FirmState (reads alive,
     court, bank, sector, loans); weight: by sector."""
     row, pbank, share = parts.row, parts.bank, parts.share
     alive, court, bank, sector, loans = firms.alive, firms.court, firms.bank, firms.sector, firms.loans
@@ -202,7 +209,8 @@ def shift_exposures(parts, firms, sectors, params, banks, firm_loans):
     """As accounting.month_sums books a row's exposures at its lead (loans by size class, guaranteed
     loans, risk-weighted assets, loans by category, the loans its firms owe it), each participant
     takes its share; for live rows and estates in the court procedure. Deposits stay with the lead.
-    params: accounting.SumsParams."""
+    firms: ExposureRows (or FirmState); sectors: credit.Weights (or SectorTables); params:
+    accounting.SumsParams; banks: ExposureBooks (or BankState)."""
     row, pbank, share = parts.row, parts.bank, parts.share
     alive, bank, sector, sme = firms.alive, firms.bank, firms.sector, firms.sme
     loans, guaranteed, loss_months, court = firms.loans, firms.guaranteed, firms.loss_months, firms.court
