@@ -13,9 +13,10 @@ import numpy as np
 from .kernels import accounting as acc
 from .kernels import bank_books, credit, exposure, sums
 from .kernels.exposure import Parts
-from .state import Banks, sector_tables
+from .state import Banks
 
 MIN_BANKS = 10  # banks at the scale of a small run's firms are never fewer
+_NO_ROWS = np.zeros(0, dtype=np.int64)
 
 
 def bank_count(sc) -> int:
@@ -87,6 +88,7 @@ class BankingSystem:
         self.firm_loans = np.zeros(n_banks)
         self.writeoff = np.zeros(n_banks)
         self.parts = exposure.no_parts()
+        self._sums_key, self._sums_params = None, None  # accounting.sums_params, made once (shift_exposures)
         self.over_limit = np.zeros(0, dtype=np.int64)  # rows whose loans no bank could take within the limit
         self.breaches = self._place_opening_loans()
         B.capital_ratio[:] = _ratio(B.equity, B.rwa)
@@ -172,21 +174,13 @@ class BankingSystem:
     def add_parts(self, new: Parts) -> None:
         """Participations join the table, which stays sorted by row (stable: a row's lenders keep
         their order)."""
-        if new.row.size == 0:
-            return
-        row = np.concatenate((self.parts.row, new.row))
-        order = np.argsort(row, kind="stable")
-        self.parts = Parts(row[order], np.concatenate((self.parts.bank, new.bank))[order],
-                           np.concatenate((self.parts.share, new.share))[order])
+        if new.row.size:
+            self.parts = exposure.merge_parts(self.parts, _NO_ROWS, 0, new)
 
     def replace_parts(self, rows: np.ndarray, new: Parts) -> None:
         """The rows `rows` (whose lenders changed) now have the participations `new`."""
         if rows.size:
-            if self.parts.row.size:  # a mark per firm row: np.isin hashed the rows, 9 ms a month at 1:1
-                touched = np.zeros(self.m.firms.n_rows, dtype=np.bool_)
-                touched[rows] = True
-                self.drop_parts(~touched[self.parts.row])
-            self.add_parts(new)
+            self.parts = exposure.merge_parts(self.parts, rows, self.m.firms.n_rows, new)
 
     def drop_parts(self, keep: np.ndarray) -> None:
         self.parts = Parts(*(a[keep] for a in self.parts))
@@ -257,24 +251,30 @@ class BankingSystem:
         m = self.m
         self.firm_deposits = float(m.month_sums(records=False, bk=self)[0])
 
-    def lending_conditions(self):
-        """Room under the capital constraint, the default risk each bank accepts (tightening as its
-        capital ratio nears the minimum), SME concessions for banks short of their target, and each
-        bank's lending margin (higher when its capital is scarce)."""
+    def lending_conditions(self) -> tuple[np.ndarray, ...]:
+        """This month's terms of each bank (kernels.bank_books.lending_terms, fresh arrays): room under
+        the capital constraint, the default risk it accepts from SMEs (more for banks short of their
+        inclusive target) and large firms (tightening as its capital ratio nears the minimum), the SME
+        premium it waives, its lending margin (higher when its capital is scarce), its large-exposure
+        unit (`exposure_units`; inf unless banking.market is "banks"), and the inclusive terms:
+        how far beyond an SME's borrowing limit it lends (share of the firm's assets:
+        `policy.inclusive_unsecured` times its shortfall against the target) and the cut in its SME
+        rate that re-lending pays for (1/yr: the share of SME loans re-lent times the gap between the
+        marginal value of liquidity, the bond yield `economy.bond_rate`, and the re-lending rate; the
+        average cost of funds, `banking.funding_rate` 2.5%, is below the 2019 re-lending rate, so
+        re-lending is cheap only at the margin)."""
         B, p, cfg = self.banks, self.m.policy, self.cfg
-        min_car = p.min_capital_ratio
-        if self.cfg.market == "passive":
-            room = np.full(B.n_rows, np.inf)
-            pdmax = np.ones(B.n_rows)
-            return room, pdmax, pdmax, np.zeros(B.n_rows), B.margin.copy()
-        room = np.where(B.alive, B.equity / max(min_car, 1e-9) - B.rwa, 0.0)
-        car = _ratio(B.equity, B.rwa)
-        tight = np.clip((car - min_car) / cfg.capital_buffer, 0.0, 1.0)
-        pdmax = cfg.pd_max * tight
-        gap = self.inclusive_shortfall() * p.inclusive_concession
-        # a bank near its capital minimum prices its scarce capital: the margin rises as it tightens
-        margin = B.margin + cfg.capital_charge * (1.0 - tight)
-        return room, pdmax * (1 + gap), pdmax, gap, margin
+        min_car = float(p.min_capital_ratio)
+        rates = bank_books.TermsRates(
+            passive=cfg.market == "passive", banks=cfg.market == "banks", min_capital_ratio=min_car,
+            min_car_floor=float(max(min_car, 1e-9)), capital_buffer=float(cfg.capital_buffer),
+            pd_max=float(cfg.pd_max), capital_charge=float(cfg.capital_charge),
+            sme_target=float(p.inclusive_sme_target), concession=float(p.inclusive_concession),
+            unsecured=float(p.inclusive_unsecured),
+            rate_cut=float(p.relending_share * max(self.m.sc.economy.bond_rate - p.relending_rate, 0.0)),
+            capital_factor=float(self.capital_factor), exposure_limit=float(cfg.large_exposure_limit),
+            bank_weight=float(self.bank_weight))
+        return bank_books.lending_terms(B.alive, B.equity, B.rwa, B.margin, B.loans_sme, B.loans_sme_year_ago, rates)
 
     # ------------------------------------------------------------------------------------------
     # inclusive finance: the supervisor's target and the central bank's channels (docs/credit.md)
@@ -290,20 +290,6 @@ class BankingSystem:
         growth = np.where(B.loans_sme_year_ago > 0, growth - 1, target)
         with np.errstate(over="ignore"):  # a tiny target: the shortfall is +-inf before the clip, which is right
             return np.clip((target - growth) / target, 0.0, 1.0)
-
-    def inclusive_terms(self) -> tuple[np.ndarray, np.ndarray]:
-        """Per bank, this month: how far beyond an SME's borrowing limit the bank lends (share of the
-        firm's assets: `policy.inclusive_unsecured` times the bank's shortfall against its target), and
-        the cut in its SME rate that re-lending pays for (1/yr: the share of SME loans re-lent times the
-        gap between the marginal value of liquidity, the bond yield `economy.bond_rate`, and the
-        re-lending rate; the average cost of funds, `banking.funding_rate` 2.5%, is below the 2019
-        re-lending rate, so re-lending is cheap only at the margin)."""
-        B, p = self.banks, self.m.policy
-        if self.cfg.market == "passive":
-            return np.zeros(B.n_rows), np.zeros(B.n_rows)
-        extension = p.inclusive_unsecured * self.inclusive_shortfall()
-        cut = p.relending_share * max(self.m.sc.economy.bond_rate - p.relending_rate, 0.0)
-        return extension, np.where(B.alive, cut, 0.0)
 
     def relending_stock(self) -> np.ndarray:
         """Central-bank re-lending each bank holds for its small and micro loans (economy-wide yuan):
@@ -358,9 +344,10 @@ class BankingSystem:
         # compiled pass over the banks (kernels.bank_books)
         books = bank_books.MonthEndBooks(*(getattr(B, name) for name in bank_books.MonthEndBooks._fields))
         flows = bank_books.MonthEndFlows(self.interest_income, self.deposit_interest, funding, self.writeoff)
-        self.opex_total, self.tax, self.dividends = (float(x) for x in bank_books.bank_month_end(
-            B.alive, books, flows, bank_books.month_end_rates(cfg)))
-        self._resolve_failures()
+        opex, tax, dividends, failing = bank_books.bank_month_end(
+            B.alive, books, flows, bank_books.month_end_rates(cfg), 0.5 * self.m.policy.min_capital_ratio)
+        self.opex_total, self.tax, self.dividends = float(opex), float(tax), float(dividends)
+        self._resolve_failures(failing)
         # SME lending a year ago, for inclusive-finance targets
         self.history_sme.append(B.loans_sme.copy())
         if len(self.history_sme) > 12:
@@ -371,12 +358,16 @@ class BankingSystem:
         merger, and the deposit insurance fund's payments to acquirers (yuan)."""
         return self.recap_cost + self.gov_cover + self.insurance_cost
 
-    def _resolve_failures(self) -> None:
-        m, B, p, cfg = self.m, self.banks, self.m.policy, self.cfg
+    def _resolve_failures(self, failing: int) -> None:
+        """Resolve the critically undercapitalised banks (`failing` of them: bank_books.bank_month_end
+        counts them) as the policy says."""
         self.failures_this_month = 0
         self.recap_cost = 0.0
         self.gov_cover = 0.0
         self.insurance_cost = 0.0
+        if not failing:
+            return
+        m, B, p, cfg = self.m, self.banks, self.m.policy, self.cfg
         # critically undercapitalised: below half the minimum ratio, or equity gone while it still lends
         failed = B.alive & (B.rwa > 0) & ((B.equity <= 0) | (B.capital_ratio < 0.5 * p.min_capital_ratio))
         merged = False
@@ -430,21 +421,25 @@ class BankingSystem:
         F = m.firms
         firm_side = np.zeros(B.n_rows)
         sums.loan_gap(F.alive, F.court, F.sector, m.weight, F.bank, F.loans, B.loans, firm_side)
-        exposure.shift_loans(self.parts, F.bundle(), m.weight, np.zeros(0), firm_side)
+        exposure.shift_loans(self.parts, credit.view(exposure.LoanRows, F.bundle()), m.weight, np.zeros(0), firm_side)
         return float(np.max(np.abs(firm_side - B.loans)))
 
     def shift_exposures(self) -> None:
         """After accounting.month_sums (which books a row's exposures at its lead bank): each
         participating bank takes its share."""
         m = self.m
-        exposure.shift_exposures(self.parts, m.firms.bundle(), sector_tables(m),
-                                 acc.sums_params(self.cfg, m.sme_threshold), self.banks.bundle(), self.firm_loans)
+        if self._sums_key != m.sme_threshold:  # (the banking settings stay as they are through a run)
+            self._sums_key, self._sums_params = m.sme_threshold, acc.sums_params(self.cfg, m.sme_threshold)
+        exposure.shift_exposures(self.parts, credit.view(exposure.ExposureRows, m.firms.bundle()),
+                                 credit.Weights(m.weight), self._sums_params,
+                                 credit.view(exposure.ExposureBooks, self.banks.bundle()), self.firm_loans)
 
     def shift_interest(self) -> None:
         """After accounting.income (which books a row's interest at its lead bank): each participating
         bank takes its share."""
         F = self.m.firms
-        exposure.shift_loans(self.parts, F.bundle(), self.m.weight, F.loan_rate, self.interest_income)
+        exposure.shift_loans(self.parts, credit.view(exposure.LoanRows, F.bundle()), self.m.weight, F.loan_rate,
+                             self.interest_income)
 
     def check(self, step: str, scale: float, rtol: float = 1e-9, gap: float | None = None) -> float:
         """Loans on the banks' books must equal the loans firms owe them (`gap` may come from the

@@ -83,12 +83,16 @@ class Regulator(mesa.Agent):
     instruments: tuple[str, ...] = ()
 
     def step(self) -> None:
-        sched: PolicySchedule = self.model.policy_schedule
+        """The instruments in force this month, last month's kept as `previous`. The schedule's arrays
+        are taken as they are, not copied: nothing writes into an instrument's array (a change in the
+        schedule makes a new one, `PolicySchedule._expand`), so an instrument that did not change is
+        the same object as last month's (IndustryRegulator.step reads that)."""
+        values = self.model.policy_schedule.values
         state: PolicyState = self.model.policy
         for name in self.instruments:
-            new = sched.values[name]
+            new = values[name]
             state.previous[name] = state.values.get(name, new)
-            state.values[name] = new.copy() if isinstance(new, np.ndarray) else new
+            state.values[name] = new
 
 
 class FiscalAuthority(Regulator):
@@ -117,25 +121,30 @@ class IndustryRegulator(Regulator):
     def step(self) -> None:
         super().step()
         state: PolicyState = self.model.policy
-        quota = state.values["forced_exit_quota"]
-        before = _previous(state, "forced_exit_quota", quota)
+        values = state.values
+        quota = values["forced_exit_quota"]
         if state.quota_reference is None:
             state.quota_reference = np.zeros_like(quota)
-        started = (quota > 0) & ((before <= 0) | (state.quota_reference <= 0))
-        if started.any():
-            cap = self.model.sector_capacity()
-            state.quota_reference[started] = cap[started]
+        if np.any(quota > 0):
+            before = _previous(state, "forced_exit_quota", quota)
+            started = (quota > 0) & ((before <= 0) | (state.quota_reference <= 0))
+            if started.any():
+                cap = self.model.sector_capacity()
+                state.quota_reference[started] = cap[started]
         # projects under construction that break a new ban or replacement rule are halted, as the
         # State Council ordered for non-compliant projects (Guo Fa [2013] No. 41); rules of the status
-        # quo ([policy]) are not new: the pipeline at the start complies with them (set-up)
-        rule = retired_per_unit_built(state.values["replacement_ratio"], state.values["ban_new_capacity"])
-        rule_before = retired_per_unit_built(_previous(state, "replacement_ratio", rule),
-                                             _previous(state, "ban_new_capacity", rule))
-        new_rule = (rule > 0) & (rule_before <= 0)
-        if new_rule.any():
-            self.model.capacity_rules.halt_projects(new_rule)
-        if np.any(state.values["capacity_cap"] > 0):
-            self.model.capacity_rules.enforce_caps(state.values["capacity_cap"])
+        # quo ([policy]) are not new: the pipeline at the start complies with them (set-up). Rules that
+        # are last month's objects (Regulator.step) did not change: nothing is new
+        ratio, ban = values["replacement_ratio"], values["ban_new_capacity"]
+        if ratio is not state.previous.get("replacement_ratio") or ban is not state.previous.get("ban_new_capacity"):
+            rule = retired_per_unit_built(ratio, ban)
+            rule_before = retired_per_unit_built(_previous(state, "replacement_ratio", rule),
+                                                 _previous(state, "ban_new_capacity", rule))
+            new_rule = (rule > 0) & (rule_before <= 0)
+            if new_rule.any():
+                self.model.capacity_rules.halt_projects(new_rule)
+        if np.any(values["capacity_cap"] > 0):
+            self.model.capacity_rules.enforce_caps(values["capacity_cap"])
 
 
 def _previous(state: PolicyState, name: str, like: np.ndarray) -> np.ndarray:

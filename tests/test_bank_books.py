@@ -55,7 +55,88 @@ def test_bank_month_end_as_numpy(n):
     books = bank_books.MonthEndBooks(A["loans"], A["special"], A["npl"], A["substandard"], A["doubtful"], A["loss"],
                                      A["provisions"], A["rwa"], A["equity"], A["profit"], A["capital_ratio"])
     flows = bank_books.MonthEndFlows(income, dep_int, funding, writeoff)
-    got = bank_books.bank_month_end(A["alive"], books, flows, bank_books.month_end_rates(cfg))
+    *got, failing = bank_books.bank_month_end(A["alive"], books, flows, bank_books.month_end_rates(cfg), 0.05)
     assert tuple(float(x) for x in got) == expect
+    assert failing == np.sum(B["alive"] & (B["rwa"] > 0) & ((B["equity"] <= 0) | (B["capital_ratio"] < 0.05)))
     for k in B:
         assert np.array_equal(A[k], B[k]), k
+
+
+def _numpy_lending_terms(B, r):
+    """BankingSystem.lending_conditions' and inclusive_terms' numpy (before bank_books.lending_terms)."""
+    n = B["alive"].size
+    if r.banks:
+        unit = np.where(B["alive"], r.exposure_limit * np.maximum(B["equity"] * r.capital_factor, 0.0)
+                        / r.bank_weight, 0.0)
+    else:
+        unit = np.full(n, np.inf)
+    if r.passive:
+        return np.full(n, np.inf), np.ones(n), np.ones(n), np.zeros(n), B["margin"].copy(), unit, np.zeros(n), \
+            np.zeros(n)
+    room = np.where(B["alive"], B["equity"] / r.min_car_floor - B["rwa"], 0.0)
+    car = np.full(n, np.inf)
+    np.divide(B["equity"], B["rwa"], out=car, where=B["rwa"] > 0)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        tight = np.clip((car - r.min_capital_ratio) / r.capital_buffer, 0.0, 1.0)
+        pdmax = r.pd_max * tight
+        if r.sme_target <= 0:
+            short = np.zeros(n)
+        else:
+            growth = np.full(n, r.sme_target)
+            ago = B["year_ago"]
+            np.divide(B["sme"], ago, out=growth, where=ago > 0)
+            growth = np.where(ago > 0, growth - 1, r.sme_target)
+            short = np.clip((r.sme_target - growth) / r.sme_target, 0.0, 1.0)
+    gap = short * r.concession
+    margin = B["margin"] + r.capital_charge * (1.0 - tight)
+    return (room, pdmax * (1 + gap), pdmax, gap, margin, unit, r.unsecured * short,
+            np.where(B["alive"], r.rate_cut, 0.0))
+
+
+@pytest.mark.parametrize("market", ["banks", "passive"])
+@pytest.mark.parametrize("target", [0.0, 0.3, 1e-300])
+def test_lending_terms_as_numpy(market, target):
+    """Each bank's terms as numpy made them, bit for bit (signs of zero and NaN included): banks
+    short of capital, without risk-weighted assets or SME loans a year ago, closed or at NaN."""
+    rng = np.random.default_rng(7)
+    n = 300
+    rwa = rng.random(n) * 1e12
+    rwa[rng.random(n) < 0.1] = 0.0
+    B = {"alive": rng.random(n) < 0.9, "equity": rwa * rng.normal(0.12, 0.06, n), "rwa": rwa,
+         "margin": rng.normal(0.01, 0.002, n), "sme": rng.random(n) * 1e11,
+         "year_ago": rng.random(n) * 1e11 * (rng.random(n) < 0.8)}
+    B["equity"][:3] = np.nan
+    B["equity"][3:6] = -0.0
+    r = bank_books.TermsRates(passive=market == "passive", banks=market == "banks", min_capital_ratio=0.105,
+                              min_car_floor=0.105, capital_buffer=0.025, pd_max=0.08, capital_charge=0.01,
+                              sme_target=target, concession=0.5, unsecured=-0.2, rate_cut=-0.0, capital_factor=1.7,
+                              exposure_limit=0.1, bank_weight=20.0)
+    got = bank_books.lending_terms(B["alive"], B["equity"], B["rwa"], B["margin"], B["sme"], B["year_ago"], r)
+    for g, e in zip(got, _numpy_lending_terms(B, r), strict=True):
+        assert g.tobytes() == np.asarray(e, dtype=np.float64).tobytes()
+
+
+def test_parts_merged_as_a_stable_sort():
+    """exposure.merge_parts gives the table numpy's marks, masks and stable argsort gave: the dropped
+    rows' entries gone, the new ones joined after a row's kept ones, each row's in their order."""
+    from sim.kernels.exposure import Parts, merge_parts
+
+    def numpy_merge(parts, rows, n_rows, new):
+        if rows.size and parts.row.size:
+            mark = np.zeros(n_rows, dtype=bool)
+            mark[rows] = True
+            parts = Parts(*(a[~mark[parts.row]] for a in parts))
+        row = np.concatenate((parts.row, new.row))
+        order = np.argsort(row, kind="stable")
+        return Parts(row[order], np.concatenate((parts.bank, new.bank))[order],
+                     np.concatenate((parts.share, new.share))[order])
+
+    rng = np.random.default_rng(5)
+    for trial in range(500):
+        n_rows, m, q = int(rng.integers(1, 60)), int(rng.integers(0, 40)), int(rng.integers(0, 20))
+        parts = Parts(np.sort(rng.integers(0, n_rows, m)), rng.integers(0, 9, m), rng.random(m))
+        new = Parts(rng.integers(0, n_rows, q), rng.integers(0, 9, q), rng.random(q))
+        rows = rng.integers(0, n_rows, int(rng.integers(0, 6))) if trial % 3 else np.zeros(0, dtype=np.int64)
+        for got, want in zip(merge_parts(parts, rows, n_rows, new), numpy_merge(parts, rows, n_rows, new),
+                             strict=True):
+            np.testing.assert_array_equal(got, want)

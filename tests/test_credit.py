@@ -232,13 +232,15 @@ def test_guarantee_taken_when_cheaper_than_its_fee():
 
 
 def test_order_by_score_is_a_stable_sort_by_default_probability():
-    """The radix sort serves applicants in the order of a stable argsort of their scores, ties
-    (here many: repeated values and zeros) in row order."""
+    """The radix sort (and the merge sort of a few applicants) serves applicants in the order of a
+    stable argsort of their scores, ties (here many: repeated values and zeros of both signs) in row
+    order."""
     rng = np.random.default_rng(3)
-    for n in (0, 1, 7, 5000):
+    for n in (0, 1, 7, credit._FEW_KEYS, credit._FEW_KEYS + 1, 5000):
         pd_ = rng.random(2 * n + 1) * 0.3
         pd_[::5] = 0.04
         pd_[::9] = 0.0
+        pd_[::11] = -0.0
         applicants = np.sort(rng.choice(2 * n + 1, n, replace=False)).astype(np.int32)
         expected = applicants[np.argsort(pd_[applicants], kind="stable")]
         np.testing.assert_array_equal(credit.order_by_score(applicants, pd_), expected)

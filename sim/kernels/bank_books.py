@@ -3,7 +3,8 @@ operating costs, pre-tax profit, tax, dividends, equity and capital ratios, each
 the numpy expressions over the bank arrays computed them (the same operations in the same order;
 np.maximum, np.clip and np.divide's NaN rules spelled out), and the live banks' totals summed as
 numpy sums the gathered values. Some thirty numpy calls on arrays of a few dozen banks were a
-twentieth of a small economy's month (benchmarks/RESULTS.md, "The Python between the kernels")."""
+twentieth of a small economy's month (benchmarks/RESULTS.md, "The Python between the kernels").
+The month's lending terms (BankingSystem.lending_conditions) likewise, in one pass."""
 
 from __future__ import annotations
 
@@ -62,10 +63,12 @@ def month_end_rates(cfg) -> MonthEndRates:
 
 
 @kernel
-def bank_month_end(alive, books, flows, r):
+def bank_month_end(alive, books, flows, r, fail_ratio):
     """Writes provisions, profit, equity and capital_ratio of every bank (`books`: MonthEndBooks);
-    returns the live banks' operating costs, taxes and dividends (yuan). `flows`: MonthEndFlows; `r`:
-    MonthEndRates."""
+    returns the live banks' operating costs, taxes and dividends (yuan) and how many live banks with
+    risk-weighted assets are critically undercapitalised (equity gone, or a capital ratio below
+    `fail_ratio`: BankingSystem._resolve_failures resolves them; a month without looks no further).
+    `flows`: MonthEndFlows; `r`: MonthEndRates."""
     loans, special, npl, substandard, doubtful, loss = (books.loans, books.loans_special, books.npl,
                                                         books.loans_substandard, books.loans_doubtful, books.loans_loss)
     provisions, rwa, equity, profit, capital_ratio = (books.provisions, books.rwa, books.equity, books.profit,
@@ -75,6 +78,7 @@ def bank_month_end(alive, books, flows, r):
     opex = np.empty(n)
     tax = np.empty(n)
     div = np.empty(n)
+    failing = 0
     for b in range(n):
         normal = loans[b] - special[b] - npl[b]
         prov = (r.general_provision * normal + r.provision_special_mention * special[b]
@@ -98,8 +102,93 @@ def bank_month_end(alive, books, flows, r):
         profit[b] = net if alive[b] else 0.0
         equity[b] += (net - div[b]) if alive[b] else 0.0
         capital_ratio[b] = equity[b] / rwa[b] if rwa[b] > 0 else np.inf
+        if alive[b] and rwa[b] > 0 and (equity[b] <= 0 or capital_ratio[b] < fail_ratio):
+            failing += 1
     opex_t, tax_t, div_t = masked_sums(alive, (opex, tax, div))
-    return opex_t, tax_t, div_t
+    return opex_t, tax_t, div_t, failing
+
+
+class TermsRates(NamedTuple):
+    """The settings and policy the month's lending terms are made from (floats; flags as bools)."""
+    passive: bool  # banking.market "passive": no capital constraint, every risk accepted
+    banks: bool  # banking.market "banks": the large-exposure limit binds
+    min_capital_ratio: float
+    min_car_floor: float  # max(min_capital_ratio, 1e-9): room is equity over it less the risk-weighted assets
+    capital_buffer: float
+    pd_max: float
+    capital_charge: float
+    sme_target: float  # policy.inclusive_sme_target (0: none)
+    concession: float  # policy.inclusive_concession
+    unsecured: float  # policy.inclusive_unsecured
+    rate_cut: float  # re-lending's cut in the SME rate of a live bank, 1/yr
+    capital_factor: float  # BankingSystem.capital_factor
+    exposure_limit: float  # banking.large_exposure_limit
+    bank_weight: float
+
+
+@kernel
+def np_clip(x, lo, hi):
+    """np.clip(x, lo, hi) of a float between two scalar bounds: NaN stays NaN, and x on a tie (numpy
+    2.4 gives clip(-0.0, 0.0, 1.0) = -0.0)."""
+    if np.isnan(x):
+        return x
+    if x < lo:
+        return lo
+    return hi if x > hi else x
+
+
+@kernel
+def sme_shortfall(loans_sme, year_ago, target):
+    """BankingSystem.inclusive_shortfall of one bank with a target (`target` > 0): the share of the
+    target its SME loans' growth over twelve months misses, in [0, 1] (growth `target` without SME
+    loans a year ago)."""
+    growth = loans_sme / year_ago - 1 if year_ago > 0 else target
+    return np_clip((target - growth) / target, 0.0, 1.0)
+
+
+@kernel
+def lending_terms(alive, equity, rwa, margin, loans_sme, year_ago, r):
+    """The month's lending terms of every bank, as BankingSystem.lending_conditions' numpy made them
+    (room under the capital constraint, the default risk accepted from SMEs and large firms, the SME
+    premium waived, the lending margin, the large-exposure unit, the inclusive extension of SMEs'
+    limits and re-lending's rate cut), in one pass over the banks instead of some twenty numpy calls
+    on arrays of a few dozen. `r`: TermsRates. Returns the eight arrays in that order."""
+    n = alive.shape[0]
+    room = np.empty(n)
+    pdmax_sme = np.empty(n)
+    pdmax_large = np.empty(n)
+    discount = np.empty(n)
+    margin_now = np.empty(n)
+    unit = np.empty(n)
+    extension = np.empty(n)
+    rate_cut = np.empty(n)
+    for b in range(n):
+        # exposure.units: limit x a real bank's net capital
+        unit[b] = (r.exposure_limit * np_maximum(equity[b] * r.capital_factor, 0.0) / r.bank_weight
+                   if r.banks and alive[b] else (0.0 if r.banks else np.inf))
+        if r.passive:
+            room[b] = np.inf
+            pdmax_sme[b] = 1.0
+            pdmax_large[b] = 1.0
+            discount[b] = 0.0
+            margin_now[b] = margin[b]
+            extension[b] = 0.0
+            rate_cut[b] = 0.0
+            continue
+        room[b] = equity[b] / r.min_car_floor - rwa[b] if alive[b] else 0.0
+        car = equity[b] / rwa[b] if rwa[b] > 0 else np.inf
+        tight = np_clip((car - r.min_capital_ratio) / r.capital_buffer, 0.0, 1.0)
+        pdmax = r.pd_max * tight
+        short = sme_shortfall(loans_sme[b], year_ago[b], r.sme_target) if r.sme_target > 0 else 0.0
+        gap = short * r.concession
+        # a bank near its capital minimum prices its scarce capital: the margin rises as it tightens
+        margin_now[b] = margin[b] + r.capital_charge * (1.0 - tight)
+        pdmax_sme[b] = pdmax * (1 + gap)
+        pdmax_large[b] = pdmax
+        discount[b] = gap
+        extension[b] = r.unsecured * short
+        rate_cut[b] = r.rate_cut if alive[b] else 0.0
+    return room, pdmax_sme, pdmax_large, discount, margin_now, unit, extension, rate_cut
 
 
 @kernel

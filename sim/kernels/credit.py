@@ -9,6 +9,7 @@ by its sector weight (real firms per simulated firm).
 
 from __future__ import annotations
 
+import operator
 from collections import namedtuple
 
 import numpy as np
@@ -16,6 +17,26 @@ from numba import njit, prange
 
 from .._numba import chunks, kernel, rows_of
 from .elementary import logistic
+
+_GETTERS: dict[type, operator.attrgetter] = {}
+
+
+def view(kind, bundle):
+    """The fields of the named-tuple type `kind` taken from `bundle` (FirmState, BankState,
+    SectorTables: the arrays of those names). A kernel given only the arrays it reads unboxes only
+    those: numba unboxes every array of a tuple argument at every call, about 0.13 us each, so
+    FirmState's 45 cost 6-8 us a call, a five-array view about 1 with its making."""
+    get = _GETTERS.get(kind)
+    if get is None:
+        get = _GETTERS[kind] = operator.attrgetter(*kind._fields)
+    values = get(bundle)
+    return kind._make(values if len(kind._fields) > 1 else (values,))
+
+
+# the arrays kernels read of the sectors and of the banks, where that is one
+Weights = namedtuple("Weights", ("weight",))
+BankLoans = namedtuple("BankLoans", ("loans",))
+
 
 # the credit-score model's parameters (the banking settings of the same names, and the policy's
 # implicit guarantee of state-owned firms)
@@ -152,6 +173,19 @@ def banks_by_size(u, size_cdf, out):
 _DIGIT = 8  # bits per radix pass: 256 buckets, few enough write streams for the caches
 _RADIX = 1 << _DIGIT
 _SORT_BLOCK = 8192  # keys a block of `score_order`'s passes counts and moves (blocks run in parallel)
+_FEW_KEYS = 1024  # up to this many applicants a merge sort is quicker than the radix sort's passes
+
+
+@kernel
+def _few_scores_order(applicants, pd):
+    """`score_order` of a few applicants: a stable merge sort of the same keys, so the same order. The
+    radix sort's eight passes over 256 buckets, sixteen parallel regions, took 19 us for 40 keys
+    (a 300-firm economy's applicants), the merge sort 1 us; they break even at about 1,500 keys."""
+    n = applicants.shape[0]
+    keys = np.empty(n, dtype=np.uint64)
+    for k in range(n):
+        keys[k] = np.float64(pd[np.uint64(applicants[k])] + 0.0).view(np.uint64)
+    return np.argsort(keys, kind="mergesort")
 
 
 @kernel
@@ -170,6 +204,8 @@ def score_order(applicants, pd):
     moves the keys in fixed blocks (in parallel); a block's keys of one digit go after those of
     the blocks before it, so the order is the serial sort's whatever the number of threads."""
     n = applicants.shape[0]
+    if n <= _FEW_KEYS:
+        return _few_scores_order(applicants, pd)
     # blocks of _SORT_BLOCK keys, not the fixed chunks of rows: a stable sort has one result, so any
     # blocking gives it, and at 1:1 (about 50,000 applicants, one chunk) the sort ran on one thread
     cs = _SORT_BLOCK
@@ -239,6 +275,13 @@ REPAY_FIELDS: dict[str, tuple[type, str]] = {
                              "(banking.soe_unsecured x policy.soe_implicit_guarantee)"),
 }
 RepayParams = namedtuple("RepayParams", tuple(REPAY_FIELDS))
+# what repay_and_apply reads and writes of the firms (FirmState's fields of these names) and the sectors
+RepayRows = namedtuple("RepayRows", (
+    "alive", "sector", "bank", "sme", "soe", "pd", "firm_id", "leverage_target", "pipeline_cost", "plan_expansion",
+    "plan_upgrade", "revenue", "capital", "other_assets", "other_liab", "loans", "guaranteed", "cash"))
+RepaySectors = namedtuple("RepaySectors", ("weight", "lag"))
+# what credit_close reads of the firms
+CloseRows = namedtuple("CloseRows", ("alive", "court", "sector", "bank", "cash", "loans"))
 
 
 def repay_params(behaviour, banking, policy, month: int, review_share: float) -> RepayParams:
@@ -274,11 +317,11 @@ def repay_and_apply(firms, banks, scratch, sectors, prices, factor, params):
     unsecured credit; nothing without positive net worth). Each bank's book changes by the sum of
     its firms' repayments and renewals (summed in fixed chunks of rows).
 
-    firms: FirmState (reads alive, sector, bank, sme, soe, pd, firm_id, leverage_target, pipeline_cost,
-    plan_expansion, plan_upgrade, revenue, capital, other_assets, other_liab; writes loans,
-    guaranteed, cash); banks: BankState (writes loans); scratch: ScratchState (writes repaid,
-    rolled and, for every row, denied and granted: zero, or the renewed instalment negated for a row
-    that asks for no credit, `renewed`); sectors: SectorTables (weight, lag);
+    firms: RepayRows (or FirmState; reads alive, sector, bank, sme, soe, pd, firm_id, leverage_target,
+    pipeline_cost, plan_expansion, plan_upgrade, revenue, capital, other_assets, other_liab; writes
+    loans, guaranteed, cash); banks: BankLoans (or BankState; writes loans); scratch: ScratchState
+    (writes repaid, rolled and, for every row, denied and granted: zero, or the renewed instalment
+    negated for a row that asks for no credit, `renewed`); sectors: RepaySectors (weight, lag);
     prices: investment.InvestmentPrices (capital_per_capacity, subsidy); factor: the capacity rules'
     factor by sector; params: RepayParams. Returns the number of applicants, the guaranteed loans
     outstanding after amortisation (economy-wide yuan, as `sums.weighted_sum` sums them), and the
@@ -456,10 +499,10 @@ def credit_close(firms, scratch, sectors, apps, app_fees, firm_side):
     yuan), applicants refused, and for the stock-flow checks the firms' deposits and the loans each
     bank's firms owe it (sums in fixed chunks of rows).
 
-    firms: FirmState (reads alive, court, sector, bank, cash, loans; an estate's loan in the court
-    procedure is owed to its banks too); scratch: ScratchState (reads granted, rolled, repaid;
-    writes denied: an applicant, a live row that asked for credit, that got none); sectors:
-    SectorTables (weight); apps: the applicants' rows in ascending order (`repay_and_apply`) and
+    firms: CloseRows (or FirmState; reads alive, court, sector, bank, cash, loans; an estate's loan in
+    the court procedure is owed to its banks too); scratch: ScratchState (reads granted, rolled,
+    repaid; writes denied: an applicant, a live row that asked for credit, that got none); sectors:
+    Weights (weight); apps: the applicants' rows in ascending order (`repay_and_apply`) and
     app_fees their guarantee fees paid (`credit_allocation.allocate_credit_drawn`), 0 for the other
     rows (each chunk walks the applicants beside its rows); firm_side: the loans owed to each bank,
     economy-wide yuan (written). Returns (flow, fees, deposits) and the instalment renewed for each

@@ -33,7 +33,7 @@ TERMS_FIELDS: dict[str, tuple[type, str]] = {
     "exposure_unit": (np.float64, "largest loan to one real firm at one real bank of the modelled bank, yuan: the "
                                   "large-exposure limit times a real bank's net capital (kernels.exposure)"),
     "sme_extension": (np.float64, "how far beyond a private SME's borrowing limit the bank lends, share of the "
-                                  "firm's assets (inclusive-lending target; BankingSystem.inclusive_terms)"),
+                                  "firm's assets (inclusive-lending target; BankingSystem.lending_conditions)"),
     "sme_rate_cut": (np.float64, "cut in the bank's SME rate paid for by central-bank re-lending, 1/yr"),
 }
 LendingTerms = namedtuple("LendingTerms", tuple(TERMS_FIELDS))
@@ -48,6 +48,12 @@ APPLICANT_FIELDS: dict[str, tuple[type, str]] = {
                           "applicant (`rng.RowDraws.at`; no columns when the candidates are given)"),
 }
 Applicants = namedtuple("Applicants", tuple(APPLICANT_FIELDS))
+# what serving_table reads of the firms (FirmState's fields of these names), what allocate_credit_drawn
+# writes of them, and what it reads and writes of the banks (BankState's)
+TableRows = namedtuple("TableRows", ("sector", "sme", "soe", "pd", "bank", "loans", "cash", "capital", "other_assets",
+                                     "other_liab"))
+LendRows = namedtuple("LendRows", ("bank", "loans", "loan_rate", "cash", "guaranteed"))
+LenderBooks = namedtuple("LenderBooks", ("alive", "loans"))
 
 
 def served_as_listed(rows, request, limit) -> Applicants:
@@ -85,9 +91,7 @@ AllocationParams = namedtuple("AllocationParams", tuple(ALLOCATION_FIELDS))
 def lending_terms(banking) -> LendingTerms:
     """This month's lending conditions of `banking` (a BankingSystem): fresh arrays, so the allocation
     may use up the room."""
-    room, pdmax_sme, pdmax_large, discount, margin = banking.lending_conditions()
-    unit = banking.exposure_units() if banking.cfg.market == "banks" else np.full(banking.banks.n_rows, np.inf)
-    extension, rate_cut = banking.inclusive_terms()
+    room, pdmax_sme, pdmax_large, discount, margin, unit, extension, rate_cut = banking.lending_conditions()
     return LendingTerms(margin=margin, room=room, pdmax_sme=pdmax_sme, pdmax_large=pdmax_large, discount=discount,
                         size_cdf=banking.size_cdf[:banking.banks.n_rows], exposure_unit=unit,
                         sme_extension=extension, sme_rate_cut=rate_cut)
@@ -146,8 +150,8 @@ def serving_table(apps, firms, sectors, size_cdf, prow):
     begins). Only applicants need candidates, so nothing of the size of all firms is built. A kernel
     of its own so that the caller can let go of the requests, limits, order and draws before the
     allocation (at 1:1 2.2 of its 8 MiB: the allocation's temporaries are the month's largest).
-    firms: FirmState (reads sector, sme, soe, pd, bank, loans, cash, capital, other_assets,
-    other_liab); sectors: SectorTables (weight)."""
+    firms: TableRows (or FirmState; reads sector, sme, soe, pd, bank, loans, cash, capital,
+    other_assets, other_liab); sectors: credit.Weights (or SectorTables: weight)."""
     rows, pos, u = apps.rows, apps.order, apps.draws
     bank = firms.bank
     start = bank_search_start(size_cdf)
@@ -175,8 +179,8 @@ def allocate_credit_drawn(table, rows, firms, banks, scratch, terms, params, par
     """As `allocate_credit`, for the applicants in `rows` (in row order) served from `table`
     (`serving_table`, which draws their candidate banks).
 
-    firms: FirmState (writes bank, loans, loan_rate, cash, guaranteed of the applicants); banks:
-    BankState (reads alive; writes loans); scratch: ScratchState (writes granted of the
+    firms: LendRows or FirmState (writes bank, loans, loan_rate, cash, guaranteed of the applicants);
+    banks: LenderBooks or BankState (reads alive; writes loans); scratch: ScratchState (writes granted of the
     applicants); terms: LendingTerms (room is used up); params: AllocationParams; parts: the
     participations (kernels.exposure.Parts) before the allocation. Returns the guarantee fund's room
     left (economy-wide yuan), the rows whose lenders changed (the applicants lent to), their

@@ -46,25 +46,29 @@ def credit_market(firms, banking, scratch, sectors, draws, needs: CreditNeeds, p
         # after its last growth at 414 MB, against 409 after the next yearly trim)
         release_freed_memory()
         S.grown = False
+    # each kernel is given the arrays it reads (cr.view): numba unboxes every array of a bundle at every call
     fb, bb, sb = F.bundle(), B.bundle(), S.bundle()
-    _, outstanding, rows, request, limit = cr.repay_and_apply(fb, bb, sb, sectors, needs.prices, needs.factor,
-                                                              needs.repay)
+    weights = cr.view(cr.Weights, sectors)
+    _, outstanding, rows, request, limit = cr.repay_and_apply(
+        cr.view(cr.RepayRows, fb), cr.view(cr.BankLoans, bb), sb, cr.view(cr.RepaySectors, sectors), needs.prices,
+        needs.factor, needs.repay)
     # every lender of a row takes its share of the repayment and renewal the lead booked
     ex.shift_repayments(bk.parts, F.alive, F.bank, F.sector, sectors.weight, sb, B.loans)
     terms = ca.lending_terms(bk)
     table = ca.serving_table(ca.Applicants(rows=rows, request=request, limit=limit,
                                            order=cr.score_order(rows, F.pd),  # serving order: best score first
                                            draws=draws.at(rows)),  # the searched banks' uniforms, applicants only
-                             fb, sectors, terms.size_cdf, bk.parts.row)
+                             cr.view(ca.TableRows, fb), weights, terms.size_cdf, bk.parts.row)
     del request, limit  # (the table holds what the allocation needs of them: its peak is the month's)
     _, touched, new, app_fees, app_rates = ca.allocate_credit_drawn(
-        table, rows, fb, bb, sb, terms, ca.allocation_params(policy, cfg, outstanding, bk.bank_weight), bk.parts)
+        table, rows, cr.view(ca.LendRows, fb), cr.view(ca.LenderBooks, bb), sb, terms,
+        ca.allocation_params(policy, cfg, outstanding, bk.bank_weight), bk.parts)
     del table
     bk.replace_parts(touched, new)
     firm_side = np.zeros(B.n_rows)
-    flow, fees, deposits, renewed = cr.credit_close(fb, sb, sectors, rows, app_fees, firm_side)
+    flow, fees, deposits, renewed = cr.credit_close(cr.view(cr.CloseRows, fb), sb, weights, rows, app_fees, firm_side)
     S.set_applicants(rows, app_rates, renewed)  # for the records
-    ex.shift_loans(bk.parts, fb, sectors.weight, np.zeros(0), firm_side)
+    ex.shift_loans(bk.parts, cr.view(ex.LoanRows, fb), sectors.weight, np.zeros(0), firm_side)
     return CreditOutcome(float(flow), float(deposits), float(np.max(np.abs(firm_side - B.loans))), float(fees))
 
 

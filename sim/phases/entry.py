@@ -6,12 +6,12 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from scipy import special
 
-from ..kernels import sums, tables
+from ..kernels import entrants, sums, tables
+from ..kernels.poisson import entrant_counts
 from ..kernels.shocks import laplace_quantiles
 from ..rng import uniforms_at
-from .setup import SHEET, balance_sheets, leverage_ratio
+from .setup import CASH_TO_REVENUE, OTHER_ASSETS_TO_REVENUE, SHEET, leverage_ratio
 
 
 class EntrantDraws(NamedTuple):
@@ -89,14 +89,6 @@ def entry_intensity(n_alloc, entry_rate, margin_smooth, margin0, behaviour, poli
     return np.where(shut, 0.0, lam)
 
 
-def entrant_counts(u: np.ndarray, lam: np.ndarray, most: np.ndarray) -> np.ndarray:
-    """Poisson numbers of entrants (inverse CDF of fixed uniforms, so every scenario consumes the
-    same draws), at most `most` a sector."""
-    counts = np.minimum(poisson_ppf(u, lam), most).astype(np.int64)
-    counts[lam <= 0] = 0
-    return counts
-
-
 def new_firms(firms, banking, rows: np.ndarray, draws: EntrantDraws, sec: EntrantSectors,
               rules, capital_price: float, first_id: int) -> Entered:
     """Entrants' rows: private SMEs drawn behind the frontier, funded half by equity and half by a
@@ -106,24 +98,14 @@ def new_firms(firms, banking, rows: np.ndarray, draws: EntrantDraws, sec: Entran
     (banking); `rules`: phases.firms.Rules."""
     F, b, p = firms, rules.behaviour, rules.policy
     counts, start, s_of, us, zs = draws.counts, draws.start, draws.sector, draws.u, draws.size
-    total = s_of.shape[0]
     wedge = laplace_quantiles(draws.wedge, b.cost_wedge_scale)
     lev_target = leverage_ratio(b, 0.0, draws.leverage)  # private SMEs: no shift
-    cap = b.entrant_size * sec.median_capacity[s_of] * np.exp(0.5 * zs)
-    tables.fit_to_room(cap, start, sec.room)  # entrants, too, stay under a cap and quota
     gap = b.entrant_gap_min + (b.entrant_gap_max - b.entrant_gap_min) * us[:, 0]
-    prod_ = sec.frontier_a[s_of] * np.exp(-gap)
-    ei = sec.frontier_ei[s_of] * np.exp(gap * us[:, 1] * 2.0)
-    q = cap * sec.util_target[s_of]
-    share = q / np.maximum(sec.demand_per_firm, 1e-12)[s_of]
-    unit_cost = (sec.va_cost[s_of] / prod_ + sec.energy_share[s_of] * ei + sec.inputs[s_of]
-                 + sec.materials[s_of] + sec.wedge_level[s_of])
-    sheet = {name: np.empty(total) for name in SHEET}
-    balance_sheets(sec.cap_output, b, s_of, 12.0 * q, sheet)
-    sheet["capital"] *= capital_price
-    sheet["loans"] = 0.5 * sheet["capital"]
-    sheet["net_worth"] = sheet["cash"] + sheet["capital"] + sheet["other_assets"] - sheet["loans"] - (
-        sheet["other_liab"])
+    v = entrants.entrant_values(s_of, start, np.exp(0.5 * zs), np.exp(-gap), np.exp(gap * us[:, 1] * 2.0), sec,
+                                entrants.EntrantRates(float(b.entrant_size), float(b.debt_to_assets),
+                                                      float(b.interest_bearing_share), float(capital_price),
+                                                      CASH_TO_REVENUE, OTHER_ASSETS_TO_REVENUE))
+    sheet = {name: getattr(v, name) for name in SHEET}
     bk = banking
     banks = np.minimum(np.searchsorted(bk.size_cdf, us[:, 2], side="right"), bk.banks.n_rows - 1)
     banks = np.where(bk.banks.alive[banks], banks, int(np.argmax(bk.banks.alive)))
@@ -134,11 +116,11 @@ def new_firms(firms, banking, rows: np.ndarray, draws: EntrantDraws, sec: Entran
     # private (not SOE) SMEs of age 0 with their own cost wedge and leverage target; no pipeline,
     # upgrade, output, unfilled orders, revenue, profit, losses, exit reason or guaranteed loans
     tables.write_entrants(F.bundle(), rows, first_id, tables.EntrantValues(
-        sector=s_of, bank=banks, capacity=cap, productivity=prod_, energy_intensity=ei, share=share, orders=q,
-        price=(1 + sec.markup0)[s_of] * unit_cost * sec.vat_blend[s_of], markup=sec.markup0[s_of],
+        sector=s_of, bank=banks, capacity=v.capacity, productivity=v.productivity, energy_intensity=v.energy_intensity,
+        share=v.share, orders=v.orders, price=v.price, markup=sec.markup0[s_of],
         loan_rate=p.policy_rate + bk.banks.margin[banks] + c.sme_premium + 0.02 * c.loss_given_default,
         cost_wedge=wedge, leverage_target=lev_target, **sheet))
-    entry_cap, cash = tables.entrant_totals(cap, sheet["cash"], start, sec.weight)
+    entry_cap, cash = tables.entrant_totals(v.capacity, v.cash, start, sec.weight)
     return Entered(rows, counts * sec.weight, entry_cap * sec.weight, cash)
 
 
@@ -158,17 +140,3 @@ def free_rows(firms, total: int) -> np.ndarray:
     out = np.empty(total, dtype=np.int64)
     k = sums.free_rows(firms.alive, firms.exit_reason, firms.court, total, out)
     return out[:k]
-
-
-def poisson_ppf(u: np.ndarray, lam: np.ndarray) -> np.ndarray:
-    """The Poisson quantile function, as scipy.stats.poisson.ppf computes it (scipy.special's
-    pdtrik and pdtr), without importing scipy.stats (a third of a second at start-up)."""
-    u = np.asarray(u, dtype=float)
-    lam = np.asarray(lam, dtype=float)
-    with np.errstate(invalid="ignore"):
-        vals = np.ceil(special.pdtrik(u, lam))
-        vals1 = np.maximum(vals - 1, 0)
-        q = np.where(special.pdtr(vals1, lam) >= u, vals1, vals)
-    q = np.where(u == 0, -1.0, q)
-    q = np.where(u == 1, np.inf, q)
-    return np.where((lam >= 0) & (u >= 0) & (u <= 1), q, np.nan)

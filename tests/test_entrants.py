@@ -1,0 +1,38 @@
+"""Entrants' start-up values compiled (kernels.entrants) are the numpy expressions phases.entry
+computed, bit for bit, room fitting and a zero demand included."""
+
+import numpy as np
+
+from sim.kernels import tables
+from sim.kernels.entrants import EntrantRates, entrant_values
+from sim.phases.entry import EntrantSectors
+
+
+def test_entrant_values_as_numpy():
+    rng = np.random.default_rng(4)
+    n_s, counts = 6, np.array([3, 0, 5, 1, 2, 4])
+    start = np.concatenate(([0], np.cumsum(counts)))
+    s_of = np.repeat(np.arange(n_s), counts)
+    n = s_of.size
+    sec = EntrantSectors(*(rng.random(n_s) + 0.1 for _ in EntrantSectors._fields))
+    sec = sec._replace(room=np.array([np.inf, 1.0, 0.05, np.inf, 0.0, 2.0]),
+                       demand_per_firm=np.array([1.0, 0.0, 2.0, 1e-13, 3.0, 1.0]))
+    grow, pf, ef = np.exp(rng.normal(size=n)), np.exp(-rng.random(n)), np.exp(rng.random(n))
+    r = EntrantRates(0.4, 0.55, 0.6, 1.3, 0.12, 0.55)
+    got = entrant_values(s_of, start, grow, pf, ef, sec, r)
+    cap = r.entrant_size * sec.median_capacity[s_of] * grow
+    tables.fit_to_room(cap, start, sec.room)
+    prod_, ei = sec.frontier_a[s_of] * pf, sec.frontier_ei[s_of] * ef
+    q = cap * sec.util_target[s_of]
+    unit_cost = (sec.va_cost[s_of] / prod_ + sec.energy_share[s_of] * ei + sec.inputs[s_of] + sec.materials[s_of]
+                 + sec.wedge_level[s_of])
+    rev = 12.0 * q
+    capital, cash, other = sec.cap_output[s_of] * rev, r.cash_to_revenue * rev, r.other_assets_to_revenue * rev
+    other_liab = r.debt_to_assets * (1 - r.interest_bearing_share) * (capital + cash + other)
+    capital = capital * r.capital_price
+    loans = 0.5 * capital
+    want = (cap, prod_, ei, q, q / np.maximum(sec.demand_per_firm, 1e-12)[s_of],
+            (1 + sec.markup0)[s_of] * unit_cost * sec.vat_blend[s_of], capital, cash, other, loans, other_liab,
+            cash + capital + other - loans - other_liab)
+    for g, w in zip(got, want, strict=True):
+        assert g.tobytes() == w.tobytes()
