@@ -137,7 +137,9 @@ def test_fragile_firms_default_in_a_downturn_and_the_accounts_close(runs):
     still close every month with the procedure's costs paid to the rest of the economy."""
     calm, down = runs
     assert float(down.defaults.sum()) > float(calm.defaults.sum())
-    assert float(down.npl_ratio.max()) > float(calm.npl_ratio.max())
+    # non-performing loans over the run, not at their peak: in 1,500 firms the peak is one large
+    # borrower's default that both runs share (0.0211 and 0.0210 at seed 2 since 2026-12-07)
+    assert float(down.npl_ratio.sum()) > float(calm.npl_ratio.sum())
     assert float(down.court_costs.sum()) > 0 and float(down.loans_in_court.max()) > 0
     for ds in runs:
         cat = ds.npl_by_category
