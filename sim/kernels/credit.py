@@ -16,7 +16,7 @@ import numpy as np
 from numba import njit, prange
 
 from .._numba import chunks, kernel, rows_of
-from .elementary import logistic
+from .elementary import add_chunks, logistic
 
 _GETTERS: dict[type, operator.attrgetter] = {}
 
@@ -453,8 +453,8 @@ def repay_and_apply(firms, banks, scratch, sectors, prices, factor, params):
         g_part[c, 0] = g_sum
     n_app = 0
     outstanding = 0.0
+    add_chunks(bank_loans, delta)
     for c in range(nc):
-        bank_loans[:] += delta[c]
         outstanding += g_part[c, 0]
         k = n_part[c, 0]
         n_part[c, 0] = n_app  # where the chunk's applicants start
@@ -563,5 +563,5 @@ def credit_close(firms, scratch, sectors, apps, app_fees, firm_side):
         flow += part[c, 0]
         fee_total += part[c, 1]
         deposits += part[c, 2]
-        firm_side[:] += part_bank[c]
+    add_chunks(firm_side, part_bank)
     return flow, fee_total, deposits, app_renewed
