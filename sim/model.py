@@ -65,13 +65,13 @@ class IndustrialEconomy(mesa.Model):
         vars(self).update(cal)  # the sectors' calibration and state at the start (phases.setup)
         self.totals = SectorTotals(N_S)  # live firms, capacity and pipeline by sector
         self._setup_firms(SimpleNamespace(**cal))
-        # the capacity rules' state and hooks (phases.capacity): the set-up's replacement pool and
-        # physical capacity per yuan are theirs; they act on the firms through the model's methods
+        # the capacity rules' state and hooks (phases.capacity): the set-up's rules' shares (of the
+        # sectors and of their projects under way), replacement pool and physical capacity per yuan
+        # are theirs; they act on the firms through the model's methods
         hooks = capacity.FirmHooks(self.sector_capacity, self.sector_pipeline, self.halt_projects, self.scale_pipeline,
                                    self.backward_candidates, self.forced_closures)
-        rules_share = np.array([scenario.sectors[s].rules_share for s in setup.SECTORS], dtype=float)
-        pipe_share = setup.opening_build_rates(scenario, self.dep_month, self.growth).covered_share
-        self.capacity_rules = capacity.CapacityRules(rules_share, pipe_share, vars(self).pop("quota_pool"),
+        self.capacity_rules = capacity.CapacityRules(vars(self).pop("rules_share"), vars(self).pop("pipe_share"),
+                                                     vars(self).pop("quota_pool"),
                                                      vars(self).pop("phys_per_yuan"), self.lag, self.dep_month, hooks)
         n = self.firms.n_rows
         self.scratch = Scratch(n, self.firms)  # per-row scratch of the credit step (reused every month)

@@ -65,6 +65,10 @@ def sector_calibration(sc) -> dict[str, object]:
     c.io0, c.materials0 = c.io.copy(), c.materials.copy()
     c.lag = np.array([p.build_lag for p in ps], dtype=np.int64)
     c.dep_month = f("depreciation") / 12.0
+    # capacity started a month before the run, and the rules' part of the projects under way
+    # (`opening_build_rates`; the capacity rules take rules_share and pipe_share, phases.capacity)
+    c.rules_share = f("rules_share")
+    c.build_rate, c.pipe_share = opening_build_rates(sc, c.dep_month, c.growth, c.rules_share)
     c.cap_output = f("capital_output")
     c.elasticity = f("price_elasticity")
     c.income_el = f("income_elasticity")
@@ -182,7 +186,7 @@ def opening_firms(sc, cal, alloc: np.ndarray, weight: np.ndarray, streams) -> Op
     # capacity under construction at start: the steady state of the time-to-build rule, at the
     # status quo's rules (`opening_build_rates`)
     lag = cal.lag[sector]
-    flow = opening_build_rates(sc, cal.dep_month, cal.growth).whole[sector]
+    flow = cal.build_rate[sector]
     F.pipeline[sl] = np.where(lag > 0, F.capacity[sl] * flow * lag, 0.0)
     F.pipeline_cost[sl] = F.pipeline[sl] * (cal.cap_output * 12.0 * cal.util_target)[sector]
     F.sme[sl] = F.capacity[sl] < sme_threshold(b)
@@ -226,20 +230,18 @@ class BuildRates(NamedTuple):
     covered_share: np.ndarray  # the part the capacity rules cover of the capacity under construction
 
 
-def opening_build_rates(sc, dep_month: np.ndarray, growth: np.ndarray) -> BuildRates:
+def opening_build_rates(sc, dep_month: np.ndarray, growth: np.ndarray, share: np.ndarray) -> BuildRates:
     """The rate at which the sectors start capacity in the steady state before the run, and the
-    rules' part of the projects under way. Firms build for depreciation and trend growth,
-    max(dep + g, 0) a year. Where the status quo ([policy]) bans new capacity or sets a
-    replacement ratio, the rules cap what their part of a sector (`sectors.<s>.rules_share`, the
-    aluminium of non-ferrous metals) builds at the capacity retired over the ratio, so that part
-    builds what it would without the rule, at most the compliant projects, as in the run (plans
-    scaled down to the allowed expansion, `capacity.expansion_allowed`), and the rest of the sector
-    builds freely. The cap binds unless the trend shrinks the sector faster than dep (1 - 1/ratio).
-    (The projects go on: only a rule that starts during the run halts projects,
-    regulators.IndustryRegulator.) A ratio of 1e-219, which hypothesis drew, gives an infinite cap,
-    which the minimum drops."""
+    rules' part `share` (`sectors.<s>.rules_share`) of the projects under way. Firms build for
+    depreciation and trend growth, max(dep + g, 0) a year. Where the status quo ([policy]) bans new
+    capacity or sets a replacement ratio, the rules cap what their part of a sector (the aluminium
+    of non-ferrous metals) builds at the capacity retired over the ratio, so that part builds what
+    it would without the rule, at most the compliant projects, as in the run (plans scaled down to
+    the allowed expansion, `capacity.expansion_allowed`), and the rest of the sector builds freely.
+    The cap binds unless the trend shrinks the sector faster than dep (1 - 1/ratio). (The projects
+    go on: only a rule that starts during the run halts projects, regulators.IndustryRegulator.) A
+    ratio of 1e-219, which hypothesis drew, gives an infinite cap, which the minimum drops."""
     ratio = status_quo_replacement_ratio(sc)
-    share = np.array([sc.sectors[s].rules_share for s in SECTORS], dtype=float)
     wanted = np.maximum(dep_month + growth / 12.0, 0.0)
     with np.errstate(over="ignore", divide="ignore"):
         compliant = dep_month / np.where(ratio > 0, ratio, 1.0)
