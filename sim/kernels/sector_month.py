@@ -75,10 +75,8 @@ def markup_anchor(markup0, response, import_share, util_smooth, util_target):
 @kernel
 def investment_price(inv_share, price_index, vat_blend):
     """The price of capital goods: the investment-weighted ex-VAT price business buyers pay,
-    sum(inv_share x price_index / vat_blend) / sum(inv_share), each sum as numpy's
-    (`sums.pairwise_sum`)."""
-    weighted = inv_share * (price_index / vat_blend)
-    return pairwise_sum(weighted) / pairwise_sum(inv_share)
+    the mean of price_index / vat_blend weighted by inv_share (`weighted_mean`)."""
+    return weighted_mean(price_index / vat_blend, inv_share)
 
 
 @kernel
