@@ -15,6 +15,8 @@ def test_pairwise_sum_is_numpys_sum(n):
     rng = np.random.default_rng(n)
     x = rng.standard_normal(n) * 10.0 ** rng.integers(-6, 6, n)  # magnitudes apart: order shows
     assert sums.pairwise_sum(x) == np.sum(x)
+    column = np.stack([x, -x, x], axis=1)[:, 2]  # strided (a matrix's column): the same sum
+    assert sums.pairwise_sum(column) == column.sum()
     # a sequential sum differs from numpy's for long enough arrays: the test can tell
     if n == 437_583:
         seq = 0.0

@@ -97,12 +97,3 @@ def test_entrants_rows_written_as_set_rows_writes_them():
     for name in FIRM_FIELDS:  # (an entrant's `orders` are the market step's: its array holds the credit scratch's)
         assert name == "orders" or np.array_equal(getattr(a, name), getattr(b, name)), name
     np.testing.assert_array_equal(b.orders[rows], before_orders)
-
-
-def test_table_sum_is_numpys_sum():
-    """tables.table_sum, one block of numpy's pairwise summation or more, contiguous or strided."""
-    rng = np.random.default_rng(11)
-    for n in (0, 1, 7, 8, 9, 30, 127, 128, 129, 300, 1000):
-        x = rng.standard_normal((n, 3)) * 10.0 ** rng.integers(-5, 12, (n, 3))
-        assert tables.table_sum(x[:, 1]) == x[:, 1].sum()
-        assert tables.table_sum(x[:, 1].copy()) == x[:, 1].copy().sum()

@@ -2,7 +2,7 @@
 every flow of the month paid into the transaction-flow matrix, the stocks moved, the banks' interest
 and positions, the balance sheets and the checks. Each value is the one the numpy and Python code
 these replace computed, bit for bit: sums over sectors and banks as numpy sums them
-(`tables.table_sum`), sums over a matrix's axis 0 row after row as numpy adds them, `np.maximum`
+(`sums.pairwise_sum`), sums over a matrix's axis 0 row after row as numpy adds them, `np.maximum`
 and `clip` giving the second operand on a tie and propagating NaN, Python's `max` keeping the first
 on a tie (tests/test_flows.py). That code paid some sixty flows through a Python call each and made
 a numpy call or two for each sum of 30 sectors or banks: 0.25 ms a month, a tenth of a small
@@ -21,7 +21,8 @@ from ..economy.accounts import FLOW_NAMES, INSTITUTIONS, ITEM_NAMES
 from . import accounting as acc
 from . import exit_entry as xe
 from . import investment as inv
-from .tables import at_least, table_sum
+from .sums import pairwise_sum
+from .tables import at_least
 
 F, H, G, B, CB, W, R = range(len(INSTITUTIONS))
 # the matrix's rows and the balance sheets' items by name (compile-time constants in the kernels)
@@ -57,7 +58,7 @@ def _positive_sum(x):
     buf = np.empty(x.shape[0])
     for i in range(x.shape[0]):
         buf[i] = at_least(x[i], 0.0)
-    return table_sum(buf)
+    return pairwise_sum(buf)
 
 
 @kernel
@@ -67,7 +68,7 @@ def _negative_sum(x):
     for i in range(x.shape[0]):
         v = x[i]
         buf[i] = v if v < 0.0 or np.isnan(v) else 0.0
-    return table_sum(buf)
+    return pairwise_sum(buf)
 
 
 @kernel
@@ -77,7 +78,7 @@ def government(m):
     flows = m[:, G].copy()
     for k in STOCK_CHANGES:
         flows[k] = 0.0
-    return _positive_sum(flows), -_negative_sum(flows), table_sum(flows)
+    return _positive_sum(flows), -_negative_sum(flows), pairwise_sum(flows)
 
 
 @kernel
@@ -104,8 +105,8 @@ def pay_flows(s, inc, ivt, ext, bank_interest, bank_parts, terms):
             d = q[j] / s.demand[j] if s.demand[j] > 0 else 0.0
             sales[k, j] = s.revenue[j] * d
             taxed[j] = tau[j] * sales[k, j]
-        sold[k] = table_sum(sales[k])
-        vat_sold[k] = table_sum(taxed)
+        sold[k] = pairwise_sum(sales[k])
+        vat_sold[k] = pairwise_sum(taxed)
     payers = (H, G, W, R, R)
     rows = (K.sales_households, K.sales_government, K.sales_exports, K.sales_rest, K.sales_capital_goods)
     for k in range(5):  # (intermediate sales are paid firm to firm: they net out)
@@ -113,19 +114,19 @@ def pay_flows(s, inc, ivt, ext, bank_interest, bank_parts, terms):
         _pay(m, K.vat_on_sales, payers[k], F, vat_sold[k])
     _pay(m, K.export_vat_refund, G, W, vat_sold[2])
     sold_int, imp_int = s.intermediate_sales, s.imported_inputs
-    _pay(m, K.vat_on_sales, F, F, table_sum(tau * sold_int))
+    _pay(m, K.vat_on_sales, F, F, pairwise_sum(tau * sold_int))
     # inputs from the rest of the economy
-    mat_rest = inc[acc.I_MATERIALS] - table_sum(sold_int) - table_sum(imp_int)
+    mat_rest = inc[acc.I_MATERIALS] - pairwise_sum(sold_int) - pairwise_sum(imp_int)
     s_f = (inc[acc.I_SERVICES] + inc[acc.I_ENERGY]) + mat_rest
     vat_in = terms.vat_rate_inputs * s_f
     _pay(m, K.inputs_from_rest, F, R, s_f)
     _pay(m, K.vat_on_inputs, F, R, vat_in)
     _pay(m, K.vat_remitted, F, G, inc[acc.I_VAT])
-    _pay(m, K.vat_remitted, R, G, vat_in - table_sum(tau * (sales[3] + sales[4])))
+    _pay(m, K.vat_remitted, R, G, vat_in - pairwise_sum(tau * (sales[3] + sales[4])))
     # imports (ex-VAT to the rest of the world, import VAT to the government); of the orders the
     # industries could not fill, a share is bought abroad, the rest goes without
     ms, tx = s.import_share, 1.0 + tau
-    imp_rd = table_sum(s.orders[3] / (1.0 - ms) * ms * s.base)
+    imp_rd = pairwise_sum(s.orders[3] / (1.0 - ms) * ms * s.base)
     short = np.empty(n_s)
     for j in range(n_s):
         x = 1.0 - (s.output[j] / s.demand[j] if s.demand[j] > 0 else 1.0)
@@ -134,17 +135,17 @@ def pay_flows(s, inc, ivt, ext, bank_interest, bank_parts, terms):
         short[j] = s.shortage_import_share[j] * x
     imp_h = s.h_budget * ms + short * s.orders[0] * s.ptax
     imp_g = s.g_budget * ms + short * s.orders[1] * s.ptax
-    imp_rd += table_sum(short * s.orders[3] * s.base)
+    imp_rd += pairwise_sum(short * s.orders[3] * s.base)
     rest_share = terms.rest_import_share
     if np.isnan(rest_share):  # calibrated on the first month: the 2019 current account
-        rest_share = (sold[2] - terms.current_account - table_sum((imp_h + imp_g) / tx) - imp_rd) / s_f
-    _pay(m, K.imports, H, W, table_sum(imp_h / tx))
-    _pay(m, K.vat_on_imports, H, G, table_sum(imp_h * tau / tx))
-    _pay(m, K.imports, G, W, table_sum(imp_g / tx))
-    _pay(m, K.vat_on_imports, G, G, table_sum(imp_g * tau / tx))
+        rest_share = (sold[2] - terms.current_account - pairwise_sum((imp_h + imp_g) / tx) - imp_rd) / s_f
+    _pay(m, K.imports, H, W, pairwise_sum(imp_h / tx))
+    _pay(m, K.vat_on_imports, H, G, pairwise_sum(imp_h * tau / tx))
+    _pay(m, K.imports, G, W, pairwise_sum(imp_g / tx))
+    _pay(m, K.vat_on_imports, G, G, pairwise_sum(imp_g * tau / tx))
     _pay(m, K.imports, R, W, imp_rd + rest_share * s_f)
-    _pay(m, K.imports, F, W, table_sum(imp_int))  # inputs bought abroad for want of domestic supply
-    _pay(m, K.vat_on_imports, F, G, table_sum(tau * imp_int))
+    _pay(m, K.imports, F, W, pairwise_sum(imp_int))  # inputs bought abroad for want of domestic supply
+    _pay(m, K.vat_on_imports, F, G, pairwise_sum(tau * imp_int))
     # investment, scrap and entry
     _pay(m, K.investment_spending, F, R, ivt[inv.V_INVESTMENT] + terms.entry_capital)
     _pay(m, K.subsidies, G, F, ivt[inv.V_SUBSIDY] + ext[xe.X_COMPENSATION])
@@ -159,22 +160,22 @@ def pay_flows(s, inc, ivt, ext, bank_interest, bank_parts, terms):
     _pay(m, K.wages, F, H, inc[acc.I_WAGES])
     _pay(m, K.corporate_income_tax, F, G, inc[acc.I_CIT])
     _pay(m, K.dividends, F, H, inc[acc.I_DIVIDENDS])
-    _pay(m, K.distributions, F, H, table_sum(s.paid_out))
+    _pay(m, K.distributions, F, H, pairwise_sum(s.paid_out))
     # the banks' interest, and their positions', each summed over banks
-    _pay(m, K.loan_interest, F, B, table_sum(bank_interest[0]))
-    _pay(m, K.deposit_interest, B, F, table_sum(bank_interest[1]))
+    _pay(m, K.loan_interest, F, B, pairwise_sum(bank_interest[0]))
+    _pay(m, K.deposit_interest, B, F, pairwise_sum(bank_interest[1]))
     _pay(m, K.guarantee_fees, F, G, terms.fees)
-    bond, reserve, advance, relending, household = (table_sum(bank_parts[0]), table_sum(bank_parts[1]),
-                                                    table_sum(bank_parts[2]), table_sum(bank_parts[3]),
-                                                    table_sum(bank_parts[4]))
+    bond, reserve, advance, relending, household = (pairwise_sum(bank_parts[0]), pairwise_sum(bank_parts[1]),
+                                                    pairwise_sum(bank_parts[2]), pairwise_sum(bank_parts[3]),
+                                                    pairwise_sum(bank_parts[4]))
     # households and government
     ps = s.purchase_subsidy
     refund = np.empty(n_s)
     for j in range(n_s):
         kept = 1.0 - ps[j]  # np.maximum(1 - ps, 1e-12)
         refund[j] = ps[j] / (kept if kept > 1e-12 or np.isnan(kept) else 1e-12) * sales[0, j] * tx[j]
-    _pay(m, K.purchase_subsidies, G, H, table_sum(refund))
-    c_rest = terms.consumption - table_sum(s.h_budget)
+    _pay(m, K.purchase_subsidies, G, H, pairwise_sum(refund))
+    c_rest = terms.consumption - pairwise_sum(s.h_budget)
     _pay(m, K.consumption_rest, H, R, c_rest)
     _pay(m, K.government_rest, G, R, terms.g_rest)
     _pay(m, K.transfers, G, H, terms.transfers)
@@ -193,7 +194,7 @@ def pay_flows(s, inc, ivt, ext, bank_interest, bank_parts, terms):
     _pay(m, K.bank_recapitalisation, G, B, terms.recapitalisation)
     # the rest of the economy passes its value added on, as taxes and as households' income
     s_r = s_f + (m[K.investment_spending, R] + c_rest + terms.g_rest)  # its sales
-    va_r = table_sum(m[:, R])
+    va_r = pairwise_sum(m[:, R])
     yd_other = _positive_sum(m[:, H])
     tax_rate = terms.tax_rate_rest
     if np.isnan(tax_rate):  # calibrated on the first month: households' 2019 disposable income
@@ -217,13 +218,13 @@ def stock_changes(m, d_loans, d_firm_deposits):
     the trade balance), each the column's sum as numpy sums it."""
     m[K.d_loans, F] += d_loans - 0.0
     m[K.d_loans, B] += 0.0 - d_loans
-    d_dh = table_sum(m[:, H])  # households' saving goes to their deposits
+    d_dh = pairwise_sum(m[:, H])  # households' saving goes to their deposits
     m[K.d_deposits, F] += 0.0 - d_firm_deposits
     m[K.d_deposits, H] += 0.0 - d_dh
     m[K.d_deposits, B] += (d_firm_deposits + d_dh) - 0.0
-    deficit = -table_sum(m[:, G])
+    deficit = -pairwise_sum(m[:, G])
     m[K.d_bonds, G] += deficit - 0.0
-    trade = -table_sum(m[:, W])  # exports less imports
+    trade = -pairwise_sum(m[:, W])  # exports less imports
     m[K.d_foreign_assets, W] += trade - 0.0
     m[K.d_foreign_assets, CB] += 0.0 - trade
     return d_dh, deficit, trade
@@ -309,7 +310,7 @@ def gaps(m, sheet, bank_equity):
     each financial item one institution's asset and another's liability."""
     rows = np.empty(m.shape[0])
     for i in range(m.shape[0]):
-        rows[i] = abs(table_sum(m[i]))
+        rows[i] = abs(pairwise_sum(m[i]))
     rows_max, cols_max = _largest(rows), _largest(np.abs(column_sums(m)))
     gap = rows_max if rows_max >= cols_max else cols_max
     size = _largest(np.abs(m.ravel()))
@@ -317,7 +318,7 @@ def gaps(m, sheet, bank_equity):
     fin = (S.deposits, S.loans, S.bonds, S.reserves, S.advances, S.relending, S.foreign_assets)
     fin_gaps = np.empty(len(fin))
     for k in range(len(fin)):
-        fin_gaps[k] = abs(table_sum(sheet[fin[k]]))
+        fin_gaps[k] = abs(pairwise_sum(sheet[fin[k]]))
     sheet_gap = abs(-sheet[S.net_worth, B] - bank_equity)
     for x in (abs(sheet[S.net_worth, CB]), _largest(fin_gaps)):
         if x > sheet_gap:
@@ -350,8 +351,8 @@ def bank_interest(rates, bonds, reserves, excess, advances, relend, dh_bank):
 def _position_sums(reserves, excess, bonds, bonds_cb, advances, relend):
     """The banks' positions summed over banks as numpy sums them: reserves (required and excess),
     bonds, the central bank's bonds, advances, re-lending."""
-    return (table_sum(reserves) + table_sum(excess), table_sum(bonds), bonds_cb, table_sum(advances),
-            table_sum(relend))
+    return (pairwise_sum(reserves) + pairwise_sum(excess), pairwise_sum(bonds), bonds_cb, pairwise_sum(advances),
+            pairwise_sum(relend))
 
 
 @kernel
@@ -374,7 +375,7 @@ def allocate(alive, size_share, dh, debt, bonds_cb, channels, books, positions):
     share = np.empty(n)
     for i in range(n):
         share[i] = size_share[i] if alive[i] else 0.0
-    total_share = table_sum(share)
+    total_share = pairwise_sum(share)
     want = np.empty(n)
     for i in range(n):
         dh_bank[i] = dh * share[i] / total_share
@@ -386,12 +387,12 @@ def allocate(alive, size_share, dh, debt, bonds_cb, channels, books, positions):
         rest = liquidity - reserves[i]
         want[i] = at_least(rest, 0.0)
         advances[i] = at_least(-rest, 0.0)
-    total = table_sum(want)
+    total = pairwise_sum(want)
     scale = 1.0 if total <= debt else debt / total
     for i in range(n):
         bonds[i] = want[i] * scale
         excess[i] = want[i] - bonds[i]
-    return before, _position_sums(reserves, excess, bonds, debt - table_sum(bonds), advances, relend)
+    return before, _position_sums(reserves, excess, bonds, debt - pairwise_sum(bonds), advances, relend)
 @kernel
 def budgets(shares0, rest0, totals, price_effect, other, import_share, ptax, demand_support):
     """Households' and the government's budgets by good this month, what they buy of the
@@ -410,9 +411,9 @@ def budgets(shares0, rest0, totals, price_effect, other, import_share, ptax, dem
     x, rd = other
     support, support_in_rule = demand_support
     w = theta0 * relative * drift
-    h_budget = c * w / (table_sum(w) + theta_rest)
+    h_budget = c * w / (pairwise_sum(w) + theta_rest)
     w = gamma0 * relative * drift
-    denom = table_sum(w) + gamma_rest
+    denom = pairwise_sum(w) + gamma_rest
     g_budget = g_total * w / denom
     g_rest = g_total * gamma_rest / denom
     dom = 1.0 - import_share
@@ -422,7 +423,7 @@ def budgets(shares0, rest0, totals, price_effect, other, import_share, ptax, dem
     for j in range(ptax.shape[0]):
         extra[j] = at_least(support[j] - 1.0, 0.0) * (hq[j] + gq[j] + x[j] + rd[j])
     if support_in_rule:  # max(1 - support / max(g_total, 1e-300), 0)
-        spend = table_sum(extra * ptax)
+        spend = pairwise_sum(extra * ptax)
         left = 1.0 - spend / (g_total if not 1e-300 > g_total else 1e-300)
         cut = left if not 0.0 > left else 0.0
         g_budget = g_budget * cut

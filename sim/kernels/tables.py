@@ -15,17 +15,7 @@ from .._numba import kernel
 from . import accounting as acc
 from . import exit_entry as xe
 from . import investment as inv
-from .sums import PAIRWISE_BLOCK, _block_sum, pairwise_sum
-
-
-@kernel
-def table_sum(x):
-    """numpy's sum of x (`sums.pairwise_sum`), without that kernel's buffers when x fits in one of
-    numpy's blocks of pairwise summation (the values of the sectors, of a matrix's row or column):
-    a sum of 30 values took 0.25 us, mostly the buffers' allocation, and a month of accounts takes a
-    hundred."""
-    n = x.shape[0]
-    return _block_sum(x, n) if n <= PAIRWISE_BLOCK else pairwise_sum(x)
+from .sums import pairwise_sum
 
 
 @kernel
@@ -40,7 +30,7 @@ def scaled_with_totals(table, weight):
             out[s, j] = table[s, j] * weight[s]
     tot = np.empty(k)
     for j in range(k):
-        tot[j] = table_sum(out[:, j])
+        tot[j] = pairwise_sum(out[:, j])
     return out, tot
 
 
@@ -71,7 +61,7 @@ def fit_to_room(cap, start, room):
     for s in range(room.shape[0]):
         a, b = start[s], start[s + 1]
         if b > a and np.isfinite(room[s]):
-            tot = table_sum(cap[a:b])
+            tot = pairwise_sum(cap[a:b])
             d = 1e-12 if 1e-12 > tot else tot
             x = room[s] / d
             f = x if x < 1.0 else 1.0
@@ -90,8 +80,8 @@ def entrant_totals(cap, cash, start, weight):
     for s in range(n_s):
         a, b = start[s], start[s + 1]
         if b > a:
-            total_cash += weight[s] * table_sum(cash[a:b])
-            cap_s[s] = table_sum(cap[a:b])
+            total_cash += weight[s] * pairwise_sum(cash[a:b])
+            cap_s[s] = pairwise_sum(cap[a:b])
     return cap_s, total_cash
 
 
@@ -109,7 +99,7 @@ def masked_sums(mask, columns):
             if mask[i]:
                 buf[k] = x[i]
                 k += 1
-        out[j] = table_sum(buf[:k])
+        out[j] = pairwise_sum(buf[:k])
     return out
 
 
@@ -198,7 +188,7 @@ def bank_records(alive, books):
     npl, loans, special, substandard, doubtful, loss, equity, rwa, profit = masked_sums(alive, books)
     cats = np.array((special, substandard, doubtful, loss))
     by_cat = np.empty(5)
-    by_cat[0] = loans - table_sum(cats)
+    by_cat[0] = loans - pairwise_sum(cats)
     by_cat[1:] = cats
     live = 0
     for i in range(alive.shape[0]):
