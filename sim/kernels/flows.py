@@ -21,8 +21,8 @@ from ..economy.accounts import FLOW_NAMES, INSTITUTIONS, ITEM_NAMES
 from . import accounting as acc
 from . import exit_entry as xe
 from . import investment as inv
+from .capacity_rules import np_maximum
 from .sums import pairwise_sum
-from .tables import at_least
 
 F, H, G, B, CB, W, R = range(len(INSTITUTIONS))
 # the matrix's rows and the balance sheets' items by name (compile-time constants in the kernels)
@@ -57,7 +57,7 @@ def _positive_sum(x):
     """numpy's `x.clip(min=0).sum()`: the negative values (and zeros) as 0.0, NaN kept."""
     buf = np.empty(x.shape[0])
     for i in range(x.shape[0]):
-        buf[i] = at_least(x[i], 0.0)
+        buf[i] = np_maximum(x[i], 0.0)
     return pairwise_sum(buf)
 
 
@@ -342,7 +342,7 @@ def bank_interest(rates, bonds, reserves, excess, advances, relend, dh_bank):
         parts[1, i] = (reserve * reserves[i] + excess_reserve * excess[i]) / 12.0
         parts[2, i] = advance * advances[i]
         parts[3, i] = relending * relend[i]
-        parts[4, i] = deposit * at_least(dh_bank[i], 0.0)
+        parts[4, i] = deposit * np_maximum(dh_bank[i], 0.0)
         income[i] = parts[0, i] + parts[1, i] - parts[2, i] - parts[3, i] - parts[4, i]
     return parts, income
 
@@ -383,10 +383,10 @@ def allocate(alive, size_share, dh, debt, bonds_cb, channels, books, positions):
         if alive[i]:
             liquidity = deposits[i] + dh_bank[i] + equity[i] - loans[i] + provisions[i] + relend[i]
             deps = deposits[i] + dh_bank[i]
-        reserves[i] = ratio[i] * at_least(deps, 0.0)
+        reserves[i] = ratio[i] * np_maximum(deps, 0.0)
         rest = liquidity - reserves[i]
-        want[i] = at_least(rest, 0.0)
-        advances[i] = at_least(-rest, 0.0)
+        want[i] = np_maximum(rest, 0.0)
+        advances[i] = np_maximum(-rest, 0.0)
     total = pairwise_sum(want)
     scale = 1.0 if total <= debt else debt / total
     for i in range(n):
@@ -421,7 +421,7 @@ def budgets(shares0, rest0, totals, price_effect, other, import_share, ptax, dem
     gq = g_budget * dom / ptax
     extra = np.empty(ptax.shape[0])
     for j in range(ptax.shape[0]):
-        extra[j] = at_least(support[j] - 1.0, 0.0) * (hq[j] + gq[j] + x[j] + rd[j])
+        extra[j] = np_maximum(support[j] - 1.0, 0.0) * (hq[j] + gq[j] + x[j] + rd[j])
     if support_in_rule:  # max(1 - support / max(g_total, 1e-300), 0)
         spend = pairwise_sum(extra * ptax)
         left = 1.0 - spend / (g_total if not 1e-300 > g_total else 1e-300)

@@ -15,6 +15,7 @@ from .._numba import kernel
 from . import accounting as acc
 from . import exit_entry as xe
 from . import investment as inv
+from .capacity_rules import np_maximum
 from .sums import pairwise_sum
 
 
@@ -115,12 +116,6 @@ SECTOR_RECORDS = (
 
 
 @kernel
-def at_least(x, floor):
-    """np.maximum(x, floor) for a scalar floor: NaN kept, the floor on a tie."""
-    return x if x > floor or np.isnan(x) else floor
-
-
-@kernel
 def sector_records(inc, ivt, ext, st, weight, by_sector):
     """The month's records by sector (rows in SECTOR_RECORDS' order), each as the numpy expression
     of phases.accounts.record_sectors computed it from the income, investment and exit tables
@@ -139,20 +134,20 @@ def sector_records(inc, ivt, ext, st, weight, by_sector):
         short = demand[s] - output  # (output sums firm by firm: a filled sector's gap is rounding)
         # (two tuples: Python builds a tuple of more than 30 values through a list, which numba refuses)
         first = (
-            output, cap_w, cap_w * 12.0 * phys[s], output / at_least(inc[s, acc.I_CAPACITY], 1e-300), price[s],
+            output, cap_w, cap_w * 12.0 * phys[s], output / np_maximum(inc[s, acc.I_CAPACITY], 1e-300), price[s],
             ptax[s], demand[s], final[s], short if short > 1e-9 * demand[s] else 0.0, fill[s],
             inc[s, acc.I_VALUE_ADDED], revenue, inc[s, acc.I_PROFIT],
-            inc[s, acc.I_PROFIT] / at_least(revenue, 1e-12), inc[s, acc.I_WORKERS], inc[s, acc.I_WAGES],
-            inc[s, acc.I_ENERGY_USE], energy, energy / at_least(output, 1e-12), inc[s, acc.I_VAT])
+            inc[s, acc.I_PROFIT] / np_maximum(revenue, 1e-12), inc[s, acc.I_WORKERS], inc[s, acc.I_WAGES],
+            inc[s, acc.I_ENERGY_USE], energy, energy / np_maximum(output, 1e-12), inc[s, acc.I_VAT])
         second = (
             inc[s, acc.I_CIT], st[s, acc.S_N_FIRMS] * w, float(entries[s]), ext[s, xe.X_BANKRUPT],
             ext[s, xe.X_FORCED], ext[s, xe.X_VOLUNTARY], ivt[s, inv.V_ADDED] + entry_cap[s], retired[s],
-            st[s, acc.S_PIPELINE] * w, st[s, acc.S_PROD_W] / at_least(st[s, acc.S_CAPACITY], 1e-300), frontier[s],
-            st[s, acc.S_EI_W] / at_least(st[s, acc.S_OUTPUT], 1e-300),
-            st[s, acc.S_MARKUP_W] / at_least(st[s, acc.S_OUTPUT], 1e-300), ivt[s, inv.V_UPGRADES],
+            st[s, acc.S_PIPELINE] * w, st[s, acc.S_PROD_W] / np_maximum(st[s, acc.S_CAPACITY], 1e-300), frontier[s],
+            st[s, acc.S_EI_W] / np_maximum(st[s, acc.S_OUTPUT], 1e-300),
+            st[s, acc.S_MARKUP_W] / np_maximum(st[s, acc.S_OUTPUT], 1e-300), ivt[s, inv.V_UPGRADES],
             ivt[s, inv.V_UPGRADES_DONE], ivt[s, inv.V_INVESTMENT], st[s, acc.S_LOANS] * w,
-            st[s, acc.S_NET_WORTH] * w, st[s, acc.S_LOSS_MAKING] / at_least(st[s, acc.S_N_FIRMS], 1.0),
-            ext[s, xe.X_ZOMBIES] / at_least(st[s, acc.S_N_FIRMS] * w, 1e-300))
+            st[s, acc.S_NET_WORTH] * w, st[s, acc.S_LOSS_MAKING] / np_maximum(st[s, acc.S_N_FIRMS], 1.0),
+            ext[s, xe.X_ZOMBIES] / np_maximum(st[s, acc.S_N_FIRMS] * w, 1e-300))
         for k in range(len(first)):
             out[k, s] = first[k]
         for k in range(len(second)):
@@ -172,10 +167,10 @@ def class_records(cls_loans, cls_interest, ext_total, live_sme, live_all):
     defaults = (ext_total[xe.X_DEFAULT_SME], ext_total[xe.X_DEFAULT_LARGE])
     for c in range(2):
         out[0, c] = cls_loans[c]
-        out[1, c] = cls_interest[c] / at_least(cls_loans[c], 1e-300)
+        out[1, c] = cls_interest[c] / np_maximum(cls_loans[c], 1e-300)
         out[2, c] = bankrupt[c]
         out[3, c] = defaults[c]
-        out[4, c] = defaults[c] / at_least(live[c] + defaults[c], 1e-300)
+        out[4, c] = defaults[c] / np_maximum(live[c] + defaults[c], 1e-300)
     return out
 
 
@@ -193,7 +188,7 @@ def bank_records(alive, books):
     live = 0
     for i in range(alive.shape[0]):
         live += alive[i]
-    return by_cat, (npl / at_least(loans, 1e-300), equity / at_least(rwa, 1e-300), equity, profit, float(live))
+    return by_cat, (npl / np_maximum(loans, 1e-300), equity / np_maximum(rwa, 1e-300), equity, profit, float(live))
 
 
 # the entrants' values of the fields `write_entrants` does not set to a constant, one array each
