@@ -16,19 +16,30 @@ from numba import types
 from .._numba import kernel
 from .capacity_rules import np_maximum, np_minimum
 
+DOUBLE_2 = b"double (double, double, int __pyx_skip_dispatch)"  # the signature the kernel calls
+
 
 def _address(name: str) -> int:
-    """The address of a scipy.special.cython_special function (its capsule's pointer)."""
-    capsule = _special.__pyx_capi__[name]
+    """The address of scipy.special.cython_special's double version of `name`: the entry of that
+    name, or of a fused version of it (`__pyx_fuse_<i>name`), whose C signature is DOUBLE_2. Checked
+    rather than assumed: which fused index is the double one is Cython's choice, and calling a float
+    version through a double signature would give wrong counts without an error."""
     get_name = ctypes.pythonapi.PyCapsule_GetName
     get_name.restype, get_name.argtypes = ctypes.c_char_p, [ctypes.py_object]
     get_pointer = ctypes.pythonapi.PyCapsule_GetPointer
     get_pointer.restype, get_pointer.argtypes = ctypes.c_void_p, [ctypes.py_object, ctypes.c_char_p]
-    return get_pointer(capsule, get_name(capsule))
+    for key, capsule in _special.__pyx_capi__.items():
+        if (key == name or (key.startswith("__pyx_fuse_") and key.endswith(name)
+                            and key[len("__pyx_fuse_"):-len(name)].isdigit())) and get_name(capsule) == DOUBLE_2:
+            return get_pointer(capsule, get_name(capsule))
+    import scipy
+
+    raise ImportError(f"scipy {scipy.__version__}: scipy.special.cython_special has no {name} taking and "
+                      "returning doubles, which sim's entrant counts call")
 
 
 # double f(double, double, int skip_dispatch): the double versions of scipy's cpdef functions
-llvm.add_symbol("sim_scipy_pdtrik", _address("__pyx_fuse_0pdtrik"))
+llvm.add_symbol("sim_scipy_pdtrik", _address("pdtrik"))
 llvm.add_symbol("sim_scipy_pdtr", _address("pdtr"))
 _pdtrik = types.ExternalFunction("sim_scipy_pdtrik", types.float64(types.float64, types.float64, types.intc))
 _pdtr = types.ExternalFunction("sim_scipy_pdtr", types.float64(types.float64, types.float64, types.intc))
