@@ -18,7 +18,6 @@ from .banking import BankingSystem, SFCError, bank_count
 from .economy import Institutions
 from .economy.world import export_shares, open_export_factor
 from .kernels import accounting as acc
-from .kernels import credit as cr
 from .kernels import exit_entry as xe
 from .kernels import investment as inv
 from .kernels import market as mkt
@@ -27,6 +26,7 @@ from .outpaths import between_months
 from .phases import PLAN, accounts, capacity, credit, entry, firms, setup
 from .phases import demand as demand_
 from .phases.accounts import MonthTables, OpenFiscal
+from .phases.params import RunParams
 from .phases.setup import N_S
 from .phases.totals import SectorTotals
 from .records import Recorder
@@ -82,6 +82,9 @@ class IndustrialEconomy(mesa.Model):
         self._counts = np.full(3, -1.0)  # live firms, SMEs, estates in court (month_sums; -1: not counted)
         self._held = np.zeros((N_S if self.closed else 0, 3))  # firms' other stocks (the closed economy's sheet)
         self.policy = PolicyState()
+        # the kernels' parameter tuples, made again only when an instrument they read changes (phases.params)
+        self.params = RunParams(self.b, scenario.banking, self.policy)
+        self._rules = firms.Rules(self.b, scenario.banking, self.policy, self.params)
         self.policy_schedule = PolicySchedule(scenario)
         self.regulators = [cls(self) for cls in REGULATORS]
         for reg in self.regulators:
@@ -269,7 +272,7 @@ class IndustrialEconomy(mesa.Model):
         self.plan_investment(self._draws["upgrade"].draw(), va_cost, energy_cost, prices)
         factor = self.capacity_rules.expansion_factor(self._requested * W, p)  # bans, ratios, caps
         review = credit.leverage_review_share(b.leverage_adjustment)
-        needs = credit.CreditNeeds(factor, prices, cr.repay_params(b, self.sc.banking, p, t, review))
+        needs = credit.CreditNeeds(factor, prices, self.params.repay(t, review))
         lent = self.credit_market(needs)
         self._credit = lent
         cash2 = self._check_cash("7 credit", cash1, lent.flow, after=lent.deposits)
@@ -358,13 +361,13 @@ class IndustrialEconomy(mesa.Model):
         setup.credit_scores(self.firms, self.sc, self.policy)
 
     def rules(self) -> firms.Rules:
-        return firms.Rules(self.b, self.sc.banking, self.policy)
+        return self._rules
 
     def reprice(self, factor: np.ndarray) -> None:
         firms.reprice(self.firms, factor)
 
     def firm_shocks(self, u) -> None:
-        self._wedge_summed = firms.firm_shocks(self.firms, u, self.b, N_S)  # (`sector_cost_wedge` takes it)
+        self._wedge_summed = firms.firm_shocks(self.firms, u, self.params.shocks, N_S)  # (`sector_cost_wedge` takes it)
 
     def sector_cost_wedge(self) -> np.ndarray:
         """The sectors' average cost wedge after this month's shocks (phases.firms.sector_cost_wedge),
@@ -397,7 +400,7 @@ class IndustrialEconomy(mesa.Model):
         return out.wage_index, out.deposits_before, out.deposits_after
 
     def plan_investment(self, u_review, va_cost, energy_cost, prices: inv.InvestmentPrices) -> None:
-        firms.plan_investment(self.firms, sector_tables(self), prices, self.b, va_cost, energy_cost, u_review,
+        firms.plan_investment(self.firms, sector_tables(self), prices, self.params.plan, va_cost, energy_cost, u_review,
                               self._requested)
 
     def credit_market(self, needs: credit.CreditNeeds) -> credit.CreditOutcome:
@@ -405,8 +408,8 @@ class IndustrialEconomy(mesa.Model):
                                     needs, self.policy, self.sc.banking)
 
     def execute_investment(self, factor, prices: inv.InvestmentPrices, u_imit) -> float:
-        return firms.execute_investment(self.firms, sector_tables(self), self.totals, prices, self.b, factor, u_imit,
-                                        self._invest)
+        return firms.execute_investment(self.firms, sector_tables(self), self.totals, prices, self.params.execute,
+                                        factor, u_imit, self._invest)
 
     def exit_params(self) -> xe.ExitParams:
         """The exit kernels' parameters, the rescue of firms that would default included

@@ -35,6 +35,7 @@ class PolicySchedule:
             (month_index(m) - self.start, ch) for m, ch in sc.schedule.items()
         )
         self._next = 0
+        self.version = 0  # changes applied so far (the regulators skip a month in which nothing moved)
         # nothing is applied here: the economy is set up under [policy] (the status quo), and the
         # changes dated at or before the start act from the first month (`advance(0)` in the step)
 
@@ -62,11 +63,16 @@ class PolicySchedule:
                 if v is not None:
                     self.values[name] = self._expand(name, v, self.values[name])
             self._next += 1
+            self.version += 1
 
 
 @dataclass
 class PolicyState:
-    """Instrument values in force this month (per-sector arrays or scalars)."""
+    """Instrument values in force this month (per-sector arrays or scalars), by name in `values`
+    and as attributes. The regulators write them with `set`, which keeps both: an instrument read as
+    an attribute (`policy.vat_rate`, some sixty reads a month) is then found in the instance's
+    dictionary instead of through `__getattr__` (which serves a value put in `values` alone; one
+    written there over a value `set` put in force is not seen as an attribute: write with `set`)."""
 
     values: dict[str, Any] = field(default_factory=dict)
     previous: dict[str, Any] = field(default_factory=dict)
@@ -78,21 +84,36 @@ class PolicyState:
         except KeyError:
             raise AttributeError(name) from None
 
+    def set(self, name: str, value: Any) -> None:
+        """Put an instrument's value in force."""
+        self.values[name] = value
+        self.__dict__[name] = value
+
 
 class Regulator(mesa.Agent):
     instruments: tuple[str, ...] = ()
+    _settled: int | None = None  # the schedule's version from which every instrument equals last month's
 
     def step(self) -> None:
         """The instruments in force this month, last month's kept as `previous`. The schedule's arrays
         are taken as they are, not copied: nothing writes into an instrument's array (a change in the
         schedule makes a new one, `PolicySchedule._expand`), so an instrument that did not change is
-        the same object as last month's (IndustryRegulator.step reads that)."""
-        values = self.model.policy_schedule.values
+        the same object as last month's (IndustryRegulator.step reads that). A month in which the
+        schedule changed nothing, after one in which each instrument was last month's, changes
+        nothing either (previous and current are the same objects): it is skipped."""
+        schedule = self.model.policy_schedule
+        if self._settled == schedule.version:
+            return
+        values = schedule.values
         state: PolicyState = self.model.policy
+        settled = True
         for name in self.instruments:
             new = values[name]
-            state.previous[name] = state.values.get(name, new)
-            state.values[name] = new
+            old = state.values.get(name, new)
+            state.previous[name] = old
+            state.set(name, new)
+            settled = settled and old is new
+        self._settled = schedule.version if settled else None
 
 
 class FiscalAuthority(Regulator):
@@ -118,6 +139,10 @@ class IndustryRegulator(Regulator):
                    "backward_energy_intensity", "backward_productivity", "exit_compensation", "upgrade_subsidy",
                    "entry_barrier", "demand_support", "forced_exit_zombies_first")
 
+    def __init__(self, model):
+        super().__init__(model)
+        self._positive: dict[str, tuple[np.ndarray, bool]] = {}  # (`_any_positive`)
+
     def step(self) -> None:
         super().step()
         state: PolicyState = self.model.policy
@@ -125,7 +150,7 @@ class IndustryRegulator(Regulator):
         quota = values["forced_exit_quota"]
         if state.quota_reference is None:
             state.quota_reference = np.zeros_like(quota)
-        if np.any(quota > 0):
+        if self._any_positive("forced_exit_quota", quota):
             before = _previous(state, "forced_exit_quota", quota)
             started = (quota > 0) & ((before <= 0) | (state.quota_reference <= 0))
             if started.any():
@@ -143,8 +168,16 @@ class IndustryRegulator(Regulator):
             new_rule = (rule > 0) & (rule_before <= 0)
             if new_rule.any():
                 self.model.capacity_rules.halt_projects(new_rule)
-        if np.any(values["capacity_cap"] > 0):
+        if self._any_positive("capacity_cap", values["capacity_cap"]):
             self.model.capacity_rules.enforce_caps(values["capacity_cap"])
+
+    def _any_positive(self, name: str, value: np.ndarray) -> bool:
+        """np.any(value > 0) of an instrument's array, worked out again only when the array is
+        another object than last time (a change in the schedule makes a new one)."""
+        seen = self._positive.get(name)
+        if seen is None or seen[0] is not value:
+            seen = self._positive[name] = (value, bool(np.any(value > 0)))
+        return seen[1]
 
 
 def _previous(state: PolicyState, name: str, like: np.ndarray) -> np.ndarray:

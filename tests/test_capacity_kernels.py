@@ -83,3 +83,44 @@ def test_small_pieces_as_numpy(seed):
     y[3:6] = np.nan
     assert _same(np.array([k.np_minimum(a, b) for a, b in zip(x, y, strict=True)]), np.minimum(x, y))
     assert _same(np.array([k.np_maximum(a, b) for a, b in zip(x, y, strict=True)]), np.maximum(x, y))
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_the_hooks_in_one_call_as_their_pieces(seed):
+    """CapacityRules' hooks in one call each (`expansion_step`, `cap_step`, `exit_step`,
+    `entry_step`, `pool_used`) give what their pieces and the numpy between them gave."""
+    rng = np.random.default_rng(300 + seed)
+    n = 30
+    capacity, pipeline, dep, retired = _edgy(rng, n, 5.0), _edgy(rng, n, 3.0), _edgy(rng, n), _edgy(rng, n, 2.0)
+    at_cap, at_pipe, cap, pipe = _edgy(rng, n, 9.0), _edgy(rng, n, 4.0), _edgy(rng, n, 9.0), _edgy(rng, n, 4.0)
+    full = rng.random(n) < 0.3
+    share = np.where(full, 1.0, rng.choice([0.0, 0.3], n))
+    phys0, dep_month, lag = rng.random(n) + 0.5, rng.random(n) * 0.05, rng.integers(0, 40, n)
+    sec = k.RulesSectors(full, phys0, share, dep_month, lag)
+    cap_cap = np.where(rng.random(n) < 0.5, 0.0, rng.random(n) * 40.0)
+    requested, pool, amount = _edgy(rng, n, 50.0), _edgy(rng, n, 20.0), _edgy(rng, n, 10.0)
+    ratio = np.where(rng.random(n) < 0.5, 0.0, rng.choice([1.0, 1.25, 2.0], n))
+    ratio[:2] = np.nan
+    state = (capacity, pipeline, at_cap, at_pipe, cap, pipe)
+    cap_out, pipe_out, covered, covered_pipe = k.synced_parts(*state, full)
+    in_lag = covered * np.maximum(1.0 - dep_month * lag, 0.0)  # (phases.capacity.capacity_in_lag's numpy)
+    assert _same(k.in_lags(covered, dep_month, lag), in_lag)
+    limit = k.cap_limits(cap_cap, phys0, share)
+    factor, granted_share = k.expansion_cover(requested, ratio, pool, limit, in_lag, covered_pipe, share)
+    want = (cap_out, pipe_out, factor, granted_share, np.where(full, ratio, ratio * granted_share))
+    for a, b in zip(k.expansion_step(*state, sec, cap_cap, requested, ratio, pool), want, strict=True):
+        assert _same(a, b)
+    scale = k.scale_under_cap(limit, in_lag, covered_pipe, pipe)
+    got = k.cap_step(*state, sec, cap_cap)
+    for a, b in zip(got[:3], (cap_out, pipe_out, scale), strict=True):
+        assert _same(a, b)
+    assert got[3] == bool(np.any(scale < 1.0))
+    assert _same(k.pool_used(pool, ratio, amount), np.maximum(pool - ratio * amount, 0.0))
+    c_out, p_out, gone = k.retired_since(*state, dep)
+    want = (c_out, p_out, k.pool_after_exits(pool, 0.95, ratio, full, retired, gone),
+            k.covered_phys(phys0, c_out, share, full, cap))
+    for a, b in zip(k.exit_step(*state, dep, pool, 0.95, ratio, sec, retired), want, strict=True):
+        assert _same(a, b)
+    want = (cap_out, pipe_out) + k.entrant_room(covered, covered_pipe, cap, sec, cap_cap, ratio, pool)
+    for a, b in zip(k.entry_step(*state, sec, cap_cap, ratio, pool), want, strict=True):
+        assert _same(a, b)

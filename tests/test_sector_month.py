@@ -83,4 +83,4 @@ def test_the_sums_are_numpys(n):
     s = w * 0.9
     assert k.purchase_subsidy_cost(s, p, v) == np.sum(s / (1 - s) * p * v)
     table = rng.standard_normal((n, 4))
-    assert k.weighted_column_sum(table, 2, w) == np.sum(table[:, 2] * w)
+    assert k.weighted_column_sums(table, 1, 3, w) == (np.sum(table[:, 1] * w), np.sum(table[:, 3] * w))

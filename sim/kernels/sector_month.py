@@ -86,10 +86,10 @@ def abs_sum(x):
 
 
 @kernel
-def weighted_column_sum(table, col, weight):
-    """np.sum(table[:, col] * weight): a column of a per-sector table made economy-wide and summed,
-    as numpy sums (`sums.pairwise_sum`)."""
-    return pairwise_sum(table[:, col] * weight)
+def weighted_column_sums(table, first, second, weight):
+    """(np.sum(table[:, first] * weight), np.sum(table[:, second] * weight)): two columns of a
+    per-sector table made economy-wide and summed, as numpy sums (`sums.pairwise_sum`)."""
+    return pairwise_sum(table[:, first] * weight), pairwise_sum(table[:, second] * weight)
 
 
 @kernel

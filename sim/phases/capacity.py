@@ -29,7 +29,7 @@ class CoveredCapacity:
     economy-wide yuan a month. It starts as rules_share of each; it grows by the covered part of the
     projects granted and loses its share of depreciation (`after_investment`); any other change of a
     sector's capacity or pipeline since it was last accounted (exits, forced closures, entrants,
-    halted projects) carries the sector's mix (`synced_parts`, `retired_since`). Where the rules
+    halted projects) carries the sector's mix (`synced_parts`; kernels.capacity_rules' `retired_since`). Where the rules
     cover the whole sector the covered part is the sector's."""
 
     def __init__(self, share: np.ndarray, pipe_share: np.ndarray, phys_per_yuan: np.ndarray, cap: np.ndarray,
@@ -42,10 +42,6 @@ class CoveredCapacity:
         self.at = (cap, pipe)  # the sector's capacity and pipeline when last accounted
         self.granted_share = share  # the covered share of what the rules grant (set by the model's rules)
         self.dep = np.zeros_like(share)  # the covered part's depreciation in the last investment step
-
-    def cap_limit(self, capacity_cap: np.ndarray) -> np.ndarray:
-        """A cap on the covered part (physical units a year) in yuan a month of the sector (`cap_limit`)."""
-        return cap_limit(capacity_cap, self.phys0, self.share)
 
     def parts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The covered capacity and pipeline (the sector's where the rules cover all of it), and the
@@ -77,19 +73,6 @@ class CoveredCapacity:
         self.capacity, self.pipeline, self.dep = rules_k.covered_flows(self.capacity, self.pipeline, granted,
                                                                        self.granted_share, lag, cap_now, retired_dep)
         self.at = (cap_now, pipe_now)
-
-    def retired_since(self, cap: np.ndarray, pipe: np.ndarray) -> np.ndarray:
-        """The covered part's retirements: its depreciation in the last investment step and what it lost
-        since (exits, closures), after which it is accounted at the sector's `cap` and `pipe`."""
-        cap0, pipe0 = self.at
-        self.capacity, self.pipeline, gone = rules_k.retired_since(self.capacity, self.pipeline, cap0, pipe0, cap, pipe,
-                                                                   self.dep)
-        self.at = (cap, pipe)
-        return gone
-
-    def phys_per_yuan(self, cap: np.ndarray) -> np.ndarray:
-        """The covered part's physical capacity a year per yuan a month of the sector's capacity."""
-        return rules_k.covered_phys(self.phys0, self.capacity, self.share, self.full, cap)
 
 
 class FirmHooks(NamedTuple):
@@ -135,21 +118,41 @@ class CapacityRules:
         self.covered: CoveredCapacity | None = None  # the part the rules cover (first use)
         self.ratio = np.zeros_like(quota_pool)  # quota used per unit granted this month (expansion_factor)
         self.entrant_ratio = np.zeros_like(quota_pool)  # quota used per unit of entrants' capacity (entry_room)
+        self._sec: rules_k.RulesSectors | None = None  # what the kernels know of the sectors (with `covered`)
+        self._rule: tuple | None = None  # the rules' ratio and the instruments it was made of (`rule_ratio`)
 
     def _covered_parts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The capacity and pipeline the rules cover and the sector's (`CoveredCapacity`), accounted
         now. Made at the first call, once the firms (the Mesa reference's agents too) exist."""
         cap, pipe = self.hooks.sector_capacity(), self.hooks.sector_pipeline()
         if self.covered is None:
-            self.covered = CoveredCapacity(self.share, self.pipe_share, self.phys_per_yuan, cap, pipe)
+            self._start_covered(cap, pipe)
             return self.covered.parts()
         return self.covered.synced_parts(cap, pipe)
 
-    def _capacity_coming(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The part the rules cover of the capacity under construction and of the capacity still
-        operating when it comes on stream, and the whole capacity under construction, by sector."""
-        covered, covered_pipe, _, pipe = self._covered_parts()
-        return covered_pipe, capacity_in_lag(covered, self.dep_month, self.lag), pipe
+    def _start_covered(self, cap: np.ndarray, pipe: np.ndarray) -> None:
+        c = self.covered = CoveredCapacity(self.share, self.pipe_share, self.phys_per_yuan, cap, pipe)
+        self._sec = rules_k.RulesSectors(c.full, c.phys0, c.share, self.dep_month, self.lag)
+
+    def _sector_now(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The sectors' capacity and pipeline now (the hooks) and as the covered part was last
+        accounted (that made now, at the first call: its kernels then carry it over no change)."""
+        cap, pipe = self.hooks.sector_capacity(), self.hooks.sector_pipeline()
+        if self.covered is None:
+            self._start_covered(cap, pipe)
+        cap0, pipe0 = self.covered.at
+        self.covered.at = (cap, pipe)
+        return cap, pipe, cap0, pipe0
+
+    def rule_ratio(self, policy) -> np.ndarray:
+        """`retired_per_unit_built` under the policy in force, made again only when its instruments
+        are other objects than last time (a change in the schedule makes a new one; nothing writes
+        into them)."""
+        ratio, ban = policy.replacement_ratio, policy.ban_new_capacity
+        made = self._rule
+        if made is None or made[0] is not ratio or made[1] is not ban:
+            made = self._rule = (ratio, ban, retired_per_unit_built(ratio, ban))
+        return made[2]
 
     # the hooks, in step order
     def halt_projects(self, sectors: np.ndarray) -> None:
@@ -171,30 +174,31 @@ class CapacityRules:
     def enforce_caps(self, cap_phys: np.ndarray) -> None:
         """Scale down capacity under construction where the part the rules cover would go over its cap
         (the rest of the pipeline is not cut)."""
-        pipe_c, in_lag_c, pipe = self._capacity_coming()
-        c = self.covered
-        scale = pipeline_scale_under_cap(c.cap_limit(cap_phys), in_lag_c, pipe_c, pipe)
-        if np.any(scale < 1.0):
+        cap, pipe, cap0, pipe0 = self._sector_now()
+        c = self.covered  # (the covered part synced, the scale under the cap: kernels.capacity_rules.cap_step)
+        c.capacity, c.pipeline, scale, cut = rules_k.cap_step(c.capacity, c.pipeline, cap0, pipe0, cap, pipe, self._sec,
+                                                              cap_phys)
+        if cut:
             self.hooks.scale_pipeline(scale)
             c.cut_pipeline(np.where(scale < 1.0, pipe - pipe * scale, 0.0), pipe * scale)
 
     def expansion_factor(self, requested: np.ndarray, policy) -> np.ndarray:
         """Share of requested expansion (economy-wide) each sector may build (`expansion_allowed`): the
         rules hold the part `sectors.<s>.rules_share` of the request, the rest is free."""
-        pipe_c, in_lag_c, _ = self._capacity_coming()
+        cap, pipe, cap0, pipe0 = self._sector_now()
         c = self.covered
-        allowed = expansion_allowed(requested, policy, self.quota_pool, c.cap_limit(policy.capacity_cap), in_lag_c,
-                                    pipe_c, c.share)
+        # (`expansion_allowed` after the covered part is synced, in one call: capacity_rules.expansion_step);
         # replacement quota is used by the covered part of what is granted
-        self.ratio = np.where(c.full, allowed.ratio, allowed.ratio * allowed.covered)
-        c.granted_share = allowed.covered
-        return allowed.factor
+        c.capacity, c.pipeline, factor, c.granted_share, self.ratio = rules_k.expansion_step(
+            c.capacity, c.pipeline, cap0, pipe0, cap, pipe, self._sec, policy.capacity_cap, requested,
+            self.rule_ratio(policy), self.quota_pool)
+        return factor
 
     def after_investment(self, granted: np.ndarray, retired_dep: np.ndarray) -> None:
         """Step 8's flows of the covered part (`CoveredCapacity.after_investment`; `granted` and
         `retired_dep`, the sectors' projects started and capacity depreciated, economy-wide); projects
         started use up replacement quota at the rule's ratio."""
-        self.quota_pool = np.maximum(self.quota_pool - self.ratio * granted, 0.0)
+        self.quota_pool = rules_k.pool_used(self.quota_pool, self.ratio, granted)
         self.covered.after_investment(granted, self.lag, self.hooks.sector_capacity(), self.hooks.sector_pipeline(),
                                       retired_dep)
 
@@ -216,13 +220,11 @@ class CapacityRules:
         and exits): under a ban or a replacement ratio it gains the covered part's retirements and its
         quota lapses over `quota_life` months (behaviour.replacement_quota_life). Also sets
         phys_per_yuan."""
-        p, c = policy, self.covered
-        cap = self.hooks.sector_capacity()
-        gone = c.retired_since(cap, self.hooks.sector_pipeline())  # exits carry the sector's mix
-        self.quota_pool = rules_k.pool_after_exits(self.quota_pool, 1 - 1 / quota_life,
-                                                   retired_per_unit_built(p.replacement_ratio, p.ban_new_capacity),
-                                                   c.full, retired, gone)
-        self.phys_per_yuan = c.phys_per_yuan(cap)
+        cap, pipe, cap0, pipe0 = self._sector_now()
+        c = self.covered  # (exits carry the sector's mix: capacity_rules.retired_since, in capacity_rules.exit_step)
+        c.capacity, c.pipeline, self.quota_pool, self.phys_per_yuan = rules_k.exit_step(
+            c.capacity, c.pipeline, cap0, pipe0, cap, pipe, c.dep, self.quota_pool, 1 - 1 / quota_life,
+            self.rule_ratio(policy), self._sec, retired)
 
     def entry_room(self, policy) -> np.ndarray:
         """The capacity (economy-wide) entrants may add: under the cap in force (the room incumbents'
@@ -233,19 +235,19 @@ class CapacityRules:
         2018 replacement rules)."""
         # under a cap, as for incumbents' projects (`expansion_allowed`): the covered part operating when
         # today's projects come on stream and those projects leave the head room; entrants' capacity,
-        # installed now, wears out over the build lag like the rest (`capacity_in_lag`)
-        covered, pipe_c, cap, _ = self._covered_parts()
-        c = self.covered
-        ratio = retired_per_unit_built(policy.replacement_ratio, policy.ban_new_capacity)
-        sec = rules_k.RulesSectors(c.full, c.phys0, c.share, self.dep_month, self.lag)
-        room, self.entrant_ratio = rules_k.entrant_room(covered, pipe_c, cap, sec, policy.capacity_cap, ratio,
-                                                        self.quota_pool)
+        # installed now, wears out over the build lag like the rest (`capacity_rules.in_lags`: capacity x
+        # max(1 - dep_month x lag, 0), so that replacing worn-out capacity is not blocked by the cap)
+        cap, pipe, cap0, pipe0 = self._sector_now()
+        c = self.covered  # (the covered part synced, then capacity_rules.entrant_room: capacity_rules.entry_step)
+        c.capacity, c.pipeline, room, self.entrant_ratio = rules_k.entry_step(
+            c.capacity, c.pipeline, cap0, pipe0, cap, pipe, self._sec, policy.capacity_cap, self.rule_ratio(policy),
+            self.quota_pool)
         return room
 
     def after_entry(self, entered: np.ndarray) -> None:
         """Entrants' capacity (`entered`, economy-wide) uses replacement quota at this month's ratio
         (`entry_room`)."""
-        self.quota_pool = np.maximum(self.quota_pool - self.entrant_ratio * entered, 0.0)
+        self.quota_pool = rules_k.pool_used(self.quota_pool, self.entrant_ratio, entered)
 
 
 def halt_projects(firms, sectors: np.ndarray) -> None:
@@ -261,13 +263,6 @@ def scale_pipeline(firms, scale: np.ndarray) -> None:
     sums.scale_pipeline(firms.sector, scale, firms.pipeline, firms.pipeline_cost)
 
 
-def capacity_in_lag(capacity: np.ndarray, dep_month: np.ndarray, lag: np.ndarray) -> np.ndarray:
-    """Capacity still operating when today's projects come on stream (net of depreciation over the
-    build lag): a cap limits that plus the capacity under construction, so replacing worn-out
-    capacity is not blocked by the cap."""
-    return capacity * np.maximum(1.0 - dep_month * lag, 0.0)
-
-
 def cap_limit(capacity_cap: np.ndarray, phys_per_yuan: np.ndarray, share: np.ndarray) -> np.ndarray:
     """A cap in physical units a year as capacity in yuan a month at 2019 prices (inf: no cap) of the
     part `share` of a sector the rules cover: `phys_per_yuan` maps the sector's 2019 capacity in yuan
@@ -279,7 +274,7 @@ def cap_limit(capacity_cap: np.ndarray, phys_per_yuan: np.ndarray, share: np.nda
 def pipeline_scale_under_cap(limit: np.ndarray, in_lag: np.ndarray, pipe_covered: np.ndarray,
                              pipe: np.ndarray) -> np.ndarray:
     """The share of each sector's capacity under construction (`pipe`) left when the part the rules
-    cover (`pipe_covered` of it, beside `in_lag` of the part operating then, `capacity_in_lag`) is cut
+    cover (`pipe_covered` of it, beside `in_lag` of the part operating then, `capacity_rules.in_lags`) is cut
     to fit under its cap `limit`; the rest of the pipeline is not cut."""
     return rules_k.scale_under_cap(limit, in_lag, pipe_covered, pipe)
 

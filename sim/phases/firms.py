@@ -12,7 +12,6 @@ from typing import NamedTuple
 import numpy as np
 
 from ..kernels import accounting as acc
-from ..kernels import credit as cr
 from ..kernels import exit_entry as xe
 from ..kernels import investment as inv
 from ..kernels import market as mkt
@@ -26,6 +25,7 @@ class Rules(NamedTuple):
     behaviour: object  # scenario.behaviour
     banking: object  # scenario.banking
     policy: object  # regulators.PolicyState
+    params: object = None  # the kernels' parameter tuples made of them (phases.params.RunParams)
 
 
 class SectorCosts(NamedTuple):
@@ -57,13 +57,13 @@ def reprice(firms, factor: np.ndarray) -> None:
     sums.reprice(firms.alive, firms.sector, factor, firms.price)
 
 
-def firm_shocks(firms, u: np.ndarray, behaviour, n_sectors: int) -> np.ndarray:
+def firm_shocks(firms, u: np.ndarray, params: shocks.ShockParams, n_sectors: int) -> np.ndarray:
     """Step 3 (first): lumpy order and cost shocks of every firm from this month's uniforms `u`
-    (kernels.shocks); the market step renormalises the shares they move. Writes firms' shares and
+    (kernels.shocks, with `params`); the market step renormalises the shares they move. Writes firms' shares and
     cost wedges. Returns the sectors' average cost wedge after the shocks, summed in the same pass
     (`sector_cost_wedge` gives the same numbers)."""
     wedge = np.zeros(n_sectors)
-    shocks.firm_shocks(firms.bundle(), u, shocks.shock_params(behaviour), wedge)
+    shocks.firm_shocks(firms.bundle(), u, params, wedge)
     return wedge
 
 
@@ -82,9 +82,9 @@ def produce_and_book(firms, sectors, banking, demand: mkt.MarketDemand, costs: S
     pass (accounting.income; they write payout.paid and the payers' cash and scores).
     Writes every firm's market, production, price and income fields, `out`, and the banks' interest
     income and deposit interest (banking)."""
-    b, p = rules.behaviour, rules.policy
+    b, p, k = rules.behaviour, rules.policy, rules.params
     F = firms.bundle()
-    harmonic = mkt.market_step(F, sectors, demand, mkt.market_params(b))
+    harmonic = mkt.market_step(F, sectors, demand, k.market)
     h0 = harmonic if harmonic0 is None else harmonic0
     wage_index = float((harmonic / h0) ** b.wage_productivity_elasticity)  # labour share roughly stable
     labour_cost = costs.labour * wage_index
@@ -94,7 +94,7 @@ def produce_and_book(firms, sectors, banking, demand: mkt.MarketDemand, costs: S
                                 vat_factor=costs.vat_blend)
     # (the closed economy's input bill needs the sectors' output and revenue: summed in the same pass)
     sold = np.zeros((0 if input_bill is None else costs.vat_rate.shape[0], 2))
-    prod.costs_and_prices(F, unit_costs, prod.pricing_params(b), sold)
+    prod.costs_and_prices(F, unit_costs, k.pricing, sold)
     material_cost, vat_inputs = costs.materials, costs.vat_inputs
     if input_bill is not None:  # buyers pay for the inputs delivered (sim.economy)
         material_cost, vat_inputs = input_bill(costs.vat_rate, p.vat_rate_inputs, sold)
@@ -102,33 +102,29 @@ def produce_and_book(firms, sectors, banking, demand: mkt.MarketDemand, costs: S
                              materials=material_cost, vat_rate=costs.vat_rate, vat_inputs_per_q=vat_inputs,
                              workers_per_yuan=costs.workers_per_yuan, mwh_per_yuan=costs.mwh_per_yuan,
                              normal_utilisation=costs.normal_utilisation)
-    c = rules.banking
-    left = acc.income(F, sectors, booked, acc.income_params(c, p, b), cr.score_params(c, p), acc.bank_flows(banking),
-                      acc.no_payout() if payout is None else payout, out)
+    left = acc.income(F, sectors, booked, k.income(), k.score(), acc.bank_flows(banking),
+                      k.no_payout if payout is None else payout, out)
     banking.shift_interest()  # the lead booked each row's interest: participants take their shares
     W = sectors.weight
-    before = float(sector_month.weighted_column_sum(out, acc.I_DEPOSITS_BEFORE, W))
-    after = float(sector_month.weighted_column_sum(out, acc.I_DEPOSITS_AFTER, W))
-    return Production(harmonic, wage_index, before, after, float(left))
+    before, after = sector_month.weighted_column_sums(out, acc.I_DEPOSITS_BEFORE, acc.I_DEPOSITS_AFTER, W)
+    return Production(harmonic, wage_index, float(before), float(after), float(left))
 
 
-def plan_investment(firms, sectors, prices: inv.InvestmentPrices, behaviour, va_cost, energy_cost, u_review,
-                    out_requested: np.ndarray) -> None:
+def plan_investment(firms, sectors, prices: inv.InvestmentPrices, params: inv.PlanParams, va_cost, energy_cost,
+                    u_review, out_requested: np.ndarray) -> None:
     """Step 7 (first half): expectations, desired expansion and upgrade plans. Writes the firms'
     expectations and plans, and the requested expansion by sector into `out_requested` (model-firm
     units)."""
-    inv.plan_investment(firms.bundle(), sectors, prices, inv.plan_params(behaviour), va_cost, energy_cost, u_review,
-                        out_requested)
+    inv.plan_investment(firms.bundle(), sectors, prices, params, va_cost, energy_cost, u_review, out_requested)
 
 
-def execute_investment(firms, sectors, totals: SectorTotals, prices: inv.InvestmentPrices, behaviour, factor,
-                       u_imit, out: np.ndarray) -> float:
+def execute_investment(firms, sectors, totals: SectorTotals, prices: inv.InvestmentPrices,
+                       params: inv.ExecuteParams, factor, u_imit, out: np.ndarray) -> float:
     """Step 8: pipeline completion, new projects and upgrades within funds, imitation, depreciation,
     net worth. Writes the firms' capacity, pipeline, technology, cash and net worth, the per-sector
     table `out` and the sector totals (summed in the same pass). Returns the firms' deposits after
     (economy-wide yuan, for the stock-flow check)."""
-    deposits = inv.execute_investment(firms.bundle(), sectors, prices, inv.execute_params(behaviour), factor, u_imit,
-                                      out)
+    deposits = inv.execute_investment(firms.bundle(), sectors, prices, params, factor, u_imit, out)
     totals.set(out[:, [inv.V_FIRMS, inv.V_CAPACITY, inv.V_PIPELINE]])
     return float(deposits)
 
