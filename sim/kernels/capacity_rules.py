@@ -214,11 +214,8 @@ def covered_phys(phys0, capacity, share, full, cap):
 
 @kernel
 def in_lags(capacity, dep_month, lag):
-    """phases.capacity.capacity_in_lag by sector (new array)."""
-    out = np.empty(capacity.shape[0])
-    for s in range(out.shape[0]):
-        out[s] = in_lag(capacity[s], dep_month[s], lag[s])
-    return out
+    """Capacity still operating when today's projects come on stream, by sector (`in_lag`; new array)."""
+    return np.array([in_lag(capacity[s], dep_month[s], lag[s]) for s in range(capacity.shape[0])])
 
 
 @kernel
