@@ -177,10 +177,12 @@ class IndustrialEconomy(mesa.Model):
 
     def energy_price_index(self) -> np.ndarray:
         """The energy price index by sector under the tariffs and fuel prices in force (kernels.sector_month)."""
+        return sector_month.energy_price_index(self.large_share, self.elec_share, self._energy_changes())
+
+    def _energy_changes(self) -> tuple[float, float, float]:
         p = self.policy
-        changes = (float(p.electricity_price_change_large), float(p.electricity_price_change_general),
-                   float(p.fuel_price_change))
-        return sector_month.energy_price_index(self.large_share, self.elec_share, changes)
+        return (float(p.electricity_price_change_large), float(p.electricity_price_change_general),
+                float(p.fuel_price_change))
 
     def investment_price(self) -> float:
         """Price of capital goods: the investment-weighted ex-VAT price paid by business buyers."""
@@ -239,7 +241,8 @@ class IndustrialEconomy(mesa.Model):
         # 3-6. input prices this month (sector level), then market shares and orders; production
         # (revenue at the posted price), labour and energy; unit costs, markups and next month's
         # prices; income (interest is paid to, and deposit interest paid by, each firm's bank)
-        energy_cost = self.energy_share * self.energy_price_index()
+        energy_cost = sector_month.energy_costs(self.energy_share, self.large_share, self.elec_share,
+                                                self._energy_changes())
         # inputs are paid as received (solve_orders)
         material_cost = self.inputs_received.T @ base_price + self.materials
         # tightness moves a sector's markup norm only for the orders buyers cannot import instead: a
@@ -265,8 +268,8 @@ class IndustrialEconomy(mesa.Model):
             cash1 = self._check_cash("6 distributions", cash1, -paid, after=after)
 
         # 7. credit: plan investment, then ask the lender
-        pi = self.investment_price()
-        cap_per_capacity = self.cap_output * 12.0 * self.util_target * pi
+        pi, cap_per_capacity = sector_month.capital_prices(self.inv_share, self.price_index, self.vat_blend,
+                                                           self.cap_output, self.util_target)  # (investment_price)
         prices = inv.InvestmentPrices(capital_per_capacity=cap_per_capacity, subsidy=p.upgrade_subsidy)
         # (the draws are views of scratch.repaid: not kept in locals past entry, where it may grow in place)
         self.plan_investment(self._draws["upgrade"].draw(), va_cost, energy_cost, prices)
@@ -291,7 +294,7 @@ class IndustrialEconomy(mesa.Model):
 
         # 9. exit: bankruptcy and voluntary exit, then forced closure of backward capacity
         n_ref = self.n_alloc if b.min_share_reference == "2019" else self.firms_by_sector()
-        min_share = b.min_relative_share / np.maximum(n_ref, 1)  # of the sector's output
+        min_share = sector_month.min_shares(b.min_relative_share, n_ref)  # of the sector's output
         deposits, loan_gap = self.exits(min_share)
         if self.capacity_rules.forced_exit(self.firms, p, W):  # the sums from the exit pass no longer hold
             deposits, loan_gap = None, None
@@ -462,8 +465,7 @@ class IndustrialEconomy(mesa.Model):
         their capacity by sector (economy-wide) and their deposits (yuan)."""
         b, p = self.b, self.policy
         self.entered_rows = np.zeros(0, dtype=np.int64)
-        margin = self._income[:, acc.I_PROFIT] / np.maximum(self._income[:, acc.I_REVENUE], 1e-12)
-        self.margin_smooth += b.signal_smoothing * (margin - self.margin_smooth)
+        sector_month.learn_margin(self._income, acc.I_PROFIT, acc.I_REVENUE, self.margin_smooth, b.signal_smoothing)
         room = self.capacity_rules.entry_room(p)  # capacity entrants may add under caps and quotas (inf: no limit)
         lam = entry.entry_intensity(self.n_alloc, self.entry_rate, self.margin_smooth, self.margin0, b, p,
                                     self.capacity_rules.share, room)
@@ -477,19 +479,19 @@ class IndustrialEconomy(mesa.Model):
             free = self.free_rows(total)
         rows = free[:total]
         cap_now = self.sector_capacity()  # after exits
-        median = self.median_capacity  # 2019's, or scaled by the growth of capacity per live firm since
-        if b.entrant_size_reference == "incumbents":
-            per_firm = cap_now / self.weight / np.maximum(self.firms_by_sector(), 1)
-            median = median * per_firm / self.capacity_per_firm0
-        base = self.price_index / self.vat_blend
+        # the median capacity (2019's, or scaled by the growth of capacity per live firm since), the ex-VAT
+        # price, the value-added cost, demand and room per model firm (kernels.sector_month.entrant_terms)
+        firms_now = self.firms_by_sector() if b.entrant_size_reference == "incumbents" else np.zeros(0, np.int64)
+        median, base, va_cost, demand_per_firm, room_per_firm = sector_month.entrant_terms(
+            cap_now, self.weight, firms_now, self.median_capacity, self.capacity_per_firm0, self.price_index,
+            self.vat_blend, self.labour, self.services, demand, room)
         sec = entry.EntrantSectors(
             weight=self.weight, median_capacity=median, util_target=self.util_target,
-            frontier_a=self.frontier_a, frontier_ei=self.frontier_ei, va_cost=self.labour + self.services,
+            frontier_a=self.frontier_a, frontier_ei=self.frontier_ei, va_cost=va_cost,
             energy_share=self.energy_share,
             inputs=entry.input_costs(self.io, base, counts),  # per unit of output, where firms enter
             materials=self.materials, wedge_level=self.wedge_level, markup0=self.markup0, vat_blend=self.vat_blend,
-            demand_per_firm=demand / self.weight, room=room / self.weight,
-            cap_output=self.cap_output)
+            demand_per_firm=demand_per_firm, room=room_per_firm, cap_output=self.cap_output)
         new = entry.new_firms(self.firms, self.banking, rows, draws, sec, self.rules(),
                               self.investment_price(), self.next_firm_id)
         self.next_firm_id += total
@@ -541,11 +543,10 @@ class IndustrialEconomy(mesa.Model):
         self.tax0, self.tax_smooth, self.income0, self.income_smooth, self.gov_debt = fiscal
         # state carried to next month: price index and output by sector, investment, utilisation
         q_now, pq = agg["output"], agg["price_output"]
-        self.price_index = np.where(q_now > 0, pq / np.maximum(q_now, 1e-300), self.price_index)
+        self.price_index = sector_month.price_index_after(q_now, pq, self.price_index)
         self.out_prev = month.income[:, acc.I_OUTPUT]
         self.invest_prev = float(month.invest_total[inv.V_INVESTMENT])
-        util = rec.data["utilization"][t]
-        self.util_smooth += self.b.signal_smoothing * (util - self.util_smooth)
+        sector_month.smooth_toward(self.util_smooth, rec.data["utilization"][t], self.b.signal_smoothing)
 
     def _loan_scale(self) -> float:
         return float(sector_month.abs_sum(self.banking.banks.loans))

@@ -84,3 +84,37 @@ def test_the_sums_are_numpys(n):
     assert k.purchase_subsidy_cost(s, p, v) == np.sum(s / (1 - s) * p * v)
     table = rng.standard_normal((n, 4))
     assert k.weighted_column_sums(table, 1, 3, w) == (np.sum(table[:, 1] * w), np.sum(table[:, 3] * w))
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_the_step_terms_in_kernels_are_numpys(seed):
+    """energy_costs, capital_prices, min_shares, learn_margin, smooth_toward, price_index_after and
+    entrant_terms against the numpy lines of sim/model.py they replaced."""
+    rng = np.random.default_rng(50 + seed)
+    n = int(rng.integers(1, 40))
+    e = [_edgy(rng, n, 10.0 ** rng.integers(-3, 4)) for _ in range(12)]
+    a, b, c, d = (float(x) for x in rng.random(4))
+    firms = rng.integers(-1, 4, n)
+    with np.errstate(all="ignore"):
+        assert _same(k.energy_costs(e[0], e[1], e[2], (a, b, c)), e[0] * k.energy_price_index(e[1], e[2], (a, b, c)))
+        w, p, v = rng.random(n), rng.random(n) + 0.1, rng.random(n) + 0.5
+        price, per_capacity = k.capital_prices(w, p, v, e[3], e[4])
+        assert price == k.investment_price(w, p, v) and _same(per_capacity, e[3] * 12.0 * e[4] * price)
+        assert _same(k.min_shares(d, firms), d / np.maximum(firms, 1))
+        assert _same(k.min_shares(d, e[5]), d / np.maximum(e[5], 1))
+        table = np.stack([e[6], e[7], e[8]], axis=1)
+        smooth = e[9].copy()
+        want = e[9] + a * (table[:, 1] / np.maximum(table[:, 2], 1e-12) - e[9])
+        k.learn_margin(table, 1, 2, smooth, a)
+        assert _same(smooth, want)
+        smooth = e[9].copy()
+        k.smooth_toward(smooth, e[10], b)
+        assert _same(smooth, e[9] + b * (e[10] - e[9]))
+        assert _same(k.price_index_after(e[6], e[7], e[8]), np.where(e[6] > 0, e[7] / np.maximum(e[6], 1e-300), e[8]))
+        cap, weight, median, per0, pi, vb, lab, serv, dem, room = e[:10]
+        got = k.entrant_terms(cap, weight, firms, median, per0, pi, vb, lab, serv, dem, room)
+        want = (median * (cap / weight / np.maximum(firms, 1)) / per0, pi / vb, lab + serv, dem / weight, room / weight)
+        for x, y in zip(got, want, strict=True):
+            assert _same(x, y)
+        assert _same(k.entrant_terms(cap, weight, np.zeros(0, np.int64), median, per0, pi, vb, lab, serv, dem,
+                                     room)[0], median)

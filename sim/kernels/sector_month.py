@@ -184,3 +184,80 @@ def frontier_moves(growth, ei_change, shocks, terms):
         up[s] = growth[s] / 12.0 + sigma * shocks[0, s] - half
         down[s] = ei_change[s] / 12.0 + sigma * shocks[1, s] - half
     return up, down
+
+
+@kernel
+def energy_costs(energy_share, large_share, elec_share, changes):
+    """The energy cost per unit of output by sector: energy_share x `energy_price_index` (new array)."""
+    index = energy_price_index(large_share, elec_share, changes)
+    for s in range(index.shape[0]):
+        index[s] = energy_share[s] * index[s]
+    return index
+
+
+@kernel
+def capital_prices(inv_share, price_index, vat_blend, cap_output, util_target):
+    """Step 7's price of capital goods (`investment_price`) and the capital a unit of capacity
+    costs by sector at it, cap_output x 12 x util_target x price. Returns both."""
+    price = investment_price(inv_share, price_index, vat_blend)
+    out = np.empty(cap_output.shape[0])
+    for s in range(out.shape[0]):
+        out[s] = cap_output[s] * 12.0 * util_target[s] * price
+    return price, out
+
+
+@kernel
+def min_shares(share, firms):
+    """Step 9's least share of its sector's output a firm keeps before it exits: share /
+    np.maximum(firms, 1) by sector (new array)."""
+    out = np.empty(firms.shape[0])
+    for s in range(out.shape[0]):
+        out[s] = share / np_maximum(firms[s], 1)
+    return out
+
+
+@kernel
+def learn_margin(income, profit, revenue, smooth, speed):
+    """Step 10's smoothed margins by sector, in place: smooth += speed x (margin - smooth), the
+    margin income[:, profit] / np.maximum(income[:, revenue], 1e-12)."""
+    for s in range(smooth.shape[0]):
+        margin = income[s, profit] / np_maximum(income[s, revenue], 1e-12)
+        smooth[s] += speed * (margin - smooth[s])
+
+
+@kernel
+def smooth_toward(smooth, value, speed):
+    """smooth += speed x (value - smooth), in place."""
+    for s in range(smooth.shape[0]):
+        smooth[s] += speed * (value[s] - smooth[s])
+
+
+@kernel
+def price_index_after(output, price_output, price_index):
+    """Next month's price index by sector: np.where(output > 0, price_output / np.maximum(output,
+    1e-300), price_index) (new array)."""
+    out = np.empty(output.shape[0])
+    for s in range(out.shape[0]):
+        out[s] = price_output[s] / np_maximum(output[s], 1e-300) if output[s] > 0 else price_index[s]
+    return out
+
+
+@kernel
+def entrant_terms(cap_now, weight, firms, median, capacity_per_firm0, price_index, vat_blend, labour, services,
+                  demand, room):
+    """Step 10's sector terms of entrants (sim/model.py `_entry`), by sector: the median capacity
+    (scaled by the growth of capacity per live firm, cap_now / weight / np.maximum(firms, 1) /
+    capacity_per_firm0, unless `firms` is empty), the ex-VAT price (price_index / vat_blend), the
+    value-added cost (labour + services), and demand and room per model firm (/ weight). New arrays."""
+    n = weight.shape[0]
+    scaled, base, va_cost, per_firm, room_per_firm = np.empty(n), np.empty(n), np.empty(n), np.empty(n), np.empty(n)
+    for s in range(n):
+        if firms.shape[0] > 0:
+            scaled[s] = median[s] * (cap_now[s] / weight[s] / np_maximum(firms[s], 1)) / capacity_per_firm0[s]
+        else:
+            scaled[s] = median[s]
+        base[s] = price_index[s] / vat_blend[s]
+        va_cost[s] = labour[s] + services[s]
+        per_firm[s] = demand[s] / weight[s]
+        room_per_firm[s] = room[s] / weight[s]
+    return scaled, base, va_cost, per_firm, room_per_firm
