@@ -81,6 +81,8 @@ class IndustrialEconomy(mesa.Model):
         self._cls_loans, self._cls_interest, self._cls_credit = np.zeros(2), np.zeros(2), np.zeros((2, 4))
         self._counts = np.full(3, -1.0)  # live firms, SMEs, estates in court (month_sums; -1: not counted)
         self._held = np.zeros((N_S if self.closed else 0, 3))  # firms' other stocks (the closed economy's sheet)
+        self._record_sums = acc.RecordSums(self._stocks, self._cls_loans, self._cls_interest, self._cls_credit,
+                                           self._counts, self._held)  # (the arrays above are written in place)
         self.policy = PolicyState()
         # the kernels' parameter tuples, made again only when an instrument they read changes (phases.params)
         self.params = RunParams(self.b, scenario.banking, self.policy)
@@ -501,9 +503,8 @@ class IndustrialEconomy(mesa.Model):
 
     # accounts and records
     def record_sums(self) -> acc.RecordSums:
-        """The arrays the records' sums go into (accounting.month_sums)."""
-        return acc.RecordSums(self._stocks, self._cls_loans, self._cls_interest, self._cls_credit, self._counts,
-                              self._held)
+        """The arrays the records' sums go into (accounting.month_sums), made once: they are written in place."""
+        return self._record_sums
 
     def month_sums(self, records: bool, bk=None) -> tuple[float, float]:
         """One pass over the firm rows (phases.accounts.month_sums). `bk`: the banking system (while
