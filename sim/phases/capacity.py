@@ -120,6 +120,7 @@ class CapacityRules:
         self.entrant_ratio = np.zeros_like(quota_pool)  # quota used per unit of entrants' capacity (entry_room)
         self._sec: rules_k.RulesSectors | None = None  # what the kernels know of the sectors (with `covered`)
         self._rule: tuple | None = None  # the rules' ratio and the instruments it was made of (`rule_ratio`)
+        self._quota: tuple | None = None  # the forced-exit quota and whether any is set (`forced_exit`)
 
     def _covered_parts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The capacity and pipeline the rules cover and the sector's (`CoveredCapacity`), accounted
@@ -206,7 +207,10 @@ class CapacityRules:
         """Forced closure of backward capacity by quota (`closure_order`, then the hooks'
         `forced_closures`); returns whether any firm was closed."""
         p = policy
-        if not (p.forced_exit_quota > 0).any():
+        quota = self._quota
+        if quota is None or quota[0] is not p.forced_exit_quota:  # (worked out again for a new array only)
+            quota = self._quota = (p.forced_exit_quota, bool((p.forced_exit_quota > 0).any()))
+        if not quota[1]:
             return False
         ref = p.quota_reference if p.quota_reference is not None else self.hooks.sector_capacity()
         chosen = closure_order(firms, p, ref, weight, self.hooks.backward_candidates)
