@@ -126,7 +126,8 @@ def allocate_credit(apps, cand, firms, banks, scratch, sectors, terms, params, p
         slot[pos[k]] = k
     packed = np.empty((n_app, cand.shape[1]), dtype=np.int32)
     row_at = np.empty(n_app, dtype=np.int32)  # row_at[k]: the row served k-th
-    fa, flag = _table(rows, slot, apps.request, apps.limit, firms, sectors)
+    no_draws = (np.zeros((n_app, 0)), terms.size_cdf, np.empty((n_app, 1), dtype=np.int32), row_at)  # (own bank only)
+    fa, flag = _table(rows, slot, apps.request, apps.limit, firms, sectors, no_draws)
     span = _spans(rows, slot, parts.row)
     for j in prange(n_app):
         k = slot[j]
@@ -153,8 +154,6 @@ def serving_table(apps, firms, sectors, size_cdf, prow):
     firms: TableRows (or FirmState; reads sector, sme, soe, pd, bank, loans, cash, capital,
     other_assets, other_liab); sectors: credit.Weights (or SectorTables: weight)."""
     rows, pos, u = apps.rows, apps.order, apps.draws
-    bank = firms.bank
-    start = bank_search_start(size_cdf)
     n_app = rows.shape[0]
     m = u.shape[1]
     slot = np.empty(n_app, dtype=np.int32)  # slot[j]: when apps[j] is served
@@ -162,15 +161,8 @@ def serving_table(apps, firms, sectors, size_cdf, prow):
         slot[pos[k]] = k
     cand = np.empty((n_app, m + 1), dtype=np.int32)  # (4-byte indices: the allocation's peak is the month's)
     row_at = np.empty(n_app, dtype=np.int32)  # row_at[k]: the row served k-th
-    fa, flag = _table(rows, slot, apps.request, apps.limit, firms, sectors)
+    fa, flag = _table(rows, slot, apps.request, apps.limit, firms, sectors, (u, size_cdf, cand, row_at))
     span = _spans(rows, slot, prow)
-    for j in prange(n_app):
-        i = np.uint64(rows[j])
-        k = slot[j]
-        row_at[k] = rows[j]
-        cand[k, 0] = bank[i]
-        for jj in range(m):
-            cand[k, jj + 1] = drawn_bank(u[j, jj], size_cdf, start)
     return slot, cand, fa, flag, span, row_at
 
 
@@ -206,11 +198,18 @@ _AMT, _COVER, _FEE, _NEW_RATE = 0, 1, 2, 3
 
 
 @kernel(parallel=True)
-def _table(rows, slot, request, limit, firms, sectors):
+def _table(rows, slot, request, limit, firms, sectors, drawn):
     """The applicant table in serving order: in line slot[j], for the applicant in row rows[j], its
     request (request[j]) within its limit (limit[j]), sector weight, default probability, loans, the
     part of its request beyond its limit (0 unless its net worth is positive) and its assets (fa), and
-    1 SME + 2 state-owned + 4 x its own bank (flag). Reads only."""
+    1 SME + 2 state-owned + 4 x its own bank (flag). drawn = (u, size_cdf, cand, row_at): its row
+    (row_at) and candidate banks are written in the same loop (line slot[j] of each): its own bank,
+    then for each uniform u[j, jj] the bank whose size-CDF interval (size_cdf) holds it (`drawn_bank`;
+    the first bank whose cumulative share exceeds the draw, as searchsorted side="right" finds it;
+    the search starts from a table of where each 1/4096 of the unit interval begins). Reads firms
+    and sectors only.
+    (Until 2026-12 `serving_table` drew the candidates in a parallel loop of its own, which read each
+    applicant's bank again: a cache miss a row.)"""
     # the reads bound to locals before the loop, as in every parallel kernel (state.py)
     sector = firms.sector
     sme = firms.sme
@@ -223,6 +222,9 @@ def _table(rows, slot, request, limit, firms, sectors):
     other_assets = firms.other_assets
     other_liab = firms.other_liab
     weight = sectors.weight
+    u, size_cdf, cand, row_at = drawn
+    start = bank_search_start(size_cdf)
+    m = u.shape[1]
     n_app = rows.shape[0]
     fa = np.empty((n_app, _N_F))
     flag = np.empty(n_app, dtype=np.int32)
@@ -253,7 +255,12 @@ def _table(rows, slot, request, limit, firms, sectors):
         fa[k, _W] = weight[np.uint64(sector[i])]
         fa[k, _PD] = pd[i]
         fa[k, _LOANS] = loans[i]
-        flag[k] = (1 if sme[i] else 0) + (2 if soe[i] else 0) + 4 * bank[i]
+        bank_i = bank[i]
+        flag[k] = (1 if sme[i] else 0) + (2 if soe[i] else 0) + 4 * bank_i
+        row_at[k] = rows[j]
+        cand[k, 0] = bank_i
+        for jj in range(m):
+            cand[k, jj + 1] = drawn_bank(u[j, jj], size_cdf, start)
     return fa, flag
 
 
