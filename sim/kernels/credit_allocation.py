@@ -195,6 +195,8 @@ def allocate_credit_drawn(table, rows, firms, banks, scratch, terms, params, par
 _REQ, _W, _PD, _LOANS, _BEYOND, _ASSETS = 0, 1, 2, 3, 4, 5
 _N_F = 6
 _AMT, _COVER, _FEE, _NEW_RATE = 0, 1, 2, 3
+# columns of `_serve`'s bank table (one line per bank)
+_B_ROOM, _B_LOANS, _B_PD_SME, _B_PD_LARGE, _B_MARGIN, _B_DISCOUNT, _B_CUT, _B_UNIT = range(8)
 
 
 @kernel(parallel=True)
@@ -342,6 +344,19 @@ def _serve(cand, table, banks, terms, params, parts):
     extends = False
     for b in range(extension.shape[0]):
         extends = extends or extension[b] > 0.0
+    # what a quote and a loan read of a bank, bank by bank (one cache line each instead of eight, at
+    # random banks): room and loans are used up here and written back after
+    n_b = bank_room.shape[0]
+    bk = np.empty((n_b, 8))
+    for b in range(n_b):
+        bk[b, _B_ROOM] = bank_room[b]
+        bk[b, _B_LOANS] = bank_loans[b]
+        bk[b, _B_PD_SME] = pdmax_sme[b]
+        bk[b, _B_PD_LARGE] = pdmax_large[b]
+        bk[b, _B_MARGIN] = bank_margin[b]
+        bk[b, _B_DISCOUNT] = sme_discount[b]
+        bk[b, _B_CUT] = rate_cut[b]
+        bk[b, _B_UNIT] = unit[b]
     policy_rate = params.policy_rate
     sme_premium = params.sme_premium
     lgd = params.loss_given_default
@@ -411,18 +426,18 @@ def _serve(cand, table, banks, terms, params, parts):
             n_q = 0
             for j in range(m):
                 b = cand[k, j]
-                if b < 0 or not bank_alive[b] or bank_room[b] <= 0:
+                if b < 0 or not bank_alive[b] or bk[b, _B_ROOM] <= 0:
                     continue
                 dup = False
                 for q in range(n_q):
                     dup = dup or qb[q] == b
                 if dup:
                     continue
-                if pd_net > (pdmax_sme[b] if is_sme else pdmax_large[b]):
+                if pd_net > (bk[b, _B_PD_SME] if is_sme else bk[b, _B_PD_LARGE]):
                     continue
-                rate = policy_rate + bank_margin[b] + pd_net * lgd
+                rate = policy_rate + bk[b, _B_MARGIN] + pd_net * lgd
                 if is_sme:
-                    rate += sme_premium * (1.0 - sme_discount[b]) - rate_cut[b]
+                    rate += sme_premium * (1.0 - bk[b, _B_DISCOUNT]) - bk[b, _B_CUT]
                 if b != mine:
                     rate += switch_cost  # relationship lending: moving to a new bank has a cost
                 qb[n_q] = b
@@ -452,15 +467,15 @@ def _serve(cand, table, banks, terms, params, parts):
                 for q in range(n_l):
                     if lb[q] == b:
                         at = q
-                cap = unit[b] * spread / w  # one real firm's loan this bank may hold
+                cap = bk[b, _B_UNIT] * spread / w  # one real firm's loan this bank may hold
                 if at < 0:
                     moved_stock = rw_class * w * stock
-                    if step == 0 and n_l == 1 and stock < cap and moved_stock < bank_room[b]:
+                    if step == 0 and n_l == 1 and stock < cap and moved_stock < bk[b, _B_ROOM]:
                         # the cheapest quote is a new bank that takes over the loan: a move
-                        bank_room[b] -= moved_stock
-                        bank_room[lb[0]] += moved_stock
-                        bank_loans[lb[0]] -= w * stock
-                        bank_loans[b] += w * stock
+                        bk[b, _B_ROOM] -= moved_stock
+                        bk[lb[0], _B_ROOM] += moved_stock
+                        bk[lb[0], _B_LOANS] -= w * stock
+                        bk[b, _B_LOANS] += w * stock
                         lb[0] = b
                         at = 0
                         moved = True
@@ -483,12 +498,12 @@ def _serve(cand, table, banks, terms, params, parts):
                     x = cap - lh[at]
                     if x > most:
                         x = most
-                    if rw > 0 and x * rw * w > bank_room[b]:
-                        x = bank_room[b] / (rw * w)
+                    if rw > 0 and x * rw * w > bk[b, _B_ROOM]:
+                        x = bk[b, _B_ROOM] / (rw * w)
                     if x <= 0.0:
                         continue
-                    bank_loans[b] += w * x
-                    bank_room[b] -= rw * w * x
+                    bk[b, _B_LOANS] += w * x
+                    bk[b, _B_ROOM] -= rw * w * x
                     lh[at] += x
                     if part == 0:
                         rem -= x
@@ -536,6 +551,9 @@ def _serve(cand, table, banks, terms, params, parts):
             new_row = _grown(new_row, n_new, cap_new)
             new_bank = _grown(new_bank, n_new, cap_new)
             new_share = _grown(new_share, n_new, cap_new)
+    for b in range(n_b):
+        bank_room[b] = bk[b, _B_ROOM]
+        bank_loans[b] = bk[b, _B_LOANS]
     return fund_room, touched[:n_touched], Parts(new_row[:n_new], new_bank[:n_new], new_share[:n_new])
 
 
