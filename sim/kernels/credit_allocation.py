@@ -126,7 +126,8 @@ def allocate_credit(apps, cand, firms, banks, scratch, sectors, terms, params, p
         slot[pos[k]] = k
     packed = np.empty((n_app, cand.shape[1]), dtype=np.int32)
     row_at = np.empty(n_app, dtype=np.int32)  # row_at[k]: the row served k-th
-    fa, flag = _table(rows, slot, apps.request, apps.limit, firms, sectors)
+    no_draws = (np.zeros((n_app, 0)), terms.size_cdf, np.empty((n_app, 1), dtype=np.int32), row_at)  # (own bank only)
+    fa, flag = _table(rows, slot, apps.request, apps.limit, firms, sectors, no_draws)
     span = _spans(rows, slot, parts.row)
     for j in prange(n_app):
         k = slot[j]
@@ -153,8 +154,6 @@ def serving_table(apps, firms, sectors, size_cdf, prow):
     firms: TableRows (or FirmState; reads sector, sme, soe, pd, bank, loans, cash, capital,
     other_assets, other_liab); sectors: credit.Weights (or SectorTables: weight)."""
     rows, pos, u = apps.rows, apps.order, apps.draws
-    bank = firms.bank
-    start = bank_search_start(size_cdf)
     n_app = rows.shape[0]
     m = u.shape[1]
     slot = np.empty(n_app, dtype=np.int32)  # slot[j]: when apps[j] is served
@@ -162,15 +161,8 @@ def serving_table(apps, firms, sectors, size_cdf, prow):
         slot[pos[k]] = k
     cand = np.empty((n_app, m + 1), dtype=np.int32)  # (4-byte indices: the allocation's peak is the month's)
     row_at = np.empty(n_app, dtype=np.int32)  # row_at[k]: the row served k-th
-    fa, flag = _table(rows, slot, apps.request, apps.limit, firms, sectors)
+    fa, flag = _table(rows, slot, apps.request, apps.limit, firms, sectors, (u, size_cdf, cand, row_at))
     span = _spans(rows, slot, prow)
-    for j in prange(n_app):
-        i = np.uint64(rows[j])
-        k = slot[j]
-        row_at[k] = rows[j]
-        cand[k, 0] = bank[i]
-        for jj in range(m):
-            cand[k, jj + 1] = drawn_bank(u[j, jj], size_cdf, start)
     return slot, cand, fa, flag, span, row_at
 
 
@@ -203,14 +195,23 @@ def allocate_credit_drawn(table, rows, firms, banks, scratch, terms, params, par
 _REQ, _W, _PD, _LOANS, _BEYOND, _ASSETS = 0, 1, 2, 3, 4, 5
 _N_F = 6
 _AMT, _COVER, _FEE, _NEW_RATE = 0, 1, 2, 3
+# columns of `_serve`'s bank table (one line per bank)
+_B_ROOM, _B_LOANS, _B_PD_SME, _B_PD_LARGE, _B_MARGIN, _B_DISCOUNT, _B_CUT, _B_UNIT = range(8)
 
 
 @kernel(parallel=True)
-def _table(rows, slot, request, limit, firms, sectors):
+def _table(rows, slot, request, limit, firms, sectors, drawn):
     """The applicant table in serving order: in line slot[j], for the applicant in row rows[j], its
     request (request[j]) within its limit (limit[j]), sector weight, default probability, loans, the
     part of its request beyond its limit (0 unless its net worth is positive) and its assets (fa), and
-    1 SME + 2 state-owned + 4 x its own bank (flag). Reads only."""
+    1 SME + 2 state-owned + 4 x its own bank (flag). drawn = (u, size_cdf, cand, row_at): its row
+    (row_at) and candidate banks are written in the same loop (line slot[j] of each): its own bank,
+    then for each uniform u[j, jj] the bank whose size-CDF interval (size_cdf) holds it (`drawn_bank`;
+    the first bank whose cumulative share exceeds the draw, as searchsorted side="right" finds it;
+    the search starts from a table of where each 1/4096 of the unit interval begins). Reads firms
+    and sectors only.
+    (Until 2026-12 `serving_table` drew the candidates in a parallel loop of its own, which read each
+    applicant's bank again: a cache miss a row.)"""
     # the reads bound to locals before the loop, as in every parallel kernel (state.py)
     sector = firms.sector
     sme = firms.sme
@@ -223,6 +224,9 @@ def _table(rows, slot, request, limit, firms, sectors):
     other_assets = firms.other_assets
     other_liab = firms.other_liab
     weight = sectors.weight
+    u, size_cdf, cand, row_at = drawn
+    start = bank_search_start(size_cdf)
+    m = u.shape[1]
     n_app = rows.shape[0]
     fa = np.empty((n_app, _N_F))
     flag = np.empty(n_app, dtype=np.int32)
@@ -253,7 +257,12 @@ def _table(rows, slot, request, limit, firms, sectors):
         fa[k, _W] = weight[np.uint64(sector[i])]
         fa[k, _PD] = pd[i]
         fa[k, _LOANS] = loans[i]
-        flag[k] = (1 if sme[i] else 0) + (2 if soe[i] else 0) + 4 * bank[i]
+        bank_i = bank[i]
+        flag[k] = (1 if sme[i] else 0) + (2 if soe[i] else 0) + 4 * bank_i
+        row_at[k] = rows[j]
+        cand[k, 0] = bank_i
+        for jj in range(m):
+            cand[k, jj + 1] = drawn_bank(u[j, jj], size_cdf, start)
     return fa, flag
 
 
@@ -335,6 +344,19 @@ def _serve(cand, table, banks, terms, params, parts):
     extends = False
     for b in range(extension.shape[0]):
         extends = extends or extension[b] > 0.0
+    # what a quote and a loan read of a bank, bank by bank (one cache line each instead of eight, at
+    # random banks): room and loans are used up here and written back after
+    n_b = bank_room.shape[0]
+    bk = np.empty((n_b, 8))
+    for b in range(n_b):
+        bk[b, _B_ROOM] = bank_room[b]
+        bk[b, _B_LOANS] = bank_loans[b]
+        bk[b, _B_PD_SME] = pdmax_sme[b]
+        bk[b, _B_PD_LARGE] = pdmax_large[b]
+        bk[b, _B_MARGIN] = bank_margin[b]
+        bk[b, _B_DISCOUNT] = sme_discount[b]
+        bk[b, _B_CUT] = rate_cut[b]
+        bk[b, _B_UNIT] = unit[b]
     policy_rate = params.policy_rate
     sme_premium = params.sme_premium
     lgd = params.loss_given_default
@@ -404,18 +426,18 @@ def _serve(cand, table, banks, terms, params, parts):
             n_q = 0
             for j in range(m):
                 b = cand[k, j]
-                if b < 0 or not bank_alive[b] or bank_room[b] <= 0:
+                if b < 0 or not bank_alive[b] or bk[b, _B_ROOM] <= 0:
                     continue
                 dup = False
                 for q in range(n_q):
                     dup = dup or qb[q] == b
                 if dup:
                     continue
-                if pd_net > (pdmax_sme[b] if is_sme else pdmax_large[b]):
+                if pd_net > (bk[b, _B_PD_SME] if is_sme else bk[b, _B_PD_LARGE]):
                     continue
-                rate = policy_rate + bank_margin[b] + pd_net * lgd
+                rate = policy_rate + bk[b, _B_MARGIN] + pd_net * lgd
                 if is_sme:
-                    rate += sme_premium * (1.0 - sme_discount[b]) - rate_cut[b]
+                    rate += sme_premium * (1.0 - bk[b, _B_DISCOUNT]) - bk[b, _B_CUT]
                 if b != mine:
                     rate += switch_cost  # relationship lending: moving to a new bank has a cost
                 qb[n_q] = b
@@ -445,15 +467,15 @@ def _serve(cand, table, banks, terms, params, parts):
                 for q in range(n_l):
                     if lb[q] == b:
                         at = q
-                cap = unit[b] * spread / w  # one real firm's loan this bank may hold
+                cap = bk[b, _B_UNIT] * spread / w  # one real firm's loan this bank may hold
                 if at < 0:
                     moved_stock = rw_class * w * stock
-                    if step == 0 and n_l == 1 and stock < cap and moved_stock < bank_room[b]:
+                    if step == 0 and n_l == 1 and stock < cap and moved_stock < bk[b, _B_ROOM]:
                         # the cheapest quote is a new bank that takes over the loan: a move
-                        bank_room[b] -= moved_stock
-                        bank_room[lb[0]] += moved_stock
-                        bank_loans[lb[0]] -= w * stock
-                        bank_loans[b] += w * stock
+                        bk[b, _B_ROOM] -= moved_stock
+                        bk[lb[0], _B_ROOM] += moved_stock
+                        bk[lb[0], _B_LOANS] -= w * stock
+                        bk[b, _B_LOANS] += w * stock
                         lb[0] = b
                         at = 0
                         moved = True
@@ -476,12 +498,12 @@ def _serve(cand, table, banks, terms, params, parts):
                     x = cap - lh[at]
                     if x > most:
                         x = most
-                    if rw > 0 and x * rw * w > bank_room[b]:
-                        x = bank_room[b] / (rw * w)
+                    if rw > 0 and x * rw * w > bk[b, _B_ROOM]:
+                        x = bk[b, _B_ROOM] / (rw * w)
                     if x <= 0.0:
                         continue
-                    bank_loans[b] += w * x
-                    bank_room[b] -= rw * w * x
+                    bk[b, _B_LOANS] += w * x
+                    bk[b, _B_ROOM] -= rw * w * x
                     lh[at] += x
                     if part == 0:
                         rem -= x
@@ -529,6 +551,9 @@ def _serve(cand, table, banks, terms, params, parts):
             new_row = _grown(new_row, n_new, cap_new)
             new_bank = _grown(new_bank, n_new, cap_new)
             new_share = _grown(new_share, n_new, cap_new)
+    for b in range(n_b):
+        bank_room[b] = bk[b, _B_ROOM]
+        bank_loans[b] = bk[b, _B_LOANS]
     return fund_room, touched[:n_touched], Parts(new_row[:n_new], new_bank[:n_new], new_share[:n_new])
 
 
