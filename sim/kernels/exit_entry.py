@@ -485,6 +485,7 @@ def exit_books(decided, u, firms, banks, sectors, params, books):
     prow, (a0, a1, a2, a3, a4, a5, a6, a7) = parts.row, log
     for k in prange(m):  # (k as int64: numba types the prange index int64 in the kernel and uint64 in the
         # parallel loop's body, and compiled `_leave` for both)
+        xl.prefetch_leaving(rows, np.int64(k), firms)
         i = np.uint64(rows[k])
         _leave(np.int64(k), i, _rolls_over(i, u[k], firms, banks, params), firms, sectors, params, prow,
                xl.ExitLog(a0, a1, a2, a3, a4, a5, a6, a7))

@@ -18,8 +18,10 @@ from __future__ import annotations
 from collections import namedtuple
 
 import numpy as np
+from numba import njit
 
 from .._numba import kernel
+from .elementary import prefetch
 from .exposure import lenders_of
 
 ExitLog = namedtuple("ExitLog", ("kind", "sector", "bank", "mask", "table", "book", "lenders", "extra"))
@@ -60,7 +62,11 @@ def log_lenders(i, k, repaid, write_off, w, prow, log):
     log.lenders[k, 1] = hi
 
 
-@kernel
+# `book_loans` and `book_row` are inlined into their callers (the serial replay of `exit_books`, and
+# `forced_closures`): as calls, each leaving row passed the log, the bank bundle, params and books (some
+# 100 pointer arguments) to one and they to the other, 0.8 ms of `exit_books`' 4.6-5.3 (one thread,
+# CPU, 1:1 on this session's host: benchmarks/RESULTS.md, session 20)
+@njit(inline="always")
 def book_loans(b, lo, hi, repaid, write_off, w, banks, books):
     """A row's lenders take their shares (participations lo to hi, the lead b the rest): `repaid`
     (per real firm) leaves their books with the `write_off` (per real firm, net of the fund's share),
@@ -77,7 +83,7 @@ def book_loans(b, lo, hi, repaid, write_off, w, banks, books):
     writeoff[b] += lead * (w * write_off)
 
 
-@kernel
+@njit(inline="always")
 def book_row(k, log, banks, params, books):
     """Row k's logged additions to the shared sums: its lenders' books, the lead's loss on negative
     deposits (the closed economy), the exit table."""
@@ -95,3 +101,33 @@ def book_row(k, log, banks, params, books):
     for col in range(table.shape[1]):
         if (mask >> np.uint32(col)) & np.uint32(1):
             table[s, col] += log.table[k, col]
+
+
+# the leaving rows' fields `exit_books`' row work (`_leave`) reads, fetched AHEAD rows ahead: the leaving
+# rows lie at random among the rows, each field of each a cache miss the row's work waited for (1.0 ms
+# of `exit_books`' 4.6-5.3 on one thread at 1:1, this session's host)
+AHEAD = 8
+
+
+@njit(inline="always")
+def prefetch_leaving(rows, k, firms):
+    """Fetch the fields of leaving row rows[k + AHEAD] (of rows[k] near the end); no effect on results."""
+    j = k + AHEAD
+    a = np.uint64(rows[j] if j < rows.shape[0] else rows[k])
+    prefetch(firms.alive, a)
+    prefetch(firms.sector, a)
+    prefetch(firms.bank, a)
+    prefetch(firms.exit_reason, a)
+    prefetch(firms.cash, a)
+    prefetch(firms.loans, a)
+    prefetch(firms.other_assets, a)
+    prefetch(firms.capital, a)
+    prefetch(firms.other_liab, a)
+    prefetch(firms.capacity, a)
+    prefetch(firms.pipeline, a)
+    prefetch(firms.pipeline_cost, a)
+    prefetch(firms.share, a)
+    prefetch(firms.guaranteed, a)
+    prefetch(firms.sme, a)
+    prefetch(firms.court, a)
+    prefetch(firms.net_worth, a)
