@@ -485,7 +485,7 @@ class IndustrialEconomy(mesa.Model):
         # price, the value-added cost, demand and room per model firm (kernels.sector_month.entrant_terms)
         firms_now = self.firms_by_sector() if b.entrant_size_reference == "incumbents" else np.zeros(0, np.int64)
         median, base, va_cost, demand_per_firm, room_per_firm = sector_month.entrant_terms(
-            cap_now, self.weight, firms_now, self.median_capacity, self.capacity_per_firm0, self.price_index,
+            (cap_now, self.weight, firms_now, self.median_capacity, self.capacity_per_firm0), self.price_index,
             self.vat_blend, self.labour, self.services, demand, room)
         sec = entry.EntrantSectors(
             weight=self.weight, median_capacity=median, util_target=self.util_target,

@@ -108,10 +108,10 @@ def test_the_hooks_in_one_call_as_their_pieces(seed):
     limit = k.cap_limits(cap_cap, phys0, share)
     factor, granted_share = k.expansion_cover(requested, ratio, pool, limit, in_lag, covered_pipe, share)
     want = (cap_out, pipe_out, factor, granted_share, np.where(full, ratio, ratio * granted_share))
-    for a, b in zip(k.expansion_step(*state, sec, cap_cap, requested, ratio, pool), want, strict=True):
+    for a, b in zip(k.expansion_step(state, sec, cap_cap, requested, ratio, pool), want, strict=True):
         assert _same(a, b)
     scale = k.scale_under_cap(limit, in_lag, covered_pipe, pipe)
-    got = k.cap_step(*state, sec, cap_cap)
+    got = k.cap_step(state, sec, cap_cap)
     for a, b in zip(got[:3], (cap_out, pipe_out, scale), strict=True):
         assert _same(a, b)
     assert got[3] == bool(np.any(scale < 1.0))
@@ -119,8 +119,8 @@ def test_the_hooks_in_one_call_as_their_pieces(seed):
     c_out, p_out, gone = k.retired_since(*state, dep)
     want = (c_out, p_out, k.pool_after_exits(pool, 0.95, ratio, full, retired, gone),
             k.covered_phys(phys0, c_out, share, full, cap))
-    for a, b in zip(k.exit_step(*state, dep, pool, 0.95, ratio, sec, retired), want, strict=True):
+    for a, b in zip(k.exit_step(state, dep, pool, 0.95, ratio, sec, retired), want, strict=True):
         assert _same(a, b)
     want = (cap_out, pipe_out) + k.entrant_room(covered, covered_pipe, cap, sec, cap_cap, ratio, pool)
-    for a, b in zip(k.entry_step(*state, sec, cap_cap, ratio, pool), want, strict=True):
+    for a, b in zip(k.entry_step(state, sec, cap_cap, ratio, pool), want, strict=True):
         assert _same(a, b)

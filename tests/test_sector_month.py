@@ -112,9 +112,9 @@ def test_the_step_terms_in_kernels_are_numpys(seed):
         assert _same(smooth, e[9] + b * (e[10] - e[9]))
         assert _same(k.price_index_after(e[6], e[7], e[8]), np.where(e[6] > 0, e[7] / np.maximum(e[6], 1e-300), e[8]))
         cap, weight, median, per0, pi, vb, lab, serv, dem, room = e[:10]
-        got = k.entrant_terms(cap, weight, firms, median, per0, pi, vb, lab, serv, dem, room)
+        got = k.entrant_terms((cap, weight, firms, median, per0), pi, vb, lab, serv, dem, room)
         want = (median * (cap / weight / np.maximum(firms, 1)) / per0, pi / vb, lab + serv, dem / weight, room / weight)
         for x, y in zip(got, want, strict=True):
             assert _same(x, y)
-        assert _same(k.entrant_terms(cap, weight, np.zeros(0, np.int64), median, per0, pi, vb, lab, serv, dem,
+        assert _same(k.entrant_terms((cap, weight, np.zeros(0, np.int64), median, per0), pi, vb, lab, serv, dem,
                                      room)[0], median)

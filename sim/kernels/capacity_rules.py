@@ -219,13 +219,16 @@ def in_lags(capacity, dep_month, lag):
 
 
 @kernel
-def expansion_step(capacity, pipeline, at_cap, at_pipe, cap, pipe, sec, capacity_cap, requested, ratio, quota_pool):
+def expansion_step(sync, sec, capacity_cap, requested, ratio, quota_pool):
     """CapacityRules.expansion_factor by sector: the covered capacity and pipeline synced
     (`synced_parts`), the share of each request allowed and the covered share of it
     (`expansion_cover`, under the cap `cap_limits` beside the covered part operating when the
     projects come on stream, `in_lags`), and the quota used per unit granted (the rule's `ratio`, of
-    the covered part where the rules cover a part). `sec`: RulesSectors. Returns the covered
-    capacity and pipeline, the factor, the covered share and the quota used (new arrays)."""
+    the covered part where the rules cover a part). `sync`: the covered capacity and pipeline, the
+    sector's as they were last accounted and now (`synced_parts`' first six arguments); `sec`:
+    RulesSectors. Returns the covered capacity and pipeline, the factor, the covered share and the
+    quota used (new arrays)."""
+    capacity, pipeline, at_cap, at_pipe, cap, pipe = sync
     full, phys0, share, dep_month, lag = sec
     cap_out, pipe_out, covered, covered_pipe = synced_parts(capacity, pipeline, at_cap, at_pipe, cap, pipe, full)
     factor, granted_share = expansion_cover(requested, ratio, quota_pool, cap_limits(capacity_cap, phys0, share),
@@ -237,10 +240,12 @@ def expansion_step(capacity, pipeline, at_cap, at_pipe, cap, pipe, sec, capacity
 
 
 @kernel
-def cap_step(capacity, pipeline, at_cap, at_pipe, cap, pipe, sec, capacity_cap):
+def cap_step(sync, sec, capacity_cap):
     """CapacityRules.enforce_caps by sector: the covered capacity and pipeline synced
     (`synced_parts`) and the share of the pipeline left under the cap (`scale_under_cap`).
-    Returns the covered capacity and pipeline, the scale (new arrays) and whether any is below 1."""
+    Returns the covered capacity and pipeline, the scale (new arrays) and whether any is below 1.
+    `sync`, `sec`: as `expansion_step`'s."""
+    capacity, pipeline, at_cap, at_pipe, cap, pipe = sync
     full, phys0, share, dep_month, lag = sec
     cap_out, pipe_out, covered, covered_pipe = synced_parts(capacity, pipeline, at_cap, at_pipe, cap, pipe, full)
     scale = scale_under_cap(cap_limits(capacity_cap, phys0, share), in_lags(covered, dep_month, lag), covered_pipe,
@@ -262,11 +267,12 @@ def pool_used(quota_pool, ratio, amount):
 
 
 @kernel
-def exit_step(capacity, pipeline, at_cap, at_pipe, cap, pipe, dep, quota_pool, keep, ratio, sec, retired):
+def exit_step(sync, dep, quota_pool, keep, ratio, sec, retired):
     """CapacityRules.after_exits by sector: the covered part's retirements (`retired_since`), the
     replacement pool after them (`pool_after_exits`) and the covered part's physical capacity per
-    yuan (`covered_phys`). `sec`: RulesSectors. Returns the covered capacity and pipeline, the pool
-    and phys_per_yuan (new arrays)."""
+    yuan (`covered_phys`). `sync`, `sec`: as `expansion_step`'s. Returns the covered capacity and
+    pipeline, the pool and phys_per_yuan (new arrays)."""
+    capacity, pipeline, at_cap, at_pipe, cap, pipe = sync
     full, phys0, share, _, _ = sec
     cap_out, pipe_out, gone = retired_since(capacity, pipeline, at_cap, at_pipe, cap, pipe, dep)
     return (cap_out, pipe_out, pool_after_exits(quota_pool, keep, ratio, full, retired, gone),
@@ -274,10 +280,11 @@ def exit_step(capacity, pipeline, at_cap, at_pipe, cap, pipe, dep, quota_pool, k
 
 
 @kernel
-def entry_step(capacity, pipeline, at_cap, at_pipe, cap, pipe, sec, capacity_cap, ratio, quota_pool):
+def entry_step(sync, sec, capacity_cap, ratio, quota_pool):
     """CapacityRules.entry_room by sector: the covered capacity and pipeline synced (`synced_parts`),
     then `entrant_room`. Returns the covered capacity and pipeline, the room and the entrants'
-    ratio (new arrays)."""
+    ratio (new arrays). `sync`, `sec`: as `expansion_step`'s."""
+    capacity, pipeline, at_cap, at_pipe, cap, pipe = sync
     cap_out, pipe_out, covered, covered_pipe = synced_parts(capacity, pipeline, at_cap, at_pipe, cap, pipe, sec[0])
     room, entrant_ratio = entrant_room(covered, covered_pipe, cap, sec, capacity_cap, ratio, quota_pool)
     return cap_out, pipe_out, room, entrant_ratio

@@ -243,12 +243,13 @@ def price_index_after(output, price_output, price_index):
 
 
 @kernel
-def entrant_terms(cap_now, weight, firms, median, capacity_per_firm0, price_index, vat_blend, labour, services,
-                  demand, room):
+def entrant_terms(size, price_index, vat_blend, labour, services, demand, room):
     """Step 10's sector terms of entrants (sim/model.py `_entry`), by sector: the median capacity
     (scaled by the growth of capacity per live firm, cap_now / weight / np.maximum(firms, 1) /
     capacity_per_firm0, unless `firms` is empty), the ex-VAT price (price_index / vat_blend), the
-    value-added cost (labour + services), and demand and room per model firm (/ weight). New arrays."""
+    value-added cost (labour + services), and demand and room per model firm (/ weight). New arrays.
+    `size`: cap_now, weight, firms, median, capacity_per_firm0."""
+    cap_now, weight, firms, median, capacity_per_firm0 = size
     n = weight.shape[0]
     scaled, base, va_cost, per_firm, room_per_firm = np.empty(n), np.empty(n), np.empty(n), np.empty(n), np.empty(n)
     for s in range(n):

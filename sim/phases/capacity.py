@@ -177,8 +177,8 @@ class CapacityRules:
         (the rest of the pipeline is not cut)."""
         cap, pipe, cap0, pipe0 = self._sector_now()
         c = self.covered  # (the covered part synced, the scale under the cap: kernels.capacity_rules.cap_step)
-        c.capacity, c.pipeline, scale, cut = rules_k.cap_step(c.capacity, c.pipeline, cap0, pipe0, cap, pipe, self._sec,
-                                                              cap_phys)
+        c.capacity, c.pipeline, scale, cut = rules_k.cap_step((c.capacity, c.pipeline, cap0, pipe0, cap, pipe),
+                                                              self._sec, cap_phys)
         if cut:
             self.hooks.scale_pipeline(scale)
             c.cut_pipeline(np.where(scale < 1.0, pipe - pipe * scale, 0.0), pipe * scale)
@@ -191,7 +191,7 @@ class CapacityRules:
         # (`expansion_allowed` after the covered part is synced, in one call: capacity_rules.expansion_step);
         # replacement quota is used by the covered part of what is granted
         c.capacity, c.pipeline, factor, c.granted_share, self.ratio = rules_k.expansion_step(
-            c.capacity, c.pipeline, cap0, pipe0, cap, pipe, self._sec, policy.capacity_cap, requested,
+            (c.capacity, c.pipeline, cap0, pipe0, cap, pipe), self._sec, policy.capacity_cap, requested,
             self.rule_ratio(policy), self.quota_pool)
         return factor
 
@@ -227,7 +227,7 @@ class CapacityRules:
         cap, pipe, cap0, pipe0 = self._sector_now()
         c = self.covered  # (exits carry the sector's mix: capacity_rules.retired_since, in capacity_rules.exit_step)
         c.capacity, c.pipeline, self.quota_pool, self.phys_per_yuan = rules_k.exit_step(
-            c.capacity, c.pipeline, cap0, pipe0, cap, pipe, c.dep, self.quota_pool, 1 - 1 / quota_life,
+            (c.capacity, c.pipeline, cap0, pipe0, cap, pipe), c.dep, self.quota_pool, 1 - 1 / quota_life,
             self.rule_ratio(policy), self._sec, retired)
 
     def entry_room(self, policy) -> np.ndarray:
@@ -244,7 +244,7 @@ class CapacityRules:
         cap, pipe, cap0, pipe0 = self._sector_now()
         c = self.covered  # (the covered part synced, then capacity_rules.entrant_room: capacity_rules.entry_step)
         c.capacity, c.pipeline, room, self.entrant_ratio = rules_k.entry_step(
-            c.capacity, c.pipeline, cap0, pipe0, cap, pipe, self._sec, policy.capacity_cap, self.rule_ratio(policy),
+            (c.capacity, c.pipeline, cap0, pipe0, cap, pipe), self._sec, policy.capacity_cap, self.rule_ratio(policy),
             self.quota_pool)
         return room
 
