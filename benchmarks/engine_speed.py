@@ -563,6 +563,11 @@ def decade_only(repeat: int, against: str | None) -> None:
     # the interpreter's own peak (sim imported, kernels loaded), per checkout: the decade's peak above it
     # per firm is the memory measure (bytes per firm; target under 400)
     base = {label: baseline_rss(dict(os.environ, PYTHONPATH=tree), Path(tree)) for label, tree in trees.items()}
+    # the host's speed beside the timings: the same machine kind has streamed 8-38 GB/s on different days,
+    # and the decade's time follows it (RESULTS.md), so a decade is only compared with one measured beside it
+    st = stream_rate()
+    print(f"this host streams {st['gbs']:.1f} GB/s now ({len(trees)} tree(s), {repeat} turn(s); "
+          f"{json.loads(NUMBERS.read_text())['stream']['gbs']:.1f} GB/s when the full benchmark last ran)", flush=True)
     for _ in range(repeat):
         for label, tree in trees.items():
             env = dict(os.environ, PYTHONPATH=tree)
