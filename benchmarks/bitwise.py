@@ -4,7 +4,8 @@ Runs every shipped scenario (scenarios/*.toml and scenarios/history/*.toml) and 
 baseline at 3,000 firms for 24 months, seed 0, with the firm panel, and saves every numeric output
 array (about 1,500) to an .npz file; `--compare` then lists the arrays that differ in any bit (NaN
 equal to NaN). At 3,000 firms the rows fit in one chunk: a change to a parallel kernel is also to be
-checked with more rows than one chunk (`sim._numba.CHUNK`) on two threads.
+checked with more rows than one chunk (`sim._numba.CHUNK`) on two threads (`--firms`, `--months`,
+`--only`, below).
 
     python benchmarks/bitwise.py --out /tmp/before.npz                  # in the checkout before
     python benchmarks/bitwise.py --out /tmp/after.npz --compare /tmp/before.npz
@@ -24,13 +25,18 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def outputs(firms: int = 3000, months: int = 24) -> dict[str, np.ndarray]:
-    """Every numeric array of every shipped scenario's run and panel, by 'scenario/variable'."""
+def outputs(firms: int = 3000, months: int = 24, only: list[str] | None = None) -> dict[str, np.ndarray]:
+    """Every numeric array of every shipped scenario's run and panel, by 'scenario/variable' (with
+    `only`, of the scenarios named, paths under scenarios/, and no open-economy run)."""
     from sim import api
     from sim.scenario.load import validate_document
 
-    files = sorted((ROOT / "scenarios").glob("*.toml")) + sorted((ROOT / "scenarios" / "history").glob("*.toml"))
-    runs = [(f, f.name, None) for f in files] + [(ROOT / "scenarios" / "baseline.toml", "baseline.toml+open", "open")]
+    if only:
+        runs = [(ROOT / "scenarios" / name, name, None) for name in only]
+    else:
+        files = sorted((ROOT / "scenarios").glob("*.toml")) + sorted((ROOT / "scenarios" / "history").glob("*.toml"))
+        runs = [(f, f.name, None) for f in files]
+        runs.append((ROOT / "scenarios" / "baseline.toml", "baseline.toml+open", "open"))
     out = {}
     for path, tag, closure in runs:
         sc = api.resolve_scenario(path, firms=firms, months=months, seed=0)
@@ -60,11 +66,16 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", required=True, help="where to save this checkout's arrays (.npz)")
     ap.add_argument("--compare", help="an .npz saved before: list the arrays that differ")
+    ap.add_argument("--firms", type=int, default=3000)
+    ap.add_argument("--months", type=int, default=24)
+    ap.add_argument("--only", help="comma-separated scenario paths under scenarios/ (for a large check of a "
+                    "parallel kernel: --firms 150000 --months 8 --only baseline.toml,history/decapacity_2016.toml, "
+                    "with SIM_THREADS=2)")
     a = ap.parse_args()
     import sim
 
     print(f"sim from {Path(sim.__file__).parent}", file=sys.stderr)
-    now = outputs()
+    now = outputs(a.firms, a.months, a.only.split(",") if a.only else None)
     np.savez(a.out, **now)
     if a.compare:
         with np.load(a.compare) as f:
