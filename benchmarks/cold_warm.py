@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from kernel_turns import arrays
+from kernel_turns import arrays, capture
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -36,28 +36,11 @@ def main() -> None:
     ap.add_argument("--banks", type=int, default=4_000)
     a = ap.parse_args()
 
-    import sim
-    from sim.api import make_model
+    import sim  # noqa: F401  (first: sim.threads sets the thread counts and BLAS's before the kernels load)
 
     names = [k.split(".") for k in a.kernels.split(",")]
-    captured: dict[str, tuple] = {}
-    month = [0]
-    funcs = {}
-    for mod, f in names:
-        module = importlib.import_module(f"sim.kernels.{mod}")
-        funcs[f] = orig = getattr(module, f)
-
-        def wrapped(*args, _f=orig, _n=f):
-            if month[0] == a.at and _n not in captured:
-                captured[_n] = (args, [x.copy() for x in arrays(args, [])])
-            return _f(*args)
-
-        setattr(module, f, wrapped)
-    sc = sim.load_scenario(ROOT / "scenarios" / "baseline.toml", firms=a.firms, months=a.at + 2, banks=a.banks)
-    m = make_model(sc, "numba")
-    for k in range(a.at + 1):
-        month[0] = k
-        m.step()
+    funcs = {f: getattr(importlib.import_module(f"sim.kernels.{mod}"), f) for mod, f in names}
+    captured = capture(names, a.at, a.firms, a.banks)
     clock = time.perf_counter if a.wall else time.process_time
     junk = np.ones(a.evict * (1 << 20) // 8)
     for _, f in names:

@@ -56,6 +56,33 @@ def load(root: str, module: str):
     return sys.modules[name]
 
 
+def capture(names: list[list[str]], at: int, firms: int, banks: int) -> dict[str, tuple]:
+    """Run this checkout's model (the baseline) to month `at` and keep, by function name, each named
+    kernel's arguments at its first call that month with copies of every array in them. The kernels are
+    wrapped in their modules from here on: take what is to be timed from the modules before."""
+    import sim
+    from sim.api import make_model
+
+    captured: dict[str, tuple] = {}
+    month = [0]
+    for mod, f in names:
+        module = importlib.import_module(f"sim.kernels.{mod}")
+        orig = getattr(module, f)
+
+        def wrapped(*args, _f=orig, _n=f):
+            if month[0] == at and _n not in captured:
+                captured[_n] = (args, [x.copy() for x in arrays(args, [])])
+            return _f(*args)
+
+        setattr(module, f, wrapped)
+    sc = sim.load_scenario(ROOT / "scenarios" / "baseline.toml", firms=firms, months=at + 2, banks=banks)
+    m = make_model(sc, "numba")
+    for k in range(at + 1):
+        month[0] = k
+        m.step()
+    return captured
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--kernels", default="accounting.month_sums,accounting.income,market.market_step,"
@@ -67,30 +94,12 @@ def main() -> None:
     ap.add_argument("--firms", type=int, default=378_000)
     ap.add_argument("--banks", type=int, default=4_000)
     a = ap.parse_args()
-
-    import sim
-    from sim.api import make_model
+    import sim  # noqa: F401  (first: sim.threads sets the thread counts and BLAS's before the kernels load)
 
     names = [k.split(".") for k in a.kernels.split(",")]
     variants = [v.split("=") for v in a.variants.split(",")]
     funcs = {(tag, f): getattr(load(root, mod), f) for tag, root in variants for mod, f in names}
-    captured: dict[str, tuple] = {}
-    month = [0]
-    for mod, f in names:
-        module = importlib.import_module(f"sim.kernels.{mod}")
-        orig = getattr(module, f)
-
-        def wrapped(*args, _f=orig, _n=f):
-            if month[0] == a.at and _n not in captured:
-                captured[_n] = (args, [x.copy() for x in arrays(args, [])])
-            return _f(*args)
-
-        setattr(module, f, wrapped)
-    sc = sim.load_scenario(ROOT / "scenarios" / "baseline.toml", firms=a.firms, months=a.at + 2, banks=a.banks)
-    m = make_model(sc, "numba")
-    for k in range(a.at + 1):
-        month[0] = k
-        m.step()
+    captured = capture(names, a.at, a.firms, a.banks)
     clock = time.perf_counter if a.wall else time.process_time
     times = {(tag, f): [] for tag, _ in variants for _, f in names}
     first: dict[str, tuple] = {}
