@@ -77,13 +77,51 @@ def test_market_step_writes_every_row_in_every_chunk(monkeypatch):
     month = mkt.MarketDemand(price_index=0.9 + 0.2 * g.random(N_S), demand=demand,
                              input_fill=np.where(np.arange(N_S) % 2 == 0, 1.0, 0.9))
     params = mkt.MarketParams(replicator_speed=0.3, share_price_sensitivity=3.0, share_backlog_sensitivity=1.0)
-    got = mkt.market_step(F.bundle(), _sectors(), month, params)
+    got = mkt.market_step(F.bundle(), _sectors(), month, params, *mkt.no_pricing())
     _python_chunks(monkeypatch, mkt)
-    want = mkt.market_step.py_func(G.bundle(), _sectors(), month, params)
+    want = mkt.market_step.py_func(G.bundle(), _sectors(), month, params, *mkt.no_pricing())
     assert got == pytest.approx(want, rel=1e-12)
     a = G.alive
     assert (G.unfilled[a] > 0).sum() > 1000 and (G.output[a] < G.capacity[a]).sum() > 1000  # both sides of spill-over
     _assert_same(F, G, ("unfilled", "share", "share_prev", "orders", "output", "revenue"))
+
+
+def test_market_step_with_prices_equals_the_market_step_then_costs_and_prices(monkeypatch):
+    """Step 5 fused into the market step's last pass (a wage index from this month's harmonic mean, then
+    unit costs, markups, prices and the sums of output and revenue) gives the bits of the market step
+    followed by `costs_and_prices`, on 8 chunks; and so does its Python."""
+    F = _firms(21)
+    G, H = _copy(F), _copy(F)
+    g = np.random.default_rng(22)
+    month = mkt.MarketDemand(price_index=0.9 + 0.2 * g.random(N_S), demand=np.linspace(0.3, 1.5, N_S) * N_ROWS / N_S,
+                             input_fill=np.where(np.arange(N_S) % 2 == 0, 1.0, 0.9))
+    params = mkt.MarketParams(replicator_speed=0.3, share_price_sensitivity=3.0, share_backlog_sensitivity=1.0,
+                              share_level_adjustment=0.1)
+    pricing = prod.PricingParams(markup_share_response=0.5, markup_anchor_speed=0.1, overtime_premium=0.5)
+    labour, services = 0.1 + 0.1 * g.random(N_S), 0.1 * g.random(N_S)
+    rest = dict(normal_utilisation=np.full(N_S, 0.766), energy_cost=0.1 * g.random(N_S),
+                material_cost=0.5 * g.random(N_S), markup_anchor=0.2 * g.random(N_S),
+                vat_factor=1.0 + 0.02 * g.random(N_S))
+    fields = ("unfilled", "share", "share_prev", "orders", "output", "revenue", "customer_base", "markup", "price")
+    for h0 in (-1.0, 0.93):
+        harmonic = mkt.market_step(G.bundle(), _sectors(), month, params, *mkt.no_pricing())
+        wage_index = (harmonic / (harmonic if h0 <= 0 else h0)) ** 0.7
+        costs = prod.UnitCosts(va_cost=labour * wage_index + services, labour=labour * wage_index, **rest)
+        want = np.zeros((N_S, 2))
+        prod.costs_and_prices(G.bundle(), costs, pricing, want)
+        prices = prod.PriceInputs(labour=labour, services=services, harmonic0=h0, wage_elasticity=0.7,
+                                  wage_index=np.zeros(1), **rest)
+        sold = np.full((N_S, 2), np.nan)
+        assert mkt.market_step(F.bundle(), _sectors(), month, params, prices, pricing, sold) == harmonic
+        assert prices.wage_index[0] == wage_index
+        np.testing.assert_array_equal(sold, want)
+        _assert_same(F, G, fields)
+    _python_chunks(monkeypatch, mkt)
+    sold = np.full((N_S, 2), np.nan)
+    mkt.market_step.py_func(H.bundle(), _sectors(), month, params, prices._replace(harmonic0=-1.0), pricing, sold)
+    mkt.market_step.py_func(H.bundle(), _sectors(), month, params, prices._replace(harmonic0=0.93), pricing, sold)
+    np.testing.assert_array_equal(sold, want)
+    _assert_same(H, G, fields)
 
 
 def test_costs_and_prices_write_every_live_row_in_every_chunk(monkeypatch):

@@ -127,7 +127,7 @@ def test_shares_add_to_one_after_the_market_step():
     from sim.kernels import market as mkt
     from sim.state import sector_tables
     demand = mkt.MarketDemand(price_index=m.price_index, demand=m.rev_month / W, input_fill=np.ones(len(W)))
-    mkt.market_step(F.bundle(), sector_tables(m), demand, mkt.market_params(m.b))
+    mkt.market_step(F.bundle(), sector_tables(m), demand, mkt.market_params(m.b), *mkt.no_pricing())
     for s in range(len(SECTORS)):
         assert np.sum(F.share[F.alive & (F.sector == s)]) == pytest.approx(1.0, abs=1e-12)
 

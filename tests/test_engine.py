@@ -137,7 +137,7 @@ def _market(price, share, capacity, demand, chi):
     sectors = SectorTables(*(np.ones(1, dtype=dtype) for dtype, *_ in SECTOR_FIELDS.values()))
     params = market.MarketParams(replicator_speed=chi, share_price_sensitivity=3.0, share_backlog_sensitivity=1.0)
     market.market_step(F.bundle(), sectors, market.MarketDemand(price_index=np.array([1.0]), demand=np.array([demand]),
-                                                               input_fill=np.ones(1)), params)
+                                                               input_fill=np.ones(1)), params, *market.no_pricing())
     return F.share, F.unfilled, {k: getattr(F, k) for k in ("share_prev", "orders", "output", "revenue")}
 
 

@@ -41,7 +41,7 @@ def _months(price, share, lam, chi=0.02, months=1200, w_price=3.0):
     month = market.MarketDemand(price_index=np.array([1.0]), demand=np.array([100.0]), input_fill=np.ones(1))
     path = []
     for _ in range(months):
-        market.market_step(F.bundle(), sectors, month, params)
+        market.market_step(F.bundle(), sectors, month, params, *market.no_pricing())
         path.append(F.share.copy())
     return np.array(path), F
 
@@ -90,7 +90,7 @@ def test_a_new_firm_gets_its_customer_base_at_its_first_market_step_only():
     sectors = SectorTables(*(np.ones(1, dtype=dtype) for dtype, *_ in SECTOR_FIELDS.values()))
     params = market.MarketParams(0.02, 3.0, 1.0, 0.0)
     month = market.MarketDemand(np.array([1.0]), np.array([100.0]), np.ones(1))
-    market.market_step(F.bundle(), sectors, month, params)
+    market.market_step(F.bundle(), sectors, month, params, *market.no_pricing())
     np.testing.assert_array_equal(F.customer_base, base)  # fixed after
 
 

@@ -8,7 +8,8 @@ import numpy as np
 from numba import njit, prange
 
 from .._numba import chunks, kernel, rows_of
-from .elementary import exp, log
+from .elementary import add_chunks, exp, log
+from .production import new_price, no_pricing  # noqa: F401  (no_pricing: the market step alone, for tests)
 
 # this month's demand by sector (arrays of one value per sector)
 DEMAND_FIELDS = {
@@ -36,7 +37,7 @@ def market_params(behaviour) -> MarketParams:
 
 
 @kernel(parallel=True)
-def market_step(firms, sectors, month, params):
+def market_step(firms, sectors, month, params, prices, pricing, sold):
     """Steps 3-4 in four passes over the rows (parallel chunks; sums by sector go through fixed
     chunks, so results do not depend on the number of threads):
     1. competitiveness E_i = exp(-w_p log(p_i/P_s) - w_l l_i) (Dosi et al. 2010), kept in `unfilled`
@@ -53,13 +54,22 @@ def market_step(firms, sectors, month, params):
     4. spill-over of unfilled orders, pro rata, to firms of the sector with spare capacity; a sector
        short of a critical input (`input_fill` < 1) produces that much less, every firm in
        proportion (its suppliers ration their buyers pro rata); revenue at the posted price
-       (employment and energy use are summed with the income statements, `accounting.income`).
+       (employment and energy use are summed with the income statements, `accounting.income`);
+       and, when `prices` has sectors, step 5 for each live row (`production.costs_and_prices`, fused
+       here: the same numbers through `production.new_price`): the wage index
+       (harmonic / harmonic0) ** wage_elasticity is made from pass 2's harmonic mean and written to
+       prices.wage_index[0], unit costs from it, then markups and next month's prices; and, when
+       `sold` has rows, the live rows' output and revenue by sector into sold[s] (as
+       `costs_and_prices` sums them: the same chunks and order).
     Returns the capacity-weighted harmonic mean of productivity (step 5's wage index).
-    (Fusing steps 5 and 6 into the last pass was measured slower: one large loop body.)
+    (Fusing step 6 into the last pass was measured slower: one large loop body.)
 
     firms: FirmState (reads alive, sector, price, capacity, productivity, order_shock; writes unfilled,
     share, share_prev, orders, output, revenue, and a new firm's customer_base); sectors: SectorTables
-    (weight); month: MarketDemand; params: MarketParams.
+    (weight); month: MarketDemand; params: MarketParams; prices: production.PriceInputs (or
+    production.no_prices(): no pricing; then it also reads none of markup, productivity,
+    energy_intensity); pricing: production.PricingParams; sold: by sector (written), or of length 0.
+    With prices, it also reads markup, energy_intensity, and writes markup and price of live rows.
     """
     # arrays the loops write must be bound to locals before them (a write through `firms.x[i]`
     # inside prange is lost); the reads are bound too, so the loops are the ones they were before bundles
@@ -163,24 +173,62 @@ def market_step(firms, sectors, month, params):
     for s in range(n_s):
         if short[s] > 0 and spare[s] > 0:
             frac_s[s] = short[s] / spare[s] if short[s] < spare[s] else 1.0
+    # step 5's sector-level inputs: the wage index from this month's harmonic mean, then unit costs
+    n_p = prices.vat_factor.shape[0]
+    va_cost = np.empty(n_p)
+    labour = np.empty(n_p)
+    if n_p > 0:
+        h0 = prices.harmonic0 if prices.harmonic0 > 0.0 else harmonic
+        wage_index = (harmonic / h0) ** prices.wage_elasticity
+        prices.wage_index[0] = wage_index
+        for s in range(n_p):
+            labour[s] = prices.labour[s] * wage_index
+            va_cost[s] = labour[s] + prices.services[s]
+    u_normal = prices.normal_utilisation
+    energy_cost = prices.energy_cost
+    material_cost = prices.material_cost
+    markup_anchor = prices.markup_anchor
+    vat_factor = prices.vat_factor
+    response = pricing.markup_share_response
+    anchor_speed = pricing.markup_anchor_speed
+    premium = pricing.overtime_premium
+    markup = firms.markup
+    energy_intensity = firms.energy_intensity
+    n_sold = sold.shape[0]
+    part_sold = np.zeros((nc, n_sold, 2))
     # (selects rather than branches on spare capacity and unfilled orders, which vary row to row:
     # the pass took 0.6 ms more with them)
-    for i in prange(n):
-        if not alive[i]:
-            unfilled[i] = 0.0
-            revenue[i] = 0.0
-            continue
-        s = np.uint64(sector[i])
-        q = output[i]
-        free = capacity[i] - q
-        frac = frac_s[s]
-        q = q + free * frac if (frac > 0) & (free > 0) else q
-        q = q * fill[s]
-        output[i] = q
-        o = orders[i]
-        u = 1.0 - q / o
-        unfilled[i] = u if o > q else 0.0
-        revenue[i] = price[i] * q
+    for c in prange(nc):
+        t = part_sold[c]
+        for i in rows_of(c, cs, n):
+            if not alive[i]:
+                unfilled[i] = 0.0
+                revenue[i] = 0.0
+                continue
+            s = np.uint64(sector[i])
+            q = output[i]
+            k = capacity[i]
+            free = k - q
+            frac = frac_s[s]
+            q = q + free * frac if (frac > 0) & (free > 0) else q
+            q = q * fill[s]
+            output[i] = q
+            o = orders[i]
+            u = 1.0 - q / o
+            unfilled[i] = u if o > q else 0.0
+            r = price[i] * q
+            revenue[i] = r
+            if n_sold > 0:
+                t[s, 0] += q
+                t[s, 1] += r
+            if n_p > 0:
+                mu, p = new_price(markup[i], q, k, productivity[i], energy_intensity[i], share[i], share_prev[i],
+                                  va_cost[s], labour[s], u_normal[s], energy_cost[s], material_cost[s],
+                                  markup_anchor[s], vat_factor[s], response, anchor_speed, premium)
+                markup[i] = mu
+                price[i] = p
+    sold[:] = 0.0
+    add_chunks(sold, part_sold)
     return harmonic
 
 

@@ -29,12 +29,38 @@ PRICING_FIELDS = {
     "markup_anchor_speed": (float, "share of the gap to the sector's markup norm closed a month"),
     "overtime_premium": (float, "wage premium on the labour output above normal utilisation takes"),
 }
+# the inputs of pricing when it is fused into the market step's last pass (`market.market_step`), where
+# the wage index is made from the pass before: labour at wage index 1, the rest as in COST_FIELDS
+PRICE_INPUT_FIELDS = {
+    "labour": (np.float64, "wages per yuan of output at productivity 1 and wage index 1 (labour share)"),
+    "services": (np.float64, "services bought per yuan of output (va_cost = labour x wage index + services)"),
+    "normal_utilisation": COST_FIELDS["normal_utilisation"],
+    "energy_cost": COST_FIELDS["energy_cost"],
+    "material_cost": COST_FIELDS["material_cost"],
+    "markup_anchor": COST_FIELDS["markup_anchor"],
+    "vat_factor": COST_FIELDS["vat_factor"],
+    "harmonic0": (float, "the first month's harmonic mean of productivity (<= 0: this month is the first)"),
+    "wage_elasticity": (float, "elasticity of the wage index to (harmonic / harmonic0)"),
+    "wage_index": (np.float64, "one value, written: (harmonic / harmonic0) ** wage_elasticity"),
+}
 UnitCosts = namedtuple("UnitCosts", tuple(COST_FIELDS))
 PricingParams = namedtuple("PricingParams", tuple(PRICING_FIELDS))
+PriceInputs = namedtuple("PriceInputs", tuple(PRICE_INPUT_FIELDS))
 
 
 def pricing_params(behaviour) -> PricingParams:
     return PricingParams(*(kind(getattr(behaviour, name)) for name, (kind, _) in PRICING_FIELDS.items()))
+
+
+def no_prices() -> PriceInputs:
+    """PriceInputs of no sectors: `market.market_step` then leaves markups and prices alone."""
+    e = np.zeros(0)
+    return PriceInputs(e, e, e, e, e, e, e, 0.0, 0.0, np.zeros(1))
+
+
+def no_pricing() -> tuple:
+    """The last three arguments of `market.market_step` for the market step alone (no pricing, no sums)."""
+    return no_prices(), PricingParams(0.0, 0.0, 0.0), np.zeros((0, 2))
 
 
 @njit(cache=True, inline="always")
@@ -43,6 +69,34 @@ def overtime_output(q, capacity, normal_utilisation):
     premium (in unit costs here, in wages in `accounting.income`)."""
     extra = q - normal_utilisation * capacity
     return extra if extra > 0.0 else 0.0
+
+
+@njit(cache=True, inline="always")
+def new_price(mu, q, capacity, productivity, energy_intensity, share, share_prev, va_cost, labour, u_normal,
+              energy_cost, material_cost, anchor, vat_factor, response, anchor_speed, premium):
+    """One live row's markup and next month's price (`costs_and_prices` says how): (markup, price)
+    from its markup `mu`, output q, capacity, productivity, energy intensity, shares now and before
+    the replicator, its sector's unit-cost blocks, markup norm and VAT factor, and PricingParams'
+    three values. Shared by `costs_and_prices` and the fused last pass of `market.market_step`."""
+    extra = overtime_output(q, capacity, u_normal)
+    over = masked(premium * labour * extra / q, extra > 0.0)  # (not a branch: `masked`)
+    unit_cost = (va_cost + over) / productivity + energy_cost * energy_intensity + material_cost
+    g = 0.0
+    if share_prev > 0:
+        # log growth: zero on average for a share that is stationary, where the ratio's
+        # mean exceeds one (Jensen) and ratcheted markups up with the share's noise
+        g = np.log(share / share_prev) if share > 0 else -0.2
+        if g > 0.2:
+            g = 0.2
+        elif g < -0.2:
+            g = -0.2
+    mu = mu * (1.0 + response * g)
+    mu = mu + anchor_speed * (anchor - mu)
+    if mu < 0.0:
+        mu = 0.0
+    elif mu > 2.0:
+        mu = 2.0
+    return mu, (1.0 + mu) * unit_cost * vat_factor
 
 
 @kernel(parallel=True)
@@ -61,6 +115,9 @@ def costs_and_prices(firms, costs, params, sold):
     In the same pass, when `sold` has rows (the closed economy's input bill, economy.Institutions.
     input_bill), the live rows' output and revenue by sector into sold[s] = (output, revenue), summed
     in fixed chunks of rows as `sums.sector_sums` sums them (the same numbers, one pass fewer).
+
+    A month runs this fused into the last pass of `market.market_step` (through `new_price`, the same
+    numbers); this kernel alone is the reference the tests check that fusion against.
 
     firms: FirmState (reads alive, sector, productivity, energy_intensity, share, share_prev,
     output, capacity, revenue; writes markup and price of live rows); costs: UnitCosts; params:
@@ -102,26 +159,10 @@ def costs_and_prices(firms, costs, params, sold):
             if n_sold > 0:
                 t[s, 0] += q
                 t[s, 1] += revenue[i]
-            extra = overtime_output(q, capacity[i], u_normal[s])
-            over = masked(premium * labour[s] * extra / q, extra > 0.0)  # (not a branch: `masked`)
-            unit_cost = ((va_cost[s] + over) / productivity[i] + energy_cost[s] * energy_intensity[i]
-                         + material_cost[s])
-            g = 0.0
-            if share_prev[i] > 0:
-                # log growth: zero on average for a share that is stationary, where the ratio's
-                # mean exceeds one (Jensen) and ratcheted markups up with the share's noise
-                g = np.log(share[i] / share_prev[i]) if share[i] > 0 else -0.2
-                if g > 0.2:
-                    g = 0.2
-                elif g < -0.2:
-                    g = -0.2
-            mu = markup[i] * (1.0 + response * g)
-            mu = mu + anchor_speed * (markup_anchor[s] - mu)
-            if mu < 0.0:
-                mu = 0.0
-            elif mu > 2.0:
-                mu = 2.0
+            mu, p = new_price(markup[i], q, capacity[i], productivity[i], energy_intensity[i], share[i], share_prev[i],
+                              va_cost[s], labour[s], u_normal[s], energy_cost[s], material_cost[s], markup_anchor[s],
+                              vat_factor[s], response, anchor_speed, premium)
             markup[i] = mu
-            price[i] = (1.0 + mu) * unit_cost * vat_factor[s]
+            price[i] = p
     sold[:] = 0.0
     add_chunks(sold, part)

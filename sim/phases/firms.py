@@ -84,17 +84,17 @@ def produce_and_book(firms, sectors, banking, demand: mkt.MarketDemand, costs: S
     income and deposit interest (banking)."""
     b, p, k = rules.behaviour, rules.policy, rules.params
     F = firms.bundle()
-    harmonic = mkt.market_step(F, sectors, demand, k.market)
-    h0 = harmonic if harmonic0 is None else harmonic0
-    wage_index = float((harmonic / h0) ** b.wage_productivity_elasticity)  # labour share roughly stable
-    labour_cost = costs.labour * wage_index
-    unit_costs = prod.UnitCosts(va_cost=labour_cost + costs.services, labour=labour_cost,
-                                normal_utilisation=costs.normal_utilisation, energy_cost=costs.energy,
-                                material_cost=costs.materials + costs.wedge, markup_anchor=costs.anchor,
-                                vat_factor=costs.vat_blend)
+    # the wage index, unit costs, markups and prices (step 5) are made in the market step's last pass;
     # (the closed economy's input bill needs the sectors' output and revenue: summed in the same pass)
+    prices = prod.PriceInputs(labour=costs.labour, services=costs.services,
+                              normal_utilisation=costs.normal_utilisation, energy_cost=costs.energy,
+                              material_cost=costs.materials + costs.wedge, markup_anchor=costs.anchor,
+                              vat_factor=costs.vat_blend, harmonic0=-1.0 if harmonic0 is None else float(harmonic0),
+                              wage_elasticity=float(b.wage_productivity_elasticity), wage_index=np.zeros(1))
     sold = np.zeros((0 if input_bill is None else costs.vat_rate.shape[0], 2))
-    prod.costs_and_prices(F, unit_costs, k.pricing, sold)
+    harmonic = mkt.market_step(F, sectors, demand, k.market, prices, k.pricing, sold)
+    wage_index = float(prices.wage_index[0])  # labour share roughly stable
+    labour_cost = costs.labour * wage_index
     material_cost, vat_inputs = costs.materials, costs.vat_inputs
     if input_bill is not None:  # buyers pay for the inputs delivered (sim.economy)
         material_cost, vat_inputs = input_bill(costs.vat_rate, p.vat_rate_inputs, sold)
