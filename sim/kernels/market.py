@@ -62,14 +62,15 @@ def market_step(firms, sectors, month, params, prices, pricing, sold):
        `sold` has rows, the live rows' output and revenue by sector into sold[s] (as
        `costs_and_prices` sums them: the same chunks and order).
     Returns the capacity-weighted harmonic mean of productivity (step 5's wage index).
-    (Fusing step 6 into the last pass was measured slower: one large loop body.)
+    (Steps 5 and 6 together in the last pass were measured slower, one large loop body; step 5 alone
+    pays: benchmarks/RESULTS.md, session 21, `mkt`.)
 
     firms: FirmState (reads alive, sector, price, capacity, productivity, order_shock; writes unfilled,
     share, share_prev, orders, output, revenue, and a new firm's customer_base); sectors: SectorTables
     (weight); month: MarketDemand; params: MarketParams; prices: production.PriceInputs (or
-    production.no_prices(): no pricing; then it also reads none of markup, productivity,
-    energy_intensity); pricing: production.PricingParams; sold: by sector (written), or of length 0.
-    With prices, it also reads markup, energy_intensity, and writes markup and price of live rows.
+    production.no_prices(): no pricing); pricing: production.PricingParams; sold: by sector
+    (written), or of length 0. With prices, it also reads markup and energy_intensity and writes
+    markup and price of live rows (after reading the price for revenue).
     """
     # arrays the loops write must be bound to locals before them (a write through `firms.x[i]`
     # inside prange is lost); the reads are bound too, so the loops are the ones they were before bundles
