@@ -84,3 +84,22 @@ def entrant_values(s_of, start, size_factor, prod_factor, ei_factor, sec, r):
         out.other_liab[i] = other_liab
         out.net_worth[i] = cash + capital + other_assets - loans - other_liab
     return out
+
+
+@kernel
+def entrant_banks(size_cdf, u, alive):
+    """Each entrant's drawn bank: the first bank whose cumulative size share exceeds the entrant's
+    uniform `u` (np.searchsorted(size_cdf, u, side="right"), at most the last bank), or, if that
+    bank has failed, the first live bank (np.argmax(alive)); as the numpy calls of
+    phases.entry.new_firms made it, in one call."""
+    n_b = alive.shape[0]
+    first_live = 0
+    for b in range(n_b):
+        if alive[b]:
+            first_live = b
+            break
+    banks = np.searchsorted(size_cdf, u, side="right")
+    for i in range(banks.shape[0]):
+        b = banks[i] if banks[i] < n_b - 1 else n_b - 1
+        banks[i] = b if alive[b] else first_live
+    return banks

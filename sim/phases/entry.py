@@ -107,8 +107,7 @@ def new_firms(firms, banking, rows: np.ndarray, draws: EntrantDraws, sec: Entran
                                                       CASH_TO_REVENUE, OTHER_ASSETS_TO_REVENUE))
     sheet = {name: getattr(v, name) for name in SHEET}
     bk = banking
-    banks = np.minimum(np.searchsorted(bk.size_cdf, us[:, 2], side="right"), bk.banks.n_rows - 1)
-    banks = np.where(bk.banks.alive[banks], banks, int(np.argmax(bk.banks.alive)))
+    banks = entrants.entrant_banks(bk.size_cdf, us[:, 2], bk.banks.alive)
     # the drawn bank lends within its large-exposure limit, the banks with most capital the rest
     banks = bk.place_entrants(rows, banks, sec.weight[s_of], sheet["loans"])
     c = rules.banking
