@@ -42,21 +42,22 @@ class EntrantValues(NamedTuple):
 
 
 @kernel
-def entrant_values(s_of, start, size_factor, prod_factor, ei_factor, sec, r):
-    """The entrants' values (EntrantValues): entrant i of sector s_of[i] (sectors' slices from
-    `start`) sized at r.entrant_size x the sector's median capacity x size_factor[i] (the slices then
-    fitted to the sectors' room: tables.fit_to_room), productivity and energy intensity the
-    frontier's x prod_factor and ei_factor, orders at the target utilisation, priced at the
-    sector's opening markup over unit cost with the VAT blend; the balance sheet as
+def entrant_rows(s_of, start, size_factor, prod_factor, ei_factor, sec, r):
+    """The entrants' values (EntrantValues), the rows of one (12, entrants) array: entrant i of
+    sector s_of[i] (sectors' slices from `start`) sized at r.entrant_size x the sector's median
+    capacity x size_factor[i] (the slices then fitted to the sectors' room: tables.fit_to_room),
+    productivity and energy intensity the frontier's x prod_factor and ei_factor, orders at the
+    target utilisation, priced at the sector's opening markup over unit cost with the VAT blend; the balance sheet as
     setup.balance_sheets makes it from twelve months' orders, the capital at r.capital_price, half of
     it borrowed. `sec`: phases.entry.EntrantSectors; `r`: EntrantRates."""
     n = s_of.shape[0]
-    cap = np.empty(n)
+    rows = np.empty((12, n))  # (one array returned: numba boxes each array and tuple it returns, ~1 us each)
+    cap = rows[0]
     for i in range(n):
         cap[i] = r.entrant_size * sec.median_capacity[s_of[i]] * size_factor[i]
     fit_to_room(cap, start, sec.room)  # entrants, too, stay under a cap and quota
-    out = EntrantValues(cap, np.empty(n), np.empty(n), np.empty(n), np.empty(n), np.empty(n), np.empty(n),
-                        np.empty(n), np.empty(n), np.empty(n), np.empty(n), np.empty(n))
+    out = EntrantValues(cap, rows[1], rows[2], rows[3], rows[4], rows[5], rows[6], rows[7], rows[8], rows[9],
+                        rows[10], rows[11])
     other_share = r.debt_to_assets * (1 - r.interest_bearing_share)
     for i in range(n):
         s = s_of[i]
@@ -83,7 +84,12 @@ def entrant_values(s_of, start, size_factor, prod_factor, ei_factor, sec, r):
         out.loans[i] = loans
         out.other_liab[i] = other_liab
         out.net_worth[i] = cash + capital + other_assets - loans - other_liab
-    return out
+    return rows
+
+
+def entrant_values(s_of, start, size_factor, prod_factor, ei_factor, sec, r) -> EntrantValues:
+    """The entrants' values (EntrantValues; `entrant_rows`, whose rows they are)."""
+    return EntrantValues(*entrant_rows(s_of, start, size_factor, prod_factor, ei_factor, sec, r))
 
 
 @kernel
