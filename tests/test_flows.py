@@ -113,3 +113,24 @@ def test_the_budgets_as_numpy_makes_them():
         want = (h_budget, g_budget, g_rest, hq, gq, hq + gq + x + rd)
         for a, b in zip(got, want, strict=True):
             assert np.asarray(a).tobytes() == np.asarray(b).tobytes()
+
+
+def test_input_bill_terms_as_numpy_makes_them():
+    """flows.intermediate_sales and per_received against the numpy of Institutions.input_bill they
+    replaced (no orders, a shortfall, nothing received and NaN included)."""
+    rng = np.random.default_rng(11)
+    n = 30
+    sold = rng.random((n, 2)) * 5.0
+    weight, base, short = rng.random(n) + 0.5, rng.random(n) + 0.5, rng.random(n)
+    demand, intermediate = rng.random(n) * 8.0, rng.random(n) * 3.0
+    demand[:3] = (0.0, -1.0, np.nan)
+    q, rev = sold[:, 0] * weight, sold[:, 1] * weight
+    int_share = np.divide(intermediate, demand, out=np.zeros(n), where=demand > 0)
+    want = (q, rev * int_share, short * np.maximum(demand - q, 0.0) * int_share * base)
+    got = flows.intermediate_sales(sold, weight, intermediate, demand, short, base)
+    for a, b in zip(got, want, strict=True):
+        assert a.tobytes() == b.tobytes()
+    received = rng.random(n)
+    received[:2] = (0.0, -1.0)
+    want = np.divide(want[1] + want[2], received, out=np.zeros(n), where=received > 0)
+    assert flows.per_received(got[1], got[2], received).tobytes() == want.tobytes()

@@ -241,13 +241,12 @@ class Institutions(BankPositions):
         if sold is None:
             sold = self._sums2
             sums.sector_sums(Fm.alive, Fm.sector, (Fm.output, Fm.revenue), sold)
-        q, rev = sold[:, 0] * m.weight, sold[:, 1] * m.weight
-        int_share = np.divide(intermediate, demand, out=np.zeros(self.n_s), where=demand > 0)
-        sold = rev * int_share
-        imported = self.short_share * np.maximum(demand - q, 0.0) * int_share * self.last["base"]
+        # output, sales to intermediate use and the imports standing in for them (kernels.flows)
+        q, sold, imported = fl.intermediate_sales(sold, m.weight, intermediate, demand, self.short_share,
+                                                  self.last["base"])
         per_unit = m.inputs_received  # [k, s]: from k per unit of s's output (2019 prices)
         got = per_unit @ q  # what each seller's buyers received
-        per_got = np.divide(sold + imported, got, out=np.zeros(self.n_s), where=got > 0)
+        per_got = fl.per_received(sold, imported, got)
         io_cost = per_unit.T @ per_got  # per unit of the buyer's output
         io_vat = per_unit.T @ (tau * per_got)
         self.last.update(intermediate_sales=sold, imported_inputs=imported)

@@ -435,3 +435,32 @@ def budgets(shares0, rest0, totals, price_effect, other, import_share, ptax, dem
     out = np.empty((5, ptax.shape[0]))  # one array returned, not five: numba boxes each array it returns
     out[0], out[1], out[2], out[3], out[4] = h_budget, g_budget, hq, gq, hq + gq + x + rd
     return out, g_rest
+
+
+@kernel
+def intermediate_sales(sold, weight, intermediate, demand, short_share, base):
+    """Institutions.input_bill's sector terms, each value as its numpy computed it: the live firms'
+    output (q = sold[:, 0] x weight), their sales to intermediate use (revenue x intermediate orders
+    / all orders, 0 where there were no orders) and the imports that stand in for the intermediate
+    orders they could not fill (short_share x max(demand - q, 0) x that share x the ex-VAT price
+    `base`). `sold`: output and revenue by sector (model-firm units). Returns the rows of one new
+    (3, sectors) array: q, sales, imports."""
+    n = weight.shape[0]
+    out = np.empty((3, n))
+    for s in range(n):
+        q = sold[s, 0] * weight[s]
+        int_share = intermediate[s] / demand[s] if demand[s] > 0 else 0.0
+        out[0, s] = q
+        out[1, s] = sold[s, 1] * weight[s] * int_share
+        out[2, s] = short_share[s] * np_maximum(demand[s] - q, 0.0) * int_share * base[s]
+    return out
+
+
+@kernel
+def per_received(sold, imported, got):
+    """(sold + imported) / got, 0 where got is not positive (Institutions.input_bill: what a seller's
+    buyers pay per unit received; np.divide's `where`). New array."""
+    out = np.empty(got.shape[0])
+    for s in range(got.shape[0]):
+        out[s] = (sold[s] + imported[s]) / got[s] if got[s] > 0 else 0.0
+    return out
