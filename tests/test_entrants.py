@@ -56,3 +56,20 @@ def test_entrant_banks_as_numpy():
         want = np.where(alive[want], want, int(np.argmax(alive)))
         got = entrant_banks(cdf, us[:, 2], alive)
         assert got.dtype == want.dtype and np.array_equal(got, want)
+
+
+def test_entrants_by_sector_is_its_pieces():
+    """entrants_by_sector: poisson.entrant_counts, most.max() and tables.entrant_positions in one call."""
+    from sim.kernels.entrants import entrants_by_sector
+    from sim.kernels.poisson import entrant_counts
+
+    rng = np.random.default_rng(5)
+    u, lam = rng.random(30), rng.random(30) * 6.0
+    lam[:3] = (0.0, -1.0, 40.0)
+    most = rng.integers(4, 12, 30)
+    counts = entrant_counts(u, lam, most)
+    want = (counts, *tables.entrant_positions(counts, int(most.max())))
+    got = entrants_by_sector(u, lam, most)
+    assert got[4] == int(most.max())
+    for a, b in zip(got[:4], want, strict=True):
+        assert a.dtype == b.dtype and np.array_equal(a, b)

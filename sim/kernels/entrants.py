@@ -13,7 +13,8 @@ import numpy as np
 
 from .._numba import kernel
 from .capacity_rules import np_maximum
-from .tables import fit_to_room
+from .poisson import entrant_counts
+from .tables import entrant_positions, fit_to_room
 
 
 class EntrantRates(NamedTuple):
@@ -109,3 +110,18 @@ def entrant_banks(size_cdf, u, alive):
         b = banks[i] if banks[i] < n_b - 1 else n_b - 1
         banks[i] = b if alive[b] else first_live
     return banks
+
+
+@kernel
+def entrants_by_sector(u, lam, most):
+    """phases.entry.draw_entrants' numbers in one call: the Poisson numbers of entrants by sector
+    (poisson.entrant_counts of the uniforms `u`, means `lam`, at most `most`), the widest sector's
+    most (`width`, most.max()) and the entrants' positions at that width (tables.entrant_positions).
+    Returns (counts, start, sector, position, width)."""
+    width = most[0]
+    for s in range(1, most.shape[0]):
+        if most[s] > width:
+            width = most[s]
+    counts = entrant_counts(u, lam, most)
+    start, s_of, pos = entrant_positions(counts, width)
+    return counts, start, s_of, pos, width
