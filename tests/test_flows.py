@@ -134,3 +134,20 @@ def test_input_bill_terms_as_numpy_makes_them():
     received[:2] = (0.0, -1.0)
     want = np.divide(want[1] + want[2], received, out=np.zeros(n), where=received > 0)
     assert flows.per_received(got[1], got[2], received).tobytes() == want.tobytes()
+
+
+def test_sheet_and_gaps_is_its_pieces():
+    """flows.sheet_and_gaps: tables.masked_sums, flows.balance_sheet and flows.gaps in one call."""
+    from sim.kernels import tables
+
+    rng = np.random.default_rng(12)
+    for n_banks in (1, 21, 300):
+        alive = rng.random(n_banks) < 0.9
+        books = tuple(rng.random(n_banks) * 1e9 for _ in range(3))
+        m = _matrix(rng, 51, 7)
+        terms = (2e12, 5e13, 3e13, tuple(float(x) for x in rng.random(5) * 1e12), 1e12, rng.random(3) * 1e13)
+        loans, provisions, equity = tables.masked_sums(alive, books)
+        want = flows.balance_sheet(terms[0], terms[1], loans, provisions, terms[2], terms[3], terms[4], terms[5])
+        sheet, checks = flows.sheet_and_gaps(alive, books, m, terms)
+        assert sheet.tobytes() == want.tobytes()
+        assert checks == flows.gaps(m, want, equity)

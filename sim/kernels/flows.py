@@ -23,6 +23,7 @@ from . import exit_entry as xe
 from . import investment as inv
 from .capacity_rules import np_maximum
 from .sums import pairwise_sum
+from .tables import masked_sums
 
 F, H, G, B, CB, W, R = range(len(INSTITUTIONS))
 # the matrix's rows and the balance sheets' items by name (compile-time constants in the kernels)
@@ -464,3 +465,16 @@ def per_received(sold, imported, got):
     for s in range(got.shape[0]):
         out[s] = (sold[s] + imported[s]) / got[s] if got[s] > 0 else 0.0
     return out
+
+
+@kernel
+def sheet_and_gaps(alive, books, m, sheet_terms):
+    """Institutions.close_month's end in one call: the live banks' loans, provisions and equity
+    (`books`, summed as tables.masked_sums sums x[alive]), the balance sheets (`balance_sheet`;
+    `sheet_terms`: firm deposits, households' deposits, bonds outstanding, the banks' positions, the
+    central bank's foreign assets, the firms' stocks) and the checks of the matrix `m` and the sheets
+    (`gaps`). Returns (the sheets, the checks)."""
+    loans, provisions, equity = masked_sums(alive, books)
+    firm_deposits, dh, debt, positions, fa, firm_stocks = sheet_terms
+    sheet = balance_sheet(firm_deposits, dh, loans, provisions, debt, positions, fa, firm_stocks)
+    return sheet, gaps(m, sheet, equity)
