@@ -94,8 +94,6 @@ def test_the_budgets_as_numpy_makes_them():
     for in_rule in (True, False):
         got = flows.budgets((theta0, gamma0), (0.3, 0.4), (c, g_total), (relative, drift), (x, rd), m_share, ptax,
                             (support, in_rule))
-        rows, g_rest = got
-        got = (rows[0], rows[1], g_rest, rows[2], rows[3], rows[4])
         w = theta0 * relative * drift
         h_budget = c * w / (w.sum() + 0.3)
         w = gamma0 * relative * drift

@@ -203,7 +203,7 @@ class Institutions(BankPositions):
         # households' and government's budgets by good, what they buy of the domestic output, the
         # demand support (emerging industries: extra government purchases of the goods supported,
         # out of the rule's total unless deficit-financed) and final demand
-        (h_budget, g_budget, hq, gq, final), g_rest = fl.budgets(
+        h_budget, g_budget, g_rest, hq, gq, final = fl.budgets(
             (self.theta0, self.gamma0), (self.theta0_rest, self.gamma0_rest), (c, g_total), (relative, drift), (x, rd),
             self.m_share, ptax, (support, e.budget_rule != "deficit" or not p.deficit_financed))
         self.last = dict(c=c, h_budget=h_budget, g_rest=g_rest, g_budget=g_budget, hq=hq, gq=gq, xq=x,

@@ -149,11 +149,9 @@ def retired_since(capacity, pipeline, at_cap, at_pipe, cap, pipe, dep):
 @kernel
 def covered_flows(capacity, pipeline, granted, granted_share, lag, cap_now, retired_dep):
     """CoveredCapacity.after_investment by sector: the covered capacity and pipeline after step 8
-    and the covered part's depreciation (the rows of a new (3, sectors) array: numba boxes each
-    array a kernel returns, a microsecond each)."""
+    and the covered part's depreciation (new arrays)."""
     n = capacity.shape[0]
-    out = np.empty((3, n))
-    cap_out, pipe_out, dep = out[0], out[1], out[2]
+    cap_out, pipe_out, dep = np.empty(n), np.empty(n), np.empty(n)
     for s in range(n):
         done = pipeline[s] * (1.0 / np_maximum(float(lag[s]), 1.0) if lag[s] > 1 else 1.0)
         new = granted[s] * granted_share[s]
@@ -162,7 +160,7 @@ def covered_flows(capacity, pipeline, granted, granted_share, lag, cap_now, reti
         dep[s] = retired_dep[s] * cap / pre if pre > 0 else 0.0
         cap_out[s] = cap - dep[s]
         pipe_out[s] = pipeline[s] - done + (0.0 if lag[s] == 0 else new)
-    return out
+    return cap_out, pipe_out, dep
 
 
 @kernel
@@ -229,17 +227,16 @@ def expansion_step(sync, sec, capacity_cap, requested, ratio, quota_pool):
     the covered part where the rules cover a part). `sync`: the covered capacity and pipeline, the
     sector's as they were last accounted and now (`synced_parts`' first six arguments); `sec`:
     RulesSectors. Returns the covered capacity and pipeline, the factor, the covered share and the
-    quota used (the rows of a new (5, sectors) array: one array to box, not five)."""
+    quota used (new arrays)."""
     capacity, pipeline, at_cap, at_pipe, cap, pipe = sync
     full, phys0, share, dep_month, lag = sec
     cap_out, pipe_out, covered, covered_pipe = synced_parts(capacity, pipeline, at_cap, at_pipe, cap, pipe, full)
     factor, granted_share = expansion_cover(requested, ratio, quota_pool, cap_limits(capacity_cap, phys0, share),
                                             in_lags(covered, dep_month, lag), covered_pipe, share)
-    out = np.empty((5, cap.shape[0]))
-    out[0], out[1], out[2], out[3] = cap_out, pipe_out, factor, granted_share
-    for s in range(cap.shape[0]):
-        out[4, s] = ratio[s] if full[s] else ratio[s] * granted_share[s]
-    return out
+    used = np.empty(cap.shape[0])
+    for s in range(used.shape[0]):
+        used[s] = ratio[s] if full[s] else ratio[s] * granted_share[s]
+    return cap_out, pipe_out, factor, granted_share, used
 
 
 @kernel
@@ -274,25 +271,20 @@ def exit_step(sync, dep, quota_pool, keep, ratio, sec, retired):
     """CapacityRules.after_exits by sector: the covered part's retirements (`retired_since`), the
     replacement pool after them (`pool_after_exits`) and the covered part's physical capacity per
     yuan (`covered_phys`). `sync`, `sec`: as `expansion_step`'s. Returns the covered capacity and
-    pipeline, the pool and phys_per_yuan (the rows of a new (4, sectors) array)."""
+    pipeline, the pool and phys_per_yuan (new arrays)."""
     capacity, pipeline, at_cap, at_pipe, cap, pipe = sync
     full, phys0, share, _, _ = sec
     cap_out, pipe_out, gone = retired_since(capacity, pipeline, at_cap, at_pipe, cap, pipe, dep)
-    out = np.empty((4, cap.shape[0]))
-    out[0], out[1] = cap_out, pipe_out
-    out[2] = pool_after_exits(quota_pool, keep, ratio, full, retired, gone)
-    out[3] = covered_phys(phys0, cap_out, share, full, cap)
-    return out
+    return (cap_out, pipe_out, pool_after_exits(quota_pool, keep, ratio, full, retired, gone),
+            covered_phys(phys0, cap_out, share, full, cap))
 
 
 @kernel
 def entry_step(sync, sec, capacity_cap, ratio, quota_pool):
     """CapacityRules.entry_room by sector: the covered capacity and pipeline synced (`synced_parts`),
     then `entrant_room`. Returns the covered capacity and pipeline, the room and the entrants'
-    ratio (the rows of a new (4, sectors) array). `sync`, `sec`: as `expansion_step`'s."""
+    ratio (new arrays). `sync`, `sec`: as `expansion_step`'s."""
     capacity, pipeline, at_cap, at_pipe, cap, pipe = sync
     cap_out, pipe_out, covered, covered_pipe = synced_parts(capacity, pipeline, at_cap, at_pipe, cap, pipe, sec[0])
     room, entrant_ratio = entrant_room(covered, covered_pipe, cap, sec, capacity_cap, ratio, quota_pool)
-    out = np.empty((4, cap.shape[0]))
-    out[0], out[1], out[2], out[3] = cap_out, pipe_out, room, entrant_ratio
-    return out
+    return cap_out, pipe_out, room, entrant_ratio

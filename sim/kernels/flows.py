@@ -403,9 +403,8 @@ def budgets(shares0, rest0, totals, price_effect, other, import_share, ptax, dem
     economy) times the relative price effect and the drift (`price_effect`), a share `import_share`
     of it imported; the demand support (`demand_support`: by sector, above one; and whether it comes out of
     the government's total) is extra government purchases. `other`: exports and the rest of the
-    economy's purchases (real). Returns (the rows of a (5, sectors) array: households' budgets,
-    government's budgets, households' and government's real purchases, final demand; the
-    government's spending on the rest of the economy)."""
+    economy's purchases (real). Returns (households' budgets, government's budgets, its spending on
+    the rest of the economy, households' and government's real purchases, final demand)."""
     theta0, gamma0 = shares0
     theta_rest, gamma_rest = rest0
     c, g_total = totals
@@ -433,9 +432,7 @@ def budgets(shares0, rest0, totals, price_effect, other, import_share, ptax, dem
         gq = g_budget * dom / ptax
     gq = gq + extra
     g_budget = g_budget + extra * ptax / dom
-    out = np.empty((5, ptax.shape[0]))  # one array returned, not five: numba boxes each array it returns
-    out[0], out[1], out[2], out[3], out[4] = h_budget, g_budget, hq, gq, hq + gq + x + rd
-    return out, g_rest
+    return h_budget, g_budget, g_rest, hq, gq, hq + gq + x + rd
 
 
 @kernel

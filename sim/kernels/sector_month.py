@@ -247,13 +247,11 @@ def entrant_terms(size, price_index, vat_blend, labour, services, demand, room):
     """Step 10's sector terms of entrants (sim/model.py `_entry`), by sector: the median capacity
     (scaled by the growth of capacity per live firm, cap_now / weight / np.maximum(firms, 1) /
     capacity_per_firm0, unless `firms` is empty), the ex-VAT price (price_index / vat_blend), the
-    value-added cost (labour + services), and demand and room per model firm (/ weight): the five
-    rows of one new (5, sectors) array (numba boxes each array it returns). `size`: cap_now, weight,
-    firms, median, capacity_per_firm0."""
+    value-added cost (labour + services), and demand and room per model firm (/ weight). New arrays.
+    `size`: cap_now, weight, firms, median, capacity_per_firm0."""
     cap_now, weight, firms, median, capacity_per_firm0 = size
     n = weight.shape[0]
-    out = np.empty((5, n))
-    scaled, base, va_cost, per_firm, room_per_firm = out[0], out[1], out[2], out[3], out[4]
+    scaled, base, va_cost, per_firm, room_per_firm = np.empty(n), np.empty(n), np.empty(n), np.empty(n), np.empty(n)
     for s in range(n):
         if firms.shape[0] > 0:
             scaled[s] = median[s] * (cap_now[s] / weight[s] / np_maximum(firms[s], 1)) / capacity_per_firm0[s]
@@ -263,4 +261,4 @@ def entrant_terms(size, price_index, vat_blend, labour, services, demand, room):
         va_cost[s] = labour[s] + services[s]
         per_firm[s] = demand[s] / weight[s]
         room_per_firm[s] = room[s] / weight[s]
-    return out
+    return scaled, base, va_cost, per_firm, room_per_firm
