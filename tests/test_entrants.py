@@ -36,3 +36,40 @@ def test_entrant_values_as_numpy():
             cash + capital + other - loans - other_liab)
     for g, w in zip(got, want, strict=True):
         assert g.tobytes() == w.tobytes()
+
+
+def test_entrant_banks_as_numpy():
+    """The drawn banks (kernels.entrants.entrant_banks) are numpy's searchsorted, clipped to the last
+    bank, a failed bank's entrants sent to the first live bank; uniforms a column of (n, 3) draws."""
+    from sim.kernels.entrants import entrant_banks
+
+    rng = np.random.default_rng(7)
+    share = rng.random(9)
+    cdf = np.cumsum(share / share.sum())
+    cdf[-1] = 1.0
+    us = rng.random((40, 3))
+    us[:3, 2] = (0.0, cdf[2], 1.0)  # on a boundary, and at the ends
+    for dead in ([], [0], [0, 1, 4], [8]):
+        alive = np.ones(9, dtype=bool)
+        alive[dead] = False
+        want = np.minimum(np.searchsorted(cdf, us[:, 2], side="right"), alive.size - 1)
+        want = np.where(alive[want], want, int(np.argmax(alive)))
+        got = entrant_banks(cdf, us[:, 2], alive)
+        assert got.dtype == want.dtype and np.array_equal(got, want)
+
+
+def test_entrants_by_sector_is_its_pieces():
+    """entrants_by_sector: poisson.entrant_counts, most.max() and tables.entrant_positions in one call."""
+    from sim.kernels.entrants import entrants_by_sector
+    from sim.kernels.poisson import entrant_counts
+
+    rng = np.random.default_rng(5)
+    u, lam = rng.random(30), rng.random(30) * 6.0
+    lam[:3] = (0.0, -1.0, 40.0)
+    most = rng.integers(4, 12, 30)
+    counts = entrant_counts(u, lam, most)
+    want = (counts, *tables.entrant_positions(counts, int(most.max())))
+    got = entrants_by_sector(u, lam, most)
+    assert got[4] == int(most.max())
+    for a, b in zip(got[:4], want, strict=True):
+        assert a.dtype == b.dtype and np.array_equal(a, b)

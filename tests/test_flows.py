@@ -111,3 +111,41 @@ def test_the_budgets_as_numpy_makes_them():
         want = (h_budget, g_budget, g_rest, hq, gq, hq + gq + x + rd)
         for a, b in zip(got, want, strict=True):
             assert np.asarray(a).tobytes() == np.asarray(b).tobytes()
+
+
+def test_input_bill_terms_as_numpy_makes_them():
+    """flows.intermediate_sales and per_received against the numpy of Institutions.input_bill they
+    replaced (no orders, a shortfall, nothing received and NaN included)."""
+    rng = np.random.default_rng(11)
+    n = 30
+    sold = rng.random((n, 2)) * 5.0
+    weight, base, short = rng.random(n) + 0.5, rng.random(n) + 0.5, rng.random(n)
+    demand, intermediate = rng.random(n) * 8.0, rng.random(n) * 3.0
+    demand[:3] = (0.0, -1.0, np.nan)
+    q, rev = sold[:, 0] * weight, sold[:, 1] * weight
+    int_share = np.divide(intermediate, demand, out=np.zeros(n), where=demand > 0)
+    want = (q, rev * int_share, short * np.maximum(demand - q, 0.0) * int_share * base)
+    got = flows.intermediate_sales(sold, weight, intermediate, demand, short, base)
+    for a, b in zip(got, want, strict=True):
+        assert a.tobytes() == b.tobytes()
+    received = rng.random(n)
+    received[:2] = (0.0, -1.0)
+    want = np.divide(want[1] + want[2], received, out=np.zeros(n), where=received > 0)
+    assert flows.per_received(got[1], got[2], received).tobytes() == want.tobytes()
+
+
+def test_sheet_and_gaps_is_its_pieces():
+    """flows.sheet_and_gaps: tables.masked_sums, flows.balance_sheet and flows.gaps in one call."""
+    from sim.kernels import tables
+
+    rng = np.random.default_rng(12)
+    for n_banks in (1, 21, 300):
+        alive = rng.random(n_banks) < 0.9
+        books = tuple(rng.random(n_banks) * 1e9 for _ in range(3))
+        m = _matrix(rng, 51, 7)
+        terms = (2e12, 5e13, 3e13, tuple(float(x) for x in rng.random(5) * 1e12), 1e12, rng.random(3) * 1e13)
+        loans, provisions, equity = tables.masked_sums(alive, books)
+        want = flows.balance_sheet(terms[0], terms[1], loans, provisions, terms[2], terms[3], terms[4], terms[5])
+        sheet, checks = flows.sheet_and_gaps(alive, books, m, terms)
+        assert sheet.tobytes() == want.tobytes()
+        assert checks == flows.gaps(m, want, equity)

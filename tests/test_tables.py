@@ -57,6 +57,7 @@ def test_entrants_by_sector_as_a_loop_over_sectors():
 
 
 def test_entry_draws_are_the_fixed_layouts_numbers_and_leave_the_stream_where_it_leaves_it():
+    from sim.kernels.poisson import entrant_counts
     from sim.phases import entry
 
     lam = np.array([0.0, 2.0, 0.5, 30.0, 7.0])
@@ -64,7 +65,7 @@ def test_entry_draws_are_the_fixed_layouts_numbers_and_leave_the_stream_where_it
     g, ref = np.random.default_rng(11), np.random.default_rng(11)
     d = entry.draw_entrants(g, lam, most)
     w = int(most.max())
-    counts = entry.entrant_counts(ref.random(5), lam, most)
+    counts = entrant_counts(ref.random(5), lam, most)
     u, z, zl, uw = ref.random((5, w, 3)), ref.standard_normal((5, w)), ref.standard_normal((5, w)), ref.random((5, w))
     s = np.repeat(np.arange(5), counts)
     j = np.arange(counts.sum()) - np.concatenate(([0], np.cumsum(counts)))[s]

@@ -37,7 +37,7 @@ from ..banking import SFCError
 from ..kernels import accounting as acc
 from ..kernels import exit_entry as xe
 from ..kernels import flows as fl
-from ..kernels import sums, tables
+from ..kernels import sums
 from ..scenario.schema import SECTORS
 from .accounts import FLOW, F, W, gaps
 from .bank_positions import BankPositions
@@ -241,13 +241,12 @@ class Institutions(BankPositions):
         if sold is None:
             sold = self._sums2
             sums.sector_sums(Fm.alive, Fm.sector, (Fm.output, Fm.revenue), sold)
-        q, rev = sold[:, 0] * m.weight, sold[:, 1] * m.weight
-        int_share = np.divide(intermediate, demand, out=np.zeros(self.n_s), where=demand > 0)
-        sold = rev * int_share
-        imported = self.short_share * np.maximum(demand - q, 0.0) * int_share * self.last["base"]
+        # output, sales to intermediate use and the imports standing in for them (kernels.flows)
+        q, sold, imported = fl.intermediate_sales(sold, m.weight, intermediate, demand, self.short_share,
+                                                  self.last["base"])
         per_unit = m.inputs_received  # [k, s]: from k per unit of s's output (2019 prices)
         got = per_unit @ q  # what each seller's buyers received
-        per_got = np.divide(sold + imported, got, out=np.zeros(self.n_s), where=got > 0)
+        per_got = fl.per_received(sold, imported, got)
         io_cost = per_unit.T @ per_got  # per unit of the buyer's output
         io_vat = per_unit.T @ (tau * per_got)
         self.last.update(intermediate_sales=sold, imported_inputs=imported)
@@ -339,10 +338,10 @@ class Institutions(BankPositions):
             self.s_r0 = s_r
         self.s_r_prev = s_r
         self.matrix = matrix
-        Bk = bk.banks  # the live banks' books, summed as numpy sums x[alive]
-        loans, provisions, equity = tables.masked_sums(Bk.alive, (Bk.loans, Bk.provisions, Bk.equity))
-        self.sheet = self.balance_sheet(after, loans, provisions)
-        gap, scale, sheet_gap, largest_stock = fl.gaps(matrix, self.sheet, equity)
+        Bk = bk.banks  # the live banks' books, summed as numpy sums x[alive]; the sheets and the checks in one call
+        self.sheet, (gap, scale, sheet_gap, largest_stock) = fl.sheet_and_gaps(
+            Bk.alive, (Bk.loans, Bk.provisions, Bk.equity), matrix,
+            (float(bk.firm_deposits), self.dh, self.debt, after, self.fa, self.firm_stocks()))
         worst = max(gap, book_gap, sheet_gap)
         if worst > 1e-9 * max(scale, largest_stock):
             where, detail = gaps(matrix)
@@ -364,7 +363,15 @@ class Institutions(BankPositions):
     def balance_sheet(self, positions: tuple, loans: float, provisions: float) -> np.ndarray:
         """Stocks at the end of the month: items x institutions, assets +, liabilities -, net worth
         the balancing row of each column (yuan; kernels.flows.balance_sheet). `positions`: the banks'
-        positions summed over banks (`_allocate`); `loans`, `provisions`: the live banks'."""
+        positions summed over banks (`_allocate`); `loans`, `provisions`: the live banks'.
+        (`close_month` makes them with its checks in one call: kernels.flows.sheet_and_gaps.)"""
+        m = self.m
+        return fl.balance_sheet(float(m.banking.firm_deposits), self.dh, loans, provisions, self.debt, positions,
+                                self.fa, self.firm_stocks())
+
+    def firm_stocks(self) -> np.ndarray:
+        """The firms' fixed capital, other assets and other liabilities, economy-wide (live firms and
+        estates in court): as the month's sums made them (`firm_stocks_summed`), else summed now."""
         m = self.m
         Fm = m.firms
         summed, self._held_sums = self._held_sums, None
@@ -372,9 +379,7 @@ class Institutions(BankPositions):
             held = Fm.alive | (Fm.court > 0)  # the estates in the court procedure still hold their assets
             summed = self._sums3
             sums.sector_sums(held, Fm.sector, (Fm.capital, Fm.other_assets, Fm.other_liab), summed)
-        firm_stocks = m.weight @ summed  # fixed capital, other assets, other liabilities
-        return fl.balance_sheet(float(m.banking.firm_deposits), self.dh, loans, provisions, self.debt, positions,
-                                self.fa, firm_stocks)
+        return m.weight @ summed  # fixed capital, other assets, other liabilities
 
     def record(self, rec, t: int) -> None:
         """The month's accounts into the records; the government's and households' variables the open

@@ -23,6 +23,7 @@ from . import exit_entry as xe
 from . import investment as inv
 from .capacity_rules import np_maximum
 from .sums import pairwise_sum
+from .tables import masked_sums
 
 F, H, G, B, CB, W, R = range(len(INSTITUTIONS))
 # the matrix's rows and the balance sheets' items by name (compile-time constants in the kernels)
@@ -432,3 +433,45 @@ def budgets(shares0, rest0, totals, price_effect, other, import_share, ptax, dem
     gq = gq + extra
     g_budget = g_budget + extra * ptax / dom
     return h_budget, g_budget, g_rest, hq, gq, hq + gq + x + rd
+
+
+@kernel
+def intermediate_sales(sold, weight, intermediate, demand, short_share, base):
+    """Institutions.input_bill's sector terms, each value as its numpy computed it: the live firms'
+    output (q = sold[:, 0] x weight), their sales to intermediate use (revenue x intermediate orders
+    / all orders, 0 where there were no orders) and the imports that stand in for the intermediate
+    orders they could not fill (short_share x max(demand - q, 0) x that share x the ex-VAT price
+    `base`). `sold`: output and revenue by sector (model-firm units). Returns the rows of one new
+    (3, sectors) array: q, sales, imports."""
+    n = weight.shape[0]
+    out = np.empty((3, n))
+    for s in range(n):
+        q = sold[s, 0] * weight[s]
+        int_share = intermediate[s] / demand[s] if demand[s] > 0 else 0.0
+        out[0, s] = q
+        out[1, s] = sold[s, 1] * weight[s] * int_share
+        out[2, s] = short_share[s] * np_maximum(demand[s] - q, 0.0) * int_share * base[s]
+    return out
+
+
+@kernel
+def per_received(sold, imported, got):
+    """(sold + imported) / got, 0 where got is not positive (Institutions.input_bill: what a seller's
+    buyers pay per unit received; np.divide's `where`). New array."""
+    out = np.empty(got.shape[0])
+    for s in range(got.shape[0]):
+        out[s] = (sold[s] + imported[s]) / got[s] if got[s] > 0 else 0.0
+    return out
+
+
+@kernel
+def sheet_and_gaps(alive, books, m, sheet_terms):
+    """Institutions.close_month's end in one call: the live banks' loans, provisions and equity
+    (`books`, summed as tables.masked_sums sums x[alive]), the balance sheets (`balance_sheet`;
+    `sheet_terms`: firm deposits, households' deposits, bonds outstanding, the banks' positions, the
+    central bank's foreign assets, the firms' stocks) and the checks of the matrix `m` and the sheets
+    (`gaps`). Returns (the sheets, the checks)."""
+    loans, provisions, equity = masked_sums(alive, books)
+    firm_deposits, dh, debt, positions, fa, firm_stocks = sheet_terms
+    sheet = balance_sheet(firm_deposits, dh, loans, provisions, debt, positions, fa, firm_stocks)
+    return sheet, gaps(m, sheet, equity)

@@ -8,7 +8,6 @@ from typing import NamedTuple
 import numpy as np
 
 from ..kernels import entrants, sums, tables
-from ..kernels.poisson import entrant_counts
 from ..kernels.shocks import laplace_quantiles
 from ..rng import uniforms_at
 from .setup import CASH_TO_REVENUE, OTHER_ASSETS_TO_REVENUE, SHEET, leverage_ratio
@@ -60,9 +59,8 @@ def draw_entrants(g, lam: np.ndarray, most: np.ndarray) -> EntrantDraws:
     counts[s] of row s. Of the uniforms only those are made (`rng.uniforms_at`; the generator left
     where drawing them all leaves it); the normals, whose draws use a varying number of the
     generator's outputs, are all drawn and the entrants' gathered."""
-    n_s, width = lam.shape[0], int(most.max())
-    counts = entrant_counts(g.random(n_s), lam, most)
-    start, s_of, pos = tables.entrant_positions(counts, width)
+    n_s = lam.shape[0]
+    counts, start, s_of, pos, width = entrants.entrants_by_sector(g.random(n_s), lam, most)
     u = uniforms_at(g, n_s * width, 3, pos)  # g.random((n_s, width, 3))[s, j]
     z = g.standard_normal(n_s * width)[pos]  # g.standard_normal((n_s, width))[s, j]
     # the entrant's own cost wedge and leverage target, from the distributions incumbents' are
@@ -107,8 +105,7 @@ def new_firms(firms, banking, rows: np.ndarray, draws: EntrantDraws, sec: Entran
                                                       CASH_TO_REVENUE, OTHER_ASSETS_TO_REVENUE))
     sheet = {name: getattr(v, name) for name in SHEET}
     bk = banking
-    banks = np.minimum(np.searchsorted(bk.size_cdf, us[:, 2], side="right"), bk.banks.n_rows - 1)
-    banks = np.where(bk.banks.alive[banks], banks, int(np.argmax(bk.banks.alive)))
+    banks = entrants.entrant_banks(bk.size_cdf, us[:, 2], bk.banks.alive)
     # the drawn bank lends within its large-exposure limit, the banks with most capital the rest
     banks = bk.place_entrants(rows, banks, sec.weight[s_of], sheet["loans"])
     c = rules.banking
