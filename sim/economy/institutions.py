@@ -235,7 +235,7 @@ class Institutions(BankPositions):
         less, one short of a non-critical input made its output with less of it and pays for less),
         so buyers pay for what was delivered, no more. `sold`: the live firms' output and revenue by
         sector (model-firm units) as `sums.sector_sums` sums them, if a pass over the rows summed them
-        already (production.costs_and_prices); else summed here."""
+        already (the market step's last pass, market.market_step); else summed here."""
         m = self.m
         Fm = m.firms
         if sold is None:
