@@ -223,9 +223,9 @@ def market_step(firms, sectors, month, params, prices, pricing, sold):
                 t[s, 0] += q
                 t[s, 1] += r
             if n_p > 0:
-                mu, p = new_price(markup[i], q, k, productivity[i], energy_intensity[i], share[i], share_prev[i],
-                                  va_cost[s], labour[s], u_normal[s], energy_cost[s], material_cost[s],
-                                  markup_anchor[s], vat_factor[s], response, anchor_speed, premium)
+                mu, p = new_price(markup[i], (q, k, productivity[i], energy_intensity[i], share[i], share_prev[i]),
+                                  (va_cost[s], labour[s], u_normal[s], energy_cost[s], material_cost[s],
+                                   markup_anchor[s], vat_factor[s]), (response, anchor_speed, premium))
                 markup[i] = mu
                 price[i] = p
     sold[:] = 0.0

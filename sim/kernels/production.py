@@ -72,12 +72,16 @@ def overtime_output(q, capacity, normal_utilisation):
 
 
 @njit(cache=True, inline="always")
-def new_price(mu, q, capacity, productivity, energy_intensity, share, share_prev, va_cost, labour, u_normal,
-              energy_cost, material_cost, anchor, vat_factor, response, anchor_speed, premium):
+def new_price(mu, row, sector, rule):
     """One live row's markup and next month's price (`costs_and_prices` says how): (markup, price)
-    from its markup `mu`, output q, capacity, productivity, energy intensity, shares now and before
-    the replicator, its sector's unit-cost blocks, markup norm and VAT factor, and PricingParams'
-    three values. Shared by `costs_and_prices` and the fused last pass of `market.market_step`."""
+    from its markup `mu`; `row`, the tuple (output q, capacity, productivity, energy intensity,
+    shares now and before the replicator); `sector`, its sector's (va_cost, labour, normal
+    utilisation, energy cost, material cost, markup norm, VAT factor); `rule`, PricingParams' three
+    values (response, anchor speed, overtime premium). Shared by `costs_and_prices` and the fused
+    last pass of `market.market_step` (inlined: the tuples cost nothing)."""
+    q, capacity, productivity, energy_intensity, share, share_prev = row
+    va_cost, labour, u_normal, energy_cost, material_cost, anchor, vat_factor = sector
+    response, anchor_speed, premium = rule
     extra = overtime_output(q, capacity, u_normal)
     over = masked(premium * labour * extra / q, extra > 0.0)  # (not a branch: `masked`)
     unit_cost = (va_cost + over) / productivity + energy_cost * energy_intensity + material_cost
@@ -159,9 +163,9 @@ def costs_and_prices(firms, costs, params, sold):
             if n_sold > 0:
                 t[s, 0] += q
                 t[s, 1] += revenue[i]
-            mu, p = new_price(markup[i], q, capacity[i], productivity[i], energy_intensity[i], share[i], share_prev[i],
-                              va_cost[s], labour[s], u_normal[s], energy_cost[s], material_cost[s], markup_anchor[s],
-                              vat_factor[s], response, anchor_speed, premium)
+            row = (q, capacity[i], productivity[i], energy_intensity[i], share[i], share_prev[i])
+            mu, p = new_price(markup[i], row, (va_cost[s], labour[s], u_normal[s], energy_cost[s], material_cost[s],
+                                               markup_anchor[s], vat_factor[s]), (response, anchor_speed, premium))
             markup[i] = mu
             price[i] = p
     sold[:] = 0.0
