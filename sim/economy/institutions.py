@@ -357,17 +357,8 @@ class Institutions(BankPositions):
     def firm_stocks_summed(self, held: np.ndarray) -> None:
         """The firms' fixed capital, other assets and other liabilities by sector (live firms and
         estates in court, model-firm units), summed by the month's sums over the rows
-        (accounting.month_sums): the next `balance_sheet` takes them instead of summing again."""
+        (accounting.month_sums): the next `firm_stocks` takes them instead of summing again."""
         self._held_sums = held
-
-    def balance_sheet(self, positions: tuple, loans: float, provisions: float) -> np.ndarray:
-        """Stocks at the end of the month: items x institutions, assets +, liabilities -, net worth
-        the balancing row of each column (yuan; kernels.flows.balance_sheet). `positions`: the banks'
-        positions summed over banks (`_allocate`); `loans`, `provisions`: the live banks'.
-        (`close_month` makes them with its checks in one call: kernels.flows.sheet_and_gaps.)"""
-        m = self.m
-        return fl.balance_sheet(float(m.banking.firm_deposits), self.dh, loans, provisions, self.debt, positions,
-                                self.fa, self.firm_stocks())
 
     def firm_stocks(self) -> np.ndarray:
         """The firms' fixed capital, other assets and other liabilities, economy-wide (live firms and
